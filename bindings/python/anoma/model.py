@@ -1,0 +1,292 @@
+"""The model bundle (anoma_model): detectors, threshold, fit, score, save, load."""
+import ctypes
+import functools
+import os
+
+import numpy as np
+
+from ._arrays import as_labels, as_matrix, as_vector
+from ._library import ANOMA_ERR_BUFFER_TOO_SMALL, lib, text
+from .errors import check
+
+__all__ = ["Model", "RowScorer", "format_params"]
+
+
+def format_params(params):
+    """``key=value`` text from a dict (None values are left out) or from text."""
+    if params is None:
+        return ""
+    if isinstance(params, str):
+        return params
+    parts = []
+    for key, value in params.items():
+        if not key or any(c.isspace() or c == "=" for c in key):
+            raise ValueError("bad parameter name %r" % (key,))
+        if value is None:
+            continue
+        if isinstance(value, (bool, np.bool_)):
+            value = "true" if value else "false"
+        elif isinstance(value, (float, np.floating)):
+            value = repr(float(value))
+        value = str(value)
+        if not value or any(c.isspace() for c in value):
+            raise ValueError("parameter %s=%r: values may not be empty or contain spaces"
+                             % (key, value))
+        parts.append("%s=%s" % (key, value))
+    return " ".join(parts)
+
+
+def _encode(s):
+    return s.encode("utf-8")
+
+
+class Model:
+    """A libanoma model: detectors, score combination and threshold.
+
+    ``Model("contamination=0.05", [("zscore", "combine=max")])``. Parameters
+    are ``key=value`` text or a dict; detectors are names or
+    ``(name, params)`` pairs. Scores are higher = more anomalous; ``predict``
+    gives 1 for rows whose score is strictly above ``threshold``.
+    A fitted model is immutable and may be scored from several threads.
+    """
+
+    def __init__(self, params="", detectors=(("zscore", "combine=max"),)):
+        self._handle = None
+        self._spec = {"params": format_params(params), "detectors": [], "set": []}
+        handle = ctypes.c_void_p()
+        check(lib.anoma_model_create(_encode(self._spec["params"]), ctypes.byref(handle)))
+        self._handle = handle
+        for d in detectors or ():
+            if isinstance(d, str):
+                self.add_detector(d)
+            else:
+                self.add_detector(*d)
+
+    @classmethod
+    def create(cls, params="", detectors=(("zscore", "combine=max"),)):
+        """Same as the constructor."""
+        return cls(params, detectors)
+
+    @classmethod
+    def _from_handle(cls, handle):
+        self = cls.__new__(cls)
+        self._handle = handle
+        self._spec = None  # loaded: fitted, pickled through its bytes
+        return self
+
+    def __del__(self, _free=lib.anoma_model_free):
+        if getattr(self, "_handle", None):
+            _free(self._handle)
+            self._handle = None
+
+    # --- building -------------------------------------------------------
+    def add_detector(self, name, params=""):
+        """Add a detector (before fitting); returns its index."""
+        text_params = format_params(params)
+        index = ctypes.c_size_t()
+        check(lib.anoma_model_add_detector(self._handle, _encode(name),
+                                           _encode(text_params), ctypes.byref(index)))
+        if self._spec is not None:
+            self._spec["detectors"].append((name, text_params))
+        return index.value
+
+    def set_param(self, key, value):
+        """Set a model parameter; only "threshold" may change after fitting."""
+        value = format_params({key: value}).partition("=")[2]
+        check(lib.anoma_model_set_param(self._handle, _encode(key), _encode(value)))
+        if self._spec is not None and not self.is_fitted:
+            self._spec["set"].append((None, key, value))
+
+    def set_detector_param(self, index, key, value):
+        """Set a parameter of detector ``index`` before fitting."""
+        value = format_params({key: value}).partition("=")[2]
+        check(lib.anoma_model_set_detector_param(self._handle, index, _encode(key),
+                                                 _encode(value)))
+        if self._spec is not None:
+            self._spec["set"].append((index, key, value))
+
+    # --- fitting and scoring -------------------------------------------
+    def fit(self, X, y=None, sample_weight=None):
+        """Fit on X (n_samples, n_features); y: optional 0/1 labels; returns self."""
+        x = as_matrix(X)
+        labels = None if y is None else as_labels(y, "y", x.rows)
+        weights = (None if sample_weight is None
+                   else as_vector(sample_weight, np.float64, "sample_weight", x.rows))
+        check(lib.anoma_model_fit(self._handle, ctypes.byref(x),
+                                  None if labels is None else labels.ctypes.data,
+                                  None if weights is None else weights.ctypes.data))
+        return self
+
+    def score(self, X):
+        """Anomaly scores, one per row (higher = more anomalous)."""
+        x = as_matrix(X)
+        out = np.empty(x.rows, dtype=np.float64)
+        check(lib.anoma_model_score(self._handle, ctypes.byref(x), out.ctypes.data))
+        return out
+
+    def detector_scores(self, X, detector=0):
+        """Raw scores of one detector, before normalisation and combination."""
+        x = as_matrix(X)
+        out = np.empty(x.rows, dtype=np.float64)
+        check(lib.anoma_model_score_detector(self._handle, detector, ctypes.byref(x),
+                                             out.ctypes.data))
+        return out
+
+    def predict(self, X):
+        """0/1 decisions: 1 (anomaly) when the score is above the threshold."""
+        x = as_matrix(X)
+        out = np.empty(x.rows, dtype=np.intc)
+        check(lib.anoma_model_predict(self._handle, ctypes.byref(x), out.ctypes.data))
+        return out.astype(np.int64)
+
+    def feature_scores(self, X, detector=0):
+        """Per-feature scores of one detector, shape (n_samples, n_features)."""
+        x = as_matrix(X)
+        out = np.empty((x.rows, x.cols), dtype=np.float64)
+        check(lib.anoma_model_feature_scores(self._handle, detector, ctypes.byref(x),
+                                             out.ctypes.data))
+        return out
+
+    def row_scorer(self):
+        """A RowScorer: the fast path for one row at a time."""
+        return RowScorer(self)
+
+    # --- properties -------------------------------------------------------
+    @property
+    def is_fitted(self):
+        return bool(lib.anoma_model_is_fitted(self._handle))
+
+    @property
+    def threshold(self):
+        """Decision threshold (fitted models only); settable."""
+        value = ctypes.c_double()
+        check(lib.anoma_model_threshold(self._handle, ctypes.byref(value)))
+        return value.value
+
+    @threshold.setter
+    def threshold(self, value):
+        self.set_param("threshold", float(value))
+
+    @property
+    def n_features(self):
+        """Number of input columns (0 before fitting)."""
+        return lib.anoma_model_n_features(self._handle)
+
+    @property
+    def detectors(self):
+        """Names of the detectors, in order."""
+        n = lib.anoma_model_n_detectors(self._handle)
+        return [text(lib.anoma_model_detector_name(self._handle, i)) for i in range(n)]
+
+    @property
+    def memory_bytes(self):
+        """Bytes of memory the model holds."""
+        return lib.anoma_model_memory_bytes(self._handle)
+
+    def describe(self):
+        """Human-readable description (what ``anoma inspect`` prints)."""
+        needed = ctypes.c_size_t()
+        check(lib.anoma_model_describe(self._handle, None, 0, ctypes.byref(needed)))
+        buf = ctypes.create_string_buffer(needed.value + 1)
+        check(lib.anoma_model_describe(self._handle, buf, len(buf), ctypes.byref(needed)))
+        return text(buf.value)
+
+    def __repr__(self):
+        state = "fitted" if self.is_fitted else "not fitted"
+        return "<anoma.Model %s, detectors=%s>" % (state, self.detectors)
+
+    # --- saving and loading --------------------------------------------
+    def save(self, path):
+        """Save the fitted model to a file (atomically)."""
+        check(lib.anoma_model_save(self._handle, os.fsencode(path)))
+
+    @classmethod
+    def load(cls, path):
+        """Load a model saved with save()."""
+        handle = ctypes.c_void_p()
+        check(lib.anoma_model_load(os.fsencode(path), ctypes.byref(handle)))
+        return cls._from_handle(handle)
+
+    def to_bytes(self):
+        """The fitted model in the file format, as bytes."""
+        size = ctypes.c_size_t()
+        status = lib.anoma_model_save_memory(self._handle, None, 0, ctypes.byref(size))
+        while True:
+            if status not in (0, ANOMA_ERR_BUFFER_TOO_SMALL):
+                check(status)
+            buf = ctypes.create_string_buffer(max(size.value, 1))
+            status = lib.anoma_model_save_memory(self._handle, buf, size.value,
+                                                 ctypes.byref(size))
+            if status == 0:
+                return buf.raw[:size.value]
+
+    @classmethod
+    def from_bytes(cls, data):
+        """Load a model from bytes made by to_bytes() (or a model file's content)."""
+        data = bytes(data)
+        handle = ctypes.c_void_p()
+        check(lib.anoma_model_load_memory(data, len(data), ctypes.byref(handle)))
+        return cls._from_handle(handle)
+
+    # --- pickling: a fitted model as its bytes, an unfitted one as its recipe
+    def __getstate__(self):
+        if self.is_fitted:
+            return {"bytes": self.to_bytes()}
+        return {"spec": self._spec}
+
+    def __setstate__(self, state):
+        if "bytes" in state:
+            other = Model.from_bytes(state["bytes"])
+        else:
+            spec = state["spec"]
+            other = Model(spec["params"], spec["detectors"])
+            for index, key, value in spec["set"]:
+                if index is None:
+                    other.set_param(key, value)
+                else:
+                    other.set_detector_param(index, key, value)
+        self._handle, other._handle = other._handle, None
+        self._spec = other._spec
+
+
+class RowScorer:
+    """Scores one row at a time without per-row set-up in the library.
+
+    Made by Model.row_scorer(); holds the model alive. Single-owner: create
+    one per thread.
+    """
+
+    def __init__(self, model):
+        self._handle = None
+        handle = ctypes.c_void_p()
+        check(lib.anoma_row_scorer_create(model._handle, ctypes.byref(handle)))
+        self._handle = handle
+        self.model = model
+        n = model.n_features
+        self._shape = (n,)
+        self._row = np.empty(n, dtype=np.float64)  # rows are copied here: no per-row pointer work
+        self._call = functools.partial(lib.anoma_row_scorer_score, handle, self._row.ctypes.data,
+                                       n)
+        self._score = ctypes.c_double()
+        self._flag = ctypes.c_int()
+        self._out = (ctypes.byref(self._score), ctypes.byref(self._flag))
+
+    def score(self, row):
+        """(score, is_anomaly) of one row of n_features values."""
+        if getattr(row, "shape", None) == self._shape:
+            self._row[:] = row
+            status = self._call(*self._out)
+        else:
+            a = np.ascontiguousarray(row, dtype=np.float64)
+            if a.ndim != 1:
+                raise ValueError("row must be 1-D; got shape %s" % (a.shape,))
+            status = lib.anoma_row_scorer_score(self._handle, a.ctypes.data, a.shape[0],
+                                                *self._out)
+        if status:
+            check(status)
+        return self._score.value, self._flag.value == 1
+
+    def __del__(self, _free=lib.anoma_row_scorer_free):
+        if getattr(self, "_handle", None):
+            _free(self._handle)
+            self._handle = None

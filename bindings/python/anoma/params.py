@@ -1,0 +1,56 @@
+"""The components libanoma offers and the parameters each accepts."""
+import ctypes
+
+from ._library import KIND_DETECTOR, KIND_MODEL, KIND_STEP, ParamInfo, lib, text
+from .errors import check
+
+__all__ = ["list_components", "list_detectors", "summary", "describe"]
+
+_KINDS = {"model": KIND_MODEL, "detector": KIND_DETECTOR, "step": KIND_STEP}
+_TYPES = ("int", "double", "bool", "choice", "text")
+
+
+def _kind(kind):
+    try:
+        return _KINDS[kind] if isinstance(kind, str) else int(kind)
+    except KeyError:
+        raise ValueError("kind must be one of %s; got %r" % (sorted(_KINDS), kind)) from None
+
+
+def list_components(kind):
+    """Names of the components of a kind ("model", "detector" or "step")."""
+    k, names = _kind(kind), []
+    while True:
+        name = lib.anoma_component_name(k, len(names))
+        if name is None:
+            return names
+        names.append(text(name))
+
+
+def list_detectors():
+    """Names of the detectors, such as "zscore"."""
+    return list_components("detector")
+
+
+def summary(kind, name):
+    """One-line summary of a component, or None if unknown."""
+    s = lib.anoma_component_summary(_kind(kind), name.encode())
+    return text(s) if s is not None else None
+
+
+def describe(kind, name):
+    """The parameters of a component, as a list of dicts with keys
+    key, type, min, max, default, choices (a list) and doc."""
+    k, out, info = _kind(kind), [], ParamInfo()
+    while True:
+        status = lib.anoma_component_param(k, name.encode(), len(out), ctypes.byref(info))
+        if status == -1:  # ANOMA_ERR_INVALID_ARGUMENT: past the last parameter
+            return out
+        check(status)
+        choices = text(info.choices)
+        out.append({"key": text(info.key),
+                    "type": _TYPES[info.type] if 0 <= info.type < len(_TYPES) else info.type,
+                    "min": info.min, "max": info.max,
+                    "default": text(info.default_value),
+                    "choices": choices.split("|") if choices else [],
+                    "doc": text(info.doc)})

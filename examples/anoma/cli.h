@@ -1,0 +1,94 @@
+/* Shared pieces of the `anoma` command-line tool. The tool uses the public
+ * libanoma API only, so it doubles as an example of a complete program. */
+#ifndef ANOMA_CLI_H
+#define ANOMA_CLI_H
+
+#include <anoma/anoma.h>
+
+#include <stdio.h>
+
+/* Exit codes, documented in `anoma --help`. */
+enum {
+    CLI_OK = 0,        /* success */
+    CLI_BAD_INPUT = 1, /* unreadable data, bad model file, unknown name or bad value */
+    CLI_USAGE = 2      /* unknown option, missing argument or operand */
+};
+
+/* The commands, each in its own file. argv[0] is the command name. */
+int cmd_train(int argc, char **argv);
+int cmd_score(int argc, char **argv);
+int cmd_evaluate(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+
+/* ---- messages (main.c) ------------------------------------------------ */
+
+/* "anoma: <what>: <anoma_last_error()>" on one line; returns CLI_BAD_INPUT. */
+int cli_fail(anoma_status status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* "anoma: <message>" on one line; returns CLI_BAD_INPUT. */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "anoma COMMAND: <message> (see 'anoma COMMAND --help')"; returns CLI_USAGE. */
+int cli_usage(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The usage error for what getopt_long() rejected (its return value). */
+int cli_bad_option(const char *command, int opt, char **argv);
+/* A progress line on stderr, only when stderr is a terminal. */
+void cli_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- help (main.c) ------------------------------------------------------ */
+
+/* Every detector with its summary and parameter table, then the model's. */
+void cli_print_components(FILE *out);
+
+/* ---- parsing helpers (main.c) ------------------------------------------ */
+
+/* Split "a,b,c" into a NULL-terminated array of non-empty items, held in one
+ * allocation (free() it once). *count may be NULL. NULL when out of memory. */
+char **cli_split_list(const char *text, size_t *count);
+/* Split "key=value": copies the key into key[cap] and points *value past '='.
+ * Returns 0, or -1 when there is no '=', the key is empty or too long. */
+int cli_split_kv(const char *text, char *key, size_t cap, const char **value);
+
+/* ---- data (data.c) ----------------------------------------------------- */
+
+/* A CSV file as a row-major feature matrix and an optional label column. */
+typedef struct cli_data {
+    anoma_frame *frame;  /* the file as read; owns the column names */
+    size_t rows;
+    size_t cols;         /* features selected */
+    double *x;           /* rows * cols, row-major */
+    const char **names;  /* cols feature names, owned by frame */
+    int *labels;         /* rows 0/1 labels, or NULL */
+    size_t n_anomalies;  /* rows labelled 1 */
+} cli_data;
+
+/* Read `path`. The features are the columns named in `select` (n_select of
+ * them, in that order) or, when select is NULL, every column but `label`.
+ * `label` (may be NULL) names the label column; it is read into labels and
+ * checked to be 0/1 only when need_labels is set, otherwise only left out.
+ * Prints the error and returns CLI_BAD_INPUT on failure, else CLI_OK. */
+int cli_data_load(cli_data *d, const char *path, const char *label, int need_labels,
+                  const char *const *select, size_t n_select);
+void cli_data_free(cli_data *d);
+
+/* Milliseconds on a monotonic clock, for timings. */
+double cli_now_ms(void);
+
+/* ---- tables (data.c) --------------------------------------------------- */
+
+/* A text table: the first row is the header. Cells are copied. */
+typedef struct cli_table {
+    size_t cols;
+    size_t n;     /* cells so far */
+    size_t cap;
+    char **cells; /* row-major */
+    int oom;      /* an allocation failed: the table is incomplete */
+} cli_table;
+
+void cli_table_init(cli_table *t, size_t cols);
+void cli_table_add(cli_table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Aligned columns: `align` holds 'l' or 'r' per column (NULL: all left).
+ * Each line starts with `indent`. */
+void cli_table_print(const cli_table *t, FILE *out, const char *indent, const char *align);
+void cli_table_free(cli_table *t);
+
+#endif /* ANOMA_CLI_H */

@@ -1,0 +1,456 @@
+/* anoma evaluate: fit each detector on a labelled CSV file, score it and
+ * print ROC AUC, PR AUC, precision, recall, F1 and timings. */
+#include "evaluate.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char evaluate_help[] =
+    "usage: anoma evaluate --label COL [--detectors a,b,c] [--param DET.KEY=VALUE ...]\n"
+    "                      [--contamination R] [--train-rows N | --train-fraction F\n"
+    "                      [--seed S]] [--format table|csv|json] data.csv\n"
+    "\n"
+    "Fit one single-detector model per detector on data.csv and score it; print\n"
+    "one row per detector: ROC AUC, PR AUC (average precision), precision,\n"
+    "recall and F1 at the model's threshold (set by its contamination), the\n"
+    "best F1 over all thresholds, the threshold, and fit and score times.\n"
+    "\n"
+    "By default every row is used both to fit and to score, as unsupervised\n"
+    "benchmarks do. Metrics that need both classes among the scored rows are\n"
+    "n/a (null in JSON, empty in CSV) when one is missing.\n"
+    "\n"
+    "  -l, --label COL          the 0/1 label column (1 = anomaly); required\n"
+    "  -d, --detectors a,b,c    detectors to compare (default: all listed below)\n"
+    "  -p, --param DET.KEY=VALUE  a parameter of detector DET\n"
+    "  -c, --contamination R    expected anomaly fraction (default: the model's,\n"
+    "                           shown in the header line)\n"
+    "  -r, --train-rows N       fit on the first N rows, score the others\n"
+    "  -f, --train-fraction F   fit on a random fraction F of the rows, score the\n"
+    "                           others; the draw depends only on --seed\n"
+    "  -s, --seed S             seed of that draw (default 0)\n"
+    "      --format FORMAT      table (default), csv or json (an array of objects)\n"
+    "  -h, --help               this text\n"
+    "\n"
+    "A detector that cannot be fitted by this command (one that only imports\n"
+    "weights, for example) is skipped with a note when no --detectors are given.\n"
+    "An unknown detector or parameter, or a bad value, exits with status 1.\n"
+    "\n";
+
+typedef struct eval_options {
+    const char *label, *detectors, *contamination;
+    eval_format format;
+    const char **params;  /* DET.KEY=VALUE, in command-line order */
+    size_t n_params;
+    size_t train_rows;    /* 0 when not given */
+    double train_fraction; /* 0 when not given */
+    uint64_t seed;
+    int have_seed;
+} eval_options;
+
+/* The rows a model is fitted on and the rows it scores. */
+typedef struct eval_split {
+    anoma_matrix train, test;
+    const int *train_labels, *test_labels;
+    size_t test_anomalies;
+    double *x;   /* copied rows (train rows, then test rows), or NULL */
+    int *labels; /* their labels */
+    char text[200];
+} eval_split;
+
+/* ---- options ------------------------------------------------------------ */
+
+static int parse_count(const char *text, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || end == text || *end || v == 0 || v > SIZE_MAX || text[0] == '-')
+        return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
+static int parse_options(int argc, char **argv, eval_options *o, int *help_shown)
+{
+    static const struct option options[] = {
+        {"label", required_argument, NULL, 'l'},
+        {"detectors", required_argument, NULL, 'd'},
+        {"param", required_argument, NULL, 'p'},
+        {"contamination", required_argument, NULL, 'c'},
+        {"train-rows", required_argument, NULL, 'r'},
+        {"train-fraction", required_argument, NULL, 'f'},
+        {"seed", required_argument, NULL, 's'},
+        {"format", required_argument, NULL, 'F'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    char *end;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":l:d:p:c:r:f:s:h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'l': o->label = optarg; break;
+        case 'd': o->detectors = optarg; break;
+        case 'c': o->contamination = optarg; break;
+        case 'p': o->params[o->n_params++] = optarg; break;
+        case 'r':
+            if (parse_count(optarg, &o->train_rows) != 0)
+                return cli_usage("evaluate", "--train-rows wants a positive integer");
+            break;
+        case 'f':
+            o->train_fraction = strtod(optarg, &end);
+            if (end == optarg || *end || !(o->train_fraction > 0 && o->train_fraction < 1))
+                return cli_usage("evaluate", "--train-fraction wants a number in (0, 1)");
+            break;
+        case 's':
+            errno = 0;
+            o->seed = strtoull(optarg, &end, 10);
+            if (errno || end == optarg || *end || optarg[0] == '-')
+                return cli_usage("evaluate", "--seed wants a non-negative integer");
+            o->have_seed = 1;
+            break;
+        case 'F':
+            if (!strcmp(optarg, "table")) o->format = FORMAT_TABLE;
+            else if (!strcmp(optarg, "csv")) o->format = FORMAT_CSV;
+            else if (!strcmp(optarg, "json")) o->format = FORMAT_JSON;
+            else return cli_usage("evaluate", "--format is table, csv or json, not '%s'", optarg);
+            break;
+        case 'h':
+            fputs(evaluate_help, stdout);
+            cli_print_components(stdout);
+            *help_shown = 1;
+            return CLI_OK;
+        default: return cli_bad_option("evaluate", opt, argv);
+        }
+    }
+    if (!o->label)
+        return cli_usage("evaluate", "missing --label COL");
+    if (o->train_rows && o->train_fraction > 0)
+        return cli_usage("evaluate", "give --train-rows or --train-fraction, not both");
+    if (o->have_seed && !(o->train_fraction > 0))
+        return cli_usage("evaluate", "--seed only applies to --train-fraction");
+    if (argc - optind != 1)
+        return cli_usage("evaluate", optind >= argc ? "missing data.csv" : "too many operands");
+    return CLI_OK;
+}
+
+/* ---- detectors and their models ---------------------------------------- */
+
+/* The detectors to run: --detectors, or every registered one. */
+static const char **detector_list(const eval_options *o, char **owned, size_t *n)
+{
+    *owned = NULL;
+    if (o->detectors) {
+        char **items = cli_split_list(o->detectors, n);
+        *owned = (char *)items;
+        return (const char **)items;
+    }
+    size_t count = 0;
+    while (anoma_component_name(ANOMA_KIND_DETECTOR, count))
+        count++;
+    const char **names = malloc((count + 1) * sizeof *names);
+    *owned = (char *)names;
+    for (size_t i = 0; names && i < count; i++)
+        names[i] = anoma_component_name(ANOMA_KIND_DETECTOR, i);
+    *n = count;
+    return names;
+}
+
+/* "DET.KEY=VALUE" -> det, key, value. */
+static int split_param(const char *text, char *det, size_t det_cap, char *key, size_t key_cap,
+                       const char **value)
+{
+    const char *dot = strchr(text, '.'), *eq = strchr(text, '=');
+    if (!dot || !eq || dot > eq || dot == text || (size_t)(dot - text) >= det_cap)
+        return -1;
+    memcpy(det, text, (size_t)(dot - text));
+    det[dot - text] = '\0';
+    return cli_split_kv(dot + 1, key, key_cap, value);
+}
+
+/* A one-detector model for `name`, with its --param values applied. */
+static int build_model(const eval_options *o, const char *name, anoma_model **m)
+{
+    anoma_status st = anoma_model_create(NULL, m);
+    if (st != ANOMA_OK)
+        return cli_fail(st, "creating a model");
+    if (o->contamination &&
+        (st = anoma_model_set_param(*m, "contamination", o->contamination)) != ANOMA_OK)
+        return cli_fail(st, "--contamination %s", o->contamination);
+    if ((st = anoma_model_add_detector(*m, name, NULL, NULL)) != ANOMA_OK)
+        return cli_fail(st, "detector '%s'", name);
+    for (size_t k = 0; k < o->n_params; k++) {
+        char det[64], key[128];
+        const char *value;
+        split_param(o->params[k], det, sizeof det, key, sizeof key, &value);
+        if (strcmp(det, name) == 0 &&
+            (st = anoma_model_set_detector_param(*m, 0, key, value)) != ANOMA_OK)
+            return cli_fail(st, "parameter '%s' of %s", key, name);
+    }
+    return CLI_OK;
+}
+
+/* Every --param must be well-formed and name a detector being evaluated. */
+static int check_params(const eval_options *o, const char *const *names, size_t n)
+{
+    for (size_t k = 0; k < o->n_params; k++) {
+        char det[64], key[128];
+        const char *value;
+        if (split_param(o->params[k], det, sizeof det, key, sizeof key, &value) != 0)
+            return cli_usage("evaluate", "--param '%s' is not DET.KEY=VALUE", o->params[k]);
+        size_t i = 0;
+        while (i < n && strcmp(names[i], det) != 0)
+            i++;
+        if (i == n)
+            return cli_error("--param %s: '%s' is not among the detectors evaluated",
+                             o->params[k], det);
+    }
+    return CLI_OK;
+}
+
+/* The contamination the models use: the option, or the model's default. */
+static double contamination_used(const eval_options *o)
+{
+    if (o->contamination)
+        return strtod(o->contamination, NULL); /* the model accepted it already */
+    anoma_param_info p;
+    for (size_t i = 0; anoma_component_param(ANOMA_KIND_MODEL, "model", i, &p) == ANOMA_OK; i++)
+        if (!strcmp(p.key, "contamination"))
+            return strtod(p.default_value, NULL);
+    return NAN;
+}
+
+/* ---- the train/score split --------------------------------------------- */
+
+/* splitmix64: a small, well-mixed generator, so a seed gives the same draw
+ * on every machine and library version. */
+static uint64_t next_random(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15u);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+    return z ^ (z >> 31);
+}
+
+/* Mark n_train rows of `in_train` at random (a partial Fisher-Yates shuffle). */
+static int draw_rows(unsigned char *in_train, size_t rows, size_t n_train, uint64_t seed)
+{
+    size_t *order = malloc(rows * sizeof *order);
+    if (!order)
+        return -1;
+    for (size_t i = 0; i < rows; i++)
+        order[i] = i;
+    for (size_t i = 0; i < n_train; i++) {
+        size_t j = i + (size_t)(next_random(&seed) % (rows - i)); /* bias negligible */
+        size_t t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+        in_train[order[i]] = 1;
+    }
+    free(order);
+    return 0;
+}
+
+/* Copy the train rows, then the test rows, each in file order. */
+static int copy_split(const cli_data *d, const unsigned char *in_train, size_t n_train,
+                      eval_split *s)
+{
+    s->x = malloc(d->rows * d->cols * sizeof *s->x);
+    s->labels = malloc(d->rows * sizeof *s->labels);
+    if (!s->x || !s->labels)
+        return cli_error("out of memory");
+    size_t next[2] = {n_train, 0}; /* next test row, next train row */
+    for (size_t i = 0; i < d->rows; i++) {
+        size_t at = next[in_train[i]]++;
+        memcpy(s->x + at * d->cols, d->x + i * d->cols, d->cols * sizeof *s->x);
+        s->labels[at] = d->labels[i];
+        s->test_anomalies += !in_train[i] && d->labels[i];
+    }
+    s->train = anoma_matrix_f64(s->x, n_train, d->cols);
+    s->test = anoma_matrix_f64(s->x + n_train * d->cols, d->rows - n_train, d->cols);
+    s->train_labels = s->labels;
+    s->test_labels = s->labels + n_train;
+    return CLI_OK;
+}
+
+static int make_split(const cli_data *d, const eval_options *o, eval_split *s)
+{
+    if (!o->train_rows && !(o->train_fraction > 0)) {
+        s->train = s->test = anoma_matrix_f64(d->x, d->rows, d->cols);
+        s->train_labels = s->test_labels = d->labels;
+        s->test_anomalies = d->n_anomalies;
+        snprintf(s->text, sizeof s->text, "fit on all rows, scored on all rows");
+        return CLI_OK;
+    }
+    size_t n_train = o->train_rows;
+    if (o->train_fraction > 0)
+        n_train = (size_t)llround(o->train_fraction * (double)d->rows);
+    if (n_train == 0 || n_train >= d->rows)
+        return cli_error("%zu training rows of %zu leave nothing to fit or to score", n_train,
+                         d->rows);
+    unsigned char *in_train = calloc(d->rows, 1);
+    if (!in_train)
+        return cli_error("out of memory");
+    int rc = CLI_OK;
+    if (o->train_rows)
+        memset(in_train, 1, n_train);
+    else if (draw_rows(in_train, d->rows, n_train, o->seed) != 0)
+        rc = cli_error("out of memory");
+    if (rc == CLI_OK)
+        rc = copy_split(d, in_train, n_train, s);
+    free(in_train);
+    if (o->train_rows)
+        snprintf(s->text, sizeof s->text, "fit on the first %zu rows, scored on the other %zu",
+                 n_train, d->rows - n_train);
+    else
+        snprintf(s->text, sizeof s->text,
+                 "fit on a random %g of the rows (%zu, seed %llu), scored on the other %zu",
+                 o->train_fraction, n_train, (unsigned long long)o->seed, d->rows - n_train);
+    size_t used = strlen(s->text);
+    snprintf(s->text + used, sizeof s->text - used, " (%zu anomalies)", s->test_anomalies);
+    return rc;
+}
+
+/* ---- one detector ------------------------------------------------------- */
+
+/* Precision, recall and F1 of 0/1 predictions, with metrics.h's conventions
+ * for 0/0 (the value is 0). */
+static void rates(const int *pred, const int *labels, size_t n, eval_result *r)
+{
+    size_t tp = 0, fp = 0, fn = 0;
+    for (size_t i = 0; i < n; i++) {
+        tp += pred[i] && labels[i];
+        fp += pred[i] && !labels[i];
+        fn += !pred[i] && labels[i];
+    }
+    r->precision = tp + fp ? (double)tp / (double)(tp + fp) : 0;
+    r->recall = tp + fn ? (double)tp / (double)(tp + fn) : 0;
+    r->f1 = tp ? 2.0 * (double)tp / (double)(2 * tp + fp + fn) : 0;
+}
+
+/* Fit, score, predict and measure; *stage names the step that failed. */
+static anoma_status run_one(anoma_model *m, const eval_split *s, double *scores, int *pred,
+                            eval_result *r, const char **stage)
+{
+    const size_t n = s->test.rows, pos = s->test_anomalies;
+    double t0 = cli_now_ms();
+    anoma_status st = anoma_model_fit(m, &s->train, s->train_labels, NULL);
+    r->fit_ms = cli_now_ms() - t0;
+    *stage = "fitting";
+    if (st != ANOMA_OK)
+        return st;
+    t0 = cli_now_ms();
+    st = anoma_model_score(m, &s->test, scores);
+    r->score_ms = cli_now_ms() - t0;
+    *stage = "scoring";
+    if (st == ANOMA_OK)
+        st = anoma_model_predict(m, &s->test, pred);
+    if (st == ANOMA_OK)
+        st = anoma_model_threshold(m, &r->threshold);
+    if (st != ANOMA_OK)
+        return st;
+    rates(pred, s->test_labels, n, r);
+    /* ROC AUC needs both classes; PR AUC and best F1 need an anomaly */
+    r->roc_auc = r->pr_auc = r->best_f1 = NAN;
+    *stage = "measuring";
+    if (pos > 0 && pos < n)
+        st = anoma_roc_auc(scores, s->test_labels, n, &r->roc_auc);
+    if (st == ANOMA_OK && pos > 0)
+        st = anoma_average_precision(scores, s->test_labels, n, &r->pr_auc);
+    double cut;
+    if (st == ANOMA_OK && pos > 0)
+        st = anoma_best_f1(scores, s->test_labels, n, &cut, &r->best_f1);
+    return st;
+}
+
+/* Run every model; the results of the detectors not skipped go to r[]. */
+static int run_all(anoma_model **models, const char *const *names, size_t n, int skip_unfit,
+                   const eval_split *s, eval_result *r, size_t *n_done)
+{
+    double *scores = malloc(s->test.rows * sizeof *scores);
+    int *pred = malloc(s->test.rows * sizeof *pred);
+    int rc = scores && pred ? CLI_OK : cli_error("out of memory");
+    *n_done = 0;
+    for (size_t k = 0; k < n && rc == CLI_OK; k++) {
+        const char *stage;
+        cli_progress("fitting %s...", names[k]);
+        r[*n_done].detector = names[k];
+        anoma_status st = run_one(models[k], s, scores, pred, &r[*n_done], &stage);
+        if (st == ANOMA_ERR_UNSUPPORTED && skip_unfit && !strcmp(stage, "fitting"))
+            fprintf(stderr, "anoma: skipping %s: %s\n", names[k], anoma_last_error());
+        else if (st != ANOMA_OK)
+            rc = cli_fail(st, "%s %s", stage, names[k]);
+        else
+            ++*n_done;
+    }
+    free(scores);
+    free(pred);
+    return rc;
+}
+
+int cmd_evaluate(int argc, char **argv)
+{
+    eval_options o = {0};
+    int help_shown = 0;
+    /* every --param is one argument at least, so argc bounds their number */
+    if (!(o.params = malloc((size_t)argc * sizeof *o.params)))
+        return cli_error("out of memory");
+    int rc = parse_options(argc, argv, &o, &help_shown);
+    if (rc != CLI_OK || help_shown) {
+        free(o.params);
+        return rc;
+    }
+    const char *path = argv[optind];
+    char *owned;
+    size_t n = 0;
+    const char **names = detector_list(&o, &owned, &n);
+    if (!names)
+        rc = cli_error("out of memory");
+    else if (n == 0 && o.detectors)
+        rc = cli_usage("evaluate", "--detectors names no detector");
+    else if (n == 0)
+        rc = cli_error("no detectors are registered in this build");
+    else
+        rc = check_params(&o, names, n);
+
+    /* build every model before reading the data, so a bad name or value fails fast */
+    anoma_model **models = rc == CLI_OK ? calloc(n, sizeof *models) : NULL;
+    if (rc == CLI_OK && !models)
+        rc = cli_error("out of memory");
+    for (size_t k = 0; k < n && rc == CLI_OK; k++)
+        rc = build_model(&o, names[k], &models[k]);
+
+    cli_data d = {0};
+    eval_split s = {0};
+    eval_result *results = NULL;
+    size_t n_done = 0;
+    if (rc == CLI_OK) {
+        cli_progress("reading %s...", path);
+        rc = cli_data_load(&d, path, o.label, 1, NULL, 0);
+    }
+    if (rc == CLI_OK)
+        rc = make_split(&d, &o, &s);
+    if (rc == CLI_OK && !(results = calloc(n, sizeof *results)))
+        rc = cli_error("out of memory");
+    if (rc == CLI_OK)
+        rc = run_all(models, names, n, o.detectors == NULL, &s, results, &n_done);
+    if (rc == CLI_OK) {
+        eval_summary summary = {path, d.rows, d.cols, d.n_anomalies, contamination_used(&o),
+                                s.text};
+        eval_report(o.format, &summary, results, n_done);
+    }
+    for (size_t k = 0; models && k < n; k++)
+        anoma_model_free(models[k]);
+    free(models);
+    free(results);
+    free(s.x);
+    free(s.labels);
+    cli_data_free(&d);
+    free(owned);
+    free(o.params);
+    return rc;
+}

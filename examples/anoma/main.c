@@ -1,0 +1,305 @@
+/* anoma: anomaly detection on CSV files from the command line.
+ * This file: command dispatch, messages, help and small parsing helpers. */
+#include "cli.h"
+
+#include <float.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage_text[] =
+    "usage: anoma COMMAND [OPTIONS] ...\n"
+    "\n"
+    "Anomaly detection on CSV files (a header line, numeric columns).\n"
+    "\n"
+    "Commands:\n"
+    "  train     fit a model on a CSV file and save it\n"
+    "  score     score the rows of a CSV file with a saved model\n"
+    "  evaluate  a metrics table of detectors on a labelled CSV file\n"
+    "  inspect   what a model file holds\n"
+    "  help      this text; 'anoma help COMMAND'; 'anoma help detectors'\n"
+    "\n"
+    "Options: --help (also after a command), --version.\n"
+    "\n"
+    "Exit status:\n"
+    "  0  success\n"
+    "  1  bad input: unreadable or malformed data, a bad model file, an unknown\n"
+    "     detector or parameter, a bad parameter value\n"
+    "  2  usage error: unknown option, missing argument or operand\n"
+    "Errors are one line on stderr. Progress is shown on stderr only when it\n"
+    "is a terminal.\n";
+
+/* ---- messages ----------------------------------------------------------- */
+
+/* Print text on stderr on one line, whatever newlines it holds. */
+static void put_one_line(const char *text)
+{
+    for (const char *p = text; *p; p++)
+        fputc(*p == '\n' || *p == '\r' ? ' ' : *p, stderr);
+}
+
+static void vmessage(const char *prefix, const char *fmt, va_list ap)
+{
+    char buf[1024];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    fputs(prefix, stderr);
+    put_one_line(buf);
+}
+
+int cli_fail(anoma_status status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage("anoma: ", fmt, ap);
+    va_end(ap);
+    const char *detail = anoma_last_error();
+    fputs(": ", stderr);
+    put_one_line(*detail ? detail : anoma_status_text(status));
+    fputc('\n', stderr);
+    return CLI_BAD_INPUT;
+}
+
+int cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage("anoma: ", fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return CLI_BAD_INPUT;
+}
+
+int cli_usage(const char *command, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "anoma %s: ", command);
+    va_start(ap, fmt);
+    vmessage("", fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see 'anoma %s --help')\n", command);
+    return CLI_USAGE;
+}
+
+int cli_bad_option(const char *command, int opt, char **argv)
+{
+    /* getopt_long() leaves the offending word just before optind */
+    const char *word = optind > 0 ? argv[optind - 1] : "?";
+    if (opt == ':')
+        return cli_usage(command, "option '%s' needs an argument", word);
+    if (optopt && optopt < 256 && strncmp(word, "--", 2) != 0)
+        return cli_usage(command, "unknown option '-%c'", optopt);
+    return cli_usage(command, "unknown option '%s'", word);
+}
+
+void cli_progress(const char *fmt, ...)
+{
+    if (!isatty(STDERR_FILENO))
+        return; /* piped or redirected: stay quiet */
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* ---- parsing helpers ---------------------------------------------------- */
+
+char **cli_split_list(const char *text, size_t *count)
+{
+    size_t len = strlen(text), n = 0;
+    /* worst case len/2+1 items; the array and the strings share one block */
+    size_t slots = len / 2 + 2;
+    char **items = malloc(slots * sizeof *items + len + 1);
+    if (!items)
+        return NULL;
+    char *copy = (char *)(items + slots);
+    memcpy(copy, text, len + 1);
+    for (char *p = copy; *p;) {
+        size_t k = strcspn(p, ",");
+        int last = p[k] == '\0';
+        p[k] = '\0';
+        if (k > 0)
+            items[n++] = p;
+        p += k + !last;
+    }
+    items[n] = NULL;
+    if (count)
+        *count = n;
+    return items;
+}
+
+int cli_split_kv(const char *text, char *key, size_t cap, const char **value)
+{
+    const char *eq = strchr(text, '=');
+    if (!eq || eq == text || (size_t)(eq - text) >= cap)
+        return -1;
+    memcpy(key, text, (size_t)(eq - text));
+    key[eq - text] = '\0';
+    *value = eq + 1;
+    return 0;
+}
+
+/* ---- help --------------------------------------------------------------- */
+
+static void describe_range(const anoma_param_info *p, char *buf, size_t cap)
+{
+    switch (p->type) {
+    case ANOMA_PARAM_BOOL:
+        snprintf(buf, cap, "true|false");
+        return;
+    case ANOMA_PARAM_CHOICE:
+        snprintf(buf, cap, "%s", p->choices);
+        return;
+    case ANOMA_PARAM_TEXT:
+        snprintf(buf, cap, "text");
+        return;
+    case ANOMA_PARAM_INT:
+    case ANOMA_PARAM_DOUBLE:
+        break;
+    }
+    int lo = p->min > -DBL_MAX, hi = p->max < DBL_MAX;
+    if (lo && hi)
+        snprintf(buf, cap, "[%.10g, %.10g]", p->min, p->max);
+    else if (lo)
+        snprintf(buf, cap, ">= %.10g", p->min);
+    else if (hi)
+        snprintf(buf, cap, "<= %.10g", p->max);
+    else
+        snprintf(buf, cap, "any");
+    if (*p->choices) { /* words a number also accepts, such as "auto" */
+        size_t used = strlen(buf);
+        snprintf(buf + used, cap - used, " or %s", p->choices);
+    }
+}
+
+static const char *type_name(anoma_param_type type)
+{
+    switch (type) {
+    case ANOMA_PARAM_INT: return "int";
+    case ANOMA_PARAM_DOUBLE: return "real";
+    case ANOMA_PARAM_BOOL: return "bool";
+    case ANOMA_PARAM_CHOICE: return "choice";
+    case ANOMA_PARAM_TEXT: return "text";
+    }
+    return "?";
+}
+
+static void print_component(FILE *out, anoma_component_kind kind, const char *name)
+{
+    const char *summary = anoma_component_summary(kind, name);
+    fprintf(out, "  %s: %s\n", name, summary ? summary : "");
+    cli_table t;
+    cli_table_init(&t, 5);
+    anoma_param_info p;
+    for (size_t i = 0; anoma_component_param(kind, name, i, &p) == ANOMA_OK; i++) {
+        char range[160];
+        describe_range(&p, range, sizeof range);
+        if (i == 0) {
+            cli_table_add(&t, "key");
+            cli_table_add(&t, "type");
+            cli_table_add(&t, "range");
+            cli_table_add(&t, "default");
+            cli_table_add(&t, "description");
+        }
+        cli_table_add(&t, "%s", p.key);
+        cli_table_add(&t, "%s", type_name(p.type));
+        cli_table_add(&t, "%s", range);
+        cli_table_add(&t, "%s", *p.default_value ? p.default_value : "-");
+        cli_table_add(&t, "%s", p.doc);
+    }
+    if (t.n == 0)
+        fprintf(out, "      (no parameters)\n");
+    else
+        cli_table_print(&t, out, "      ", NULL);
+    cli_table_free(&t);
+}
+
+void cli_print_components(FILE *out)
+{
+    fprintf(out, "Detectors (--detector NAME; parameters as KEY=VALUE):\n");
+    if (!anoma_component_name(ANOMA_KIND_DETECTOR, 0))
+        fprintf(out, "  (none registered in this build)\n");
+    for (size_t i = 0; anoma_component_name(ANOMA_KIND_DETECTOR, i); i++)
+        print_component(out, ANOMA_KIND_DETECTOR, anoma_component_name(ANOMA_KIND_DETECTOR, i));
+    fprintf(out, "\nModel parameters (train: --model-param KEY=VALUE):\n");
+    print_component(out, ANOMA_KIND_MODEL, "model");
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+    {"train", cmd_train},
+    {"score", cmd_score},
+    {"evaluate", cmd_evaluate},
+    {"inspect", cmd_inspect},
+};
+
+static const command *find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(commands[i].name, name))
+            return &commands[i];
+    return NULL;
+}
+
+/* anoma help [COMMAND | detectors] */
+static int help(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(usage_text, stdout);
+        return CLI_OK;
+    }
+    if (argc > 2) {
+        fprintf(stderr, "anoma help: too many operands (see 'anoma --help')\n");
+        return CLI_USAGE;
+    }
+    if (!strcmp(argv[1], "detectors")) {
+        cli_print_components(stdout);
+        return CLI_OK;
+    }
+    const command *c = find_command(argv[1]);
+    if (!c) {
+        fprintf(stderr, "anoma help: no command or topic '%s' (see 'anoma --help')\n", argv[1]);
+        return CLI_USAGE;
+    }
+    char *help_argv[] = {argv[1], "--help", NULL};
+    return c->run(2, help_argv);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_text, stderr);
+        return CLI_USAGE;
+    }
+    const char *word = argv[1];
+    if (!strcmp(word, "--help") || !strcmp(word, "-h"))
+        return help(1, argv + 1);
+    if (!strcmp(word, "help"))
+        return help(argc - 1, argv + 1);
+    if (!strcmp(word, "--version")) {
+        /* the library loaded may be newer than the headers the tool was built with */
+        printf("anoma %d.%d.%d (libanoma %s)\n", ANOMA_VERSION_MAJOR, ANOMA_VERSION_MINOR,
+               ANOMA_VERSION_PATCH, anoma_version());
+        return CLI_OK;
+    }
+    const command *c = find_command(word);
+    if (!c) {
+        fprintf(stderr, "anoma: unknown command '%s' (see 'anoma --help')\n", word);
+        return CLI_USAGE;
+    }
+    int status = c->run(argc - 1, argv + 1);
+    /* output to a full disk or a closed file must not pass as success */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "anoma: writing standard output failed\n");
+        return CLI_BAD_INPUT;
+    }
+    return status;
+}

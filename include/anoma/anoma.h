@@ -1,0 +1,34 @@
+/**
+ * @file anoma.h
+ * @brief libanoma: embeddable anomaly detection. Include this one header.
+ *
+ * @code
+ * anoma_model *m;
+ * anoma_model_create("contamination=0.05", &m);
+ * anoma_model_add_detector(m, "zscore", NULL, NULL);
+ * anoma_matrix x = anoma_matrix_f64(data, rows, cols);
+ * if (anoma_model_fit(m, &x, NULL, NULL) != ANOMA_OK)
+ *     fprintf(stderr, "%s\n", anoma_last_error());
+ * anoma_model_score(m, &x, scores);   // higher = more anomalous
+ * anoma_model_save(m, "model.anoma");
+ * anoma_model_free(m);
+ * @endcode
+ *
+ * - common.h  status codes, errors, versions, allocator
+ * - data.h    matrix views and frames
+ * - params.h  parameter schemas of every component
+ * - model.h   the model bundle: fit, score, predict, save, load, row scoring
+ * - metrics.h ROC AUC, average precision, confusion, best F1
+ * - csv.h     CSV reader
+ */
+#ifndef ANOMA_ANOMA_H
+#define ANOMA_ANOMA_H
+
+#include "common.h"
+#include "data.h"
+#include "params.h"
+#include "model.h"
+#include "metrics.h"
+#include "csv.h"
+
+#endif /* ANOMA_ANOMA_H */

@@ -1,0 +1,293 @@
+/**
+ * @file model.h
+ * @brief The model bundle: feature pipeline, detectors, score combination and
+ * threshold, in one handle that fits, scores, saves and loads.
+ *
+ * A model is built empty with anoma_model_create(), given one or more
+ * detectors with anoma_model_add_detector(), then fitted. Scores follow one
+ * convention for every detector: **higher = more anomalous**. With several
+ * detectors, each detector's scores are normalised on the training data and
+ * combined (see the `normalize` and `combine` parameters). The threshold comes
+ * from the `contamination` rate at fit time or is set explicitly; a row is an
+ * anomaly when its score is strictly greater than the threshold.
+ *
+ * Thread safety: a fitted model is immutable and may be scored from many
+ * threads at once. Creation, configuration, fitting and freeing are
+ * single-owner. A row scorer (anoma_row_scorer) is single-owner.
+ */
+#ifndef ANOMA_MODEL_H
+#define ANOMA_MODEL_H
+
+#include "common.h"
+#include "data.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A model bundle. @since 0.1.0 */
+typedef struct anoma_model anoma_model;
+
+/**
+ * @brief Create an empty, unfitted model.
+ * @param params model parameters as `key=value` text (NULL or "" for the
+ *        defaults); see anoma_component_param(ANOMA_KIND_MODEL, "model", ...).
+ * @param out receives the model; free it with anoma_model_free().
+ * @return ::ANOMA_OK, ::ANOMA_ERR_UNKNOWN_PARAM, ::ANOMA_ERR_PARAM_VALUE,
+ *         ::ANOMA_ERR_NO_MEMORY, ::ANOMA_ERR_INVALID_ARGUMENT.
+ * @since 0.1.0
+ */
+ANOMA_API anoma_status anoma_model_create(const char *params, anoma_model **out);
+
+/** @brief Free a model; accepts NULL. @since 0.1.0 */
+ANOMA_API void anoma_model_free(anoma_model *model);
+
+/**
+ * @brief Add a detector to an unfitted model.
+ * @param model the model (not fitted yet).
+ * @param detector detector name, such as "zscore"; list them with
+ *        anoma_component_name(ANOMA_KIND_DETECTOR, i).
+ * @param params detector parameters as `key=value` text, or NULL.
+ * @param index receives the detector's position in the model (may be NULL).
+ * @return ::ANOMA_OK, ::ANOMA_ERR_UNKNOWN_NAME, ::ANOMA_ERR_UNKNOWN_PARAM,
+ *         ::ANOMA_ERR_PARAM_VALUE, ::ANOMA_ERR_UNSUPPORTED (model already
+ *         fitted), ::ANOMA_ERR_NO_MEMORY.
+ * @since 0.1.0
+ */
+ANOMA_API anoma_status anoma_model_add_detector(anoma_model *model, const char *detector,
+                                                const char *params, size_t *index);
+
+/**
+ * @brief Set one model parameter (such as "contamination") before fitting.
+ *
+ * "threshold" may also be set on a fitted model: it replaces the threshold
+ * used by anoma_model_predict(). Do not do so while other threads score it.
+ * @return ::ANOMA_OK, ::ANOMA_ERR_UNKNOWN_PARAM, ::ANOMA_ERR_PARAM_VALUE,
+ *         ::ANOMA_ERR_UNSUPPORTED (model fitted and key not "threshold").
+ * @since 0.1.0
+ */
+ANOMA_API anoma_status anoma_model_set_param(anoma_model *model, const char *key,
+                                             const char *value);
+
+/**
+ * @brief Set one parameter of detector @p index before fitting.
+ * @return as anoma_model_set_param(); ::ANOMA_ERR_INVALID_ARGUMENT for a bad index.
+ * @since 0.1.0
+ */
+ANOMA_API anoma_status anoma_model_set_detector_param(anoma_model *model, size_t index,
+                                                      const char *key, const char *value);
+
+/**
+ * @brief Fit the pipeline, the detectors, the normalisation and the threshold.
+ *
+ * @param model an unfitted model with at least one detector.
+ * @param x training data, one row per observation. NaN is missing (each
+ *        detector documents how it treats it); +-Inf is an error.
+ * @param labels NULL, or x->rows labels 0/1 (1 = anomaly) for supervised
+ *        detectors (unsupervised detectors ignore them).
+ * @param weights NULL, or x->rows non-negative sample weights.
+ * @return ::ANOMA_OK; ::ANOMA_ERR_EMPTY (no rows, no columns, no detector);
+ *         ::ANOMA_ERR_NONFINITE; ::ANOMA_ERR_SHAPE; ::ANOMA_ERR_UNSUPPORTED
+ *         (already fitted); ::ANOMA_ERR_NO_MEMORY. On error the model stays
+ *         unfitted and may be fitted again.
+ * @since 0.1.0
+ */
+ANOMA_API anoma_status anoma_model_fit(anoma_model *model, const anoma_matrix *x,
+                                       const int *labels, const double *weights);
+
+/**
+ * @brief Anomaly scores of each row (higher = more anomalous).
+ * @param model a fitted model.
+ * @param x rows to score, with the training column count.
+ * @param scores caller-owned array of x->rows doubles.
+ * @return ::ANOMA_OK; ::ANOMA_ERR_NOT_FITTED; ::ANOMA_ERR_SHAPE (column count
+ *         differs from training); ::ANOMA_ERR_NONFINITE; ::ANOMA_ERR_NO_MEMORY.
+ *         Thread-safe on a fitted model.
+ * @since 0.1.0
+ */
+ANOMA_API anoma_status anoma_model_score(const anoma_model *model, const anoma_matrix *x,
+                                         double *scores);
+
+/**
+ * @brief Raw scores of one detector of the model, before normalisation.
+ * @param model a fitted model.
+ * @param x rows to score.
+ * @param index detector position.
+ * @param scores caller-owned array of x->rows doubles.
+ * @return as anoma_model_score(); ::ANOMA_ERR_INVALID_ARGUMENT for a bad index.
+ * @since 0.1.0
+ */
+ANOMA_API anoma_status anoma_model_score_detector(const anoma_model *model, size_t index,
+                                                  const anoma_matrix *x, double *scores);
+
+/**
+ * @brief Per-feature scores (or contributions) of each row for one detector.
+ *
+ * For the statistical detectors this is each feature's own score (for
+ * z-score, |x - mean| / std); the detector's documentation defines it.
+ * @param model a fitted model.
+ * @param index detector position.
+ * @param x rows to explain.
+ * @param out caller-owned array of x->rows * x->cols doubles, row-major.
+ * @return as anoma_model_score(); ::ANOMA_ERR_UNSUPPORTED when the detector
+ *         has no per-feature scores.
+ * @since 0.1.0
+ */
+ANOMA_API anoma_status anoma_model_feature_scores(const anoma_model *model, size_t index,
+                                                  const anoma_matrix *x, double *out);
+
+/**
+ * @brief 0/1 decisions: 1 when the score is strictly above the threshold.
+ * @param model a fitted model.
+ * @param x rows to decide on.
+ * @param out caller-owned array of x->rows ints.
+ * @return as anoma_model_score().
+ * @since 0.1.0
+ */
+ANOMA_API anoma_status anoma_model_predict(const anoma_model *model, const anoma_matrix *x,
+                                           int *out);
+
+/**
+ * @brief The decision threshold of a fitted model.
+ * @return ::ANOMA_OK or ::ANOMA_ERR_NOT_FITTED.
+ * @since 0.1.0
+ */
+ANOMA_API anoma_status anoma_model_threshold(const anoma_model *model, double *threshold);
+
+/** @brief 1 when fitted (or loaded), else 0. @since 0.1.0 */
+ANOMA_API int anoma_model_is_fitted(const anoma_model *model);
+
+/** @brief Number of input columns the model was fitted on (0 before). @since 0.1.0 */
+ANOMA_API size_t anoma_model_n_features(const anoma_model *model);
+
+/** @brief Number of detectors. @since 0.1.0 */
+ANOMA_API size_t anoma_model_n_detectors(const anoma_model *model);
+
+/**
+ * @brief Name of detector @p index ("zscore", ...), or NULL for a bad index.
+ * Owned by the model. @since 0.1.0
+ */
+ANOMA_API const char *anoma_model_detector_name(const anoma_model *model, size_t index);
+
+/**
+ * @brief Set the names of the input features (kept in the model file).
+ * @param model the model.
+ * @param count number of names: the feature count.
+ * @param names @p count NUL-terminated names, copied.
+ * @return ::ANOMA_OK; ::ANOMA_ERR_SHAPE when the model is fitted and @p count
+ *         differs from its feature count; ::ANOMA_ERR_NO_MEMORY.
+ * @since 0.1.0
+ */
+ANOMA_API anoma_status anoma_model_set_feature_names(anoma_model *model,
+                                                     const char *const *names, size_t count);
+
+/**
+ * @brief Name of input feature @p index, or NULL if none was set.
+ * @since 0.1.0
+ */
+ANOMA_API const char *anoma_model_feature_name(const anoma_model *model, size_t index);
+
+/**
+ * @brief Bytes of memory the model holds (its own allocations).
+ * @since 0.1.0
+ */
+ANOMA_API size_t anoma_model_memory_bytes(const anoma_model *model);
+
+/**
+ * @brief Human-readable description: parameters, detectors and their fitted
+ * state, sizes. Used by `anoma inspect`.
+ * @param model the model.
+ * @param buf caller buffer (may be NULL when @p cap is 0).
+ * @param cap size of @p buf; the text is NUL-terminated and cut to fit.
+ * @param needed receives the full length without the NUL (may be NULL),
+ *        as snprintf does, so a caller can size a second call.
+ * @return ::ANOMA_OK or ::ANOMA_ERR_NO_MEMORY.
+ * @since 0.1.0
+ */
+ANOMA_API anoma_status anoma_model_describe(const anoma_model *model, char *buf, size_t cap,
+                                            size_t *needed);
+
+/**
+ * @brief Save a fitted model to a file, atomically.
+ *
+ * Writes a temporary file beside @p path, flushes it to disk and renames it
+ * over @p path, so a crash never leaves a partial model at @p path.
+ * @return ::ANOMA_OK, ::ANOMA_ERR_NOT_FITTED, ::ANOMA_ERR_IO, ::ANOMA_ERR_NO_MEMORY.
+ * @since 0.1.0
+ */
+ANOMA_API anoma_status anoma_model_save(const anoma_model *model, const char *path);
+
+/**
+ * @brief Save a fitted model to memory.
+ * @param model a fitted model.
+ * @param buf caller buffer, or NULL to ask for the size.
+ * @param cap size of @p buf.
+ * @param size receives the number of bytes the model takes.
+ * @return ::ANOMA_OK; ::ANOMA_ERR_BUFFER_TOO_SMALL when @p cap < *size
+ *         (nothing written, *size set); ::ANOMA_ERR_NOT_FITTED;
+ *         ::ANOMA_ERR_NO_MEMORY.
+ * @since 0.1.0
+ */
+ANOMA_API anoma_status anoma_model_save_memory(const anoma_model *model, void *buf,
+                                               size_t cap, size_t *size);
+
+/**
+ * @brief Load a model from a file written by anoma_model_save().
+ *
+ * Every length, count and index in the file is checked before use: a
+ * corrupt, truncated or hostile file gives an error, never a crash.
+ * @return ::ANOMA_OK; ::ANOMA_ERR_IO; ::ANOMA_ERR_FORMAT (corrupt);
+ *         ::ANOMA_ERR_VERSION (newer major version, or unknown required
+ *         section); ::ANOMA_ERR_UNKNOWN_NAME (unknown detector);
+ *         ::ANOMA_ERR_NO_MEMORY.
+ * @since 0.1.0
+ */
+ANOMA_API anoma_status anoma_model_load(const char *path, anoma_model **out);
+
+/**
+ * @brief Load a model from @p size bytes at @p data (copied; the caller may
+ * free them afterwards). Errors as anoma_model_load().
+ * @since 0.1.0
+ */
+ANOMA_API anoma_status anoma_model_load_memory(const void *data, size_t size,
+                                               anoma_model **out);
+
+/**
+ * @brief Prepared single-row scoring: no parsing, allocation or locking per row.
+ *
+ * Create one per thread from a fitted model; it holds the scratch memory a
+ * row needs. The model must outlive it.
+ * @since 0.1.0
+ */
+typedef struct anoma_row_scorer anoma_row_scorer;
+
+/**
+ * @brief Prepare single-row scoring of a fitted model.
+ * @return ::ANOMA_OK, ::ANOMA_ERR_NOT_FITTED, ::ANOMA_ERR_NO_MEMORY.
+ * @since 0.1.0
+ */
+ANOMA_API anoma_status anoma_row_scorer_create(const anoma_model *model,
+                                               anoma_row_scorer **out);
+
+/** @brief Free a row scorer; accepts NULL. @since 0.1.0 */
+ANOMA_API void anoma_row_scorer_free(anoma_row_scorer *scorer);
+
+/**
+ * @brief Score one row. Allocates nothing.
+ * @param scorer a scorer from anoma_row_scorer_create().
+ * @param row @p n_features doubles (NaN = missing).
+ * @param n_features must equal anoma_model_n_features().
+ * @param score receives the score (higher = more anomalous).
+ * @param is_anomaly receives 1 when above the threshold, else 0 (may be NULL).
+ * @return ::ANOMA_OK, ::ANOMA_ERR_SHAPE, ::ANOMA_ERR_NONFINITE,
+ *         ::ANOMA_ERR_INVALID_ARGUMENT.
+ * @since 0.1.0
+ */
+ANOMA_API anoma_status anoma_row_scorer_score(anoma_row_scorer *scorer, const double *row,
+                                              size_t n_features, double *score,
+                                              int *is_anomaly);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ANOMA_MODEL_H */

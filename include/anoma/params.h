@@ -1,0 +1,80 @@
+/**
+ * @file params.h
+ * @brief Parameter schemas: what each component accepts, for help text and bindings.
+ *
+ * Components take their parameters as `key=value` text separated by spaces,
+ * for example `"contamination=0.05 combine=max"`. Unknown keys and values
+ * outside the accepted range are errors whose message names the key and the
+ * range. The schemas below let a program list the keys, types, ranges,
+ * defaults and one-line docs of every component without creating one.
+ */
+#ifndef ANOMA_PARAMS_H
+#define ANOMA_PARAMS_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Kinds of configurable component. @since 0.1.0 */
+typedef enum anoma_component_kind {
+    ANOMA_KIND_MODEL = 0,    /**< the model bundle itself (one component, "model") */
+    ANOMA_KIND_DETECTOR = 1, /**< detectors, such as "zscore" */
+    ANOMA_KIND_STEP = 2      /**< feature pipeline steps */
+} anoma_component_kind;
+
+/** Value types of a parameter. @since 0.1.0 */
+typedef enum anoma_param_type {
+    ANOMA_PARAM_INT = 0,    /**< integer in [min, max] */
+    ANOMA_PARAM_DOUBLE = 1, /**< finite real in [min, max] */
+    ANOMA_PARAM_BOOL = 2,   /**< true/false, 1/0, yes/no */
+    ANOMA_PARAM_CHOICE = 3, /**< one of the words in `choices` */
+    ANOMA_PARAM_TEXT = 4    /**< free text without spaces */
+} anoma_param_type;
+
+/**
+ * @brief Description of one parameter. Frozen layout; strings are static.
+ * @since 0.1.0
+ */
+typedef struct anoma_param_info {
+    const char *key;           /**< the key, such as "n_trees" */
+    anoma_param_type type;     /**< value type */
+    double min;                /**< smallest accepted value (numbers) */
+    double max;                /**< largest accepted value (numbers) */
+    const char *default_value; /**< default as text ("" when none) */
+    const char *choices;       /**< words separated by '|': the values of a choice, or
+                                    words a number also accepts (such as "auto"); else "" */
+    const char *doc;           /**< one-line description */
+} anoma_param_info;
+
+/**
+ * @brief Name of the @p index-th component of a kind, to list them.
+ * @return a static string, or NULL past the last one.
+ * @since 0.1.0
+ */
+ANOMA_API const char *anoma_component_name(anoma_component_kind kind, size_t index);
+
+/**
+ * @brief One-line summary of a component, or NULL if unknown.
+ * @since 0.1.0
+ */
+ANOMA_API const char *anoma_component_summary(anoma_component_kind kind, const char *name);
+
+/**
+ * @brief Describe parameter @p index of component @p name.
+ * @param kind component kind; for ::ANOMA_KIND_MODEL the name is "model".
+ * @param name component name, such as "zscore".
+ * @param index 0-based; iterate until ::ANOMA_ERR_INVALID_ARGUMENT.
+ * @param out receives the description.
+ * @return ::ANOMA_OK; ::ANOMA_ERR_UNKNOWN_NAME for an unknown component;
+ *         ::ANOMA_ERR_INVALID_ARGUMENT past the last parameter.
+ * @since 0.1.0
+ */
+ANOMA_API anoma_status anoma_component_param(anoma_component_kind kind, const char *name,
+                                             size_t index, anoma_param_info *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ANOMA_PARAMS_H */

@@ -1,0 +1,20 @@
+/* Statistics of double arrays without NaN, as numpy computes them. */
+#ifndef AN_CORE_STATS_H
+#define AN_CORE_STATS_H
+
+#include <stddef.h>
+
+/* numpy's pairwise summation (the algorithm of np.sum on a contiguous
+ * double array), so means and variances agree with numpy to the last bit. */
+double an_sum(const double *v, size_t n);
+/* np.mean: an_sum / n (n >= 1). */
+double an_mean(const double *v, size_t n);
+/* Ascending sort. */
+void an_sort_doubles(double *v, size_t n);
+/* np.median of sorted values (n >= 1). */
+double an_median_sorted(const double *sorted, size_t n);
+/* np.percentile(values, 100 q) with the default 'linear' method, of sorted
+ * values (n >= 1, q in [0, 1]). */
+double an_quantile_sorted(const double *sorted, size_t n, double q);
+
+#endif

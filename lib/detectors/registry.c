@@ -1,0 +1,29 @@
+/* The table of detectors. Adding a detector adds one line here. */
+#include "detectors/detector.h"
+
+#include <string.h>
+
+extern const an_detector_vtable an_zscore_detector;
+extern const an_detector_vtable an_mad_detector;
+extern const an_detector_vtable an_iqr_detector;
+
+static const an_detector_vtable *const detectors[] = {
+    &an_zscore_detector,
+    &an_mad_detector,
+    &an_iqr_detector,
+};
+
+const an_detector_vtable *an_detector_at(size_t index)
+{
+    return index < sizeof detectors / sizeof *detectors ? detectors[index] : NULL;
+}
+
+const an_detector_vtable *an_detector_find(const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t i = 0; an_detector_at(i); i++)
+        if (!strcmp(detectors[i]->name, name))
+            return detectors[i];
+    return NULL;
+}

@@ -1,0 +1,59 @@
+/* The model file container: magic, version, then framed sections.
+ * docs/model-format.md describes the bytes. This layer knows nothing of
+ * models: it frames, compresses and checks payloads. */
+#ifndef AN_IO_FORMAT_H
+#define AN_IO_FORMAT_H
+
+#include "io/bytes.h"
+
+#define AN_FORMAT_MAJOR 1
+#define AN_FORMAT_MINOR 0
+
+/* Section types. */
+enum {
+    AN_SECTION_META = 1,     /* library version, parameters, feature names, shape */
+    AN_SECTION_MODEL = 2,    /* threshold, combination, normalisation */
+    AN_SECTION_PIPELINE = 3, /* feature pipeline steps */
+    AN_SECTION_DETECTOR = 4, /* one detector: name, parameters, fitted state */
+};
+
+/* Section flags. */
+enum {
+    AN_SECTION_REQUIRED = 1u << 0, /* a reader that does not know the type must refuse the file */
+    AN_SECTION_ZLIB = 1u << 1,     /* payload is zlib-compressed (set by the encoder) */
+};
+
+/* Largest payload a reader accepts, compressed or not. */
+#define AN_FORMAT_MAX_PAYLOAD ((uint64_t)1 << 32)
+
+typedef struct an_section {
+    uint32_t type;
+    uint32_t flags;            /* AN_SECTION_REQUIRED on input; ZLIB is the encoder's choice */
+    const unsigned char *data; /* uncompressed payload */
+    size_t size;
+} an_section;
+
+/* The whole file image for these sections, in order; payloads are
+ * compressed when that makes them smaller. Appends to `out`. */
+anoma_status an_format_encode(const an_section *sections, size_t n, an_writer *out);
+
+/* Decoded sections; each `data` is owned by the list. */
+typedef struct an_section_list {
+    an_section *items;
+    size_t n;
+} an_section_list;
+
+/* Check and decode a file image. Sections whose type is not in `known`
+ * are dropped when optional and refused (ANOMA_ERR_VERSION) when required.
+ * A newer major version is ANOMA_ERR_VERSION; any inconsistency (bad magic,
+ * CRC, length, truncation, failed inflate) is ANOMA_ERR_FORMAT. */
+anoma_status an_format_decode(const void *data, size_t size, const uint32_t *known,
+                              size_t n_known, an_section_list *out);
+void an_section_list_free(an_section_list *list);
+
+/* Write a temporary file beside path, fsync it, rename it over path. */
+anoma_status an_file_write_atomic(const char *path, const void *data, size_t size);
+/* Read a whole file (at most max bytes) into a new allocation (an_free). */
+anoma_status an_file_read(const char *path, size_t max, unsigned char **data, size_t *size);
+
+#endif

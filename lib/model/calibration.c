@@ -1,0 +1,75 @@
+/* What the model learns from its own training scores: each detector's
+ * normalisation and the decision threshold. */
+#include "model/model.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/stats.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void an_model_resolve_modes(anoma_model *m)
+{
+    an_normalize n = (an_normalize)an_params_choice(&m->params, "normalize");
+    if (n == AN_NORM_AUTO)
+        n = m->n_detectors > 1 ? AN_NORM_STANDARD : AN_NORM_NONE;
+    m->normalize = n;
+    m->combine = (an_combine)an_params_choice(&m->params, "combine");
+}
+
+static void learn_normalisation(an_model_detector *d, an_normalize how, const double *raw,
+                                size_t rows)
+{
+    d->shift = 0;
+    d->scale = 1;
+    if (how == AN_NORM_STANDARD) {
+        double mean = 0, ss = 0;
+        for (size_t i = 0; i < rows; i++)
+            mean += raw[i];
+        mean /= (double)rows;
+        for (size_t i = 0; i < rows; i++)
+            ss += (raw[i] - mean) * (raw[i] - mean);
+        d->shift = mean;
+        d->scale = sqrt(ss / (double)rows);
+    } else if (how == AN_NORM_MINMAX) {
+        double lo = raw[0], hi = raw[0];
+        for (size_t i = 1; i < rows; i++) {
+            lo = fmin(lo, raw[i]);
+            hi = fmax(hi, raw[i]);
+        }
+        d->shift = lo;
+        d->scale = hi - lo;
+    }
+    if (!(d->scale > 0) || !isfinite(d->scale)) /* constant scores: keep them as they are */
+        d->scale = 1;
+}
+
+anoma_status an_model_calibrate(anoma_model *m, double *const *raw, size_t rows)
+{
+    an_model_resolve_modes(m);
+    an_normalize how = m->normalize;
+    for (size_t k = 0; k < m->n_detectors; k++)
+        learn_normalisation(&m->detectors[k], how, raw[k], rows);
+    if (!an_params_is(&m->params, "threshold", "auto")) {
+        m->threshold = an_params_double(&m->params, "threshold");
+        return ANOMA_OK;
+    }
+    double *combined = AN_NEW_ARRAY(double, rows);
+    double *row_raw = AN_NEW_ARRAY(double, m->n_detectors);
+    if (!combined || !row_raw) {
+        an_free(combined);
+        an_free(row_raw);
+        return an_no_memory();
+    }
+    for (size_t i = 0; i < rows; i++) {
+        for (size_t k = 0; k < m->n_detectors; k++)
+            row_raw[k] = raw[k][i];
+        combined[i] = an_model_combine(m, row_raw);
+    }
+    an_sort_doubles(combined, rows);
+    m->threshold = an_quantile_sorted(combined, rows, 1.0 - an_params_double(&m->params, "contamination"));
+    an_free(combined);
+    an_free(row_raw);
+    return ANOMA_OK;
+}

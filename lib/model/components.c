@@ -1,0 +1,75 @@
+/* The model's parameter schema and the component listing of params.h. */
+#include "anoma/params.h"
+#include "core/error.h"
+#include "detectors/detector.h"
+#include "model/model.h"
+
+#include <float.h>
+#include <string.h>
+
+const anoma_param_info an_model_schema[] = {
+    {"contamination", ANOMA_PARAM_DOUBLE, 0, 0.5, "0.1", "",
+     "expected fraction of anomalies: the threshold is the (1 - contamination) quantile of the "
+     "training scores"},
+    {"threshold", ANOMA_PARAM_DOUBLE, -DBL_MAX, DBL_MAX, "auto", "auto",
+     "fixed decision threshold (a row is an anomaly when its score is above it); auto = from "
+     "contamination"},
+    {"combine", ANOMA_PARAM_CHOICE, 0, 0, "mean", "mean|max",
+     "how the normalised scores of several detectors are combined"},
+    {"normalize", ANOMA_PARAM_CHOICE, 0, 0, "auto", "auto|none|standard|minmax",
+     "how each detector's scores are scaled before combining (auto: none for one detector, "
+     "standard for several)"},
+    {"n_threads", ANOMA_PARAM_INT, 0, 1024, "0", "",
+     "threads for fitting and batch scoring (0 = all cores); results do not depend on it"},
+};
+const size_t an_model_schema_size = sizeof an_model_schema / sizeof *an_model_schema;
+
+const char *anoma_component_name(anoma_component_kind kind, size_t index)
+{
+    switch (kind) {
+    case ANOMA_KIND_MODEL:
+        return index == 0 ? "model" : NULL;
+    case ANOMA_KIND_DETECTOR: {
+        const an_detector_vtable *vt = an_detector_at(index);
+        return vt ? vt->name : NULL;
+    }
+    case ANOMA_KIND_STEP:
+        return NULL; /* no pipeline steps yet */
+    }
+    return NULL;
+}
+
+const char *anoma_component_summary(anoma_component_kind kind, const char *name)
+{
+    if (!name)
+        return NULL;
+    if (kind == ANOMA_KIND_MODEL && !strcmp(name, "model"))
+        return "a feature pipeline, detectors, score combination and threshold";
+    if (kind == ANOMA_KIND_DETECTOR) {
+        const an_detector_vtable *vt = an_detector_find(name);
+        return vt ? vt->summary : NULL;
+    }
+    return NULL;
+}
+
+anoma_status anoma_component_param(anoma_component_kind kind, const char *name, size_t index,
+                                   anoma_param_info *out)
+{
+    const anoma_param_info *schema = NULL;
+    size_t n = 0;
+    if (!name || !out)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_component_param: NULL argument");
+    if (kind == ANOMA_KIND_MODEL && !strcmp(name, "model")) {
+        schema = an_model_schema;
+        n = an_model_schema_size;
+    } else if (kind == ANOMA_KIND_DETECTOR && an_detector_find(name)) {
+        schema = an_detector_find(name)->params;
+        n = an_detector_find(name)->n_params;
+    } else {
+        return an_error(ANOMA_ERR_UNKNOWN_NAME, "no component '%s' of this kind", name);
+    }
+    if (index >= n)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "%s has %zu parameters", name, n);
+    *out = schema[index];
+    return ANOMA_OK;
+}

@@ -1,0 +1,344 @@
+/* The model bundle: building, fitting and describing. */
+#include "model/model.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/matrix.h"
+#include "core/strbuf.h"
+
+#include <math.h>
+#include <string.h>
+
+anoma_status anoma_model_create(const char *params, anoma_model **out)
+{
+    if (!out)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_create: NULL out");
+    *out = NULL;
+    anoma_model *m = AN_NEW_ZEROED(anoma_model, 1);
+    if (!m)
+        return an_no_memory();
+    anoma_status st = an_params_init(&m->params, "model", an_model_schema, an_model_schema_size);
+    if (st == ANOMA_OK)
+        st = an_params_parse(&m->params, params);
+    if (st != ANOMA_OK) {
+        anoma_model_free(m);
+        return st;
+    }
+    *out = m;
+    return ANOMA_OK;
+}
+
+static void free_feature_names(anoma_model *m)
+{
+    if (m->feature_names)
+        for (size_t j = 0; j < m->n_features; j++)
+            an_free(m->feature_names[j]);
+    an_free(m->feature_names);
+    m->feature_names = NULL;
+}
+
+void anoma_model_free(anoma_model *m)
+{
+    if (!m)
+        return;
+    for (size_t k = 0; k < m->n_detectors; k++) {
+        an_model_detector *d = &m->detectors[k];
+        if (d->state)
+            d->vt->destroy(d->state);
+        an_params_free(&d->params);
+    }
+    an_free(m->detectors);
+    free_feature_names(m);
+    an_params_free(&m->params);
+    an_free(m);
+}
+
+anoma_status an_model_detector_reset(an_model_detector *d)
+{
+    void *state = NULL;
+    AN_TRY(d->vt->create(&d->params, &state));
+    if (d->state)
+        d->vt->destroy(d->state);
+    d->state = state;
+    d->shift = 0;
+    d->scale = 1;
+    return ANOMA_OK;
+}
+
+anoma_status anoma_model_add_detector(anoma_model *m, const char *name, const char *params,
+                                      size_t *index)
+{
+    if (!m || !name)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_add_detector: NULL argument");
+    if (m->fitted)
+        return an_error(ANOMA_ERR_UNSUPPORTED, "a fitted model is immutable: build a new one");
+    const an_detector_vtable *vt = an_detector_find(name);
+    if (!vt) {
+        an_strbuf known = {0};
+        for (size_t i = 0; an_detector_at(i); i++)
+            an_strbuf_printf(&known, "%s%s", i ? ", " : "", an_detector_at(i)->name);
+        anoma_status st = an_error(ANOMA_ERR_UNKNOWN_NAME, "unknown detector '%s' (known: %s)",
+                                   name, known.data ? known.data : "none");
+        an_strbuf_free(&known);
+        return st;
+    }
+    an_model_detector d = {vt, {0}, NULL, 0, 1};
+    AN_TRY(an_params_init(&d.params, vt->name, vt->params, vt->n_params));
+    anoma_status st = an_params_parse(&d.params, params);
+    if (st == ANOMA_OK)
+        st = an_model_detector_reset(&d);
+    an_model_detector *grown = NULL;
+    if (st == ANOMA_OK) {
+        grown = an_realloc_array(m->detectors, m->n_detectors + 1, sizeof *grown);
+        if (!grown)
+            st = an_no_memory();
+    }
+    if (st != ANOMA_OK) {
+        if (d.state)
+            vt->destroy(d.state);
+        an_params_free(&d.params);
+        return st;
+    }
+    m->detectors = grown;
+    m->detectors[m->n_detectors] = d;
+    if (index)
+        *index = m->n_detectors;
+    m->n_detectors++;
+    return ANOMA_OK;
+}
+
+anoma_status anoma_model_set_param(anoma_model *m, const char *key, const char *value)
+{
+    if (!m || !key || !value)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_set_param: NULL argument");
+    int is_threshold = !strcmp(key, "threshold");
+    if (m->fitted && !is_threshold)
+        return an_error(ANOMA_ERR_UNSUPPORTED,
+                        "a fitted model is immutable: only 'threshold' can still be set");
+    AN_TRY(an_params_set(&m->params, key, value));
+    if (m->fitted && is_threshold && !an_params_is(&m->params, "threshold", "auto"))
+        m->threshold = an_params_double(&m->params, "threshold");
+    return ANOMA_OK;
+}
+
+anoma_status anoma_model_set_detector_param(anoma_model *m, size_t index, const char *key,
+                                            const char *value)
+{
+    if (!m || !key || !value)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_set_detector_param: NULL argument");
+    if (index >= m->n_detectors)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "detector index %zu: the model has %zu", index,
+                        m->n_detectors);
+    if (m->fitted)
+        return an_error(ANOMA_ERR_UNSUPPORTED, "a fitted model is immutable: build a new one");
+    an_model_detector *d = &m->detectors[index];
+    an_params saved;
+    AN_TRY(an_params_copy(&saved, &d->params));
+    anoma_status st = an_params_set(&d->params, key, value);
+    if (st == ANOMA_OK)
+        st = an_model_detector_reset(d);
+    if (st != ANOMA_OK) { /* keep the detector as it was */
+        an_params_free(&d->params);
+        d->params = saved;
+        return st;
+    }
+    an_params_free(&saved);
+    return ANOMA_OK;
+}
+
+size_t an_model_n_threads(const anoma_model *m)
+{
+    return (size_t)an_params_int(&m->params, "n_threads");
+}
+
+static anoma_status check_fit_input(const anoma_model *m, const anoma_matrix *x,
+                                    const int *labels, const double *weights)
+{
+    if (m->fitted)
+        return an_error(ANOMA_ERR_UNSUPPORTED, "the model is already fitted: build a new one");
+    if (!m->n_detectors)
+        return an_error(ANOMA_ERR_EMPTY, "the model has no detector: add one first");
+    AN_TRY(an_matrix_check(x, "fit"));
+    if (!x->rows || !x->cols)
+        return an_error(ANOMA_ERR_EMPTY, "fit: training data is %zu x %zu; it needs rows and columns",
+                        x->rows, x->cols);
+    AN_TRY(an_matrix_check_finite(x, "fit"));
+    for (size_t i = 0; labels && i < x->rows; i++)
+        if (labels[i] != 0 && labels[i] != 1)
+            return an_error(ANOMA_ERR_INVALID_ARGUMENT, "fit: label %d at row %zu is not 0 or 1",
+                            labels[i], i);
+    for (size_t i = 0; weights && i < x->rows; i++)
+        if (!(weights[i] >= 0) || isinf(weights[i]))
+            return an_error(ANOMA_ERR_INVALID_ARGUMENT,
+                            "fit: weight %g at row %zu is not a finite non-negative number",
+                            weights[i], i);
+    for (size_t k = 0; k < m->n_detectors; k++)
+        if ((m->detectors[k].vt->flags & AN_DETECTOR_SUPERVISED) && !labels)
+            return an_error(ANOMA_ERR_INVALID_ARGUMENT, "fit: detector '%s' needs labels",
+                            m->detectors[k].vt->name);
+    if (m->feature_names && m->n_features != x->cols)
+        return an_error(ANOMA_ERR_SHAPE, "fit: %zu feature names were set but the data has %zu columns",
+                        m->n_features, x->cols);
+    return ANOMA_OK;
+}
+
+/* Fit every detector, then learn normalisation and threshold on the
+ * training scores. On failure the detectors are reset to unfitted. */
+static anoma_status fit_detectors(anoma_model *m, const double *x, size_t rows, size_t cols,
+                                  const int *labels, const double *weights)
+{
+    an_fit_data data = {x, rows, cols, labels, weights, an_model_n_threads(m)};
+    double **raw = AN_NEW_ZEROED(double *, m->n_detectors);
+    if (!raw)
+        return an_no_memory();
+    anoma_status st = ANOMA_OK;
+    m->n_features = cols;
+    m->scratch_size = 0;
+    for (size_t k = 0; k < m->n_detectors && st == ANOMA_OK; k++) {
+        an_model_detector *d = &m->detectors[k];
+        st = d->vt->fit(d->state, &data);
+        if (st == ANOMA_OK) {
+            size_t need = d->vt->scratch_size ? d->vt->scratch_size(d->state) : 0;
+            if (need > m->scratch_size)
+                m->scratch_size = need;
+            raw[k] = AN_NEW_ARRAY(double, rows);
+            st = raw[k] ? an_model_raw_scores(m, k, x, rows, raw[k]) : an_no_memory();
+        }
+    }
+    if (st == ANOMA_OK)
+        st = an_model_calibrate(m, raw, rows);
+    for (size_t k = 0; k < m->n_detectors; k++)
+        an_free(raw[k]);
+    an_free(raw);
+    return st;
+}
+
+anoma_status anoma_model_fit(anoma_model *m, const anoma_matrix *x, const int *labels,
+                             const double *weights)
+{
+    if (!m)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_fit: NULL model");
+    AN_TRY(check_fit_input(m, x, labels, weights));
+    const double *dense = x->data;
+    double *copy = NULL;
+    if (x->dtype != ANOMA_F64 || x->row_stride != x->cols) {
+        AN_TRY(an_matrix_to_f64(x, &copy));
+        dense = copy;
+    }
+    anoma_status st = fit_detectors(m, dense, x->rows, x->cols, labels, weights);
+    an_free(copy);
+    if (st != ANOMA_OK) {
+        /* Leave the model as before the call: unfitted and fittable. */
+        for (size_t k = 0; k < m->n_detectors; k++)
+            an_model_detector_reset(&m->detectors[k]);
+        if (!m->feature_names)
+            m->n_features = 0;
+        return st;
+    }
+    m->train_rows = x->rows;
+    m->fitted = 1;
+    return ANOMA_OK;
+}
+
+int anoma_model_is_fitted(const anoma_model *m) { return m && m->fitted; }
+
+size_t anoma_model_n_features(const anoma_model *m) { return m && m->fitted ? m->n_features : 0; }
+
+size_t anoma_model_n_detectors(const anoma_model *m) { return m ? m->n_detectors : 0; }
+
+const char *anoma_model_detector_name(const anoma_model *m, size_t index)
+{
+    return m && index < m->n_detectors ? m->detectors[index].vt->name : NULL;
+}
+
+anoma_status anoma_model_threshold(const anoma_model *m, double *threshold)
+{
+    if (!m || !threshold)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_threshold: NULL argument");
+    if (!m->fitted)
+        return an_error(ANOMA_ERR_NOT_FITTED, "the model is not fitted");
+    *threshold = m->threshold;
+    return ANOMA_OK;
+}
+
+anoma_status anoma_model_set_feature_names(anoma_model *m, const char *const *names,
+                                           size_t count)
+{
+    if (!m || (!names && count))
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_set_feature_names: NULL argument");
+    if ((m->fitted || m->feature_names) && count != m->n_features)
+        return an_error(ANOMA_ERR_SHAPE, "%zu feature names given for %zu features", count,
+                        m->n_features);
+    char **copy = AN_NEW_ZEROED(char *, count);
+    if (!copy)
+        return an_no_memory();
+    for (size_t j = 0; j < count; j++) {
+        copy[j] = names[j] ? an_strdup(names[j]) : NULL;
+        if (!names[j] || !copy[j]) {
+            for (size_t i = 0; i <= j; i++)
+                an_free(copy[i]);
+            an_free(copy);
+            return names[j] ? an_no_memory()
+                            : an_error(ANOMA_ERR_INVALID_ARGUMENT, "feature name %zu is NULL", j);
+        }
+    }
+    free_feature_names(m);
+    m->feature_names = copy;
+    m->n_features = count;
+    return ANOMA_OK;
+}
+
+const char *anoma_model_feature_name(const anoma_model *m, size_t index)
+{
+    return m && m->feature_names && index < m->n_features ? m->feature_names[index] : NULL;
+}
+
+size_t anoma_model_memory_bytes(const anoma_model *m)
+{
+    if (!m)
+        return 0;
+    size_t bytes = sizeof *m + m->n_detectors * sizeof *m->detectors;
+    for (size_t k = 0; k < m->n_detectors; k++)
+        if (m->detectors[k].vt->memory_bytes)
+            bytes += m->detectors[k].vt->memory_bytes(m->detectors[k].state);
+    for (size_t j = 0; m->feature_names && j < m->n_features; j++)
+        bytes += sizeof(char *) + strlen(m->feature_names[j]) + 1;
+    return bytes;
+}
+
+anoma_status anoma_model_describe(const anoma_model *m, char *buf, size_t cap, size_t *needed)
+{
+    if (!m || (!buf && cap))
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_describe: NULL argument");
+    an_strbuf sb = {0};
+    an_strbuf_printf(&sb, "model: %s\n", m->fitted ? "fitted" : "not fitted");
+    an_strbuf_printf(&sb, "parameters: ");
+    an_params_format(&m->params, &sb);
+    an_strbuf_printf(&sb, "\n");
+    if (m->fitted)
+        an_strbuf_printf(&sb, "training data: %zu rows x %zu features\nthreshold: %.17g\n",
+                         m->train_rows, m->n_features, m->threshold);
+    if (m->feature_names) {
+        an_strbuf_printf(&sb, "features:");
+        for (size_t j = 0; j < m->n_features; j++)
+            an_strbuf_printf(&sb, " %s", m->feature_names[j]);
+        an_strbuf_printf(&sb, "\n");
+    }
+    an_strbuf_printf(&sb, "pipeline: 0 steps\n");
+    an_strbuf_printf(&sb, "memory: %zu bytes\n", anoma_model_memory_bytes(m));
+    for (size_t k = 0; k < m->n_detectors; k++) {
+        const an_model_detector *d = &m->detectors[k];
+        an_strbuf_printf(&sb, "detector %zu: %s\n  parameters: ", k, d->vt->name);
+        an_params_format(&d->params, &sb);
+        an_strbuf_printf(&sb, "\n");
+        if (m->fitted) {
+            if (m->normalize != AN_NORM_NONE)
+                an_strbuf_printf(&sb, "  normalisation: (score - %.17g) / %.17g\n", d->shift,
+                                 d->scale);
+            if (d->vt->describe)
+                d->vt->describe(d->state, &sb);
+        }
+    }
+    anoma_status st = an_strbuf_export(&sb, buf, cap, needed);
+    an_strbuf_free(&sb);
+    return st;
+}

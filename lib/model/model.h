@@ -1,0 +1,62 @@
+/* The model bundle's inside, shared by the files of lib/model. */
+#ifndef AN_MODEL_MODEL_H
+#define AN_MODEL_MODEL_H
+
+#include "anoma/model.h"
+#include "core/params.h"
+#include "detectors/detector.h"
+
+/* How detector scores are brought to one scale before combining. */
+typedef enum an_normalize { AN_NORM_AUTO, AN_NORM_NONE, AN_NORM_STANDARD, AN_NORM_MINMAX } an_normalize;
+/* How normalised detector scores are combined. */
+typedef enum an_combine { AN_COMBINE_MEAN, AN_COMBINE_MAX } an_combine;
+
+typedef struct an_model_detector {
+    const an_detector_vtable *vt;
+    an_params params;
+    void *state;
+    /* combined input = (raw - shift) / scale, learned on the training scores */
+    double shift, scale;
+} an_model_detector;
+
+struct anoma_model {
+    an_params params; /* the model's own parameters (schema in components.c) */
+    an_model_detector *detectors;
+    size_t n_detectors;
+    int fitted;
+    size_t n_features;  /* input width at fit time */
+    size_t train_rows;  /* rows seen at fit time */
+    char **feature_names; /* n_features names or NULL */
+    double threshold;
+    size_t scratch_size; /* doubles a row needs across detectors */
+    /* parameters resolved once at fit or load, so scoring reads no text */
+    an_normalize normalize;
+    an_combine combine;
+};
+
+extern const anoma_param_info an_model_schema[];
+extern const size_t an_model_schema_size;
+
+/* Make the detector's unfitted state from its parameters. */
+anoma_status an_model_detector_reset(an_model_detector *d);
+
+/* Check an input matrix against the fitted model. */
+anoma_status an_model_check_input(const anoma_model *m, const anoma_matrix *x, const char *what);
+
+/* Raw scores of detector k for contiguous double rows. */
+anoma_status an_model_raw_scores(const anoma_model *m, size_t k, const double *x, size_t rows,
+                                 double *scores);
+
+/* Combine per-detector raw scores of one row into the model score. */
+double an_model_combine(const anoma_model *m, const double *raw);
+
+/* Resolve normalize/combine from the parameters (auto: by detector count). */
+void an_model_resolve_modes(anoma_model *m);
+
+/* Learn shift/scale of each detector and the threshold from training scores
+ * (raw: n_detectors arrays of rows). */
+anoma_status an_model_calibrate(anoma_model *m, double *const *raw, size_t rows);
+
+size_t an_model_n_threads(const anoma_model *m);
+
+#endif

@@ -1,0 +1,264 @@
+/* The model in the file format: which sections hold what. The container
+ * (framing, compression, checksums) is lib/io/format.c; this file maps a
+ * model to sections and back, checking every value it reads. */
+#include "model/model.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "io/format.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Bounds on counts read from a file, far above any real model. */
+enum { MAX_DETECTORS = 4096, MAX_FEATURES = 1 << 24 };
+#define MAX_MODEL_FILE ((size_t)1 << 34)
+
+static void put_params(an_writer *w, const an_params *p)
+{
+    an_strbuf sb = {0};
+    an_params_format(p, &sb);
+    if (sb.failed)
+        w->failed = 1;
+    an_put_str(w, sb.data ? sb.data : "");
+    an_strbuf_free(&sb);
+}
+
+static void write_meta(const anoma_model *m, an_writer *w)
+{
+    an_put_str(w, anoma_version());
+    put_params(w, &m->params);
+    an_put_u64(w, m->train_rows);
+    an_put_u64(w, m->n_features);
+    an_put_u8(w, m->feature_names != NULL);
+    for (size_t j = 0; m->feature_names && j < m->n_features; j++)
+        an_put_str(w, m->feature_names[j]);
+}
+
+static anoma_status write_detector(const an_model_detector *d, an_writer *w)
+{
+    an_put_str(w, d->vt->name);
+    put_params(w, &d->params);
+    an_put_f64(w, d->shift);
+    an_put_f64(w, d->scale);
+    return d->vt->save(d->state, w);
+}
+
+/* The whole file image, in `out`. */
+static anoma_status encode_model(const anoma_model *m, an_writer *out)
+{
+    if (!m->fitted)
+        return an_error(ANOMA_ERR_NOT_FITTED, "save: the model is not fitted");
+    size_t n_sections = 3 + m->n_detectors;
+    an_writer *payloads = AN_NEW_ZEROED(an_writer, n_sections);
+    an_section *sections = AN_NEW_ZEROED(an_section, n_sections);
+    anoma_status st = payloads && sections ? ANOMA_OK : an_no_memory();
+    if (st == ANOMA_OK) {
+        write_meta(m, &payloads[0]);
+        an_put_f64(&payloads[1], m->threshold);
+        an_put_u32(&payloads[1], (uint32_t)m->n_detectors);
+        an_put_u32(&payloads[2], 0); /* pipeline steps */
+        for (size_t k = 0; k < m->n_detectors && st == ANOMA_OK; k++)
+            st = write_detector(&m->detectors[k], &payloads[3 + k]);
+    }
+    for (size_t i = 0; i < n_sections && st == ANOMA_OK; i++) {
+        st = an_writer_status(&payloads[i]);
+        uint32_t type = i == 0 ? AN_SECTION_META
+                      : i == 1 ? AN_SECTION_MODEL
+                      : i == 2 ? AN_SECTION_PIPELINE
+                               : AN_SECTION_DETECTOR;
+        sections[i] = (an_section){type, AN_SECTION_REQUIRED, payloads[i].data, payloads[i].len};
+    }
+    if (st == ANOMA_OK)
+        st = an_format_encode(sections, n_sections, out);
+    for (size_t i = 0; payloads && i < n_sections; i++)
+        an_writer_free(&payloads[i]);
+    an_free(payloads);
+    an_free(sections);
+    return st;
+}
+
+anoma_status anoma_model_save_memory(const anoma_model *m, void *buf, size_t cap, size_t *size)
+{
+    if (!m || !size)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_save_memory: NULL argument");
+    an_writer image = {0};
+    anoma_status st = encode_model(m, &image);
+    if (st == ANOMA_OK) {
+        *size = image.len;
+        if (buf && cap >= image.len)
+            memcpy(buf, image.data, image.len);
+        else if (buf)
+            st = an_error(ANOMA_ERR_BUFFER_TOO_SMALL, "save: the model needs %zu bytes, the buffer has %zu",
+                          image.len, cap);
+    }
+    an_writer_free(&image);
+    return st;
+}
+
+anoma_status anoma_model_save(const anoma_model *m, const char *path)
+{
+    if (!m || !path)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_save: NULL argument");
+    an_writer image = {0};
+    anoma_status st = encode_model(m, &image);
+    if (st == ANOMA_OK)
+        st = an_file_write_atomic(path, image.data, image.len);
+    an_writer_free(&image);
+    return st;
+}
+
+/* ---- loading ---- */
+
+static anoma_status format_error(const char *what)
+{
+    return an_error(ANOMA_ERR_FORMAT, "model file: %s", what);
+}
+
+static anoma_status read_meta(anoma_model *m, const an_section *s)
+{
+    an_reader r = an_reader_make(s->data, s->size, "metadata");
+    char *version = an_get_str(&r);
+    char *params = an_get_str(&r);
+    m->train_rows = (size_t)an_get_u64(&r);
+    uint64_t n_features = an_get_u64(&r);
+    int has_names = an_get_u8(&r);
+    anoma_status st = an_reader_status(&r);
+    if (st == ANOMA_OK && (n_features == 0 || n_features > MAX_FEATURES))
+        st = format_error("feature count out of range");
+    if (st == ANOMA_OK) {
+        st = an_params_parse(&m->params, params);
+        if (st == ANOMA_ERR_UNKNOWN_PARAM || st == ANOMA_ERR_PARAM_VALUE)
+            st = an_error(ANOMA_ERR_FORMAT, "model file: bad model parameters: %s", anoma_last_error());
+    }
+    if (st == ANOMA_OK && has_names) {
+        m->feature_names = AN_NEW_ZEROED(char *, n_features);
+        if (!m->feature_names)
+            st = an_no_memory();
+        for (size_t j = 0; st == ANOMA_OK && j < n_features; j++) {
+            m->feature_names[j] = an_get_str(&r);
+            st = an_reader_status(&r);
+        }
+    }
+    m->n_features = (size_t)n_features;
+    if (st == ANOMA_OK && r.pos != r.len)
+        st = format_error("metadata section has trailing bytes");
+    an_free(version);
+    an_free(params);
+    return st;
+}
+
+static anoma_status read_detector(anoma_model *m, const an_section *s)
+{
+    an_reader r = an_reader_make(s->data, s->size, "detector");
+    char *name = an_get_str(&r);
+    char *params = an_get_str(&r);
+    double shift = an_get_f64(&r), scale = an_get_f64(&r);
+    anoma_status st = an_reader_status(&r);
+    if (st == ANOMA_OK && (!isfinite(shift) || !isfinite(scale) || !(scale > 0)))
+        st = format_error("detector normalisation is not finite and positive");
+    if (st == ANOMA_OK) {
+        st = anoma_model_add_detector(m, name, params, NULL);
+        if (st == ANOMA_ERR_UNKNOWN_PARAM || st == ANOMA_ERR_PARAM_VALUE)
+            st = an_error(ANOMA_ERR_FORMAT, "model file: %s", anoma_last_error());
+    }
+    if (st == ANOMA_OK) {
+        an_model_detector *d = &m->detectors[m->n_detectors - 1];
+        d->shift = shift;
+        d->scale = scale;
+        st = d->vt->load(d->state, &r, m->n_features);
+        if (st == ANOMA_OK)
+            st = an_reader_status(&r);
+        if (st == ANOMA_OK && r.pos != r.len)
+            st = format_error("detector section has trailing bytes");
+        if (st == ANOMA_OK && d->vt->scratch_size && d->vt->scratch_size(d->state) > m->scratch_size)
+            m->scratch_size = d->vt->scratch_size(d->state);
+    }
+    an_free(name);
+    an_free(params);
+    return st;
+}
+
+/* The single section of a type, or NULL (counted in *count). */
+static const an_section *find_section(const an_section_list *list, uint32_t type, size_t *count)
+{
+    const an_section *found = NULL;
+    *count = 0;
+    for (size_t i = 0; i < list->n; i++)
+        if (list->items[i].type == type) {
+            if (!found)
+                found = &list->items[i];
+            (*count)++;
+        }
+    return found;
+}
+
+static anoma_status build_model(const an_section_list *list, anoma_model *m)
+{
+    size_t n_meta, n_model, n_pipeline, n_detector_sections;
+    const an_section *meta = find_section(list, AN_SECTION_META, &n_meta);
+    const an_section *model = find_section(list, AN_SECTION_MODEL, &n_model);
+    const an_section *pipeline = find_section(list, AN_SECTION_PIPELINE, &n_pipeline);
+    find_section(list, AN_SECTION_DETECTOR, &n_detector_sections);
+    if (n_meta != 1 || n_model != 1 || n_pipeline > 1)
+        return format_error("expected one metadata, one model and at most one pipeline section");
+    AN_TRY(read_meta(m, meta));
+
+    an_reader r = an_reader_make(model->data, model->size, "model");
+    double threshold = an_get_f64(&r);
+    uint32_t n_detectors = an_get_u32(&r);
+    AN_TRY(an_reader_status(&r));
+    if (r.pos != r.len || isnan(threshold))
+        return format_error("model section is inconsistent");
+    if (n_detectors == 0 || n_detectors > MAX_DETECTORS || n_detectors != n_detector_sections)
+        return format_error("detector count does not match the detector sections");
+    if (pipeline) {
+        an_reader rp = an_reader_make(pipeline->data, pipeline->size, "pipeline");
+        uint32_t steps = an_get_u32(&rp);
+        AN_TRY(an_reader_status(&rp));
+        if (steps != 0 || rp.pos != rp.len)
+            return an_error(ANOMA_ERR_VERSION, "model file: pipeline steps are not supported by this "
+                            "version of libanoma");
+    }
+    for (size_t i = 0; i < list->n; i++)
+        if (list->items[i].type == AN_SECTION_DETECTOR)
+            AN_TRY(read_detector(m, &list->items[i]));
+    m->threshold = threshold;
+    an_model_resolve_modes(m);
+    m->fitted = 1;
+    return ANOMA_OK;
+}
+
+anoma_status anoma_model_load_memory(const void *data, size_t size, anoma_model **out)
+{
+    if (!out || (!data && size))
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_load_memory: NULL argument");
+    *out = NULL;
+    static const uint32_t known[] = {AN_SECTION_META, AN_SECTION_MODEL, AN_SECTION_PIPELINE,
+                                     AN_SECTION_DETECTOR};
+    an_section_list list = {0};
+    AN_TRY(an_format_decode(data, size, known, sizeof known / sizeof *known, &list));
+    anoma_model *m = NULL;
+    anoma_status st = anoma_model_create(NULL, &m);
+    if (st == ANOMA_OK)
+        st = build_model(&list, m);
+    an_section_list_free(&list);
+    if (st != ANOMA_OK) {
+        anoma_model_free(m);
+        return st;
+    }
+    *out = m;
+    return ANOMA_OK;
+}
+
+anoma_status anoma_model_load(const char *path, anoma_model **out)
+{
+    if (!path || !out)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_load: NULL argument");
+    *out = NULL;
+    unsigned char *data = NULL;
+    size_t size = 0;
+    AN_TRY(an_file_read(path, MAX_MODEL_FILE, &data, &size));
+    anoma_status st = anoma_model_load_memory(data, size, out);
+    an_free(data);
+    return st;
+}

@@ -1,0 +1,63 @@
+/* Single-row scoring, prepared once: the scorer owns the scratch memory so
+ * that scoring a row parses nothing, allocates nothing and locks nothing. */
+#include "model/model.h"
+#include "core/alloc.h"
+#include "core/error.h"
+
+#include <math.h>
+
+struct anoma_row_scorer {
+    const anoma_model *model;
+    double *raw;     /* one raw score per detector */
+    double *scratch; /* the largest scratch any detector needs */
+};
+
+anoma_status anoma_row_scorer_create(const anoma_model *m, anoma_row_scorer **out)
+{
+    if (!m || !out)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_row_scorer_create: NULL argument");
+    *out = NULL;
+    if (!m->fitted)
+        return an_error(ANOMA_ERR_NOT_FITTED, "row scorer: the model is not fitted");
+    anoma_row_scorer *s = AN_NEW_ZEROED(anoma_row_scorer, 1);
+    if (!s)
+        return an_no_memory();
+    s->model = m;
+    s->raw = AN_NEW_ARRAY(double, m->n_detectors);
+    s->scratch = AN_NEW_ARRAY(double, m->scratch_size);
+    if (!s->raw || !s->scratch) {
+        anoma_row_scorer_free(s);
+        return an_no_memory();
+    }
+    *out = s;
+    return ANOMA_OK;
+}
+
+void anoma_row_scorer_free(anoma_row_scorer *s)
+{
+    if (!s)
+        return;
+    an_free(s->raw);
+    an_free(s->scratch);
+    an_free(s);
+}
+
+anoma_status anoma_row_scorer_score(anoma_row_scorer *s, const double *row, size_t n_features,
+                                    double *score, int *is_anomaly)
+{
+    if (!s || !row || !score)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "row scorer: NULL argument");
+    const anoma_model *m = s->model;
+    if (n_features != m->n_features)
+        return an_error(ANOMA_ERR_SHAPE, "row scorer: row has %zu values, the model expects %zu",
+                        n_features, m->n_features);
+    for (size_t j = 0; j < n_features; j++)
+        if (isinf(row[j]))
+            return an_error(ANOMA_ERR_NONFINITE, "row scorer: infinite value in column %zu", j);
+    for (size_t k = 0; k < m->n_detectors; k++)
+        m->detectors[k].vt->score_row(m->detectors[k].state, row, s->scratch, &s->raw[k]);
+    *score = an_model_combine(m, s->raw);
+    if (is_anomaly)
+        *is_anomaly = *score > m->threshold;
+    return ANOMA_OK;
+}

@@ -1,0 +1,167 @@
+/* Batch scoring: checks, per-detector raw scores across threads, combination. */
+#include "model/model.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/matrix.h"
+#include "core/threads.h"
+
+#include <math.h>
+
+/* Rows per worker below which starting a thread costs more than it saves. */
+enum { MIN_ROWS_PER_THREAD = 256 };
+
+anoma_status an_model_check_input(const anoma_model *m, const anoma_matrix *x, const char *what)
+{
+    if (!m)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "%s: NULL model", what);
+    if (!m->fitted)
+        return an_error(ANOMA_ERR_NOT_FITTED, "%s: the model is not fitted", what);
+    AN_TRY(an_matrix_check(x, what));
+    if (x->cols != m->n_features)
+        return an_error(ANOMA_ERR_SHAPE, "%s: data has %zu columns, the model was fitted on %zu",
+                        what, x->cols, m->n_features);
+    return an_matrix_check_finite(x, what);
+}
+
+typedef struct raw_job {
+    const an_model_detector *d;
+    const double *x;
+    size_t cols;
+    double *scratch; /* per worker: scratch_size doubles each */
+    size_t scratch_size;
+    double *scores;
+} raw_job;
+
+static void raw_range(void *ctx, size_t begin, size_t end, size_t worker)
+{
+    const raw_job *job = ctx;
+    double *scratch = job->scratch + worker * job->scratch_size;
+    for (size_t i = begin; i < end; i++)
+        job->d->vt->score_row(job->d->state, job->x + i * job->cols, scratch, &job->scores[i]);
+}
+
+anoma_status an_model_raw_scores(const anoma_model *m, size_t k, const double *x, size_t rows,
+                                 double *scores)
+{
+    const an_model_detector *d = &m->detectors[k];
+    size_t threads = an_model_n_threads(m);
+    if (d->vt->score_batch)
+        return d->vt->score_batch(d->state, x, rows, threads, scores);
+    size_t workers = an_parallel_workers(rows, threads, MIN_ROWS_PER_THREAD);
+    size_t need = d->vt->scratch_size ? d->vt->scratch_size(d->state) : 0;
+    raw_job job = {d, x, m->n_features, NULL, need, scores};
+    if (need && !(job.scratch = an_malloc_array(workers * need, sizeof(double))))
+        return an_no_memory();
+    an_parallel_for(rows, workers, MIN_ROWS_PER_THREAD, raw_range, &job);
+    an_free(job.scratch);
+    return ANOMA_OK;
+}
+
+double an_model_combine(const anoma_model *m, const double *raw)
+{
+    if (m->n_detectors == 1 && m->normalize == AN_NORM_NONE)
+        return raw[0];
+    int use_max = m->combine == AN_COMBINE_MAX;
+    double acc = use_max ? -INFINITY : 0;
+    for (size_t k = 0; k < m->n_detectors; k++) {
+        double z = (raw[k] - m->detectors[k].shift) / m->detectors[k].scale;
+        acc = use_max ? fmax(acc, z) : acc + z;
+    }
+    return use_max ? acc : acc / (double)m->n_detectors;
+}
+
+/* x as contiguous doubles: the caller's memory when it already is, else a copy. */
+static anoma_status dense_view(const anoma_matrix *x, const double **dense, double **copy)
+{
+    *copy = NULL;
+    if (x->dtype == ANOMA_F64 && x->row_stride == x->cols) {
+        *dense = x->data;
+        return ANOMA_OK;
+    }
+    AN_TRY(an_matrix_to_f64(x, copy));
+    *dense = *copy;
+    return ANOMA_OK;
+}
+
+anoma_status anoma_model_score_detector(const anoma_model *m, size_t index,
+                                        const anoma_matrix *x, double *scores)
+{
+    AN_TRY(an_model_check_input(m, x, "score"));
+    if (index >= m->n_detectors)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "detector index %zu: the model has %zu", index,
+                        m->n_detectors);
+    if (!scores && x->rows)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "score: NULL output array");
+    const double *dense;
+    double *copy;
+    AN_TRY(dense_view(x, &dense, &copy));
+    anoma_status st = an_model_raw_scores(m, index, dense, x->rows, scores);
+    an_free(copy);
+    return st;
+}
+
+anoma_status anoma_model_score(const anoma_model *m, const anoma_matrix *x, double *scores)
+{
+    AN_TRY(an_model_check_input(m, x, "score"));
+    if (!scores && x->rows)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "score: NULL output array");
+    if (m->n_detectors == 1 && m->normalize == AN_NORM_NONE)
+        return anoma_model_score_detector(m, 0, x, scores);
+    const double *dense;
+    double *copy;
+    AN_TRY(dense_view(x, &dense, &copy));
+    /* raw[k * rows + i]: detector-major, so each detector fills one block. */
+    double *raw = an_malloc_array(m->n_detectors, x->rows * sizeof(double));
+    double *row_raw = AN_NEW_ARRAY(double, m->n_detectors);
+    anoma_status st = raw && row_raw ? ANOMA_OK : an_no_memory();
+    for (size_t k = 0; k < m->n_detectors && st == ANOMA_OK; k++)
+        st = an_model_raw_scores(m, k, dense, x->rows, raw + k * x->rows);
+    for (size_t i = 0; i < x->rows && st == ANOMA_OK; i++) {
+        for (size_t k = 0; k < m->n_detectors; k++)
+            row_raw[k] = raw[k * x->rows + i];
+        scores[i] = an_model_combine(m, row_raw);
+    }
+    an_free(row_raw);
+    an_free(raw);
+    an_free(copy);
+    return st;
+}
+
+anoma_status anoma_model_predict(const anoma_model *m, const anoma_matrix *x, int *out)
+{
+    AN_TRY(an_model_check_input(m, x, "predict"));
+    if (!out && x->rows)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "predict: NULL output array");
+    double *scores = AN_NEW_ARRAY(double, x->rows);
+    if (!scores)
+        return an_no_memory();
+    anoma_status st = anoma_model_score(m, x, scores);
+    for (size_t i = 0; st == ANOMA_OK && i < x->rows; i++)
+        out[i] = scores[i] > m->threshold;
+    an_free(scores);
+    return st;
+}
+
+anoma_status anoma_model_feature_scores(const anoma_model *m, size_t index,
+                                        const anoma_matrix *x, double *out)
+{
+    AN_TRY(an_model_check_input(m, x, "feature_scores"));
+    if (index >= m->n_detectors)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "detector index %zu: the model has %zu", index,
+                        m->n_detectors);
+    const an_model_detector *d = &m->detectors[index];
+    if (!(d->vt->flags & AN_DETECTOR_FEATURE_SCORES) || !d->vt->feature_scores_row)
+        return an_error(ANOMA_ERR_UNSUPPORTED, "detector '%s' has no per-feature scores",
+                        d->vt->name);
+    if (!out && x->rows)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "feature_scores: NULL output array");
+    double *row = AN_NEW_ARRAY(double, x->cols + m->scratch_size);
+    if (!row)
+        return an_no_memory();
+    for (size_t i = 0; i < x->rows; i++) {
+        an_matrix_copy_row(x, i, row);
+        d->vt->feature_scores_row(d->state, row, row + x->cols, out + i * x->cols);
+    }
+    an_free(row);
+    return ANOMA_OK;
+}

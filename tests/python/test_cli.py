@@ -1,0 +1,395 @@
+"""Tests of the `anoma` command-line tool (examples/anoma).
+
+The tool is found through ANOMA_CLI (set by meson); without it the module is
+skipped. Results are checked against independent references computed here
+with numpy and scikit-learn, never against the tool's earlier output.
+"""
+import csv
+import io
+import json
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+CLI = os.environ.get("ANOMA_CLI")
+if not CLI or not os.path.exists(CLI):
+    pytest.skip("ANOMA_CLI is not set to the anoma executable", allow_module_level=True)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+WBC = os.path.join(ROOT, "examples", "data", "wbc.csv")
+SHARED = os.environ.get("ANOMA_SHARED_DATA") or os.path.join(ROOT, "..", "shared", "data")
+DETECTORS = ["zscore", "mad", "iqr"]
+
+
+def run(*args, ok=True):
+    """Run the tool; with ok, insist on exit status 0 and a quiet stderr."""
+    p = subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, timeout=300)
+    if ok:
+        assert p.returncode == 0, p.stderr
+        assert p.stderr == "", p.stderr  # piped: no progress output
+    return p
+
+
+def assert_fails(p, code, *words):
+    """Exit status `code`, one line on stderr mentioning every word."""
+    assert p.returncode == code, (p.returncode, p.stderr)
+    lines = p.stderr.splitlines()
+    assert len(lines) == 1, p.stderr
+    assert lines[0].startswith("anoma"), p.stderr
+    for w in words:
+        assert w in lines[0], (w, p.stderr)
+
+
+def load(path, label="label"):
+    """(X, y, names) of a CSV file: every column but the label is a feature."""
+    with open(path) as f:
+        header = f.readline().strip().split(",")
+    data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+    j = header.index(label)
+    names = [n for n in header if n != label]
+    return np.delete(data, j, axis=1), data[:, j].astype(int), names
+
+
+def zscore_reference(X_train, X):
+    """max over features of |x - mean| / std (numpy std, ddof=0; zero std -> 1)."""
+    mean = X_train.mean(axis=0)
+    std = X_train.std(axis=0)
+    std[std == 0] = 1
+    return np.max(np.abs(X - mean) / std, axis=1)
+
+
+def read_scores(text):
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["score", "is_anomaly"]
+    return (np.array([float(r[0]) for r in rows[1:]]),
+            np.array([int(r[1]) for r in rows[1:]]))
+
+
+@pytest.fixture(scope="module")
+def wbc():
+    if not os.path.exists(WBC):
+        pytest.skip("examples/data/wbc.csv is absent")
+    return load(WBC)
+
+
+@pytest.fixture(scope="module")
+def zscore_model(tmp_path_factory, wbc):
+    path = tmp_path_factory.mktemp("model") / "wbc.anoma"
+    run("train", "--detector", "zscore", "--label", "label", "-o", path, WBC)
+    return path
+
+
+# ---- help and version -------------------------------------------------------
+
+def test_version():
+    p = run("--version")
+    assert p.stdout.startswith("anoma ")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["help"], ["help", "train"], ["help", "detectors"],
+                                  ["train", "--help"], ["score", "--help"],
+                                  ["evaluate", "--help"], ["inspect", "-h"]])
+def test_help_exits_zero(args):
+    assert run(*args).stdout.strip()
+
+
+def test_help_lists_detector_parameters():
+    for args in (["train", "--help"], ["evaluate", "--help"], ["help", "detectors"]):
+        text = run(*args).stdout
+        for name in DETECTORS:
+            assert ("  %s: " % name) in text, name
+        for key in ("combine", "contamination", "threshold", "default", "range"):
+            assert key in text, key
+    # the exit status of an unknown detector is documented
+    assert "status 1" in run("train", "--help").stdout
+
+
+# ---- evaluate ---------------------------------------------------------------
+
+def test_evaluate_table(wbc):
+    p = run("evaluate", "--label", "label", WBC)
+    lines = p.stdout.splitlines()
+    assert "wbc.csv" in lines[0] and "223 rows" in lines[0] and "9 columns" in lines[0]
+    assert "10 anomalies" in lines[0] and "contamination 0.1" in lines[0]
+    header, body = lines[3], lines[4:]
+    assert header.split()[:3] == ["detector", "ROC", "AUC"]
+    assert [line.split()[0] for line in body] == DETECTORS
+    assert all(len(line.split()) == 10 for line in body)
+    # aligned: the last column is right-aligned, so every line ends at the same place
+    assert len({len(line) for line in [header] + body}) == 1
+
+
+def test_evaluate_json_matches_sklearn(wbc):
+    from sklearn.metrics import (average_precision_score, f1_score, precision_score,
+                                 recall_score, roc_auc_score)
+    X, y, _ = wbc
+    result = json.loads(run("evaluate", "--label", "label", "--format", "json", WBC).stdout)
+    assert isinstance(result, list)
+    by_name = {r["detector"]: r for r in result}
+    assert set(DETECTORS) <= set(by_name)
+    z = by_name["zscore"]
+    ref = zscore_reference(X, X)
+    assert abs(z["roc_auc"] - roc_auc_score(y, ref)) < 1e-9
+    assert abs(z["pr_auc"] - average_precision_score(y, ref)) < 1e-9
+    assert z["contamination"] == 0.1
+    assert abs(z["threshold"] - np.percentile(ref, 90)) < 1e-12
+    pred = (ref > np.percentile(ref, 90)).astype(int)
+    assert abs(z["precision"] - precision_score(y, pred)) < 1e-9
+    assert abs(z["recall"] - recall_score(y, pred)) < 1e-9
+    assert abs(z["f1"] - f1_score(y, pred)) < 1e-9
+    for r in result:
+        assert r["fit_ms"] >= 0 and r["score_ms"] >= 0
+        assert 0 <= r["best_f1"] <= 1 and r["best_f1"] >= r["f1"] - 1e-12
+
+
+def test_evaluate_csv_parses(wbc):
+    text = run("evaluate", "--label", "label", "--format", "csv", WBC).stdout
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [r["detector"] for r in rows] == DETECTORS
+    for r in rows:
+        for key, value in r.items():
+            if key != "detector":
+                float(value)
+    X, y, _ = wbc
+    from sklearn.metrics import roc_auc_score
+    assert abs(float(rows[0]["roc_auc"]) - roc_auc_score(y, zscore_reference(X, X))) < 1e-9
+
+
+def test_evaluate_detectors_params_and_contamination(wbc):
+    result = json.loads(run("evaluate", "--label", "label", "--detectors", "iqr,zscore",
+                            "--param", "zscore.combine=mean", "--contamination", "0.05",
+                            "--format", "json", WBC).stdout)
+    assert [r["detector"] for r in result] == ["iqr", "zscore"]
+    X, y, _ = wbc
+    mean, std = X.mean(axis=0), X.std(axis=0)
+    ref = np.mean(np.abs(X - mean) / np.where(std == 0, 1, std), axis=1)
+    assert result[1]["contamination"] == 0.05
+    assert abs(result[1]["threshold"] - np.percentile(ref, 95)) < 1e-12
+
+
+def test_evaluate_train_rows(tmp_path, wbc):
+    from sklearn.metrics import roc_auc_score
+    X, y, names = wbc
+    # wbc's anomalies are its first rows: reverse it so the scored tail holds them
+    path = tmp_path / "reversed.csv"
+    with open(path, "w") as f:
+        f.write(",".join(names + ["label"]) + "\n")
+        for row, label in zip(X[::-1], y[::-1]):
+            f.write(",".join("%.17g" % v for v in row) + ",%d\n" % label)
+    result = json.loads(run("evaluate", "--label", "label", "--train-rows", 150,
+                            "--detectors", "zscore", "--format", "json", path).stdout)
+    Xr, yr = X[::-1], y[::-1]
+    ref = zscore_reference(Xr[:150], Xr[150:])
+    assert abs(result[0]["roc_auc"] - roc_auc_score(yr[150:], ref)) < 1e-9
+    assert "first 150 rows" in run("evaluate", "--label", "label", "--train-rows", 150,
+                                   path).stdout
+
+
+def documented_draw(n, n_train, seed):
+    """The draw docs/cli.md documents: splitmix64 and a partial Fisher-Yates."""
+    mask = (1 << 64) - 1
+    state = seed
+    order = list(range(n))
+    for i in range(n_train):
+        state = (state + 0x9E3779B97F4A7C15) & mask
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        z ^= z >> 31
+        j = i + z % (n - i)
+        order[i], order[j] = order[j], order[i]
+    train = np.zeros(n, dtype=bool)
+    train[order[:n_train]] = True
+    return train
+
+
+def test_evaluate_train_fraction(wbc):
+    from sklearn.metrics import roc_auc_score
+    X, y, _ = wbc
+    args = ["evaluate", "--label", "label", "--detectors", "zscore", "--train-fraction", 0.5,
+            "--seed", 11, "--format", "json", WBC]
+    first, second = (json.loads(run(*args).stdout)[0] for _ in range(2))
+    assert first["roc_auc"] == second["roc_auc"]  # the seed fixes the draw
+    train = documented_draw(len(y), int(round(0.5 * len(y))), 11)
+    ref = zscore_reference(X[train], X[~train])
+    assert abs(first["roc_auc"] - roc_auc_score(y[~train], ref)) < 1e-9
+
+
+@pytest.mark.parametrize("name", ["breastw.csv", "cardio.csv", "pima.csv", "thyroid.csv",
+                                  "ionosphere.csv"])
+def test_evaluate_shared_data(name):
+    from sklearn.metrics import roc_auc_score
+    path = os.path.join(SHARED, name)
+    if not os.path.exists(path):
+        pytest.skip("shared data absent: %s" % path)
+    X, y, _ = load(path)
+    result = json.loads(run("evaluate", "--label", "label", "--format", "json", path).stdout)
+    z = {r["detector"]: r for r in result}["zscore"]
+    assert abs(z["roc_auc"] - roc_auc_score(y, zscore_reference(X, X))) < 1e-9
+
+
+# ---- train, score, inspect --------------------------------------------------
+
+def test_train_score_round_trip(wbc, zscore_model):
+    X, _, _ = wbc
+    scores, flagged = read_scores(run("score", zscore_model, WBC).stdout)
+    assert len(scores) == len(X)
+    np.testing.assert_allclose(scores, zscore_reference(X, X), rtol=1e-12, atol=1e-12)
+    threshold = np.percentile(scores, 90)  # contamination 0.1, linear interpolation
+    assert np.array_equal(flagged, (scores > threshold).astype(int))
+
+
+def test_score_output_file(tmp_path, zscore_model):
+    out = tmp_path / "scores.csv"
+    assert run("score", zscore_model, WBC, "-o", out).stdout == ""
+    assert out.read_text() == run("score", zscore_model, WBC, "--label", "label").stdout
+
+
+def test_score_picks_columns_by_name(tmp_path, wbc, zscore_model):
+    X, y, names = wbc
+    path = tmp_path / "shuffled.csv"
+    order = [8, 3, 0, 5, 1, 7, 2, 6, 4]
+    with open(path, "w") as f:
+        f.write("label,extra," + ",".join(names[j] for j in order) + "\n")
+        for row, label in zip(X, y):
+            f.write("%d,42," % label + ",".join("%.17g" % row[j] for j in order) + "\n")
+    scores, _ = read_scores(run("score", zscore_model, path).stdout)
+    np.testing.assert_allclose(scores, zscore_reference(X, X), rtol=1e-12, atol=1e-12)
+
+    missing = tmp_path / "missing.csv"
+    with open(missing, "w") as f:
+        f.write(",".join(n for n in names if n != "f3") + "\n")
+        for row in X:
+            f.write(",".join("%.17g" % v for j, v in enumerate(row) if j != 3) + "\n")
+    assert_fails(run("score", zscore_model, missing, ok=False), 1, "f3")
+
+
+def test_train_ensemble_and_params(tmp_path):
+    path = tmp_path / "ensemble.anoma"
+    run("train", "--detector", "zscore,mad", "--detector", "iqr", "--param", "k=3",
+        "--model-param", "combine=max", "--contamination", "0.05", "--label", "label",
+        "-o", path, WBC)
+    text = run("inspect", path).stdout
+    for name in DETECTORS:
+        assert name in text
+    assert "k=3" in text and "combine=max" in text and "contamination=0.05" in text
+
+
+def test_inspect(zscore_model):
+    text = run("inspect", zscore_model).stdout
+    assert "zscore" in text
+    assert "features: " + " ".join("f%d" % j for j in range(9)) in text
+    assert "file size: %d bytes" % os.path.getsize(zscore_model) in text
+    assert "memory size: " in text
+
+
+def test_model_loads_in_python(tmp_path, wbc, zscore_model):
+    try:
+        import anoma
+        anoma.Model
+    except (ImportError, OSError, AttributeError) as e:
+        pytest.skip("Python bindings not importable: %s" % e)
+    X, _, _ = wbc
+    model = anoma.Model.load(str(zscore_model))
+    score = getattr(model, "score_samples", None) or model.score
+    cli_scores, cli_flagged = read_scores(run("score", zscore_model, WBC).stdout)
+    assert np.array_equal(score(X), cli_scores)  # %.17g round-trips exactly
+    assert np.array_equal(np.asarray(model.predict(X)), cli_flagged)
+
+    # and the other way: a model without feature names uses every column but --label
+    unnamed = anoma.Model.create("", [("zscore", "")]).fit(X)
+    path = tmp_path / "unnamed.anoma"
+    unnamed.save(str(path))
+    scores, _ = read_scores(run("score", path, WBC, "--label", "label").stdout)
+    assert np.array_equal(scores, unnamed.score(X))
+
+
+# ---- errors -----------------------------------------------------------------
+
+def test_missing_files(tmp_path, zscore_model):
+    assert_fails(run("score", zscore_model, tmp_path / "nope.csv", ok=False), 1, "nope.csv")
+    assert_fails(run("score", tmp_path / "nope.anoma", WBC, ok=False), 1, "nope.anoma")
+    assert_fails(run("inspect", tmp_path / "nope.anoma", ok=False), 1)
+    assert_fails(run("evaluate", "--label", "label", tmp_path / "nope.csv", ok=False), 1)
+    assert_fails(run("train", "-d", "zscore", "-o", tmp_path / "m", tmp_path / "x.csv",
+                     ok=False), 1)
+
+
+def test_bad_csv(tmp_path, zscore_model):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("f0,f1,label\n1,2,0\n3,oops,1\n")
+    assert_fails(run("evaluate", "--label", "label", bad, ok=False), 1)
+    labels = tmp_path / "labels.csv"
+    labels.write_text("f0,label\n1,0\n2,7\n")
+    assert_fails(run("evaluate", "--label", "label", labels, ok=False), 1, "label")
+    assert_fails(run("evaluate", "--label", "nolabel", WBC, ok=False), 1, "nolabel")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    assert_fails(run("score", zscore_model, empty, ok=False), 1)
+
+
+def test_corrupt_model(tmp_path, zscore_model):
+    data = zscore_model.read_bytes()
+    path = tmp_path / "corrupt.anoma"
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(flipped))
+    assert_fails(run("inspect", path, ok=False), 1)
+    assert_fails(run("score", path, WBC, ok=False), 1)
+    # no single flipped byte or truncation may crash the tool
+    for i in range(len(data)):
+        flipped = bytearray(data)
+        flipped[i] ^= 0x55
+        path.write_bytes(bytes(flipped))
+        p = run("inspect", path, ok=False)
+        assert p.returncode in (0, 1), (i, p.returncode, p.stderr)
+    for n in range(0, len(data), 7):
+        path.write_bytes(data[:n])
+        assert_fails(run("inspect", path, ok=False), 1)
+
+
+@pytest.mark.parametrize("args", [
+    ["train", "--bogus"], ["score", "-x"], ["evaluate", "--nope", "1"], ["inspect", "--what"],
+    ["frobnicate"], [],
+])
+def test_unknown_option_is_usage_error(args):
+    p = run(*args, ok=False)
+    assert p.returncode == 2
+    assert p.stderr.strip()
+
+
+def test_missing_arguments_are_usage_errors(zscore_model):
+    assert_fails(run("train", "--detector", "zscore", WBC, ok=False), 2, "-o")
+    assert_fails(run("train", "-o", "m.anoma", WBC, ok=False), 2, "--detector")
+    assert_fails(run("train", "--detector", ok=False), 2)
+    assert_fails(run("score", zscore_model, ok=False), 2)
+    assert_fails(run("evaluate", WBC, ok=False), 2, "--label")
+    assert_fails(run("evaluate", "--label", "label", "--format", "xml", WBC, ok=False), 2)
+    assert_fails(run("evaluate", "--label", "label", "--train-rows", "x", WBC, ok=False), 2)
+
+
+def test_unknown_detector(tmp_path):
+    out = tmp_path / "m.anoma"
+    assert_fails(run("train", "-d", "nosuch", "-o", out, WBC, ok=False), 1, "nosuch")
+    assert not out.exists()
+    assert_fails(run("evaluate", "--label", "label", "--detectors", "zscore,nosuch", WBC,
+                     ok=False), 1, "nosuch")
+
+
+def test_bad_param_value(tmp_path):
+    out = tmp_path / "m.anoma"
+    assert_fails(run("train", "-d", "zscore", "--param", "combine=bogus", "-o", out, WBC,
+                     ok=False), 1, "combine")
+    assert_fails(run("train", "-d", "zscore", "--param", "nosuchkey=1", "-o", out, WBC,
+                     ok=False), 1, "nosuchkey")
+    assert_fails(run("train", "-d", "zscore", "--contamination", "0.9", "-o", out, WBC,
+                     ok=False), 1, "contamination")
+    assert_fails(run("train", "-d", "zscore", "--model-param", "contamination=abc", "-o", out,
+                     WBC, ok=False), 1, "contamination")
+    assert_fails(run("evaluate", "--label", "label", "--param", "iqr.combine=bogus", WBC,
+                     ok=False), 1, "combine")
+    assert_fails(run("evaluate", "--label", "label", "--param", "zscore.nosuchkey=1", WBC,
+                     ok=False), 1, "nosuchkey")
+    assert not out.exists()

@@ -1,0 +1,191 @@
+/* Core: status codes, parameters, random numbers, threads, byte codec. */
+#include "testing.h"
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/params.h"
+#include "core/rng.h"
+#include "core/threads.h"
+#include "io/bytes.h"
+
+#include <string.h>
+
+static void test_status_names(void)
+{
+    CHECK(!strcmp(anoma_status_str(ANOMA_OK), "ANOMA_OK"));
+    CHECK(!strcmp(anoma_status_str(ANOMA_ERR_SHAPE), "ANOMA_ERR_SHAPE"));
+    CHECK(!strcmp(anoma_status_str((anoma_status)-999), "ANOMA_UNKNOWN_STATUS"));
+    /* Every code from OK down to the last error has a name and a text. */
+    for (int code = 0; code >= ANOMA_ERR_INTERNAL; code--) {
+        CHECK(strcmp(anoma_status_str((anoma_status)code), "ANOMA_UNKNOWN_STATUS") != 0);
+        CHECK(strcmp(anoma_status_text((anoma_status)code), "unknown status") != 0);
+    }
+    CHECK(!strcmp(anoma_status_text(ANOMA_ERR_NO_MEMORY), "out of memory"));
+    CHECK(an_error(ANOMA_ERR_IO, "cannot open %s", "x.csv") == ANOMA_ERR_IO);
+    CHECK(!strcmp(anoma_last_error(), "cannot open x.csv"));
+    anoma_clear_error();
+    CHECK(!strcmp(anoma_last_error(), ""));
+    char expect[32];
+    snprintf(expect, sizeof expect, "%d.%d.%d", ANOMA_VERSION_MAJOR, ANOMA_VERSION_MINOR,
+             ANOMA_VERSION_PATCH);
+    CHECK(!strcmp(anoma_version(), expect));
+    CHECK(anoma_version_number() == ANOMA_VERSION_NUMBER);
+}
+
+static const anoma_param_info schema[] = {
+    {"n", ANOMA_PARAM_INT, 1, 10, "3", "", "count"},
+    {"rate", ANOMA_PARAM_DOUBLE, 0, 0.5, "auto", "auto", "rate or auto"},
+    {"flag", ANOMA_PARAM_BOOL, 0, 1, "false", "", "flag"},
+    {"mode", ANOMA_PARAM_CHOICE, 0, 0, "mean", "mean|max", "mode"},
+};
+
+static void test_params(void)
+{
+    an_params p;
+    CHECK_OK(an_params_init(&p, "thing", schema, 4));
+    CHECK(an_params_int(&p, "n") == 3);
+    CHECK(an_params_is(&p, "rate", "auto"));
+    CHECK_OK(an_params_parse(&p, "  n=7 rate=0.25\tflag=yes mode=max "));
+    CHECK(an_params_int(&p, "n") == 7);
+    CHECK(an_params_double(&p, "rate") == 0.25);
+    CHECK(an_params_bool(&p, "flag") == 1);
+    CHECK(an_params_choice(&p, "mode") == 1);
+
+    /* Errors name the key and range, and leave the values as they were. */
+    CHECK_STATUS(an_params_parse(&p, "n=2 n_trees=5"), ANOMA_ERR_UNKNOWN_PARAM);
+    CHECK(strstr(anoma_last_error(), "n_trees") != NULL);
+    CHECK(an_params_int(&p, "n") == 7);
+    CHECK_STATUS(an_params_parse(&p, "n=11"), ANOMA_ERR_PARAM_VALUE);
+    CHECK(strstr(anoma_last_error(), "[1, 10]") != NULL);
+    CHECK_STATUS(an_params_parse(&p, "n=2.5"), ANOMA_ERR_PARAM_VALUE);
+    CHECK_STATUS(an_params_parse(&p, "rate=nan"), ANOMA_ERR_PARAM_VALUE);
+    CHECK_STATUS(an_params_parse(&p, "rate=inf"), ANOMA_ERR_PARAM_VALUE);
+    CHECK_STATUS(an_params_parse(&p, "rate=0.6"), ANOMA_ERR_PARAM_VALUE);
+    CHECK_STATUS(an_params_parse(&p, "mode=min"), ANOMA_ERR_PARAM_VALUE);
+    CHECK_STATUS(an_params_parse(&p, "flag"), ANOMA_ERR_PARAM_VALUE);
+    CHECK_STATUS(an_params_parse(&p, "=3"), ANOMA_ERR_PARAM_VALUE);
+    CHECK_STATUS(an_params_set(&p, "n", ""), ANOMA_ERR_PARAM_VALUE);
+
+    an_strbuf sb = {0};
+    an_params_format(&p, &sb);
+    CHECK(!strcmp(sb.data, "n=7 rate=0.25 flag=yes mode=max"));
+    an_strbuf_free(&sb);
+    an_params_free(&p);
+}
+
+static void test_rng(void)
+{
+    an_rng a, b, c;
+    an_rng_init(&a, 42, 0);
+    an_rng_init(&b, 42, 0);
+    an_rng_init(&c, 42, 1);
+    int same = 1, differ = 0;
+    for (int i = 0; i < 100; i++) {
+        uint64_t x = an_rng_next(&a), y = an_rng_next(&b), z = an_rng_next(&c);
+        same &= x == y;
+        differ |= x != z;
+    }
+    CHECK(same);
+    CHECK(differ);
+
+    /* Uniform(0,1): mean 1/2, variance 1/12; below(7) hits every value. */
+    enum { N = 200000 };
+    double sum = 0, sum2 = 0;
+    size_t counts[7] = {0};
+    for (int i = 0; i < N; i++) {
+        double u = an_rng_uniform(&a);
+        CHECK(u >= 0 && u < 1);
+        sum += u;
+        sum2 += u * u;
+        counts[an_rng_below(&a, 7)]++;
+    }
+    double mean = sum / N, var = sum2 / N - mean * mean;
+    CHECK(fabs(mean - 0.5) < 0.005);
+    CHECK(fabs(var - 1.0 / 12) < 0.002);
+    for (int k = 0; k < 7; k++)
+        CHECK(fabs((double)counts[k] / N - 1.0 / 7) < 0.005);
+    double nsum = 0, nsum2 = 0;
+    for (int i = 0; i < N; i++) {
+        double z = an_rng_normal(&a);
+        nsum += z;
+        nsum2 += z * z;
+    }
+    CHECK(fabs(nsum / N) < 0.01);
+    CHECK(fabs(nsum2 / N - 1) < 0.02);
+}
+
+static void add_range(void *ctx, size_t begin, size_t end, size_t worker)
+{
+    int *hits = ctx;
+    (void)worker;
+    for (size_t i = begin; i < end; i++)
+        hits[i]++;
+}
+
+static void test_threads(void)
+{
+    enum { N = 1001 };
+    static int hits[N];
+    for (size_t threads = 0; threads <= 5; threads++) {
+        memset(hits, 0, sizeof hits);
+        an_parallel_for(N, threads, 1, add_range, hits);
+        int all_once = 1;
+        for (int i = 0; i < N; i++)
+            all_once &= hits[i] == 1;
+        CHECK(all_once);
+    }
+    CHECK(an_parallel_workers(10, 4, 100) == 1);
+    CHECK(an_parallel_workers(1000, 4, 100) == 4);
+    an_parallel_for(0, 4, 1, add_range, hits); /* empty range is fine */
+}
+
+static void test_bytes(void)
+{
+    an_writer w = {0};
+    an_put_u32(&w, 0xA1B2C3D4u);
+    an_put_f64(&w, -1.5);
+    an_put_str(&w, "zscore");
+    an_put_u64(&w, 3);
+    double v[3] = {1, 2, 3};
+    an_put_f64_array(&w, v, 3);
+    CHECK_OK(an_writer_status(&w));
+    CHECK(w.data[0] == 0xD4 && w.data[3] == 0xA1); /* little-endian */
+
+    an_reader r = an_reader_make(w.data, w.len, "test");
+    CHECK(an_get_u32(&r) == 0xA1B2C3D4u);
+    CHECK(an_get_f64(&r) == -1.5);
+    char *s = an_get_str(&r);
+    CHECK(s && !strcmp(s, "zscore"));
+    an_free(s);
+    size_t n = an_get_count(&r, 10, 8);
+    CHECK(n == 3);
+    double back[3];
+    an_get_f64_array(&r, back, n);
+    CHECK(back[2] == 3);
+    CHECK_OK(an_reader_status(&r));
+    an_get_u8(&r); /* past the end */
+    CHECK_STATUS(an_reader_status(&r), ANOMA_ERR_FORMAT);
+
+    /* A count larger than the bytes left fails before any allocation. */
+    an_writer big = {0};
+    an_put_u64(&big, (uint64_t)1 << 60);
+    an_reader rb = an_reader_make(big.data, big.len, "test");
+    CHECK(an_get_count(&rb, SIZE_MAX, 8) == 0 && rb.failed);
+    an_writer_free(&big);
+    /* Truncated string. */
+    an_reader rt = an_reader_make(w.data, 16, "test");
+    an_get_u32(&rt);
+    an_get_f64(&rt);
+    CHECK(an_get_str(&rt) == NULL && rt.failed);
+    an_writer_free(&w);
+}
+
+int main(void)
+{
+    RUN(test_status_names);
+    RUN(test_params);
+    RUN(test_rng);
+    RUN(test_threads);
+    RUN(test_bytes);
+    return test_summary();
+}

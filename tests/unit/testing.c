@@ -1,0 +1,68 @@
+#include "testing.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int passed, failed, skipped;
+static int current_failed, current_skipped;
+static const char *current_name = "";
+
+void test_fail(const char *file, int line, const char *fmt, ...)
+{
+    va_list args;
+    fprintf(stdout, "  %s:%d: ", file, line);
+    va_start(args, fmt);
+    vfprintf(stdout, fmt, args);
+    va_end(args);
+    fputc('\n', stdout);
+    current_failed++;
+}
+
+void test_skip(const char *why)
+{
+    printf("skip %s: %s\n", current_name, why);
+    current_skipped = 1;
+}
+
+void test_run(const char *name, void (*fn)(void))
+{
+    current_name = name;
+    current_failed = 0;
+    current_skipped = 0;
+    fn();
+    if (current_failed) {
+        printf("FAIL %s\n", name);
+        failed++;
+    } else if (current_skipped) {
+        skipped++;
+    } else {
+        printf("ok %s\n", name);
+        passed++;
+    }
+    fflush(stdout);
+}
+
+int test_summary(void)
+{
+    printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+    return failed ? 1 : 0;
+}
+
+const char *test_data_path(const char *file, char *buf, size_t cap)
+{
+    const char *dir = getenv("ANOMA_SHARED_DATA");
+    if (!dir)
+        dir = "../shared/data";
+    snprintf(buf, cap, "%s/%s", dir, file);
+    return access(buf, R_OK) == 0 ? buf : NULL;
+}
+
+int test_close(double a, double b, double tol)
+{
+    if (isnan(a) || isnan(b))
+        return isnan(a) && isnan(b);
+    double scale = fabs(b) > 1 ? fabs(b) : 1;
+    return fabs(a - b) <= tol * scale;
+}

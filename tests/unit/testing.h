@@ -1,0 +1,56 @@
+/* A small test harness: each test function runs, CHECK failures are
+ * reported with file and line, and main() ends with run_summary().
+ * Every test prints "ok NAME", "FAIL NAME" or "skip NAME: why". */
+#ifndef ANOMA_TESTING_H
+#define ANOMA_TESTING_H
+
+#include <math.h>
+#include <stdio.h>
+
+#include "anoma/anoma.h"
+
+void test_fail(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void test_skip(const char *why);
+void test_run(const char *name, void (*fn)(void));
+/* Exit status: 0 when no test failed. */
+int test_summary(void);
+/* Path of a file in ../shared/data, or NULL when the folder is missing. */
+const char *test_data_path(const char *file, char *buf, size_t cap);
+/* Tolerance check |a - b| <= tol * max(1, |b|). */
+int test_close(double a, double b, double tol);
+
+#define RUN(fn) test_run(#fn, fn)
+
+#define CHECK(cond)                                                            \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            test_fail(__FILE__, __LINE__, "%s", #cond);                        \
+    } while (0)
+
+#define CHECK_OK(expr)                                                         \
+    do {                                                                       \
+        anoma_status check_ok_status_ = (expr);                                \
+        if (check_ok_status_ != ANOMA_OK)                                      \
+            test_fail(__FILE__, __LINE__, "%s -> %s: %s", #expr,               \
+                      anoma_status_str(check_ok_status_), anoma_last_error()); \
+    } while (0)
+
+#define CHECK_STATUS(expr, expected)                                           \
+    do {                                                                       \
+        anoma_status check_status_ = (expr);                                   \
+        if (check_status_ != (expected))                                       \
+            test_fail(__FILE__, __LINE__, "%s -> %s, expected %s (%s)", #expr, \
+                      anoma_status_str(check_status_), anoma_status_str(expected), \
+                      anoma_last_error());                                     \
+    } while (0)
+
+#define CHECK_NEAR(a, b, tol)                                                  \
+    do {                                                                       \
+        double check_a_ = (a), check_b_ = (b);                                 \
+        if (!test_close(check_a_, check_b_, (tol)))                            \
+            test_fail(__FILE__, __LINE__, "%s = %.17g, expected %s = %.17g", #a, \
+                      check_a_, #b, check_b_);                                 \
+    } while (0)
+
+#endif
