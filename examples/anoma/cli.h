@@ -34,7 +34,7 @@ int cli_bad_option(const char *command, int opt, char **argv);
 /* A progress line on stderr, only when stderr is a terminal. */
 void cli_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* ---- help (main.c) ------------------------------------------------------ */
+/* ---- help (help.c) ------------------------------------------------------ */
 
 /* Every detector with its summary and parameter table, then the model's. */
 void cli_print_components(FILE *out);
@@ -65,7 +65,8 @@ typedef struct cli_data {
  * them, in that order) or, when select is NULL, every column but `label`.
  * `label` (may be NULL) names the label column; it is read into labels and
  * checked to be 0/1 only when need_labels is set, otherwise only left out.
- * Prints the error and returns CLI_BAD_INPUT on failure, else CLI_OK. */
+ * Prints the error and returns CLI_BAD_INPUT on failure, else CLI_OK; call
+ * cli_data_free() in either case. */
 int cli_data_load(cli_data *d, const char *path, const char *label, int need_labels,
                   const char *const *select, size_t n_select);
 void cli_data_free(cli_data *d);

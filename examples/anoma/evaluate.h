@@ -1,9 +1,11 @@
-/* anoma evaluate: the shared types of evaluate.c (the run) and report.c
- * (the output). */
+/* anoma evaluate: the shared types of evaluate.c (the run), split.c (the
+ * rows used) and report.c (the output). */
 #ifndef ANOMA_CLI_EVALUATE_H
 #define ANOMA_CLI_EVALUATE_H
 
 #include "cli.h"
+
+#include <stdint.h>
 
 /* Metrics of one detector on the scored rows; NaN where undefined (ROC AUC
  * when the scored rows hold one class only, for example). */
@@ -23,6 +25,24 @@ typedef struct eval_summary {
     double contamination;
     const char *split;             /* "fit on ..., scored on ..." */
 } eval_summary;
+
+/* The rows a model is fitted on and the rows it scores. */
+typedef struct eval_split {
+    anoma_matrix train, test;
+    const int *train_labels, *test_labels;
+    size_t test_anomalies;
+    double *x;   /* copied rows (train rows, then test rows), or NULL */
+    int *labels; /* their labels */
+    char text[200]; /* for the header line: "fit on ..., scored on ..." */
+} eval_split;
+
+/* All rows for both (train_rows 0 and train_fraction 0), the first
+ * train_rows, or a random train_fraction drawn from `seed`; the test rows are
+ * the others. s must be zeroed; free s->x and s->labels afterwards. Prints
+ * the error and returns CLI_BAD_INPUT when nothing would be left to fit or
+ * to score. */
+int eval_make_split(const cli_data *d, size_t train_rows, double train_fraction, uint64_t seed,
+                    eval_split *s);
 
 typedef enum { FORMAT_TABLE, FORMAT_CSV, FORMAT_JSON } eval_format;
 

@@ -2,7 +2,6 @@
  * This file: command dispatch, messages, help and small parsing helpers. */
 #include "cli.h"
 
-#include <float.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -42,8 +41,9 @@ static void put_one_line(const char *text)
 
 static void vmessage(const char *prefix, const char *fmt, va_list ap)
 {
-    char buf[1024];
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    char buf[1024] = "";
+    if (fmt) /* never NULL; the check spares a false -Wformat warning under -fsanitize */
+        vsnprintf(buf, sizeof buf, fmt, ap);
     fputs(prefix, stderr);
     put_one_line(buf);
 }
@@ -139,92 +139,6 @@ int cli_split_kv(const char *text, char *key, size_t cap, const char **value)
     key[eq - text] = '\0';
     *value = eq + 1;
     return 0;
-}
-
-/* ---- help --------------------------------------------------------------- */
-
-static void describe_range(const anoma_param_info *p, char *buf, size_t cap)
-{
-    switch (p->type) {
-    case ANOMA_PARAM_BOOL:
-        snprintf(buf, cap, "true|false");
-        return;
-    case ANOMA_PARAM_CHOICE:
-        snprintf(buf, cap, "%s", p->choices);
-        return;
-    case ANOMA_PARAM_TEXT:
-        snprintf(buf, cap, "text");
-        return;
-    case ANOMA_PARAM_INT:
-    case ANOMA_PARAM_DOUBLE:
-        break;
-    }
-    int lo = p->min > -DBL_MAX, hi = p->max < DBL_MAX;
-    if (lo && hi)
-        snprintf(buf, cap, "[%.10g, %.10g]", p->min, p->max);
-    else if (lo)
-        snprintf(buf, cap, ">= %.10g", p->min);
-    else if (hi)
-        snprintf(buf, cap, "<= %.10g", p->max);
-    else
-        snprintf(buf, cap, "any");
-    if (*p->choices) { /* words a number also accepts, such as "auto" */
-        size_t used = strlen(buf);
-        snprintf(buf + used, cap - used, " or %s", p->choices);
-    }
-}
-
-static const char *type_name(anoma_param_type type)
-{
-    switch (type) {
-    case ANOMA_PARAM_INT: return "int";
-    case ANOMA_PARAM_DOUBLE: return "real";
-    case ANOMA_PARAM_BOOL: return "bool";
-    case ANOMA_PARAM_CHOICE: return "choice";
-    case ANOMA_PARAM_TEXT: return "text";
-    }
-    return "?";
-}
-
-static void print_component(FILE *out, anoma_component_kind kind, const char *name)
-{
-    const char *summary = anoma_component_summary(kind, name);
-    fprintf(out, "  %s: %s\n", name, summary ? summary : "");
-    cli_table t;
-    cli_table_init(&t, 5);
-    anoma_param_info p;
-    for (size_t i = 0; anoma_component_param(kind, name, i, &p) == ANOMA_OK; i++) {
-        char range[160];
-        describe_range(&p, range, sizeof range);
-        if (i == 0) {
-            cli_table_add(&t, "key");
-            cli_table_add(&t, "type");
-            cli_table_add(&t, "range");
-            cli_table_add(&t, "default");
-            cli_table_add(&t, "description");
-        }
-        cli_table_add(&t, "%s", p.key);
-        cli_table_add(&t, "%s", type_name(p.type));
-        cli_table_add(&t, "%s", range);
-        cli_table_add(&t, "%s", *p.default_value ? p.default_value : "-");
-        cli_table_add(&t, "%s", p.doc);
-    }
-    if (t.n == 0)
-        fprintf(out, "      (no parameters)\n");
-    else
-        cli_table_print(&t, out, "      ", NULL);
-    cli_table_free(&t);
-}
-
-void cli_print_components(FILE *out)
-{
-    fprintf(out, "Detectors (--detector NAME; parameters as KEY=VALUE):\n");
-    if (!anoma_component_name(ANOMA_KIND_DETECTOR, 0))
-        fprintf(out, "  (none registered in this build)\n");
-    for (size_t i = 0; anoma_component_name(ANOMA_KIND_DETECTOR, i); i++)
-        print_component(out, ANOMA_KIND_DETECTOR, anoma_component_name(ANOMA_KIND_DETECTOR, i));
-    fprintf(out, "\nModel parameters (train: --model-param KEY=VALUE):\n");
-    print_component(out, ANOMA_KIND_MODEL, "model");
 }
 
 /* ---- dispatch ----------------------------------------------------------- */

@@ -23,9 +23,9 @@ static void fields(const eval_result *r, double out[N_FIELDS])
 
 static void report_table(const eval_summary *s, const eval_result *r, size_t n)
 {
-    printf("%s: %zu rows, %zu columns, %zu anomalies (%.2f%%); contamination %g\n", s->path,
-           s->rows, s->cols, s->anomalies, 100.0 * (double)s->anomalies / (double)s->rows,
-           s->contamination);
+    printf("%s: %zu rows, %zu columns, %zu %s (%.2f%%); contamination %g\n", s->path, s->rows,
+           s->cols, s->anomalies, s->anomalies == 1 ? "anomaly" : "anomalies",
+           100.0 * (double)s->anomalies / (double)s->rows, s->contamination);
     printf("%s\n\n", s->split);
     cli_table t;
     cli_table_init(&t, N_FIELDS + 1);

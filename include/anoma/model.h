@@ -78,6 +78,32 @@ ANOMA_API anoma_status anoma_model_set_detector_param(anoma_model *model, size_t
                                                       const char *key, const char *value);
 
 /**
+ * @brief The model's parameters as `key=value` text, every key included.
+ * @param model the model.
+ * @param buf caller buffer (may be NULL when @p cap is 0); NUL-terminated, cut to fit.
+ * @param cap size of @p buf.
+ * @param needed receives the full length without the NUL (may be NULL).
+ * @return ::ANOMA_OK, ::ANOMA_ERR_INVALID_ARGUMENT, ::ANOMA_ERR_NO_MEMORY.
+ * @since 0.1.0
+ */
+ANOMA_API anoma_status anoma_model_params(const anoma_model *model, char *buf, size_t cap,
+                                          size_t *needed);
+
+/**
+ * @brief Detector @p index's parameters as `key=value` text, every key included.
+ * @param model the model.
+ * @param index detector position.
+ * @param buf caller buffer (may be NULL when @p cap is 0); NUL-terminated, cut to fit.
+ * @param cap size of @p buf.
+ * @param needed receives the full length without the NUL (may be NULL).
+ * @return ::ANOMA_OK, ::ANOMA_ERR_INVALID_ARGUMENT (also for a bad index),
+ *         ::ANOMA_ERR_NO_MEMORY.
+ * @since 0.1.0
+ */
+ANOMA_API anoma_status anoma_model_detector_params(const anoma_model *model, size_t index,
+                                                   char *buf, size_t cap, size_t *needed);
+
+/**
  * @brief Fit the pipeline, the detectors, the normalisation and the threshold.
  *
  * @param model an unfitted model with at least one detector.

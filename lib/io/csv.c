@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 /* Files larger than this are refused rather than read into memory. */
@@ -220,14 +221,16 @@ static int is_missing(const char *text, size_t len)
     return 0;
 }
 
-/* Parse a decimal number; NULL on success, else why not ("" for no reason
- * worth adding). The character check keeps out what strtod also accepts
- * but a data file should not contain: hex, inf, nan(...). */
 static int is_number_char(char ch)
 {
     return (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '+' || ch == 'e' ||
            ch == 'E';
 }
+
+/* Parse a decimal number (NUL-terminated after len); NULL on success, else
+ * why not ("" for no reason worth adding). The character check keeps out
+ * what strtod also accepts but a data file should not contain: hex, inf,
+ * nan(...), and text that only a locale would read. */
 
 static const char *parse_number(const char *text, size_t len, double *out)
 {

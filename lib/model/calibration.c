@@ -15,7 +15,7 @@ void an_model_resolve_modes(anoma_model *m)
     if (n == AN_NORM_AUTO)
         n = m->n_detectors > 1 ? AN_NORM_STANDARD : AN_NORM_NONE;
     m->normalize = n;
-    m->combine = (an_combine)an_params_choice(&m->params, "combine");
+    m->combine = (an_combine)an_params_choice(&m->params, "ensemble");
 }
 
 static void learn_normalisation(an_model_detector *d, an_normalize how, const double *raw,

@@ -14,7 +14,7 @@ const anoma_param_info an_model_schema[] = {
     {"threshold", ANOMA_PARAM_DOUBLE, -DBL_MAX, DBL_MAX, "auto", "auto",
      "fixed decision threshold (a row is an anomaly when its score is above it); auto = from "
      "contamination"},
-    {"combine", ANOMA_PARAM_CHOICE, 0, 0, "mean", "mean|max",
+    {"ensemble", ANOMA_PARAM_CHOICE, 0, 0, "mean", "mean|max",
      "how the normalised scores of several detectors are combined"},
     {"normalize", ANOMA_PARAM_CHOICE, 0, 0, "auto", "auto|none|standard|minmax",
      "how each detector's scores are scaled before combining (auto: none for one detector, "

@@ -145,6 +145,33 @@ anoma_status anoma_model_set_detector_param(anoma_model *m, size_t index, const 
     return ANOMA_OK;
 }
 
+static anoma_status export_params(const an_params *p, char *buf, size_t cap, size_t *needed)
+{
+    an_strbuf sb = {0};
+    an_params_format(p, &sb);
+    anoma_status st = an_strbuf_export(&sb, buf, cap, needed);
+    an_strbuf_free(&sb);
+    return st;
+}
+
+anoma_status anoma_model_params(const anoma_model *m, char *buf, size_t cap, size_t *needed)
+{
+    if (!m || (!buf && cap))
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_params: NULL argument");
+    return export_params(&m->params, buf, cap, needed);
+}
+
+anoma_status anoma_model_detector_params(const anoma_model *m, size_t index, char *buf,
+                                         size_t cap, size_t *needed)
+{
+    if (!m || (!buf && cap))
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_detector_params: NULL argument");
+    if (index >= m->n_detectors)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "detector index %zu: the model has %zu", index,
+                        m->n_detectors);
+    return export_params(&m->detectors[index].params, buf, cap, needed);
+}
+
 size_t an_model_n_threads(const anoma_model *m)
 {
     return (size_t)an_params_int(&m->params, "n_threads");

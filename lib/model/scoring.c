@@ -35,7 +35,7 @@ typedef struct raw_job {
 static void raw_range(void *ctx, size_t begin, size_t end, size_t worker)
 {
     const raw_job *job = ctx;
-    double *scratch = job->scratch + worker * job->scratch_size;
+    double *scratch = job->scratch ? job->scratch + worker * job->scratch_size : NULL;
     for (size_t i = begin; i < end; i++)
         job->d->vt->score_row(job->d->state, job->x + i * job->cols, scratch, &job->scores[i]);
 }

@@ -53,6 +53,14 @@ static void test_bad_construction(void)
     CHECK_STATUS(anoma_model_set_detector_param(m, 0, "combine", "median"), ANOMA_ERR_PARAM_VALUE);
     CHECK_STATUS(anoma_model_set_detector_param(m, 3, "combine", "max"), ANOMA_ERR_INVALID_ARGUMENT);
     CHECK_OK(anoma_model_set_detector_param(m, 0, "combine", "mean"));
+    char text[256];
+    size_t needed = 0;
+    CHECK_OK(anoma_model_detector_params(m, 0, text, sizeof text, &needed));
+    CHECK(!strcmp(text, "ddof=0 combine=mean"));
+    CHECK(needed == strlen(text));
+    CHECK_OK(anoma_model_params(m, text, 8, &needed)); /* cut to fit, full length reported */
+    CHECK(strlen(text) == 7 && needed > 7);
+    CHECK_STATUS(anoma_model_detector_params(m, 1, text, sizeof text, NULL), ANOMA_ERR_INVALID_ARGUMENT);
     anoma_model_free(m);
     anoma_model_free(NULL);
 }
@@ -139,12 +147,12 @@ static void test_threshold_and_predict(void)
 
 static void test_ensemble(void)
 {
-    /* combine=mean over standardised scores, checked against the two
+    /* ensemble=mean over standardised scores, checked against the two
      * one-detector models' raw scores. */
     anoma_model *a = fitted(NULL, "zscore", NULL);
     anoma_model *b = fitted(NULL, "mad", NULL);
     anoma_model *e = NULL;
-    CHECK_OK(anoma_model_create("combine=mean", &e));
+    CHECK_OK(anoma_model_create("ensemble=mean", &e));
     CHECK_OK(anoma_model_add_detector(e, "zscore", NULL, NULL));
     CHECK_OK(anoma_model_add_detector(e, "mad", NULL, NULL));
     anoma_matrix x = anoma_matrix_f64(data, ROWS, COLS);
@@ -253,7 +261,7 @@ static void test_feature_scores(void)
 static void test_save_load(void)
 {
     anoma_model *e = NULL;
-    CHECK_OK(anoma_model_create("combine=max normalize=minmax contamination=0.02", &e));
+    CHECK_OK(anoma_model_create("ensemble=max normalize=minmax contamination=0.02", &e));
     CHECK_OK(anoma_model_add_detector(e, "zscore", "ddof=1", NULL));
     CHECK_OK(anoma_model_add_detector(e, "iqr", NULL, NULL));
     const char *names[COLS] = {"temperature", "pressure", "flow"};
@@ -376,7 +384,7 @@ static void test_allocation_failures(void)
         double scores[ROWS], score;
         unsigned char buf[8192];
         size_t size = 0;
-        anoma_status st = anoma_model_create("combine=max", &m);
+        anoma_status st = anoma_model_create("ensemble=max", &m);
         if (st == ANOMA_OK)
             st = anoma_model_add_detector(m, "zscore", NULL, NULL);
         if (st == ANOMA_OK)

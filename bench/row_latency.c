@@ -1,0 +1,88 @@
+/* row_latency: the single-row latency of a saved model, measured in C so
+ * that no interpreter overhead is counted. Built and run by bench/run.
+ *
+ * usage: row_latency MODEL DATA.f64 ROWS COLS CALLS REPEATS [SCORES.f64]
+ *
+ * DATA.f64 holds ROWS x COLS doubles, row-major, native byte order (numpy's
+ * tofile()). Each repeat scores CALLS rows one at a time with
+ * anoma_row_scorer_score, cycling through the data; the best repeat is
+ * printed as "NS_PER_ROW CHECKSUM". SCORES.f64, when given, receives each
+ * row's score once (for the agreement check). */
+#define _POSIX_C_SOURCE 199309L
+#include <anoma/anoma.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int fail(const char *what)
+{
+    fprintf(stderr, "row_latency: %s: %s\n", what, anoma_last_error());
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 7) {
+        fputs("usage: row_latency MODEL DATA.f64 ROWS COLS CALLS REPEATS [SCORES.f64]\n", stderr);
+        return 2;
+    }
+    size_t rows = strtoull(argv[3], NULL, 10), cols = strtoull(argv[4], NULL, 10);
+    long calls = atol(argv[5]), repeats = atol(argv[6]);
+    double *x = malloc(rows * cols * sizeof *x), *scores = malloc(rows * sizeof *scores);
+    FILE *f = fopen(argv[2], "rb");
+    if (!x || !scores || !f || rows == 0 || calls <= 0 || repeats <= 0 ||
+        fread(x, sizeof *x, rows * cols, f) != rows * cols) {
+        fprintf(stderr, "row_latency: cannot read %zu x %zu doubles from %s\n", rows, cols, argv[2]);
+        return 1;
+    }
+    fclose(f);
+
+    anoma_model *model;
+    anoma_row_scorer *scorer;
+    if (anoma_model_load(argv[1], &model) != ANOMA_OK)
+        return fail(argv[1]);
+    if (anoma_row_scorer_create(model, &scorer) != ANOMA_OK)
+        return fail("row scorer");
+    int flag;
+    for (size_t i = 0; i < rows; i++) /* one pass: scores for the check, and a warm-up */
+        if (anoma_row_scorer_score(scorer, x + i * cols, cols, &scores[i], &flag) != ANOMA_OK)
+            return fail("score");
+
+    double best = 1e300, checksum = 0;
+    for (long r = 0; r < repeats; r++) {
+        size_t i = 0;
+        double sum = 0, t0 = now();
+        for (long c = 0; c < calls; c++) {
+            double s;
+            anoma_row_scorer_score(scorer, x + i * cols, cols, &s, &flag);
+            sum += s + flag;
+            if (++i == rows)
+                i = 0;
+        }
+        double t = now() - t0;
+        best = t < best ? t : best;
+        checksum = sum; /* used, so the calls cannot be optimised away */
+    }
+    printf("%.2f %.17g\n", best * 1e9 / (double)calls, checksum);
+
+    if (argc > 7) {
+        FILE *out = fopen(argv[7], "wb");
+        if (!out || fwrite(scores, sizeof *scores, rows, out) != rows || fclose(out) != 0) {
+            fprintf(stderr, "row_latency: cannot write %s\n", argv[7]);
+            return 1;
+        }
+    }
+    anoma_row_scorer_free(scorer);
+    anoma_model_free(model);
+    free(x);
+    free(scores);
+    return 0;
+}
