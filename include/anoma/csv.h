@@ -6,8 +6,13 @@
  * delimiter (`,` by default) and may be quoted with `"` (a doubled `""`
  * inside a quoted field is one quote). Columns are numeric: an empty field,
  * `NA`, `NaN`, `nan`, `N/A` or `null` is missing (NaN); anything else that
- * is not a number is an error naming the line and the column. Columns listed
- * in the `text` option are kept as strings instead.
+ * is not a number is an error naming the line and the column (hexadecimal
+ * numbers, `inf` and out-of-range values such as `1e999` are refused too).
+ * Spaces around a number and a UTF-8 byte-order mark are ignored; numbers
+ * are read in the C locale whatever the host's locale is. Columns listed in
+ * the `text` option are kept as strings instead: there a quoted field is
+ * kept as written (`"NA"` is the text NA) and an unquoted missing marker
+ * is NULL.
  */
 #ifndef ANOMA_CSV_H
 #define ANOMA_CSV_H
@@ -33,7 +38,9 @@ extern "C" {
  * @return ::ANOMA_OK; ::ANOMA_ERR_IO; ::ANOMA_ERR_PARSE (message gives line
  *         and column); ::ANOMA_ERR_EMPTY (no header); ::ANOMA_ERR_UNKNOWN_NAME
  *         (an option names a column the header lacks);
- *         ::ANOMA_ERR_UNKNOWN_PARAM; ::ANOMA_ERR_NO_MEMORY.
+ *         ::ANOMA_ERR_UNKNOWN_PARAM; ::ANOMA_ERR_PARAM_VALUE (a bad delimiter,
+ *         a column named both label and text); ::ANOMA_ERR_INVALID_ARGUMENT
+ *         (NULL @p path or @p out); ::ANOMA_ERR_NO_MEMORY.
  * @since 0.1.0
  */
 ANOMA_API anoma_status anoma_csv_read(const char *path, const char *options,

@@ -121,7 +121,8 @@ ANOMA_API const char *anoma_frame_column_name(const anoma_frame *frame, size_t i
  * @param frame the frame.
  * @param name the column name.
  * @param index receives its position.
- * @return ::ANOMA_OK, or ::ANOMA_ERR_UNKNOWN_NAME when absent.
+ * @return ::ANOMA_OK, ::ANOMA_ERR_UNKNOWN_NAME when absent, or
+ *         ::ANOMA_ERR_INVALID_ARGUMENT for a NULL argument.
  * @since 0.1.0
  */
 ANOMA_API anoma_status anoma_frame_find_column(const anoma_frame *frame, const char *name,

@@ -5,8 +5,9 @@
  * Scores follow the library convention (higher = more anomalous); labels are
  * 1 for an anomaly and 0 for a normal row. Ties are handled exactly as
  * scikit-learn's `roc_auc_score` and `average_precision_score` handle them.
- * NaN or +-Inf scores and labels other than 0/1 are errors. All functions are
- * thread-safe and allocate only temporary memory.
+ * NaN or +-Inf scores, labels other than 0/1 and NULL pointers (result
+ * pointers included) are errors. All functions are thread-safe and allocate
+ * only temporary memory.
  */
 #ifndef ANOMA_METRICS_H
 #define ANOMA_METRICS_H
@@ -45,8 +46,9 @@ ANOMA_API anoma_status anoma_roc_auc(const double *scores, const int *labels, si
  * @param labels @p n labels, 1 = anomaly, 0 = normal.
  * @param n number of rows.
  * @param ap receives the value in [0, 1].
- * @return as anoma_roc_auc(), except that all-normal labels give
- *         ::ANOMA_ERR_INVALID_ARGUMENT and all-anomaly labels are accepted.
+ * @return as anoma_roc_auc(), except that all-anomaly labels are accepted;
+ *         all-normal labels give ::ANOMA_ERR_INVALID_ARGUMENT (scikit-learn
+ *         warns and returns 0 there: the value is undefined).
  * @since 0.1.0
  */
 ANOMA_API anoma_status anoma_average_precision(const double *scores, const int *labels,

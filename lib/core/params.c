@@ -4,9 +4,22 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <locale.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+
+static void make_c_locale(void) { c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0); }
+
+double an_strtod(const char *text, char **end)
+{
+    pthread_once(&c_locale_once, make_c_locale);
+    return c_locale ? strtod_l(text, end, c_locale) : strtod(text, end);
+}
 
 int an_parse_double(const char *text, double *out)
 {
@@ -14,7 +27,7 @@ int an_parse_double(const char *text, double *out)
         return 0;
     char *end;
     errno = 0;
-    double v = strtod(text, &end);
+    double v = an_strtod(text, &end);
     if (*end || errno == ERANGE || !isfinite(v))
         return 0;
     *out = v;

@@ -44,6 +44,10 @@ void an_params_format(const an_params *p, an_strbuf *out);
 anoma_status an_param_check(const char *component, const anoma_param_info *info,
                             const char *value);
 
+/* strtod in the C locale whatever the host's LC_NUMERIC, so "1.5" means
+ * the same in every program that links the library. */
+double an_strtod(const char *text, char **end);
+
 /* Parse a finite double / an integer; 1 on success. */
 int an_parse_double(const char *text, double *out);
 int an_parse_int(const char *text, long long *out);

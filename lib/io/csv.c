@@ -245,7 +245,7 @@ static const char *parse_number(const char *text, size_t len, double *out)
     }
     char *end;
     errno = 0;
-    double v = strtod(text, &end);
+    double v = an_strtod(text, &end);
     if (len == 0 || end != text + len)
         return "";
     if (errno == ERANGE && isinf(v))

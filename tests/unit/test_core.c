@@ -8,6 +8,7 @@
 #include "core/threads.h"
 #include "io/bytes.h"
 
+#include <locale.h>
 #include <string.h>
 
 static void test_status_names(void)
@@ -71,6 +72,23 @@ static void test_params(void)
     CHECK(!strcmp(sb.data, "n=7 rate=0.25 flag=yes mode=max"));
     an_strbuf_free(&sb);
     an_params_free(&p);
+}
+
+/* Numbers in parameters read the same whatever locale the host set. */
+static void test_params_locale(void)
+{
+    const char *names[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8"};
+    const char *set = NULL;
+    for (size_t i = 0; i < 4 && !set; i++)
+        set = setlocale(LC_NUMERIC, names[i]);
+    if (!set) {
+        test_skip("no comma-decimal locale installed");
+        return;
+    }
+    double v = 0;
+    CHECK(an_parse_double("1.5", &v) && v == 1.5);
+    CHECK(!an_parse_double("1,5", &v));
+    setlocale(LC_NUMERIC, "C");
 }
 
 static void test_rng(void)
@@ -184,6 +202,7 @@ int main(void)
 {
     RUN(test_status_names);
     RUN(test_params);
+    RUN(test_params_locale);
     RUN(test_rng);
     RUN(test_threads);
     RUN(test_bytes);

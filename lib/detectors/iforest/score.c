@@ -1,14 +1,17 @@
 /* Scoring: s(x) = 2^(-E[h(x)] / c(psi)), h(x) = depth of the leaf x reaches
- * + c(n_leaf), exactly as scikit-learn 1.2's score_samples (negated: higher
- * = more anomalous). Leaves hold depth + c(n_leaf) already, so a tree is a
- * walk and one add; path values are summed in tree order and divided by
- * n_trees * c(psi), which is scikit-learn's arithmetic to the last bit.
+ * + c(n_leaf), as scikit-learn 1.2's score_samples (negated: higher = more
+ * anomalous). Leaves hold depth + c(n_leaf) already, so a tree is a walk and
+ * one add; path values are summed in tree order and divided by
+ * n_trees * c(psi), scikit-learn's own arithmetic.
  *
- * Two traversals: a lean one for forests of plain axis-parallel float64
- * splits (what training gives by default), and a general one that also
- * handles extended splits and float32 comparisons. Batches go in blocks of
- * rows, tree by tree, so each tree's nodes stay in cache while a block
- * walks it; blocks are split across threads. Nothing here allocates. */
+ * Forests of axis-parallel splits (training's default, and every imported
+ * forest) are walked LANES at a time in lock step: a single row walks 8
+ * trees side by side, a batch walks 8 rows down one tree. Forests with
+ * extended splits walk one tree at a time. Batches go in blocks of rows,
+ * tree by tree, so a tree's nodes stay in cache while the block walks it;
+ * blocks are split across threads. Whatever the route, each row's path
+ * values are added in tree order, so batch and single-row scores are the
+ * same bits. Nothing here allocates. */
 #include "detectors/iforest/iforest.h"
 #include "core/threads.h"
 
