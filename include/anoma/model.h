@@ -58,6 +58,33 @@ ANOMA_API anoma_status anoma_model_add_detector(anoma_model *model, const char *
                                                 const char *params, size_t *index);
 
 /**
+ * @brief Add a detector that is already fitted, from its saved state.
+ *
+ * The way exporters bring models trained elsewhere (such as scikit-learn
+ * isolation forests) into libanoma: @p state is the detector's payload, laid
+ * out as its page in docs/detectors/ describes, and is checked as strictly as
+ * a model file. The model must be empty and have a fixed `threshold`
+ * parameter (there is no training data to take a quantile of); on success it
+ * is fitted, with this one detector, no normalisation, and @p n_features
+ * input columns.
+ * @param model an empty, unfitted model whose `threshold` is set.
+ * @param detector detector name, such as "iforest".
+ * @param params detector parameters as `key=value` text, or NULL.
+ * @param state the payload bytes (copied as needed; the caller keeps them).
+ * @param size number of bytes at @p state.
+ * @param n_features input width the detector was fitted on.
+ * @return ::ANOMA_OK; ::ANOMA_ERR_UNSUPPORTED (model not empty, or
+ *         threshold=auto); ::ANOMA_ERR_UNKNOWN_NAME; ::ANOMA_ERR_UNKNOWN_PARAM;
+ *         ::ANOMA_ERR_PARAM_VALUE; ::ANOMA_ERR_FORMAT (bad payload);
+ *         ::ANOMA_ERR_VERSION; ::ANOMA_ERR_INVALID_ARGUMENT; ::ANOMA_ERR_NO_MEMORY.
+ *         On error the model is unchanged.
+ * @since 0.1.0
+ */
+ANOMA_API anoma_status anoma_model_import_detector(anoma_model *model, const char *detector,
+                                                   const char *params, const void *state,
+                                                   size_t size, size_t n_features);
+
+/**
  * @brief Set one model parameter (such as "contamination") before fitting.
  *
  * "threshold" may also be set on a fitted model: it replaces the threshold

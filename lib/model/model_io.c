@@ -147,6 +147,19 @@ static anoma_status read_meta(anoma_model *m, const an_section *s)
     return st;
 }
 
+/* Load detector k's state from r; the payload must be used whole. */
+static anoma_status load_state(anoma_model *m, size_t k, an_reader *r)
+{
+    an_model_detector *d = &m->detectors[k];
+    AN_TRY(d->vt->load(d->state, r, m->n_features));
+    AN_TRY(an_reader_status(r));
+    if (r->pos != r->len)
+        return format_error("detector section has trailing bytes");
+    if (d->vt->scratch_size && d->vt->scratch_size(d->state) > m->scratch_size)
+        m->scratch_size = d->vt->scratch_size(d->state);
+    return ANOMA_OK;
+}
+
 static anoma_status read_detector(anoma_model *m, const an_section *s)
 {
     an_reader r = an_reader_make(s->data, s->size, "detector");
@@ -165,17 +178,48 @@ static anoma_status read_detector(anoma_model *m, const an_section *s)
         an_model_detector *d = &m->detectors[m->n_detectors - 1];
         d->shift = shift;
         d->scale = scale;
-        st = d->vt->load(d->state, &r, m->n_features);
-        if (st == ANOMA_OK)
-            st = an_reader_status(&r);
-        if (st == ANOMA_OK && r.pos != r.len)
-            st = format_error("detector section has trailing bytes");
-        if (st == ANOMA_OK && d->vt->scratch_size && d->vt->scratch_size(d->state) > m->scratch_size)
-            m->scratch_size = d->vt->scratch_size(d->state);
+        st = load_state(m, m->n_detectors - 1, &r);
     }
     an_free(name);
     an_free(params);
     return st;
+}
+
+anoma_status anoma_model_import_detector(anoma_model *m, const char *detector, const char *params,
+                                         const void *state, size_t size, size_t n_features)
+{
+    if (!m || !detector || (!state && size))
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_import_detector: NULL argument");
+    if (m->fitted || m->n_detectors)
+        return an_error(ANOMA_ERR_UNSUPPORTED, "import: the model must be empty");
+    if (an_params_is(&m->params, "threshold", "auto"))
+        return an_error(ANOMA_ERR_UNSUPPORTED,
+                        "import: set the model's threshold first (there is no training data "
+                        "to take the contamination quantile of)");
+    if (n_features == 0 || n_features > MAX_FEATURES)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "import: n_features %zu is out of range",
+                        n_features);
+    if (m->feature_names && m->n_features != n_features)
+        return an_error(ANOMA_ERR_SHAPE, "import: %zu feature names were set for %zu features",
+                        m->n_features, n_features);
+    AN_TRY(anoma_model_add_detector(m, detector, params, NULL));
+    size_t old_features = m->n_features;
+    m->n_features = n_features;
+    an_reader r = an_reader_make(state, size, "imported detector");
+    anoma_status st = load_state(m, 0, &r);
+    if (st != ANOMA_OK) { /* back to the empty model it was */
+        an_model_detector *d = &m->detectors[0];
+        d->vt->destroy(d->state);
+        an_params_free(&d->params);
+        m->n_detectors = 0;
+        m->n_features = old_features;
+        m->scratch_size = 0;
+        return st;
+    }
+    m->threshold = an_params_double(&m->params, "threshold");
+    an_model_resolve_modes(m); /* one detector, shift 0, scale 1: scores as they are */
+    m->fitted = 1;
+    return ANOMA_OK;
 }
 
 /* The single section of a type, or NULL (counted in *count). */

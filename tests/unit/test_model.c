@@ -3,6 +3,9 @@
  * the statistical detectors serve as simple, exactly known scorers. */
 #include "testing.h"
 
+#include "core/alloc.h"
+#include "io/format.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -334,6 +337,73 @@ static void test_save_load(void)
     anoma_model_free(back);
 }
 
+/* The state payload of a one-detector model's detector, cut out of its file. */
+static unsigned char *detector_payload(const anoma_model *m, size_t *size)
+{
+    unsigned char file[8192];
+    size_t file_size = 0;
+    CHECK_OK(anoma_model_save_memory(m, file, sizeof file, &file_size));
+    an_section_list list = {0};
+    static const uint32_t known[] = {AN_SECTION_META, AN_SECTION_MODEL, AN_SECTION_PIPELINE,
+                                     AN_SECTION_DETECTOR};
+    CHECK_OK(an_format_decode(file, file_size, known, 4, &list));
+    unsigned char *payload = NULL;
+    for (size_t i = 0; i < list.n; i++) {
+        if (list.items[i].type != AN_SECTION_DETECTOR)
+            continue;
+        an_reader r = an_reader_make(list.items[i].data, list.items[i].size, "test");
+        an_free(an_get_str(&r)); /* name */
+        an_free(an_get_str(&r)); /* parameters */
+        an_get_f64(&r);          /* shift */
+        an_get_f64(&r);          /* scale */
+        *size = r.len - r.pos;
+        payload = malloc(*size);
+        memcpy(payload, r.data + r.pos, *size);
+    }
+    an_section_list_free(&list);
+    return payload;
+}
+
+static void test_import_detector(void)
+{
+    anoma_model *source = fitted(NULL, "iqr", "combine=mean");
+    size_t size = 0;
+    unsigned char *payload = detector_payload(source, &size);
+    CHECK(payload != NULL);
+
+    anoma_model *m = NULL;
+    CHECK_OK(anoma_model_create(NULL, &m));
+    CHECK_STATUS(anoma_model_import_detector(m, "iqr", "combine=mean", payload, size, COLS),
+                 ANOMA_ERR_UNSUPPORTED); /* no threshold to use */
+    CHECK_OK(anoma_model_set_param(m, "threshold", "0.75"));
+    CHECK_STATUS(anoma_model_import_detector(m, "iqr", NULL, payload, size - 1, COLS),
+                 ANOMA_ERR_FORMAT);
+    CHECK_STATUS(anoma_model_import_detector(m, "iqr", NULL, payload, size, COLS + 1),
+                 ANOMA_ERR_FORMAT);
+    CHECK_STATUS(anoma_model_import_detector(m, "nope", NULL, payload, size, COLS),
+                 ANOMA_ERR_UNKNOWN_NAME);
+    CHECK(!anoma_model_is_fitted(m) && anoma_model_n_detectors(m) == 0);
+    CHECK_OK(anoma_model_import_detector(m, "iqr", "combine=mean", payload, size, COLS));
+    CHECK(anoma_model_is_fitted(m) && anoma_model_n_features(m) == COLS);
+
+    anoma_matrix x = anoma_matrix_f64(data, ROWS, COLS);
+    double s0[ROWS], s1[ROWS], t;
+    int flags[ROWS];
+    CHECK_OK(anoma_model_score(source, &x, s0));
+    CHECK_OK(anoma_model_score(m, &x, s1));
+    CHECK(!memcmp(s0, s1, sizeof s0));
+    CHECK_OK(anoma_model_threshold(m, &t));
+    CHECK(t == 0.75);
+    CHECK_OK(anoma_model_predict(m, &x, flags));
+    for (size_t i = 0; i < ROWS; i++)
+        CHECK(flags[i] == (s1[i] > 0.75));
+    CHECK_STATUS(anoma_model_import_detector(m, "iqr", NULL, payload, size, COLS),
+                 ANOMA_ERR_UNSUPPORTED); /* already fitted */
+    free(payload);
+    anoma_model_free(m);
+    anoma_model_free(source);
+}
+
 /* An allocator that fails the k-th allocation and counts what is live. */
 static long alloc_countdown = -1, live_blocks = 0;
 
@@ -446,6 +516,7 @@ int main(void)
     RUN(test_row_scorer);
     RUN(test_feature_scores);
     RUN(test_save_load);
+    RUN(test_import_detector);
     RUN(test_allocation_failures);
     RUN(test_components);
     return test_summary();
