@@ -323,53 +323,22 @@ static void test_cardio(void)
     anoma_frame_free(f);
 }
 
-/* An allocator that fails after a budget of allocations and counts the
- * blocks alive, to prove that every failure path frees what it took. */
-static long budget, live;
-static void *fail_malloc(void *user, size_t size)
-{
-    (void)user;
-    if (budget-- <= 0)
-        return NULL;
-    void *p = malloc(size);
-    live += p != NULL;
-    return p;
-}
-static void *fail_realloc(void *user, void *ptr, size_t size)
-{
-    (void)user;
-    if (budget-- <= 0)
-        return NULL;
-    void *p = realloc(ptr, size);
-    live += p != NULL && ptr == NULL;
-    return p;
-}
-static void fail_free(void *user, void *ptr)
-{
-    (void)user;
-    live -= ptr != NULL;
-    free(ptr);
-}
-
 static void test_out_of_memory(void)
 {
     const char *text = "name,x,label\n\"a, b\",1,0\nc,NA,1\n,3,0\n";
-    anoma_allocator a = {fail_malloc, fail_realloc, fail_free, NULL};
-    CHECK_OK(anoma_set_allocator(&a));
     int done = 0;
     for (long k = 0; k < 200 && !done; k++) {
         anoma_frame *f = NULL;
-        budget = k;
-        live = 0;
+        test_alloc_install(k);
         anoma_status st = read_text(text, "text=name label=label", &f);
         CHECK(st == ANOMA_OK || st == ANOMA_ERR_NO_MEMORY);
         CHECK((st == ANOMA_OK) == (f != NULL));
         anoma_frame_free(f);
-        CHECK(live == 0);
+        CHECK(test_alloc_live() == 0);
+        test_alloc_restore();
         done = st == ANOMA_OK;
     }
     CHECK(done);
-    anoma_set_allocator(NULL);
 }
 
 int main(void)

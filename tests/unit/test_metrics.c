@@ -321,56 +321,25 @@ static void test_cardio_against_sklearn(void)
     anoma_frame_free(f);
 }
 
-/* An allocator that fails after a budget of allocations and counts the
- * blocks alive, to prove that every failure path frees what it took. */
-static long budget, live;
-static void *fail_malloc(void *user, size_t size)
-{
-    (void)user;
-    if (budget-- <= 0)
-        return NULL;
-    void *p = malloc(size);
-    live += p != NULL;
-    return p;
-}
-static void *fail_realloc(void *user, void *ptr, size_t size)
-{
-    (void)user;
-    if (budget-- <= 0)
-        return NULL;
-    void *p = realloc(ptr, size);
-    live += p != NULL && ptr == NULL;
-    return p;
-}
-static void fail_free(void *user, void *ptr)
-{
-    (void)user;
-    live -= ptr != NULL;
-    free(ptr);
-}
-
 static void test_out_of_memory(void)
 {
-    anoma_allocator a = {fail_malloc, fail_realloc, fail_free, NULL};
-    CHECK_OK(anoma_set_allocator(&a));
     double s[] = {0.9, 0.8, 0.8, 0.7, 0.5, 0.5};
     int y[] = {1, 0, 1, 1, 0, 0};
     int done = 0;
     for (long k = 0; k < 30 && !done; k++) {
         double v, t;
-        budget = k;
-        live = 0;
+        test_alloc_install(k);
         anoma_status st = anoma_roc_auc(s, y, 6, &v);
         CHECK(st == ANOMA_OK || st == ANOMA_ERR_NO_MEMORY);
         anoma_status st2 = anoma_average_precision(s, y, 6, &v);
         CHECK(st2 == ANOMA_OK || st2 == ANOMA_ERR_NO_MEMORY);
         anoma_status st3 = anoma_best_f1(s, y, 6, &t, &v);
         CHECK(st3 == ANOMA_OK || st3 == ANOMA_ERR_NO_MEMORY);
-        CHECK(live == 0);
+        CHECK(test_alloc_live() == 0);
+        test_alloc_restore();
         done = st == ANOMA_OK && st2 == ANOMA_OK && st3 == ANOMA_OK;
     }
     CHECK(done);
-    anoma_set_allocator(NULL);
 }
 
 int main(void)

@@ -404,50 +404,13 @@ static void test_import_detector(void)
     anoma_model_free(source);
 }
 
-/* An allocator that fails the k-th allocation and counts what is live. */
-static long alloc_countdown = -1, live_blocks = 0;
-
-static void *failing_malloc(void *user, size_t size)
-{
-    (void)user;
-    if (alloc_countdown == 0)
-        return NULL;
-    if (alloc_countdown > 0)
-        alloc_countdown--;
-    void *p = malloc(size);
-    live_blocks += p != NULL;
-    return p;
-}
-
-static void *failing_realloc(void *user, void *ptr, size_t size)
-{
-    (void)user;
-    if (alloc_countdown == 0)
-        return NULL;
-    if (alloc_countdown > 0)
-        alloc_countdown--;
-    void *p = realloc(ptr, size);
-    live_blocks += p != NULL && ptr == NULL;
-    return p;
-}
-
-static void counting_free(void *user, void *ptr)
-{
-    (void)user;
-    live_blocks -= ptr != NULL;
-    free(ptr);
-}
-
 /* Run the whole life of a model with allocation k failing, for every k
  * until one run needs no failure: each run must fail cleanly, not leak. */
 static void test_allocation_failures(void)
 {
-    anoma_allocator a = {failing_malloc, failing_realloc, counting_free, NULL};
-    CHECK_OK(anoma_set_allocator(&a));
     int completed = 0;
     for (long k = 0; k < 10000 && !completed; k++) {
-        alloc_countdown = k;
-        live_blocks = 0;
+        test_alloc_install(k);
         anoma_model *m = NULL, *back = NULL;
         anoma_row_scorer *s = NULL;
         anoma_matrix x = anoma_matrix_f64(data, ROWS, COLS);
@@ -477,12 +440,12 @@ static void test_allocation_failures(void)
         anoma_row_scorer_free(s);
         anoma_model_free(back);
         anoma_model_free(m);
-        if (live_blocks != 0)
-            test_fail(__FILE__, __LINE__, "k=%ld: %ld blocks leaked", k, live_blocks);
+        if (test_alloc_live() != 0)
+            test_fail(__FILE__, __LINE__, "k=%ld: %ld blocks leaked", k, test_alloc_live());
+        test_alloc_restore();
     }
     CHECK(completed);
-    CHECK_OK(anoma_set_allocator(NULL));
-    anoma_allocator incomplete = {failing_malloc, NULL, counting_free, NULL};
+    anoma_allocator incomplete = {NULL, NULL, NULL, NULL};
     CHECK_STATUS(anoma_set_allocator(&incomplete), ANOMA_ERR_INVALID_ARGUMENT);
 }
 

@@ -627,26 +627,8 @@ static void test_describe(void)
     }
 }
 
-/* An allocator that fails from the n-th allocation on. */
-static long alloc_budget;
-static void *failing_malloc(void *user, size_t size)
-{
-    (void)user;
-    return alloc_budget-- > 0 ? malloc(size) : NULL;
-}
-static void *failing_realloc(void *user, void *ptr, size_t size)
-{
-    (void)user;
-    return alloc_budget-- > 0 ? realloc(ptr, size) : NULL;
-}
-static void plain_free(void *user, void *ptr)
-{
-    (void)user;
-    free(ptr);
-}
-
 /* Create, fit, save, load with every allocation failing in turn: each step
- * succeeds or reports ANOMA_ERR_NO_MEMORY, and nothing leaks (valgrind). */
+ * succeeds or reports ANOMA_ERR_NO_MEMORY, and nothing leaks. */
 static anoma_status create_fit_save_load(const char *name)
 {
     fitted d, back = {0};
@@ -674,14 +656,13 @@ static anoma_status create_fit_save_load(const char *name)
 static void test_out_of_memory(void)
 {
     static const char *const names[] = {"zscore", "mad", "iqr"};
-    const anoma_allocator failing = {failing_malloc, failing_realloc, plain_free, NULL};
     for (int k = 0; k < 3; k++) {
         int completed = 0;
         for (long budget = 0; budget < 100 && !completed; budget++) {
-            alloc_budget = budget;
-            CHECK_OK(anoma_set_allocator(&failing));
+            test_alloc_install(budget);
             anoma_status st = create_fit_save_load(names[k]);
-            CHECK_OK(anoma_set_allocator(NULL));
+            CHECK(test_alloc_live() == 0);
+            test_alloc_restore();
             if (st == ANOMA_OK)
                 completed = 1;
             else if (st != ANOMA_ERR_NO_MEMORY)

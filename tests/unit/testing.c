@@ -59,6 +59,45 @@ const char *test_data_path(const char *file, char *buf, size_t cap)
     return access(buf, R_OK) == 0 ? buf : NULL;
 }
 
+static long alloc_budget, alloc_live;
+
+static int alloc_allowed(void) { return alloc_budget < 0 || alloc_budget-- > 0; }
+
+static void *budget_malloc(void *user, size_t size)
+{
+    (void)user;
+    void *p = alloc_allowed() ? malloc(size) : NULL;
+    alloc_live += p != NULL;
+    return p;
+}
+
+static void *budget_realloc(void *user, void *ptr, size_t size)
+{
+    (void)user;
+    void *p = alloc_allowed() ? realloc(ptr, size) : NULL;
+    alloc_live += p != NULL && ptr == NULL;
+    return p;
+}
+
+static void counting_free(void *user, void *ptr)
+{
+    (void)user;
+    alloc_live -= ptr != NULL;
+    free(ptr);
+}
+
+void test_alloc_install(long budget)
+{
+    static const anoma_allocator counting = {budget_malloc, budget_realloc, counting_free, NULL};
+    alloc_budget = budget;
+    alloc_live = 0;
+    anoma_set_allocator(&counting);
+}
+
+long test_alloc_live(void) { return alloc_live; }
+
+void test_alloc_restore(void) { anoma_set_allocator(NULL); }
+
 int test_close(double a, double b, double tol)
 {
     if (isnan(a) || isnan(b))

@@ -17,6 +17,15 @@ void test_run(const char *name, void (*fn)(void));
 int test_summary(void);
 /* Path of a file in ../shared/data, or NULL when the folder is missing. */
 const char *test_data_path(const char *file, char *buf, size_t cap);
+/* A host allocator for out-of-memory tests: after `budget` more successful
+ * allocations every allocation fails (budget < 0: none fails). It counts
+ * the blocks alive, to prove that each failure path frees what it took. */
+void test_alloc_install(long budget);
+/* Blocks allocated and not yet freed since test_alloc_install. */
+long test_alloc_live(void);
+/* Back to the C library's allocator. */
+void test_alloc_restore(void);
+
 /* Tolerance check |a - b| <= tol * max(1, |b|). */
 int test_close(double a, double b, double tol);
 
