@@ -359,7 +359,7 @@ static void test_nan_training(void)
         uint64_t in_leaves = 0;
         for (size_t i = 0; i < f->n_nodes; i++)
             if (f->nodes[i].info & AN_IF_LEAF)
-                in_leaves += f->nodes[i].left;
+                in_leaves += f->leaf_count[i];
         CHECK(in_leaves == 15);
         /* NaN rows score finitely, and like a row on the missing side */
         double nan = NAN, s_nan = score(s, &nan);
@@ -441,7 +441,6 @@ static void test_determinism(void)
         CHECK(!memcmp(sa, sb, n * sizeof *sa));
         for (size_t i = 0; i < n; i += 97)
             CHECK(score(a, x + i * p) == sa[i]);
-        /* a different seed gives a different forest */
         free(sa);
         free(sb);
         an_writer_free(&wa);
@@ -451,6 +450,7 @@ static void test_determinism(void)
         drop(b);
         drop(d);
     }
+    /* a different seed gives a different forest */
     void *a = fit_new("seed=1", x, n, p, 2), *b = fit_new("seed=2", x, n, p, 2);
     CHECK(score(a, x) != score(b, x));
     drop(a);
@@ -470,7 +470,7 @@ static void test_subsampling(void)
     uint64_t in_leaves = 0;
     for (size_t i = 0; i < f->n_nodes; i++)
         if (f->nodes[i].info & AN_IF_LEAF)
-            in_leaves += f->nodes[i].left;
+            in_leaves += f->leaf_count[i];
     CHECK(in_leaves == 20 * 256);
     drop(s);
     /* a count above the rows is capped, a fraction is floor(f * rows) */
@@ -489,7 +489,7 @@ static void test_subsampling(void)
     in_leaves = 0;
     for (size_t i = 0; i < f->n_nodes; i++)
         if (f->nodes[i].info & AN_IF_LEAF)
-            in_leaves += f->nodes[i].left;
+            in_leaves += f->leaf_count[i];
     CHECK(in_leaves < 10 * 300 && in_leaves > 10 * 200); /* about 1 - 1/e of 300 each */
     drop(s);
     /* max_features=2: each tree splits on at most two features */
@@ -579,6 +579,9 @@ static void test_round_trip(void)
         const an_iforest *fa = forest(a), *fb = forest(b);
         CHECK(fa->n_nodes == fb->n_nodes && fa->n_comps == fb->n_comps);
         CHECK(!memcmp(fa->nodes, fb->nodes, fa->n_nodes * sizeof *fa->nodes));
+        CHECK(!memcmp(fa->leaf_value, fb->leaf_value, fa->n_nodes * sizeof *fa->leaf_value));
+        CHECK(!memcmp(fa->leaf_count, fb->leaf_count, fa->n_nodes * sizeof *fa->leaf_count));
+        CHECK(!memcmp(fa->depths, fb->depths, fa->n_trees * sizeof *fa->depths));
         CHECK(!fa->n_comps || !memcmp(fa->comps, fb->comps, fa->n_comps * sizeof *fa->comps));
         CHECK(fa->max_depth == fb->max_depth && fa->n_leaves == fb->n_leaves);
         for (size_t i = 0; i < n; i++)
@@ -724,10 +727,50 @@ static void test_hostile_payloads(void)
     drop(s);
 }
 
+/* The exporters' way in: a payload written by hand (here by the raw
+ * builder and save) imported into a model through the public API. */
+static void test_import(void)
+{
+    double c4 = an_iforest_c(4);
+    an_iforest_raw_tree two[] = {tree_a(), tree_b()};
+    void *s = from_raw(two, 2, 1);
+    an_writer w;
+    CHECK(payload(s, &w));
+    drop(s);
+    anoma_model *model = NULL;
+    CHECK_OK(anoma_model_create("threshold=0.5", &model));
+    CHECK_OK(anoma_model_import_detector(model, "iforest", "n_trees=2 max_samples=4", w.data,
+                                         w.len, 2));
+    /* (0, 0): h = (1 + c(4)) / 2 on average, as in test_hand_built */
+    double rows[] = {0, 0, 1, 1}, scores[2];
+    anoma_matrix m = anoma_matrix_f64(rows, 2, 2);
+    CHECK_OK(anoma_model_score(model, &m, scores));
+    CHECK_NEAR(scores[0], pow(2, -(1 + c4) / (2 * c4)), 1e-15);
+    CHECK_NEAR(scores[1], pow(2, -(3 + c4) / (2 * c4)), 1e-15);
+    int flags[2];
+    CHECK_OK(anoma_model_predict(model, &m, flags));
+    CHECK(flags[0] == 1 && flags[1] == 0); /* 0.586 > 0.5 > 0.403 */
+    char text[1024];
+    CHECK_OK(anoma_model_describe(model, text, sizeof text, NULL));
+    CHECK(strstr(text, "float32") != NULL);
+    anoma_model_free(model);
+    /* a hostile payload is refused and leaves the model empty */
+    CHECK_OK(anoma_model_create("threshold=0.5", &model));
+    put32(w.data + OFF_LEFT(5, 2), 0); /* node 2's left child: the root */
+    CHECK_STATUS(anoma_model_import_detector(model, "iforest", NULL, w.data, w.len, 2),
+                 ANOMA_ERR_FORMAT);
+    CHECK(anoma_model_n_detectors(model) == 0);
+    anoma_model_free(model);
+    an_writer_free(&w);
+}
+
 /* ---- allocation failures ---- */
 
-/* A host allocator failing at its fail_at-th call (0: never), counting live
- * blocks; atomic because training allocates from worker threads. */
+/* A host allocator failing at its fail_at-th call only (0: never), counting
+ * live blocks. Not the shared one of testing.h: training allocates from
+ * worker threads at the same time, so the counters must be atomic, and
+ * failing one call (not all from some point on) also checks that a worker's
+ * failure is reported even when the other threads and the caller succeed. */
 static atomic_long alloc_calls, alloc_fail_at, alloc_live;
 
 static int alloc_take(void)
@@ -1060,6 +1103,7 @@ int main(void)
     RUN(test_bad_params);
     RUN(test_round_trip);
     RUN(test_hostile_payloads);
+    RUN(test_import);
     RUN(test_allocation_failures);
     RUN(test_explanation);
     RUN(test_roc_auc);

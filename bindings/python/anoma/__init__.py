@@ -1,19 +1,21 @@
 """libanoma from Python: ctypes bindings, numpy in and numpy out.
 
-Scores are higher = more anomalous everywhere; see docs/python.md.
+Scores are higher = more anomalous everywhere except in IsolationForest,
+which keeps scikit-learn's signs; see docs/python.md.
 """
 from ._library import lib as _lib, text as _text
 from .errors import (AnomaError, EmptyInputError, InvalidArgumentError, NonFiniteError,
                      NotFittedError, ParameterValueError, ShapeError, UnknownNameError,
                      UnknownParameterError)
 from .estimators import IQR, MAD, ZScore
+from .iforest import IsolationForest, from_sklearn
 from .metrics import average_precision_score, best_f1, confusion_at, roc_auc_score
 from .model import Model, RowScorer
 from .params import describe, list_components, list_detectors
 
 __version__ = _text(_lib.anoma_version())
 
-__all__ = ["Model", "RowScorer", "ZScore", "MAD", "IQR",
+__all__ = ["Model", "RowScorer", "ZScore", "MAD", "IQR", "IsolationForest", "from_sklearn",
            "roc_auc_score", "average_precision_score", "confusion_at", "best_f1",
            "list_detectors", "list_components", "describe",
            "AnomaError", "InvalidArgumentError", "ShapeError", "NonFiniteError",

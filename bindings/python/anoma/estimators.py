@@ -15,13 +15,12 @@ from .model import Model
 __all__ = ["ZScore", "MAD", "IQR"]
 
 
-class _DetectorEstimator:
-    """Shared machinery: a subclass names its C detector and lists its
-    parameters in ``__init__``; ``_model_keys`` are those of the model
-    bundle, all others go to the detector as ``key=value`` text."""
+class _Estimator:
+    """What every estimator shares: parameters are the arguments of
+    ``__init__`` (``get_params``/``set_params``, so ``sklearn.base.clone``
+    and model selection work), the fitted C model is ``model_``, and pickling
+    goes through the model's bytes."""
 
-    _detector = None
-    _model_keys = ("contamination",)
     _estimator_type = "outlier_detector"
 
     @classmethod
@@ -47,6 +46,22 @@ class _DetectorEstimator:
         args = ", ".join("%s=%r" % kv for kv in self.get_params().items())
         return "%s(%s)" % (type(self).__name__, args)
 
+    def _model(self):
+        try:
+            return self.__dict__["model_"]
+        except KeyError:
+            raise NotFittedError(-7, "This %s instance is not fitted yet. Call 'fit' first."
+                                 % type(self).__name__) from None
+
+
+class _DetectorEstimator(_Estimator):
+    """A statistical detector: a subclass names its C detector and lists its
+    parameters in ``__init__``; ``_model_keys`` are those of the model
+    bundle, all others go to the detector as ``key=value`` text."""
+
+    _detector = None
+    _model_keys = ("contamination",)
+
     def _make_model(self):
         params = self.get_params()
         model_params = {k: params.pop(k) for k in self._model_keys}
@@ -61,13 +76,6 @@ class _DetectorEstimator:
         self.threshold_ = model.threshold
         self.n_features_in_ = model.n_features
         return self
-
-    def _model(self):
-        try:
-            return self.__dict__["model_"]
-        except KeyError:
-            raise NotFittedError(-7, "This %s instance is not fitted yet. Call 'fit' first."
-                                 % type(self).__name__) from None
 
     def score_samples(self, X):
         """Anomaly score of each row: **higher = more anomalous**."""

@@ -90,6 +90,16 @@ class Model:
             self._spec["detectors"].append((name, text_params))
         return index.value
 
+    def import_detector(self, name, state, n_features, params=""):
+        """Add a detector fitted elsewhere from its payload bytes (laid out as
+        its page in docs/detectors/ says) to this empty model, whose
+        ``threshold`` must be set; the model is then fitted."""
+        state = bytes(state)
+        check(lib.anoma_model_import_detector(self._handle, _encode(name),
+                                              _encode(format_params(params)), state,
+                                              len(state), n_features))
+        return self
+
     def set_param(self, key, value):
         """Set a model parameter; only "threshold" may change after fitting."""
         value = format_params({key: value}).partition("=")[2]
@@ -179,6 +189,22 @@ class Model:
         return [text(lib.anoma_model_detector_name(self._handle, i)) for i in range(n)]
 
     @property
+    def feature_names(self):
+        """Names of the input features (kept in the model file), or None."""
+        n = self.n_features
+        names = [lib.anoma_model_feature_name(self._handle, j) for j in range(n)]
+        return [text(b) for b in names] if n and all(b is not None for b in names) else None
+
+    @feature_names.setter
+    def feature_names(self, names):
+        names = [str(name) for name in names]
+        raw = [_encode(name) for name in names]
+        check(lib.anoma_model_set_feature_names(self._handle, (ctypes.c_char_p * len(raw))(*raw),
+                                                len(raw)))
+        if self._spec is not None and not self.is_fitted:
+            self._spec["names"] = names
+
+    @property
     def memory_bytes(self):
         """Bytes of memory the model holds."""
         return lib.anoma_model_memory_bytes(self._handle)
@@ -245,6 +271,8 @@ class Model:
                     other.set_param(key, value)
                 else:
                     other.set_detector_param(index, key, value)
+            if spec.get("names") is not None:
+                other.feature_names = spec["names"]
         self._handle, other._handle = other._handle, None
         self._spec = other._spec
 

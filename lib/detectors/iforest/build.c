@@ -39,6 +39,9 @@
  * message is thread-local, so the caller raises it after the join). */
 enum { GROW_OK = 0, GROW_NO_MEMORY, GROW_TOO_LARGE };
 
+/* A tree as it grows: tree-local indices, and leaves in the form
+ * {path value, AN_IF_LEAF, sample count} until concatenate() moves their
+ * values to the forest's leaf arrays. */
 typedef struct tree_out {
     an_if_node *nodes;
     size_t n_nodes, cap_nodes;
@@ -410,28 +413,29 @@ static anoma_status concatenate(const train_job *job, an_iforest *f)
         total += o->n_nodes;
         comps += o->n_comps;
     }
-    f->nodes = AN_NEW_ARRAY(an_if_node, total);
-    f->roots = AN_NEW_ARRAY(uint32_t, n_trees);
-    f->comps = AN_NEW_ARRAY(an_if_comp, comps ? comps : 1);
-    if (!f->nodes || !f->roots || !f->comps)
-        return an_no_memory();
+    AN_TRY(an_iforest_alloc(f, total, n_trees, comps));
+    uint32_t base = 0, cbase = 0;
     for (size_t t = 0; t < n_trees; t++) {
         const tree_out *o = &job->trees[t];
-        uint32_t base = (uint32_t)f->n_nodes, cbase = (uint32_t)f->n_comps;
         f->roots[t] = base;
+        f->depths[t] = (uint32_t)o->max_depth;
         for (size_t i = 0; i < o->n_nodes; i++) {
             an_if_node n = o->nodes[i];
-            if (!(n.info & AN_IF_LEAF))
-                n.left += base;
-            if ((n.info & (AN_IF_LEAF | AN_IF_EXTENDED)) == AN_IF_EXTENDED)
+            if (n.info & AN_IF_LEAF) {
+                an_iforest_set_leaf(f, base + i, n.value, n.left);
+                continue;
+            }
+            n.left += base;
+            if (n.info & AN_IF_EXTENDED)
                 n.info += cbase; /* the index sits in the low bits */
             f->nodes[base + i] = n;
+            f->leaf_value[base + i] = 0;
+            f->leaf_count[base + i] = 0;
         }
         if (o->n_comps)
             memcpy(f->comps + cbase, o->comps, o->n_comps * sizeof *o->comps);
-        f->n_nodes += o->n_nodes;
-        f->n_comps += o->n_comps;
-        f->n_trees = t + 1;
+        base += (uint32_t)o->n_nodes;
+        cbase += (uint32_t)o->n_comps;
         leaves += o->n_leaves;
         depth_sum += o->depth_sum;
         if (o->max_depth > f->max_depth)

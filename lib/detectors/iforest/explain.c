@@ -36,7 +36,7 @@ void an_iforest_feature_scores(const an_iforest *f, const double *row, double *o
         }
         if (depth == 0)
             continue;
-        double share = (c - n->value) / c / (double)depth / (double)f->n_trees;
+        double share = (c - f->leaf_value[n - f->nodes]) / c / (double)depth / (double)f->n_trees;
         /* second walk: credit each split */
         n = f->nodes + f->roots[t];
         while (!(n->info & AN_IF_LEAF)) {

@@ -21,15 +21,35 @@
 void an_iforest_free(an_iforest *f)
 {
     an_free(f->nodes);
+    an_free(f->leaf_value);
+    an_free(f->leaf_count);
     an_free(f->roots);
+    an_free(f->depths);
     an_free(f->comps);
     *f = (an_iforest){0};
 }
 
+anoma_status an_iforest_alloc(an_iforest *f, size_t n_nodes, size_t n_trees, size_t n_comps)
+{
+    /* + 1: never a request for 0 bytes (a hostile file may declare none) */
+    f->nodes = AN_NEW_ARRAY(an_if_node, n_nodes + 1);
+    f->leaf_value = AN_NEW_ARRAY(double, n_nodes + 1);
+    f->leaf_count = AN_NEW_ARRAY(uint32_t, n_nodes + 1);
+    f->roots = AN_NEW_ARRAY(uint32_t, n_trees + 1);
+    f->depths = AN_NEW_ARRAY(uint32_t, n_trees + 1);
+    f->comps = AN_NEW_ARRAY(an_if_comp, n_comps + 1);
+    if (!f->nodes || !f->leaf_value || !f->leaf_count || !f->roots || !f->depths || !f->comps)
+        return an_no_memory();
+    f->n_nodes = n_nodes;
+    f->n_trees = n_trees;
+    f->n_comps = n_comps;
+    return ANOMA_OK;
+}
+
 size_t an_iforest_memory(const an_iforest *f)
 {
-    return f->n_nodes * sizeof *f->nodes + f->n_trees * sizeof *f->roots +
-           f->n_comps * sizeof *f->comps;
+    return f->n_nodes * (sizeof *f->nodes + sizeof *f->leaf_value + sizeof *f->leaf_count) +
+           f->n_trees * (sizeof *f->roots + sizeof *f->depths) + f->n_comps * sizeof *f->comps;
 }
 
 void an_iforest_finish(an_iforest *f)
@@ -131,24 +151,31 @@ static anoma_status check_tree(const an_iforest_raw *raw, size_t ti, scratch *s)
     return ANOMA_OK;
 }
 
-/* Depth-first layout with adjacent children, appended to f. */
+/* Depth-first layout with adjacent children of tree ti, from node *at and
+ * component *comp_at on; both advance. */
 static anoma_status lay_out_tree(const an_iforest_raw *raw, size_t ti, scratch *s, an_iforest *f,
-                                 double *depth_sum)
+                                 size_t *at, size_t *comp_at, double *depth_sum)
 {
     const an_iforest_raw_tree *t = &raw->trees[ti];
-    size_t base = f->n_nodes, next = 1, sp = 0;
+    size_t base = *at, next = 1, sp = 0;
+    f->roots[ti] = (uint32_t)base;
+    f->depths[ti] = 0;
     s->stack[sp++] = (entry){0, 0, 0};
     while (sp) {
         entry e = s->stack[--sp];
         size_t i = e.old;
         an_if_node *dst = &f->nodes[base + e.new_index];
+        f->leaf_value[base + e.new_index] = 0;
+        f->leaf_count[base + e.new_index] = 0;
         if (is_leaf(t, i)) {
             double value = an_iforest_leaf_value(e.depth, t->n_samples[i]);
             if (!isfinite(value))
                 return bad_node(ti, i, "leaf value is not finite");
-            *dst = (an_if_node){value, AN_IF_LEAF, (uint32_t)t->n_samples[i]};
+            an_iforest_set_leaf(f, base + e.new_index, value, (uint32_t)t->n_samples[i]);
             f->n_leaves++;
             *depth_sum += e.depth;
+            if (e.depth > f->depths[ti])
+                f->depths[ti] = e.depth;
             if (e.depth > f->max_depth)
                 f->max_depth = e.depth;
             continue;
@@ -159,12 +186,12 @@ static anoma_status lay_out_tree(const an_iforest_raw *raw, size_t ti, scratch *
             size_t count = t->feature[i], first = s->comp_start[i];
             for (size_t k = 0; k < count; k++) {
                 uint32_t j = t->comp_feature[first + k];
-                f->comps[f->n_comps + k] = (an_if_comp){
+                f->comps[*comp_at + k] = (an_if_comp){
                     t->comp_normal[first + k], t->comp_point[first + k],
                     t->n_map ? t->feature_map[j] : j, k + 1 == count};
             }
-            *dst = (an_if_node){0.0, AN_IF_EXTENDED | (uint32_t)f->n_comps, left};
-            f->n_comps += count;
+            *dst = (an_if_node){0.0, AN_IF_EXTENDED | (uint32_t)*comp_at, left};
+            *comp_at += count;
         } else {
             int miss_right = t->flags ? (flags & AN_IF_RAW_MISS_RIGHT) != 0
                                       : t->n_samples[t->right[i]] > t->n_samples[t->left[i]];
@@ -179,7 +206,7 @@ static anoma_status lay_out_tree(const an_iforest_raw *raw, size_t ti, scratch *
         s->stack[sp++] = (entry){t->left[i], (uint32_t)next, e.depth + 1};
         next += 2;
     }
-    f->n_nodes += t->n_nodes;
+    *at += t->n_nodes;
     return ANOMA_OK;
 }
 
@@ -212,21 +239,17 @@ anoma_status an_iforest_build(const an_iforest_raw *raw, an_iforest *out)
     f.n_features = raw->n_features;
     f.max_samples = raw->max_samples;
     f.float32 = raw->compare_as_float32 != 0;
-    f.nodes = AN_NEW_ARRAY(an_if_node, total);
-    f.roots = AN_NEW_ARRAY(uint32_t, raw->n_trees);
-    f.comps = AN_NEW_ARRAY(an_if_comp, comps ? comps : 1);
+    anoma_status st = an_iforest_alloc(&f, total, raw->n_trees, comps);
     scratch s = {AN_NEW_ARRAY(entry, largest), AN_NEW_ARRAY(uint8_t, largest),
                  AN_NEW_ARRAY(size_t, largest)};
-    anoma_status st = f.nodes && f.roots && f.comps && s.stack && s.has_parent && s.comp_start
-                          ? ANOMA_OK
-                          : an_no_memory();
+    if (st == ANOMA_OK && (!s.stack || !s.has_parent || !s.comp_start))
+        st = an_no_memory();
     double depth_sum = 0;
+    size_t at = 0, comp_at = 0;
     for (size_t t = 0; t < raw->n_trees && st == ANOMA_OK; t++) {
         st = check_tree(raw, t, &s);
-        f.roots[t] = (uint32_t)f.n_nodes;
-        f.n_trees = t + 1;
         if (st == ANOMA_OK)
-            st = lay_out_tree(raw, t, &s, &f, &depth_sum);
+            st = lay_out_tree(raw, t, &s, &f, &at, &comp_at, &depth_sum);
     }
     an_free(s.stack);
     an_free(s.has_parent);

@@ -16,17 +16,20 @@
  *
  * The whole forest is one flat array of 16-byte nodes. Trees are laid out
  * depth first and the two children of a split are adjacent (right = left +
- * 1), so a step of the traversal is one comparison and one load. A leaf holds
- * its precomputed path value depth + c(n_leaf), so a tree ends with one add. */
+ * 1), so a step of the traversal is one comparison and one load. A leaf is a
+ * fixed point of that step (threshold +inf, left = itself), so walks can run
+ * a fixed number of steps without testing for leaves; its precomputed path
+ * value depth + c(n_leaf) sits in a side array read once per tree. */
 #ifndef AN_DETECTORS_IFOREST_IFOREST_H
 #define AN_DETECTORS_IFOREST_IFOREST_H
 
 #include "detectors/detector.h"
 
+#include <math.h>
 #include <stdint.h>
 
 /* an_if_node.info: three flag bits, then an index. */
-#define AN_IF_LEAF 0x80000000u       /* a leaf: value = path value, left = n_leaf */
+#define AN_IF_LEAF 0x80000000u       /* a leaf (feature 0, value +inf, left = itself) */
 #define AN_IF_EXTENDED 0x40000000u   /* a hyperplane split: index = first component */
 #define AN_IF_MISS_RIGHT 0x20000000u /* axis split: a missing value goes right */
 #define AN_IF_INDEX_MASK 0x1FFFFFFFu /* axis split: the feature */
@@ -35,11 +38,11 @@
 #define AN_IF_MAX_NODES ((size_t)AN_IF_INDEX_MASK)
 
 typedef struct an_if_node {
-    double value;  /* axis split: threshold, left when x <= value;
-                      leaf: depth + c(n_leaf); extended split: 0 */
-    uint32_t info; /* AN_IF_* flags | feature or first component */
+    double value;  /* axis split: threshold, left when x <= value; extended
+                      split: 0; leaf: +inf (no value is above it) */
+    uint32_t info; /* AN_IF_* flags | feature or first component; leaf: AN_IF_LEAF */
     uint32_t left; /* split: forest-wide index of the left child (right = left + 1);
-                      leaf: training samples that reached it */
+                      leaf: its own index, so that a step stays put */
 } an_if_node;
 
 /* One non-zero coordinate of an extended split's normal vector. The split
@@ -56,7 +59,10 @@ typedef struct an_if_comp {
 typedef struct an_iforest {
     an_if_node *nodes;
     size_t n_nodes;
-    uint32_t *roots; /* n_trees: index of each tree's root in nodes */
+    double *leaf_value;   /* n_nodes: at a leaf, depth + c(n_leaf); else 0 */
+    uint32_t *leaf_count; /* n_nodes: at a leaf, the training samples in it; else 0 */
+    uint32_t *roots;      /* n_trees: index of each tree's root in nodes */
+    uint32_t *depths;     /* n_trees: depth of each tree's deepest leaf */
     size_t n_trees;
     an_if_comp *comps; /* components of extended splits, in node order */
     size_t n_comps;
@@ -72,8 +78,18 @@ typedef struct an_iforest {
 
 void an_iforest_free(an_iforest *f);
 size_t an_iforest_memory(const an_iforest *f);
+/* Allocate the arrays for n_nodes nodes, n_trees trees and n_comps
+ * components (counts set, contents not). */
+anoma_status an_iforest_alloc(an_iforest *f, size_t n_nodes, size_t n_trees, size_t n_comps);
 /* Fill denominator, has_extended and the statistics from the nodes. */
 void an_iforest_finish(an_iforest *f);
+/* Make node i a leaf with that path value and sample count. */
+static inline void an_iforest_set_leaf(an_iforest *f, size_t i, double value, uint32_t count)
+{
+    f->nodes[i] = (an_if_node){INFINITY, AN_IF_LEAF, (uint32_t)i};
+    f->leaf_value[i] = value;
+    f->leaf_count[i] = count;
+}
 
 /* ---- path.c ---- */
 

@@ -59,7 +59,7 @@ static void save_tree(const an_iforest *f, size_t t, uint64_t *samples, an_write
     /* A split's count is its children's sum; children come after parents. */
     for (size_t i = n; i-- > 0;)
         samples[i] = nodes[i].info & AN_IF_LEAF
-                         ? nodes[i].left
+                         ? f->leaf_count[root + i]
                          : samples[nodes[i].left - root] + samples[nodes[i].left - root + 1];
     for (size_t i = 0; i < n; i++)
         an_put_u64(w, samples[i]);

@@ -1,0 +1,231 @@
+"""Isolation forest with scikit-learn's conventions, and conversion of fitted
+scikit-learn isolation forests.
+
+Signs, as ``sklearn.ensemble.IsolationForest`` (unlike the rest of anoma):
+
+- ``anomaly_score(X)``: the library's score s(x) = 2^(-E[h(x)] / c(psi)) in
+  (0, 1], **higher = more anomalous** (``Model.score``);
+- ``score_samples(X) = -anomaly_score(X)``: **higher = more normal**;
+- ``decision_function(X) = score_samples(X) - offset_``: negative = outlier;
+- ``predict(X)``: **-1 for an outlier, +1 for an inlier** (inlier iff
+  ``decision_function >= 0``), the same decisions as ``model_.predict``
+  (1 when the library's score is above ``model_.threshold == -offset_``).
+"""
+import numbers
+import os
+import struct
+import warnings
+
+import numpy as np
+
+from ._arrays import as_matrix
+from .errors import ParameterValueError
+from .estimators import _Estimator
+from .model import Model
+
+__all__ = ["IsolationForest", "from_sklearn"]
+
+
+def _bad(name, expected, value):
+    return ParameterValueError(-6, "IsolationForest: %s=%r: expected %s" % (name, value, expected))
+
+
+def _is_int(v):
+    return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+
+
+def _is_real(v):
+    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+
+
+def _resolve_max_samples(value, n):
+    """scikit-learn's max_samples_ for n training rows."""
+    if isinstance(value, str) and value == "auto":
+        return min(256, n)
+    if _is_int(value) and value >= 1:
+        if value > n:
+            warnings.warn("max_samples (%s) is greater than the total number of samples (%s). "
+                          "max_samples will be set to n_samples for estimation." % (value, n))
+        return min(int(value), n)
+    if _is_real(value) and 0 < value <= 1:
+        return int(value * n)
+    raise _bad("max_samples", '"auto", an int >= 1 or a float in (0, 1]', value)
+
+
+def _resolve_max_features(value, d):
+    """scikit-learn's features per tree (more than d is left to the library to refuse)."""
+    if _is_int(value) and value >= 1:
+        return int(value)
+    if _is_real(value) and 0 < value <= 1:
+        return max(1, int(value * d))
+    raise _bad("max_features", "an int >= 1 or a float in (0, 1]", value)
+
+
+def _count(k, n):
+    """The C parameter value for k rows (or features) of n: its "1" means all
+    of them, so a count of 1 is given as a fraction that rounds down to 1."""
+    return k if k != 1 or n <= 1 else 1.5 / n
+
+
+def _seed(random_state):
+    """scikit-learn's check_random_state, then a seed for the library."""
+    if random_state is None:
+        return int(np.random.randint(np.iinfo(np.int32).max))
+    if _is_int(random_state) and 0 <= random_state < 2 ** 63:
+        return int(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(np.iinfo(np.int32).max))
+    raise _bad("random_state", "None, an int >= 0 or a numpy.random.RandomState", random_state)
+
+
+def _n_threads(n_jobs):
+    """joblib's n_jobs as the model's n_threads (0 = all cores)."""
+    if n_jobs is None:
+        return 1
+    if _is_int(n_jobs) and n_jobs != 0:
+        if n_jobs == -1:
+            return 0
+        return int(n_jobs) if n_jobs > 0 else max(1, (os.cpu_count() or 1) + 1 + int(n_jobs))
+    raise _bad("n_jobs", "None, -1 or an int other than 0", n_jobs)
+
+
+def _model_params(contamination, n_jobs):
+    """The model's threshold rule: contamination="auto" is a fixed threshold of 0.5."""
+    params = {"n_threads": _n_threads(n_jobs)}
+    if isinstance(contamination, str) and contamination == "auto":
+        params["threshold"] = 0.5
+    elif _is_real(contamination) and contamination > 0:
+        params["contamination"] = float(contamination)  # the library checks <= 0.5
+    else:
+        raise _bad("contamination", '"auto" or a float in (0, 0.5]', contamination)
+    return params
+
+
+class IsolationForest(_Estimator):
+    """Isolation forest (libanoma's "iforest" detector) with scikit-learn's
+    parameters and signs; ``extension_level`` > 0 grows an extended forest.
+
+    ``score_samples`` is higher = more normal, ``anomaly_score`` higher = more
+    anomalous, ``predict`` gives -1/+1 (see the module's docstring).
+    ``contamination="auto"`` sets ``offset_ = -0.5``; a rate sets ``offset_``
+    to the ``contamination`` quantile of the training ``score_samples``.
+    After ``fit``: ``model_``, ``offset_``, ``n_features_in_``, ``max_samples_``.
+    ``sample_weight`` is accepted and ignored (isolation trees do not use it).
+    """
+
+    def __init__(self, n_estimators=100, max_samples="auto", contamination="auto",
+                 max_features=1.0, bootstrap=False, random_state=None, n_jobs=1,
+                 extension_level=0):
+        self.n_estimators = n_estimators
+        self.max_samples = max_samples
+        self.contamination = contamination
+        self.max_features = max_features
+        self.bootstrap = bootstrap
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.extension_level = extension_level
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Grow the forest on X (n_samples, n_features); y is ignored. Returns self.
+
+        NaN values are missing (see docs/detectors/iforest.md); +-Inf raises."""
+        x = as_matrix(X)
+        if not _is_int(self.n_estimators) or self.n_estimators < 1:
+            raise _bad("n_estimators", "an int >= 1", self.n_estimators)
+        model_params = _model_params(self.contamination, self.n_jobs)
+        n, d = x.rows, x.cols
+        psi = _resolve_max_samples(self.max_samples, n)
+        n_feats = _resolve_max_features(self.max_features, d)
+        detector = {"n_trees": int(self.n_estimators),
+                    "max_samples": _count(psi, n) if n else None,
+                    "max_features": _count(n_feats, d) if d else None,
+                    "bootstrap": bool(self.bootstrap),
+                    "seed": _seed(self.random_state),
+                    "extension_level": self.extension_level}
+        model = Model(model_params, [("iforest", detector)]).fit(x.array,
+                                                                sample_weight=sample_weight)
+        self.model_ = model
+        self.offset_ = -model.threshold
+        self.n_features_in_ = d
+        self.max_samples_ = psi
+        return self
+
+    def anomaly_score(self, X):
+        """The library's score in (0, 1]: **higher = more anomalous**."""
+        return self._model().score(X)
+
+    def score_samples(self, X):
+        """``-anomaly_score(X)``, as scikit-learn: **higher = more normal**."""
+        return -self._model().score(X)
+
+    def decision_function(self, X):
+        """``score_samples(X) - offset_``: negative for an outlier."""
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """-1 for an outlier, +1 for an inlier (``decision_function >= 0``)."""
+        return 1 - 2 * self._model().predict(X)
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """fit(X) then predict(X)."""
+        return self.fit(X, sample_weight=sample_weight).predict(X)
+
+    def feature_contributions(self, X):
+        """Each feature's share of each row's isolation, shape (n_samples,
+        n_features); a row's contributions sum to 1 + log2(anomaly_score)."""
+        return self._model().feature_scores(X)
+
+
+# ---- scikit-learn forests -------------------------------------------------
+
+def _sklearn_payload(forest, n_features):
+    """The iforest payload (docs/detectors/iforest.md, version 1) of a fitted
+    sklearn.ensemble.IsolationForest."""
+    parts = [struct.pack("<IIQQQ", 1, 1,  # version 1; flags: compare_as_float32
+                         n_features, int(forest.max_samples_), len(forest.estimators_))]
+    # scikit-learn indexes X[:, features] only when it uses fewer features
+    subsample = forest._max_features != n_features
+    for tree, features in zip(forest.estimators_, forest.estimators_features_):
+        t = tree.tree_
+        left = t.children_left.astype("<i4")  # -1 -> 0xFFFFFFFF
+        right = t.children_right.astype("<i4")
+        leaf = left == -1
+        samples = t.n_node_samples.astype("<u8")
+        flags = np.zeros(t.node_count, dtype="u1")  # NaN: to the child with more rows
+        flags[~leaf] = samples[right[~leaf]] > samples[left[~leaf]]
+        feature_map = np.asarray(features, dtype="<u4") if subsample else np.empty(0, "<u4")
+        parts += [struct.pack("<QQ", t.node_count, feature_map.size), feature_map.tobytes(),
+                  left.tobytes(), right.tobytes(),
+                  np.where(leaf, 0, t.feature).astype("<u4").tobytes(),
+                  np.where(leaf, 0.0, t.threshold).astype("<f8").tobytes(),
+                  samples.tobytes(), flags.tobytes(), struct.pack("<Q", 0)]
+    return b"".join(parts)
+
+
+def from_sklearn(forest):
+    """An IsolationForest scoring as the fitted ``sklearn.ensemble.IsolationForest``
+    ``forest``: same trees (float32 comparisons, as scikit-learn), same
+    ``offset_`` (the model's threshold is ``-offset_``), same parameters and
+    feature names. ``score_samples`` agrees with scikit-learn's to ~1e-15."""
+    if not hasattr(forest, "estimators_features_") or not hasattr(forest, "offset_"):
+        raise ValueError("from_sklearn expects a fitted sklearn.ensemble.IsolationForest")
+    d = int(forest.n_features_in_)
+    params = {k: v for k, v in forest.get_params().items()
+              if k in IsolationForest._param_names()}
+    est = IsolationForest(**params)
+    detector = {"n_trees": len(forest.estimators_),
+                "max_samples": _count(int(forest.max_samples_), int(forest.max_samples_)),
+                "max_features": _count(int(forest._max_features), d),
+                "bootstrap": bool(forest.bootstrap)}
+    if _is_int(forest.random_state):
+        detector["seed"] = int(forest.random_state)
+    model = Model({"threshold": -float(forest.offset_), "n_threads": _n_threads(forest.n_jobs)},
+                  detectors=())
+    model.import_detector("iforest", _sklearn_payload(forest, d), d, detector)
+    if getattr(forest, "feature_names_in_", None) is not None:
+        model.feature_names = list(forest.feature_names_in_)
+    est.model_ = model
+    est.offset_ = float(forest.offset_)
+    est.n_features_in_ = d
+    est.max_samples_ = int(forest.max_samples_)
+    return est
