@@ -3,11 +3,12 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char score_help[] =
-    "usage: anoma score MODEL data.csv [-o OUT.csv] [--label COL]\n"
+    "usage: anoma score MODEL data.csv [-o OUT.csv] [--label COL] [--explain K]\n"
     "\n"
     "Score every row of data.csv with MODEL and write a CSV with the header\n"
     "'score,is_anomaly', one line per input row in the same order (higher\n"
@@ -19,8 +20,17 @@ static const char score_help[] =
     "as a label, are ignored and a missing one is an error. Otherwise every\n"
     "column except --label is used, in file order.\n"
     "\n"
+    "With --explain K, each line also names the K features that contribute\n"
+    "most to the row's score (the model's first detector's per-feature scores,\n"
+    "largest first), as extra columns feature_1,contribution_1,...,\n"
+    "feature_K,contribution_K. A feature is named as in the model, or f<j> for\n"
+    "the model's column j (from 0) when the model has no names. K above the\n"
+    "feature count lists every feature. A detector without per-feature scores\n"
+    "is an error.\n"
+    "\n"
     "  -o, --output OUT.csv  write there instead of standard output\n"
     "  -l, --label COL       a column to leave out (for models without names)\n"
+    "  -e, --explain K       add the top K features by contribution to each line\n"
     "  -h, --help            this text\n";
 
 /* The model's feature names into *names (NULL when it has none). */
@@ -40,16 +50,76 @@ static int model_feature_names(const anoma_model *m, const char ***names, size_t
     return CLI_OK;
 }
 
-static int write_scores(FILE *out, const double *scores, size_t rows, double threshold)
+/* Per-row explanations: the top k of each row's `cols` contributions. */
+typedef struct explanation {
+    const double *contrib; /* rows * cols, row-major; NULL: no explanation */
+    size_t cols, k;
+    const char **names;    /* cols model feature names, or NULL: f<j> */
+} explanation;
+
+/* A CSV field: quoted (quotes doubled) when it holds a comma, quote or newline. */
+static void put_field(FILE *out, const char *s)
 {
-    fputs("score,is_anomaly\n", out);
-    for (size_t i = 0; i < rows; i++)
-        fprintf(out, "%.17g,%d\n", scores[i], scores[i] > threshold);
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, out);
+        return;
+    }
+    putc('"', out);
+    for (; *s; s++) {
+        if (*s == '"')
+            putc('"', out);
+        putc(*s, out);
+    }
+    putc('"', out);
+}
+
+/* Is contribution a ranked before b? Larger first, NaN last. */
+static int ranks_before(double a, double b)
+{
+    return a > b || (a == a && b != b);
+}
+
+/* ",name,value" for the k largest contributions of one row (ties: lower index). */
+static void write_explanation(FILE *out, const explanation *e, const double *c, unsigned char *used)
+{
+    memset(used, 0, e->cols);
+    for (size_t r = 0; r < e->k; r++) {
+        size_t best = e->cols;
+        for (size_t j = 0; j < e->cols; j++)
+            if (!used[j] && (best == e->cols || ranks_before(c[j], c[best])))
+                best = j;
+        used[best] = 1;
+        putc(',', out);
+        if (e->names)
+            put_field(out, e->names[best]);
+        else
+            fprintf(out, "f%zu", best);
+        fprintf(out, ",%.17g", c[best]);
+    }
+}
+
+static int write_scores(FILE *out, const double *scores, size_t rows, double threshold,
+                        const explanation *e)
+{
+    unsigned char *used = e->contrib ? malloc(e->cols) : NULL;
+    if (e->contrib && !used)
+        return -1;
+    fputs("score,is_anomaly", out);
+    for (size_t r = 1; e->contrib && r <= e->k; r++)
+        fprintf(out, ",feature_%zu,contribution_%zu", r, r);
+    putc('\n', out);
+    for (size_t i = 0; i < rows; i++) {
+        fprintf(out, "%.17g,%d", scores[i], scores[i] > threshold);
+        if (e->contrib)
+            write_explanation(out, e, e->contrib + i * e->cols, used);
+        putc('\n', out);
+    }
+    free(used);
     return ferror(out) ? -1 : 0;
 }
 
 static int score_file(const anoma_model *m, const char *path, const char *label,
-                      const char *out_path)
+                      const char *out_path, size_t explain)
 {
     size_t n_names;
     const char **names;
@@ -58,9 +128,11 @@ static int score_file(const anoma_model *m, const char *path, const char *label,
     cli_progress("reading %s...", path);
     if (rc == CLI_OK)
         rc = cli_data_load(&d, path, label, 0, names, n_names);
-    double *scores = NULL;
+    double *scores = NULL, *contrib = NULL;
     double threshold = 0;
     if (rc == CLI_OK && !(scores = malloc(d.rows * sizeof *scores)))
+        rc = cli_error("out of memory");
+    if (rc == CLI_OK && explain && !(contrib = malloc(d.rows * d.cols * sizeof *contrib + 1)))
         rc = cli_error("out of memory");
     if (rc == CLI_OK) {
         anoma_matrix x = anoma_matrix_f64(d.x, d.rows, d.cols);
@@ -70,13 +142,20 @@ static int score_file(const anoma_model *m, const char *path, const char *label,
             st = anoma_model_threshold(m, &threshold);
         if (st != ANOMA_OK)
             rc = cli_fail(st, "scoring %s", path);
+        if (rc == CLI_OK && explain) {
+            cli_progress("explaining %zu rows...", d.rows);
+            st = anoma_model_feature_scores(m, 0, &x, contrib); /* the first detector's */
+            if (st != ANOMA_OK)
+                rc = cli_fail(st, "--explain");
+        }
     }
+    explanation e = {contrib, d.cols, explain < d.cols ? explain : d.cols, names};
     if (rc == CLI_OK) {
         FILE *out = out_path ? fopen(out_path, "w") : stdout;
         if (!out) {
             rc = cli_error("%s: %s", out_path, strerror(errno));
         } else {
-            int bad = write_scores(out, scores, d.rows, threshold);
+            int bad = write_scores(out, scores, d.rows, threshold, &e);
             if (out != stdout && fclose(out) != 0)
                 bad = -1;
             if (bad)
@@ -84,9 +163,22 @@ static int score_file(const anoma_model *m, const char *path, const char *label,
         }
     }
     free(scores);
+    free(contrib);
     free(names);
     cli_data_free(&d);
     return rc;
+}
+
+/* K of --explain: a whole number >= 1. */
+static int parse_explain(const char *text, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || end == text || *end || v == 0 || v > SIZE_MAX || text[0] == '-')
+        return -1;
+    *out = (size_t)v;
+    return 0;
 }
 
 int cmd_score(int argc, char **argv)
@@ -94,16 +186,22 @@ int cmd_score(int argc, char **argv)
     static const struct option options[] = {
         {"output", required_argument, NULL, 'o'},
         {"label", required_argument, NULL, 'l'},
+        {"explain", required_argument, NULL, 'e'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *label = NULL, *out = NULL;
+    size_t explain = 0;
     int opt;
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":o:l:h", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":o:l:e:h", options, NULL)) != -1) {
         switch (opt) {
         case 'o': out = optarg; break;
         case 'l': label = optarg; break;
+        case 'e':
+            if (parse_explain(optarg, &explain) != 0)
+                return cli_usage("score", "--explain wants a positive integer, not '%s'", optarg);
+            break;
         case 'h': fputs(score_help, stdout); return CLI_OK;
         default: return cli_bad_option("score", opt, argv);
         }
@@ -116,7 +214,7 @@ int cmd_score(int argc, char **argv)
     anoma_status st = anoma_model_load(argv[optind], &m);
     if (st != ANOMA_OK)
         return cli_fail(st, "%s", argv[optind]);
-    int rc = score_file(m, argv[optind + 1], label, out);
+    int rc = score_file(m, argv[optind + 1], label, out, explain);
     anoma_model_free(m);
     return rc;
 }

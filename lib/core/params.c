@@ -284,8 +284,15 @@ int an_params_is(const an_params *p, const char *key, const char *word)
     return !strcmp(an_params_text(p, key), word);
 }
 
-void an_params_format(const an_params *p, an_strbuf *out)
+void an_params_format_without(const an_params *p, const char *skip, an_strbuf *out)
 {
-    for (size_t i = 0; i < p->n; i++)
-        an_strbuf_printf(out, "%s%s=%s", i ? " " : "", p->schema[i].key, p->values[i]);
+    const char *sep = "";
+    for (size_t i = 0; i < p->n; i++) {
+        if (skip && !strcmp(p->schema[i].key, skip))
+            continue;
+        an_strbuf_printf(out, "%s%s=%s", sep, p->schema[i].key, p->values[i]);
+        sep = " ";
+    }
 }
+
+void an_params_format(const an_params *p, an_strbuf *out) { an_params_format_without(p, NULL, out); }

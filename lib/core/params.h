@@ -39,6 +39,8 @@ int an_params_is(const an_params *p, const char *key, const char *word);
 
 /* "k=v k=v" for every key, in schema order. */
 void an_params_format(const an_params *p, an_strbuf *out);
+/* The same without one key (NULL: none), such as a run-time-only setting. */
+void an_params_format_without(const an_params *p, const char *skip, an_strbuf *out);
 
 /* Check one value against one entry of a schema. */
 anoma_status an_param_check(const char *component, const anoma_param_info *info,

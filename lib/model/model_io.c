@@ -13,10 +13,12 @@
 enum { MAX_DETECTORS = 4096, MAX_FEATURES = 1 << 24 };
 #define MAX_MODEL_FILE ((size_t)1 << 34)
 
+/* n_threads is how this process runs the model, not what the model is: it is
+ * left out of the file so that the same model saves to the same bytes. */
 static void put_params(an_writer *w, const an_params *p)
 {
     an_strbuf sb = {0};
-    an_params_format(p, &sb);
+    an_params_format_without(p, "n_threads", &sb);
     if (sb.failed)
         w->failed = 1;
     an_put_str(w, sb.data ? sb.data : "");

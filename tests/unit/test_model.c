@@ -201,6 +201,12 @@ static void test_views_and_threads(void)
     CHECK_OK(anoma_model_score(m1, &strided, ss));
     CHECK(!memcmp(s1, s4, sizeof s1));
     CHECK(!memcmp(s1, ss, sizeof s1));
+    /* n_threads is how a process runs a model, not part of it: same bytes. */
+    unsigned char b1[4096], b4[4096];
+    size_t n1 = 0, n4 = 0;
+    CHECK_OK(anoma_model_save_memory(m1, b1, sizeof b1, &n1));
+    CHECK_OK(anoma_model_save_memory(m4, b4, sizeof b4, &n4));
+    CHECK(n1 == n4 && !memcmp(b1, b4, n1));
     /* float input equals the same values given as doubles */
     double widened[ROWS * COLS];
     for (size_t i = 0; i < ROWS * COLS; i++)

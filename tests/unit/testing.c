@@ -59,7 +59,8 @@ const char *test_data_path(const char *file, char *buf, size_t cap)
     return access(buf, R_OK) == 0 ? buf : NULL;
 }
 
-static long alloc_budget, alloc_live;
+/* Atomic: detectors allocate from worker threads too. */
+static _Atomic long alloc_budget, alloc_live;
 
 static int alloc_allowed(void) { return alloc_budget < 0 || alloc_budget-- > 0; }
 
