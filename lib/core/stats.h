@@ -9,8 +9,16 @@
 double an_sum(const double *v, size_t n);
 /* np.mean: an_sum / n (n >= 1). */
 double an_mean(const double *v, size_t n);
-/* Ascending sort. */
+/* Ascending sort in place; allocates nothing. */
 void an_sort_doubles(double *v, size_t n);
+/* Reorder v so that v[k] holds what a full sort would put there, with no
+ * larger value before it and no smaller one after; expected O(n). */
+void an_select_doubles(double *v, size_t n, size_t k);
+/* np.median(v) (n >= 1), by selection; reorders v. */
+double an_median(double *v, size_t n);
+/* np.percentile(v, 100 q), 'linear' (n >= 1, q in [0, 1]), by selection;
+ * reorders v. */
+double an_quantile(double *v, size_t n, double q);
 /* np.median of sorted values (n >= 1). */
 double an_median_sorted(const double *sorted, size_t n);
 /* np.percentile(values, 100 q) with the default 'linear' method, of sorted

@@ -27,8 +27,7 @@ typedef struct iqr_state {
 static an_fs_stat iqr_feature(const an_fs_state *s, double *v, size_t n)
 {
     (void)s;
-    an_sort_doubles(v, n);
-    double q1 = an_quantile_sorted(v, n, 0.25), q3 = an_quantile_sorted(v, n, 0.75);
+    double q1 = an_quantile(v, n, 0.25), q3 = an_quantile(v, n, 0.75);
     return (an_fs_stat){q1, q3, q3 - q1};
 }
 

@@ -29,12 +29,10 @@
 static an_fs_stat mad_feature(const an_fs_state *s, double *v, size_t n)
 {
     (void)s;
-    an_sort_doubles(v, n);
-    double median = an_median_sorted(v, n);
+    double median = an_median(v, n);
     for (size_t i = 0; i < n; i++)
         v[i] = fabs(v[i] - median);
-    an_sort_doubles(v, n);
-    double scale = an_median_sorted(v, n) / AN_NORMAL_Q3; /* scipy divides */
+    double scale = an_median(v, n) / AN_NORMAL_Q3; /* scipy divides */
     if (scale == 0)
         scale = AN_MEAN_ABS_DEV_SCALE * an_mean(v, n);
     return (an_fs_stat){median, median, scale};

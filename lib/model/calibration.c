@@ -67,8 +67,7 @@ anoma_status an_model_calibrate(anoma_model *m, double *const *raw, size_t rows)
             row_raw[k] = raw[k][i];
         combined[i] = an_model_combine(m, row_raw);
     }
-    an_sort_doubles(combined, rows);
-    m->threshold = an_quantile_sorted(combined, rows, 1.0 - an_params_double(&m->params, "contamination"));
+    m->threshold = an_quantile(combined, rows, 1.0 - an_params_double(&m->params, "contamination"));
     an_free(combined);
     an_free(row_raw);
     return ANOMA_OK;

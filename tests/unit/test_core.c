@@ -5,10 +5,12 @@
 #include "core/error.h"
 #include "core/params.h"
 #include "core/rng.h"
+#include "core/stats.h"
 #include "core/threads.h"
 #include "io/bytes.h"
 
 #include <locale.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void test_status_names(void)
@@ -132,6 +134,52 @@ static void test_rng(void)
     CHECK(fabs(nsum2 / N - 1) < 0.02);
 }
 
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorting and selection against the C library's qsort, on sizes around the
+ * insertion-sort cut-off, heavy ties, sorted and reversed input. */
+static void test_sort_select(void)
+{
+    enum { MAX = 3000 };
+    static double v[MAX], ref[MAX], w[MAX];
+    an_rng rng;
+    an_rng_init(&rng, 7, 0);
+    size_t sizes[] = {1, 2, 3, 15, 16, 17, 33, 100, 257, 1000, MAX};
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+        size_t n = sizes[s];
+        for (int pattern = 0; pattern < 4; pattern++) {
+            for (size_t i = 0; i < n; i++)
+                v[i] = pattern == 0   ? an_rng_normal(&rng)
+                       : pattern == 1 ? (double)an_rng_below(&rng, 5) /* ties */
+                       : pattern == 2 ? (double)i                     /* sorted */
+                                      : (double)(n - i);              /* reversed */
+            memcpy(ref, v, n * sizeof *v);
+            qsort(ref, n, sizeof *ref, compare_doubles);
+            memcpy(w, v, n * sizeof *v);
+            an_sort_doubles(w, n);
+            CHECK(!memcmp(w, ref, n * sizeof *w));
+            size_t k = (size_t)an_rng_below(&rng, n);
+            memcpy(w, v, n * sizeof *v);
+            an_select_doubles(w, n, k);
+            CHECK(w[k] == ref[k]);
+            int split_ok = 1;
+            for (size_t i = 0; i < n; i++)
+                split_ok &= i < k ? w[i] <= w[k] : w[i] >= w[k];
+            CHECK(split_ok);
+            memcpy(w, v, n * sizeof *v);
+            CHECK(an_median(w, n) == an_median_sorted(ref, n));
+            for (double q = 0; q <= 1.0; q += 0.05) {
+                memcpy(w, v, n * sizeof *v);
+                CHECK(an_quantile(w, n, q) == an_quantile_sorted(ref, n, q));
+            }
+        }
+    }
+}
+
 static void add_range(void *ctx, size_t begin, size_t end, size_t worker)
 {
     int *hits = ctx;
@@ -204,6 +252,7 @@ int main(void)
     RUN(test_params);
     RUN(test_params_locale);
     RUN(test_rng);
+    RUN(test_sort_select);
     RUN(test_threads);
     RUN(test_bytes);
     return test_summary();
