@@ -55,6 +55,7 @@ typedef struct explanation {
     const double *contrib; /* rows * cols, row-major; NULL: no explanation */
     size_t cols, k;
     const char **names;    /* cols model feature names, or NULL: f<j> */
+    unsigned char *used;   /* cols bytes of scratch */
 } explanation;
 
 /* A CSV field: quoted (quotes doubled) when it holds a comma, quote or newline. */
@@ -80,8 +81,9 @@ static int ranks_before(double a, double b)
 }
 
 /* ",name,value" for the k largest contributions of one row (ties: lower index). */
-static void write_explanation(FILE *out, const explanation *e, const double *c, unsigned char *used)
+static void write_explanation(FILE *out, const explanation *e, const double *c)
 {
+    unsigned char *used = e->used;
     memset(used, 0, e->cols);
     for (size_t r = 0; r < e->k; r++) {
         size_t best = e->cols;
@@ -101,9 +103,6 @@ static void write_explanation(FILE *out, const explanation *e, const double *c, 
 static int write_scores(FILE *out, const double *scores, size_t rows, double threshold,
                         const explanation *e)
 {
-    unsigned char *used = e->contrib ? malloc(e->cols) : NULL;
-    if (e->contrib && !used)
-        return -1;
     fputs("score,is_anomaly", out);
     for (size_t r = 1; e->contrib && r <= e->k; r++)
         fprintf(out, ",feature_%zu,contribution_%zu", r, r);
@@ -111,10 +110,9 @@ static int write_scores(FILE *out, const double *scores, size_t rows, double thr
     for (size_t i = 0; i < rows; i++) {
         fprintf(out, "%.17g,%d", scores[i], scores[i] > threshold);
         if (e->contrib)
-            write_explanation(out, e, e->contrib + i * e->cols, used);
+            write_explanation(out, e, e->contrib + i * e->cols);
         putc('\n', out);
     }
-    free(used);
     return ferror(out) ? -1 : 0;
 }
 
@@ -129,10 +127,12 @@ static int score_file(const anoma_model *m, const char *path, const char *label,
     if (rc == CLI_OK)
         rc = cli_data_load(&d, path, label, 0, names, n_names);
     double *scores = NULL, *contrib = NULL;
+    unsigned char *used = NULL;
     double threshold = 0;
     if (rc == CLI_OK && !(scores = malloc(d.rows * sizeof *scores)))
         rc = cli_error("out of memory");
-    if (rc == CLI_OK && explain && !(contrib = malloc(d.rows * d.cols * sizeof *contrib + 1)))
+    if (rc == CLI_OK && explain &&
+        (!(contrib = malloc(d.rows * d.cols * sizeof *contrib + 1)) || !(used = malloc(d.cols))))
         rc = cli_error("out of memory");
     if (rc == CLI_OK) {
         anoma_matrix x = anoma_matrix_f64(d.x, d.rows, d.cols);
@@ -149,7 +149,7 @@ static int score_file(const anoma_model *m, const char *path, const char *label,
                 rc = cli_fail(st, "--explain");
         }
     }
-    explanation e = {contrib, d.cols, explain < d.cols ? explain : d.cols, names};
+    explanation e = {contrib, d.cols, explain < d.cols ? explain : d.cols, names, used};
     if (rc == CLI_OK) {
         FILE *out = out_path ? fopen(out_path, "w") : stdout;
         if (!out) {
@@ -164,6 +164,7 @@ static int score_file(const anoma_model *m, const char *path, const char *label,
     }
     free(scores);
     free(contrib);
+    free(used);
     free(names);
     cli_data_free(&d);
     return rc;

@@ -267,6 +267,79 @@ def test_score_picks_columns_by_name(tmp_path, wbc, zscore_model):
     assert_fails(run("score", zscore_model, missing, ok=False), 1, "f3")
 
 
+# ---- score --explain -------------------------------------------------------
+
+def read_explained(text, k):
+    """(scores, flags, names, contributions) of `anoma score --explain k` output."""
+    rows = list(csv.reader(io.StringIO(text)))
+    header = ["score", "is_anomaly"]
+    for r in range(1, k + 1):
+        header += ["feature_%d" % r, "contribution_%d" % r]
+    assert rows[0] == header
+    body = rows[1:]
+    assert all(len(r) == len(header) for r in body)
+    return (np.array([float(r[0]) for r in body]), np.array([int(r[1]) for r in body]),
+            [r[2::2] for r in body], np.array([[float(v) for v in r[3::2]] for r in body]))
+
+
+def write_csv(path, X, names, y=None):
+    with open(path, "w") as f:
+        f.write(",".join(names) + ("" if y is None else ",label") + "\n")
+        for i, row in enumerate(X):
+            f.write(",".join("%.17g" % v for v in row) + ("" if y is None else ",%d" % y[i]) + "\n")
+
+
+def test_score_explain_zscore(tmp_path, wbc):
+    X, y, _ = wbc
+    names = ["alpha", '"a,b"', "gamma", "delta", "eps", "zeta", "eta", "theta", "iota"]
+    data = tmp_path / "named.csv"
+    write_csv(data, X, names, y)
+    model = tmp_path / "z.anoma"
+    run("train", "-d", "zscore", "-l", "label", "-o", model, data)
+    plain = read_scores(run("score", model, data).stdout)
+    scores, flags, got_names, contrib = read_explained(run("score", model, data,
+                                                            "--explain", "3").stdout, 3)
+    np.testing.assert_array_equal(scores, plain[0])
+    np.testing.assert_array_equal(flags, plain[1])
+    mean, std = X.mean(axis=0), X.std(axis=0)
+    std[std == 0] = 1
+    per_feature = np.abs(X - mean) / std  # zscore's per-feature scores
+    real_names = ["alpha", "a,b", "gamma", "delta", "eps", "zeta", "eta", "theta", "iota"]
+    for i in range(len(X)):
+        order = sorted(range(9), key=lambda j: (-per_feature[i, j], j))[:3]
+        np.testing.assert_allclose(contrib[i], per_feature[i, order], rtol=1e-12, atol=1e-12)
+        assert contrib[i][0] >= contrib[i][1] >= contrib[i][2]
+        assert set(got_names[i]) <= set(real_names)
+        assert got_names[i][0] == real_names[int(np.argmax(np.where(
+            per_feature[i] == per_feature[i].max(), 1, 0)))]  # ties: the first column
+    np.testing.assert_allclose(contrib[:, 0], scores, rtol=1e-12)  # combine=max: the top one
+
+    # K above the feature count lists every feature; -e is the short form
+    _, _, all_names, _ = read_explained(run("score", model, data, "-e", "50").stdout, 9)
+    assert all(sorted(n) == sorted(real_names) for n in all_names)
+
+
+def test_score_explain_iforest_planted_outlier(tmp_path):
+    X = np.random.default_rng(5).standard_normal((2000, 6))
+    X[0, 3] = 8.0
+    data = tmp_path / "planted.csv"
+    write_csv(data, X, ["c%d" % j for j in range(6)])
+    model = tmp_path / "if.anoma"
+    run("train", "-d", "iforest", "-p", "seed=3", "-o", model, data)
+    _, _, names, contrib = read_explained(run("score", model, data, "--explain", "1").stdout, 1)
+    assert names[0] == ["c3"]
+    assert contrib[0, 0] > 0
+    text = run("inspect", model).stdout  # the forest's own description
+    assert "detector 0: iforest" in text and "trees: 100, nodes: " in text
+    assert "max_samples: 256 (c = 10.244771), features: 6, extension_level: 0" in text
+
+
+def test_score_explain_bad_k(zscore_model):
+    for k in ("0", "-1", "two", "1.5", ""):
+        assert_fails(run("score", zscore_model, WBC, "--explain", k, ok=False), 2, "--explain")
+    assert "--explain K" in run("score", "--help").stdout
+
+
 def test_train_ensemble_and_params(tmp_path):
     path = tmp_path / "ensemble.anoma"
     run("train", "--detector", "zscore,mad", "--detector", "iqr", "--param", "k=3",
