@@ -65,7 +65,14 @@ struct an_fs_state {
 anoma_status an_fs_create(const an_fs_kind *kind, size_t state_size, const an_params *params,
                           void **state);
 
-/* The vtable entries the statistical detectors share. */
+/* The vtable entries the statistical detectors share; each detector's
+ * vtable lists its name, summary, parameters and create, then these. */
+#define AN_FS_SHARED_ENTRIES                                                   \
+    .flags = AN_DETECTOR_FEATURE_SCORES, .destroy = an_fs_destroy, .fit = an_fs_fit,      \
+    .scratch_size = an_fs_scratch_size, .score_row = an_fs_score_row,                     \
+    .feature_scores_row = an_fs_feature_scores_row, .save = an_fs_save, .load = an_fs_load, \
+    .memory_bytes = an_fs_memory_bytes, .describe = an_fs_describe
+
 void an_fs_destroy(void *state);
 anoma_status an_fs_fit(void *state, const an_fit_data *data);
 size_t an_fs_scratch_size(const void *state);
