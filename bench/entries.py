@@ -12,16 +12,24 @@ and the libanoma side (AnomaDetector) also saves its model for the C row
 timer (bench/row_latency.c). A peer's single-row time is score() on a 1 x d
 array. Metric sides are plain functions f(y_true, y_score) -> float.
 
-Adding a detector/peer pair is one entry, for example:
+An entry's `table` says which table bench/run puts it in: "stats" (one
+row per dataset and detector, NumPy-style peers whose scores agree with
+libanoma's), or "forest" (randomised models: both sides' ROC AUC instead
+of a score difference, libanoma's fit on all cores as an extra column, the
+peer's fit without its training-score pass, its single-row time over a few
+hundred calls, and its size as a joblib file). The isolation forest is
 
     Entry("iforest", "iforest",
           AnomaDetector("iforest", "n_trees=100 max_samples=256 seed=0"),
           Sklearn("IsolationForest", n_estimators=100, max_samples=256,
                   n_jobs=1, random_state=0),
-          peer_name="sklearn", agree=auc_gap),
+          peer_name="sklearn", agree=auc_gap, table="forest"),
 """
 import importlib
+import os
 import pickle
+import tempfile
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -44,7 +52,7 @@ def max_abs_diff(a, p, y):
 def auc_gap(a, p, y):
     """For randomised detectors, whose scores cannot agree: ROC AUC of each side."""
     from sklearn.metrics import roc_auc_score
-    return "AUC %.3f / %.3f" % (roc_auc_score(y, a["scores"]), roc_auc_score(y, p["scores"]))
+    return "%.3f / %.3f" % (roc_auc_score(y, a["scores"]), roc_auc_score(y, p["scores"]))
 
 
 # ---- the libanoma side -----------------------------------------------------
@@ -55,9 +63,12 @@ class AnomaDetector:
     def __init__(self, detector, params=""):
         self.detector, self.params = detector, params
 
-    def fit(self, X):
+    def fit(self, X, n_threads=None):
+        """A whole model fit: the detector, its scores on X, the threshold.
+        n_threads: None = N_THREADS (bench/run --threads), 0 = all cores."""
         import anoma
-        model_params = {"contamination": CONTAMINATION, "n_threads": N_THREADS}
+        model_params = {"contamination": CONTAMINATION,
+                        "n_threads": N_THREADS if n_threads is None else n_threads}
         return anoma.Model(model_params, [(self.detector, self.params)]).fit(X)
 
     def score(self, model, X):
@@ -86,6 +97,8 @@ class NumpyStats:
     training scores and their (1 - contamination) quantile as threshold.
     stats(X) returns the fitted arrays; score(fitted, X) the row scores.
     """
+
+    size_name = "pickle"
 
     def __init__(self, stats, score):
         self.stats, self._score = stats, score
@@ -141,14 +154,27 @@ def iqr_score(params, X):
 
 class Sklearn:
     """A scikit-learn outlier detector; its score_samples sign is flipped so
-    that higher = more anomalous. Threshold: the same quantile rule."""
+    that higher = more anomalous. Threshold: the same quantile rule.
+
+    fit() is the whole model fit, as libanoma's: the estimator, its scores
+    on the training rows and their (1 - contamination) quantile (what
+    scikit-learn's own fit does with contamination=0.1). fit_estimator()
+    is the estimator alone (contamination="auto": no training-score pass).
+    Saved size: joblib.dump to a file (pickle if joblib is missing)."""
+
+    size_name = "joblib"
 
     def __init__(self, name, module="sklearn.ensemble", **params):
         self.name, self.module, self.params = name, module, params
 
-    def fit(self, X):
+    def fit_estimator(self, X):
         cls = getattr(importlib.import_module(self.module), self.name)
-        est = cls(**self.params).fit(X)
+        with warnings.catch_warnings():  # "max_samples (256) is greater than the total number of samples"
+            warnings.simplefilter("ignore", UserWarning)
+            return cls(**self.params).fit(X)
+
+    def fit(self, X):
+        est = self.fit_estimator(X)
         return est, np.quantile(-est.score_samples(X), 1 - CONTAMINATION)
 
     def score(self, fitted, X):
@@ -157,8 +183,17 @@ class Sklearn:
     def threshold(self, fitted):
         return fitted[1]
 
-    def size(self, fitted):
-        return len(pickle.dumps(fitted[0], protocol=pickle.HIGHEST_PROTOCOL))
+    def size(self, fitted, compress=0):
+        """Bytes of the fitted estimator saved by joblib.dump (compress as joblib's)."""
+        try:
+            import joblib
+        except ImportError:
+            self.size_name = "pickle"
+            return len(pickle.dumps(fitted[0], protocol=pickle.HIGHEST_PROTOCOL))
+        with tempfile.TemporaryDirectory(prefix="anoma-bench-") as tmp:
+            path = os.path.join(tmp, "model.joblib")
+            joblib.dump(fitted[0], path, compress=compress)
+            return os.path.getsize(path)
 
 
 def anoma_metric(name):
@@ -185,6 +220,7 @@ class Entry:
     peer: object
     peer_name: str = "numpy"
     agree: Callable = max_abs_diff  # detectors only
+    table: str = "stats"            # detectors only: "stats" or "forest" (see the docstring)
 
 
 ENTRIES = [
@@ -195,6 +231,11 @@ ENTRIES = [
           sklearn_metric("roc_auc_score"), "sklearn"),
     Entry("average_precision", "metrics", anoma_metric("average_precision_score"),
           sklearn_metric("average_precision_score"), "sklearn"),
+    Entry("iforest", "iforest",
+          AnomaDetector("iforest", "n_trees=100 max_samples=256 seed=0"),
+          Sklearn("IsolationForest", n_estimators=100, max_samples=256,
+                  n_jobs=1, random_state=0),
+          peer_name="sklearn", agree=auc_gap, table="forest"),
 ]
 
 GROUPS = list(dict.fromkeys(e.group for e in ENTRIES))  # in entry order

@@ -19,6 +19,7 @@ int cmd_train(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_stream(int argc, char **argv);
 
 /* ---- messages (main.c) ------------------------------------------------ */
 
@@ -73,6 +74,30 @@ void cli_data_free(cli_data *d);
 
 /* Milliseconds on a monotonic clock, for timings. */
 double cli_now_ms(void);
+
+/* ---- scores and explanations (score.c), shared by score and stream ---- */
+
+/* The model's feature names into *names, an array to free() (NULL when the
+ * model has none; then *n is 0). Prints the error and returns CLI_BAD_INPUT
+ * when it names only some of them, else CLI_OK. */
+int cli_model_feature_names(const anoma_model *m, const char ***names, size_t *n);
+/* K of --explain: a whole number >= 1. Returns 0, or -1 when malformed. */
+int cli_parse_explain(const char *text, size_t *out);
+
+/* Per-row explanations: the top k of each row's `cols` contributions. */
+typedef struct cli_explanation {
+    const double *contrib; /* rows * cols, row-major; NULL: no explanation */
+    size_t cols, k;        /* k <= cols */
+    const char **names;    /* cols model feature names, or NULL: f<j> */
+    unsigned char *used;   /* cols bytes of scratch */
+} cli_explanation;
+
+/* "score,is_anomaly" and, when k > 0, ",feature_1,contribution_1,..." to
+ * feature_k, then a newline. */
+void cli_write_score_header(FILE *out, size_t k);
+/* ",name,value" for the k largest contributions c[0..cols) of one row,
+ * largest first (ties: lower index; NaN last). Allocates nothing. */
+void cli_write_explanation(FILE *out, const cli_explanation *e, const double *c);
 
 /* ---- tables (data.c) --------------------------------------------------- */
 

@@ -18,6 +18,7 @@ static const char usage_text[] =
     "  score     score the rows of a CSV file with a saved model\n"
     "  evaluate  a metrics table of detectors on a labelled CSV file\n"
     "  inspect   what a model file holds\n"
+    "  stream    score CSV lines from standard input as they arrive\n"
     "  help      this text; 'anoma help COMMAND'; 'anoma help detectors'\n"
     "\n"
     "Options: --help (also after a command), --version.\n"
@@ -153,6 +154,7 @@ static const command commands[] = {
     {"score", cmd_score},
     {"evaluate", cmd_evaluate},
     {"inspect", cmd_inspect},
+    {"stream", cmd_stream},
 };
 
 static const command *find_command(const char *name)

@@ -33,8 +33,7 @@ static const char score_help[] =
     "  -e, --explain K       add the top K features by contribution to each line\n"
     "  -h, --help            this text\n";
 
-/* The model's feature names into *names (NULL when it has none). */
-static int model_feature_names(const anoma_model *m, const char ***names, size_t *n)
+int cli_model_feature_names(const anoma_model *m, const char ***names, size_t *n)
 {
     size_t count = anoma_model_n_features(m);
     *names = NULL;
@@ -49,14 +48,6 @@ static int model_feature_names(const anoma_model *m, const char ***names, size_t
     *n = count;
     return CLI_OK;
 }
-
-/* Per-row explanations: the top k of each row's `cols` contributions. */
-typedef struct explanation {
-    const double *contrib; /* rows * cols, row-major; NULL: no explanation */
-    size_t cols, k;
-    const char **names;    /* cols model feature names, or NULL: f<j> */
-    unsigned char *used;   /* cols bytes of scratch */
-} explanation;
 
 /* A CSV field: quoted (quotes doubled) when it holds a comma, quote or newline. */
 static void put_field(FILE *out, const char *s)
@@ -80,8 +71,7 @@ static int ranks_before(double a, double b)
     return a > b || (a == a && b != b);
 }
 
-/* ",name,value" for the k largest contributions of one row (ties: lower index). */
-static void write_explanation(FILE *out, const explanation *e, const double *c)
+void cli_write_explanation(FILE *out, const cli_explanation *e, const double *c)
 {
     unsigned char *used = e->used;
     memset(used, 0, e->cols);
@@ -100,17 +90,22 @@ static void write_explanation(FILE *out, const explanation *e, const double *c)
     }
 }
 
-static int write_scores(FILE *out, const double *scores, size_t rows, double threshold,
-                        const explanation *e)
+void cli_write_score_header(FILE *out, size_t k)
 {
     fputs("score,is_anomaly", out);
-    for (size_t r = 1; e->contrib && r <= e->k; r++)
+    for (size_t r = 1; r <= k; r++)
         fprintf(out, ",feature_%zu,contribution_%zu", r, r);
     putc('\n', out);
+}
+
+static int write_scores(FILE *out, const double *scores, size_t rows, double threshold,
+                        const cli_explanation *e)
+{
+    cli_write_score_header(out, e->contrib ? e->k : 0);
     for (size_t i = 0; i < rows; i++) {
         fprintf(out, "%.17g,%d", scores[i], scores[i] > threshold);
         if (e->contrib)
-            write_explanation(out, e, e->contrib + i * e->cols);
+            cli_write_explanation(out, e, e->contrib + i * e->cols);
         putc('\n', out);
     }
     return ferror(out) ? -1 : 0;
@@ -122,7 +117,7 @@ static int score_file(const anoma_model *m, const char *path, const char *label,
     size_t n_names;
     const char **names;
     cli_data d = {0};
-    int rc = model_feature_names(m, &names, &n_names);
+    int rc = cli_model_feature_names(m, &names, &n_names);
     cli_progress("reading %s...", path);
     if (rc == CLI_OK)
         rc = cli_data_load(&d, path, label, 0, names, n_names);
@@ -149,7 +144,7 @@ static int score_file(const anoma_model *m, const char *path, const char *label,
                 rc = cli_fail(st, "--explain");
         }
     }
-    explanation e = {contrib, d.cols, explain < d.cols ? explain : d.cols, names, used};
+    cli_explanation e = {contrib, d.cols, explain < d.cols ? explain : d.cols, names, used};
     if (rc == CLI_OK) {
         FILE *out = out_path ? fopen(out_path, "w") : stdout;
         if (!out) {
@@ -170,8 +165,7 @@ static int score_file(const anoma_model *m, const char *path, const char *label,
     return rc;
 }
 
-/* K of --explain: a whole number >= 1. */
-static int parse_explain(const char *text, size_t *out)
+int cli_parse_explain(const char *text, size_t *out)
 {
     char *end;
     errno = 0;
@@ -200,7 +194,7 @@ int cmd_score(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'l': label = optarg; break;
         case 'e':
-            if (parse_explain(optarg, &explain) != 0)
+            if (cli_parse_explain(optarg, &explain) != 0)
                 return cli_usage("score", "--explain wants a positive integer, not '%s'", optarg);
             break;
         case 'h': fputs(score_help, stdout); return CLI_OK;

@@ -8,7 +8,9 @@ import csv
 import io
 import json
 import os
+import queue
 import subprocess
+import threading
 
 import numpy as np
 import pytest
@@ -90,7 +92,8 @@ def test_version():
 
 @pytest.mark.parametrize("args", [["--help"], ["help"], ["help", "train"], ["help", "detectors"],
                                   ["train", "--help"], ["score", "--help"],
-                                  ["evaluate", "--help"], ["inspect", "-h"]])
+                                  ["evaluate", "--help"], ["inspect", "-h"], ["stream", "--help"],
+                                  ["help", "stream"]])
 def test_help_exits_zero(args):
     assert run(*args).stdout.strip()
 
@@ -426,7 +429,7 @@ def test_corrupt_model(tmp_path, zscore_model):
 
 @pytest.mark.parametrize("args", [
     ["train", "--bogus"], ["score", "-x"], ["evaluate", "--nope", "1"], ["inspect", "--what"],
-    ["frobnicate"], [],
+    ["stream", "--bogus", "m.anoma"], ["frobnicate"], [],
 ])
 def test_unknown_option_is_usage_error(args):
     p = run(*args, ok=False)
@@ -467,3 +470,201 @@ def test_bad_param_value(tmp_path):
     assert_fails(run("evaluate", "--label", "label", "--param", "zscore.nosuchkey=1", WBC,
                      ok=False), 1, "nosuchkey")
     assert not out.exists()
+
+
+# ---- stream ---------------------------------------------------------------
+
+def stream(*args, input="", ok=True):
+    """Run `anoma stream` with `input` on standard input."""
+    p = subprocess.run([CLI, "stream", *map(str, args)], input=input, capture_output=True,
+                       text=True, timeout=300)
+    if ok:
+        assert p.returncode == 0, p.stderr
+        assert p.stderr == "", p.stderr
+    return p
+
+
+def data_lines(path):
+    with open(path) as f:
+        return f.read().splitlines()
+
+
+@pytest.mark.parametrize("detector,extra", [("zscore", []), ("iforest", []),
+                                            ("iforest", ["--explain", "3"]),
+                                            ("zscore,mad", ["--explain", "2"])])
+def test_stream_matches_score(tmp_path, detector, extra):
+    # the bundled file, label column included: stream ignores it as score does
+    model = tmp_path / "m.anoma"
+    run("train", "-d", detector, "-l", "label", "-o", model, WBC)
+    expected = run("score", model, WBC, *extra).stdout
+    with open(WBC) as f:
+        got = stream(model, *extra, input=f.read()).stdout
+    assert got == expected  # byte for byte: the same scores, flags and explanations
+    assert len(got.splitlines()) == len(data_lines(WBC))
+
+
+@pytest.mark.parametrize("name", ["breastw.csv", "cardio.csv", "pima.csv"])
+def test_stream_matches_score_shared_data(tmp_path, name):
+    path = os.path.join(SHARED, name)
+    if not os.path.exists(path):
+        pytest.skip("shared data absent: %s" % path)
+    model = tmp_path / "m.anoma"
+    run("train", "-d", "iforest", "-l", "label", "-o", model, path)
+    with open(path) as f:
+        got = stream(model, input=f.read()).stdout
+    scores, flags = read_scores(got)
+    ref_scores, ref_flags = read_scores(run("score", model, path).stdout)
+    assert np.array_equal(scores, ref_scores)
+    assert np.array_equal(flags, ref_flags)
+
+
+class LineReader:
+    """Lines of a pipe, read by a thread, so that a test can wait with a timeout."""
+
+    def __init__(self, pipe):
+        self.lines = queue.Queue()
+        self.thread = threading.Thread(target=self._pump, args=(pipe,), daemon=True)
+        self.thread.start()
+
+    def _pump(self, pipe):
+        for line in pipe:
+            self.lines.put(line)
+        self.lines.put(None)  # end of output
+
+    def get(self, timeout=20):
+        try:
+            return self.lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError("no output line within %s s" % timeout) from None
+
+
+def test_stream_real_time(zscore_model):
+    lines = data_lines(WBC)
+    expected = run("score", zscore_model, WBC).stdout.splitlines()
+    p = subprocess.Popen([CLI, "stream", str(zscore_model)], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+    try:
+        out = LineReader(p.stdout)
+        # one line in, one line out, before the next line is written: the tool
+        # answers each line as it comes (input still open, so no EOF to wait for)
+        for i, line in enumerate(lines[:40]):
+            p.stdin.write(line + "\n")
+            p.stdin.flush()
+            assert out.get() == expected[i] + "\n", i
+            assert p.poll() is None  # still waiting for more input
+        p.stdin.close()  # EOF ends the run cleanly
+        assert out.get() is None
+        assert p.wait(timeout=20) == 0
+        assert p.stderr.read() == ""
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def test_stream_bad_lines_are_skipped(tmp_path, zscore_model):
+    lines = data_lines(WBC)
+    expected = run("score", zscore_model, WBC).stdout.splitlines()
+    bad = {  # 0-based index into `lines` -> what replaces it
+        3: "1,2,oops,4,5,6,7,8,9,0",        # not a number
+        6: "1,2,3",                          # too few fields
+        7: "1,2,3,4,5,6,7,8,9,0,11",         # too many
+        10: "1,2,inf,4,5,6,7,8,9,0",         # infinite
+        12: "1,2,3,4,5,6,7,8,1e999,0",       # out of range
+        15: '1,"2,3,4,5,6,7,8,9,0',          # a quote not closed on its line
+    }
+    text = "\n".join(bad.get(i, line) for i, line in enumerate(lines)) + "\n"
+    p = stream(zscore_model, input=text, ok=False)
+    assert p.returncode == 1
+    good = [expected[i] for i in range(1, len(lines)) if i not in bad]
+    assert p.stdout.splitlines() == [expected[0]] + good  # every other row, in order
+    messages = p.stderr.splitlines()
+    assert len(messages) == len(bad) + 1  # one per bad line, then a summary
+    for message, i in zip(messages, sorted(bad)):
+        assert message.startswith("anoma: stdin: line %d" % (i + 1)), message
+    assert "'oops'" in messages[0] and "'f2'" in messages[0]
+    assert "expected 10 fields, found 3" in messages[1]
+    assert "found 11" in messages[2]
+    assert "infinite" in messages[3]
+    assert "range" in messages[4]
+    assert "quoted" in messages[5]
+    assert "%d of %d" % (len(bad), len(lines) - 1) in messages[-1]
+
+
+def test_stream_no_header(wbc, zscore_model):
+    X, _, _ = wbc
+    text = "".join(",".join("%.17g" % v for v in row) + "\n" for row in X)
+    got = stream(zscore_model, "--no-header", input=text).stdout
+    assert got == run("score", zscore_model, WBC).stdout
+    # --header is the default and may be given
+    with open(WBC) as f:
+        assert stream(zscore_model, "--no-header", "--header", input=f.read()).stdout == got
+    # without a header, a line with the label column has one field too many
+    p = stream(zscore_model, "--no-header", input=data_lines(WBC)[1] + "\n", ok=False)
+    assert p.returncode == 1
+    assert p.stdout == "score,is_anomaly\n"
+    assert "line 1: expected 9 fields, found 10" in p.stderr
+
+
+def test_stream_quoting_missing_and_columns(tmp_path, wbc):
+    X, y, _ = wbc
+    names = ["alpha", '"a,b"', "gamma", "delta", "eps", "zeta", "eta", "theta", "iota"]
+    data = tmp_path / "named.csv"
+    write_csv(data, X, names, y)
+    model = tmp_path / "z.anoma"
+    run("train", "-d", "zscore", "-l", "label", "-o", model, data)
+    # columns by name in any order, quoted names and values, spaces, CRLF,
+    # empty lines, missing markers, and an extra text column that is not read
+    rows = [X[0], X[1], X[2]]
+    with open(tmp_path / "mixed.csv", "w", newline="") as f:
+        f.write('note,"iota",' + ",".join(n for n in names[:-1]) + "\r\n")
+        f.write('"hello, ""world""",' + ",".join('"%.17g"' % v for v in np.roll(rows[0], 1))
+                + "\r\n\r\n")
+        f.write("text," + ",".join(" %.17g\t" % v for v in np.roll(rows[1], 1)) + "\n")
+        f.write("x,NA,,NaN,nan,N/A,null," + ",".join("%.17g" % v for v in rows[2][5:8]) + "\n")
+    reference = tmp_path / "reference.csv"
+    with open(reference, "w") as f:  # the same rows as the file reader sees them
+        f.write(",".join(names) + "\n")
+        for row in rows[:2]:
+            f.write(",".join("%.17g" % v for v in row) + "\n")
+        f.write(",,,,," + ",".join("%.17g" % v for v in rows[2][5:8]) + ",\n")
+    got = stream(model, input=(tmp_path / "mixed.csv").read_text()).stdout
+    assert got == run("score", model, reference).stdout
+
+
+def test_stream_empty_input_and_errors(tmp_path, zscore_model):
+    assert stream(zscore_model).stdout == "score,is_anomaly\n"  # no input: a header only
+    assert stream(zscore_model, "--explain", "2").stdout.startswith(
+        "score,is_anomaly,feature_1,contribution_1,feature_2,contribution_2\n")
+    # a header without the model's columns stops the run at once
+    p = stream(zscore_model, input="1,2,3,4,5,6,7,8,9\n2,3,4,5,6,7,8,9,1\n", ok=False)
+    assert_fails(p, 1, "line 1", "f0", "--no-header")
+    assert p.stdout == ""
+    assert_fails(stream(zscore_model, input="f0,,f1\n", ok=False), 1, "line 1")
+    assert_fails(stream(zscore_model, "--label", "nolabel", input=data_lines(WBC)[0] + "\n",
+                        ok=False), 1, "nolabel")
+    assert_fails(stream(tmp_path / "nope.anoma", ok=False), 1, "nope.anoma")
+    # usage errors
+    assert_fails(stream(ok=False), 2, "MODEL")
+    assert_fails(stream(zscore_model, WBC, ok=False), 2, "operands")
+    assert_fails(stream(zscore_model, "--no-header", "--label", "label", ok=False), 2, "--label")
+    assert_fails(stream(zscore_model, "--explain", "0", ok=False), 2, "--explain")
+    assert "stream" in run("--help").stdout
+
+
+def test_stream_model_without_names(tmp_path, wbc):
+    try:
+        import anoma
+        anoma.Model
+    except (ImportError, OSError, AttributeError) as e:
+        pytest.skip("Python bindings not importable: %s" % e)
+    X, _, _ = wbc
+    unnamed = anoma.Model.create("", [("zscore", "")]).fit(X)
+    path = tmp_path / "unnamed.anoma"
+    unnamed.save(str(path))
+    with open(WBC) as f:
+        text = f.read()
+    # every column but --label, in file order
+    scores, _ = read_scores(stream(path, "--label", "label", input=text).stdout)
+    assert np.array_equal(scores, unnamed.score(X))
+    assert_fails(stream(path, input=text, ok=False), 1, "10 feature columns", "expects 9")
