@@ -338,10 +338,7 @@ static int score_row(stream *s)
         return CLI_OK;
     }
     if (s->contrib) {
-        /* the library has no per-row form of this call: it allocates a
-         * scratch row each time (see docs/cli.md) */
-        anoma_matrix x = anoma_matrix_f64(s->row, 1, s->n_features);
-        st = anoma_model_feature_scores(s->model, 0, &x, s->contrib);
+        st = anoma_row_scorer_feature_scores(s->scorer, 0, s->row, s->n_features, s->contrib);
         if (st != ANOMA_OK)
             return cli_fail(st, SOURCE ": line %zu: --explain", s->line_no);
     }

@@ -340,6 +340,25 @@ ANOMA_API anoma_status anoma_row_scorer_score(anoma_row_scorer *scorer, const do
                                               size_t n_features, double *score,
                                               int *is_anomaly);
 
+/**
+ * @brief Per-feature scores of one row for one detector. Allocates nothing.
+ *
+ * The single-row form of anoma_model_feature_scores(): the same values, for
+ * explaining decisions in real time.
+ * @param scorer a scorer from anoma_row_scorer_create().
+ * @param index detector position in the model.
+ * @param row @p n_features doubles (NaN = missing).
+ * @param n_features must equal anoma_model_n_features().
+ * @param out receives @p n_features values.
+ * @return ::ANOMA_OK, ::ANOMA_ERR_SHAPE, ::ANOMA_ERR_NONFINITE,
+ *         ::ANOMA_ERR_INVALID_ARGUMENT (NULL argument or bad index),
+ *         ::ANOMA_ERR_UNSUPPORTED (the detector has no per-feature scores).
+ * @since 0.1.0
+ */
+ANOMA_API anoma_status anoma_row_scorer_feature_scores(anoma_row_scorer *scorer, size_t index,
+                                                       const double *row, size_t n_features,
+                                                       double *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -42,18 +42,42 @@ void anoma_row_scorer_free(anoma_row_scorer *s)
     an_free(s);
 }
 
-anoma_status anoma_row_scorer_score(anoma_row_scorer *s, const double *row, size_t n_features,
-                                    double *score, int *is_anomaly)
+static anoma_status check_row(const anoma_model *m, const double *row, size_t n_features)
 {
-    if (!s || !row || !score)
-        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "row scorer: NULL argument");
-    const anoma_model *m = s->model;
     if (n_features != m->n_features)
         return an_error(ANOMA_ERR_SHAPE, "row scorer: row has %zu values, the model expects %zu",
                         n_features, m->n_features);
     for (size_t j = 0; j < n_features; j++)
         if (isinf(row[j]))
             return an_error(ANOMA_ERR_NONFINITE, "row scorer: infinite value in column %zu", j);
+    return ANOMA_OK;
+}
+
+anoma_status anoma_row_scorer_feature_scores(anoma_row_scorer *s, size_t index, const double *row,
+                                             size_t n_features, double *out)
+{
+    if (!s || !row || !out)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "row scorer: NULL argument");
+    const anoma_model *m = s->model;
+    if (index >= m->n_detectors)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "detector index %zu: the model has %zu", index,
+                        m->n_detectors);
+    const an_model_detector *d = &m->detectors[index];
+    if (!d->vt->feature_scores_row)
+        return an_error(ANOMA_ERR_UNSUPPORTED, "detector '%s' has no per-feature scores",
+                        d->vt->name);
+    AN_TRY(check_row(m, row, n_features));
+    d->vt->feature_scores_row(d->state, row, s->scratch, out);
+    return ANOMA_OK;
+}
+
+anoma_status anoma_row_scorer_score(anoma_row_scorer *s, const double *row, size_t n_features,
+                                    double *score, int *is_anomaly)
+{
+    if (!s || !row || !score)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "row scorer: NULL argument");
+    const anoma_model *m = s->model;
+    AN_TRY(check_row(m, row, n_features));
     for (size_t k = 0; k < m->n_detectors; k++)
         m->detectors[k].vt->score_row(m->detectors[k].state, row, s->scratch, &s->raw[k]);
     *score = an_model_combine(m, s->raw);

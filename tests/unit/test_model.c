@@ -236,7 +236,17 @@ static void test_row_scorer(void)
         CHECK_OK(anoma_row_scorer_score(s, data + i * COLS, COLS, &score, &flag));
         CHECK(score == scores[i] && flag == flags[i]);
     }
+    /* per-feature scores of one row equal the batch call's */
+    double per_batch[ROWS * COLS], per_row[COLS];
+    CHECK_OK(anoma_model_feature_scores(m, 0, &x, per_batch));
+    for (size_t i = 0; i < ROWS; i++) {
+        CHECK_OK(anoma_row_scorer_feature_scores(s, 0, data + i * COLS, COLS, per_row));
+        CHECK(!memcmp(per_row, per_batch + i * COLS, sizeof per_row));
+    }
+    CHECK_STATUS(anoma_row_scorer_feature_scores(s, 1, data, COLS, per_row),
+                 ANOMA_ERR_INVALID_ARGUMENT);
     double row[COLS] = {1, INFINITY, 2}, score;
+    CHECK_STATUS(anoma_row_scorer_feature_scores(s, 0, row, COLS, per_row), ANOMA_ERR_NONFINITE);
     CHECK_STATUS(anoma_row_scorer_score(s, row, COLS, &score, NULL), ANOMA_ERR_NONFINITE);
     CHECK_STATUS(anoma_row_scorer_score(s, row, COLS - 1, &score, NULL), ANOMA_ERR_SHAPE);
     CHECK_STATUS(anoma_row_scorer_score(s, NULL, COLS, &score, NULL), ANOMA_ERR_INVALID_ARGUMENT);
