@@ -285,7 +285,7 @@ static void test_hand_built_options(void)
     CHECK(forest(s)->float32);
     drop(s);
     /* the same with 11 trees, so that single rows and batches take the
-     * lock-step walks (8 at a time) as well as the one-by-one walks */
+     * lock-step walks (16 at a time, with spare lanes) */
     an_iforest_raw_tree many[11];
     for (int i = 0; i < 11; i++)
         many[i] = t;
@@ -456,6 +456,89 @@ static void test_determinism(void)
     drop(a);
     drop(b);
     free(x);
+}
+
+/* ---- the lock-step walks against a plain walk ---- */
+
+/* A row's score walked one tree at a time with an_iforest_child: the plain
+ * definition that every route of score.c must match bit for bit. */
+static double plain_score(const an_iforest *f, const double *row)
+{
+    double sum = 0;
+    for (size_t t = 0; t < f->n_trees; t++) {
+        const an_if_node *n = f->nodes + f->roots[t];
+        while (!(n->info & AN_IF_LEAF))
+            n = f->nodes + an_iforest_child(f, n, row);
+        sum += f->leaf_value[n - f->nodes];
+    }
+    return an_iforest_score_of_sum(f, sum);
+}
+
+static void test_walk_routes(void)
+{
+    /* Widths on both sides of the padded copy's 16 features, 300 rows
+     * (blocks of 128 and a partial group of 16 at the end), tree counts
+     * around the 16 lanes, rows with and without missing values (trained
+     * on them too, so that some splits send them right), and both
+     * comparisons: float32 is forced on a trained forest, since the flag
+     * only changes how x is compared. */
+    static const size_t widths[] = {1, 3, 16, 17, 40};
+    static const size_t tree_counts[] = {1, 15, 16, 37};
+    size_t n = 300;
+    double *batch = malloc(n * sizeof *batch), *batch2 = malloc(n * sizeof *batch2);
+    double *f64 = malloc(n * sizeof *f64);
+    for (size_t w = 0; w < sizeof widths / sizeof *widths; w++) {
+        size_t p = widths[w];
+        double *x = blob(n, p, 10, 100 + w, NULL);
+        for (size_t i = 0; i < n; i += 13)
+            x[i * p + i % p] = NAN;
+        for (size_t c = 0; c < sizeof tree_counts / sizeof *tree_counts; c++) {
+            char params[80];
+            snprintf(params, sizeof params, "n_trees=%zu max_samples=64 seed=%zu", tree_counts[c],
+                     w * 10 + c);
+            void *s = fit_new(params, x, n, p, 1);
+            an_iforest *f = (an_iforest *)forest(s);
+            size_t miss_right = 0;
+            for (size_t i = 0; i < f->n_nodes; i++)
+                miss_right += (f->nodes[i].info & AN_IF_MISS_RIGHT) != 0;
+            /* rows that sit exactly on thresholds, where float32 rounding
+             * can change the side */
+            double *y = malloc(n * p * sizeof *y);
+            memcpy(y, x, n * p * sizeof *y);
+            for (size_t i = 1, k = 0; i < n; i += 3, k++) {
+                const an_if_node *node = &f->nodes[k % f->n_nodes];
+                if (!(node->info & AN_IF_LEAF))
+                    y[i * p + (node->info & AN_IF_INDEX_MASK)] = node->value;
+            }
+            size_t differ = 0;
+            for (int f32 = 0; f32 < 2; f32++) {
+                f->float32 = f32;
+                CHECK_OK(vt()->score_batch(s, y, n, 1, batch));
+                CHECK_OK(vt()->score_batch(s, y, n, 2, batch2));
+                CHECK(!memcmp(batch, batch2, n * sizeof *batch));
+                for (size_t i = 0; i < n; i++) {
+                    double plain = plain_score(f, y + i * p);
+                    if (!(batch[i] == plain && score(s, y + i * p) == plain))
+                        test_fail(__FILE__, __LINE__, "width %zu, %zu trees, float32 %d, row %zu",
+                                  p, tree_counts[c], f32, i);
+                    if (f32)
+                        differ += batch[i] != f64[i];
+                    else
+                        f64[i] = batch[i];
+                }
+            }
+            /* the cases are really there: some splits send missing values
+             * right, and float32 changes some scores */
+            if (tree_counts[c] > 1)
+                CHECK(miss_right > 0 && differ > 0);
+            free(y);
+            drop(s);
+        }
+        free(x);
+    }
+    free(batch);
+    free(batch2);
+    free(f64);
 }
 
 static void test_subsampling(void)
@@ -1099,6 +1182,7 @@ int main(void)
     RUN(test_nan_training);
     RUN(test_constant_and_tiny);
     RUN(test_determinism);
+    RUN(test_walk_routes);
     RUN(test_subsampling);
     RUN(test_bad_params);
     RUN(test_round_trip);
