@@ -290,9 +290,11 @@ def test_row_scorer_matches_batch(kind):
         pytest.skip("no shared data")
     model = make(kind, combine="l2").fit(X).model_
     batch, flags = model.score(X), model.predict(X)
+    per_feature = model.feature_scores(X)
     scorer = model.row_scorer()
     del model  # the scorer keeps the model alive
     for i, row in enumerate(X):
         s, flag = scorer.score(row)
         assert s == batch[i] and flag == bool(flags[i]), i
+        np.testing.assert_array_equal(scorer.feature_scores(row), per_feature[i])
     assert scorer.score(list(X[0])) == scorer.score(X[0])

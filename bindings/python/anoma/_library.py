@@ -82,6 +82,7 @@ _SIGNATURES = {
     "anoma_row_scorer_create": (_st, [_p, POINTER(_p)]),
     "anoma_row_scorer_free": (None, [_p]),
     "anoma_row_scorer_score": (_st, [_p, _p, c_size_t, POINTER(c_double), POINTER(c_int)]),
+    "anoma_row_scorer_feature_scores": (_st, [_p, c_size_t, _p, c_size_t, _p]),
     "anoma_roc_auc": (_st, [_p, _p, c_size_t, POINTER(c_double)]),
     "anoma_average_precision": (_st, [_p, _p, c_size_t, POINTER(c_double)]),
     "anoma_confusion_at": (_st, [_p, _p, c_size_t, c_double, POINTER(Confusion)]),

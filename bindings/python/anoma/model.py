@@ -314,6 +314,16 @@ class RowScorer:
             check(status)
         return self._score.value, self._flag.value == 1
 
+    def feature_scores(self, row, detector=0):
+        """Per-feature scores (explanation) of one row for one detector."""
+        a = np.ascontiguousarray(row, dtype=np.float64)
+        if a.ndim != 1:
+            raise ValueError("row must be 1-D; got shape %s" % (a.shape,))
+        out = np.empty(a.shape[0], dtype=np.float64)
+        check(lib.anoma_row_scorer_feature_scores(self._handle, detector, a.ctypes.data,
+                                                  a.shape[0], out.ctypes.data))
+        return out
+
     def __del__(self, _free=lib.anoma_row_scorer_free):
         if getattr(self, "_handle", None):
             _free(self._handle)
