@@ -81,8 +81,9 @@ double cli_now_ms(void);
  * model has none; then *n is 0). Prints the error and returns CLI_BAD_INPUT
  * when it names only some of them, else CLI_OK. */
 int cli_model_feature_names(const anoma_model *m, const char ***names, size_t *n);
-/* K of --explain: a whole number >= 1. Returns 0, or -1 when malformed. */
-int cli_parse_explain(const char *text, size_t *out);
+/* A count option (--explain K, --train-rows N): a whole number >= 1.
+ * Returns 0, or -1 when malformed. */
+int cli_parse_count(const char *text, size_t *out);
 
 /* Per-row explanations: the top k of each row's `cols` contributions. */
 typedef struct cli_explanation {

@@ -1,6 +1,7 @@
 /* Shared helpers: a CSV file as a feature matrix and labels, timing, tables. */
 #include "cli.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -201,4 +202,15 @@ void cli_table_free(cli_table *t)
         free(t->cells[k]);
     free(t->cells);
     memset(t, 0, sizeof *t);
+}
+
+int cli_parse_count(const char *text, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || end == text || *end || v == 0 || v > SIZE_MAX || text[0] == '-')
+        return -1;
+    *out = (size_t)v;
+    return 0;
 }

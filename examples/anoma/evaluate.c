@@ -53,17 +53,6 @@ typedef struct eval_options {
 
 /* ---- options ------------------------------------------------------------ */
 
-static int parse_count(const char *text, size_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno || end == text || *end || v == 0 || v > SIZE_MAX || text[0] == '-')
-        return -1;
-    *out = (size_t)v;
-    return 0;
-}
-
 static int parse_options(int argc, char **argv, eval_options *o, int *help_shown)
 {
     static const struct option options[] = {
@@ -88,7 +77,7 @@ static int parse_options(int argc, char **argv, eval_options *o, int *help_shown
         case 'c': o->contamination = optarg; break;
         case 'p': o->params[o->n_params++] = optarg; break;
         case 'r':
-            if (parse_count(optarg, &o->train_rows) != 0)
+            if (cli_parse_count(optarg, &o->train_rows) != 0)
                 return cli_usage("evaluate", "--train-rows wants a positive integer");
             break;
         case 'f':

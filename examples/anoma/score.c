@@ -165,17 +165,6 @@ static int score_file(const anoma_model *m, const char *path, const char *label,
     return rc;
 }
 
-int cli_parse_explain(const char *text, size_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno || end == text || *end || v == 0 || v > SIZE_MAX || text[0] == '-')
-        return -1;
-    *out = (size_t)v;
-    return 0;
-}
-
 int cmd_score(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -194,7 +183,7 @@ int cmd_score(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'l': label = optarg; break;
         case 'e':
-            if (cli_parse_explain(optarg, &explain) != 0)
+            if (cli_parse_count(optarg, &explain) != 0)
                 return cli_usage("score", "--explain wants a positive integer, not '%s'", optarg);
             break;
         case 'h': fputs(score_help, stdout); return CLI_OK;

@@ -426,7 +426,7 @@ int cmd_stream(int argc, char **argv)
         case OPT_NO_HEADER: has_header = 0; break;
         case 'l': label = optarg; break;
         case 'e':
-            if (cli_parse_explain(optarg, &explain) != 0)
+            if (cli_parse_count(optarg, &explain) != 0)
                 return cli_usage("stream", "--explain wants a positive integer, not '%s'",
                                  optarg);
             break;
