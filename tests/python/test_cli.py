@@ -292,13 +292,20 @@ def write_csv(path, X, names, y=None):
             f.write(",".join("%.17g" % v for v in row) + ("" if y is None else ",%d" % y[i]) + "\n")
 
 
-def test_score_explain_zscore(tmp_path, wbc):
+def named_zscore_model(tmp_path, wbc):
+    """wbc.csv with awkward column names (one quoted, with a comma), and a
+    zscore model trained on it: (X, y, names, data path, model path)."""
     X, y, _ = wbc
     names = ["alpha", '"a,b"', "gamma", "delta", "eps", "zeta", "eta", "theta", "iota"]
     data = tmp_path / "named.csv"
     write_csv(data, X, names, y)
     model = tmp_path / "z.anoma"
     run("train", "-d", "zscore", "-l", "label", "-o", model, data)
+    return X, y, names, data, model
+
+
+def test_score_explain_zscore(tmp_path, wbc):
+    X, y, names, data, model = named_zscore_model(tmp_path, wbc)
     plain = read_scores(run("score", model, data).stdout)
     scores, flags, got_names, contrib = read_explained(run("score", model, data,
                                                             "--explain", "3").stdout, 3)
@@ -607,12 +614,7 @@ def test_stream_no_header(wbc, zscore_model):
 
 
 def test_stream_quoting_missing_and_columns(tmp_path, wbc):
-    X, y, _ = wbc
-    names = ["alpha", '"a,b"', "gamma", "delta", "eps", "zeta", "eta", "theta", "iota"]
-    data = tmp_path / "named.csv"
-    write_csv(data, X, names, y)
-    model = tmp_path / "z.anoma"
-    run("train", "-d", "zscore", "-l", "label", "-o", model, data)
+    X, y, names, data, model = named_zscore_model(tmp_path, wbc)
     # columns by name in any order, quoted names and values, spaces, CRLF,
     # empty lines, missing markers, and an extra text column that is not read
     rows = [X[0], X[1], X[2]]
