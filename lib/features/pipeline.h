@@ -95,9 +95,20 @@ anoma_status an_pipeline_plan_steps(an_pipeline *p, size_t upto);
  * arrays of the stage's width. */
 an_schema an_pipeline_stage(const an_pipeline *p, size_t s, const char **names,
                             an_cell_type *types);
-/* Run step s on rows [start, start + rows); errors gain the row number. */
+/* Bytes of per-entity state step s keeps: 0 for a stateless step. */
+size_t an_pipeline_step_state_bytes(const an_pipeline *p, size_t s);
+/* 1 when some step keeps per-entity state: batch work then runs its blocks
+ * in input order on one thread. */
+int an_pipeline_is_stateful(const an_pipeline *p);
+/* A map for step s's entity states (NULL, with ANOMA_OK, for a stateless step). */
+struct an_entity_map;
+anoma_status an_pipeline_step_map(const an_pipeline *p, size_t s, struct an_entity_map **map);
+/* Run step s on rows [start, start + rows); errors gain the row number. A
+ * stateful step runs row by row in order, each row with its entity's state
+ * from `map` (from an_pipeline_step_map; NULL for a stateless step). */
 anoma_status an_pipeline_run_step(const an_pipeline *p, size_t s, const an_cell *const *in,
-                                  an_cell *const *out, size_t rows, void *scratch, size_t start);
+                                  an_cell *const *out, size_t rows, void *scratch, size_t start,
+                                  struct an_entity_map *map);
 /* Back to unfitted: fresh states, no io, no plan. */
 void an_pipeline_unfit(an_pipeline *p);
 
@@ -107,7 +118,10 @@ anoma_status an_pipeline_transform(const an_pipeline *p, const an_input *in, siz
                                    double *out);
 
 /* Memory for running blocks of up to block_rows rows: made once, reused for
- * every block (one per thread). */
+ * every block (one per thread). It also holds the stateful steps' entity
+ * states, so blocks run through one work continue each entity's history:
+ * batch transforms make one work per call, a row scorer keeps one for its
+ * life. */
 typedef struct an_pipeline_work an_pipeline_work;
 anoma_status an_pipeline_work_create(const an_pipeline *p, size_t block_rows,
                                      an_pipeline_work **out);

@@ -1,5 +1,6 @@
 /* Fitting a pipeline: each step on the whole output of the one before. */
 #include "features/pipeline.h"
+#include "features/entity_map.h"
 #include "core/alloc.h"
 #include "core/error.h"
 
@@ -58,6 +59,9 @@ static anoma_status fit_step(an_pipeline *p, size_t s, size_t rows, size_t n_thr
     const an_cell **in = AN_NEW_ARRAY(const an_cell *, io->n_inputs + 1);
     an_cell **out = AN_NEW_ARRAY(an_cell *, io->n_outputs + 1);
     st = in && out && (!scratch_bytes || scratch_block) ? ANOMA_OK : an_no_memory();
+    an_entity_map *map = NULL; /* a stateful step's entity states, for this pass */
+    if (st == ANOMA_OK)
+        st = an_pipeline_step_map(p, s, &map);
     void *scratch = an_step_scratch_align(scratch_block);
     const size_t *stage = p->stage_slots + begin;
     for (size_t start = 0; start < rows && st == ANOMA_OK; start += AN_BLOCK_ROWS) {
@@ -66,8 +70,9 @@ static anoma_status fit_step(an_pipeline *p, size_t s, size_t rows, size_t n_thr
             in[k] = f->cols[stage[io->inputs[k]]] + start;
         for (size_t k = 0; k < io->n_outputs; k++)
             out[k] = made + k * rows + start;
-        st = an_pipeline_run_step(p, s, in, out, n, scratch, start);
+        st = an_pipeline_run_step(p, s, in, out, n, scratch, start, map);
     }
+    an_entity_map_free(map);
     an_free(in);
     an_free(out);
     an_free(scratch_block);

@@ -2,6 +2,7 @@
  * dense row-major output the detectors read. Nothing here allocates except
  * an_pipeline_work_create and the per-thread works of an_pipeline_transform. */
 #include "features/pipeline.h"
+#include "features/entity_map.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/matrix.h"
@@ -13,6 +14,7 @@
 
 struct an_pipeline_work {
     size_t block_rows;
+    size_t n_steps;
     const an_cell **slot; /* n_slots column pointers */
     const an_cell **in;   /* max_step_columns */
     an_cell **out;        /* max_step_columns */
@@ -20,6 +22,7 @@ struct an_pipeline_work {
     an_cell *converted;   /* each input: block_rows cells, for inputs that need converting */
     void *scratch;        /* aligned to AN_STEP_SCRATCH_ALIGN */
     void *scratch_block;
+    an_entity_map **maps; /* per step: its entity states, NULL when stateless */
 };
 
 void an_pipeline_work_free(an_pipeline_work *w)
@@ -32,6 +35,9 @@ void an_pipeline_work_free(an_pipeline_work *w)
     an_free(w->outputs);
     an_free(w->converted);
     an_free(w->scratch_block);
+    for (size_t s = 0; w->maps && s < w->n_steps; s++)
+        an_entity_map_free(w->maps[s]);
+    an_free(w->maps);
     an_free(w);
 }
 
@@ -62,6 +68,19 @@ anoma_status an_pipeline_work_create(const an_pipeline *p, size_t block_rows,
         return an_no_memory();
     }
     w->scratch = an_step_scratch_align(w->scratch_block);
+    w->n_steps = p->n_steps;
+    w->maps = AN_NEW_ZEROED(an_entity_map *, p->n_steps + 1);
+    if (!w->maps) {
+        an_pipeline_work_free(w);
+        return an_no_memory();
+    }
+    for (size_t s = 0; s < p->n_steps; s++) {
+        anoma_status st = an_pipeline_step_map(p, s, &w->maps[s]);
+        if (st != ANOMA_OK) {
+            an_pipeline_work_free(w);
+            return st;
+        }
+    }
     for (size_t k = 0; k < step_slots; k++)
         w->slot[p->n_inputs + k] = w->outputs + k * block_rows;
     *out = w;
@@ -156,12 +175,61 @@ static void wire_step(const an_pipeline *p, size_t s, const an_cell *const *slot
         out[k] = outputs + (p->step_first_slot[s] - p->n_inputs + k) * stride;
 }
 
+size_t an_pipeline_step_state_bytes(const an_pipeline *p, size_t s)
+{
+    const an_pipeline_step *step = &p->steps[s];
+    if (!(step->vt->flags & AN_STEP_STATEFUL))
+        return 0;
+    return step->vt->state_bytes(step->state);
+}
+
+int an_pipeline_is_stateful(const an_pipeline *p)
+{
+    for (size_t s = 0; s < p->n_steps; s++)
+        if (an_pipeline_step_state_bytes(p, s))
+            return 1;
+    return 0;
+}
+
+anoma_status an_pipeline_step_map(const an_pipeline *p, size_t s, an_entity_map **map)
+{
+    *map = NULL;
+    size_t bytes = an_pipeline_step_state_bytes(p, s);
+    if (!bytes)
+        return ANOMA_OK;
+    const an_pipeline_step *step = &p->steps[s];
+    return an_entity_map_create(bytes, step->vt->state_init, step->state, map);
+}
+
+/* A stateful step: each row in order, with its entity's state. */
+static anoma_status run_stateful(const an_pipeline *p, size_t s, const an_cell *const *in,
+                                 an_cell *const *out, size_t rows, void *scratch,
+                                 an_entity_map *map, an_step_fault *fault)
+{
+    const an_pipeline_step *step = &p->steps[s];
+    size_t e = step->vt->entity_input(step->state);
+    an_cell_type key_type = AN_CELL_NUMBER;
+    if (e != AN_STEP_NO_ENTITY)
+        key_type = p->slot_types[p->stage_slots[p->stage_begin[s] + step->io.inputs[e]]];
+    an_cell whole = {0};
+    for (size_t i = 0; i < rows; i++) {
+        void *entity = NULL;
+        fault->row = i;
+        AN_TRY(an_entity_map_state(map, key_type, e == AN_STEP_NO_ENTITY ? whole : in[e][i],
+                                   &entity));
+        AN_TRY(step->vt->transform_stateful(step->state, entity, in, out, i, scratch, fault));
+    }
+    return ANOMA_OK;
+}
+
 anoma_status an_pipeline_run_step(const an_pipeline *p, size_t s, const an_cell *const *in,
-                             an_cell *const *out, size_t rows, void *scratch, size_t start)
+                                  an_cell *const *out, size_t rows, void *scratch, size_t start,
+                                  an_entity_map *map)
 {
     an_step_fault fault = {0};
     const an_pipeline_step *step = &p->steps[s];
-    anoma_status st = step->vt->transform(step->state, in, out, rows, scratch, &fault);
+    anoma_status st = map ? run_stateful(p, s, in, out, rows, scratch, map, &fault)
+                          : step->vt->transform(step->state, in, out, rows, scratch, &fault);
     if (st != ANOMA_OK && st != ANOMA_ERR_NO_MEMORY)
         return an_error(st, "%s (row %zu)", anoma_last_error(), start + fault.row);
     return st;
@@ -173,7 +241,7 @@ anoma_status an_pipeline_run_block(const an_pipeline *p, an_pipeline_work *w, co
     AN_TRY(an_input_cells(p, in, start, rows, w->slot, w->converted, w->block_rows));
     for (size_t s = 0; s < p->n_steps; s++) {
         wire_step(p, s, w->slot, w->in, w->out, w->outputs, w->block_rows);
-        AN_TRY(an_pipeline_run_step(p, s, w->in, w->out, rows, w->scratch, start));
+        AN_TRY(an_pipeline_run_step(p, s, w->in, w->out, rows, w->scratch, start, w->maps[s]));
     }
     const size_t *final = p->stage_slots + p->stage_begin[p->n_steps];
     size_t width = p->n_outputs;
@@ -224,7 +292,10 @@ anoma_status an_pipeline_transform(const an_pipeline *p, const an_input *in, siz
                                    double *out)
 {
     size_t blocks = (in->rows + AN_BLOCK_ROWS - 1) / AN_BLOCK_ROWS;
-    size_t workers = an_parallel_workers(blocks, n_threads, MIN_BLOCKS_PER_THREAD);
+    /* entity states follow the rows in input order: one worker, one work */
+    size_t workers = an_pipeline_is_stateful(p)
+                         ? (blocks > 0)
+                         : an_parallel_workers(blocks, n_threads, MIN_BLOCKS_PER_THREAD);
     if (!workers)
         return ANOMA_OK;
     transform_job job = {p, in, out, NULL, NULL, NULL, NULL};

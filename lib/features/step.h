@@ -54,6 +54,9 @@ static inline void *an_step_scratch_align(void *block)
                  : NULL;
 }
 
+/* entity_input's answer when all rows are one entity. */
+#define AN_STEP_NO_ENTITY ((size_t)-1)
+
 /* Step flags. */
 enum {
     AN_STEP_STATEFUL = 1u << 0, /* the stateful part below is set (window features) */
@@ -158,14 +161,25 @@ typedef struct an_step_vtable {
     void (*describe)(const void *state, an_strbuf *out);
 
     /* Optional stateful part (AN_STEP_STATEFUL), for features that depend on
-     * earlier rows of the same entity (lags, rolling windows). The model
-     * keeps one block of state_bytes per entity; a stream keeps it across
-     * calls and saves it. Shaped like the detectors' stateful part. */
+     * earlier rows of the same entity (lags, rolling windows). The executor
+     * keeps one block of state_bytes per entity (lib/features/entity_map.h):
+     * in batch, in a map that lives for the call, rows taken in input order;
+     * in a row scorer, for the scorer's life; a stream keeps it across calls
+     * and saves it. The block is plain bytes of a fixed, documented layout
+     * (doubles and 64-bit counts, 8-byte aligned), zeroed then state_init'ed.
+     * Shaped like the detectors' stateful part.
+     *
+     * state_bytes = 0 means this fitted step keeps no state (a parameter
+     * turned it off): the executor then calls transform. */
     size_t (*state_bytes)(const void *state);
     void (*state_init)(const void *state, void *entity_state);
-    /* Transform one row, updating the entity's state. */
+    /* Which io input holds the entity key, or AN_STEP_NO_ENTITY when every
+     * row belongs to one entity. */
+    size_t (*entity_input)(const void *state);
+    /* Transform row `row` of the block (in[k][row] into out[k][row]),
+     * updating the entity's state. Allocates nothing. */
     anoma_status (*transform_stateful)(const void *state, void *entity_state,
-                                       const an_cell *const *in, an_cell *const *out,
+                                       const an_cell *const *in, an_cell *const *out, size_t row,
                                        void *scratch, an_step_fault *fault);
     anoma_status (*state_save)(const void *state, const void *entity_state, an_writer *w);
     anoma_status (*state_load)(const void *state, void *entity_state, an_reader *r);
