@@ -7,12 +7,16 @@ extern const an_step_vtable an_select_step;
 extern const an_step_vtable an_standard_scaler_step;
 extern const an_step_vtable an_one_hot_step;
 extern const an_step_vtable an_window_step;
+extern const an_step_vtable an_time_features_step;
+extern const an_step_vtable an_pca_step;
 
 static const an_step_vtable *const steps[] = {
     &an_select_step,
     &an_standard_scaler_step,
     &an_one_hot_step,
     &an_window_step,
+    &an_time_features_step,
+    &an_pca_step,
 };
 
 const an_step_vtable *an_step_at(size_t index)
