@@ -105,6 +105,8 @@ ANOMA_API anoma_status anoma_component_param(anoma_component_kind kind, const ch
  * @param kind component kind.
  * @param name component name, such as "iforest" (for ::ANOMA_KIND_MODEL, "model").
  * @param flags receives the bits (0 when the component has none of them).
+ *        Of them, a pipeline step can only have ::ANOMA_FLAG_STATEFUL (its
+ *        output depends on the entity's earlier rows, as window features).
  * @return ::ANOMA_OK; ::ANOMA_ERR_UNKNOWN_NAME for an unknown component;
  *         ::ANOMA_ERR_INVALID_ARGUMENT for a NULL argument. Thread-safe.
  * @since 0.2.0

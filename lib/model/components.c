@@ -2,6 +2,7 @@
 #include "anoma/params.h"
 #include "core/error.h"
 #include "detectors/detector.h"
+#include "features/step.h"
 #include "model/model.h"
 
 #include <float.h>
@@ -33,8 +34,10 @@ const char *anoma_component_name(anoma_component_kind kind, size_t index)
         const an_detector_vtable *vt = an_detector_at(index);
         return vt ? vt->name : NULL;
     }
-    case ANOMA_KIND_STEP:
-        return NULL; /* no pipeline steps yet */
+    case ANOMA_KIND_STEP: {
+        const an_step_vtable *vt = an_step_at(index);
+        return vt ? vt->name : NULL;
+    }
     }
     return NULL;
 }
@@ -49,6 +52,10 @@ const char *anoma_component_summary(anoma_component_kind kind, const char *name)
         const an_detector_vtable *vt = an_detector_find(name);
         return vt ? vt->summary : NULL;
     }
+    if (kind == ANOMA_KIND_STEP) {
+        const an_step_vtable *vt = an_step_find(name);
+        return vt ? vt->summary : NULL;
+    }
     return NULL;
 }
 
@@ -57,8 +64,11 @@ anoma_status anoma_component_flags(anoma_component_kind kind, const char *name, 
     if (!name || !flags)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_component_flags: NULL argument");
     const an_detector_vtable *vt = kind == ANOMA_KIND_DETECTOR ? an_detector_find(name) : NULL;
+    const an_step_vtable *step = kind == ANOMA_KIND_STEP ? an_step_find(name) : NULL;
     if (vt)
         *flags = vt->flags;
+    else if (step) /* of the public flags, a step can only be stateful */
+        *flags = step->flags & AN_STEP_STATEFUL ? ANOMA_FLAG_STATEFUL : 0;
     else if (kind == ANOMA_KIND_MODEL && !strcmp(name, "model"))
         *flags = 0;
     else
@@ -79,6 +89,9 @@ anoma_status anoma_component_param(anoma_component_kind kind, const char *name, 
     } else if (kind == ANOMA_KIND_DETECTOR && an_detector_find(name)) {
         schema = an_detector_find(name)->params;
         n = an_detector_find(name)->n_params;
+    } else if (kind == ANOMA_KIND_STEP && an_step_find(name)) {
+        schema = an_step_find(name)->params;
+        n = an_step_find(name)->n_params;
     } else {
         return an_error(ANOMA_ERR_UNKNOWN_NAME, "no component '%s' of this kind", name);
     }

@@ -6,6 +6,7 @@
 #include "testing.h"
 
 #include "core/alloc.h"
+#include "features/step.h"
 #include "io/format.h"
 #include "model/model.h"
 
@@ -75,6 +76,11 @@ static void test_flags_match_detectors(void)
         CHECK(flags == ANOMA_FLAG_FEATURE_SCORES);
     }
     unsigned flags = 1;
+    for (size_t i = 0; anoma_component_name(ANOMA_KIND_STEP, i); i++) {
+        const char *step = anoma_component_name(ANOMA_KIND_STEP, i);
+        CHECK_OK(anoma_component_flags(ANOMA_KIND_STEP, step, &flags));
+        CHECK(flags == (an_step_find(step)->flags & AN_STEP_STATEFUL ? ANOMA_FLAG_STATEFUL : 0u));
+    }
     CHECK_OK(anoma_component_flags(ANOMA_KIND_MODEL, "model", &flags));
     CHECK(flags == 0);
     CHECK_STATUS(anoma_component_flags(ANOMA_KIND_DETECTOR, "nope", &flags), ANOMA_ERR_UNKNOWN_NAME);
