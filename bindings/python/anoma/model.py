@@ -78,7 +78,7 @@ class Model:
         check(lib.anoma_model_create(_encode(self._spec["params"]), ctypes.byref(handle)))
         self._handle = handle
         for d in detectors or ():
-            if isinstance(d, str):
+            if isinstance(d, (str, bytes)):
                 self.add_detector(d)
             else:
                 self.add_detector(*d)
