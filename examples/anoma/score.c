@@ -28,7 +28,8 @@ static const char score_help[] =
     "feature count lists every feature. A detector without per-feature scores\n"
     "is an error.\n"
     "\n"
-    "  -o, --output OUT.csv  write there instead of standard output\n"
+    "  -o, --output OUT.csv  write there (replaced atomically) instead of standard\n"
+    "                        output; '-' is standard output\n"
     "  -l, --label COL       a column to leave out (for models without names)\n"
     "  -e, --explain K       add the top K features by contribution to each line\n"
     "  -h, --help            this text\n";
@@ -145,17 +146,26 @@ static int score_file(const anoma_model *m, const char *path, const char *label,
         }
     }
     cli_explanation e = {contrib, d.cols, explain < d.cols ? explain : d.cols, names, used};
-    if (rc == CLI_OK) {
-        FILE *out = out_path ? fopen(out_path, "w") : stdout;
-        if (!out) {
-            rc = cli_error("%s: %s", out_path, strerror(errno));
+    if (rc == CLI_OK && !out_path) {
+        if (write_scores(stdout, scores, d.rows, threshold, &e) != 0 || fflush(stdout) != 0)
+            rc = cli_error("standard output: write failed");
+    } else if (rc == CLI_OK) {
+        /* The whole output goes through the library's saving rule: written
+         * atomically, never over a device or FIFO, keeping OUT's mode. */
+        char *text = NULL;
+        size_t size = 0;
+        FILE *out = open_memstream(&text, &size);
+        int bad = !out || write_scores(out, scores, d.rows, threshold, &e) != 0;
+        if (out && fclose(out) != 0)
+            bad = 1;
+        if (bad) {
+            rc = cli_error("out of memory");
         } else {
-            int bad = write_scores(out, scores, d.rows, threshold, &e);
-            if (out != stdout && fclose(out) != 0)
-                bad = -1;
-            if (bad)
-                rc = cli_error("%s: write failed", out_path ? out_path : "standard output");
+            anoma_status st = anoma_file_write_atomic(out_path, text, size);
+            if (st != ANOMA_OK)
+                rc = cli_fail(st, "writing the scores");
         }
+        free(text);
     }
     free(scores);
     free(contrib);
@@ -180,7 +190,7 @@ int cmd_score(int argc, char **argv)
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":o:l:e:h", options, NULL)) != -1) {
         switch (opt) {
-        case 'o': out = optarg; break;
+        case 'o': out = strcmp(optarg, "-") == 0 ? NULL : optarg; break;
         case 'l': label = optarg; break;
         case 'e':
             if (cli_parse_count(optarg, &explain) != 0)

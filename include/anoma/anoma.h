@@ -20,6 +20,7 @@
  * - model.h   the model bundle: fit, score, predict, save, load, row scoring
  * - metrics.h ROC AUC, average precision, confusion, best F1
  * - csv.h     CSV reader
+ * - file.h    saving bytes to a file atomically, as the library saves models
  */
 #ifndef ANOMA_ANOMA_H
 #define ANOMA_ANOMA_H
@@ -30,5 +31,6 @@
 #include "model.h"
 #include "metrics.h"
 #include "csv.h"
+#include "file.h"
 
 #endif /* ANOMA_ANOMA_H */

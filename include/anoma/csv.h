@@ -8,7 +8,8 @@
  * `NA`, `NaN`, `nan`, `N/A` or `null` is missing (NaN); anything else that
  * is not a number is an error naming the line and the column (hexadecimal
  * numbers, `inf` and out-of-range values such as `1e999` are refused too).
- * Spaces around a number and a UTF-8 byte-order mark are ignored; numbers
+ * Spaces around a number and one UTF-8 byte-order mark are ignored (a
+ * second mark is a malformed header); numbers
  * are read in the C locale whatever the host's locale is. Columns listed in
  * the `text` option are kept as strings instead: there a quoted field is
  * kept as written (`"NA"` is the text NA) and an unquoted missing marker

@@ -264,7 +264,10 @@ ANOMA_API anoma_status anoma_model_describe(const anoma_model *model, char *buf,
  * @brief Save a fitted model to a file, atomically.
  *
  * Writes a temporary file beside @p path, flushes it to disk and renames it
- * over @p path, so a crash never leaves a partial model at @p path.
+ * over @p path, so a crash never leaves a partial model at @p path. The
+ * saving rule of anoma_file_write_atomic() applies: the old file's mode is
+ * kept, a symbolic link is followed, and a directory, device, FIFO or socket
+ * is refused.
  * @return ::ANOMA_OK, ::ANOMA_ERR_NOT_FITTED, ::ANOMA_ERR_IO, ::ANOMA_ERR_NO_MEMORY.
  * @since 0.1.0
  */

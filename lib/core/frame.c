@@ -2,6 +2,7 @@
 #include "core/frame.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/name_index.h"
 
 #include <string.h>
 
@@ -15,6 +16,7 @@ struct anoma_frame {
     size_t rows;
     an_column *cols;
     size_t n_cols, cap_cols;
+    an_name_index by_name; /* column names to positions */
     void **owned; /* buffers adopted from a reader, freed with the frame */
     size_t n_owned, cap_owned;
 };
@@ -53,6 +55,7 @@ void anoma_frame_free(anoma_frame *frame)
     for (size_t i = 0; i < frame->n_owned; i++)
         an_free(frame->owned[i]);
     an_free(frame->cols);
+    an_name_index_free(&frame->by_name);
     an_free(frame->owned);
     an_free(frame);
 }
@@ -75,14 +78,6 @@ anoma_status an_frame_adopt(anoma_frame *frame, void *buffer)
     return ANOMA_OK;
 }
 
-static long find(const anoma_frame *frame, const char *name)
-{
-    for (size_t i = 0; i < frame->n_cols; i++)
-        if (!strcmp(frame->cols[i].name, name))
-            return (long)i;
-    return -1;
-}
-
 anoma_status anoma_frame_add_column(anoma_frame *frame, const char *name,
                                     anoma_column_type type, const void *values)
 {
@@ -98,7 +93,7 @@ anoma_status anoma_frame_add_column(anoma_frame *frame, const char *name,
         type != ANOMA_COL_TIMESTAMP)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT,
                         "anoma_frame_add_column: column '%s': unknown type %d", name, (int)type);
-    if (find(frame, name) >= 0)
+    if (an_name_index_find(&frame->by_name, name) >= 0)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT,
                         "anoma_frame_add_column: the frame already has a column '%s'", name);
     an_column *cols = reserve_one(frame->cols, frame->n_cols, &frame->cap_cols, sizeof *cols);
@@ -108,6 +103,10 @@ anoma_status anoma_frame_add_column(anoma_frame *frame, const char *name,
     char *copy = an_strdup(name);
     if (!copy)
         return an_no_memory();
+    if (an_name_index_add(&frame->by_name, copy, frame->n_cols) != ANOMA_OK) {
+        an_free(copy);
+        return an_no_memory();
+    }
     cols[frame->n_cols++] = (an_column){copy, type, values};
     return ANOMA_OK;
 }
@@ -126,7 +125,7 @@ anoma_status anoma_frame_find_column(const anoma_frame *frame, const char *name,
     if (!frame || !name || !index)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT,
                         "anoma_frame_find_column: NULL frame, name or index");
-    long i = find(frame, name);
+    long i = an_name_index_find(&frame->by_name, name);
     if (i < 0)
         return an_error(ANOMA_ERR_UNKNOWN_NAME, "anoma_frame_find_column: no column '%s'", name);
     *index = (size_t)i;

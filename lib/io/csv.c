@@ -7,7 +7,9 @@
  * number of fields is reported as such rather than as a bad number.
  *
  * Decisions beyond csv.h:
- * - A UTF-8 byte order mark before the header is skipped.
+ * - One UTF-8 byte order mark before the header is skipped. A second one
+ *   would become part of the first column's name, where no one sees it and
+ *   a lookup by name fails: it is refused as a malformed header instead.
  * - Empty lines at the end are ignored; an empty line inside the data is a
  *   row of one empty field (a missing value in a one-column file, else a
  *   field-count error).
@@ -25,6 +27,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/frame.h"
+#include "core/name_index.h"
 #include "core/params.h"
 
 #include <errno.h>
@@ -275,8 +278,7 @@ typedef struct reader {
     record rec;
     column *cols;
     size_t n_cols;
-    size_t *slots; /* hash table of column indices + 1, by name */
-    size_t n_slots;
+    an_name_index by_name; /* column names to positions */
     size_t rows, cap_rows;
     buf strings; /* every text value, NUL-terminated */
 } reader;
@@ -293,26 +295,14 @@ static void reader_free(reader *r)
         an_free(r->cols[j].offset);
     }
     an_free(r->cols);
-    an_free(r->slots);
+    an_name_index_free(&r->by_name);
     an_free(r->strings.data);
-}
-
-static size_t hash_name(const char *name)
-{
-    size_t h = (size_t)14695981039346656037ull;
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-        h = (h ^ *p) * (size_t)1099511628211ull;
-    return h;
 }
 
 /* Index of the named column, or -1. */
 static long find_column(const reader *r, const char *name)
 {
-    for (size_t h = hash_name(name) & (r->n_slots - 1); r->slots[h];
-         h = (h + 1) & (r->n_slots - 1))
-        if (!strcmp(r->cols[r->slots[h] - 1].name, name))
-            return (long)(r->slots[h] - 1);
-    return -1;
+    return an_name_index_find(&r->by_name, name);
 }
 
 static anoma_status parse_options(reader *r, const char *options)
@@ -338,11 +328,7 @@ static anoma_status read_header(reader *r)
     AN_TRY(next_record(&r->cur, &r->rec, r->src));
     size_t n = r->rec.n;
     r->cols = AN_NEW_ZEROED(column, n);
-    r->n_slots = 1;
-    while (r->n_slots < 2 * n)
-        r->n_slots *= 2;
-    r->slots = AN_NEW_ZEROED(size_t, r->n_slots);
-    if (!r->cols || !r->slots)
+    if (!r->cols)
         return an_no_memory();
     for (size_t j = 0; j < n; j++) {
         const field *f = &r->rec.fields[j];
@@ -362,10 +348,7 @@ static anoma_status read_header(reader *r)
         if (!r->cols[j].name)
             return an_no_memory();
         r->n_cols = j + 1;
-        size_t h = hash_name(name) & (r->n_slots - 1);
-        while (r->slots[h])
-            h = (h + 1) & (r->n_slots - 1);
-        r->slots[h] = j + 1;
+        AN_TRY(an_name_index_add(&r->by_name, r->cols[j].name, j));
     }
     return ANOMA_OK;
 }
@@ -547,6 +530,9 @@ static anoma_status read_csv(const char *src, const char *text, size_t size, con
     while (r.cur.data_end > r.cur.p && (r.cur.data_end[-1] == '\n' || r.cur.data_end[-1] == '\r'))
         r.cur.data_end--;
     anoma_status st = parse_options(&r, options);
+    if (st == ANOMA_OK && r.cur.end - r.cur.p >= 3 && !memcmp(r.cur.p, "\xEF\xBB\xBF", 3))
+        st = an_error(ANOMA_ERR_PARSE, "%s: line 1: the header starts with a second UTF-8 "
+                      "byte-order mark (a file converted twice?)", src);
     if (st == ANOMA_OK)
         st = read_header(&r);
     if (st == ANOMA_OK)

@@ -51,7 +51,10 @@ anoma_status an_format_decode(const void *data, size_t size, const uint32_t *kno
                               size_t n_known, an_section_list *out);
 void an_section_list_free(an_section_list *list);
 
-/* Write a temporary file beside path, fsync it, rename it over path. */
+/* Save under the saving rule (include/anoma/file.h): follow symbolic links,
+ * refuse anything but a regular file or a new path, write a temporary file
+ * beside the target, fsync it and rename it over the target, keeping the
+ * old file's mode. Every writer in the library goes through this. */
 anoma_status an_file_write_atomic(const char *path, const void *data, size_t size);
 /* Read a whole file (at most max bytes) into a new allocation (an_free). */
 anoma_status an_file_read(const char *path, size_t max, unsigned char **data, size_t *size);

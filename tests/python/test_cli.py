@@ -9,6 +9,7 @@ import io
 import json
 import os
 import queue
+import stat
 import subprocess
 import threading
 
@@ -249,6 +250,84 @@ def test_score_output_file(tmp_path, zscore_model):
     out = tmp_path / "scores.csv"
     assert run("score", zscore_model, WBC, "-o", out).stdout == ""
     assert out.read_text() == run("score", zscore_model, WBC, "--label", "label").stdout
+
+
+def test_score_output_dash_is_standard_output(zscore_model):
+    assert run("score", zscore_model, WBC, "-o", "-").stdout == run("score", zscore_model, WBC).stdout
+
+
+# ---- the saving rule for -o (docs/model-format.md, "Saving") -----------------
+
+def train_to(out, ok=True):
+    return run("train", "--detector", "zscore", "--label", "label", "-o", out, WBC, ok=ok)
+
+
+def test_train_output_keeps_a_private_mode(tmp_path, wbc):
+    out = tmp_path / "private.anoma"
+    out.write_text("old")
+    out.chmod(0o600)
+    train_to(out)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    X, _, _ = wbc
+    scores, _ = read_scores(run("score", out, WBC).stdout)
+    np.testing.assert_allclose(scores, zscore_reference(X, X), rtol=1e-12, atol=1e-12)
+
+
+def test_train_output_follows_a_symlink(tmp_path, wbc):
+    (tmp_path / "models").mkdir()
+    real = tmp_path / "models" / "real.anoma"
+    real.write_text("old")
+    link = tmp_path / "current.anoma"
+    link.symlink_to("models/real.anoma")
+    train_to(link)
+    assert link.is_symlink() and os.readlink(link) == "models/real.anoma"
+    X, _, _ = wbc
+    scores, _ = read_scores(run("score", real, WBC).stdout)
+    np.testing.assert_allclose(scores, zscore_reference(X, X), rtol=1e-12, atol=1e-12)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["current.anoma", "models", "real.anoma"]
+
+
+def test_train_output_refuses_a_fifo(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert_fails(train_to(fifo, ok=False), 1, str(fifo), "is a FIFO; refusing to replace it")
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert os.listdir(tmp_path) == ["fifo"]
+
+
+def test_train_output_refuses_a_character_device(tmp_path):
+    null = tmp_path / "null"
+    try:  # a private copy of /dev/null: the real one is never at risk
+        os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    except PermissionError as e:
+        pytest.skip(f"cannot create a character device without root ({e})")
+    assert_fails(train_to(null, ok=False), 1, "is a character device; refusing to replace it")
+    assert stat.S_ISCHR(null.lstat().st_mode)
+
+
+def test_score_output_refuses_a_fifo(tmp_path, zscore_model):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    # Held open for reading, so that a tool that wrongly writes into the FIFO
+    # does not block: it then exits 0 and the test fails instead of hanging.
+    reader = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
+    try:
+        p = run("score", zscore_model, WBC, "-o", fifo, ok=False)
+    finally:
+        os.close(reader)
+    assert_fails(p, 1, "is a FIFO; refusing to replace it")
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+def test_score_output_keeps_mode_and_follows_symlink(tmp_path, zscore_model):
+    real = tmp_path / "real.csv"
+    real.write_text("old")
+    real.chmod(0o640)
+    link = tmp_path / "scores.csv"
+    link.symlink_to(real)
+    run("score", zscore_model, WBC, "-o", link)
+    assert link.is_symlink() and stat.S_IMODE(real.stat().st_mode) == 0o640
+    assert real.read_text() == run("score", zscore_model, WBC).stdout
 
 
 def test_score_picks_columns_by_name(tmp_path, wbc, zscore_model):

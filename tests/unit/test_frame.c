@@ -110,11 +110,40 @@ static void test_adopt(void)
     anoma_frame_free(f);
 }
 
+/* Issue 7 item 3: adding a column checked every earlier name, so 100,000
+ * columns took seconds and 1,000,000 minutes. Lookup is hashed now; this
+ * runs in well under a second and would hit the test's timeout only on the
+ * quadratic code (no time is asserted). */
+static void test_many_columns(void)
+{
+    enum { N = 100000 };
+    double x[1] = {1};
+    anoma_frame *f = NULL;
+    CHECK_OK(anoma_frame_create(1, &f));
+    char name[32];
+    for (size_t k = 0; k < N; k++) {
+        snprintf(name, sizeof name, "column_%zu", k);
+        CHECK_OK(anoma_frame_add_column(f, name, ANOMA_COL_DOUBLE, x));
+    }
+    CHECK(anoma_frame_cols(f) == N);
+    size_t found = 0, i;
+    for (size_t k = 0; k < N; k++) {
+        snprintf(name, sizeof name, "column_%zu", k);
+        found += anoma_frame_find_column(f, name, &i) == ANOMA_OK && i == k;
+    }
+    CHECK(found == N);
+    CHECK_STATUS(anoma_frame_add_column(f, "column_77777", ANOMA_COL_DOUBLE, x),
+                 ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(anoma_frame_find_column(f, "column_100000", &i), ANOMA_ERR_UNKNOWN_NAME);
+    anoma_frame_free(f);
+}
+
 int main(void)
 {
     RUN(test_columns_by_pointer);
     RUN(test_bad_columns);
     RUN(test_null_and_empty);
     RUN(test_adopt);
+    RUN(test_many_columns);
     return test_summary();
 }

@@ -1,0 +1,60 @@
+/* Open addressing with linear probing over FNV-1a hashes, kept at most half
+ * full so that probes stay short; the table doubles as it fills. */
+#include "core/name_index.h"
+#include "core/alloc.h"
+#include "core/error.h"
+
+#include <string.h>
+
+static size_t hash_name(const char *name)
+{
+    size_t h = (size_t)14695981039346656037ull;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * (size_t)1099511628211ull;
+    return h;
+}
+
+static void place(an_name_slot *slots, size_t n_slots, const char *name, size_t index)
+{
+    size_t h = hash_name(name) & (n_slots - 1);
+    while (slots[h].name)
+        h = (h + 1) & (n_slots - 1);
+    slots[h] = (an_name_slot){name, index};
+}
+
+long an_name_index_find(const an_name_index *ix, const char *name)
+{
+    if (!ix->n_slots)
+        return -1;
+    for (size_t h = hash_name(name) & (ix->n_slots - 1); ix->slots[h].name;
+         h = (h + 1) & (ix->n_slots - 1))
+        if (!strcmp(ix->slots[h].name, name))
+            return (long)ix->slots[h].index;
+    return -1;
+}
+
+anoma_status an_name_index_add(an_name_index *ix, const char *name, size_t index)
+{
+    if (2 * (ix->count + 1) > ix->n_slots) {
+        size_t n_slots = ix->n_slots ? 2 * ix->n_slots : 16;
+        an_name_slot *slots = AN_NEW_ZEROED(an_name_slot, n_slots);
+        if (!slots)
+            return an_no_memory();
+        for (size_t i = 0; i < ix->n_slots; i++)
+            if (ix->slots[i].name)
+                place(slots, n_slots, ix->slots[i].name, ix->slots[i].index);
+        an_free(ix->slots);
+        ix->slots = slots;
+        ix->n_slots = n_slots;
+    }
+    place(ix->slots, ix->n_slots, name, index);
+    ix->count++;
+    return ANOMA_OK;
+}
+
+void an_name_index_free(an_name_index *ix)
+{
+    an_free(ix->slots);
+    ix->slots = NULL;
+    ix->n_slots = ix->count = 0;
+}
