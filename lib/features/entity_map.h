@@ -15,9 +15,10 @@
 
 typedef struct an_entity_map an_entity_map;
 
-/* A map whose states are `state_bytes` bytes each, initialised by
- * `init(step_state, block)` when an entity is first seen. */
-anoma_status an_entity_map_create(size_t state_bytes,
+/* A map whose states are `state_bytes` bytes each at `align` (a power of
+ * two, at most 4096), initialised by `init(step_state, block)` when an
+ * entity is first seen. */
+anoma_status an_entity_map_create(size_t state_bytes, size_t align,
                                   void (*init)(const void *step_state, void *entity_state),
                                   const void *step_state, an_entity_map **out);
 void an_entity_map_free(an_entity_map *m);

@@ -103,12 +103,21 @@ int an_pipeline_is_stateful(const an_pipeline *p);
 /* A map for step s's entity states (NULL, with ANOMA_OK, for a stateless step). */
 struct an_entity_map;
 anoma_status an_pipeline_step_map(const an_pipeline *p, size_t s, struct an_entity_map **map);
+/* What running a step needs besides its columns: its scratch, and for a
+ * stateful step its entity map (from an_pipeline_step_map; NULL for a
+ * stateless step) and room for one row's cell pointers (the step's input
+ * and output counts). */
+typedef struct an_step_memory {
+    void *scratch;
+    struct an_entity_map *map;
+    const an_cell **row_in;
+    an_cell **row_out;
+} an_step_memory;
 /* Run step s on rows [start, start + rows); errors gain the row number. A
- * stateful step runs row by row in order, each row with its entity's state
- * from `map` (from an_pipeline_step_map; NULL for a stateless step). */
+ * stateful step runs row by row in order, each row with its entity's state. */
 anoma_status an_pipeline_run_step(const an_pipeline *p, size_t s, const an_cell *const *in,
-                                  an_cell *const *out, size_t rows, void *scratch, size_t start,
-                                  struct an_entity_map *map);
+                                  an_cell *const *out, size_t rows, size_t start,
+                                  const an_step_memory *memory);
 /* Back to unfitted: fresh states, no io, no plan. */
 void an_pipeline_unfit(an_pipeline *p);
 

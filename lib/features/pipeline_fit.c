@@ -58,11 +58,15 @@ static anoma_status fit_step(an_pipeline *p, size_t s, size_t rows, size_t n_thr
     void *scratch_block = scratch_bytes ? an_malloc(scratch_bytes + AN_STEP_SCRATCH_ALIGN) : NULL;
     const an_cell **in = AN_NEW_ARRAY(const an_cell *, io->n_inputs + 1);
     an_cell **out = AN_NEW_ARRAY(an_cell *, io->n_outputs + 1);
-    st = in && out && (!scratch_bytes || scratch_block) ? ANOMA_OK : an_no_memory();
-    an_entity_map *map = NULL; /* a stateful step's entity states, for this pass */
-    if (st == ANOMA_OK)
-        st = an_pipeline_step_map(p, s, &map);
     void *scratch = an_step_scratch_align(scratch_block);
+    /* a stateful step's entity states, for this pass, and one row's cells */
+    an_step_memory memory = {scratch, NULL, AN_NEW_ARRAY(const an_cell *, io->n_inputs + 1),
+                             AN_NEW_ARRAY(an_cell *, io->n_outputs + 1)};
+    st = in && out && memory.row_in && memory.row_out && (!scratch_bytes || scratch_block)
+             ? ANOMA_OK
+             : an_no_memory();
+    if (st == ANOMA_OK)
+        st = an_pipeline_step_map(p, s, &memory.map);
     const size_t *stage = p->stage_slots + begin;
     for (size_t start = 0; start < rows && st == ANOMA_OK; start += AN_BLOCK_ROWS) {
         size_t n = rows - start < AN_BLOCK_ROWS ? rows - start : AN_BLOCK_ROWS;
@@ -70,9 +74,11 @@ static anoma_status fit_step(an_pipeline *p, size_t s, size_t rows, size_t n_thr
             in[k] = f->cols[stage[io->inputs[k]]] + start;
         for (size_t k = 0; k < io->n_outputs; k++)
             out[k] = made + k * rows + start;
-        st = an_pipeline_run_step(p, s, in, out, n, scratch, start, map);
+        st = an_pipeline_run_step(p, s, in, out, n, start, &memory);
     }
-    an_entity_map_free(map);
+    an_entity_map_free(memory.map);
+    an_free(memory.row_in);
+    an_free(memory.row_out);
     an_free(in);
     an_free(out);
     an_free(scratch_block);

@@ -23,6 +23,8 @@ struct an_pipeline_work {
     void *scratch;        /* aligned to AN_STEP_SCRATCH_ALIGN */
     void *scratch_block;
     an_entity_map **maps; /* per step: its entity states, NULL when stateless */
+    const an_cell **row_in; /* max_step_columns: one row's cells, for stateful steps */
+    an_cell **row_out;
 };
 
 void an_pipeline_work_free(an_pipeline_work *w)
@@ -38,6 +40,8 @@ void an_pipeline_work_free(an_pipeline_work *w)
     for (size_t s = 0; w->maps && s < w->n_steps; s++)
         an_entity_map_free(w->maps[s]);
     an_free(w->maps);
+    an_free(w->row_in);
+    an_free(w->row_out);
     an_free(w);
 }
 
@@ -70,7 +74,9 @@ anoma_status an_pipeline_work_create(const an_pipeline *p, size_t block_rows,
     w->scratch = an_step_scratch_align(w->scratch_block);
     w->n_steps = p->n_steps;
     w->maps = AN_NEW_ZEROED(an_entity_map *, p->n_steps + 1);
-    if (!w->maps) {
+    w->row_in = AN_NEW_ZEROED(const an_cell *, p->max_step_columns + 1);
+    w->row_out = AN_NEW_ZEROED(an_cell *, p->max_step_columns + 1);
+    if (!w->maps || !w->row_in || !w->row_out) {
         an_pipeline_work_free(w);
         return an_no_memory();
     }
@@ -178,9 +184,9 @@ static void wire_step(const an_pipeline *p, size_t s, const an_cell *const *slot
 size_t an_pipeline_step_state_bytes(const an_pipeline *p, size_t s)
 {
     const an_pipeline_step *step = &p->steps[s];
-    if (!(step->vt->flags & AN_STEP_STATEFUL))
+    if (!(step->vt->flags & ANOMA_FLAG_STATEFUL))
         return 0;
-    return step->vt->state_bytes(step->state);
+    return step->vt->entity_bytes(step->state);
 }
 
 int an_pipeline_is_stateful(const an_pipeline *p)
@@ -198,38 +204,49 @@ anoma_status an_pipeline_step_map(const an_pipeline *p, size_t s, an_entity_map 
     if (!bytes)
         return ANOMA_OK;
     const an_pipeline_step *step = &p->steps[s];
-    return an_entity_map_create(bytes, step->vt->state_init, step->state, map);
+    return an_entity_map_create(bytes, step->vt->entity_align, step->vt->entity_init, step->state,
+                                map);
 }
 
 /* A stateful step: each row in order, with its entity's state. */
 static anoma_status run_stateful(const an_pipeline *p, size_t s, const an_cell *const *in,
-                                 an_cell *const *out, size_t rows, void *scratch,
-                                 an_entity_map *map, an_step_fault *fault)
+                                 an_cell *const *out, size_t rows, const an_step_memory *memory,
+                                 an_step_fault *fault)
 {
     const an_pipeline_step *step = &p->steps[s];
+    const an_step_io *io = &step->io;
     size_t e = step->vt->entity_input(step->state);
     an_cell_type key_type = AN_CELL_NUMBER;
     if (e != AN_STEP_NO_ENTITY)
-        key_type = p->slot_types[p->stage_slots[p->stage_begin[s] + step->io.inputs[e]]];
+        key_type = p->slot_types[p->stage_slots[p->stage_begin[s] + io->inputs[e]]];
+    const an_cell **row_in = memory->row_in;
+    an_cell **row_out = memory->row_out;
     an_cell whole = {0};
     for (size_t i = 0; i < rows; i++) {
         void *entity = NULL;
         fault->row = i;
-        AN_TRY(an_entity_map_state(map, key_type, e == AN_STEP_NO_ENTITY ? whole : in[e][i],
+        AN_TRY(an_entity_map_state(memory->map, key_type, e == AN_STEP_NO_ENTITY ? whole : in[e][i],
                                    &entity));
-        AN_TRY(step->vt->transform_stateful(step->state, entity, in, out, i, scratch, fault));
+        for (size_t k = 0; k < io->n_inputs; k++)
+            row_in[k] = in[k] + i;
+        for (size_t k = 0; k < io->n_outputs; k++)
+            row_out[k] = out[k] + i;
+        an_step_fault row_fault = {0};
+        AN_TRY(step->vt->entity_transform(step->state, entity, row_in, row_out,
+                                          memory->scratch, &row_fault));
     }
     return ANOMA_OK;
 }
 
 anoma_status an_pipeline_run_step(const an_pipeline *p, size_t s, const an_cell *const *in,
-                                  an_cell *const *out, size_t rows, void *scratch, size_t start,
-                                  an_entity_map *map)
+                                  an_cell *const *out, size_t rows, size_t start,
+                                  const an_step_memory *memory)
 {
     an_step_fault fault = {0};
     const an_pipeline_step *step = &p->steps[s];
-    anoma_status st = map ? run_stateful(p, s, in, out, rows, scratch, map, &fault)
-                          : step->vt->transform(step->state, in, out, rows, scratch, &fault);
+    anoma_status st = memory->map ? run_stateful(p, s, in, out, rows, memory, &fault)
+                                  : step->vt->transform(step->state, in, out, rows,
+                                                        memory->scratch, &fault);
     if (st != ANOMA_OK && st != ANOMA_ERR_NO_MEMORY)
         return an_error(st, "%s (row %zu)", anoma_last_error(), start + fault.row);
     return st;
@@ -241,7 +258,8 @@ anoma_status an_pipeline_run_block(const an_pipeline *p, an_pipeline_work *w, co
     AN_TRY(an_input_cells(p, in, start, rows, w->slot, w->converted, w->block_rows));
     for (size_t s = 0; s < p->n_steps; s++) {
         wire_step(p, s, w->slot, w->in, w->out, w->outputs, w->block_rows);
-        AN_TRY(an_pipeline_run_step(p, s, w->in, w->out, rows, w->scratch, start, w->maps[s]));
+        an_step_memory memory = {w->scratch, w->maps[s], w->row_in, w->row_out};
+        AN_TRY(an_pipeline_run_step(p, s, w->in, w->out, rows, start, &memory));
     }
     const size_t *final = p->stage_slots + p->stage_begin[p->n_steps];
     size_t width = p->n_outputs;

@@ -17,6 +17,7 @@
 #ifndef AN_FEATURES_STEP_H
 #define AN_FEATURES_STEP_H
 
+#include "anoma/params.h"
 #include "core/params.h"
 #include "core/strbuf.h"
 #include "io/bytes.h"
@@ -56,11 +57,6 @@ static inline void *an_step_scratch_align(void *block)
 
 /* entity_input's answer when all rows are one entity. */
 #define AN_STEP_NO_ENTITY ((size_t)-1)
-
-/* Step flags. */
-enum {
-    AN_STEP_STATEFUL = 1u << 0, /* the stateful part below is set (window features) */
-};
 
 /* Names and types of a list of columns. The strings belong to whoever made
  * the schema (the executor); a step copies what it keeps. */
@@ -124,7 +120,7 @@ typedef struct an_step_vtable {
     const char *summary; /* one line for help text */
     const anoma_param_info *params;
     size_t n_params;
-    unsigned flags;
+    unsigned flags;           /* ANOMA_FLAG_*: of them only ANOMA_FLAG_STATEFUL applies */
     uint32_t payload_version; /* written with the payload; load receives the file's */
 
     /* New unfitted state for these (validated) parameters. */
@@ -160,29 +156,28 @@ typedef struct an_step_vtable {
     /* Human-readable summary of the fitted state (for anoma inspect). */
     void (*describe)(const void *state, an_strbuf *out);
 
-    /* Optional stateful part (AN_STEP_STATEFUL), for features that depend on
-     * earlier rows of the same entity (lags, rolling windows). The executor
-     * keeps one block of state_bytes per entity (lib/features/entity_map.h):
-     * in batch, in a map that lives for the call, rows taken in input order;
-     * in a row scorer, for the scorer's life; a stream keeps it across calls
-     * and saves it. The block is plain bytes of a fixed, documented layout
-     * (doubles and 64-bit counts, 8-byte aligned), zeroed then state_init'ed.
-     * Shaped like the detectors' stateful part.
-     *
-     * state_bytes = 0 means this fitted step keeps no state (a parameter
-     * turned it off): the executor then calls transform. */
-    size_t (*state_bytes)(const void *state);
-    void (*state_init)(const void *state, void *entity_state);
-    /* Which io input holds the entity key, or AN_STEP_NO_ENTITY when every
-     * row belongs to one entity. */
+    /* ---- stateful part: all set with ANOMA_FLAG_STATEFUL, else all NULL ----
+     * For features that depend on earlier rows of the same entity (lags,
+     * rolling windows), shaped like the detectors' stateful part: an entity
+     * (a user, a sensor) owns one block of entity_bytes at entity_align,
+     * which the caller (a stream, or the batch executor walking rows in
+     * order, lib/features/entity_map.h) allocates and keeps; the fitted state
+     * stays immutable. entity_bytes = 0: this fitted step keeps no state (a
+     * parameter turned it off), and the executor calls transform. */
+    size_t (*entity_bytes)(const void *state);
+    size_t entity_align;
+    /* Make a block the state of an entity never seen (empty history). */
+    void (*entity_init)(const void *state, void *entity);
+    /* Transform one row of the entity and fold it into its state (in[k] and
+     * out[k] point at one cell each); allocates nothing. */
+    anoma_status (*entity_transform)(const void *state, void *entity, const an_cell *const *in,
+                                     an_cell *const *out, void *scratch, an_step_fault *fault);
+    /* Which io input holds the entity key in batch work, or
+     * AN_STEP_NO_ENTITY when every row belongs to one entity. */
     size_t (*entity_input)(const void *state);
-    /* Transform row `row` of the block (in[k][row] into out[k][row]),
-     * updating the entity's state. Allocates nothing. */
-    anoma_status (*transform_stateful)(const void *state, void *entity_state,
-                                       const an_cell *const *in, an_cell *const *out, size_t row,
-                                       void *scratch, an_step_fault *fault);
-    anoma_status (*state_save)(const void *state, const void *entity_state, an_writer *w);
-    anoma_status (*state_load)(const void *state, void *entity_state, an_reader *r);
+    /* The entity's state as portable bytes and back, checked as load is. */
+    anoma_status (*entity_save)(const void *state, const void *entity, an_writer *w);
+    anoma_status (*entity_restore)(const void *state, void *entity, an_reader *r);
 } an_step_vtable;
 
 /* The registry: NULL when unknown. */

@@ -47,7 +47,7 @@ static const anoma_param_info time_params[] = {
     {"column", ANOMA_PARAM_TEXT, 0, 0, "", "",
      "the timestamp column (a timestamp, or a number of seconds since 1970 UTC)"},
     {"utc_offset", ANOMA_PARAM_TEXT, 0, 0, "+00:00", "",
-     "local time = UTC + offset: +HH:MM, -HH:MM, or seconds"},
+     "local time = UTC + offset: +HH:MM, -HH:MM, or seconds (whole minutes)"},
     {"features", ANOMA_PARAM_TEXT, 0, 0, "", "",
      "comma-separated: hour, day_of_week, day_of_month, month, weekend, business_hours, night, "
      "since_previous (default: all, since_previous only with entity=)"},
@@ -88,8 +88,10 @@ static int parse_offset(const char *text, int64_t *out)
             return 1;
         }
     }
+    /* seconds: every real offset is a whole number of minutes, and this
+     * refuses "+5" (hours, surely) instead of reading 5 seconds */
     long long s = strtoll(text, &end, 10);
-    if (end == text || *end || s < -86400 || s > 86400)
+    if (end == text || *end || s < -86400 || s > 86400 || s % 60)
         return 0;
     *out = s;
     return 1;
@@ -154,7 +156,7 @@ static anoma_status check_params(time_state *s, const an_params *params)
     const char *offset = an_params_text(params, "utc_offset");
     if (!parse_offset(offset, &s->offset))
         return an_error(ANOMA_ERR_PARAM_VALUE, "time_features: utc_offset=%s: expected +HH:MM, "
-                        "-HH:MM or a number of seconds within a day", offset);
+                        "-HH:MM or a number of seconds (whole minutes) within a day", offset);
     const char *keys[2] = {"business_hours", "night_hours"};
     double *ranges[2] = {s->business, s->night};
     for (int k = 0; k < 2; k++)
@@ -386,16 +388,16 @@ static size_t time_entity(const void *state)
 }
 
 static anoma_status time_transform_row(const void *state, void *entity_state,
-                                       const an_cell *const *in, an_cell *const *out, size_t row,
+                                       const an_cell *const *in, an_cell *const *out,
                                        void *scratch, an_step_fault *fault)
 {
     (void)scratch;
     const time_state *s = state;
-    AN_TRY(calendar_row(s, s->ts_type, &in[0][row], out, row, fault));
+    AN_TRY(calendar_row(s, s->ts_type, &in[0][0], out, 0, fault));
     int missing;
-    double utc = seconds_of(&in[0][row], s->ts_type, &missing);
+    double utc = seconds_of(&in[0][0], s->ts_type, &missing);
     double *previous = entity_state;
-    out[s->n_outputs - 1][row].num = missing ? NAN : utc - *previous;
+    out[s->n_outputs - 1][0].num = missing ? NAN : utc - *previous;
     if (!missing)
         *previous = utc;
     return ANOMA_OK;
@@ -471,7 +473,7 @@ const an_step_vtable an_time_features_step = {
                "entity's previous row",
     .params = time_params,
     .n_params = sizeof time_params / sizeof *time_params,
-    .flags = AN_STEP_STATEFUL,
+    .flags = ANOMA_FLAG_STATEFUL,
     .payload_version = 1,
     .create = time_create,
     .destroy = time_destroy,
@@ -481,10 +483,11 @@ const an_step_vtable an_time_features_step = {
     .load = time_load,
     .memory_bytes = time_memory,
     .describe = time_describe,
-    .state_bytes = time_state_bytes,
-    .state_init = time_state_init,
+    .entity_bytes = time_state_bytes,
+    .entity_align = sizeof(double),
+    .entity_init = time_state_init,
+    .entity_transform = time_transform_row,
     .entity_input = time_entity,
-    .transform_stateful = time_transform_row,
-    .state_save = time_state_save,
-    .state_load = time_state_load,
+    .entity_save = time_state_save,
+    .entity_restore = time_state_load,
 };

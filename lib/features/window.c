@@ -408,7 +408,7 @@ static double ewma_step(ewma_cell *e, double alpha, int adjust, double x)
 
 static anoma_status window_transform_row(const void *state, void *entity_state,
                                          const an_cell *const *in, an_cell *const *out,
-                                         size_t row, void *scratch, an_step_fault *fault)
+                                         void *scratch, an_step_fault *fault)
 {
     (void)fault;
     const window_state *s = state;
@@ -419,11 +419,11 @@ static anoma_status window_transform_row(const void *state, void *entity_state,
     for (size_t c = 0; c < s->n; c++) {
         double *ring = (double *)(b + sizeof(uint64_t) + c * column_bytes(s));
         ewma_cell *ew = (ewma_cell *)(ring + s->history);
-        double x = in[c][row].num;
+        double x = in[c][0].num;
         for (size_t k = 0; k < s->n_lags; k++)
-            out[o++][row].num = past(ring, s->history, rows, s->lags[k]);
+            out[o++][0].num = past(ring, s->history, rows, s->lags[k]);
         for (size_t k = 0; k < s->n_diffs; k++)
-            out[o++][row].num = x - past(ring, s->history, rows, s->diffs[k]);
+            out[o++][0].num = x - past(ring, s->history, rows, s->diffs[k]);
         for (size_t k = 0; k < s->n_windows; k++) {
             size_t w = s->windows[k], need = s->min_periods ? s->min_periods : w;
             size_t n = gather(ring, s->history, rows, x, 0, w - 1, v);
@@ -432,21 +432,21 @@ static anoma_status window_transform_row(const void *state, void *entity_state,
             /* the median sorts v, so it comes after the others */
             for (size_t t = 0; t < s->n_stats; t++)
                 if (s->stats[t] != STAT_MEDIAN)
-                    out[o + t][row].num = enough ? statistic(s->stats[t], v, n, mean) : NAN;
+                    out[o + t][0].num = enough ? statistic(s->stats[t], v, n, mean) : NAN;
             for (size_t t = 0; t < s->n_stats; t++)
                 if (s->stats[t] == STAT_MEDIAN)
-                    out[o + t][row].num = enough ? statistic(STAT_MEDIAN, v, n, mean) : NAN;
+                    out[o + t][0].num = enough ? statistic(STAT_MEDIAN, v, n, mean) : NAN;
             o += s->n_stats;
             if (s->deviation) {
                 /* the previous w values only: the entity's own baseline */
                 size_t m = gather(ring, s->history, rows, x, 1, w, v);
                 double base = m ? an_sum(v, m) / (double)m : NAN;
                 double sd = m >= need ? sample_std(v, m, base) : NAN;
-                out[o++][row].num = sd > 0 ? (x - base) / sd : NAN;
+                out[o++][0].num = sd > 0 ? (x - base) / sd : NAN;
             }
         }
         for (size_t k = 0; k < s->n_ewmas; k++)
-            out[o++][row].num = ewma_step(&ew[k], s->ewmas[k].alpha, s->adjust, x);
+            out[o++][0].num = ewma_step(&ew[k], s->ewmas[k].alpha, s->adjust, x);
         ring[rows % s->history] = x;
     }
     *(uint64_t *)b = rows + 1;
@@ -548,7 +548,7 @@ const an_step_vtable an_window_step = {
     .summary = "lags, differences, rolling statistics, EWMA and baseline deviation, per entity",
     .params = window_params,
     .n_params = sizeof window_params / sizeof *window_params,
-    .flags = AN_STEP_STATEFUL,
+    .flags = ANOMA_FLAG_STATEFUL,
     .payload_version = 1,
     .create = window_create,
     .destroy = window_destroy,
@@ -558,10 +558,11 @@ const an_step_vtable an_window_step = {
     .load = window_load,
     .memory_bytes = window_memory,
     .describe = window_describe,
-    .state_bytes = window_state_bytes,
-    .state_init = window_state_init,
+    .entity_bytes = window_state_bytes,
+    .entity_align = sizeof(double),
+    .entity_init = window_state_init,
+    .entity_transform = window_transform_row,
     .entity_input = window_entity,
-    .transform_stateful = window_transform_row,
-    .state_save = window_state_save,
-    .state_load = window_state_load,
+    .entity_save = window_state_save,
+    .entity_restore = window_state_load,
 };

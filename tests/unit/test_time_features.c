@@ -187,7 +187,8 @@ static void test_bad_input(void)
 {
     an_pipeline p = {0};
     const char *bad[] = {"column=ts utc_offset=+1:00", "column=ts utc_offset=+25:00",
-                         "column=ts utc_offset=90000", "column=ts business_hours=9",
+                         "column=ts utc_offset=90000", "column=ts utc_offset=+5",
+                         "column=ts business_hours=9",
                          "column=ts night_hours=22:61-06", "column=ts features=hour,year",
                          "column=ts features=hour,hour", "utc_offset=+01:00",
                          "column=ts entity=user features=hour"};

@@ -207,7 +207,7 @@ static void test_batch_rows_and_file_agree(void)
         void *es;
         CHECK_OK(an_entity_map_state(first, AN_CELL_TEXT, key, &es));
         an_step_fault fault = {0};
-        CHECK_OK(vt->transform_stateful(st, es, in_cells, out_cells, 0, scratch, &fault));
+        CHECK_OK(vt->entity_transform(st, es, in_cells, out_cells, scratch, &fault));
     }
     CHECK(an_entity_map_count(first) == USERS);
     for (size_t u = 0; u < USERS; u++) {
@@ -215,11 +215,11 @@ static void test_batch_rows_and_file_agree(void)
         void *from, *to;
         CHECK_OK(an_entity_map_state(first, AN_CELL_TEXT, key, &from));
         an_writer bytes = {0};
-        CHECK_OK(vt->state_save(st, from, &bytes));
+        CHECK_OK(vt->entity_save(st, from, &bytes));
         CHECK_OK(an_entity_map_state(second, AN_CELL_TEXT, key, &to));
         an_reader rb = an_reader_make(bytes.data, bytes.len, "entity state");
-        CHECK_OK(vt->state_load(st, to, &rb));
-        CHECK(rb.pos == rb.len && bytes.len == vt->state_bytes(st));
+        CHECK_OK(vt->entity_restore(st, to, &rb));
+        CHECK(rb.pos == rb.len && bytes.len == vt->entity_bytes(st));
         an_writer_free(&bytes);
     }
     for (size_t i = BIG / 2; i < BIG; i++) {
@@ -229,7 +229,7 @@ static void test_batch_rows_and_file_agree(void)
         void *es;
         CHECK_OK(an_entity_map_state(second, AN_CELL_TEXT, key, &es));
         an_step_fault fault = {0};
-        CHECK_OK(vt->transform_stateful(st, es, in_cells, out_cells, 0, scratch, &fault));
+        CHECK_OK(vt->entity_transform(st, es, in_cells, out_cells, scratch, &fault));
         /* the window's outputs come after the value column in the batch */
         for (size_t k = 0; k + 1 < w; k++)
             if (memcmp(&out_store[k].num, &batch[i * w + 1 + k], sizeof(double)))
