@@ -242,6 +242,15 @@ def test_train_score_round_trip(wbc, zscore_model):
     scores, flagged = read_scores(run("score", zscore_model, WBC).stdout)
     assert len(scores) == len(X)
     np.testing.assert_allclose(scores, zscore_reference(X, X), rtol=1e-12, atol=1e-12)
+    # the default contamination is "auto", as in anoma.ZScore: the three-sigma rule
+    assert np.array_equal(flagged, (scores > 3).astype(int))
+
+
+def test_train_contamination_rate(tmp_path, wbc):
+    X, _, _ = wbc
+    path = tmp_path / "rate.anoma"
+    run("train", "--detector", "zscore", "--contamination", "0.1", "-o", path, WBC)
+    scores, flagged = read_scores(run("score", path, WBC).stdout)
     threshold = np.percentile(scores, 90)  # contamination 0.1, linear interpolation
     assert np.array_equal(flagged, (scores > threshold).astype(int))
 
@@ -445,7 +454,9 @@ def test_inspect(zscore_model):
     assert "zscore" in text
     assert "features: " + " ".join("f%d" % j for j in range(9)) in text
     assert "file size: %d bytes" % os.path.getsize(zscore_model) in text
-    assert "memory size: " in text
+    # each figure once (the memory size was printed twice)
+    memory = [line for line in text.splitlines() if line.startswith("memory")]
+    assert len(memory) == 1 and memory[0].split()[1].isdigit(), text
 
 
 def test_model_loads_in_python(tmp_path, wbc, zscore_model):
@@ -483,7 +494,13 @@ def test_missing_files(tmp_path, zscore_model):
 def test_bad_csv(tmp_path, zscore_model):
     bad = tmp_path / "bad.csv"
     bad.write_text("f0,f1,label\n1,2,0\n3,oops,1\n")
-    assert_fails(run("evaluate", "--label", "label", bad, ok=False), 1)
+    # a text value makes f1 a text column: not a feature, and a note says so
+    p = run("evaluate", "--label", "label", bad, ok=False)
+    assert p.returncode == 0
+    assert p.stderr.startswith("anoma: note:") and "f1" in p.stderr and "--types" in p.stderr
+    # declared a number, the bad value is an error naming line and column
+    assert_fails(run("evaluate", "--label", "label", "--types", "f1:number", bad, ok=False), 1,
+                 "line 3", "'f1'", "oops")
     labels = tmp_path / "labels.csv"
     labels.write_text("f0,label\n1,0\n2,7\n")
     assert_fails(run("evaluate", "--label", "label", labels, ok=False), 1, "label")
