@@ -57,6 +57,18 @@ int cli_model_feature_names(const anoma_model *m, const char ***names, size_t *n
     return CLI_OK;
 }
 
+int cli_check_explainable(const anoma_model *m)
+{
+    const char *name = anoma_model_detector_name(m, 0);
+    unsigned flags = 0;
+    anoma_status st = anoma_component_flags(ANOMA_KIND_DETECTOR, name ? name : "", &flags);
+    if (st != ANOMA_OK)
+        return cli_fail(st, "--explain");
+    if (!(flags & ANOMA_FLAG_FEATURE_SCORES))
+        return cli_error("--explain: detector '%s' has no per-feature scores", name);
+    return CLI_OK;
+}
+
 /* Is contribution a ranked before b? Larger first, NaN last. */
 static int ranks_before(double a, double b)
 {
@@ -241,7 +253,9 @@ int cmd_score(int argc, char **argv)
     anoma_status st = anoma_model_load(argv[optind], &m);
     if (st != ANOMA_OK)
         return cli_fail_file(st, argv[optind]);
-    int rc = score_file(m, argv[optind + 1], &in, out, explain);
+    int rc = explain ? cli_check_explainable(m) : CLI_OK;
+    if (rc == CLI_OK)
+        rc = score_file(m, argv[optind + 1], &in, out, explain);
     anoma_model_free(m);
     return rc;
 }
