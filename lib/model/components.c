@@ -2,6 +2,7 @@
 #include "anoma/params.h"
 #include "core/error.h"
 #include "detectors/detector.h"
+#include "features/step.h"
 #include "model/model.h"
 
 #include <float.h>
@@ -33,8 +34,10 @@ const char *anoma_component_name(anoma_component_kind kind, size_t index)
         const an_detector_vtable *vt = an_detector_at(index);
         return vt ? vt->name : NULL;
     }
-    case ANOMA_KIND_STEP:
-        return NULL; /* no pipeline steps yet */
+    case ANOMA_KIND_STEP: {
+        const an_step_vtable *vt = an_step_at(index);
+        return vt ? vt->name : NULL;
+    }
     }
     return NULL;
 }
@@ -47,6 +50,10 @@ const char *anoma_component_summary(anoma_component_kind kind, const char *name)
         return "a feature pipeline, detectors, score combination and threshold";
     if (kind == ANOMA_KIND_DETECTOR) {
         const an_detector_vtable *vt = an_detector_find(name);
+        return vt ? vt->summary : NULL;
+    }
+    if (kind == ANOMA_KIND_STEP) {
+        const an_step_vtable *vt = an_step_find(name);
         return vt ? vt->summary : NULL;
     }
     return NULL;
@@ -65,6 +72,9 @@ anoma_status anoma_component_param(anoma_component_kind kind, const char *name, 
     } else if (kind == ANOMA_KIND_DETECTOR && an_detector_find(name)) {
         schema = an_detector_find(name)->params;
         n = an_detector_find(name)->n_params;
+    } else if (kind == ANOMA_KIND_STEP && an_step_find(name)) {
+        schema = an_step_find(name)->params;
+        n = an_step_find(name)->n_params;
     } else {
         return an_error(ANOMA_ERR_UNKNOWN_NAME, "no component '%s' of this kind", name);
     }

@@ -1,0 +1,179 @@
+/* The one interface every pipeline step implements.
+ *
+ * A step is a vtable plus an opaque state, like a detector
+ * (lib/detectors/detector.h). The executor (pipeline.c) does the checking,
+ * the column placement, the blocking and the file framing; a step sees only
+ * the columns it asked for, as column-major arrays of cells, and writes its
+ * output columns into memory the executor owns.
+ *
+ * Life of a step: create (from validated parameters) -> fit, which resolves
+ * `columns=` against the input schema and declares, in an an_step_io, the
+ * input columns it reads and the output columns it makes -> transform of any
+ * number of rows up to the prepared block size, into caller memory, with no
+ * allocation -> save / load of the fitted state with a payload version.
+ *
+ * To add a step: write its file with a vtable, list it in registry.c, add
+ * its tests and its section of docs/features.md. */
+#ifndef AN_FEATURES_STEP_H
+#define AN_FEATURES_STEP_H
+
+#include "core/params.h"
+#include "core/strbuf.h"
+#include "io/bytes.h"
+
+#include <stdint.h>
+
+/* What a cell holds. Frame INT64 columns enter as NUMBER. */
+typedef enum an_cell_type {
+    AN_CELL_NUMBER = 0,    /* num; NaN = missing */
+    AN_CELL_TEXT = 1,      /* text, pointing into caller memory, never copied; NULL = missing */
+    AN_CELL_TIMESTAMP = 2, /* i64 seconds since 1970-01-01 UTC */
+} an_cell_type;
+
+/* One value: 8 bytes whatever the type. */
+typedef union an_cell {
+    double num;
+    int64_t i64;
+    const char *text;
+} an_cell;
+
+/* Rows the executor hands a step at once in batch work; the row scorer uses
+ * blocks of one row, through the same code. */
+enum { AN_BLOCK_ROWS = 256 };
+
+/* Alignment the executor guarantees for a step's scratch memory. */
+enum { AN_STEP_SCRATCH_ALIGN = 64 };
+
+/* The first AN_STEP_SCRATCH_ALIGN-aligned byte of a block allocated with
+ * AN_STEP_SCRATCH_ALIGN bytes to spare. */
+static inline void *an_step_scratch_align(void *block)
+{
+    uintptr_t a = (uintptr_t)block;
+    return block ? (char *)block + (AN_STEP_SCRATCH_ALIGN - a % AN_STEP_SCRATCH_ALIGN) %
+                                       AN_STEP_SCRATCH_ALIGN
+                 : NULL;
+}
+
+/* Step flags. */
+enum {
+    AN_STEP_STATEFUL = 1u << 0, /* the stateful part below is set (window features) */
+};
+
+/* Names and types of a list of columns. The strings belong to whoever made
+ * the schema (the executor); a step copies what it keeps. */
+typedef struct an_schema {
+    size_t n;
+    const char *const *names;
+    const an_cell_type *types;
+} an_schema;
+
+/* The columns a fitted step reads and the ones it makes, filled by fit
+ * (through the helpers below) and kept, saved and restored by the executor.
+ * Placement rule: inputs with keep = 0 are consumed (removed); the outputs
+ * are inserted where the first consumed input was (or at the end when the
+ * step consumes nothing); every other column keeps its place. */
+typedef struct an_step_io {
+    size_t n_inputs;
+    size_t *inputs;      /* positions in the step's input schema, in the order transform sees them */
+    unsigned char *keep; /* per input: 1 = read but left in place, 0 = consumed */
+    size_t n_outputs;
+    char **output_names; /* owned */
+    an_cell_type *output_types;
+} an_step_io;
+
+/* Read input column `position` (keep: leave it in place). */
+anoma_status an_step_io_add_input(an_step_io *io, size_t position, int keep);
+/* Declare the next output column; the name is printf-formatted and copied. */
+anoma_status an_step_io_add_output(an_step_io *io, an_cell_type type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void an_step_io_free(an_step_io *io);
+
+/* Resolve a `columns=a,b,c` parameter (empty = every column whose type is in
+ * `accepted`, a mask of 1u << an_cell_type) against the schema and add each
+ * column as a consumed input, in schema order for the default and in the
+ * given order otherwise. An unknown name or a column of another type is an
+ * error naming the step, the column and what it expected; `at_least_one`
+ * makes an empty selection an error. */
+anoma_status an_step_resolve_columns(const char *step, const char *columns,
+                                     const an_schema *schema, unsigned accepted,
+                                     int at_least_one, an_step_io *io);
+
+/* Name of a cell type for messages: "number", "text", "timestamp". */
+const char *an_cell_type_name(an_cell_type type);
+
+/* Training data as a step sees it: the whole output of the previous step. */
+typedef struct an_step_fit_data {
+    const an_schema *schema;       /* the step's input columns */
+    const an_cell *const *columns; /* schema->n columns of `rows` cells each */
+    size_t rows;
+    size_t n_threads;              /* 0 = all cores */
+} an_step_fit_data;
+
+/* Where a transform failed (a documented run-time error, such as an unseen
+ * category in "error" mode): the row within the block. The step has set the
+ * message (naming column and value); the executor adds the row number. */
+typedef struct an_step_fault {
+    size_t row;
+} an_step_fault;
+
+typedef struct an_step_vtable {
+    const char *name;    /* registry key, such as "standard_scaler" */
+    const char *summary; /* one line for help text */
+    const anoma_param_info *params;
+    size_t n_params;
+    unsigned flags;
+    uint32_t payload_version; /* written with the payload; load receives the file's */
+
+    /* New unfitted state for these (validated) parameters. */
+    anoma_status (*create)(const an_params *params, void **state);
+    void (*destroy)(void *state);
+
+    /* Learn from data and fill io (empty on entry). On error the executor
+     * destroys the state and re-creates it. Resolving `columns=` happens
+     * here, so a bad name is a fit error. */
+    anoma_status (*fit)(void *state, const an_step_fit_data *data, an_step_io *io);
+
+    /* Bytes of scratch transform needs for blocks of up to block_rows rows
+     * (NULL or 0: none). Aligned to AN_STEP_SCRATCH_ALIGN. */
+    size_t (*scratch_bytes)(const void *state, size_t block_rows);
+
+    /* Transform `rows` rows: in[k] is the k-th io input column, out[k] the
+     * k-th output column, `rows` cells each. Allocates nothing. Returns
+     * ANOMA_OK, or a documented run-time error with the message set and
+     * fault->row filled. */
+    anoma_status (*transform)(const void *state, const an_cell *const *in, an_cell *const *out,
+                              size_t rows, void *scratch, an_step_fault *fault);
+
+    /* Fitted state to and from a payload. load gets the payload version the
+     * file recorded, the step's input schema and its io as saved (already
+     * checked against that schema: positions in range); it must check that
+     * the payload agrees with both and check every count it reads. */
+    anoma_status (*save)(const void *state, an_writer *w);
+    anoma_status (*load)(void *state, an_reader *r, uint32_t version, const an_schema *schema,
+                         const an_step_io *io);
+
+    /* Bytes the fitted state holds. */
+    size_t (*memory_bytes)(const void *state);
+    /* Human-readable summary of the fitted state (for anoma inspect). */
+    void (*describe)(const void *state, an_strbuf *out);
+
+    /* Optional stateful part (AN_STEP_STATEFUL), for features that depend on
+     * earlier rows of the same entity (lags, rolling windows). The model
+     * keeps one block of state_bytes per entity; a stream keeps it across
+     * calls and saves it. Shaped like the detectors' stateful part. */
+    size_t (*state_bytes)(const void *state);
+    void (*state_init)(const void *state, void *entity_state);
+    /* Transform one row, updating the entity's state. */
+    anoma_status (*transform_stateful)(const void *state, void *entity_state,
+                                       const an_cell *const *in, an_cell *const *out,
+                                       void *scratch, an_step_fault *fault);
+    anoma_status (*state_save)(const void *state, const void *entity_state, an_writer *w);
+    anoma_status (*state_load)(const void *state, void *entity_state, an_reader *r);
+} an_step_vtable;
+
+/* The registry: NULL when unknown. */
+const an_step_vtable *an_step_find(const char *name);
+/* The index-th registered step, NULL past the end. */
+const an_step_vtable *an_step_at(size_t index);
+
+#endif

@@ -1,0 +1,340 @@
+/* Pipeline steps and the executor, through the internal interface:
+ * hand-computed values, column placement, the block and single-row paths,
+ * save/load, bad input and allocation failures. The comparisons with
+ * scikit-learn on real data are in tests/python/test_pipeline.py. */
+#include "testing.h"
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "features/pipeline.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A small mixed table: amount (double, with a NaN), device (text, with a
+ * missing value), clicks (int64). */
+enum { N = 6 };
+static const double amount[N] = {1, 2, NAN, 4, 5, 6};
+static const char *const device[N] = {"web", "ios", "web", NULL, "android", "web"};
+static const int64_t clicks[N] = {10, 20, 30, 40, 50, 60};
+static const char *const names[3] = {"amount", "device", "clicks"};
+static const an_cell_type types[3] = {AN_CELL_NUMBER, AN_CELL_TEXT, AN_CELL_NUMBER};
+
+static an_input table_input(an_input_column *cols, size_t rows)
+{
+    cols[0] = (an_input_column){ANOMA_COL_DOUBLE, amount};
+    cols[1] = (an_input_column){ANOMA_COL_STRING, device};
+    cols[2] = (an_input_column){ANOMA_COL_INT64, clicks};
+    return (an_input){NULL, cols, rows};
+}
+
+/* A pipeline with the table's schema and the given steps ("name params"). */
+static anoma_status build(an_pipeline *p, const char *const *steps, size_t n)
+{
+    *p = (an_pipeline){0};
+    AN_TRY(an_pipeline_set_input(p, 3, names, types));
+    for (size_t s = 0; s < n; s++) {
+        const char *space = strchr(steps[s], ' ');
+        char name[64];
+        size_t len = space ? (size_t)(space - steps[s]) : strlen(steps[s]);
+        memcpy(name, steps[s], len);
+        name[len] = '\0';
+        AN_TRY(an_pipeline_add(p, name, space ? space + 1 : NULL));
+    }
+    return ANOMA_OK;
+}
+
+static const char *output_name(const an_pipeline *p, size_t k)
+{
+    return p->slot_names[p->stage_slots[p->stage_begin[p->n_steps] + k]];
+}
+
+static void test_scaler_and_one_hot_by_hand(void)
+{
+    an_pipeline p;
+    const char *steps[] = {"one_hot", "standard_scaler columns=amount,clicks"};
+    CHECK_OK(build(&p, steps, 2));
+    an_input_column cols[3];
+    an_input in = table_input(cols, N);
+    double *x = NULL;
+    CHECK_OK(an_pipeline_fit(&p, &in, 1, &x));
+    /* one_hot replaces device where it was; the scaler's outputs go where
+     * amount was, so: amount, clicks, then device's columns. */
+    const char *want[] = {"amount", "clicks", "device=android", "device=ios", "device=web",
+                          "device=<missing>", "device=<unseen>"};
+    CHECK(p.n_outputs == 7);
+    for (size_t k = 0; k < 7 && k < p.n_outputs; k++)
+        CHECK(!strcmp(output_name(&p, k), want[k]));
+    /* amount without the NaN: 1 2 4 5 6, mean 3.6, population variance
+     * (6.76 + 2.56 + 0.16 + 1.96 + 5.76) / 5 = 3.44. */
+    double sd_a = sqrt(3.44), sd_c = sqrt(1750.0 / 6); /* clicks: mean 35 */
+    for (size_t i = 0; i < N; i++) {
+        const double *row = x + i * 7;
+        if (i == 2)
+            CHECK(isnan(row[0]));
+        else
+            CHECK_NEAR(row[0], (amount[i] - 3.6) / sd_a, 1e-14);
+        CHECK_NEAR(row[1], ((double)clicks[i] - 35) / sd_c, 1e-14);
+        double sum = 0;
+        for (size_t k = 2; k < 7; k++)
+            sum += row[k];
+        CHECK(sum == 1);
+        CHECK(row[6] == 0); /* nothing unseen in training */
+    }
+    CHECK(x[0 * 7 + 4] == 1 && x[1 * 7 + 3] == 1 && x[3 * 7 + 5] == 1 && x[4 * 7 + 2] == 1);
+    an_free(x);
+    an_pipeline_free(&p);
+}
+
+static void test_one_hot_rare_and_unseen(void)
+{
+    /* web 3, ios 1, android 1, missing 1: min_frequency=2 leaves web alone. */
+    an_pipeline p;
+    const char *steps[] = {"one_hot min_frequency=2 unseen=ignore", "select drop=amount"};
+    CHECK_OK(build(&p, steps, 2));
+    an_input_column cols[3];
+    an_input in = table_input(cols, N);
+    double *x = NULL;
+    CHECK_OK(an_pipeline_fit(&p, &in, 1, &x));
+    CHECK(p.n_outputs == 3);
+    CHECK(!strcmp(output_name(&p, 0), "device=web"));
+    CHECK(!strcmp(output_name(&p, 1), "device=<infrequent>"));
+    CHECK(!strcmp(output_name(&p, 2), "clicks"));
+    for (size_t i = 0; i < N; i++)
+        CHECK(x[i * 3 + 0] + x[i * 3 + 1] == 1 && x[i * 3 + 0] == (i == 0 || i == 2 || i == 5));
+    an_free(x);
+    /* an unseen value with unseen=ignore: all zeros */
+    const char *other[N] = {"tv", "web", "web", "web", "web", "web"};
+    cols[1].values = other;
+    double out[N * 3];
+    CHECK_OK(an_pipeline_transform(&p, &in, 1, out));
+    CHECK(out[0] == 0 && out[1] == 0 && out[2] == 10);
+    an_pipeline_free(&p);
+
+    /* max_categories=2: one frequent category (web, the most common) + infrequent */
+    const char *steps2[] = {"one_hot max_categories=2 unseen=error", "select types=number"};
+    CHECK_OK(build(&p, steps2, 2));
+    cols[1].values = device;
+    CHECK_OK(an_pipeline_fit(&p, &in, 1, &x));
+    CHECK(p.n_outputs == 4);
+    CHECK(!strcmp(output_name(&p, 1), "device=web"));
+    CHECK(!strcmp(output_name(&p, 2), "device=<infrequent>"));
+    an_free(x);
+    cols[1].values = other;
+    CHECK_STATUS(an_pipeline_transform(&p, &in, 1, out), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "'device'") && strstr(anoma_last_error(), "'tv'") &&
+          strstr(anoma_last_error(), "row 0"));
+    an_pipeline_free(&p);
+}
+
+static void test_ties_in_max_categories(void)
+{
+    /* a 2, b 2, c 1: max_categories=2 keeps one; the stable order of counts
+     * demotes c, then a (scikit-learn: argsort(kind="mergesort")). */
+    static const char *const t[5] = {"b", "a", "c", "a", "b"};
+    static const char *const nm[1] = {"t"};
+    static const an_cell_type ty[1] = {AN_CELL_TEXT};
+    an_pipeline p = {0};
+    CHECK_OK(an_pipeline_set_input(&p, 1, nm, ty));
+    CHECK_OK(an_pipeline_add(&p, "one_hot", "max_categories=2 unseen=ignore"));
+    an_input_column col = {ANOMA_COL_STRING, t};
+    an_input in = {NULL, &col, 5};
+    double *x = NULL;
+    CHECK_OK(an_pipeline_fit(&p, &in, 1, &x));
+    CHECK(p.n_outputs == 2);
+    CHECK(!strcmp(output_name(&p, 0), "t=b"));
+    an_free(x);
+    an_pipeline_free(&p);
+}
+
+static void test_select(void)
+{
+    an_pipeline p;
+    const char *steps[] = {"select columns=clicks,amount"};
+    CHECK_OK(build(&p, steps, 1));
+    an_input_column cols[3];
+    an_input in = table_input(cols, N);
+    double *x = NULL;
+    CHECK_OK(an_pipeline_fit(&p, &in, 1, &x));
+    CHECK(p.n_outputs == 2 && !strcmp(output_name(&p, 0), "clicks"));
+    CHECK(x[0] == 10 && x[1] == 1 && x[2 * 2] == 30 && isnan(x[2 * 2 + 1]));
+    an_free(x);
+    an_pipeline_free(&p);
+    const char *bad_type[] = {"select types=number,date"};
+    CHECK_STATUS(build(&p, bad_type, 1), ANOMA_ERR_PARAM_VALUE);
+    CHECK(strstr(anoma_last_error(), "date") != NULL);
+    an_pipeline_free(&p);
+}
+
+static void test_fit_errors_name_the_column(void)
+{
+    an_pipeline p;
+    an_input_column cols[3];
+    an_input in = table_input(cols, N);
+    double *x = NULL;
+    const char *left_text[] = {"standard_scaler"};
+    CHECK_OK(build(&p, left_text, 1));
+    CHECK_STATUS(an_pipeline_fit(&p, &in, 1, &x), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "'device'") && strstr(anoma_last_error(), "one_hot") &&
+          strstr(anoma_last_error(), "drop=device"));
+    CHECK(!p.fitted && x == NULL);
+    an_pipeline_free(&p);
+    const char *missing[] = {"standard_scaler columns=amount,price"};
+    CHECK_OK(build(&p, missing, 1));
+    CHECK_STATUS(an_pipeline_fit(&p, &in, 1, &x), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "'price'") != NULL);
+    an_pipeline_free(&p);
+    const char *wrong[] = {"standard_scaler columns=device"};
+    CHECK_OK(build(&p, wrong, 1));
+    CHECK_STATUS(an_pipeline_fit(&p, &in, 1, &x), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "'device' is text") != NULL);
+    an_pipeline_free(&p);
+    /* a frame column of the wrong type, and an infinite number */
+    const char *fine[] = {"one_hot"};
+    CHECK_OK(build(&p, fine, 1));
+    cols[1] = (an_input_column){ANOMA_COL_DOUBLE, amount};
+    CHECK_STATUS(an_pipeline_fit(&p, &in, 1, &x), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "'device'") && strstr(anoma_last_error(), "text"));
+    cols[1] = (an_input_column){ANOMA_COL_STRING, device};
+    double inf_amount[N] = {1, 2, 3, INFINITY, 5, 6};
+    cols[0].values = inf_amount;
+    CHECK_STATUS(an_pipeline_fit(&p, &in, 1, &x), ANOMA_ERR_NONFINITE);
+    CHECK(strstr(anoma_last_error(), "'amount', row 3") != NULL);
+    an_pipeline_free(&p);
+}
+
+/* Rows of a larger table: blocks of 256, of 1, several threads, and after
+ * save/load give the same bytes. */
+enum { BIG = 1000 };
+static double big_amount[BIG];
+static const char *big_device[BIG];
+static int64_t big_clicks[BIG];
+
+static void test_block_row_and_file_agree(void)
+{
+    static const char *const kinds[] = {"web", "ios", "android", "tv", NULL};
+    for (size_t i = 0; i < BIG; i++) {
+        big_amount[i] = i % 17 == 3 ? NAN : (double)((i * 7919) % 1000) / 7.0;
+        big_device[i] = kinds[(i * 31) % 5];
+        big_clicks[i] = (int64_t)((i * 104729) % 97);
+    }
+    an_input_column cols[3] = {{ANOMA_COL_DOUBLE, big_amount},
+                               {ANOMA_COL_STRING, big_device},
+                               {ANOMA_COL_INT64, big_clicks}};
+    an_input in = {NULL, cols, BIG};
+    an_pipeline p;
+    const char *steps[] = {"one_hot min_frequency=0.21", "standard_scaler"};
+    CHECK_OK(build(&p, steps, 2));
+    double *fit_out = NULL;
+    CHECK_OK(an_pipeline_fit(&p, &in, 1, &fit_out));
+    size_t w = p.n_outputs;
+    double *batch = malloc(BIG * w * sizeof(double)), *rows = malloc(BIG * w * sizeof(double));
+    double *loaded = malloc(BIG * w * sizeof(double));
+    CHECK_OK(an_pipeline_transform(&p, &in, 3, batch));
+    an_pipeline_work *work = NULL;
+    CHECK_OK(an_pipeline_work_create(&p, 1, &work));
+    for (size_t i = 0; i < BIG; i++)
+        CHECK_OK(an_pipeline_run_block(&p, work, &in, i, 1, rows + i * w));
+    an_pipeline_work_free(work);
+    an_writer image = {0};
+    an_pipeline_save(&p, &image);
+    CHECK_OK(an_writer_status(&image));
+    an_pipeline back = {0};
+    an_reader r = an_reader_make(image.data, image.len, "pipeline");
+    CHECK_OK(an_pipeline_load(&back, &r));
+    CHECK(r.pos == r.len && back.n_outputs == w);
+    CHECK_OK(an_pipeline_transform(&back, &in, 1, loaded));
+    CHECK(!memcmp(fit_out, batch, BIG * w * sizeof(double)));
+    CHECK(!memcmp(batch, rows, BIG * w * sizeof(double)));
+    CHECK(!memcmp(batch, loaded, BIG * w * sizeof(double)));
+    /* every truncation and every single-byte change: an error or a valid
+     * pipeline, never a crash (the sanitizer build checks the memory) */
+    for (size_t cut = 0; cut < image.len; cut++) {
+        an_pipeline q = {0};
+        an_reader rc = an_reader_make(image.data, cut, "pipeline");
+        CHECK(an_pipeline_load(&q, &rc) != ANOMA_OK || rc.pos < rc.len || cut == image.len);
+        an_pipeline_free(&q);
+    }
+    for (size_t at = 0; at < image.len; at++) {
+        unsigned char *copy = malloc(image.len);
+        memcpy(copy, image.data, image.len);
+        copy[at] ^= 0x5a;
+        an_pipeline q = {0};
+        an_reader rc = an_reader_make(copy, image.len, "pipeline");
+        if (an_pipeline_load(&q, &rc) == ANOMA_OK && q.n_outputs) {
+            double out[16 * 64];
+            an_input small = {NULL, cols, 16};
+            if (q.n_outputs <= 64)
+                an_pipeline_transform(&q, &small, 1, out);
+        }
+        an_pipeline_free(&q);
+        free(copy);
+    }
+    an_writer_free(&image);
+    an_pipeline_free(&back);
+    an_pipeline_free(&p);
+    an_free(fit_out);
+    free(batch);
+    free(rows);
+    free(loaded);
+}
+
+static void test_allocation_failures(void)
+{
+    for (long k = 0;; k++) {
+        test_alloc_install(k);
+        an_pipeline p;
+        const char *steps[] = {"one_hot", "standard_scaler", "select drop=clicks"};
+        an_input_column cols[3];
+        an_input in = table_input(cols, N);
+        double *x = NULL, out[N * 8];
+        anoma_status st = build(&p, steps, 3);
+        if (st == ANOMA_OK)
+            st = an_pipeline_fit(&p, &in, 1, &x);
+        if (st == ANOMA_OK)
+            st = an_pipeline_transform(&p, &in, 1, out);
+        an_free(x);
+        an_pipeline_free(&p);
+        if (st != ANOMA_OK && st != ANOMA_ERR_NO_MEMORY)
+            test_fail(__FILE__, __LINE__, "k=%ld: %s: %s", k, anoma_status_str(st), anoma_last_error());
+        long live = test_alloc_live();
+        test_alloc_restore();
+        CHECK(live == 0);
+        if (st == ANOMA_OK || live)
+            break;
+    }
+}
+
+static void test_steps_are_listed(void)
+{
+    size_t n = 0;
+    for (; anoma_component_name(ANOMA_KIND_STEP, n); n++)
+        CHECK(an_step_find(anoma_component_name(ANOMA_KIND_STEP, n)) != NULL);
+    CHECK(n >= 3);
+    CHECK(anoma_component_summary(ANOMA_KIND_STEP, "one_hot") != NULL);
+    anoma_param_info info;
+    CHECK_OK(anoma_component_param(ANOMA_KIND_STEP, "one_hot", 3, &info));
+    CHECK(!strcmp(info.key, "unseen") && !strcmp(info.default_value, "bucket"));
+    CHECK_STATUS(anoma_component_param(ANOMA_KIND_STEP, "nope", 0, &info), ANOMA_ERR_UNKNOWN_NAME);
+    an_pipeline p = {0};
+    CHECK_STATUS(an_pipeline_add(&p, "robust_scalar", NULL), ANOMA_ERR_UNKNOWN_NAME);
+    CHECK(strstr(anoma_last_error(), "standard_scaler") != NULL); /* lists the known ones */
+    CHECK_STATUS(an_pipeline_add(&p, "one_hot", "unseen=maybe"), ANOMA_ERR_PARAM_VALUE);
+    CHECK_STATUS(an_pipeline_add(&p, "one_hot", "max_categories=1"), ANOMA_ERR_PARAM_VALUE);
+    CHECK(p.n_steps == 0);
+    an_pipeline_free(&p);
+}
+
+int main(void)
+{
+    RUN(test_steps_are_listed);
+    RUN(test_scaler_and_one_hot_by_hand);
+    RUN(test_one_hot_rare_and_unseen);
+    RUN(test_ties_in_max_categories);
+    RUN(test_select);
+    RUN(test_fit_errors_name_the_column);
+    RUN(test_block_row_and_file_agree);
+    RUN(test_allocation_failures);
+    return test_summary();
+}
