@@ -497,7 +497,7 @@ anoma_status an_format_decode_checked(const void *data, size_t size, const an_se
     /* Bounded by the file size: n_sections <= size / 32. */
     section_frame *frames = AN_NEW_ARRAY(section_frame, n_sections + 1);
     size_t *offsets = AN_NEW_ARRAY(size_t, n_sections + 1);
-    an_section_list list = {AN_NEW_ARRAY(an_section, n_sections + 1), 0};
+    an_section_list list = {AN_NEW_ARRAY(an_section, n_sections + 1), 0, load_u16(p + 10)};
     size_t n_kept = 0;
     anoma_status status = frames && offsets && list.items ? ANOMA_OK : an_no_memory();
     if (status == ANOMA_OK)
