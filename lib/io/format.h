@@ -7,7 +7,7 @@
 #include "io/bytes.h"
 
 #define AN_FORMAT_MAJOR 1
-#define AN_FORMAT_MINOR 0
+#define AN_FORMAT_MINOR 1
 
 /* Section types. */
 enum {
