@@ -42,6 +42,7 @@ static anoma_status write_detector(const an_model_detector *d, an_writer *w)
     put_params(w, &d->params);
     an_put_f64(w, d->shift);
     an_put_f64(w, d->scale);
+    an_put_u32(w, d->vt->payload_version); /* since format 1.1 */
     return d->vt->save(d->state, w);
 }
 
@@ -176,25 +177,31 @@ static anoma_status read_pipeline(anoma_model *m, const an_section *s)
     return ANOMA_OK;
 }
 
-/* Load detector k's state from r; the payload must be used whole. */
-static anoma_status load_state(anoma_model *m, size_t k, an_reader *r)
+/* Load detector k's state, written with payload `version`, from r; the
+ * payload must be used whole. */
+static anoma_status load_state(anoma_model *m, size_t k, an_reader *r, uint32_t version)
 {
     an_model_detector *d = &m->detectors[k];
-    AN_TRY(d->vt->load(d->state, r, m->width));
+    if (version == 0 || version > d->vt->payload_version)
+        return an_error(version ? ANOMA_ERR_VERSION : ANOMA_ERR_FORMAT,
+                        "model file: detector '%s' payload version %u; this library reads 1 to %u",
+                        d->vt->name, (unsigned)version, (unsigned)d->vt->payload_version);
+    AN_TRY(d->vt->load(d->state, r, m->width, version));
     AN_TRY(an_reader_status(r));
     if (r->pos != r->len)
         return format_error("detector section has trailing bytes");
-    if (d->vt->scratch_size && d->vt->scratch_size(d->state) > m->scratch_size)
-        m->scratch_size = d->vt->scratch_size(d->state);
+    an_model_note_scratch(m, d);
     return ANOMA_OK;
 }
 
-static anoma_status read_detector(anoma_model *m, const an_section *s)
+/* Format 1.0 had no payload version: every payload was its detector's first. */
+static anoma_status read_detector(anoma_model *m, const an_section *s, unsigned format_minor)
 {
     an_reader r = an_reader_make(s->data, s->size, "detector");
     char *name = an_get_str(&r);
     char *params = an_get_str(&r);
     double shift = an_get_f64(&r), scale = an_get_f64(&r);
+    uint32_t version = format_minor >= 1 ? an_get_u32(&r) : 1;
     anoma_status st = an_reader_status(&r);
     if (st == ANOMA_OK && (!isfinite(shift) || !isfinite(scale) || !(scale > 0)))
         st = format_error("detector normalisation is not finite and positive");
@@ -207,7 +214,7 @@ static anoma_status read_detector(anoma_model *m, const an_section *s)
         an_model_detector *d = &m->detectors[m->n_detectors - 1];
         d->shift = shift;
         d->scale = scale;
-        st = load_state(m, m->n_detectors - 1, &r);
+        st = load_state(m, m->n_detectors - 1, &r, version);
     }
     an_free(name);
     an_free(params);
@@ -247,10 +254,11 @@ anoma_status anoma_model_import_detector(anoma_model *m, const char *detector, c
                         m->n_features, n_features);
     AN_TRY(anoma_model_add_detector(m, detector, params, NULL));
     size_t k = m->n_detectors - 1;
-    size_t old_width = m->width, old_scratch = m->scratch_size;
+    size_t old_width = m->width, old_bytes = m->scratch_bytes, old_align = m->scratch_align;
     m->width = n_features;
+    /* the layout documented today: the detector's current payload version */
     an_reader r = an_reader_make(state, size, "imported detector");
-    anoma_status st = load_state(m, k, &r);
+    anoma_status st = load_state(m, k, &r, m->detectors[k].vt->payload_version);
     if (st == ANOMA_OK && alone)
         st = an_model_set_matrix_schema(m, n_features);
     if (st == ANOMA_OK && alone)
@@ -258,7 +266,8 @@ anoma_status anoma_model_import_detector(anoma_model *m, const char *detector, c
     if (st != ANOMA_OK) { /* back to the model it was */
         drop_detector(m, k);
         m->width = old_width;
-        m->scratch_size = old_scratch;
+        m->scratch_bytes = old_bytes;
+        m->scratch_align = old_align;
         return st;
     }
     m->detectors[k].imported_width = n_features;
@@ -310,7 +319,7 @@ static anoma_status build_model(const an_section_list *list, anoma_model *m)
     AN_TRY(read_pipeline(m, pipeline));
     for (size_t i = 0; i < list->n; i++)
         if (list->items[i].type == AN_SECTION_DETECTOR)
-            AN_TRY(read_detector(m, &list->items[i]));
+            AN_TRY(read_detector(m, &list->items[i], list->minor));
     m->threshold = threshold;
     an_model_resolve_modes(m);
     m->fitted = 1;

@@ -151,6 +151,7 @@ static anoma_status checked_frame(const anoma_model *m, const anoma_frame *f, co
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "%s: NULL argument", what);
     if (!m->fitted)
         return an_error(ANOMA_ERR_NOT_FITTED, "%s: the model is not fitted", what);
+    AN_TRY(an_model_check_stateless(m, what));
     if (!out && anoma_frame_rows(f))
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "%s: NULL output array", what);
     AN_TRY(frame_input(&m->pipeline, f, what, columns));

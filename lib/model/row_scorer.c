@@ -10,7 +10,7 @@
 struct anoma_row_scorer {
     const anoma_model *model;
     double *raw;     /* one raw score per detector */
-    double *scratch; /* the largest scratch any detector needs */
+    void *scratch;   /* the largest scratch any detector needs, aligned (NULL: none) */
     /* the pipeline's single-row path: prepared here, so a row allocates nothing */
     an_pipeline_work *work;
     an_input_column *columns; /* typed rows: one per input, pointed at the row */
@@ -24,15 +24,19 @@ anoma_status anoma_row_scorer_create(const anoma_model *m, anoma_row_scorer **ou
     *out = NULL;
     if (!m->fitted)
         return an_error(ANOMA_ERR_NOT_FITTED, "row scorer: the model is not fitted");
+    AN_TRY(an_model_check_stateless(m, "row scorer"));
     anoma_row_scorer *s = AN_NEW_ZEROED(anoma_row_scorer, 1);
     if (!s)
         return an_no_memory();
     s->model = m;
     s->raw = AN_NEW_ARRAY(double, m->n_detectors);
-    s->scratch = AN_NEW_ARRAY(double, m->scratch_size);
+    if (m->scratch_bytes)
+        s->scratch = an_malloc_aligned(m->scratch_bytes, m->scratch_align);
     s->columns = AN_NEW_ARRAY(an_input_column, m->pipeline.n_inputs + 1);
     s->features = AN_NEW_ARRAY(double, m->width + 1);
-    anoma_status st = s->raw && s->scratch && s->columns && s->features ? ANOMA_OK : an_no_memory();
+    anoma_status st = s->raw && (!m->scratch_bytes || s->scratch) && s->columns && s->features
+                          ? ANOMA_OK
+                          : an_no_memory();
     if (st == ANOMA_OK)
         st = an_pipeline_work_create(&m->pipeline, 1, &s->work);
     if (st != ANOMA_OK) {
@@ -54,7 +58,7 @@ void anoma_row_scorer_free(anoma_row_scorer *s)
     if (!s)
         return;
     an_free(s->raw);
-    an_free(s->scratch);
+    an_free_aligned(s->scratch);
     an_pipeline_work_free(s->work);
     an_free(s->columns);
     an_free(s->features);

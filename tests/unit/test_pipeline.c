@@ -3,12 +3,9 @@
  * and row, old files, imports, allocation failures. */
 #include "testing.h"
 
-#include "io/format.h"
-
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 enum { ROWS = 600 };
 static double amount[ROWS];
@@ -233,36 +230,6 @@ static void test_matrix_models(void)
     anoma_model_free(scaled);
 }
 
-/* A file as format 1.0 wrote it (minor 0, empty pipeline) still loads. */
-static void test_format_1_0_file_loads(void)
-{
-    double x[ROWS];
-    for (size_t i = 0; i < ROWS; i++)
-        x[i] = (double)clicks[i];
-    anoma_matrix view = anoma_matrix_f64(x, ROWS, 1);
-    anoma_model *m = NULL;
-    CHECK_OK(anoma_model_create(NULL, &m));
-    CHECK_OK(anoma_model_add_detector(m, "mad", NULL, NULL));
-    CHECK_OK(anoma_model_fit(m, &view, NULL, NULL));
-    unsigned char buf[4096];
-    size_t size;
-    CHECK_OK(anoma_model_save_memory(m, buf, sizeof buf, &size));
-    CHECK(buf[10] == AN_FORMAT_MINOR && buf[10] == 1);
-    buf[10] = 0; /* minor 0, and the header CRC to match */
-    uint32_t crc = (uint32_t)crc32(0, buf, 20);
-    for (int k = 0; k < 4; k++)
-        buf[20 + k] = (unsigned char)(crc >> (8 * k));
-    anoma_model *old = NULL;
-    CHECK_OK(anoma_model_load_memory(buf, size, &old));
-    double a[ROWS], b[ROWS];
-    CHECK_OK(anoma_model_score(m, &view, a));
-    CHECK_OK(anoma_model_score(old, &view, b));
-    CHECK(!memcmp(a, b, sizeof a));
-    CHECK(anoma_model_n_steps(old) == 0 && anoma_model_n_outputs(old) == 1);
-    anoma_model_free(old);
-    anoma_model_free(m);
-}
-
 /* A detector fitted elsewhere joins a model with steps (and another
  * detector): fit fits the rest and checks the width. */
 static void test_import_into_pipeline(void)
@@ -374,7 +341,6 @@ int main(void)
     RUN(test_batch_row_and_file_agree);
     RUN(test_bad_input_names_column_and_row);
     RUN(test_matrix_models);
-    RUN(test_format_1_0_file_loads);
     RUN(test_import_into_pipeline);
     RUN(test_allocation_failures);
     return test_summary();

@@ -134,6 +134,7 @@ unsigned char *test_detector_payload(const anoma_model *m, size_t index, size_t 
             an_free(an_get_str(&r)); /* parameters */
             an_get_f64(&r);          /* shift */
             an_get_f64(&r);          /* scale */
+            an_get_u32(&r);          /* payload version */
             *size = r.len - r.pos;
             payload = malloc(*size + 1);
             if (payload)

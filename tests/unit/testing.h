@@ -27,7 +27,8 @@ long test_alloc_live(void);
 void test_alloc_restore(void);
 
 /* The saved state of detector `index` of a fitted model, as
- * anoma_model_import_detector() takes it, cut out of the model's file
+ * anoma_model_import_detector() takes it (the current payload version), cut
+ * out of the model's file
  * (malloc'd; NULL if absent). */
 unsigned char *test_detector_payload(const anoma_model *m, size_t index, size_t *size);
 
