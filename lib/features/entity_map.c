@@ -20,8 +20,7 @@ struct an_entity_map {
     void (*init)(const void *step_state, void *entity_state);
     const void *step_state;
     entity *entities; /* count of them, in order of arrival */
-    unsigned char *states;      /* the first aligned byte of states_block */
-    unsigned char *states_block; /* allocated with align bytes to spare */
+    unsigned char *states;
     size_t count, capacity;
     size_t *slots; /* n_slots (a power of two, at most half full): entity index + 1, 0 = empty */
     size_t n_slots;
@@ -93,14 +92,11 @@ anoma_status an_entity_map_create(size_t state_bytes, size_t align,
                                   const void *step_state, an_entity_map **out)
 {
     *out = NULL;
-    if (align > 4096 || (align & (align - 1)))
-        return an_error(ANOMA_ERR_INTERNAL, "entity state alignment %zu is not a power of two "
-                        "up to 4096", align);
     an_entity_map *m = AN_NEW_ZEROED(an_entity_map, 1);
     if (!m)
         return an_no_memory();
     m->align = align < 8 ? 8 : align;
-    m->state_bytes = (state_bytes + m->align - 1) / m->align * m->align;
+    m->state_bytes = an_align_up(state_bytes, m->align);
     m->init = init;
     m->step_state = step_state;
     *out = m;
@@ -115,7 +111,7 @@ void an_entity_map_free(an_entity_map *m)
         if (m->entities[i].type == AN_CELL_TEXT && !m->entities[i].missing)
             an_free((char *)m->entities[i].key.text);
     an_free(m->entities);
-    an_free(m->states_block);
+    an_free_aligned(m->states);
     an_free(m->slots);
     an_free(m);
 }
@@ -143,19 +139,15 @@ static anoma_status make_room(an_entity_map *m)
         if (!e)
             return an_no_memory();
         m->entities = e;
-        /* a new aligned block; the states move (callers hold no pointer) */
-        if (m->state_bytes && cap > (SIZE_MAX - m->align) / m->state_bytes)
+        if (m->state_bytes && cap > SIZE_MAX / m->state_bytes)
             return an_no_memory();
-        unsigned char *block = an_malloc(cap * m->state_bytes + m->align);
-        if (!block)
+        unsigned char *s = an_malloc_aligned(cap * m->state_bytes + 1, m->align);
+        if (!s)
             return an_no_memory();
-        uintptr_t a = (uintptr_t)block;
-        unsigned char *states = block + (m->align - a % m->align) % m->align;
         if (m->count)
-            memcpy(states, m->states, m->count * m->state_bytes);
-        an_free(m->states_block);
-        m->states_block = block;
-        m->states = states;
+            memcpy(s, m->states, m->count * m->state_bytes);
+        an_free_aligned(m->states);
+        m->states = s;
         m->capacity = cap;
     }
     if (2 * (m->count + 1) > m->n_slots) {

@@ -55,14 +55,13 @@ static anoma_status fit_step(an_pipeline *p, size_t s, size_t rows, size_t n_thr
         f->cols[p->step_first_slot[s] + k] = made + k * rows;
 
     size_t scratch_bytes = step->vt->scratch_bytes ? step->vt->scratch_bytes(step->state, AN_BLOCK_ROWS) : 0;
-    void *scratch_block = scratch_bytes ? an_malloc(scratch_bytes + AN_STEP_SCRATCH_ALIGN) : NULL;
+    void *scratch = scratch_bytes ? an_malloc_aligned(scratch_bytes, AN_STEP_SCRATCH_ALIGN) : NULL;
     const an_cell **in = AN_NEW_ARRAY(const an_cell *, io->n_inputs + 1);
     an_cell **out = AN_NEW_ARRAY(an_cell *, io->n_outputs + 1);
-    void *scratch = an_step_scratch_align(scratch_block);
     /* a stateful step's entity states, for this pass, and one row's cells */
     an_step_memory memory = {scratch, NULL, AN_NEW_ARRAY(const an_cell *, io->n_inputs + 1),
                              AN_NEW_ARRAY(an_cell *, io->n_outputs + 1)};
-    st = in && out && memory.row_in && memory.row_out && (!scratch_bytes || scratch_block)
+    st = in && out && memory.row_in && memory.row_out && (!scratch_bytes || scratch)
              ? ANOMA_OK
              : an_no_memory();
     if (st == ANOMA_OK)
@@ -81,7 +80,7 @@ static anoma_status fit_step(an_pipeline *p, size_t s, size_t rows, size_t n_thr
     an_free(memory.row_out);
     an_free(in);
     an_free(out);
-    an_free(scratch_block);
+    an_free_aligned(scratch);
     return st;
 }
 

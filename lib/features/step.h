@@ -42,18 +42,9 @@ typedef union an_cell {
  * blocks of one row, through the same code. */
 enum { AN_BLOCK_ROWS = 256 };
 
-/* Alignment the executor guarantees for a step's scratch memory. */
+/* Alignment the executor guarantees for a step's scratch memory (allocated
+ * with an_malloc_aligned). */
 enum { AN_STEP_SCRATCH_ALIGN = 64 };
-
-/* The first AN_STEP_SCRATCH_ALIGN-aligned byte of a block allocated with
- * AN_STEP_SCRATCH_ALIGN bytes to spare. */
-static inline void *an_step_scratch_align(void *block)
-{
-    uintptr_t a = (uintptr_t)block;
-    return block ? (char *)block + (AN_STEP_SCRATCH_ALIGN - a % AN_STEP_SCRATCH_ALIGN) %
-                                       AN_STEP_SCRATCH_ALIGN
-                 : NULL;
-}
 
 /* entity_input's answer when all rows are one entity. */
 #define AN_STEP_NO_ENTITY ((size_t)-1)

@@ -36,6 +36,8 @@ _API = {
     "anoma_row_scorer_free": (None, [_P]),
     "anoma_row_scorer_score_values": (ctypes.c_int, [_P, _P, ctypes.c_size_t,
                                                      ctypes.POINTER(ctypes.c_double), _P]),
+    "anoma_model_save": (ctypes.c_int, [_P, ctypes.c_char_p]),
+    "anoma_model_set_n_threads": (ctypes.c_int, [_P, ctypes.c_size_t]),
     "anoma_last_error": (ctypes.c_char_p, []),
 }
 if not all(hasattr(lib, name) for name in _API):
@@ -67,11 +69,15 @@ def _column(series):
     if series.dtype.kind in "if":
         values = np.ascontiguousarray(series.to_numpy(np.float64))
         return DOUBLE, values, values.ctypes.data
-    # buffers owned here, so every pointer stays valid while the column lives
-    texts = [None if v is None or v != v else ctypes.create_string_buffer(str(v).encode())
-             for v in series]
-    values = (_P * len(texts))(*[None if t is None else ctypes.addressof(t) for t in texts])
-    return STRING, (texts, values), ctypes.cast(values, _P)
+    # one buffer of NUL-terminated texts, as a CSV reader holds them, and
+    # pointers into it (kept alive with the column)
+    missing = [v is None or v != v for v in series]
+    encoded = [b"" if m else str(v).encode() for v, m in zip(series, missing)]
+    lengths = np.fromiter((len(e) + 1 for e in encoded), dtype=np.int64, count=len(encoded))
+    blob = ctypes.create_string_buffer(b"\0".join(encoded) + b"\0")
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1])) + ctypes.addressof(blob)
+    pointers = np.where(missing, 0, starts).astype(np.uint64)
+    return STRING, (blob, pointers), pointers.ctypes.data
 
 
 class Frame:
@@ -94,9 +100,10 @@ class Model:
     """A fitted model with these steps and a zscore detector, for the
     batch / row / reloaded comparisons."""
 
-    def __init__(self, df, steps):
+    def __init__(self, df, steps, n_threads=0):
         self.handle = _P()
         _check(lib.anoma_model_create(None, ctypes.byref(self.handle)))
+        _check(lib.anoma_model_set_n_threads(self.handle, n_threads))
         for step in steps:
             name, _, params = step.partition(" ")
             _check(lib.anoma_model_add_step(self.handle, name.encode(), params.encode(), None))
@@ -125,7 +132,7 @@ class Model:
             for i in range(len(df)):
                 for j, (kind, buffer, _) in enumerate(columns):
                     if kind == STRING:
-                        values[j] = buffer[1][i] or 0
+                        values[j] = int(buffer[1][i])
                     else:
                         values[j] = buffer[i:i + 1].view(np.uint64)[0]
                 _check(lib.anoma_row_scorer_score_values(scorer, values, len(values),
@@ -134,6 +141,9 @@ class Model:
             return out
         finally:
             lib.anoma_row_scorer_free(scorer)
+
+    def save(self, path):
+        _check(lib.anoma_model_save(self.handle, path.encode()))
 
     def reloaded(self):
         """The same model through its saved bytes."""
