@@ -51,7 +51,7 @@ static void test_rows_scored_at_fit(void)
     CHECK(rows_scored == 0); /* nothing to learn from training scores */
     release(m);
     m = counted_fit("threshold=2.5 normalize=standard", 1, ROWS);
-    CHECK(rows_scored == ROWS); /* fewer rows than the default 20000: all */
+    CHECK(rows_scored == ROWS); /* fewer rows than the default 100000: all */
     release(m);
     m = counted_fit("calibration_rows=1000", 1, ROWS);
     CHECK(rows_scored == 1000);
