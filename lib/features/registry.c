@@ -6,11 +6,19 @@
 extern const an_step_vtable an_select_step;
 extern const an_step_vtable an_standard_scaler_step;
 extern const an_step_vtable an_one_hot_step;
+extern const an_step_vtable an_minmax_scaler_step;
+extern const an_step_vtable an_robust_scaler_step;
+extern const an_step_vtable an_maxabs_scaler_step;
+extern const an_step_vtable an_normalizer_step;
 
 static const an_step_vtable *const steps[] = {
     &an_select_step,
     &an_standard_scaler_step,
     &an_one_hot_step,
+    &an_minmax_scaler_step,
+    &an_robust_scaler_step,
+    &an_maxabs_scaler_step,
+    &an_normalizer_step,
 };
 
 const an_step_vtable *an_step_at(size_t index)

@@ -9,6 +9,7 @@
 #include "features/pipeline.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -211,7 +212,18 @@ static double big_amount[BIG];
 static const char *big_device[BIG];
 static int64_t big_clicks[BIG];
 
+/* Fit the steps on the big table, then check that blocks of 256, blocks of
+ * 1, several threads and a save/load round trip give the same bytes, and
+ * that every truncated or corrupted image fails cleanly. */
+static void check_paths_agree(const char *const *steps, size_t n_steps);
+
 static void test_block_row_and_file_agree(void)
+{
+    const char *steps[] = {"one_hot min_frequency=0.21", "standard_scaler"};
+    check_paths_agree(steps, 2);
+}
+
+static void check_paths_agree(const char *const *steps, size_t n_steps)
 {
     static const char *const kinds[] = {"web", "ios", "android", "tv", NULL};
     for (size_t i = 0; i < BIG; i++) {
@@ -224,8 +236,7 @@ static void test_block_row_and_file_agree(void)
                                {ANOMA_COL_INT64, big_clicks}};
     an_input in = {NULL, cols, BIG};
     an_pipeline p;
-    const char *steps[] = {"one_hot min_frequency=0.21", "standard_scaler"};
-    CHECK_OK(build(&p, steps, 2));
+    CHECK_OK(build(&p, steps, n_steps));
     double *fit_out = NULL;
     CHECK_OK(an_pipeline_fit(&p, &in, 1, &fit_out));
     size_t w = p.n_outputs;
@@ -326,6 +337,155 @@ static void test_steps_are_listed(void)
     an_pipeline_free(&p);
 }
 
+/* Fit the steps on the small table (amount, device, clicks) and return the
+ * output, rows x p->n_outputs; the pipeline stays fitted. */
+static double *fit_table(an_pipeline *p, const char *const *steps, size_t n)
+{
+    double *x = NULL;
+    CHECK_OK(build(p, steps, n));
+    an_input_column cols[3];
+    an_input in = table_input(cols, N);
+    CHECK_OK(an_pipeline_fit(p, &in, 1, &x));
+    return x;
+}
+
+static void test_minmax_scaler_by_hand(void)
+{
+    /* amount without the NaN: 1 2 4 5 6 -> min 1, range 5; clicks: min 10, range 50 */
+    an_pipeline p;
+    const char *steps[] = {"minmax_scaler feature_range=-1,3 clip=true", "select drop=device"};
+    double *x = fit_table(&p, steps, 2);
+    CHECK(p.n_outputs == 2 && !strcmp(output_name(&p, 0), "amount") &&
+          !strcmp(output_name(&p, 1), "clicks"));
+    for (size_t i = 0; i < N; i++) {
+        if (i == 2)
+            CHECK(isnan(x[i * 2]));
+        else
+            CHECK_NEAR(x[i * 2], -1 + 4 * (amount[i] - 1) / 5, 1e-15);
+        CHECK_NEAR(x[i * 2 + 1], -1 + 4 * ((double)clicks[i] - 10) / 50, 1e-15);
+    }
+    an_free(x);
+    /* outside the training range: clipped to [-1, 3] */
+    const double far[N] = {-100, 100, 6, 1, NAN, 3.5};
+    an_input_column cols[3];
+    an_input in = table_input(cols, N);
+    cols[0].values = far;
+    double out[N * 2];
+    CHECK_OK(an_pipeline_transform(&p, &in, 1, out));
+    CHECK(out[0] == -1 && out[2] == 3 && fabs(out[4] - 3) < 1e-15 && fabs(out[6] + 1) < 1e-15 &&
+          isnan(out[8]));
+    CHECK_NEAR(out[10], -1 + 4 * 2.5 / 5, 1e-15);
+    an_pipeline_free(&p);
+    /* a constant column: range 0 -> scale 1, so every value maps to low */
+    static const double flat[4] = {7, 7, NAN, 7};
+    static const char *const nm[1] = {"flat"};
+    static const an_cell_type ty[1] = {AN_CELL_NUMBER};
+    an_pipeline q = {0};
+    CHECK_OK(an_pipeline_set_input(&q, 1, nm, ty));
+    CHECK_OK(an_pipeline_add(&q, "minmax_scaler", "feature_range=2,5"));
+    an_input_column col = {ANOMA_COL_DOUBLE, flat};
+    an_input fin = {NULL, &col, 4};
+    CHECK_OK(an_pipeline_fit(&q, &fin, 1, &x));
+    CHECK(x[0] == 2 && x[1] == 2 && isnan(x[2]) && x[3] == 2);
+    an_free(x);
+    an_pipeline_free(&q);
+    const char *bad[] = {"minmax_scaler feature_range=1,1", "minmax_scaler feature_range=0",
+                         "minmax_scaler feature_range=a,1"};
+    for (size_t b = 0; b < 3; b++) {
+        CHECK_STATUS(build(&p, bad + b, 1), ANOMA_ERR_PARAM_VALUE);
+        CHECK(strstr(anoma_last_error(), "feature_range") != NULL);
+        an_pipeline_free(&p);
+    }
+}
+
+static void test_robust_scaler_by_hand(void)
+{
+    /* amount 1 2 4 5 6: median 4; percentile 25 at (5 - 1) 0.25 = 1 -> 2,
+     * percentile 75 at 3 -> 5: scale 3. clicks 10 .. 60: median 35;
+     * percentile 25 at 1.25 -> 22.5, 75 at 3.75 -> 47.5: scale 25. */
+    an_pipeline p;
+    const char *steps[] = {"robust_scaler", "select drop=device"};
+    double *x = fit_table(&p, steps, 2);
+    for (size_t i = 0; i < N; i++) {
+        if (i != 2)
+            CHECK_NEAR(x[i * 2], (amount[i] - 4) / 3, 1e-15);
+        CHECK_NEAR(x[i * 2 + 1], ((double)clicks[i] - 35) / 25, 1e-15);
+    }
+    CHECK(isnan(x[2 * 2]));
+    an_free(x);
+    an_pipeline_free(&p);
+    /* percentiles 10 and 90 of clicks: at 0.5 -> 15 and 4.5 -> 55; no centring */
+    const char *wide[] = {"robust_scaler columns=clicks quantile_range=10,90 with_centering=false",
+                          "select drop=device,amount"};
+    x = fit_table(&p, wide, 2);
+    for (size_t i = 0; i < N; i++)
+        CHECK_NEAR(x[i], (double)clicks[i] / 40, 1e-15);
+    an_free(x);
+    an_pipeline_free(&p);
+    const char *bad[] = {"robust_scaler quantile_range=80,20", "robust_scaler quantile_range=-1,50",
+                         "robust_scaler quantile_range=25,101"};
+    for (size_t b = 0; b < 3; b++) {
+        CHECK_STATUS(build(&p, bad + b, 1), ANOMA_ERR_PARAM_VALUE);
+        CHECK(strstr(anoma_last_error(), "quantile_range") != NULL);
+        an_pipeline_free(&p);
+    }
+}
+
+static void test_maxabs_and_normalizer_by_hand(void)
+{
+    an_pipeline p;
+    const char *steps[] = {"maxabs_scaler columns=clicks", "select drop=device"};
+    double *x = fit_table(&p, steps, 2);
+    CHECK(!strcmp(output_name(&p, 1), "clicks"));
+    for (size_t i = 0; i < N; i++)
+        CHECK(x[i * 2 + 1] == (double)clicks[i] / 60 &&
+              (i == 2 ? isnan(x[i * 2]) : x[i * 2] == amount[i]));
+    an_free(x);
+    an_pipeline_free(&p);
+    /* rows of (amount, clicks): the NaN of row 2 is left out of its norm */
+    static const char *const norms[] = {"l2", "l1", "max"};
+    for (int k = 0; k < 3; k++) {
+        char text[64];
+        snprintf(text, sizeof text, "normalizer norm=%s", norms[k]);
+        const char *nsteps[] = {text, "select drop=device"};
+        x = fit_table(&p, nsteps, 2);
+        for (size_t i = 0; i < N; i++) {
+            double a = i == 2 ? 0 : amount[i], c = (double)clicks[i];
+            double norm = k == 0 ? sqrt(a * a + c * c) : k == 1 ? a + c : c;
+            if (i == 2)
+                CHECK(isnan(x[i * 2]));
+            else
+                CHECK_NEAR(x[i * 2], a / norm, 1e-15);
+            CHECK_NEAR(x[i * 2 + 1], c / norm, 1e-15);
+        }
+        an_free(x);
+        an_pipeline_free(&p);
+    }
+    /* an all-zero row stays zero */
+    static const double zeros[2] = {0, 0};
+    static const char *const nm[2] = {"a", "b"};
+    static const an_cell_type ty[2] = {AN_CELL_NUMBER, AN_CELL_NUMBER};
+    CHECK_OK(an_pipeline_set_input(&p, 2, nm, ty));
+    CHECK_OK(an_pipeline_add(&p, "normalizer", NULL));
+    an_input_column zc[2] = {{ANOMA_COL_DOUBLE, zeros}, {ANOMA_COL_DOUBLE, zeros}};
+    an_input zin = {NULL, zc, 2};
+    CHECK_OK(an_pipeline_fit(&p, &zin, 1, &x));
+    CHECK(x[0] == 0 && x[1] == 0 && x[2] == 0 && x[3] == 0);
+    an_free(x);
+    an_pipeline_free(&p);
+}
+
+static void test_scalers_agree_on_every_path(void)
+{
+    const char *steps[][2] = {{"minmax_scaler clip=true feature_range=-2,2", "one_hot"},
+                              {"robust_scaler quantile_range=5,95", "one_hot"},
+                              {"maxabs_scaler", "one_hot unseen=ignore"},
+                              {"normalizer norm=l1", "one_hot"},
+                              {"normalizer norm=max columns=clicks", "one_hot"}};
+    for (size_t k = 0; k < sizeof steps / sizeof *steps; k++)
+        check_paths_agree(steps[k], 2);
+}
+
 int main(void)
 {
     RUN(test_steps_are_listed);
@@ -336,5 +496,9 @@ int main(void)
     RUN(test_fit_errors_name_the_column);
     RUN(test_block_row_and_file_agree);
     RUN(test_allocation_failures);
+    RUN(test_minmax_scaler_by_hand);
+    RUN(test_robust_scaler_by_hand);
+    RUN(test_maxabs_and_normalizer_by_hand);
+    RUN(test_scalers_agree_on_every_path);
     return test_summary();
 }
