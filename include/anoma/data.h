@@ -65,7 +65,18 @@ typedef enum anoma_column_type {
 } anoma_column_type;
 
 /**
+ * @brief A missing value in an ::ANOMA_COL_TIMESTAMP column (INT64_MIN,
+ * which no real timestamp needs). ::ANOMA_COL_INT64 columns have no missing
+ * value: whole numbers with gaps are ::ANOMA_COL_DOUBLE.
+ * @since 0.2.0
+ */
+#define ANOMA_TIMESTAMP_MISSING INT64_MIN
+
+/**
  * @brief A table of named, typed columns of equal length.
+ *
+ * Looking a column up by name, and the duplicate-name check when one is
+ * added, take constant time on average (the names are hashed).
  *
  * Columns are added by pointer and not copied: the caller keeps the arrays
  * alive and unchanged while the frame is used, unless the frame was made by

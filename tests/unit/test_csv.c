@@ -44,6 +44,25 @@ static const int64_t *lcol(const anoma_frame *f, const char *name)
     return v;
 }
 
+/* Row i of a number column, double or int64 (NaN when there is none). */
+static double num(const anoma_frame *f, const char *name, size_t row)
+{
+    const double *d = dcol(f, name);
+    const int64_t *l = lcol(f, name);
+    return row >= anoma_frame_rows(f) ? NAN : d ? d[row] : l ? (double)l[row] : NAN;
+}
+
+/* The type of the named column, or -1. */
+static int type_of(const anoma_frame *f, const char *name)
+{
+    size_t i;
+    anoma_column_type type;
+    if (anoma_frame_find_column(f, name, &i) != ANOMA_OK ||
+        anoma_frame_column(f, i, &type, NULL) != ANOMA_OK)
+        return -1;
+    return (int)type;
+}
+
 /* An error whose message contains every given piece. */
 static int message_has(const char *a, const char *b, const char *c)
 {
@@ -57,7 +76,9 @@ static void test_numbers(void)
     CHECK_OK(read_text("a,b,c\n1,2.5,-3e2\n+4, .5 ,1e-3\n", NULL, &f));
     CHECK(anoma_frame_rows(f) == 2 && anoma_frame_cols(f) == 3);
     CHECK(!strcmp(anoma_frame_column_name(f, 2), "c"));
-    const double *a = dcol(f, "a"), *b = dcol(f, "b"), *c = dcol(f, "c");
+    /* whole numbers are int64; any other number makes the column double */
+    const int64_t *a = lcol(f, "a");
+    const double *b = dcol(f, "b"), *c = dcol(f, "c");
     CHECK(a && b && c);
     if (a && b && c) {
         CHECK(a[0] == 1 && b[0] == 2.5 && c[0] == -300);
@@ -93,7 +114,7 @@ static void test_quotes(void)
     CHECK_OK(read_text(text, "text=name", &f));
     CHECK(anoma_frame_rows(f) == 7);
     const char *const *name = scol(f, "name");
-    const double *x = dcol(f, "x");
+    const int64_t *x = lcol(f, "x");
     CHECK(name && x);
     if (name && x) {
         CHECK(!strcmp(name[0], "hello, world"));
@@ -108,7 +129,8 @@ static void test_quotes(void)
     anoma_frame_free(f);
 
     /* Line numbers count the newlines inside quoted fields. */
-    CHECK_STATUS(read_text("name,x\n\"a\nb\",1\nc,oops\n", "text=name", &f), ANOMA_ERR_PARSE);
+    CHECK_STATUS(read_text("name,x\n\"a\nb\",1\nc,oops\n", "text=name types=x:number", &f),
+                 ANOMA_ERR_PARSE);
     CHECK(message_has("line 4", "'x'", "'oops'"));
     CHECK(f == NULL);
 
@@ -118,7 +140,7 @@ static void test_quotes(void)
     CHECK(message_has("line 2", "closing quote", NULL));
     /* Quoted header names. */
     CHECK_OK(read_text("\"a,1\",\"b\"\"\"\n1,2", NULL, &f));
-    CHECK(dcol(f, "a,1") && dcol(f, "b\""));
+    CHECK(num(f, "a,1", 0) == 1 && num(f, "b\"", 0) == 2);
     anoma_frame_free(f);
 }
 
@@ -132,8 +154,7 @@ static void test_line_ends(void)
         anoma_frame *f = NULL;
         CHECK_OK(read_text(texts[k], NULL, &f));
         CHECK(anoma_frame_rows(f) == 2 && anoma_frame_cols(f) == 2);
-        const double *a = dcol(f, "a"), *b = dcol(f, "b");
-        CHECK(a && b && a[1] == 3 && b[1] == 4);
+        CHECK(num(f, "a", 1) == 3 && num(f, "b", 1) == 4);
         anoma_frame_free(f);
     }
     /* One column: an empty line inside the data is a missing value. */
@@ -156,8 +177,7 @@ static void test_delimiter(void)
     CHECK(anoma_frame_cols(f) == 2 && a && !strcmp(a[0], "x,y"));
     anoma_frame_free(f);
     CHECK_OK(read_text("a\tb\n1\t2\n", "delimiter=tab", &f));
-    const double *b = dcol(f, "b");
-    CHECK(b && b[0] == 2);
+    CHECK(num(f, "b", 0) == 2);
     anoma_frame_free(f);
     CHECK_STATUS(read_text("a,b\n", "delimiter=ab", &f), ANOMA_ERR_PARAM_VALUE);
     CHECK_STATUS(read_text("a,b\n", "delimiter=\"", &f), ANOMA_ERR_PARAM_VALUE);
@@ -179,23 +199,23 @@ static void test_field_count(void)
 static void test_bad_numbers(void)
 {
     anoma_frame *f = NULL;
-    CHECK_STATUS(read_text("a,b\n1,2\n3,abc\n", NULL, &f), ANOMA_ERR_PARSE);
+    CHECK_STATUS(read_text("a,b\n1,2\n3,abc\n", "types=b:number", &f), ANOMA_ERR_PARSE);
     CHECK(message_has("line 3, column 'b' (field 2)", "cannot read 'abc' as a number", NULL));
     static const char *bad[] = {"1.5x", "inf", "-Infinity", "0x10", "1e999", "NAN", "1,5",
                                 "--1",  "e5",  ".",         "1e",   "nan(1)"};
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
         char text[64];
         snprintf(text, sizeof text, "a;b\n1;%s\n", bad[k]);
-        CHECK_STATUS(read_text(text, "delimiter=;", &f), ANOMA_ERR_PARSE);
+        CHECK_STATUS(read_text(text, "delimiter=; types=b:number", &f), ANOMA_ERR_PARSE);
         CHECK(message_has("line 2", "'b'", bad[k]));
     }
-    CHECK_STATUS(read_text("a\ninf\n", NULL, &f), ANOMA_ERR_PARSE);
+    CHECK_STATUS(read_text("a\ninf\n", "types=a:number", &f), ANOMA_ERR_PARSE);
     CHECK(message_has("infinite", NULL, NULL));
     /* Long fields are cut in the message. */
     char text[400] = "a\n";
     memset(text + 2, '7', 300);
     text[302] = 'x';
-    CHECK_STATUS(read_text(text, NULL, &f), ANOMA_ERR_PARSE);
+    CHECK_STATUS(read_text(text, "types=a:number", &f), ANOMA_ERR_PARSE);
     CHECK(message_has("...'", NULL, NULL));
     /* Underflow is a tiny number, not an error. */
     CHECK_OK(read_text("a\n1e-400\n", NULL, &f));
@@ -282,8 +302,7 @@ static void test_wide_and_long(void)
     anoma_frame *f = NULL;
     CHECK_OK(anoma_csv_read_memory(text, (size_t)(p - text), NULL, &f));
     CHECK(anoma_frame_rows(f) == ROWS && anoma_frame_cols(f) == COLS);
-    const double *c = dcol(f, "c299");
-    CHECK(c && c[1999] == (1999 + 299) % 1000);
+    CHECK(num(f, "c299", 1999) == (1999 + 299) % 1000);
     anoma_frame_free(f);
     free(text);
 }
@@ -327,8 +346,11 @@ static void test_files(void)
     CHECK(write(fd, text, sizeof text - 1) == (ssize_t)(sizeof text - 1));
     close(fd);
     /* Messages start with the path. */
-    CHECK_STATUS(anoma_csv_read(path, "label=label", &f), ANOMA_ERR_PARSE);
+    CHECK_STATUS(anoma_csv_read(path, "label=label types=x:number", &f), ANOMA_ERR_PARSE);
     CHECK(message_has(path, "line 4", "'bad'"));
+    /* source= names the input instead of the path. */
+    CHECK_STATUS(anoma_csv_read(path, "types=x:number source=stdin", &f), ANOMA_ERR_PARSE);
+    CHECK(message_has("stdin: line 4", NULL, NULL) && !strstr(anoma_last_error(), path));
     unlink(path);
 }
 
@@ -352,6 +374,193 @@ static void test_cardio(void)
         CHECK(anomalies == 176);
     }
     anoma_frame_free(f);
+}
+
+/* Issue 9: each column's type inferred from all its values. */
+static void test_type_inference(void)
+{
+    const char *text = "id,amount,city,when,day,created_at,count,gap,mixed,empty\n"
+                       "1,2.5,Paris,2024-02-29T00:00:00Z,2000-01-01,1709164800,3,1,1,\n"
+                       "2,3,Lyon,1969-12-31 23:59:59,2024-02-29,946684800,4,,2024-01-01,NA\n"
+                       "9007199254740993,NA,\"NA\",2024-12-31T23:59:59+01:00,NA,-1,5,2,x,\n";
+    anoma_frame *f = NULL;
+    CHECK_OK(read_text(text, NULL, &f));
+    CHECK(type_of(f, "id") == ANOMA_COL_INT64);
+    CHECK(type_of(f, "amount") == ANOMA_COL_DOUBLE);
+    CHECK(type_of(f, "city") == ANOMA_COL_STRING);
+    CHECK(type_of(f, "when") == ANOMA_COL_TIMESTAMP);
+    CHECK(type_of(f, "day") == ANOMA_COL_TIMESTAMP);
+    CHECK(type_of(f, "created_at") == ANOMA_COL_TIMESTAMP); /* epoch seconds by name */
+    CHECK(type_of(f, "count") == ANOMA_COL_INT64);
+    CHECK(type_of(f, "gap") == ANOMA_COL_DOUBLE);   /* whole numbers with a gap */
+    CHECK(type_of(f, "mixed") == ANOMA_COL_STRING); /* numbers, a date and text */
+    CHECK(type_of(f, "empty") == ANOMA_COL_DOUBLE);
+    const int64_t *id = lcol(f, "id");
+    CHECK(id && id[2] == 9007199254740993LL); /* exact beyond 2^53 */
+    CHECK(isnan(num(f, "amount", 2)) && isnan(num(f, "gap", 1)));
+    const char *const *city = scol(f, "city");
+    CHECK(city && !strcmp(city[2], "NA"));
+    /* Expected seconds from Python's datetime.fromisoformat(...).timestamp(). */
+    size_t i;
+    const void *v;
+    CHECK_OK(anoma_frame_find_column(f, "when", &i));
+    CHECK_OK(anoma_frame_column(f, i, NULL, &v));
+    const int64_t *when = v;
+    CHECK(when[0] == 1709164800 && when[1] == -1 && when[2] == 1735685999);
+    CHECK_OK(anoma_frame_find_column(f, "day", &i));
+    CHECK_OK(anoma_frame_column(f, i, NULL, &v));
+    const int64_t *day = v;
+    CHECK(day[0] == 946684800 && day[1] == 1709164800 && day[2] == ANOMA_TIMESTAMP_MISSING);
+    CHECK_OK(anoma_frame_find_column(f, "created_at", &i));
+    CHECK_OK(anoma_frame_column(f, i, NULL, &v));
+    CHECK(((const int64_t *)v)[2] == -1);
+    anoma_frame_free(f);
+
+    /* A number column named like a time that is not whole stays a number. */
+    CHECK_OK(read_text("time,x\n0.5,1\n1.5,2\n", NULL, &f));
+    CHECK(type_of(f, "time") == ANOMA_COL_DOUBLE);
+    anoma_frame_free(f);
+    /* More ISO forms (fractions drop toward the past, offsets, leap days). */
+    CHECK_OK(read_text("t\n2100-03-01T00:00\n1900-02-28T12:30:00-05:30\n"
+                       "2020-03-09T10:14:33.999Z\n2020-03-09T10:14:33+0000\n"
+                       "2020-03-09T11:14:33+01\n", NULL, &f));
+    CHECK_OK(anoma_frame_column(f, 0, NULL, &v));
+    const int64_t *t = v;
+    CHECK(type_of(f, "t") == ANOMA_COL_TIMESTAMP);
+    CHECK(t[0] == 4107542400 && t[1] == -2203912800);
+    CHECK(t[2] == 1583748873 && t[3] == 1583748873 && t[4] == 1583748873);
+    anoma_frame_free(f);
+    /* Impossible dates are not timestamps: the column is text. */
+    static const char *not_dates[] = {"2023-02-29", "2024-13-01", "2024-04-31", "2024-01-01T24:00",
+                                      "2024-1-01",  "2024-01-01T10", "2024-01-01X"};
+    for (size_t k = 0; k < sizeof not_dates / sizeof *not_dates; k++) {
+        char line[64];
+        snprintf(line, sizeof line, "t\n2024-01-01\n%s\n", not_dates[k]);
+        CHECK_OK(read_text(line, NULL, &f));
+        CHECK(type_of(f, "t") == ANOMA_COL_STRING);
+        anoma_frame_free(f);
+    }
+}
+
+static void test_declared_types(void)
+{
+    anoma_frame *f = NULL;
+    const char *text = "n,i,s,t,e\n1,2,3,2024-02-29,1709164800.9\n4,5,6,NA,0\n";
+    CHECK_OK(read_text(text, "types=n:number,i:integer,s:text,e:timestamp", &f));
+    CHECK(type_of(f, "n") == ANOMA_COL_DOUBLE && type_of(f, "i") == ANOMA_COL_INT64);
+    CHECK(type_of(f, "s") == ANOMA_COL_STRING && type_of(f, "t") == ANOMA_COL_TIMESTAMP);
+    CHECK(type_of(f, "e") == ANOMA_COL_TIMESTAMP);
+    const char *const *str = scol(f, "s");
+    CHECK(str && !strcmp(str[1], "6"));
+    size_t i;
+    const void *v;
+    CHECK_OK(anoma_frame_find_column(f, "e", &i));
+    CHECK_OK(anoma_frame_column(f, i, NULL, &v));
+    CHECK(((const int64_t *)v)[0] == 1709164800 && ((const int64_t *)v)[1] == 0);
+    anoma_frame_free(f);
+    /* A name may hold ':' (the last one ends it). */
+    CHECK_OK(read_text("a:b,c\n1,2\n", "types=a:b:text", &f));
+    CHECK(type_of(f, "a:b") == ANOMA_COL_STRING);
+    anoma_frame_free(f);
+
+    /* A value that does not fit its declared type names line and column. */
+    CHECK_STATUS(read_text("a,b\n1,2\n3,x\n", "types=b:number", &f), ANOMA_ERR_PARSE);
+    CHECK(message_has("line 3, column 'b'", "'x' as a number", NULL));
+    CHECK_STATUS(read_text("a,b\n1,2.5\n", "types=b:integer", &f), ANOMA_ERR_PARSE);
+    CHECK(message_has("line 2, column 'b'", "as an integer", NULL));
+    CHECK_STATUS(read_text("a,b\n1,NA\n", "types=b:integer", &f), ANOMA_ERR_PARSE);
+    CHECK(message_has("line 2, column 'b'", "missing", NULL));
+    CHECK_STATUS(read_text("a,b\n1,9223372036854775808\n", "types=b:integer", &f),
+                 ANOMA_ERR_PARSE);
+    CHECK(message_has("64-bit", NULL, NULL));
+    CHECK_STATUS(read_text("a,b\n1,2024-02-30\n", "types=b:timestamp", &f), ANOMA_ERR_PARSE);
+    CHECK(message_has("line 2, column 'b'", "no such date", NULL));
+    CHECK_STATUS(read_text("a,b\n1,soon\n", "types=b:timestamp", &f), ANOMA_ERR_PARSE);
+    CHECK(message_has("as a timestamp", NULL, NULL));
+    /* Bad declarations. */
+    CHECK_STATUS(read_text("a,b\n1,2\n", "types=b:float", &f), ANOMA_ERR_PARAM_VALUE);
+    CHECK(message_has("b:float", NULL, NULL));
+    CHECK_STATUS(read_text("a,b\n1,2\n", "types=b", &f), ANOMA_ERR_PARAM_VALUE);
+    CHECK_STATUS(read_text("a,b\n1,2\n", "types=z:text", &f), ANOMA_ERR_UNKNOWN_NAME);
+    CHECK(message_has("'z'", NULL, NULL));
+    CHECK_STATUS(read_text("a,b\n1,0\n", "types=b:text label=b", &f), ANOMA_ERR_PARAM_VALUE);
+    CHECK(message_has("'b'", "two types", NULL));
+    CHECK_STATUS(read_text("a,b\n1,0\n", "types=a:text,a:number", &f), ANOMA_ERR_PARAM_VALUE);
+    CHECK(f == NULL);
+}
+
+static void test_no_header(void)
+{
+    anoma_frame *f = NULL;
+    CHECK_OK(read_text("1,2.5\n3,x\n", "header=false", &f));
+    CHECK(anoma_frame_rows(f) == 2 && anoma_frame_cols(f) == 2);
+    CHECK(!strcmp(anoma_frame_column_name(f, 0), "f0") && num(f, "f0", 1) == 3);
+    CHECK(type_of(f, "f1") == ANOMA_COL_STRING);
+    anoma_frame_free(f);
+    CHECK_STATUS(read_text("", "header=false", &f), ANOMA_ERR_EMPTY);
+}
+
+/* The per-line parser reads what the file reader reads. */
+static void test_row_parser(void)
+{
+    anoma_csv_parser *p = NULL;
+    const char *header = "\xEF\xBB\xBF" "id,\"x,1\",when,n";
+    CHECK_OK(anoma_csv_parser_create(header, strlen(header), NULL, &p));
+    if (!p)
+        return;
+    CHECK(anoma_csv_parser_cols(p) == 4);
+    CHECK(!strcmp(anoma_csv_parser_column_name(p, 1), "x,1"));
+    CHECK(anoma_csv_parser_column_name(p, 4) == NULL);
+    size_t i = 9;
+    CHECK_OK(anoma_csv_parser_find_column(p, "when", &i));
+    CHECK(i == 2);
+    CHECK_STATUS(anoma_csv_parser_find_column(p, "nope", &i), ANOMA_ERR_UNKNOWN_NAME);
+    CHECK_OK(anoma_csv_parser_set_type(p, 1, ANOMA_COL_DOUBLE));
+    CHECK_OK(anoma_csv_parser_set_type(p, 2, ANOMA_COL_TIMESTAMP));
+    CHECK_OK(anoma_csv_parser_set_type(p, 3, ANOMA_COL_INT64));
+    CHECK_STATUS(anoma_csv_parser_set_type(p, 4, ANOMA_COL_INT64), ANOMA_ERR_INVALID_ARGUMENT);
+
+    anoma_csv_value v[4];
+    const char *line = "\"a \"\"b\"\"\", 2.5 ,2024-02-29T00:00:00Z,7";
+    CHECK_OK(anoma_csv_parse_row(p, line, strlen(line), v, 4));
+    CHECK(!strcmp(v[0].text, "a \"b\"") && v[0].len == 5 && !v[0].missing);
+    CHECK(v[1].number == 2.5 && !strcmp(v[1].text, " 2.5 "));
+    CHECK(v[2].integer == 1709164800 && v[3].integer == 7);
+    line = "NA,NA,,8";
+    CHECK_OK(anoma_csv_parse_row(p, line, strlen(line), v, 4));
+    CHECK(v[0].missing && !strcmp(v[0].text, "NA"));
+    CHECK(v[1].missing && isnan(v[1].number));
+    CHECK(v[2].missing && v[2].integer == ANOMA_TIMESTAMP_MISSING);
+
+    /* Errors name the column and field; the caller adds the line. */
+    line = "a,oops,2024-01-01,1";
+    CHECK_STATUS(anoma_csv_parse_row(p, line, strlen(line), v, 4), ANOMA_ERR_PARSE);
+    CHECK(message_has("column 'x,1' (field 2)", "'oops' as a number", NULL));
+    CHECK_STATUS(anoma_csv_parse_row(p, "a,1", 3, v, 4), ANOMA_ERR_PARSE);
+    CHECK(message_has("expected 4 fields, found 2", NULL, NULL));
+    CHECK_STATUS(anoma_csv_parse_row(p, "\"a,1,2,3", 8, v, 4), ANOMA_ERR_PARSE);
+    CHECK(message_has("not closed", NULL, NULL) && !strstr(anoma_last_error(), "line"));
+    CHECK_STATUS(anoma_csv_parse_row(p, "a,1,2\n,3", 9, v, 4), ANOMA_ERR_PARSE);
+    CHECK_STATUS(anoma_csv_parse_row(p, "a,1,2,3", 7, v, 3), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(anoma_csv_parse_row(p, "a,1,2,3", 7, NULL, 4), ANOMA_ERR_INVALID_ARGUMENT);
+    anoma_csv_parser_free(p);
+
+    /* No header: columns=N, named f0, f1, ...; a tab delimiter. */
+    CHECK_OK(anoma_csv_parser_create(NULL, 0, "columns=2 delimiter=tab", &p));
+    CHECK(!strcmp(anoma_csv_parser_column_name(p, 1), "f1"));
+    CHECK_OK(anoma_csv_parser_set_type(p, 0, ANOMA_COL_DOUBLE));
+    CHECK_OK(anoma_csv_parse_row(p, "1e3\tx,y", 7, v, 2));
+    CHECK(v[0].number == 1000 && !strcmp(v[1].text, "x,y"));
+    anoma_csv_parser_free(p);
+    anoma_csv_parser_free(NULL);
+
+    CHECK_STATUS(anoma_csv_parser_create(NULL, 0, NULL, &p), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(anoma_csv_parser_create("a,a", 3, NULL, &p), ANOMA_ERR_PARSE);
+    CHECK(message_has("header", "both named 'a'", NULL));
+    CHECK_STATUS(anoma_csv_parser_create("a,,b", 4, NULL, &p), ANOMA_ERR_PARSE);
+    CHECK_STATUS(anoma_csv_parser_create("a", 1, "columns=1", &p), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(anoma_csv_parser_create("a", 1, "nope=1", &p), ANOMA_ERR_UNKNOWN_PARAM);
+    CHECK(p == NULL);
 }
 
 static void test_out_of_memory(void)
@@ -387,6 +596,10 @@ int main(void)
     RUN(test_many_columns);
     RUN(test_files);
     RUN(test_cardio);
+    RUN(test_type_inference);
+    RUN(test_declared_types);
+    RUN(test_no_header);
+    RUN(test_row_parser);
     RUN(test_out_of_memory);
     return test_summary();
 }
