@@ -81,6 +81,10 @@ double cli_now_ms(void);
  * model has none; then *n is 0). Prints the error and returns CLI_BAD_INPUT
  * when it names only some of them, else CLI_OK. */
 int cli_model_feature_names(const anoma_model *m, const char ***names, size_t *n);
+/* --explain explains through the model's first detector: CLI_OK when its
+ * flags say it has per-feature scores, else the error printed and
+ * CLI_BAD_INPUT, before any input is read. */
+int cli_check_explainable(const anoma_model *m);
 /* A count option (--explain K, --train-rows N): a whole number >= 1.
  * Returns 0, or -1 when malformed. */
 int cli_parse_count(const char *text, size_t *out);

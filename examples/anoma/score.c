@@ -50,6 +50,18 @@ int cli_model_feature_names(const anoma_model *m, const char ***names, size_t *n
     return CLI_OK;
 }
 
+int cli_check_explainable(const anoma_model *m)
+{
+    const char *name = anoma_model_detector_name(m, 0);
+    unsigned flags = 0;
+    anoma_status st = anoma_component_flags(ANOMA_KIND_DETECTOR, name ? name : "", &flags);
+    if (st != ANOMA_OK)
+        return cli_fail(st, "--explain");
+    if (!(flags & ANOMA_FLAG_FEATURE_SCORES))
+        return cli_error("--explain: detector '%s' has no per-feature scores", name);
+    return CLI_OK;
+}
+
 /* A CSV field: quoted (quotes doubled) when it holds a comma, quote or newline. */
 static void put_field(FILE *out, const char *s)
 {
@@ -208,7 +220,9 @@ int cmd_score(int argc, char **argv)
     anoma_status st = anoma_model_load(argv[optind], &m);
     if (st != ANOMA_OK)
         return cli_fail(st, "%s", argv[optind]);
-    int rc = score_file(m, argv[optind + 1], label, out, explain);
+    int rc = explain ? cli_check_explainable(m) : CLI_OK;
+    if (rc == CLI_OK)
+        rc = score_file(m, argv[optind + 1], label, out, explain);
     anoma_model_free(m);
     return rc;
 }

@@ -296,10 +296,8 @@ static int setup_model(stream *s, size_t explain)
     if (!(s->row = malloc(s->n_features * sizeof *s->row)))
         return cli_error("out of memory");
     if (explain) {
-        anoma_matrix none = anoma_matrix_f64(s->row, 0, s->n_features);
-        st = anoma_model_feature_scores(s->model, 0, &none, NULL);
-        if (st != ANOMA_OK)
-            return cli_fail(st, "--explain");
+        if ((rc = cli_check_explainable(s->model)) != CLI_OK)
+            return rc;
         s->contrib = malloc(s->n_features * sizeof *s->contrib);
         unsigned char *used = malloc(s->n_features);
         s->explain = (cli_explanation){s->contrib, s->n_features,

@@ -88,13 +88,37 @@ ANOMA_API anoma_status anoma_model_import_detector(anoma_model *model, const cha
  * @brief Set one model parameter (such as "contamination") before fitting.
  *
  * "threshold" may also be set on a fitted model: it replaces the threshold
- * used by anoma_model_predict(). Do not do so while other threads score it.
+ * used by anoma_model_predict(). "n_threads" is a run-time option and may be
+ * set at any time (see anoma_model_set_n_threads()). Do not set either while
+ * other threads score the model.
  * @return ::ANOMA_OK, ::ANOMA_ERR_UNKNOWN_PARAM, ::ANOMA_ERR_PARAM_VALUE,
- *         ::ANOMA_ERR_UNSUPPORTED (model fitted and key not "threshold").
+ *         ::ANOMA_ERR_UNSUPPORTED (model fitted and key neither "threshold"
+ *         nor "n_threads").
  * @since 0.1.0
  */
 ANOMA_API anoma_status anoma_model_set_param(anoma_model *model, const char *key,
                                              const char *value);
+
+/**
+ * @brief Set how many threads the model uses for fitting and batch scoring.
+ *
+ * A run-time option, not part of the model: it may be set on a fitted or
+ * loaded model, is never saved (a model saves to the same bytes whatever it
+ * is), and never changes a result: scores, thresholds and fitted state are
+ * the same bits for every thread count. The `n_threads=` model parameter
+ * sets the same option when the model is created. Threads come from the
+ * library's persistent pool (see anoma_shutdown()); a batch too small to
+ * pay for sharing out runs on the calling thread. The row scorer is
+ * single-threaded: it scores one row on the caller's thread; to score rows
+ * in parallel, give each host thread its own scorer.
+ * @param model the model.
+ * @param n_threads 0 = as many as the machine has cores; at most 1024.
+ * @return ::ANOMA_OK; ::ANOMA_ERR_PARAM_VALUE above 1024;
+ *         ::ANOMA_ERR_INVALID_ARGUMENT for a NULL model. Not while other
+ *         threads use the model (as for the threshold).
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_set_n_threads(anoma_model *model, size_t n_threads);
 
 /**
  * @brief Set one parameter of detector @p index before fitting.

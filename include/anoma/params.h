@@ -24,6 +24,32 @@ typedef enum anoma_component_kind {
     ANOMA_KIND_STEP = 2      /**< feature pipeline steps */
 } anoma_component_kind;
 
+/**
+ * @brief Capabilities of a component, as bits of the value that
+ * anoma_component_flags() gives.
+ *
+ * A program (the `anoma` tool, a binding) reads them instead of trying a
+ * call and looking at the error.
+ * @since 0.2.0
+ */
+typedef enum anoma_component_flag {
+    /** The detector learns from labels (anomaly = 1): its score is the
+        probability of the anomaly class rather than a distance from normal. */
+    ANOMA_FLAG_SUPERVISED = 1u << 0,
+    /** The detector explains a score feature by feature:
+        anoma_model_feature_scores() and anoma_row_scorer_feature_scores()
+        work on it. */
+    ANOMA_FLAG_FEATURE_SCORES = 1u << 1,
+    /** The detector keeps per-entity state (a window, a recurrent network's
+        hidden state): an observation's score depends on the entity's earlier
+        ones, so it scores through a stream, and batch and row scoring of a
+        model that holds it are refused with ::ANOMA_ERR_UNSUPPORTED. */
+    ANOMA_FLAG_STATEFUL = 1u << 2,
+    /** Fitting needs labels: anoma_model_fit() without them is
+        ::ANOMA_ERR_INVALID_ARGUMENT naming the detector. */
+    ANOMA_FLAG_NEEDS_LABELS = 1u << 3
+} anoma_component_flag;
+
 /** Value types of a parameter. @since 0.1.0 */
 typedef enum anoma_param_type {
     ANOMA_PARAM_INT = 0,    /**< integer in [min, max] */
@@ -73,6 +99,20 @@ ANOMA_API const char *anoma_component_summary(anoma_component_kind kind, const c
  */
 ANOMA_API anoma_status anoma_component_param(anoma_component_kind kind, const char *name,
                                              size_t index, anoma_param_info *out);
+
+/**
+ * @brief What a component can do, as ::anoma_component_flag bits.
+ * @param kind component kind.
+ * @param name component name, such as "iforest" (for ::ANOMA_KIND_MODEL, "model").
+ * @param flags receives the bits (0 when the component has none of them).
+ *        Of them, a pipeline step can only have ::ANOMA_FLAG_STATEFUL (its
+ *        output depends on the entity's earlier rows, as window features).
+ * @return ::ANOMA_OK; ::ANOMA_ERR_UNKNOWN_NAME for an unknown component;
+ *         ::ANOMA_ERR_INVALID_ARGUMENT for a NULL argument. Thread-safe.
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_component_flags(anoma_component_kind kind, const char *name,
+                                             unsigned *flags);
 
 #ifdef __cplusplus
 }

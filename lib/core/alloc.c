@@ -84,3 +84,26 @@ char *an_strndup(const char *text, size_t len)
 }
 
 char *an_strdup(const char *text) { return an_strndup(text, strlen(text)); }
+
+/* The allocator has no aligned call: over-allocate, and keep the block's
+ * start just below the aligned address. */
+void *an_malloc_aligned(size_t size, size_t align)
+{
+    if (!align || (align & (align - 1)) || align > 4096)
+        return NULL;
+    size_t extra = align - 1 + sizeof(void *);
+    if (size > SIZE_MAX - extra)
+        return NULL;
+    unsigned char *base = an_malloc(size + extra);
+    if (!base)
+        return NULL;
+    uintptr_t at = ((uintptr_t)(base + sizeof(void *)) + align - 1) & ~(uintptr_t)(align - 1);
+    ((void **)at)[-1] = base;
+    return (void *)at;
+}
+
+void an_free_aligned(void *ptr)
+{
+    if (ptr)
+        an_free(((void **)ptr)[-1]);
+}

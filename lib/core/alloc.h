@@ -18,6 +18,14 @@ void *an_realloc_array(void *ptr, size_t n, size_t size);
 char *an_strdup(const char *text);
 char *an_strndup(const char *text, size_t len);
 
+/* size bytes at an address that is a multiple of align (a power of two,
+ * at most 4096), through the same allocator; free with an_free_aligned.
+ * NULL on overflow or failure. */
+void *an_malloc_aligned(size_t size, size_t align);
+void an_free_aligned(void *ptr);
+/* n rounded up to a multiple of align (a power of two). */
+static inline size_t an_align_up(size_t n, size_t align) { return (n + align - 1) & ~(align - 1); }
+
 /* Typed shorthands. */
 #define AN_NEW_ARRAY(type, n) ((type *)an_malloc_array((n), sizeof(type)))
 #define AN_NEW_ZEROED(type, n) ((type *)an_calloc((n), sizeof(type)))

@@ -4,18 +4,29 @@
  * all argument checking, data conversion, threading and file framing: a
  * detector receives validated, contiguous double data (NaN = missing, no
  * Inf) and only does its own work. To add a detector: write its file with a
- * vtable, list it in registry.c, add its tests and docs. */
+ * vtable, list it in registry.c, add its tests and docs. docs/architecture.md
+ * ("Detectors") explains each entry and the decisions behind them.
+ *
+ * The table has three parts:
+ *   - always: create, destroy, fit, score_row, save, load;
+ *   - optional: score_batch, feature_scores_row, scratch, memory, describe;
+ *   - stateful (ANOMA_FLAG_STATEFUL): per-entity state for streams, read
+ *     and updated by each observation of one entity (a window, a recurrent
+ *     network's hidden state, an online estimate). Until streams exist the
+ *     model refuses stateful detectors in its batch and row paths. */
 #ifndef AN_DETECTORS_DETECTOR_H
 #define AN_DETECTORS_DETECTOR_H
 
+#include "anoma/params.h"
 #include "core/params.h"
 #include "core/strbuf.h"
 #include "io/bytes.h"
 
-enum {
-    AN_DETECTOR_SUPERVISED = 1u << 0,     /* fit needs labels */
-    AN_DETECTOR_FEATURE_SCORES = 1u << 1, /* feature_scores_row is set */
-};
+#include <stdint.h>
+
+/* Largest scratch or entity-state alignment a detector may ask for: a
+ * cache line, enough for any vector type the library uses. */
+#define AN_MAX_ALIGN 64
 
 /* Training data as the detector sees it. */
 typedef struct an_fit_data {
@@ -31,40 +42,76 @@ typedef struct an_detector_vtable {
     const char *summary; /* one line for help text */
     const anoma_param_info *params;
     size_t n_params;
-    unsigned flags;
+    unsigned flags; /* ANOMA_FLAG_* (public, anoma/params.h) */
+    /* The payload layout save() writes, from 1; raised when the layout
+     * changes, so that load() can still read every earlier one. */
+    uint32_t payload_version;
 
     /* New unfitted state for these (validated) parameters. */
     anoma_status (*create)(const an_params *params, void **state);
     void (*destroy)(void *state);
 
-    /* Learn from data; on error the state may be freed and re-created. */
+    /* Learn from data; on error the state may be freed and re-created.
+     * Fit may allocate freely: only the row paths below may not. */
     anoma_status (*fit)(void *state, const an_fit_data *data);
 
-    /* Doubles of scratch memory score_row needs (0 for none). */
-    size_t (*scratch_size)(const void *state);
+    /* Scratch memory the row functions need, in bytes (NULL = none), and
+     * its alignment (a power of two up to AN_MAX_ALIGN; 0 = that of a
+     * double). The caller gives each call a block of at least this size
+     * and alignment, which it owns and may reuse between calls: k-NN needs
+     * index arrays, networks float32 buffers. */
+    size_t (*scratch_bytes)(const void *state);
+    size_t scratch_align;
     /* Score one row of the fitted width; allocates nothing, cannot fail. */
-    void (*score_row)(const void *state, const double *row, double *scratch, double *score);
-    /* Optional faster batch scoring of contiguous rows; NULL = row by row. */
+    void (*score_row)(const void *state, const double *row, void *scratch, double *score);
+    /* Optional faster batch scoring of contiguous rows; NULL = row by row.
+     * It must give the same values as score_row, whatever n_threads. */
     anoma_status (*score_batch)(const void *state, const double *x, size_t rows,
                                 size_t n_threads, double *scores);
-    /* Optional (AN_DETECTOR_FEATURE_SCORES): one value per feature. */
-    void (*feature_scores_row)(const void *state, const double *row, double *scratch,
+    /* Optional (ANOMA_FLAG_FEATURE_SCORES): one value per feature. */
+    void (*feature_scores_row)(const void *state, const double *row, void *scratch,
                                double *out);
 
-    /* Fitted state to and from a payload; load gets the fitted width and
-     * must check every count and index it reads. */
+    /* Fitted state to and from a payload. save writes the layout
+     * `payload_version`; load gets the version the payload was written
+     * with (1 <= version <= payload_version: the model refuses newer ones)
+     * and the fitted width, and must check every count and index it reads. */
     anoma_status (*save)(const void *state, an_writer *w);
-    anoma_status (*load)(void *state, an_reader *r, size_t n_features);
+    anoma_status (*load)(void *state, an_reader *r, size_t n_features, uint32_t version);
 
     /* Bytes the fitted state holds. */
     size_t (*memory_bytes)(const void *state);
     /* Human-readable summary of the fitted state (for anoma inspect). */
     void (*describe)(const void *state, an_strbuf *out);
+
+    /* ---- stateful part: all set with ANOMA_FLAG_STATEFUL, else all NULL ----
+     * An entity (a user, a sensor) owns one block of entity_bytes at
+     * entity_align, which the stream allocates and keeps; the fitted state
+     * stays immutable and shared by all entities. */
+    size_t (*entity_bytes)(const void *state);
+    size_t entity_align; /* as scratch_align */
+    /* Make a block the state of an entity never seen (empty history). */
+    void (*entity_init)(const void *state, void *entity);
+    /* Score one observation of the entity and fold it into its state;
+     * allocates nothing, cannot fail (a missing value is the detector's
+     * to handle, as in score_row). */
+    void (*entity_update_score)(const void *state, void *entity, const double *row,
+                                void *scratch, double *score);
+    /* The entity's state as portable bytes (little-endian, no pointers) and
+     * back; restore checks every value as load does and leaves the block
+     * initialised on error. */
+    anoma_status (*entity_save)(const void *state, const void *entity, an_writer *w);
+    anoma_status (*entity_restore)(const void *state, void *entity, an_reader *r);
 } an_detector_vtable;
 
 /* The registry: NULL when unknown. */
 const an_detector_vtable *an_detector_find(const char *name);
 /* The index-th registered detector, NULL past the end. */
 const an_detector_vtable *an_detector_at(size_t index);
+
+/* Bytes of scratch vt needs for its fitted state, and their alignment
+ * (never 0): what every caller of the row functions must provide. */
+size_t an_detector_scratch_bytes(const an_detector_vtable *vt, const void *state);
+size_t an_detector_scratch_align(const an_detector_vtable *vt);
 
 #endif

@@ -53,12 +53,6 @@ void an_fs_destroy(void *state)
     an_free(s);
 }
 
-size_t an_fs_scratch_size(const void *state)
-{
-    (void)state;
-    return 0;
-}
-
 size_t an_fs_memory_bytes(const void *state)
 {
     const an_fs_state *s = state;
@@ -169,7 +163,7 @@ static inline double feature_score(const an_fs_state *s, size_t j, double x)
     return saturate((below > above ? below : above) / s->scale[j]);
 }
 
-void an_fs_score_row(const void *state, const double *row, double *scratch, double *score)
+void an_fs_score_row(const void *state, const double *row, void *scratch, double *score)
 {
     const an_fs_state *s = state;
     (void)scratch;
@@ -212,7 +206,7 @@ void an_fs_score_row(const void *state, const double *row, double *scratch, doub
     }
 }
 
-void an_fs_feature_scores_row(const void *state, const double *row, double *scratch,
+void an_fs_feature_scores_row(const void *state, const double *row, void *scratch,
                               double *out)
 {
     const an_fs_state *s = state;
@@ -223,8 +217,8 @@ void an_fs_feature_scores_row(const void *state, const double *row, double *scra
 
 /* ---- save / load ----
  *
- * Payload: u64 n_features, then n f64 lower, (box kinds only) n f64 upper,
- * n f64 scale. */
+ * Payload version 1: u64 n_features, then n f64 lower, (box kinds only) n
+ * f64 upper, n f64 scale. */
 
 anoma_status an_fs_save(const void *state, an_writer *w)
 {
@@ -239,9 +233,10 @@ anoma_status an_fs_save(const void *state, an_writer *w)
     return an_writer_status(w);
 }
 
-anoma_status an_fs_load(void *state, an_reader *r, size_t n_features)
+anoma_status an_fs_load(void *state, an_reader *r, size_t n_features, uint32_t version)
 {
     an_fs_state *s = state;
+    (void)version; /* only version 1 exists */
     size_t k = n_arrays(s);
     size_t n = an_get_count(r, n_features, k * sizeof(double));
     if (n != n_features || n == 0)

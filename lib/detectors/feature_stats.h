@@ -68,19 +68,18 @@ anoma_status an_fs_create(const an_fs_kind *kind, size_t state_size, const an_pa
 /* The vtable entries the statistical detectors share; each detector's
  * vtable lists its name, summary, parameters and create, then these. */
 #define AN_FS_SHARED_ENTRIES                                                   \
-    .flags = AN_DETECTOR_FEATURE_SCORES, .destroy = an_fs_destroy, .fit = an_fs_fit,      \
-    .scratch_size = an_fs_scratch_size, .score_row = an_fs_score_row,                     \
+    .flags = ANOMA_FLAG_FEATURE_SCORES, .payload_version = 1, .destroy = an_fs_destroy,    \
+    .fit = an_fs_fit, .score_row = an_fs_score_row,                                       \
     .feature_scores_row = an_fs_feature_scores_row, .save = an_fs_save, .load = an_fs_load, \
     .memory_bytes = an_fs_memory_bytes, .describe = an_fs_describe
 
 void an_fs_destroy(void *state);
 anoma_status an_fs_fit(void *state, const an_fit_data *data);
-size_t an_fs_scratch_size(const void *state);
-void an_fs_score_row(const void *state, const double *row, double *scratch, double *score);
-void an_fs_feature_scores_row(const void *state, const double *row, double *scratch,
+void an_fs_score_row(const void *state, const double *row, void *scratch, double *score);
+void an_fs_feature_scores_row(const void *state, const double *row, void *scratch,
                               double *out);
 anoma_status an_fs_save(const void *state, an_writer *w);
-anoma_status an_fs_load(void *state, an_reader *r, size_t n_features);
+anoma_status an_fs_load(void *state, an_reader *r, size_t n_features, uint32_t version);
 size_t an_fs_memory_bytes(const void *state);
 void an_fs_describe(const void *state, an_strbuf *out);
 

@@ -29,3 +29,13 @@ const an_detector_vtable *an_detector_find(const char *name)
             return detectors[i];
     return NULL;
 }
+
+size_t an_detector_scratch_bytes(const an_detector_vtable *vt, const void *state)
+{
+    return vt->scratch_bytes ? vt->scratch_bytes(state) : 0;
+}
+
+size_t an_detector_scratch_align(const an_detector_vtable *vt)
+{
+    return vt->scratch_align ? vt->scratch_align : _Alignof(double);
+}

@@ -443,7 +443,7 @@ anoma_status an_format_decode(const void *data, size_t size, const uint32_t *kno
     uint32_t n_sections = 0;
     AN_TRY(check_file_header(p, size, &n_sections));
 
-    an_section_list list = {NULL, 0};
+    an_section_list list = {NULL, 0, load_u16(p + 10)};
     if (n_sections > 0) {
         /* Bounded by the file size: n_sections <= size / 32. */
         list.items = AN_NEW_ARRAY(an_section, n_sections);

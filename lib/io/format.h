@@ -7,7 +7,7 @@
 #include "io/bytes.h"
 
 #define AN_FORMAT_MAJOR 1
-#define AN_FORMAT_MINOR 0
+#define AN_FORMAT_MINOR 1
 
 /* Section types. */
 enum {
@@ -41,6 +41,7 @@ anoma_status an_format_encode(const an_section *sections, size_t n, an_writer *o
 typedef struct an_section_list {
     an_section *items;
     size_t n;
+    unsigned minor; /* the file's format minor: what its payloads may hold */
 } an_section_list;
 
 /* Check and decode a file image. Sections whose type is not in `known`

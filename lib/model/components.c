@@ -59,6 +59,23 @@ const char *anoma_component_summary(anoma_component_kind kind, const char *name)
     return NULL;
 }
 
+anoma_status anoma_component_flags(anoma_component_kind kind, const char *name, unsigned *flags)
+{
+    if (!name || !flags)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_component_flags: NULL argument");
+    const an_detector_vtable *vt = kind == ANOMA_KIND_DETECTOR ? an_detector_find(name) : NULL;
+    const an_step_vtable *step = kind == ANOMA_KIND_STEP ? an_step_find(name) : NULL;
+    if (vt)
+        *flags = vt->flags;
+    else if (step) /* of the public flags, a step can only be stateful */
+        *flags = step->flags & AN_STEP_STATEFUL ? ANOMA_FLAG_STATEFUL : 0;
+    else if (kind == ANOMA_KIND_MODEL && !strcmp(name, "model"))
+        *flags = 0;
+    else
+        return an_error(ANOMA_ERR_UNKNOWN_NAME, "no component '%s' of this kind", name);
+    return ANOMA_OK;
+}
+
 anoma_status anoma_component_param(anoma_component_kind kind, const char *name, size_t index,
                                    anoma_param_info *out)
 {

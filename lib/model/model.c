@@ -6,6 +6,7 @@
 #include "core/strbuf.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 anoma_status anoma_model_create(const char *params, anoma_model **out)
@@ -23,6 +24,7 @@ anoma_status anoma_model_create(const char *params, anoma_model **out)
         anoma_model_free(m);
         return st;
     }
+    m->n_threads = (size_t)an_params_int(&m->params, "n_threads");
     *out = m;
     return ANOMA_OK;
 }
@@ -110,13 +112,15 @@ anoma_status anoma_model_set_param(anoma_model *m, const char *key, const char *
 {
     if (!m || !key || !value)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_set_param: NULL argument");
-    int is_threshold = !strcmp(key, "threshold");
-    if (m->fitted && !is_threshold)
-        return an_error(ANOMA_ERR_UNSUPPORTED,
-                        "a fitted model is immutable: only 'threshold' can still be set");
+    int is_threshold = !strcmp(key, "threshold"), is_threads = !strcmp(key, "n_threads");
+    if (m->fitted && !is_threshold && !is_threads)
+        return an_error(ANOMA_ERR_UNSUPPORTED, "a fitted model is immutable: only 'threshold' and "
+                        "the run-time option 'n_threads' can still be set");
     AN_TRY(an_params_set(&m->params, key, value));
     if (m->fitted && is_threshold && !an_params_is(&m->params, "threshold", "auto"))
         m->threshold = an_params_double(&m->params, "threshold");
+    if (is_threads)
+        m->n_threads = (size_t)an_params_int(&m->params, "n_threads");
     return ANOMA_OK;
 }
 
@@ -172,9 +176,36 @@ anoma_status anoma_model_detector_params(const anoma_model *m, size_t index, cha
     return export_params(&m->detectors[index].params, buf, cap, needed);
 }
 
-size_t an_model_n_threads(const anoma_model *m)
+size_t an_model_n_threads(const anoma_model *m) { return m->n_threads; }
+
+anoma_status anoma_model_set_n_threads(anoma_model *m, size_t n_threads)
 {
-    return (size_t)an_params_int(&m->params, "n_threads");
+    if (!m)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_set_n_threads: NULL model");
+    char text[32];
+    snprintf(text, sizeof text, "%zu", n_threads);
+    return anoma_model_set_param(m, "n_threads", text);
+}
+
+void an_model_note_scratch(anoma_model *m, const an_model_detector *d)
+{
+    size_t bytes = an_detector_scratch_bytes(d->vt, d->state);
+    size_t align = an_detector_scratch_align(d->vt);
+    if (bytes > m->scratch_bytes)
+        m->scratch_bytes = bytes;
+    if (align > m->scratch_align)
+        m->scratch_align = align;
+}
+
+anoma_status an_model_check_stateless(const anoma_model *m, const char *what)
+{
+    for (size_t k = 0; k < m->n_detectors; k++)
+        if (m->detectors[k].vt->flags & ANOMA_FLAG_STATEFUL)
+            return an_error(ANOMA_ERR_UNSUPPORTED,
+                            "%s: detector '%s' is stateful (its scores depend on each entity's "
+                            "history): score it through a stream, not in batch or row by row",
+                            what, m->detectors[k].vt->name);
+    return ANOMA_OK;
 }
 
 static anoma_status check_fit_input(const anoma_model *m, const anoma_matrix *x,
@@ -184,6 +215,7 @@ static anoma_status check_fit_input(const anoma_model *m, const anoma_matrix *x,
         return an_error(ANOMA_ERR_UNSUPPORTED, "the model is already fitted: build a new one");
     if (!m->n_detectors)
         return an_error(ANOMA_ERR_EMPTY, "the model has no detector: add one first");
+    AN_TRY(an_model_check_stateless(m, "fit"));
     AN_TRY(an_matrix_check(x, "fit"));
     if (!x->rows || !x->cols)
         return an_error(ANOMA_ERR_EMPTY, "fit: training data is %zu x %zu; it needs rows and columns",
@@ -199,7 +231,7 @@ static anoma_status check_fit_input(const anoma_model *m, const anoma_matrix *x,
                             "fit: weight %g at row %zu is not a finite non-negative number",
                             weights[i], i);
     for (size_t k = 0; k < m->n_detectors; k++)
-        if ((m->detectors[k].vt->flags & AN_DETECTOR_SUPERVISED) && !labels)
+        if ((m->detectors[k].vt->flags & ANOMA_FLAG_NEEDS_LABELS) && !labels)
             return an_error(ANOMA_ERR_INVALID_ARGUMENT, "fit: detector '%s' needs labels",
                             m->detectors[k].vt->name);
     if (m->feature_names && m->n_features != x->cols)
@@ -219,14 +251,13 @@ static anoma_status fit_detectors(anoma_model *m, const double *x, size_t rows, 
         return an_no_memory();
     anoma_status st = ANOMA_OK;
     m->n_features = cols;
-    m->scratch_size = 0;
+    m->scratch_bytes = 0;
+    m->scratch_align = 1;
     for (size_t k = 0; k < m->n_detectors && st == ANOMA_OK; k++) {
         an_model_detector *d = &m->detectors[k];
         st = d->vt->fit(d->state, &data);
         if (st == ANOMA_OK) {
-            size_t need = d->vt->scratch_size ? d->vt->scratch_size(d->state) : 0;
-            if (need > m->scratch_size)
-                m->scratch_size = need;
+            an_model_note_scratch(m, d);
             raw[k] = AN_NEW_ARRAY(double, rows);
             st = raw[k] ? an_model_raw_scores(m, k, x, rows, raw[k]) : an_no_memory();
         }

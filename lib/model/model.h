@@ -28,7 +28,12 @@ struct anoma_model {
     size_t train_rows;  /* rows seen at fit time */
     char **feature_names; /* n_features names or NULL */
     double threshold;
-    size_t scratch_size; /* doubles a row needs across detectors */
+    /* scratch a row needs: the largest block any detector asks for, at the
+     * strictest alignment (detector.h); set at fit and load */
+    size_t scratch_bytes, scratch_align;
+    /* run-time option, not saved: threads for fit and batch scoring (0 =
+     * all cores), from the n_threads parameter or anoma_model_set_n_threads */
+    size_t n_threads;
     /* parameters resolved once at fit or load, so scoring reads no text */
     an_normalize normalize;
     an_combine combine;
@@ -39,6 +44,13 @@ extern const size_t an_model_schema_size;
 
 /* Make the detector's unfitted state from its parameters. */
 anoma_status an_model_detector_reset(an_model_detector *d);
+
+/* Take detector d's scratch needs into the model's (after fit or load). */
+void an_model_note_scratch(anoma_model *m, const an_model_detector *d);
+
+/* ANOMA_ERR_UNSUPPORTED naming the first stateful detector, if any: their
+ * scores depend on an entity's history, which only a stream has. */
+anoma_status an_model_check_stateless(const anoma_model *m, const char *what);
 
 /* Check an input matrix against the fitted model. */
 anoma_status an_model_check_input(const anoma_model *m, const anoma_matrix *x, const char *what);

@@ -42,6 +42,7 @@ static anoma_status write_detector(const an_model_detector *d, an_writer *w)
     put_params(w, &d->params);
     an_put_f64(w, d->shift);
     an_put_f64(w, d->scale);
+    an_put_u32(w, d->vt->payload_version); /* since format 1.1 */
     return d->vt->save(d->state, w);
 }
 
@@ -149,25 +150,31 @@ static anoma_status read_meta(anoma_model *m, const an_section *s)
     return st;
 }
 
-/* Load detector k's state from r; the payload must be used whole. */
-static anoma_status load_state(anoma_model *m, size_t k, an_reader *r)
+/* Load detector k's state, written with payload `version`, from r; the
+ * payload must be used whole. */
+static anoma_status load_state(anoma_model *m, size_t k, an_reader *r, uint32_t version)
 {
     an_model_detector *d = &m->detectors[k];
-    AN_TRY(d->vt->load(d->state, r, m->n_features));
+    if (version == 0 || version > d->vt->payload_version)
+        return an_error(version ? ANOMA_ERR_VERSION : ANOMA_ERR_FORMAT,
+                        "model file: detector '%s' payload version %u; this library reads 1 to %u",
+                        d->vt->name, (unsigned)version, (unsigned)d->vt->payload_version);
+    AN_TRY(d->vt->load(d->state, r, m->n_features, version));
     AN_TRY(an_reader_status(r));
     if (r->pos != r->len)
         return format_error("detector section has trailing bytes");
-    if (d->vt->scratch_size && d->vt->scratch_size(d->state) > m->scratch_size)
-        m->scratch_size = d->vt->scratch_size(d->state);
+    an_model_note_scratch(m, d);
     return ANOMA_OK;
 }
 
-static anoma_status read_detector(anoma_model *m, const an_section *s)
+/* Format 1.0 had no payload version: every payload was its detector's first. */
+static anoma_status read_detector(anoma_model *m, const an_section *s, unsigned format_minor)
 {
     an_reader r = an_reader_make(s->data, s->size, "detector");
     char *name = an_get_str(&r);
     char *params = an_get_str(&r);
     double shift = an_get_f64(&r), scale = an_get_f64(&r);
+    uint32_t version = format_minor >= 1 ? an_get_u32(&r) : 1;
     anoma_status st = an_reader_status(&r);
     if (st == ANOMA_OK && (!isfinite(shift) || !isfinite(scale) || !(scale > 0)))
         st = format_error("detector normalisation is not finite and positive");
@@ -180,7 +187,7 @@ static anoma_status read_detector(anoma_model *m, const an_section *s)
         an_model_detector *d = &m->detectors[m->n_detectors - 1];
         d->shift = shift;
         d->scale = scale;
-        st = load_state(m, m->n_detectors - 1, &r);
+        st = load_state(m, m->n_detectors - 1, &r, version);
     }
     an_free(name);
     an_free(params);
@@ -207,15 +214,17 @@ anoma_status anoma_model_import_detector(anoma_model *m, const char *detector, c
     AN_TRY(anoma_model_add_detector(m, detector, params, NULL));
     size_t old_features = m->n_features;
     m->n_features = n_features;
+    /* the layout documented today: the detector's current payload version */
     an_reader r = an_reader_make(state, size, "imported detector");
-    anoma_status st = load_state(m, 0, &r);
+    anoma_status st = load_state(m, 0, &r, m->detectors[0].vt->payload_version);
     if (st != ANOMA_OK) { /* back to the empty model it was */
         an_model_detector *d = &m->detectors[0];
         d->vt->destroy(d->state);
         an_params_free(&d->params);
         m->n_detectors = 0;
         m->n_features = old_features;
-        m->scratch_size = 0;
+        m->scratch_bytes = 0;
+        m->scratch_align = 0;
         return st;
     }
     m->threshold = an_params_double(&m->params, "threshold");
@@ -267,7 +276,7 @@ static anoma_status build_model(const an_section_list *list, anoma_model *m)
     }
     for (size_t i = 0; i < list->n; i++)
         if (list->items[i].type == AN_SECTION_DETECTOR)
-            AN_TRY(read_detector(m, &list->items[i]));
+            AN_TRY(read_detector(m, &list->items[i], list->minor));
     m->threshold = threshold;
     an_model_resolve_modes(m);
     m->fitted = 1;

@@ -9,7 +9,7 @@
 struct anoma_row_scorer {
     const anoma_model *model;
     double *raw;     /* one raw score per detector */
-    double *scratch; /* the largest scratch any detector needs */
+    void *scratch;   /* the largest scratch any detector needs, aligned (NULL: none) */
 };
 
 anoma_status anoma_row_scorer_create(const anoma_model *m, anoma_row_scorer **out)
@@ -19,13 +19,15 @@ anoma_status anoma_row_scorer_create(const anoma_model *m, anoma_row_scorer **ou
     *out = NULL;
     if (!m->fitted)
         return an_error(ANOMA_ERR_NOT_FITTED, "row scorer: the model is not fitted");
+    AN_TRY(an_model_check_stateless(m, "row scorer"));
     anoma_row_scorer *s = AN_NEW_ZEROED(anoma_row_scorer, 1);
     if (!s)
         return an_no_memory();
     s->model = m;
     s->raw = AN_NEW_ARRAY(double, m->n_detectors);
-    s->scratch = AN_NEW_ARRAY(double, m->scratch_size);
-    if (!s->raw || !s->scratch) {
+    if (m->scratch_bytes)
+        s->scratch = an_malloc_aligned(m->scratch_bytes, m->scratch_align);
+    if (!s->raw || (m->scratch_bytes && !s->scratch)) {
         anoma_row_scorer_free(s);
         return an_no_memory();
     }
@@ -38,7 +40,7 @@ void anoma_row_scorer_free(anoma_row_scorer *s)
     if (!s)
         return;
     an_free(s->raw);
-    an_free(s->scratch);
+    an_free_aligned(s->scratch);
     an_free(s);
 }
 

@@ -6,6 +6,7 @@
 #include "core/threads.h"
 
 #include <math.h>
+#include <stdint.h>
 
 /* Rows per worker below which starting a thread (tens of microseconds)
  * costs more than it saves: cheap detectors score a row in tens of ns.
@@ -18,6 +19,7 @@ anoma_status an_model_check_input(const anoma_model *m, const anoma_matrix *x, c
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "%s: NULL model", what);
     if (!m->fitted)
         return an_error(ANOMA_ERR_NOT_FITTED, "%s: the model is not fitted", what);
+    AN_TRY(an_model_check_stateless(m, what));
     AN_TRY(an_matrix_check(x, what));
     if (x->cols != m->n_features)
         return an_error(ANOMA_ERR_SHAPE, "%s: data has %zu columns, the model was fitted on %zu",
@@ -29,15 +31,15 @@ typedef struct raw_job {
     const an_model_detector *d;
     const double *x;
     size_t cols;
-    double *scratch; /* per worker: scratch_size doubles each */
-    size_t scratch_size;
+    unsigned char *scratch; /* per worker: one aligned block of `stride` bytes each */
+    size_t stride;
     double *scores;
 } raw_job;
 
 static void raw_range(void *ctx, size_t begin, size_t end, size_t worker)
 {
     const raw_job *job = ctx;
-    double *scratch = job->scratch ? job->scratch + worker * job->scratch_size : NULL;
+    void *scratch = job->scratch ? job->scratch + worker * job->stride : NULL;
     for (size_t i = begin; i < end; i++)
         job->d->vt->score_row(job->d->state, job->x + i * job->cols, scratch, &job->scores[i]);
 }
@@ -50,12 +52,14 @@ anoma_status an_model_raw_scores(const anoma_model *m, size_t k, const double *x
     if (d->vt->score_batch)
         return d->vt->score_batch(d->state, x, rows, threads, scores);
     size_t workers = an_parallel_workers(rows, threads, MIN_ROWS_PER_THREAD);
-    size_t need = d->vt->scratch_size ? d->vt->scratch_size(d->state) : 0;
-    raw_job job = {d, x, m->n_features, NULL, need, scores};
-    if (need && !(job.scratch = an_malloc_array(workers * need, sizeof(double))))
+    size_t align = an_detector_scratch_align(d->vt);
+    size_t stride = an_align_up(an_detector_scratch_bytes(d->vt, d->state), align);
+    raw_job job = {d, x, m->n_features, NULL, stride, scores};
+    if (stride && (workers > SIZE_MAX / stride ||
+                   !(job.scratch = an_malloc_aligned(workers * stride, align))))
         return an_no_memory();
     an_parallel_for(rows, workers, MIN_ROWS_PER_THREAD, raw_range, &job);
-    an_free(job.scratch);
+    an_free_aligned(job.scratch);
     return ANOMA_OK;
 }
 
@@ -152,18 +156,19 @@ anoma_status anoma_model_feature_scores(const anoma_model *m, size_t index,
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "detector index %zu: the model has %zu", index,
                         m->n_detectors);
     const an_model_detector *d = &m->detectors[index];
-    if (!(d->vt->flags & AN_DETECTOR_FEATURE_SCORES) || !d->vt->feature_scores_row)
+    if (!(d->vt->flags & ANOMA_FLAG_FEATURE_SCORES) || !d->vt->feature_scores_row)
         return an_error(ANOMA_ERR_UNSUPPORTED, "detector '%s' has no per-feature scores",
                         d->vt->name);
     if (!out && x->rows)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "feature_scores: NULL output array");
-    double *row = AN_NEW_ARRAY(double, x->cols + m->scratch_size);
-    if (!row)
-        return an_no_memory();
-    for (size_t i = 0; i < x->rows; i++) {
+    double *row = AN_NEW_ARRAY(double, x->cols);
+    void *scratch = m->scratch_bytes ? an_malloc_aligned(m->scratch_bytes, m->scratch_align) : NULL;
+    anoma_status st = row && (scratch || !m->scratch_bytes) ? ANOMA_OK : an_no_memory();
+    for (size_t i = 0; i < x->rows && st == ANOMA_OK; i++) {
         an_matrix_copy_row(x, i, row);
-        d->vt->feature_scores_row(d->state, row, row + x->cols, out + i * x->cols);
+        d->vt->feature_scores_row(d->state, row, scratch, out + i * x->cols);
     }
     an_free(row);
-    return ANOMA_OK;
+    an_free_aligned(scratch);
+    return st;
 }

@@ -162,7 +162,7 @@ static void test_hand_built_reference(void)
     uLongf packed_len = sizeof packed;
     CHECK(compress2(packed, &packed_len, (const Bytef *)text, sizeof text, 6) == Z_OK);
 
-    size_t n = ref_file_header(file, 1, 0, 0, 2);
+    size_t n = ref_file_header(file, 1, 1, 0, 2); /* what this library writes: 1.1 */
     n += ref_section(file + n, AN_SECTION_MODEL, AN_SECTION_REQUIRED, hello, strlen(hello),
                      strlen(hello));
     n += ref_section(file + n, AN_SECTION_DETECTOR, AN_SECTION_ZLIB, packed, packed_len,
@@ -198,8 +198,8 @@ static void test_hand_built_reference(void)
 static void test_documented_example(void)
 {
     static const unsigned char doc[56] = {
-        0x89, 0x41, 0x4e, 0x4f, 0x4d, 0x41, 0x0d, 0x0a, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00,
-        0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0xac, 0x47, 0x9e, 0xc4, 0x02, 0x00, 0x00, 0x00,
+        0x89, 0x41, 0x4e, 0x4f, 0x4d, 0x41, 0x0d, 0x0a, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x92, 0x2c, 0x5c, 0x2b, 0x02, 0x00, 0x00, 0x00,
         0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
         0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf4, 0xe8, 0x3e, 0x02,
     };
@@ -222,7 +222,7 @@ static void test_every_bit_flip(void)
     int bad = 0;
     for (size_t bit = 0; bit < w.len * 8; bit++) {
         w.data[bit / 8] ^= (unsigned char)(1u << (bit % 8));
-        an_section_list list = {(an_section *)1, 99};
+        an_section_list list = {(an_section *)1, 99, 0};
         anoma_status st = decode_all(w.data, w.len, &list);
         if (st != ANOMA_ERR_FORMAT && st != ANOMA_ERR_VERSION) {
             if (bad++ < 5)

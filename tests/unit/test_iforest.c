@@ -118,7 +118,7 @@ static anoma_status load(const void *bytes, size_t len, size_t n_features, void 
     if (!*out)
         return made;
     an_reader r = an_reader_make(bytes, len, "detector");
-    anoma_status st = vt()->load(*out, &r, n_features);
+    anoma_status st = vt()->load(*out, &r, n_features, 1);
     if (st == ANOMA_OK && r.pos != r.len)
         st = ANOMA_ERR_FORMAT; /* the model's check for trailing bytes */
     if (st != ANOMA_OK) {

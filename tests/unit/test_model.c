@@ -372,6 +372,7 @@ static unsigned char *detector_payload(const anoma_model *m, size_t *size)
         an_free(an_get_str(&r)); /* parameters */
         an_get_f64(&r);          /* shift */
         an_get_f64(&r);          /* scale */
+        CHECK(an_get_u32(&r) == 1); /* payload version */
         *size = r.len - r.pos;
         payload = malloc(*size);
         memcpy(payload, r.data + r.pos, *size);

@@ -99,13 +99,7 @@ anoma_status an_iforest_from_arrays(void *state, const an_iforest_raw *raw)
     return ANOMA_OK;
 }
 
-static size_t iforest_scratch_size(const void *state)
-{
-    (void)state;
-    return 0;
-}
-
-static void iforest_score_row(const void *state, const double *row, double *scratch,
+static void iforest_score_row(const void *state, const double *row, void *scratch,
                               double *score)
 {
     (void)scratch;
@@ -119,7 +113,7 @@ static anoma_status iforest_score_batch(const void *state, const double *x, size
     return ANOMA_OK;
 }
 
-static void iforest_feature_scores_row(const void *state, const double *row, double *scratch,
+static void iforest_feature_scores_row(const void *state, const double *row, void *scratch,
                                        double *out)
 {
     (void)scratch;
@@ -134,8 +128,11 @@ static anoma_status iforest_save(const void *state, an_writer *w)
     return an_iforest_save(&s->forest, w);
 }
 
-static anoma_status iforest_load(void *state, an_reader *r, size_t n_features)
+/* The model's payload version and the one inside the payload (kept there
+ * for importers, docs/detectors/iforest.md) are the same number. */
+static anoma_status iforest_load(void *state, an_reader *r, size_t n_features, uint32_t version)
 {
+    (void)version; /* an_iforest_load reads and checks the payload's own */
     an_iforest f;
     AN_TRY(an_iforest_load(&f, r, n_features));
     adopt(state, &f);
@@ -171,11 +168,11 @@ const an_detector_vtable an_iforest_detector = {
     .summary = "isolation forest, axis-parallel or extended (unsupervised)",
     .params = iforest_params,
     .n_params = sizeof iforest_params / sizeof *iforest_params,
-    .flags = AN_DETECTOR_FEATURE_SCORES,
+    .flags = ANOMA_FLAG_FEATURE_SCORES,
+    .payload_version = AN_IFOREST_PAYLOAD_VERSION,
     .create = iforest_create,
     .destroy = iforest_destroy,
     .fit = iforest_fit,
-    .scratch_size = iforest_scratch_size,
     .score_row = iforest_score_row,
     .score_batch = iforest_score_batch,
     .feature_scores_row = iforest_feature_scores_row,

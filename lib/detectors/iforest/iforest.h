@@ -212,6 +212,10 @@ void an_iforest_feature_scores(const an_iforest *f, const double *row, double *o
 
 /* ---- serialize.c ---- */
 
+/* The payload layout save writes (its first field, and the model's
+ * detector payload version). */
+#define AN_IFOREST_PAYLOAD_VERSION 1u
+
 anoma_status an_iforest_save(const an_iforest *f, an_writer *w);
 anoma_status an_iforest_load(an_iforest *f, an_reader *r, size_t n_features);
 

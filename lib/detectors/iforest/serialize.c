@@ -12,7 +12,6 @@
 
 #include <string.h>
 
-#define PAYLOAD_VERSION 1u
 #define FLAG_FLOAT32 1u
 
 /* Bytes per node and per component in a tree's arrays, and the least a
@@ -99,7 +98,7 @@ anoma_status an_iforest_save(const an_iforest *f, an_writer *w)
     uint64_t *samples = AN_NEW_ARRAY(uint64_t, largest ? largest : 1);
     if (!samples)
         return an_no_memory();
-    an_put_u32(w, PAYLOAD_VERSION);
+    an_put_u32(w, AN_IFOREST_PAYLOAD_VERSION);
     an_put_u32(w, f->float32 ? FLAG_FLOAT32 : 0);
     an_put_u64(w, f->n_features);
     an_put_u64(w, f->max_samples);
@@ -190,10 +189,10 @@ anoma_status an_iforest_load(an_iforest *f, an_reader *r, size_t n_features)
     uint64_t max_samples = an_get_u64(r);
     size_t n_trees = an_get_count(r, AN_IF_MAX_NODES, MIN_TREE_BYTES);
     AN_TRY(an_reader_status(r));
-    if (version > PAYLOAD_VERSION)
+    if (version > AN_IFOREST_PAYLOAD_VERSION)
         return an_error(ANOMA_ERR_VERSION, "iforest: payload version %u is newer than this "
-                        "library reads (%u)", version, PAYLOAD_VERSION);
-    if (version != PAYLOAD_VERSION || flags & ~FLAG_FLOAT32)
+                        "library reads (%u)", version, AN_IFOREST_PAYLOAD_VERSION);
+    if (version != AN_IFOREST_PAYLOAD_VERSION || flags & ~FLAG_FLOAT32)
         return an_error(ANOMA_ERR_FORMAT, "iforest: bad payload version %u or flags 0x%x",
                         version, flags);
     if (width != n_features)
