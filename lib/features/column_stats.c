@@ -64,6 +64,28 @@ anoma_status an_column_stats_fit(an_column_stats *cs, const void *config, an_fit
     return st;
 }
 
+anoma_status an_load_column_count(const char *step, an_reader *r, uint32_t version,
+                                  const an_schema *schema, const an_step_io *io,
+                                  an_cell_type type, int one_to_one, size_t min_bytes)
+{
+    if (version != 1)
+        return an_error(ANOMA_ERR_VERSION, "%s: payload version %u is not known", step, version);
+    size_t n = an_get_count(r, io->n_inputs, min_bytes);
+    AN_TRY(an_reader_status(r));
+    if (n != io->n_inputs)
+        return an_error(ANOMA_ERR_FORMAT, "model file: %s has %zu columns for %zu inputs", step, n,
+                        io->n_inputs);
+    if (one_to_one && io->n_outputs != io->n_inputs)
+        return an_error(ANOMA_ERR_FORMAT, "model file: %s has %zu inputs and %zu outputs", step,
+                        io->n_inputs, io->n_outputs);
+    for (size_t k = 0; k < io->n_inputs; k++)
+        if (schema->types[io->inputs[k]] != type || io->keep[k] ||
+            (one_to_one && io->output_types[k] != AN_CELL_NUMBER))
+            return an_error(ANOMA_ERR_FORMAT, "model file: %s input %zu is not a consumed %s "
+                            "column", step, k, an_cell_type_name(type));
+    return ANOMA_OK;
+}
+
 void an_column_stats_save(const an_column_stats *cs, an_writer *w)
 {
     an_put_u64(w, cs->n);
@@ -74,19 +96,9 @@ void an_column_stats_save(const an_column_stats *cs, an_writer *w)
 anoma_status an_column_stats_load(an_column_stats *cs, an_reader *r, uint32_t version,
                                   const an_schema *schema, const an_step_io *io)
 {
-    if (version != 1)
-        return an_error(ANOMA_ERR_VERSION, "%s: payload version %u is not known", cs->step,
-                        version);
-    size_t n = an_get_count(r, io->n_inputs, 8 * cs->n_stats);
-    AN_TRY(an_reader_status(r));
-    if (n != io->n_inputs || n != io->n_outputs)
-        return an_error(ANOMA_ERR_FORMAT, "model file: %s has %zu columns of statistics for %zu "
-                        "inputs and %zu outputs", cs->step, n, io->n_inputs, io->n_outputs);
-    for (size_t k = 0; k < n; k++)
-        if (schema->types[io->inputs[k]] != AN_CELL_NUMBER || io->keep[k] ||
-            io->output_types[k] != AN_CELL_NUMBER)
-            return an_error(ANOMA_ERR_FORMAT, "model file: %s column %zu is not a consumed number "
-                            "column", cs->step, k);
+    AN_TRY(an_load_column_count(cs->step, r, version, schema, io, AN_CELL_NUMBER, 1,
+                                8 * cs->n_stats));
+    size_t n = io->n_inputs;
     AN_TRY(alloc_stats(cs, n));
     for (size_t s = 0; s < cs->n_stats; s++)
         an_get_f64_array(r, an_column_stat(cs, s), n);

@@ -41,6 +41,15 @@ static inline double *an_column_stat(const an_column_stats *cs, size_t s)
     return cs->stat + s * cs->n;
 }
 
+/* The start of a per-column payload at load: check the payload version (1
+ * is the only one), read the u64 column count (each column taking at least
+ * min_bytes) and check it against the io, check that every input is
+ * consumed and of the given type and, with one_to_one, that every input has
+ * one number output. */
+anoma_status an_load_column_count(const char *step, an_reader *r, uint32_t version,
+                                  const an_schema *schema, const an_step_io *io,
+                                  an_cell_type type, int one_to_one, size_t min_bytes);
+
 /* Payload version 1: u64 column count, then each statistic as n doubles. */
 void an_column_stats_save(const an_column_stats *cs, an_writer *w);
 /* Reads what save wrote and checks it against the io: as many consumed

@@ -10,6 +10,11 @@ extern const an_step_vtable an_minmax_scaler_step;
 extern const an_step_vtable an_robust_scaler_step;
 extern const an_step_vtable an_maxabs_scaler_step;
 extern const an_step_vtable an_normalizer_step;
+extern const an_step_vtable an_imputer_step;
+extern const an_step_vtable an_missing_indicator_step;
+extern const an_step_vtable an_ordinal_step;
+extern const an_step_vtable an_frequency_step;
+extern const an_step_vtable an_ratio_step;
 
 static const an_step_vtable *const steps[] = {
     &an_select_step,
@@ -19,6 +24,11 @@ static const an_step_vtable *const steps[] = {
     &an_robust_scaler_step,
     &an_maxabs_scaler_step,
     &an_normalizer_step,
+    &an_imputer_step,
+    &an_missing_indicator_step,
+    &an_ordinal_step,
+    &an_frequency_step,
+    &an_ratio_step,
 };
 
 const an_step_vtable *an_step_at(size_t index)

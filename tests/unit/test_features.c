@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "features/pipeline.h"
 
+#include <float.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -291,16 +292,17 @@ static void check_paths_agree(const char *const *steps, size_t n_steps)
     free(loaded);
 }
 
-static void test_allocation_failures(void)
+/* Every allocation of building, fitting and running these steps fails in
+ * turn: an out-of-memory status and nothing leaked, every time. */
+static void check_allocation_failures(const char *const *steps, size_t n_steps)
 {
     for (long k = 0;; k++) {
         test_alloc_install(k);
         an_pipeline p;
-        const char *steps[] = {"one_hot", "standard_scaler", "select drop=clicks"};
         an_input_column cols[3];
         an_input in = table_input(cols, N);
-        double *x = NULL, out[N * 8];
-        anoma_status st = build(&p, steps, 3);
+        double *x = NULL, out[N * 16];
+        anoma_status st = build(&p, steps, n_steps);
         if (st == ANOMA_OK)
             st = an_pipeline_fit(&p, &in, 1, &x);
         if (st == ANOMA_OK)
@@ -315,6 +317,20 @@ static void test_allocation_failures(void)
         if (st == ANOMA_OK || live)
             break;
     }
+}
+
+static void test_allocation_failures(void)
+{
+    const char *steps[] = {"one_hot", "standard_scaler", "select drop=clicks"};
+    check_allocation_failures(steps, 3);
+    const char *more[][3] = {
+        {"imputer add_indicator=true strategy=median", "minmax_scaler", "ordinal"},
+        {"missing_indicator", "imputer columns=device strategy=most_frequent", "frequency"},
+        {"ratio numerator=clicks denominator=amount", "robust_scaler", "one_hot"},
+        {"maxabs_scaler", "normalizer", "select drop=device"},
+    };
+    for (size_t k = 0; k < sizeof more / sizeof *more; k++)
+        check_allocation_failures(more[k], 3);
 }
 
 static void test_steps_are_listed(void)
@@ -486,6 +502,258 @@ static void test_scalers_agree_on_every_path(void)
         check_paths_agree(steps[k], 2);
 }
 
+/* A pipeline over one or two number columns named a and b. */
+static void fit_numbers(an_pipeline *p, const char *step, const char *params, const double *a,
+                        const double *b, size_t rows, double **x)
+{
+    static const char *const nm[2] = {"a", "b"};
+    static const an_cell_type ty[2] = {AN_CELL_NUMBER, AN_CELL_NUMBER};
+    *p = (an_pipeline){0};
+    CHECK_OK(an_pipeline_set_input(p, b ? 2 : 1, nm, ty));
+    CHECK_OK(an_pipeline_add(p, step, params));
+    an_input_column cols[2] = {{ANOMA_COL_DOUBLE, a}, {ANOMA_COL_DOUBLE, b}};
+    an_input in = {NULL, cols, rows};
+    CHECK_OK(an_pipeline_fit(p, &in, 1, x));
+}
+
+static void test_imputer_by_hand(void)
+{
+    /* amount without the NaN: 1 2 4 5 6: mean 3.6, median 4, every value
+     * once so most_frequent takes the smallest, 1 */
+    static const char *const strategies[] = {"mean", "median", "most_frequent",
+                                             "constant fill_value=-7"};
+    static const double fills[] = {3.6, 4, 1, -7};
+    for (size_t k = 0; k < 4; k++) {
+        char text[80];
+        snprintf(text, sizeof text, "imputer add_indicator=true strategy=%s", strategies[k]);
+        const char *steps[] = {text, "select drop=device"};
+        an_pipeline p;
+        double *x = fit_table(&p, steps, 2);
+        /* clicks has nothing missing: no indicator for it */
+        CHECK(p.n_outputs == 3 && !strcmp(output_name(&p, 0), "amount") &&
+              !strcmp(output_name(&p, 1), "clicks") &&
+              !strcmp(output_name(&p, 2), "amount_missing"));
+        for (size_t i = 0; i < N; i++) {
+            CHECK(x[i * 3] == (i == 2 ? fills[k] : amount[i]));
+            CHECK(x[i * 3 + 1] == (double)clicks[i] && x[i * 3 + 2] == (i == 2));
+        }
+        an_free(x);
+        an_pipeline_free(&p);
+    }
+    /* text: most_frequent fills "web" (3 of 5), constant "missing_value";
+     * the ordinal codes that follow show what was filled */
+    const char *mf[] = {"imputer columns=device strategy=most_frequent", "ordinal"};
+    an_pipeline p;
+    double *x = fit_table(&p, mf, 2);
+    CHECK(x[3 * 3 + 1] == 2 && x[4 * 3 + 1] == 0); /* android 0, ios 1, web 2 */
+    an_free(x);
+    an_pipeline_free(&p);
+    const char *cst[] = {"imputer columns=device,amount strategy=constant", "ordinal"};
+    x = fit_table(&p, cst, 2);
+    /* outputs in the order named, where amount (the first in the table) was */
+    CHECK(!strcmp(output_name(&p, 0), "device") && !strcmp(output_name(&p, 1), "amount"));
+    CHECK(x[3 * 3] == 2 && x[0 * 3] == 3 && x[2 * 3 + 1] == 0); /* ..., missing_value 2, web 3 */
+    an_free(x);
+    an_pipeline_free(&p);
+
+    /* a column with no value: dropped (scikit-learn 1.2), or 0 when kept,
+     * or the constant; its indicator stays */
+    static const double empty[3] = {NAN, NAN, NAN}, b[3] = {1, NAN, 3};
+    fit_numbers(&p, "imputer", "add_indicator=true", empty, b, 3, &x);
+    CHECK(p.n_outputs == 3 && !strcmp(output_name(&p, 0), "b") &&
+          !strcmp(output_name(&p, 1), "a_missing") && !strcmp(output_name(&p, 2), "b_missing"));
+    CHECK(x[0] == 1 && x[3] == 2 && x[6] == 3 && x[1] == 1 && x[5] == 1 && x[2] == 0);
+    an_free(x);
+    an_pipeline_free(&p);
+    fit_numbers(&p, "imputer", "keep_empty_features=true strategy=median", empty, b, 3, &x);
+    CHECK(p.n_outputs == 2 && x[0] == 0 && x[2] == 0 && x[3] == 2);
+    an_free(x);
+    an_pipeline_free(&p);
+    fit_numbers(&p, "imputer", "strategy=constant fill_value=2.5", empty, NULL, 3, &x);
+    CHECK(p.n_outputs == 1 && x[0] == 2.5 && x[2] == 2.5);
+    an_free(x);
+    an_pipeline_free(&p);
+
+    /* bad input: mean of text, a text fill for numbers */
+    an_input_column cols[3];
+    an_input in = table_input(cols, N);
+    const char *bad[] = {"imputer columns=device", "imputer strategy=constant fill_value=abc"};
+    const char *want[] = {"'device' is text", "'amount'"};
+    for (size_t k = 0; k < 2; k++) {
+        CHECK_OK(build(&p, bad + k, 1));
+        CHECK_STATUS(an_pipeline_fit(&p, &in, 1, &x), ANOMA_ERR_INVALID_ARGUMENT);
+        CHECK(strstr(anoma_last_error(), want[k]) != NULL);
+        an_pipeline_free(&p);
+    }
+}
+
+static void test_missing_indicator_by_hand(void)
+{
+    /* amount and device have missing values, clicks none: two indicators at
+     * the end, the columns stay for the steps after */
+    const char *steps[] = {"missing_indicator", "select drop=device"};
+    an_pipeline p;
+    double *x = fit_table(&p, steps, 2);
+    CHECK(p.n_outputs == 4 && !strcmp(output_name(&p, 0), "amount") &&
+          !strcmp(output_name(&p, 2), "amount_missing") &&
+          !strcmp(output_name(&p, 3), "device_missing"));
+    for (size_t i = 0; i < N; i++)
+        CHECK(x[i * 4 + 2] == (i == 2) && x[i * 4 + 3] == (i == 3) &&
+              x[i * 4 + 1] == (double)clicks[i]);
+    an_free(x);
+    an_pipeline_free(&p);
+    const char *all[] = {"missing_indicator features=all", "select drop=device"};
+    x = fit_table(&p, all, 2);
+    CHECK(p.n_outputs == 5 && !strcmp(output_name(&p, 4), "clicks_missing") && x[4] == 0);
+    an_free(x);
+    an_pipeline_free(&p);
+    /* a missing value where training had none: an error naming column and row */
+    static const double full[3] = {1, 2, 3}, holed[3] = {1, NAN, 3};
+    fit_numbers(&p, "missing_indicator", NULL, full, NULL, 3, &x);
+    CHECK(p.n_outputs == 1);
+    an_free(x);
+    an_input_column col = {ANOMA_COL_DOUBLE, holed};
+    an_input in = {NULL, &col, 3};
+    double out[3];
+    CHECK_STATUS(an_pipeline_transform(&p, &in, 1, out), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "'a'") && strstr(anoma_last_error(), "row 1"));
+    an_pipeline_free(&p);
+    fit_numbers(&p, "missing_indicator", "error_on_new=false", full, NULL, 3, &x);
+    an_free(x);
+    CHECK_OK(an_pipeline_transform(&p, &in, 1, out));
+    CHECK(isnan(out[1]));
+    an_pipeline_free(&p);
+}
+
+static void test_ordinal_by_hand(void)
+{
+    /* android 0, ios 1, web 2; missing seen in training -> NaN */
+    const char *steps[] = {"ordinal"};
+    an_pipeline p;
+    double *x = fit_table(&p, steps, 1);
+    CHECK(p.n_outputs == 3 && !strcmp(output_name(&p, 1), "device"));
+    const double want[N] = {2, 1, 2, NAN, 0, 2};
+    for (size_t i = 0; i < N; i++)
+        CHECK(i == 3 ? isnan(x[i * 3 + 1]) : x[i * 3 + 1] == want[i]);
+    an_free(x);
+    /* unseen: the bucket is the cardinality, 4 (missing counts) */
+    const char *other[N] = {"tv", "web", NULL, "ios", "android", "radio"};
+    an_input_column cols[3];
+    an_input in = table_input(cols, N);
+    cols[1].values = other;
+    double out[N * 3];
+    CHECK_OK(an_pipeline_transform(&p, &in, 1, out));
+    CHECK(out[1] == 4 && out[4] == 2 && isnan(out[7]) && out[10] == 1 && out[16] == 4);
+    an_pipeline_free(&p);
+    const char *coded[] = {"ordinal handle_unknown=use_encoded_value unknown_value=-1 "
+                           "encoded_missing_value=-2"};
+    x = fit_table(&p, coded, 1);
+    CHECK(x[3 * 3 + 1] == -2);
+    an_free(x);
+    CHECK_OK(an_pipeline_transform(&p, &in, 1, out));
+    CHECK(out[1] == -1 && out[7] == -2 && out[16] == -1);
+    an_pipeline_free(&p);
+    const char *strict[] = {"ordinal handle_unknown=error"};
+    x = fit_table(&p, strict, 1);
+    an_free(x);
+    CHECK_STATUS(an_pipeline_transform(&p, &in, 1, out), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "'device'") && strstr(anoma_last_error(), "'tv'") &&
+          strstr(anoma_last_error(), "row 0"));
+    an_pipeline_free(&p);
+    /* codes that collide with a training category's code (0 .. 3) */
+    const char *clash[] = {"ordinal handle_unknown=use_encoded_value unknown_value=3",
+                           "ordinal encoded_missing_value=1"};
+    for (size_t k = 0; k < 2; k++) {
+        an_input good = table_input(cols, N);
+        CHECK_OK(build(&p, clash + k, 1));
+        CHECK_STATUS(an_pipeline_fit(&p, &good, 1, &x), ANOMA_ERR_INVALID_ARGUMENT);
+        CHECK(strstr(anoma_last_error(), "'device'") != NULL);
+        an_pipeline_free(&p);
+    }
+    const char *frac[] = {"ordinal unknown_value=0.5"};
+    CHECK_STATUS(build(&p, frac, 1), ANOMA_ERR_PARAM_VALUE);
+    an_pipeline_free(&p);
+}
+
+static void test_frequency_by_hand(void)
+{
+    /* web 3 of 6 rows, ios 1, android 1, missing 1 */
+    const char *steps[] = {"frequency"};
+    an_pipeline p;
+    double *x = fit_table(&p, steps, 1);
+    CHECK(p.n_outputs == 3 && !strcmp(output_name(&p, 1), "device_frequency"));
+    const double want[N] = {0.5, 1.0 / 6, 0.5, 1.0 / 6, 1.0 / 6, 0.5};
+    for (size_t i = 0; i < N; i++)
+        CHECK(x[i * 3 + 1] == want[i]);
+    an_free(x);
+    const char *other[N] = {"tv", "web", NULL, "ios", "android", "radio"};
+    an_input_column cols[3];
+    an_input in = table_input(cols, N);
+    cols[1].values = other;
+    double out[N * 3];
+    CHECK_OK(an_pipeline_transform(&p, &in, 1, out));
+    CHECK(out[1] == 0 && out[4] == 0.5 && out[7] == 1.0 / 6 && out[16] == 0);
+    an_pipeline_free(&p);
+}
+
+static void test_ratio_by_hand(void)
+{
+    static const double a[7] = {0, 1, 0, NAN, 1e300, -1e300, 3};
+    static const double b[7] = {0, 0, 5, 1, 1e-300, 1e-300, NAN};
+    an_pipeline p;
+    double *x = NULL;
+    fit_numbers(&p, "ratio", "numerator=a denominator=b", a, b, 7, &x);
+    CHECK(p.n_outputs == 3 && !strcmp(output_name(&p, 2), "a_per_b"));
+    CHECK(x[2] == 0 && isnan(x[5]) && x[8] == 0 && isnan(x[11]) && x[14] == DBL_MAX &&
+          x[17] == -DBL_MAX && isnan(x[20]));
+    CHECK(x[0] == 0 && x[1] == 0 && x[3] == 1); /* a and b stay in place */
+    an_free(x);
+    an_pipeline_free(&p);
+    fit_numbers(&p, "ratio", "numerator=a denominator=b zero_division=-1 name=rate", a, b, 7, &x);
+    CHECK(!strcmp(output_name(&p, 2), "rate") && x[2] == 0 && x[5] == -1);
+    an_free(x);
+    an_pipeline_free(&p);
+    fit_numbers(&p, "ratio", "numerator=b denominator=a op=product", a, b, 7, &x);
+    CHECK(!strcmp(output_name(&p, 2), "b_times_a") && x[8] == 0 && x[14] == 1 &&
+          isnan(x[11]) && isnan(x[20]));
+    an_free(x);
+    an_pipeline_free(&p);
+    fit_numbers(&p, "ratio", "numerator=a denominator=b op=difference", a, b, 7, &x);
+    CHECK(!strcmp(output_name(&p, 2), "a_minus_b") && x[5] == 1 && x[8] == -5);
+    an_free(x);
+    an_pipeline_free(&p);
+    /* bad input */
+    CHECK_STATUS(an_pipeline_add(&p, "ratio", "numerator=a"), ANOMA_ERR_PARAM_VALUE);
+    CHECK(strstr(anoma_last_error(), "denominator") != NULL);
+    an_pipeline_free(&p);
+    an_input_column cols[3];
+    an_input in = table_input(cols, N);
+    const char *bad[] = {"ratio numerator=clicks denominator=device",
+                         "ratio numerator=clicks denominator=price",
+                         "ratio numerator=clicks denominator=clicks"};
+    const char *want[] = {"'device' is text", "'price'", "'clicks'"};
+    for (size_t k = 0; k < 3; k++) {
+        CHECK_OK(build(&p, bad + k, 1));
+        CHECK_STATUS(an_pipeline_fit(&p, &in, 1, &x), ANOMA_ERR_INVALID_ARGUMENT);
+        CHECK(strstr(anoma_last_error(), want[k]) != NULL);
+        an_pipeline_free(&p);
+    }
+}
+
+static void test_imputers_and_encoders_agree_on_every_path(void)
+{
+    const char *steps[][2] = {
+        {"imputer strategy=median add_indicator=true", "one_hot"},
+        {"imputer columns=device strategy=most_frequent add_indicator=true", "ordinal"},
+        {"missing_indicator", "frequency"},
+        {"ratio numerator=clicks denominator=amount zero_division=0", "one_hot"},
+        {"ordinal handle_unknown=use_encoded_value unknown_value=-1 encoded_missing_value=-2",
+         "imputer"},
+    };
+    for (size_t k = 0; k < sizeof steps / sizeof *steps; k++)
+        check_paths_agree(steps[k], 2);
+}
+
 int main(void)
 {
     RUN(test_steps_are_listed);
@@ -500,5 +768,11 @@ int main(void)
     RUN(test_robust_scaler_by_hand);
     RUN(test_maxabs_and_normalizer_by_hand);
     RUN(test_scalers_agree_on_every_path);
+    RUN(test_imputer_by_hand);
+    RUN(test_missing_indicator_by_hand);
+    RUN(test_ordinal_by_hand);
+    RUN(test_frequency_by_hand);
+    RUN(test_ratio_by_hand);
+    RUN(test_imputers_and_encoders_agree_on_every_path);
     return test_summary();
 }
