@@ -4,11 +4,12 @@
  * Each feature j is summarised at fit time by a "box" [lower_j, upper_j] and
  * a scale_j > 0. The feature score of a value x is
  *
- *     s_j(x) = max(lower_j - x, x - upper_j) / scale_j
+ *     s_j(x) = max(lower_j - x, x - upper_j) / scale_j - fence
  *
- * For a point centre (zscore, mad) lower == upper == centre and this is
+ * (fence is 0 except for iqr, where it is Tukey's k, and 0 for a box of zero
+ * width, whose fences lie on it.) For a point centre (zscore, mad) lower == upper == centre and this is
  * |x - centre| / scale exactly; for iqr the box is [Q1, Q3] and the score is
- * negative inside it. A row's score combines the feature scores of its
+ * negative inside the fences. A row's score combines the feature scores of its
  * non-missing values ("combine": max, mean or l2, see docs/detectors/
  * statistical.md); a row with every value missing scores 0.
  *
@@ -54,6 +55,7 @@ struct an_fs_state {
     const an_fs_kind *kind;
     size_t state_size;    /* bytes of the whole (possibly derived) state */
     an_fs_combine combine;
+    double fence;         /* subtracted from every feature score; set by create */
     size_t n_features;    /* 0 until fitted or loaded */
     /* One allocation of (box ? 3 : 2) * n_features doubles; for a point
      * centre upper == lower (the same array). */

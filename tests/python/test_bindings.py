@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import BINDINGS, import_anoma
+from conftest import BINDINGS, ROOT, import_anoma
 
 anoma = import_anoma()
 from anoma import _arrays, _library  # noqa: E402
@@ -26,10 +26,28 @@ def run_python(code, env_changes, cwd=None):
                           capture_output=True, text=True, timeout=60)
 
 
+def _meson_version():
+    with open(os.path.join(ROOT, "meson.build")) as f:
+        return re.search(r"version\s*:\s*'([^']+)'", f.read()).group(1)
+
+
 def test_version():
     assert re.fullmatch(r"\d+\.\d+\.\d+", anoma.__version__)
+    assert anoma.__version__ == _meson_version()  # the project's version, from meson.build
     major, minor, patch = map(int, anoma.__version__.split("."))
     assert _library.lib.anoma_version_number() == major * 10000 + minor * 100 + patch
+
+
+def test_version_mismatch_is_an_import_error(tmp_path):
+    """A package made for another libanoma version refuses the library."""
+    shutil.copytree(os.path.join(BINDINGS, "anoma"), tmp_path / "anoma",
+                    ignore=shutil.ignore_patterns("__pycache__", "libanoma.so*"))
+    (tmp_path / "anoma" / "_version.py").write_text('VERSION = "9.8.7"\n')
+    r = run_python("import anoma", {"ANOMA_LIBRARY": _library.path,
+                                    "PYTHONPATH": str(tmp_path)}, cwd=str(tmp_path))
+    assert r.returncode != 0
+    assert "ImportError: cannot load libanoma 9.8.7" in r.stderr, r.stderr
+    assert "is libanoma %s, but this anoma package is 9.8.7" % _meson_version() in r.stderr
 
 
 def test_library_from_environment():
@@ -63,6 +81,19 @@ def test_library_next_to_package(tmp_path):
     assert r.stdout.strip() == str(tmp_path / "anoma" / "libanoma.so.0")
 
 
+def _header_statuses():
+    """{name: code} of the anoma_status enum, read from the public header."""
+    with open(os.path.join(ROOT, "include", "anoma", "common.h")) as f:
+        text = f.read()
+    enum = text[text.index("typedef enum anoma_status"):]
+    enum = enum[:enum.index("} anoma_status;")]
+    return {name: int(code) for name, code in re.findall(r"(ANOMA_\w+) = (-?\d+)", enum)}
+
+
+def test_status_codes_come_from_the_library():
+    assert _library.STATUS == _header_statuses()
+
+
 def test_error_mapping():
     expected = {-1: anoma.InvalidArgumentError, -2: anoma.ShapeError, -3: anoma.NonFiniteError,
                 -4: anoma.EmptyInputError, -5: anoma.UnknownParameterError,
@@ -70,7 +101,7 @@ def test_error_mapping():
                 -12: anoma.UnknownNameError, -9: anoma.AnomaError, -10: anoma.AnomaError}
     for status, cls in expected.items():
         e = anoma.errors.error_for(status, "detail")
-        assert type(e) is cls and e.status == status and e.message == "detail"
+        assert isinstance(e, cls) and e.status == status and e.message == "detail"
         assert e.name.startswith("ANOMA_ERR_")
         if status in (-1, -2, -3, -4, -5, -6, -7, -12):
             assert isinstance(e, ValueError)
@@ -114,11 +145,11 @@ def test_list_and_describe():
 def test_estimator_parameters_follow_the_schema(cls):
     """Every estimator argument is a C parameter, with the C default."""
     schema = {p["key"]: p for p in anoma.describe("detector", cls._detector)}
+    model_keys = ("contamination",)
     schema.update({p["key"]: p for p in anoma.describe("model", "model")
-                   if p["key"] in cls._model_keys})
+                   if p["key"] in model_keys})
     params = cls().get_params()
-    assert set(params) - set(cls._model_keys) == {
-        k for k in schema if k not in cls._model_keys}
+    assert set(params) - set(model_keys) == {k for k in schema if k not in model_keys}
     for key, value in params.items():
         assert anoma.model.format_params({key: value}) == "%s=%s" % (key, schema[key]["default"])
 
@@ -188,4 +219,4 @@ def test_sklearn_pipeline():
     p.fit(X)
     direct = anoma.ZScore().fit(X)
     np.testing.assert_allclose(p.score_samples(X), direct.score_samples(X), rtol=1e-9)
-    assert p.predict(X).tolist() == (p.decision_function(X) > 0).astype(int).tolist()
+    assert p.predict(X).tolist() == np.where(p.decision_function(X) < 0, -1, 1).tolist()

@@ -1,5 +1,8 @@
 """ZScore, MAD and IQR against independent numpy computations, plus the
-estimator and model machinery (inputs, errors, cloning, pickling, files)."""
+estimator and model machinery (inputs, errors, cloning, pickling, files).
+anomaly_score is the library's score (higher = more anomalous); the
+scikit-learn conventions (score_samples = -anomaly_score, offset_, predict
+-1/+1) are checked here against that reference and in test_conventions.py."""
 import os
 import pickle
 
@@ -16,8 +19,10 @@ RTOL = ATOL = 1e-12
 
 # ---- references: per-feature scores, then combined -------------------------
 
-def ref_feature_scores(kind, train, X, ddof=0):
-    """Each feature's own score of X for a detector fitted on train (NaN = missing)."""
+def ref_feature_scores(kind, train, X, ddof=0, k=1.5):
+    """Each feature's own score of X for a detector fitted on train (NaN = missing);
+    for iqr, the distance outside Tukey's fences Q1 - k IQR, Q3 + k IQR in IQRs
+    (the fences are the box itself when the IQR is 0)."""
     with np.errstate(all="ignore"):
         if kind == "zscore":
             centre = np.nanmean(train, axis=0)
@@ -35,6 +40,8 @@ def ref_feature_scores(kind, train, X, ddof=0):
         else:
             lower, upper = np.nanpercentile(train, [25, 75], axis=0)
             scale = upper - lower
+            fence = np.where(scale > 0, k, 0.0)
+            return np.maximum(lower - X, X - upper) / np.where(scale == 0, 1.0, scale) - fence
         scale = np.where(scale == 0, 1.0, scale)
         return np.maximum(lower - X, X - upper) / scale
 
@@ -74,19 +81,21 @@ def test_scores_match_reference(name, kind):
         for contamination in (0.1, 0.02):
             est = make(kind, combine=combine, contamination=contamination).fit(X)
             assert est.n_features_in_ == X.shape[1]
-            s = est.score_samples(X)
+            s = est.anomaly_score(X)
             np.testing.assert_allclose(s, ref_combine(fs_ref, combine), rtol=RTOL, atol=ATOL)
+            np.testing.assert_array_equal(est.score_samples(X), -s)
             q = np.percentile(s, 100 * (1 - contamination))
             assert est.threshold_ == pytest.approx(q, rel=1e-15, abs=0)
-            np.testing.assert_array_equal(est.predict(X), (s > est.threshold_).astype(int))
-            np.testing.assert_array_equal(est.decision_function(X), s - est.threshold_)
+            assert est.offset_ == -est.threshold_
+            np.testing.assert_array_equal(est.predict(X), np.where(s > est.threshold_, -1, 1))
+            np.testing.assert_array_equal(est.decision_function(X), -s - est.offset_)
     np.testing.assert_allclose(est.feature_scores(X), fs_ref, rtol=RTOL, atol=ATOL)
 
 
 @pytest.mark.parametrize("name", TABULAR)
 def test_zscore_ddof(name):
     X, _ = load_csv(name)
-    s = anoma.ZScore(ddof=1, combine="mean").fit(X).score_samples(X)
+    s = anoma.ZScore(ddof=1, combine="mean").fit(X).anomaly_score(X)
     np.testing.assert_allclose(s, ref_combine(ref_feature_scores("zscore", X, X, 1), "mean"),
                                rtol=RTOL, atol=ATOL)
 
@@ -101,15 +110,15 @@ def test_nan_is_missing(name, kind):
     fs_ref = ref_feature_scores(kind, train, X)
     for combine in ("max", "mean", "l2"):
         est = make(kind, combine=combine).fit(train)
-        np.testing.assert_allclose(est.score_samples(X), ref_combine(fs_ref, combine),
+        np.testing.assert_allclose(est.anomaly_score(X), ref_combine(fs_ref, combine),
                                    rtol=RTOL, atol=ATOL)
         # scoring rows with missing values: they are left out of the combination
         fs_nan = ref_feature_scores(kind, train, train)
-        s = est.score_samples(train)
+        s = est.anomaly_score(train)
         np.testing.assert_allclose(s, ref_combine(fs_nan, combine), rtol=RTOL, atol=ATOL)
         assert est.threshold_ == pytest.approx(np.percentile(s, 90), rel=1e-15, abs=0)
     all_missing = np.full((2, X.shape[1]), np.nan)
-    np.testing.assert_array_equal(est.score_samples(all_missing), [0.0, 0.0])
+    np.testing.assert_array_equal(est.anomaly_score(all_missing), [0.0, 0.0])
 
 
 # ---- input layouts --------------------------------------------------------
@@ -159,8 +168,10 @@ def test_float32_and_layouts(kind):
 def test_bad_inputs():
     X = np.random.default_rng(0).standard_normal((50, 3))
     est = anoma.ZScore().fit(X)
-    with pytest.raises(anoma.ShapeError, match="column"):
+    with pytest.raises(ValueError, match="X has 2 features, but ZScore is expecting 3 features"):
         est.score_samples(X[:, :2])
+    with pytest.raises(anoma.ShapeError, match="column"):
+        est.model_.score(X[:, :2])
     with pytest.raises(anoma.ShapeError):
         est.model_.row_scorer().score(X[0, :2])
     bad = X.copy()
@@ -171,19 +182,25 @@ def test_bad_inputs():
         est.score_samples(bad)
     with pytest.raises(anoma.NonFiniteError):
         est.model_.row_scorer().score(bad[3])
-    with pytest.raises(anoma.EmptyInputError):
+    with pytest.raises(ValueError, match=r"0 sample\(s\) \(shape=\(0, 3\)\)"):
         anoma.ZScore().fit(np.empty((0, 3)))
-    with pytest.raises(anoma.EmptyInputError):
+    with pytest.raises(ValueError, match=r"0 feature\(s\) \(shape=\(5, 0\)\)"):
         anoma.ZScore().fit(np.empty((5, 0)))
-    with pytest.raises(ValueError, match="2-D"):
+    with pytest.raises(anoma.EmptyInputError):
+        anoma.Model().fit(np.empty((0, 3)))
+    with pytest.raises(anoma.EmptyInputError):
+        anoma.Model().fit(np.empty((5, 0)))
+    with pytest.raises(ValueError, match="Expected 2D array"):
         anoma.ZScore().fit(X[:, 0])
-    with pytest.raises(ValueError, match="2-D"):
+    with pytest.raises(ValueError, match="Expected 2D array"):
         est.score_samples(X[0])
+    with pytest.raises(ValueError, match="2-D"):
+        anoma.Model().fit(X[:, 0])
     with pytest.raises(anoma.NotFittedError):
         anoma.MAD().score_samples(X)
     with pytest.raises(anoma.NotFittedError):
         anoma.Model().score(X)
-    assert est.score_samples(np.empty((0, 3))).shape == (0,)
+    assert est.model_.score(np.empty((0, 3))).shape == (0,)
 
 
 def test_bad_parameters():
@@ -235,15 +252,15 @@ def test_pickle_save_load_bytes(kind, tmp_path):
     path = tmp_path / "m.anoma"
     est.model_.save(path)
     loaded = anoma.Model.load(str(path))
-    np.testing.assert_array_equal(loaded.score(X), s)
+    np.testing.assert_array_equal(-loaded.score(X), s)
     assert loaded.threshold == est.threshold_ and loaded.detectors == [kind]
     assert os.listdir(tmp_path) == ["m.anoma"]  # no temporary file left behind
 
     data = est.model_.to_bytes()
     assert data == path.read_bytes()
     restored = anoma.Model.from_bytes(data)
-    np.testing.assert_array_equal(restored.score(X), s)
-    np.testing.assert_array_equal(restored.predict(X), est.predict(X))
+    np.testing.assert_array_equal(-restored.score(X), s)
+    np.testing.assert_array_equal(1 - 2 * restored.predict(X), est.predict(X))
 
 
 def test_unfitted_model_pickles_its_parameters():

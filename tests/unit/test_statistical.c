@@ -160,6 +160,23 @@ static const double iqr_comb[5][3] = {
     {0.0, 0.0, 0.0},
 };
 
+/* The same with Tukey's k = 1.5 (the default): feature scores minus 1.5
+ * (numpy: np.maximum(q1 - Q, Q - q3) / iqr - 1.5), and their combinations. */
+static const double iqr_k15_fs[5][3] = {
+    {1.5, -1.5, -1.9347826086956523},
+    {NAN, 0.10000000000000009, 2.282608695652174},
+    {2.0, NAN, NAN},
+    {-2.0, -1.9, -1.9782608695652175},
+    {NAN, NAN, NAN},
+};
+static const double iqr_k15_comb[5][3] = {
+    {1.5, -0.6449275362318841, 1.5},
+    {2.282608695652174, 1.191304347826087, 2.2847981218188442},
+    {2.0, 2.0, 2.0},
+    {-1.9, -1.9594202898550723, -1.9},
+    {0.0, 0.0, 0.0},
+};
+
 static const char *const combine_params[3] = {"combine=max", "combine=mean", "combine=l2"};
 
 /* Fit `name` with extra parameters on X under each combine mode; compare
@@ -243,20 +260,31 @@ static void test_mad(void)
 
 static void test_iqr(void)
 {
-    check_against("iqr", "", iqr_fs, iqr_comb);
-    check_against("iqr", "k=3", iqr_fs, iqr_comb); /* k does not change scores */
+    check_against("iqr", "k=0", iqr_fs, iqr_comb);
+    check_against("iqr", "", iqr_k15_fs, iqr_k15_comb); /* k = 1.5 by default */
+    check_against("iqr", "k=1.5", iqr_k15_fs, iqr_k15_comb);
 
-    /* Tukey's fences on [1,2,3,4,100]: Q1 2, Q3 4, IQR 2, k = 1.5: the upper
-     * fence is 7. The score exceeds k exactly outside the fences. */
+    /* Tukey's fences on [1,2,3,4,100]: Q1 2, Q3 4, IQR 2. With k = 1.5 the
+     * fences are -1 and 7, with k = 3 they are -4 and 10: the score is 0 on
+     * a fence and positive exactly outside it. */
     const double col[5] = {1, 2, 3, 4, 100};
     fitted d = fit_new("iqr", "", col, 5, 1);
     if (d.state) {
-        CHECK(score(&d, (double[]){7}) == 1.5);
-        CHECK(score(&d, (double[]){7.000001}) > 1.5);
-        CHECK(score(&d, (double[]){6.999999}) < 1.5);
-        CHECK(score(&d, (double[]){-1}) == 1.5); /* lower fence 2 - 3 */
-        CHECK(score(&d, (double[]){3}) == -0.5); /* the middle of the box */
-        CHECK(score(&d, (double[]){2.5}) == -0.25);
+        CHECK(score(&d, (double[]){7}) == 0);
+        CHECK(score(&d, (double[]){7.000001}) > 0);
+        CHECK(score(&d, (double[]){6.999999}) < 0);
+        CHECK(score(&d, (double[]){-1}) == 0);
+        CHECK(score(&d, (double[]){3}) == -2); /* the middle of the box */
+        CHECK(score(&d, (double[]){2.5}) == -1.75);
+    }
+    drop(&d);
+    d = fit_new("iqr", "k=3", col, 5, 1);
+    if (d.state) {
+        CHECK(score(&d, (double[]){10}) == 0);
+        CHECK(score(&d, (double[]){7}) == -1.5);
+        CHECK(score(&d, (double[]){10.000001}) > 0);
+        CHECK(score(&d, (double[]){-4}) == 0);
+        CHECK(score(&d, (double[]){-4.000001}) > 0);
     }
     drop(&d);
 }
@@ -354,7 +382,7 @@ static void test_missing(void)
 static void test_zero_variance(void)
 {
     /* A constant column: scale 1 for all three, so the score is the plain
-     * distance. numpy.std([0.1, 0.1, 0.1]) is 1.3877787807814457e-17, not 0
+     * distance (for iqr too: a box of zero width has its fences on it). numpy.std([0.1, 0.1, 0.1]) is 1.3877787807814457e-17, not 0
      * (the mean rounds to 0.10000000000000002); zscore treats it as constant. */
     const double col[3] = {0.1, 0.1, 0.1};
     static const char *const names[] = {"zscore", "mad", "iqr"};

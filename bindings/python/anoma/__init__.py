@@ -1,12 +1,14 @@
 """libanoma from Python: ctypes bindings, numpy in and numpy out.
 
-Scores are higher = more anomalous everywhere except in IsolationForest,
-which keeps scikit-learn's signs; see docs/python.md.
+The estimators (ZScore, MAD, IQR, IsolationForest) follow scikit-learn's
+outlier-detector signs: score_samples higher = more normal, predict -1/+1;
+anomaly_score, Model and the metrics keep the library's higher = more
+anomalous. See docs/python.md.
 """
 from ._library import lib as _lib, text as _text
-from .errors import (AnomaError, EmptyInputError, InvalidArgumentError, NonFiniteError,
-                     NotFittedError, ParameterValueError, ShapeError, UnknownNameError,
-                     UnknownParameterError)
+from .errors import (AnomaError, EmptyInputError, InvalidArgumentError, ModelFileNotFoundError,
+                     NonFiniteError, NotFittedError, ParameterValueError, ShapeError,
+                     UnknownNameError, UnknownParameterError)
 from .estimators import IQR, MAD, ZScore
 from .iforest import IsolationForest, from_sklearn
 from .metrics import average_precision_score, best_f1, confusion_at, roc_auc_score
@@ -20,4 +22,4 @@ __all__ = ["Model", "RowScorer", "ZScore", "MAD", "IQR", "IsolationForest", "fro
            "list_detectors", "list_components", "describe",
            "AnomaError", "InvalidArgumentError", "ShapeError", "NonFiniteError",
            "EmptyInputError", "UnknownParameterError", "ParameterValueError",
-           "UnknownNameError", "NotFittedError", "__version__"]
+           "UnknownNameError", "NotFittedError", "ModelFileNotFoundError", "__version__"]

@@ -1,4 +1,6 @@
 """numpy arrays to the C views and buffers of data.h."""
+import sys
+
 import numpy as np
 
 from ._library import ANOMA_F32, ANOMA_F64, Matrix
@@ -20,15 +22,30 @@ def _viewable(a):
     return True
 
 
+def dense_array(X):
+    """np.asarray(X), refused with scikit-learn's messages when X is sparse
+    (TypeError) or complex (ValueError)."""
+    sparse = sys.modules.get("scipy.sparse")  # a sparse X means scipy is loaded
+    if sparse is not None and sparse.issparse(X):
+        raise TypeError("A sparse matrix was passed, but dense data is required. Use "
+                        "X.toarray() to convert to a dense numpy array.")
+    a = np.asarray(X)
+    if a.dtype.kind == "c" or (a.dtype.kind == "O" and any(isinstance(v, complex)
+                                                            for v in a.flat)):
+        raise ValueError("Complex data not supported\n{}\n".format(a))
+    return a
+
+
 def as_matrix(X, name="X"):
     """An anoma_matrix viewing X (2-D), without copying when possible.
 
     float64 and float32 arrays with contiguous columns and a positive row
     stride are viewed in place; anything else is copied (float32 stays float32,
-    other types become float64). The returned struct keeps the array alive in
+    other types become float64). Sparse and complex input raise (TypeError,
+    ValueError), as in scikit-learn. The returned struct keeps the array alive in
     its ``array`` attribute: hold the struct for the duration of the call.
     """
-    a = np.asarray(X)
+    a = dense_array(X)
     if a.ndim != 2:
         raise ValueError("%s must be a 2-D array of shape (n_samples, n_features); got %d-D "
                          "with shape %s (use X.reshape(-1, 1) for one feature or "
@@ -43,9 +60,17 @@ def as_matrix(X, name="X"):
     return m
 
 
+def as_row(row):
+    """One row of values as a contiguous float64 1-D array."""
+    a = np.ascontiguousarray(dense_array(row), dtype=np.float64)
+    if a.ndim != 1:
+        raise ValueError("row must be 1-D; got shape %s" % (a.shape,))
+    return a
+
+
 def as_vector(v, dtype, name, n=None):
     """v as a contiguous 1-D array of dtype (length n when given)."""
-    a = np.asarray(v)
+    a = dense_array(v)
     if a.ndim != 1:
         raise ValueError("%s must be 1-D; got shape %s" % (name, a.shape))
     if n is not None and a.shape[0] != n:
@@ -55,7 +80,7 @@ def as_vector(v, dtype, name, n=None):
 
 def as_labels(y, name="y_true", n=None):
     """0/1 labels as a C int array; values that are not integers raise ValueError."""
-    a = np.asarray(y)
+    a = dense_array(y)
     if a.ndim != 1:
         raise ValueError("%s must be 1-D; got shape %s" % (name, a.shape))
     if n is not None and a.shape[0] != n:

@@ -2,7 +2,9 @@
 
 Search order: the ANOMA_LIBRARY environment variable, a libanoma.so* next to
 the package (in its folder or the folder above), then the system
-(ctypes.util.find_library("anoma"), then "libanoma.so.0").
+(ctypes.util.find_library("anoma"), then "libanoma.so.0"). A library whose
+version differs from the package's (_version.VERSION) is passed over; if none
+fits, the import fails naming both versions.
 """
 import ctypes
 import ctypes.util
@@ -12,9 +14,10 @@ import os
 from ctypes import (POINTER, Structure, c_char_p, c_double, c_int, c_size_t,
                     c_void_p)
 
-# Enums of common.h, data.h and params.h (all C `int`).
-ANOMA_OK = 0
-ANOMA_ERR_BUFFER_TOO_SMALL = -13
+from ._version import VERSION
+
+# Enums of data.h and params.h (all C `int`); status codes are read from the
+# library itself (STATUS, below).
 ANOMA_F64, ANOMA_F32 = 0, 1
 KIND_MODEL, KIND_DETECTOR, KIND_STEP = 0, 1, 2
 
@@ -121,11 +124,19 @@ def _load():
             if where == "ANOMA_LIBRARY":
                 break
             continue
+        lib.anoma_version.restype = c_char_p
+        version = (lib.anoma_version() or b"").decode("ascii", "replace")
+        if version != VERSION:
+            tried.append("  %s: %s is libanoma %s, but this anoma package is %s"
+                         % (where, path, version, VERSION))
+            if where == "ANOMA_LIBRARY":
+                break
+            continue
         return lib, path
     if not any(line.startswith("  ANOMA_LIBRARY") for line in tried):
         tried.insert(0, "  ANOMA_LIBRARY: not set")
-    raise ImportError("cannot load libanoma; looked in:\n" + "\n".join(tried) +
-                      "\nSet ANOMA_LIBRARY to the path of libanoma.so.")
+    raise ImportError("cannot load libanoma %s; looked in:\n%s\nSet ANOMA_LIBRARY to the path "
+                      "of libanoma.so %s." % (VERSION, "\n".join(tried), VERSION))
 
 
 lib, path = _load()
@@ -138,3 +149,20 @@ for _name, (_res, _args) in _SIGNATURES.items():
 def text(b):
     """A C string as str ("" for NULL)."""
     return b.decode("utf-8", "replace") if b else ""
+
+
+def _status_codes():
+    """{name: code} of every status the library names (anoma_status_str),
+    such as {"ANOMA_OK": 0, "ANOMA_ERR_SHAPE": -2, ...}."""
+    unknown = lib.anoma_status_str(1)  # no status is positive
+    codes = {}
+    for code in range(0, -1000, -1):
+        name = lib.anoma_status_str(code)
+        if name != unknown:
+            codes[text(name)] = code
+    return codes
+
+
+STATUS = _status_codes()
+ANOMA_OK = STATUS["ANOMA_OK"]
+ANOMA_ERR_BUFFER_TOO_SMALL = STATUS["ANOMA_ERR_BUFFER_TOO_SMALL"]

@@ -1,9 +1,16 @@
-"""Exceptions raised for libanoma status codes."""
-from ._library import lib, text
+"""Exceptions raised for libanoma status codes.
+
+Codes and their names come from the library (``_library.STATUS``, read with
+``anoma_status_str``); each Python class is tied to a status by name.
+"""
+import errno
+import sys
+
+from ._library import ANOMA_OK, STATUS, lib, text
 
 __all__ = ["AnomaError", "InvalidArgumentError", "ShapeError", "NonFiniteError",
            "EmptyInputError", "UnknownParameterError", "ParameterValueError",
-           "UnknownNameError", "NotFittedError", "check"]
+           "UnknownNameError", "NotFittedError", "ModelFileNotFoundError", "check"]
 
 
 class AnomaError(Exception):
@@ -59,20 +66,67 @@ class UnknownNameError(AnomaError, ValueError):
 
 class NotFittedError(AnomaError, ValueError, AttributeError):
     """ANOMA_ERR_NOT_FITTED; like scikit-learn's NotFittedError it is also a
-    ValueError and an AttributeError."""
+    ValueError and an AttributeError. When scikit-learn is loaded, the error
+    raised is also an instance of ``sklearn.exceptions.NotFittedError``."""
 
 
-_BY_STATUS = {-1: InvalidArgumentError, -2: ShapeError, -3: NonFiniteError,
-              -4: EmptyInputError, -5: UnknownParameterError, -6: ParameterValueError,
-              -7: NotFittedError, -12: UnknownNameError}
+class ModelFileNotFoundError(AnomaError, FileNotFoundError):
+    """A model file that does not exist (ANOMA_ERR_IO from the library); also
+    a FileNotFoundError, with ``errno``, ``strerror`` and ``filename`` set."""
+
+    def __init__(self, status, message=None, filename=None):
+        AnomaError.__init__(self, status, message)
+        self.errno = errno.ENOENT
+        self.strerror = self.message
+        self.filename = filename
+
+    def __str__(self):
+        return AnomaError.__str__(self)
+
+    def __reduce__(self):
+        return type(self), (self.status, self.message, self.filename)
+
+
+_BY_NAME = {"ANOMA_ERR_INVALID_ARGUMENT": InvalidArgumentError, "ANOMA_ERR_SHAPE": ShapeError,
+            "ANOMA_ERR_NONFINITE": NonFiniteError, "ANOMA_ERR_EMPTY": EmptyInputError,
+            "ANOMA_ERR_UNKNOWN_PARAM": UnknownParameterError,
+            "ANOMA_ERR_PARAM_VALUE": ParameterValueError,
+            "ANOMA_ERR_NOT_FITTED": NotFittedError, "ANOMA_ERR_UNKNOWN_NAME": UnknownNameError}
+_BY_STATUS = {STATUS[name]: cls for name, cls in _BY_NAME.items()}
+
+_sklearn_not_fitted = {}
+
+
+def _not_fitted_class():
+    """NotFittedError, or a subclass that is also scikit-learn's when
+    scikit-learn is loaded (never imported here: numpy is the only import)."""
+    exceptions = sys.modules.get("sklearn.exceptions")
+    base = getattr(exceptions, "NotFittedError", None)
+    if base is None:
+        return NotFittedError
+    cls = _sklearn_not_fitted.get(base)
+    if cls is None:
+        cls = type("NotFittedError", (NotFittedError, base),
+                   {"__module__": __name__, "__doc__": NotFittedError.__doc__,
+                    "__reduce__": lambda self: (not_fitted, (self.message,))})
+        _sklearn_not_fitted[base] = cls
+    return cls
+
+
+def not_fitted(message):
+    """The NotFittedError (not raised) for an estimator or model used before fit."""
+    return _not_fitted_class()(STATUS["ANOMA_ERR_NOT_FITTED"], message)
 
 
 def error_for(status, message=None):
     """The exception (not raised) for a status code."""
-    return _BY_STATUS.get(status, AnomaError)(status, message)
+    cls = _BY_STATUS.get(status, AnomaError)
+    if cls is NotFittedError:
+        cls = _not_fitted_class()
+    return cls(status, message)
 
 
 def check(status):
     """Raise the matching AnomaError when status is not ANOMA_OK."""
-    if status != 0:
+    if status != ANOMA_OK:
         raise error_for(status)

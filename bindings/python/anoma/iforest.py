@@ -1,15 +1,11 @@
 """Isolation forest with scikit-learn's conventions, and conversion of fitted
 scikit-learn isolation forests.
 
-Signs, as ``sklearn.ensemble.IsolationForest`` (unlike the rest of anoma):
-
-- ``anomaly_score(X)``: the library's score s(x) = 2^(-E[h(x)] / c(psi)) in
-  (0, 1], **higher = more anomalous** (``Model.score``);
-- ``score_samples(X) = -anomaly_score(X)``: **higher = more normal**;
-- ``decision_function(X) = score_samples(X) - offset_``: negative = outlier;
-- ``predict(X)``: **-1 for an outlier, +1 for an inlier** (inlier iff
-  ``decision_function >= 0``), the same decisions as ``model_.predict``
-  (1 when the library's score is above ``model_.threshold == -offset_``).
+Signs, as ``sklearn.ensemble.IsolationForest`` and every anoma estimator
+(see estimators.py): ``anomaly_score(X)`` is the library's score
+s(x) = 2^(-E[h(x)] / c(psi)) in (0, 1], higher = more anomalous;
+``score_samples(X) = -anomaly_score(X)``; ``offset_ = -model_.threshold``;
+``decision_function = score_samples - offset_``; ``predict`` -1/+1.
 """
 import numbers
 import os
@@ -18,24 +14,22 @@ import warnings
 
 import numpy as np
 
-from ._arrays import as_matrix
+from ._arrays import as_vector
+from ._library import STATUS
 from .errors import ParameterValueError
-from .estimators import _Estimator
+from .estimators import _OutlierDetector, _is_real
 from .model import Model
 
 __all__ = ["IsolationForest", "from_sklearn"]
 
 
 def _bad(name, expected, value):
-    return ParameterValueError(-6, "IsolationForest: %s=%r: expected %s" % (name, value, expected))
+    return ParameterValueError(STATUS["ANOMA_ERR_PARAM_VALUE"],
+                               "IsolationForest: %s=%r: expected %s" % (name, value, expected))
 
 
 def _is_int(v):
     return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
-
-
-def _is_real(v):
-    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
 
 
 def _resolve_max_samples(value, n):
@@ -89,19 +83,19 @@ def _n_threads(n_jobs):
     raise _bad("n_jobs", "None, -1 or an int other than 0", n_jobs)
 
 
-def _model_params(contamination, n_jobs):
-    """The model's threshold rule: contamination="auto" is a fixed threshold of 0.5."""
-    params = {"n_threads": _n_threads(n_jobs)}
-    if isinstance(contamination, str) and contamination == "auto":
-        params["threshold"] = 0.5
-    elif _is_real(contamination) and contamination > 0:
-        params["contamination"] = float(contamination)  # the library checks <= 0.5
-    else:
-        raise _bad("contamination", '"auto" or a float in (0, 0.5]', contamination)
-    return params
+def _kept_rows(x, sample_weight):
+    """Rows of x to fit on: those of non-zero weight (all without weights)."""
+    if sample_weight is None:
+        return x
+    w = as_vector(sample_weight, np.float64, "sample_weight", x.shape[0])
+    bad = ~(np.isfinite(w) & (w >= 0))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError("sample_weight[%d] = %r: weights must be finite and >= 0" % (i, w[i]))
+    return x if w.all() else x[w != 0]
 
 
-class IsolationForest(_Estimator):
+class IsolationForest(_OutlierDetector):
     """Isolation forest (libanoma's "iforest" detector) with scikit-learn's
     parameters and signs; ``extension_level`` > 0 grows an extended forest.
 
@@ -109,9 +103,14 @@ class IsolationForest(_Estimator):
     anomalous, ``predict`` gives -1/+1 (see the module's docstring).
     ``contamination="auto"`` sets ``offset_ = -0.5``; a rate sets ``offset_``
     to the ``contamination`` quantile of the training ``score_samples``.
-    After ``fit``: ``model_``, ``offset_``, ``n_features_in_``, ``max_samples_``.
-    ``sample_weight`` is accepted and ignored (isolation trees do not use it).
+    After ``fit``: ``model_``, ``offset_``, ``threshold_``, ``n_features_in_``,
+    ``feature_names_in_`` (from a DataFrame), ``max_samples_``.
+    ``sample_weight``: a row of weight 0 is left out of the fit (as scikit-
+    learn's trees leave it out); positive weights do not change an isolation
+    forest, whose splits are drawn at random (scikit-learn's neither).
     """
+
+    _auto_threshold = 0.5  # the paper's rule, as scikit-learn's offset_ = -0.5
 
     def __init__(self, n_estimators=100, max_samples="auto", contamination="auto",
                  max_features=1.0, bootstrap=False, random_state=None, n_jobs=1,
@@ -125,46 +124,35 @@ class IsolationForest(_Estimator):
         self.n_jobs = n_jobs
         self.extension_level = extension_level
 
-    def fit(self, X, y=None, sample_weight=None):
-        """Grow the forest on X (n_samples, n_features); y is ignored. Returns self.
-
-        NaN values are missing (see docs/detectors/iforest.md); +-Inf raises."""
-        x = as_matrix(X)
+    def _make_model(self, x):
+        """(the unfitted model for the rows x, max_samples_)."""
         if not _is_int(self.n_estimators) or self.n_estimators < 1:
             raise _bad("n_estimators", "an int >= 1", self.n_estimators)
-        model_params = _model_params(self.contamination, self.n_jobs)
-        n, d = x.rows, x.cols
+        model_params = self._contamination_params()
+        model_params["n_threads"] = _n_threads(self.n_jobs)
+        n, d = x.shape
         psi = _resolve_max_samples(self.max_samples, n)
         n_feats = _resolve_max_features(self.max_features, d)
         detector = {"n_trees": int(self.n_estimators),
-                    "max_samples": _count(psi, n) if n else None,
-                    "max_features": _count(n_feats, d) if d else None,
+                    "max_samples": _count(psi, n),
+                    "max_features": _count(n_feats, d),
                     "bootstrap": bool(self.bootstrap),
                     "seed": _seed(self.random_state),
                     "extension_level": self.extension_level}
-        model = Model(model_params, [("iforest", detector)]).fit(x.array,
-                                                                sample_weight=sample_weight)
-        self.model_ = model
-        self.offset_ = -model.threshold
-        self.n_features_in_ = d
+        return Model(model_params, [("iforest", detector)]), psi
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Grow the forest on X (n_samples, n_features); y is ignored; rows
+        of zero ``sample_weight`` are left out. Returns self.
+
+        NaN values are missing (see docs/detectors/iforest.md); +-Inf raises."""
+        x, names = self._check_X(X, reset=True)
+        x = _kept_rows(x, sample_weight)
+        self._check_X(x, reset=True)  # every row of weight 0: no sample left
+        model, psi = self._make_model(x)
+        self._fit_model(model, x, names)
         self.max_samples_ = psi
         return self
-
-    def anomaly_score(self, X):
-        """The library's score in (0, 1]: **higher = more anomalous**."""
-        return self._model().score(X)
-
-    def score_samples(self, X):
-        """``-anomaly_score(X)``, as scikit-learn: **higher = more normal**."""
-        return -self._model().score(X)
-
-    def decision_function(self, X):
-        """``score_samples(X) - offset_``: negative for an outlier."""
-        return self.score_samples(X) - self.offset_
-
-    def predict(self, X):
-        """-1 for an outlier, +1 for an inlier (``decision_function >= 0``)."""
-        return 1 - 2 * self._model().predict(X)
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """fit(X) then predict(X)."""
@@ -173,7 +161,7 @@ class IsolationForest(_Estimator):
     def feature_contributions(self, X):
         """Each feature's share of each row's isolation, shape (n_samples,
         n_features); a row's contributions sum to 1 + log2(anomaly_score)."""
-        return self._model().feature_scores(X)
+        return self.feature_scores(X)
 
 
 # ---- scikit-learn forests -------------------------------------------------
@@ -225,7 +213,5 @@ def from_sklearn(forest):
     if getattr(forest, "feature_names_in_", None) is not None:
         model.feature_names = list(forest.feature_names_in_)
     est.model_ = model
-    est.offset_ = float(forest.offset_)
-    est.n_features_in_ = d
     est.max_samples_ = int(forest.max_samples_)
     return est

@@ -1,26 +1,37 @@
 """The model bundle (anoma_model): detectors, threshold, fit, score, save, load."""
 import ctypes
 import functools
+import operator
 import os
 
 import numpy as np
 
-from ._arrays import as_labels, as_matrix, as_vector
-from ._library import ANOMA_ERR_BUFFER_TOO_SMALL, lib, text
-from .errors import check
+from ._arrays import as_labels, as_matrix, as_row, as_vector
+from ._library import ANOMA_ERR_BUFFER_TOO_SMALL, ANOMA_OK, STATUS, lib, text
+from .errors import ModelFileNotFoundError, check, error_for
 
 __all__ = ["Model", "RowScorer", "format_params"]
 
 
 def format_params(params):
-    """``key=value`` text from a dict (None values are left out) or from text."""
+    """``key=value`` text from a dict of str keys (None values are left out) or
+    from text; anything else raises TypeError, a NUL character ValueError."""
     if params is None:
         return ""
     if isinstance(params, str):
-        return params
+        return _no_nul(params, "parameter text")
+    if not hasattr(params, "items"):
+        raise TypeError("parameters must be key=value text or a dict with str keys; got %s"
+                        % type(params).__name__)
     parts = []
     for key, value in params.items():
-        if not key or any(c.isspace() or c == "=" for c in key):
+        if not isinstance(key, str):
+            raise TypeError("parameter names must be str; got %r (%s)"
+                            % (key, type(key).__name__))
+        if isinstance(value, (bytes, bytearray)):
+            raise TypeError("parameter %s: values must be str, numbers or bools; got %r"
+                            % (key, value))
+        if not key or any(c.isspace() or c == "=" or c == "\0" for c in key):
             raise ValueError("bad parameter name %r" % (key,))
         if value is None:
             continue
@@ -29,15 +40,25 @@ def format_params(params):
         elif isinstance(value, (float, np.floating)):
             value = repr(float(value))
         value = str(value)
-        if not value or any(c.isspace() for c in value):
-            raise ValueError("parameter %s=%r: values may not be empty or contain spaces"
-                             % (key, value))
+        if not value or any(c.isspace() or c == "\0" for c in value):
+            raise ValueError("parameter %s=%r: values may not be empty or contain spaces or "
+                             "NUL characters" % (key, value))
         parts.append("%s=%s" % (key, value))
     return " ".join(parts)
 
 
-def _encode(s):
-    return s.encode("utf-8")
+def _no_nul(s, what):
+    """s, refused with ValueError when it holds a NUL character, which the C
+    side would take for the end of the text."""
+    if "\0" in s:
+        raise ValueError("%s %r contains a NUL character" % (what, s))
+    return s
+
+
+def _encode(s, what="text"):
+    if not isinstance(s, str):
+        raise TypeError("%s must be str; got %r (%s)" % (what, s, type(s).__name__))
+    return _no_nul(s, what).encode("utf-8")
 
 
 class Model:
@@ -57,7 +78,7 @@ class Model:
         check(lib.anoma_model_create(_encode(self._spec["params"]), ctypes.byref(handle)))
         self._handle = handle
         for d in detectors or ():
-            if isinstance(d, str):
+            if isinstance(d, (str, bytes)):
                 self.add_detector(d)
             else:
                 self.add_detector(*d)
@@ -84,7 +105,7 @@ class Model:
         """Add a detector (before fitting); returns its index."""
         text_params = format_params(params)
         index = ctypes.c_size_t()
-        check(lib.anoma_model_add_detector(self._handle, _encode(name),
+        check(lib.anoma_model_add_detector(self._handle, _encode(name, "detector name"),
                                            _encode(text_params), ctypes.byref(index)))
         if self._spec is not None:
             self._spec["detectors"].append((name, text_params))
@@ -95,7 +116,7 @@ class Model:
         its page in docs/detectors/ says) to this empty model, whose
         ``threshold`` must be set; the model is then fitted."""
         state = bytes(state)
-        check(lib.anoma_model_import_detector(self._handle, _encode(name),
+        check(lib.anoma_model_import_detector(self._handle, _encode(name, "detector name"),
                                               _encode(format_params(params)), state,
                                               len(state), n_features))
         return self
@@ -110,10 +131,25 @@ class Model:
     def set_detector_param(self, index, key, value):
         """Set a parameter of detector ``index`` before fitting."""
         value = format_params({key: value}).partition("=")[2]
+        index = self._detector_index(index)
         check(lib.anoma_model_set_detector_param(self._handle, index, _encode(key),
                                                  _encode(value)))
         if self._spec is not None:
             self._spec["set"].append((index, key, value))
+
+    def _detector_index(self, index):
+        """index as a valid detector position, else IndexError (TypeError for
+        a non-integer): never wrapped modulo 2**64 on the way to C."""
+        try:
+            i = operator.index(index)
+        except TypeError:
+            raise TypeError("detector must be an int index; got %r" % (index,)) from None
+        n = lib.anoma_model_n_detectors(self._handle)
+        if not 0 <= i < n:
+            raise IndexError("detector=%d is out of range: the model has %d detector%s%s"
+                             % (i, n, "" if n == 1 else "s",
+                                " (0 to %d)" % (n - 1) if n else ""))
+        return i
 
     # --- fitting and scoring -------------------------------------------
     def fit(self, X, y=None, sample_weight=None):
@@ -136,6 +172,7 @@ class Model:
 
     def detector_scores(self, X, detector=0):
         """Raw scores of one detector, before normalisation and combination."""
+        detector = self._detector_index(detector)
         x = as_matrix(X)
         out = np.empty(x.rows, dtype=np.float64)
         check(lib.anoma_model_score_detector(self._handle, detector, ctypes.byref(x),
@@ -151,6 +188,7 @@ class Model:
 
     def feature_scores(self, X, detector=0):
         """Per-feature scores of one detector, shape (n_samples, n_features)."""
+        detector = self._detector_index(detector)
         x = as_matrix(X)
         out = np.empty((x.rows, x.cols), dtype=np.float64)
         check(lib.anoma_model_feature_scores(self._handle, detector, ctypes.byref(x),
@@ -198,7 +236,7 @@ class Model:
     @feature_names.setter
     def feature_names(self, names):
         names = [str(name) for name in names]
-        raw = [_encode(name) for name in names]
+        raw = [_encode(name, "feature name") for name in names]
         check(lib.anoma_model_set_feature_names(self._handle, (ctypes.c_char_p * len(raw))(*raw),
                                                 len(raw)))
         if self._spec is not None and not self.is_fitted:
@@ -224,13 +262,24 @@ class Model:
     # --- saving and loading --------------------------------------------
     def save(self, path):
         """Save the fitted model to a file (atomically)."""
-        check(lib.anoma_model_save(self._handle, os.fsencode(path)))
+        encoded = os.fsencode(path)
+        if b"\0" in encoded:
+            raise ValueError("path %r contains a NUL character" % (path,))
+        check(lib.anoma_model_save(self._handle, encoded))
 
     @classmethod
     def load(cls, path):
-        """Load a model saved with save()."""
+        """Load a model saved with save(). A path that does not exist raises
+        ModelFileNotFoundError (a FileNotFoundError and an AnomaError)."""
         handle = ctypes.c_void_p()
-        check(lib.anoma_model_load(os.fsencode(path), ctypes.byref(handle)))
+        encoded = os.fsencode(path)
+        if b"\0" in encoded:
+            raise ValueError("path %r contains a NUL character" % (path,))
+        status = lib.anoma_model_load(encoded, ctypes.byref(handle))
+        if status != ANOMA_OK:
+            if status == STATUS["ANOMA_ERR_IO"] and not os.path.lexists(path):
+                raise ModelFileNotFoundError(status, filename=os.fspath(path))
+            raise error_for(status)
         return cls._from_handle(handle)
 
     def to_bytes(self):
@@ -277,6 +326,9 @@ class Model:
         self._spec = other._spec
 
 
+_REAL_KINDS = "fiub"  # numpy dtype kinds copied into a float64 row as they are
+
+
 class RowScorer:
     """Scores one row at a time without per-row set-up in the library.
 
@@ -301,13 +353,11 @@ class RowScorer:
 
     def score(self, row):
         """(score, is_anomaly) of one row of n_features values."""
-        if getattr(row, "shape", None) == self._shape:
+        if getattr(row, "shape", None) == self._shape and row.dtype.kind in _REAL_KINDS:
             self._row[:] = row
             status = self._call(*self._out)
         else:
-            a = np.ascontiguousarray(row, dtype=np.float64)
-            if a.ndim != 1:
-                raise ValueError("row must be 1-D; got shape %s" % (a.shape,))
+            a = as_row(row)
             status = lib.anoma_row_scorer_score(self._handle, a.ctypes.data, a.shape[0],
                                                 *self._out)
         if status:
@@ -316,9 +366,8 @@ class RowScorer:
 
     def feature_scores(self, row, detector=0):
         """Per-feature scores (explanation) of one row for one detector."""
-        a = np.ascontiguousarray(row, dtype=np.float64)
-        if a.ndim != 1:
-            raise ValueError("row must be 1-D; got shape %s" % (a.shape,))
+        detector = self.model._detector_index(detector)
+        a = as_row(row)
         out = np.empty(a.shape[0], dtype=np.float64)
         check(lib.anoma_row_scorer_feature_scores(self._handle, detector, a.ctypes.data,
                                                   a.shape[0], out.ctypes.data))
