@@ -315,7 +315,9 @@ ANOMA_API anoma_status anoma_model_save_memory(const anoma_model *model, void *b
  * @brief Load a model from a file written by anoma_model_save().
  *
  * Every length, count and index in the file is checked before use: a
- * corrupt, truncated or hostile file gives an error, never a crash.
+ * corrupt, truncated or hostile file gives an error, never a crash. The
+ * load options take their defaults (see anoma_model_load_with()): files
+ * and models larger than 4 GiB are refused.
  * @return ::ANOMA_OK; ::ANOMA_ERR_IO; ::ANOMA_ERR_FORMAT (corrupt);
  *         ::ANOMA_ERR_VERSION (newer major version, or unknown required
  *         section); ::ANOMA_ERR_UNKNOWN_NAME (unknown detector);
@@ -331,6 +333,39 @@ ANOMA_API anoma_status anoma_model_load(const char *path, anoma_model **out);
  */
 ANOMA_API anoma_status anoma_model_load_memory(const void *data, size_t size,
                                                anoma_model **out);
+
+/**
+ * @brief Load a model from a file, with load options.
+ *
+ * The section table is checked whole before anything is inflated: the
+ * required sections must be present, and the sizes the sections declare
+ * must add up to at most `max_bytes`, so a small hostile file cannot make
+ * the library allocate or inflate gigabytes.
+ * @param path the file.
+ * @param options `key=value` text, or NULL for the defaults:
+ *   - `max_bytes=N` the largest model accepted, in bytes: both the file's
+ *     size and the total size of its sections once inflated. Default
+ *     4294967296 (4 GiB, the largest section the format holds); range
+ *     [24, 2^53]. A host that loads files from untrusted sources should set
+ *     it to the largest model it expects.
+ * @param out receives the model; free it with anoma_model_free().
+ * @return as anoma_model_load(); a file or model over `max_bytes` is
+ *         ::ANOMA_ERR_FORMAT; an unknown option is ::ANOMA_ERR_UNKNOWN_PARAM
+ *         and a bad value ::ANOMA_ERR_PARAM_VALUE.
+ *
+ * Thread safety: safe to call from several threads.
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_load_with(const char *path, const char *options,
+                                             anoma_model **out);
+
+/**
+ * @brief As anoma_model_load_with(), from @p size bytes at @p data (copied;
+ * the caller may free them afterwards).
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_load_memory_with(const void *data, size_t size,
+                                                    const char *options, anoma_model **out);
 
 /**
  * @brief Prepared single-row scoring: no parsing, allocation or locking per row.

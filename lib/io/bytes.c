@@ -131,15 +131,22 @@ double an_get_f64(an_reader *r)
     return v;
 }
 
-size_t an_get_count(an_reader *r, size_t max, size_t elem_size)
+int an_reader_can_hold(an_reader *r, uint64_t n, size_t elem_size)
 {
-    uint64_t n = an_get_u64(r);
     size_t left = r->len - r->pos;
-    if (r->failed || n > max || (elem_size && n > left / elem_size)) {
+    if (r->failed || (elem_size && n > left / elem_size)) {
         r->failed = 1;
         return 0;
     }
-    return (size_t)n;
+    return 1;
+}
+
+size_t an_get_count(an_reader *r, size_t max, size_t elem_size)
+{
+    uint64_t n = an_get_u64(r);
+    if (n > max)
+        r->failed = 1;
+    return an_reader_can_hold(r, n, elem_size) ? (size_t)n : 0;
 }
 
 char *an_get_str(an_reader *r)

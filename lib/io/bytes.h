@@ -3,8 +3,9 @@
  * The writer grows a buffer and remembers a failed allocation; the reader
  * checks every read against the bytes left and, once a read fails, returns
  * zeros from then on, so a loader can read a whole record and test
- * `r->failed` once. Counts read from a file go through an_get_count(),
- * which bounds them before anything is allocated. */
+ * `r->failed` once. Every count read from a file is bounded by the bytes
+ * left before anything is allocated for it: through an_get_count(), or
+ * an_reader_can_hold() for a count read as part of a record. */
 #ifndef AN_IO_BYTES_H
 #define AN_IO_BYTES_H
 
@@ -43,8 +44,12 @@ uint8_t an_get_u8(an_reader *r);
 uint32_t an_get_u32(an_reader *r);
 uint64_t an_get_u64(an_reader *r);
 double an_get_f64(an_reader *r);
+/* Whether n elements of at least elem_size bytes each fit in the bytes left;
+ * fails the reader when they do not. The one check on a count read from a
+ * file before anything is allocated for it. */
+int an_reader_can_hold(an_reader *r, uint64_t n, size_t elem_size);
 /* A u64 count, failing when it exceeds max or when count * elem_size bytes
- * cannot remain in the payload. */
+ * cannot remain in the payload (an_reader_can_hold). */
 size_t an_get_count(an_reader *r, size_t max, size_t elem_size);
 /* A string written by an_put_str, as a new allocation (an_free). NULL on failure. */
 char *an_get_str(an_reader *r);

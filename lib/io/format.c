@@ -283,14 +283,6 @@ void an_section_list_free(an_section_list *list)
     list->n = 0;
 }
 
-static int type_is_known(uint32_t type, const uint32_t *known, size_t n_known)
-{
-    for (size_t i = 0; i < n_known; i++)
-        if (known[i] == type)
-            return 1;
-    return 0;
-}
-
 static anoma_status check_file_header(const unsigned char *p, size_t size, uint32_t *n_sections)
 {
     if (size < FILE_HEADER_SIZE)
@@ -429,6 +421,105 @@ static anoma_status load_payload(const section_frame *f, size_t at, unsigned cha
     return ANOMA_OK;
 }
 
+static const an_section_rule *rule_for(uint32_t type, const an_section_rule *rules, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (rules[i].type == type)
+            return &rules[i];
+    return NULL;
+}
+
+/* The whole section table, checked before anything is inflated: every
+ * header and CRC, unknown required types, the count of each known type
+ * against its rule, and the declared raw sizes of the kept sections against
+ * max_bytes. The kept frames go to frames[0..*n_kept). */
+static anoma_status check_table(const unsigned char *p, size_t size, uint32_t n_sections,
+                                const an_section_rule *rules, size_t n_rules, uint64_t max_bytes,
+                                section_frame *frames, size_t *offsets, size_t *n_kept)
+{
+    size_t at = FILE_HEADER_SIZE, kept = 0;
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < n_sections; i++) {
+        section_frame f = {0};
+        AN_TRY(check_section(p, size, at, &f));
+        if (rule_for(f.type, rules, n_rules)) {
+            if (f.raw > max_bytes - total)
+                return an_error(ANOMA_ERR_FORMAT,
+                                "model file: the section at byte %zu declares %zu raw bytes, "
+                                "taking the file past the %llu bytes accepted (load option "
+                                "max_bytes)",
+                                at, f.raw, (unsigned long long)max_bytes);
+            total += f.raw;
+            offsets[kept] = at;
+            frames[kept++] = f;
+        } else if (f.flags & AN_SECTION_REQUIRED) {
+            return an_error(ANOMA_ERR_VERSION,
+                            "model file: requires section type %u (at byte %zu) that this "
+                            "library does not know; written by a newer libanoma?",
+                            f.type, at);
+        }
+        at += SECTION_HEADER_SIZE + f.stored;
+    }
+    if (at != size)
+        return an_error(ANOMA_ERR_FORMAT,
+                        "model file: %zu unexpected bytes at byte %zu, after the last section",
+                        size - at, at);
+    for (size_t r = 0; r < n_rules; r++) {
+        size_t count = 0;
+        for (size_t k = 0; k < kept; k++)
+            count += frames[k].type == rules[r].type;
+        if (count >= rules[r].min && count <= rules[r].max)
+            continue;
+        if (rules[r].min == rules[r].max)
+            return an_error(ANOMA_ERR_FORMAT, "model file: %zu %s sections, expected exactly %u",
+                            count, rules[r].name, rules[r].min);
+        return an_error(ANOMA_ERR_FORMAT, "model file: %zu %s sections, expected %u to %u",
+                        count, rules[r].name, rules[r].min, rules[r].max);
+    }
+    *n_kept = kept;
+    return ANOMA_OK;
+}
+
+anoma_status an_format_decode_checked(const void *data, size_t size, const an_section_rule *rules,
+                                      size_t n_rules, uint64_t max_bytes, an_section_list *out)
+{
+    if (!out)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "an_format_decode: out is NULL");
+    out->items = NULL;
+    out->n = 0;
+    if ((!data && size > 0) || (!rules && n_rules > 0))
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "an_format_decode: NULL argument");
+
+    const unsigned char *p = data;
+    uint32_t n_sections = 0;
+    AN_TRY(check_file_header(p, size, &n_sections));
+
+    /* Bounded by the file size: n_sections <= size / 32. */
+    section_frame *frames = AN_NEW_ARRAY(section_frame, n_sections + 1);
+    size_t *offsets = AN_NEW_ARRAY(size_t, n_sections + 1);
+    an_section_list list = {AN_NEW_ARRAY(an_section, n_sections + 1), 0, load_u16(p + 10)};
+    size_t n_kept = 0;
+    anoma_status status = frames && offsets && list.items ? ANOMA_OK : an_no_memory();
+    if (status == ANOMA_OK)
+        status = check_table(p, size, n_sections, rules, n_rules, max_bytes, frames, offsets,
+                             &n_kept);
+    for (size_t k = 0; k < n_kept && status == ANOMA_OK; k++) {
+        unsigned char *payload = NULL;
+        status = load_payload(&frames[k], offsets[k], &payload);
+        if (status == ANOMA_OK)
+            list.items[list.n++] = (an_section){frames[k].type, frames[k].flags, payload,
+                                                frames[k].raw};
+    }
+    an_free(frames);
+    an_free(offsets);
+    if (status != ANOMA_OK) {
+        an_section_list_free(&list);
+        return status;
+    }
+    *out = list;
+    return ANOMA_OK;
+}
+
 anoma_status an_format_decode(const void *data, size_t size, const uint32_t *known,
                               size_t n_known, an_section_list *out)
 {
@@ -436,51 +527,15 @@ anoma_status an_format_decode(const void *data, size_t size, const uint32_t *kno
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "an_format_decode: out is NULL");
     out->items = NULL;
     out->n = 0;
-    if ((!data && size > 0) || (!known && n_known > 0))
+    if (!known && n_known > 0)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "an_format_decode: NULL argument");
-
-    const unsigned char *p = data;
-    uint32_t n_sections = 0;
-    AN_TRY(check_file_header(p, size, &n_sections));
-
-    an_section_list list = {NULL, 0, load_u16(p + 10)};
-    if (n_sections > 0) {
-        /* Bounded by the file size: n_sections <= size / 32. */
-        list.items = AN_NEW_ARRAY(an_section, n_sections);
-        if (!list.items)
-            return an_no_memory();
-    }
-
-    anoma_status status = ANOMA_OK;
-    size_t at = FILE_HEADER_SIZE;
-    for (uint32_t i = 0; i < n_sections && status == ANOMA_OK; i++) {
-        section_frame f = {0};
-        status = check_section(p, size, at, &f);
-        if (status != ANOMA_OK)
-            break;
-        if (!type_is_known(f.type, known, n_known)) {
-            if (f.flags & AN_SECTION_REQUIRED)
-                status = an_error(ANOMA_ERR_VERSION,
-                                  "model file: requires section type %u (at byte %zu) that this "
-                                  "library does not know; written by a newer libanoma?",
-                                  f.type, at);
-        } else {
-            unsigned char *payload = NULL;
-            status = load_payload(&f, at, &payload);
-            if (status == ANOMA_OK)
-                list.items[list.n++] = (an_section){f.type, f.flags, payload, f.raw};
-        }
-        at += SECTION_HEADER_SIZE + f.stored;
-    }
-    if (status == ANOMA_OK && at != size)
-        status = an_error(ANOMA_ERR_FORMAT,
-                          "model file: %zu unexpected bytes at byte %zu, after the last section",
-                          size - at, at);
-
-    if (status != ANOMA_OK) {
-        an_section_list_free(&list);
-        return status;
-    }
-    *out = list;
-    return ANOMA_OK;
+    an_section_rule *rules = AN_NEW_ARRAY(an_section_rule, n_known + 1);
+    if (!rules)
+        return an_no_memory();
+    for (size_t i = 0; i < n_known; i++)
+        rules[i] = (an_section_rule){known[i], 0, UINT32_MAX, "known"};
+    anoma_status status =
+        an_format_decode_checked(data, size, rules, n_known, AN_FORMAT_DEFAULT_MAX_BYTES, out);
+    an_free(rules);
+    return status;
 }

@@ -44,10 +44,29 @@ typedef struct an_section_list {
     unsigned minor; /* the file's format minor: what its payloads may hold */
 } an_section_list;
 
-/* Check and decode a file image. Sections whose type is not in `known`
- * are dropped when optional and refused (ANOMA_ERR_VERSION) when required.
- * A newer major version is ANOMA_ERR_VERSION; any inconsistency (bad magic,
- * CRC, length, truncation, failed inflate) is ANOMA_ERR_FORMAT. */
+/* The largest total of raw (inflated) section bytes a reader accepts unless
+ * told otherwise: the largest single section, so a one-detector model the
+ * library can save always loads by default. */
+#define AN_FORMAT_DEFAULT_MAX_BYTES AN_FORMAT_MAX_PAYLOAD
+
+/* What a file must hold: sections of `type` occur min..max times. */
+typedef struct an_section_rule {
+    uint32_t type;
+    uint32_t min, max;
+    const char *name; /* for messages: "metadata" */
+} an_section_rule;
+
+/* Check and decode a file image. The whole section table is checked before
+ * anything is inflated: every header and CRC, the count of each type in
+ * `rules`, and the raw sizes of those sections, whose total must not exceed
+ * max_bytes. Sections of a type not in `rules` are dropped when optional and
+ * refused (ANOMA_ERR_VERSION) when required. A newer major version is
+ * ANOMA_ERR_VERSION; any inconsistency (bad magic, CRC, length, count,
+ * size, truncation, failed inflate) is ANOMA_ERR_FORMAT. */
+anoma_status an_format_decode_checked(const void *data, size_t size, const an_section_rule *rules,
+                                      size_t n_rules, uint64_t max_bytes, an_section_list *out);
+/* As an_format_decode_checked() with any number of sections of each `known`
+ * type and AN_FORMAT_DEFAULT_MAX_BYTES. */
 anoma_status an_format_decode(const void *data, size_t size, const uint32_t *known,
                               size_t n_known, an_section_list *out);
 void an_section_list_free(an_section_list *list);

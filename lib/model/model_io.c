@@ -11,7 +11,20 @@
 
 /* Bounds on counts read from a file, far above any real model. */
 enum { MAX_DETECTORS = 4096, MAX_FEATURES = 1 << 24 };
-#define MAX_MODEL_FILE ((size_t)1 << 34)
+
+/* What a model file holds, checked before any section is inflated. */
+static const an_section_rule model_sections[] = {
+    {AN_SECTION_META, 1, 1, "metadata"},
+    {AN_SECTION_MODEL, 1, 1, "model"},
+    {AN_SECTION_PIPELINE, 0, 1, "pipeline"},
+    {AN_SECTION_DETECTOR, 1, MAX_DETECTORS, "detector"},
+};
+
+/* Options of a load: how the host reads a file, not what the model is. */
+static const anoma_param_info load_options[] = {
+    {"max_bytes", ANOMA_PARAM_INT, 24, 9007199254740992.0, "4294967296", "",
+     "largest model accepted: the file's size and its sections' inflated size"},
+};
 
 /* n_threads is how this process runs the model, not what the model is: it is
  * left out of the file so that the same model saves to the same bytes. */
@@ -133,6 +146,12 @@ static anoma_status read_meta(anoma_model *m, const an_section *s)
         if (st == ANOMA_ERR_UNKNOWN_PARAM || st == ANOMA_ERR_PARAM_VALUE)
             st = an_error(ANOMA_ERR_FORMAT, "model file: bad model parameters: %s", anoma_last_error());
     }
+    /* Each name takes at least its 4-byte length: bound the count by the
+     * bytes left before the array of names is allocated. */
+    if (st == ANOMA_OK && has_names && !an_reader_can_hold(&r, n_features, 4))
+        st = an_error(ANOMA_ERR_FORMAT, "model file: metadata declares %llu feature names but "
+                      "only %zu bytes remain to hold them", (unsigned long long)n_features,
+                      r.len - r.pos);
     if (st == ANOMA_OK && has_names) {
         m->feature_names = AN_NEW_ZEROED(char *, n_features);
         if (!m->feature_names)
@@ -283,15 +302,25 @@ static anoma_status build_model(const an_section_list *list, anoma_model *m)
     return ANOMA_OK;
 }
 
-anoma_status anoma_model_load_memory(const void *data, size_t size, anoma_model **out)
+/* The largest model a load accepts, from its options text. */
+static anoma_status parse_load_options(const char *options, uint64_t *max_bytes)
 {
-    if (!out || (!data && size))
-        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_load_memory: NULL argument");
-    *out = NULL;
-    static const uint32_t known[] = {AN_SECTION_META, AN_SECTION_MODEL, AN_SECTION_PIPELINE,
-                                     AN_SECTION_DETECTOR};
+    an_params p;
+    AN_TRY(an_params_init(&p, "load", load_options, sizeof load_options / sizeof *load_options));
+    anoma_status st = an_params_parse(&p, options);
+    if (st == ANOMA_OK)
+        *max_bytes = (uint64_t)an_params_int(&p, "max_bytes");
+    an_params_free(&p);
+    return st;
+}
+
+static anoma_status load_memory(const void *data, size_t size, uint64_t max_bytes,
+                                anoma_model **out)
+{
     an_section_list list = {0};
-    AN_TRY(an_format_decode(data, size, known, sizeof known / sizeof *known, &list));
+    AN_TRY(an_format_decode_checked(data, size, model_sections,
+                                    sizeof model_sections / sizeof *model_sections, max_bytes,
+                                    &list));
     anoma_model *m = NULL;
     anoma_status st = anoma_model_create(NULL, &m);
     if (st == ANOMA_OK)
@@ -305,15 +334,41 @@ anoma_status anoma_model_load_memory(const void *data, size_t size, anoma_model 
     return ANOMA_OK;
 }
 
-anoma_status anoma_model_load(const char *path, anoma_model **out)
+anoma_status anoma_model_load_memory_with(const void *data, size_t size, const char *options,
+                                          anoma_model **out)
+{
+    if (!out || (!data && size))
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_load_memory: NULL argument");
+    *out = NULL;
+    uint64_t max_bytes;
+    AN_TRY(parse_load_options(options, &max_bytes));
+    if (size > max_bytes)
+        return an_error(ANOMA_ERR_FORMAT, "model file: %zu bytes, more than the %llu accepted "
+                        "(load option max_bytes)", size, (unsigned long long)max_bytes);
+    return load_memory(data, size, max_bytes, out);
+}
+
+anoma_status anoma_model_load_memory(const void *data, size_t size, anoma_model **out)
+{
+    return anoma_model_load_memory_with(data, size, NULL, out);
+}
+
+anoma_status anoma_model_load_with(const char *path, const char *options, anoma_model **out)
 {
     if (!path || !out)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_load: NULL argument");
     *out = NULL;
+    uint64_t max_bytes;
+    AN_TRY(parse_load_options(options, &max_bytes));
     unsigned char *data = NULL;
     size_t size = 0;
-    AN_TRY(an_file_read(path, MAX_MODEL_FILE, &data, &size));
-    anoma_status st = anoma_model_load_memory(data, size, out);
+    AN_TRY(an_file_read(path, max_bytes > SIZE_MAX ? SIZE_MAX : (size_t)max_bytes, &data, &size));
+    anoma_status st = load_memory(data, size, max_bytes, out);
     an_free(data);
     return st;
+}
+
+anoma_status anoma_model_load(const char *path, anoma_model **out)
+{
+    return anoma_model_load_with(path, NULL, out);
 }

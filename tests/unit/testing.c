@@ -1,5 +1,8 @@
 #include "testing.h"
 
+#include <stdatomic.h>
+#include <stdint.h>
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,13 +64,20 @@ const char *test_data_path(const char *file, char *buf, size_t cap)
 
 /* Atomic: detectors allocate from worker threads too. */
 static _Atomic long alloc_budget, alloc_live;
+static _Atomic size_t alloc_largest, alloc_cap = SIZE_MAX;
 
-static int alloc_allowed(void) { return alloc_budget < 0 || alloc_budget-- > 0; }
+static int alloc_allowed(size_t size)
+{
+    size_t seen = alloc_largest;
+    while (size > seen && !atomic_compare_exchange_weak(&alloc_largest, &seen, size))
+        ;
+    return size <= alloc_cap && (alloc_budget < 0 || alloc_budget-- > 0);
+}
 
 static void *budget_malloc(void *user, size_t size)
 {
     (void)user;
-    void *p = alloc_allowed() ? malloc(size) : NULL;
+    void *p = alloc_allowed(size) ? malloc(size) : NULL;
     alloc_live += p != NULL;
     return p;
 }
@@ -75,7 +85,7 @@ static void *budget_malloc(void *user, size_t size)
 static void *budget_realloc(void *user, void *ptr, size_t size)
 {
     (void)user;
-    void *p = alloc_allowed() ? realloc(ptr, size) : NULL;
+    void *p = alloc_allowed(size) ? realloc(ptr, size) : NULL;
     alloc_live += p != NULL && ptr == NULL;
     return p;
 }
@@ -92,10 +102,16 @@ void test_alloc_install(long budget)
     static const anoma_allocator counting = {budget_malloc, budget_realloc, counting_free, NULL};
     alloc_budget = budget;
     alloc_live = 0;
+    alloc_largest = 0;
+    alloc_cap = SIZE_MAX;
     anoma_set_allocator(&counting);
 }
 
 long test_alloc_live(void) { return alloc_live; }
+
+void test_alloc_cap(size_t largest) { alloc_cap = largest; }
+
+size_t test_alloc_largest(void) { return alloc_largest; }
 
 void test_alloc_restore(void) { anoma_set_allocator(NULL); }
 

@@ -135,6 +135,9 @@ static anoma_status read_tree(an_reader *r, size_t n_features, an_iforest_raw_tr
 {
     size_t n = an_get_count(r, AN_IF_MAX_NODES, NODE_BYTES);
     size_t n_map = an_get_count(r, n_features, 4);
+    /* Both counts together, not only each alone, before allocating. */
+    if (!r->failed)
+        an_reader_can_hold(r, (uint64_t)n * NODE_BYTES + (uint64_t)n_map * 4, 1);
     AN_TRY(an_reader_status(r));
     /* The map and the node columns are read before the component count, so
      * the arrays are made in two steps, each bounded by the bytes left. */
