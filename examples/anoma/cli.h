@@ -26,6 +26,9 @@ int cmd_stream(int argc, char **argv);
 /* "anoma: <what>: <anoma_last_error()>" on one line; returns CLI_BAD_INPUT. */
 int cli_fail(anoma_status status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* As cli_fail for a file: names the path once, whether or not the
+ * library's message already does. */
+int cli_fail_file(anoma_status status, const char *path);
 /* "anoma: <message>" on one line; returns CLI_BAD_INPUT. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "anoma COMMAND: <message> (see 'anoma COMMAND --help')"; returns CLI_USAGE. */
@@ -34,6 +37,11 @@ int cli_usage(const char *command, const char *fmt, ...) __attribute__((format(p
 int cli_bad_option(const char *command, int opt, char **argv);
 /* A progress line on stderr, only when stderr is a terminal. */
 void cli_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A progress bar on stderr, only on a terminal: what, a percentage, done of
+ * total units and an estimate of the time left from start (cli_now_ms()).
+ * Redrawn in place; the line ends when done == total. */
+void cli_progress_bar(const char *what, size_t done, size_t total, const char *units,
+                      double start_ms);
 
 /* ---- help (help.c) ------------------------------------------------------ */
 
@@ -51,6 +59,37 @@ int cli_split_kv(const char *text, char *key, size_t cap, const char **value);
 
 /* ---- data (data.c) ----------------------------------------------------- */
 
+/* How to read a CSV file and pick its features (the options every command
+ * that reads data shares). */
+enum { CLI_HEADER_GUESS = -1, CLI_HEADER_NO = 0, CLI_HEADER_YES = 1 };
+typedef struct cli_input {
+    const char *label;        /* --label COL, or NULL: a column named label or
+                                 is_anomaly is the label (see auto_label) */
+    int need_labels;          /* read and check the labels */
+    int auto_label;           /* without --label, take label/is_anomaly as the label */
+    const char *const *select; /* the model's feature names (n_select), or NULL */
+    size_t n_select;
+    const char *features;     /* --features a,b,c, or NULL */
+    const char *drop;         /* --drop a,b, or NULL */
+    const char *keep;         /* --keep a,b: columns passed through, or NULL */
+    const char *types;        /* --types NAME:TYPE,..., or NULL */
+    const char *delimiter;    /* --delimiter, or NULL for ',' */
+    int header;               /* CLI_HEADER_* */
+} cli_input;
+
+/* The input options in a command's getopt_long table (values >= 300), and
+ * their handling: cli_input_option() returns 1 when it took opt. */
+#define CLI_INPUT_OPTIONS                                                      \
+    {"header", no_argument, NULL, 300}, {"no-header", no_argument, NULL, 301}, \
+    {"delimiter", required_argument, NULL, 302},                               \
+    {"types", required_argument, NULL, 303}
+#define CLI_SELECT_OPTIONS                                                     \
+    {"features", required_argument, NULL, 304}, {"drop", required_argument, NULL, 305}
+#define CLI_KEEP_OPTION {"keep", required_argument, NULL, 306}
+int cli_input_option(cli_input *in, int opt, const char *arg);
+/* Help text of those options. */
+extern const char cli_input_help[], cli_select_help[], cli_keep_help[];
+
 /* A CSV file as a row-major feature matrix and an optional label column. */
 typedef struct cli_data {
     anoma_frame *frame;  /* the file as read; owns the column names */
@@ -60,17 +99,29 @@ typedef struct cli_data {
     const char **names;  /* cols feature names, owned by frame */
     int *labels;         /* rows 0/1 labels, or NULL */
     size_t n_anomalies;  /* rows labelled 1 */
+    const char *label;   /* the label column used, or NULL */
+    size_t n_keep;       /* --keep columns, in the order given */
+    size_t *keep;        /* their frame indices */
+    const char **unused; /* columns left out as timestamp or text, n_unused */
+    size_t n_unused;
 } cli_data;
 
-/* Read `path`. The features are the columns named in `select` (n_select of
- * them, in that order) or, when select is NULL, every column but `label`.
- * `label` (may be NULL) names the label column; it is read into labels and
- * checked to be 0/1 only when need_labels is set, otherwise only left out.
- * Prints the error and returns CLI_BAD_INPUT on failure, else CLI_OK; call
- * cli_data_free() in either case. */
-int cli_data_load(cli_data *d, const char *path, const char *label, int need_labels,
-                  const char *const *select, size_t n_select);
+/* Read `path` ("-": standard input) as `in` says. The features are the
+ * model's names (in->select) or --features, else every number column but
+ * the label, --drop and --keep columns; timestamp and text columns are
+ * never features unless declared numbers (--types), and are listed in
+ * d->unused. Prints the error and returns CLI_BAD_INPUT on failure, else
+ * CLI_OK; call cli_data_free() in either case. */
+int cli_data_load(cli_data *d, const char *path, const cli_input *in);
 void cli_data_free(cli_data *d);
+/* "features (N): a, b, c" (and the label and unused columns) on out. */
+void cli_data_describe(const cli_data *d, FILE *out);
+/* "anoma: note: ..." on stderr naming the unused columns, if any. */
+void cli_data_note_unused(const cli_data *d, const char *path);
+/* Write field i of kept column k as CSV (quoted when needed). */
+void cli_write_kept(FILE *out, const cli_data *d, size_t k, size_t i);
+/* A CSV field: quoted (quotes doubled) when it holds a comma, quote or newline. */
+void cli_put_field(FILE *out, const char *s);
 
 /* Milliseconds on a monotonic clock, for timings. */
 double cli_now_ms(void);

@@ -33,6 +33,7 @@ static const char evaluate_help[] =
     "                           others; the draw depends only on --seed\n"
     "  -s, --seed S             seed of that draw (default 0)\n"
     "      --format FORMAT      table (default), csv or json (an array of objects)\n"
+    "%s%s"
     "  -h, --help               this text\n"
     "\n"
     "A detector that cannot be fitted by this command (one that only imports\n"
@@ -49,6 +50,7 @@ typedef struct eval_options {
     double train_fraction; /* 0 when not given */
     uint64_t seed;
     int have_seed;
+    cli_input in;         /* --label, --features, --drop, --types, ... */
 } eval_options;
 
 /* ---- options ------------------------------------------------------------ */
@@ -65,6 +67,8 @@ static int parse_options(int argc, char **argv, eval_options *o, int *help_shown
         {"seed", required_argument, NULL, 's'},
         {"format", required_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
+        CLI_INPUT_OPTIONS,
+        CLI_SELECT_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     int opt;
@@ -99,11 +103,13 @@ static int parse_options(int argc, char **argv, eval_options *o, int *help_shown
             else return cli_usage("evaluate", "--format is table, csv or json, not '%s'", optarg);
             break;
         case 'h':
-            fputs(evaluate_help, stdout);
+            printf(evaluate_help, cli_select_help, cli_input_help);
             cli_print_components(stdout);
             *help_shown = 1;
             return CLI_OK;
-        default: return cli_bad_option("evaluate", opt, argv);
+        default:
+            if (!cli_input_option(&o->in, opt, optarg))
+                return cli_bad_option("evaluate", opt, argv);
         }
     }
     if (!o->label)
@@ -282,7 +288,7 @@ static int run_all(anoma_model **models, const char *const *names, size_t n, int
 
 int cmd_evaluate(int argc, char **argv)
 {
-    eval_options o = {0};
+    eval_options o = {.in = {.header = CLI_HEADER_GUESS}};
     int help_shown = 0;
     /* every --param is one argument at least, so argc bounds their number */
     if (!(o.params = malloc((size_t)argc * sizeof *o.params)))
@@ -318,7 +324,11 @@ int cmd_evaluate(int argc, char **argv)
     size_t n_done = 0;
     if (rc == CLI_OK) {
         cli_progress("reading %s...", path);
-        rc = cli_data_load(&d, path, o.label, 1, NULL, 0);
+        o.in.label = o.label;
+        o.in.need_labels = 1;
+        rc = cli_data_load(&d, path, &o.in);
+        if (rc == CLI_OK)
+            cli_data_note_unused(&d, path);
     }
     if (rc == CLI_OK)
         rc = eval_make_split(&d, o.train_rows, o.train_fraction, o.seed, &s);

@@ -4,6 +4,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 /* Whole numbers in full (bounds such as 2^53 or INT64_MAX), others short. */
@@ -34,6 +35,9 @@ static void describe_range(const anoma_param_info *p, char *buf, size_t cap)
     char min[40], max[40];
     format_bound(p->min, min, sizeof min);
     format_bound(p->max, max, sizeof max);
+    /* 2^63 as a double bounds an int whose true maximum is INT64_MAX */
+    if (p->type == ANOMA_PARAM_INT && p->max >= 9223372036854775807.0)
+        snprintf(max, sizeof max, "%lld", (long long)INT64_MAX);
     int lo = p->min > -DBL_MAX, hi = p->max < DBL_MAX;
     if (lo && hi)
         snprintf(buf, cap, "[%s, %s]", min, max);

@@ -74,7 +74,7 @@ int cmd_inspect(int argc, char **argv)
     anoma_model *m = NULL;
     anoma_status st = anoma_model_load(path, &m);
     if (st != ANOMA_OK)
-        return cli_fail(st, "%s", path);
+        return cli_fail_file(st, path);
     struct stat info;
     if (stat(path, &info) != 0) { /* removed since loading: unlikely, but say so */
         anoma_model_free(m);
@@ -82,7 +82,7 @@ int cmd_inspect(int argc, char **argv)
     }
     printf("file: %s\n", path);
     print_size("file size", (unsigned long long)info.st_size);
-    print_size("memory size", anoma_model_memory_bytes(m));
+    /* the description has the memory size: each figure is printed once */
     int rc = describe(m, path);
     anoma_model_free(m);
     return rc;

@@ -62,6 +62,18 @@ int cli_fail(anoma_status status, const char *fmt, ...)
     return CLI_BAD_INPUT;
 }
 
+int cli_fail_file(anoma_status status, const char *path)
+{
+    const char *detail = anoma_last_error();
+    if (*detail && strstr(detail, path)) { /* the message names the file already */
+        fputs("anoma: ", stderr);
+        put_one_line(detail);
+        fputc('\n', stderr);
+        return CLI_BAD_INPUT;
+    }
+    return cli_fail(status, "%s", path);
+}
+
 int cli_error(const char *fmt, ...)
 {
     va_list ap;
@@ -103,6 +115,22 @@ void cli_progress(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+void cli_progress_bar(const char *what, size_t done, size_t total, const char *units,
+                      double start_ms)
+{
+    if (!isatty(STDERR_FILENO) || total == 0)
+        return;
+    double fraction = (double)done / (double)total;
+    double elapsed = (cli_now_ms() - start_ms) / 1000;
+    int filled = (int)(fraction * 30);
+    fprintf(stderr, "\r%s %3.0f%% [%.*s%*s] %zu/%zu %s", what, 100 * fraction, filled,
+            "==============================", 30 - filled, "", done, total, units);
+    if (done < total && fraction > 0)
+        fprintf(stderr, ", %.0f s left ", elapsed * (1 - fraction) / fraction);
+    else
+        fputs("            \n", stderr);
 }
 
 /* ---- parsing helpers ---------------------------------------------------- */

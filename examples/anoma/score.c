@@ -9,8 +9,9 @@
 
 static const char score_help[] =
     "usage: anoma score MODEL data.csv [-o OUT.csv] [--label COL] [--explain K]\n"
+    "                   [--keep a,b] [--header | --no-header] [--delimiter C]\n"
     "\n"
-    "Score every row of data.csv with MODEL and write a CSV with the header\n"
+    "Score every row of data.csv (- for standard input) with MODEL and write a CSV with the header\n"
     "'score,is_anomaly', one line per input row in the same order (higher\n"
     "score = more anomalous; is_anomaly is 1 when the score is above the\n"
     "model's threshold). Scores are written with 17 significant digits.\n"
@@ -18,7 +19,12 @@ static const char score_help[] =
     "When the model knows its feature names (models from 'anoma train' do),\n"
     "the columns are picked by name in the model's order: other columns, such\n"
     "as a label, are ignored and a missing one is an error. Otherwise every\n"
-    "column except --label is used, in file order.\n"
+    "number column except the label (--label, or a column named label or\n"
+    "is_anomaly) is used, in file order.\n"
+    "\n"
+    "With --keep, the named columns come first on each line, as written in\n"
+    "data.csv (a missing text value as an empty field; a column the model also\n"
+    "uses as a feature as the number read), so results can be joined back.\n"
     "\n"
     "With --explain K, each line also names the K features that contribute\n"
     "most to the row's score (the model's first detector's per-feature scores,\n"
@@ -32,6 +38,7 @@ static const char score_help[] =
     "                        output; '-' is standard output\n"
     "  -l, --label COL       a column to leave out (for models without names)\n"
     "  -e, --explain K       add the top K features by contribution to each line\n"
+    "%s%s"
     "  -h, --help            this text\n";
 
 int cli_model_feature_names(const anoma_model *m, const char ***names, size_t *n)
@@ -62,22 +69,6 @@ int cli_check_explainable(const anoma_model *m)
     return CLI_OK;
 }
 
-/* A CSV field: quoted (quotes doubled) when it holds a comma, quote or newline. */
-static void put_field(FILE *out, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, out);
-        return;
-    }
-    putc('"', out);
-    for (; *s; s++) {
-        if (*s == '"')
-            putc('"', out);
-        putc(*s, out);
-    }
-    putc('"', out);
-}
-
 /* Is contribution a ranked before b? Larger first, NaN last. */
 static int ranks_before(double a, double b)
 {
@@ -96,7 +87,7 @@ void cli_write_explanation(FILE *out, const cli_explanation *e, const double *c)
         used[best] = 1;
         putc(',', out);
         if (e->names)
-            put_field(out, e->names[best]);
+            cli_put_field(out, e->names[best]);
         else
             fprintf(out, "f%zu", best);
         fprintf(out, ",%.17g", c[best]);
@@ -111,11 +102,25 @@ void cli_write_score_header(FILE *out, size_t k)
     putc('\n', out);
 }
 
-static int write_scores(FILE *out, const double *scores, size_t rows, double threshold,
-                        const cli_explanation *e)
+/* The --keep column names, then the score header. */
+static void write_header(FILE *out, const cli_data *d, char *const *keep, size_t k)
 {
-    cli_write_score_header(out, e->contrib ? e->k : 0);
-    for (size_t i = 0; i < rows; i++) {
+    for (size_t j = 0; j < d->n_keep; j++) {
+        cli_put_field(out, keep[j]);
+        putc(',', out);
+    }
+    cli_write_score_header(out, k);
+}
+
+static int write_scores(FILE *out, const double *scores, const cli_data *d, char *const *keep,
+                        double threshold, const cli_explanation *e)
+{
+    write_header(out, d, keep, e->contrib ? e->k : 0);
+    for (size_t i = 0; i < d->rows; i++) {
+        for (size_t k = 0; k < d->n_keep; k++) {
+            cli_write_kept(out, d, k, i);
+            putc(',', out);
+        }
         fprintf(out, "%.17g,%d", scores[i], scores[i] > threshold);
         if (e->contrib)
             cli_write_explanation(out, e, e->contrib + i * e->cols);
@@ -124,16 +129,39 @@ static int write_scores(FILE *out, const double *scores, size_t rows, double thr
     return ferror(out) ? -1 : 0;
 }
 
-static int score_file(const anoma_model *m, const char *path, const char *label,
+/* Score in blocks, for a progress bar on a terminal. */
+static anoma_status score_rows(const anoma_model *m, const cli_data *d, double *scores)
+{
+    const size_t block = 16384;
+    double start = cli_now_ms();
+    for (size_t i = 0; i < d->rows; i += block) {
+        size_t n = d->rows - i < block ? d->rows - i : block;
+        anoma_matrix x = anoma_matrix_f64(d->x + i * d->cols, n, d->cols);
+        anoma_status st = anoma_model_score(m, &x, scores + i);
+        if (st != ANOMA_OK)
+            return st;
+        cli_progress_bar("scoring", i + n, d->rows, "rows", start);
+    }
+    return ANOMA_OK;
+}
+
+static int score_file(const anoma_model *m, const char *path, cli_input *in,
                       const char *out_path, size_t explain)
 {
     size_t n_names;
     const char **names;
     cli_data d = {0};
     int rc = cli_model_feature_names(m, &names, &n_names);
+    char **keep = in->keep ? cli_split_list(in->keep, NULL) : NULL;
+    if (in->keep && !keep)
+        rc = cli_error("out of memory");
+    in->select = names;
+    in->n_select = n_names;
     cli_progress("reading %s...", path);
     if (rc == CLI_OK)
-        rc = cli_data_load(&d, path, label, 0, names, n_names);
+        rc = cli_data_load(&d, path, in);
+    if (rc == CLI_OK)
+        cli_data_note_unused(&d, path);
     double *scores = NULL, *contrib = NULL;
     unsigned char *used = NULL;
     double threshold = 0;
@@ -144,8 +172,7 @@ static int score_file(const anoma_model *m, const char *path, const char *label,
         rc = cli_error("out of memory");
     if (rc == CLI_OK) {
         anoma_matrix x = anoma_matrix_f64(d.x, d.rows, d.cols);
-        cli_progress("scoring %zu rows...", d.rows);
-        anoma_status st = anoma_model_score(m, &x, scores);
+        anoma_status st = score_rows(m, &d, scores);
         if (st == ANOMA_OK)
             st = anoma_model_threshold(m, &threshold);
         if (st != ANOMA_OK)
@@ -158,8 +185,8 @@ static int score_file(const anoma_model *m, const char *path, const char *label,
         }
     }
     cli_explanation e = {contrib, d.cols, explain < d.cols ? explain : d.cols, names, used};
-    if (rc == CLI_OK && !out_path) {
-        if (write_scores(stdout, scores, d.rows, threshold, &e) != 0 || fflush(stdout) != 0)
+    if (rc == CLI_OK && (!out_path || !strcmp(out_path, "-"))) {
+        if (write_scores(stdout, scores, &d, keep, threshold, &e) != 0 || fflush(stdout) != 0)
             rc = cli_error("standard output: write failed");
     } else if (rc == CLI_OK) {
         /* The whole output goes through the library's saving rule: written
@@ -167,7 +194,7 @@ static int score_file(const anoma_model *m, const char *path, const char *label,
         char *text = NULL;
         size_t size = 0;
         FILE *out = open_memstream(&text, &size);
-        int bad = !out || write_scores(out, scores, d.rows, threshold, &e) != 0;
+        int bad = !out || write_scores(out, scores, &d, keep, threshold, &e) != 0;
         if (out && fclose(out) != 0)
             bad = 1;
         if (bad) {
@@ -183,6 +210,7 @@ static int score_file(const anoma_model *m, const char *path, const char *label,
     free(contrib);
     free(used);
     free(names);
+    free(keep);
     cli_data_free(&d);
     return rc;
 }
@@ -194,22 +222,27 @@ int cmd_score(int argc, char **argv)
         {"label", required_argument, NULL, 'l'},
         {"explain", required_argument, NULL, 'e'},
         {"help", no_argument, NULL, 'h'},
+        CLI_INPUT_OPTIONS,
+        CLI_KEEP_OPTION,
         {NULL, 0, NULL, 0},
     };
-    const char *label = NULL, *out = NULL;
+    cli_input in = {.auto_label = 1, .header = CLI_HEADER_GUESS};
+    const char *out = NULL;
     size_t explain = 0;
     int opt;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":o:l:e:h", options, NULL)) != -1) {
         switch (opt) {
         case 'o': out = strcmp(optarg, "-") == 0 ? NULL : optarg; break;
-        case 'l': label = optarg; break;
+        case 'l': in.label = optarg; break;
         case 'e':
             if (cli_parse_count(optarg, &explain) != 0)
                 return cli_usage("score", "--explain wants a positive integer, not '%s'", optarg);
             break;
-        case 'h': fputs(score_help, stdout); return CLI_OK;
-        default: return cli_bad_option("score", opt, argv);
+        case 'h': printf(score_help, cli_keep_help, cli_input_help); return CLI_OK;
+        default:
+            if (!cli_input_option(&in, opt, optarg))
+                return cli_bad_option("score", opt, argv);
         }
     }
     if (argc - optind != 2)
@@ -219,10 +252,10 @@ int cmd_score(int argc, char **argv)
     cli_progress("loading %s...", argv[optind]);
     anoma_status st = anoma_model_load(argv[optind], &m);
     if (st != ANOMA_OK)
-        return cli_fail(st, "%s", argv[optind]);
+        return cli_fail_file(st, argv[optind]);
     int rc = explain ? cli_check_explainable(m) : CLI_OK;
     if (rc == CLI_OK)
-        rc = score_file(m, argv[optind + 1], label, out, explain);
+        rc = score_file(m, argv[optind + 1], &in, out, explain);
     anoma_model_free(m);
     return rc;
 }

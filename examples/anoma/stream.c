@@ -18,6 +18,7 @@
 
 static const char stream_help[] =
     "usage: anoma stream MODEL [--header | --no-header] [--label COL] [--explain K]\n"
+    "                    [--keep a,b] [--delimiter C]\n"
     "\n"
     "Score CSV lines read from standard input as they arrive, for pipes such as\n"
     "'tail -f sensor.csv | anoma stream model.anoma'. Writes the header\n"
@@ -42,6 +43,9 @@ static const char stream_help[] =
     "  -l, --label COL       a header column to leave out (for models without\n"
     "                        names); must be in the header\n"
     "  -e, --explain K       add the top K features by contribution to each line\n"
+    "      --keep a,b        copy these fields, as written, to the front of each\n"
+    "                        output line (ids, timestamps) to join results\n"
+    "      --delimiter C     field separator: one character, or 'tab' (default ,)\n"
     "  -h, --help            this text\n"
     "\n"
     "Exit status: 0 when every line was scored, 1 when a line was bad (or a bad\n"
@@ -55,12 +59,16 @@ typedef struct stream {
     anoma_row_scorer *scorer;
     size_t n_features;
     const char **model_names; /* n_features, or NULL when the model has none */
-    anoma_frame *header;      /* the header line, parsed by the library's reader */
+    anoma_csv_parser *parser; /* the library's line parser, from the header */
+    const char *delimiter;    /* --delimiter, or NULL */
 
     /* Per field of a line: sized once, n_fields of each. */
     size_t n_fields;
     size_t *feature;          /* the feature field j feeds, or NO_FEATURE */
-    size_t *start, *len;      /* field j in the line buffer, unescaped in place */
+    anoma_csv_value *values;  /* the parsed fields */
+    char **keep;              /* --keep names, NULL-terminated, or NULL */
+    size_t n_keep;
+    size_t *keep_field;       /* their fields */
 
     double *row;              /* n_features values of the current line */
     double *contrib;          /* n_features per-feature scores (--explain), or NULL */
@@ -70,103 +78,7 @@ typedef struct stream {
     size_t data_lines, bad;
 } stream;
 
-/* ---- one line: split, convert ------------------------------------------ */
-
-/* Cut a line (without its line end) into fields, unescaping quoted fields in
- * place; the same syntax as the library's CSV reader, one line at a time.
- * Stores up to s->n_fields fields; returns how many the line holds, or 0 with
- * a message in why[] when its quoting is broken. */
-static size_t split_line(stream *s, char *line, size_t n, char *why, size_t cap)
-{
-    size_t count = 0, i = 0;
-    for (;;) {
-        size_t start = i, w = i;
-        if (i < n && line[i] == '"') {
-            i++;
-            for (;;) {
-                if (i == n) {
-                    snprintf(why, cap, "field %zu: a quoted field is not closed on its line",
-                             count + 1);
-                    return 0;
-                }
-                if (line[i] == '"') {
-                    if (i + 1 < n && line[i + 1] == '"') { /* "" is one quote */
-                        line[w++] = '"';
-                        i += 2;
-                        continue;
-                    }
-                    i++;
-                    break;
-                }
-                line[w++] = line[i++];
-            }
-            if (i < n && line[i] != ',') {
-                snprintf(why, cap, "unexpected text after the closing quote of field %zu",
-                         count + 1);
-                return 0;
-            }
-        } else {
-            while (i < n && line[i] != ',')
-                i++;
-            w = i;
-        }
-        if (count < s->n_fields) {
-            s->start[count] = start;
-            s->len[count] = w - start;
-        }
-        count++;
-        if (i == n)
-            return count;
-        i++; /* past the comma */
-    }
-}
-
-static int is_blank(char ch) { return ch == ' ' || ch == '\t'; }
-
-static int is_missing(const char *text, size_t len)
-{
-    static const char *const markers[] = {"", "NA", "NaN", "nan", "N/A", "null"};
-    for (size_t i = 0; i < sizeof markers / sizeof *markers; i++)
-        if (strlen(markers[i]) == len && !memcmp(text, markers[i], len))
-            return 1;
-    return 0;
-}
-
-/* A decimal number as the library's CSV reader accepts it: strtod syntax
- * without hex, inf or nan words, in range. NULL on success, else why not. */
-static const char *parse_number(const char *text, size_t len, double *out)
-{
-    size_t i = 0;
-    while (i < len && text[i] && strchr("0123456789.+-eE", text[i]))
-        i++;
-    if (i != len) {
-        const char *t = text + (*text == '+' || *text == '-');
-        if (!strcasecmp(t, "inf") || !strcasecmp(t, "infinity"))
-            return " (infinite values are not accepted)";
-        return "";
-    }
-    char *end;
-    errno = 0;
-    double v = strtod(text, &end); /* the tool never sets a locale: "C" */
-    if (len == 0 || end != text + len)
-        return "";
-    if (errno == ERANGE && isinf(v))
-        return " (out of the range of a double)";
-    *out = v;
-    return NULL;
-}
-
-/* The name of feature j for messages. */
-static const char *feature_label(const stream *s, size_t j, char *buf, size_t cap)
-{
-    if (s->model_names)
-        return s->model_names[j];
-    for (size_t f = 0; s->header && f < s->n_fields; f++)
-        if (s->feature[f] == j)
-            return anoma_frame_column_name(s->header, f);
-    snprintf(buf, cap, "f%zu", j);
-    return buf;
-}
+/* ---- one line ----------------------------------------------------------- */
 
 /* A skipped line: one message on stderr. */
 static void bad_line(stream *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -181,99 +93,113 @@ static void bad_line(stream *s, const char *fmt, ...)
     s->bad++;
 }
 
-/* Fill s->row from a line; 0, or -1 after reporting it as bad. */
-static int read_row(stream *s, char *line, size_t n)
+/* Fill s->row from a line; 0, or -1 after reporting it as bad. Fields that
+ * feed no feature are text to the parser: never converted, never refused. */
+static int read_row(stream *s, const char *line, size_t n)
 {
-    char why[160];
-    size_t count = split_line(s, line, n, why, sizeof why);
-    if (count == 0) {
-        bad_line(s, ": %s", why);
+    anoma_status st = anoma_csv_parse_row(s->parser, line, n, s->values, s->n_fields);
+    if (st != ANOMA_OK) {
+        bad_line(s, ": %s", anoma_last_error());
         return -1;
     }
-    if (count != s->n_fields) {
-        bad_line(s, ": expected %zu fields, found %zu", s->n_fields, count);
-        return -1;
-    }
-    for (size_t f = 0; f < s->n_fields; f++) {
-        size_t j = s->feature[f];
-        if (j == NO_FEATURE)
-            continue; /* a column the model does not use: not read */
-        char *text = line + s->start[f];
-        size_t len = s->len[f];
-        while (len && is_blank(*text)) {
-            text++;
-            len--;
-        }
-        while (len && is_blank(text[len - 1]))
-            len--;
-        text[len] = '\0'; /* over the comma, the line end or unescaped slack */
-        double v = NAN;
-        const char *err = is_missing(text, len) ? NULL : parse_number(text, len, &v);
-        if (err) {
-            char name[32];
-            bad_line(s, ", column '%s' (field %zu): cannot read '%.*s%s' as a number%s",
-                     feature_label(s, j, name, sizeof name), f + 1, len > 40 ? 37 : (int)len,
-                     text, len > 40 ? "..." : "", err);
-            return -1;
-        }
-        s->row[j] = v;
-    }
+    for (size_t f = 0; f < s->n_fields; f++)
+        if (s->feature[f] != NO_FEATURE)
+            s->row[s->feature[f]] = s->values[f].number;
     return 0;
 }
 
 /* ---- setup ---------------------------------------------------------------- */
 
-/* Per-field arrays for n_fields fields. */
-static int allocate_fields(stream *s, size_t n_fields)
+/* Per-field arrays for the parser's fields; features are read as numbers
+ * and the --keep fields found. */
+static int prepare_fields(stream *s, const char *where)
 {
-    s->n_fields = n_fields;
-    s->feature = malloc(n_fields * sizeof *s->feature);
-    s->start = malloc(n_fields * sizeof *s->start);
-    s->len = malloc(n_fields * sizeof *s->len);
-    if (!s->feature || !s->start || !s->len)
+    size_t n = anoma_csv_parser_cols(s->parser);
+    s->n_fields = n;
+    s->feature = malloc((n + 1) * sizeof *s->feature);
+    s->values = malloc((n + 1) * sizeof *s->values);
+    s->keep_field = malloc((s->n_keep + 1) * sizeof *s->keep_field);
+    if (!s->feature || !s->values || !s->keep_field)
         return cli_error("out of memory");
-    for (size_t f = 0; f < n_fields; f++)
+    for (size_t f = 0; f < n; f++)
         s->feature[f] = NO_FEATURE;
+    for (size_t k = 0; k < s->n_keep; k++)
+        if (anoma_csv_parser_find_column(s->parser, s->keep[k], &s->keep_field[k]) != ANOMA_OK)
+            return cli_error(SOURCE ": %s: --keep: no column '%s'", where, s->keep[k]);
     return CLI_OK;
+}
+
+static int use_field(stream *s, size_t f, size_t j)
+{
+    s->feature[f] = j;
+    anoma_csv_parser_set_type(s->parser, f, ANOMA_COL_DOUBLE);
+    return CLI_OK;
+}
+
+static char *parser_options(const stream *s, char *buf, size_t cap, size_t columns)
+{
+    const char *d = s->delimiter ? s->delimiter : ",";
+    if (!strcmp(d, "\t") || !strcmp(d, "\\t"))
+        d = "tab";
+    snprintf(buf, cap, "delimiter=%s columns=%zu", d, columns);
+    return buf;
 }
 
 /* --no-header: field j is feature j. */
 static int setup_no_header(stream *s)
 {
-    if (allocate_fields(s, s->n_features) != CLI_OK)
+    char options[64];
+    anoma_status st = anoma_csv_parser_create(NULL, 0,
+                                              parser_options(s, options, sizeof options,
+                                                             s->n_features),
+                                              &s->parser);
+    if (st != ANOMA_OK)
+        return cli_fail(st, "--delimiter");
+    if (prepare_fields(s, "--no-header") != CLI_OK)
         return CLI_BAD_INPUT;
     for (size_t j = 0; j < s->n_features; j++)
-        s->feature[j] = j;
+        use_field(s, j, j);
     return CLI_OK;
 }
 
-/* The header line: parsed by the library's CSV reader (same quoting, names
+/* The header line: parsed by the library's line parser (same quoting, names
  * checked non-empty and unique), then the model's features found in it. */
 static int setup_header(stream *s, const char *line, size_t n, const char *label)
 {
-    anoma_status st = anoma_csv_read_memory(line, n, NULL, &s->header);
+    char options[64], where[64];
+    parser_options(s, options, sizeof options, 0);
+    anoma_status st = anoma_csv_parser_create(line, n, options, &s->parser);
     if (st != ANOMA_OK)
         return cli_fail(st, SOURCE ": line %zu (the header)", s->line_no);
-    size_t cols = anoma_frame_cols(s->header), found;
-    if (allocate_fields(s, cols) != CLI_OK)
+    snprintf(where, sizeof where, "line %zu", s->line_no);
+    if (prepare_fields(s, where) != CLI_OK)
         return CLI_BAD_INPUT;
-    if (label && anoma_frame_find_column(s->header, label, &found) != ANOMA_OK)
+    size_t cols = s->n_fields, found;
+    if (label && anoma_csv_parser_find_column(s->parser, label, &found) != ANOMA_OK)
         return cli_error(SOURCE ": line %zu: the header has no label column '%s'", s->line_no,
                          label);
     if (s->model_names) { /* by name, in the model's order */
         for (size_t j = 0; j < s->n_features; j++) {
-            if (anoma_frame_find_column(s->header, s->model_names[j], &found) != ANOMA_OK)
+            if (anoma_csv_parser_find_column(s->parser, s->model_names[j], &found) != ANOMA_OK)
                 return cli_error(SOURCE ": line %zu: no column '%s', which the model was trained "
                                  "on (with no header line, use --no-header)",
                                  s->line_no, s->model_names[j]);
-            s->feature[found] = j;
+            use_field(s, found, j);
         }
         return CLI_OK;
     }
-    size_t j = 0; /* a model without names: every column but the label, in order */
-    for (size_t f = 0; f < cols; f++)
-        if (!label || strcmp(anoma_frame_column_name(s->header, f), label) != 0)
-            s->feature[f] = j++;
+    /* a model without names: every column but the label and --keep, in order */
+    size_t j = 0;
+    for (size_t f = 0; f < cols; f++) {
+        const char *name = anoma_csv_parser_column_name(s->parser, f);
+        int kept = 0;
+        for (size_t k = 0; k < s->n_keep; k++)
+            kept |= s->keep_field[k] == f;
+        if ((!label || strcmp(name, label) != 0) && !kept && j < s->n_features)
+            use_field(s, f, j++);
+        else if ((!label || strcmp(name, label) != 0) && !kept)
+            j++;
+    }
     if (j != s->n_features)
         return cli_error(SOURCE ": line %zu: the header has %zu feature columns, the model "
                          "expects %zu",
@@ -313,10 +239,11 @@ static void stream_free(stream *s)
 {
     anoma_row_scorer_free(s->scorer);
     free(s->model_names);
-    anoma_frame_free(s->header);
+    anoma_csv_parser_free(s->parser);
     free(s->feature);
-    free(s->start);
-    free(s->len);
+    free(s->values);
+    free(s->keep_field);
+    free(s->keep);
     free(s->row);
     free(s->contrib);
     free(s->explain.used);
@@ -340,6 +267,10 @@ static int score_row(stream *s)
         if (st != ANOMA_OK)
             return cli_fail(st, SOURCE ": line %zu: --explain", s->line_no);
     }
+    for (size_t k = 0; k < s->n_keep; k++) { /* as written */
+        cli_put_field(stdout, s->values[s->keep_field[k]].text);
+        putchar(',');
+    }
     printf("%.17g,%d", score, flag);
     if (s->contrib)
         cli_write_explanation(stdout, &s->explain, s->contrib);
@@ -351,6 +282,10 @@ static int score_row(stream *s)
 
 static int write_header(stream *s)
 {
+    for (size_t k = 0; k < s->n_keep; k++) {
+        cli_put_field(stdout, s->keep[k]);
+        putchar(',');
+    }
     cli_write_score_header(stdout, s->contrib ? s->explain.k : 0);
     if (fflush(stdout) != 0)
         return cli_error("writing standard output failed: %s", strerror(errno));
@@ -374,8 +309,8 @@ static int run(stream *s, int has_header, const char *label)
             n--;
         line[n] = '\0';
         char *text = line;
-        if (s->line_no == 1 && n >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) {
-            text += 3; /* a UTF-8 byte order mark */
+        if (!has_header && s->line_no == 1 && n >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) {
+            text += 3; /* a UTF-8 byte order mark (the parser skips one in a header) */
             n -= 3;
         }
         if (n == 0)
@@ -405,23 +340,27 @@ static int run(stream *s, int has_header, const char *label)
 
 int cmd_stream(int argc, char **argv)
 {
-    enum { OPT_HEADER = 256, OPT_NO_HEADER };
     static const struct option options[] = {
-        {"header", no_argument, NULL, OPT_HEADER},
-        {"no-header", no_argument, NULL, OPT_NO_HEADER},
+        {"header", no_argument, NULL, 300},
+        {"no-header", no_argument, NULL, 301},
+        {"delimiter", required_argument, NULL, 302},
+        CLI_KEEP_OPTION,
         {"label", required_argument, NULL, 'l'},
         {"explain", required_argument, NULL, 'e'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *label = NULL;
+    const char *label = NULL, *keep = NULL;
     size_t explain = 0;
     int has_header = 1, opt;
+    stream s = {0};
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":l:e:h", options, NULL)) != -1) {
         switch (opt) {
-        case OPT_HEADER: has_header = 1; break;
-        case OPT_NO_HEADER: has_header = 0; break;
+        case 300: has_header = 1; break;
+        case 301: has_header = 0; break;
+        case 302: s.delimiter = optarg; break;
+        case 306: keep = optarg; break;
         case 'l': label = optarg; break;
         case 'e':
             if (cli_parse_count(optarg, &explain) != 0)
@@ -436,6 +375,8 @@ int cmd_stream(int argc, char **argv)
         return cli_usage("stream", "expected MODEL");
     if (argc - optind > 1)
         return cli_usage("stream", "too many operands (the data comes on standard input)");
+    if (keep && !has_header)
+        return cli_usage("stream", "--keep needs a header line that names the columns");
     if (label && !has_header)
         return cli_usage("stream", "--label needs a header line; with --no-header every field "
                                    "is a feature");
@@ -443,10 +384,11 @@ int cmd_stream(int argc, char **argv)
     cli_progress("loading %s...", argv[optind]);
     anoma_status st = anoma_model_load(argv[optind], &m);
     if (st != ANOMA_OK)
-        return cli_fail(st, "%s", argv[optind]);
-    stream s = {0};
+        return cli_fail_file(st, argv[optind]);
     s.model = m;
     int rc = setup_model(&s, explain);
+    if (rc == CLI_OK && keep && !(s.keep = cli_split_list(keep, &s.n_keep)))
+        rc = cli_error("out of memory");
     if (rc == CLI_OK && !has_header)
         rc = setup_no_header(&s);
     if (rc == CLI_OK)

@@ -7,22 +7,31 @@
 
 static const char train_help[] =
     "usage: anoma train --detector NAME [--param KEY=VALUE ...] [--detector NAME ...]\n"
-    "                   [--model-param KEY=VALUE ...] [--contamination R]\n"
-    "                   [--label COL] -o MODEL data.csv\n"
+    "                   [--model-param KEY=VALUE ...] [--contamination R|auto]\n"
+    "                   [--label COL] [--features a,b | --drop a,b] -o MODEL data.csv\n"
     "\n"
-    "Fit a model on every numeric column of data.csv except the label column\n"
-    "and save it to MODEL. The column names become the model's feature names,\n"
-    "so 'anoma score' later picks the same columns by name.\n"
+    "Fit a model on the number columns of data.csv (- for standard input) and\n"
+    "save it to MODEL; print the features used on standard output. The column\n"
+    "names become the model's feature names, so 'anoma score' later picks the\n"
+    "same columns by name. Never features: the label column (--label COL, or\n"
+    "without it a column named label or is_anomaly), timestamp columns (ISO\n"
+    "dates, or whole numbers in a column named like a time) and text columns;\n"
+    "they are listed as not used.\n"
     "\n"
     "  -d, --detector NAME    a detector; several (--detector a --detector b, or\n"
     "                         --detector a,b) make an ensemble\n"
     "  -p, --param KEY=VALUE  a parameter of the last detector given\n"
     "  -m, --model-param KEY=VALUE  a model parameter (see below)\n"
     "  -c, --contamination R  expected anomaly fraction, which sets the threshold\n"
-    "                         (the same as --model-param contamination=R)\n"
+    "                         (the same as --model-param contamination=R); 'auto'\n"
+    "                         (the default, as in the Python estimators) is the\n"
+    "                         detector's own rule: iforest 0.5 (scikit-learn's),\n"
+    "                         zscore 3, mad 3.5; other detectors and ensembles\n"
+    "                         use contamination 0.1\n"
     "  -l, --label COL        0/1 label column: left out of the features and\n"
     "                         passed to the detectors (supervised ones use it)\n"
     "  -o, --output MODEL     the model file to write\n"
+    "%s%s"
     "  -h, --help             this text\n"
     "\n"
     "An unknown detector or parameter, or a bad value, exits with status 1.\n"
@@ -31,6 +40,14 @@ static const char train_help[] =
 /* The options in command-line order, applied once all are parsed so that
  * --help and usage errors win over library errors. */
 typedef enum { ACT_DETECTOR, ACT_PARAM, ACT_MODEL_PARAM, ACT_CONTAMINATION } action_kind;
+
+/* contamination=auto: each detector's own threshold rule, as the Python
+ * estimators define it (IsolationForest: scikit-learn's 0.5 on its score;
+ * ZScore: three sigma; MAD: 3.5, Iglewicz and Hoaglin's rule). */
+static const struct {
+    const char *detector;
+    const char *threshold;
+} auto_thresholds[] = {{"iforest", "0.5"}, {"zscore", "3"}, {"mad", "3.5"}};
 typedef struct action {
     action_kind kind;
     const char *text;
@@ -52,6 +69,22 @@ static int add_detectors(anoma_model *m, const char *text, size_t *last)
     return rc;
 }
 
+/* The auto rule of a one-detector model; -1 (with a message) when it has none. */
+static int set_auto_threshold(anoma_model *m, int asked)
+{
+    const char *name = anoma_model_n_detectors(m) == 1 ? anoma_model_detector_name(m, 0) : NULL;
+    for (size_t k = 0; name && k < sizeof auto_thresholds / sizeof *auto_thresholds; k++) {
+        if (!strcmp(name, auto_thresholds[k].detector)) {
+            anoma_status st = anoma_model_set_param(m, "threshold", auto_thresholds[k].threshold);
+            return st == ANOMA_OK ? CLI_OK : cli_fail(st, "contamination=auto");
+        }
+    }
+    if (asked)
+        return cli_error("--contamination auto: %s has no threshold rule of its own; give a "
+                         "rate such as 0.1", name ? name : "an ensemble");
+    return CLI_OK; /* the model's default rate */
+}
+
 static int apply_param(anoma_model *m, const action *a, size_t detector)
 {
     char key[128] = "contamination";
@@ -68,23 +101,53 @@ static int apply_param(anoma_model *m, const action *a, size_t detector)
     return cli_fail(st, "parameter '%s' of %s", key, anoma_model_detector_name(m, detector));
 }
 
+/* Does an action set the threshold rule (contamination or threshold)? */
+static int sets_threshold(const action *a)
+{
+    return a->kind == ACT_CONTAMINATION ||
+           (a->kind == ACT_MODEL_PARAM && (!strncmp(a->text, "contamination=", 14) ||
+                                           !strncmp(a->text, "threshold=", 10)));
+}
+
 static int build_model(anoma_model *m, const action *acts, size_t n_acts)
 {
     size_t last = 0;
+    int threshold_given = 0, auto_asked = 0;
     for (size_t k = 0; k < n_acts; k++) {
-        int rc = acts[k].kind == ACT_DETECTOR ? add_detectors(m, acts[k].text, &last)
-                                              : apply_param(m, &acts[k], last);
+        const action *a = &acts[k];
+        int is_auto = a->kind == ACT_CONTAMINATION && !strcmp(a->text, "auto");
+        threshold_given |= sets_threshold(a) && !is_auto;
+        auto_asked |= is_auto; /* applied once every detector is known */
+        int rc = is_auto ? CLI_OK
+                 : a->kind == ACT_DETECTOR ? add_detectors(m, a->text, &last)
+                                           : apply_param(m, a, last);
         if (rc != CLI_OK)
             return rc;
     }
-    return CLI_OK;
+    return threshold_given ? CLI_OK : set_auto_threshold(m, auto_asked);
 }
 
-static int fit_and_save(anoma_model *m, const char *path, const char *label, const char *out)
+/* The model's bytes on standard output (-o -). */
+static int save_to_stdout(const anoma_model *m)
+{
+    size_t size = 0;
+    anoma_status st = anoma_model_save_memory(m, NULL, 0, &size);
+    void *bytes = st == ANOMA_ERR_BUFFER_TOO_SMALL || st == ANOMA_OK ? malloc(size + 1) : NULL;
+    if (bytes)
+        st = anoma_model_save_memory(m, bytes, size, &size);
+    int rc = !bytes ? cli_fail(st, "saving the model")
+             : st != ANOMA_OK ? cli_fail(st, "saving the model")
+             : fwrite(bytes, 1, size, stdout) != size ? cli_error("writing standard output failed")
+                                                        : CLI_OK;
+    free(bytes);
+    return rc;
+}
+
+static int fit_and_save(anoma_model *m, const char *path, const cli_input *in, const char *out)
 {
     cli_data d;
     cli_progress("reading %s...", path);
-    int rc = cli_data_load(&d, path, label, label != NULL, NULL, 0);
+    int rc = cli_data_load(&d, path, in);
     if (rc == CLI_OK) {
         anoma_matrix x = anoma_matrix_f64(d.x, d.rows, d.cols);
         cli_progress("fitting on %zu rows x %zu columns...", d.rows, d.cols);
@@ -97,13 +160,18 @@ static int fit_and_save(anoma_model *m, const char *path, const char *label, con
         if (st != ANOMA_OK)
             rc = cli_fail(st, "feature names");
     }
-    if (rc == CLI_OK) {
+    int to_stdout = !strcmp(out, "-");
+    if (rc == CLI_OK && to_stdout) {
+        rc = save_to_stdout(m);
+    } else if (rc == CLI_OK) {
         anoma_status st = anoma_model_save(m, out);
         if (st != ANOMA_OK)
-            rc = cli_fail(st, "%s", out);
+            rc = cli_fail_file(st, out);
         else
             cli_progress("saved %s", out);
     }
+    if (rc == CLI_OK) /* what was used: on stdout, or on stderr when the model goes there */
+        cli_data_describe(&d, to_stdout ? stderr : stdout);
     cli_data_free(&d);
     return rc;
 }
@@ -118,11 +186,14 @@ int cmd_train(int argc, char **argv)
         {"label", required_argument, NULL, 'l'},
         {"output", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
+        CLI_INPUT_OPTIONS,
+        CLI_SELECT_OPTIONS,
         {NULL, 0, NULL, 0},
     };
+    cli_input in = {.need_labels = 1, .auto_label = 1, .header = CLI_HEADER_GUESS};
     /* every option yields at most one action, so argc bounds their number */
     action *acts = malloc((size_t)argc * sizeof *acts);
-    const char *label = NULL, *out = NULL;
+    const char *out = NULL;
     size_t n_acts = 0, n_detectors = 0;
     int opt, rc = CLI_OK;
     if (!acts)
@@ -132,7 +203,7 @@ int cmd_train(int argc, char **argv)
         switch (opt) {
         case 'd': n_detectors++; acts[n_acts++] = (action){ACT_DETECTOR, optarg}; break;
         case 'm': acts[n_acts++] = (action){ACT_MODEL_PARAM, optarg}; break;
-        case 'l': label = optarg; break;
+        case 'l': in.label = optarg; break;
         case 'o': out = optarg; break;
         case 'c': acts[n_acts++] = (action){ACT_CONTAMINATION, optarg}; break;
         case 'p':
@@ -141,11 +212,13 @@ int cmd_train(int argc, char **argv)
             acts[n_acts++] = (action){ACT_PARAM, optarg};
             break;
         case 'h':
-            fputs(train_help, stdout);
+            printf(train_help, cli_select_help, cli_input_help);
             cli_print_components(stdout);
             free(acts);
             return CLI_OK;
-        default: rc = cli_bad_option("train", opt, argv);
+        default:
+            if (!cli_input_option(&in, opt, optarg))
+                rc = cli_bad_option("train", opt, argv);
         }
     }
     if (rc == CLI_OK && n_detectors == 0)
@@ -164,7 +237,7 @@ int cmd_train(int argc, char **argv)
     if (rc == CLI_OK)
         rc = build_model(m, acts, n_acts);
     if (rc == CLI_OK)
-        rc = fit_and_save(m, argv[optind], label, out);
+        rc = fit_and_save(m, argv[optind], &in, out);
     anoma_model_free(m);
     free(acts);
     return rc;

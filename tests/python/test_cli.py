@@ -242,6 +242,15 @@ def test_train_score_round_trip(wbc, zscore_model):
     scores, flagged = read_scores(run("score", zscore_model, WBC).stdout)
     assert len(scores) == len(X)
     np.testing.assert_allclose(scores, zscore_reference(X, X), rtol=1e-12, atol=1e-12)
+    # the default contamination is "auto", as in anoma.ZScore: the three-sigma rule
+    assert np.array_equal(flagged, (scores > 3).astype(int))
+
+
+def test_train_contamination_rate(tmp_path, wbc):
+    X, _, _ = wbc
+    path = tmp_path / "rate.anoma"
+    run("train", "--detector", "zscore", "--contamination", "0.1", "-o", path, WBC)
+    scores, flagged = read_scores(run("score", path, WBC).stdout)
     threshold = np.percentile(scores, 90)  # contamination 0.1, linear interpolation
     assert np.array_equal(flagged, (scores > threshold).astype(int))
 
@@ -445,7 +454,9 @@ def test_inspect(zscore_model):
     assert "zscore" in text
     assert "features: " + " ".join("f%d" % j for j in range(9)) in text
     assert "file size: %d bytes" % os.path.getsize(zscore_model) in text
-    assert "memory size: " in text
+    # each figure once (the memory size was printed twice)
+    memory = [line for line in text.splitlines() if line.startswith("memory")]
+    assert len(memory) == 1 and memory[0].split()[1].isdigit(), text
 
 
 def test_model_loads_in_python(tmp_path, wbc, zscore_model):
@@ -483,7 +494,13 @@ def test_missing_files(tmp_path, zscore_model):
 def test_bad_csv(tmp_path, zscore_model):
     bad = tmp_path / "bad.csv"
     bad.write_text("f0,f1,label\n1,2,0\n3,oops,1\n")
-    assert_fails(run("evaluate", "--label", "label", bad, ok=False), 1)
+    # a text value makes f1 a text column: not a feature, and a note says so
+    p = run("evaluate", "--label", "label", bad, ok=False)
+    assert p.returncode == 0
+    assert p.stderr.startswith("anoma: note:") and "f1" in p.stderr and "--types" in p.stderr
+    # declared a number, the bad value is an error naming line and column
+    assert_fails(run("evaluate", "--label", "label", "--types", "f1:number", bad, ok=False), 1,
+                 "line 3", "'f1'", "oops")
     labels = tmp_path / "labels.csv"
     labels.write_text("f0,label\n1,0\n2,7\n")
     assert_fails(run("evaluate", "--label", "label", labels, ok=False), 1, "label")
@@ -749,3 +766,166 @@ def test_stream_model_without_names(tmp_path, wbc):
     scores, _ = read_scores(stream(path, "--label", "label", input=text).stdout)
     assert np.array_equal(scores, unnamed.score(X))
     assert_fails(stream(path, input=text, ok=False), 1, "10 feature columns", "expects 9")
+
+
+# ---- issue 8: columns that are never features, selection, input options -------
+
+SKAB = os.path.join(SHARED, "skab_valve1_0.csv")
+
+
+def roc_auc(labels, scores):
+    from sklearn.metrics import roc_auc_score
+    return roc_auc_score(labels, scores)
+
+
+def test_skab_timestamp_is_not_a_feature(tmp_path):
+    """The timestamp column (epoch seconds, named timestamp) inflated ROC AUC
+    when it was a feature: training on the file must equal training without it."""
+    if not os.path.exists(SKAB):
+        pytest.skip("shared data folder not found")
+    header = open(SKAB).readline().strip().split(",")
+    data = np.loadtxt(SKAB, delimiter=",", skiprows=1)
+    y = data[:, header.index("label")].astype(int)
+    without = tmp_path / "without.csv"
+    keep = [j for j, n in enumerate(header) if n != "timestamp"]
+    np.savetxt(without, data[:, keep], delimiter=",", fmt="%.17g",
+               header=",".join(header[j] for j in keep), comments="")
+    aucs = []
+    for path in (SKAB, without):
+        model = tmp_path / "m.anoma"
+        p = run("train", "-d", "iforest", "-o", model, path)
+        assert "features (8): f0, f1, f2, f3, f4, f5, f6, f7" in p.stdout
+        assert "label: label" in p.stdout  # found by name, never a feature
+        scores, _ = read_scores(run("score", model, path).stdout)
+        aucs.append(roc_auc(y, scores))
+    assert "timestamp" in run("train", "-d", "iforest", "-o", tmp_path / "m.anoma", SKAB).stdout
+    assert aucs[0] == aucs[1]
+    # declared a number, the timestamp is a feature again (and changes the result)
+    model = tmp_path / "ts.anoma"
+    p = run("train", "-d", "iforest", "--types", "timestamp:number", "-o", model, SKAB)
+    assert "features (9): timestamp" in p.stdout
+
+
+def test_label_column_is_never_a_feature(tmp_path, wbc):
+    X, y, _ = wbc
+    for name in ("label", "is_anomaly"):
+        path = tmp_path / ("%s.csv" % name)
+        write_csv(path, X, ["f%d" % j for j in range(X.shape[1])], y)
+        if name != "label":
+            path.write_text(path.read_text().replace(",label\n", ",is_anomaly\n", 1))
+        model = tmp_path / "m.anoma"
+        p = run("train", "-d", "zscore", "-o", model, path)  # no --label
+        assert "features (9): f0," in p.stdout and "label: %s" % name in p.stdout
+        scores, _ = read_scores(run("score", model, path).stdout)
+        np.testing.assert_allclose(scores, zscore_reference(X, X), rtol=1e-12, atol=1e-12)
+    # a column named label that is not 0/1 is an error with a hint
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,label\n1,0\n2,5\n")
+    assert_fails(run("train", "-d", "zscore", "-o", tmp_path / "x.anoma", bad, ok=False), 1,
+                 "line 3", "--label")
+
+
+def test_features_and_drop(tmp_path, wbc):
+    X, y, names = wbc
+    model = tmp_path / "m.anoma"
+    p = run("train", "-d", "zscore", "--features", "f3,f1", "-o", model, WBC)
+    assert p.stdout.startswith("features (2): f3, f1\n")
+    scores, _ = read_scores(run("score", model, WBC).stdout)
+    np.testing.assert_allclose(scores, zscore_reference(X[:, [3, 1]], X[:, [3, 1]]), rtol=1e-12)
+    p = run("train", "-d", "zscore", "--drop", "f0,f8", "-o", model, WBC)
+    assert p.stdout.startswith("features (7): f1, f2, f3, f4, f5, f6, f7\n")
+    scores, _ = read_scores(run("score", model, WBC).stdout)
+    np.testing.assert_allclose(scores, zscore_reference(X[:, 1:8], X[:, 1:8]), rtol=1e-12)
+    assert_fails(run("train", "-d", "zscore", "--drop", "nope", "-o", model, WBC, ok=False), 1,
+                 "nope")
+    assert_fails(run("train", "-d", "zscore", "--features", "f1,nope", "-o", model, WBC,
+                     ok=False), 1, "nope")
+    assert_fails(run("train", "-d", "zscore", "--features", "f1,label", "-o", model, WBC,
+                     ok=False), 1, "label")
+
+
+def test_text_columns_are_not_features(tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_text("city,when,x\nParis,2024-01-01T00:00:00Z,1\nLyon,2024-01-02,2\n"
+                    "Nice,2024-01-03,4\n")
+    model = tmp_path / "m.anoma"
+    p = run("train", "-d", "zscore", "-o", model, path)
+    assert "features (1): x" in p.stdout and "city" in p.stdout and "when" in p.stdout
+    assert_fails(run("train", "-d", "zscore", "--features", "city", "-o", model, path, ok=False),
+                 1, "city", "text")
+
+
+def test_header_options_and_delimiter(tmp_path, wbc):
+    X, y, _ = wbc
+    plain = tmp_path / "plain.csv"
+    np.savetxt(plain, X, delimiter=";", fmt="%.17g")
+    model = tmp_path / "m.anoma"
+    # a first line of numbers taken as a header: a warning (--header: none)
+    numbers = tmp_path / "numbers.csv"
+    numbers.write_text("1;2;3\n4;5;6\n7;8;10\n")
+    p = run("train", "-d", "zscore", "--delimiter", ";", "-o", model, numbers, ok=False)
+    assert p.returncode == 0 and "--no-header" in p.stderr and "warning" in p.stderr
+    run("train", "-d", "zscore", "--delimiter", ";", "--header", "-o", model, numbers)
+    p = run("train", "-d", "zscore", "--delimiter", ";", "--no-header", "-o", model, plain)
+    assert "features (9): f0, f1" in p.stdout
+    scores, _ = read_scores(run("score", model, plain, "--delimiter", ";", "--no-header").stdout)
+    np.testing.assert_allclose(scores, zscore_reference(X, X), rtol=1e-12, atol=1e-12)
+    tabbed = tmp_path / "tab.csv"
+    tabbed.write_text(open(WBC).read().replace(",", "\t"))
+    scores, _ = read_scores(run("score", model, tabbed, "--delimiter", "tab").stdout)
+    np.testing.assert_allclose(scores, zscore_reference(X, X), rtol=1e-12, atol=1e-12)
+
+
+def test_stdin_and_stdout(tmp_path, wbc, zscore_model):
+    data = open(WBC).read()
+    p = subprocess.run([CLI, "score", str(zscore_model), "-", "-o", "-"], input=data,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and p.stdout == run("score", zscore_model, WBC).stdout
+    p = subprocess.run([CLI, "train", "-d", "zscore", "-o", "-", "-"], input=data.encode(),
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0 and b"features (9)" in p.stderr
+    model = tmp_path / "from_stdout.anoma"
+    model.write_bytes(p.stdout)
+    assert run("score", model, WBC).stdout == run("score", zscore_model, WBC).stdout
+    p = subprocess.run([CLI, "score", str(zscore_model), "-"], input="f0,f1\n1,x\n",
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1 and p.stderr.startswith("anoma: stdin")
+
+
+def test_error_names_the_path_once(tmp_path, zscore_model):
+    for args in (("score", zscore_model, tmp_path / "nope.csv"),
+                 ("score", tmp_path / "nope.anoma", WBC),
+                 ("inspect", tmp_path / "nope.anoma")):
+        p = run(*args, ok=False)
+        assert p.returncode == 1
+        assert p.stderr.count(str(args[-1] if args[0] != "score" or "nope.csv" in str(args[-1])
+                                  else args[1])) == 1, p.stderr
+
+
+def test_keep_columns(tmp_path, wbc):
+    X, y, _ = wbc
+    path = tmp_path / "ids.csv"
+    with open(path, "w") as f:
+        f.write("id,when," + ",".join("f%d" % j for j in range(9)) + "\n")
+        for i, row in enumerate(X):
+            f.write("u-%d,2024-01-%02dT00:00:00Z," % (i, i % 28 + 1)
+                    + ",".join("%.17g" % v for v in row) + "\n")
+    model = tmp_path / "m.anoma"
+    run("train", "-d", "zscore", "-o", model, path)
+    rows = list(csv.reader(io.StringIO(run("score", model, path, "--keep", "id,when").stdout)))
+    assert rows[0] == ["id", "when", "score", "is_anomaly"]
+    assert rows[5][:2] == ["u-4", "2024-01-05T00:00:00Z"]  # as written
+    np.testing.assert_allclose([float(r[2]) for r in rows[1:]], zscore_reference(X, X),
+                               rtol=1e-12)
+    got = stream(model, "--keep", "when,id", input=open(path).read()).stdout
+    srows = list(csv.reader(io.StringIO(got)))
+    assert srows[0] == ["when", "id", "score", "is_anomaly"]
+    assert [r[1] for r in srows[1:]] == [r[0] for r in rows[1:]]
+    assert [r[2:] for r in srows[1:]] == [r[2:] for r in rows[1:]]
+    assert_fails(run("score", model, path, "--keep", "nope", ok=False), 1, "nope")
+
+
+def test_help_seed_maximum():
+    text = run("help", "detectors").stdout
+    line = [l for l in text.splitlines() if l.strip().startswith("seed")][0]
+    assert "9223372036854775807" in line and "9223372036854775808" not in line

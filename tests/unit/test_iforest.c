@@ -639,6 +639,52 @@ static void test_bad_params(void)
     drop(s);
 }
 
+/* A parameter set whose forest could not be held or saved is refused before
+ * any tree grows: under an allocation budget that a grown tree would
+ * exhaust, the answer is the parameter error, not out of memory. */
+static void test_resources_checked_before_fitting(void)
+{
+    enum { ROWS = 3000 };
+    static double x[ROWS];
+    for (int i = 0; i < ROWS; i++)
+        x[i] = (i * 7919) % 1009;
+    static const struct {
+        const char *params, *words;
+    } refused[] = {
+        /* 100000 trees of up to 2 * 3000 - 1 nodes: over 536870911 nodes */
+        {"n_trees=100000 max_samples=3000", "nodes, more than the 536870911 a forest holds"},
+        /* 30000 trees: 180 million nodes fit the indexes but need 5.2 GB */
+        {"n_trees=30000 max_samples=1.0", "GB"},
+        /* 40000 trees: 240 million nodes, 7 GB */
+        {"n_trees=40000 max_samples=3000", "GB"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        void *s = make(refused[i].params, NULL);
+        test_alloc_install(200);
+        anoma_status st = fit(s, x, ROWS, 1, 2);
+        test_alloc_restore();
+        CHECK_STATUS(st, ANOMA_ERR_PARAM_VALUE);
+        CHECK(strstr(anoma_last_error(), refused[i].words) != NULL);
+        CHECK(strstr(anoma_last_error(), "n_trees") && strstr(anoma_last_error(), "max_samples"));
+        drop(s);
+    }
+    double x2[ROWS * 5];
+    for (int i = 0; i < ROWS * 5; i++)
+        x2[i] = (i * 7919) % 1009;
+    void *s = make("n_trees=40000 max_samples=3000 extension_level=4", NULL);
+    test_alloc_install(200);
+    anoma_status st = fit(s, x2, ROWS, 5, 2);
+    test_alloc_restore();
+    CHECK_STATUS(st, ANOMA_ERR_PARAM_VALUE);
+    CHECK(strstr(anoma_last_error(), "extension_level") && strstr(anoma_last_error(), "n_trees"));
+    drop(s);
+
+    /* An ordinary forest passes the check. */
+    s = make("n_trees=1000", NULL);
+    CHECK_OK(fit(s, x, 300, 1, 2));
+    drop(s);
+}
+
 /* ---- the payload ---- */
 
 static void test_round_trip(void)
@@ -1185,6 +1231,7 @@ int main(void)
     RUN(test_walk_routes);
     RUN(test_subsampling);
     RUN(test_bad_params);
+    RUN(test_resources_checked_before_fitting);
     RUN(test_round_trip);
     RUN(test_hostile_payloads);
     RUN(test_import);

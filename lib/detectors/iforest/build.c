@@ -31,6 +31,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/threads.h"
+#include "io/format.h"
 
 #include <math.h>
 #include <string.h>
@@ -347,6 +348,38 @@ static void train_range(void *ctx, size_t begin, size_t end, size_t worker_index
 
 /* ---- parameters that depend on the data's shape ---- */
 
+/* What a parameter set may grow, checked before any tree is: a tree on psi
+ * rows has at most psi leaves (and 2 * psi - 1 nodes), fewer when the depth
+ * limit binds, and each split has extension_level + 1 components. The
+ * forest must fit the node indexes and its payload one model section. */
+static anoma_status check_resources(const an_iforest_config *cfg, size_t psi)
+{
+    unsigned depth = an_iforest_depth_limit(psi);
+    uint64_t leaves = depth < 63 && ((uint64_t)1 << depth) < psi ? (uint64_t)1 << depth : psi;
+    uint64_t n_trees = cfg->n_trees; /* <= 100000 by the schema */
+    uint64_t splits = n_trees * (leaves - 1);
+    uint64_t nodes = splits + n_trees * leaves; /* < 2^50: no overflow */
+    uint64_t comps = cfg->extension_level ? splits * (cfg->extension_level + 1) : 0;
+    if (nodes > AN_IF_MAX_NODES || comps > AN_IF_MAX_NODES)
+        return an_error(ANOMA_ERR_PARAM_VALUE,
+                        "iforest: n_trees=%zu with max_samples giving %zu rows per tree%s may "
+                        "grow %llu %s, more than the %zu a forest holds: lower n_trees or "
+                        "max_samples%s",
+                        cfg->n_trees, psi, comps > AN_IF_MAX_NODES ? " and extension_level" : "",
+                        (unsigned long long)(comps > AN_IF_MAX_NODES ? comps : nodes),
+                        comps > AN_IF_MAX_NODES ? "split components" : "nodes", AN_IF_MAX_NODES,
+                        comps > AN_IF_MAX_NODES ? " or extension_level" : "");
+    uint64_t bytes = an_iforest_payload_size(n_trees, nodes, comps);
+    if (bytes > AN_FORMAT_MAX_PAYLOAD)
+        return an_error(ANOMA_ERR_PARAM_VALUE,
+                        "iforest: n_trees=%zu with max_samples giving %zu rows per tree may "
+                        "grow a forest of %.3g GB (%llu nodes), more than the %.3g GB a model "
+                        "file section holds: lower n_trees or max_samples",
+                        cfg->n_trees, psi, (double)bytes / 1e9, (unsigned long long)nodes,
+                        (double)AN_FORMAT_MAX_PAYLOAD / 1e9);
+    return ANOMA_OK;
+}
+
 static anoma_status resolve(const an_iforest_config *cfg, size_t rows, size_t cols,
                             train_job *job)
 {
@@ -388,6 +421,7 @@ static anoma_status resolve(const an_iforest_config *cfg, size_t rows, size_t co
                         "iforest: extension_level=%zu needs %zu features per tree, but "
                         "max_features gives %zu", cfg->extension_level, cfg->extension_level + 1,
                         m);
+    AN_TRY(check_resources(cfg, psi));
     job->psi = psi;
     job->n_tree_features = m;
     job->depth_limit = an_iforest_depth_limit(psi);

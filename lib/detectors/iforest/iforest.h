@@ -218,6 +218,9 @@ void an_iforest_feature_scores(const an_iforest *f, const double *row, double *o
 
 anoma_status an_iforest_save(const an_iforest *f, an_writer *w);
 anoma_status an_iforest_load(an_iforest *f, an_reader *r, size_t n_features);
+/* The payload's size in bytes for a forest of these counts (exact for
+ * trees without feature maps); training bounds a forest by it. */
+uint64_t an_iforest_payload_size(uint64_t n_trees, uint64_t n_nodes, uint64_t n_comps);
 
 /* ---- detector.c ---- */
 

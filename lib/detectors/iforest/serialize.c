@@ -89,6 +89,13 @@ static void save_tree(const an_iforest *f, size_t t, uint64_t *samples, an_write
         }
 }
 
+uint64_t an_iforest_payload_size(uint64_t n_trees, uint64_t n_nodes, uint64_t n_comps)
+{
+    /* version, flags, n_features, max_samples, n_trees; per tree n_nodes,
+     * n_map and n_comps; then the node and component columns */
+    return 4 + 4 + 8 + 8 + 8 + n_trees * 24 + n_nodes * NODE_BYTES + n_comps * COMP_BYTES;
+}
+
 anoma_status an_iforest_save(const an_iforest *f, an_writer *w)
 {
     size_t largest = 0;
