@@ -147,13 +147,12 @@ IQR_K = 1.5  # libanoma's default fence factor
 
 def iqr_stats(X):
     q1, q3 = np.percentile(X, [25, 75], axis=0)
-    iqr = q3 - q1
-    return q1, q3, _nonzero(iqr), np.where(iqr > 0, IQR_K, 0.0)  # zero width: fences on the box
+    return q1, q3, _nonzero(q3 - q1)
 
 
 def iqr_score(params, X):
-    q1, q3, scale, fence = params
-    return (np.maximum(q1 - X, X - q3) / scale - fence).max(axis=1)
+    q1, q3, scale = params
+    return (np.maximum(q1 - X, X - q3) / scale - IQR_K).max(axis=1)
 
 
 class Sklearn:

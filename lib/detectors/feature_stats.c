@@ -160,10 +160,7 @@ static inline double saturate(double v)
 static inline double feature_score(const an_fs_state *s, size_t j, double x)
 {
     double below = s->lower[j] - x, above = x - s->upper[j];
-    /* Tukey's fences lie k IQRs outside the box; a box of zero width has
-     * its fences on it (its scale of 1 is not an IQR). */
-    double fence = s->lower[j] < s->upper[j] ? s->fence : 0;
-    return saturate((below > above ? below : above) / s->scale[j] - fence);
+    return saturate((below > above ? below : above) / s->scale[j] - s->fence);
 }
 
 void an_fs_score_row(const void *state, const double *row, void *scratch, double *score)

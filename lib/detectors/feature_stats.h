@@ -6,8 +6,7 @@
  *
  *     s_j(x) = max(lower_j - x, x - upper_j) / scale_j - fence
  *
- * (fence is 0 except for iqr, where it is Tukey's k, and 0 for a box of zero
- * width, whose fences lie on it.) For a point centre (zscore, mad) lower == upper == centre and this is
+ * (fence is 0 except for iqr, where it is Tukey's k.) For a point centre (zscore, mad) lower == upper == centre and this is
  * |x - centre| / scale exactly; for iqr the box is [Q1, Q3] and the score is
  * negative inside the fences. A row's score combines the feature scores of its
  * non-missing values ("combine": max, mean or l2, see docs/detectors/

@@ -4,9 +4,9 @@
  *   Q1_j, Q3_j = the 25th and 75th percentiles (numpy.percentile, default
  *                'linear' interpolation),
  *   scale_j    = IQR_j = Q3_j - Q1_j, replaced by 1 when zero.
- * Feature score max(Q1_j - x_j, x_j - Q3_j) / scale_j - k (without the - k
- * when IQR_j is zero: the fences are then the box itself): the distance
- * outside Tukey's fences [Q1 - k IQR, Q3 + k IQR] in IQRs, so a value lies
+ * Feature score max(Q1_j - x_j, x_j - Q3_j) / scale_j - k: the distance
+ * outside Tukey's fences [Q1 - k scale, Q3 + k scale] in scales (IQRs where
+ * the IQR is not zero), so a value lies
  * outside the fences exactly when its score is > 0, and "k" (the fence
  * factor) moves where that happens. Inside the fences the score is negative
  * (down to -(k + 1/2) at the box's middle), so rows inside still rank by how

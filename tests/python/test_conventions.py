@@ -459,3 +459,34 @@ def test_parameter_keys_must_be_str():
         anoma.Model(b"contamination=0.1")
     with pytest.raises(TypeError, match="detector name must be str"):
         anoma.Model("", [b"zscore"])
+
+
+# ---- every parameter does something ---------------------------------------------------
+
+# Two values of each parameter and what they change: a parameter that
+# changed nothing (IQR's k did) would make a grid search over it meaningless.
+PARAMETER_EFFECTS = {
+    anoma.ZScore: {"combine": ("max", "mean"), "ddof": (0, 1), "contamination": (0.05, 0.2)},
+    anoma.MAD: {"combine": ("max", "l2"), "contamination": (0.05, 0.2)},
+    anoma.IQR: {"combine": ("max", "l2"), "k": (0.5, 3.0), "contamination": (0.05, 0.2)},
+    anoma.IsolationForest: {"n_estimators": (10, 50), "max_samples": (32, "auto"),
+                            "contamination": ("auto", 0.2), "max_features": (1.0, 0.5),
+                            "bootstrap": (False, True), "random_state": (0, 1),
+                            "extension_level": (0, 2)},
+}
+# n_jobs is a run-time option: results are the same for every thread count
+# by design (test_iforest.py checks that).
+RUN_TIME_ONLY = {anoma.IsolationForest: {"n_jobs"}}
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_every_parameter_changes_the_result(cls):
+    assert set(PARAMETER_EFFECTS[cls]) | RUN_TIME_ONLY.get(cls, set()) == set(cls._param_names())
+    X = gaussian(300, 4, seed=13)
+    X[::30, 2] += 5
+    for key, (a, b) in PARAMETER_EFFECTS[cls].items():
+        fitted = [make(cls, **{key: v}).fit(X) for v in (a, b)]
+        scores = [f.score_samples(X) for f in fitted]
+        decisions = [f.predict(X) for f in fitted]
+        assert (not np.array_equal(scores[0], scores[1])
+                or not np.array_equal(decisions[0], decisions[1])), key

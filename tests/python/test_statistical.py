@@ -22,7 +22,7 @@ RTOL = ATOL = 1e-12
 def ref_feature_scores(kind, train, X, ddof=0, k=1.5):
     """Each feature's own score of X for a detector fitted on train (NaN = missing);
     for iqr, the distance outside Tukey's fences Q1 - k IQR, Q3 + k IQR in IQRs
-    (the fences are the box itself when the IQR is 0)."""
+    (in units of 1 when the IQR is 0)."""
     with np.errstate(all="ignore"):
         if kind == "zscore":
             centre = np.nanmean(train, axis=0)
@@ -40,8 +40,7 @@ def ref_feature_scores(kind, train, X, ddof=0, k=1.5):
         else:
             lower, upper = np.nanpercentile(train, [25, 75], axis=0)
             scale = upper - lower
-            fence = np.where(scale > 0, k, 0.0)
-            return np.maximum(lower - X, X - upper) / np.where(scale == 0, 1.0, scale) - fence
+            return np.maximum(lower - X, X - upper) / np.where(scale == 0, 1.0, scale) - k
         scale = np.where(scale == 0, 1.0, scale)
         return np.maximum(lower - X, X - upper) / scale
 

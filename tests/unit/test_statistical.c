@@ -382,8 +382,9 @@ static void test_missing(void)
 static void test_zero_variance(void)
 {
     /* A constant column: scale 1 for all three, so the score is the plain
-     * distance (for iqr too: a box of zero width has its fences on it). numpy.std([0.1, 0.1, 0.1]) is 1.3877787807814457e-17, not 0
-     * (the mean rounds to 0.10000000000000002); zscore treats it as constant. */
+     * distance (for iqr, from fences k = 1.5 units away from the box).
+     * numpy.std([0.1, 0.1, 0.1]) is 1.3877787807814457e-17, not 0 (the mean
+     * rounds to 0.10000000000000002); zscore treats it as constant. */
     const double col[3] = {0.1, 0.1, 0.1};
     static const char *const names[] = {"zscore", "mad", "iqr"};
     for (int k = 0; k < 3; k++) {
@@ -392,8 +393,9 @@ static void test_zero_variance(void)
             continue;
         CHECK(fs(&d)->lower[0] == 0.1 && fs(&d)->upper[0] == 0.1);
         CHECK(fs(&d)->scale[0] == 1);
-        CHECK(score(&d, (double[]){0.1}) == 0);
-        CHECK(score(&d, (double[]){2.1}) == 2.1 - 0.1);
+        double fence = k == 2 ? 1.5 : 0;
+        CHECK(score(&d, (double[]){0.1}) == 0 - fence);
+        CHECK(score(&d, (double[]){2.1}) == 2.1 - 0.1 - fence);
         drop(&d);
     }
     /* One value with ddof=1: no spread to estimate, scale 1. */

@@ -229,14 +229,23 @@ class Model:
     @property
     def feature_names(self):
         """Names of the input features (kept in the model file), or None."""
+        # A fitted model's names change only through the setter: read them
+        # from the library once (estimators check them on every call).
+        if "_fitted_names" in self.__dict__:
+            names = self._fitted_names
+            return None if names is None else list(names)
         n = self.n_features
-        names = [lib.anoma_model_feature_name(self._handle, j) for j in range(n)]
-        return [text(b) for b in names] if n and all(b is not None for b in names) else None
+        raw = [lib.anoma_model_feature_name(self._handle, j) for j in range(n)]
+        names = [text(b) for b in raw] if n and all(b is not None for b in raw) else None
+        if self.is_fitted:
+            self._fitted_names = None if names is None else tuple(names)
+        return names
 
     @feature_names.setter
     def feature_names(self, names):
         names = [str(name) for name in names]
         raw = [_encode(name, "feature name") for name in names]
+        self.__dict__.pop("_fitted_names", None)
         check(lib.anoma_model_set_feature_names(self._handle, (ctypes.c_char_p * len(raw))(*raw),
                                                 len(raw)))
         if self._spec is not None and not self.is_fitted:

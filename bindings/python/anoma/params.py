@@ -1,7 +1,7 @@
 """The components libanoma offers and the parameters each accepts."""
 import ctypes
 
-from ._library import KIND_DETECTOR, KIND_MODEL, KIND_STEP, ParamInfo, lib, text
+from ._library import KIND_DETECTOR, KIND_MODEL, KIND_STEP, STATUS, ParamInfo, lib, text
 from .errors import check
 
 __all__ = ["list_components", "list_detectors", "summary", "describe"]
@@ -44,7 +44,7 @@ def describe(kind, name):
     k, out, info = _kind(kind), [], ParamInfo()
     while True:
         status = lib.anoma_component_param(k, name.encode(), len(out), ctypes.byref(info))
-        if status == -1:  # ANOMA_ERR_INVALID_ARGUMENT: past the last parameter
+        if status == STATUS["ANOMA_ERR_INVALID_ARGUMENT"]:  # past the last parameter
             return out
         check(status)
         choices = text(info.choices)
