@@ -730,9 +730,10 @@ static void test_ratio_by_hand(void)
     an_input in = table_input(cols, N);
     const char *bad[] = {"ratio numerator=clicks denominator=device",
                          "ratio numerator=clicks denominator=price",
-                         "ratio numerator=clicks denominator=clicks"};
-    const char *want[] = {"'device' is text", "'price'", "'clicks'"};
-    for (size_t k = 0; k < 3; k++) {
+                         "ratio numerator=clicks denominator=clicks",
+                         "ratio numerator=clicks denominator=amount name=amount"};
+    const char *want[] = {"'device' is text", "'price'", "'clicks'", "already a column 'amount'"};
+    for (size_t k = 0; k < 4; k++) {
         CHECK_OK(build(&p, bad + k, 1));
         CHECK_STATUS(an_pipeline_fit(&p, &in, 1, &x), ANOMA_ERR_INVALID_ARGUMENT);
         CHECK(strstr(anoma_last_error(), want[k]) != NULL);
