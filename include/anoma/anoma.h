@@ -18,6 +18,7 @@
  * - data.h    matrix views and frames
  * - params.h  parameter schemas of every component
  * - model.h   the model bundle: fit, score, predict, save, load, row scoring
+ * - pipeline.h the model's feature pipeline: steps, frames in, typed rows
  * - metrics.h ROC AUC, average precision, confusion, best F1
  * - csv.h     CSV reader
  * - file.h    saving bytes to a file atomically, as the library saves models
@@ -29,6 +30,7 @@
 #include "data.h"
 #include "params.h"
 #include "model.h"
+#include "pipeline.h"
 #include "metrics.h"
 #include "csv.h"
 #include "file.h"

@@ -54,11 +54,10 @@ static anoma_status fit_step(an_pipeline *p, size_t s, size_t rows, size_t n_thr
         f->cols[p->step_first_slot[s] + k] = made + k * rows;
 
     size_t scratch_bytes = step->vt->scratch_bytes ? step->vt->scratch_bytes(step->state, AN_BLOCK_ROWS) : 0;
-    void *scratch_block = scratch_bytes ? an_malloc(scratch_bytes + AN_STEP_SCRATCH_ALIGN) : NULL;
+    void *scratch = scratch_bytes ? an_malloc_aligned(scratch_bytes, AN_STEP_SCRATCH_ALIGN) : NULL;
     const an_cell **in = AN_NEW_ARRAY(const an_cell *, io->n_inputs + 1);
     an_cell **out = AN_NEW_ARRAY(an_cell *, io->n_outputs + 1);
-    st = in && out && (!scratch_bytes || scratch_block) ? ANOMA_OK : an_no_memory();
-    void *scratch = an_step_scratch_align(scratch_block);
+    st = in && out && (!scratch_bytes || scratch) ? ANOMA_OK : an_no_memory();
     const size_t *stage = p->stage_slots + begin;
     for (size_t start = 0; start < rows && st == ANOMA_OK; start += AN_BLOCK_ROWS) {
         size_t n = rows - start < AN_BLOCK_ROWS ? rows - start : AN_BLOCK_ROWS;
@@ -70,7 +69,7 @@ static anoma_status fit_step(an_pipeline *p, size_t s, size_t rows, size_t n_thr
     }
     an_free(in);
     an_free(out);
-    an_free(scratch_block);
+    an_free_aligned(scratch);
     return st;
 }
 

@@ -19,7 +19,6 @@ struct an_pipeline_work {
     an_cell *outputs;     /* each step output slot: block_rows cells */
     an_cell *converted;   /* each input: block_rows cells, for inputs that need converting */
     void *scratch;        /* aligned to AN_STEP_SCRATCH_ALIGN */
-    void *scratch_block;
 };
 
 void an_pipeline_work_free(an_pipeline_work *w)
@@ -31,7 +30,7 @@ void an_pipeline_work_free(an_pipeline_work *w)
     an_free(w->out);
     an_free(w->outputs);
     an_free(w->converted);
-    an_free(w->scratch_block);
+    an_free_aligned(w->scratch);
     an_free(w);
 }
 
@@ -55,13 +54,12 @@ anoma_status an_pipeline_work_create(const an_pipeline *p, size_t block_rows,
     w->out = AN_NEW_ZEROED(an_cell *, p->max_step_columns + 1);
     w->outputs = an_malloc_array(step_slots * block_rows + 1, sizeof(an_cell));
     w->converted = an_malloc_array(p->n_inputs * block_rows + 1, sizeof(an_cell));
-    w->scratch_block = scratch ? an_malloc(scratch + AN_STEP_SCRATCH_ALIGN) : NULL;
+    w->scratch = scratch ? an_malloc_aligned(scratch, AN_STEP_SCRATCH_ALIGN) : NULL;
     if (!w->slot || !w->in || !w->out || !w->outputs || !w->converted ||
-        (scratch && !w->scratch_block)) {
+        (scratch && !w->scratch)) {
         an_pipeline_work_free(w);
         return an_no_memory();
     }
-    w->scratch = an_step_scratch_align(w->scratch_block);
     for (size_t k = 0; k < step_slots; k++)
         w->slot[p->n_inputs + k] = w->outputs + k * block_rows;
     *out = w;

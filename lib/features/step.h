@@ -17,6 +17,7 @@
 #ifndef AN_FEATURES_STEP_H
 #define AN_FEATURES_STEP_H
 
+#include "anoma/params.h"
 #include "core/params.h"
 #include "core/strbuf.h"
 #include "io/bytes.h"
@@ -41,23 +42,9 @@ typedef union an_cell {
  * blocks of one row, through the same code. */
 enum { AN_BLOCK_ROWS = 256 };
 
-/* Alignment the executor guarantees for a step's scratch memory. */
+/* Alignment the executor guarantees for a step's scratch memory (allocated
+ * with an_malloc_aligned). */
 enum { AN_STEP_SCRATCH_ALIGN = 64 };
-
-/* The first AN_STEP_SCRATCH_ALIGN-aligned byte of a block allocated with
- * AN_STEP_SCRATCH_ALIGN bytes to spare. */
-static inline void *an_step_scratch_align(void *block)
-{
-    uintptr_t a = (uintptr_t)block;
-    return block ? (char *)block + (AN_STEP_SCRATCH_ALIGN - a % AN_STEP_SCRATCH_ALIGN) %
-                                       AN_STEP_SCRATCH_ALIGN
-                 : NULL;
-}
-
-/* Step flags. */
-enum {
-    AN_STEP_STATEFUL = 1u << 0, /* the stateful part below is set (window features) */
-};
 
 /* Names and types of a list of columns. The strings belong to whoever made
  * the schema (the executor); a step copies what it keeps. */
@@ -121,7 +108,7 @@ typedef struct an_step_vtable {
     const char *summary; /* one line for help text */
     const anoma_param_info *params;
     size_t n_params;
-    unsigned flags;
+    unsigned flags;           /* ANOMA_FLAG_*: of them only ANOMA_FLAG_STATEFUL applies */
     uint32_t payload_version; /* written with the payload; load receives the file's */
 
     /* New unfitted state for these (validated) parameters. */
@@ -157,18 +144,23 @@ typedef struct an_step_vtable {
     /* Human-readable summary of the fitted state (for anoma inspect). */
     void (*describe)(const void *state, an_strbuf *out);
 
-    /* Optional stateful part (AN_STEP_STATEFUL), for features that depend on
-     * earlier rows of the same entity (lags, rolling windows). The model
-     * keeps one block of state_bytes per entity; a stream keeps it across
-     * calls and saves it. Shaped like the detectors' stateful part. */
-    size_t (*state_bytes)(const void *state);
-    void (*state_init)(const void *state, void *entity_state);
-    /* Transform one row, updating the entity's state. */
-    anoma_status (*transform_stateful)(const void *state, void *entity_state,
-                                       const an_cell *const *in, an_cell *const *out,
-                                       void *scratch, an_step_fault *fault);
-    anoma_status (*state_save)(const void *state, const void *entity_state, an_writer *w);
-    anoma_status (*state_load)(const void *state, void *entity_state, an_reader *r);
+    /* ---- stateful part: all set with ANOMA_FLAG_STATEFUL, else all NULL ----
+     * For features that depend on earlier rows of the same entity (lags,
+     * rolling windows), shaped like the detectors' stateful part: an entity
+     * (a user, a sensor) owns one block of entity_bytes at entity_align,
+     * which the caller (a stream, or the batch executor walking rows in
+     * order) allocates and keeps; the fitted state stays immutable. */
+    size_t (*entity_bytes)(const void *state);
+    size_t entity_align;
+    /* Make a block the state of an entity never seen (empty history). */
+    void (*entity_init)(const void *state, void *entity);
+    /* Transform one row of the entity and fold it into its state (in[k] and
+     * out[k] point at one cell each); allocates nothing. */
+    anoma_status (*entity_transform)(const void *state, void *entity, const an_cell *const *in,
+                                     an_cell *const *out, void *scratch, an_step_fault *fault);
+    /* The entity's state as portable bytes and back, checked as load is. */
+    anoma_status (*entity_save)(const void *state, const void *entity, an_writer *w);
+    anoma_status (*entity_restore)(const void *state, void *entity, an_reader *r);
 } an_step_vtable;
 
 /* The registry: NULL when unknown. */

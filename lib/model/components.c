@@ -68,7 +68,7 @@ anoma_status anoma_component_flags(anoma_component_kind kind, const char *name, 
     if (vt)
         *flags = vt->flags;
     else if (step) /* of the public flags, a step can only be stateful */
-        *flags = step->flags & AN_STEP_STATEFUL ? ANOMA_FLAG_STATEFUL : 0;
+        *flags = step->flags & ANOMA_FLAG_STATEFUL;
     else if (kind == ANOMA_KIND_MODEL && !strcmp(name, "model"))
         *flags = 0;
     else

@@ -49,6 +49,7 @@ void anoma_model_free(anoma_model *m)
         an_params_free(&d->params);
     }
     an_free(m->detectors);
+    an_pipeline_free(&m->pipeline);
     free_feature_names(m);
     an_params_free(&m->params);
     an_free(m);
@@ -83,7 +84,7 @@ anoma_status anoma_model_add_detector(anoma_model *m, const char *name, const ch
         an_strbuf_free(&known);
         return st;
     }
-    an_model_detector d = {vt, {0}, NULL, 0, 1};
+    an_model_detector d = {vt, {0}, NULL, 0, 1, 0};
     AN_TRY(an_params_init(&d.params, vt->name, vt->params, vt->n_params));
     anoma_status st = an_params_parse(&d.params, params);
     if (st == ANOMA_OK)
@@ -135,6 +136,9 @@ anoma_status anoma_model_set_detector_param(anoma_model *m, size_t index, const 
     if (m->fitted)
         return an_error(ANOMA_ERR_UNSUPPORTED, "a fitted model is immutable: build a new one");
     an_model_detector *d = &m->detectors[index];
+    if (d->imported_width)
+        return an_error(ANOMA_ERR_UNSUPPORTED, "detector %zu was imported fitted: its parameters "
+                        "are those it was fitted with", index);
     an_params saved;
     AN_TRY(an_params_copy(&saved, &d->params));
     anoma_status st = an_params_set(&d->params, key, value);
@@ -208,7 +212,7 @@ anoma_status an_model_check_stateless(const anoma_model *m, const char *what)
     return ANOMA_OK;
 }
 
-static anoma_status check_fit_input(const anoma_model *m, const anoma_matrix *x,
+static anoma_status check_fit_input(const anoma_model *m, size_t rows, size_t cols,
                                     const int *labels, const double *weights)
 {
     if (m->fitted)
@@ -216,27 +220,23 @@ static anoma_status check_fit_input(const anoma_model *m, const anoma_matrix *x,
     if (!m->n_detectors)
         return an_error(ANOMA_ERR_EMPTY, "the model has no detector: add one first");
     AN_TRY(an_model_check_stateless(m, "fit"));
-    AN_TRY(an_matrix_check(x, "fit"));
-    if (!x->rows || !x->cols)
+    if (!rows || !cols)
         return an_error(ANOMA_ERR_EMPTY, "fit: training data is %zu x %zu; it needs rows and columns",
-                        x->rows, x->cols);
-    AN_TRY(an_matrix_check_finite(x, "fit"));
-    for (size_t i = 0; labels && i < x->rows; i++)
+                        rows, cols);
+    for (size_t i = 0; labels && i < rows; i++)
         if (labels[i] != 0 && labels[i] != 1)
             return an_error(ANOMA_ERR_INVALID_ARGUMENT, "fit: label %d at row %zu is not 0 or 1",
                             labels[i], i);
-    for (size_t i = 0; weights && i < x->rows; i++)
+    for (size_t i = 0; weights && i < rows; i++)
         if (!(weights[i] >= 0) || isinf(weights[i]))
             return an_error(ANOMA_ERR_INVALID_ARGUMENT,
                             "fit: weight %g at row %zu is not a finite non-negative number",
                             weights[i], i);
     for (size_t k = 0; k < m->n_detectors; k++)
-        if ((m->detectors[k].vt->flags & ANOMA_FLAG_NEEDS_LABELS) && !labels)
+        if ((m->detectors[k].vt->flags & ANOMA_FLAG_NEEDS_LABELS) && !labels &&
+            !m->detectors[k].imported_width)
             return an_error(ANOMA_ERR_INVALID_ARGUMENT, "fit: detector '%s' needs labels",
                             m->detectors[k].vt->name);
-    if (m->feature_names && m->n_features != x->cols)
-        return an_error(ANOMA_ERR_SHAPE, "fit: %zu feature names were set but the data has %zu columns",
-                        m->n_features, x->cols);
     return ANOMA_OK;
 }
 
@@ -250,12 +250,16 @@ static anoma_status fit_detectors(anoma_model *m, const double *x, size_t rows, 
     if (!raw)
         return an_no_memory();
     anoma_status st = ANOMA_OK;
-    m->n_features = cols;
+    m->width = cols;
     m->scratch_bytes = 0;
     m->scratch_align = 1;
     for (size_t k = 0; k < m->n_detectors && st == ANOMA_OK; k++) {
         an_model_detector *d = &m->detectors[k];
-        st = d->vt->fit(d->state, &data);
+        if (d->imported_width && d->imported_width != cols)
+            st = an_error(ANOMA_ERR_SHAPE, "fit: imported detector %zu (%s) takes %zu columns; the "
+                          "pipeline makes %zu", k, d->vt->name, d->imported_width, cols);
+        else if (!d->imported_width)
+            st = d->vt->fit(d->state, &data);
         if (st == ANOMA_OK) {
             an_model_note_scratch(m, d);
             raw[k] = AN_NEW_ARRAY(double, rows);
@@ -270,31 +274,96 @@ static anoma_status fit_detectors(anoma_model *m, const double *x, size_t rows, 
     return st;
 }
 
+anoma_status an_model_set_matrix_schema(anoma_model *m, size_t cols)
+{
+    const char **names = AN_NEW_ARRAY(const char *, cols);
+    char **made = AN_NEW_ZEROED(char *, cols);
+    an_cell_type *types = AN_NEW_ARRAY(an_cell_type, cols);
+    anoma_status st = names && made && types ? ANOMA_OK : an_no_memory();
+    for (size_t j = 0; j < cols && st == ANOMA_OK; j++) {
+        types[j] = AN_CELL_NUMBER;
+        if (m->feature_names) {
+            names[j] = m->feature_names[j];
+        } else {
+            char buf[32];
+            snprintf(buf, sizeof buf, "x%zu", j);
+            names[j] = made[j] = an_strdup(buf);
+            if (!made[j])
+                st = an_no_memory();
+        }
+    }
+    if (st == ANOMA_OK)
+        st = an_pipeline_set_input(&m->pipeline, cols, names, types);
+    for (size_t j = 0; made && j < cols; j++)
+        an_free(made[j]);
+    an_free(made);
+    an_free(names);
+    an_free(types);
+    return st;
+}
+
+static void unfit(anoma_model *m)
+{
+    for (size_t k = 0; k < m->n_detectors; k++)
+        if (!m->detectors[k].imported_width)
+            an_model_detector_reset(&m->detectors[k]);
+    an_pipeline_unfit(&m->pipeline);
+    if (!m->feature_names)
+        m->n_features = 0;
+    m->width = 0;
+}
+
+anoma_status an_model_fit_input(anoma_model *m, const an_input *in, const int *labels,
+                                const double *weights)
+{
+    size_t n_inputs = m->pipeline.n_inputs;
+    AN_TRY(check_fit_input(m, in->rows, n_inputs, labels, weights));
+    double *dense = NULL;
+    anoma_status st = ANOMA_OK;
+    if (in->matrix && !m->pipeline.n_steps) {
+        /* no steps: the detectors read the matrix, exactly as before pipelines */
+        const anoma_matrix *x = in->matrix;
+        const double *view = x->data;
+        if (x->dtype != ANOMA_F64 || x->row_stride != x->cols)
+            st = an_matrix_to_f64(x, &dense);
+        if (st == ANOMA_OK)
+            st = an_pipeline_plan(&m->pipeline);
+        if (st == ANOMA_OK)
+            st = fit_detectors(m, dense ? dense : view, x->rows, x->cols, labels, weights);
+        if (st == ANOMA_OK)
+            m->pipeline.fitted = 1;
+    } else {
+        st = an_pipeline_fit(&m->pipeline, in, an_model_n_threads(m), &dense);
+        if (st == ANOMA_OK)
+            st = fit_detectors(m, dense, in->rows, m->pipeline.n_outputs, labels, weights);
+    }
+    an_free(dense);
+    if (st != ANOMA_OK) {
+        unfit(m); /* as before the call: unfitted and fittable */
+        return st;
+    }
+    m->n_features = n_inputs;
+    m->train_rows = in->rows;
+    m->fitted = 1;
+    return ANOMA_OK;
+}
+
 anoma_status anoma_model_fit(anoma_model *m, const anoma_matrix *x, const int *labels,
                              const double *weights)
 {
     if (!m)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_fit: NULL model");
-    AN_TRY(check_fit_input(m, x, labels, weights));
-    const double *dense = x->data;
-    double *copy = NULL;
-    if (x->dtype != ANOMA_F64 || x->row_stride != x->cols) {
-        AN_TRY(an_matrix_to_f64(x, &copy));
-        dense = copy;
-    }
-    anoma_status st = fit_detectors(m, dense, x->rows, x->cols, labels, weights);
-    an_free(copy);
-    if (st != ANOMA_OK) {
-        /* Leave the model as before the call: unfitted and fittable. */
-        for (size_t k = 0; k < m->n_detectors; k++)
-            an_model_detector_reset(&m->detectors[k]);
-        if (!m->feature_names)
-            m->n_features = 0;
-        return st;
-    }
-    m->train_rows = x->rows;
-    m->fitted = 1;
-    return ANOMA_OK;
+    if (m->fitted)
+        return an_error(ANOMA_ERR_UNSUPPORTED, "the model is already fitted: build a new one");
+    AN_TRY(an_matrix_check(x, "fit"));
+    AN_TRY(check_fit_input(m, x->rows, x->cols, labels, weights));
+    AN_TRY(an_matrix_check_finite(x, "fit"));
+    if (m->feature_names && m->n_features != x->cols)
+        return an_error(ANOMA_ERR_SHAPE, "fit: %zu feature names were set but the data has %zu columns",
+                        m->n_features, x->cols);
+    AN_TRY(an_model_set_matrix_schema(m, x->cols));
+    an_input in = {x, NULL, x->rows};
+    return an_model_fit_input(m, &in, labels, weights);
 }
 
 int anoma_model_is_fitted(const anoma_model *m) { return m && m->fitted; }
@@ -360,7 +429,7 @@ size_t anoma_model_memory_bytes(const anoma_model *m)
             bytes += m->detectors[k].vt->memory_bytes(m->detectors[k].state);
     for (size_t j = 0; m->feature_names && j < m->n_features; j++)
         bytes += sizeof(char *) + strlen(m->feature_names[j]) + 1;
-    return bytes;
+    return bytes + an_pipeline_memory_bytes(&m->pipeline);
 }
 
 anoma_status anoma_model_describe(const anoma_model *m, char *buf, size_t cap, size_t *needed)
@@ -381,7 +450,7 @@ anoma_status anoma_model_describe(const anoma_model *m, char *buf, size_t cap, s
             an_strbuf_printf(&sb, " %s", m->feature_names[j]);
         an_strbuf_printf(&sb, "\n");
     }
-    an_strbuf_printf(&sb, "pipeline: 0 steps\n");
+    an_pipeline_describe(&m->pipeline, &sb);
     an_strbuf_printf(&sb, "memory: %zu bytes\n", anoma_model_memory_bytes(m));
     for (size_t k = 0; k < m->n_detectors; k++) {
         const an_model_detector *d = &m->detectors[k];

@@ -5,6 +5,7 @@
 #include "anoma/model.h"
 #include "core/params.h"
 #include "detectors/detector.h"
+#include "features/pipeline.h"
 
 /* How detector scores are brought to one scale before combining. */
 typedef enum an_normalize { AN_NORM_AUTO, AN_NORM_NONE, AN_NORM_STANDARD, AN_NORM_MINMAX } an_normalize;
@@ -17,6 +18,9 @@ typedef struct an_model_detector {
     void *state;
     /* combined input = (raw - shift) / scale, learned on the training scores */
     double shift, scale;
+    /* fitted elsewhere (anoma_model_import_detector) for this many columns;
+     * 0 = fitted by the model */
+    size_t imported_width;
 } an_model_detector;
 
 struct anoma_model {
@@ -24,7 +28,9 @@ struct anoma_model {
     an_model_detector *detectors;
     size_t n_detectors;
     int fitted;
+    an_pipeline pipeline; /* input schema and steps; its plan is set once fitted */
     size_t n_features;  /* input width at fit time */
+    size_t width;       /* the detectors' width: the pipeline's output */
     size_t train_rows;  /* rows seen at fit time */
     char **feature_names; /* n_features names or NULL */
     double threshold;
@@ -44,6 +50,25 @@ extern const size_t an_model_schema_size;
 
 /* Make the detector's unfitted state from its parameters. */
 anoma_status an_model_detector_reset(an_model_detector *d);
+
+/* The input schema of a matrix of cols columns: the names set, or x0, x1,
+ * ...; every column a number. */
+anoma_status an_model_set_matrix_schema(anoma_model *m, size_t cols);
+
+/* Fit the pipeline (its input schema set), the detectors and the threshold
+ * on these rows; on failure the model is left unfitted and fittable. */
+anoma_status an_model_fit_input(anoma_model *m, const an_input *in, const int *labels,
+                                const double *weights);
+
+/* The detectors' input for a checked input: rows x width doubles, the
+ * caller's matrix itself when it already is that (*owned = NULL) or a new
+ * array in *owned. */
+anoma_status an_model_features(const anoma_model *m, const an_input *in, const double **dense,
+                               double **owned);
+
+/* Scores of rows of the detectors' input (rows x width). */
+anoma_status an_model_score_rows(const anoma_model *m, const double *x, size_t rows,
+                                 double *scores);
 
 /* Take detector d's scratch needs into the model's (after fit or load). */
 void an_model_note_scratch(anoma_model *m, const an_model_detector *d);

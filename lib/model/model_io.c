@@ -72,7 +72,7 @@ static anoma_status encode_model(const anoma_model *m, an_writer *out)
         write_meta(m, &payloads[0]);
         an_put_f64(&payloads[1], m->threshold);
         an_put_u32(&payloads[1], (uint32_t)m->n_detectors);
-        an_put_u32(&payloads[2], 0); /* pipeline steps */
+        an_pipeline_save(&m->pipeline, &payloads[2]);
         for (size_t k = 0; k < m->n_detectors && st == ANOMA_OK; k++)
             st = write_detector(&m->detectors[k], &payloads[3 + k]);
     }
@@ -169,6 +169,33 @@ static anoma_status read_meta(anoma_model *m, const an_section *s)
     return st;
 }
 
+/* The input schema and the steps; a file without steps (or without the
+ * section, or from format 1.0) has a numbers-only input of the metadata's
+ * width and names. */
+static anoma_status read_pipeline(anoma_model *m, const an_section *s)
+{
+    an_pipeline *p = &m->pipeline;
+    if (s) {
+        an_reader r = an_reader_make(s->data, s->size, "pipeline");
+        AN_TRY(an_pipeline_load(p, &r));
+        if (r.pos != r.len)
+            return format_error("pipeline section has trailing bytes");
+    }
+    if (!p->n_steps) {
+        AN_TRY(an_model_set_matrix_schema(m, m->n_features));
+        AN_TRY(an_pipeline_plan(p));
+        p->fitted = 1;
+    } else if (p->n_inputs != m->n_features) {
+        return format_error("the pipeline's input width differs from the metadata's");
+    } else {
+        for (size_t j = 0; m->feature_names && j < m->n_features; j++)
+            if (strcmp(m->feature_names[j], p->input_names[j]))
+                return format_error("the pipeline's input names differ from the metadata's");
+    }
+    m->width = p->n_outputs;
+    return ANOMA_OK;
+}
+
 /* Load detector k's state, written with payload `version`, from r; the
  * payload must be used whole. */
 static anoma_status load_state(anoma_model *m, size_t k, an_reader *r, uint32_t version)
@@ -178,7 +205,7 @@ static anoma_status load_state(anoma_model *m, size_t k, an_reader *r, uint32_t 
         return an_error(version ? ANOMA_ERR_VERSION : ANOMA_ERR_FORMAT,
                         "model file: detector '%s' payload version %u; this library reads 1 to %u",
                         d->vt->name, (unsigned)version, (unsigned)d->vt->payload_version);
-    AN_TRY(d->vt->load(d->state, r, m->n_features, version));
+    AN_TRY(d->vt->load(d->state, r, m->width, version));
     AN_TRY(an_reader_status(r));
     if (r->pos != r->len)
         return format_error("detector section has trailing bytes");
@@ -213,39 +240,62 @@ static anoma_status read_detector(anoma_model *m, const an_section *s, unsigned 
     return st;
 }
 
+/* Undo the last import: drop detector k. */
+static void drop_detector(anoma_model *m, size_t k)
+{
+    an_model_detector *d = &m->detectors[k];
+    d->vt->destroy(d->state);
+    an_params_free(&d->params);
+    m->n_detectors--;
+}
+
 anoma_status anoma_model_import_detector(anoma_model *m, const char *detector, const char *params,
                                          const void *state, size_t size, size_t n_features)
 {
     if (!m || !detector || (!state && size))
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_import_detector: NULL argument");
-    if (m->fitted || m->n_detectors)
-        return an_error(ANOMA_ERR_UNSUPPORTED, "import: the model must be empty");
-    if (an_params_is(&m->params, "threshold", "auto"))
+    if (m->fitted)
+        return an_error(ANOMA_ERR_UNSUPPORTED, "import: the model is fitted, and so immutable: "
+                        "import into a new model");
+    /* Into a model with steps or other detectors, the import waits for fit,
+     * which fits the rest and checks the width; into an empty model it is
+     * the whole model, fitted now. */
+    int alone = !m->n_detectors && !m->pipeline.n_steps;
+    if (alone && an_params_is(&m->params, "threshold", "auto"))
         return an_error(ANOMA_ERR_UNSUPPORTED,
                         "import: set the model's threshold first (there is no training data "
                         "to take the contamination quantile of)");
     if (n_features == 0 || n_features > MAX_FEATURES)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "import: n_features %zu is out of range",
                         n_features);
-    if (m->feature_names && m->n_features != n_features)
+    if (alone && m->feature_names && m->n_features != n_features)
         return an_error(ANOMA_ERR_SHAPE, "import: %zu feature names were set for %zu features",
                         m->n_features, n_features);
     AN_TRY(anoma_model_add_detector(m, detector, params, NULL));
-    size_t old_features = m->n_features;
-    m->n_features = n_features;
+    size_t k = m->n_detectors - 1;
+    size_t old_width = m->width, old_bytes = m->scratch_bytes, old_align = m->scratch_align;
+    m->width = n_features;
     /* the layout documented today: the detector's current payload version */
     an_reader r = an_reader_make(state, size, "imported detector");
-    anoma_status st = load_state(m, 0, &r, m->detectors[0].vt->payload_version);
-    if (st != ANOMA_OK) { /* back to the empty model it was */
-        an_model_detector *d = &m->detectors[0];
-        d->vt->destroy(d->state);
-        an_params_free(&d->params);
-        m->n_detectors = 0;
-        m->n_features = old_features;
-        m->scratch_bytes = 0;
-        m->scratch_align = 0;
+    anoma_status st = load_state(m, k, &r, m->detectors[k].vt->payload_version);
+    if (st == ANOMA_OK && alone)
+        st = an_model_set_matrix_schema(m, n_features);
+    if (st == ANOMA_OK && alone)
+        st = an_pipeline_plan(&m->pipeline);
+    if (st != ANOMA_OK) { /* back to the model it was */
+        drop_detector(m, k);
+        m->width = old_width;
+        m->scratch_bytes = old_bytes;
+        m->scratch_align = old_align;
         return st;
     }
+    m->detectors[k].imported_width = n_features;
+    if (!alone) {
+        m->width = old_width;
+        return ANOMA_OK;
+    }
+    m->pipeline.fitted = 1;
+    m->n_features = n_features;
     m->threshold = an_params_double(&m->params, "threshold");
     an_model_resolve_modes(m); /* one detector, shift 0, scale 1: scores as they are */
     m->fitted = 1;
@@ -285,14 +335,7 @@ static anoma_status build_model(const an_section_list *list, anoma_model *m)
         return format_error("model section is inconsistent");
     if (n_detectors == 0 || n_detectors > MAX_DETECTORS || n_detectors != n_detector_sections)
         return format_error("detector count does not match the detector sections");
-    if (pipeline) {
-        an_reader rp = an_reader_make(pipeline->data, pipeline->size, "pipeline");
-        uint32_t steps = an_get_u32(&rp);
-        AN_TRY(an_reader_status(&rp));
-        if (steps != 0 || rp.pos != rp.len)
-            return an_error(ANOMA_ERR_VERSION, "model file: pipeline steps are not supported by this "
-                            "version of libanoma");
-    }
+    AN_TRY(read_pipeline(m, pipeline));
     for (size_t i = 0; i < list->n; i++)
         if (list->items[i].type == AN_SECTION_DETECTOR)
             AN_TRY(read_detector(m, &list->items[i], list->minor));

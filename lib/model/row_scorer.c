@@ -1,6 +1,7 @@
 /* Single-row scoring, prepared once: the scorer owns the scratch memory so
  * that scoring a row parses nothing, allocates nothing and locks nothing. */
 #include "model/model.h"
+#include "anoma/pipeline.h"
 #include "core/alloc.h"
 #include "core/error.h"
 
@@ -10,6 +11,10 @@ struct anoma_row_scorer {
     const anoma_model *model;
     double *raw;     /* one raw score per detector */
     void *scratch;   /* the largest scratch any detector needs, aligned (NULL: none) */
+    /* the pipeline's single-row path: prepared here, so a row allocates nothing */
+    an_pipeline_work *work;
+    an_input_column *columns; /* typed rows: one per input, pointed at the row */
+    double *features;         /* the detectors' input for the row */
 };
 
 anoma_status anoma_row_scorer_create(const anoma_model *m, anoma_row_scorer **out)
@@ -27,9 +32,22 @@ anoma_status anoma_row_scorer_create(const anoma_model *m, anoma_row_scorer **ou
     s->raw = AN_NEW_ARRAY(double, m->n_detectors);
     if (m->scratch_bytes)
         s->scratch = an_malloc_aligned(m->scratch_bytes, m->scratch_align);
-    if (!s->raw || (m->scratch_bytes && !s->scratch)) {
+    s->columns = AN_NEW_ARRAY(an_input_column, m->pipeline.n_inputs + 1);
+    s->features = AN_NEW_ARRAY(double, m->width + 1);
+    anoma_status st = s->raw && (!m->scratch_bytes || s->scratch) && s->columns && s->features
+                          ? ANOMA_OK
+                          : an_no_memory();
+    if (st == ANOMA_OK)
+        st = an_pipeline_work_create(&m->pipeline, 1, &s->work);
+    if (st != ANOMA_OK) {
         anoma_row_scorer_free(s);
-        return an_no_memory();
+        return st;
+    }
+    for (size_t j = 0; j < m->pipeline.n_inputs; j++) {
+        an_cell_type t = m->pipeline.input_types[j];
+        s->columns[j].type = t == AN_CELL_TEXT        ? ANOMA_COL_STRING
+                             : t == AN_CELL_TIMESTAMP ? ANOMA_COL_TIMESTAMP
+                                                      : ANOMA_COL_DOUBLE;
     }
     *out = s;
     return ANOMA_OK;
@@ -41,7 +59,27 @@ void anoma_row_scorer_free(anoma_row_scorer *s)
         return;
     an_free(s->raw);
     an_free_aligned(s->scratch);
+    an_pipeline_work_free(s->work);
+    an_free(s->columns);
+    an_free(s->features);
     an_free(s);
+}
+
+/* The detectors' input for a row of doubles: the row itself without steps. */
+static anoma_status row_features(anoma_row_scorer *s, const double *row, size_t n,
+                                 const double **x)
+{
+    const anoma_model *m = s->model;
+    if (!m->pipeline.n_steps) {
+        *x = row;
+        return ANOMA_OK;
+    }
+    anoma_matrix view = anoma_matrix_f64(row, 1, n);
+    an_input in = {&view, NULL, 1};
+    AN_TRY(an_input_check(&m->pipeline, &in, "row scorer"));
+    AN_TRY(an_pipeline_run_block(&m->pipeline, s->work, &in, 0, 1, s->features));
+    *x = s->features;
+    return ANOMA_OK;
 }
 
 static anoma_status check_row(const anoma_model *m, const double *row, size_t n_features)
@@ -69,7 +107,9 @@ anoma_status anoma_row_scorer_feature_scores(anoma_row_scorer *s, size_t index, 
         return an_error(ANOMA_ERR_UNSUPPORTED, "detector '%s' has no per-feature scores",
                         d->vt->name);
     AN_TRY(check_row(m, row, n_features));
-    d->vt->feature_scores_row(d->state, row, s->scratch, out);
+    const double *x;
+    AN_TRY(row_features(s, row, n_features, &x));
+    d->vt->feature_scores_row(d->state, x, s->scratch, out);
     return ANOMA_OK;
 }
 
@@ -80,8 +120,31 @@ anoma_status anoma_row_scorer_score(anoma_row_scorer *s, const double *row, size
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "row scorer: NULL argument");
     const anoma_model *m = s->model;
     AN_TRY(check_row(m, row, n_features));
+    const double *x;
+    AN_TRY(row_features(s, row, n_features, &x));
     for (size_t k = 0; k < m->n_detectors; k++)
-        m->detectors[k].vt->score_row(m->detectors[k].state, row, s->scratch, &s->raw[k]);
+        m->detectors[k].vt->score_row(m->detectors[k].state, x, s->scratch, &s->raw[k]);
+    *score = an_model_combine(m, s->raw);
+    if (is_anomaly)
+        *is_anomaly = *score > m->threshold;
+    return ANOMA_OK;
+}
+
+anoma_status anoma_row_scorer_score_values(anoma_row_scorer *s, const anoma_value *row, size_t n,
+                                           double *score, int *is_anomaly)
+{
+    if (!s || !row || !score)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "row scorer: NULL argument");
+    const anoma_model *m = s->model;
+    if (n != m->n_features)
+        return an_error(ANOMA_ERR_SHAPE, "row scorer: row has %zu values, the model expects %zu",
+                        n, m->n_features);
+    for (size_t j = 0; j < n; j++)
+        s->columns[j].values = &row[j]; /* a value is a cell: same 8 bytes */
+    an_input in = {NULL, s->columns, 1};
+    AN_TRY(an_pipeline_run_block(&m->pipeline, s->work, &in, 0, 1, s->features));
+    for (size_t k = 0; k < m->n_detectors; k++)
+        m->detectors[k].vt->score_row(m->detectors[k].state, s->features, s->scratch, &s->raw[k]);
     *score = an_model_combine(m, s->raw);
     if (is_anomaly)
         *is_anomaly = *score > m->threshold;

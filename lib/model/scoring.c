@@ -24,6 +24,8 @@ anoma_status an_model_check_input(const anoma_model *m, const anoma_matrix *x, c
     if (x->cols != m->n_features)
         return an_error(ANOMA_ERR_SHAPE, "%s: data has %zu columns, the model was fitted on %zu",
                         what, x->cols, m->n_features);
+    an_input in = {x, NULL, x->rows};
+    AN_TRY(an_input_check(&m->pipeline, &in, what)); /* a matrix needs a numbers-only schema */
     return an_matrix_check_finite(x, what);
 }
 
@@ -54,7 +56,7 @@ anoma_status an_model_raw_scores(const anoma_model *m, size_t k, const double *x
     size_t workers = an_parallel_workers(rows, threads, MIN_ROWS_PER_THREAD);
     size_t align = an_detector_scratch_align(d->vt);
     size_t stride = an_align_up(an_detector_scratch_bytes(d->vt, d->state), align);
-    raw_job job = {d, x, m->n_features, NULL, stride, scores};
+    raw_job job = {d, x, m->width, NULL, stride, scores};
     if (stride && (workers > SIZE_MAX / stride ||
                    !(job.scratch = an_malloc_aligned(workers * stride, align))))
         return an_no_memory();
@@ -76,17 +78,13 @@ double an_model_combine(const anoma_model *m, const double *raw)
     return use_max ? acc : acc / (double)m->n_detectors;
 }
 
-/* x as contiguous doubles: the caller's memory when it already is, else a copy. */
-static anoma_status dense_view(const anoma_matrix *x, const double **dense, double **copy)
+/* x as the detectors' input: the caller's memory when it already is, else
+ * the pipeline's output or a converted copy (to an_free). */
+static anoma_status dense_view(const anoma_model *m, const anoma_matrix *x, const double **dense,
+                               double **copy)
 {
-    *copy = NULL;
-    if (x->dtype == ANOMA_F64 && x->row_stride == x->cols) {
-        *dense = x->data;
-        return ANOMA_OK;
-    }
-    AN_TRY(an_matrix_to_f64(x, copy));
-    *dense = *copy;
-    return ANOMA_OK;
+    an_input in = {x, NULL, x->rows};
+    return an_model_features(m, &in, dense, copy);
 }
 
 anoma_status anoma_model_score_detector(const anoma_model *m, size_t index,
@@ -100,9 +98,30 @@ anoma_status anoma_model_score_detector(const anoma_model *m, size_t index,
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "score: NULL output array");
     const double *dense;
     double *copy;
-    AN_TRY(dense_view(x, &dense, &copy));
+    AN_TRY(dense_view(m, x, &dense, &copy));
     anoma_status st = an_model_raw_scores(m, index, dense, x->rows, scores);
     an_free(copy);
+    return st;
+}
+
+anoma_status an_model_score_rows(const anoma_model *m, const double *x, size_t rows,
+                                 double *scores)
+{
+    if (m->n_detectors == 1 && m->normalize == AN_NORM_NONE)
+        return an_model_raw_scores(m, 0, x, rows, scores);
+    /* raw[k * rows + i]: detector-major, so each detector fills one block. */
+    double *raw = an_malloc_array(m->n_detectors, rows * sizeof(double));
+    double *row_raw = AN_NEW_ARRAY(double, m->n_detectors);
+    anoma_status st = raw && row_raw ? ANOMA_OK : an_no_memory();
+    for (size_t k = 0; k < m->n_detectors && st == ANOMA_OK; k++)
+        st = an_model_raw_scores(m, k, x, rows, raw + k * rows);
+    for (size_t i = 0; i < rows && st == ANOMA_OK; i++) {
+        for (size_t k = 0; k < m->n_detectors; k++)
+            row_raw[k] = raw[k * rows + i];
+        scores[i] = an_model_combine(m, row_raw);
+    }
+    an_free(row_raw);
+    an_free(raw);
     return st;
 }
 
@@ -111,24 +130,10 @@ anoma_status anoma_model_score(const anoma_model *m, const anoma_matrix *x, doub
     AN_TRY(an_model_check_input(m, x, "score"));
     if (!scores && x->rows)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "score: NULL output array");
-    if (m->n_detectors == 1 && m->normalize == AN_NORM_NONE)
-        return anoma_model_score_detector(m, 0, x, scores);
     const double *dense;
     double *copy;
-    AN_TRY(dense_view(x, &dense, &copy));
-    /* raw[k * rows + i]: detector-major, so each detector fills one block. */
-    double *raw = an_malloc_array(m->n_detectors, x->rows * sizeof(double));
-    double *row_raw = AN_NEW_ARRAY(double, m->n_detectors);
-    anoma_status st = raw && row_raw ? ANOMA_OK : an_no_memory();
-    for (size_t k = 0; k < m->n_detectors && st == ANOMA_OK; k++)
-        st = an_model_raw_scores(m, k, dense, x->rows, raw + k * x->rows);
-    for (size_t i = 0; i < x->rows && st == ANOMA_OK; i++) {
-        for (size_t k = 0; k < m->n_detectors; k++)
-            row_raw[k] = raw[k * x->rows + i];
-        scores[i] = an_model_combine(m, row_raw);
-    }
-    an_free(row_raw);
-    an_free(raw);
+    AN_TRY(dense_view(m, x, &dense, &copy));
+    anoma_status st = an_model_score_rows(m, dense, x->rows, scores);
     an_free(copy);
     return st;
 }
@@ -161,14 +166,14 @@ anoma_status anoma_model_feature_scores(const anoma_model *m, size_t index,
                         d->vt->name);
     if (!out && x->rows)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "feature_scores: NULL output array");
-    double *row = AN_NEW_ARRAY(double, x->cols);
+    const double *dense;
+    double *copy;
+    AN_TRY(dense_view(m, x, &dense, &copy));
     void *scratch = m->scratch_bytes ? an_malloc_aligned(m->scratch_bytes, m->scratch_align) : NULL;
-    anoma_status st = row && (scratch || !m->scratch_bytes) ? ANOMA_OK : an_no_memory();
-    for (size_t i = 0; i < x->rows && st == ANOMA_OK; i++) {
-        an_matrix_copy_row(x, i, row);
-        d->vt->feature_scores_row(d->state, row, scratch, out + i * x->cols);
-    }
-    an_free(row);
+    anoma_status st = scratch || !m->scratch_bytes ? ANOMA_OK : an_no_memory();
+    for (size_t i = 0; i < x->rows && st == ANOMA_OK; i++)
+        d->vt->feature_scores_row(d->state, dense + i * m->width, scratch, out + i * m->width);
     an_free_aligned(scratch);
+    an_free(copy);
     return st;
 }

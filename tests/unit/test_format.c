@@ -191,7 +191,7 @@ static void test_hand_built_reference(void)
 
     /* Spot checks of fixed offsets in the header. */
     CHECK(file[0] == 0x89 && file[6] == 0x0D && file[7] == 0x0A);
-    CHECK(file[8] == 1 && file[9] == 0 && file[16] == 2);
+    CHECK(file[8] == 1 && file[9] == 0 && file[10] == 1 && file[16] == 2);
 }
 
 /* The example in docs/model-format.md, byte for byte. */

@@ -353,39 +353,11 @@ static void test_save_load(void)
     anoma_model_free(back);
 }
 
-/* The state payload of a one-detector model's detector, cut out of its file. */
-static unsigned char *detector_payload(const anoma_model *m, size_t *size)
-{
-    unsigned char file[8192];
-    size_t file_size = 0;
-    CHECK_OK(anoma_model_save_memory(m, file, sizeof file, &file_size));
-    an_section_list list = {0};
-    static const uint32_t known[] = {AN_SECTION_META, AN_SECTION_MODEL, AN_SECTION_PIPELINE,
-                                     AN_SECTION_DETECTOR};
-    CHECK_OK(an_format_decode(file, file_size, known, 4, &list));
-    unsigned char *payload = NULL;
-    for (size_t i = 0; i < list.n; i++) {
-        if (list.items[i].type != AN_SECTION_DETECTOR)
-            continue;
-        an_reader r = an_reader_make(list.items[i].data, list.items[i].size, "test");
-        an_free(an_get_str(&r)); /* name */
-        an_free(an_get_str(&r)); /* parameters */
-        an_get_f64(&r);          /* shift */
-        an_get_f64(&r);          /* scale */
-        CHECK(an_get_u32(&r) == 1); /* payload version */
-        *size = r.len - r.pos;
-        payload = malloc(*size);
-        memcpy(payload, r.data + r.pos, *size);
-    }
-    an_section_list_free(&list);
-    return payload;
-}
-
 static void test_import_detector(void)
 {
     anoma_model *source = fitted(NULL, "iqr", "combine=mean");
     size_t size = 0;
-    unsigned char *payload = detector_payload(source, &size);
+    unsigned char *payload = test_detector_payload(source, 0, &size);
     CHECK(payload != NULL);
 
     anoma_model *m = NULL;

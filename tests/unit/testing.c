@@ -1,5 +1,7 @@
 #include "testing.h"
 
+#include "core/alloc.h"
+#include "io/format.h"
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -121,4 +123,40 @@ int test_close(double a, double b, double tol)
         return isnan(a) && isnan(b);
     double scale = fabs(b) > 1 ? fabs(b) : 1;
     return fabs(a - b) <= tol * scale;
+}
+
+unsigned char *test_detector_payload(const anoma_model *m, size_t index, size_t *size)
+{
+    size_t file_size = 0;
+    if (anoma_model_save_memory(m, NULL, 0, &file_size) != ANOMA_OK)
+        return NULL;
+    unsigned char *file = malloc(file_size);
+    if (!file || anoma_model_save_memory(m, file, file_size, &file_size) != ANOMA_OK) {
+        free(file);
+        return NULL;
+    }
+    an_section_list list = {0};
+    static const uint32_t known[] = {AN_SECTION_META, AN_SECTION_MODEL, AN_SECTION_PIPELINE,
+                                     AN_SECTION_DETECTOR};
+    unsigned char *payload = NULL;
+    if (an_format_decode(file, file_size, known, 4, &list) == ANOMA_OK) {
+        size_t k = 0;
+        for (size_t i = 0; i < list.n; i++) {
+            if (list.items[i].type != AN_SECTION_DETECTOR || k++ != index)
+                continue;
+            an_reader r = an_reader_make(list.items[i].data, list.items[i].size, "test");
+            an_free(an_get_str(&r)); /* name */
+            an_free(an_get_str(&r)); /* parameters */
+            an_get_f64(&r);          /* shift */
+            an_get_f64(&r);          /* scale */
+            an_get_u32(&r);          /* payload version */
+            *size = r.len - r.pos;
+            payload = malloc(*size + 1);
+            if (payload)
+                memcpy(payload, r.data + r.pos, *size);
+        }
+    }
+    an_section_list_free(&list);
+    free(file);
+    return payload;
 }

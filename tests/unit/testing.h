@@ -31,6 +31,12 @@ size_t test_alloc_largest(void);
 /* Back to the C library's allocator. */
 void test_alloc_restore(void);
 
+/* The saved state of detector `index` of a fitted model, as
+ * anoma_model_import_detector() takes it (the current payload version), cut
+ * out of the model's file
+ * (malloc'd; NULL if absent). */
+unsigned char *test_detector_payload(const anoma_model *m, size_t index, size_t *size);
+
 /* Tolerance check |a - b| <= tol * max(1, |b|). */
 int test_close(double a, double b, double tol);
 

@@ -1,7 +1,8 @@
 """Find and load libanoma, and declare the C signatures the bindings use.
 
 Search order: the ANOMA_LIBRARY environment variable, a libanoma.so* next to
-the package (in its folder or the folder above), then the system
+the package (in its folder or the folder above), the library `meson install`
+put beside it (_install.LIBDIR, relative to the package), then the system
 (ctypes.util.find_library("anoma"), then "libanoma.so.0"). A library whose
 version differs from the package's (_version.VERSION) is passed over; if none
 fits, the import fails naming both versions.
@@ -102,6 +103,11 @@ def _candidates():
     for folder in (here, os.path.dirname(here)):
         for path in sorted(glob.glob(os.path.join(folder, "libanoma.so*"))):
             yield "next to the package", path
+    try:  # present only in an installed package
+        from ._install import LIBDIR
+        yield "the install's libdir", os.path.normpath(os.path.join(here, LIBDIR, "libanoma.so.0"))
+    except ImportError:
+        pass
     found = ctypes.util.find_library("anoma")
     if found:
         yield "ctypes.util.find_library('anoma')", found

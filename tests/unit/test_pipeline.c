@@ -1,0 +1,347 @@
+/* The model with a pipeline, through the public API: frames in, the two
+ * widths, batch == row scorer == after save/load, bad input naming column
+ * and row, old files, imports, allocation failures. */
+#include "testing.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { ROWS = 600 };
+static double amount[ROWS];
+static int64_t clicks[ROWS];
+static const char *device[ROWS];
+static int64_t when[ROWS];
+static const char *const kinds[] = {"web", "ios", "android", "tv"};
+
+static void make_data(void)
+{
+    unsigned s = 99;
+    for (size_t i = 0; i < ROWS; i++) {
+        s = s * 1103515245u + 12345u;
+        amount[i] = i % 23 == 5 ? NAN : (double)((s >> 8) % 10000) / 100.0;
+        clicks[i] = (int64_t)((s >> 4) % 50);
+        device[i] = i % 41 == 7 ? NULL : kinds[(s >> 12) % (i % 97 == 3 ? 4 : 3)];
+        when[i] = 1700000000 + (int64_t)i * 60;
+    }
+    amount[17] = 900; /* an outlier */
+}
+
+static anoma_frame *frame_of(size_t rows, int with_extra)
+{
+    anoma_frame *f = NULL;
+    CHECK_OK(anoma_frame_create(rows, &f));
+    if (with_extra) /* an extra column first: ignored when scoring */
+        CHECK_OK(anoma_frame_add_column(f, "when", ANOMA_COL_TIMESTAMP, when));
+    CHECK_OK(anoma_frame_add_column(f, "amount", ANOMA_COL_DOUBLE, amount));
+    CHECK_OK(anoma_frame_add_column(f, "device", ANOMA_COL_STRING, device));
+    CHECK_OK(anoma_frame_add_column(f, "clicks", ANOMA_COL_INT64, clicks));
+    return f;
+}
+
+static anoma_model *fitted_model(const char *detector)
+{
+    anoma_model *m = NULL;
+    CHECK_OK(anoma_model_create("contamination=0.05", &m));
+    CHECK_OK(anoma_model_add_step(m, "one_hot", "columns=device", NULL));
+    size_t index = 9;
+    CHECK_OK(anoma_model_add_step(m, "standard_scaler", NULL, &index));
+    CHECK(index == 1);
+    CHECK_OK(anoma_model_add_detector(m, detector, NULL, NULL));
+    anoma_frame *f = frame_of(ROWS, 0);
+    CHECK_OK(anoma_model_fit_frame(m, f, NULL, NULL));
+    anoma_frame_free(f);
+    return m;
+}
+
+static void test_widths_and_names(void)
+{
+    anoma_model *m = fitted_model("zscore");
+    CHECK(anoma_model_n_steps(m) == 2 && !strcmp(anoma_model_step_name(m, 0), "one_hot"));
+    CHECK(anoma_model_n_features(m) == 3);
+    CHECK(!strcmp(anoma_model_input_name(m, 1), "device"));
+    CHECK(!strcmp(anoma_model_feature_name(m, 1), "device"));
+    anoma_column_type t;
+    CHECK_OK(anoma_model_input_type(m, 1, &t));
+    CHECK(t == ANOMA_COL_STRING);
+    CHECK_OK(anoma_model_input_type(m, 2, &t));
+    CHECK(t == ANOMA_COL_DOUBLE); /* an int64 column is a number */
+    /* amount, then device's columns (android, ios, tv, web, missing, unseen), clicks */
+    const char *want[] = {"amount", "device=android", "device=ios", "device=tv", "device=web",
+                          "device=<missing>", "device=<unseen>", "clicks"};
+    CHECK(anoma_model_n_outputs(m) == 8);
+    for (size_t k = 0; k < 8; k++)
+        CHECK(anoma_model_output_name(m, k) && !strcmp(anoma_model_output_name(m, k), want[k]));
+    CHECK(anoma_model_output_name(m, 8) == NULL);
+    char text[4096];
+    size_t needed;
+    CHECK_OK(anoma_model_step_params(m, 0, text, sizeof text, &needed));
+    CHECK(strstr(text, "columns=device") && strstr(text, "unseen=bucket"));
+    CHECK_OK(anoma_model_describe(m, text, sizeof text, &needed));
+    CHECK(strstr(text, "pipeline: 2 steps") && strstr(text, "device=<unseen>"));
+    CHECK_STATUS(anoma_model_add_step(m, "select", NULL, NULL), ANOMA_ERR_UNSUPPORTED);
+    anoma_model_free(m);
+}
+
+static void test_batch_row_and_file_agree(void)
+{
+    anoma_model *m = fitted_model("iforest");
+    anoma_frame *f = frame_of(ROWS, 1);
+    double batch[ROWS], back_scores[ROWS];
+    CHECK_OK(anoma_model_score_frame(m, f, batch));
+    CHECK(batch[17] > batch[16] && batch[17] > batch[18]);
+    int flags[ROWS];
+    double t;
+    CHECK_OK(anoma_model_predict_frame(m, f, flags));
+    CHECK_OK(anoma_model_threshold(m, &t));
+    for (size_t i = 0; i < ROWS; i++)
+        CHECK(flags[i] == (batch[i] > t));
+    /* the single-row path, typed values */
+    anoma_row_scorer *s = NULL;
+    CHECK_OK(anoma_row_scorer_create(m, &s));
+    for (size_t i = 0; i < ROWS; i++) {
+        anoma_value row[3];
+        row[0].number = amount[i];
+        row[1].text = device[i];
+        row[2].number = (double)clicks[i];
+        double score;
+        int is;
+        CHECK_OK(anoma_row_scorer_score_values(s, row, 3, &score, &is));
+        CHECK(score == batch[i] && is == flags[i]);
+    }
+    double plain[3] = {1, 2, 3}, score;
+    CHECK_STATUS(anoma_row_scorer_score(s, plain, 3, &score, NULL), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "'device'") != NULL); /* a matrix has no text */
+    anoma_row_scorer_free(s);
+    /* save, load: same scores */
+    size_t size = 0;
+    CHECK_OK(anoma_model_save_memory(m, NULL, 0, &size));
+    unsigned char *buf = malloc(size);
+    CHECK_OK(anoma_model_save_memory(m, buf, size, &size));
+    anoma_model *back = NULL;
+    CHECK_OK(anoma_model_load_memory(buf, size, &back));
+    CHECK_OK(anoma_model_score_frame(back, f, back_scores));
+    CHECK(!memcmp(batch, back_scores, sizeof batch));
+    CHECK(anoma_model_n_outputs(back) == 8 && !strcmp(anoma_model_output_name(back, 6), "device=<unseen>"));
+    /* every truncation fails cleanly */
+    for (size_t cut = 0; cut < size; cut += 7) {
+        anoma_model *bad = NULL;
+        CHECK(anoma_model_load_memory(buf, cut, &bad) != ANOMA_OK && bad == NULL);
+    }
+    free(buf);
+    anoma_model_free(back);
+    anoma_frame_free(f);
+    anoma_model_free(m);
+}
+
+static void test_bad_input_names_column_and_row(void)
+{
+    anoma_model *m = NULL;
+    CHECK_OK(anoma_model_create(NULL, &m));
+    CHECK_OK(anoma_model_add_step(m, "one_hot", "unseen=error", NULL));
+    CHECK_OK(anoma_model_add_detector(m, "zscore", NULL, NULL));
+    anoma_frame *f = frame_of(ROWS, 0);
+    CHECK_OK(anoma_model_fit_frame(m, f, NULL, NULL));
+    anoma_frame_free(f);
+    double scores[ROWS];
+    /* a missing column */
+    anoma_frame *g = NULL;
+    CHECK_OK(anoma_frame_create(ROWS, &g));
+    CHECK_OK(anoma_frame_add_column(g, "amount", ANOMA_COL_DOUBLE, amount));
+    CHECK_OK(anoma_frame_add_column(g, "clicks", ANOMA_COL_INT64, clicks));
+    CHECK_STATUS(anoma_model_score_frame(m, g, scores), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "no column 'device'") != NULL);
+    /* a wrong type */
+    CHECK_OK(anoma_frame_add_column(g, "device", ANOMA_COL_DOUBLE, amount));
+    CHECK_STATUS(anoma_model_score_frame(m, g, scores), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "'device'") && strstr(anoma_last_error(), "expects text"));
+    anoma_frame_free(g);
+    /* an unseen category, at row 300 */
+    static const char *other[ROWS];
+    for (size_t i = 0; i < ROWS; i++)
+        other[i] = device[i] ? device[i] : "web";
+    other[300] = "smart fridge";
+    CHECK_OK(anoma_frame_create(ROWS, &g));
+    CHECK_OK(anoma_frame_add_column(g, "amount", ANOMA_COL_DOUBLE, amount));
+    CHECK_OK(anoma_frame_add_column(g, "device", ANOMA_COL_STRING, other));
+    CHECK_OK(anoma_frame_add_column(g, "clicks", ANOMA_COL_INT64, clicks));
+    CHECK_STATUS(anoma_model_score_frame(m, g, scores), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "'smart fridge'") && strstr(anoma_last_error(), "row 300"));
+    /* an infinite number */
+    static double inf_amount[ROWS];
+    memcpy(inf_amount, amount, sizeof inf_amount);
+    inf_amount[12] = -INFINITY;
+    other[300] = "web";
+    anoma_frame_free(g);
+    CHECK_OK(anoma_frame_create(ROWS, &g));
+    CHECK_OK(anoma_frame_add_column(g, "amount", ANOMA_COL_DOUBLE, inf_amount));
+    CHECK_OK(anoma_frame_add_column(g, "device", ANOMA_COL_STRING, other));
+    CHECK_OK(anoma_frame_add_column(g, "clicks", ANOMA_COL_INT64, clicks));
+    CHECK_STATUS(anoma_model_score_frame(m, g, scores), ANOMA_ERR_NONFINITE);
+    CHECK(strstr(anoma_last_error(), "'amount', row 12") != NULL);
+    anoma_frame_free(g);
+    anoma_model_free(m);
+
+    /* text left at the end: a fit error naming it; the model stays fittable */
+    CHECK_OK(anoma_model_create(NULL, &m));
+    CHECK_OK(anoma_model_add_step(m, "standard_scaler", NULL, NULL));
+    CHECK_OK(anoma_model_add_detector(m, "zscore", NULL, NULL));
+    f = frame_of(ROWS, 0);
+    CHECK_STATUS(anoma_model_fit_frame(m, f, NULL, NULL), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "'device'") != NULL);
+    CHECK(!anoma_model_is_fitted(m));
+    const char *names[] = {"amount", "clicks"}; /* fit on some columns only */
+    CHECK_OK(anoma_model_set_feature_names(m, names, 2));
+    CHECK_OK(anoma_model_fit_frame(m, f, NULL, NULL));
+    CHECK(anoma_model_n_features(m) == 2 && anoma_model_n_outputs(m) == 2);
+    anoma_frame_free(f);
+    anoma_model_free(m);
+}
+
+/* A matrix model with steps, and one without any: the plain path unchanged. */
+static void test_matrix_models(void)
+{
+    double x[ROWS * 2];
+    for (size_t i = 0; i < ROWS; i++) {
+        x[2 * i] = isnan(amount[i]) ? 1 : amount[i];
+        x[2 * i + 1] = (double)clicks[i];
+    }
+    anoma_matrix view = anoma_matrix_f64(x, ROWS, 2);
+    anoma_model *plain = NULL, *scaled = NULL;
+    CHECK_OK(anoma_model_create(NULL, &plain));
+    CHECK_OK(anoma_model_add_detector(plain, "zscore", NULL, NULL));
+    CHECK_OK(anoma_model_fit(plain, &view, NULL, NULL));
+    CHECK_OK(anoma_model_create(NULL, &scaled));
+    CHECK_OK(anoma_model_add_step(scaled, "standard_scaler", "columns=x1", NULL));
+    CHECK_OK(anoma_model_add_detector(scaled, "zscore", NULL, NULL));
+    CHECK_OK(anoma_model_fit(scaled, &view, NULL, NULL));
+    /* z-scores do not change when a column is standardised first */
+    double a[ROWS], b[ROWS], t[ROWS * 2];
+    CHECK_OK(anoma_model_score(plain, &view, a));
+    CHECK_OK(anoma_model_score(scaled, &view, b));
+    for (size_t i = 0; i < ROWS; i++)
+        CHECK_NEAR(b[i], a[i], 1e-12);
+    CHECK_OK(anoma_model_transform(scaled, &view, t));
+    CHECK(t[0] == x[0]); /* placement: the scaled x1 where x1 was */
+    CHECK(!strcmp(anoma_model_output_name(scaled, 1), "x1"));
+    CHECK_OK(anoma_model_transform(plain, &view, t));
+    CHECK(!memcmp(t, x, sizeof x));
+    anoma_model_free(plain);
+    anoma_model_free(scaled);
+}
+
+/* A detector fitted elsewhere joins a model with steps (and another
+ * detector): fit fits the rest and checks the width. */
+static void test_import_into_pipeline(void)
+{
+    anoma_model *ref = fitted_model("zscore");
+    size_t len = 0;
+    unsigned char *payload = test_detector_payload(ref, 0, &len);
+    CHECK(payload != NULL);
+    anoma_frame *f = frame_of(ROWS, 0);
+    double a[ROWS], b[ROWS];
+    CHECK_OK(anoma_model_score_frame(ref, f, a));
+    for (int with_mad = 0; with_mad < 2 && payload; with_mad++) {
+        anoma_model *m = NULL;
+        CHECK_OK(anoma_model_create("contamination=0.05", &m));
+        CHECK_OK(anoma_model_add_step(m, "one_hot", "columns=device", NULL));
+        CHECK_OK(anoma_model_add_step(m, "standard_scaler", NULL, NULL));
+        if (with_mad)
+            CHECK_OK(anoma_model_add_detector(m, "mad", NULL, NULL));
+        /* the payload must agree with the width given */
+        CHECK_STATUS(anoma_model_import_detector(m, "zscore", NULL, payload, len, 5),
+                     ANOMA_ERR_FORMAT);
+        CHECK(anoma_model_n_detectors(m) == (size_t)with_mad);
+        anoma_model_free(m);
+        /* and the width with the pipeline's output, at fit (no <unseen> column: 7) */
+        CHECK_OK(anoma_model_create("contamination=0.05", &m));
+        CHECK_OK(anoma_model_add_step(m, "one_hot", "columns=device unseen=ignore", NULL));
+        if (with_mad)
+            CHECK_OK(anoma_model_add_detector(m, "mad", NULL, NULL));
+        /* no fixed threshold needed: fit takes the contamination quantile */
+        CHECK_OK(anoma_model_import_detector(m, "zscore", NULL, payload, len, 8));
+        CHECK(!anoma_model_is_fitted(m) && anoma_model_n_detectors(m) == 1u + with_mad);
+        CHECK_STATUS(anoma_model_fit_frame(m, f, NULL, NULL), ANOMA_ERR_SHAPE);
+        CHECK(strstr(anoma_last_error(), "takes 8 columns; the pipeline makes 7") != NULL);
+        CHECK(!anoma_model_is_fitted(m));
+        anoma_model_free(m);
+        CHECK_OK(anoma_model_create("contamination=0.05", &m));
+        CHECK_OK(anoma_model_add_step(m, "one_hot", "columns=device", NULL));
+        CHECK_OK(anoma_model_add_step(m, "standard_scaler", NULL, NULL));
+        if (with_mad)
+            CHECK_OK(anoma_model_add_detector(m, "mad", NULL, NULL));
+        CHECK_OK(anoma_model_import_detector(m, "zscore", NULL, payload, len, 8));
+        CHECK_STATUS(anoma_model_set_detector_param(m, with_mad, "ddof", "1"),
+                     ANOMA_ERR_UNSUPPORTED);
+        CHECK_OK(anoma_model_fit_frame(m, f, NULL, NULL));
+        CHECK_OK(anoma_model_score_frame(m, f, b));
+        if (!with_mad) /* the imported detector alone scores as where it was fitted */
+            CHECK(!memcmp(a, b, sizeof a));
+        anoma_model_free(m);
+    }
+    free(payload);
+    anoma_frame_free(f);
+    anoma_model_free(ref);
+}
+
+static void test_allocation_failures(void)
+{
+    for (long k = 0;; k++) {
+        test_alloc_install(k);
+        anoma_model *m = NULL, *back = NULL;
+        anoma_row_scorer *s = NULL;
+        anoma_frame *f = NULL;
+        double scores[ROWS], score;
+        unsigned char buf[1 << 15];
+        size_t size = 0;
+        anoma_status st = anoma_model_create(NULL, &m);
+        if (st == ANOMA_OK)
+            st = anoma_model_add_step(m, "one_hot", "min_frequency=5", NULL);
+        if (st == ANOMA_OK)
+            st = anoma_model_add_step(m, "standard_scaler", NULL, NULL);
+        if (st == ANOMA_OK)
+            st = anoma_model_add_detector(m, "zscore", NULL, NULL);
+        if (st == ANOMA_OK)
+            st = anoma_frame_create(ROWS, &f);
+        if (st == ANOMA_OK)
+            st = anoma_frame_add_column(f, "amount", ANOMA_COL_DOUBLE, amount);
+        if (st == ANOMA_OK)
+            st = anoma_frame_add_column(f, "device", ANOMA_COL_STRING, device);
+        if (st == ANOMA_OK)
+            st = anoma_model_fit_frame(m, f, NULL, NULL);
+        if (st == ANOMA_OK)
+            st = anoma_model_score_frame(m, f, scores);
+        if (st == ANOMA_OK)
+            st = anoma_model_save_memory(m, buf, sizeof buf, &size);
+        if (st == ANOMA_OK)
+            st = anoma_model_load_memory(buf, size, &back);
+        if (st == ANOMA_OK)
+            st = anoma_row_scorer_create(back, &s);
+        anoma_value row[2] = {{.number = 1.5}, {.text = "web"}};
+        if (st == ANOMA_OK)
+            st = anoma_row_scorer_score_values(s, row, 2, &score, NULL);
+        if (st != ANOMA_OK && st != ANOMA_ERR_NO_MEMORY)
+            test_fail(__FILE__, __LINE__, "k=%ld: %s: %s", k, anoma_status_str(st), anoma_last_error());
+        anoma_row_scorer_free(s);
+        anoma_model_free(back);
+        anoma_model_free(m);
+        anoma_frame_free(f);
+        long live = test_alloc_live();
+        test_alloc_restore();
+        CHECK(live == 0);
+        if (st == ANOMA_OK || live)
+            break;
+    }
+}
+
+int main(void)
+{
+    make_data();
+    RUN(test_widths_and_names);
+    RUN(test_batch_row_and_file_agree);
+    RUN(test_bad_input_names_column_and_row);
+    RUN(test_matrix_models);
+    RUN(test_import_into_pipeline);
+    RUN(test_allocation_failures);
+    return test_summary();
+}
