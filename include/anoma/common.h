@@ -127,6 +127,24 @@ typedef struct anoma_allocator {
  */
 ANOMA_API anoma_status anoma_set_allocator(const anoma_allocator *allocator);
 
+/**
+ * @brief Stop the library's worker threads.
+ *
+ * Fitting and batch scoring share work out to a pool of worker threads that
+ * starts on the first call that wants more than one thread, grows to the
+ * largest thread count asked for, and sleeps between calls, so that a call
+ * pays a wake-up instead of starting threads. The pool is stopped and its
+ * threads joined when the library is unloaded (or the process exits); call
+ * this to release them earlier, for example before a host checks for
+ * leaked threads or changes resource limits. The next call that needs
+ * threads starts the pool again. Calls running in other threads at that
+ * moment finish correctly, on their own threads. A child process created
+ * by fork() starts with no workers.
+ * @note Thread-safe. Never call it from inside a callback of the library.
+ * @since 0.2.0
+ */
+ANOMA_API void anoma_shutdown(void);
+
 #ifdef __cplusplus
 }
 #endif

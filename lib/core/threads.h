@@ -1,27 +1,46 @@
-/* Parallel loops over index ranges on a small set of pthreads.
+/* Parallel loops over index ranges on a persistent pool of pthreads.
  *
- * The range [0, n) is cut into at most n_threads contiguous chunks, one per
- * worker, in a fixed way: the same n and n_threads always give the same
- * chunks, and a task that writes only its own indices is deterministic.
- * Threads are started per call and joined before it returns, so the library
- * keeps no threads alive between calls (nothing to shut down, safe after
- * fork). If a thread cannot be started its chunk runs on the caller. */
+ * The range [0, n) is cut into at most n_threads contiguous chunks in a
+ * fixed way: the same n and n_threads always give the same chunks, and a
+ * task that writes only its own indices is deterministic whatever thread
+ * runs which chunk. The caller runs chunks too, and runs any chunk no
+ * worker has taken yet, so a loop finishes even when no worker can start,
+ * when all workers are busy with other callers' loops, or when a chunk
+ * itself calls an_parallel_for.
+ *
+ * The pool starts lazily on the first loop that wants threads and grows to
+ * the largest thread count asked for (at most AN_MAX_THREADS); its workers
+ * sleep between loops, so a loop pays a wake-up instead of a thread start.
+ * Several host threads may run loops at once: each loop is a job in one
+ * queue. an_threads_shutdown() (public: anoma_shutdown) joins the workers;
+ * the next loop starts them again. The library's destructor shuts the pool
+ * down at unload, and a child process after fork() starts with an empty
+ * pool. */
 #ifndef AN_CORE_THREADS_H
 #define AN_CORE_THREADS_H
 
 #include <stddef.h>
 
-/* Work on [begin, end); `worker` in [0, n_threads) indexes per-worker scratch. */
+enum { AN_MAX_THREADS = 256 };
+
+/* Work on [begin, end); `worker` in [0, n_threads) indexes per-worker
+ * scratch: it is the chunk's number, not the thread's. */
 typedef void (*an_range_fn)(void *ctx, size_t begin, size_t end, size_t worker);
 
-/* Run fn over [0, n) on up to n_threads threads (0 = number of cores), with
- * chunks of at least min_chunk items. Returns the number of workers used. */
+/* Run fn over [0, n) in up to n_threads chunks (0 = number of cores) of at
+ * least min_chunk items. Returns the number of chunks. */
 size_t an_parallel_for(size_t n, size_t n_threads, size_t min_chunk, an_range_fn fn, void *ctx);
 
-/* How many workers an_parallel_for would use. */
+/* How many chunks an_parallel_for would use. */
 size_t an_parallel_workers(size_t n, size_t n_threads, size_t min_chunk);
 
 /* Number of online cores (at least 1). */
 size_t an_cpu_count(void);
+
+/* Stop and join the pool's workers (no loop may be running). */
+void an_threads_shutdown(void);
+
+/* Workers alive in the pool (for tests). */
+size_t an_threads_pool_size(void);
 
 #endif
