@@ -133,7 +133,8 @@ static int in_list(char *const *list, const char *name)
 
 /* Reader options: delimiter, header, declared types (kept columns that are
  * not features are read as text, so they pass through as written). */
-static char *reader_options(const char *path, const cli_input *in, char *const *keep)
+static char *reader_options(const char *path, const cli_input *in, char *const *keep,
+                            char *const *features)
 {
     size_t cap = 256 + strlen(in->types ? in->types : "") + strlen(in->keep ? in->keep : "") * 2;
     char *o = malloc(cap);
@@ -151,7 +152,7 @@ static char *reader_options(const char *path, const cli_input *in, char *const *
         sep = ",";
     }
     for (size_t k = 0; keep && keep[k]; k++) {
-        int feature = 0;
+        int feature = in_list(features, keep[k]);
         for (size_t j = 0; in->select && j < in->n_select; j++)
             feature |= !strcmp(in->select[j], keep[k]);
         if (!feature && !(in->types && strstr(in->types, keep[k]))) {
@@ -162,9 +163,10 @@ static char *reader_options(const char *path, const cli_input *in, char *const *
     return o;
 }
 
-static int read_frame(cli_data *d, const char *path, const cli_input *in, char *const *keep)
+static int read_frame(cli_data *d, const char *path, const cli_input *in, char *const *keep,
+                      char *const *features)
 {
-    char *options = reader_options(path, in, keep);
+    char *options = reader_options(path, in, keep, features);
     if (!options)
         return cli_error("out of memory");
     anoma_status st;
@@ -309,7 +311,7 @@ int cli_data_load(cli_data *d, const char *path, const cli_input *in)
     size_t *index = NULL;
     int rc = (in->features && !features) || (in->drop && !drop) || (in->keep && !keep)
                  ? cli_error("out of memory")
-                 : read_frame(d, path, in, keep);
+                 : read_frame(d, path, in, keep, features);
     const char *where = !strcmp(path, "-") ? "stdin" : path;
     if (rc == CLI_OK && (d->rows = anoma_frame_rows(d->frame)) == 0)
         rc = cli_error("%s: no data rows", where);

@@ -563,6 +563,38 @@ static void test_row_parser(void)
     CHECK(p == NULL);
 }
 
+/* The line parser frees what it took on every failure, and once its buffer
+ * has grown a line costs no allocation. */
+static void test_row_parser_memory(void)
+{
+    const char *header = "a,\"b,c\",d";
+    int done = 0;
+    for (long k = 0; k < 100 && !done; k++) {
+        anoma_csv_parser *p = NULL;
+        test_alloc_install(k);
+        anoma_status st = anoma_csv_parser_create(header, strlen(header), NULL, &p);
+        anoma_csv_value v[3];
+        if (st == ANOMA_OK)
+            st = anoma_csv_parse_row(p, "1,\"x\"\"y\",2", 11, v, 3);
+        CHECK(st == ANOMA_OK || st == ANOMA_ERR_NO_MEMORY);
+        anoma_csv_parser_free(p);
+        CHECK(test_alloc_live() == 0);
+        test_alloc_restore();
+        done = st == ANOMA_OK;
+    }
+    CHECK(done);
+    anoma_csv_parser *p = NULL;
+    CHECK_OK(anoma_csv_parser_create(header, strlen(header), NULL, &p));
+    anoma_csv_value v[3];
+    CHECK_OK(anoma_csv_parse_row(p, "1,22222222,3", 12, v, 3));
+    test_alloc_install(0); /* no allocation may succeed from here */
+    for (int i = 0; i < 1000; i++)
+        CHECK_OK(anoma_csv_parse_row(p, "4,\"5,6\",7", 9, v, 3));
+    test_alloc_restore();
+    CHECK(!strcmp(v[1].text, "5,6"));
+    anoma_csv_parser_free(p);
+}
+
 static void test_out_of_memory(void)
 {
     const char *text = "name,x,label\n\"a, b\",1,0\nc,NA,1\n,3,0\n";
@@ -600,6 +632,7 @@ int main(void)
     RUN(test_declared_types);
     RUN(test_no_header);
     RUN(test_row_parser);
+    RUN(test_row_parser_memory);
     RUN(test_out_of_memory);
     return test_summary();
 }

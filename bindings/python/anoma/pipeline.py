@@ -1,0 +1,292 @@
+"""Feature pipelines: steps named and parametrised like scikit-learn's, ending
+in a detector estimator, fitted and scored by the library in one model.
+
+``Pipeline([OneHotEncoder(), StandardScaler(), IsolationForest()])`` takes a
+pandas DataFrame (numbers, text and datetime columns) or a NumPy array; the
+steps run in C (docs/features.md gives each step's exact formula), the last
+element gives the detector and the threshold rule, and the result follows
+the outlier-detector conventions of the other estimators (``score_samples``
+higher = more normal, ``predict`` -1/+1; ``anomaly_score`` is the library's
+higher = more anomalous). ``transform`` returns what the detector sees and
+``get_feature_names_out`` its column names ("device=web", "amount").
+"""
+import ctypes
+import inspect
+
+import numpy as np
+
+from ._library import lib, text
+from .errors import check
+from .estimators import _OutlierDetector
+from .model import Model, format_params
+
+__all__ = ["Pipeline", "StandardScaler", "OneHotEncoder", "Select"]
+
+# Column types of data.h.
+_COL_DOUBLE, _COL_STRING, _COL_TIMESTAMP = 0, 2, 3
+
+_p, _st = ctypes.c_void_p, ctypes.c_int
+for _name, (_res, _args) in {
+        "anoma_frame_create": (_st, [ctypes.c_size_t, ctypes.POINTER(_p)]),
+        "anoma_frame_free": (None, [_p]),
+        "anoma_frame_add_column": (_st, [_p, ctypes.c_char_p, ctypes.c_int, _p]),
+        "anoma_model_add_step": (_st, [_p, ctypes.c_char_p, ctypes.c_char_p,
+                                       ctypes.POINTER(ctypes.c_size_t)]),
+        "anoma_model_fit_frame": (_st, [_p, _p, _p, _p]),
+        "anoma_model_score_frame": (_st, [_p, _p, _p]),
+        "anoma_model_predict_frame": (_st, [_p, _p, _p]),
+        "anoma_model_transform_frame": (_st, [_p, _p, _p]),
+        "anoma_model_n_outputs": (ctypes.c_size_t, [_p]),
+        "anoma_model_output_name": (ctypes.c_char_p, [_p, ctypes.c_size_t]),
+        "anoma_model_n_steps": (ctypes.c_size_t, [_p]),
+}.items():
+    _fn = getattr(lib, _name)
+    _fn.restype, _fn.argtypes = _res, _args
+
+
+# ---- steps ------------------------------------------------------------------
+
+class _Step:
+    """A pipeline step: its C name and the key=value parameters its
+    scikit-learn-style arguments stand for."""
+
+    _name = None
+
+    def get_params(self, deep=True):
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {name: getattr(self, name) for name in names}
+
+    def set_params(self, **params):
+        for key, value in params.items():
+            if key not in self.get_params():
+                raise ValueError("Invalid parameter %r for %s" % (key, type(self).__name__))
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self):
+        return "%s(%s)" % (type(self).__name__,
+                           ", ".join("%s=%r" % kv for kv in self.get_params().items()))
+
+    @staticmethod
+    def _columns(columns):
+        if columns is None:
+            return None
+        if isinstance(columns, str):
+            return columns
+        return ",".join(str(c) for c in columns)
+
+    def _params(self):
+        raise NotImplementedError
+
+
+class StandardScaler(_Step):
+    """scikit-learn's StandardScaler on number columns (``columns``: the
+    columns to scale; default every number column). NaN is ignored in fit
+    and kept in the output, as scikit-learn does."""
+
+    _name = "standard_scaler"
+
+    def __init__(self, with_mean=True, with_std=True, columns=None):
+        self.with_mean = with_mean
+        self.with_std = with_std
+        self.columns = columns
+
+    def _params(self):
+        return {"columns": self._columns(self.columns), "with_mean": self.with_mean,
+                "with_std": self.with_std}
+
+
+class OneHotEncoder(_Step):
+    """scikit-learn's OneHotEncoder(sparse_output=False) on text columns.
+
+    ``handle_unknown``: "bucket" (the default: an unseen value sets its own
+    ``col=<unseen>`` column), "ignore" (all zeros, as scikit-learn's) or
+    "error". ``min_frequency`` (an int count or a float fraction) and
+    ``max_categories`` group rare categories in ``col=<infrequent>`` as
+    scikit-learn does. Missing text (None, NaN) is a category of its own."""
+
+    _name = "one_hot"
+
+    def __init__(self, handle_unknown="bucket", min_frequency=None, max_categories=None,
+                 columns=None):
+        self.handle_unknown = handle_unknown
+        self.min_frequency = min_frequency
+        self.max_categories = max_categories
+        self.columns = columns
+
+    def _params(self):
+        freq = self.min_frequency
+        if isinstance(freq, (float, np.floating)) and freq >= 1:
+            raise ValueError("min_frequency as a float is a fraction in (0, 1); give a count "
+                             "as an int")
+        return {"columns": self._columns(self.columns), "unseen": self.handle_unknown,
+                "min_frequency": freq, "max_categories": self.max_categories}
+
+
+class Select(_Step):
+    """Keep columns by name (``columns``, in that order) or by type
+    (``types``: "number", "text", "timestamp"), or ``drop`` some."""
+
+    _name = "select"
+
+    def __init__(self, columns=None, types=None, drop=None):
+        self.columns = columns
+        self.types = types
+        self.drop = drop
+
+    def _params(self):
+        return {"columns": self._columns(self.columns), "types": self._columns(self.types),
+                "drop": self._columns(self.drop)}
+
+
+# ---- frames -------------------------------------------------------------------
+
+class _Frame:
+    """An anoma_frame over a DataFrame's or an array's columns; the arrays it
+    points to live as long as this object."""
+
+    def __init__(self, X):
+        self.handle = None
+        columns = _columns_of(X)
+        rows = len(columns[0][1]) if columns else 0
+        handle = ctypes.c_void_p()
+        check(lib.anoma_frame_create(rows, ctypes.byref(handle)))
+        self.handle = handle
+        self.names = [name for name, _ in columns]
+        self._keep = []
+        for name, values in columns:
+            kind, buf = _column_buffer(values)
+            self._keep.append(buf)
+            address = ctypes.cast(buf, ctypes.c_void_p) if kind == _COL_STRING \
+                else buf.ctypes.data
+            check(lib.anoma_frame_add_column(handle, name.encode("utf-8"), kind, address))
+        self.rows = rows
+
+    def __del__(self, _free=lib.anoma_frame_free):
+        if getattr(self, "handle", None):
+            _free(self.handle)
+            self.handle = None
+
+
+def _columns_of(X):
+    """[(name, 1-D values)] of a DataFrame (its column names) or of a 2-D
+    array (x0, x1, ...)."""
+    if hasattr(X, "columns") and hasattr(X, "iloc"):
+        return [(str(name), X.iloc[:, j]) for j, name in enumerate(X.columns)]
+    a = np.asarray(X)
+    if a.ndim != 2:
+        raise ValueError("X must be 2-D (n_samples, n_features); got shape %s" % (a.shape,))
+    return [("x%d" % j, a[:, j]) for j in range(a.shape[1])]
+
+
+def _column_buffer(values):
+    """(column type, buffer) for one column: float64 numbers, int64 seconds
+    for datetimes, an array of UTF-8 char pointers (NULL = missing) for text."""
+    dtype = getattr(values, "dtype", None)
+    a = np.asarray(values)
+    if dtype is not None and str(dtype) == "category":
+        a = np.asarray(values.astype(object))
+    if a.dtype.kind in "biuf":
+        return _COL_DOUBLE, np.ascontiguousarray(a, dtype=np.float64)
+    if a.dtype.kind == "M":
+        seconds = a.astype("datetime64[s]").astype(np.int64)
+        return _COL_TIMESTAMP, np.ascontiguousarray(seconds)
+    texts = []
+    for v in a.tolist():
+        if v is None or (isinstance(v, float) and v != v):
+            texts.append(None)
+        else:
+            texts.append(str(v).encode("utf-8"))
+    return _COL_STRING, (ctypes.c_char_p * len(texts))(*texts)
+
+
+# ---- the pipeline ---------------------------------------------------------------
+
+class Pipeline(_OutlierDetector):
+    """Steps then a detector estimator (ZScore, MAD, IQR, IsolationForest),
+    fitted and scored by the library as one model. The detector's parameters
+    and ``contamination`` rule are the last element's."""
+
+    def __init__(self, steps):
+        self.steps = steps
+
+    def _parts(self):
+        steps = list(self.steps)
+        if not steps or not hasattr(steps[-1], "_contamination_params"):
+            raise TypeError("Pipeline: the last element must be a detector estimator "
+                            "(ZScore, MAD, IQR, IsolationForest)")
+        for s in steps[:-1]:
+            if not isinstance(s, _Step):
+                raise TypeError("Pipeline: %r is not a step (StandardScaler, OneHotEncoder, "
+                                "Select)" % (s,))
+        return steps[:-1], steps[-1]
+
+    @staticmethod
+    def _add_steps(model, steps):
+        for s in steps:
+            check(lib.anoma_model_add_step(model._handle, s._name.encode(),
+                                           format_params(s._params()).encode("utf-8"), None))
+
+    def _make_model(self, steps, final, frame):
+        """The unfitted model: the steps, then the last element's detector
+        for the width the steps make (found by fitting them once)."""
+        wants_x = "x" in inspect.signature(final._make_model).parameters
+        if not wants_x:
+            model = final._make_model()
+        else:
+            probe = Model("", [("zscore", "")])
+            self._add_steps(probe, steps)
+            check(lib.anoma_model_fit_frame(probe._handle, frame.handle, None, None))
+            width = lib.anoma_model_n_outputs(probe._handle)
+            shape_only = np.lib.stride_tricks.as_strided(np.zeros(1), (frame.rows, width), (0, 0))
+            made = final._make_model(shape_only)
+            model = made[0] if isinstance(made, tuple) else made
+        self._add_steps(model, steps)  # steps and detectors are separate lists
+        return model
+
+    def fit(self, X, y=None):
+        """Fit the steps in order, then the detector, on X (a DataFrame or a
+        2-D array); y is ignored. Returns self."""
+        steps, final = self._parts()
+        frame = _Frame(X)
+        model = self._make_model(steps, final, frame)
+        check(lib.anoma_model_fit_frame(model._handle, frame.handle, None, None))
+        self.model_ = model
+        return self
+
+    def _frame(self, X):
+        self._model()
+        return _Frame(X)
+
+    def anomaly_score(self, X):
+        """The library's score of each row: higher = more anomalous."""
+        frame = self._frame(X)
+        out = np.empty(frame.rows, dtype=np.float64)
+        check(lib.anoma_model_score_frame(self.model_._handle, frame.handle, out.ctypes.data))
+        return out
+
+    def predict(self, X):
+        """-1 for an outlier, +1 for an inlier."""
+        frame = self._frame(X)
+        out = np.empty(frame.rows, dtype=np.intc)
+        check(lib.anoma_model_predict_frame(self.model_._handle, frame.handle, out.ctypes.data))
+        return 1 - 2 * out.astype(np.int64)
+
+    def transform(self, X):
+        """What the detector sees: (n_samples, n_outputs) floats."""
+        frame = self._frame(X)
+        out = np.empty((frame.rows, lib.anoma_model_n_outputs(self.model_._handle)))
+        check(lib.anoma_model_transform_frame(self.model_._handle, frame.handle,
+                                              out.ctypes.data))
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the columns the detector sees, such as "device=web"."""
+        handle = self._model()._handle
+        n = lib.anoma_model_n_outputs(handle)
+        return np.asarray([text(lib.anoma_model_output_name(handle, k)) for k in range(n)],
+                          dtype=object)
+
+    def feature_scores(self, X):
+        raise NotImplementedError("Pipeline.feature_scores: explain through model_ on "
+                                  "transform(X)")
