@@ -363,3 +363,55 @@ def test_bad_input_names_column_and_row():
         Model(["robust_scaler columns=nope"], df)
     with pytest.raises(AssertionError, match=r"'kind' is text"):
         Model(["minmax_scaler columns=kind"], df)
+
+
+def test_step_classes_equal_scikit_learn():
+    """The scikit-learn-named classes of anoma.Pipeline, parametrised as
+    scikit-learn's, give scikit-learn's output."""
+    from sklearn.base import clone
+    df = load("cardio.csv")
+    x = numbers(df)
+    cases = [
+        (anoma.SimpleImputer(strategy="median", add_indicator=True),
+         SimpleImputer(strategy="median", add_indicator=True)),
+        (anoma.SimpleImputer(strategy="constant", fill_value=-1.5),
+         SimpleImputer(strategy="constant", fill_value=-1.5)),
+        (anoma.MinMaxScaler(feature_range=(-1, 2), clip=True),
+         MinMaxScaler(feature_range=(-1, 2), clip=True)),
+        (anoma.RobustScaler(quantile_range=(10, 90), with_centering=False),
+         RobustScaler(quantile_range=(10, 90), with_centering=False)),
+        (anoma.MaxAbsScaler(), MaxAbsScaler()),
+    ]
+    for ours, sk in cases:
+        p = anoma.Pipeline([anoma.Select(drop="kind"), clone(ours), anoma.ZScore()]).fit(df)
+        want = sk.fit_transform(x)
+        got = p.transform(df)
+        assert got.shape == want.shape
+        assert np.array_equal(np.isnan(got), np.isnan(want))
+        np.testing.assert_allclose(got[~np.isnan(want)], want[~np.isnan(want)], rtol=TOL,
+                                   atol=TOL)
+    filled = x.fillna(0)
+    p = anoma.Pipeline([anoma.Normalizer(norm="max"), anoma.ZScore()]).fit(filled)
+    np.testing.assert_allclose(p.transform(filled), Normalizer(norm="max").fit_transform(filled),
+                               rtol=TOL, atol=TOL)
+    sk = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
+                        encoded_missing_value=-2)
+    p = anoma.Pipeline([anoma.Select(columns=["kind"]),
+                        anoma.OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
+                                             encoded_missing_value=-2), anoma.ZScore()]).fit(df)
+    assert np.array_equal(p.transform(df), sk.fit_transform(df[["kind"]]))
+    sk = MissingIndicator(features="all")
+    names = [c + "_missing" for c in df.columns]
+    p = anoma.Pipeline([anoma.MissingIndicator(features="all"), anoma.Select(columns=names),
+                        anoma.ZScore()]).fit(df)
+    assert np.array_equal(p.transform(df), sk.fit_transform(df))
+    # the library's own steps, and parameters checked before anything runs
+    a, b = df.columns[0], df.columns[3]
+    p = anoma.Pipeline([anoma.Ratio(a, b, name="r", zero_division=0), anoma.FrequencyEncoder(),
+                        anoma.SimpleImputer(), anoma.ZScore()]).fit(df)
+    assert list(p.get_feature_names_out()[-1:]) == ["r"]
+    assert "kind_frequency" in list(p.get_feature_names_out())
+    with pytest.raises(ValueError, match="unknown_value"):
+        anoma.Pipeline([anoma.OrdinalEncoder(unknown_value=-1), anoma.ZScore()]).fit(df)
+    with pytest.raises(ValueError, match="feature_range"):
+        anoma.Pipeline([anoma.MinMaxScaler(feature_range=3), anoma.ZScore()]).fit(df)
