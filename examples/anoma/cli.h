@@ -75,6 +75,8 @@ typedef struct cli_input {
     const char *types;        /* --types NAME:TYPE,..., or NULL */
     const char *delimiter;    /* --delimiter, or NULL for ',' */
     int header;               /* CLI_HEADER_* */
+    int typed;                /* the model has pipeline steps: text and timestamp
+                                 columns are features too (cli_data.features) */
 } cli_input;
 
 /* The input options in a command's getopt_long table (values >= 300), and
@@ -104,6 +106,8 @@ typedef struct cli_data {
     size_t *keep;        /* their frame indices */
     const char **unused; /* columns left out as timestamp or text, n_unused */
     size_t n_unused;
+    anoma_frame *features; /* with cli_input.typed: the feature columns as a frame
+                              (x is then NULL) */
 } cli_data;
 
 /* Read `path` ("-": standard input) as `in` says. The features are the

@@ -193,13 +193,13 @@ static int read_frame(cli_data *d, const char *path, const cli_input *in, char *
 
 /* A named feature column: it must exist and hold numbers. */
 static int find_feature(const cli_data *d, const char *path, const char *name, const char *why,
-                        size_t *index)
+                        int typed, size_t *index)
 {
     if (anoma_frame_find_column(d->frame, name, index) != ANOMA_OK)
         return cli_error("%s: no column '%s'%s", path, name, why);
     anoma_column_type type;
     anoma_frame_column(d->frame, *index, &type, NULL);
-    if (!is_number_column(type))
+    if (!typed && !is_number_column(type))
         return cli_error("%s: column '%s' holds %s, not numbers (declare it with --types "
                          "%s:number to read it as numbers)", path, name, type_word(type), name);
     return CLI_OK;
@@ -227,7 +227,7 @@ static int choose_columns(cli_data *d, const char *path, const cli_input *in,
                 continue;
             if (find_feature(d, path, name,
                              in->select ? ", which the model was trained on" : " (--features)",
-                             &index[d->cols]) != CLI_OK)
+                             in->typed, &index[d->cols]) != CLI_OK)
                 return CLI_BAD_INPUT;
             d->cols++;
         }
@@ -238,7 +238,7 @@ static int choose_columns(cli_data *d, const char *path, const cli_input *in,
             anoma_frame_column(d->frame, j, &type, NULL);
             if ((d->label && !strcmp(name, d->label)) || in_list(drop, name) || in_list(keep, name))
                 continue;
-            if (is_number_column(type))
+            if (in->typed || is_number_column(type))
                 index[d->cols++] = j;
             else
                 d->unused[d->n_unused++] = name;
@@ -252,6 +252,19 @@ static int choose_columns(cli_data *d, const char *path, const cli_input *in,
     for (j = 0; j < d->cols; j++)
         d->names[j] = anoma_frame_column_name(d->frame, index[j]);
     return CLI_OK;
+}
+
+/* The chosen columns as a frame over the file's own arrays (for steps). */
+static int fill_frame(cli_data *d, const char *path, const size_t *index)
+{
+    anoma_status st = anoma_frame_create(d->rows, &d->features);
+    for (size_t j = 0; j < d->cols && st == ANOMA_OK; j++) {
+        anoma_column_type type;
+        const void *values;
+        anoma_frame_column(d->frame, index[j], &type, &values);
+        st = anoma_frame_add_column(d->features, d->names[j], type, values);
+    }
+    return st == ANOMA_OK ? CLI_OK : cli_fail(st, "%s", path);
 }
 
 /* Copy the chosen columns into one row-major matrix. */
@@ -332,7 +345,7 @@ int cli_data_load(cli_data *d, const char *path, const cli_input *in)
     if (rc == CLI_OK)
         rc = choose_columns(d, where, in, features, drop, keep, index);
     if (rc == CLI_OK)
-        rc = fill_matrix(d, where, index);
+        rc = in->typed ? fill_frame(d, where, index) : fill_matrix(d, where, index);
     free(index);
     free(features);
     free(drop);
@@ -402,6 +415,7 @@ void cli_write_kept(FILE *out, const cli_data *d, size_t k, size_t i)
 
 void cli_data_free(cli_data *d)
 {
+    anoma_frame_free(d->features);
     free(d->x);
     free(d->names);
     free(d->labels);

@@ -103,6 +103,9 @@ void cli_print_components(FILE *out)
         fprintf(out, "  (none registered in this build)\n");
     for (size_t i = 0; anoma_component_name(ANOMA_KIND_DETECTOR, i); i++)
         print_component(out, ANOMA_KIND_DETECTOR, anoma_component_name(ANOMA_KIND_DETECTOR, i));
+    fprintf(out, "Pipeline steps (train: --step 'NAME KEY=VALUE ...'; docs/features.md):\n");
+    for (size_t i = 0; anoma_component_name(ANOMA_KIND_STEP, i); i++)
+        print_component(out, ANOMA_KIND_STEP, anoma_component_name(ANOMA_KIND_STEP, i));
     fprintf(out, "Model parameters (train: --model-param KEY=VALUE):\n");
     print_component(out, ANOMA_KIND_MODEL, "model");
 }

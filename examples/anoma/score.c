@@ -134,6 +134,8 @@ static anoma_status score_rows(const anoma_model *m, const cli_data *d, double *
 {
     const size_t block = 16384;
     double start = cli_now_ms();
+    if (d->features) /* through the model's pipeline steps */
+        return anoma_model_score_frame(m, d->features, scores);
     for (size_t i = 0; i < d->rows; i += block) {
         size_t n = d->rows - i < block ? d->rows - i : block;
         anoma_matrix x = anoma_matrix_f64(d->x + i * d->cols, n, d->cols);
@@ -157,6 +159,10 @@ static int score_file(const anoma_model *m, const char *path, cli_input *in,
         rc = cli_error("out of memory");
     in->select = names;
     in->n_select = n_names;
+    in->typed = anoma_model_n_steps(m) > 0;
+    if (rc == CLI_OK && in->typed && explain)
+        rc = cli_error("--explain: the model has pipeline steps; explanations of derived "
+                       "features are not available from the command line yet");
     cli_progress("reading %s...", path);
     if (rc == CLI_OK)
         rc = cli_data_load(&d, path, in);

@@ -6,7 +6,8 @@
 #include <string.h>
 
 static const char train_help[] =
-    "usage: anoma train --detector NAME [--param KEY=VALUE ...] [--detector NAME ...]\n"
+    "usage: anoma train [--step 'NAME KEY=VALUE ...' ...]\n"
+    "                   --detector NAME [--param KEY=VALUE ...] [--detector NAME ...]\n"
     "                   [--model-param KEY=VALUE ...] [--contamination R|auto]\n"
     "                   [--label COL] [--features a,b | --drop a,b] -o MODEL data.csv\n"
     "\n"
@@ -16,8 +17,13 @@ static const char train_help[] =
     "same columns by name. Never features: the label column (--label COL, or\n"
     "without it a column named label or is_anomaly), timestamp columns (ISO\n"
     "dates, or whole numbers in a column named like a time) and text columns;\n"
-    "they are listed as not used.\n"
+    "they are listed as not used -- unless pipeline steps are given: then every\n"
+    "column but the label (and --drop) goes in, and the steps must turn text\n"
+    "and timestamp columns into numbers (one_hot, ...; select drop=COL).\n"
     "\n"
+    "  -s, --step 'NAME KEY=VALUE ...'  a pipeline step (repeatable, applied in\n"
+    "                         order), such as --step 'one_hot columns=device'\n"
+    "                         --step standard_scaler; steps are listed below\n"
     "  -d, --detector NAME    a detector; several (--detector a --detector b, or\n"
     "                         --detector a,b) make an ensemble\n"
     "  -p, --param KEY=VALUE  a parameter of the last detector given\n"
@@ -39,7 +45,7 @@ static const char train_help[] =
 
 /* The options in command-line order, applied once all are parsed so that
  * --help and usage errors win over library errors. */
-typedef enum { ACT_DETECTOR, ACT_PARAM, ACT_MODEL_PARAM, ACT_CONTAMINATION } action_kind;
+typedef enum { ACT_DETECTOR, ACT_PARAM, ACT_MODEL_PARAM, ACT_CONTAMINATION, ACT_STEP } action_kind;
 
 /* contamination=auto: each detector's own threshold rule, as the Python
  * estimators define it (IsolationForest: scikit-learn's 0.5 on its score;
@@ -109,6 +115,19 @@ static int sets_threshold(const action *a)
                                            !strncmp(a->text, "threshold=", 10)));
 }
 
+/* --step 'NAME key=value ...': the same text as anoma_model_add_step's. */
+static int add_step(anoma_model *m, const char *text)
+{
+    size_t len = strcspn(text, " \t");
+    char name[64];
+    if (len == 0 || len >= sizeof name)
+        return cli_usage("train", "--step '%s': expected 'NAME key=value ...'", text);
+    memcpy(name, text, len);
+    name[len] = '\0';
+    anoma_status st = anoma_model_add_step(m, name, text + len, NULL);
+    return st == ANOMA_OK ? CLI_OK : cli_fail(st, "--step '%s'", text);
+}
+
 static int build_model(anoma_model *m, const action *acts, size_t n_acts)
 {
     size_t last = 0;
@@ -119,6 +138,7 @@ static int build_model(anoma_model *m, const action *acts, size_t n_acts)
         threshold_given |= sets_threshold(a) && !is_auto;
         auto_asked |= is_auto; /* applied once every detector is known */
         int rc = is_auto ? CLI_OK
+                 : a->kind == ACT_STEP     ? add_step(m, a->text)
                  : a->kind == ACT_DETECTOR ? add_detectors(m, a->text, &last)
                                            : apply_param(m, a, last);
         if (rc != CLI_OK)
@@ -151,7 +171,8 @@ static int fit_and_save(anoma_model *m, const char *path, const cli_input *in, c
     if (rc == CLI_OK) {
         anoma_matrix x = anoma_matrix_f64(d.x, d.rows, d.cols);
         cli_progress("fitting on %zu rows x %zu columns...", d.rows, d.cols);
-        anoma_status st = anoma_model_fit(m, &x, d.labels, NULL);
+        anoma_status st = d.features ? anoma_model_fit_frame(m, d.features, d.labels, NULL)
+                                     : anoma_model_fit(m, &x, d.labels, NULL);
         if (st != ANOMA_OK)
             rc = cli_fail(st, "fitting on %s", path);
     }
@@ -181,6 +202,7 @@ int cmd_train(int argc, char **argv)
     static const struct option options[] = {
         {"detector", required_argument, NULL, 'd'},
         {"param", required_argument, NULL, 'p'},
+        {"step", required_argument, NULL, 's'},
         {"model-param", required_argument, NULL, 'm'},
         {"contamination", required_argument, NULL, 'c'},
         {"label", required_argument, NULL, 'l'},
@@ -199,10 +221,11 @@ int cmd_train(int argc, char **argv)
     if (!acts)
         return cli_error("out of memory");
     opterr = 0;
-    while (rc == CLI_OK && (opt = getopt_long(argc, argv, ":d:p:m:c:l:o:h", options, NULL)) != -1) {
+    while (rc == CLI_OK && (opt = getopt_long(argc, argv, ":d:p:m:c:l:o:s:h", options, NULL)) != -1) {
         switch (opt) {
         case 'd': n_detectors++; acts[n_acts++] = (action){ACT_DETECTOR, optarg}; break;
         case 'm': acts[n_acts++] = (action){ACT_MODEL_PARAM, optarg}; break;
+        case 's': in.typed = 1; acts[n_acts++] = (action){ACT_STEP, optarg}; break;
         case 'l': in.label = optarg; break;
         case 'o': out = optarg; break;
         case 'c': acts[n_acts++] = (action){ACT_CONTAMINATION, optarg}; break;

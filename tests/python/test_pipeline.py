@@ -188,3 +188,33 @@ def test_nslkdd_reaches_sklearn_auc():
     print("nslkdd ROC AUC, mean of 5 seeds: anoma %.4f, scikit-learn %.4f"
           % (np.mean(ours), np.mean(theirs)))
     assert np.mean(ours) >= np.mean(theirs)
+
+
+def test_cli_train_score_inspect_with_steps(tmp_path):
+    import subprocess
+    cli = os.environ.get("ANOMA_CLI")
+    path = os.path.join(DATA_DIR, "nslkdd.csv")
+    if not cli or not os.path.exists(path):
+        pytest.skip("the anoma command or the shared data is absent")
+    from sklearn.metrics import roc_auc_score
+    model = str(tmp_path / "nsl.anoma")
+    subprocess.run([cli, "train", "--step", "one_hot columns=protocol_type,service,flag",
+                    "--step", "standard_scaler", "--detector", "iforest", "--param", "seed=3",
+                    "-o", model, path], check=True, capture_output=True)
+    shown = subprocess.run([cli, "inspect", model], check=True, capture_output=True,
+                           text=True).stdout
+    assert "step 0: one_hot" in shown and "service=http" in shown
+    out = subprocess.run([cli, "score", model, path], check=True, capture_output=True,
+                         text=True).stdout.splitlines()
+    scores = np.array([float(line.split(",")[0]) for line in out[1:]])
+    df = pd.read_csv(path)
+    y = df.pop("label").values
+    p = anoma.Pipeline([anoma.OneHotEncoder(), anoma.StandardScaler(),
+                        anoma.IsolationForest(random_state=3)]).fit(df)
+    assert np.array_equal(scores, p.anomaly_score(df))  # the same model, by either route
+    assert roc_auc_score(y, scores) > 0.93
+    bad = subprocess.run([cli, "train", "--step", "standard_scaler", "--detector", "zscore",
+                          "-o", model, path], capture_output=True, text=True)
+    assert bad.returncode != 0 and "'protocol_type'" in bad.stderr
+    helped = subprocess.run([cli, "train", "--help"], capture_output=True, text=True).stdout
+    assert "one_hot" in helped and "standard_scaler" in helped
