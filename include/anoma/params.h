@@ -5,7 +5,10 @@
  * Components take their parameters as `key=value` text separated by spaces,
  * for example `"contamination=0.05 combine=max"`. Unknown keys and values
  * outside the accepted range are errors whose message names the key and the
- * range. The schemas below let a program list the keys, types, ranges,
+ * range. Numbers are decimal and read in the C locale, as in CSV files:
+ * hexadecimal (`0x1p3`), `inf` and `nan` are refused, and so is a value
+ * whose magnitude is below the smallest normal double (`1e-320`), with a
+ * message saying it underflows. The schemas below let a program list the keys, types, ranges,
  * defaults and one-line docs of every component without creating one.
  */
 #ifndef ANOMA_PARAMS_H

@@ -21,17 +21,43 @@ double an_strtod(const char *text, char **end)
     return c_locale ? strtod_l(text, end, c_locale) : strtod(text, end);
 }
 
-int an_parse_double(const char *text, double *out)
+/* "0x..." after an optional sign: strtod and strtoll(…, 0) read it, but a
+ * parameter, like a CSV field, is decimal, so one text means one number
+ * everywhere in the library. */
+static int is_hex(const char *text)
+{
+    text += *text == '+' || *text == '-';
+    return text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+}
+
+/* Why text is not a finite decimal double (a phrase for a message, "" when
+ * it is simply not a number), or NULL when it is one (then in *out). */
+static const char *double_problem(const char *text, double *out)
 {
     if (!text || !*text || isspace((unsigned char)*text))
-        return 0;
+        return "";
+    if (is_hex(text))
+        return "hexadecimal numbers are not accepted";
     char *end;
     errno = 0;
     double v = an_strtod(text, &end);
-    if (*end || errno == ERANGE || !isfinite(v))
-        return 0;
+    if (*end)
+        return "";
+    /* glibc's ERANGE: a magnitude beyond DBL_MAX (then v is infinite), or a
+     * nonzero one below DBL_MIN, which rounds to a subnormal or to zero. */
+    if (errno == ERANGE)
+        return isinf(v) ? "the value is out of the range of a double"
+                        : "the value underflows: its magnitude is below the smallest normal "
+                          "double, 2.2250738585072014e-308";
+    if (!isfinite(v)) /* the words inf and nan */
+        return "";
     *out = v;
-    return 1;
+    return NULL;
+}
+
+int an_parse_double(const char *text, double *out)
+{
+    return double_problem(text, out) == NULL;
 }
 
 int an_parse_int(const char *text, long long *out)
@@ -95,13 +121,22 @@ anoma_status an_param_check(const char *component, const anoma_param_info *info,
     case ANOMA_PARAM_INT:
         if (an_parse_int(value, &i) && (double)i >= info->min && (double)i <= info->max)
             return ANOMA_OK;
+        if (is_hex(value))
+            return an_error(ANOMA_ERR_PARAM_VALUE, "%s: %s=%s: hexadecimal numbers are not "
+                            "accepted; expected a decimal integer in [%.17g, %.17g]",
+                            component, info->key, value, info->min, info->max);
         return an_error(ANOMA_ERR_PARAM_VALUE, "%s: %s=%s: expected an integer in [%.17g, %.17g]",
                         component, info->key, value, info->min, info->max);
-    case ANOMA_PARAM_DOUBLE:
-        if (an_parse_double(value, &d) && d >= info->min && d <= info->max)
+    case ANOMA_PARAM_DOUBLE: {
+        const char *problem = double_problem(value, &d);
+        if (!problem && d >= info->min && d <= info->max)
             return ANOMA_OK;
+        if (problem && *problem)
+            return an_error(ANOMA_ERR_PARAM_VALUE, "%s: %s=%s: %s", component, info->key, value,
+                            problem);
         return an_error(ANOMA_ERR_PARAM_VALUE, "%s: %s=%s: expected a number in [%.17g, %.17g]",
                         component, info->key, value, info->min, info->max);
+    }
     case ANOMA_PARAM_BOOL:
         if (parse_bool(value, &b))
             return ANOMA_OK;

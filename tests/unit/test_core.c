@@ -76,6 +76,43 @@ static void test_params(void)
     an_params_free(&p);
 }
 
+/* Parameter numbers follow the CSV reader's rule: decimal only. A value too
+ * small for a normal double is refused as underflowing, not as out of range. */
+static void test_params_number_syntax(void)
+{
+    an_params p;
+    CHECK_OK(an_params_init(&p, "thing", schema, 4));
+    CHECK_OK(an_params_parse(&p, "rate=2.5e-1 n=+4"));
+    CHECK(an_params_double(&p, "rate") == 0.25 && an_params_int(&p, "n") == 4);
+    static const char *const hex[] = {"rate=0x1p-3", "rate=-0x1p-3", "rate=0X.2", "n=0x5"};
+    for (size_t i = 0; i < 4; i++) {
+        CHECK_STATUS(an_params_parse(&p, hex[i]), ANOMA_ERR_PARAM_VALUE);
+        CHECK(strstr(anoma_last_error(), "hexadecimal numbers are not accepted") != NULL);
+    }
+    static const char *const tiny[] = {"rate=1e-320", "rate=1e-400", "rate=4.9e-324"};
+    for (size_t i = 0; i < 3; i++) {
+        CHECK_STATUS(an_params_parse(&p, tiny[i]), ANOMA_ERR_PARAM_VALUE);
+        CHECK(strstr(anoma_last_error(), "underflows") != NULL);
+        CHECK(strstr(anoma_last_error(), "expected a number in") == NULL);
+    }
+    CHECK(an_params_double(&p, "rate") == 0.25); /* all refused, nothing changed */
+    CHECK_OK(an_params_parse(&p, "rate=2.2250738585072014e-308")); /* the smallest normal */
+    an_params_free(&p);
+
+    /* As a user meets it: an isolation forest's max_samples. */
+    anoma_model *m = NULL;
+    CHECK_OK(anoma_model_create(NULL, &m));
+    CHECK_STATUS(anoma_model_add_detector(m, "iforest", "max_samples=1e-320", NULL),
+                 ANOMA_ERR_PARAM_VALUE);
+    CHECK(strstr(anoma_last_error(), "max_samples=1e-320: the value underflows") != NULL);
+    CHECK_STATUS(anoma_model_add_detector(m, "iforest", "max_samples=0x100", NULL),
+                 ANOMA_ERR_PARAM_VALUE);
+    CHECK(strstr(anoma_last_error(), "hexadecimal") != NULL);
+    CHECK_STATUS(anoma_model_set_param(m, "contamination", "1e999"), ANOMA_ERR_PARAM_VALUE);
+    CHECK(strstr(anoma_last_error(), "out of the range of a double") != NULL);
+    anoma_model_free(m);
+}
+
 /* Numbers in parameters read the same whatever locale the host set. */
 static void test_params_locale(void)
 {
@@ -250,6 +287,7 @@ int main(void)
 {
     RUN(test_status_names);
     RUN(test_params);
+    RUN(test_params_number_syntax);
     RUN(test_params_locale);
     RUN(test_rng);
     RUN(test_sort_select);
