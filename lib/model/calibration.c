@@ -1,8 +1,18 @@
 /* What the model learns from its own training scores: each detector's
- * normalisation and the decision threshold. */
+ * normalisation and the decision threshold, on a bounded sample.
+ *
+ * Why a sample: scoring every training row made fit cost grow with the data
+ * while the forest itself does not (100 trees of 256 rows), and a quantile
+ * or a mean needs far fewer rows than that to be exact enough. The sample
+ * is uniform without replacement (Floyd's algorithm, core/sample.h) from the
+ * calibration_seed, so the same data and parameters give the same model;
+ * with at most calibration_rows rows every row is used and nothing changes.
+ * Accuracy of the default: docs/model.md. */
 #include "model/model.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/rng.h"
+#include "core/sample.h"
 #include "core/stats.h"
 
 #include <math.h>
@@ -16,6 +26,42 @@ void an_model_resolve_modes(anoma_model *m)
         n = m->n_detectors > 1 ? AN_NORM_STANDARD : AN_NORM_NONE;
     m->normalize = n;
     m->combine = (an_combine)an_params_choice(&m->params, "ensemble");
+}
+
+int an_model_needs_training_scores(const anoma_model *m)
+{
+    return an_params_is(&m->params, "threshold", "auto") || m->normalize != AN_NORM_NONE;
+}
+
+anoma_status an_model_calibration_sample(const anoma_model *m, const double *x, size_t rows,
+                                         size_t cols, const double **sample, double **copy,
+                                         size_t *n)
+{
+    size_t limit = (size_t)an_params_int(&m->params, "calibration_rows");
+    *sample = x;
+    *copy = NULL;
+    *n = rows;
+    if (rows <= limit)
+        return ANOMA_OK;
+    an_row_set set = {AN_NEW_ARRAY(size_t, an_row_set_slots(limit)), an_row_set_slots(limit) - 1};
+    size_t *picked = AN_NEW_ARRAY(size_t, limit);
+    double *rows_copy = an_malloc_array(limit, cols * sizeof(double));
+    if (!set.slots || !picked || !rows_copy) {
+        an_free(set.slots);
+        an_free(picked);
+        an_free(rows_copy);
+        return an_no_memory();
+    }
+    an_rng rng;
+    an_rng_init(&rng, (uint64_t)an_params_int(&m->params, "calibration_seed"), 0);
+    an_sample_distinct(&rng, rows, limit, &set, picked);
+    for (size_t i = 0; i < limit; i++)
+        memcpy(rows_copy + i * cols, x + picked[i] * cols, cols * sizeof(double));
+    an_free(set.slots);
+    an_free(picked);
+    *sample = *copy = rows_copy;
+    *n = limit;
+    return ANOMA_OK;
 }
 
 static void learn_normalisation(an_model_detector *d, an_normalize how, const double *raw,

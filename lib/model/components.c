@@ -20,8 +20,14 @@ const anoma_param_info an_model_schema[] = {
     {"normalize", ANOMA_PARAM_CHOICE, 0, 0, "auto", "auto|none|standard|minmax",
      "how each detector's scores are scaled before combining (auto: none for one detector, "
      "standard for several)"},
+    {"calibration_rows", ANOMA_PARAM_INT, 1, 9007199254740992.0, "100000", "",
+     "the contamination threshold and the normalisation are learned on at most this many "
+     "training rows, a seeded uniform sample (all rows when there are fewer)"},
+    {"calibration_seed", ANOMA_PARAM_INT, 0, 9223372036854775807.0, "0", "",
+     "seed of the calibration sample: one seed, one sample, whatever the thread count"},
     {"n_threads", ANOMA_PARAM_INT, 0, 1024, "0", "",
-     "threads for fitting and batch scoring (0 = all cores); results do not depend on it"},
+     "run-time option, not saved: threads for fitting and batch scoring (0 = all cores); "
+     "results do not depend on it"},
 };
 const size_t an_model_schema_size = sizeof an_model_schema / sizeof *an_model_schema;
 

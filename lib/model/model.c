@@ -253,6 +253,14 @@ static anoma_status fit_detectors(anoma_model *m, const double *x, size_t rows, 
     m->width = cols;
     m->scratch_bytes = 0;
     m->scratch_align = 1;
+    /* Training scores only where something is learned from them, and then
+     * on at most calibration_rows rows (calibration.c). */
+    an_model_resolve_modes(m);
+    const double *cal = x;
+    double *cal_copy = NULL;
+    size_t n_cal = 0;
+    if (an_model_needs_training_scores(m))
+        st = an_model_calibration_sample(m, x, rows, cols, &cal, &cal_copy, &n_cal);
     for (size_t k = 0; k < m->n_detectors && st == ANOMA_OK; k++) {
         an_model_detector *d = &m->detectors[k];
         if (d->imported_width && d->imported_width != cols)
@@ -262,15 +270,18 @@ static anoma_status fit_detectors(anoma_model *m, const double *x, size_t rows, 
             st = d->vt->fit(d->state, &data);
         if (st == ANOMA_OK) {
             an_model_note_scratch(m, d);
-            raw[k] = AN_NEW_ARRAY(double, rows);
-            st = raw[k] ? an_model_raw_scores(m, k, x, rows, raw[k]) : an_no_memory();
+            if (n_cal) {
+                raw[k] = AN_NEW_ARRAY(double, n_cal);
+                st = raw[k] ? an_model_raw_scores(m, k, cal, n_cal, raw[k]) : an_no_memory();
+            }
         }
     }
     if (st == ANOMA_OK)
-        st = an_model_calibrate(m, raw, rows);
+        st = an_model_calibrate(m, raw, n_cal);
     for (size_t k = 0; k < m->n_detectors; k++)
         an_free(raw[k]);
     an_free(raw);
+    an_free(cal_copy);
     return st;
 }
 

@@ -90,8 +90,20 @@ double an_model_combine(const anoma_model *m, const double *raw);
 /* Resolve normalize/combine from the parameters (auto: by detector count). */
 void an_model_resolve_modes(anoma_model *m);
 
+/* 1 when fitting must score training rows: for a contamination threshold
+ * or a normalisation (modes resolved). */
+int an_model_needs_training_scores(const anoma_model *m);
+
+/* The rows calibration scores: all of x (*sample = x, *copy = NULL) when it
+ * has at most calibration_rows rows, else a seeded uniform sample of that
+ * many, copied into *copy (an_free it). *n receives the count. */
+anoma_status an_model_calibration_sample(const anoma_model *m, const double *x, size_t rows,
+                                         size_t cols, const double **sample, double **copy,
+                                         size_t *n);
+
 /* Learn shift/scale of each detector and the threshold from training scores
- * (raw: n_detectors arrays of rows). */
+ * (raw: n_detectors arrays of rows; rows may be 0, and raw NULL arrays, when
+ * an_model_needs_training_scores is 0). */
 anoma_status an_model_calibrate(anoma_model *m, double *const *raw, size_t rows);
 
 size_t an_model_n_threads(const anoma_model *m);

@@ -30,6 +30,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/rng.h"
+#include "core/sample.h"
 #include "core/threads.h"
 #include "io/format.h"
 
@@ -69,8 +70,7 @@ typedef struct worker {
     const train_job *job;
     an_rng rng;
     size_t *rows;      /* the tree's sample, partitioned in place as it grows */
-    size_t *table;     /* open-addressing set of drawn rows (SIZE_MAX = empty) */
-    size_t table_mask;
+    an_row_set drawn;  /* rows drawn so far (core/sample.h) */
     uint32_t *features; /* cols entries; the tree's own are the first m */
     uint32_t *chosen;   /* a split's features, with their ranges */
     double *lo, *hi;
@@ -78,19 +78,6 @@ typedef struct worker {
 } worker;
 
 /* ---- subsampling ---- */
-
-/* Insert row into the set; 1 if it was not there. */
-static int set_insert(worker *w, size_t row)
-{
-    size_t h = (size_t)(((uint64_t)row * 0x9E3779B97F4A7C15ULL) >> 17) & w->table_mask;
-    while (w->table[h] != SIZE_MAX) {
-        if (w->table[h] == row)
-            return 0;
-        h = (h + 1) & w->table_mask;
-    }
-    w->table[h] = row;
-    return 1;
-}
 
 /* Fill w->rows with the tree's distinct sample rows; their count. */
 static size_t draw_rows(worker *w)
@@ -102,26 +89,17 @@ static size_t draw_rows(worker *w)
             w->rows[i] = i;
         return n;
     }
-    for (size_t i = 0; i <= w->table_mask; i++)
-        w->table[i] = SIZE_MAX;
     if (job->cfg->bootstrap) {
+        an_row_set_clear(&w->drawn);
         for (size_t i = 0; i < psi; i++) {
             size_t row = (size_t)an_rng_below(&w->rng, n);
-            if (set_insert(w, row))
+            if (an_row_set_insert(&w->drawn, row))
                 w->rows[k++] = row;
         }
-    } else {
-        /* Floyd's algorithm: psi distinct rows in O(psi) time and memory. */
-        for (size_t j = n - psi; j < n; j++) {
-            size_t row = (size_t)an_rng_below(&w->rng, (uint64_t)j + 1);
-            if (!set_insert(w, row)) {
-                row = j;
-                set_insert(w, j);
-            }
-            w->rows[k++] = row;
-        }
+        return k;
     }
-    return k;
+    an_sample_distinct(&w->rng, n, psi, &w->drawn, w->rows);
+    return psi;
 }
 
 static void draw_tree_features(worker *w)
@@ -320,17 +298,15 @@ static void train_range(void *ctx, size_t begin, size_t end, size_t worker_index
     worker w = {.job = job};
     size_t k = job->n_comp ? job->n_comp : 1;
     int need_table = job->cfg->bootstrap || job->psi < job->rows;
-    size_t table_size = 1;
-    while (need_table && table_size < 2 * job->psi)
-        table_size *= 2;
-    w.table_mask = table_size - 1;
+    size_t table_size = an_row_set_slots(job->psi);
+    w.drawn.mask = table_size - 1;
     w.rows = AN_NEW_ARRAY(size_t, job->psi);
-    w.table = need_table ? AN_NEW_ARRAY(size_t, table_size) : NULL;
+    w.drawn.slots = need_table ? AN_NEW_ARRAY(size_t, table_size) : NULL;
     w.features = AN_NEW_ARRAY(uint32_t, job->cols);
     w.chosen = AN_NEW_ARRAY(uint32_t, k);
     w.lo = AN_NEW_ARRAY(double, k);
     w.hi = AN_NEW_ARRAY(double, k);
-    int ok = w.rows && (w.table || !need_table) && w.features && w.chosen && w.lo && w.hi;
+    int ok = w.rows && (w.drawn.slots || !need_table) && w.features && w.chosen && w.lo && w.hi;
     for (size_t t = begin; t < end; t++) {
         w.out = &job->trees[t];
         if (ok)
@@ -339,7 +315,7 @@ static void train_range(void *ctx, size_t begin, size_t end, size_t worker_index
             w.out->failure = GROW_NO_MEMORY;
     }
     an_free(w.rows);
-    an_free(w.table);
+    an_free(w.drawn.slots);
     an_free(w.features);
     an_free(w.chosen);
     an_free(w.lo);
