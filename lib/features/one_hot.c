@@ -20,7 +20,8 @@
  * (unseen=ignore, scikit-learn's handle_unknown="ignore") or is an error
  * naming the column, the value and the row (unseen=error).
  * Definitions: docs/features.md. */
-#include "features/step.h"
+#include "features/categories.h"
+#include "features/column_stats.h"
 #include "core/alloc.h"
 #include "core/error.h"
 
@@ -46,8 +47,7 @@ static const anoma_param_info onehot_params[] = {
 
 typedef struct onehot_column {
     char *name;          /* the input column's name, for messages */
-    size_t n_categories; /* non-missing categories, sorted by strcmp, unique */
-    char **categories;
+    an_categories cats;  /* without counts after a load */
     unsigned char *infrequent; /* per category */
     int missing;               /* MISSING_* */
     /* the layout, derived from the above */
@@ -88,9 +88,7 @@ static anoma_status onehot_create(const an_params *params, void **state)
 
 static void free_column(onehot_column *c)
 {
-    for (size_t k = 0; k < c->n_categories; k++)
-        an_free(c->categories[k]);
-    an_free(c->categories);
+    an_categories_free(&c->cats);
     an_free(c->infrequent);
     an_free(c->slot);
     an_free(c->name);
@@ -106,34 +104,16 @@ static void onehot_destroy(void *state)
     an_free(s);
 }
 
-/* Stable merge sort of text pointers by strcmp; tmp has n entries. */
-static void sort_texts(const char **v, const char **tmp, size_t n)
-{
-    if (n < 2)
-        return;
-    size_t h = n / 2;
-    sort_texts(v, tmp, h);
-    sort_texts(v + h, tmp, n - h);
-    size_t a = 0, b = h, o = 0;
-    while (a < h && b < n)
-        tmp[o++] = strcmp(v[b], v[a]) < 0 ? v[b++] : v[a++];
-    while (a < h)
-        tmp[o++] = v[a++];
-    while (b < n)
-        tmp[o++] = v[b++];
-    memcpy(v, tmp, n * sizeof *v);
-}
-
 /* Output offsets from the categories and their infrequent marks. */
 static anoma_status lay_out(onehot_column *c, int unseen)
 {
     an_free(c->slot);
-    c->slot = AN_NEW_ARRAY(long, c->n_categories ? c->n_categories : 1);
+    c->slot = AN_NEW_ARRAY(long, c->cats.n ? c->cats.n : 1);
     if (!c->slot)
         return an_no_memory();
     size_t next = 0;
     int any_infrequent = c->missing == MISSING_INFREQUENT;
-    for (size_t k = 0; k < c->n_categories; k++) {
+    for (size_t k = 0; k < c->cats.n; k++) {
         if (c->infrequent[k])
             any_infrequent = 1;
         else
@@ -141,7 +121,7 @@ static anoma_status lay_out(onehot_column *c, int unseen)
     }
     c->missing_slot = c->missing == MISSING_FREQUENT ? (long)next++ : NO_SLOT;
     long infrequent_slot = any_infrequent ? (long)next++ : NO_SLOT;
-    for (size_t k = 0; k < c->n_categories; k++)
+    for (size_t k = 0; k < c->cats.n; k++)
         if (c->infrequent[k])
             c->slot[k] = infrequent_slot;
     if (c->missing == MISSING_INFREQUENT)
@@ -154,11 +134,11 @@ static anoma_status lay_out(onehot_column *c, int unseen)
 static anoma_status declare_outputs(const onehot_column *c, an_step_io *io)
 {
     int any_infrequent = 0;
-    for (size_t k = 0; k < c->n_categories; k++) {
+    for (size_t k = 0; k < c->cats.n; k++) {
         if (c->infrequent[k])
             any_infrequent = 1;
         else
-            AN_TRY(an_step_io_add_output(io, AN_CELL_NUMBER, "%s=%s", c->name, c->categories[k]));
+            AN_TRY(an_step_io_add_output(io, AN_CELL_NUMBER, "%s=%s", c->name, c->cats.texts[k]));
     }
     if (c->missing == MISSING_FREQUENT)
         AN_TRY(an_step_io_add_output(io, AN_CELL_NUMBER, "%s=<missing>", c->name));
@@ -202,59 +182,24 @@ static void mark_infrequent(const onehot_state *s, const size_t *count, size_t n
 static anoma_status fit_column(const onehot_state *s, onehot_column *c, const an_cell *col,
                                size_t rows)
 {
-    const char **v = AN_NEW_ARRAY(const char *, 2 * rows + 1);
-    if (!v)
-        return an_no_memory();
-    size_t n = 0, n_missing = 0;
-    for (size_t i = 0; i < rows; i++) {
-        if (col[i].text)
-            v[n++] = col[i].text;
-        else
-            n_missing++;
-    }
-    sort_texts(v, v + rows, n);
-    size_t distinct = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!i || strcmp(v[i], v[i - 1]))
-            v[distinct++] = v[i]; /* the first of each run; counts below */
-    size_t total = distinct + (n_missing > 0);
+    AN_TRY(an_categories_fit(&c->cats, col, rows));
+    size_t distinct = c->cats.n, total = distinct + (c->cats.missing > 0);
+    /* counts in category order, missing last; then room for mark_infrequent's order */
     size_t *count = AN_NEW_ZEROED(size_t, 2 * total + 1);
     unsigned char *mark = AN_NEW_ZEROED(unsigned char, total + 1);
-    c->categories = AN_NEW_ZEROED(char *, distinct + 1);
     c->infrequent = AN_NEW_ZEROED(unsigned char, distinct + 1);
-    anoma_status st = count && mark && c->categories && c->infrequent ? ANOMA_OK : an_no_memory();
+    anoma_status st = count && mark && c->infrequent ? ANOMA_OK : an_no_memory();
     if (st == ANOMA_OK) {
-        /* count by binary search of each row's text among the distinct ones */
-        for (size_t i = 0; i < rows; i++) {
-            if (!col[i].text)
-                continue;
-            size_t lo = 0, hi = distinct;
-            while (hi - lo > 1) {
-                size_t mid = (lo + hi) / 2;
-                if (strcmp(v[mid], col[i].text) <= 0)
-                    lo = mid;
-                else
-                    hi = mid;
-            }
-            count[lo]++;
-        }
-        if (n_missing)
-            count[distinct] = n_missing;
+        memcpy(count, c->cats.counts, distinct * sizeof *count);
+        if (c->cats.missing)
+            count[distinct] = c->cats.missing;
         mark_infrequent(s, count, total, rows, mark, count + total);
-        c->missing = !n_missing ? MISSING_ABSENT : mark[distinct] ? MISSING_INFREQUENT
-                                                                   : MISSING_FREQUENT;
-    }
-    for (size_t k = 0; k < distinct && st == ANOMA_OK; k++) {
-        c->categories[k] = an_strdup(v[k]);
-        c->infrequent[k] = mark[k];
-        if (!c->categories[k])
-            st = an_no_memory();
-        else
-            c->n_categories++;
+        c->missing = !c->cats.missing ? MISSING_ABSENT : mark[distinct] ? MISSING_INFREQUENT
+                                                                         : MISSING_FREQUENT;
+        memcpy(c->infrequent, mark, distinct);
     }
     an_free(count);
     an_free(mark);
-    an_free(v);
     return st;
 }
 
@@ -292,17 +237,9 @@ static long find_slot(const onehot_column *c, const char *text)
 {
     if (!text)
         return c->missing_slot;
-    size_t lo = 0, hi = c->n_categories;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int cmp = strcmp(c->categories[mid], text);
-        if (!cmp)
-            return c->slot[mid];
-        if (cmp < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    long k = an_categories_find(&c->cats, text);
+    if (k >= 0)
+        return c->slot[k];
     return NO_SLOT;
 }
 
@@ -344,9 +281,9 @@ static anoma_status onehot_save(const void *state, an_writer *w)
     for (size_t j = 0; j < s->n; j++) {
         const onehot_column *c = &s->cols[j];
         an_put_u8(w, (uint8_t)c->missing);
-        an_put_u64(w, c->n_categories);
-        for (size_t k = 0; k < c->n_categories; k++) {
-            an_put_str(w, c->categories[k]);
+        an_put_u64(w, c->cats.n);
+        for (size_t k = 0; k < c->cats.n; k++) {
+            an_put_str(w, c->cats.texts[k]);
             an_put_u8(w, c->infrequent[k]);
         }
     }
@@ -362,16 +299,16 @@ static anoma_status load_column(onehot_column *c, an_reader *r)
         return an_error(ANOMA_ERR_FORMAT, "model file: one_hot column '%s': bad missing mark",
                         c->name);
     c->missing = missing;
-    c->categories = AN_NEW_ZEROED(char *, n + 1);
+    c->cats.texts = AN_NEW_ZEROED(char *, n + 1);
     c->infrequent = AN_NEW_ZEROED(unsigned char, n + 1);
-    if (!c->categories || !c->infrequent)
+    if (!c->cats.texts || !c->infrequent)
         return an_no_memory();
     for (size_t k = 0; k < n; k++) {
-        c->categories[k] = an_get_str(r);
+        c->cats.texts[k] = an_get_str(r);
         c->infrequent[k] = an_get_u8(r);
         AN_TRY(an_reader_status(r));
-        c->n_categories++;
-        if (c->infrequent[k] > 1 || (k && strcmp(c->categories[k - 1], c->categories[k]) >= 0))
+        c->cats.n++;
+        if (c->infrequent[k] > 1 || (k && strcmp(c->cats.texts[k - 1], c->cats.texts[k]) >= 0))
             return an_error(ANOMA_ERR_FORMAT, "model file: one_hot column '%s': categories are "
                             "not sorted and distinct", c->name);
     }
@@ -382,17 +319,8 @@ static anoma_status onehot_load(void *state, an_reader *r, uint32_t version,
                                 const an_schema *schema, const an_step_io *io)
 {
     onehot_state *s = state;
-    if (version != 1)
-        return an_error(ANOMA_ERR_VERSION, "one_hot: payload version %u is not known", version);
-    size_t n = an_get_count(r, io->n_inputs, 9);
-    AN_TRY(an_reader_status(r));
-    if (n != io->n_inputs)
-        return an_error(ANOMA_ERR_FORMAT, "model file: one_hot has %zu columns, its inputs %zu", n,
-                        io->n_inputs);
-    for (size_t j = 0; j < n; j++)
-        if (schema->types[io->inputs[j]] != AN_CELL_TEXT || io->keep[j])
-            return an_error(ANOMA_ERR_FORMAT, "model file: one_hot input %zu is not a consumed "
-                            "text column", j);
+    AN_TRY(an_load_column_count("one_hot", r, version, schema, io, AN_CELL_TEXT, 0, 9));
+    size_t n = io->n_inputs;
     AN_TRY(make_columns(s, schema, io));
     size_t first = 0;
     for (size_t j = 0; j < n; j++) {
@@ -417,9 +345,9 @@ static size_t onehot_memory(const void *state)
     size_t bytes = sizeof *s + s->n * sizeof *s->cols;
     for (size_t j = 0; j < s->n; j++) {
         const onehot_column *c = &s->cols[j];
-        bytes += strlen(c->name) + 1 + c->n_categories * (sizeof(char *) + 1 + sizeof(long));
-        for (size_t k = 0; k < c->n_categories; k++)
-            bytes += strlen(c->categories[k]) + 1;
+        bytes += strlen(c->name) + 1 + c->cats.n * (sizeof(char *) + 1 + sizeof(long));
+        for (size_t k = 0; k < c->cats.n; k++)
+            bytes += strlen(c->cats.texts[k]) + 1;
     }
     return bytes;
 }
@@ -430,10 +358,10 @@ static void onehot_describe(const void *state, an_strbuf *out)
     for (size_t j = 0; j < s->n; j++) {
         const onehot_column *c = &s->cols[j];
         size_t rare = 0;
-        for (size_t k = 0; k < c->n_categories; k++)
+        for (size_t k = 0; k < c->cats.n; k++)
             rare += c->infrequent[k];
         an_strbuf_printf(out, "    %s: %zu categories (%zu infrequent)%s -> %zu columns\n", c->name,
-                         c->n_categories, rare, c->missing ? " and missing" : "", c->n_outputs);
+                         c->cats.n, rare, c->missing ? " and missing" : "", c->n_outputs);
     }
 }
 

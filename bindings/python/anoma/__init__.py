@@ -14,11 +14,15 @@ from .iforest import IsolationForest, from_sklearn
 from .metrics import average_precision_score, best_f1, confusion_at, roc_auc_score
 from .model import Model, RowScorer
 from .params import describe, list_components, list_detectors
-from .pipeline import OneHotEncoder, Pipeline, Select, StandardScaler
+from .pipeline import (FrequencyEncoder, MaxAbsScaler, MinMaxScaler, MissingIndicator,
+                       Normalizer, OneHotEncoder, OrdinalEncoder, Pipeline, Ratio, RobustScaler,
+                       Select, SimpleImputer, StandardScaler)
 
 __version__ = _text(_lib.anoma_version())
 
-__all__ = ["Model", "RowScorer", "Pipeline", "StandardScaler", "OneHotEncoder", "Select", "ZScore", "MAD", "IQR", "IsolationForest", "from_sklearn",
+__all__ = ["Model", "RowScorer", "Pipeline", "StandardScaler", "OneHotEncoder", "Select",
+           "SimpleImputer", "MissingIndicator", "MinMaxScaler", "RobustScaler", "MaxAbsScaler",
+           "Normalizer", "OrdinalEncoder", "FrequencyEncoder", "Ratio", "ZScore", "MAD", "IQR", "IsolationForest", "from_sklearn",
            "roc_auc_score", "average_precision_score", "confusion_at", "best_f1",
            "list_detectors", "list_components", "describe",
            "AnomaError", "InvalidArgumentError", "ShapeError", "NonFiniteError",

@@ -20,7 +20,9 @@ from .errors import check
 from .estimators import _OutlierDetector
 from .model import Model, format_params
 
-__all__ = ["Pipeline", "StandardScaler", "OneHotEncoder", "Select"]
+__all__ = ["Pipeline", "StandardScaler", "OneHotEncoder", "Select", "SimpleImputer",
+           "MissingIndicator", "MinMaxScaler", "RobustScaler", "MaxAbsScaler", "Normalizer",
+           "OrdinalEncoder", "FrequencyEncoder", "Ratio"]
 
 # Column types of data.h.
 _COL_DOUBLE, _COL_STRING, _COL_TIMESTAMP = 0, 2, 3
@@ -139,6 +141,188 @@ class Select(_Step):
                 "drop": self._columns(self.drop)}
 
 
+def _range(pair, what):
+    """A (low, high) pair as the "low,high" text of a range parameter."""
+    try:
+        low, high = pair
+    except (TypeError, ValueError):
+        raise ValueError("%s must be a (low, high) pair; got %r" % (what, pair)) from None
+    return "%r,%r" % (float(low), float(high))
+
+
+class SimpleImputer(_Step):
+    """scikit-learn's SimpleImputer: missing values (NaN; None or NaN in text)
+    filled with the column's mean, median, most frequent value or
+    ``fill_value``. Text columns may be named in ``columns`` with
+    "most_frequent" and "constant". A column with no value in training is
+    dropped as scikit-learn 1.2 does (kept, filled with 0, with
+    ``keep_empty_features``); ``add_indicator`` appends "NAME_missing" 0/1
+    columns (scikit-learn calls them "missingindicator_NAME")."""
+
+    _name = "imputer"
+
+    def __init__(self, missing_values=np.nan, strategy="mean", fill_value=None,
+                 add_indicator=False, keep_empty_features=False, columns=None):
+        self.missing_values = missing_values
+        self.strategy = strategy
+        self.fill_value = fill_value
+        self.add_indicator = add_indicator
+        self.keep_empty_features = keep_empty_features
+        self.columns = columns
+
+    def _params(self):
+        mv = self.missing_values
+        if not (mv is None or (isinstance(mv, float) and mv != mv)):
+            raise ValueError("SimpleImputer: missing_values must be np.nan (NaN in numbers, "
+                             "None or NaN in text); got %r" % (mv,))
+        return {"columns": self._columns(self.columns), "strategy": self.strategy,
+                "fill_value": self.fill_value, "add_indicator": self.add_indicator,
+                "keep_empty_features": self.keep_empty_features}
+
+
+class MissingIndicator(_Step):
+    """scikit-learn's MissingIndicator: a 0/1 column "NAME_missing" per column
+    (``features="missing-only"``: those with missing values in training;
+    "all": every column). The columns stay in place for the steps after;
+    with ``error_on_new``, a missing value in a column that had none in
+    training is an error naming the column and the row."""
+
+    _name = "missing_indicator"
+
+    def __init__(self, features="missing-only", error_on_new=True, columns=None):
+        self.features = features
+        self.error_on_new = error_on_new
+        self.columns = columns
+
+    def _params(self):
+        return {"columns": self._columns(self.columns), "features": self.features,
+                "error_on_new": self.error_on_new}
+
+
+class MinMaxScaler(_Step):
+    """scikit-learn's MinMaxScaler: each number column mapped onto
+    ``feature_range``; ``clip`` keeps new values inside it. NaN is ignored in
+    fit and kept in the output."""
+
+    _name = "minmax_scaler"
+
+    def __init__(self, feature_range=(0, 1), clip=False, columns=None):
+        self.feature_range = feature_range
+        self.clip = clip
+        self.columns = columns
+
+    def _params(self):
+        return {"columns": self._columns(self.columns),
+                "feature_range": _range(self.feature_range, "feature_range"), "clip": self.clip}
+
+
+class RobustScaler(_Step):
+    """scikit-learn's RobustScaler: (x - median) / (percentile q_max -
+    percentile q_min), with numpy's percentile arithmetic. NaN is ignored in
+    fit and kept in the output. (``unit_variance`` is not offered.)"""
+
+    _name = "robust_scaler"
+
+    def __init__(self, with_centering=True, with_scaling=True, quantile_range=(25.0, 75.0),
+                 columns=None):
+        self.with_centering = with_centering
+        self.with_scaling = with_scaling
+        self.quantile_range = quantile_range
+        self.columns = columns
+
+    def _params(self):
+        return {"columns": self._columns(self.columns), "with_centering": self.with_centering,
+                "with_scaling": self.with_scaling,
+                "quantile_range": _range(self.quantile_range, "quantile_range")}
+
+
+class MaxAbsScaler(_Step):
+    """scikit-learn's MaxAbsScaler: each number column divided by its largest
+    absolute training value. NaN is ignored in fit and kept in the output."""
+
+    _name = "maxabs_scaler"
+
+    def __init__(self, columns=None):
+        self.columns = columns
+
+    def _params(self):
+        return {"columns": self._columns(self.columns)}
+
+
+class Normalizer(_Step):
+    """scikit-learn's Normalizer: each row of the number columns (``columns``)
+    divided by its "l2", "l1" or "max" norm. NaN is left out of the norm and
+    kept (scikit-learn refuses NaN)."""
+
+    _name = "normalizer"
+
+    def __init__(self, norm="l2", columns=None):
+        self.norm = norm
+        self.columns = columns
+
+    def _params(self):
+        return {"columns": self._columns(self.columns), "norm": self.norm}
+
+
+class OrdinalEncoder(_Step):
+    """scikit-learn's OrdinalEncoder on text columns: categories in sorted
+    order coded 0, 1, ...; missing text coded ``encoded_missing_value``.
+    ``handle_unknown``: "error" (scikit-learn's default), "use_encoded_value"
+    (``unknown_value``, an int or np.nan) or "bucket" (the library's own: one
+    past the last code)."""
+
+    _name = "ordinal"
+
+    def __init__(self, handle_unknown="error", unknown_value=None,
+                 encoded_missing_value=np.nan, columns=None):
+        self.handle_unknown = handle_unknown
+        self.unknown_value = unknown_value
+        self.encoded_missing_value = encoded_missing_value
+        self.columns = columns
+
+    def _params(self):
+        if (self.unknown_value is None) == (self.handle_unknown == "use_encoded_value"):
+            raise ValueError("OrdinalEncoder: unknown_value is given with, and only with, "
+                             "handle_unknown='use_encoded_value'")
+        return {"columns": self._columns(self.columns), "handle_unknown": self.handle_unknown,
+                "unknown_value": self.unknown_value,
+                "encoded_missing_value": self.encoded_missing_value}
+
+
+class FrequencyEncoder(_Step):
+    """Each text column replaced by how common its value was in training, as
+    a fraction of the training rows ("NAME_frequency"); an unseen value
+    gets 0, a missing one the fraction of training rows that were missing."""
+
+    _name = "frequency"
+
+    def __init__(self, columns=None):
+        self.columns = columns
+
+    def _params(self):
+        return {"columns": self._columns(self.columns)}
+
+
+class Ratio(_Step):
+    """A new column from two number columns: ``op`` "ratio" (numerator /
+    denominator; x / 0 gives ``zero_division``, 0 / 0 gives 0), "product" or
+    "difference"; NaN in either gives NaN; named ``name`` (default
+    "NUM_per_DEN", "NUM_times_DEN", "NUM_minus_DEN")."""
+
+    _name = "ratio"
+
+    def __init__(self, numerator, denominator, op="ratio", name=None, zero_division=np.nan):
+        self.numerator = numerator
+        self.denominator = denominator
+        self.op = op
+        self.name = name
+        self.zero_division = zero_division
+
+    def _params(self):
+        return {"numerator": self.numerator, "denominator": self.denominator, "op": self.op,
+                "name": self.name, "zero_division": self.zero_division}
+
+
 # ---- frames -------------------------------------------------------------------
 
 class _Frame:
@@ -218,7 +402,7 @@ class Pipeline(_OutlierDetector):
         for s in steps[:-1]:
             if not isinstance(s, _Step):
                 raise TypeError("Pipeline: %r is not a step (StandardScaler, OneHotEncoder, "
-                                "Select)" % (s,))
+                                "Select, SimpleImputer, MinMaxScaler, ...)" % (s,))
         return steps[:-1], steps[-1]
 
     @staticmethod
