@@ -197,11 +197,11 @@ class _OutlierDetector(_Estimator):
         return a, names
 
     def _contamination_params(self):
-        """The model parameters of ``contamination``: a rate, or "auto" as the
-        fixed threshold ``_auto_threshold``."""
+        """The model parameters of ``contamination``: a rate, or "auto", the
+        library's own rule for the detector (anoma_model_auto_threshold)."""
         c = self.contamination
         if isinstance(c, str) and c == "auto":
-            return {"threshold": self._auto_threshold}
+            return {"contamination": "auto"}
         if _is_real(c) and 0 < c <= 0.5:
             return {"contamination": float(c)}
         raise ParameterValueError(STATUS["ANOMA_ERR_PARAM_VALUE"],
@@ -251,19 +251,19 @@ class _OutlierDetector(_Estimator):
 
 
 class _StatisticalDetector(_OutlierDetector):
-    """A statistical detector: a subclass names its C detector, its
-    ``contamination="auto"`` threshold, and lists its parameters in
-    ``__init__``; all but ``contamination`` go to the detector as
-    ``key=value`` text.
+    """A statistical detector: a subclass names its C detector and lists its
+    parameters in ``__init__``; all but ``contamination`` go to the detector
+    as ``key=value`` text.
 
     ``contamination`` defaults to 0.1 (as scikit-learn's EllipticEnvelope
     and the C model): the threshold is the (1 - contamination) quantile of
-    the training anomaly scores. ``"auto"`` is the detector's classic rule
-    (``_auto_threshold``). Sample weights are not supported (fit has no
+    the training anomaly scores. ``"auto"`` is the detector's classic rule,
+    as the C library defines it (``contamination=auto``; it holds for
+    ``combine="max"``, and for IQR also ``"l2"``: another ``combine`` raises
+    at fit). Sample weights are not supported (fit has no
     ``sample_weight``)."""
 
     _detector = None
-    _auto_threshold = None
 
     def _make_model(self):
         params = self.get_params()
@@ -286,7 +286,6 @@ class ZScore(_StatisticalDetector):
     three-sigma rule, for ``combine="max"``). Signs: see the module.
     """
     _detector = "zscore"
-    _auto_threshold = 3.0
 
     def __init__(self, combine="max", ddof=0, contamination=0.1):
         self.combine = combine
@@ -302,7 +301,6 @@ class MAD(_StatisticalDetector):
     modified z-score, for ``combine="max"``). Signs: see the module.
     """
     _detector = "mad"
-    _auto_threshold = 3.5
 
     def __init__(self, combine="max", contamination=0.1):
         self.combine = combine
@@ -319,7 +317,6 @@ class IQR(_StatisticalDetector):
     rows with a value outside the fences (Tukey's rule). Signs: see the module.
     """
     _detector = "iqr"
-    _auto_threshold = 0.0
 
     def __init__(self, combine="max", k=1.5, contamination=0.1):
         self.combine = combine
