@@ -232,7 +232,7 @@ static anoma_status run_one(anoma_model *m, const eval_split *s, double *scores,
 {
     const size_t n = s->test.rows, pos = s->test_anomalies;
     double t0 = cli_now_ms();
-    anoma_status st = anoma_model_fit(m, &s->train, s->train_labels, NULL);
+    anoma_status st = anoma_model_fit(m, &s->train, cli_fit_labels(m, s->train_labels), NULL);
     r->fit_ms = cli_now_ms() - t0;
     *stage = "fitting";
     if (st != ANOMA_OK)
