@@ -57,6 +57,11 @@ char **cli_split_list(const char *text, size_t *count);
  * Returns 0, or -1 when there is no '=', the key is empty or too long. */
 int cli_split_kv(const char *text, char *key, size_t cap, const char **value);
 
+/* --step 'NAME key=value ...' (train, evaluate): append the step to an
+ * unfitted model; the text after NAME is what anoma_model_add_step takes.
+ * Prints the error and returns CLI_USAGE or CLI_BAD_INPUT, else CLI_OK. */
+int cli_add_step(anoma_model *m, const char *command, const char *text);
+
 /* ---- data (data.c) ----------------------------------------------------- */
 
 /* How to read a CSV file and pick its features (the options every command

@@ -115,19 +115,6 @@ static int sets_threshold(const action *a)
                                            !strncmp(a->text, "threshold=", 10)));
 }
 
-/* --step 'NAME key=value ...': the same text as anoma_model_add_step's. */
-static int add_step(anoma_model *m, const char *text)
-{
-    size_t len = strcspn(text, " \t");
-    char name[64];
-    if (len == 0 || len >= sizeof name)
-        return cli_usage("train", "--step '%s': expected 'NAME key=value ...'", text);
-    memcpy(name, text, len);
-    name[len] = '\0';
-    anoma_status st = anoma_model_add_step(m, name, text + len, NULL);
-    return st == ANOMA_OK ? CLI_OK : cli_fail(st, "--step '%s'", text);
-}
-
 static int build_model(anoma_model *m, const action *acts, size_t n_acts)
 {
     size_t last = 0;
@@ -138,7 +125,7 @@ static int build_model(anoma_model *m, const action *acts, size_t n_acts)
         threshold_given |= sets_threshold(a) && !is_auto;
         auto_asked |= is_auto; /* applied once every detector is known */
         int rc = is_auto ? CLI_OK
-                 : a->kind == ACT_STEP     ? add_step(m, a->text)
+                 : a->kind == ACT_STEP     ? cli_add_step(m, "train", a->text)
                  : a->kind == ACT_DETECTOR ? add_detectors(m, a->text, &last)
                                            : apply_param(m, a, last);
         if (rc != CLI_OK)
