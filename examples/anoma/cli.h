@@ -141,6 +141,12 @@ double cli_now_ms(void);
  * model has none; then *n is 0). Prints the error and returns CLI_BAD_INPUT
  * when it names only some of them, else CLI_OK. */
 int cli_model_feature_names(const anoma_model *m, const char ***names, size_t *n);
+/* The columns --explain ranks, *width of them: the detectors' input
+ * (anoma_model_output_name: "device=Mobile", "hour_sin") for a model with
+ * steps, else the model's feature names (*names NULL when it has none).
+ * *names is an array to free(). Prints the error and returns CLI_BAD_INPUT
+ * on failure, else CLI_OK. */
+int cli_explained_columns(const anoma_model *m, const char ***names, size_t *width);
 /* --explain explains through the model's first detector: CLI_OK when its
  * flags say it has per-feature scores, else the error printed and
  * CLI_BAD_INPUT, before any input is read. */

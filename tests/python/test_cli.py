@@ -501,6 +501,62 @@ def test_score_explain_iforest_planted_outlier(tmp_path):
     assert "max_samples: 256 (c = 10.244771), features: 6, extension_level: 0" in text
 
 
+def write_devices(path, planted):
+    """500 rows of device (text), amount and clicks; row 7 is the only one
+    whose device is `planted`, its numbers ordinary."""
+    rng = np.random.default_rng(9)
+    device = np.where(rng.random(500) < 0.6, "web", "ios").astype(object)
+    device[7] = planted
+    amount, clicks = rng.normal(50, 10, 500), rng.normal(20, 4, 500)
+    amount[7], clicks[7] = 50.0, 20.0
+    with open(path, "w") as f:
+        f.write("device,amount,clicks\n")
+        for i in range(500):
+            f.write("%s,%.17g,%.17g\n" % (device[i], amount[i], clicks[i]))
+    return device, amount, clicks
+
+
+def test_score_and_stream_explain_derived_features(tmp_path):
+    """With steps, --explain names the derived column the detector saw: a
+    planted rare device is explained by its one-hot column, with the
+    z-score hand-computed here (|1 - p| / sqrt(p (1 - p)), p = 1/500)."""
+    data = tmp_path / "devices.csv"
+    device, amount, clicks = write_devices(data, "Mobile")
+    model = tmp_path / "z.anoma"
+    run("train", "--step", "one_hot columns=device", "-d", "zscore", "-o", model, data)
+    _, _, names, contrib = read_explained(run("score", model, data, "--explain", 2).stdout, 2)
+    p = 1 / 500
+    assert names[7][0] == "device=Mobile"
+    assert abs(contrib[7, 0] - (1 - p) / np.sqrt(p * (1 - p))) < 1e-9
+    # every row's second feature and contribution, against numpy
+    onehot = {d: (device == d).astype(float) for d in ("ios", "web")}
+    Z = {"amount": amount, "clicks": clicks, **{"device=" + d: v for d, v in onehot.items()}}
+    for i in (0, 1, 2):
+        ref = {k: abs(v[i] - v.mean()) / v.std() for k, v in Z.items()}
+        best = sorted(ref, key=ref.get, reverse=True)[0]
+        assert names[i][0] == best and abs(contrib[i, 0] - ref[best]) < 1e-9
+    # the stream: the same names and values, one line at a time
+    got = stream(model, "--explain", 2, input=open(data).read()).stdout
+    assert got == run("score", model, data, "--explain", 2).stdout
+    # K above the width lists every derived column once
+    _, _, names, _ = read_explained(run("score", model, data, "--explain", 99).stdout, 6)
+    assert sorted(names[0]) == sorted(["amount", "clicks", "device=Mobile", "device=ios",
+                                       "device=web", "device=<unseen>"])
+
+
+def test_explain_iforest_planted_category(tmp_path):
+    data = tmp_path / "devices.csv"
+    write_devices(data, "Mobile")
+    model = tmp_path / "if.anoma"
+    run("train", "--step", "one_hot columns=device", "--step", "standard_scaler", "-d",
+        "iforest", "-p", "seed=2", "-o", model, data)
+    scores, _, names, _ = read_explained(run("score", model, data, "--explain", 1).stdout, 1)
+    assert names[7] == ["device=Mobile"]
+    streamed = stream(model, "--explain", 1, input=open(data).read()).stdout
+    _, _, snames, _ = read_explained(streamed, 1)
+    assert snames[7] == ["device=Mobile"]
+
+
 def test_score_explain_bad_k(zscore_model):
     for k in ("0", "-1", "two", "1.5", ""):
         assert_fails(run("score", zscore_model, WBC, "--explain", k, ok=False), 2, "--explain")
