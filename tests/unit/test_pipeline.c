@@ -134,6 +134,26 @@ static void test_batch_row_and_file_agree(void)
     anoma_model_free(m);
 }
 
+/* Every row of the data scored and explained by one row scorer, in order:
+ * the batch's scores and per-feature scores (w per row), to the bit. */
+static void check_rows_explain_as_batch(const anoma_model *m, const double *batch,
+                                        const double *explained, size_t w)
+{
+    anoma_row_scorer *s = NULL;
+    double *row_got = malloc(w * sizeof *row_got);
+    CHECK_OK(anoma_row_scorer_create(m, &s));
+    for (size_t i = 0; s && row_got && i < ROWS; i++) {
+        anoma_value row[3] = {{.number = amount[i]}, {.text = device[i]},
+                              {.number = (double)clicks[i]}};
+        double score;
+        int is;
+        CHECK_OK(anoma_row_scorer_explain_values(s, 0, row, 3, &score, &is, row_got));
+        CHECK(score == batch[i] && !memcmp(row_got, explained + i * w, w * sizeof *row_got));
+    }
+    anoma_row_scorer_free(s);
+    free(row_got);
+}
+
 /* Explanations of a model with steps are per derived column: z-score's
  * |t - mean| / std of each output column, computed here from the
  * pipeline's output; batch and row scorer agree. */
@@ -169,16 +189,9 @@ static void test_explanations_of_derived_features(void)
     /* the row scorer: score and explanation of one row in one call */
     double batch[ROWS];
     CHECK_OK(anoma_model_score_frame(m, f, batch));
+    check_rows_explain_as_batch(m, batch, got, W);
     anoma_row_scorer *s = NULL;
     CHECK_OK(anoma_row_scorer_create(m, &s));
-    for (size_t i = 0; i < ROWS; i++) {
-        anoma_value row[3] = {{.number = amount[i]}, {.text = device[i]},
-                              {.number = (double)clicks[i]}};
-        double score;
-        int is;
-        CHECK_OK(anoma_row_scorer_explain_values(s, 0, row, 3, &score, &is, row_got));
-        CHECK(score == batch[i] && !memcmp(row_got, got + i * W, sizeof row_got));
-    }
     anoma_value row[3] = {{.number = 1}, {.text = "web"}, {.number = 2}};
     double score;
     CHECK_STATUS(anoma_row_scorer_explain_values(s, 1, row, 3, &score, NULL, row_got),
@@ -204,21 +217,11 @@ static void test_explaining_rows_keeps_window_history(void)
     anoma_frame *f = frame_of(ROWS, 0);
     CHECK_OK(anoma_model_fit_frame(m, f, NULL, NULL));
     size_t w = anoma_model_n_outputs(m);
-    double batch[ROWS], *got = malloc(ROWS * w * sizeof *got), *row_got = malloc(w * sizeof *got);
+    double batch[ROWS], *got = malloc(ROWS * w * sizeof *got);
     CHECK_OK(anoma_model_score_frame(m, f, batch));
     CHECK_OK(anoma_model_feature_scores_frame(m, 0, f, got));
-    anoma_row_scorer *s = NULL;
-    CHECK_OK(anoma_row_scorer_create(m, &s));
-    for (size_t i = 0; i < ROWS; i++) {
-        anoma_value row[3] = {{.number = amount[i]}, {.text = device[i]},
-                              {.number = (double)clicks[i]}};
-        double score;
-        CHECK_OK(anoma_row_scorer_explain_values(s, 0, row, 3, &score, NULL, row_got));
-        CHECK(score == batch[i] && !memcmp(row_got, got + i * w, w * sizeof *got));
-    }
-    anoma_row_scorer_free(s);
+    check_rows_explain_as_batch(m, batch, got, w);
     free(got);
-    free(row_got);
     anoma_frame_free(f);
     anoma_model_free(m);
 }
