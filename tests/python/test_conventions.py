@@ -475,8 +475,8 @@ PARAMETER_EFFECTS = {
                             "extension_level": (0, 2)},
 }
 # n_jobs is a run-time option: results are the same for every thread count
-# by design (test_iforest.py checks that).
-RUN_TIME_ONLY = {anoma.IsolationForest: {"n_jobs"}}
+# by design (test_iforest.py and test_runtime_options.py check that).
+RUN_TIME_ONLY = {cls: {"n_jobs"} for cls in ESTIMATORS}
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)

@@ -114,6 +114,29 @@ def test_python_package_imports_from_the_install(dest):
     assert version == VERSION
 
 
+def test_python_package_version_is_the_project_version(dest):
+    """meson writes its project version into the installed package, which
+    then accepts only a library of that version."""
+    found = glob.glob(str(dest) + "/**/anoma/_install.py", recursive=True)
+    code = "import anoma._version as v; print(v.VERSION)"
+    p = subprocess.run(["/usr/bin/python3", "-c", code], capture_output=True, text=True,
+                       env=clean_env(PYTHONPATH=os.path.dirname(os.path.dirname(found[0]))),
+                       cwd="/")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == VERSION
+
+
+def test_python_package_installs_every_module(dest):
+    """The package folder is installed as it is at install time: every
+    module of the source tree, plus the _install module meson writes."""
+    found = glob.glob(str(dest) + "/**/anoma/_install.py", recursive=True)
+    installed_modules = {os.path.basename(f) for f in
+                         glob.glob(os.path.join(os.path.dirname(found[0]), "*.py"))}
+    source = {os.path.basename(f) for f in
+              glob.glob(os.path.join(ROOT, "bindings", "python", "anoma", "*.py"))}
+    assert installed_modules == source | {"_install.py"}
+
+
 def test_docs_are_installed(dest):
     docs = installed(dest, "share", "doc", "libanoma")
     for name in ("README.md", "cli.md", "model-format.md", "CHANGELOG.md"):

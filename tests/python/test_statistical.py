@@ -225,7 +225,7 @@ def test_bad_parameters():
 def test_clone_and_params():
     base = pytest.importorskip("sklearn.base")
     est = anoma.IQR(combine="l2", k=3.0, contamination=0.05)
-    assert est.get_params() == {"combine": "l2", "k": 3.0, "contamination": 0.05}
+    assert est.get_params() == {"combine": "l2", "k": 3.0, "contamination": 0.05, "n_jobs": None}
     c = base.clone(est)
     assert c.get_params() == est.get_params() and c is not est
     assert est.set_params(k=2.0) is est and est.k == 2.0

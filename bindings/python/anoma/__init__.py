@@ -13,18 +13,36 @@ from .estimators import IQR, MAD, ZScore
 from .iforest import IsolationForest, from_sklearn
 from .metrics import average_precision_score, best_f1, confusion_at, roc_auc_score
 from .model import Model, RowScorer
-from .params import describe, list_components, list_detectors
+from .params import ComponentFlag, component_flags, describe, list_components, list_detectors
 from .pipeline import (FrequencyEncoder, MaxAbsScaler, MinMaxScaler, MissingIndicator,
                        Normalizer, OneHotEncoder, OrdinalEncoder, Pipeline, Ratio, RobustScaler,
                        Select, SimpleImputer, StandardScaler)
 
 __version__ = _text(_lib.anoma_version())
 
+
+def shutdown():
+    """Stop the library's worker threads now (``anoma_shutdown``).
+
+    Fitting and batch scoring share work out to a pool of threads that
+    sleeps between calls; this joins them, for a host that wants no idle
+    threads (before checking for leaks, changing resource limits or
+    forking). The next call that wants threads starts the pool again, and
+    calls running in other threads finish correctly. Not needed at exit:
+    the library joins its workers itself when the process ends, so the
+    package registers no atexit hook."""
+    _lib.anoma_shutdown()
+
+
+_lib.anoma_shutdown.restype = None
+_lib.anoma_shutdown.argtypes = []
+
 __all__ = ["Model", "RowScorer", "Pipeline", "StandardScaler", "OneHotEncoder", "Select",
            "SimpleImputer", "MissingIndicator", "MinMaxScaler", "RobustScaler", "MaxAbsScaler",
            "Normalizer", "OrdinalEncoder", "FrequencyEncoder", "Ratio", "ZScore", "MAD", "IQR", "IsolationForest", "from_sklearn",
            "roc_auc_score", "average_precision_score", "confusion_at", "best_f1",
-           "list_detectors", "list_components", "describe",
+           "list_detectors", "list_components", "describe", "component_flags",
+           "ComponentFlag", "shutdown",
            "AnomaError", "InvalidArgumentError", "ShapeError", "NonFiniteError",
            "EmptyInputError", "UnknownParameterError", "ParameterValueError",
            "UnknownNameError", "NotFittedError", "ModelFileNotFoundError", "__version__"]

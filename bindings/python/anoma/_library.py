@@ -3,9 +3,11 @@
 Search order: the ANOMA_LIBRARY environment variable, a libanoma.so* next to
 the package (in its folder or the folder above), the library `meson install`
 put beside it (_install.LIBDIR, relative to the package), then the system
-(ctypes.util.find_library("anoma"), then "libanoma.so.0"). A library whose
-version differs from the package's (_version.VERSION) is passed over; if none
-fits, the import fails naming both versions.
+(ctypes.util.find_library("anoma"), then "libanoma.so.0"). An installed
+package passes over a library whose version differs from its own
+(_version.VERSION, written by meson); if none fits, the import fails naming
+both versions. From the source tree (no version of its own) the first
+library found is used.
 """
 import ctypes
 import ctypes.util
@@ -132,7 +134,7 @@ def _load():
             continue
         lib.anoma_version.restype = c_char_p
         version = (lib.anoma_version() or b"").decode("ascii", "replace")
-        if version != VERSION:
+        if VERSION is not None and version != VERSION:
             tried.append("  %s: %s is libanoma %s, but this anoma package is %s"
                          % (where, path, version, VERSION))
             if where == "ANOMA_LIBRARY":
@@ -141,8 +143,9 @@ def _load():
         return lib, path
     if not any(line.startswith("  ANOMA_LIBRARY") for line in tried):
         tried.insert(0, "  ANOMA_LIBRARY: not set")
-    raise ImportError("cannot load libanoma %s; looked in:\n%s\nSet ANOMA_LIBRARY to the path "
-                      "of libanoma.so %s." % (VERSION, "\n".join(tried), VERSION))
+    version = "" if VERSION is None else " " + VERSION
+    raise ImportError("cannot load libanoma%s; looked in:\n%s\nSet ANOMA_LIBRARY to the path "
+                      "of libanoma.so%s." % (version, "\n".join(tried), version))
 
 
 lib, path = _load()

@@ -19,6 +19,7 @@ checks them on every later call, with scikit-learn's messages.
 """
 import inspect
 import numbers
+import os
 import warnings
 
 import numpy as np
@@ -77,11 +78,28 @@ def _is_real(v):
     return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
 
 
+def _n_threads(n_jobs, who="estimator"):
+    """scikit-learn's (joblib's) ``n_jobs`` as the model's ``n_threads``:
+    None = 1, -1 = every core (the library's 0), -2 = all but one, ..."""
+    if n_jobs is None:
+        return 1
+    if isinstance(n_jobs, numbers.Integral) and not isinstance(n_jobs, (bool, np.bool_)) \
+            and n_jobs != 0:
+        if n_jobs == -1:
+            return 0
+        return int(n_jobs) if n_jobs > 0 else max(1, (os.cpu_count() or 1) + 1 + int(n_jobs))
+    raise ParameterValueError(STATUS["ANOMA_ERR_PARAM_VALUE"],
+                              "%s: n_jobs=%r: expected None, -1 or an int other than 0"
+                              % (who, n_jobs))
+
+
 class _Estimator:
     """What every estimator shares: parameters are the arguments of
     ``__init__`` (``get_params``/``set_params``, so ``sklearn.base.clone``
     and model selection work), the fitted C model is ``model_``, and pickling
-    goes through the model's bytes."""
+    goes through the model's bytes. ``n_jobs`` is a run-time option: the
+    model runs on the threads it asks for at each call, so changing it after
+    fit (``set_params(n_jobs=4)``) takes effect without refitting."""
 
     _estimator_type = "outlier_detector"
 
@@ -119,6 +137,20 @@ class _Estimator:
             raise not_fitted("This %s instance is not fitted yet. Call 'fit' with appropriate "
                              "arguments before using this estimator."
                              % type(self).__name__) from None
+
+    def _n_jobs(self):
+        """The n_jobs that sets the model's threads (a Pipeline's is its
+        detector's)."""
+        return self.n_jobs
+
+    def _threaded_model(self):
+        """model_, set to the threads ``n_jobs`` asks for now (a model's
+        thread count is not saved, so an unpickled one is set again)."""
+        model = self._model()
+        want = _n_threads(self._n_jobs(), type(self).__name__)
+        if model._threads_set != want:
+            model.n_threads = want
+        return model
 
 
 class _OutlierDetector(_Estimator):
@@ -221,7 +253,8 @@ class _OutlierDetector(_Estimator):
     # --- scikit-learn's outlier-detector methods ------------------------------
     def anomaly_score(self, X):
         """The library's score of each row: **higher = more anomalous**."""
-        return self._model().score(self._check_X(X, reset=False)[0])
+        x = self._check_X(X, reset=False)[0]
+        return self._threaded_model().score(x)
 
     def score_samples(self, X):
         """``-anomaly_score(X)``, as scikit-learn: **higher = more normal**."""
@@ -237,7 +270,8 @@ class _OutlierDetector(_Estimator):
         The C model decides (anomaly score strictly above its threshold);
         that is exactly ``decision_function(X) < 0``, whose value is
         ``threshold_ - anomaly_score(X)``."""
-        flags = self._model().predict(self._check_X(X, reset=False)[0])
+        x = self._check_X(X, reset=False)[0]
+        flags = self._threaded_model().predict(x)
         return 1 - 2 * flags
 
     def fit_predict(self, X, y=None, **fit_args):
@@ -247,7 +281,8 @@ class _OutlierDetector(_Estimator):
     def feature_scores(self, X):
         """Each feature's own score (the library's sign: higher = more
         anomalous), shape (n_samples, n_features)."""
-        return self._model().feature_scores(self._check_X(X, reset=False)[0])
+        x = self._check_X(X, reset=False)[0]
+        return self._threaded_model().feature_scores(x)
 
 
 class _StatisticalDetector(_OutlierDetector):
@@ -260,15 +295,18 @@ class _StatisticalDetector(_OutlierDetector):
     and the C model): the threshold is the (1 - contamination) quantile of
     the training anomaly scores. ``"auto"`` is the detector's classic rule
     (``_auto_threshold``). Sample weights are not supported (fit has no
-    ``sample_weight``)."""
+    ``sample_weight``). ``n_jobs``: threads for fitting and batch scoring, as
+    scikit-learn's (None = 1, -1 = every core); no result depends on it."""
 
     _detector = None
     _auto_threshold = None
 
     def _make_model(self):
         params = self.get_params()
-        del params["contamination"]
-        return Model(self._contamination_params(), [(self._detector, params)])
+        del params["contamination"], params["n_jobs"]
+        model_params = self._contamination_params()
+        model_params["n_threads"] = _n_threads(self.n_jobs, type(self).__name__)
+        return Model(model_params, [(self._detector, params)])
 
     def fit(self, X, y=None):
         """Fit on X (n_samples, n_features); y is ignored. Returns self.
@@ -288,10 +326,11 @@ class ZScore(_StatisticalDetector):
     _detector = "zscore"
     _auto_threshold = 3.0
 
-    def __init__(self, combine="max", ddof=0, contamination=0.1):
+    def __init__(self, combine="max", ddof=0, contamination=0.1, n_jobs=None):
         self.combine = combine
         self.ddof = ddof
         self.contamination = contamination
+        self.n_jobs = n_jobs
 
 
 class MAD(_StatisticalDetector):
@@ -304,9 +343,10 @@ class MAD(_StatisticalDetector):
     _detector = "mad"
     _auto_threshold = 3.5
 
-    def __init__(self, combine="max", contamination=0.1):
+    def __init__(self, combine="max", contamination=0.1, n_jobs=None):
         self.combine = combine
         self.contamination = contamination
+        self.n_jobs = n_jobs
 
 
 class IQR(_StatisticalDetector):
@@ -321,7 +361,8 @@ class IQR(_StatisticalDetector):
     _detector = "iqr"
     _auto_threshold = 0.0
 
-    def __init__(self, combine="max", k=1.5, contamination=0.1):
+    def __init__(self, combine="max", k=1.5, contamination=0.1, n_jobs=None):
         self.combine = combine
         self.k = k
         self.contamination = contamination
+        self.n_jobs = n_jobs

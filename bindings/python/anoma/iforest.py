@@ -8,7 +8,6 @@ s(x) = 2^(-E[h(x)] / c(psi)) in (0, 1], higher = more anomalous;
 ``decision_function = score_samples - offset_``; ``predict`` -1/+1.
 """
 import numbers
-import os
 import struct
 import warnings
 
@@ -17,7 +16,7 @@ import numpy as np
 from ._arrays import as_vector
 from ._library import STATUS
 from .errors import ParameterValueError
-from .estimators import _OutlierDetector, _is_real
+from .estimators import _OutlierDetector, _is_real, _n_threads
 from .model import Model
 
 __all__ = ["IsolationForest", "from_sklearn"]
@@ -72,17 +71,6 @@ def _seed(random_state):
     raise _bad("random_state", "None, an int >= 0 or a numpy.random.RandomState", random_state)
 
 
-def _n_threads(n_jobs):
-    """joblib's n_jobs as the model's n_threads (0 = all cores)."""
-    if n_jobs is None:
-        return 1
-    if _is_int(n_jobs) and n_jobs != 0:
-        if n_jobs == -1:
-            return 0
-        return int(n_jobs) if n_jobs > 0 else max(1, (os.cpu_count() or 1) + 1 + int(n_jobs))
-    raise _bad("n_jobs", "None, -1 or an int other than 0", n_jobs)
-
-
 def _kept_rows(x, sample_weight):
     """Rows of x to fit on: those of non-zero weight (all without weights)."""
     if sample_weight is None:
@@ -129,7 +117,7 @@ class IsolationForest(_OutlierDetector):
         if not _is_int(self.n_estimators) or self.n_estimators < 1:
             raise _bad("n_estimators", "an int >= 1", self.n_estimators)
         model_params = self._contamination_params()
-        model_params["n_threads"] = _n_threads(self.n_jobs)
+        model_params["n_threads"] = _n_threads(self.n_jobs, "IsolationForest")
         n, d = x.shape
         psi = _resolve_max_samples(self.max_samples, n)
         n_feats = _resolve_max_features(self.max_features, d)
@@ -207,8 +195,8 @@ def from_sklearn(forest):
                 "bootstrap": bool(forest.bootstrap)}
     if _is_int(forest.random_state):
         detector["seed"] = int(forest.random_state)
-    model = Model({"threshold": -float(forest.offset_), "n_threads": _n_threads(forest.n_jobs)},
-                  detectors=())
+    model = Model({"threshold": -float(forest.offset_),
+                   "n_threads": _n_threads(forest.n_jobs, "IsolationForest")}, detectors=())
     model.import_detector("iforest", _sklearn_payload(forest, d), d, detector)
     if getattr(forest, "feature_names_in_", None) is not None:
         model.feature_names = list(forest.feature_names_in_)

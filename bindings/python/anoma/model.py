@@ -10,6 +10,12 @@ from ._arrays import as_labels, as_matrix, as_row, as_vector
 from ._library import ANOMA_ERR_BUFFER_TOO_SMALL, ANOMA_OK, STATUS, lib, text
 from .errors import ModelFileNotFoundError, check, error_for
 
+lib.anoma_model_set_n_threads.restype = ctypes.c_int
+lib.anoma_model_set_n_threads.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+lib.anoma_model_params.restype = ctypes.c_int
+lib.anoma_model_params.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t,
+                                   ctypes.POINTER(ctypes.c_size_t)]
+
 __all__ = ["Model", "RowScorer", "format_params"]
 
 
@@ -214,6 +220,44 @@ class Model:
     @threshold.setter
     def threshold(self, value):
         self.set_param("threshold", float(value))
+
+    @property
+    def n_threads(self):
+        """Threads used for fitting and batch scoring (0 = one per core).
+
+        A run-time option, not part of the model: settable on a fitted or
+        loaded model, never saved (a loaded or unpickled model starts at the
+        model parameter's default, 0), and no result depends on it. Not to
+        be changed while other threads use the model."""
+        params = self.params()
+        for token in params.split():
+            key, _, value = token.partition("=")
+            if key == "n_threads":
+                return int(value)
+        raise RuntimeError("the library's model parameters lack n_threads: %r" % params)
+
+    @n_threads.setter
+    def n_threads(self, value):
+        try:
+            n = operator.index(value)
+        except TypeError:
+            raise TypeError("n_threads must be an int; got %r" % (value,)) from None
+        if n < 0:
+            raise ValueError("n_threads=%d: expected 0 (one per core) or a positive count" % n)
+        check(lib.anoma_model_set_n_threads(self._handle, n))
+        self._threads_set = n
+
+    # what the n_threads setter last set (None: never set through it)
+    _threads_set = None
+
+    def params(self):
+        """The model's parameters as ``key=value`` text, every key included
+        (``anoma_model_params``)."""
+        needed = ctypes.c_size_t()
+        check(lib.anoma_model_params(self._handle, None, 0, ctypes.byref(needed)))
+        buf = ctypes.create_string_buffer(needed.value + 1)
+        check(lib.anoma_model_params(self._handle, buf, len(buf), ctypes.byref(needed)))
+        return text(buf.value)
 
     @property
     def n_features(self):

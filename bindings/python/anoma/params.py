@@ -1,10 +1,17 @@
-"""The components libanoma offers and the parameters each accepts."""
+"""The components libanoma offers, the parameters each accepts and what each
+can do."""
 import ctypes
+import enum
 
 from ._library import KIND_DETECTOR, KIND_MODEL, KIND_STEP, STATUS, ParamInfo, lib, text
 from .errors import check
 
-__all__ = ["list_components", "list_detectors", "summary", "describe"]
+__all__ = ["list_components", "list_detectors", "summary", "describe", "ComponentFlag",
+           "component_flags"]
+
+lib.anoma_component_flags.restype = ctypes.c_int
+lib.anoma_component_flags.argtypes = [ctypes.c_int, ctypes.c_char_p,
+                                      ctypes.POINTER(ctypes.c_uint)]
 
 _KINDS = {"model": KIND_MODEL, "detector": KIND_DETECTOR, "step": KIND_STEP}
 _TYPES = ("int", "double", "bool", "choice", "text")
@@ -54,3 +61,26 @@ def describe(kind, name):
                     "default": text(info.default_value),
                     "choices": choices.split("|") if choices else [],
                     "doc": text(info.doc)})
+
+
+class ComponentFlag(enum.IntFlag):
+    """What a component can do: the bits of ``anoma_component_flag``
+    (params.h; tests/python/test_bindings.py checks the values against it)."""
+    SUPERVISED = 1 << 0       # learns from labels; its score is a probability
+    FEATURE_SCORES = 1 << 1   # explains a score feature by feature
+    STATEFUL = 1 << 2         # per-entity state: scores through a stream
+    NEEDS_LABELS = 1 << 3     # fitting without labels is an error
+
+
+def component_flags(kind, name):
+    """What component ``name`` of ``kind`` ("detector", "step" or "model") can
+    do, as a ComponentFlag (``ComponentFlag(0)`` when nothing), such as
+    ``ComponentFlag.FEATURE_SCORES in component_flags("detector", "zscore")``.
+    An unknown name raises UnknownNameError."""
+    if not isinstance(name, str):
+        raise TypeError("component name must be str; got %r" % (name,))
+    if "\0" in name:
+        raise ValueError("component name %r contains a NUL character" % (name,))
+    flags = ctypes.c_uint()
+    check(lib.anoma_component_flags(_kind(kind), name.encode("utf-8"), ctypes.byref(flags)))
+    return ComponentFlag(flags.value)

@@ -388,8 +388,9 @@ def _column_buffer(values):
 
 class Pipeline(_OutlierDetector):
     """Steps then a detector estimator (ZScore, MAD, IQR, IsolationForest),
-    fitted and scored by the library as one model. The detector's parameters
-    and ``contamination`` rule are the last element's."""
+    fitted and scored by the library as one model. The detector's parameters,
+    ``contamination`` rule and ``n_jobs`` are the last element's (changing
+    its ``n_jobs`` after fit takes effect at the next call)."""
 
     def __init__(self, steps):
         self.steps = steps
@@ -438,30 +439,33 @@ class Pipeline(_OutlierDetector):
         self.model_ = model
         return self
 
+    def _n_jobs(self):
+        return self._parts()[1].n_jobs
+
     def _frame(self, X):
-        self._model()
-        return _Frame(X)
+        """X as a frame, and the fitted model set to the threads the
+        detector's n_jobs asks for now."""
+        return _Frame(X), self._threaded_model()
 
     def anomaly_score(self, X):
         """The library's score of each row: higher = more anomalous."""
-        frame = self._frame(X)
+        frame, model = self._frame(X)
         out = np.empty(frame.rows, dtype=np.float64)
-        check(lib.anoma_model_score_frame(self.model_._handle, frame.handle, out.ctypes.data))
+        check(lib.anoma_model_score_frame(model._handle, frame.handle, out.ctypes.data))
         return out
 
     def predict(self, X):
         """-1 for an outlier, +1 for an inlier."""
-        frame = self._frame(X)
+        frame, model = self._frame(X)
         out = np.empty(frame.rows, dtype=np.intc)
-        check(lib.anoma_model_predict_frame(self.model_._handle, frame.handle, out.ctypes.data))
+        check(lib.anoma_model_predict_frame(model._handle, frame.handle, out.ctypes.data))
         return 1 - 2 * out.astype(np.int64)
 
     def transform(self, X):
         """What the detector sees: (n_samples, n_outputs) floats."""
-        frame = self._frame(X)
-        out = np.empty((frame.rows, lib.anoma_model_n_outputs(self.model_._handle)))
-        check(lib.anoma_model_transform_frame(self.model_._handle, frame.handle,
-                                              out.ctypes.data))
+        frame, model = self._frame(X)
+        out = np.empty((frame.rows, lib.anoma_model_n_outputs(model._handle)))
+        check(lib.anoma_model_transform_frame(model._handle, frame.handle, out.ctypes.data))
         return out
 
     def get_feature_names_out(self, input_features=None):
