@@ -123,6 +123,10 @@ typedef struct cli_data {
  * CLI_OK; call cli_data_free() in either case. */
 int cli_data_load(cli_data *d, const char *path, const cli_input *in);
 void cli_data_free(cli_data *d);
+/* The labels to fit m with: labels when one of its detectors learns from
+ * them (ANOMA_FLAG_SUPERVISED), else NULL, since the library refuses labels
+ * no detector uses; the label column still stays out of the features. */
+const int *cli_fit_labels(const anoma_model *m, const int *labels);
 /* "features (N): a, b, c" (and the label and unused columns) on out. */
 void cli_data_describe(const cli_data *d, FILE *out);
 /* "anoma: note: ..." on stderr naming the unused columns, if any. */

@@ -510,3 +510,15 @@ int cli_parse_count(const char *text, size_t *out)
     *out = (size_t)v;
     return 0;
 }
+
+const int *cli_fit_labels(const anoma_model *m, const int *labels)
+{
+    for (size_t k = 0; labels && k < anoma_model_n_detectors(m); k++) {
+        unsigned flags = 0;
+        if (anoma_component_flags(ANOMA_KIND_DETECTOR, anoma_model_detector_name(m, k), &flags) ==
+                ANOMA_OK &&
+            (flags & ANOMA_FLAG_SUPERVISED))
+            return labels;
+    }
+    return NULL;
+}

@@ -248,9 +248,9 @@ static anoma_status run_one(anoma_model *m, const eval_split *s, double *scores,
     const size_t n = s->test_frame ? anoma_frame_rows(s->test_frame) : s->test.rows;
     const size_t pos = s->test_anomalies;
     double t0 = cli_now_ms();
-    anoma_status st = s->train_frame
-                          ? anoma_model_fit_frame(m, s->train_frame, s->train_labels, NULL)
-                          : anoma_model_fit(m, &s->train, s->train_labels, NULL);
+    const int *labels = cli_fit_labels(m, s->train_labels);
+    anoma_status st = s->train_frame ? anoma_model_fit_frame(m, s->train_frame, labels, NULL)
+                                     : anoma_model_fit(m, &s->train, labels, NULL);
     r->fit_ms = cli_now_ms() - t0;
     *stage = "fitting";
     if (st != ANOMA_OK)

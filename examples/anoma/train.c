@@ -30,10 +30,12 @@ static const char train_help[] =
     "  -m, --model-param KEY=VALUE  a model parameter (see below)\n"
     "  -c, --contamination R  expected anomaly fraction, which sets the threshold\n"
     "                         (the same as --model-param contamination=R); 'auto'\n"
-    "                         (the default, as in the Python estimators) is the\n"
-    "                         detector's own rule: iforest 0.5 (scikit-learn's),\n"
-    "                         zscore 3, mad 3.5; other detectors and ensembles\n"
-    "                         use contamination 0.1\n"
+    "                         (the default where the model has one, as in the\n"
+    "                         Python IsolationForest) is the detectors' own rule:\n"
+    "                         iforest 0.5 (scikit-learn's), zscore 3, mad 3.5,\n"
+    "                         iqr 0 (outside Tukey's fences); a model without\n"
+    "                         one (an ensemble that rescales scores, combine=mean)\n"
+    "                         uses contamination 0.1 by default\n"
     "  -l, --label COL        0/1 label column: left out of the features and\n"
     "                         passed to the detectors (supervised ones use it)\n"
     "  -o, --output MODEL     the model file to write\n"
@@ -47,13 +49,6 @@ static const char train_help[] =
  * --help and usage errors win over library errors. */
 typedef enum { ACT_DETECTOR, ACT_PARAM, ACT_MODEL_PARAM, ACT_CONTAMINATION, ACT_STEP } action_kind;
 
-/* contamination=auto: each detector's own threshold rule, as the Python
- * estimators define it (IsolationForest: scikit-learn's 0.5 on its score;
- * ZScore: three sigma; MAD: 3.5, Iglewicz and Hoaglin's rule). */
-static const struct {
-    const char *detector;
-    const char *threshold;
-} auto_thresholds[] = {{"iforest", "0.5"}, {"zscore", "3"}, {"mad", "3.5"}};
 typedef struct action {
     action_kind kind;
     const char *text;
@@ -75,20 +70,19 @@ static int add_detectors(anoma_model *m, const char *text, size_t *last)
     return rc;
 }
 
-/* The auto rule of a one-detector model; -1 (with a message) when it has none. */
-static int set_auto_threshold(anoma_model *m, int asked)
+/* contamination=auto, the library's rule for the model's detectors: when
+ * asked, an error (before the data is read) if the model has none; by
+ * default, only where it has one, else the model's default rate. */
+static int use_auto_threshold(anoma_model *m, int asked)
 {
-    const char *name = anoma_model_n_detectors(m) == 1 ? anoma_model_detector_name(m, 0) : NULL;
-    for (size_t k = 0; name && k < sizeof auto_thresholds / sizeof *auto_thresholds; k++) {
-        if (!strcmp(name, auto_thresholds[k].detector)) {
-            anoma_status st = anoma_model_set_param(m, "threshold", auto_thresholds[k].threshold);
-            return st == ANOMA_OK ? CLI_OK : cli_fail(st, "contamination=auto");
-        }
-    }
-    if (asked)
-        return cli_error("--contamination auto: %s has no threshold rule of its own; give a "
-                         "rate such as 0.1", name ? name : "an ensemble");
-    return CLI_OK; /* the model's default rate */
+    double threshold;
+    anoma_status st = anoma_model_auto_threshold(m, &threshold);
+    if (st != ANOMA_OK)
+        return asked ? cli_fail(st, "--contamination auto") : CLI_OK;
+    if (asked) /* already set, in its place among the options */
+        return CLI_OK;
+    st = anoma_model_set_param(m, "contamination", "auto");
+    return st == ANOMA_OK ? CLI_OK : cli_fail(st, "contamination=auto");
 }
 
 static int apply_param(anoma_model *m, const action *a, size_t detector)
@@ -121,17 +115,16 @@ static int build_model(anoma_model *m, const action *acts, size_t n_acts)
     int threshold_given = 0, auto_asked = 0;
     for (size_t k = 0; k < n_acts; k++) {
         const action *a = &acts[k];
-        int is_auto = a->kind == ACT_CONTAMINATION && !strcmp(a->text, "auto");
-        threshold_given |= sets_threshold(a) && !is_auto;
-        auto_asked |= is_auto; /* applied once every detector is known */
-        int rc = is_auto ? CLI_OK
-                 : a->kind == ACT_STEP     ? cli_add_step(m, "train", a->text)
+        threshold_given |= sets_threshold(a);
+        auto_asked |= (a->kind == ACT_CONTAMINATION && !strcmp(a->text, "auto")) ||
+                      (a->kind == ACT_MODEL_PARAM && !strcmp(a->text, "contamination=auto"));
+        int rc = a->kind == ACT_STEP       ? cli_add_step(m, "train", a->text)
                  : a->kind == ACT_DETECTOR ? add_detectors(m, a->text, &last)
                                            : apply_param(m, a, last);
         if (rc != CLI_OK)
             return rc;
     }
-    return threshold_given ? CLI_OK : set_auto_threshold(m, auto_asked);
+    return threshold_given && !auto_asked ? CLI_OK : use_auto_threshold(m, auto_asked);
 }
 
 /* The model's bytes on standard output (-o -). */
@@ -158,8 +151,9 @@ static int fit_and_save(anoma_model *m, const char *path, const cli_input *in, c
     if (rc == CLI_OK) {
         anoma_matrix x = anoma_matrix_f64(d.x, d.rows, d.cols);
         cli_progress("fitting on %zu rows x %zu columns...", d.rows, d.cols);
-        anoma_status st = d.features ? anoma_model_fit_frame(m, d.features, d.labels, NULL)
-                                     : anoma_model_fit(m, &x, d.labels, NULL);
+        const int *labels = cli_fit_labels(m, d.labels);
+        anoma_status st = d.features ? anoma_model_fit_frame(m, d.features, labels, NULL)
+                                     : anoma_model_fit(m, &x, labels, NULL);
         if (st != ANOMA_OK)
             rc = cli_fail(st, "fitting on %s", path);
     }

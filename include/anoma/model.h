@@ -33,8 +33,10 @@ typedef struct anoma_model anoma_model;
  * @param params model parameters as `key=value` text (NULL or "" for the
  *        defaults); see anoma_component_param(ANOMA_KIND_MODEL, "model", ...).
  * @param out receives the model; free it with anoma_model_free().
- * @return ::ANOMA_OK, ::ANOMA_ERR_UNKNOWN_PARAM, ::ANOMA_ERR_PARAM_VALUE,
- *         ::ANOMA_ERR_NO_MEMORY, ::ANOMA_ERR_INVALID_ARGUMENT.
+ * @return ::ANOMA_OK, ::ANOMA_ERR_UNKNOWN_PARAM, ::ANOMA_ERR_PARAM_VALUE
+ *         (also for both `contamination` and `threshold` given, see
+ *         anoma_model_set_param()), ::ANOMA_ERR_NO_MEMORY,
+ *         ::ANOMA_ERR_INVALID_ARGUMENT.
  * @since 0.1.0
  */
 ANOMA_API anoma_status anoma_model_create(const char *params, anoma_model **out);
@@ -64,7 +66,8 @@ ANOMA_API anoma_status anoma_model_add_detector(anoma_model *model, const char *
  * isolation forests) into libanoma: @p state is the detector's payload, laid
  * out as its page in docs/detectors/ describes, and is checked as strictly as
  * a model file. The model must be empty and have a fixed `threshold`
- * parameter (there is no training data to take a quantile of); on success it
+ * parameter or `contamination=auto` (there is no training data to take a
+ * quantile of); on success it
  * is fitted, with this one detector, no normalisation, and @p n_features
  * input columns.
  * @param model an empty, unfitted model whose `threshold` is set.
@@ -73,8 +76,8 @@ ANOMA_API anoma_status anoma_model_add_detector(anoma_model *model, const char *
  * @param state the payload bytes (copied as needed; the caller keeps them).
  * @param size number of bytes at @p state.
  * @param n_features input width the detector was fitted on.
- * @return ::ANOMA_OK; ::ANOMA_ERR_UNSUPPORTED (model not empty, or
- *         threshold=auto); ::ANOMA_ERR_UNKNOWN_NAME; ::ANOMA_ERR_UNKNOWN_PARAM;
+ * @return ::ANOMA_OK; ::ANOMA_ERR_UNSUPPORTED (threshold=auto with a
+ *         contamination rate); ::ANOMA_ERR_UNKNOWN_NAME; ::ANOMA_ERR_UNKNOWN_PARAM;
  *         ::ANOMA_ERR_PARAM_VALUE; ::ANOMA_ERR_FORMAT (bad payload);
  *         ::ANOMA_ERR_VERSION; ::ANOMA_ERR_INVALID_ARGUMENT; ::ANOMA_ERR_NO_MEMORY.
  *         On error the model is unchanged.
@@ -87,14 +90,24 @@ ANOMA_API anoma_status anoma_model_import_detector(anoma_model *model, const cha
 /**
  * @brief Set one model parameter (such as "contamination") before fitting.
  *
- * "threshold" may also be set on a fitted model: it replaces the threshold
- * used by anoma_model_predict(). "n_threads" is a run-time option and may be
- * set at any time (see anoma_model_set_n_threads()). Do not set either while
- * other threads score the model.
+ * "contamination" and "threshold" both decide the threshold, so a model
+ * takes one of them: setting one while the other is given (a threshold
+ * other than `auto`, a contamination other than its default 0.1) is
+ * ::ANOMA_ERR_PARAM_VALUE naming both, whichever is set first, and leaves
+ * the parameters as they were; set the other back first (threshold=auto,
+ * contamination=0.1) to switch.
+ *
+ * "threshold" may also be set to a number on a fitted model: it replaces
+ * the threshold used by anoma_model_predict(), and contamination goes back
+ * to its default, since it no longer says how the threshold was made.
+ * "n_threads" is a run-time option and may be set at any time (see
+ * anoma_model_set_n_threads()). Do not set either while other threads
+ * score the model.
  * @return ::ANOMA_OK, ::ANOMA_ERR_UNKNOWN_PARAM, ::ANOMA_ERR_PARAM_VALUE,
  *         ::ANOMA_ERR_UNSUPPORTED (model fitted and key neither "threshold"
- *         nor "n_threads").
- * @since 0.1.0
+ *         nor "n_threads", or threshold=auto on a fitted model).
+ * @since 0.1.0 (the contamination/threshold rule since 0.2.0: before, a
+ *        threshold silently overrode a contamination)
  */
 ANOMA_API anoma_status anoma_model_set_param(anoma_model *model, const char *key,
                                              const char *value);
@@ -119,6 +132,28 @@ ANOMA_API anoma_status anoma_model_set_param(anoma_model *model, const char *key
  * @since 0.2.0
  */
 ANOMA_API anoma_status anoma_model_set_n_threads(anoma_model *model, size_t n_threads);
+
+/**
+ * @brief The threshold that `contamination=auto` gives this model: its
+ * detectors' own rule on their score.
+ *
+ * Each detector's classic rule: iforest 0.5 (Liu et al.; scikit-learn's
+ * `offset_ = -0.5`), zscore 3 (three sigma) and mad 3.5 (Iglewicz and
+ * Hoaglin) with `combine=max`, iqr 0 (a value outside Tukey's fences,
+ * whatever `k`) with `combine=max` or `l2`. A model's score keeps the rule
+ * only when it is not rescaled: one detector with `normalize` none or auto,
+ * or several with `normalize=none ensemble=max` that share one rule (a row
+ * is then flagged when one of them flags it). Programs (the `anoma` tool,
+ * the Python estimators) ask here instead of keeping their own table.
+ * @param model the model, fitted or not, with its detectors added.
+ * @param threshold receives the threshold.
+ * @return ::ANOMA_OK; ::ANOMA_ERR_PARAM_VALUE when the model has no such
+ *         rule, with a message saying why; ::ANOMA_ERR_EMPTY (no detector);
+ *         ::ANOMA_ERR_INVALID_ARGUMENT (NULL argument). Thread-safe on a
+ *         model no other thread changes.
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_auto_threshold(const anoma_model *model, double *threshold);
 
 /**
  * @brief Set one parameter of detector @p index before fitting.
@@ -160,14 +195,21 @@ ANOMA_API anoma_status anoma_model_detector_params(const anoma_model *model, siz
  * @param model an unfitted model with at least one detector.
  * @param x training data, one row per observation. NaN is missing (each
  *        detector documents how it treats it); +-Inf is an error.
- * @param labels NULL, or x->rows labels 0/1 (1 = anomaly) for supervised
- *        detectors (unsupervised detectors ignore them).
- * @param weights NULL, or x->rows non-negative sample weights.
+ * @param labels NULL, or x->rows labels 0/1 (1 = anomaly), only for a
+ *        model with a detector that learns from them
+ *        (::ANOMA_FLAG_SUPERVISED); otherwise ::ANOMA_ERR_INVALID_ARGUMENT
+ *        naming the detectors, rather than labels silently ignored.
+ * @param weights NULL, or x->rows non-negative sample weights, only for a
+ *        model with a detector that uses them (::ANOMA_FLAG_SAMPLE_WEIGHTS;
+ *        none in this version); otherwise ::ANOMA_ERR_INVALID_ARGUMENT.
  * @return ::ANOMA_OK; ::ANOMA_ERR_EMPTY (no rows, no columns, no detector);
  *         ::ANOMA_ERR_NONFINITE; ::ANOMA_ERR_SHAPE; ::ANOMA_ERR_UNSUPPORTED
- *         (already fitted); ::ANOMA_ERR_NO_MEMORY. On error the model stays
- *         unfitted and may be fitted again.
- * @since 0.1.0
+ *         (already fitted); ::ANOMA_ERR_INVALID_ARGUMENT (labels or weights
+ *         no detector uses, a label not 0/1, a negative weight);
+ *         ::ANOMA_ERR_PARAM_VALUE (contamination=auto for detectors without
+ *         one rule, see anoma_model_auto_threshold()); ::ANOMA_ERR_NO_MEMORY.
+ *         On error the model stays unfitted and may be fitted again.
+ * @since 0.1.0 (labels and weights no detector uses refused since 0.2.0)
  */
 ANOMA_API anoma_status anoma_model_fit(anoma_model *model, const anoma_matrix *x,
                                        const int *labels, const double *weights);

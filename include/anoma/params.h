@@ -50,7 +50,13 @@ typedef enum anoma_component_flag {
     ANOMA_FLAG_STATEFUL = 1u << 2,
     /** Fitting needs labels: anoma_model_fit() without them is
         ::ANOMA_ERR_INVALID_ARGUMENT naming the detector. */
-    ANOMA_FLAG_NEEDS_LABELS = 1u << 3
+    ANOMA_FLAG_NEEDS_LABELS = 1u << 3,
+    /** The detector uses sample weights in fitting. anoma_model_fit() and
+        anoma_model_fit_frame() refuse weights (::ANOMA_ERR_INVALID_ARGUMENT)
+        for a model none of whose detectors has this flag, as they refuse
+        labels for a model with no ::ANOMA_FLAG_SUPERVISED detector, rather
+        than ignore them. No detector of this version has it. */
+    ANOMA_FLAG_SAMPLE_WEIGHTS = 1u << 4
 } anoma_component_flag;
 
 /** Value types of a parameter. @since 0.1.0 */

@@ -84,6 +84,12 @@ typedef struct an_detector_vtable {
     /* Human-readable summary of the fitted state (for anoma inspect). */
     void (*describe)(const void *state, an_strbuf *out);
 
+    /* Optional: the detector's own threshold on its score for these
+     * parameters (iforest 0.5, zscore 3, ...), which the model parameter
+     * contamination=auto uses. ANOMA_OK, or ANOMA_ERR_PARAM_VALUE with a
+     * message saying why these parameters have none; NULL = no rule. */
+    anoma_status (*auto_threshold)(const an_params *params, double *threshold);
+
     /* ---- stateful part: all set with ANOMA_FLAG_STATEFUL, else all NULL ----
      * An entity (a user, a sensor) owns one block of entity_bytes at
      * entity_align, which the stream allocates and keeps; the fitted state

@@ -163,6 +163,21 @@ static inline double feature_score(const an_fs_state *s, size_t j, double x)
     return saturate((below > above ? below : above) / s->scale[j] - s->fence);
 }
 
+anoma_status an_fs_auto_threshold(const an_params *params, const char *detector, double value,
+                                  const char *rule, int l2_keeps_sign, double *threshold)
+{
+    an_fs_combine combine = (an_fs_combine)an_params_choice(params, "combine");
+    if (combine == AN_FS_MAX || (combine == AN_FS_L2 && l2_keeps_sign)) {
+        *threshold = value;
+        return ANOMA_OK;
+    }
+    return an_error(ANOMA_ERR_PARAM_VALUE,
+                    "contamination=auto: %s's rule (%s: a feature score above %g) makes a row "
+                    "threshold only with combine=max%s; with combine=%s give a rate such as "
+                    "contamination=0.1", detector, rule, value, l2_keeps_sign ? " or l2" : "",
+                    an_params_text(params, "combine"));
+}
+
 void an_fs_score_row(const void *state, const double *row, void *scratch, double *score)
 {
     const an_fs_state *s = state;

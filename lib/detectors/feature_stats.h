@@ -63,6 +63,13 @@ struct an_fs_state {
 
 /* New unfitted state of state_size >= sizeof(an_fs_state) zeroed bytes,
  * reading "combine" from params. */
+/* contamination=auto for a statistical detector: `value`, its rule on a
+ * feature score (such as three sigma), holds for a row score combined by
+ * max, and by l2 too when l2_keeps_sign (iqr: l2 is positive exactly when
+ * max is); any other combine is ANOMA_ERR_PARAM_VALUE saying so. */
+anoma_status an_fs_auto_threshold(const an_params *params, const char *detector, double value,
+                                  const char *rule, int l2_keeps_sign, double *threshold);
+
 anoma_status an_fs_create(const an_fs_kind *kind, size_t state_size, const an_params *params,
                           void **state);
 

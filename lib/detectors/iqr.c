@@ -58,6 +58,13 @@ static anoma_status iqr_create(const an_params *params, void **state)
     return ANOMA_OK;
 }
 
+/* Tukey's rule: a value outside the fences, where the score crosses 0
+ * whatever k is (k moves the fences, not the threshold). */
+static anoma_status iqr_auto_threshold(const an_params *params, double *threshold)
+{
+    return an_fs_auto_threshold(params, "iqr", 0, "Tukey's fences", 1, threshold);
+}
+
 const an_detector_vtable an_iqr_detector = {
     .name = "iqr",
     .summary = "distance outside each feature's interquartile box in IQRs (Tukey's fences, "
@@ -65,5 +72,6 @@ const an_detector_vtable an_iqr_detector = {
     .params = iqr_params,
     .n_params = sizeof iqr_params / sizeof *iqr_params,
     .create = iqr_create,
+    .auto_threshold = iqr_auto_threshold,
     AN_FS_SHARED_ENTRIES,
 };

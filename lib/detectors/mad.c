@@ -63,6 +63,14 @@ static anoma_status mad_create(const an_params *params, void **state)
     return an_fs_create(&mad_kind, sizeof(an_fs_state), params, state);
 }
 
+/* Iglewicz and Hoaglin's cut-off for the modified z-score, which is this
+ * feature score: 0.6745 |x - median| / MAD. */
+static anoma_status mad_auto_threshold(const an_params *params, double *threshold)
+{
+    return an_fs_auto_threshold(params, "mad", 3.5, "Iglewicz and Hoaglin's modified z-score",
+                                0, threshold);
+}
+
 const an_detector_vtable an_mad_detector = {
     .name = "mad",
     .summary = "distance from each feature's median in scaled median absolute deviations "
@@ -70,5 +78,6 @@ const an_detector_vtable an_mad_detector = {
     .params = mad_params,
     .n_params = sizeof mad_params / sizeof *mad_params,
     .create = mad_create,
+    .auto_threshold = mad_auto_threshold,
     AN_FS_SHARED_ENTRIES,
 };

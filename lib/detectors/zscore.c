@@ -72,11 +72,18 @@ static anoma_status zscore_create(const an_params *params, void **state)
     return ANOMA_OK;
 }
 
+/* The three-sigma rule. */
+static anoma_status zscore_auto_threshold(const an_params *params, double *threshold)
+{
+    return an_fs_auto_threshold(params, "zscore", 3, "three sigma", 0, threshold);
+}
+
 const an_detector_vtable an_zscore_detector = {
     .name = "zscore",
     .summary = "distance from each feature's mean in standard deviations (unsupervised)",
     .params = zscore_params,
     .n_params = sizeof zscore_params / sizeof *zscore_params,
     .create = zscore_create,
+    .auto_threshold = zscore_auto_threshold,
     AN_FS_SHARED_ENTRIES,
 };

@@ -30,7 +30,60 @@ void an_model_resolve_modes(anoma_model *m)
 
 int an_model_needs_training_scores(const anoma_model *m)
 {
-    return an_params_is(&m->params, "threshold", "auto") || m->normalize != AN_NORM_NONE;
+    return (an_params_is(&m->params, "threshold", "auto") &&
+            !an_params_is(&m->params, "contamination", "auto")) ||
+           m->normalize != AN_NORM_NONE;
+}
+
+/* contamination=auto: the detectors' own rule, where the combined score
+ * keeps it. One detector's score is kept as it is only without
+ * normalisation; several keep one rule only when none is rescaled, all
+ * share the rule, and the combination is their max (a row is flagged when
+ * one of them flags it: a mean of scores each above t need not be). */
+anoma_status an_model_auto_threshold(const anoma_model *m, double *threshold)
+{
+    if (!m->n_detectors)
+        return an_error(ANOMA_ERR_EMPTY, "contamination=auto: the model has no detector yet");
+    const char *normalize = an_params_text(&m->params, "normalize");
+    int several = m->n_detectors > 1;
+    if (strcmp(normalize, "none") && (several || strcmp(normalize, "auto")))
+        return an_error(ANOMA_ERR_PARAM_VALUE,
+                        "contamination=auto: normalize=%s%s rescales the detectors' scores, so "
+                        "no detector's own threshold applies to the model's score; set "
+                        "normalize=none%s, or give a rate such as contamination=0.1",
+                        normalize, several && !strcmp(normalize, "auto") ?
+                        " (standard for several detectors)" : "",
+                        several ? " ensemble=max with detectors that share one rule" : "");
+    double t = 0;
+    for (size_t k = 0; k < m->n_detectors; k++) {
+        const an_model_detector *d = &m->detectors[k];
+        double tk;
+        if (!d->vt->auto_threshold)
+            return an_error(ANOMA_ERR_PARAM_VALUE, "contamination=auto: detector '%s' has no "
+                            "threshold of its own on its score; give a rate such as "
+                            "contamination=0.1", d->vt->name);
+        AN_TRY(d->vt->auto_threshold(&d->params, &tk));
+        if (k && tk != t)
+            return an_error(ANOMA_ERR_PARAM_VALUE, "contamination=auto: detector '%s' flags "
+                            "scores above %g and '%s' above %g, so their combined score has no "
+                            "one threshold; give a rate such as contamination=0.1",
+                            m->detectors[0].vt->name, t, d->vt->name, tk);
+        t = tk;
+    }
+    if (several && !an_params_is(&m->params, "ensemble", "max"))
+        return an_error(ANOMA_ERR_PARAM_VALUE, "contamination=auto: with ensemble=%s a row whose "
+                        "detectors each score below %g may still score above it; set "
+                        "ensemble=max (a row is flagged when one detector flags it) or give a "
+                        "rate such as contamination=0.1", an_params_text(&m->params, "ensemble"), t);
+    *threshold = t;
+    return ANOMA_OK;
+}
+
+anoma_status anoma_model_auto_threshold(const anoma_model *m, double *threshold)
+{
+    if (!m || !threshold)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_auto_threshold: NULL argument");
+    return an_model_auto_threshold(m, threshold);
 }
 
 anoma_status an_model_calibration_sample(const anoma_model *m, const double *x, size_t rows,
@@ -101,6 +154,8 @@ anoma_status an_model_calibrate(anoma_model *m, double *const *raw, size_t rows)
         m->threshold = an_params_double(&m->params, "threshold");
         return ANOMA_OK;
     }
+    if (an_params_is(&m->params, "contamination", "auto"))
+        return an_model_auto_threshold(m, &m->threshold);
     double *combined = AN_NEW_ARRAY(double, rows);
     double *row_raw = AN_NEW_ARRAY(double, m->n_detectors);
     if (!combined || !row_raw) {

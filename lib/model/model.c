@@ -9,6 +9,25 @@
 #include <stdio.h>
 #include <string.h>
 
+/* contamination and threshold both decide the threshold, so a model may be
+ * given one of them, not both: whichever order a user sets them in, the
+ * second would otherwise silently win or lose. A contamination equal to its
+ * default counts as not given (it is what every model starts with). */
+static anoma_status check_threshold_rule(const an_params *p)
+{
+    const char *contamination = an_params_text(p, "contamination");
+    const char *fallback = an_model_schema[0].default_value;
+    double rate;
+    int is_default = an_parse_double(contamination, &rate) && an_parse_double(fallback, &rate) &&
+                     an_params_double(p, "contamination") == rate;
+    if (an_params_is(p, "threshold", "auto") || is_default)
+        return ANOMA_OK;
+    return an_error(ANOMA_ERR_PARAM_VALUE, "model parameters contamination=%s and threshold=%s "
+                    "both set the threshold: give one of them (threshold=auto takes it from "
+                    "contamination; contamination=%s, the default, leaves it to threshold)",
+                    contamination, an_params_text(p, "threshold"), fallback);
+}
+
 anoma_status anoma_model_create(const char *params, anoma_model **out)
 {
     if (!out)
@@ -20,6 +39,8 @@ anoma_status anoma_model_create(const char *params, anoma_model **out)
     anoma_status st = an_params_init(&m->params, "model", an_model_schema, an_model_schema_size);
     if (st == ANOMA_OK)
         st = an_params_parse(&m->params, params);
+    if (st == ANOMA_OK)
+        st = check_threshold_rule(&m->params);
     if (st != ANOMA_OK) {
         anoma_model_free(m);
         return st;
@@ -117,9 +138,27 @@ anoma_status anoma_model_set_param(anoma_model *m, const char *key, const char *
     if (m->fitted && !is_threshold && !is_threads)
         return an_error(ANOMA_ERR_UNSUPPORTED, "a fitted model is immutable: only 'threshold' and "
                         "the run-time option 'n_threads' can still be set");
-    AN_TRY(an_params_set(&m->params, key, value));
-    if (m->fitted && is_threshold && !an_params_is(&m->params, "threshold", "auto"))
-        m->threshold = an_params_double(&m->params, "threshold");
+    if (m->fitted && is_threshold && !strcmp(value, "auto"))
+        return an_error(ANOMA_ERR_UNSUPPORTED, "threshold=auto on a fitted model: the threshold "
+                        "is learned at fit time; set a number to replace it");
+    an_params before;
+    AN_TRY(an_params_copy(&before, &m->params));
+    anoma_status st = an_params_set(&m->params, key, value);
+    if (st == ANOMA_OK && m->fitted && is_threshold) {
+        /* the fitted threshold is replaced: contamination no longer says
+         * how it was made, and the parameters must still make a model */
+        st = an_params_set(&m->params, "contamination", an_model_schema[0].default_value);
+        if (st == ANOMA_OK)
+            m->threshold = an_params_double(&m->params, "threshold");
+    }
+    if (st == ANOMA_OK && (is_threshold || !strcmp(key, "contamination")))
+        st = check_threshold_rule(&m->params); /* only these: a file may hold both */
+    if (st != ANOMA_OK) { /* keep the parameters as they were */
+        an_params_free(&m->params);
+        m->params = before;
+        return st;
+    }
+    an_params_free(&before);
     if (is_threads)
         m->n_threads = (size_t)an_params_int(&m->params, "n_threads");
     return ANOMA_OK;
@@ -212,6 +251,29 @@ anoma_status an_model_check_stateless(const anoma_model *m, const char *what)
     return ANOMA_OK;
 }
 
+/* Labels or weights that no detector fits with (an imported detector is
+ * fitted already) are refused: ignoring them would look like success. */
+static anoma_status check_used(const anoma_model *m, unsigned flag, const char *what,
+                               const char *use)
+{
+    an_strbuf names = {0};
+    for (size_t k = 0; k < m->n_detectors; k++) {
+        const an_model_detector *d = &m->detectors[k];
+        if ((d->vt->flags & flag) && !d->imported_width) {
+            an_strbuf_free(&names);
+            return ANOMA_OK;
+        }
+        an_strbuf_printf(&names, "%s%s%s", k ? ", " : "", d->vt->name,
+                         d->imported_width ? " (imported fitted)" : "");
+    }
+    anoma_status st = an_error(ANOMA_ERR_INVALID_ARGUMENT,
+                               "fit: %s were given, but no detector of the model %s (%s): pass "
+                               "NULL instead of ignoring them", what, use,
+                               names.data ? names.data : "");
+    an_strbuf_free(&names);
+    return st;
+}
+
 static anoma_status check_fit_input(const anoma_model *m, size_t rows, size_t cols,
                                     const int *labels, const double *weights)
 {
@@ -237,6 +299,14 @@ static anoma_status check_fit_input(const anoma_model *m, size_t rows, size_t co
             !m->detectors[k].imported_width)
             return an_error(ANOMA_ERR_INVALID_ARGUMENT, "fit: detector '%s' needs labels",
                             m->detectors[k].vt->name);
+    double rule;
+    if (an_params_is(&m->params, "threshold", "auto") &&
+        an_params_is(&m->params, "contamination", "auto"))
+        AN_TRY(an_model_auto_threshold(m, &rule)); /* before any work, not after it */
+    if (labels)
+        AN_TRY(check_used(m, ANOMA_FLAG_SUPERVISED, "labels", "learns from labels"));
+    if (weights)
+        AN_TRY(check_used(m, ANOMA_FLAG_SAMPLE_WEIGHTS, "sample weights", "uses sample weights"));
     return ANOMA_OK;
 }
 

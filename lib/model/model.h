@@ -111,6 +111,9 @@ anoma_status an_model_calibration_sample(const anoma_model *m, const double *x, 
                                          size_t cols, const double **sample, double **copy,
                                          size_t *n);
 
+/* The threshold contamination=auto gives (anoma_model_auto_threshold). */
+anoma_status an_model_auto_threshold(const anoma_model *m, double *threshold);
+
 /* Learn shift/scale of each detector and the threshold from training scores
  * (raw: n_detectors arrays of rows; rows may be 0, and raw NULL arrays, when
  * an_model_needs_training_scores is 0). */

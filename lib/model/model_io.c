@@ -261,10 +261,11 @@ anoma_status anoma_model_import_detector(anoma_model *m, const char *detector, c
      * which fits the rest and checks the width; into an empty model it is
      * the whole model, fitted now. */
     int alone = !m->n_detectors && !m->pipeline.n_steps;
-    if (alone && an_params_is(&m->params, "threshold", "auto"))
+    int by_rule = an_params_is(&m->params, "contamination", "auto");
+    if (alone && an_params_is(&m->params, "threshold", "auto") && !by_rule)
         return an_error(ANOMA_ERR_UNSUPPORTED,
-                        "import: set the model's threshold first (there is no training data "
-                        "to take the contamination quantile of)");
+                        "import: set the model's threshold, or contamination=auto, first (there "
+                        "is no training data to take the contamination quantile of)");
     if (n_features == 0 || n_features > MAX_FEATURES)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "import: n_features %zu is out of range",
                         n_features);
@@ -282,6 +283,11 @@ anoma_status anoma_model_import_detector(anoma_model *m, const char *detector, c
         st = an_model_set_matrix_schema(m, n_features);
     if (st == ANOMA_OK && alone)
         st = an_pipeline_plan(&m->pipeline);
+    double threshold = 0;
+    if (st == ANOMA_OK && alone)
+        st = an_params_is(&m->params, "threshold", "auto")
+                 ? an_model_auto_threshold(m, &threshold)
+                 : (threshold = an_params_double(&m->params, "threshold"), ANOMA_OK);
     if (st != ANOMA_OK) { /* back to the model it was */
         drop_detector(m, k);
         m->width = old_width;
@@ -296,7 +302,7 @@ anoma_status anoma_model_import_detector(anoma_model *m, const char *detector, c
     }
     m->pipeline.fitted = 1;
     m->n_features = n_features;
-    m->threshold = an_params_double(&m->params, "threshold");
+    m->threshold = threshold;
     an_model_resolve_modes(m); /* one detector, shift 0, scale 1: scores as they are */
     m->fitted = 1;
     return ANOMA_OK;

@@ -214,6 +214,31 @@ def test_model_api(tmp_path):
     assert pickle.loads(pickle.dumps(m)).threshold == 1.5
 
 
+def test_labels_and_weights_no_detector_uses_are_refused():
+    """Model.fit(X, y, sample_weight) used to ignore both silently."""
+    X = np.random.default_rng(2).standard_normal((50, 2))
+    y = np.zeros(50, dtype=int)
+    for kwargs, word in (({"y": y}, "labels"), ({"sample_weight": np.ones(50)}, "weights")):
+        m = anoma.Model.create({}, ["zscore", "iforest"])
+        with pytest.raises(anoma.InvalidArgumentError, match=word + r".*zscore, iforest"):
+            m.fit(X, **kwargs)
+        assert not m.is_fitted
+        assert m.fit(X).is_fitted
+
+
+def test_contamination_and_threshold_are_one_choice():
+    """A threshold used to override a contamination silently."""
+    with pytest.raises(anoma.ParameterValueError, match="contamination=0.05.*threshold=2"):
+        anoma.Model.create({"contamination": 0.05, "threshold": 2}, ["zscore"])
+    m = anoma.Model.create({"contamination": 0.05}, ["zscore"])
+    with pytest.raises(anoma.ParameterValueError):
+        m.set_param("threshold", 2)
+    X = np.random.default_rng(3).standard_normal((60, 2))
+    m.fit(X)
+    m.threshold = 2.0  # replacing a fitted threshold is allowed
+    assert m.threshold == 2.0 and "contamination=0.1 threshold=2" in m.describe()
+
+
 def test_threads_score_alike():
     from concurrent.futures import ThreadPoolExecutor
     X = np.random.default_rng(6).standard_normal((5000, 8))

@@ -324,6 +324,28 @@ def test_train_contamination_rate(tmp_path, wbc):
     assert np.array_equal(flagged, (scores > threshold).astype(int))
 
 
+def test_train_contamination_auto_from_the_library(tmp_path, wbc):
+    """iqr's rule (outside Tukey's fences) comes from the library: before,
+    the tool's own table lacked it and refused --contamination auto."""
+    X, _, _ = wbc
+    path = tmp_path / "iqr.anoma"
+    run("train", "--detector", "iqr", "--label", "label", "--contamination", "auto",
+        "-o", path, WBC)
+    _, flagged = read_scores(run("score", path, WBC).stdout)
+    q1, q3 = np.percentile(X, [25, 75], axis=0)
+    scale = np.where(q3 > q1, q3 - q1, 1.0)  # a zero IQR counts as 1 (statistical.md)
+    outside = ((X < q1 - 1.5 * scale) | (X > q3 + 1.5 * scale)).any(axis=1)
+    assert np.array_equal(flagged, outside.astype(int))
+    # a combined score with no rule: refused before reading, saying why
+    assert_fails(run("train", "--detector", "zscore", "--param", "combine=mean",
+                     "--contamination", "auto", "-o", tmp_path / "no.anoma", WBC, ok=False),
+                 1, "contamination", "combine=mean")
+    # a rate and a threshold together: refused, naming both
+    assert_fails(run("train", "--detector", "zscore", "--contamination", "0.05",
+                     "--model-param", "threshold=2", "-o", tmp_path / "no.anoma", WBC,
+                     ok=False), 1, "contamination=0.05", "threshold=2")
+
+
 def test_score_output_file(tmp_path, zscore_model):
     out = tmp_path / "scores.csv"
     assert run("score", zscore_model, WBC, "-o", out).stdout == ""

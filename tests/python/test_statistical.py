@@ -91,6 +91,28 @@ def test_scores_match_reference(name, kind):
     np.testing.assert_allclose(est.feature_scores(X), fs_ref, rtol=RTOL, atol=ATOL)
 
 
+@pytest.mark.parametrize("kind, rule, combines", [("zscore", 3.0, ("max",)),
+                                                  ("mad", 3.5, ("max",)),
+                                                  ("iqr", 0.0, ("max", "l2"))])
+def test_contamination_auto_is_the_classic_rule(kind, rule, combines):
+    """contamination="auto" flags the rows the rule flags on the numpy
+    reference score, for the combines where the rule holds, and raises for
+    the others (the C library decides; Python keeps no table of its own)."""
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((300, 4))
+    X[[5, 70, 200], [0, 2, 3]] = [9.0, -8.0, 7.5]
+    for combine in ("max", "mean", "l2"):
+        est = make(kind, combine=combine, contamination="auto")
+        if combine not in combines:
+            with pytest.raises(anoma.ParameterValueError, match="combine=" + combine):
+                est.fit(X)
+            continue
+        est.fit(X)
+        ref = ref_combine(ref_feature_scores(kind, X, X), combine)
+        assert est.threshold_ == rule and est.offset_ == -rule
+        np.testing.assert_array_equal(est.predict(X), np.where(ref > rule, -1, 1))
+
+
 @pytest.mark.parametrize("name", TABULAR)
 def test_zscore_ddof(name):
     X, _ = load_csv(name)

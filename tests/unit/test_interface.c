@@ -38,7 +38,9 @@ static anoma_model *fit_one(const char *model_params, const char *name, const ch
     CHECK_OK(anoma_model_create(model_params, &m));
     CHECK_OK(anoma_model_add_detector(m, name, params, NULL));
     anoma_matrix x = anoma_matrix_f64(data, ROWS, COLS);
-    CHECK_OK(anoma_model_fit(m, &x, labels, NULL));
+    unsigned flags = 0;
+    CHECK_OK(anoma_component_flags(ANOMA_KIND_DETECTOR, name, &flags));
+    CHECK_OK(anoma_model_fit(m, &x, flags & ANOMA_FLAG_SUPERVISED ? labels : NULL, NULL));
     return m;
 }
 
@@ -254,7 +256,7 @@ static void test_format_1_0_file(void)
     CHECK_OK(anoma_model_add_detector(today, "zscore", NULL, NULL));
     CHECK_OK(anoma_model_add_detector(today, "iforest", "n_trees=3 max_samples=16 seed=5", NULL));
     anoma_matrix xm = anoma_matrix_f64(x, N, D);
-    CHECK_OK(anoma_model_fit(today, &xm, y, NULL));
+    CHECK_OK(anoma_model_fit(today, &xm, NULL, NULL));
     double s_old[N], s_today[N], t_old, t_today, z[N];
     CHECK_OK(anoma_model_score(old, &xm, s_old));
     CHECK_OK(anoma_model_score(today, &xm, s_today));

@@ -229,11 +229,11 @@ class _OutlierDetector(_Estimator):
         return a, names
 
     def _contamination_params(self):
-        """The model parameters of ``contamination``: a rate, or "auto" as the
-        fixed threshold ``_auto_threshold``."""
+        """The model parameters of ``contamination``: a rate, or "auto", the
+        library's own rule for the detector (anoma_model_auto_threshold)."""
         c = self.contamination
         if isinstance(c, str) and c == "auto":
-            return {"threshold": self._auto_threshold}
+            return {"contamination": "auto"}
         if _is_real(c) and 0 < c <= 0.5:
             return {"contamination": float(c)}
         raise ParameterValueError(STATUS["ANOMA_ERR_PARAM_VALUE"],
@@ -286,20 +286,20 @@ class _OutlierDetector(_Estimator):
 
 
 class _StatisticalDetector(_OutlierDetector):
-    """A statistical detector: a subclass names its C detector, its
-    ``contamination="auto"`` threshold, and lists its parameters in
-    ``__init__``; all but ``contamination`` go to the detector as
-    ``key=value`` text.
+    """A statistical detector: a subclass names its C detector and lists its
+    parameters in ``__init__``; all but ``contamination`` go to the detector
+    as ``key=value`` text.
 
     ``contamination`` defaults to 0.1 (as scikit-learn's EllipticEnvelope
     and the C model): the threshold is the (1 - contamination) quantile of
-    the training anomaly scores. ``"auto"`` is the detector's classic rule
-    (``_auto_threshold``). Sample weights are not supported (fit has no
+    the training anomaly scores. ``"auto"`` is the detector's classic rule,
+    as the C library defines it (``contamination=auto``; it holds for
+    ``combine="max"``, and for IQR also ``"l2"``: another ``combine`` raises
+    at fit). Sample weights are not supported (fit has no
     ``sample_weight``). ``n_jobs``: threads for fitting and batch scoring, as
     scikit-learn's (None = 1, -1 = every core); no result depends on it."""
 
     _detector = None
-    _auto_threshold = None
 
     def _make_model(self):
         params = self.get_params()
@@ -324,7 +324,6 @@ class ZScore(_StatisticalDetector):
     three-sigma rule, for ``combine="max"``). Signs: see the module.
     """
     _detector = "zscore"
-    _auto_threshold = 3.0
 
     def __init__(self, combine="max", ddof=0, contamination=0.1, n_jobs=None):
         self.combine = combine
@@ -341,7 +340,6 @@ class MAD(_StatisticalDetector):
     modified z-score, for ``combine="max"``). Signs: see the module.
     """
     _detector = "mad"
-    _auto_threshold = 3.5
 
     def __init__(self, combine="max", contamination=0.1, n_jobs=None):
         self.combine = combine
@@ -359,7 +357,6 @@ class IQR(_StatisticalDetector):
     rows with a value outside the fences (Tukey's rule). Signs: see the module.
     """
     _detector = "iqr"
-    _auto_threshold = 0.0
 
     def __init__(self, combine="max", k=1.5, contamination=0.1, n_jobs=None):
         self.combine = combine

@@ -98,8 +98,6 @@ class IsolationForest(_OutlierDetector):
     forest, whose splits are drawn at random (scikit-learn's neither).
     """
 
-    _auto_threshold = 0.5  # the paper's rule, as scikit-learn's offset_ = -0.5
-
     def __init__(self, n_estimators=100, max_samples="auto", contamination="auto",
                  max_features=1.0, bootstrap=False, random_state=None, n_jobs=1,
                  extension_level=0):

@@ -70,6 +70,7 @@ class ComponentFlag(enum.IntFlag):
     FEATURE_SCORES = 1 << 1   # explains a score feature by feature
     STATEFUL = 1 << 2         # per-entity state: scores through a stream
     NEEDS_LABELS = 1 << 3     # fitting without labels is an error
+    SAMPLE_WEIGHTS = 1 << 4   # uses sample weights in fitting (else they are refused)
 
 
 def component_flags(kind, name):

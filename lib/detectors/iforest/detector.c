@@ -163,6 +163,15 @@ static void iforest_describe(const void *state, an_strbuf *out)
         an_strbuf_printf(out, "  splits compare float32(x) <= threshold (imported forest)\n");
 }
 
+/* Liu, Ting and Zhou's rule, and scikit-learn's offset_ = -0.5: a score
+ * above 0.5 means a path shorter than an unsuccessful search's average. */
+static anoma_status iforest_auto_threshold(const an_params *params, double *threshold)
+{
+    (void)params;
+    *threshold = 0.5;
+    return ANOMA_OK;
+}
+
 const an_detector_vtable an_iforest_detector = {
     .name = "iforest",
     .summary = "isolation forest, axis-parallel or extended (unsupervised)",
@@ -180,4 +189,5 @@ const an_detector_vtable an_iforest_detector = {
     .load = iforest_load,
     .memory_bytes = iforest_memory_bytes,
     .describe = iforest_describe,
+    .auto_threshold = iforest_auto_threshold,
 };
