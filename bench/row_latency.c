@@ -8,24 +8,17 @@
  * anoma_row_scorer_score, cycling through the data; the best repeat is
  * printed as "NS_PER_ROW CHECKSUM". SCORES.f64, when given, receives each
  * row's score once (for the agreement check). */
-#define _POSIX_C_SOURCE 199309L
-#include <anoma/anoma.h>
+#include "latency.h"
 
-#include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
-static double now(void)
+static anoma_status score_row(anoma_row_scorer *scorer, const void *row, size_t n,
+                              double *score)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int fail(const char *what)
-{
-    fprintf(stderr, "row_latency: %s: %s\n", what, anoma_last_error());
-    return 1;
+    int flag;
+    anoma_status st = anoma_row_scorer_score(scorer, row, n, score, &flag);
+    *score += flag;
+    return st;
 }
 
 int main(int argc, char **argv)
@@ -48,30 +41,16 @@ int main(int argc, char **argv)
     anoma_model *model;
     anoma_row_scorer *scorer;
     if (anoma_model_load(argv[1], &model) != ANOMA_OK)
-        return fail(argv[1]);
+        return latency_fail("row_latency", argv[1]);
     if (anoma_row_scorer_create(model, &scorer) != ANOMA_OK)
-        return fail("row scorer");
+        return latency_fail("row_latency", "row scorer");
     int flag;
     for (size_t i = 0; i < rows; i++) /* one pass: scores for the check, and a warm-up */
         if (anoma_row_scorer_score(scorer, x + i * cols, cols, &scores[i], &flag) != ANOMA_OK)
-            return fail("score");
+            return latency_fail("row_latency", "score");
 
-    double best = 1e300, checksum = 0;
-    for (long r = 0; r < repeats; r++) {
-        size_t i = 0;
-        double sum = 0, t0 = now();
-        for (long c = 0; c < calls; c++) {
-            double s;
-            anoma_row_scorer_score(scorer, x + i * cols, cols, &s, &flag);
-            sum += s + flag;
-            if (++i == rows)
-                i = 0;
-        }
-        double t = now() - t0;
-        best = t < best ? t : best;
-        checksum = sum; /* used, so the calls cannot be optimised away */
-    }
-    printf("%.2f %.17g\n", best * 1e9 / (double)calls, checksum);
+    if (latency_report("row_latency", scorer, x, rows, cols, sizeof *x, calls, repeats, score_row))
+        return 1;
 
     if (argc > 7) {
         FILE *out = fopen(argv[7], "wb");

@@ -52,7 +52,15 @@ anoma_status an_categories_fit(an_categories *c, const an_cell *col, size_t rows
         }
     }
     an_free(v);
-    return st;
+    return st == ANOMA_OK ? an_categories_index(c) : st;
+}
+
+anoma_status an_categories_index(an_categories *c)
+{
+    an_name_index_free(&c->index);
+    for (size_t k = 0; k < c->n; k++)
+        AN_TRY(an_name_index_add(&c->index, c->texts[k], k));
+    return ANOMA_OK;
 }
 
 void an_categories_free(an_categories *c)
@@ -61,23 +69,13 @@ void an_categories_free(an_categories *c)
         an_free(c->texts[k]);
     an_free(c->texts);
     an_free(c->counts);
+    an_name_index_free(&c->index);
     *c = (an_categories){0};
 }
 
 long an_categories_find(const an_categories *c, const char *text)
 {
-    size_t lo = 0, hi = c->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int cmp = strcmp(c->texts[mid], text);
-        if (!cmp)
-            return (long)mid;
-        if (cmp < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return -1;
+    return an_name_index_find(&c->index, text);
 }
 
 size_t an_categories_mode(const an_categories *c)
@@ -122,12 +120,14 @@ anoma_status an_categories_load(an_categories *c, an_reader *r, int with_counts,
     }
     if (with_counts)
         c->missing = (size_t)an_get_u64(r);
-    return an_reader_status(r);
+    AN_TRY(an_reader_status(r));
+    return an_categories_index(c);
 }
 
 size_t an_categories_memory(const an_categories *c)
 {
-    size_t bytes = c->n * (sizeof(char *) + (c->counts ? sizeof(size_t) : 0));
+    size_t bytes = c->n * (sizeof(char *) + (c->counts ? sizeof(size_t) : 0)) +
+                   c->index.n_slots * sizeof *c->index.slots;
     for (size_t k = 0; k < c->n; k++)
         bytes += strlen(c->texts[k]) + 1;
     return bytes;

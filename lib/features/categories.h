@@ -6,6 +6,7 @@
 #ifndef AN_FEATURES_CATEGORIES_H
 #define AN_FEATURES_CATEGORIES_H
 
+#include "core/name_index.h"
 #include "features/step.h"
 
 typedef struct an_categories {
@@ -13,13 +14,19 @@ typedef struct an_categories {
     char **texts;   /* n, sorted by strcmp, distinct, owned */
     size_t *counts; /* n: training rows holding each text (NULL after a load without counts) */
     size_t missing; /* training rows with a missing value */
+    an_name_index index; /* text -> position, for an_categories_find */
 } an_categories;
 
 /* Learn the categories of a text column of `rows` cells (c empty on entry). */
 anoma_status an_categories_fit(an_categories *c, const an_cell *col, size_t rows);
 void an_categories_free(an_categories *c);
 
-/* Position of a (non-NULL) text among the categories, -1 when absent. */
+/* Index the texts for an_categories_find: fit and load do it; a step that
+ * fills texts itself calls it once they are all in place. */
+anoma_status an_categories_index(an_categories *c);
+
+/* Position of a (non-NULL) text among the categories, -1 when absent: one
+ * hash and, on a hit, one comparison, whatever the number of categories. */
 long an_categories_find(const an_categories *c, const char *text);
 
 /* The most common text (the first in sorted order among ties, as

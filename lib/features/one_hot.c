@@ -312,7 +312,7 @@ static anoma_status load_column(onehot_column *c, an_reader *r)
             return an_error(ANOMA_ERR_FORMAT, "model file: one_hot column '%s': categories are "
                             "not sorted and distinct", c->name);
     }
-    return ANOMA_OK;
+    return an_categories_index(&c->cats);
 }
 
 static anoma_status onehot_load(void *state, an_reader *r, uint32_t version,
@@ -345,9 +345,8 @@ static size_t onehot_memory(const void *state)
     size_t bytes = sizeof *s + s->n * sizeof *s->cols;
     for (size_t j = 0; j < s->n; j++) {
         const onehot_column *c = &s->cols[j];
-        bytes += strlen(c->name) + 1 + c->cats.n * (sizeof(char *) + 1 + sizeof(long));
-        for (size_t k = 0; k < c->cats.n; k++)
-            bytes += strlen(c->cats.texts[k]) + 1;
+        bytes += strlen(c->name) + 1 + an_categories_memory(&c->cats) +
+                 c->cats.n * (1 + sizeof(long));
     }
     return bytes;
 }

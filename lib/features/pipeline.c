@@ -2,9 +2,11 @@
  * and block transforms (see pipeline.h for the model of slots and stages). */
 #include "features/pipeline.h"
 #include "core/alloc.h"
+#include "core/name_index.h"
 #include "core/error.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 static void reset_plan(an_pipeline *p)
@@ -123,6 +125,47 @@ static anoma_status final_type_error(const an_pipeline *p, size_t slot)
                     p->slot_names[slot]);
 }
 
+/* Who makes slot: "the input" or "step N (name)", into buf. */
+static const char *slot_owner(const an_pipeline *p, size_t upto, size_t slot, char *buf,
+                              size_t cap)
+{
+    for (size_t s = upto; s-- > 0;)
+        if (slot >= p->step_first_slot[s]) {
+            snprintf(buf, cap, "step %zu (%s)", s, p->steps[s].vt->name);
+            return buf;
+        }
+    return "the input";
+}
+
+/* Every column of a stage has its own name, so that later steps, the
+ * detectors' feature names and explanations mean one column each. Stage
+ * s + 1 follows step s: a clash is step s's output against another. */
+static anoma_status check_unique_names(const an_pipeline *p, size_t s, size_t upto)
+{
+    const size_t *stage = p->stage_slots + p->stage_begin[s + 1];
+    size_t width = p->stage_begin[s + 2] - p->stage_begin[s + 1];
+    an_name_index index = {0};
+    anoma_status st = ANOMA_OK;
+    for (size_t j = 0; j < width && st == ANOMA_OK; j++) {
+        const char *name = p->slot_names[stage[j]];
+        long other = an_name_index_find(&index, name);
+        if (other < 0) {
+            st = an_name_index_add(&index, name, j);
+            continue;
+        }
+        char mine[64], theirs[64];
+        /* the later slot is step s's output */
+        size_t a = stage[other] < stage[j] ? stage[other] : stage[j];
+        size_t b = stage[other] < stage[j] ? stage[j] : stage[other];
+        st = an_error(ANOMA_ERR_INVALID_ARGUMENT, "%s makes a column '%s' and %s makes one too: "
+                      "column names must be unique (name it otherwise, or drop the other first "
+                      "with select drop=%s)", slot_owner(p, upto, b, mine, sizeof mine), name,
+                      slot_owner(p, upto, a, theirs, sizeof theirs), name);
+    }
+    an_name_index_free(&index);
+    return st;
+}
+
 /* The final columns are checked to be numbers only for the whole pipeline. */
 anoma_status an_pipeline_plan_steps(an_pipeline *p, size_t upto)
 {
@@ -186,6 +229,9 @@ anoma_status an_pipeline_plan_steps(an_pipeline *p, size_t upto)
             if (!consumed)
                 p->stage_slots[cursor++] = p->stage_slots[begin + j];
         }
+        p->stage_begin[s + 2] = cursor;
+        if (st == ANOMA_OK)
+            st = check_unique_names(p, s, upto);
         size_t columns = io->n_inputs > io->n_outputs ? io->n_inputs : io->n_outputs;
         if (columns > p->max_step_columns)
             p->max_step_columns = columns;

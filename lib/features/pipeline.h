@@ -10,7 +10,8 @@
  *
  * Running a block: the input slots point at the block's input cells, each
  * step's output slots at buffers of the work area, so passthrough columns
- * are never copied. The same code runs blocks of AN_BLOCK_ROWS rows (batch)
+ * are never copied. A work wires every step's columns once, when it is made;
+ * a block only sets the pointers to its input columns. The same code runs blocks of AN_BLOCK_ROWS rows (batch)
  * and of one row (row scorer), so both give the same values. */
 #ifndef AN_FEATURES_PIPELINE_H
 #define AN_FEATURES_PIPELINE_H
@@ -139,6 +140,9 @@ void an_pipeline_work_free(an_pipeline_work *w);
  * with n_outputs values per row. Allocates nothing. */
 anoma_status an_pipeline_run_block(const an_pipeline *p, an_pipeline_work *w, const an_input *in,
                                    size_t start, size_t rows, double *out);
+
+/* Columns of cells (numbers) into rows x n_columns doubles, row-major. */
+void an_cells_to_rows(const an_cell *const *columns, size_t n_columns, size_t rows, double *out);
 
 /* Save / load: the input schema and each step (see docs/model-format.md). */
 void an_pipeline_save(const an_pipeline *p, an_writer *w);

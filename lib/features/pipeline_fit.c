@@ -105,12 +105,15 @@ static anoma_status fit_all(an_pipeline *p, const an_input *in, size_t n_threads
     double *x = an_malloc_array(rows * width + 1, sizeof(double));
     if (!x)
         return an_no_memory();
-    const size_t *final = p->stage_slots + p->stage_begin[p->n_steps];
-    for (size_t j = 0; j < width; j++) {
-        const an_cell *c = f->cols[final[j]];
-        for (size_t i = 0; i < rows; i++)
-            x[i * width + j] = c[i].num;
+    const an_cell **final = AN_NEW_ARRAY(const an_cell *, width);
+    if (!final) {
+        an_free(x);
+        return an_no_memory();
     }
+    for (size_t j = 0; j < width; j++)
+        final[j] = f->cols[p->stage_slots[p->stage_begin[p->n_steps] + j]];
+    an_cells_to_rows(final, width, rows, x);
+    an_free(final);
     *dense = x;
     return ANOMA_OK;
 }

@@ -9,6 +9,9 @@
 
 /* Far above any real pipeline. */
 enum { MAX_STEPS = 4096, MAX_COLUMNS = 1 << 24 };
+/* The fewest bytes a saved step takes: its name, parameters, column counts,
+ * payload version and length (docs/model-format.md). */
+enum { MIN_STEP_BYTES = 36 };
 
 void an_pipeline_save(const an_pipeline *p, an_writer *w)
 {
@@ -158,7 +161,7 @@ anoma_status an_pipeline_load(an_pipeline *p, an_reader *r)
 {
     uint32_t n = an_get_u32(r);
     AN_TRY(an_reader_status(r));
-    if (n > MAX_STEPS || n > (r->len - r->pos) / 36) /* a step takes 36 bytes at least */
+    if (n > MAX_STEPS || !an_reader_can_hold(r, n, MIN_STEP_BYTES))
         return bad("step count out of range");
     if (!n)
         return ANOMA_OK;

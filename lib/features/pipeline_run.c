@@ -12,15 +12,29 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Where a block's input column goes: *where = the block's input column
+ * `input` (a step's input or a final column that is an input, or a
+ * passthrough of one). Everything else is wired once, at creation. */
+typedef struct input_patch {
+    const an_cell **where;
+    size_t input;
+} input_patch;
+
 struct an_pipeline_work {
     size_t block_rows;
     size_t n_steps;
-    const an_cell **slot; /* n_slots column pointers */
-    const an_cell **in;   /* max_step_columns */
-    an_cell **out;        /* max_step_columns */
-    an_cell *outputs;     /* each step output slot: block_rows cells */
-    an_cell *converted;   /* each input: block_rows cells, for inputs that need converting */
-    void *scratch;        /* aligned to AN_STEP_SCRATCH_ALIGN */
+    const an_cell **inputs;   /* n_inputs: the block's input columns */
+    const an_cell **step_in;  /* every step's input columns, step after step */
+    an_cell **step_out;       /* every step's output columns, step after step */
+    size_t *step_in_begin;    /* per step and the end: its first entry of step_in */
+    size_t *step_out_begin;
+    unsigned char *forwarded; /* per step: its outputs are its inputs (nothing to run) */
+    const an_cell **final;    /* n_outputs: the columns the rows are made of */
+    input_patch *patches;
+    size_t n_patches;
+    an_cell *outputs;   /* each computed step output: block_rows cells */
+    an_cell *converted; /* each input: block_rows cells, for inputs that need converting */
+    void *scratch;      /* aligned to AN_STEP_SCRATCH_ALIGN */
     an_entity_map **maps; /* per step: its entity states, NULL when stateless */
     const an_cell **row_in; /* max_step_columns: one row's cells, for stateful steps */
     an_cell **row_out;
@@ -30,9 +44,14 @@ void an_pipeline_work_free(an_pipeline_work *w)
 {
     if (!w)
         return;
-    an_free(w->slot);
-    an_free(w->in);
-    an_free(w->out);
+    an_free(w->inputs);
+    an_free(w->step_in);
+    an_free(w->step_out);
+    an_free(w->step_in_begin);
+    an_free(w->step_out_begin);
+    an_free(w->forwarded);
+    an_free(w->final);
+    an_free(w->patches);
     an_free(w->outputs);
     an_free(w->converted);
     an_free_aligned(w->scratch);
@@ -44,6 +63,72 @@ void an_pipeline_work_free(an_pipeline_work *w)
     an_free(w);
 }
 
+/* Point *where at the cells of slot `root`: a step's buffer now, or the
+ * block's input column at every block (a patch). */
+static void wire(an_pipeline_work *w, const an_pipeline *p, const an_cell *const *cells,
+                 size_t root, const an_cell **where)
+{
+    if (root < p->n_inputs)
+        w->patches[w->n_patches++] = (input_patch){where, root};
+    else
+        *where = cells[root];
+}
+
+/* Wire every step once: `root[slot]` is the slot whose cells it holds
+ * (itself, or for a passthrough output the column it passes through), and
+ * `cells[slot]` the buffer of a computed output. */
+static anoma_status wire_steps(an_pipeline_work *w, const an_pipeline *p)
+{
+    size_t n_in = 0, n_out = 0, computed = 0;
+    for (size_t s = 0; s < p->n_steps; s++) {
+        const an_pipeline_step *st = &p->steps[s];
+        w->forwarded[s] = st->vt->passthrough && st->vt->passthrough(st->state);
+        w->step_in_begin[s] = n_in;
+        w->step_out_begin[s] = n_out;
+        n_in += st->io.n_inputs;
+        n_out += st->io.n_outputs;
+        computed += w->forwarded[s] ? 0 : st->io.n_outputs;
+    }
+    w->step_in_begin[p->n_steps] = n_in;
+    w->step_out_begin[p->n_steps] = n_out;
+    size_t *root = AN_NEW_ARRAY(size_t, p->n_slots + 1);
+    const an_cell **cells = AN_NEW_ZEROED(const an_cell *, p->n_slots + 1);
+    w->step_in = AN_NEW_ZEROED(const an_cell *, n_in + 1);
+    w->step_out = AN_NEW_ZEROED(an_cell *, n_out + 1);
+    w->patches = AN_NEW_ARRAY(input_patch, n_in + p->n_outputs + 1);
+    w->outputs = an_malloc_array(computed * w->block_rows + 1, sizeof(an_cell));
+    anoma_status st = root && cells && w->step_in && w->step_out && w->patches && w->outputs
+                          ? ANOMA_OK
+                          : an_no_memory();
+    for (size_t j = 0; j < p->n_inputs && st == ANOMA_OK; j++)
+        root[j] = j;
+    an_cell *next = w->outputs;
+    for (size_t s = 0; s < p->n_steps && st == ANOMA_OK; s++) {
+        const an_step_io *io = &p->steps[s].io;
+        const size_t *stage = p->stage_slots + p->stage_begin[s];
+        const size_t *sources = w->forwarded[s] ? p->steps[s].vt->passthrough(p->steps[s].state)
+                                                : NULL;
+        for (size_t k = 0; k < io->n_outputs; k++) {
+            size_t slot = p->step_first_slot[s] + k;
+            if (sources) {
+                root[slot] = root[stage[io->inputs[sources[k]]]];
+                continue;
+            }
+            root[slot] = slot;
+            cells[slot] = w->step_out[w->step_out_begin[s] + k] = next;
+            next += w->block_rows;
+        }
+        for (size_t k = 0; !sources && k < io->n_inputs; k++)
+            wire(w, p, cells, root[stage[io->inputs[k]]], &w->step_in[w->step_in_begin[s] + k]);
+    }
+    const size_t *final = p->stage_slots + p->stage_begin[p->n_steps];
+    for (size_t j = 0; j < p->n_outputs && st == ANOMA_OK; j++)
+        wire(w, p, cells, root[final[j]], &w->final[j]);
+    an_free(root);
+    an_free(cells);
+    return st;
+}
+
 anoma_status an_pipeline_work_create(const an_pipeline *p, size_t block_rows,
                                      an_pipeline_work **out)
 {
@@ -52,41 +137,36 @@ anoma_status an_pipeline_work_create(const an_pipeline *p, size_t block_rows,
     if (!w)
         return an_no_memory();
     w->block_rows = block_rows;
-    size_t step_slots = p->n_slots - p->n_inputs;
+    w->n_steps = p->n_steps;
     size_t scratch = 0;
     for (size_t s = 0; s < p->n_steps; s++) {
         const an_pipeline_step *st = &p->steps[s];
         size_t need = st->vt->scratch_bytes ? st->vt->scratch_bytes(st->state, block_rows) : 0;
         scratch = need > scratch ? need : scratch;
     }
-    w->slot = AN_NEW_ZEROED(const an_cell *, p->n_slots + 1);
-    w->in = AN_NEW_ZEROED(const an_cell *, p->max_step_columns + 1);
-    w->out = AN_NEW_ZEROED(an_cell *, p->max_step_columns + 1);
-    w->outputs = an_malloc_array(step_slots * block_rows + 1, sizeof(an_cell));
+    w->inputs = AN_NEW_ZEROED(const an_cell *, p->n_inputs + 1);
+    w->step_in_begin = AN_NEW_ZEROED(size_t, p->n_steps + 1);
+    w->step_out_begin = AN_NEW_ZEROED(size_t, p->n_steps + 1);
+    w->forwarded = AN_NEW_ZEROED(unsigned char, p->n_steps + 1);
+    w->final = AN_NEW_ZEROED(const an_cell *, p->n_outputs + 1);
     w->converted = an_malloc_array(p->n_inputs * block_rows + 1, sizeof(an_cell));
     w->scratch = scratch ? an_malloc_aligned(scratch, AN_STEP_SCRATCH_ALIGN) : NULL;
-    if (!w->slot || !w->in || !w->out || !w->outputs || !w->converted ||
-        (scratch && !w->scratch)) {
-        an_pipeline_work_free(w);
-        return an_no_memory();
-    }
-    w->n_steps = p->n_steps;
     w->maps = AN_NEW_ZEROED(an_entity_map *, p->n_steps + 1);
     w->row_in = AN_NEW_ZEROED(const an_cell *, p->max_step_columns + 1);
     w->row_out = AN_NEW_ZEROED(an_cell *, p->max_step_columns + 1);
-    if (!w->maps || !w->row_in || !w->row_out) {
+    anoma_status st = w->inputs && w->step_in_begin && w->step_out_begin && w->forwarded &&
+                              w->final && w->converted && (!scratch || w->scratch) && w->maps &&
+                              w->row_in && w->row_out
+                          ? ANOMA_OK
+                          : an_no_memory();
+    if (st == ANOMA_OK)
+        st = wire_steps(w, p);
+    for (size_t s = 0; s < p->n_steps && st == ANOMA_OK; s++)
+        st = an_pipeline_step_map(p, s, &w->maps[s]);
+    if (st != ANOMA_OK) {
         an_pipeline_work_free(w);
-        return an_no_memory();
+        return st;
     }
-    for (size_t s = 0; s < p->n_steps; s++) {
-        anoma_status st = an_pipeline_step_map(p, s, &w->maps[s]);
-        if (st != ANOMA_OK) {
-            an_pipeline_work_free(w);
-            return st;
-        }
-    }
-    for (size_t k = 0; k < step_slots; k++)
-        w->slot[p->n_inputs + k] = w->outputs + k * block_rows;
     *out = w;
     return ANOMA_OK;
 }
@@ -167,18 +247,6 @@ anoma_status an_input_cells(const an_pipeline *p, const an_input *in, size_t sta
     return ANOMA_OK;
 }
 
-/* Inputs and outputs of step s in the block's slots. */
-static void wire_step(const an_pipeline *p, size_t s, const an_cell *const *slot,
-                      const an_cell **in, an_cell **out, an_cell *outputs, size_t stride)
-{
-    const an_step_io *io = &p->steps[s].io;
-    const size_t *stage = p->stage_slots + p->stage_begin[s];
-    for (size_t k = 0; k < io->n_inputs; k++)
-        in[k] = slot[stage[io->inputs[k]]];
-    for (size_t k = 0; k < io->n_outputs; k++)
-        out[k] = outputs + (p->step_first_slot[s] - p->n_inputs + k) * stride;
-}
-
 size_t an_pipeline_step_state_bytes(const an_pipeline *p, size_t s)
 {
     const an_pipeline_step *step = &p->steps[s];
@@ -250,22 +318,36 @@ anoma_status an_pipeline_run_step(const an_pipeline *p, size_t s, const an_cell 
     return st;
 }
 
+void an_cells_to_rows(const an_cell *const *columns, size_t n_columns, size_t rows, double *out)
+{
+    /* a few rows at a time: their output lines stay in L1 while every
+     * column is read in order */
+    enum { TILE = 8 };
+    for (size_t i0 = 0; i0 < rows; i0 += TILE) {
+        size_t n = rows - i0 < TILE ? rows - i0 : TILE;
+        double *o = out + i0 * n_columns;
+        for (size_t j = 0; j < n_columns; j++) {
+            const an_cell *c = columns[j] + i0;
+            for (size_t i = 0; i < n; i++)
+                o[i * n_columns + j] = c[i].num;
+        }
+    }
+}
+
 anoma_status an_pipeline_run_block(const an_pipeline *p, an_pipeline_work *w, const an_input *in,
                                    size_t start, size_t rows, double *out)
 {
-    AN_TRY(an_input_cells(p, in, start, rows, w->slot, w->converted, w->block_rows));
+    AN_TRY(an_input_cells(p, in, start, rows, w->inputs, w->converted, w->block_rows));
+    for (size_t k = 0; k < w->n_patches; k++)
+        *w->patches[k].where = w->inputs[w->patches[k].input];
     for (size_t s = 0; s < p->n_steps; s++) {
-        wire_step(p, s, w->slot, w->in, w->out, w->outputs, w->block_rows);
+        if (w->forwarded[s])
+            continue;
         an_step_memory memory = {w->scratch, w->maps[s], w->row_in, w->row_out};
-        AN_TRY(an_pipeline_run_step(p, s, w->in, w->out, rows, start, &memory));
+        AN_TRY(an_pipeline_run_step(p, s, w->step_in + w->step_in_begin[s],
+                                    w->step_out + w->step_out_begin[s], rows, start, &memory));
     }
-    const size_t *final = p->stage_slots + p->stage_begin[p->n_steps];
-    size_t width = p->n_outputs;
-    for (size_t j = 0; j < width; j++) {
-        const an_cell *c = w->slot[final[j]];
-        for (size_t i = 0; i < rows; i++)
-            out[i * width + j] = c[i].num;
-    }
+    an_cells_to_rows(w->final, p->n_outputs, rows, out);
     return ANOMA_OK;
 }
 

@@ -93,10 +93,6 @@ static anoma_status ratio_fit(void *state, const an_step_fit_data *data, an_step
     else
         AN_TRY(an_step_io_add_output(io, AN_CELL_NUMBER, "%s_%s_%s", s->numerator, joins[s->op],
                                      s->denominator));
-    for (size_t j = 0; j < data->schema->n; j++)
-        if (!strcmp(data->schema->names[j], io->output_names[0]))
-            return an_error(ANOMA_ERR_INVALID_ARGUMENT, "ratio: there is already a column '%s' "
-                            "(give another name=)", io->output_names[0]);
     return ANOMA_OK;
 }
 

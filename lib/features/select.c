@@ -122,6 +122,11 @@ static anoma_status select_transform(const void *state, const an_cell *const *in
     return ANOMA_OK;
 }
 
+static const size_t *select_passthrough(const void *state)
+{
+    return ((const select_state *)state)->source;
+}
+
 static anoma_status select_save(const void *state, an_writer *w)
 {
     const select_state *s = state;
@@ -178,6 +183,7 @@ const an_step_vtable an_select_step = {
     .destroy = select_destroy,
     .fit = select_fit,
     .transform = select_transform,
+    .passthrough = select_passthrough,
     .save = select_save,
     .load = select_load,
     .memory_bytes = select_memory,

@@ -142,6 +142,13 @@ typedef struct an_step_vtable {
     anoma_status (*load)(void *state, an_reader *r, uint32_t version, const an_schema *schema,
                          const an_step_io *io);
 
+    /* Optional, for a step that only passes columns through (select): the
+     * io input each output is, unchanged, one entry per output (NULL: the
+     * step computes its outputs). The executor then points the outputs at
+     * those columns and never calls transform in batch or row work; fit
+     * still calls it. */
+    const size_t *(*passthrough)(const void *state);
+
     /* Bytes the fitted state holds. */
     size_t (*memory_bytes)(const void *state);
     /* Human-readable summary of the fitted state (for anoma inspect). */

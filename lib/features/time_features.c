@@ -59,6 +59,11 @@ static const anoma_param_info time_params[] = {
      "column naming the entity for since_previous (default: the whole input is one series)"},
 };
 
+/* A point on the unit circle: the (sin, cos) pair of a cyclical feature. */
+typedef struct circle_point {
+    double sin, cos;
+} circle_point;
+
 typedef struct time_state {
     char *column, *entity;
     int64_t offset;            /* seconds */
@@ -68,6 +73,11 @@ typedef struct time_state {
     an_cell_type ts_type; /* timestamp, or number of seconds */
     int has_entity;       /* the entity is input 1 */
     size_t n_outputs;
+    /* The points of the discrete features, computed once at create with the
+     * formula a row would use (the same values to the bit): only the time of
+     * day needs sin and cos per row. */
+    circle_point weekday[7], month[12];
+    circle_point day[4][31]; /* [days in the month - 28][day - 1] */
 } time_state;
 
 /* ---- parameters ---- */
@@ -182,11 +192,29 @@ static anoma_status check_params(time_state *s, const an_params *params)
     return ANOMA_OK;
 }
 
+/* The point a fraction of a full turn lands on. */
+static circle_point circle_at(double fraction)
+{
+    return (circle_point){sin(TWO_PI * fraction), cos(TWO_PI * fraction)};
+}
+
+static void fill_circles(time_state *s)
+{
+    for (int k = 0; k < 7; k++)
+        s->weekday[k] = circle_at(k / 7.0);
+    for (int k = 0; k < 12; k++)
+        s->month[k] = circle_at(k / 12.0);
+    for (int days = 28; days <= 31; days++)
+        for (int k = 0; k < days; k++)
+            s->day[days - 28][k] = circle_at(k / (double)days);
+}
+
 static anoma_status time_create(const an_params *params, void **state)
 {
     time_state *s = AN_NEW_ZEROED(time_state, 1);
     if (!s)
         return an_no_memory();
+    fill_circles(s);
     anoma_status st = check_params(s, params);
     if (st == ANOMA_OK) {
         s->column = an_strdup(an_params_text(params, "column"));
@@ -289,10 +317,10 @@ static double seconds_of(const an_cell *c, an_cell_type type, int *missing)
     return *missing ? 0 : c->num;
 }
 
-static void put_circle(an_cell *const *out, size_t *o, size_t row, double fraction)
+static void put_point(an_cell *const *out, size_t *o, size_t row, circle_point p)
 {
-    out[(*o)++][row].num = sin(TWO_PI * fraction);
-    out[(*o)++][row].num = cos(TWO_PI * fraction);
+    out[(*o)++][row].num = p.sin;
+    out[(*o)++][row].num = p.cos;
 }
 
 static int in_range(const double range[2], double second)
@@ -340,13 +368,13 @@ static anoma_status calendar_row(const time_state *s, an_cell_type type, const a
     civil_from_days(days, &year, &month, &day);
     int weekday = (int)(((days + 3) % 7 + 7) % 7); /* 1970-01-01 was a Thursday; Monday = 0 */
     if (s->on[F_HOUR])
-        put_circle(out, &o, row, second / 86400);
+        put_point(out, &o, row, circle_at(second / 86400));
     if (s->on[F_DAY_OF_WEEK])
-        put_circle(out, &o, row, weekday / 7.0);
+        put_point(out, &o, row, s->weekday[weekday]);
     if (s->on[F_DAY_OF_MONTH])
-        put_circle(out, &o, row, (day - 1) / (double)days_in_month(year, month));
+        put_point(out, &o, row, s->day[days_in_month(year, month) - 28][day - 1]);
     if (s->on[F_MONTH])
-        put_circle(out, &o, row, (month - 1) / 12.0);
+        put_point(out, &o, row, s->month[month - 1]);
     if (s->on[F_WEEKEND])
         out[o++][row].num = weekday >= 5;
     if (s->on[F_BUSINESS])

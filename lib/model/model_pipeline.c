@@ -213,15 +213,17 @@ anoma_status anoma_model_predict_frame(const anoma_model *m, const anoma_frame *
     return st;
 }
 
+/* The pipeline's output straight into the caller's array: no array of our
+ * own, no copy (at a million rows the faults on a fresh array and the copy
+ * cost more than the steps). Without steps it is the input, converted. */
 static anoma_status transform_input(const anoma_model *m, const an_input *in, double *out)
 {
+    if (m->pipeline.n_steps)
+        return an_pipeline_transform(&m->pipeline, in, an_model_n_threads(m), out);
     const double *dense;
     double *owned;
     AN_TRY(an_model_features(m, in, &dense, &owned));
-    if (!owned)
-        memcpy(out, dense, in->rows * m->width * sizeof(double));
-    else
-        memcpy(out, owned, in->rows * m->width * sizeof(double));
+    memcpy(out, dense, in->rows * m->width * sizeof(double));
     an_free(owned);
     return ANOMA_OK;
 }

@@ -710,7 +710,8 @@ static void test_ratio_by_hand(void)
                          "ratio numerator=clicks denominator=price",
                          "ratio numerator=clicks denominator=clicks",
                          "ratio numerator=clicks denominator=amount name=amount"};
-    const char *want[] = {"'device' is text", "'price'", "'clicks'", "already a column 'amount'"};
+    const char *want[] = {"'device' is text", "'price'", "'clicks'",
+                          "makes a column 'amount' and the input makes one too"};
     for (size_t k = 0; k < 4; k++) {
         CHECK_OK(build(&p, bad + k, 1));
         CHECK_STATUS(an_pipeline_fit(&p, &in, 1, &x), ANOMA_ERR_INVALID_ARGUMENT);

@@ -290,6 +290,34 @@ static void test_bad_input_names_column_and_row(void)
     anoma_model_free(m);
 }
 
+/* Two steps making a column of the same name: a fit error naming the
+ * column and both makers, whichever step it is (once only ratio checked). */
+static void test_duplicate_output_names(void)
+{
+    /* per case: two steps (name, parameters; NULL: none) and the message */
+    const char *cases[][5] = {
+        {"missing_indicator", "columns=amount", "missing_indicator", "columns=amount",
+         "step 1 (missing_indicator) makes a column 'amount_missing' and step 0 "
+         "(missing_indicator) makes one too"},
+        {"ratio", "numerator=amount denominator=clicks name=clicks", NULL, NULL,
+         "step 0 (ratio) makes a column 'clicks' and the input makes one too"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        anoma_model *m = NULL;
+        CHECK_OK(anoma_model_create(NULL, &m));
+        for (size_t s = 0; s < 4 && cases[k][s]; s += 2)
+            CHECK_OK(anoma_model_add_step(m, cases[k][s], cases[k][s + 1], NULL));
+        CHECK_OK(anoma_model_add_step(m, "select", "drop=device", NULL));
+        CHECK_OK(anoma_model_add_detector(m, "zscore", NULL, NULL));
+        anoma_frame *f = frame_of(ROWS, 0);
+        CHECK_STATUS(anoma_model_fit_frame(m, f, NULL, NULL), ANOMA_ERR_INVALID_ARGUMENT);
+        CHECK(strstr(anoma_last_error(), cases[k][4]) != NULL);
+        CHECK(!anoma_model_is_fitted(m));
+        anoma_frame_free(f);
+        anoma_model_free(m);
+    }
+}
+
 /* A matrix model with steps, and one without any: the plain path unchanged. */
 static void test_matrix_models(void)
 {
@@ -434,6 +462,7 @@ int main(void)
     RUN(test_explanations_of_derived_features);
     RUN(test_explaining_rows_keeps_window_history);
     RUN(test_bad_input_names_column_and_row);
+    RUN(test_duplicate_output_names);
     RUN(test_matrix_models);
     RUN(test_import_into_pipeline);
     RUN(test_allocation_failures);
