@@ -320,17 +320,10 @@ anoma_status an_pipeline_run_step(const an_pipeline *p, size_t s, const an_cell 
 
 void an_cells_to_rows(const an_cell *const *columns, size_t n_columns, size_t rows, double *out)
 {
-    /* a few rows at a time: their output lines stay in L1 while every
-     * column is read in order */
-    enum { TILE = 8 };
-    for (size_t i0 = 0; i0 < rows; i0 += TILE) {
-        size_t n = rows - i0 < TILE ? rows - i0 : TILE;
-        double *o = out + i0 * n_columns;
-        for (size_t j = 0; j < n_columns; j++) {
-            const an_cell *c = columns[j] + i0;
-            for (size_t i = 0; i < n; i++)
-                o[i * n_columns + j] = c[i].num;
-        }
+    for (size_t i = 0; i < rows; i++) {
+        double *o = out + i * n_columns;
+        for (size_t j = 0; j < n_columns; j++)
+            o[j] = columns[j][i].num;
     }
 }
 
