@@ -17,7 +17,8 @@ the data and transform it; the outputs are checked to agree (to 1e-9, PCA
 up to sign) before any time is reported. Times: the best of R transforms
 of the fitted pipeline, on one thread: libanoma's
 anoma_model_transform_frame on a frame over the columns (made once, outside
-the timing, as a host would hold its data) into an array the caller keeps,
+the timing, as a host would hold its data) into an array the caller keeps
+(and, for comparison, into a new array each call, as scikit-learn returns),
 scikit-learn's ColumnTransformer.transform on the pandas DataFrame; then
 each library's default (libanoma on every core). Then the per-row latency of the same pipeline through the row
 scorer (bench/pipeline_latency.c, in C), and of a model without steps on
@@ -170,7 +171,13 @@ def main():
     if not gap <= 1e-9:  # a NaN anywhere fails too
         sys.exit("bench/pipeline.py: outputs differ by %.3g" % gap)
 
+    def anoma_transform_new_array():
+        fresh = np.empty((len(df), width))
+        frames._check(frames.lib.anoma_model_transform_frame(model.handle, frame.handle,
+                                                             fresh.ctypes.data))
+
     t_anoma = best(anoma_transform, args.repeats)
+    t_anoma_new = best(anoma_transform_new_array, args.repeats)
     t_sk = best(lambda: sk.transform(df), args.repeats)
     # the default view: libanoma on every core (n_threads=0, its default);
     # scikit-learn's ColumnTransformer runs on one (n_jobs=None, its default)
@@ -187,6 +194,8 @@ def main():
     print("| transform | seconds | rows/s | ratio |")
     print("|---|---|---|---|")
     print("| libanoma | %.3f | %.3g | %.1fx |" % (t_anoma, len(df) / t_anoma, t_sk / t_anoma))
+    print("| libanoma, into a new array each call | %.3f | %.3g | %.1fx |"
+          % (t_anoma_new, len(df) / t_anoma_new, t_sk / t_anoma_new))
     print("| scikit-learn ColumnTransformer | %.3f | %.3g | 1 |" % (t_sk, len(df) / t_sk))
     print()
     print("| transform, each library's default threads | seconds | rows/s | ratio |")
