@@ -42,6 +42,13 @@ void cli_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * Redrawn in place; the line ends when done == total. */
 void cli_progress_bar(const char *what, size_t done, size_t total, const char *units,
                       double start_ms);
+/* The library's progress reports (anoma/progress.h) as one bar per stage:
+ * bytes read, trees built, rows scored. Give it as the callback with a
+ * NULL user pointer; it never cancels. */
+int cli_progress_report(void *user, anoma_stage stage, uint64_t done, uint64_t total);
+/* cli_progress_report when stderr is a terminal, else NULL: piped, the
+ * library does not even count. */
+anoma_progress_fn cli_progress_callback(void);
 
 /* ---- help (help.c) ------------------------------------------------------ */
 

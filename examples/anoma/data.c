@@ -177,10 +177,11 @@ static int read_frame(cli_data *d, const char *path, const cli_input *in, char *
             free(options);
             return CLI_BAD_INPUT;
         }
-        st = anoma_csv_read_memory(text, size, options, &d->frame);
+        st = anoma_csv_read_memory_progress(text, size, options, cli_progress_callback(), NULL,
+                                            &d->frame);
         free(text);
     } else {
-        st = anoma_csv_read(path, options, &d->frame);
+        st = anoma_csv_read_progress(path, options, cli_progress_callback(), NULL, &d->frame);
     }
     free(options);
     if (st != ANOMA_OK)

@@ -133,6 +133,28 @@ void cli_progress_bar(const char *what, size_t done, size_t total, const char *u
         fputs("            \n", stderr);
 }
 
+int cli_progress_report(void *user, anoma_stage stage, uint64_t done, uint64_t total)
+{
+    static const char *const what[] = {"reading", "building trees", "scoring"};
+    static const char *const units[] = {"bytes", "trees", "rows"};
+    /* a bar's clock starts at its stage's first report */
+    static double started_ms;
+    static int drawing;
+    (void)user;
+    if ((unsigned)stage > ANOMA_STAGE_SCORE)
+        return 0;
+    if (!drawing)
+        started_ms = cli_now_ms();
+    drawing = done < total;
+    cli_progress_bar(what[stage], (size_t)done, (size_t)total, units[stage], started_ms);
+    return 0;
+}
+
+anoma_progress_fn cli_progress_callback(void)
+{
+    return isatty(STDERR_FILENO) ? cli_progress_report : NULL;
+}
+
 /* ---- parsing helpers ---------------------------------------------------- */
 
 char **cli_split_list(const char *text, size_t *count)

@@ -129,22 +129,14 @@ static int write_scores(FILE *out, const double *scores, const cli_data *d, char
     return ferror(out) ? -1 : 0;
 }
 
-/* Score in blocks, for a progress bar on a terminal. */
+/* Score every row; on a terminal the library reports the rows scored
+ * (cmd_score set the callback). */
 static anoma_status score_rows(const anoma_model *m, const cli_data *d, double *scores)
 {
-    const size_t block = 16384;
-    double start = cli_now_ms();
     if (d->features) /* through the model's pipeline steps */
         return anoma_model_score_frame(m, d->features, scores);
-    for (size_t i = 0; i < d->rows; i += block) {
-        size_t n = d->rows - i < block ? d->rows - i : block;
-        anoma_matrix x = anoma_matrix_f64(d->x + i * d->cols, n, d->cols);
-        anoma_status st = anoma_model_score(m, &x, scores + i);
-        if (st != ANOMA_OK)
-            return st;
-        cli_progress_bar("scoring", i + n, d->rows, "rows", start);
-    }
-    return ANOMA_OK;
+    anoma_matrix x = anoma_matrix_f64(d->x, d->rows, d->cols);
+    return anoma_model_score(m, &x, scores);
 }
 
 static int score_file(const anoma_model *m, const char *path, cli_input *in,
@@ -259,6 +251,7 @@ int cmd_score(int argc, char **argv)
     anoma_status st = anoma_model_load(argv[optind], &m);
     if (st != ANOMA_OK)
         return cli_fail_file(st, argv[optind]);
+    anoma_model_set_progress(m, cli_progress_callback(), NULL);
     int rc = explain ? cli_check_explainable(m) : CLI_OK;
     if (rc == CLI_OK)
         rc = score_file(m, argv[optind + 1], &in, out, explain);

@@ -253,6 +253,8 @@ int cmd_train(int argc, char **argv)
     }
     if (rc == CLI_OK)
         rc = build_model(m, acts, n_acts);
+    if (rc == CLI_OK) /* trees built and rows read, as bars on a terminal */
+        anoma_model_set_progress(m, cli_progress_callback(), NULL);
     if (rc == CLI_OK)
         rc = fit_and_save(m, argv[optind], &in, out);
     anoma_model_free(m);

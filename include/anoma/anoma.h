@@ -33,6 +33,7 @@
 #include "pipeline.h"
 #include "metrics.h"
 #include "csv.h"
+#include "progress.h"
 #include "file.h"
 
 #endif /* ANOMA_ANOMA_H */

@@ -53,6 +53,7 @@ typedef enum anoma_status {
     ANOMA_ERR_PARSE = -14, /**< cannot parse input */
     ANOMA_ERR_UNSUPPORTED = -15, /**< operation not supported */
     ANOMA_ERR_INTERNAL = -16, /**< internal error */
+    ANOMA_ERR_CANCELLED = -17, /**< cancelled by a progress callback (since 0.2.0) */
 } anoma_status;
 
 /**

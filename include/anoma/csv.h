@@ -44,6 +44,7 @@
 
 #include "common.h"
 #include "data.h"
+#include "progress.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -87,6 +88,44 @@ ANOMA_API anoma_status anoma_csv_read(const char *path, const char *options,
  */
 ANOMA_API anoma_status anoma_csv_read_memory(const char *text, size_t size,
                                              const char *options, anoma_frame **out);
+
+/**
+ * @brief As anoma_csv_read(), reporting the bytes parsed to a callback
+ * that may stop the read.
+ *
+ * Reports are ::ANOMA_STAGE_READ, counted in bytes of the file: twice its
+ * size in all when some column's type is inferred (one pass to infer, one
+ * to read), else once. The callback runs on the calling thread, about a
+ * hundred times at most (every 64 KiB at least), and once with everything
+ * done. When it returns nonzero the read stops: ::ANOMA_ERR_CANCELLED, no
+ * frame. See progress.h.
+ * @param path file to read.
+ * @param options as anoma_csv_read().
+ * @param fn the callback, or NULL (then this is anoma_csv_read()).
+ * @param user passed back to @p fn.
+ * @param out receives the frame; free it with anoma_frame_free().
+ * @return as anoma_csv_read(); ::ANOMA_ERR_CANCELLED.
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_csv_read_progress(const char *path, const char *options,
+                                               anoma_progress_fn fn, void *user,
+                                               anoma_frame **out);
+
+/**
+ * @brief As anoma_csv_read_progress(), from @p size bytes of text in memory.
+ * @param text the text (may be NULL when @p size is 0).
+ * @param size its length in bytes.
+ * @param options as anoma_csv_read().
+ * @param fn the callback, or NULL.
+ * @param user passed back to @p fn.
+ * @param out receives the frame; free it with anoma_frame_free().
+ * @return as anoma_csv_read_memory(); ::ANOMA_ERR_CANCELLED.
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_csv_read_memory_progress(const char *text, size_t size,
+                                                      const char *options,
+                                                      anoma_progress_fn fn, void *user,
+                                                      anoma_frame **out);
 
 /**
  * @brief Parses CSV lines one at a time into caller memory.

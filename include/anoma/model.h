@@ -20,6 +20,7 @@
 
 #include "common.h"
 #include "data.h"
+#include "progress.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -154,6 +155,33 @@ ANOMA_API anoma_status anoma_model_set_n_threads(anoma_model *model, size_t n_th
  * @since 0.2.0
  */
 ANOMA_API anoma_status anoma_model_auto_threshold(const anoma_model *model, double *threshold);
+
+/**
+ * @brief Report the progress of fitting and batch scoring to a callback,
+ * which may stop them.
+ *
+ * A run-time option, as the thread count: not saved, settable on a fitted
+ * or loaded model, and no result depends on it. Reported: the trees an
+ * isolation forest builds in anoma_model_fit() (::ANOMA_STAGE_FIT) and the
+ * rows anoma_model_score() scores (::ANOMA_STAGE_SCORE; also through
+ * anoma_model_predict() and the frame calls); other detectors fit too fast
+ * to need it. The callback runs on the thread that made the call, never on
+ * a worker, about a hundred times per stage at most (a stage of less work
+ * reports less often), and once with `done == total` at the end. When it
+ * returns nonzero the call returns ::ANOMA_ERR_CANCELLED: a fit leaves the
+ * model unfitted and fittable, a scoring call leaves its output
+ * unspecified. Without a callback the work is not cut into pieces at all.
+ * A model scored from several threads at once calls the callback from each
+ * of them.
+ * @param model the model.
+ * @param fn the callback, or NULL to stop reporting.
+ * @param user passed back to @p fn.
+ * @return ::ANOMA_OK; ::ANOMA_ERR_INVALID_ARGUMENT for a NULL model. Not
+ *         while other threads use the model.
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_set_progress(anoma_model *model, anoma_progress_fn fn,
+                                                void *user);
 
 /**
  * @brief Set one parameter of detector @p index before fitting.

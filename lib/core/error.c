@@ -24,7 +24,8 @@
     X(ERR_BUFFER_TOO_SMALL, -13, "output buffer too small")                  \
     X(ERR_PARSE, -14, "cannot parse input")                                  \
     X(ERR_UNSUPPORTED, -15, "operation not supported")                       \
-    X(ERR_INTERNAL, -16, "internal error")
+    X(ERR_INTERNAL, -16, "internal error")                                   \
+    X(ERR_CANCELLED, -17, "cancelled by a progress callback")
 
 #define CHECK_VALUE_(name, value, text) _Static_assert(ANOMA_##name == (value), #name);
 STATUS_LIST(CHECK_VALUE_)

@@ -19,6 +19,7 @@
 
 #include "anoma/params.h"
 #include "core/params.h"
+#include "core/progress.h"
 #include "core/strbuf.h"
 #include "io/bytes.h"
 
@@ -35,6 +36,9 @@ typedef struct an_fit_data {
     const int *labels;     /* NULL or rows values 0/1 */
     const double *weights; /* NULL or rows values >= 0 */
     size_t n_threads;      /* 0 = all cores */
+    /* the host's callback (NULL or fn NULL: none); report from the
+     * calling thread only (an_parallel_for_reported) */
+    const an_progress *progress;
 } an_fit_data;
 
 typedef struct an_detector_vtable {

@@ -23,6 +23,7 @@
 #include "core/error.h"
 #include "core/frame.h"
 #include "core/params.h"
+#include "core/progress.h"
 
 #include <errno.h>
 #include <math.h>
@@ -67,7 +68,23 @@ typedef struct reader {
     an_name_index by_name;
     size_t rows, cap_rows;
     csv_buf strings; /* every text value, NUL-terminated */
+    /* progress: bytes parsed of `total` (the text once per pass), reported
+     * when they pass `next` */
+    const an_progress *progress;
+    const char *text;
+    uint64_t total, pass_base, next, step;
 } reader;
+
+/* Bytes parsed so far, reported once they pass the next mark (the last
+ * report, with everything done, always). */
+static anoma_status report_bytes(reader *r, int last)
+{
+    uint64_t done = last ? r->total : r->pass_base + (uint64_t)(r->cur.p - r->text);
+    if (!an_progress_on(r->progress) || (done < r->next && !last))
+        return ANOMA_OK;
+    r->next = done + r->step;
+    return an_progress_report(r->progress, ANOMA_STAGE_READ, done, r->total, r->src);
+}
 
 static void reader_free(reader *r)
 {
@@ -201,6 +218,7 @@ static anoma_status infer_types(reader *r)
     while (!csv_at_end(&r->cur)) {
         AN_TRY(csv_next_record(&r->cur, &r->rec, r->src));
         AN_TRY(check_field_count(r));
+        AN_TRY(report_bytes(r, 0));
         for (size_t j = 0; j < r->n_cols; j++) {
             column *c = &r->cols[j];
             if (c->decided != INFERRED || c->seen & CSV_SEEN_TEXT)
@@ -210,6 +228,8 @@ static anoma_status infer_types(reader *r)
             c->seen |= csv_classify(text, len);
         }
     }
+    r->pass_base = r->total / 2; /* the first of two passes is over */
+    r->next = r->pass_base;
     r->cur = start;
     for (size_t j = 0; j < r->n_cols; j++)
         if (r->cols[j].decided == INFERRED)
@@ -302,8 +322,9 @@ static anoma_status read_rows(reader *r)
         for (size_t j = 0; j < r->n_cols; j++)
             AN_TRY(convert_field(r, j));
         r->rows++;
+        AN_TRY(report_bytes(r, 0));
     }
-    return ANOMA_OK;
+    return report_bytes(r, 1);
 }
 
 /* Hand every buffer to a new frame; the reader keeps nothing. */
@@ -341,11 +362,22 @@ static anoma_status build_frame(reader *r, anoma_frame **out)
     return ANOMA_OK;
 }
 
+/* Does any column wait for its type to be inferred (a first pass)? */
+static int infers(const reader *r)
+{
+    for (size_t j = 0; j < r->n_cols; j++)
+        if (r->cols[j].decided == INFERRED)
+            return 1;
+    return 0;
+}
+
 static anoma_status read_csv(const char *src, const char *text, size_t size, const char *options,
-                             anoma_frame **out)
+                             const an_progress *progress, anoma_frame **out)
 {
     reader r = {0};
     r.src = src;
+    r.progress = progress;
+    r.text = text;
     anoma_status st = parse_options(&r, options);
     if (st == ANOMA_OK) {
         r.cur = csv_cursor_start(text, size, r.cur.delim);
@@ -357,6 +389,10 @@ static anoma_status read_csv(const char *src, const char *text, size_t size, con
         st = read_header(&r);
     if (st == ANOMA_OK)
         st = declare_types(&r);
+    if (st == ANOMA_OK) {
+        r.total = (uint64_t)size * (infers(&r) ? 2 : 1);
+        r.step = an_progress_batch(r.total, 1 << 16);
+    }
     if (st == ANOMA_OK)
         st = infer_types(&r);
     if (st == ANOMA_OK)
@@ -369,8 +405,8 @@ static anoma_status read_csv(const char *src, const char *text, size_t size, con
     return st;
 }
 
-anoma_status anoma_csv_read_memory(const char *text, size_t size, const char *options,
-                                   anoma_frame **out)
+anoma_status anoma_csv_read_memory_progress(const char *text, size_t size, const char *options,
+                                            anoma_progress_fn fn, void *user, anoma_frame **out)
 {
     if (!out)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_csv_read_memory: NULL out");
@@ -378,7 +414,14 @@ anoma_status anoma_csv_read_memory(const char *text, size_t size, const char *op
     if (!text && size)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_csv_read_memory: NULL text of size %zu",
                         size);
-    return read_csv("csv", text ? text : "", size, options, out);
+    an_progress progress = {fn, user};
+    return read_csv("csv", text ? text : "", size, options, &progress, out);
+}
+
+anoma_status anoma_csv_read_memory(const char *text, size_t size, const char *options,
+                                   anoma_frame **out)
+{
+    return anoma_csv_read_memory_progress(text, size, options, NULL, NULL, out);
 }
 /* The whole file in memory. Our own small reader rather than the model
  * file layer's, so the CSV reader stands alone. */
@@ -428,7 +471,8 @@ static anoma_status read_file(const char *path, char **data, size_t *size)
     return ANOMA_OK;
 }
 
-anoma_status anoma_csv_read(const char *path, const char *options, anoma_frame **out)
+anoma_status anoma_csv_read_progress(const char *path, const char *options, anoma_progress_fn fn,
+                                     void *user, anoma_frame **out)
 {
     if (!out)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_csv_read: NULL out");
@@ -438,7 +482,13 @@ anoma_status anoma_csv_read(const char *path, const char *options, anoma_frame *
     char *text = NULL;
     size_t size = 0;
     AN_TRY(read_file(path, &text, &size));
-    anoma_status st = read_csv(path, text, size, options, out);
+    an_progress progress = {fn, user};
+    anoma_status st = read_csv(path, text, size, options, &progress, out);
     an_free(text);
     return st;
+}
+
+anoma_status anoma_csv_read(const char *path, const char *options, anoma_frame **out)
+{
+    return anoma_csv_read_progress(path, options, NULL, NULL, out);
 }

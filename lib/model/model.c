@@ -230,6 +230,14 @@ anoma_status anoma_model_set_n_threads(anoma_model *m, size_t n_threads)
     return anoma_model_set_param(m, "n_threads", text);
 }
 
+anoma_status anoma_model_set_progress(anoma_model *m, anoma_progress_fn fn, void *user)
+{
+    if (!m)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_set_progress: NULL model");
+    m->progress = (an_progress){fn, user};
+    return ANOMA_OK;
+}
+
 void an_model_note_scratch(anoma_model *m, const an_model_detector *d)
 {
     size_t bytes = an_detector_scratch_bytes(d->vt, d->state);
@@ -315,7 +323,7 @@ static anoma_status check_fit_input(const anoma_model *m, size_t rows, size_t co
 static anoma_status fit_detectors(anoma_model *m, const double *x, size_t rows, size_t cols,
                                   const int *labels, const double *weights)
 {
-    an_fit_data data = {x, rows, cols, labels, weights, an_model_n_threads(m)};
+    an_fit_data data = {x, rows, cols, labels, weights, an_model_n_threads(m), &m->progress};
     double **raw = AN_NEW_ZEROED(double *, m->n_detectors);
     if (!raw)
         return an_no_memory();

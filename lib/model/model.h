@@ -40,6 +40,8 @@ struct anoma_model {
     /* run-time option, not saved: threads for fit and batch scoring (0 =
      * all cores), from the n_threads parameter or anoma_model_set_n_threads */
     size_t n_threads;
+    /* run-time option, not saved: the host's progress callback */
+    an_progress progress;
     /* parameters resolved once at fit or load, so scoring reads no text */
     an_normalize normalize;
     an_combine combine;

@@ -104,8 +104,31 @@ anoma_status anoma_model_score_detector(const anoma_model *m, size_t index,
     return st;
 }
 
+/* Rows per progress report at least: a block must keep every thread of a
+ * batch busy (see MIN_ROWS_PER_THREAD and iforest's blocks). */
+enum { MIN_ROWS_PER_REPORT = 16384 };
+
+static anoma_status score_block(const anoma_model *m, const double *x, size_t rows,
+                                double *scores);
+
 anoma_status an_model_score_rows(const anoma_model *m, const double *x, size_t rows,
                                  double *scores)
+{
+    if (!an_progress_on(&m->progress))
+        return score_block(m, x, rows, scores);
+    size_t batch = an_progress_batch(rows, MIN_ROWS_PER_REPORT);
+    for (size_t done = 0; done < rows;) {
+        size_t todo = rows - done < batch ? rows - done : batch;
+        AN_TRY(score_block(m, x + done * m->width, todo, scores + done));
+        done += todo;
+        AN_TRY(an_progress_report(&m->progress, ANOMA_STAGE_SCORE, done, rows,
+                                  "score (rows scored)"));
+    }
+    return ANOMA_OK;
+}
+
+static anoma_status score_block(const anoma_model *m, const double *x, size_t rows,
+                                double *scores)
 {
     if (m->n_detectors == 1 && m->normalize == AN_NORM_NONE)
         return an_model_raw_scores(m, 0, x, rows, scores);

@@ -277,6 +277,50 @@ def test_train_contamination_auto_from_the_library(tmp_path, wbc):
                      ok=False), 1, "contamination=0.05", "threshold=2")
 
 
+def run_on_terminal(*args):
+    """Run the tool with stderr on a pseudo-terminal; (result, stderr text)."""
+    import pty
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run([CLI, *map(str, args)], stdout=subprocess.PIPE, stderr=slave,
+                           timeout=300)
+    finally:
+        os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal is closed once everything is read
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    return p, out.decode()
+
+
+def test_progress_bars_on_a_terminal_only(tmp_path):
+    """The library reports bytes read, trees built and rows scored; the tool
+    draws one bar per stage on a terminal and nothing when piped."""
+    rng = np.random.default_rng(1)
+    data = tmp_path / "big.csv"
+    np.savetxt(data, rng.standard_normal((60000, 3)), delimiter=",", header="a,b,c",
+               comments="", fmt="%.4f")
+    model = tmp_path / "big.anoma"
+    train = ("train", "--detector", "iforest", "--param", "n_trees=120", "-o", model, data)
+    p, err = run_on_terminal(*train)
+    assert p.returncode == 0, err
+    bars = [line for line in err.replace("\r", "\n").split("\n") if "%" in line]
+    finished = [line.split(" [")[0] for line in bars if "100%" in line]
+    assert finished == ["reading 100%", "building trees 100%"], bars
+    assert "120/120 trees" in err and "s left" in err
+    p, err = run_on_terminal("score", model, data)
+    assert p.returncode == 0 and "scoring 100%" in err and "60000/60000 rows" in err, err
+    # piped: the same work, and not a byte on stderr (run() insists on it)
+    run(*train)
+    run("score", model, data)
+
+
 def test_score_output_file(tmp_path, zscore_model):
     out = tmp_path / "scores.csv"
     assert run("score", zscore_model, WBC, "-o", out).stdout == ""

@@ -49,7 +49,7 @@ static void *make(const char *params, anoma_status *st_out)
 
 static anoma_status fit(void *state, const double *x, size_t rows, size_t cols, size_t threads)
 {
-    an_fit_data data = {x, rows, cols, NULL, NULL, threads};
+    an_fit_data data = {x, rows, cols, NULL, NULL, threads, NULL};
     return vt()->fit(state, &data);
 }
 

@@ -471,11 +471,14 @@ anoma_status an_iforest_train(const an_iforest_config *cfg, const an_fit_data *d
     job.trees = AN_NEW_ZEROED(tree_out, cfg->n_trees);
     if (!job.trees)
         return an_no_memory();
-    an_parallel_for(cfg->n_trees, data->n_threads, 1, train_range, &job);
+    anoma_status st = an_parallel_for_reported(cfg->n_trees, data->n_threads, 1, train_range,
+                                               &job, data->progress, ANOMA_STAGE_FIT,
+                                               "iforest fit (trees built)");
     an_iforest f = {0};
     f.n_features = data->cols;
     f.max_samples = job.psi;
-    anoma_status st = concatenate(&job, &f);
+    if (st == ANOMA_OK)
+        st = concatenate(&job, &f);
     for (size_t t = 0; t < cfg->n_trees; t++) {
         an_free(job.trees[t].nodes);
         an_free(job.trees[t].comps);
