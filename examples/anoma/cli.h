@@ -64,6 +64,11 @@ char **cli_split_list(const char *text, size_t *count);
  * Returns 0, or -1 when there is no '=', the key is empty or too long. */
 int cli_split_kv(const char *text, char *key, size_t cap, const char **value);
 
+/* --step 'NAME key=value ...' (train, evaluate): append the step to an
+ * unfitted model; the text after NAME is what anoma_model_add_step takes.
+ * Prints the error and returns CLI_USAGE or CLI_BAD_INPUT, else CLI_OK. */
+int cli_add_step(anoma_model *m, const char *command, const char *text);
+
 /* ---- data (data.c) ----------------------------------------------------- */
 
 /* How to read a CSV file and pick its features (the options every command
@@ -147,6 +152,12 @@ double cli_now_ms(void);
  * model has none; then *n is 0). Prints the error and returns CLI_BAD_INPUT
  * when it names only some of them, else CLI_OK. */
 int cli_model_feature_names(const anoma_model *m, const char ***names, size_t *n);
+/* The columns --explain ranks, *width of them: the detectors' input
+ * (anoma_model_output_name: "device=Mobile", "hour_sin") for a model with
+ * steps, else the model's feature names (*names NULL when it has none).
+ * *names is an array to free(). Prints the error and returns CLI_BAD_INPUT
+ * on failure, else CLI_OK. */
+int cli_explained_columns(const anoma_model *m, const char ***names, size_t *width);
 /* --explain explains through the model's first detector: CLI_OK when its
  * flags say it has per-feature scores, else the error printed and
  * CLI_BAD_INPUT, before any input is read. */

@@ -10,7 +10,8 @@
 #include <string.h>
 
 static const char evaluate_help[] =
-    "usage: anoma evaluate --label COL [--detectors a,b,c] [--param DET.KEY=VALUE ...]\n"
+    "usage: anoma evaluate --label COL [--step 'NAME KEY=VALUE ...' ...]\n"
+    "                      [--detectors a,b,c] [--param DET.KEY=VALUE ...]\n"
     "                      [--contamination R] [--train-rows N | --train-fraction F\n"
     "                      [--seed S]] [--format table|csv|json] data.csv\n"
     "\n"
@@ -24,6 +25,10 @@ static const char evaluate_help[] =
     "n/a (null in JSON, empty in CSV) when one is missing.\n"
     "\n"
     "  -l, --label COL          the 0/1 label column (1 = anomaly); required\n"
+    "      --step 'NAME KEY=VALUE ...'  a pipeline step in front of every\n"
+    "                           detector (repeatable, applied in order; the\n"
+    "                           same text as 'anoma train --step'); with steps\n"
+    "                           every column but the label and --drop goes in\n"
     "  -d, --detectors a,b,c    detectors to compare (default: all listed below)\n"
     "  -p, --param DET.KEY=VALUE  a parameter of detector DET\n"
     "  -c, --contamination R    expected anomaly fraction (default: the model's,\n"
@@ -46,6 +51,8 @@ typedef struct eval_options {
     eval_format format;
     const char **params;  /* DET.KEY=VALUE, in command-line order */
     size_t n_params;
+    const char **steps;   /* --step texts, in command-line order */
+    size_t n_steps;
     size_t train_rows;    /* 0 when not given */
     double train_fraction; /* 0 when not given */
     uint64_t seed;
@@ -66,6 +73,7 @@ static int parse_options(int argc, char **argv, eval_options *o, int *help_shown
         {"train-fraction", required_argument, NULL, 'f'},
         {"seed", required_argument, NULL, 's'},
         {"format", required_argument, NULL, 'F'},
+        {"step", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         CLI_INPUT_OPTIONS,
         CLI_SELECT_OPTIONS,
@@ -80,6 +88,7 @@ static int parse_options(int argc, char **argv, eval_options *o, int *help_shown
         case 'd': o->detectors = optarg; break;
         case 'c': o->contamination = optarg; break;
         case 'p': o->params[o->n_params++] = optarg; break;
+        case 'S': o->in.typed = 1; o->steps[o->n_steps++] = optarg; break;
         case 'r':
             if (cli_parse_count(optarg, &o->train_rows) != 0)
                 return cli_usage("evaluate", "--train-rows wants a positive integer");
@@ -157,12 +166,18 @@ static int split_param(const char *text, char *det, size_t det_cap, char *key, s
     return cli_split_kv(dot + 1, key, key_cap, value);
 }
 
-/* A one-detector model for `name`, with its --param values applied. */
+/* A one-detector model for `name` behind the --step pipeline, with its
+ * --param values applied. */
 static int build_model(const eval_options *o, const char *name, anoma_model **m)
 {
     anoma_status st = anoma_model_create(NULL, m);
     if (st != ANOMA_OK)
         return cli_fail(st, "creating a model");
+    for (size_t k = 0; k < o->n_steps; k++) {
+        int rc = cli_add_step(*m, "evaluate", o->steps[k]);
+        if (rc != CLI_OK)
+            return rc;
+    }
     if (o->contamination &&
         (st = anoma_model_set_param(*m, "contamination", o->contamination)) != ANOMA_OK)
         return cli_fail(st, "--contamination %s", o->contamination);
@@ -197,9 +212,12 @@ static int check_params(const eval_options *o, const char *const *names, size_t 
     return CLI_OK;
 }
 
-/* The contamination the models use: the option, or the model's default. */
+/* The contamination the models use: the option, or the model's default;
+ * NaN for auto (each detector's own rule, not a rate). */
 static double contamination_used(const eval_options *o)
 {
+    if (o->contamination && !strcmp(o->contamination, "auto"))
+        return NAN;
     if (o->contamination)
         return strtod(o->contamination, NULL); /* the model accepted it already */
     anoma_param_info p;
@@ -230,19 +248,24 @@ static void rates(const int *pred, const int *labels, size_t n, eval_result *r)
 static anoma_status run_one(anoma_model *m, const eval_split *s, double *scores, int *pred,
                             eval_result *r, const char **stage)
 {
-    const size_t n = s->test.rows, pos = s->test_anomalies;
+    const size_t n = s->test_frame ? anoma_frame_rows(s->test_frame) : s->test.rows;
+    const size_t pos = s->test_anomalies;
     double t0 = cli_now_ms();
-    anoma_status st = anoma_model_fit(m, &s->train, cli_fit_labels(m, s->train_labels), NULL);
+    const int *labels = cli_fit_labels(m, s->train_labels);
+    anoma_status st = s->train_frame ? anoma_model_fit_frame(m, s->train_frame, labels, NULL)
+                                     : anoma_model_fit(m, &s->train, labels, NULL);
     r->fit_ms = cli_now_ms() - t0;
     *stage = "fitting";
     if (st != ANOMA_OK)
         return st;
     t0 = cli_now_ms();
-    st = anoma_model_score(m, &s->test, scores);
+    st = s->test_frame ? anoma_model_score_frame(m, s->test_frame, scores)
+                       : anoma_model_score(m, &s->test, scores);
     r->score_ms = cli_now_ms() - t0;
     *stage = "scoring";
     if (st == ANOMA_OK)
-        st = anoma_model_predict(m, &s->test, pred);
+        st = s->test_frame ? anoma_model_predict_frame(m, s->test_frame, pred)
+                           : anoma_model_predict(m, &s->test, pred);
     if (st == ANOMA_OK)
         st = anoma_model_threshold(m, &r->threshold);
     if (st != ANOMA_OK)
@@ -265,8 +288,9 @@ static anoma_status run_one(anoma_model *m, const eval_split *s, double *scores,
 static int run_all(anoma_model **models, const char *const *names, size_t n, int skip_unfit,
                    const eval_split *s, eval_result *r, size_t *n_done)
 {
-    double *scores = malloc(s->test.rows * sizeof *scores);
-    int *pred = malloc(s->test.rows * sizeof *pred);
+    size_t rows = s->test_frame ? anoma_frame_rows(s->test_frame) : s->test.rows;
+    double *scores = malloc((rows + 1) * sizeof *scores);
+    int *pred = malloc((rows + 1) * sizeof *pred);
     int rc = scores && pred ? CLI_OK : cli_error("out of memory");
     *n_done = 0;
     for (size_t k = 0; k < n && rc == CLI_OK; k++) {
@@ -291,11 +315,13 @@ int cmd_evaluate(int argc, char **argv)
     eval_options o = {.in = {.header = CLI_HEADER_GUESS}};
     int help_shown = 0;
     /* every --param is one argument at least, so argc bounds their number */
-    if (!(o.params = malloc((size_t)argc * sizeof *o.params)))
-        return cli_error("out of memory");
-    int rc = parse_options(argc, argv, &o, &help_shown);
+    o.params = malloc((size_t)argc * sizeof *o.params);
+    o.steps = malloc((size_t)argc * sizeof *o.steps);
+    int rc = o.params && o.steps ? parse_options(argc, argv, &o, &help_shown)
+                                 : cli_error("out of memory");
     if (rc != CLI_OK || help_shown) {
         free(o.params);
+        free(o.steps);
         return rc;
     }
     const char *path = argv[optind];
@@ -345,10 +371,10 @@ int cmd_evaluate(int argc, char **argv)
         anoma_model_free(models[k]);
     free(models);
     free(results);
-    free(s.x);
-    free(s.labels);
+    eval_split_free(&s);
     cli_data_free(&d);
     free(owned);
     free(o.params);
+    free(o.steps);
     return rc;
 }

@@ -22,13 +22,17 @@ typedef struct eval_result {
 typedef struct eval_summary {
     const char *path;
     size_t rows, cols, anomalies;  /* the whole file */
-    double contamination;
+    double contamination; /* NaN: auto, each detector's own rule */
     const char *split;             /* "fit on ..., scored on ..." */
 } eval_summary;
 
-/* The rows a model is fitted on and the rows it scores. */
+/* The rows a model is fitted on and the rows it scores: matrices, or with
+ * pipeline steps (cli_data.features) frames of the typed columns. */
 typedef struct eval_split {
     anoma_matrix train, test;
+    const anoma_frame *train_frame, *test_frame; /* with steps, else NULL */
+    anoma_frame *frames[2]; /* frames made for the split (train, test) */
+    uint64_t *cells;        /* their columns: every frame cell is 8 bytes */
     const int *train_labels, *test_labels;
     size_t test_anomalies;
     double *x;   /* copied rows (train rows, then test rows), or NULL */
@@ -38,11 +42,12 @@ typedef struct eval_split {
 
 /* All rows for both (train_rows 0 and train_fraction 0), the first
  * train_rows, or a random train_fraction drawn from `seed`; the test rows are
- * the others. s must be zeroed; free s->x and s->labels afterwards. Prints
- * the error and returns CLI_BAD_INPUT when nothing would be left to fit or
- * to score. */
+ * the others, each part in file order. s must be zeroed; call
+ * eval_split_free() afterwards. Prints the error and returns CLI_BAD_INPUT
+ * when nothing would be left to fit or to score. */
 int eval_make_split(const cli_data *d, size_t train_rows, double train_fraction, uint64_t seed,
                     eval_split *s);
+void eval_split_free(eval_split *s);
 
 typedef enum { FORMAT_TABLE, FORMAT_CSV, FORMAT_JSON } eval_format;
 

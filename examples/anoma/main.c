@@ -192,6 +192,18 @@ int cli_split_kv(const char *text, char *key, size_t cap, const char **value)
     return 0;
 }
 
+int cli_add_step(anoma_model *m, const char *command, const char *text)
+{
+    size_t len = strcspn(text, " \t");
+    char name[64];
+    if (len == 0 || len >= sizeof name)
+        return cli_usage(command, "--step '%s': expected 'NAME key=value ...'", text);
+    memcpy(name, text, len);
+    name[len] = '\0';
+    anoma_status st = anoma_model_add_step(m, name, text + len, NULL);
+    return st == ANOMA_OK ? CLI_OK : cli_fail(st, "--step '%s'", text);
+}
+
 /* ---- dispatch ----------------------------------------------------------- */
 
 typedef struct command {

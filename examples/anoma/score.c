@@ -30,9 +30,10 @@ static const char score_help[] =
     "most to the row's score (the model's first detector's per-feature scores,\n"
     "largest first), as extra columns feature_1,contribution_1,...,\n"
     "feature_K,contribution_K. A feature is named as in the model, or f<j> for\n"
-    "the model's column j (from 0) when the model has no names. K above the\n"
-    "feature count lists every feature. A detector without per-feature scores\n"
-    "is an error.\n"
+    "the model's column j (from 0) when the model has no names; with pipeline\n"
+    "steps, by the derived features the detector saw (device=Mobile,\n"
+    "hour_sin, amount_rolling_mean_10). K above the feature count lists every\n"
+    "feature. A detector without per-feature scores is an error.\n"
     "\n"
     "  -o, --output OUT.csv  write there (replaced atomically) instead of standard\n"
     "                        output; '-' is standard output\n"
@@ -54,6 +55,21 @@ int cli_model_feature_names(const anoma_model *m, const char ***names, size_t *n
         if (!((*names)[j] = anoma_model_feature_name(m, j)))
             return cli_error("the model names only some of its features");
     *n = count;
+    return CLI_OK;
+}
+
+int cli_explained_columns(const anoma_model *m, const char ***names, size_t *width)
+{
+    if (anoma_model_n_steps(m) == 0) {
+        *width = anoma_model_n_features(m);
+        size_t n;
+        return cli_model_feature_names(m, names, &n);
+    }
+    *width = anoma_model_n_outputs(m);
+    if (!(*names = malloc((*width + 1) * sizeof **names)))
+        return cli_error("out of memory");
+    for (size_t j = 0; j < *width; j++)
+        (*names)[j] = anoma_model_output_name(m, j);
     return CLI_OK;
 }
 
@@ -139,22 +155,30 @@ static anoma_status score_rows(const anoma_model *m, const cli_data *d, double *
     return anoma_model_score(m, &x, scores);
 }
 
+/* The first detector's per-feature scores of every row, width per row. */
+static anoma_status explain_rows(const anoma_model *m, const cli_data *d, double *contrib)
+{
+    if (d->features) /* of the derived features, through the steps */
+        return anoma_model_feature_scores_frame(m, 0, d->features, contrib);
+    anoma_matrix x = anoma_matrix_f64(d->x, d->rows, d->cols);
+    return anoma_model_feature_scores(m, 0, &x, contrib);
+}
+
 static int score_file(const anoma_model *m, const char *path, cli_input *in,
                       const char *out_path, size_t explain)
 {
-    size_t n_names;
-    const char **names;
+    size_t n_names, width = 0;
+    const char **names, **explained = NULL;
     cli_data d = {0};
     int rc = cli_model_feature_names(m, &names, &n_names);
     char **keep = in->keep ? cli_split_list(in->keep, NULL) : NULL;
     if (in->keep && !keep)
         rc = cli_error("out of memory");
+    if (rc == CLI_OK && explain)
+        rc = cli_explained_columns(m, &explained, &width);
     in->select = names;
     in->n_select = n_names;
     in->typed = anoma_model_n_steps(m) > 0;
-    if (rc == CLI_OK && in->typed && explain)
-        rc = cli_error("--explain: the model has pipeline steps; explanations of derived "
-                       "features are not available from the command line yet");
     cli_progress("reading %s...", path);
     if (rc == CLI_OK)
         rc = cli_data_load(&d, path, in);
@@ -166,10 +190,9 @@ static int score_file(const anoma_model *m, const char *path, cli_input *in,
     if (rc == CLI_OK && !(scores = malloc(d.rows * sizeof *scores)))
         rc = cli_error("out of memory");
     if (rc == CLI_OK && explain &&
-        (!(contrib = malloc(d.rows * d.cols * sizeof *contrib + 1)) || !(used = malloc(d.cols))))
+        (!(contrib = malloc(d.rows * width * sizeof *contrib + 1)) || !(used = malloc(width + 1))))
         rc = cli_error("out of memory");
     if (rc == CLI_OK) {
-        anoma_matrix x = anoma_matrix_f64(d.x, d.rows, d.cols);
         anoma_status st = score_rows(m, &d, scores);
         if (st == ANOMA_OK)
             st = anoma_model_threshold(m, &threshold);
@@ -177,12 +200,12 @@ static int score_file(const anoma_model *m, const char *path, cli_input *in,
             rc = cli_fail(st, "scoring %s", path);
         if (rc == CLI_OK && explain) {
             cli_progress("explaining %zu rows...", d.rows);
-            st = anoma_model_feature_scores(m, 0, &x, contrib); /* the first detector's */
+            st = explain_rows(m, &d, contrib);
             if (st != ANOMA_OK)
                 rc = cli_fail(st, "--explain");
         }
     }
-    cli_explanation e = {contrib, d.cols, explain < d.cols ? explain : d.cols, names, used};
+    cli_explanation e = {contrib, width, explain < width ? explain : width, explained, used};
     if (rc == CLI_OK && (!out_path || !strcmp(out_path, "-"))) {
         if (write_scores(stdout, scores, &d, keep, threshold, &e) != 0 || fflush(stdout) != 0)
             rc = cli_error("standard output: write failed");
@@ -208,6 +231,7 @@ static int score_file(const anoma_model *m, const char *path, cli_input *in,
     free(contrib);
     free(used);
     free(names);
+    free(explained);
     free(keep);
     cli_data_free(&d);
     return rc;

@@ -34,23 +34,60 @@ static int draw_rows(unsigned char *in_train, size_t rows, size_t n_train, uint6
     return 0;
 }
 
+/* The typed columns' cells, reordered as `where` says, as two frames: the
+ * train rows, then the test rows. Text cells are pointers into d->frame. */
+static int split_frames(const cli_data *d, const size_t *where, size_t n_train, eval_split *s)
+{
+    s->cells = malloc(d->rows * d->cols * sizeof *s->cells);
+    if (!s->cells)
+        return cli_error("out of memory");
+    anoma_status st = anoma_frame_create(n_train, &s->frames[0]);
+    if (st == ANOMA_OK)
+        st = anoma_frame_create(d->rows - n_train, &s->frames[1]);
+    for (size_t j = 0; j < d->cols && st == ANOMA_OK; j++) {
+        anoma_column_type type;
+        const void *values;
+        anoma_frame_column(d->features, j, &type, &values);
+        uint64_t *column = s->cells + j * d->rows;
+        for (size_t i = 0; i < d->rows; i++) /* double, int64, pointer: 8 bytes each */
+            memcpy(&column[where[i]], (const char *)values + 8 * i, 8);
+        st = anoma_frame_add_column(s->frames[0], d->names[j], type, column);
+        if (st == ANOMA_OK)
+            st = anoma_frame_add_column(s->frames[1], d->names[j], type, column + n_train);
+    }
+    if (st != ANOMA_OK)
+        return cli_fail(st, "splitting the rows");
+    s->train_frame = s->frames[0];
+    s->test_frame = s->frames[1];
+    return CLI_OK;
+}
+
 /* Copy the train rows, then the test rows, each in file order. */
 static int copy_split(const cli_data *d, const unsigned char *in_train, size_t n_train,
                       eval_split *s)
 {
-    s->x = malloc(d->rows * d->cols * sizeof *s->x);
+    size_t *where = malloc(d->rows * sizeof *where);
     s->labels = malloc(d->rows * sizeof *s->labels);
-    if (!s->x || !s->labels)
-        return cli_error("out of memory");
+    if (!d->features)
+        s->x = malloc(d->rows * d->cols * sizeof *s->x);
+    int rc = where && s->labels && (d->features || s->x) ? CLI_OK : cli_error("out of memory");
     size_t next[2] = {n_train, 0}; /* next test row, next train row */
-    for (size_t i = 0; i < d->rows; i++) {
-        size_t at = next[in_train[i]]++;
-        memcpy(s->x + at * d->cols, d->x + i * d->cols, d->cols * sizeof *s->x);
+    for (size_t i = 0; i < d->rows && rc == CLI_OK; i++) {
+        size_t at = where[i] = next[in_train[i]]++;
+        if (s->x)
+            memcpy(s->x + at * d->cols, d->x + i * d->cols, d->cols * sizeof *s->x);
         s->labels[at] = d->labels[i];
         s->test_anomalies += !in_train[i] && d->labels[i];
     }
-    s->train = anoma_matrix_f64(s->x, n_train, d->cols);
-    s->test = anoma_matrix_f64(s->x + n_train * d->cols, d->rows - n_train, d->cols);
+    if (rc == CLI_OK && d->features)
+        rc = split_frames(d, where, n_train, s);
+    free(where);
+    if (rc != CLI_OK)
+        return rc;
+    if (s->x) {
+        s->train = anoma_matrix_f64(s->x, n_train, d->cols);
+        s->test = anoma_matrix_f64(s->x + n_train * d->cols, d->rows - n_train, d->cols);
+    }
     s->train_labels = s->labels;
     s->test_labels = s->labels + n_train;
     return CLI_OK;
@@ -61,6 +98,7 @@ int eval_make_split(const cli_data *d, size_t train_rows, double train_fraction,
 {
     if (!train_rows && !(train_fraction > 0)) {
         s->train = s->test = anoma_matrix_f64(d->x, d->rows, d->cols);
+        s->train_frame = s->test_frame = d->features;
         s->train_labels = s->test_labels = d->labels;
         s->test_anomalies = d->n_anomalies;
         snprintf(s->text, sizeof s->text, "fit on all rows, scored on all rows");
@@ -94,4 +132,14 @@ int eval_make_split(const cli_data *d, size_t train_rows, double train_fraction,
     snprintf(s->text + used, sizeof s->text - used, " (%zu %s)", s->test_anomalies,
              s->test_anomalies == 1 ? "anomaly" : "anomalies");
     return rc;
+}
+
+void eval_split_free(eval_split *s)
+{
+    anoma_frame_free(s->frames[0]);
+    anoma_frame_free(s->frames[1]);
+    free(s->cells);
+    free(s->x);
+    free(s->labels);
+    memset(s, 0, sizeof *s);
 }

@@ -28,8 +28,9 @@ static const char stream_help[] =
     "By default the first line is a header: the columns are picked by the\n"
     "model's feature names as 'anoma score' does, and other columns (such as a\n"
     "label) are ignored, whatever they hold. With --no-header every line holds\n"
-    "exactly the model's features, in the model's order. Fields are numbers; an\n"
-    "empty field, NA, NaN, nan, N/A or null is missing. Fields may be quoted\n"
+    "exactly the model's features, in the model's order. Fields are numbers (or,\n"
+    "for a model with pipeline steps, the text and timestamps its columns\n"
+    "hold); an empty field, NA, NaN, nan, N/A or null is missing. Fields may be quoted\n"
     "(\"\" is a quote) but may not span lines. Empty lines are skipped.\n"
     "\n"
     "A bad line (wrong field count, a value that is not a number, an infinite\n"
@@ -57,6 +58,7 @@ static const char stream_help[] =
 typedef struct stream {
     const anoma_model *model;
     anoma_row_scorer *scorer;
+    int typed;                /* the model has steps: rows are typed values */
     size_t n_features;
     const char **model_names; /* n_features, or NULL when the model has none */
     anoma_csv_parser *parser; /* the library's line parser, from the header */
@@ -71,7 +73,10 @@ typedef struct stream {
     size_t *keep_field;       /* their fields */
 
     double *row;              /* n_features values of the current line */
-    double *contrib;          /* n_features per-feature scores (--explain), or NULL */
+    anoma_value *typed_row;   /* the same, typed (when typed) */
+    size_t width;             /* columns the detectors see (explanations rank) */
+    const char **explained;   /* their names, or NULL: f<j> */
+    double *contrib;          /* width per-feature scores (--explain), or NULL */
     cli_explanation explain;
 
     size_t line_no;           /* lines read so far (1-based number of the last) */
@@ -102,9 +107,23 @@ static int read_row(stream *s, const char *line, size_t n)
         bad_line(s, ": %s", anoma_last_error());
         return -1;
     }
-    for (size_t f = 0; f < s->n_fields; f++)
-        if (s->feature[f] != NO_FEATURE)
-            s->row[s->feature[f]] = s->values[f].number;
+    for (size_t f = 0; f < s->n_fields; f++) {
+        size_t j = s->feature[f];
+        const anoma_csv_value *v = &s->values[f];
+        if (j == NO_FEATURE)
+            continue;
+        s->row[j] = v->number;
+        if (!s->typed)
+            continue;
+        anoma_column_type type;
+        anoma_model_input_type(s->model, j, &type);
+        if (type == ANOMA_COL_STRING)
+            s->typed_row[j].text = v->missing ? NULL : v->text;
+        else if (type == ANOMA_COL_TIMESTAMP)
+            s->typed_row[j].timestamp = v->integer;
+        else
+            s->typed_row[j].number = v->number;
+    }
     return 0;
 }
 
@@ -129,10 +148,14 @@ static int prepare_fields(stream *s, const char *where)
     return CLI_OK;
 }
 
+/* Field f feeds feature j: parsed as the model's input type of j. */
 static int use_field(stream *s, size_t f, size_t j)
 {
+    anoma_column_type type = ANOMA_COL_DOUBLE;
+    if (s->typed)
+        anoma_model_input_type(s->model, j, &type);
     s->feature[f] = j;
-    anoma_csv_parser_set_type(s->parser, f, ANOMA_COL_DOUBLE);
+    anoma_csv_parser_set_type(s->parser, f, type);
     return CLI_OK;
 }
 
@@ -212,6 +235,7 @@ static int setup_header(stream *s, const char *line, size_t n, const char *label
 static int setup_model(stream *s, size_t explain)
 {
     s->n_features = anoma_model_n_features(s->model);
+    s->typed = anoma_model_n_steps(s->model) > 0;
     size_t n_names;
     int rc = cli_model_feature_names(s->model, &s->model_names, &n_names);
     if (rc != CLI_OK)
@@ -219,16 +243,19 @@ static int setup_model(stream *s, size_t explain)
     anoma_status st = anoma_row_scorer_create(s->model, &s->scorer);
     if (st != ANOMA_OK)
         return cli_fail(st, "preparing the model");
-    if (!(s->row = malloc(s->n_features * sizeof *s->row)))
+    s->row = malloc((s->n_features + 1) * sizeof *s->row);
+    s->typed_row = malloc((s->n_features + 1) * sizeof *s->typed_row);
+    if (!s->row || !s->typed_row)
         return cli_error("out of memory");
     if (explain) {
-        if ((rc = cli_check_explainable(s->model)) != CLI_OK)
+        if ((rc = cli_check_explainable(s->model)) != CLI_OK ||
+            (rc = cli_explained_columns(s->model, &s->explained, &s->width)) != CLI_OK)
             return rc;
-        s->contrib = malloc(s->n_features * sizeof *s->contrib);
-        unsigned char *used = malloc(s->n_features);
-        s->explain = (cli_explanation){s->contrib, s->n_features,
-                                       explain < s->n_features ? explain : s->n_features,
-                                       s->model_names, used};
+        s->contrib = malloc((s->width + 1) * sizeof *s->contrib);
+        unsigned char *used = malloc(s->width + 1);
+        s->explain = (cli_explanation){s->contrib, s->width,
+                                       explain < s->width ? explain : s->width, s->explained,
+                                       used};
         if (!s->contrib || !used)
             return cli_error("out of memory");
     }
@@ -245,6 +272,8 @@ static void stream_free(stream *s)
     free(s->keep_field);
     free(s->keep);
     free(s->row);
+    free(s->typed_row);
+    free(s->explained);
     free(s->contrib);
     free(s->explain.used);
 }
@@ -257,12 +286,19 @@ static int score_row(stream *s)
 {
     double score;
     int flag;
-    anoma_status st = anoma_row_scorer_score(s->scorer, s->row, s->n_features, &score, &flag);
-    if (st != ANOMA_OK) { /* cannot happen after read_row's checks; skip the line */
+    anoma_status st;
+    if (s->typed && s->contrib) /* one pass: a window step sees the row once */
+        st = anoma_row_scorer_explain_values(s->scorer, 0, s->typed_row, s->n_features, &score,
+                                             &flag, s->contrib);
+    else if (s->typed)
+        st = anoma_row_scorer_score_values(s->scorer, s->typed_row, s->n_features, &score, &flag);
+    else
+        st = anoma_row_scorer_score(s->scorer, s->row, s->n_features, &score, &flag);
+    if (st != ANOMA_OK) { /* an infinite number, an unseen category with unseen=error */
         bad_line(s, ": %s", anoma_last_error());
         return CLI_OK;
     }
-    if (s->contrib) {
+    if (s->contrib && !s->typed) {
         st = anoma_row_scorer_feature_scores(s->scorer, 0, s->row, s->n_features, s->contrib);
         if (st != ANOMA_OK)
             return cli_fail(st, SOURCE ": line %zu: --explain", s->line_no);

@@ -109,19 +109,6 @@ static int sets_threshold(const action *a)
                                            !strncmp(a->text, "threshold=", 10)));
 }
 
-/* --step 'NAME key=value ...': the same text as anoma_model_add_step's. */
-static int add_step(anoma_model *m, const char *text)
-{
-    size_t len = strcspn(text, " \t");
-    char name[64];
-    if (len == 0 || len >= sizeof name)
-        return cli_usage("train", "--step '%s': expected 'NAME key=value ...'", text);
-    memcpy(name, text, len);
-    name[len] = '\0';
-    anoma_status st = anoma_model_add_step(m, name, text + len, NULL);
-    return st == ANOMA_OK ? CLI_OK : cli_fail(st, "--step '%s'", text);
-}
-
 static int build_model(anoma_model *m, const action *acts, size_t n_acts)
 {
     size_t last = 0;
@@ -131,7 +118,7 @@ static int build_model(anoma_model *m, const action *acts, size_t n_acts)
         threshold_given |= sets_threshold(a);
         auto_asked |= (a->kind == ACT_CONTAMINATION && !strcmp(a->text, "auto")) ||
                       (a->kind == ACT_MODEL_PARAM && !strcmp(a->text, "contamination=auto"));
-        int rc = a->kind == ACT_STEP       ? add_step(m, a->text)
+        int rc = a->kind == ACT_STEP       ? cli_add_step(m, "train", a->text)
                  : a->kind == ACT_DETECTOR ? add_detectors(m, a->text, &last)
                                            : apply_param(m, a, last);
         if (rc != CLI_OK)

@@ -275,7 +275,9 @@ ANOMA_API anoma_status anoma_model_score_detector(const anoma_model *model, size
  * @param model a fitted model.
  * @param index detector position.
  * @param x rows to explain.
- * @param out caller-owned array of x->rows * x->cols doubles, row-major.
+ * @param out caller-owned array of x->rows * anoma_model_n_outputs()
+ *        doubles, row-major: one per column the detector sees, which is
+ *        x->cols for a model without pipeline steps (see pipeline.h).
  * @return as anoma_model_score(); ::ANOMA_ERR_UNSUPPORTED when the detector
  *         has no per-feature scores.
  * @since 0.1.0
@@ -481,7 +483,11 @@ ANOMA_API anoma_status anoma_row_scorer_score(anoma_row_scorer *scorer, const do
  * @param index detector position in the model.
  * @param row @p n_features doubles (NaN = missing).
  * @param n_features must equal anoma_model_n_features().
- * @param out receives @p n_features values.
+ * @param out receives anoma_model_n_outputs() values: one per column the
+ *        detector sees, which is @p n_features without pipeline steps.
+ *        With stateful steps this call, like scoring, folds the row into
+ *        its entity's history: to score and explain a row, use
+ *        anoma_row_scorer_explain_values() (pipeline.h) instead.
  * @return ::ANOMA_OK, ::ANOMA_ERR_SHAPE, ::ANOMA_ERR_NONFINITE,
  *         ::ANOMA_ERR_INVALID_ARGUMENT (NULL argument or bad index),
  *         ::ANOMA_ERR_UNSUPPORTED (the detector has no per-feature scores).

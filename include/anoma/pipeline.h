@@ -151,6 +151,31 @@ ANOMA_API anoma_status anoma_model_predict_frame(const anoma_model *model,
                                                  const anoma_frame *frame, int *out);
 
 /**
+ * @brief Per-feature scores of each row of a frame for one detector, one
+ * value per output column: the explanation of a model with steps, in terms
+ * of the derived features the detector saw ("device=Mobile", "hour_sin").
+ *
+ * Column j of a row's values belongs to anoma_model_output_name(model, j);
+ * what a value means is the detector's own (for z-score |x - mean| / std,
+ * for the isolation forest the feature's share of the row's isolation;
+ * see docs/detectors). The frame goes through the steps as in
+ * anoma_model_score_frame(), so window features start each entity empty.
+ * @param model a fitted model.
+ * @param index detector position (anoma_model_detector_name()).
+ * @param frame rows to explain; columns matched by name.
+ * @param out receives anoma_frame_rows() x anoma_model_n_outputs() values,
+ *        row-major, caller-owned.
+ * @return ::ANOMA_OK; ::ANOMA_ERR_UNSUPPORTED when the detector has no
+ *         per-feature scores (::ANOMA_FLAG_FEATURE_SCORES);
+ *         ::ANOMA_ERR_INVALID_ARGUMENT for a bad index; the errors of
+ *         anoma_model_score_frame().
+ * @note Thread-safe on a fitted model.
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_feature_scores_frame(const anoma_model *model, size_t index,
+                                                        const anoma_frame *frame, double *out);
+
+/**
  * @brief The pipeline's output for each row of a frame: what the detectors see.
  * @param model a fitted model.
  * @param frame rows to transform.
@@ -226,6 +251,35 @@ ANOMA_API const char *anoma_model_output_name(const anoma_model *model, size_t i
 ANOMA_API anoma_status anoma_row_scorer_score_values(anoma_row_scorer *scorer,
                                                      const anoma_value *row, size_t n,
                                                      double *score, int *is_anomaly);
+
+/**
+ * @brief Score one typed row and explain it: the score as
+ * anoma_row_scorer_score_values() gives it and detector @p index's
+ * per-feature scores of the same row, from one pass through the steps.
+ *
+ * One pass matters for a model with stateful steps (window features, time
+ * since an entity's previous row): a scorer continues each entity's history
+ * row by row, so scoring a row and then explaining it in a second call would
+ * fold the row into the history twice. Allocates nothing.
+ * @param scorer a scorer from anoma_row_scorer_create().
+ * @param index detector position in the model.
+ * @param row @p n values in input order (see ::anoma_value).
+ * @param n must equal anoma_model_n_features().
+ * @param score receives the model's score (higher = more anomalous).
+ * @param is_anomaly receives 1 when above the threshold, else 0 (may be NULL).
+ * @param feature_scores receives anoma_model_n_outputs() values, one per
+ *        output column (anoma_model_output_name()), caller-owned.
+ * @return ::ANOMA_OK; ::ANOMA_ERR_UNSUPPORTED when the detector has no
+ *         per-feature scores; ::ANOMA_ERR_INVALID_ARGUMENT (a NULL argument,
+ *         a bad index, or a step's run-time error); ::ANOMA_ERR_SHAPE;
+ *         ::ANOMA_ERR_NONFINITE. On error the row is not scored.
+ * @note A scorer is single-owner; create one per thread.
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_row_scorer_explain_values(anoma_row_scorer *scorer, size_t index,
+                                                       const anoma_value *row, size_t n,
+                                                       double *score, int *is_anomaly,
+                                                       double *feature_scores);
 
 #ifdef __cplusplus
 }

@@ -72,6 +72,16 @@ anoma_status an_model_features(const anoma_model *m, const an_input *in, const d
 anoma_status an_model_score_rows(const anoma_model *m, const double *x, size_t rows,
                                  double *scores);
 
+/* Detector `index` when it has per-feature scores; else the error
+ * (ANOMA_ERR_INVALID_ARGUMENT for a bad index, ANOMA_ERR_UNSUPPORTED). */
+anoma_status an_model_explaining_detector(const anoma_model *m, size_t index,
+                                          const an_model_detector **d);
+
+/* Detector d's per-feature scores of rows of the detectors' input:
+ * rows x width values into out. */
+anoma_status an_model_feature_scores_rows(const anoma_model *m, const an_model_detector *d,
+                                          const double *x, size_t rows, double *out);
+
 /* Take detector d's scratch needs into the model's (after fit or load). */
 void an_model_note_scratch(anoma_model *m, const an_model_detector *d);
 

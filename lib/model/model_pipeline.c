@@ -179,6 +179,25 @@ anoma_status anoma_model_score_frame(const anoma_model *m, const anoma_frame *f,
     return st;
 }
 
+anoma_status anoma_model_feature_scores_frame(const anoma_model *m, size_t index,
+                                              const anoma_frame *f, double *out)
+{
+    an_input in;
+    an_input_column *columns;
+    AN_TRY(checked_frame(m, f, out, "feature_scores", &in, &columns));
+    const an_model_detector *d = NULL;
+    const double *dense;
+    double *owned = NULL;
+    anoma_status st = an_model_explaining_detector(m, index, &d);
+    if (st == ANOMA_OK)
+        st = an_model_features(m, &in, &dense, &owned);
+    if (st == ANOMA_OK)
+        st = an_model_feature_scores_rows(m, d, dense, in.rows, out);
+    an_free(owned);
+    an_free(columns);
+    return st;
+}
+
 anoma_status anoma_model_predict_frame(const anoma_model *m, const anoma_frame *f, int *out)
 {
     if (!m || !f || (!out && anoma_frame_rows(f)))

@@ -93,19 +93,25 @@ static anoma_status check_row(const anoma_model *m, const double *row, size_t n_
     return ANOMA_OK;
 }
 
+/* The model's score of x, the detectors' input for one row. */
+static void score_features(anoma_row_scorer *s, const double *x, double *score, int *is_anomaly)
+{
+    const anoma_model *m = s->model;
+    for (size_t k = 0; k < m->n_detectors; k++)
+        m->detectors[k].vt->score_row(m->detectors[k].state, x, s->scratch, &s->raw[k]);
+    *score = an_model_combine(m, s->raw);
+    if (is_anomaly)
+        *is_anomaly = *score > m->threshold;
+}
+
 anoma_status anoma_row_scorer_feature_scores(anoma_row_scorer *s, size_t index, const double *row,
                                              size_t n_features, double *out)
 {
     if (!s || !row || !out)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "row scorer: NULL argument");
     const anoma_model *m = s->model;
-    if (index >= m->n_detectors)
-        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "detector index %zu: the model has %zu", index,
-                        m->n_detectors);
-    const an_model_detector *d = &m->detectors[index];
-    if (!d->vt->feature_scores_row)
-        return an_error(ANOMA_ERR_UNSUPPORTED, "detector '%s' has no per-feature scores",
-                        d->vt->name);
+    const an_model_detector *d = NULL;
+    AN_TRY(an_model_explaining_detector(m, index, &d));
     AN_TRY(check_row(m, row, n_features));
     const double *x;
     AN_TRY(row_features(s, row, n_features, &x));
@@ -122,19 +128,13 @@ anoma_status anoma_row_scorer_score(anoma_row_scorer *s, const double *row, size
     AN_TRY(check_row(m, row, n_features));
     const double *x;
     AN_TRY(row_features(s, row, n_features, &x));
-    for (size_t k = 0; k < m->n_detectors; k++)
-        m->detectors[k].vt->score_row(m->detectors[k].state, x, s->scratch, &s->raw[k]);
-    *score = an_model_combine(m, s->raw);
-    if (is_anomaly)
-        *is_anomaly = *score > m->threshold;
+    score_features(s, x, score, is_anomaly);
     return ANOMA_OK;
 }
 
-anoma_status anoma_row_scorer_score_values(anoma_row_scorer *s, const anoma_value *row, size_t n,
-                                           double *score, int *is_anomaly)
+/* The detectors' input for a typed row, into s->features. */
+static anoma_status row_values_features(anoma_row_scorer *s, const anoma_value *row, size_t n)
 {
-    if (!s || !row || !score)
-        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "row scorer: NULL argument");
     const anoma_model *m = s->model;
     if (n != m->n_features)
         return an_error(ANOMA_ERR_SHAPE, "row scorer: row has %zu values, the model expects %zu",
@@ -142,11 +142,29 @@ anoma_status anoma_row_scorer_score_values(anoma_row_scorer *s, const anoma_valu
     for (size_t j = 0; j < n; j++)
         s->columns[j].values = &row[j]; /* a value is a cell: same 8 bytes */
     an_input in = {NULL, s->columns, 1};
-    AN_TRY(an_pipeline_run_block(&m->pipeline, s->work, &in, 0, 1, s->features));
-    for (size_t k = 0; k < m->n_detectors; k++)
-        m->detectors[k].vt->score_row(m->detectors[k].state, s->features, s->scratch, &s->raw[k]);
-    *score = an_model_combine(m, s->raw);
-    if (is_anomaly)
-        *is_anomaly = *score > m->threshold;
+    return an_pipeline_run_block(&m->pipeline, s->work, &in, 0, 1, s->features);
+}
+
+anoma_status anoma_row_scorer_score_values(anoma_row_scorer *s, const anoma_value *row, size_t n,
+                                           double *score, int *is_anomaly)
+{
+    if (!s || !row || !score)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "row scorer: NULL argument");
+    AN_TRY(row_values_features(s, row, n));
+    score_features(s, s->features, score, is_anomaly);
+    return ANOMA_OK;
+}
+
+anoma_status anoma_row_scorer_explain_values(anoma_row_scorer *s, size_t index,
+                                             const anoma_value *row, size_t n, double *score,
+                                             int *is_anomaly, double *feature_scores)
+{
+    if (!s || !row || !score || !feature_scores)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "row scorer: NULL argument");
+    const an_model_detector *d = NULL;
+    AN_TRY(an_model_explaining_detector(s->model, index, &d));
+    AN_TRY(row_values_features(s, row, n)); /* once: a stateful step sees the row once */
+    score_features(s, s->features, score, is_anomaly);
+    d->vt->feature_scores_row(d->state, s->features, s->scratch, feature_scores);
     return ANOMA_OK;
 }

@@ -176,27 +176,43 @@ anoma_status anoma_model_predict(const anoma_model *m, const anoma_matrix *x, in
     return st;
 }
 
+anoma_status an_model_explaining_detector(const anoma_model *m, size_t index,
+                                          const an_model_detector **d)
+{
+    if (index >= m->n_detectors)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "detector index %zu: the model has %zu", index,
+                        m->n_detectors);
+    *d = &m->detectors[index];
+    if (!((*d)->vt->flags & ANOMA_FLAG_FEATURE_SCORES) || !(*d)->vt->feature_scores_row)
+        return an_error(ANOMA_ERR_UNSUPPORTED, "detector '%s' has no per-feature scores",
+                        (*d)->vt->name);
+    return ANOMA_OK;
+}
+
+anoma_status an_model_feature_scores_rows(const anoma_model *m, const an_model_detector *d,
+                                          const double *x, size_t rows, double *out)
+{
+    void *scratch = m->scratch_bytes ? an_malloc_aligned(m->scratch_bytes, m->scratch_align) : NULL;
+    if (m->scratch_bytes && !scratch)
+        return an_no_memory();
+    for (size_t i = 0; i < rows; i++)
+        d->vt->feature_scores_row(d->state, x + i * m->width, scratch, out + i * m->width);
+    an_free_aligned(scratch);
+    return ANOMA_OK;
+}
+
 anoma_status anoma_model_feature_scores(const anoma_model *m, size_t index,
                                         const anoma_matrix *x, double *out)
 {
     AN_TRY(an_model_check_input(m, x, "feature_scores"));
-    if (index >= m->n_detectors)
-        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "detector index %zu: the model has %zu", index,
-                        m->n_detectors);
-    const an_model_detector *d = &m->detectors[index];
-    if (!(d->vt->flags & ANOMA_FLAG_FEATURE_SCORES) || !d->vt->feature_scores_row)
-        return an_error(ANOMA_ERR_UNSUPPORTED, "detector '%s' has no per-feature scores",
-                        d->vt->name);
+    const an_model_detector *d = NULL;
+    AN_TRY(an_model_explaining_detector(m, index, &d));
     if (!out && x->rows)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "feature_scores: NULL output array");
     const double *dense;
     double *copy;
     AN_TRY(dense_view(m, x, &dense, &copy));
-    void *scratch = m->scratch_bytes ? an_malloc_aligned(m->scratch_bytes, m->scratch_align) : NULL;
-    anoma_status st = scratch || !m->scratch_bytes ? ANOMA_OK : an_no_memory();
-    for (size_t i = 0; i < x->rows && st == ANOMA_OK; i++)
-        d->vt->feature_scores_row(d->state, dense + i * m->width, scratch, out + i * m->width);
-    an_free_aligned(scratch);
+    anoma_status st = an_model_feature_scores_rows(m, d, dense, x->rows, out);
     an_free(copy);
     return st;
 }

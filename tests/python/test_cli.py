@@ -174,6 +174,22 @@ def test_evaluate_detectors_params_and_contamination(wbc):
     assert abs(result[1]["threshold"] - np.percentile(ref, 95)) < 1e-12
 
 
+def test_evaluate_contamination_auto(wbc):
+    """Each detector's own rule, from the library; shown as auto, not as 0."""
+    X, y, _ = wbc
+    p = run("evaluate", "--label", "label", "--contamination", "auto", WBC)
+    assert "contamination auto" in p.stdout.splitlines()[0]
+    result = json.loads(run("evaluate", "--label", "label", "--contamination", "auto",
+                            "--format", "json", WBC).stdout)
+    rules = {r["detector"]: r["threshold"] for r in result}
+    assert rules == {"zscore": 3, "mad": 3.5, "iqr": 0, "iforest": 0.5}
+    assert all(r["contamination"] is None for r in result)
+    z = {r["detector"]: r for r in result}["zscore"]
+    flagged = zscore_reference(X, X) > 3
+    assert z["recall"] == np.sum(flagged & (y == 1)) / np.sum(y == 1)
+    assert z["precision"] == np.sum(flagged & (y == 1)) / np.sum(flagged)
+
+
 def test_evaluate_train_rows(tmp_path, wbc):
     from sklearn.metrics import roc_auc_score
     X, y, names = wbc
@@ -233,6 +249,75 @@ def test_evaluate_shared_data(name):
     result = json.loads(run("evaluate", "--label", "label", "--format", "json", path).stdout)
     z = {r["detector"]: r for r in result}["zscore"]
     assert abs(z["roc_auc"] - roc_auc_score(y, zscore_reference(X, X))) < 1e-9
+
+
+NSLKDD_TEXT = ["protocol_type", "service", "flag"]
+NSLKDD_STEPS = ["--step", "one_hot columns=" + ",".join(NSLKDD_TEXT), "--step", "standard_scaler"]
+
+
+@pytest.fixture(scope="module")
+def nslkdd():
+    path = os.path.join(SHARED, "nslkdd.csv")
+    if not os.path.exists(path):
+        pytest.skip("shared data absent: %s" % path)
+    return path
+
+
+def test_evaluate_steps_match_sklearn_pipeline(nslkdd):
+    """evaluate --step on text columns: the ROC AUC scikit-learn's same
+    pipeline (OneHotEncoder + StandardScaler, then IsolationForest) reaches."""
+    import pandas as pd
+    from sklearn import preprocessing as sk_pre
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import IsolationForest
+    from sklearn.metrics import roc_auc_score
+    df = pd.read_csv(nslkdd)
+    y = df.pop("label").values
+    numbers = [c for c in df.columns if c not in NSLKDD_TEXT]
+    ours, theirs = [], []
+    for seed in (0, 1):
+        result = json.loads(run("evaluate", "--label", "label", *NSLKDD_STEPS, "--detectors",
+                                "iforest", "--param", "iforest.seed=%d" % seed, "--format",
+                                "json", nslkdd).stdout)
+        ours.append(result[0]["roc_auc"])
+        Z = ColumnTransformer([("text", sk_pre.OneHotEncoder(), NSLKDD_TEXT),
+                               ("numbers", sk_pre.StandardScaler(), numbers)]).fit_transform(df)
+        forest = IsolationForest(random_state=seed).fit(Z)
+        theirs.append(roc_auc_score(y, -forest.score_samples(Z)))
+    assert abs(np.mean(ours) - np.mean(theirs)) < 0.02, (ours, theirs)
+
+
+def test_evaluate_steps_train_rows_equal_train_then_score(tmp_path, nslkdd):
+    """The rows evaluate fits and scores with steps are the file's: its
+    metrics equal train on the first N rows, then score on the others."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+    lines = open(nslkdd).read().splitlines()
+    first, rest = tmp_path / "first.csv", tmp_path / "rest.csv"
+    first.write_text("\n".join(lines[:3001]) + "\n")
+    rest.write_text("\n".join(lines[:1] + lines[3001:]) + "\n")
+    common = NSLKDD_STEPS
+    result = json.loads(run("evaluate", "--label", "label", *common, "--detectors", "zscore",
+                            "--train-rows", 3000, "--format", "json", nslkdd).stdout)[0]
+    model = tmp_path / "m.anoma"
+    run("train", *common, "--detector", "zscore", "--label", "label", "-o", model, first)
+    scores, _ = read_scores(run("score", model, rest).stdout)
+    y = np.array([int(line.rsplit(",", 1)[1]) for line in lines[3001:]])
+    assert abs(result["roc_auc"] - roc_auc_score(y, scores)) < 1e-12
+    assert abs(result["pr_auc"] - average_precision_score(y, scores)) < 1e-12
+    # a random fraction: the same table shape, both classes among the scored rows
+    frac = json.loads(run("evaluate", "--label", "label", *common, "--detectors", "zscore",
+                          "--train-fraction", 0.5, "--format", "json", nslkdd).stdout)[0]
+    assert 0.5 < frac["roc_auc"] <= 1
+
+
+def test_evaluate_bad_step(nslkdd):
+    assert_fails(run("evaluate", "--label", "label", "--step", "nope", nslkdd, ok=False), 1,
+                 "--step 'nope'", "unknown step")
+    assert_fails(run("evaluate", "--label", "label", "--step", "one_hot colour=red", nslkdd,
+                     ok=False), 1, "colour")
+    # without steps the text columns are left out, as before
+    p = run("evaluate", "--label", "label", "--detectors", "zscore", nslkdd, ok=False)
+    assert p.returncode == 0 and "protocol_type" in p.stderr
 
 
 # ---- train, score, inspect --------------------------------------------------
@@ -496,6 +581,62 @@ def test_score_explain_iforest_planted_outlier(tmp_path):
     text = run("inspect", model).stdout  # the forest's own description
     assert "detector 0: iforest" in text and "trees: 100, nodes: " in text
     assert "max_samples: 256 (c = 10.244771), features: 6, extension_level: 0" in text
+
+
+def write_devices(path, planted):
+    """500 rows of device (text), amount and clicks; row 7 is the only one
+    whose device is `planted`, its numbers ordinary."""
+    rng = np.random.default_rng(9)
+    device = np.where(rng.random(500) < 0.6, "web", "ios").astype(object)
+    device[7] = planted
+    amount, clicks = rng.normal(50, 10, 500), rng.normal(20, 4, 500)
+    amount[7], clicks[7] = 50.0, 20.0
+    with open(path, "w") as f:
+        f.write("device,amount,clicks\n")
+        for i in range(500):
+            f.write("%s,%.17g,%.17g\n" % (device[i], amount[i], clicks[i]))
+    return device, amount, clicks
+
+
+def test_score_and_stream_explain_derived_features(tmp_path):
+    """With steps, --explain names the derived column the detector saw: a
+    planted rare device is explained by its one-hot column, with the
+    z-score hand-computed here (|1 - p| / sqrt(p (1 - p)), p = 1/500)."""
+    data = tmp_path / "devices.csv"
+    device, amount, clicks = write_devices(data, "Mobile")
+    model = tmp_path / "z.anoma"
+    run("train", "--step", "one_hot columns=device", "-d", "zscore", "-o", model, data)
+    _, _, names, contrib = read_explained(run("score", model, data, "--explain", 2).stdout, 2)
+    p = 1 / 500
+    assert names[7][0] == "device=Mobile"
+    assert abs(contrib[7, 0] - (1 - p) / np.sqrt(p * (1 - p))) < 1e-9
+    # every row's second feature and contribution, against numpy
+    onehot = {d: (device == d).astype(float) for d in ("ios", "web")}
+    Z = {"amount": amount, "clicks": clicks, **{"device=" + d: v for d, v in onehot.items()}}
+    for i in (0, 1, 2):
+        ref = {k: abs(v[i] - v.mean()) / v.std() for k, v in Z.items()}
+        best = sorted(ref, key=ref.get, reverse=True)[0]
+        assert names[i][0] == best and abs(contrib[i, 0] - ref[best]) < 1e-9
+    # the stream: the same names and values, one line at a time
+    got = stream(model, "--explain", 2, input=open(data).read()).stdout
+    assert got == run("score", model, data, "--explain", 2).stdout
+    # K above the width lists every derived column once
+    _, _, names, _ = read_explained(run("score", model, data, "--explain", 99).stdout, 6)
+    assert sorted(names[0]) == sorted(["amount", "clicks", "device=Mobile", "device=ios",
+                                       "device=web", "device=<unseen>"])
+
+
+def test_explain_iforest_planted_category(tmp_path):
+    data = tmp_path / "devices.csv"
+    write_devices(data, "Mobile")
+    model = tmp_path / "if.anoma"
+    run("train", "--step", "one_hot columns=device", "--step", "standard_scaler", "-d",
+        "iforest", "-p", "seed=2", "-o", model, data)
+    scores, _, names, _ = read_explained(run("score", model, data, "--explain", 1).stdout, 1)
+    assert names[7] == ["device=Mobile"]
+    streamed = stream(model, "--explain", 1, input=open(data).read()).stdout
+    _, _, snames, _ = read_explained(streamed, 1)
+    assert snames[7] == ["device=Mobile"]
 
 
 def test_score_explain_bad_k(zscore_model):

@@ -240,34 +240,12 @@ static void check_paths_agree(const char *const *steps, size_t n_steps)
     CHECK_OK(build(&p, steps, n_steps));
     double *fit_out = NULL;
     CHECK_OK(an_pipeline_fit(&p, &in, 1, &fit_out));
-    size_t w = p.n_outputs;
-    double *batch = malloc(BIG * w * sizeof(double)), *rows = malloc(BIG * w * sizeof(double));
-    double *loaded = malloc(BIG * w * sizeof(double));
-    CHECK_OK(an_pipeline_transform(&p, &in, 3, batch));
-    an_pipeline_work *work = NULL;
-    CHECK_OK(an_pipeline_work_create(&p, 1, &work));
-    for (size_t i = 0; i < BIG; i++)
-        CHECK_OK(an_pipeline_run_block(&p, work, &in, i, 1, rows + i * w));
-    an_pipeline_work_free(work);
+    free(CHECK_PIPELINE_AGREES(&p, &in, fit_out, 3));
+    /* every single-byte change: an error or a valid pipeline, never a crash
+     * (the sanitizer build checks the memory) */
     an_writer image = {0};
     an_pipeline_save(&p, &image);
     CHECK_OK(an_writer_status(&image));
-    an_pipeline back = {0};
-    an_reader r = an_reader_make(image.data, image.len, "pipeline");
-    CHECK_OK(an_pipeline_load(&back, &r));
-    CHECK(r.pos == r.len && back.n_outputs == w);
-    CHECK_OK(an_pipeline_transform(&back, &in, 1, loaded));
-    CHECK(!memcmp(fit_out, batch, BIG * w * sizeof(double)));
-    CHECK(!memcmp(batch, rows, BIG * w * sizeof(double)));
-    CHECK(!memcmp(batch, loaded, BIG * w * sizeof(double)));
-    /* every truncation and every single-byte change: an error or a valid
-     * pipeline, never a crash (the sanitizer build checks the memory) */
-    for (size_t cut = 0; cut < image.len; cut++) {
-        an_pipeline q = {0};
-        an_reader rc = an_reader_make(image.data, cut, "pipeline");
-        CHECK(an_pipeline_load(&q, &rc) != ANOMA_OK || rc.pos < rc.len || cut == image.len);
-        an_pipeline_free(&q);
-    }
     for (size_t at = 0; at < image.len; at++) {
         unsigned char *copy = malloc(image.len);
         memcpy(copy, image.data, image.len);
@@ -284,39 +262,39 @@ static void check_paths_agree(const char *const *steps, size_t n_steps)
         free(copy);
     }
     an_writer_free(&image);
-    an_pipeline_free(&back);
     an_pipeline_free(&p);
     an_free(fit_out);
-    free(batch);
-    free(rows);
-    free(loaded);
+}
+
+typedef struct step_list {
+    const char *const *steps;
+    size_t n;
+} step_list;
+
+/* Build, fit and run these steps, then free everything. */
+static anoma_status build_fit_transform(void *ctx)
+{
+    const step_list *list = ctx;
+    an_pipeline p;
+    an_input_column cols[3];
+    an_input in = table_input(cols, N);
+    double *x = NULL, out[N * 16];
+    anoma_status st = build(&p, list->steps, list->n);
+    if (st == ANOMA_OK)
+        st = an_pipeline_fit(&p, &in, 1, &x);
+    if (st == ANOMA_OK)
+        st = an_pipeline_transform(&p, &in, 1, out);
+    an_free(x);
+    an_pipeline_free(&p);
+    return st;
 }
 
 /* Every allocation of building, fitting and running these steps fails in
  * turn: an out-of-memory status and nothing leaked, every time. */
 static void check_allocation_failures(const char *const *steps, size_t n_steps)
 {
-    for (long k = 0;; k++) {
-        test_alloc_install(k);
-        an_pipeline p;
-        an_input_column cols[3];
-        an_input in = table_input(cols, N);
-        double *x = NULL, out[N * 16];
-        anoma_status st = build(&p, steps, n_steps);
-        if (st == ANOMA_OK)
-            st = an_pipeline_fit(&p, &in, 1, &x);
-        if (st == ANOMA_OK)
-            st = an_pipeline_transform(&p, &in, 1, out);
-        an_free(x);
-        an_pipeline_free(&p);
-        if (st != ANOMA_OK && st != ANOMA_ERR_NO_MEMORY)
-            test_fail(__FILE__, __LINE__, "k=%ld: %s: %s", k, anoma_status_str(st), anoma_last_error());
-        long live = test_alloc_live();
-        test_alloc_restore();
-        CHECK(live == 0);
-        if (st == ANOMA_OK || live)
-            break;
-    }
+    step_list list = {steps, n_steps};
+    CHECK_ALLOC_FAILURES(build_fit_transform, &list);
 }
 
 static void test_allocation_failures(void)

@@ -134,6 +134,98 @@ static void test_batch_row_and_file_agree(void)
     anoma_model_free(m);
 }
 
+/* Every row of the data scored and explained by one row scorer, in order:
+ * the batch's scores and per-feature scores (w per row), to the bit. */
+static void check_rows_explain_as_batch(const anoma_model *m, const double *batch,
+                                        const double *explained, size_t w)
+{
+    anoma_row_scorer *s = NULL;
+    double *row_got = malloc(w * sizeof *row_got);
+    CHECK_OK(anoma_row_scorer_create(m, &s));
+    for (size_t i = 0; s && row_got && i < ROWS; i++) {
+        anoma_value row[3] = {{.number = amount[i]}, {.text = device[i]},
+                              {.number = (double)clicks[i]}};
+        double score;
+        int is;
+        CHECK_OK(anoma_row_scorer_explain_values(s, 0, row, 3, &score, &is, row_got));
+        CHECK(score == batch[i] && !memcmp(row_got, explained + i * w, w * sizeof *row_got));
+    }
+    anoma_row_scorer_free(s);
+    free(row_got);
+}
+
+/* Explanations of a model with steps are per derived column: z-score's
+ * |t - mean| / std of each output column, computed here from the
+ * pipeline's output; batch and row scorer agree. */
+static void test_explanations_of_derived_features(void)
+{
+    anoma_model *m = fitted_model("zscore");
+    anoma_frame *f = frame_of(ROWS, 0);
+    enum { W = 8 };
+    CHECK(anoma_model_n_outputs(m) == W);
+    static double t[ROWS * W], got[ROWS * W], row_got[W];
+    double mean[W] = {0}, sd[W] = {0};
+    CHECK_OK(anoma_model_transform_frame(m, f, t));
+    for (size_t i = 0; i < ROWS; i++)
+        for (size_t j = 0; j < W; j++)
+            mean[j] += t[i * W + j] / ROWS;
+    for (size_t i = 0; i < ROWS; i++)
+        for (size_t j = 0; j < W; j++)
+            sd[j] += (t[i * W + j] - mean[j]) * (t[i * W + j] - mean[j]) / ROWS;
+    CHECK_OK(anoma_model_feature_scores_frame(m, 0, f, got));
+    for (size_t i = 0; i < ROWS; i++)
+        for (size_t j = 0; j < W; j++)
+            if (!isnan(t[i * W + j]) && sd[j] > 0)
+                CHECK_NEAR(got[i * W + j], fabs(t[i * W + j] - mean[j]) / sqrt(sd[j]), 1e-9);
+    /* a row with the rare device (tv) is explained first by its column */
+    size_t rare = 3, best = 0; /* 3 % 97 == 3: the only rows that draw tv */
+    while (rare < ROWS && !(device[rare] && !strcmp(device[rare], "tv")))
+        rare += 97;
+    CHECK(rare < ROWS);
+    for (size_t j = 1; j < W; j++)
+        if (got[rare * W + j] > got[rare * W + best])
+            best = j;
+    CHECK(!strcmp(anoma_model_output_name(m, best), "device=tv"));
+    /* the row scorer: score and explanation of one row in one call */
+    double batch[ROWS];
+    CHECK_OK(anoma_model_score_frame(m, f, batch));
+    check_rows_explain_as_batch(m, batch, got, W);
+    anoma_row_scorer *s = NULL;
+    CHECK_OK(anoma_row_scorer_create(m, &s));
+    anoma_value row[3] = {{.number = 1}, {.text = "web"}, {.number = 2}};
+    double score;
+    CHECK_STATUS(anoma_row_scorer_explain_values(s, 1, row, 3, &score, NULL, row_got),
+                 ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(anoma_row_scorer_explain_values(s, 0, row, 2, &score, NULL, row_got),
+                 ANOMA_ERR_SHAPE);
+    CHECK_STATUS(anoma_model_feature_scores_frame(m, 1, f, got), ANOMA_ERR_INVALID_ARGUMENT);
+    anoma_row_scorer_free(s);
+    anoma_frame_free(f);
+    anoma_model_free(m);
+}
+
+/* With a stateful step, a row scored and explained by the row scorer
+ * enters its entity's history once: the scores equal the batch's. */
+static void test_explaining_rows_keeps_window_history(void)
+{
+    anoma_model *m = NULL;
+    CHECK_OK(anoma_model_create(NULL, &m));
+    CHECK_OK(anoma_model_add_step(m, "window", "columns=amount entity=device lags=1 rolling=3", NULL));
+    CHECK_OK(anoma_model_add_step(m, "one_hot", "columns=device", NULL));
+    CHECK_OK(anoma_model_add_step(m, "imputer", "strategy=constant fill_value=0", NULL));
+    CHECK_OK(anoma_model_add_detector(m, "zscore", NULL, NULL));
+    anoma_frame *f = frame_of(ROWS, 0);
+    CHECK_OK(anoma_model_fit_frame(m, f, NULL, NULL));
+    size_t w = anoma_model_n_outputs(m);
+    double batch[ROWS], *got = malloc(ROWS * w * sizeof *got);
+    CHECK_OK(anoma_model_score_frame(m, f, batch));
+    CHECK_OK(anoma_model_feature_scores_frame(m, 0, f, got));
+    check_rows_explain_as_batch(m, batch, got, w);
+    free(got);
+    anoma_frame_free(f);
+    anoma_model_free(m);
+}
+
 static void test_bad_input_names_column_and_row(void)
 {
     anoma_model *m = NULL;
@@ -367,6 +459,8 @@ int main(void)
     make_data();
     RUN(test_widths_and_names);
     RUN(test_batch_row_and_file_agree);
+    RUN(test_explanations_of_derived_features);
+    RUN(test_explaining_rows_keeps_window_history);
     RUN(test_bad_input_names_column_and_row);
     RUN(test_duplicate_output_names);
     RUN(test_matrix_models);

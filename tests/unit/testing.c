@@ -1,6 +1,7 @@
 #include "testing.h"
 
 #include "core/alloc.h"
+#include "features/pipeline.h"
 #include "io/format.h"
 #include <stdatomic.h>
 #include <stdint.h>
@@ -116,6 +117,71 @@ void test_alloc_cap(size_t largest) { alloc_cap = largest; }
 size_t test_alloc_largest(void) { return alloc_largest; }
 
 void test_alloc_restore(void) { anoma_set_allocator(NULL); }
+
+void test_alloc_failures(const char *file, int line, anoma_status (*attempt)(void *ctx),
+                         void *ctx)
+{
+    for (long k = 0;; k++) {
+        test_alloc_install(k);
+        anoma_status st = attempt(ctx);
+        long live = test_alloc_live();
+        test_alloc_restore();
+        if (st != ANOMA_OK && st != ANOMA_ERR_NO_MEMORY)
+            test_fail(file, line, "allocation %ld failing: %s: %s", k, anoma_status_str(st),
+                      anoma_last_error());
+        if (live)
+            test_fail(file, line, "allocation %ld failing: %ld blocks left alive", k, live);
+        if (st != ANOMA_ERR_NO_MEMORY || live)
+            break;
+    }
+}
+
+double *test_pipeline_agrees(const char *file, int line, const an_pipeline *p, const an_input *in,
+                             const double *fit_out, size_t threads)
+{
+    size_t rows = in->rows, w = p->n_outputs, bytes = rows * w * sizeof(double);
+    double *batch = malloc(bytes + 1), *one = malloc(bytes + 1), *loaded = malloc(bytes + 1);
+    an_pipeline_work *work = NULL;
+    an_writer image = {0};
+    an_pipeline back = {0};
+    int same = batch && one && loaded &&
+               an_pipeline_transform(p, in, threads, batch) == ANOMA_OK &&
+               an_pipeline_work_create(p, 1, &work) == ANOMA_OK;
+    for (size_t i = 0; same && i < rows; i++)
+        same = an_pipeline_run_block(p, work, in, i, 1, one + i * w) == ANOMA_OK;
+    an_pipeline_work_free(work);
+    if (same) {
+        an_pipeline_save(p, &image);
+        an_reader r = an_reader_make(image.data, image.len, "pipeline");
+        same = an_writer_status(&image) == ANOMA_OK && an_pipeline_load(&back, &r) == ANOMA_OK &&
+               r.pos == r.len && back.n_outputs == w &&
+               an_pipeline_transform(&back, in, 1, loaded) == ANOMA_OK;
+    }
+    if (!same)
+        test_fail(file, line, "pipeline: %s", anoma_last_error());
+    else if (memcmp(fit_out, batch, bytes) || memcmp(batch, one, bytes) ||
+             memcmp(batch, loaded, bytes))
+        test_fail(file, line, "pipeline: fit %s batch, row by row %s, reloaded %s",
+                  memcmp(fit_out, batch, bytes) ? "!=" : "==",
+                  memcmp(batch, one, bytes) ? "!=" : "==",
+                  memcmp(batch, loaded, bytes) ? "!=" : "==");
+    for (size_t cut = 0; same && cut < image.len; cut++) {
+        an_pipeline q = {0};
+        an_reader r = an_reader_make(image.data, cut, "pipeline");
+        if (an_pipeline_load(&q, &r) == ANOMA_OK && r.pos == r.len)
+            test_fail(file, line, "pipeline: %zu of %zu bytes load whole", cut, image.len);
+        an_pipeline_free(&q);
+    }
+    an_writer_free(&image);
+    an_pipeline_free(&back);
+    free(one);
+    free(loaded);
+    if (!same) {
+        free(batch);
+        return NULL;
+    }
+    return batch;
+}
 
 int test_close(double a, double b, double tol)
 {

@@ -30,6 +30,27 @@ void test_alloc_cap(size_t largest);
 size_t test_alloc_largest(void);
 /* Back to the C library's allocator. */
 void test_alloc_restore(void);
+/* Run attempt(ctx) with the first allocation failing, then the second, ...
+ * until it succeeds: each run must return ANOMA_OK or ANOMA_ERR_NO_MEMORY
+ * and leave no block alive (attempt frees what it made, whatever its
+ * status). Failures are reported at file:line. */
+void test_alloc_failures(const char *file, int line, anoma_status (*attempt)(void *ctx),
+                         void *ctx);
+#define CHECK_ALLOC_FAILURES(attempt, ctx) test_alloc_failures(__FILE__, __LINE__, attempt, ctx)
+
+/* A fitted pipeline (lib/features/pipeline.h) agrees with itself on `in`:
+ * its fit output, its batch transform on `threads` threads, a run of one
+ * row at a time through one work area and the transform of its saved and
+ * reloaded copy are the same bits, and every truncation of the saved bytes
+ * fails to load or leaves bytes unread. Returns the batch output (rows x
+ * outputs; free() it), for further checks; failures are reported at
+ * file:line. */
+struct an_pipeline;
+struct an_input;
+double *test_pipeline_agrees(const char *file, int line, const struct an_pipeline *p,
+                             const struct an_input *in, const double *fit_out, size_t threads);
+#define CHECK_PIPELINE_AGREES(p, in, fit_out, threads)                         \
+    test_pipeline_agrees(__FILE__, __LINE__, p, in, fit_out, threads)
 
 /* The saved state of detector `index` of a fitted model, as
  * anoma_model_import_detector() takes it (the current payload version), cut
