@@ -125,3 +125,19 @@ char *an_unquote(const char *value)
         return an_strdup("");
     return out.data;
 }
+
+void an_quote_item(an_strbuf *out, const char *name)
+{
+    size_t plain = strcspn(name, " \t\n\v\f\r,\"\\");
+    if (*name && !name[plain]) {
+        an_strbuf_append(out, name, plain);
+        return;
+    }
+    an_strbuf_append(out, "\"", 1);
+    for (const char *c = name; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            an_strbuf_append(out, "\\", 1);
+        an_strbuf_append(out, c, 1);
+    }
+    an_strbuf_append(out, "\"", 1);
+}

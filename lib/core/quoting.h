@@ -30,6 +30,11 @@ int an_list_next(const char **cursor, an_strbuf *item);
 /* Number of items of a well-formed list (0 for ""). */
 size_t an_list_length(const char *value);
 
+/* Append name to out as one item: as it is, or in double quotes with \"
+ * and \\ escaped when it holds whitespace, a comma, a quote or a
+ * backslash (or is empty). */
+void an_quote_item(an_strbuf *out, const char *name);
+
 /* A single-valued parameter's text: the value with its quoting read
  * (quotes removed, escapes replaced, commas kept), newly allocated with
  * an_malloc; NULL when out of memory. */

@@ -4,6 +4,7 @@
 #include "core/alloc.h"
 #include "core/name_index.h"
 #include "core/error.h"
+#include "core/quoting.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -118,11 +119,15 @@ static anoma_status final_type_error(const an_pipeline *p, size_t slot)
     const char *hint = p->slot_types[slot] == AN_CELL_TEXT
                            ? "encode it (one_hot, ordinal, frequency)"
                            : "derive numbers from it (time_features)";
-    return an_error(ANOMA_ERR_INVALID_ARGUMENT,
-                    "column '%s' is %s after the last step; detectors take numbers: %s, or drop it "
-                    "(select drop=%s)",
-                    p->slot_names[slot], an_cell_type_name(p->slot_types[slot]), hint,
-                    p->slot_names[slot]);
+    an_strbuf drop = {0}; /* the name as step text takes it: drop="user id" */
+    an_quote_item(&drop, p->slot_names[slot]);
+    anoma_status st = an_error(ANOMA_ERR_INVALID_ARGUMENT,
+                               "column '%s' is %s after the last step; detectors take numbers: "
+                               "%s, or drop it (select drop=%s)",
+                               p->slot_names[slot], an_cell_type_name(p->slot_types[slot]), hint,
+                               drop.failed || !drop.data ? p->slot_names[slot] : drop.data);
+    an_strbuf_free(&drop);
+    return st;
 }
 
 /* Who makes slot: "the input" or "step N (name)", into buf. */

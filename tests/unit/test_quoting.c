@@ -42,6 +42,19 @@ static void test_list_items(void)
     CHECK(an_list_length("\"a,b\"") == 1);
     CHECK(an_list_length("a,\"b,c\",d") == 3);
 
+    /* an_quote_item writes what an_list_next reads back */
+    static const char *const names[] = {"plain", "device type", "a,b", "say \"hi\"",
+                                        "back\\slash", "", "x=y", "tab\there"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        an_strbuf quoted = {0}, item = {0};
+        an_quote_item(&quoted, names[i]);
+        const char *p = quoted.data;
+        CHECK(an_quoting_problem(p) == NULL);
+        CHECK(an_list_next(&p, &item) && !strcmp(item.data, names[i]) && !*p);
+        an_strbuf_free(&quoted);
+        an_strbuf_free(&item);
+    }
+
     char *single = an_unquote("\"not given\",x");
     CHECK(single && !strcmp(single, "not given,x")); /* commas kept */
     an_free(single);
@@ -258,6 +271,40 @@ static void test_csv_options_with_awkward_names(void)
     CHECK(strstr(anoma_last_error(), "label=") && strstr(anoma_last_error(), "unterminated"));
 }
 
+/* window's entity= and a pipeline's own hint take quoted names: per-entity
+ * lags by hand, and the "select drop=..." a message suggests works as given. */
+static void test_window_entity_with_a_space(void)
+{
+    static const char *const user[6] = {"u 1", "u,2", "u 1", "u,2", "u 1", "u 1"};
+    static const double x[6] = {1, 10, 2, 20, 4, 8};
+    static const double lag[6] = {NAN, NAN, 1, 10, 2, 4};
+    anoma_frame *f = NULL;
+    CHECK_OK(anoma_frame_create(6, &f));
+    CHECK_OK(anoma_frame_add_column(f, "user id", ANOMA_COL_STRING, user));
+    CHECK_OK(anoma_frame_add_column(f, "x y", ANOMA_COL_DOUBLE, x));
+
+    anoma_model *m = NULL;
+    CHECK_OK(anoma_model_create("", &m));
+    CHECK_OK(anoma_model_add_detector(m, "zscore", "", NULL));
+    CHECK_OK(anoma_model_add_step(m, "window", "columns=\"x y\" entity=\"user id\" lags=1", NULL));
+    CHECK_STATUS(anoma_model_fit_frame(m, f, NULL, NULL), ANOMA_ERR_INVALID_ARGUMENT);
+    const char *hint = strstr(anoma_last_error(), "select drop=\"user id\")");
+    CHECK(hint != NULL);
+    CHECK_OK(anoma_model_add_step(m, "select", "drop=\"user id\"", NULL));
+    CHECK_OK(anoma_model_fit_frame(m, f, NULL, NULL));
+    CHECK(anoma_model_n_outputs(m) == 2);
+    if (anoma_model_n_outputs(m) == 2) {
+        CHECK(!strcmp(anoma_model_output_name(m, 1), "x y_lag_1"));
+        double out[12];
+        CHECK_OK(anoma_model_transform_frame(m, f, out));
+        for (size_t i = 0; i < 6; i++)
+            CHECK(out[2 * i] == x[i] && (isnan(lag[i]) ? isnan(out[2 * i + 1])
+                                                       : out[2 * i + 1] == lag[i]));
+    }
+    anoma_model_free(m);
+    anoma_frame_free(f);
+}
+
 int main(void)
 {
     RUN(test_list_items);
@@ -267,5 +314,6 @@ int main(void)
     RUN(test_ratio_with_awkward_names);
     RUN(test_hostile_step_text);
     RUN(test_csv_options_with_awkward_names);
+    RUN(test_window_entity_with_a_space);
     return test_summary();
 }
