@@ -212,9 +212,12 @@ static int check_params(const eval_options *o, const char *const *names, size_t 
     return CLI_OK;
 }
 
-/* The contamination the models use: the option, or the model's default. */
+/* The contamination the models use: the option, or the model's default;
+ * NaN for auto (each detector's own rule, not a rate). */
 static double contamination_used(const eval_options *o)
 {
+    if (o->contamination && !strcmp(o->contamination, "auto"))
+        return NAN;
     if (o->contamination)
         return strtod(o->contamination, NULL); /* the model accepted it already */
     anoma_param_info p;

@@ -22,7 +22,7 @@ typedef struct eval_result {
 typedef struct eval_summary {
     const char *path;
     size_t rows, cols, anomalies;  /* the whole file */
-    double contamination;
+    double contamination; /* NaN: auto, each detector's own rule */
     const char *split;             /* "fit on ..., scored on ..." */
 } eval_summary;
 

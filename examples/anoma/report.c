@@ -23,9 +23,12 @@ static void fields(const eval_result *r, double out[N_FIELDS])
 
 static void report_table(const eval_summary *s, const eval_result *r, size_t n)
 {
-    printf("%s: %zu rows, %zu columns, %zu %s (%.2f%%); contamination %g\n", s->path, s->rows,
+    char rate[32] = "auto"; /* NaN: each detector's own rule */
+    if (!isnan(s->contamination))
+        snprintf(rate, sizeof rate, "%g", s->contamination);
+    printf("%s: %zu rows, %zu columns, %zu %s (%.2f%%); contamination %s\n", s->path, s->rows,
            s->cols, s->anomalies, s->anomalies == 1 ? "anomaly" : "anomalies",
-           100.0 * (double)s->anomalies / (double)s->rows, s->contamination);
+           100.0 * (double)s->anomalies / (double)s->rows, rate);
     printf("%s\n\n", s->split);
     cli_table t;
     cli_table_init(&t, N_FIELDS + 1);

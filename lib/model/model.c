@@ -17,9 +17,10 @@ static anoma_status check_threshold_rule(const an_params *p)
 {
     const char *contamination = an_params_text(p, "contamination");
     const char *fallback = an_model_schema[0].default_value;
-    double rate;
-    int is_default = an_parse_double(contamination, &rate) && an_parse_double(fallback, &rate) &&
-                     an_params_double(p, "contamination") == rate;
+    double fallback_rate;
+    int is_default = !an_params_is(p, "contamination", "auto") &&
+                     an_parse_double(fallback, &fallback_rate) &&
+                     an_params_double(p, "contamination") == fallback_rate;
     if (an_params_is(p, "threshold", "auto") || is_default)
         return ANOMA_OK;
     return an_error(ANOMA_ERR_PARAM_VALUE, "model parameters contamination=%s and threshold=%s "

@@ -174,6 +174,22 @@ def test_evaluate_detectors_params_and_contamination(wbc):
     assert abs(result[1]["threshold"] - np.percentile(ref, 95)) < 1e-12
 
 
+def test_evaluate_contamination_auto(wbc):
+    """Each detector's own rule, from the library; shown as auto, not as 0."""
+    X, y, _ = wbc
+    p = run("evaluate", "--label", "label", "--contamination", "auto", WBC)
+    assert "contamination auto" in p.stdout.splitlines()[0]
+    result = json.loads(run("evaluate", "--label", "label", "--contamination", "auto",
+                            "--format", "json", WBC).stdout)
+    rules = {r["detector"]: r["threshold"] for r in result}
+    assert rules == {"zscore": 3, "mad": 3.5, "iqr": 0, "iforest": 0.5}
+    assert all(r["contamination"] is None for r in result)
+    z = {r["detector"]: r for r in result}["zscore"]
+    flagged = zscore_reference(X, X) > 3
+    assert z["recall"] == np.sum(flagged & (y == 1)) / np.sum(y == 1)
+    assert z["precision"] == np.sum(flagged & (y == 1)) / np.sum(flagged)
+
+
 def test_evaluate_train_rows(tmp_path, wbc):
     from sklearn.metrics import roc_auc_score
     X, y, names = wbc
