@@ -22,13 +22,22 @@ static void place(an_name_slot *slots, size_t n_slots, const char *name, size_t 
     slots[h] = (an_name_slot){name, index};
 }
 
+/* strcmp(a, b) == 0 for the short names looked up here (categories, column
+ * names), without a call into the C library per lookup. */
+static int same_name(const char *a, const char *b)
+{
+    while (*a && *a == *b)
+        a++, b++;
+    return *a == *b;
+}
+
 long an_name_index_find(const an_name_index *ix, const char *name)
 {
     if (!ix->n_slots)
         return -1;
     for (size_t h = hash_name(name) & (ix->n_slots - 1); ix->slots[h].name;
          h = (h + 1) & (ix->n_slots - 1))
-        if (!strcmp(ix->slots[h].name, name))
+        if (same_name(ix->slots[h].name, name))
             return (long)ix->slots[h].index;
     return -1;
 }

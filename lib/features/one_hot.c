@@ -252,10 +252,9 @@ static anoma_status onehot_transform(const void *state, const an_cell *const *in
     for (size_t j = 0; j < s->n; j++) {
         const onehot_column *c = &s->cols[j];
         an_cell *const *o = out + c->first_output;
-        for (size_t k = 0; k < c->n_outputs; k++)
-            for (size_t i = 0; i < rows; i++)
-                o[k][i].num = 0;
         for (size_t i = 0; i < rows; i++) {
+            for (size_t k = 0; k < c->n_outputs; k++) /* row by row: no call per column */
+                o[k][i].num = 0;
             long slot = find_slot(c, in[j][i].text);
             if (slot == NO_SLOT)
                 slot = c->unseen_slot;

@@ -314,19 +314,18 @@ static anoma_status pca_transform(const void *state, const an_cell *const *in,
             c[i] = in[j][i].num - s->mean[j];
         }
     }
-    /* the same order of additions for every row, whatever the block size */
+    /* the same order of additions for every row, whatever the block size;
+     * each sum stays in a register (through memory, every addition waited
+     * for the store before it) */
     for (size_t c = 0; c < s->k; c++) {
         an_cell *y = out[c];
         const double *v = s->components + c * s->p;
-        for (size_t i = 0; i < rows; i++)
-            y[i].num = 0;
-        for (size_t j = 0; j < s->p; j++) {
-            const double *x = centred + j * rows;
-            for (size_t i = 0; i < rows; i++)
-                y[i].num += x[i] * v[j];
+        for (size_t i = 0; i < rows; i++) {
+            double sum = 0;
+            for (size_t j = 0; j < s->p; j++)
+                sum += centred[j * rows + i] * v[j];
+            y[i].num = sum / s->scale[c];
         }
-        for (size_t i = 0; i < rows; i++)
-            y[i].num /= s->scale[c];
     }
     return ANOMA_OK;
 }

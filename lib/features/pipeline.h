@@ -10,9 +10,10 @@
  *
  * Running a block: the input slots point at the block's input cells, each
  * step's output slots at buffers of the work area, so passthrough columns
- * are never copied. A work wires every step's columns once, when it is made;
- * a block only sets the pointers to its input columns. The same code runs blocks of AN_BLOCK_ROWS rows (batch)
- * and of one row (row scorer), so both give the same values. */
+ * are never copied. A work wires every step's columns once, when it is
+ * made; a block only sets the pointers to its input columns. The same code
+ * runs blocks of AN_BLOCK_ROWS rows (batch) and of one row (row scorer), so
+ * both give the same values. */
 #ifndef AN_FEATURES_PIPELINE_H
 #define AN_FEATURES_PIPELINE_H
 
@@ -98,8 +99,8 @@ an_schema an_pipeline_stage(const an_pipeline *p, size_t s, const char **names,
                             an_cell_type *types);
 /* Bytes of per-entity state step s keeps: 0 for a stateless step. */
 size_t an_pipeline_step_state_bytes(const an_pipeline *p, size_t s);
-/* 1 when some step keeps per-entity state: batch work then runs its blocks
- * in input order on one thread. */
+/* 1 when some step keeps per-entity state: batch work then runs the steps
+ * from the first such step on in input order, on the calling thread. */
 int an_pipeline_is_stateful(const an_pipeline *p);
 /* A map for step s's entity states (NULL, with ANOMA_OK, for a stateless step). */
 struct an_entity_map;
@@ -123,7 +124,9 @@ anoma_status an_pipeline_run_step(const an_pipeline *p, size_t s, const an_cell 
 void an_pipeline_unfit(an_pipeline *p);
 
 /* Transform rows [0, in->rows) into out (rows x n_outputs, row-major) with
- * up to n_threads threads. Errors name the column and the row. */
+ * up to n_threads threads: blocks in parallel, and with stateful steps the
+ * steps before the first of them in parallel, the rest in input order (the
+ * same values for every thread count). Errors name the column and the row. */
 anoma_status an_pipeline_transform(const an_pipeline *p, const an_input *in, size_t n_threads,
                                    double *out);
 

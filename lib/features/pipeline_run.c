@@ -320,52 +320,88 @@ anoma_status an_pipeline_run_step(const an_pipeline *p, size_t s, const an_cell 
 
 void an_cells_to_rows(const an_cell *const *columns, size_t n_columns, size_t rows, double *out)
 {
-    /* a few rows at a time: their output lines stay in L1 while every
-     * column is read in order */
-    enum { TILE = 8 };
-    for (size_t i0 = 0; i0 < rows; i0 += TILE) {
-        size_t n = rows - i0 < TILE ? rows - i0 : TILE;
-        double *o = out + i0 * n_columns;
-        for (size_t j = 0; j < n_columns; j++) {
-            const an_cell *c = columns[j] + i0;
-            for (size_t i = 0; i < n; i++)
-                o[i * n_columns + j] = c[i].num;
-        }
+    for (size_t i = 0; i < rows; i++) {
+        double *o = out + i * n_columns;
+        for (size_t j = 0; j < n_columns; j++)
+            o[j] = columns[j][i].num;
     }
+}
+
+/* Point the work at rows [start, start + rows) of in. */
+static anoma_status set_block_inputs(const an_pipeline *p, an_pipeline_work *w,
+                                     const an_input *in, size_t start, size_t rows)
+{
+    AN_TRY(an_input_cells(p, in, start, rows, w->inputs, w->converted, w->block_rows));
+    for (size_t k = 0; k < w->n_patches; k++)
+        *w->patches[k].where = w->inputs[w->patches[k].input];
+    return ANOMA_OK;
+}
+
+/* Steps [from, to) on the block the work points at; stateful steps continue
+ * the entity states in maps. */
+static anoma_status run_steps(const an_pipeline *p, an_pipeline_work *w, an_entity_map *const *maps,
+                              size_t from, size_t to, size_t start, size_t rows)
+{
+    for (size_t s = from; s < to; s++) {
+        if (w->forwarded[s])
+            continue;
+        an_step_memory memory = {w->scratch, maps[s], w->row_in, w->row_out};
+        AN_TRY(an_pipeline_run_step(p, s, w->step_in + w->step_in_begin[s],
+                                    w->step_out + w->step_out_begin[s], rows, start, &memory));
+    }
+    return ANOMA_OK;
 }
 
 anoma_status an_pipeline_run_block(const an_pipeline *p, an_pipeline_work *w, const an_input *in,
                                    size_t start, size_t rows, double *out)
 {
-    AN_TRY(an_input_cells(p, in, start, rows, w->inputs, w->converted, w->block_rows));
-    for (size_t k = 0; k < w->n_patches; k++)
-        *w->patches[k].where = w->inputs[w->patches[k].input];
-    for (size_t s = 0; s < p->n_steps; s++) {
-        if (w->forwarded[s])
-            continue;
-        an_step_memory memory = {w->scratch, w->maps[s], w->row_in, w->row_out};
-        AN_TRY(an_pipeline_run_step(p, s, w->step_in + w->step_in_begin[s],
-                                    w->step_out + w->step_out_begin[s], rows, start, &memory));
-    }
+    AN_TRY(set_block_inputs(p, w, in, start, rows));
+    AN_TRY(run_steps(p, w, w->maps, 0, p->n_steps, start, rows));
     an_cells_to_rows(w->final, p->n_outputs, rows, out);
     return ANOMA_OK;
 }
 
-/* ---- batch, across threads ---- */
+/* ---- batch, across threads ----
+ *
+ * A stateless pipeline: each worker runs its own range of blocks, all
+ * steps, with its own work. A pipeline with stateful steps: the steps
+ * before the first stateful one run in parallel over a chunk of blocks,
+ * each block in a work of its own; then, on the calling thread and in input
+ * order, each block's remaining steps, continuing one set of entity states
+ * (the first work's), so every entity sees its rows in order. */
 
 /* Blocks per worker below which a thread costs more than it saves. */
 enum { MIN_BLOCKS_PER_THREAD = 16 };
+/* Blocks per worker in one chunk of the stateful path: enough to pay for a
+ * parallel loop, few enough that the chunk's works stay small. */
+enum { CHUNK_BLOCKS_PER_WORKER = 8 };
 
 typedef struct transform_job {
     const an_pipeline *p;
     const an_input *in;
     double *out;
     an_pipeline_work **works;
-    /* per worker: first failure (its lowest row, as a worker goes in order) */
+    size_t split;       /* stateful path: the steps run in parallel are [0, split) */
+    size_t first_block; /* stateful path: the chunk's first block */
+    /* per work: first failure (its lowest row, as a work goes in order) */
     anoma_status *status;
     size_t *fail_row;
     char (*message)[512];
 } transform_job;
+
+static size_t block_rows(const transform_job *job, size_t block)
+{
+    size_t start = block * AN_BLOCK_ROWS;
+    return job->in->rows - start < AN_BLOCK_ROWS ? job->in->rows - start : AN_BLOCK_ROWS;
+}
+
+/* Error messages are per thread: carry one back to the caller's. */
+static void keep_failure(transform_job *job, size_t k, anoma_status st, size_t row)
+{
+    job->status[k] = st;
+    job->fail_row[k] = row;
+    strncpy(job->message[k], anoma_last_error(), sizeof job->message[k] - 1);
+}
 
 static void transform_range(void *ctx, size_t begin, size_t end, size_t worker)
 {
@@ -373,50 +409,109 @@ static void transform_range(void *ctx, size_t begin, size_t end, size_t worker)
     const an_pipeline *p = job->p;
     for (size_t b = begin; b < end; b++) {
         size_t start = b * AN_BLOCK_ROWS;
-        size_t rows = job->in->rows - start < AN_BLOCK_ROWS ? job->in->rows - start : AN_BLOCK_ROWS;
-        anoma_status st = an_pipeline_run_block(p, job->works[worker], job->in, start, rows,
-                                                job->out + start * p->n_outputs);
+        double *out = job->out + start * p->n_outputs;
+        anoma_status st = an_pipeline_run_block(p, job->works[worker], job->in, start,
+                                                block_rows(job, b), out);
         if (st != ANOMA_OK) {
-            /* error messages are per thread: carry it back to the caller's */
-            job->status[worker] = st;
-            job->fail_row[worker] = start;
-            strncpy(job->message[worker], anoma_last_error(), sizeof job->message[worker] - 1);
+            keep_failure(job, worker, st, start);
             return;
         }
     }
+}
+
+/* Stateful path, in parallel: the first steps of the chunk's blocks. */
+static void prefix_range(void *ctx, size_t begin, size_t end, size_t worker)
+{
+    (void)worker;
+    transform_job *job = ctx;
+    for (size_t b = begin; b < end; b++) {
+        an_pipeline_work *w = job->works[b];
+        size_t block = job->first_block + b;
+        size_t start = block * AN_BLOCK_ROWS, rows = block_rows(job, block);
+        anoma_status st = set_block_inputs(job->p, w, job->in, start, rows);
+        if (st == ANOMA_OK)
+            st = run_steps(job->p, w, w->maps, 0, job->split, start, rows);
+        job->status[b] = ANOMA_OK;
+        if (st != ANOMA_OK)
+            keep_failure(job, b, st, start);
+    }
+}
+
+static anoma_status job_failure(const transform_job *job, size_t k)
+{
+    return job->status[k] == ANOMA_ERR_NO_MEMORY ? an_no_memory()
+                                                 : an_error(job->status[k], "%s", job->message[k]);
+}
+
+/* Stateful path: chunk after chunk, the first steps in parallel, then the
+ * rest of each block in order. */
+static anoma_status transform_in_chunks(transform_job *job, size_t blocks, size_t workers,
+                                        size_t chunk)
+{
+    const an_pipeline *p = job->p;
+    an_entity_map *const *maps = job->works[0]->maps;
+    for (job->first_block = 0; job->first_block < blocks; job->first_block += chunk) {
+        size_t n = blocks - job->first_block < chunk ? blocks - job->first_block : chunk;
+        an_parallel_for(n, workers, 1, prefix_range, job);
+        for (size_t b = 0; b < n; b++) {
+            if (job->status[b] != ANOMA_OK)
+                return job_failure(job, b);
+            size_t block = job->first_block + b, start = block * AN_BLOCK_ROWS;
+            AN_TRY(run_steps(p, job->works[b], maps, job->split, p->n_steps, start,
+                             block_rows(job, block)));
+            an_cells_to_rows(job->works[b]->final, p->n_outputs, block_rows(job, block),
+                             job->out + start * p->n_outputs);
+        }
+    }
+    return ANOMA_OK;
+}
+
+/* The first stateful step (n_steps when none). */
+static size_t first_stateful(const an_pipeline *p)
+{
+    size_t s = 0;
+    while (s < p->n_steps && !an_pipeline_step_state_bytes(p, s))
+        s++;
+    return s;
 }
 
 anoma_status an_pipeline_transform(const an_pipeline *p, const an_input *in, size_t n_threads,
                                    double *out)
 {
     size_t blocks = (in->rows + AN_BLOCK_ROWS - 1) / AN_BLOCK_ROWS;
-    /* entity states follow the rows in input order: one worker, one work */
-    size_t workers = an_pipeline_is_stateful(p)
-                         ? (blocks > 0)
-                         : an_parallel_workers(blocks, n_threads, MIN_BLOCKS_PER_THREAD);
+    size_t split = first_stateful(p);
+    size_t workers = an_parallel_workers(blocks, n_threads, MIN_BLOCKS_PER_THREAD);
+    /* entity states follow the rows in input order: with nothing to run
+     * before the first stateful step, or one thread, one work does it all */
+    int chunked = split < p->n_steps && split > 0 && workers > 1;
+    if (split < p->n_steps && !chunked)
+        workers = blocks > 0;
     if (!workers)
         return ANOMA_OK;
-    transform_job job = {p, in, out, NULL, NULL, NULL, NULL};
-    job.works = AN_NEW_ZEROED(an_pipeline_work *, workers);
-    job.status = AN_NEW_ZEROED(anoma_status, workers);
-    job.fail_row = AN_NEW_ZEROED(size_t, workers);
-    job.message = an_calloc(workers, sizeof *job.message);
+    size_t chunk = CHUNK_BLOCKS_PER_WORKER * workers;
+    size_t n_works = chunked ? (blocks < chunk ? blocks : chunk) : workers;
+    transform_job job = {p, in, out, NULL, split, 0, NULL, NULL, NULL};
+    job.works = AN_NEW_ZEROED(an_pipeline_work *, n_works);
+    job.status = AN_NEW_ZEROED(anoma_status, n_works);
+    job.fail_row = AN_NEW_ZEROED(size_t, n_works);
+    job.message = an_calloc(n_works, sizeof *job.message);
     anoma_status st = job.works && job.status && job.fail_row && job.message ? ANOMA_OK
                                                                             : an_no_memory();
-    for (size_t k = 0; k < workers && st == ANOMA_OK; k++)
+    for (size_t k = 0; k < n_works && st == ANOMA_OK; k++)
         st = an_pipeline_work_create(p, AN_BLOCK_ROWS, &job.works[k]);
-    if (st == ANOMA_OK) {
+    if (st == ANOMA_OK && chunked) {
+        st = transform_in_chunks(&job, blocks, workers, chunk);
+    } else if (st == ANOMA_OK) {
         an_parallel_for(blocks, workers, MIN_BLOCKS_PER_THREAD, transform_range, &job);
         size_t best = workers;
         for (size_t k = 0; k < workers; k++)
-            if (job.status[k] != ANOMA_OK && (best == workers || job.fail_row[k] < job.fail_row[best]))
+            if (job.status[k] != ANOMA_OK &&
+                (best == workers || job.fail_row[k] < job.fail_row[best]))
                 best = k;
         if (best < workers)
-            st = job.status[best] == ANOMA_ERR_NO_MEMORY
-                     ? an_no_memory()
-                     : an_error(job.status[best], "%s", job.message[best]);
+            st = job_failure(&job, best);
     }
-    for (size_t k = 0; job.works && k < workers; k++)
+    for (size_t k = 0; job.works && k < n_works; k++)
         an_pipeline_work_free(job.works[k]);
     an_free(job.works);
     an_free(job.status);

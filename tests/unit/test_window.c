@@ -228,6 +228,53 @@ static void test_batch_rows_and_file_agree(void)
     free(batch);
 }
 
+/* Steps before the first stateful one run in parallel over blocks, the rest
+ * in order: the same bits as one thread and as row by row, over enough
+ * blocks for several chunks, and an error in the parallel part names its
+ * row. */
+static void test_threads_before_the_window(void)
+{
+    enum { ROWS = 40000 };
+    static const char *users[ROWS];
+    static double values[ROWS];
+    for (size_t u = 0; u < USERS; u++)
+        snprintf(big_names[u], sizeof big_names[u], "u%zu", u);
+    for (size_t i = 0; i < ROWS; i++) {
+        users[i] = big_names[(i * 7 + i / 13) % USERS];
+        values[i] = i % 23 == 5 ? NAN : cos((double)i) * 50 + (double)(i % 17);
+    }
+    an_input_column cols[2] = {{ANOMA_COL_STRING, users}, {ANOMA_COL_DOUBLE, values}};
+    an_input in = {NULL, cols, ROWS};
+    an_pipeline p = {0};
+    CHECK_OK(an_pipeline_set_input(&p, 2, names, types));
+    CHECK_OK(an_pipeline_add(&p, "standard_scaler", "columns=value"));
+    CHECK_OK(an_pipeline_add(&p, "window", "entity=user lags=1 rolling=4 stats=mean,max"));
+    CHECK_OK(an_pipeline_add(&p, "select", "drop=user"));
+    double *fit_out = NULL;
+    CHECK_OK(an_pipeline_fit(&p, &in, 1, &fit_out));
+    size_t w = p.n_outputs;
+    double *one = malloc(ROWS * w * sizeof(double)), *many = malloc(ROWS * w * sizeof(double));
+    double *rows = malloc(ROWS * w * sizeof(double));
+    CHECK_OK(an_pipeline_transform(&p, &in, 1, one));
+    CHECK_OK(an_pipeline_transform(&p, &in, 4, many));
+    an_pipeline_work *work = NULL;
+    CHECK_OK(an_pipeline_work_create(&p, 1, &work));
+    for (size_t i = 0; i < ROWS; i++)
+        CHECK_OK(an_pipeline_run_block(&p, work, &in, i, 1, rows + i * w));
+    an_pipeline_work_free(work);
+    CHECK(!memcmp(fit_out, one, ROWS * w * sizeof(double)));
+    CHECK(!memcmp(one, many, ROWS * w * sizeof(double)));
+    CHECK(!memcmp(one, rows, ROWS * w * sizeof(double)));
+    values[31234] = INFINITY;
+    CHECK_STATUS(an_pipeline_transform(&p, &in, 4, many), ANOMA_ERR_NONFINITE);
+    CHECK(strstr(anoma_last_error(), "'value', row 31234") != NULL);
+    an_pipeline_free(&p);
+    an_free(fit_out);
+    free(one);
+    free(many);
+    free(rows);
+}
+
 static void test_number_and_missing_entities(void)
 {
     /* a number entity: 1.0 and -0.0/0.0 keys, and NaN (missing) as one group */
@@ -298,6 +345,7 @@ int main(void)
     RUN(test_ewma_and_deviation_by_hand);
     RUN(test_one_series_without_entity);
     RUN(test_batch_rows_and_file_agree);
+    RUN(test_threads_before_the_window);
     RUN(test_number_and_missing_entities);
     RUN(test_bad_parameters_and_columns);
     RUN(test_allocation_failures);
