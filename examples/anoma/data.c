@@ -131,12 +131,29 @@ static int in_list(char *const *list, const char *name)
     return 0;
 }
 
+/* Append `name:text` to o as one item of parameter text: in double quotes,
+ * with \" and \\ escaped, when the name holds whitespace, a comma, a quote
+ * or a backslash (the quoting rule of include/anoma/params.h). */
+static int append_text_type(char *o, size_t cap, int n, const char *sep, const char *name)
+{
+    int plain = *name && !name[strcspn(name, " \t\n\r\v\f,\"\\")];
+    n += snprintf(o + n, cap - (size_t)n, "%s%s", sep, plain ? "" : "\"");
+    for (const char *c = name; *c; c++) {
+        int escape = !plain && (*c == '"' || *c == '\\');
+        n += snprintf(o + n, cap - (size_t)n, "%s%c", escape ? "\\" : "", *c);
+    }
+    return n + snprintf(o + n, cap - (size_t)n, ":text%s", plain ? "" : "\"");
+}
+
 /* Reader options: delimiter, header, declared types (kept columns that are
  * not features are read as text, so they pass through as written). */
 static char *reader_options(const char *path, const cli_input *in, char *const *keep,
                             char *const *features)
 {
-    size_t cap = 256 + strlen(in->types ? in->types : "") + strlen(in->keep ? in->keep : "") * 2;
+    /* each kept name may double (escapes) and gain quotes, ':text' and a comma */
+    size_t cap = 256 + strlen(in->types ? in->types : "");
+    for (size_t k = 0; keep && keep[k]; k++)
+        cap += 2 * strlen(keep[k]) + 16;
     char *o = malloc(cap);
     if (!o)
         return NULL;
@@ -156,7 +173,7 @@ static char *reader_options(const char *path, const cli_input *in, char *const *
         for (size_t j = 0; in->select && j < in->n_select; j++)
             feature |= !strcmp(in->select[j], keep[k]);
         if (!feature && !(in->types && strstr(in->types, keep[k]))) {
-            n += snprintf(o + n, cap - (size_t)n, "%s%s:text", sep, keep[k]);
+            n = append_text_type(o, cap, n, sep, keep[k]);
             sep = ",";
         }
     }

@@ -3,7 +3,21 @@
  * @brief Parameter schemas: what each component accepts, for help text and bindings.
  *
  * Components take their parameters as `key=value` text separated by spaces,
- * for example `"contamination=0.05 combine=max"`. Unknown keys and values
+ * for example `"contamination=0.05 combine=max"`.
+ *
+ * Quoting. A value is one or more items separated by commas (a list such as
+ * `columns=a,b` reads each item; a single value such as `fill_value` reads
+ * the whole value, commas included). An item is bare (any characters but
+ * whitespace, `"` and backslash) or in double quotes, where every character
+ * stands for itself (space, comma, `=`) except `\"` (a quote) and `\\` (a
+ * backslash): `columns="device type","a,b",x=y` names the three columns
+ * `device type`, `a,b` and `x=y`. An unterminated quote, a backslash outside
+ * quotes or before any other character, a quote inside a bare item and
+ * text right after a closing quote are ::ANOMA_ERR_PARAM_VALUE naming the
+ * component and the key. The same rule holds wherever parameter text is
+ * taken (anoma_model_create(), anoma_model_add_step(), set_param calls, the
+ * CSV reader's options, the `anoma` tool's `--step`), and a model keeps and
+ * saves its values as written. Unknown keys and values
  * outside the accepted range are errors whose message names the key and the
  * range. Numbers are decimal and read in the C locale, as in CSV files:
  * hexadecimal (`0x1p3`), `inf` and `nan` are refused, and so is a value

@@ -1,6 +1,7 @@
 #include "core/params.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/quoting.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -147,12 +148,13 @@ anoma_status an_param_check(const char *component, const anoma_param_info *info,
             return ANOMA_OK;
         return an_error(ANOMA_ERR_PARAM_VALUE, "%s: %s=%s: expected one of %s", component,
                         info->key, value, info->choices);
-    case ANOMA_PARAM_TEXT:
-        for (const char *c = value; *c; c++)
-            if (isspace((unsigned char)*c))
-                return an_error(ANOMA_ERR_PARAM_VALUE, "%s: %s: value may not contain spaces",
-                                component, info->key);
-        return ANOMA_OK;
+    case ANOMA_PARAM_TEXT: {
+        const char *problem = an_quoting_problem(value);
+        if (!problem)
+            return ANOMA_OK;
+        return an_error(ANOMA_ERR_PARAM_VALUE, "%s: %s=%s: %s", component, info->key, value,
+                        problem);
+    }
     }
     return an_error(ANOMA_ERR_INTERNAL, "%s: %s: bad schema type", component, info->key);
 }
@@ -256,8 +258,7 @@ anoma_status an_params_parse(an_params *p, const char *text)
         if (!*s)
             break;
         const char *start = s;
-        while (*s && !isspace((unsigned char)*s))
-            s++;
+        s += an_quoted_token_length(s); /* whitespace inside quotes is part of the value */
         size_t len = (size_t)(s - start);
         const char *eq = memchr(start, '=', len);
         if (!eq || eq == start) {

@@ -21,6 +21,7 @@
 #include "features/missing.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/quoting.h"
 #include "core/stats.h"
 
 #include <string.h>
@@ -84,7 +85,7 @@ static anoma_status imputer_create(const an_params *params, void **state)
     s->add_indicator = an_params_bool(params, "add_indicator");
     s->keep_empty = an_params_bool(params, "keep_empty_features");
     s->columns = an_strdup(an_params_text(params, "columns"));
-    s->fill_value = an_strdup(an_params_text(params, "fill_value"));
+    s->fill_value = an_unquote(an_params_text(params, "fill_value"));
     if (!s->columns || !s->fill_value) {
         imputer_destroy(s);
         return an_no_memory();

@@ -129,6 +129,11 @@ void an_pipeline_unfit(an_pipeline *p);
  * same values for every thread count). Errors name the column and the row. */
 anoma_status an_pipeline_transform(const an_pipeline *p, const an_input *in, size_t n_threads,
                                    double *out);
+/* The same for rows [first, first + rows) of in, into out (rows x
+ * n_outputs); errors name rows of in. Stateful steps start their entities
+ * empty at every call: only a stateless pipeline can be run in parts. */
+anoma_status an_pipeline_transform_rows(const an_pipeline *p, const an_input *in, size_t first,
+                                        size_t rows, size_t n_threads, double *out);
 
 /* Memory for running blocks of up to block_rows rows: made once, reused for
  * every block (one per thread). It also holds the stateful steps' entity

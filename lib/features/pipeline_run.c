@@ -379,7 +379,8 @@ enum { CHUNK_BLOCKS_PER_WORKER = 8 };
 typedef struct transform_job {
     const an_pipeline *p;
     const an_input *in;
-    double *out;
+    size_t first, end; /* the rows transformed: [first, end) of in */
+    double *out;       /* row first's output */
     an_pipeline_work **works;
     size_t split;       /* stateful path: the steps run in parallel are [0, split) */
     size_t first_block; /* stateful path: the chunk's first block */
@@ -389,10 +390,21 @@ typedef struct transform_job {
     char (*message)[512];
 } transform_job;
 
+/* Block b's first row in the input, its row count, and its output. */
+static size_t block_start(const transform_job *job, size_t block)
+{
+    return job->first + block * AN_BLOCK_ROWS;
+}
+
 static size_t block_rows(const transform_job *job, size_t block)
 {
-    size_t start = block * AN_BLOCK_ROWS;
-    return job->in->rows - start < AN_BLOCK_ROWS ? job->in->rows - start : AN_BLOCK_ROWS;
+    size_t start = block_start(job, block);
+    return job->end - start < AN_BLOCK_ROWS ? job->end - start : AN_BLOCK_ROWS;
+}
+
+static double *block_out(const transform_job *job, size_t block)
+{
+    return job->out + (block_start(job, block) - job->first) * job->p->n_outputs;
 }
 
 /* Error messages are per thread: carry one back to the caller's. */
@@ -408,10 +420,9 @@ static void transform_range(void *ctx, size_t begin, size_t end, size_t worker)
     transform_job *job = ctx;
     const an_pipeline *p = job->p;
     for (size_t b = begin; b < end; b++) {
-        size_t start = b * AN_BLOCK_ROWS;
-        double *out = job->out + start * p->n_outputs;
+        size_t start = block_start(job, b);
         anoma_status st = an_pipeline_run_block(p, job->works[worker], job->in, start,
-                                                block_rows(job, b), out);
+                                                block_rows(job, b), block_out(job, b));
         if (st != ANOMA_OK) {
             keep_failure(job, worker, st, start);
             return;
@@ -427,7 +438,7 @@ static void prefix_range(void *ctx, size_t begin, size_t end, size_t worker)
     for (size_t b = begin; b < end; b++) {
         an_pipeline_work *w = job->works[b];
         size_t block = job->first_block + b;
-        size_t start = block * AN_BLOCK_ROWS, rows = block_rows(job, block);
+        size_t start = block_start(job, block), rows = block_rows(job, block);
         anoma_status st = set_block_inputs(job->p, w, job->in, start, rows);
         if (st == ANOMA_OK)
             st = run_steps(job->p, w, w->maps, 0, job->split, start, rows);
@@ -456,11 +467,11 @@ static anoma_status transform_in_chunks(transform_job *job, size_t blocks, size_
         for (size_t b = 0; b < n; b++) {
             if (job->status[b] != ANOMA_OK)
                 return job_failure(job, b);
-            size_t block = job->first_block + b, start = block * AN_BLOCK_ROWS;
-            AN_TRY(run_steps(p, job->works[b], maps, job->split, p->n_steps, start,
-                             block_rows(job, block)));
+            size_t block = job->first_block + b;
+            AN_TRY(run_steps(p, job->works[b], maps, job->split, p->n_steps,
+                             block_start(job, block), block_rows(job, block)));
             an_cells_to_rows(job->works[b]->final, p->n_outputs, block_rows(job, block),
-                             job->out + start * p->n_outputs);
+                             block_out(job, block));
         }
     }
     return ANOMA_OK;
@@ -478,7 +489,13 @@ static size_t first_stateful(const an_pipeline *p)
 anoma_status an_pipeline_transform(const an_pipeline *p, const an_input *in, size_t n_threads,
                                    double *out)
 {
-    size_t blocks = (in->rows + AN_BLOCK_ROWS - 1) / AN_BLOCK_ROWS;
+    return an_pipeline_transform_rows(p, in, 0, in->rows, n_threads, out);
+}
+
+anoma_status an_pipeline_transform_rows(const an_pipeline *p, const an_input *in, size_t first,
+                                        size_t rows, size_t n_threads, double *out)
+{
+    size_t blocks = (rows + AN_BLOCK_ROWS - 1) / AN_BLOCK_ROWS;
     size_t split = first_stateful(p);
     size_t workers = an_parallel_workers(blocks, n_threads, MIN_BLOCKS_PER_THREAD);
     /* entity states follow the rows in input order: with nothing to run
@@ -490,7 +507,7 @@ anoma_status an_pipeline_transform(const an_pipeline *p, const an_input *in, siz
         return ANOMA_OK;
     size_t chunk = CHUNK_BLOCKS_PER_WORKER * workers;
     size_t n_works = chunked ? (blocks < chunk ? blocks : chunk) : workers;
-    transform_job job = {p, in, out, NULL, split, 0, NULL, NULL, NULL};
+    transform_job job = {p, in, first, first + rows, out, NULL, split, 0, NULL, NULL, NULL};
     job.works = AN_NEW_ZEROED(an_pipeline_work *, n_works);
     job.status = AN_NEW_ZEROED(anoma_status, n_works);
     job.fail_row = AN_NEW_ZEROED(size_t, n_works);

@@ -15,6 +15,7 @@
 #include "features/step.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/quoting.h"
 
 #include <float.h>
 #include <math.h>
@@ -57,16 +58,18 @@ static anoma_status ratio_create(const an_params *params, void **state)
     s->zero_division = an_params_is(params, "zero_division", "nan")
                            ? NAN
                            : an_params_double(params, "zero_division");
-    s->numerator = an_strdup(an_params_text(params, "numerator"));
-    s->denominator = an_strdup(an_params_text(params, "denominator"));
-    s->name = an_strdup(an_params_text(params, "name"));
+    /* names as written, quotes read: numerator="amount (EUR)" */
+    s->numerator = an_unquote(an_params_text(params, "numerator"));
+    s->denominator = an_unquote(an_params_text(params, "denominator"));
+    s->name = an_unquote(an_params_text(params, "name"));
     anoma_status st = s->numerator && s->denominator && s->name ? ANOMA_OK : an_no_memory();
     if (st == ANOMA_OK && (!*s->numerator || !*s->denominator))
         st = an_error(ANOMA_ERR_PARAM_VALUE, "ratio: %s= is required (a number column)",
                       *s->numerator ? "denominator" : "numerator");
-    if (st == ANOMA_OK && (strchr(s->numerator, ',') || strchr(s->denominator, ',')))
+    if (st == ANOMA_OK && (an_list_length(an_params_text(params, "numerator")) != 1 ||
+                           an_list_length(an_params_text(params, "denominator")) != 1))
         st = an_error(ANOMA_ERR_PARAM_VALUE, "ratio: numerator and denominator name one column "
-                      "each");
+                      "each (quote a name with a comma: \"a,b\")");
     if (st != ANOMA_OK) {
         ratio_destroy(s);
         return st;
@@ -83,10 +86,8 @@ static anoma_status ratio_fit(void *state, const an_step_fit_data *data, an_step
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "ratio: numerator and denominator are both "
                         "'%s'", s->numerator);
     /* one column each, resolved as every step resolves columns=, kept in place */
-    AN_TRY(an_step_resolve_columns("ratio", s->numerator, data->schema, 1u << AN_CELL_NUMBER, 1,
-                                   io));
-    AN_TRY(an_step_resolve_columns("ratio", s->denominator, data->schema, 1u << AN_CELL_NUMBER, 1,
-                                   io));
+    AN_TRY(an_step_resolve_column("ratio", s->numerator, data->schema, 1u << AN_CELL_NUMBER, io));
+    AN_TRY(an_step_resolve_column("ratio", s->denominator, data->schema, 1u << AN_CELL_NUMBER, io));
     io->keep[0] = io->keep[1] = 1;
     if (*s->name)
         AN_TRY(an_step_io_add_output(io, AN_CELL_NUMBER, "%s", s->name));

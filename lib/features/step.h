@@ -81,12 +81,17 @@ void an_step_io_free(an_step_io *io);
 /* Resolve a `columns=a,b,c` parameter (empty = every column whose type is in
  * `accepted`, a mask of 1u << an_cell_type) against the schema and add each
  * column as a consumed input, in schema order for the default and in the
- * given order otherwise. An unknown name or a column of another type is an
- * error naming the step, the column and what it expected; `at_least_one`
- * makes an empty selection an error. */
+ * given order otherwise; names are read with the quoting rule
+ * (core/quoting.h: columns="device type","a,b"). An unknown name, a name
+ * listed twice or a column of another type is an error naming the step, the
+ * column and what it expected; `at_least_one` makes an empty selection an
+ * error. */
 anoma_status an_step_resolve_columns(const char *step, const char *columns,
                                      const an_schema *schema, unsigned accepted,
                                      int at_least_one, an_step_io *io);
+/* The same for one column given by its name as it is (no quoting). */
+anoma_status an_step_resolve_column(const char *step, const char *name, const an_schema *schema,
+                                    unsigned accepted, an_step_io *io);
 
 /* Name of a cell type for messages: "number", "text", "timestamp". */
 const char *an_cell_type_name(an_cell_type type);

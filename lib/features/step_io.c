@@ -3,6 +3,7 @@
 #include "features/step.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/quoting.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -79,23 +80,22 @@ void an_step_io_free(an_step_io *io)
     *io = (an_step_io){0};
 }
 
-static long find_name(const an_schema *schema, const char *name, size_t len)
+static long find_name(const an_schema *schema, const char *name)
 {
     for (size_t j = 0; j < schema->n; j++)
-        if (strlen(schema->names[j]) == len && !strncmp(schema->names[j], name, len))
+        if (!strcmp(schema->names[j], name))
             return (long)j;
     return -1;
 }
 
-static anoma_status unknown_column(const char *step, const char *name, size_t len,
-                                   const an_schema *schema)
+static anoma_status unknown_column(const char *step, const char *name, const an_schema *schema)
 {
     an_strbuf known = {0};
     for (size_t j = 0; j < schema->n; j++)
         an_strbuf_printf(&known, "%s%s", j ? ", " : "", schema->names[j]);
     anoma_status st = an_error(ANOMA_ERR_INVALID_ARGUMENT,
-                               "%s: columns: no column '%.*s' at this step (columns: %s)", step,
-                               (int)len, name, known.data ? known.data : "none");
+                               "%s: columns: no column '%s' at this step (columns: %s)", step,
+                               name, known.data ? known.data : "none");
     an_strbuf_free(&known);
     return st;
 }
@@ -108,6 +108,31 @@ static int already_listed(const an_step_io *io, size_t position)
     return 0;
 }
 
+anoma_status an_step_resolve_column(const char *step, const char *name, const an_schema *schema,
+                                    unsigned accepted, an_step_io *io)
+{
+    long j = find_name(schema, name);
+    if (j < 0)
+        return unknown_column(step, name, schema);
+    if (!(accepted & (1u << schema->types[j]))) {
+        an_strbuf want = {0};
+        for (int t = AN_CELL_NUMBER; t <= AN_CELL_TIMESTAMP; t++)
+            if (accepted & (1u << t))
+                an_strbuf_printf(&want, "%s%s", want.len ? " or " : "",
+                                 an_cell_type_name((an_cell_type)t));
+        anoma_status st = an_error(ANOMA_ERR_INVALID_ARGUMENT,
+                                   "%s: column '%s' is %s; this step takes %s columns", step,
+                                   schema->names[j], an_cell_type_name(schema->types[j]),
+                                   want.data ? want.data : "no");
+        an_strbuf_free(&want);
+        return st;
+    }
+    if (already_listed(io, (size_t)j))
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "%s: columns: '%s' is listed twice", step,
+                        schema->names[j]);
+    return an_step_io_add_input(io, (size_t)j, 0);
+}
+
 anoma_status an_step_resolve_columns(const char *step, const char *columns,
                                      const an_schema *schema, unsigned accepted,
                                      int at_least_one, an_step_io *io)
@@ -117,32 +142,14 @@ anoma_status an_step_resolve_columns(const char *step, const char *columns,
             if (accepted & (1u << schema->types[j]))
                 AN_TRY(an_step_io_add_input(io, j, 0));
     } else {
-        for (const char *p = columns; *p;) {
-            const char *comma = strchr(p, ',');
-            size_t len = comma ? (size_t)(comma - p) : strlen(p);
-            long j = find_name(schema, p, len);
-            if (j < 0)
-                return unknown_column(step, p, len, schema);
-            if (!(accepted & (1u << schema->types[j]))) {
-                an_strbuf want = {0};
-                for (int t = AN_CELL_NUMBER; t <= AN_CELL_TIMESTAMP; t++)
-                    if (accepted & (1u << t))
-                        an_strbuf_printf(&want, "%s%s", want.len ? " or " : "",
-                                         an_cell_type_name((an_cell_type)t));
-                anoma_status st = an_error(ANOMA_ERR_INVALID_ARGUMENT,
-                                           "%s: column '%s' is %s; this step takes %s columns",
-                                           step, schema->names[j],
-                                           an_cell_type_name(schema->types[j]),
-                                           want.data ? want.data : "no");
-                an_strbuf_free(&want);
-                return st;
-            }
-            if (already_listed(io, (size_t)j))
-                return an_error(ANOMA_ERR_INVALID_ARGUMENT, "%s: columns: '%s' is listed twice",
-                                step, schema->names[j]);
-            AN_TRY(an_step_io_add_input(io, (size_t)j, 0));
-            p = comma ? comma + 1 : p + len;
-        }
+        /* names as the quoting rule reads them: "device type","a,b" */
+        an_strbuf name = {0};
+        anoma_status st = ANOMA_OK;
+        for (const char *p = columns; st == ANOMA_OK && an_list_next(&p, &name);)
+            st = name.failed ? an_no_memory()
+                             : an_step_resolve_column(step, name.data, schema, accepted, io);
+        an_strbuf_free(&name);
+        AN_TRY(st);
     }
     if (at_least_one && !io->n_inputs)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "%s: no column to work on%s", step,

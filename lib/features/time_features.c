@@ -17,6 +17,7 @@
 #include "anoma/data.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/quoting.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -218,7 +219,7 @@ static anoma_status time_create(const an_params *params, void **state)
     anoma_status st = check_params(s, params);
     if (st == ANOMA_OK) {
         s->column = an_strdup(an_params_text(params, "column"));
-        s->entity = an_strdup(an_params_text(params, "entity"));
+        s->entity = an_unquote(an_params_text(params, "entity"));
         if (!s->column || !s->entity)
             st = an_no_memory();
     }

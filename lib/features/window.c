@@ -20,6 +20,7 @@
 #include "features/step.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/quoting.h"
 #include "core/stats.h"
 
 #include <math.h>
@@ -192,7 +193,7 @@ static anoma_status window_create(const an_params *params, void **state)
     anoma_status st = check_params(s, params);
     if (st == ANOMA_OK) {
         s->columns = an_strdup(an_params_text(params, "columns"));
-        s->entity = an_strdup(an_params_text(params, "entity"));
+        s->entity = an_unquote(an_params_text(params, "entity"));
         if (!s->columns || !s->entity)
             st = an_no_memory();
     }

@@ -21,6 +21,7 @@
 #include "io/csv_internal.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/quoting.h"
 #include "core/frame.h"
 #include "core/params.h"
 #include "core/progress.h"
@@ -167,34 +168,42 @@ static anoma_status declare(reader *r, const char *key, const char *name, size_t
     return st;
 }
 
-/* Column types from the label, text and types options. */
+/* Column types from the label, text and types options; names are read
+ * with the quoting rule (label="is anomaly", text="device type",b,
+ * types="device type:text"). */
 static anoma_status declare_types(reader *r)
 {
-    const char *label = an_params_text(&r->opts, "label");
-    if (*label)
-        AN_TRY(declare(r, "label", label, strlen(label), LABEL, ANOMA_COL_INT64));
-    for (const char *text = an_params_text(&r->opts, "text"); *text;) {
-        size_t len = strcspn(text, ",");
-        AN_TRY(declare(r, "text", text, len, DECLARED, ANOMA_COL_STRING));
-        text += len + (text[len] == ',');
+    an_strbuf item = {0};
+    anoma_status st = ANOMA_OK;
+    if (*an_params_text(&r->opts, "label")) {
+        char *label = an_unquote(an_params_text(&r->opts, "label")); /* one name, commas kept */
+        st = label ? declare(r, "label", label, strlen(label), LABEL, ANOMA_COL_INT64)
+                   : an_no_memory();
+        an_free(label);
     }
-    for (const char *item = an_params_text(&r->opts, "types"); *item;) {
-        size_t len = strcspn(item, ",");
-        const char *colon = NULL;
-        for (const char *p = item; p < item + len; p++)
-            if (*p == ':')
-                colon = p;
-        int type = colon ? csv_type_from_name(colon + 1, (size_t)(item + len - colon - 1)) : -1;
+    for (const char *text = an_params_text(&r->opts, "text");
+         st == ANOMA_OK && an_list_next(&text, &item);)
+        st = item.failed ? an_no_memory()
+                         : declare(r, "text", item.data, item.len, DECLARED, ANOMA_COL_STRING);
+    for (const char *types = an_params_text(&r->opts, "types");
+         st == ANOMA_OK && an_list_next(&types, &item);) {
+        if (item.failed) {
+            st = an_no_memory();
+            break;
+        }
+        const char *colon = strrchr(item.data, ':');
+        int type = colon ? csv_type_from_name(colon + 1, strlen(colon + 1)) : -1;
         if (type < 0)
-            return an_error(ANOMA_ERR_PARAM_VALUE,
-                            "csv: types: '%.*s' is not NAME:TYPE with TYPE number, integer, "
-                            "text or timestamp",
-                            (int)len, item);
-        AN_TRY(declare(r, "types", item, (size_t)(colon - item), DECLARED,
-                       (anoma_column_type)type));
-        item += len + (item[len] == ',');
+            st = an_error(ANOMA_ERR_PARAM_VALUE,
+                          "csv: types: '%s' is not NAME:TYPE with TYPE number, integer, "
+                          "text or timestamp",
+                          item.data);
+        else
+            st = declare(r, "types", item.data, (size_t)(colon - item.data), DECLARED,
+                         (anoma_column_type)type);
     }
-    return ANOMA_OK;
+    an_strbuf_free(&item);
+    return st;
 }
 
 static anoma_status check_field_count(const reader *r)

@@ -71,6 +71,14 @@ anoma_status an_model_features(const anoma_model *m, const an_input *in, const d
 /* Scores of rows of the detectors' input (rows x width). */
 anoma_status an_model_score_rows(const anoma_model *m, const double *x, size_t rows,
                                  double *scores);
+/* The same for rows [first, first + rows) of a call scoring `total` rows
+ * (x and scores start at row first), so that progress counts the call. */
+anoma_status an_model_score_part(const anoma_model *m, const double *x, size_t rows,
+                                 double *scores, size_t first, size_t total);
+
+/* Scores of a checked input (matrix or frame): through the pipeline, a
+ * part of the rows at a time when its steps are stateless. */
+anoma_status an_model_score_input(const anoma_model *m, const an_input *in, double *scores);
 
 /* Detector `index` when it has per-feature scores; else the error
  * (ANOMA_ERR_INVALID_ARGUMENT for a bad index, ANOMA_ERR_UNSUPPORTED). */

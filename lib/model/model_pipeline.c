@@ -6,6 +6,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/matrix.h"
+#include "core/threads.h"
 
 #include <string.h>
 
@@ -142,6 +143,46 @@ anoma_status an_model_features(const anoma_model *m, const an_input *in, const d
     return ANOMA_OK;
 }
 
+/* Bytes of detectors' input a part of a batch score holds: a few MiB, so
+ * that the rows scored are still in cache and a million rows never need
+ * rows x width doubles at once. */
+enum { SCORE_PART_BYTES = 8 << 20 };
+/* Rows a part gives each thread at least (the pipeline's and the
+ * detectors' parallel loops need that many to pay for their threads). */
+enum { SCORE_PART_ROWS_PER_THREAD = 16 * AN_BLOCK_ROWS };
+
+anoma_status an_model_score_input(const anoma_model *m, const an_input *in, double *scores)
+{
+    const an_pipeline *p = &m->pipeline;
+    size_t threads = an_model_n_threads(m) ? an_model_n_threads(m) : an_cpu_count();
+    size_t part = SCORE_PART_BYTES / (m->width * sizeof(double) + 1);
+    if (part < threads * SCORE_PART_ROWS_PER_THREAD)
+        part = threads * SCORE_PART_ROWS_PER_THREAD;
+    part -= part % AN_BLOCK_ROWS;
+    /* without steps the detectors read the caller's rows; stateful steps
+     * need every row in one call (their entities start empty at each) */
+    if (!p->n_steps || an_pipeline_is_stateful(p) || in->rows <= part) {
+        const double *dense;
+        double *owned;
+        AN_TRY(an_model_features(m, in, &dense, &owned));
+        anoma_status st = an_model_score_rows(m, dense, in->rows, scores);
+        an_free(owned);
+        return st;
+    }
+    double *x = an_malloc_array(part * m->width, sizeof(double));
+    if (!x)
+        return an_no_memory();
+    anoma_status st = ANOMA_OK;
+    for (size_t first = 0; first < in->rows && st == ANOMA_OK; first += part) {
+        size_t rows = in->rows - first < part ? in->rows - first : part;
+        st = an_pipeline_transform_rows(p, in, first, rows, an_model_n_threads(m), x);
+        if (st == ANOMA_OK)
+            st = an_model_score_part(m, x, rows, scores + first, first, in->rows);
+    }
+    an_free(x);
+    return st;
+}
+
 /* A fitted model's input from a frame; `columns` to an_free. */
 static anoma_status checked_frame(const anoma_model *m, const anoma_frame *f, const void *out,
                                   const char *what, an_input *in, an_input_column **columns)
@@ -169,12 +210,7 @@ anoma_status anoma_model_score_frame(const anoma_model *m, const anoma_frame *f,
     an_input in;
     an_input_column *columns;
     AN_TRY(checked_frame(m, f, scores, "score", &in, &columns));
-    const double *dense;
-    double *owned;
-    anoma_status st = an_model_features(m, &in, &dense, &owned);
-    if (st == ANOMA_OK)
-        st = an_model_score_rows(m, dense, in.rows, scores);
-    an_free(owned);
+    anoma_status st = an_model_score_input(m, &in, scores);
     an_free(columns);
     return st;
 }

@@ -114,14 +114,20 @@ static anoma_status score_block(const anoma_model *m, const double *x, size_t ro
 anoma_status an_model_score_rows(const anoma_model *m, const double *x, size_t rows,
                                  double *scores)
 {
+    return an_model_score_part(m, x, rows, scores, 0, rows);
+}
+
+anoma_status an_model_score_part(const anoma_model *m, const double *x, size_t rows,
+                                 double *scores, size_t first, size_t total)
+{
     if (!an_progress_on(&m->progress))
         return score_block(m, x, rows, scores);
-    size_t batch = an_progress_batch(rows, MIN_ROWS_PER_REPORT);
+    size_t batch = an_progress_batch(total, MIN_ROWS_PER_REPORT);
     for (size_t done = 0; done < rows;) {
         size_t todo = rows - done < batch ? rows - done : batch;
         AN_TRY(score_block(m, x + done * m->width, todo, scores + done));
         done += todo;
-        AN_TRY(an_progress_report(&m->progress, ANOMA_STAGE_SCORE, done, rows,
+        AN_TRY(an_progress_report(&m->progress, ANOMA_STAGE_SCORE, first + done, total,
                                   "score (rows scored)"));
     }
     return ANOMA_OK;
@@ -153,12 +159,8 @@ anoma_status anoma_model_score(const anoma_model *m, const anoma_matrix *x, doub
     AN_TRY(an_model_check_input(m, x, "score"));
     if (!scores && x->rows)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "score: NULL output array");
-    const double *dense;
-    double *copy;
-    AN_TRY(dense_view(m, x, &dense, &copy));
-    anoma_status st = an_model_score_rows(m, dense, x->rows, scores);
-    an_free(copy);
-    return st;
+    an_input in = {x, NULL, x->rows};
+    return an_model_score_input(m, &in, scores);
 }
 
 anoma_status anoma_model_predict(const anoma_model *m, const anoma_matrix *x, int *out)

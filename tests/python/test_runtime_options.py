@@ -118,10 +118,13 @@ def test_shutdown_joins_the_workers_and_the_pool_starts_again():
     stopped = os_threads()
     assert stopped < working  # the pool's threads are gone (OpenBLAS keeps its own)
     assert np.array_equal(model.score(X), expected)  # the next call starts it again
-    assert os_threads() > stopped
+    restarted = os_threads()
+    assert restarted > stopped
     anoma.shutdown()
     anoma.shutdown()  # twice is harmless
-    assert os_threads() == stopped
+    # fewer threads again (compared with the restarted pool only: a thread
+    # another test left behind may end or start meanwhile)
+    assert os_threads() < restarted
 
 
 # ---- anoma.component_flags ----------------------------------------------------------

@@ -3,7 +3,9 @@
  * and row, old files, imports, allocation failures. */
 #include "testing.h"
 
+#include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -290,6 +292,53 @@ static void test_bad_input_names_column_and_row(void)
     anoma_model_free(m);
 }
 
+/* Scoring many rows through stateless steps goes a part at a time (wide
+ * outputs make the parts small): the scores are those of the row scorer,
+ * and an error in a later part names its row in the whole input. */
+static void test_scores_in_parts(void)
+{
+    enum { MANY = 30000, KINDS = 500 };
+    static char names[KINDS][8];
+    static const char *kind[MANY];
+    static double value[MANY], scores[MANY];
+    for (size_t k = 0; k < KINDS; k++)
+        snprintf(names[k], sizeof names[k], "k%zu", k);
+    for (size_t i = 0; i < MANY; i++) {
+        kind[i] = names[(i * 31 + i / 7) % KINDS];
+        value[i] = (double)((i * 2654435761u) % 1000) / 10.0;
+    }
+    anoma_frame *f = NULL;
+    CHECK_OK(anoma_frame_create(MANY, &f));
+    CHECK_OK(anoma_frame_add_column(f, "kind", ANOMA_COL_STRING, kind));
+    CHECK_OK(anoma_frame_add_column(f, "value", ANOMA_COL_DOUBLE, value));
+    anoma_model *m = NULL;
+    CHECK_OK(anoma_model_create("n_threads=2", &m));
+    CHECK_OK(anoma_model_add_step(m, "one_hot", "columns=kind", NULL));
+    CHECK_OK(anoma_model_add_step(m, "standard_scaler", "columns=value", NULL));
+    CHECK_OK(anoma_model_add_detector(m, "zscore", NULL, NULL));
+    CHECK_OK(anoma_model_fit_frame(m, f, NULL, NULL));
+    CHECK(anoma_model_n_outputs(m) > KINDS);
+    CHECK_OK(anoma_model_score_frame(m, f, scores));
+    anoma_row_scorer *s = NULL;
+    CHECK_OK(anoma_row_scorer_create(m, &s));
+    size_t differ = 0;
+    for (size_t i = 0; i < MANY; i++) {
+        anoma_value row[2];
+        row[0].text = kind[i];
+        row[1].number = value[i];
+        double score;
+        CHECK_OK(anoma_row_scorer_score_values(s, row, 2, &score, NULL));
+        differ += score != scores[i];
+    }
+    CHECK(differ == 0);
+    anoma_row_scorer_free(s);
+    value[25000] = INFINITY;
+    CHECK_STATUS(anoma_model_score_frame(m, f, scores), ANOMA_ERR_NONFINITE);
+    CHECK(strstr(anoma_last_error(), "'value', row 25000") != NULL);
+    anoma_model_free(m);
+    anoma_frame_free(f);
+}
+
 /* Two steps making a column of the same name: a fit error naming the
  * column and both makers, whichever step it is (once only ratio checked). */
 static void test_duplicate_output_names(void)
@@ -462,6 +511,7 @@ int main(void)
     RUN(test_explanations_of_derived_features);
     RUN(test_explaining_rows_keeps_window_history);
     RUN(test_bad_input_names_column_and_row);
+    RUN(test_scores_in_parts);
     RUN(test_duplicate_output_names);
     RUN(test_matrix_models);
     RUN(test_import_into_pipeline);

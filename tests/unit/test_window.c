@@ -146,14 +146,20 @@ static char big_names[USERS][8];
 static const char *big_user[BIG];
 static double big_value[BIG];
 
-static void test_batch_rows_and_file_agree(void)
+/* A long series of USERS interleaved users, with missing values. */
+static void make_series(size_t rows, const char **users, double *values)
 {
     for (size_t u = 0; u < USERS; u++)
         snprintf(big_names[u], sizeof big_names[u], "u%zu", u);
-    for (size_t i = 0; i < BIG; i++) {
-        big_user[i] = big_names[(i * 7 + i / 13) % USERS];
-        big_value[i] = i % 23 == 5 ? NAN : sin((double)i) * 100 + (double)(i % 11);
+    for (size_t i = 0; i < rows; i++) {
+        users[i] = big_names[(i * 7 + i / 13) % USERS];
+        values[i] = i % 23 == 5 ? NAN : sin((double)i) * 100 + (double)(i % 11);
     }
+}
+
+static void test_batch_rows_and_file_agree(void)
+{
+    make_series(BIG, big_user, big_value);
     an_input_column cols[2] = {{ANOMA_COL_STRING, big_user}, {ANOMA_COL_DOUBLE, big_value}};
     an_input in = {NULL, cols, BIG};
     an_pipeline p = {0};
@@ -237,12 +243,7 @@ static void test_threads_before_the_window(void)
     enum { ROWS = 40000 };
     static const char *users[ROWS];
     static double values[ROWS];
-    for (size_t u = 0; u < USERS; u++)
-        snprintf(big_names[u], sizeof big_names[u], "u%zu", u);
-    for (size_t i = 0; i < ROWS; i++) {
-        users[i] = big_names[(i * 7 + i / 13) % USERS];
-        values[i] = i % 23 == 5 ? NAN : cos((double)i) * 50 + (double)(i % 17);
-    }
+    make_series(ROWS, users, values);
     an_input_column cols[2] = {{ANOMA_COL_STRING, users}, {ANOMA_COL_DOUBLE, values}};
     an_input in = {NULL, cols, ROWS};
     an_pipeline p = {0};

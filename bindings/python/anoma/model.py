@@ -23,7 +23,7 @@ lib.anoma_model_params.restype = ctypes.c_int
 lib.anoma_model_params.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t,
                                    ctypes.POINTER(ctypes.c_size_t)]
 
-__all__ = ["Model", "RowScorer", "format_params"]
+__all__ = ["Model", "RowScorer", "format_params", "quote"]
 
 
 def format_params(params):
@@ -53,11 +53,42 @@ def format_params(params):
         elif isinstance(value, (float, np.floating)):
             value = repr(float(value))
         value = str(value)
-        if not value or any(c.isspace() or c == "\0" for c in value):
-            raise ValueError("parameter %s=%r: values may not be empty or contain spaces or "
-                             "NUL characters" % (key, value))
+        if not value or "\0" in value:
+            raise ValueError("parameter %s=%r: values may not be empty or contain NUL "
+                             "characters" % (key, value))
+        if _whitespace_outside_quotes(value):
+            raise ValueError("parameter %s=%r: whitespace must be inside double quotes, as "
+                             "%s=%s (anoma.quote gives a name in that form)"
+                             % (key, value, key, quote(value)))
         parts.append("%s=%s" % (key, value))
     return " ".join(parts)
+
+
+def quote(name):
+    """``name`` as one item of parameter text, by the library's quoting rule
+    (docs/features.md): as it is when it holds no whitespace, comma, double
+    quote or backslash, else in double quotes with ``\\"`` and ``\\\\``
+    escaped: ``quote("device type")`` is ``'"device type"'``. A NUL
+    character is a ValueError."""
+    name = _no_nul(str(name), "name")
+    if name and not any(c.isspace() or c in ',"\\' for c in name):
+        return name
+    return '"%s"' % name.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _whitespace_outside_quotes(value):
+    """True when value has whitespace that would end it in parameter text."""
+    quoted = escaped = False
+    for c in value:
+        if escaped:
+            escaped = False
+        elif quoted and c == "\\":
+            escaped = True
+        elif c == '"':
+            quoted = not quoted
+        elif c.isspace() and not quoted:
+            return True
+    return False
 
 
 def _no_nul(s, what):

@@ -18,7 +18,7 @@ import numpy as np
 from ._library import lib, text
 from .errors import check
 from .estimators import _OutlierDetector
-from .model import Model, format_params
+from .model import Model, format_params, quote
 
 __all__ = ["Pipeline", "StandardScaler", "OneHotEncoder", "Select", "SimpleImputer",
            "MissingIndicator", "MinMaxScaler", "RobustScaler", "MaxAbsScaler", "Normalizer",
@@ -71,11 +71,13 @@ class _Step:
 
     @staticmethod
     def _columns(columns):
+        """A column name or a list of them as parameter text, each name
+        quoted when it needs it ("device type", "a,b"); None stays None."""
         if columns is None:
             return None
         if isinstance(columns, str):
-            return columns
-        return ",".join(str(c) for c in columns)
+            columns = [columns]
+        return ",".join(quote(c) for c in columns)
 
     def _params(self):
         raise NotImplementedError
@@ -175,8 +177,9 @@ class SimpleImputer(_Step):
         if not (mv is None or (isinstance(mv, float) and mv != mv)):
             raise ValueError("SimpleImputer: missing_values must be np.nan (NaN in numbers, "
                              "None or NaN in text); got %r" % (mv,))
+        fill = quote(self.fill_value) if isinstance(self.fill_value, str) else self.fill_value
         return {"columns": self._columns(self.columns), "strategy": self.strategy,
-                "fill_value": self.fill_value, "add_indicator": self.add_indicator,
+                "fill_value": fill, "add_indicator": self.add_indicator,
                 "keep_empty_features": self.keep_empty_features}
 
 
@@ -319,8 +322,9 @@ class Ratio(_Step):
         self.zero_division = zero_division
 
     def _params(self):
-        return {"numerator": self.numerator, "denominator": self.denominator, "op": self.op,
-                "name": self.name, "zero_division": self.zero_division}
+        return {"numerator": quote(self.numerator), "denominator": quote(self.denominator),
+                "op": self.op, "name": None if self.name is None else quote(self.name),
+                "zero_division": self.zero_division}
 
 
 # ---- frames -------------------------------------------------------------------
@@ -339,6 +343,9 @@ class _Frame:
         self.names = [name for name, _ in columns]
         self._keep = []
         for name, values in columns:
+            if "\0" in name:
+                raise ValueError("column %r: a column name may not contain a NUL character"
+                                 % (name,))
             kind, buf = _column_buffer(values)
             self._keep.append(buf)
             address = ctypes.cast(buf, ctypes.c_void_p) if kind == _COL_STRING \
