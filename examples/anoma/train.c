@@ -30,12 +30,12 @@ static const char train_help[] =
     "  -m, --model-param KEY=VALUE  a model parameter (see below)\n"
     "  -c, --contamination R  expected anomaly fraction, which sets the threshold\n"
     "                         (the same as --model-param contamination=R); 'auto'\n"
-    "                         (the default where the model has one, as in the\n"
-    "                         Python IsolationForest) is the detectors' own rule:\n"
-    "                         iforest 0.5 (scikit-learn's), zscore 3, mad 3.5,\n"
-    "                         iqr 0 (outside Tukey's fences); a model without\n"
-    "                         one (an ensemble that rescales scores, combine=mean)\n"
-    "                         uses contamination 0.1 by default\n"
+    "                         is the detectors' own rule: iforest 0.5\n"
+    "                         (scikit-learn's), zscore 3, mad 3.5, iqr 0 (outside\n"
+    "                         Tukey's fences). The default: auto for one detector,\n"
+    "                         as the Python estimators (with no rule, such as\n"
+    "                         combine=mean, give a rate); for several, auto where\n"
+    "                         they share a rule, else 0.1\n"
     "  -l, --label COL        0/1 label column: left out of the features and\n"
     "                         passed to the detectors (supervised ones use it)\n"
     "  -o, --output MODEL     the model file to write\n"
@@ -70,16 +70,20 @@ static int add_detectors(anoma_model *m, const char *text, size_t *last)
     return rc;
 }
 
-/* contamination=auto, the library's rule for the model's detectors: when
- * asked, an error (before the data is read) if the model has none; by
- * default, only where it has one, else the model's default rate. */
+/* contamination=auto, the library's rule for the model's detectors
+ * (docs/model.md, "Default contamination"). Asked for, or by default for
+ * one detector (as the Python estimators' default), a model without a rule
+ * is an error before the data is read; by default for several detectors,
+ * auto only where they share a rule, else the model's default rate. */
 static int use_auto_threshold(anoma_model *m, int asked)
 {
     double threshold;
     anoma_status st = anoma_model_auto_threshold(m, &threshold);
-    if (st != ANOMA_OK)
-        return asked ? cli_fail(st, "--contamination auto") : CLI_OK;
-    if (asked) /* already set, in its place among the options */
+    if (st != ANOMA_OK && asked)
+        return cli_fail(st, "--contamination auto");
+    if (st != ANOMA_OK && anoma_model_n_detectors(m) == 1)
+        return cli_fail(st, "the default --contamination auto (one detector)");
+    if (st != ANOMA_OK || asked) /* no rule for an ensemble; or set, in its place */
         return CLI_OK;
     st = anoma_model_set_param(m, "contamination", "auto");
     return st == ANOMA_OK ? CLI_OK : cli_fail(st, "contamination=auto");

@@ -155,13 +155,16 @@ def test_list_and_describe():
 def test_estimator_parameters_follow_the_schema(cls):
     """Every estimator argument is a C parameter, with the C default, except
     n_jobs: scikit-learn's name and default (None = 1 thread) for the model's
-    run-time n_threads (test_runtime_options.py)."""
+    run-time n_threads (test_runtime_options.py), and contamination: "auto",
+    the default for a model of one detector (docs/model.md, "Default
+    contamination"), where the model's own default, 0.1, is an ensemble's."""
     schema = {p["key"]: p for p in anoma.describe("detector", cls._detector)}
     model_keys = ("contamination",)
     schema.update({p["key"]: p for p in anoma.describe("model", "model")
                    if p["key"] in model_keys})
     params = cls().get_params()
     assert params.pop("n_jobs") is None
+    assert params.pop("contamination") == "auto" and schema["contamination"]["default"] == "0.1"
     assert set(params) - set(model_keys) == {k for k in schema if k not in model_keys}
     for key, value in params.items():
         assert anoma.model.format_params({key: value}) == "%s=%s" % (key, schema[key]["default"])

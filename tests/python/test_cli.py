@@ -327,8 +327,59 @@ def test_train_score_round_trip(wbc, zscore_model):
     scores, flagged = read_scores(run("score", zscore_model, WBC).stdout)
     assert len(scores) == len(X)
     np.testing.assert_allclose(scores, zscore_reference(X, X), rtol=1e-12, atol=1e-12)
-    # the default contamination is "auto", as in anoma.ZScore: the three-sigma rule
+    # one detector: the default contamination is "auto", the three-sigma rule
+    # (as anoma.ZScore's default, test_train_defaults_flag_what_python_flags)
     assert np.array_equal(flagged, (scores > 3).astype(int))
+
+
+PYTHON_TWINS = {"zscore": ("ZScore", [], {}), "mad": ("MAD", [], {}), "iqr": ("IQR", [], {}),
+                "iforest": ("IsolationForest", ["--param", "seed=3"], {"random_state": 3})}
+
+
+@pytest.mark.parametrize("detector", sorted(PYTHON_TWINS))
+def test_train_defaults_flag_what_python_flags(tmp_path, wbc, detector):
+    """Regression: anoma train defaulted to the detector's rule
+    (contamination=auto) while ZScore, MAD and IQR defaulted to 0.1, so the
+    same data flagged different rows. Now both default to auto (docs/model.md,
+    "Default contamination"); and where the parameters leave no rule both
+    refuse and ask for a rate, rather than one of them falling back to 0.1."""
+    try:
+        import anoma
+    except (ImportError, OSError) as e:
+        pytest.skip("Python bindings not importable: %s" % e)
+    X, _, _ = wbc
+    name, cli_args, py_args = PYTHON_TWINS[detector]
+    path = tmp_path / (detector + ".anoma")
+    run("train", "--detector", detector, *cli_args, "--label", "label", "-o", path, WBC)
+    _, cli_flagged = read_scores(run("score", path, WBC).stdout)
+    py_flagged = getattr(anoma, name)(**py_args).fit(X).predict(X) == -1
+    assert np.array_equal(cli_flagged, py_flagged.astype(int)), detector
+    # the rule, not a rate: a share of 0.1 would flag about 38 of these 378 rows
+    assert 0 < cli_flagged.sum() and abs(cli_flagged.sum() - 0.1 * len(X)) > 1
+    if detector == "iforest":
+        return
+    assert_fails(run("train", "--detector", detector, "--param", "combine=mean",
+                     "-o", tmp_path / "no.anoma", WBC, ok=False),
+                 1, "default", "contamination", "combine=mean", "rate")
+    assert not os.path.exists(tmp_path / "no.anoma")
+    with pytest.raises(anoma.ParameterValueError, match="combine=mean.*rate"):
+        getattr(anoma, name)(combine="mean").fit(X)
+    # with a rate, both flag that share of the rows
+    run("train", "--detector", detector, "--param", "combine=mean", "--contamination", "0.1",
+        "--label", "label", "-o", path, WBC)
+    _, cli_flagged = read_scores(run("score", path, WBC).stdout)
+    py_flagged = getattr(anoma, name)(combine="mean", contamination=0.1).fit(X).predict(X) == -1
+    assert np.array_equal(cli_flagged, py_flagged.astype(int)), detector
+
+
+def test_train_ensemble_defaults_to_a_rate_without_a_shared_rule(tmp_path, wbc):
+    """Several detectors (no Python estimator) keep the model's default 0.1
+    when their rescaled scores have no rule: that share of the rows, numpy's
+    percentile of the training scores."""
+    path = tmp_path / "ensemble.anoma"
+    run("train", "--detector", "zscore,mad", "--label", "label", "-o", path, WBC)
+    scores, flagged = read_scores(run("score", path, WBC).stdout)
+    assert np.array_equal(flagged, (scores > np.percentile(scores, 90)).astype(int))
 
 
 def test_train_contamination_rate(tmp_path, wbc):

@@ -16,7 +16,7 @@ from conftest import import_anoma
 
 anoma = import_anoma()
 sklearn = pytest.importorskip("sklearn")
-from sklearn import ensemble  # noqa: E402
+from sklearn import datasets, ensemble  # noqa: E402
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError  # noqa: E402
 from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
 
@@ -37,20 +37,48 @@ def make(cls, **params):
 
 # ---- scikit-learn's own battery ------------------------------------------------
 
+def run_check_estimator(est):
+    """check_estimator(est); returns the checks it skipped (pandas aside)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_estimator(est)
+    return [str(w.message) for w in caught
+            if w.category.__name__ == "SkipTestWarning" and "pandas" not in str(w.message)]
+
+
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
 def test_check_estimator(cls):
     """Every check of scikit-learn's check_estimator passes with the default
-    parameters; none is skipped for want of a tag or listed as an expected
-    failure (zero sample weights remove rows in IsolationForest, so the check
-    scikit-learn's own IsolationForest fails applies and passes here)."""
-    assert "_xfail_checks" not in cls()._more_tags()
+    parameters (zero sample weights remove rows in IsolationForest, so the
+    check scikit-learn's own IsolationForest fails applies and passes here).
+    Two checks are listed as not applying to the statistical detectors'
+    default contamination="auto", with their reason, which is checked here:
+    check_outliers_fit_predict and check_outliers_train want the default to
+    flag some rows of make_blobs' data, and the classic rules rightly flag
+    none; with a rate every check runs and passes."""
     assert cls()._more_tags()["allow_nan"] is True
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        check_estimator(cls())
-    skipped = [str(w.message) for w in caught
-               if w.category.__name__ == "SkipTestWarning" and "pandas" not in str(w.message)]
-    assert not skipped
+    if cls is anoma.IsolationForest:
+        assert "_xfail_checks" not in cls()._more_tags()
+        assert not run_check_estimator(cls())
+        return
+    xfail = {"check_outliers_fit_predict", "check_outliers_train"}
+    assert set(cls()._more_tags()["_xfail_checks"]) == xfail
+    skipped = run_check_estimator(cls())  # check_outliers_train runs twice (memmap or not)
+    assert sorted(name for msg in skipped for name in xfail if name in msg) == \
+        ["check_outliers_fit_predict", "check_outliers_train", "check_outliers_train"]
+    # the reason holds: on the check's data (numpy references) no value breaks the rule
+    X, _ = datasets.make_blobs(n_samples=300, random_state=0)
+    z = np.abs(X - X.mean(0)) / X.std(0)
+    med = np.median(X, 0)
+    m = np.abs(X - med) / (1.482602218505602 * np.median(np.abs(X - med), 0))
+    q1, q3 = np.percentile(X, [25, 75], axis=0)
+    outside = (X < q1 - 1.5 * (q3 - q1)) | (X > q3 + 1.5 * (q3 - q1))
+    assert not {anoma.ZScore: z > 3, anoma.MAD: m > 3.5, anoma.IQR: outside}[cls].any()
+    assert np.all(cls().fit_predict(X) == 1)
+    # with a rate, nothing is skipped
+    with_rate = cls(contamination=0.1)
+    assert "_xfail_checks" not in with_rate._more_tags()
+    assert not run_check_estimator(with_rate)
 
 
 # ---- side by side with sklearn.ensemble.IsolationForest ------------------------
@@ -272,7 +300,7 @@ def test_one_threshold_whichever_way_it_changes(cls, tmp_path):
 def test_contamination_rules(cls):
     X = gaussian(500, 3, seed=6)
     default = cls().get_params()["contamination"]
-    assert default == ("auto" if cls is anoma.IsolationForest else 0.1)
+    assert default == "auto"  # as scikit-learn's IsolationForest, and the CLI for one detector
     # a rate: that share of the training rows is flagged (no ties here)
     for c in (0.01, 0.1, 0.5):
         est = make(cls, contamination=c).fit(X)
@@ -485,7 +513,9 @@ def test_every_parameter_changes_the_result(cls):
     X = gaussian(300, 4, seed=13)
     X[::30, 2] += 5
     for key, (a, b) in PARAMETER_EFFECTS[cls].items():
-        fitted = [make(cls, **{key: v}).fit(X) for v in (a, b)]
+        # a combine without a classic rule needs a rate (the default "auto" raises)
+        base = {"contamination": 0.1} if key == "combine" else {}
+        fitted = [make(cls, **base, **{key: v}).fit(X) for v in (a, b)]
         scores = [f.score_samples(X) for f in fitted]
         decisions = [f.predict(X) for f in fitted]
         assert (not np.array_equal(scores[0], scores[1])

@@ -146,9 +146,12 @@ static void test_quotes(void)
 
 static void test_line_ends(void)
 {
+    /* The last text starts with a UTF-8 byte order mark, written in octal:
+     * a hex escape would swallow the 'a' after it ("\xBFa"), which is why
+     * it was once a separate literal that clang took for a missing comma. */
     static const char *texts[] = {
         "a,b\r\n1,2\r\n3,4\r\n", "a,b\r\n1,2\r\n3,4", "a,b\n1,2\n3,4",
-        "a,b\n1,2\n3,4\n\n\n",   "a,b\r\n1,2\r\n3,4\r\n\r\n", "\xEF\xBB\xBF" "a,b\n1,2\n3,4\n",
+        "a,b\n1,2\n3,4\n\n\n",   "a,b\r\n1,2\r\n3,4\r\n\r\n", "\357\273\277a,b\n1,2\n3,4\n",
     };
     for (size_t k = 0; k < sizeof texts / sizeof *texts; k++) {
         anoma_frame *f = NULL;

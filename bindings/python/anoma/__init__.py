@@ -6,9 +6,9 @@ anomaly_score, Model and the metrics keep the library's higher = more
 anomalous. See docs/python.md.
 """
 from ._library import lib as _lib, text as _text
-from .errors import (AnomaError, EmptyInputError, InvalidArgumentError, ModelFileNotFoundError,
-                     NonFiniteError, NotFittedError, ParameterValueError, ShapeError,
-                     UnknownNameError, UnknownParameterError)
+from .errors import (AnomaError, CancelledError, EmptyInputError, InvalidArgumentError,
+                     ModelFileNotFoundError, NonFiniteError, NotFittedError, ParameterValueError,
+                     ShapeError, UnknownNameError, UnknownParameterError)
 from .estimators import IQR, MAD, ZScore
 from .iforest import IsolationForest, from_sklearn
 from .metrics import average_precision_score, best_f1, confusion_at, roc_auc_score
@@ -45,4 +45,5 @@ __all__ = ["Model", "RowScorer", "Pipeline", "StandardScaler", "OneHotEncoder", 
            "ComponentFlag", "shutdown",
            "AnomaError", "InvalidArgumentError", "ShapeError", "NonFiniteError",
            "EmptyInputError", "UnknownParameterError", "ParameterValueError",
-           "UnknownNameError", "NotFittedError", "ModelFileNotFoundError", "__version__"]
+           "UnknownNameError", "NotFittedError", "ModelFileNotFoundError", "CancelledError",
+           "__version__"]

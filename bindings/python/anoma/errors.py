@@ -5,12 +5,14 @@ Codes and their names come from the library (``_library.STATUS``, read with
 """
 import errno
 import sys
+import threading
 
 from ._library import ANOMA_OK, STATUS, lib, text
 
 __all__ = ["AnomaError", "InvalidArgumentError", "ShapeError", "NonFiniteError",
            "EmptyInputError", "UnknownParameterError", "ParameterValueError",
-           "UnknownNameError", "NotFittedError", "ModelFileNotFoundError", "check"]
+           "UnknownNameError", "NotFittedError", "ModelFileNotFoundError", "CancelledError",
+           "check"]
 
 
 class AnomaError(Exception):
@@ -70,6 +72,11 @@ class NotFittedError(AnomaError, ValueError, AttributeError):
     raised is also an instance of ``sklearn.exceptions.NotFittedError``."""
 
 
+class CancelledError(AnomaError):
+    """ANOMA_ERR_CANCELLED: a progress callback (``Model.set_progress``) asked
+    the call to stop. A cancelled fit leaves the model unfitted."""
+
+
 class ModelFileNotFoundError(AnomaError, FileNotFoundError):
     """A model file that does not exist (ANOMA_ERR_IO from the library); also
     a FileNotFoundError, with ``errno``, ``strerror`` and ``filename`` set."""
@@ -91,7 +98,8 @@ _BY_NAME = {"ANOMA_ERR_INVALID_ARGUMENT": InvalidArgumentError, "ANOMA_ERR_SHAPE
             "ANOMA_ERR_NONFINITE": NonFiniteError, "ANOMA_ERR_EMPTY": EmptyInputError,
             "ANOMA_ERR_UNKNOWN_PARAM": UnknownParameterError,
             "ANOMA_ERR_PARAM_VALUE": ParameterValueError,
-            "ANOMA_ERR_NOT_FITTED": NotFittedError, "ANOMA_ERR_UNKNOWN_NAME": UnknownNameError}
+            "ANOMA_ERR_NOT_FITTED": NotFittedError, "ANOMA_ERR_UNKNOWN_NAME": UnknownNameError,
+            "ANOMA_ERR_CANCELLED": CancelledError}
 _BY_STATUS = {STATUS[name]: cls for name, cls in _BY_NAME.items()}
 
 _sklearn_not_fitted = {}
@@ -126,7 +134,28 @@ def error_for(status, message=None):
     return cls(status, message)
 
 
+# An exception raised inside a callback the library called cannot cross the
+# C frames: it is kept here (per thread: the library calls back on the thread
+# that made the call) and raised by the check() that follows that call.
+_callback = threading.local()
+
+
+def keep_callback_error(error):
+    """Keep an exception raised in a callback, for check() to raise."""
+    if getattr(_callback, "error", None) is None:
+        _callback.error = error
+
+
 def check(status):
-    """Raise the matching AnomaError when status is not ANOMA_OK."""
+    """Raise the exception a callback raised during the call just made, if
+    any (as itself); else the matching AnomaError when status is not
+    ANOMA_OK."""
+    error = getattr(_callback, "error", None)
+    if error is not None:
+        _callback.error = None
+        try:
+            raise error
+        finally:
+            del error  # no reference cycle through the traceback
     if status != ANOMA_OK:
         raise error_for(status)

@@ -290,16 +290,32 @@ class _StatisticalDetector(_OutlierDetector):
     parameters in ``__init__``; all but ``contamination`` go to the detector
     as ``key=value`` text.
 
-    ``contamination`` defaults to 0.1 (as scikit-learn's EllipticEnvelope
-    and the C model): the threshold is the (1 - contamination) quantile of
-    the training anomaly scores. ``"auto"`` is the detector's classic rule,
-    as the C library defines it (``contamination=auto``; it holds for
-    ``combine="max"``, and for IQR also ``"l2"``: another ``combine`` raises
-    at fit). Sample weights are not supported (fit has no
+    ``contamination`` defaults to ``"auto"``, the detector's classic rule
+    as the C library defines it (``contamination=auto``), as the ``anoma``
+    tool does for one detector (docs/model.md, "Default contamination"). The
+    rule holds for ``combine="max"`` (the default), and for IQR also
+    ``"l2"``; another ``combine`` has no rule, so fit raises
+    ParameterValueError asking for a rate. A rate in (0, 0.5] sets the
+    threshold to the (1 - contamination) quantile of the training anomaly
+    scores. Sample weights are not supported (fit has no
     ``sample_weight``). ``n_jobs``: threads for fitting and batch scoring, as
     scikit-learn's (None = 1, -1 = every core); no result depends on it."""
 
     _detector = None
+    _rule = None  # what contamination="auto" flags, for the tag below
+
+    def _more_tags(self):
+        tags = super()._more_tags()
+        if isinstance(self.contamination, str) and self.contamination == "auto":
+            # These checks want the default to flag some of make_blobs' rows;
+            # the classic rule rightly flags none of them (tested), and the
+            # checks pass with a rate.
+            reason = ("contamination='auto' is the classic rule (%s): no row of "
+                      "make_blobs' three Gaussian blobs breaks it, so none is an "
+                      "outlier; the check passes with a rate such as 0.1" % self._rule)
+            tags["_xfail_checks"] = {"check_outliers_fit_predict": reason,
+                                     "check_outliers_train": reason}
+        return tags
 
     def _make_model(self):
         params = self.get_params()
@@ -319,13 +335,15 @@ class _StatisticalDetector(_OutlierDetector):
 class ZScore(_StatisticalDetector):
     """Per-feature |x - mean| / std, combined over features by ``combine``.
 
-    ``contamination``: 0.1 (default) or a rate in (0, 0.5] flags that share of
-    the training rows; ``"auto"`` flags anomaly scores above 3 (the
-    three-sigma rule, for ``combine="max"``). Signs: see the module.
+    ``contamination``: ``"auto"`` (default) flags anomaly scores above 3 (the
+    three-sigma rule, for ``combine="max"``; another ``combine`` needs a
+    rate); a rate in (0, 0.5] flags that share of the training rows. Signs:
+    see the module.
     """
     _detector = "zscore"
+    _rule = "a feature three sigma from its mean"
 
-    def __init__(self, combine="max", ddof=0, contamination=0.1, n_jobs=None):
+    def __init__(self, combine="max", ddof=0, contamination="auto", n_jobs=None):
         self.combine = combine
         self.ddof = ddof
         self.contamination = contamination
@@ -335,13 +353,15 @@ class ZScore(_StatisticalDetector):
 class MAD(_StatisticalDetector):
     """Per-feature |x - median| / (1.4826 MAD), combined by ``combine``.
 
-    ``contamination``: 0.1 (default) or a rate in (0, 0.5]; ``"auto"`` flags
-    anomaly scores above 3.5 (Iglewicz and Hoaglin's cut-off for the
-    modified z-score, for ``combine="max"``). Signs: see the module.
+    ``contamination``: ``"auto"`` (default) flags anomaly scores above 3.5
+    (Iglewicz and Hoaglin's cut-off for the modified z-score, for
+    ``combine="max"``; another ``combine`` needs a rate); or a rate in
+    (0, 0.5]. Signs: see the module.
     """
     _detector = "mad"
+    _rule = "a modified z-score above 3.5"
 
-    def __init__(self, combine="max", contamination=0.1, n_jobs=None):
+    def __init__(self, combine="max", contamination="auto", n_jobs=None):
         self.combine = combine
         self.contamination = contamination
         self.n_jobs = n_jobs
@@ -352,13 +372,15 @@ class IQR(_StatisticalDetector):
     in IQRs (negative inside them), combined by ``combine``; ``k`` is the
     fence factor.
 
-    ``contamination``: 0.1 (default) or a rate in (0, 0.5]; ``"auto"`` flags
-    anomaly scores above 0: with ``combine="max"`` or ``"l2"``, exactly the
-    rows with a value outside the fences (Tukey's rule). Signs: see the module.
+    ``contamination``: ``"auto"`` (default) flags anomaly scores above 0: with
+    ``combine="max"`` or ``"l2"``, exactly the rows with a value outside the
+    fences (Tukey's rule; ``combine="mean"`` needs a rate); or a rate in
+    (0, 0.5]. Signs: see the module.
     """
     _detector = "iqr"
+    _rule = "a value outside Tukey's fences"
 
-    def __init__(self, combine="max", k=1.5, contamination=0.1, n_jobs=None):
+    def __init__(self, combine="max", k=1.5, contamination="auto", n_jobs=None):
         self.combine = combine
         self.k = k
         self.contamination = contamination

@@ -8,10 +8,17 @@ import numpy as np
 
 from ._arrays import as_labels, as_matrix, as_row, as_vector
 from ._library import ANOMA_ERR_BUFFER_TOO_SMALL, ANOMA_OK, STATUS, lib, text
-from .errors import ModelFileNotFoundError, check, error_for
+from .errors import ModelFileNotFoundError, check, error_for, keep_callback_error
 
 lib.anoma_model_set_n_threads.restype = ctypes.c_int
 lib.anoma_model_set_n_threads.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+# anoma_progress_fn of progress.h: (user, stage, done, total) -> nonzero to stop
+_PROGRESS_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_uint64,
+                                ctypes.c_uint64)
+lib.anoma_model_set_progress.restype = ctypes.c_int
+lib.anoma_model_set_progress.argtypes = [ctypes.c_void_p, _PROGRESS_FN, ctypes.c_void_p]
+# anoma_stage of progress.h (the library has no names for them)
+_STAGES = {0: "read", 1: "fit", 2: "score"}
 lib.anoma_model_params.restype = ctypes.c_int
 lib.anoma_model_params.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t,
                                    ctypes.POINTER(ctypes.c_size_t)]
@@ -280,6 +287,43 @@ class Model:
 
     # what the n_threads setter last set (None: never set through it)
     _threads_set = None
+
+    def set_progress(self, callback):
+        """Report how far fit and batch scoring are to ``callback``, which
+        may stop them; None stops reporting.
+
+        ``callback(stage, done, total)``: stage is "fit" (trees an isolation
+        forest has built) or "score" (rows scored, also by predict); done
+        only grows within a call and the last report of a stage has
+        ``done == total``. A truthy return cancels the call, which raises
+        CancelledError (a cancelled fit leaves the model unfitted and
+        fittable). An exception raised in the callback, KeyboardInterrupt
+        included, cancels the call too and is raised again, as itself, once
+        the call has returned: it never crosses the C library. The callback
+        runs on the thread that made the call, about a hundred times per
+        stage at most; it must not use this model. A run-time option, as
+        n_threads: not saved nor pickled. Not to be changed while other
+        threads use the model."""
+        if callback is None:
+            check(lib.anoma_model_set_progress(self._handle, _PROGRESS_FN(), None))  # NULL
+            self._progress = None
+            return
+        if not callable(callback):
+            raise TypeError("progress callback must be callable or None; got %r" % (callback,))
+
+        def report(user, stage, done, total):
+            try:
+                return 1 if callback(_STAGES.get(stage, stage), done, total) else 0
+            except BaseException as e:  # noqa: B036 - kept, raised after the call
+                keep_callback_error(e)
+                return 1
+
+        c_callback = _PROGRESS_FN(report)
+        check(lib.anoma_model_set_progress(self._handle, c_callback, None))
+        self._progress = c_callback  # the library holds its address: keep it alive
+
+    # the ctypes callback the library holds (None: none)
+    _progress = None
 
     def params(self):
         """The model's parameters as ``key=value`` text, every key included
