@@ -71,6 +71,14 @@ class AnomaDetector:
                         "n_threads": N_THREADS if n_threads is None else n_threads}
         return anoma.Model(model_params, [(self.detector, self.params)]).fit(X)
 
+    def fit_estimator(self, X, n_threads=None):
+        """The detector alone: contamination="auto" (the detector's own rule)
+        leaves the model no training rows to score."""
+        import anoma
+        model_params = {"contamination": "auto",
+                        "n_threads": N_THREADS if n_threads is None else n_threads}
+        return anoma.Model(model_params, [(self.detector, self.params)]).fit(X)
+
     def score(self, model, X):
         return model.score(X)
 

@@ -66,19 +66,25 @@ ANOMA_API anoma_status anoma_model_add_detector(anoma_model *model, const char *
  * The way exporters bring models trained elsewhere (such as scikit-learn
  * isolation forests) into libanoma: @p state is the detector's payload, laid
  * out as its page in docs/detectors/ describes, and is checked as strictly as
- * a model file. The model must be empty and have a fixed `threshold`
- * parameter or `contamination=auto` (there is no training data to take a
- * quantile of); on success it
- * is fitted, with this one detector, no normalisation, and @p n_features
- * input columns.
- * @param model an empty, unfitted model whose `threshold` is set.
+ * a model file. Into an empty model (no steps, no other detector) the import
+ * is the whole model: the model is fitted at once, with this one detector,
+ * no normalisation and @p n_features input columns, and it needs a fixed
+ * `threshold` parameter or `contamination=auto` (there is no training data
+ * to take a quantile of). Into a model with steps or other detectors the
+ * imported detector waits for anoma_model_fit() (or _fit_frame()), which
+ * fits the steps and the other detectors, refuses with ::ANOMA_ERR_SHAPE a
+ * pipeline whose output width is not @p n_features, and learns the
+ * normalisation and threshold with all detectors (docs/model.md,
+ * "Importing a fitted detector").
+ * @param model an unfitted model.
  * @param detector detector name, such as "iforest".
  * @param params detector parameters as `key=value` text, or NULL.
  * @param state the payload bytes (copied as needed; the caller keeps them).
  * @param size number of bytes at @p state.
  * @param n_features input width the detector was fitted on.
  * @return ::ANOMA_OK; ::ANOMA_ERR_UNSUPPORTED (threshold=auto with a
- *         contamination rate); ::ANOMA_ERR_UNKNOWN_NAME; ::ANOMA_ERR_UNKNOWN_PARAM;
+ *         contamination rate into an empty model; the model is fitted);
+ *         ::ANOMA_ERR_UNKNOWN_NAME; ::ANOMA_ERR_UNKNOWN_PARAM;
  *         ::ANOMA_ERR_PARAM_VALUE; ::ANOMA_ERR_FORMAT (bad payload);
  *         ::ANOMA_ERR_VERSION; ::ANOMA_ERR_INVALID_ARGUMENT; ::ANOMA_ERR_NO_MEMORY.
  *         On error the model is unchanged.
