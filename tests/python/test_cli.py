@@ -354,7 +354,7 @@ def test_train_defaults_flag_what_python_flags(tmp_path, wbc, detector):
     _, cli_flagged = read_scores(run("score", path, WBC).stdout)
     py_flagged = getattr(anoma, name)(**py_args).fit(X).predict(X) == -1
     assert np.array_equal(cli_flagged, py_flagged.astype(int)), detector
-    # the rule, not a rate: a share of 0.1 would flag about 38 of these 378 rows
+    # the rule, not a rate: a share of 0.1 would flag about 22 of these 223 rows
     assert 0 < cli_flagged.sum() and abs(cli_flagged.sum() - 0.1 * len(X)) > 1
     if detector == "iforest":
         return
