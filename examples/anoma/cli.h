@@ -57,9 +57,11 @@ void cli_print_components(FILE *out);
 
 /* ---- parsing helpers (main.c) ------------------------------------------ */
 
-/* Split "a,b,c" into a NULL-terminated array of non-empty items, held in one
- * allocation (free() it once). *count may be NULL. NULL when out of memory. */
-char **cli_split_list(const char *text, size_t *count);
+/* Split the list "a,b,c" (the library's quoting rule: "device type","a,b"
+ * are two names) of the option named option into a NULL-terminated array
+ * of non-empty items, held in one allocation (free() *items once). count
+ * may be NULL. Prints the error and returns CLI_BAD_INPUT, else CLI_OK. */
+int cli_split_list(const char *option, const char *text, char ***items, size_t *count);
 /* Split "key=value": copies the key into key[cap] and points *value past '='.
  * Returns 0, or -1 when there is no '=', the key is empty or too long. */
 int cli_split_kv(const char *text, char *key, size_t cap, const char **value);

@@ -336,13 +336,17 @@ static int find_label(cli_data *d, const char *path, const cli_input *in, size_t
 int cli_data_load(cli_data *d, const char *path, const cli_input *in)
 {
     memset(d, 0, sizeof *d);
-    char **features = in->features ? cli_split_list(in->features, NULL) : NULL;
-    char **drop = in->drop ? cli_split_list(in->drop, NULL) : NULL;
-    char **keep = in->keep ? cli_split_list(in->keep, NULL) : NULL;
+    char **features = NULL, **drop = NULL, **keep = NULL;
     size_t *index = NULL;
-    int rc = (in->features && !features) || (in->drop && !drop) || (in->keep && !keep)
-                 ? cli_error("out of memory")
-                 : read_frame(d, path, in, keep, features);
+    int rc = CLI_OK;
+    if (in->features)
+        rc = cli_split_list("--features", in->features, &features, NULL);
+    if (rc == CLI_OK && in->drop)
+        rc = cli_split_list("--drop", in->drop, &drop, NULL);
+    if (rc == CLI_OK && in->keep)
+        rc = cli_split_list("--keep", in->keep, &keep, NULL);
+    if (rc == CLI_OK)
+        rc = read_frame(d, path, in, keep, features);
     const char *where = !strcmp(path, "-") ? "stdin" : path;
     if (rc == CLI_OK && (d->rows = anoma_frame_rows(d->frame)) == 0)
         rc = cli_error("%s: no data rows", where);

@@ -134,24 +134,30 @@ static int parse_options(int argc, char **argv, eval_options *o, int *help_shown
 
 /* ---- detectors and their models ---------------------------------------- */
 
-/* The detectors to run: --detectors, or every registered one. */
-static const char **detector_list(const eval_options *o, char **owned, size_t *n)
+/* The detectors to run: --detectors, or every registered one (printing the
+ * error and returning it when the list cannot be made). */
+static int detector_list(const eval_options *o, const char ***names, char **owned, size_t *n)
 {
     *owned = NULL;
+    *names = NULL;
     if (o->detectors) {
-        char **items = cli_split_list(o->detectors, n);
-        *owned = (char *)items;
-        return (const char **)items;
+        char **items;
+        int rc = cli_split_list("--detectors", o->detectors, &items, n);
+        if (rc == CLI_OK)
+            *owned = (char *)items, *names = (const char **)items;
+        return rc;
     }
     size_t count = 0;
     while (anoma_component_name(ANOMA_KIND_DETECTOR, count))
         count++;
-    const char **names = malloc((count + 1) * sizeof *names);
-    *owned = (char *)names;
-    for (size_t i = 0; names && i < count; i++)
-        names[i] = anoma_component_name(ANOMA_KIND_DETECTOR, i);
+    const char **all = malloc((count + 1) * sizeof *all);
+    if (!all)
+        return cli_error("out of memory");
+    for (size_t i = 0; i < count; i++)
+        all[i] = anoma_component_name(ANOMA_KIND_DETECTOR, i);
+    *owned = (char *)all, *names = all;
     *n = count;
-    return names;
+    return CLI_OK;
 }
 
 /* "DET.KEY=VALUE" -> det, key, value. */
@@ -327,14 +333,12 @@ int cmd_evaluate(int argc, char **argv)
     const char *path = argv[optind];
     char *owned;
     size_t n = 0;
-    const char **names = detector_list(&o, &owned, &n);
-    if (!names)
-        rc = cli_error("out of memory");
-    else if (n == 0 && o.detectors)
-        rc = cli_usage("evaluate", "--detectors names no detector");
-    else if (n == 0)
-        rc = cli_error("no detectors are registered in this build");
-    else
+    const char **names;
+    rc = detector_list(&o, &names, &owned, &n);
+    if (rc == CLI_OK && n == 0)
+        rc = o.detectors ? cli_usage("evaluate", "--detectors names no detector")
+                         : cli_error("no detectors are registered in this build");
+    if (rc == CLI_OK)
         rc = check_params(&o, names, n);
 
     /* build every model before reading the data, so a bad name or value fails fast */

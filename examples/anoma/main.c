@@ -157,28 +157,32 @@ anoma_progress_fn cli_progress_callback(void)
 
 /* ---- parsing helpers ---------------------------------------------------- */
 
-char **cli_split_list(const char *text, size_t *count)
+int cli_split_list(const char *option, const char *text, char ***items, size_t *count)
 {
-    size_t len = strlen(text), n = 0;
-    /* worst case len/2+1 items; the array and the strings share one block */
-    size_t slots = len / 2 + 2;
-    char **items = malloc(slots * sizeof *items + len + 1);
-    if (!items)
-        return NULL;
-    char *copy = (char *)(items + slots);
-    memcpy(copy, text, len + 1);
-    for (char *p = copy; *p;) {
-        size_t k = strcspn(p, ",");
-        int last = p[k] == '\0';
-        p[k] = '\0';
-        if (k > 0)
-            items[n++] = p;
-        p += k + !last;
+    /* The library's list rule (quotes for names with commas or spaces);
+     * unquoted items are never longer than their text, so len + n bytes
+     * hold every string. Empty items are skipped. */
+    size_t len = strlen(text), n = 0, total = 0, k = 0, item_len;
+    anoma_status st;
+    while ((st = anoma_param_list_item(text, n, NULL, 0, &item_len)) == ANOMA_ERR_BUFFER_TOO_SMALL)
+        n++;
+    if (st != ANOMA_ERR_INVALID_ARGUMENT) /* past the last item is the normal end */
+        return cli_fail(st, "%s", option);
+    char **out = malloc((n + 1) * sizeof *out + len + n + 1);
+    if (!out)
+        return cli_error("out of memory");
+    char *strings = (char *)(out + n + 1);
+    for (size_t i = 0; i < n; i++) {
+        anoma_param_list_item(text, i, strings + total, len + n + 1 - total, &item_len);
+        if (item_len > 0)
+            out[k++] = strings + total;
+        total += item_len + 1;
     }
-    items[n] = NULL;
+    out[k] = NULL;
+    *items = out;
     if (count)
-        *count = n;
-    return items;
+        *count = k;
+    return CLI_OK;
 }
 
 int cli_split_kv(const char *text, char *key, size_t cap, const char **value)

@@ -171,9 +171,9 @@ static int score_file(const anoma_model *m, const char *path, cli_input *in,
     const char **names, **explained = NULL;
     cli_data d = {0};
     int rc = cli_model_feature_names(m, &names, &n_names);
-    char **keep = in->keep ? cli_split_list(in->keep, NULL) : NULL;
-    if (in->keep && !keep)
-        rc = cli_error("out of memory");
+    char **keep = NULL;
+    if (rc == CLI_OK && in->keep)
+        rc = cli_split_list("--keep", in->keep, &keep, NULL);
     if (rc == CLI_OK && explain)
         rc = cli_explained_columns(m, &explained, &width);
     in->select = names;

@@ -423,8 +423,8 @@ int cmd_stream(int argc, char **argv)
         return cli_fail_file(st, argv[optind]);
     s.model = m;
     int rc = setup_model(&s, explain);
-    if (rc == CLI_OK && keep && !(s.keep = cli_split_list(keep, &s.n_keep)))
-        rc = cli_error("out of memory");
+    if (rc == CLI_OK && keep)
+        rc = cli_split_list("--keep", keep, &s.keep, &s.n_keep);
     if (rc == CLI_OK && !has_header)
         rc = setup_no_header(&s);
     if (rc == CLI_OK)

@@ -57,10 +57,10 @@ typedef struct action {
 static int add_detectors(anoma_model *m, const char *text, size_t *last)
 {
     size_t n;
-    char **names = cli_split_list(text, &n);
-    if (!names)
-        return cli_error("out of memory");
-    int rc = CLI_OK;
+    char **names;
+    int rc = cli_split_list("--detectors", text, &names, &n);
+    if (rc != CLI_OK)
+        return rc;
     for (size_t k = 0; k < n && rc == CLI_OK; k++) {
         anoma_status st = anoma_model_add_detector(m, names[k], NULL, last);
         if (st != ANOMA_OK)

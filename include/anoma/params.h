@@ -137,6 +137,31 @@ ANOMA_API anoma_status anoma_component_param(anoma_component_kind kind, const ch
 ANOMA_API anoma_status anoma_component_flags(anoma_component_kind kind, const char *name,
                                              unsigned *flags);
 
+/**
+ * @brief Item @p index of a parameter list, with its quoting read.
+ *
+ * Lists follow the quoting rule above: `"device type","a,b",x` has the
+ * three items `device type`, `a,b` and `x`. For a program that takes lists
+ * of names from its users in the library's own syntax (the `anoma` tool's
+ * `--features`, `--drop` and `--keep` read theirs with it).
+ * @param list the list text, such as the value of `columns=`.
+ * @param index 0-based item; iterate until ::ANOMA_ERR_INVALID_ARGUMENT.
+ *        An empty item between commas is "".
+ * @param item receives the item, NUL-terminated, when it fits in @p cap
+ *        bytes; may be NULL when @p cap is 0 (to ask for the length).
+ * @param cap bytes at @p item.
+ * @param length receives the item's length without the NUL, also when it
+ *        does not fit; may be NULL.
+ * @return ::ANOMA_OK; ::ANOMA_ERR_PARAM_VALUE when @p list breaks the
+ *         quoting rule (the message says how); ::ANOMA_ERR_INVALID_ARGUMENT
+ *         past the last item or for a NULL argument;
+ *         ::ANOMA_ERR_BUFFER_TOO_SMALL when the item does not fit;
+ *         ::ANOMA_ERR_NO_MEMORY. Thread-safe.
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_param_list_item(const char *list, size_t index, char *item,
+                                             size_t cap, size_t *length);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,5 +1,7 @@
 #include "core/quoting.h"
 #include "core/alloc.h"
+#include "core/error.h"
+#include "anoma/params.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -140,4 +142,39 @@ void an_quote_item(an_strbuf *out, const char *name)
         an_strbuf_append(out, c, 1);
     }
     an_strbuf_append(out, "\"", 1);
+}
+
+anoma_status anoma_param_list_item(const char *list, size_t index, char *item, size_t cap,
+                                   size_t *length)
+{
+    if (!list || (!item && cap))
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_param_list_item: NULL argument");
+    const char *problem = an_quoting_problem(list);
+    if (problem)
+        return an_error(ANOMA_ERR_PARAM_VALUE, "list '%s': %s", list, problem);
+    an_strbuf text = {0};
+    const char *cursor = list;
+    size_t k = 0;
+    int found;
+    while ((found = an_list_next(&cursor, &text)) && k < index)
+        k++;
+    if (!found) {
+        an_strbuf_free(&text);
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "list '%s' has %zu items, not %zu", list, k,
+                        index + 1);
+    }
+    if (text.failed) {
+        an_strbuf_free(&text);
+        return an_no_memory();
+    }
+    if (length)
+        *length = text.len;
+    anoma_status st = ANOMA_OK;
+    if (text.len < cap)
+        memcpy(item, text.data, text.len + 1);
+    else
+        st = an_error(ANOMA_ERR_BUFFER_TOO_SMALL, "list item %zu needs %zu bytes", index,
+                      text.len + 1);
+    an_strbuf_free(&text);
+    return st;
 }

@@ -127,8 +127,9 @@ def test_cli_step_with_a_quoted_name(tmp_path):
 
 @pytest.mark.skipif(not CLI, reason="needs the anoma tool (ANOMA_CLI)")
 def test_cli_keeps_a_column_whose_name_has_a_space(tmp_path):
-    """--keep passes a column through to the output; the reader is told its
-    type in quoted parameter text."""
+    """--keep passes a column through to the output (a list under the
+    library's quoting rule); the reader is told its type in quoted parameter
+    text."""
     data = tmp_path / "k.csv"
     pd.DataFrame({"device id": ["d 1", "d", 'd "q"', "d,1"], "x": [1.0, 2, 3, 2.5],
                   "y": [2.0, 2.5, 1, 2.2]}).to_csv(data, index=False)
@@ -136,8 +137,31 @@ def test_cli_keeps_a_column_whose_name_has_a_space(tmp_path):
     p = subprocess.run([CLI, "train", "-d", "zscore", "-o", str(model), "--features", "x,y",
                         str(data)], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
-    p = subprocess.run([CLI, "score", "--keep", "device id", str(model), str(data)],
+    p = subprocess.run([CLI, "score", "--keep", '"device id"', str(model), str(data)],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     out = pd.read_csv(io.StringIO(p.stdout))
     assert list(out["device id"]) == ["d 1", "d", 'd "q"', "d,1"]
+
+
+@pytest.mark.skipif(not CLI, reason="needs the anoma tool (ANOMA_CLI)")
+def test_cli_lists_take_quoted_names_with_commas(tmp_path):
+    """--features and --keep read the library's list rule: a quoted name may
+    hold a comma; a broken list is refused naming the option."""
+    data = tmp_path / "c.csv"
+    pd.DataFrame({"id, user": ["u1", "u2", "u3", "u4"], "a,b": [1.0, 2, 3, 2.5],
+                  "y": [2.0, 2.5, 1, 2.2]}).to_csv(data, index=False)
+    model = tmp_path / "c.anoma"
+    p = subprocess.run([CLI, "train", "-d", "zscore", "-o", str(model), "--features",
+                        '"a,b",y', str(data)], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "features (2): a,b, y" in p.stdout + p.stderr
+    p = subprocess.run([CLI, "score", "--keep", '"id, user"', str(model), str(data)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    out = pd.read_csv(io.StringIO(p.stdout))
+    assert list(out["id, user"]) == ["u1", "u2", "u3", "u4"]
+    p = subprocess.run([CLI, "score", "--keep", '"id, user', str(model), str(data)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode != 0
+    assert "--keep" in p.stderr and "unterminated quote" in p.stderr

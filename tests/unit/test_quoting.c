@@ -305,9 +305,35 @@ static void test_window_entity_with_a_space(void)
     anoma_frame_free(f);
 }
 
+/* The public reader: the same items, snprintf-style sizing, clear errors. */
+static void test_public_list_item(void)
+{
+    const char *list = "\"device type\",\"a,b\",x=y,,\"say \\\"hi\\\"\"";
+    static const char *const want[] = {"device type", "a,b", "x=y", "", "say \"hi\""};
+    char item[32];
+    size_t length = 99;
+    for (size_t i = 0; i < 5; i++) {
+        CHECK_OK(anoma_param_list_item(list, i, item, sizeof item, &length));
+        CHECK(!strcmp(item, want[i]) && length == strlen(want[i]));
+    }
+    CHECK_STATUS(anoma_param_list_item(list, 5, item, sizeof item, NULL),
+                 ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(anoma_param_list_item(list, 0, item, 11, &length), ANOMA_ERR_BUFFER_TOO_SMALL);
+    CHECK(length == 11); /* "device type" needs 12 bytes */
+    CHECK_STATUS(anoma_param_list_item(list, 0, NULL, 0, &length), ANOMA_ERR_BUFFER_TOO_SMALL);
+    CHECK_STATUS(anoma_param_list_item("a,\"b", 0, item, sizeof item, NULL),
+                 ANOMA_ERR_PARAM_VALUE); /* a broken list gives no item at all */
+    CHECK(strstr(anoma_last_error(), "unterminated quote") != NULL);
+    CHECK_STATUS(anoma_param_list_item("", 0, item, sizeof item, NULL),
+                 ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(anoma_param_list_item(NULL, 0, item, sizeof item, NULL),
+                 ANOMA_ERR_INVALID_ARGUMENT);
+}
+
 int main(void)
 {
     RUN(test_list_items);
+    RUN(test_public_list_item);
     RUN(test_quoting_problems);
     RUN(test_params_text);
     RUN(test_steps_with_awkward_names);
