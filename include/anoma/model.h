@@ -309,6 +309,59 @@ ANOMA_API anoma_status anoma_model_predict(const anoma_model *model, const anoma
  */
 ANOMA_API anoma_status anoma_model_threshold(const anoma_model *model, double *threshold);
 
+/**
+ * @brief Set a fitted model's threshold from labelled validation rows.
+ *
+ * The model scores @p x, and @p rule picks a cut on those scores; the
+ * threshold becomes the value such that anoma_model_predict() ("score >
+ * threshold") flags exactly the rows the rule counted: the largest
+ * validation score left unflagged, or a value just below the smallest
+ * score when every row is flagged. Rules:
+ * - `best_f1`: the cut with the highest F1; among equal F1 the highest
+ *   cut (fewest rows flagged), as anoma_best_f1().
+ * - `precision=P`, P in (0, 1]: the lowest cut whose precision is at least
+ *   P, so the highest recall reaching P.
+ * - `recall=R`, R in (0, 1]: the highest cut whose recall is at least R.
+ * Rows with equal scores are flagged together. As with
+ * anoma_model_set_param() "threshold", the parameter `threshold` becomes
+ * the number and `contamination` goes back to its default.
+ * @param model a fitted model.
+ * @param x validation rows, as for anoma_model_score().
+ * @param labels x->rows labels, 1 = anomaly, 0 = normal (caller-owned).
+ * @param rule `best_f1`, `precision=P` or `recall=R`.
+ * @return ::ANOMA_OK; ::ANOMA_ERR_NOT_FITTED; ::ANOMA_ERR_EMPTY (no rows);
+ *         ::ANOMA_ERR_PARAM_VALUE (unknown rule or a target outside (0, 1]);
+ *         ::ANOMA_ERR_INVALID_ARGUMENT (NULL argument, a label not 0/1,
+ *         no anomaly among the labels, or a precision no cut reaches: the
+ *         message gives the best reachable one); ::ANOMA_ERR_NONFINITE (a
+ *         row scores NaN); the errors of anoma_model_score(). On error the
+ *         threshold is unchanged.
+ * @par Thread safety
+ * Changes the model: no other thread may use it during the call (as for
+ * anoma_model_set_param()).
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_set_threshold_from_labels(anoma_model *model,
+                                                             const anoma_matrix *x,
+                                                             const int *labels, const char *rule);
+
+/**
+ * @brief anoma_model_set_threshold_from_labels() on a frame's rows.
+ * @param model a fitted model.
+ * @param frame validation rows, as for anoma_model_score_frame().
+ * @param labels anoma_frame_rows() labels, 1 = anomaly, 0 = normal.
+ * @param rule `best_f1`, `precision=P` or `recall=R`.
+ * @return as anoma_model_set_threshold_from_labels(), with the errors of
+ *         anoma_model_score_frame().
+ * @par Thread safety
+ * As anoma_model_set_threshold_from_labels().
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_set_threshold_from_labels_frame(anoma_model *model,
+                                                                   const anoma_frame *frame,
+                                                                   const int *labels,
+                                                                   const char *rule);
+
 /** @brief 1 when fitted (or loaded), else 0. @since 0.1.0 */
 ANOMA_API int anoma_model_is_fitted(const anoma_model *model);
 

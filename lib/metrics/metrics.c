@@ -108,22 +108,9 @@ anoma_status anoma_best_f1(const double *scores, const int *labels, size_t n, do
 {
     an_curve c;
     AN_TRY(ranked("anoma_best_f1", scores, labels, n, threshold, 0, &c));
-    /* Flagging the first k+1 points: F1 = 2 tp / (2 tp + fp + fn) with
-     * fn = P - tp. Flagging nothing scores 0 and never wins, since P > 0.
-     * Strict ">" keeps the highest cut among equal F1. */
-    double best = -1.0;
-    size_t best_k = 0;
-    for (size_t k = 0; k < c.n_points; k++) {
-        const an_curve_point *p = &c.points[k];
-        double f = 2.0 * (double)p->tp / (double)(p->tp + p->fp + c.positives);
-        if (f > best) {
-            best = f;
-            best_k = k;
-        }
-    }
-    /* The largest score left unflagged, or just below the smallest score. */
-    *threshold = best_k + 1 < c.n_points ? c.points[best_k + 1].score
-                                         : nextafter(c.points[best_k].score, -INFINITY);
+    double best;
+    size_t best_k = an_curve_best_f1(&c, &best);
+    *threshold = an_curve_cut(&c, best_k);
     if (f1)
         *f1 = best;
     an_curve_free(&c);

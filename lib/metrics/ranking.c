@@ -111,3 +111,28 @@ void an_curve_free(an_curve *curve)
     an_free(curve->points);
     *curve = (an_curve){0};
 }
+
+double an_curve_cut(const an_curve *curve, size_t k)
+{
+    return k + 1 < curve->n_points ? curve->points[k + 1].score
+                                   : nextafter(curve->points[k].score, -INFINITY);
+}
+
+size_t an_curve_best_f1(const an_curve *curve, double *f1)
+{
+    /* Flagging the first k+1 points: F1 = 2 tp / (2 tp + fp + fn) with
+     * fn = P - tp. Flagging nothing scores 0 and never wins, since P > 0.
+     * Strict ">" keeps the highest cut among equal F1. */
+    double best = -1.0;
+    size_t best_k = 0;
+    for (size_t k = 0; k < curve->n_points; k++) {
+        const an_curve_point *p = &curve->points[k];
+        double f = 2.0 * (double)p->tp / (double)(p->tp + p->fp + curve->positives);
+        if (f > best) {
+            best = f;
+            best_k = k;
+        }
+    }
+    *f1 = best;
+    return best_k;
+}

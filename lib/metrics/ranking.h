@@ -29,6 +29,15 @@ typedef struct an_curve {
 anoma_status an_curve_make(const double *scores, const int *labels, size_t n, an_curve *out);
 void an_curve_free(an_curve *curve);
 
+/* The threshold that flags exactly points 0..k under "score > threshold":
+ * the largest score left unflagged, or the next double below the smallest
+ * score when every row is flagged. */
+double an_curve_cut(const an_curve *curve, size_t k);
+
+/* The point with the highest F1 (the highest cut among equals); its F1 in
+ * *f1. Needs positives > 0. */
+size_t an_curve_best_f1(const an_curve *curve, double *f1);
+
 /* Neumaier's compensated sum: sums of many small terms that stay within
  * an ulp or so of the exact value, whatever n is. */
 typedef struct an_sum {
