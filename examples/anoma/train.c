@@ -9,7 +9,9 @@ static const char train_help[] =
     "usage: anoma train [--step 'NAME KEY=VALUE ...' ...]\n"
     "                   --detector NAME [--param KEY=VALUE ...] [--detector NAME ...]\n"
     "                   [--model-param KEY=VALUE ...] [--contamination R|auto]\n"
-    "                   [--label COL] [--features a,b | --drop a,b] -o MODEL data.csv\n"
+    "                   [--label COL] [--features a,b | --drop a,b]\n"
+    "                   [--validation FILE --threshold best_f1|precision=P|recall=R]\n"
+    "                   -o MODEL data.csv\n"
     "\n"
     "Fit a model on the number columns of data.csv (- for standard input) and\n"
     "save it to MODEL; print the features used on standard output. The column\n"
@@ -38,6 +40,14 @@ static const char train_help[] =
     "                         they share a rule, else 0.1\n"
     "  -l, --label COL        0/1 label column: left out of the features and\n"
     "                         passed to the detectors (supervised ones use it)\n"
+    "  --validation FILE      labelled rows (the label column as for data.csv,\n"
+    "                         the same feature columns, by name) on which\n"
+    "                         --threshold is chosen once the model is fitted\n"
+    "  --threshold RULE       with --validation: best_f1 (the highest F1),\n"
+    "                         precision=P (the highest recall whose precision\n"
+    "                         is at least P) or recall=R (the highest threshold\n"
+    "                         whose recall is at least R); replaces the\n"
+    "                         contamination threshold\n"
     "  -o, --output MODEL     the model file to write\n"
     "%s%s"
     "  -h, --help             this text\n"
@@ -147,7 +157,45 @@ static int save_to_stdout(const anoma_model *m)
     return rc;
 }
 
-static int fit_and_save(anoma_model *m, const char *path, const cli_input *in, const char *out)
+/* --validation FILE --threshold RULE: the fitted model scores FILE's rows,
+ * read as `anoma score` reads them (the model's columns by name) with the
+ * training file's label rule, and the library picks the threshold. */
+static int threshold_from_validation(anoma_model *m, const cli_input *train_in,
+                                     const char *path, const char *rule)
+{
+    cli_input in = *train_in;
+    const char **names = NULL;
+    size_t n_names = 0;
+    int rc = cli_model_feature_names(m, &names, &n_names);
+    in.select = names;
+    in.n_select = n_names;
+    in.features = in.drop = NULL; /* the model's names already say which */
+    cli_data d = {0};
+    cli_progress("reading %s...", path);
+    if (rc == CLI_OK)
+        rc = cli_data_load(&d, path, &in);
+    if (rc == CLI_OK && !d.labels)
+        rc = cli_error("--validation %s: no label column (give --label COL)", path);
+    if (rc == CLI_OK) {
+        anoma_matrix x = anoma_matrix_f64(d.x, d.rows, d.cols);
+        anoma_status st =
+            d.features ? anoma_model_set_threshold_from_labels_frame(m, d.features, d.labels, rule)
+                       : anoma_model_set_threshold_from_labels(m, &x, d.labels, rule);
+        double threshold = 0;
+        if (st == ANOMA_OK)
+            st = anoma_model_threshold(m, &threshold);
+        if (st != ANOMA_OK)
+            rc = cli_fail(st, "--threshold %s on %s", rule, path);
+        else
+            cli_progress("threshold %s on %s (%zu rows): %.17g", rule, path, d.rows, threshold);
+    }
+    cli_data_free(&d);
+    free(names);
+    return rc;
+}
+
+static int fit_and_save(anoma_model *m, const char *path, const cli_input *in, const char *out,
+                        const char *validation, const char *rule)
 {
     cli_data d;
     cli_progress("reading %s...", path);
@@ -166,6 +214,8 @@ static int fit_and_save(anoma_model *m, const char *path, const cli_input *in, c
         if (st != ANOMA_OK)
             rc = cli_fail(st, "feature names");
     }
+    if (rc == CLI_OK && validation)
+        rc = threshold_from_validation(m, in, validation, rule);
     int to_stdout = !strcmp(out, "-");
     if (rc == CLI_OK && to_stdout) {
         rc = save_to_stdout(m);
@@ -192,6 +242,8 @@ int cmd_train(int argc, char **argv)
         {"contamination", required_argument, NULL, 'c'},
         {"label", required_argument, NULL, 'l'},
         {"output", required_argument, NULL, 'o'},
+        {"validation", required_argument, NULL, 400},
+        {"threshold", required_argument, NULL, 401},
         {"help", no_argument, NULL, 'h'},
         CLI_INPUT_OPTIONS,
         CLI_SELECT_OPTIONS,
@@ -200,7 +252,7 @@ int cmd_train(int argc, char **argv)
     cli_input in = {.need_labels = 1, .auto_label = 1, .header = CLI_HEADER_GUESS};
     /* every option yields at most one action, so argc bounds their number */
     action *acts = malloc((size_t)argc * sizeof *acts);
-    const char *out = NULL;
+    const char *out = NULL, *validation = NULL, *rule = NULL;
     size_t n_acts = 0, n_detectors = 0;
     int opt, rc = CLI_OK;
     if (!acts)
@@ -213,6 +265,8 @@ int cmd_train(int argc, char **argv)
         case 's': in.typed = 1; acts[n_acts++] = (action){ACT_STEP, optarg}; break;
         case 'l': in.label = optarg; break;
         case 'o': out = optarg; break;
+        case 400: validation = optarg; break;
+        case 401: rule = optarg; break;
         case 'c': acts[n_acts++] = (action){ACT_CONTAMINATION, optarg}; break;
         case 'p':
             if (n_detectors == 0)
@@ -233,6 +287,9 @@ int cmd_train(int argc, char **argv)
         rc = cli_usage("train", "missing --detector");
     if (rc == CLI_OK && !out)
         rc = cli_usage("train", "missing -o MODEL");
+    if (rc == CLI_OK && !validation != !rule)
+        rc = cli_usage("train", validation ? "--validation needs --threshold RULE"
+                                           : "--threshold needs --validation FILE");
     if (rc == CLI_OK && optind != argc - 1)
         rc = cli_usage("train", optind >= argc ? "missing data.csv" : "too many operands");
 
@@ -247,7 +304,7 @@ int cmd_train(int argc, char **argv)
     if (rc == CLI_OK) /* trees built and rows read, as bars on a terminal */
         anoma_model_set_progress(m, cli_progress_callback(), NULL);
     if (rc == CLI_OK)
-        rc = fit_and_save(m, argv[optind], &in, out);
+        rc = fit_and_save(m, argv[optind], &in, out, validation, rule);
     anoma_model_free(m);
     free(acts);
     return rc;

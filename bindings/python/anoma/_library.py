@@ -73,6 +73,7 @@ _SIGNATURES = {
     "anoma_model_feature_scores": (_st, [_p, c_size_t, _mat_p, _p]),
     "anoma_model_predict": (_st, [_p, _mat_p, _p]),
     "anoma_model_threshold": (_st, [_p, POINTER(c_double)]),
+    "anoma_model_set_threshold_from_labels": (_st, [_p, _mat_p, _p, c_char_p]),
     "anoma_model_is_fitted": (c_int, [_p]),
     "anoma_model_n_features": (c_size_t, [_p]),
     "anoma_model_n_detectors": (c_size_t, [_p]),

@@ -239,6 +239,24 @@ class Model:
                                              out.ctypes.data))
         return out
 
+    def set_threshold_from_labels(self, X, y, rule="best_f1"):
+        """Choose the threshold on labelled validation rows; returns self.
+
+        The model scores X and ``rule`` picks the cut: ``"best_f1"`` (the
+        highest F1; the highest cut among equals), ``"precision=P"`` (the
+        lowest cut whose precision is at least P) or ``"recall=R"`` (the
+        highest cut whose recall is at least R). ``predict(X)`` then flags
+        exactly the rows the rule counted. An unreachable precision, labels
+        other than 0/1 or no anomaly in y raise ValueError and leave the
+        threshold as it was (docs/model.md).
+        """
+        x = as_matrix(X)
+        labels = as_labels(y, "y", x.rows)
+        check(lib.anoma_model_set_threshold_from_labels(self._handle, ctypes.byref(x),
+                                                        labels.ctypes.data,
+                                                        _encode(rule, "rule")))
+        return self
+
     def row_scorer(self):
         """A RowScorer: the fast path for one row at a time."""
         return RowScorer(self)
