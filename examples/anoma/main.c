@@ -11,7 +11,8 @@
 static const char usage_text[] =
     "usage: anoma COMMAND [OPTIONS] ...\n"
     "\n"
-    "Anomaly detection on CSV files (a header line, numeric columns).\n"
+    "Anomaly detection on CSV files: numbers, text and timestamp columns, turned\n"
+    "into features by pipeline steps (--step).\n"
     "\n"
     "Commands:\n"
     "  train     fit a model on a CSV file and save it\n"
@@ -19,7 +20,8 @@ static const char usage_text[] =
     "  evaluate  a metrics table of detectors on a labelled CSV file\n"
     "  inspect   what a model file holds\n"
     "  stream    score CSV lines from standard input as they arrive\n"
-    "  help      this text; 'anoma help COMMAND'; 'anoma help detectors'\n"
+    "  help      this text; 'anoma help COMMAND'; 'anoma help detectors' (or\n"
+    "            'anoma help steps'): every detector and step with its parameters\n"
     "\n"
     "Options: --help (also after a command), --version.\n"
     "\n"
@@ -242,7 +244,7 @@ static int help(int argc, char **argv)
         fprintf(stderr, "anoma help: too many operands (see 'anoma --help')\n");
         return CLI_USAGE;
     }
-    if (!strcmp(argv[1], "detectors")) {
+    if (!strcmp(argv[1], "detectors") || !strcmp(argv[1], "steps")) {
         cli_print_components(stdout);
         return CLI_OK;
     }

@@ -110,6 +110,17 @@ def test_help_lists_detector_parameters():
     assert "status 1" in run("train", "--help").stdout
 
 
+def test_help_lists_every_step():
+    """Issue 9: every pipeline step listed with its parameters, from the library."""
+    import anoma
+    steps = anoma.params.list_components("step")
+    assert "window" in steps and "one_hot" in steps
+    for topic in ("detectors", "steps"):
+        text = run("help", topic).stdout
+        for name in steps:
+            assert ("  %s: " % name) in text, name
+
+
 # ---- evaluate ---------------------------------------------------------------
 
 def test_evaluate_table(wbc):
