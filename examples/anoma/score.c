@@ -110,11 +110,13 @@ void cli_write_explanation(FILE *out, const cli_explanation *e, const double *c)
     }
 }
 
-void cli_write_score_header(FILE *out, size_t k)
+void cli_write_score_header(FILE *out, size_t k, int error_column)
 {
     fputs("score,is_anomaly", out);
     for (size_t r = 1; r <= k; r++)
         fprintf(out, ",feature_%zu,contribution_%zu", r, r);
+    if (error_column)
+        fputs(",error", out);
     putc('\n', out);
 }
 
@@ -125,7 +127,7 @@ static void write_header(FILE *out, const cli_data *d, char *const *keep, size_t
         cli_put_field(out, keep[j]);
         putc(',', out);
     }
-    cli_write_score_header(out, k);
+    cli_write_score_header(out, k, 0);
 }
 
 static int write_scores(FILE *out, const double *scores, const cli_data *d, char *const *keep,

@@ -4,7 +4,9 @@
  * from the header (or the model), so a line costs no allocation beyond the
  * growth of getline()'s buffer when a longer line comes. Each output line is
  * flushed at once: a pipe from a sensor or `tail -f` gets its answers in real
- * time. A bad line is reported on stderr and skipped; the stream goes on. */
+ * time. A bad line is reported on stderr and still gets its output line, with
+ * empty score fields and the message in the last column, so a consumer pairs
+ * output lines with input lines by position; the stream goes on. */
 #include "cli.h"
 
 #include <errno.h>
@@ -23,7 +25,8 @@ static const char stream_help[] =
     "Score CSV lines read from standard input as they arrive, for pipes such as\n"
     "'tail -f sensor.csv | anoma stream model.anoma'. Writes the header\n"
     "'score,is_anomaly' (as 'anoma score' does, with the --explain columns),\n"
-    "then one line per data line, flushed at once. Ends at end of input.\n"
+    "then a last column 'error', then one line per data line, in order,\n"
+    "flushed at once. Ends at end of input.\n"
     "\n"
     "By default the first line is a header: the columns are picked by the\n"
     "model's feature names as 'anoma score' does, and other columns (such as a\n"
@@ -31,13 +34,17 @@ static const char stream_help[] =
     "exactly the model's features, in the model's order. Fields are numbers (or,\n"
     "for a model with pipeline steps, the text and timestamps its columns\n"
     "hold); an empty field, NA, NaN, nan, N/A or null is missing. Fields may be quoted\n"
-    "(\"\" is a quote) but may not span lines. Empty lines are skipped.\n"
+    "(\"\" is a quote) but may not span lines. Empty lines are not data lines:\n"
+    "they are skipped and get no output line.\n"
     "\n"
     "A bad line (wrong field count, a value that is not a number, an infinite\n"
-    "value) does not stop the stream: it gets no output line, a one-line message\n"
-    "on stderr names its line number (counted from 1, header and empty lines\n"
-    "included), and the exit status is 1 at the end. A bad header, model file\n"
-    "or --explain detector stops at once with status 1.\n"
+    "value, an unseen category) does not stop the stream: its output line has\n"
+    "the --keep fields (empty when the line could not be split), empty score,\n"
+    "is_anomaly and --explain fields, and the message in 'error' (empty on a\n"
+    "good line). The same message goes to stderr, naming the line number\n"
+    "(counted from 1, header and empty lines included), and the exit status is\n"
+    "1 at the end. A bad header, model file or --explain detector stops at once\n"
+    "with status 1.\n"
     "\n"
     "      --header          the first line names the columns (the default)\n"
     "      --no-header       no header: each line is the model's features in order\n"
@@ -81,31 +88,60 @@ typedef struct stream {
 
     size_t line_no;           /* lines read so far (1-based number of the last) */
     size_t data_lines, bad;
+    char error[512];          /* the current line's message, for its output line */
 } stream;
 
 /* ---- one line ----------------------------------------------------------- */
 
-/* A skipped line: one message on stderr. */
+/* A bad line: one message on stderr, kept in s->error for its output line. */
 static void bad_line(stream *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void bad_line(stream *s, const char *fmt, ...)
 {
-    char msg[512];
+    char msg[448];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    cli_error(SOURCE ": line %zu%s", s->line_no, msg);
+    snprintf(s->error, sizeof s->error, "line %zu%s", s->line_no, msg);
+    cli_error(SOURCE ": %s", s->error);
     s->bad++;
 }
 
-/* Fill s->row from a line; 0, or -1 after reporting it as bad. Fields that
+static int flush_line(void)
+{
+    if (fflush(stdout) != 0)
+        return cli_error("writing standard output failed: %s", strerror(errno));
+    return CLI_OK;
+}
+
+/* The output line of a bad line: its --keep fields when the line could be
+ * split (fields_read), else empty; empty score, is_anomaly and --explain
+ * fields; the message last. Same shape as a good line, so lines pair up. */
+static int write_bad_line(stream *s, int fields_read)
+{
+    for (size_t k = 0; k < s->n_keep; k++) {
+        if (fields_read)
+            cli_put_field(stdout, s->values[s->keep_field[k]].text);
+        putchar(',');
+    }
+    putchar(','); /* score, is_anomaly */
+    for (size_t r = 0; s->contrib && r < s->explain.k; r++)
+        fputs(",,", stdout);
+    putchar(',');
+    cli_put_field(stdout, s->error);
+    putchar('\n');
+    return flush_line();
+}
+
+/* Fill s->row from a line; 0, or -1 after reporting it as bad and writing its
+ * output line (-2 when that write failed: the run stops). Fields that
  * feed no feature are text to the parser: never converted, never refused. */
 static int read_row(stream *s, const char *line, size_t n)
 {
     anoma_status st = anoma_csv_parse_row(s->parser, line, n, s->values, s->n_fields);
     if (st != ANOMA_OK) {
         bad_line(s, ": %s", anoma_last_error());
-        return -1;
+        return write_bad_line(s, 0) == CLI_OK ? -1 : -2;
     }
     for (size_t f = 0; f < s->n_fields; f++) {
         size_t j = s->feature[f];
@@ -296,7 +332,7 @@ static int score_row(stream *s)
         st = anoma_row_scorer_score(s->scorer, s->row, s->n_features, &score, &flag);
     if (st != ANOMA_OK) { /* an infinite number, an unseen category with unseen=error */
         bad_line(s, ": %s", anoma_last_error());
-        return CLI_OK;
+        return write_bad_line(s, 1);
     }
     if (s->contrib && !s->typed) {
         st = anoma_row_scorer_feature_scores(s->scorer, 0, s->row, s->n_features, s->contrib);
@@ -310,10 +346,8 @@ static int score_row(stream *s)
     printf("%.17g,%d", score, flag);
     if (s->contrib)
         cli_write_explanation(stdout, &s->explain, s->contrib);
-    putchar('\n');
-    if (fflush(stdout) != 0)
-        return cli_error("writing standard output failed: %s", strerror(errno));
-    return CLI_OK;
+    fputs(",\n", stdout); /* an empty error field */
+    return flush_line();
 }
 
 static int write_header(stream *s)
@@ -322,10 +356,8 @@ static int write_header(stream *s)
         cli_put_field(stdout, s->keep[k]);
         putchar(',');
     }
-    cli_write_score_header(stdout, s->contrib ? s->explain.k : 0);
-    if (fflush(stdout) != 0)
-        return cli_error("writing standard output failed: %s", strerror(errno));
-    return CLI_OK;
+    cli_write_score_header(stdout, s->contrib ? s->explain.k : 0, 1);
+    return flush_line();
 }
 
 static int run(stream *s, int has_header, const char *label)
@@ -359,8 +391,11 @@ static int run(stream *s, int has_header, const char *label)
             continue;
         }
         s->data_lines++;
-        if (read_row(s, text, n) == 0)
+        int read = read_row(s, text, n);
+        if (read == 0)
             rc = score_row(s);
+        else if (read < 0 && read != -1)
+            rc = CLI_BAD_INPUT;
     }
     if (rc == CLI_OK && ferror(stdin))
         rc = cli_error(SOURCE ": cannot read: %s", strerror(errno));
@@ -368,8 +403,9 @@ static int run(stream *s, int has_header, const char *label)
         rc = write_header(s);
     free(line);
     if (rc == CLI_OK && s->bad) {
-        rc = cli_error(SOURCE ": %zu of %zu data lines were bad and got no output line", s->bad,
-                       s->data_lines);
+        rc = cli_error(SOURCE ": %zu of %zu data lines were bad (their output lines hold the "
+                       "error)",
+                       s->bad, s->data_lines);
     }
     return rc;
 }

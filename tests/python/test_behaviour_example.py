@@ -98,8 +98,11 @@ def test_cli_pipeline_beats_raw_numbers(sessions, tmp_path):
                if r["device"] == "Emulator"]
     assert reasons and reasons.count("device=Emulator") > len(reasons) / 2
     # the stream gives the batch's scores line by line (per-user history kept)
-    streamed = run(CLI, "stream", model, input=open(path).read())
-    assert streamed == run(CLI, "score", model, path)
+    # (its last column, error, is empty on every line)
+    streamed = run(CLI, "stream", model, input=open(path).read()).splitlines()
+    assert streamed[0].endswith(",error") and all(line.endswith(",") for line in streamed[1:])
+    assert [line.rsplit(",", 1)[0] for line in streamed] == \
+        run(CLI, "score", model, path).splitlines()
 
 
 def test_c_example_beats_raw_numbers(sessions, tmp_path):

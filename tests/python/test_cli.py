@@ -681,7 +681,7 @@ def test_score_and_stream_explain_derived_features(tmp_path):
         assert names[i][0] == best and abs(contrib[i, 0] - ref[best]) < 1e-9
     # the stream: the same names and values, one line at a time
     got = stream(model, "--explain", 2, input=open(data).read()).stdout
-    assert got == run("score", model, data, "--explain", 2).stdout
+    assert score_part(got) == run("score", model, data, "--explain", 2).stdout
     # K above the width lists every derived column once
     _, _, names, _ = read_explained(run("score", model, data, "--explain", 99).stdout, 6)
     assert sorted(names[0]) == sorted(["amount", "clicks", "device=Mobile", "device=ios",
@@ -697,7 +697,7 @@ def test_explain_iforest_planted_category(tmp_path):
     scores, _, names, _ = read_explained(run("score", model, data, "--explain", 1).stdout, 1)
     assert names[7] == ["device=Mobile"]
     streamed = stream(model, "--explain", 1, input=open(data).read()).stdout
-    _, _, snames, _ = read_explained(streamed, 1)
+    _, _, snames, _ = read_explained(score_part(streamed), 1)
     assert snames[7] == ["device=Mobile"]
 
 
@@ -856,6 +856,17 @@ def stream(*args, input="", ok=True):
     return p
 
 
+def score_part(text):
+    """`anoma stream` output without its last column, `error`, which must be
+    empty on every line: then it is what `anoma score` writes."""
+    out = []
+    for i, line in enumerate(text.splitlines()):
+        suffix = ",error" if i == 0 else ","
+        assert line.endswith(suffix), (i, line)
+        out.append(line[:-len(suffix)] + "\n")
+    return "".join(out)
+
+
 def data_lines(path):
     with open(path) as f:
         return f.read().splitlines()
@@ -871,7 +882,8 @@ def test_stream_matches_score(tmp_path, detector, extra):
     expected = run("score", model, WBC, *extra).stdout
     with open(WBC) as f:
         got = stream(model, *extra, input=f.read()).stdout
-    assert got == expected  # byte for byte: the same scores, flags and explanations
+    # byte for byte: the same scores, flags and explanations, and no error
+    assert score_part(got) == expected
     assert len(got.splitlines()) == len(data_lines(WBC))
 
 
@@ -884,7 +896,7 @@ def test_stream_matches_score_shared_data(tmp_path, name):
     run("train", "-d", "iforest", "-l", "label", "-o", model, path)
     with open(path) as f:
         got = stream(model, input=f.read()).stdout
-    scores, flags = read_scores(got)
+    scores, flags = read_scores(score_part(got))
     ref_scores, ref_flags = read_scores(run("score", model, path).stdout)
     assert np.array_equal(scores, ref_scores)
     assert np.array_equal(flags, ref_flags)
@@ -922,7 +934,7 @@ def test_stream_real_time(zscore_model):
         for i, line in enumerate(lines[:40]):
             p.stdin.write(line + "\n")
             p.stdin.flush()
-            assert out.get() == expected[i] + "\n", i
+            assert out.get() == expected[i] + (",error" if i == 0 else ",") + "\n", i
             assert p.poll() is None  # still waiting for more input
         p.stdin.close()  # EOF ends the run cleanly
         assert out.get() is None
@@ -934,47 +946,109 @@ def test_stream_real_time(zscore_model):
             p.wait()
 
 
-def test_stream_bad_lines_are_skipped(tmp_path, zscore_model):
+def read_stream_output(text):
+    """`anoma stream` output read by pandas, every field as the text written
+    (an empty field stays ''), so that bad lines' empty fields show."""
+    pd = pytest.importorskip("pandas")
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+
+
+def test_stream_bad_lines_keep_their_place(tmp_path, zscore_model):
     lines = data_lines(WBC)
-    expected = run("score", zscore_model, WBC).stdout.splitlines()
-    bad = {  # 0-based index into `lines` -> what replaces it
-        3: "1,2,oops,4,5,6,7,8,9,0",        # not a number
-        6: "1,2,3",                          # too few fields
-        7: "1,2,3,4,5,6,7,8,9,0,11",         # too many
-        10: "1,2,inf,4,5,6,7,8,9,0",         # infinite
-        12: "1,2,3,4,5,6,7,8,1e999,0",       # out of range
-        15: '1,"2,3,4,5,6,7,8,9,0',          # a quote not closed on its line
+    bad = {  # 0-based index into `lines` -> what replaces it, a word of its message
+        3: ("1,2,oops,4,5,6,7,8,9,0", "'oops'"),             # not a number
+        4: ('1,2,"o""ps, x",4,5,6,7,8,9,0', "'o\"ps, x'"),   # quote and comma in the message
+        6: ("1,2,3", "expected 10 fields, found 3"),           # too few fields
+        7: ("1,2,3,4,5,6,7,8,9,0,11", "found 11"),             # too many
+        10: ("1,2,inf,4,5,6,7,8,9,0", "infinite"),             # infinite
+        12: ("1,2,3,4,5,6,7,8,1e999,0", "range"),              # out of range
+        15: ('1,"2,3,4,5,6,7,8,9,0', "quoted"),                # a quote not closed on its line
     }
-    text = "\n".join(bad.get(i, line) for i, line in enumerate(lines)) + "\n"
+    text = "\n".join(bad[i][0] if i in bad else line for i, line in enumerate(lines)) + "\n"
     p = stream(zscore_model, input=text, ok=False)
     assert p.returncode == 1
-    good = [expected[i] for i in range(1, len(lines)) if i not in bad]
-    assert p.stdout.splitlines() == [expected[0]] + good  # every other row, in order
+    # the reference: `anoma score` on the good rows alone
+    good_rows = [i for i in range(1, len(lines)) if i not in bad]
+    good_file = tmp_path / "good.csv"
+    good_file.write_text("\n".join([lines[0]] + [lines[i] for i in good_rows]) + "\n")
+    ref = read_stream_output(run("score", zscore_model, good_file).stdout)
+    out = read_stream_output(p.stdout)
+    assert list(out.columns) == ["score", "is_anomaly", "error"]
+    assert len(out) == len(lines) - 1  # one output line per input data line, in order
+    good = out.drop(index=[i - 1 for i in bad])
+    assert list(good["score"]) == list(ref["score"])  # the same %.17g text
+    assert list(good["is_anomaly"]) == list(ref["is_anomaly"])
+    assert (good["error"] == "").all()
+    for i, (_, word) in bad.items():
+        row = out.iloc[i - 1]
+        assert row["score"] == "" and row["is_anomaly"] == "", row
+        assert row["error"].startswith("line %d" % (i + 1)), row["error"]
+        assert word in row["error"], (word, row["error"])
+    # stderr: the same messages, then a summary
     messages = p.stderr.splitlines()
-    assert len(messages) == len(bad) + 1  # one per bad line, then a summary
+    assert len(messages) == len(bad) + 1
     for message, i in zip(messages, sorted(bad)):
-        assert message.startswith("anoma: stdin: line %d" % (i + 1)), message
-    assert "'oops'" in messages[0] and "'f2'" in messages[0]
-    assert "expected 10 fields, found 3" in messages[1]
-    assert "found 11" in messages[2]
-    assert "infinite" in messages[3]
-    assert "range" in messages[4]
-    assert "quoted" in messages[5]
+        assert message == "anoma: stdin: " + out.iloc[i - 1]["error"]
     assert "%d of %d" % (len(bad), len(lines) - 1) in messages[-1]
+    # an empty line is not a data line: no output line, and the pairing holds
+    spaced = stream(zscore_model, input=text.replace("\n", "\n\n", 5), ok=False).stdout
+    assert read_stream_output(spaced)["score"].tolist() == out["score"].tolist()
+
+
+def test_stream_bad_lines_with_keep_explain_and_steps(tmp_path):
+    """An unseen category (unseen=error) is a bad line too; --keep fields are
+    kept when the line was read, --explain fields stay aligned (empty)."""
+    data = tmp_path / "devices.csv"
+    write_devices(data, "Mobile")
+    model = tmp_path / "strict.anoma"
+    run("train", "--step", "one_hot columns=device unseen=error", "-d", "zscore", "-o", model,
+        data)
+    rows = data_lines(data)[1:]
+    lines = [  # (line after the id, is it good)
+        (rows[0], True),
+        ("Tablet,50,20", False),       # a category not seen in training
+        (rows[1], True),
+        ("web,abc,20", False),         # not a number
+        ("web,50", False),             # too few fields
+        (rows[2], True),
+    ]
+    text = "id,device,amount,clicks\n" + "".join(
+        "%d,%s\n" % (100 + i, line) for i, (line, _) in enumerate(lines))
+    p = stream(model, "--keep", "id", "--explain", 2, input=text, ok=False)
+    assert p.returncode == 1
+    out = read_stream_output(p.stdout)
+    explain = ["feature_1", "contribution_1", "feature_2", "contribution_2"]
+    assert list(out.columns) == ["id", "score", "is_anomaly"] + explain + ["error"]
+    assert len(out) == len(lines)
+    good_file = tmp_path / "good.csv"
+    good_file.write_text("id,device,amount,clicks\n" + "".join(
+        "%d,%s\n" % (100 + i, line) for i, (line, ok) in enumerate(lines) if ok))
+    ref = read_stream_output(run("score", model, good_file, "--keep", "id", "--explain", 2).stdout)
+    good = out[[ok for _, ok in lines]].reset_index(drop=True)
+    assert good.drop(columns="error").equals(ref)
+    assert (good["error"] == "").all()
+    unseen, text_value, short = (out.iloc[i] for i in (1, 3, 4))
+    assert "'Tablet'" in unseen["error"] and "unseen" in unseen["error"]
+    assert unseen["id"] == "101"  # the line was read: its id is kept
+    assert "'abc'" in text_value["error"] and "amount" in text_value["error"]
+    assert "expected 4 fields, found 3" in short["error"]
+    assert short["id"] == ""  # the line could not be read
+    for row in (unseen, text_value, short):
+        assert (row[["score", "is_anomaly"] + explain] == "").all(), row
 
 
 def test_stream_no_header(wbc, zscore_model):
     X, _, _ = wbc
     text = "".join(",".join("%.17g" % v for v in row) + "\n" for row in X)
     got = stream(zscore_model, "--no-header", input=text).stdout
-    assert got == run("score", zscore_model, WBC).stdout
+    assert score_part(got) == run("score", zscore_model, WBC).stdout
     # --header is the default and may be given
     with open(WBC) as f:
         assert stream(zscore_model, "--no-header", "--header", input=f.read()).stdout == got
     # without a header, a line with the label column has one field too many
     p = stream(zscore_model, "--no-header", input=data_lines(WBC)[1] + "\n", ok=False)
     assert p.returncode == 1
-    assert p.stdout == "score,is_anomaly\n"
+    assert p.stdout == 'score,is_anomaly,error\n,,"line 1: expected 9 fields, found 10"\n'
     assert "line 1: expected 9 fields, found 10" in p.stderr
 
 
@@ -996,13 +1070,13 @@ def test_stream_quoting_missing_and_columns(tmp_path, wbc):
             f.write(",".join("%.17g" % v for v in row) + "\n")
         f.write(",,,,," + ",".join("%.17g" % v for v in rows[2][5:8]) + ",\n")
     got = stream(model, input=(tmp_path / "mixed.csv").read_text()).stdout
-    assert got == run("score", model, reference).stdout
+    assert score_part(got) == run("score", model, reference).stdout
 
 
 def test_stream_empty_input_and_errors(tmp_path, zscore_model):
-    assert stream(zscore_model).stdout == "score,is_anomaly\n"  # no input: a header only
+    assert stream(zscore_model).stdout == "score,is_anomaly,error\n"  # no input: a header only
     assert stream(zscore_model, "--explain", "2").stdout.startswith(
-        "score,is_anomaly,feature_1,contribution_1,feature_2,contribution_2\n")
+        "score,is_anomaly,feature_1,contribution_1,feature_2,contribution_2,error\n")
     # a header without the model's columns stops the run at once
     p = stream(zscore_model, input="1,2,3,4,5,6,7,8,9\n2,3,4,5,6,7,8,9,1\n", ok=False)
     assert_fails(p, 1, "line 1", "f0", "--no-header")
@@ -1032,7 +1106,7 @@ def test_stream_model_without_names(tmp_path, wbc):
     with open(WBC) as f:
         text = f.read()
     # every column but --label, in file order
-    scores, _ = read_scores(stream(path, "--label", "label", input=text).stdout)
+    scores, _ = read_scores(score_part(stream(path, "--label", "label", input=text).stdout))
     assert np.array_equal(scores, unnamed.score(X))
     assert_fails(stream(path, input=text, ok=False), 1, "10 feature columns", "expects 9")
 
