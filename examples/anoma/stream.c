@@ -394,7 +394,7 @@ static int run(stream *s, int has_header, const char *label)
         int read = read_row(s, text, n);
         if (read == 0)
             rc = score_row(s);
-        else if (read < 0 && read != -1)
+        else if (read == -2) /* its output line could not be written */
             rc = CLI_BAD_INPUT;
     }
     if (rc == CLI_OK && ferror(stdin))
