@@ -47,6 +47,18 @@ static anoma_status build(an_pipeline *p, const char *const *steps, size_t n)
     return ANOMA_OK;
 }
 
+/* Each one-step pipeline text is refused as a bad value of key, named in the message. */
+static void check_refused(const char *const *texts, size_t n, const char *key)
+{
+    an_pipeline p;
+    for (size_t b = 0; b < n; b++) {
+        CHECK_STATUS(build(&p, texts + b, 1), ANOMA_ERR_PARAM_VALUE);
+        CHECK(strstr(anoma_last_error(), key) != NULL);
+        an_pipeline_free(&p);
+    }
+}
+
+
 static const char *output_name(const an_pipeline *p, size_t k)
 {
     return p->slot_names[p->stage_slots[p->stage_begin[p->n_steps] + k]];
@@ -164,9 +176,7 @@ static void test_select(void)
     an_free(x);
     an_pipeline_free(&p);
     const char *bad_type[] = {"select types=number,date"};
-    CHECK_STATUS(build(&p, bad_type, 1), ANOMA_ERR_PARAM_VALUE);
-    CHECK(strstr(anoma_last_error(), "date") != NULL);
-    an_pipeline_free(&p);
+    check_refused(bad_type, 1, "date");
 }
 
 static void test_fit_errors_name_the_column(void)
@@ -385,11 +395,7 @@ static void test_minmax_scaler_by_hand(void)
     an_pipeline_free(&q);
     const char *bad[] = {"minmax_scaler feature_range=1,1", "minmax_scaler feature_range=0",
                          "minmax_scaler feature_range=a,1"};
-    for (size_t b = 0; b < 3; b++) {
-        CHECK_STATUS(build(&p, bad + b, 1), ANOMA_ERR_PARAM_VALUE);
-        CHECK(strstr(anoma_last_error(), "feature_range") != NULL);
-        an_pipeline_free(&p);
-    }
+    check_refused(bad, 3, "feature_range");
 }
 
 static void test_robust_scaler_by_hand(void)
@@ -418,11 +424,7 @@ static void test_robust_scaler_by_hand(void)
     an_pipeline_free(&p);
     const char *bad[] = {"robust_scaler quantile_range=80,20", "robust_scaler quantile_range=-1,50",
                          "robust_scaler quantile_range=25,101"};
-    for (size_t b = 0; b < 3; b++) {
-        CHECK_STATUS(build(&p, bad + b, 1), ANOMA_ERR_PARAM_VALUE);
-        CHECK(strstr(anoma_last_error(), "quantile_range") != NULL);
-        an_pipeline_free(&p);
-    }
+    check_refused(bad, 3, "quantile_range");
 }
 
 static void test_maxabs_and_normalizer_by_hand(void)
