@@ -99,7 +99,7 @@ static void score_features(anoma_row_scorer *s, const double *x, double *score, 
     const anoma_model *m = s->model;
     for (size_t k = 0; k < m->n_detectors; k++)
         m->detectors[k].vt->score_row(m->detectors[k].state, x, s->scratch, &s->raw[k]);
-    *score = an_model_combine(m, s->raw);
+    *score = an_ensemble_combine(m, s->raw);
     if (is_anomaly)
         *is_anomaly = *score > m->threshold;
 }
