@@ -85,6 +85,11 @@ anoma_status an_model_score_part(const anoma_model *m, const double *x, size_t r
  * part of the rows at a time when its steps are stateless. */
 anoma_status an_model_score_input(const anoma_model *m, const an_input *in, double *scores);
 
+/* A fitted model's checked input from a frame (`out`: the caller's output
+ * array, refused when NULL for rows); `columns` to an_free. */
+anoma_status an_model_frame_input(const anoma_model *m, const anoma_frame *f, const void *out,
+                                  const char *what, an_input *in, an_input_column **columns);
+
 /* Detector `index` when it has per-feature scores; else the error
  * (ANOMA_ERR_INVALID_ARGUMENT for a bad index, ANOMA_ERR_UNSUPPORTED). */
 anoma_status an_model_explaining_detector(const anoma_model *m, size_t index,
