@@ -8,7 +8,7 @@
 #include <string.h>
 
 static const char score_help[] =
-    "usage: anoma score MODEL data.csv [-o OUT.csv] [--label COL] [--explain K]\n"
+    "usage: anoma score MODEL data.csv [-o OUT.csv] [--label COL] [--proba] [--explain K]\n"
     "                   [--keep a,b] [--header | --no-header] [--delimiter C]\n"
     "\n"
     "Score every row of data.csv (- for standard input) with MODEL and write a CSV with the header\n"
@@ -26,6 +26,14 @@ static const char score_help[] =
     "data.csv (a missing text value as an empty field; a column the model also\n"
     "uses as a feature as the number read), so results can be joined back.\n"
     "\n"
+    "With --proba, each line also gives the row's anomaly probability in [0, 1]\n"
+    "and the confidence of its decision, as columns probability,confidence\n"
+    "after is_anomaly: the probability is the share of the training rows'\n"
+    "scores below the row's (or, for a model trained with --validation FILE\n"
+    "--proba, a logistic curve fitted on labelled rows); the confidence is 0\n"
+    "at the threshold and 1 at probability 1 or 0. A model that learned no\n"
+    "probability (one detector with a fixed threshold) is an error.\n"
+    "\n"
     "With --explain K, each line also names the K features that contribute\n"
     "most to the row's score (the model's first detector's per-feature scores,\n"
     "largest first), as extra columns feature_1,contribution_1,...,\n"
@@ -39,6 +47,7 @@ static const char score_help[] =
     "                        output; '-' is standard output\n"
     "  -l, --label COL       a column to leave out (for models without names)\n"
     "  -e, --explain K       add the top K features by contribution to each line\n"
+    "      --proba           add the anomaly probability and confidence to each line\n"
     "%s%s"
     "  -h, --help            this text\n";
 
@@ -110,36 +119,55 @@ void cli_write_explanation(FILE *out, const cli_explanation *e, const double *c)
     }
 }
 
-void cli_write_score_header(FILE *out, size_t k, int error_column)
+void cli_write_score_columns(FILE *out, int probability, size_t k)
 {
-    fputs("score,is_anomaly", out);
+    fputs(probability ? "score,is_anomaly,probability,confidence" : "score,is_anomaly", out);
     for (size_t r = 1; r <= k; r++)
         fprintf(out, ",feature_%zu,contribution_%zu", r, r);
+}
+
+void cli_write_score_header(FILE *out, size_t k, int error_column)
+{
+    cli_write_score_columns(out, 0, k);
     if (error_column)
         fputs(",error", out);
     putc('\n', out);
 }
 
 /* The --keep column names, then the score header. */
-static void write_header(FILE *out, const cli_data *d, char *const *keep, size_t k)
+static void write_header(FILE *out, const cli_data *d, char *const *keep, int probability,
+                         size_t k)
 {
     for (size_t j = 0; j < d->n_keep; j++) {
         cli_put_field(out, keep[j]);
         putc(',', out);
     }
-    cli_write_score_header(out, k, 0);
+    cli_write_score_columns(out, probability, k);
+    putc('\n', out);
 }
 
-static int write_scores(FILE *out, const double *scores, const cli_data *d, char *const *keep,
-                        double threshold, const cli_explanation *e)
+/* What a line holds besides the kept fields: the score, with --proba the
+ * probability and confidence (NULL without), with --explain the
+ * contributions. */
+typedef struct score_columns {
+    const double *scores, *probability, *confidence;
+    double threshold;
+    const cli_explanation *e;
+} score_columns;
+
+static int write_scores(FILE *out, const score_columns *c, const cli_data *d, char *const *keep)
 {
-    write_header(out, d, keep, e->contrib ? e->k : 0);
+    const cli_explanation *e = c->e;
+    const double *scores = c->scores;
+    write_header(out, d, keep, c->probability != NULL, e->contrib ? e->k : 0);
     for (size_t i = 0; i < d->rows; i++) {
         for (size_t k = 0; k < d->n_keep; k++) {
             cli_write_kept(out, d, k, i);
             putc(',', out);
         }
-        fprintf(out, "%.17g,%d", scores[i], scores[i] > threshold);
+        fprintf(out, "%.17g,%d", scores[i], scores[i] > c->threshold);
+        if (c->probability)
+            fprintf(out, ",%.17g,%.17g", c->probability[i], c->confidence[i]);
         if (e->contrib)
             cli_write_explanation(out, e, e->contrib + i * e->cols);
         putc('\n', out);
@@ -167,7 +195,7 @@ static anoma_status explain_rows(const anoma_model *m, const cli_data *d, double
 }
 
 static int score_file(const anoma_model *m, const char *path, cli_input *in,
-                      const char *out_path, size_t explain)
+                      const char *out_path, size_t explain, int proba)
 {
     size_t n_names, width = 0;
     const char **names, **explained = NULL;
@@ -186,10 +214,12 @@ static int score_file(const anoma_model *m, const char *path, cli_input *in,
         rc = cli_data_load(&d, path, in);
     if (rc == CLI_OK)
         cli_data_note_unused(&d, path);
-    double *scores = NULL, *contrib = NULL;
+    double *scores = NULL, *contrib = NULL, *probability = NULL;
     unsigned char *used = NULL;
     double threshold = 0;
     if (rc == CLI_OK && !(scores = malloc(d.rows * sizeof *scores)))
+        rc = cli_error("out of memory");
+    if (rc == CLI_OK && proba && !(probability = malloc(2 * d.rows * sizeof *probability + 1)))
         rc = cli_error("out of memory");
     if (rc == CLI_OK && explain &&
         (!(contrib = malloc(d.rows * width * sizeof *contrib + 1)) || !(used = malloc(width + 1))))
@@ -200,6 +230,12 @@ static int score_file(const anoma_model *m, const char *path, cli_input *in,
             st = anoma_model_threshold(m, &threshold);
         if (st != ANOMA_OK)
             rc = cli_fail(st, "scoring %s", path);
+        if (rc == CLI_OK && proba) {
+            st = anoma_model_probability_of_scores(m, scores, d.rows, probability,
+                                                   probability + d.rows);
+            if (st != ANOMA_OK)
+                rc = cli_fail(st, "--proba");
+        }
         if (rc == CLI_OK && explain) {
             cli_progress("explaining %zu rows...", d.rows);
             st = explain_rows(m, &d, contrib);
@@ -208,8 +244,10 @@ static int score_file(const anoma_model *m, const char *path, cli_input *in,
         }
     }
     cli_explanation e = {contrib, width, explain < width ? explain : width, explained, used};
+    score_columns columns = {scores, probability, probability ? probability + d.rows : NULL,
+                             threshold, &e};
     if (rc == CLI_OK && (!out_path || !strcmp(out_path, "-"))) {
-        if (write_scores(stdout, scores, &d, keep, threshold, &e) != 0 || fflush(stdout) != 0)
+        if (write_scores(stdout, &columns, &d, keep) != 0 || fflush(stdout) != 0)
             rc = cli_error("standard output: write failed");
     } else if (rc == CLI_OK) {
         /* The whole output goes through the library's saving rule: written
@@ -217,7 +255,7 @@ static int score_file(const anoma_model *m, const char *path, cli_input *in,
         char *text = NULL;
         size_t size = 0;
         FILE *out = open_memstream(&text, &size);
-        int bad = !out || write_scores(out, scores, &d, keep, threshold, &e) != 0;
+        int bad = !out || write_scores(out, &columns, &d, keep) != 0;
         if (out && fclose(out) != 0)
             bad = 1;
         if (bad) {
@@ -230,6 +268,7 @@ static int score_file(const anoma_model *m, const char *path, cli_input *in,
         free(text);
     }
     free(scores);
+    free(probability);
     free(contrib);
     free(used);
     free(names);
@@ -245,6 +284,7 @@ int cmd_score(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"label", required_argument, NULL, 'l'},
         {"explain", required_argument, NULL, 'e'},
+        {"proba", no_argument, NULL, 400},
         {"help", no_argument, NULL, 'h'},
         CLI_INPUT_OPTIONS,
         CLI_KEEP_OPTION,
@@ -253,7 +293,7 @@ int cmd_score(int argc, char **argv)
     cli_input in = {.auto_label = 1, .header = CLI_HEADER_GUESS};
     const char *out = NULL;
     size_t explain = 0;
-    int opt;
+    int opt, proba = 0;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":o:l:e:h", options, NULL)) != -1) {
         switch (opt) {
@@ -263,6 +303,7 @@ int cmd_score(int argc, char **argv)
             if (cli_parse_count(optarg, &explain) != 0)
                 return cli_usage("score", "--explain wants a positive integer, not '%s'", optarg);
             break;
+        case 400: proba = 1; break;
         case 'h': printf(score_help, cli_keep_help, cli_input_help); return CLI_OK;
         default:
             if (!cli_input_option(&in, opt, optarg))
@@ -280,7 +321,7 @@ int cmd_score(int argc, char **argv)
     anoma_model_set_progress(m, cli_progress_callback(), NULL);
     int rc = explain ? cli_check_explainable(m) : CLI_OK;
     if (rc == CLI_OK)
-        rc = score_file(m, argv[optind + 1], &in, out, explain);
+        rc = score_file(m, argv[optind + 1], &in, out, explain, proba);
     anoma_model_free(m);
     return rc;
 }

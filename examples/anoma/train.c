@@ -9,8 +9,10 @@ static const char train_help[] =
     "usage: anoma train [--step 'NAME KEY=VALUE ...' ...]\n"
     "                   --detector NAME [--param KEY=VALUE ...] [--detector NAME ...]\n"
     "                   [--model-param KEY=VALUE ...] [--contamination R|auto]\n"
-    "                   [--label COL] [--features a,b | --drop a,b]\n"
-    "                   [--validation FILE --threshold best_f1|precision=P|recall=R]\n"
+    "                   [--ensemble mean|max|wmean|vote] [--normalize NAME]\n"
+    "                   [--weights W1,W2,...] [--label COL] [--features a,b | --drop a,b]\n"
+    "                   [--validation FILE [--threshold best_f1|precision=P|recall=R]\n"
+    "                   [--proba]]\n"
     "                   -o MODEL data.csv\n"
     "\n"
     "Fit a model on the number columns of data.csv (- for standard input) and\n"
@@ -30,6 +32,12 @@ static const char train_help[] =
     "                         --detector a,b) make an ensemble\n"
     "  -p, --param KEY=VALUE  a parameter of the last detector given\n"
     "  -m, --model-param KEY=VALUE  a model parameter (see below)\n"
+    "  --ensemble NAME        how several detectors' scores become one: the model\n"
+    "                         parameter ensemble= (see below)\n"
+    "  --normalize NAME       how each detector's scores are scaled first: the\n"
+    "                         model parameter normalize= (see below)\n"
+    "  --weights W1,W2,...    one positive weight per --detector, in order, for\n"
+    "                         --ensemble wmean or vote: the parameter weights=\n"
     "  -c, --contamination R  expected anomaly fraction, which sets the threshold\n"
     "                         (the same as --model-param contamination=R); 'auto'\n"
     "                         is the detectors' own rule: iforest 0.5\n"
@@ -42,12 +50,17 @@ static const char train_help[] =
     "                         passed to the detectors (supervised ones use it)\n"
     "  --validation FILE      labelled rows (the label column as for data.csv,\n"
     "                         the same feature columns, by name) on which\n"
-    "                         --threshold is chosen once the model is fitted\n"
+    "                         --threshold is chosen, or --proba fitted, once the\n"
+    "                         model is fitted\n"
     "  --threshold RULE       with --validation: best_f1 (the highest F1),\n"
     "                         precision=P (the highest recall whose precision\n"
     "                         is at least P) or recall=R (the highest threshold\n"
     "                         whose recall is at least R); replaces the\n"
     "                         contamination threshold\n"
+    "  --proba                with --validation: fit the anomaly probability\n"
+    "                         ('anoma score --proba') as a logistic curve of the\n"
+    "                         score on the labelled rows (Platt's method), in place\n"
+    "                         of the default, the rank among the training scores\n"
     "  -o, --output MODEL     the model file to write\n"
     "%s%s"
     "  -h, --help             this text\n"
@@ -62,6 +75,7 @@ typedef enum { ACT_DETECTOR, ACT_PARAM, ACT_MODEL_PARAM, ACT_CONTAMINATION, ACT_
 typedef struct action {
     action_kind kind;
     const char *text;
+    const char *key; /* a model parameter's own option (--ensemble): its key; text is the value */
 } action;
 
 static int add_detectors(anoma_model *m, const char *text, size_t *last)
@@ -103,7 +117,9 @@ static int apply_param(anoma_model *m, const action *a, size_t detector)
 {
     char key[128] = "contamination";
     const char *value = a->text;
-    if (a->kind != ACT_CONTAMINATION && cli_split_kv(a->text, key, sizeof key, &value) != 0)
+    if (a->key)
+        snprintf(key, sizeof key, "%s", a->key);
+    else if (a->kind != ACT_CONTAMINATION && cli_split_kv(a->text, key, sizeof key, &value) != 0)
         return cli_usage("train", "'%s' is not KEY=VALUE", a->text);
     anoma_status st = a->kind == ACT_PARAM
                           ? anoma_model_set_detector_param(m, detector, key, value)
@@ -157,11 +173,12 @@ static int save_to_stdout(const anoma_model *m)
     return rc;
 }
 
-/* --validation FILE --threshold RULE: the fitted model scores FILE's rows,
- * read as `anoma score` reads them (the model's columns by name) with the
- * training file's label rule, and the library picks the threshold. */
-static int threshold_from_validation(anoma_model *m, const cli_input *train_in,
-                                     const char *path, const char *rule)
+/* --validation FILE --threshold RULE --proba: the fitted model scores
+ * FILE's rows, read as `anoma score` reads them (the model's columns by
+ * name) with the training file's label rule, and the library picks the
+ * threshold (rule not NULL) and fits the probability (proba). */
+static int learn_from_validation(anoma_model *m, const cli_input *train_in, const char *path,
+                                 const char *rule, int proba)
 {
     cli_input in = *train_in;
     const char **names = NULL;
@@ -176,8 +193,8 @@ static int threshold_from_validation(anoma_model *m, const cli_input *train_in,
         rc = cli_data_load(&d, path, &in);
     if (rc == CLI_OK && !d.labels)
         rc = cli_error("--validation %s: no label column (give --label COL)", path);
-    if (rc == CLI_OK) {
-        anoma_matrix x = anoma_matrix_f64(d.x, d.rows, d.cols);
+    anoma_matrix x = anoma_matrix_f64(d.x, d.rows, d.cols);
+    if (rc == CLI_OK && rule) {
         anoma_status st =
             d.features ? anoma_model_set_threshold_from_labels_frame(m, d.features, d.labels, rule)
                        : anoma_model_set_threshold_from_labels(m, &x, d.labels, rule);
@@ -189,13 +206,21 @@ static int threshold_from_validation(anoma_model *m, const cli_input *train_in,
         else
             cli_progress("threshold %s on %s (%zu rows): %.17g", rule, path, d.rows, threshold);
     }
+    if (rc == CLI_OK && proba) {
+        anoma_status st = d.features ? anoma_model_fit_probability_frame(m, d.features, d.labels)
+                                     : anoma_model_fit_probability(m, &x, d.labels);
+        if (st != ANOMA_OK)
+            rc = cli_fail(st, "--proba on %s", path);
+        else
+            cli_progress("probability fitted on %s (%zu rows)", path, d.rows);
+    }
     cli_data_free(&d);
     free(names);
     return rc;
 }
 
 static int fit_and_save(anoma_model *m, const char *path, const cli_input *in, const char *out,
-                        const char *validation, const char *rule)
+                        const char *validation, const char *rule, int proba)
 {
     cli_data d;
     cli_progress("reading %s...", path);
@@ -215,7 +240,7 @@ static int fit_and_save(anoma_model *m, const char *path, const cli_input *in, c
             rc = cli_fail(st, "feature names");
     }
     if (rc == CLI_OK && validation)
-        rc = threshold_from_validation(m, in, validation, rule);
+        rc = learn_from_validation(m, in, validation, rule, proba);
     int to_stdout = !strcmp(out, "-");
     if (rc == CLI_OK && to_stdout) {
         rc = save_to_stdout(m);
@@ -244,6 +269,10 @@ int cmd_train(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"validation", required_argument, NULL, 400},
         {"threshold", required_argument, NULL, 401},
+        {"ensemble", required_argument, NULL, 402},
+        {"normalize", required_argument, NULL, 403},
+        {"weights", required_argument, NULL, 404},
+        {"proba", no_argument, NULL, 405},
         {"help", no_argument, NULL, 'h'},
         CLI_INPUT_OPTIONS,
         CLI_SELECT_OPTIONS,
@@ -254,24 +283,28 @@ int cmd_train(int argc, char **argv)
     action *acts = malloc((size_t)argc * sizeof *acts);
     const char *out = NULL, *validation = NULL, *rule = NULL;
     size_t n_acts = 0, n_detectors = 0;
-    int opt, rc = CLI_OK;
+    int opt, rc = CLI_OK, proba = 0;
     if (!acts)
         return cli_error("out of memory");
     opterr = 0;
     while (rc == CLI_OK && (opt = getopt_long(argc, argv, ":d:p:m:c:l:o:s:h", options, NULL)) != -1) {
         switch (opt) {
-        case 'd': n_detectors++; acts[n_acts++] = (action){ACT_DETECTOR, optarg}; break;
-        case 'm': acts[n_acts++] = (action){ACT_MODEL_PARAM, optarg}; break;
-        case 's': in.typed = 1; acts[n_acts++] = (action){ACT_STEP, optarg}; break;
+        case 'd': n_detectors++; acts[n_acts++] = (action){ACT_DETECTOR, optarg, NULL}; break;
+        case 'm': acts[n_acts++] = (action){ACT_MODEL_PARAM, optarg, NULL}; break;
+        case 's': in.typed = 1; acts[n_acts++] = (action){ACT_STEP, optarg, NULL}; break;
         case 'l': in.label = optarg; break;
         case 'o': out = optarg; break;
         case 400: validation = optarg; break;
         case 401: rule = optarg; break;
-        case 'c': acts[n_acts++] = (action){ACT_CONTAMINATION, optarg}; break;
+        case 402: acts[n_acts++] = (action){ACT_MODEL_PARAM, optarg, "ensemble"}; break;
+        case 403: acts[n_acts++] = (action){ACT_MODEL_PARAM, optarg, "normalize"}; break;
+        case 404: acts[n_acts++] = (action){ACT_MODEL_PARAM, optarg, "weights"}; break;
+        case 405: proba = 1; break;
+        case 'c': acts[n_acts++] = (action){ACT_CONTAMINATION, optarg, NULL}; break;
         case 'p':
             if (n_detectors == 0)
                 rc = cli_usage("train", "--param %s comes before any --detector", optarg);
-            acts[n_acts++] = (action){ACT_PARAM, optarg};
+            acts[n_acts++] = (action){ACT_PARAM, optarg, NULL};
             break;
         case 'h':
             printf(train_help, cli_select_help, cli_input_help);
@@ -287,9 +320,10 @@ int cmd_train(int argc, char **argv)
         rc = cli_usage("train", "missing --detector");
     if (rc == CLI_OK && !out)
         rc = cli_usage("train", "missing -o MODEL");
-    if (rc == CLI_OK && !validation != !rule)
-        rc = cli_usage("train", validation ? "--validation needs --threshold RULE"
-                                           : "--threshold needs --validation FILE");
+    if (rc == CLI_OK && validation && !rule && !proba)
+        rc = cli_usage("train", "--validation needs --threshold RULE or --proba");
+    if (rc == CLI_OK && !validation && (rule || proba))
+        rc = cli_usage("train", "%s needs --validation FILE", rule ? "--threshold" : "--proba");
     if (rc == CLI_OK && optind != argc - 1)
         rc = cli_usage("train", optind >= argc ? "missing data.csv" : "too many operands");
 
@@ -304,7 +338,7 @@ int cmd_train(int argc, char **argv)
     if (rc == CLI_OK) /* trees built and rows read, as bars on a terminal */
         anoma_model_set_progress(m, cli_progress_callback(), NULL);
     if (rc == CLI_OK)
-        rc = fit_and_save(m, argv[optind], &in, out, validation, rule);
+        rc = fit_and_save(m, argv[optind], &in, out, validation, rule, proba);
     anoma_model_free(m);
     free(acts);
     return rc;

@@ -546,9 +546,11 @@ anoma_status anoma_model_describe(const anoma_model *m, char *buf, size_t cap, s
     an_strbuf_printf(&sb, "parameters: ");
     an_params_format(&m->params, &sb);
     an_strbuf_printf(&sb, "\n");
-    if (m->fitted)
+    if (m->fitted) {
         an_strbuf_printf(&sb, "training data: %zu rows x %zu features\nthreshold: %.17g\n",
                          m->train_rows, m->n_features, m->threshold);
+        an_probability_describe(&m->probability, &sb);
+    }
     if (m->feature_names) {
         an_strbuf_printf(&sb, "features:");
         for (size_t j = 0; j < m->n_features; j++)

@@ -120,6 +120,19 @@ void an_probability_free(an_probability *p)
     p->method = AN_PROBABILITY_NONE;
 }
 
+void an_probability_describe(const an_probability *p, an_strbuf *sb)
+{
+    if (p->method == AN_PROBABILITY_DISTRIBUTION)
+        an_strbuf_printf(sb, "probability: rank among %zu knots of the training scores, from "
+                         "%.17g to %.17g\n", p->scores.n, p->scores.knots[0],
+                         p->scores.knots[p->scores.n - 1]);
+    else if (p->method == AN_PROBABILITY_LOGISTIC)
+        an_strbuf_printf(sb, "probability: logistic, 1 / (1 + exp(-(%.17g * score + %.17g)))\n",
+                         p->slope, p->intercept);
+    else
+        an_strbuf_printf(sb, "probability: none (no training scores, no labelled rows)\n");
+}
+
 void an_probability_save(const an_probability *p, an_writer *w)
 {
     an_put_u32(w, PROBABILITY_LAYOUT);

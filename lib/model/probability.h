@@ -3,6 +3,7 @@
 #ifndef AN_MODEL_PROBABILITY_H
 #define AN_MODEL_PROBABILITY_H
 
+#include "core/strbuf.h"
 #include "model/score_distribution.h"
 
 typedef enum an_probability_method {
@@ -31,6 +32,9 @@ anoma_status an_probability_fit_logistic(const double *scores, const int *labels
 double an_probability_of(const an_probability *p, double score);
 
 void an_probability_free(an_probability *p);
+
+/* One line of `anoma inspect`: the method and what it learned. */
+void an_probability_describe(const an_probability *p, an_strbuf *sb);
 
 /* The PROBABILITY section's payload, and back with every value checked. */
 void an_probability_save(const an_probability *p, an_writer *w);

@@ -5,6 +5,9 @@ included); rank normalisation and the default probability follow the
 np.searchsorted definition of docs/model.md; Platt's fit equals
 scikit-learn's LogisticRegression with a negligible penalty; saving keeps
 every value's bits; bad parameters are refused by name."""
+import os
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -23,7 +26,6 @@ KNOTS = 1025
 
 
 def data(name):
-    import os
     if not os.path.exists(os.path.join(DATA_DIR, name)):
         pytest.skip("no %s in %s" % (name, DATA_DIR))
     return load_csv(name)
@@ -246,3 +248,79 @@ def test_bad_parameters():
     fixed = anoma.Model("threshold=3", [("zscore", "combine=max")]).fit(X)
     with pytest.raises(anoma.AnomaError, match="fit_probability"):
         fixed.predict_proba(X)
+
+
+# ---- the anoma tool ---------------------------------------------------------------
+
+CLI = os.environ.get("ANOMA_CLI")
+needs_cli = pytest.mark.skipif(not CLI or not os.path.exists(CLI), reason="ANOMA_CLI is not set")
+
+
+def cli(*args):
+    return subprocess.run([CLI, *map(str, args)], capture_output=True, text=True)
+
+
+def write_csv(path, X, y):
+    header = ",".join(["f%d" % j for j in range(X.shape[1])] + ["label"])
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header=header, comments="",
+               fmt="%.17g")
+
+
+def read_scores(text):
+    lines = text.strip().splitlines()
+    assert lines[0] == "score,is_anomaly,probability,confidence"
+    return np.array([[float(v) for v in line.split(",")] for line in lines[1:]])
+
+
+@needs_cli
+def test_cli_ensemble_and_proba(tmp_path):
+    X, y = data("cardio.csv")
+    train, valid = tmp_path / "train.csv", tmp_path / "valid.csv"
+    write_csv(train, X[0::2], y[0::2])
+    write_csv(valid, X[1::2], y[1::2])
+    model_path = tmp_path / "m.anoma"
+    p = cli("train", "-d", "iforest", "-p", "n_trees=40", "-d", "zscore", "-p", "combine=max",
+            "--ensemble", "wmean", "--normalize", "robust", "--weights", "2,1", "--label",
+            "label", "-o", model_path, train)
+    assert p.returncode == 0, p.stderr
+    model = anoma.Model.load(str(model_path))
+    assert "ensemble=wmean normalize=robust weights=2,1" in model.params()
+    p = cli("score", "--proba", model_path, valid)
+    assert p.returncode == 0, p.stderr
+    got = read_scores(p.stdout)
+    Xv = X[1::2]
+    # the weighted mean of the members' robust scores, learned on the training rows
+    raw_train, raw = model.member_scores(X[0::2]), model.member_scores(Xv)
+    z = (raw - np.median(raw_train, axis=0)) / (np.percentile(raw_train, 75, axis=0)
+                                               - np.percentile(raw_train, 25, axis=0))
+    np.testing.assert_allclose(got[:, 0], (2 * z[:, 0] + z[:, 1]) / 3, rtol=1e-12, atol=1e-12)
+    assert np.array_equal(got[:, 1], (got[:, 0] > model.threshold).astype(float))
+    knots = knots_of(model.score(X[0::2]))
+    np.testing.assert_allclose(got[:, 2], rank(knots, got[:, 0]), rtol=0, atol=1e-12)
+
+    # --validation --proba: Platt's curve on the validation rows
+    p = cli("train", "-d", "zscore", "-p", "combine=max", "--validation", valid, "--proba",
+            "--label", "label", "-o", model_path, train)
+    assert p.returncode == 0, p.stderr
+    model = anoma.Model.load(str(model_path))
+    p = cli("score", "--proba", model_path, valid)
+    got = read_scores(p.stdout)
+    s = model.score(Xv)
+    ref = platt_reference(s, y[1::2])
+    np.testing.assert_allclose(got[:, 2], ref.predict_proba(s.reshape(-1, 1))[:, 1], atol=1e-6)
+
+
+@needs_cli
+def test_cli_refusals(tmp_path):
+    X, y = data("wbc.csv")
+    train = tmp_path / "train.csv"
+    write_csv(train, X, y)
+    p = cli("train", "-d", "iforest", "-d", "zscore", "--ensemble", "vote", "--weights",
+            "2,1,3", "-o", tmp_path / "m.anoma", train)
+    assert p.returncode == 1 and "weights=2,1,3 has 3 weights; the model has 2" in p.stderr
+    p = cli("train", "-d", "zscore", "--proba", "-o", tmp_path / "m.anoma", train)
+    assert p.returncode == 2 and "--proba needs --validation FILE" in p.stderr
+    p = cli("train", "-d", "zscore", "-m", "threshold=3", "-o", tmp_path / "m.anoma", train)
+    assert p.returncode == 0, p.stderr
+    p = cli("score", "--proba", tmp_path / "m.anoma", train)
+    assert p.returncode == 1 and "learned no probability" in p.stderr
