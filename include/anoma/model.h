@@ -7,7 +7,8 @@
  * detectors with anoma_model_add_detector(), then fitted. Scores follow one
  * convention for every detector: **higher = more anomalous**. With several
  * detectors, each detector's scores are normalised on the training data and
- * combined (see the `normalize` and `combine` parameters). The threshold comes
+ * combined (the `normalize`, `ensemble` and `weights` parameters;
+ * anoma_model_member_scores() gives the members' scores). The threshold comes
  * from the `contamination` rate at fit time or is set explicitly; a row is an
  * anomaly when its score is strictly greater than the threshold.
  *

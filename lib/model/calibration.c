@@ -1,5 +1,6 @@
-/* What the model learns from its own training scores: each detector's
- * normalisation and the decision threshold, on a bounded sample.
+/* What the model learns from its own training scores, on a bounded sample:
+ * the ensemble (ensemble.c), the score distribution of the probability
+ * (probability.c) and the decision threshold, which is this file's own.
  *
  * Why a sample: scoring every training row made fit cost grow with the data
  * while the forest itself does not (100 trees of 256 rows), and a quantile

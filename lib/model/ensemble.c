@@ -276,8 +276,9 @@ static anoma_status load_error(const char *what)
 anoma_status an_ensemble_load(anoma_model *m, const void *data, size_t size)
 {
     anoma_status st = an_ensemble_resolve(m);
-    if (st != ANOMA_OK)
+    if (st == ANOMA_ERR_PARAM_VALUE) /* the weights do not fit the detectors */
         return an_error(ANOMA_ERR_FORMAT, "model file: %s", anoma_last_error());
+    AN_TRY(st);
     for (size_t k = 0; k < m->n_detectors; k++)
         m->detectors[k].vote_threshold = NAN;
     if (!data)

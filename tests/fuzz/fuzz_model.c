@@ -1,6 +1,6 @@
 /* libFuzzer target: the model reader must reject or accept any bytes
  * without crashing, leaking or reading out of bounds; a model it accepts
- * must score and save. */
+ * must score (members and probability too) and save. */
 #include "anoma/anoma.h"
 
 #include <stdint.h>
@@ -19,6 +19,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             rows[0] = 1e300;
             anoma_matrix x = anoma_matrix_f64(rows, 2, cols);
             anoma_model_score(m, &x, scores);
+            double p[2], c[2];
+            anoma_model_probability(m, &x, p, c);
+            size_t members = anoma_model_n_detectors(m);
+            double *raw = calloc(members * 4, sizeof(double));
+            if (raw)
+                anoma_model_member_scores(m, &x, raw, raw + 2 * members);
+            free(raw);
             anoma_row_scorer *s = NULL;
             if (anoma_row_scorer_create(m, &s) == ANOMA_OK) {
                 double score;

@@ -164,11 +164,49 @@ static void test_section_checked(void)
     anoma_model_free(m);
 }
 
+/* Every allocation of a rank-and-vote ensemble's life, failing in turn:
+ * fit, members' scores, probability, saving and loading free what they
+ * took and report ANOMA_ERR_NO_MEMORY. */
+static anoma_status ensemble_life(void *ctx)
+{
+    (void)ctx;
+    static const double rows[] = {4.5, 20};
+    anoma_matrix x = anoma_matrix_f64(column, N_OF(column), 1), r = anoma_matrix_f64(rows, 2, 1);
+    anoma_model *m = NULL, *back = NULL;
+    unsigned char bytes[1 << 14];
+    double out[4], p[2];
+    size_t size = 0;
+    anoma_status st = anoma_model_create("ensemble=vote normalize=rank weights=1,2", &m);
+    if (st == ANOMA_OK)
+        st = anoma_model_add_detector(m, "zscore", "combine=max", NULL);
+    if (st == ANOMA_OK)
+        st = anoma_model_add_detector(m, "mad", "combine=max", NULL);
+    if (st == ANOMA_OK)
+        st = anoma_model_fit(m, &x, NULL, NULL);
+    if (st == ANOMA_OK)
+        st = anoma_model_member_scores(m, &r, out, NULL);
+    if (st == ANOMA_OK)
+        st = anoma_model_probability(m, &r, p, NULL);
+    if (st == ANOMA_OK)
+        st = anoma_model_save_memory(m, bytes, sizeof bytes, &size);
+    if (st == ANOMA_OK)
+        st = anoma_model_load_memory(bytes, size, &back);
+    anoma_model_free(back);
+    anoma_model_free(m);
+    return st;
+}
+
+static void test_allocation_failures(void)
+{
+    CHECK_ALLOC_FAILURES(ensemble_life, NULL);
+}
+
 int main(void)
 {
     RUN(test_vote_by_hand);
     RUN(test_weights_refused);
     RUN(test_imported_alone);
     RUN(test_section_checked);
+    RUN(test_allocation_failures);
     return test_summary();
 }

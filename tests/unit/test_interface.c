@@ -243,34 +243,56 @@ static int read_old_rows(double *x)
     return ok;
 }
 
+/* A model file of tests/data, loaded (NULL on failure, reported). */
+static anoma_model *load_old(const char *file)
+{
+    char path[4096];
+    const char *dir = getenv("ANOMA_TEST_DATA");
+    snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/data", file);
+    anoma_model *old = NULL;
+    CHECK_OK(anoma_model_load(path, &old));
+    return old;
+}
+
+/* The model the files of tests/data were made as, fitted today on x, with
+ * these model parameters. */
+static anoma_model *fitted_today(const char *params, const anoma_matrix *x)
+{
+    anoma_model *today = NULL;
+    CHECK_OK(anoma_model_create(params, &today));
+    CHECK_OK(anoma_model_add_detector(today, "zscore", NULL, NULL));
+    CHECK_OK(anoma_model_add_detector(today, "iforest", "n_trees=3 max_samples=16 seed=5", NULL));
+    CHECK_OK(anoma_model_fit(today, x, NULL, NULL));
+    return today;
+}
+
+/* The same scores and threshold, bit for bit. */
+static void check_scores_alike(const anoma_model *old, const anoma_model *today,
+                               const anoma_matrix *x)
+{
+    double s_old[N_OLD], s_today[N_OLD], t_old, t_today;
+    CHECK_OK(anoma_model_score(old, x, s_old));
+    CHECK_OK(anoma_model_score(today, x, s_today));
+    CHECK(!memcmp(s_old, s_today, sizeof s_old));
+    CHECK_OK(anoma_model_threshold(old, &t_old));
+    CHECK_OK(anoma_model_threshold(today, &t_today));
+    CHECK(t_old == t_today);
+}
+
 static void test_format_1_0_file(void)
 {
     enum { N = N_OLD, D = D_OLD };
     double x[N * D];
-    if (!read_old_rows(x))
-        return;
-    char path[4096];
-    const char *dir = getenv("ANOMA_TEST_DATA");
-    snprintf(path, sizeof path, "%s/model-1.0.anoma", dir ? dir : "tests/data");
-    anoma_model *old = NULL, *today = NULL;
-    CHECK_OK(anoma_model_load(path, &old));
+    anoma_model *old = read_old_rows(x) ? load_old("model-1.0.anoma") : NULL;
     if (!old)
         return;
     CHECK(anoma_model_n_detectors(old) == 2 && anoma_model_n_features(old) == D);
     CHECK(!strcmp(anoma_model_feature_name(old, 8), "f8"));
 
-    CHECK_OK(anoma_model_create(NULL, &today));
-    CHECK_OK(anoma_model_add_detector(today, "zscore", NULL, NULL));
-    CHECK_OK(anoma_model_add_detector(today, "iforest", "n_trees=3 max_samples=16 seed=5", NULL));
     anoma_matrix xm = anoma_matrix_f64(x, N, D);
-    CHECK_OK(anoma_model_fit(today, &xm, NULL, NULL));
-    double s_old[N], s_today[N], t_old, t_today, z[N];
-    CHECK_OK(anoma_model_score(old, &xm, s_old));
-    CHECK_OK(anoma_model_score(today, &xm, s_today));
-    CHECK(!memcmp(s_old, s_today, sizeof s_old));
-    CHECK_OK(anoma_model_threshold(old, &t_old));
-    CHECK_OK(anoma_model_threshold(today, &t_today));
-    CHECK(t_old == t_today);
+    anoma_model *today = fitted_today(NULL, &xm);
+    check_scores_alike(old, today, &xm);
+    double z[N];
     /* the zscore member against its definition, computed here */
     CHECK_OK(anoma_model_score_detector(old, 0, &xm, z));
     for (size_t i = 0; i < N; i++) {
@@ -305,27 +327,13 @@ static void test_ensemble_file_before_sections(void)
 {
     enum { N = N_OLD, D = D_OLD };
     double x[N * D];
-    if (!read_old_rows(x))
-        return;
-    char path[4096];
-    const char *dir = getenv("ANOMA_TEST_DATA");
-    snprintf(path, sizeof path, "%s/model-0.2-minmax.anoma", dir ? dir : "tests/data");
-    anoma_model *old = NULL, *today = NULL;
-    CHECK_OK(anoma_model_load(path, &old));
+    anoma_model *old = read_old_rows(x) ? load_old("model-0.2-minmax.anoma") : NULL;
     if (!old)
         return;
-    CHECK_OK(anoma_model_create("normalize=minmax ensemble=max", &today));
-    CHECK_OK(anoma_model_add_detector(today, "zscore", NULL, NULL));
-    CHECK_OK(anoma_model_add_detector(today, "iforest", "n_trees=3 max_samples=16 seed=5", NULL));
     anoma_matrix xm = anoma_matrix_f64(x, N, D);
-    CHECK_OK(anoma_model_fit(today, &xm, NULL, NULL));
-    double s_old[N], s_today[N], t_old, t_today, p[N];
-    CHECK_OK(anoma_model_score(old, &xm, s_old));
-    CHECK_OK(anoma_model_score(today, &xm, s_today));
-    CHECK(!memcmp(s_old, s_today, sizeof s_old));
-    CHECK_OK(anoma_model_threshold(old, &t_old));
-    CHECK_OK(anoma_model_threshold(today, &t_today));
-    CHECK(t_old == t_today);
+    anoma_model *today = fitted_today("normalize=minmax ensemble=max", &xm);
+    check_scores_alike(old, today, &xm);
+    double p[N];
     CHECK_STATUS(anoma_model_probability(old, &xm, p, NULL), ANOMA_ERR_UNSUPPORTED);
     CHECK_OK(anoma_model_probability(today, &xm, p, NULL));
     anoma_model_free(old);
