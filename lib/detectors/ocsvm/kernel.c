@@ -11,34 +11,6 @@
 #include "core/error.h"
 #include "core/stats.h"
 
-#include <math.h>
-
-/* libsvm's powi: base^times by repeated squaring (times >= 0). */
-static double powi(double base, int times)
-{
-    double tmp = base, ret = 1.0;
-    for (int t = times; t > 0; t /= 2) {
-        if (t % 2 == 1)
-            ret *= tmp;
-        tmp = tmp * tmp;
-    }
-    return ret;
-}
-
-double an_ocsvm_kernel_of_dot(const an_ocsvm_kernel *k, double dot, double sq_a, double sq_b)
-{
-    switch (k->type) {
-    case AN_OCSVM_RBF:
-        return exp(-k->gamma * (sq_a + sq_b - 2 * dot));
-    case AN_OCSVM_POLY:
-        return powi(k->gamma * dot + k->coef0, k->degree);
-    case AN_OCSVM_SIGMOID:
-        return tanh(k->gamma * dot + k->coef0);
-    default:
-        return dot;
-    }
-}
-
 double an_ocsvm_dot(const double *a, const double *b, size_t n)
 {
     double sum = 0;

@@ -28,6 +28,7 @@
 
 #include "detectors/detector.h"
 
+#include <math.h>
 #include <stdint.h>
 
 /* Kernels, in the order of the parameter's choices (and the payload's code). */
@@ -51,10 +52,36 @@ typedef struct an_ocsvm_kernel {
 
 /* ---- kernel.c ---- */
 
+/* libsvm's powi: base^times by repeated squaring (times >= 0). */
+static inline double an_ocsvm_powi(double base, int times)
+{
+    double tmp = base, ret = 1.0;
+    for (int t = times; t > 0; t /= 2) {
+        if (t % 2 == 1)
+            ret *= tmp;
+        tmp = tmp * tmp;
+    }
+    return ret;
+}
+
 /* The kernel's value from a dot product a.b and the squared norms |a|^2,
  * |b|^2 (used by rbf only), with libsvm's arithmetic:
- * exp(-gamma (|a|^2 + |b|^2 - 2 a.b)) for rbf. */
-double an_ocsvm_kernel_of_dot(const an_ocsvm_kernel *k, double dot, double sq_a, double sq_b);
+ * exp(-gamma (|a|^2 + |b|^2 - 2 a.b)) for rbf. Inline: it is called once
+ * per kernel entry, in training and scoring. */
+static inline double an_ocsvm_kernel_of_dot(const an_ocsvm_kernel *k, double dot, double sq_a,
+                                            double sq_b)
+{
+    switch (k->type) {
+    case AN_OCSVM_RBF:
+        return exp(-k->gamma * (sq_a + sq_b - 2 * dot));
+    case AN_OCSVM_POLY:
+        return an_ocsvm_powi(k->gamma * dot + k->coef0, k->degree);
+    case AN_OCSVM_SIGMOID:
+        return tanh(k->gamma * dot + k->coef0);
+    default:
+        return dot;
+    }
+}
 /* Sum of a[k] * b[k] in index order, as libsvm's (and OpenBLAS's ddot
  * below 16 values) dot product adds them. */
 double an_ocsvm_dot(const double *a, const double *b, size_t n);
