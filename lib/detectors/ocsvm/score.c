@@ -5,15 +5,16 @@
  * block, then the kernel of each (an_ocsvm_kernel_of_dot: for rbf
  * |x|^2 + |s|^2 - 2 x.s) is weighted and added in support-vector order. A
  * single row is a block of one through the same code, so a row scores the
- * same bits alone as in a batch (OpenBLAS adds each product of a GEMM
- * entry in the same order whatever the block's height), and so does a
- * batch on any number of threads (blocks are split across them, each
- * writing its own rows). A missing value is replaced by the feature's
+ * same bits alone as in a batch (OpenBLAS's GEMM kernels add the products
+ * of an entry in the same order whatever the block's height; the unit
+ * tests check it on the OpenBLAS in use), and so does a batch on any
+ * number of threads (blocks are split across them, each writing its own
+ * rows). A missing value is replaced by the feature's
  * training mean in a copy of the row: nothing is allocated per row.
  *
  * Tiles keep rows x tile x features at or below 2^18 multiply-adds:
- * OpenBLAS runs a GEMM above that size on its own threads, which would
- * compete with the library's. */
+ * OpenBLAS (in its default build) runs a GEMM above that size on its own
+ * threads, which would compete with the library's. */
 #include "detectors/ocsvm/ocsvm.h"
 #include "core/alloc.h"
 #include "core/error.h"
