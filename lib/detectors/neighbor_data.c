@@ -35,7 +35,7 @@ anoma_status an_nb_data_fit(an_nb_data *s, const char *detector, const an_fit_da
                             size_t min_rows, an_knn_algorithm algorithm)
 {
     if (data->rows < min_rows)
-        return an_error(ANOMA_ERR_EMPTY, "%s: fit needs at least %zu rows, got %zu", detector,
+        return an_error(ANOMA_ERR_EMPTY, "%s: fit needs at least %zu rows, got n_samples = %zu", detector,
                         min_rows, data->rows);
     char what[64];
     snprintf(what, sizeof what, "%s: fit", detector);

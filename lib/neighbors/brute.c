@@ -96,6 +96,23 @@ static int compact(worker *w, cand_list *c, size_t k, double guard)
     return kept <= c->cap / 2 || grow(c, 2 * c->cap);
 }
 
+/* Whether one of the 8 values at a is <= limit, two at a time with the
+ * compiler's vector extensions (SSE2 or NEON, both baseline), without a
+ * branch per value: the filter's inner loop. */
+typedef double v2d __attribute__((vector_size(16)));
+typedef long long v2l __attribute__((vector_size(16)));
+
+static inline int any_at_most(const double *a, double limit)
+{
+    v2d lim = {limit, limit}, x0, x1, x2, x3;
+    memcpy(&x0, a, sizeof x0);
+    memcpy(&x1, a + 2, sizeof x1);
+    memcpy(&x2, a + 4, sizeof x2);
+    memcpy(&x3, a + 6, sizeof x3);
+    v2l m = (x0 <= lim) | (x1 <= lim) | (x2 <= lim) | (x3 <= lim);
+    return (m[0] | m[1]) != 0;
+}
+
 static void centre(const double *x, const double *mean, size_t rows, size_t d, double *out,
                    double *norms)
 {
@@ -131,21 +148,33 @@ static void query_block(const brute_job *job, worker *w, size_t first)
                     w->qc, (int)d, w->xc, (int)d, 0.0, w->gram, (int)cols);
         for (size_t r = 0; r < rows; r++) {
             cand_list *c = &w->lists[r];
-            const double *g = w->gram + r * cols;
+            double *a = w->gram + r * cols;
             const double *xn = ix->norms + b;
+            double qn = w->qn[r];
+            for (size_t j = 0; j < cols; j++) /* vectorised: the GEMM values */
+                a[j] = (qn + xn[j]) - 2.0 * a[j];
             size_t self = job->q ? SIZE_MAX : first + r;
-            for (size_t j = 0; j < cols; j++) {
-                double a = w->qn[r] + xn[j] - 2.0 * g[j];
-                if (a > c->limit || b + j == self)
+            double limit = c->limit;
+            for (size_t j0 = 0; j0 < cols; j0 += 8) {
+                size_t j1 = cols - j0 < 8 ? cols : j0 + 8;
+                /* most groups of 8 hold no candidate: one test for them */
+                if (j1 - j0 == 8 && !any_at_most(a + j0, limit))
                     continue;
-                if (c->count == c->cap && !compact(w, c, k, guard[r])) {
-                    w->failed = 1;
-                    return;
+                for (size_t j = j0; j < j1; j++) {
+                    if (!(a[j] <= limit) || b + j == self)
+                        continue;
+                    if (c->count == c->cap) {
+                        if (!compact(w, c, k, guard[r])) {
+                            w->failed = 1;
+                            return;
+                        }
+                        limit = c->limit;
+                        if (!(a[j] <= limit))
+                            continue;
+                    }
+                    c->approx[c->count] = a[j];
+                    c->index[c->count++] = b + j;
                 }
-                if (a > c->limit) /* the compaction tightened the limit */
-                    continue;
-                c->approx[c->count] = a;
-                c->index[c->count++] = b + j;
             }
         }
     }

@@ -13,6 +13,7 @@ from .estimators import IQR, MAD, ZScore
 from .iforest import IsolationForest, from_sklearn
 from .metrics import average_precision_score, best_f1, confusion_at, roc_auc_score
 from .model import Model, RowScorer
+from .neighbors import LocalOutlierFactor
 from .params import ComponentFlag, component_flags, describe, list_components, list_detectors
 from .pipeline import (FrequencyEncoder, MaxAbsScaler, MinMaxScaler, MissingIndicator,
                        Normalizer, OneHotEncoder, OrdinalEncoder, Pipeline, Ratio, RobustScaler,
@@ -40,6 +41,7 @@ _lib.anoma_shutdown.argtypes = []
 __all__ = ["Model", "RowScorer", "Pipeline", "StandardScaler", "OneHotEncoder", "Select",
            "SimpleImputer", "MissingIndicator", "MinMaxScaler", "RobustScaler", "MaxAbsScaler",
            "Normalizer", "OrdinalEncoder", "FrequencyEncoder", "Ratio", "ZScore", "MAD", "IQR", "IsolationForest", "from_sklearn",
+           "LocalOutlierFactor",
            "roc_auc_score", "average_precision_score", "confusion_at", "best_f1",
            "list_detectors", "list_components", "describe", "component_flags",
            "ComponentFlag", "shutdown",
