@@ -282,6 +282,7 @@ const an_detector_vtable an_lof_detector = {
     .summary = "local outlier factor, Breunig et al. (unsupervised, density)",
     .params = lof_params,
     .n_params = sizeof lof_params / sizeof *lof_params,
+    .flags = ANOMA_FLAG_COMPLETE_ROWS,
     .payload_version = 1,
     .create = lof_create,
     .destroy = lof_destroy,
