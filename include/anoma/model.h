@@ -362,6 +362,118 @@ ANOMA_API anoma_status anoma_model_set_threshold_from_labels_frame(anoma_model *
                                                                    const int *labels,
                                                                    const char *rule);
 
+/**
+ * @brief Anomaly probability and confidence of each row.
+ *
+ * The probability is in [0, 1] and never falls as the score rises. By
+ * default it is the rank of the row's score among the model's own scores
+ * on its calibration rows (the training rows, or at most
+ * `calibration_rows` of them): 0 at or below the lowest, 1 at or above the
+ * highest, linear between the sorted scores (kept as at most 1025
+ * quantiles, so within 1/1024 of the exact rank). It is then not 0.5 at
+ * the threshold: with contamination c it is about 1 - c there. After
+ * anoma_model_fit_probability() it is the logistic curve fitted on
+ * labelled rows. The confidence says how far the row is from the decision:
+ * with q the probability of the threshold, (p - q) / (1 - q) when p > q,
+ * (q - p) / q when p < q, and 0 when p = q; so 0 on the threshold and 1 at
+ * probability 1 (surely an anomaly) or 0 (surely normal). docs/model.md,
+ * "Probability", has the exact rules.
+ * @param model a fitted model.
+ * @param x rows, as for anoma_model_score().
+ * @param probability caller-owned array of x->rows doubles, or NULL.
+ * @param confidence caller-owned array of x->rows doubles, or NULL (not
+ *        both NULL). A row scoring NaN gets NaN in both.
+ * @return ::ANOMA_OK; ::ANOMA_ERR_UNSUPPORTED when the model learned no
+ *         probability (its fit scored no training row: one detector with a
+ *         fixed threshold, a detector imported alone, or a file from before
+ *         0.2.0), until anoma_model_fit_probability() gives it one; the
+ *         errors of anoma_model_score().
+ * @par Thread safety
+ * Reads the model only: safe from many threads at once.
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_probability(const anoma_model *model, const anoma_matrix *x,
+                                               double *probability, double *confidence);
+
+/**
+ * @brief anoma_model_probability() of a frame's rows.
+ * @param model a fitted model.
+ * @param frame rows, as for anoma_model_score_frame().
+ * @param probability caller-owned array of anoma_frame_rows() doubles, or NULL.
+ * @param confidence caller-owned array of anoma_frame_rows() doubles, or NULL.
+ * @return as anoma_model_probability(), with the errors of anoma_model_score_frame().
+ * @par Thread safety
+ * As anoma_model_probability().
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_probability_frame(const anoma_model *model,
+                                                     const anoma_frame *frame,
+                                                     double *probability, double *confidence);
+
+/**
+ * @brief Probability and confidence of scores the model gave already.
+ *
+ * The same values as anoma_model_probability() for the rows those scores
+ * came from, without scoring them again.
+ * @param model a fitted model.
+ * @param scores @p n scores of this model.
+ * @param n number of scores.
+ * @param probability caller-owned array of @p n doubles, or NULL.
+ * @param confidence caller-owned array of @p n doubles, or NULL (not both).
+ * @return ::ANOMA_OK; ::ANOMA_ERR_UNSUPPORTED as anoma_model_probability();
+ *         ::ANOMA_ERR_NOT_FITTED; ::ANOMA_ERR_INVALID_ARGUMENT.
+ * @par Thread safety
+ * As anoma_model_probability().
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_probability_of_scores(const anoma_model *model,
+                                                         const double *scores, size_t n,
+                                                         double *probability,
+                                                         double *confidence);
+
+/**
+ * @brief Fit the anomaly probability on labelled rows: Platt's logistic curve.
+ *
+ * The model scores @p x, and a logistic regression of the labels on the
+ * scores, P(anomaly | s) = 1 / (1 + exp(-(a s + b))), is fitted by Platt's
+ * method: his smoothed targets (N+ + 1) / (N+ + 2) for anomalies and
+ * 1 / (N- + 2) for normal rows, Newton's method with a backtracking line
+ * search. It then replaces the default probability (the rank among the
+ * training scores); the threshold and the decisions do not change. Give
+ * rows the detectors were not fitted on (validation rows): on their own
+ * training rows detectors score anomalies more confidently than on new
+ * ones. Saved with the model.
+ * @param model a fitted model.
+ * @param x labelled rows, as for anoma_model_score().
+ * @param labels x->rows labels, 1 = anomaly, 0 = normal.
+ * @return ::ANOMA_OK; ::ANOMA_ERR_NOT_FITTED; ::ANOMA_ERR_EMPTY;
+ *         ::ANOMA_ERR_INVALID_ARGUMENT (NULL argument, a label not 0/1,
+ *         labels of one kind only, or a fitted slope below 0: anomalies
+ *         scoring lower than normal rows); ::ANOMA_ERR_NONFINITE (a row
+ *         scores NaN); the errors of anoma_model_score(). On error the
+ *         model is unchanged.
+ * @par Thread safety
+ * Changes the model: no other thread may use it during the call.
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_fit_probability(anoma_model *model, const anoma_matrix *x,
+                                                   const int *labels);
+
+/**
+ * @brief anoma_model_fit_probability() on a frame's rows.
+ * @param model a fitted model.
+ * @param frame labelled rows, as for anoma_model_score_frame().
+ * @param labels anoma_frame_rows() labels, 1 = anomaly, 0 = normal.
+ * @return as anoma_model_fit_probability(), with the errors of
+ *         anoma_model_score_frame().
+ * @par Thread safety
+ * As anoma_model_fit_probability().
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_fit_probability_frame(anoma_model *model,
+                                                         const anoma_frame *frame,
+                                                         const int *labels);
+
 /** @brief 1 when fitted (or loaded), else 0. @since 0.1.0 */
 ANOMA_API int anoma_model_is_fitted(const anoma_model *model);
 

@@ -67,6 +67,7 @@ typedef struct circle_point {
 
 typedef struct time_state {
     char *column, *entity;
+    char *column_name; /* column= unquoted, for messages and describe */
     int64_t offset;            /* seconds */
     int on[N_FEATURES];        /* which features, in feature order */
     double business[2], night[2]; /* seconds of the day: [start, end) */
@@ -158,6 +159,7 @@ static void time_destroy(void *state)
 {
     time_state *s = state;
     an_free(s->column);
+    an_free(s->column_name);
     an_free(s->entity);
     an_free(s);
 }
@@ -219,8 +221,9 @@ static anoma_status time_create(const an_params *params, void **state)
     anoma_status st = check_params(s, params);
     if (st == ANOMA_OK) {
         s->column = an_strdup(an_params_text(params, "column"));
+        s->column_name = an_unquote(an_params_text(params, "column"));
         s->entity = an_unquote(an_params_text(params, "entity"));
-        if (!s->column || !s->entity)
+        if (!s->column || !s->column_name || !s->entity)
             st = an_no_memory();
     }
     if (st != ANOMA_OK) {
@@ -346,7 +349,7 @@ static anoma_status calendar_row(const time_state *s, an_cell_type type, const a
     if (!(fabs(utc) < MAX_SECONDS)) {
         fault->row = row;
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "time_features: column '%s': timestamp %.17g "
-                        "is out of range", s->column, utc);
+                        "is out of range", s->column_name, utc);
     }
     /* days and seconds of the local day, exact for whole-second timestamps */
     int64_t days;
@@ -489,7 +492,7 @@ static size_t time_memory(const void *state)
 static void time_describe(const void *state, an_strbuf *out)
 {
     const time_state *s = state;
-    an_strbuf_printf(out, "    %s (UTC%+lld s): %zu features%s\n", s->column,
+    an_strbuf_printf(out, "    %s (UTC%+lld s): %zu features%s\n", s->column_name,
                      (long long)s->offset, s->n_outputs,
                      s->on[F_SINCE_PREVIOUS] ? (s->has_entity ? ", since_previous per entity"
                                                                : ", since_previous")

@@ -60,7 +60,8 @@ typedef struct column {
 #define NO_TEXT SIZE_MAX
 
 typedef struct reader {
-    const char *src; /* for messages */
+    const char *src; /* for messages: the path, or source_name */
+    char *source_name; /* source= with its quoting read */
     an_params opts;
     csv_cursor cur;
     csv_record rec;
@@ -90,6 +91,7 @@ static anoma_status report_bytes(reader *r, int last)
 static void reader_free(reader *r)
 {
     an_params_free(&r->opts);
+    an_free(r->source_name);
     csv_record_free(&r->rec);
     for (size_t j = 0; j < r->n_cols; j++) {
         an_free(r->cols[j].name);
@@ -104,8 +106,11 @@ static anoma_status parse_options(reader *r, const char *options)
 {
     AN_TRY(an_params_init(&r->opts, "csv", csv_schema, sizeof csv_schema / sizeof *csv_schema));
     AN_TRY(an_params_parse(&r->opts, options));
-    if (*an_params_text(&r->opts, "source"))
-        r->src = an_params_text(&r->opts, "source");
+    if (*an_params_text(&r->opts, "source")) {
+        if (!(r->source_name = an_unquote(an_params_text(&r->opts, "source"))))
+            return an_no_memory();
+        r->src = r->source_name;
+    }
     return csv_parse_delimiter(an_params_text(&r->opts, "delimiter"), &r->cur.delim);
 }
 

@@ -144,18 +144,10 @@ static void learn_normalisation(an_model_detector *d, an_normalize how, const do
         d->scale = 1;
 }
 
-anoma_status an_model_calibrate(anoma_model *m, double *const *raw, size_t rows)
+/* The model's scores of the calibration rows, from the members' raw ones. */
+static anoma_status combined_scores(const anoma_model *m, double *const *raw, size_t rows,
+                                    double **out)
 {
-    an_model_resolve_modes(m);
-    an_normalize how = m->normalize;
-    for (size_t k = 0; k < m->n_detectors; k++)
-        learn_normalisation(&m->detectors[k], how, raw[k], rows);
-    if (!an_params_is(&m->params, "threshold", "auto")) {
-        m->threshold = an_params_double(&m->params, "threshold");
-        return ANOMA_OK;
-    }
-    if (an_params_is(&m->params, "contamination", "auto"))
-        return an_model_auto_threshold(m, &m->threshold);
     double *combined = AN_NEW_ARRAY(double, rows);
     double *row_raw = AN_NEW_ARRAY(double, m->n_detectors);
     if (!combined || !row_raw) {
@@ -168,8 +160,37 @@ anoma_status an_model_calibrate(anoma_model *m, double *const *raw, size_t rows)
             row_raw[k] = raw[k][i];
         combined[i] = an_model_combine(m, row_raw);
     }
-    m->threshold = an_quantile(combined, rows, 1.0 - an_params_double(&m->params, "contamination"));
-    an_free(combined);
     an_free(row_raw);
+    *out = combined;
     return ANOMA_OK;
+}
+
+anoma_status an_model_calibrate(anoma_model *m, double *const *raw, size_t rows)
+{
+    an_model_resolve_modes(m);
+    an_normalize how = m->normalize;
+    for (size_t k = 0; k < m->n_detectors; k++)
+        learn_normalisation(&m->detectors[k], how, raw[k], rows);
+    double *combined = NULL;
+    an_probability_free(&m->probability);
+    if (rows) { /* the default probability: the rank among these scores */
+        AN_TRY(combined_scores(m, raw, rows, &combined));
+        anoma_status st = an_distribution_learn(&m->probability.scores, combined, rows);
+        if (st != ANOMA_OK) {
+            an_free(combined);
+            return st;
+        }
+        if (m->probability.scores.n)
+            m->probability.method = AN_PROBABILITY_DISTRIBUTION;
+    }
+    anoma_status st = ANOMA_OK;
+    if (!an_params_is(&m->params, "threshold", "auto"))
+        m->threshold = an_params_double(&m->params, "threshold");
+    else if (an_params_is(&m->params, "contamination", "auto"))
+        st = an_model_auto_threshold(m, &m->threshold);
+    else
+        m->threshold = an_quantile(combined, rows,
+                                   1.0 - an_params_double(&m->params, "contamination"));
+    an_free(combined);
+    return st;
 }

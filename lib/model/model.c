@@ -74,6 +74,7 @@ void anoma_model_free(anoma_model *m)
     an_pipeline_free(&m->pipeline);
     free_feature_names(m);
     an_params_free(&m->params);
+    an_probability_free(&m->probability);
     an_free(m);
 }
 
@@ -398,6 +399,7 @@ static void unfit(anoma_model *m)
         if (!m->detectors[k].imported_width)
             an_model_detector_reset(&m->detectors[k]);
     an_pipeline_unfit(&m->pipeline);
+    an_probability_free(&m->probability);
     if (!m->feature_names)
         m->n_features = 0;
     m->width = 0;

@@ -6,6 +6,7 @@
 #include "core/params.h"
 #include "detectors/detector.h"
 #include "features/pipeline.h"
+#include "model/probability.h"
 
 /* How detector scores are brought to one scale before combining. */
 typedef enum an_normalize { AN_NORM_AUTO, AN_NORM_NONE, AN_NORM_STANDARD, AN_NORM_MINMAX } an_normalize;
@@ -45,6 +46,8 @@ struct anoma_model {
     /* parameters resolved once at fit or load, so scoring reads no text */
     an_normalize normalize;
     an_combine combine;
+    /* how a score becomes a probability (probability.c) */
+    an_probability probability;
 };
 
 extern const anoma_param_info an_model_schema[];
@@ -130,5 +133,16 @@ anoma_status an_model_auto_threshold(const anoma_model *m, double *threshold);
 anoma_status an_model_calibrate(anoma_model *m, double *const *raw, size_t rows);
 
 size_t an_model_n_threads(const anoma_model *m);
+
+/* The anomaly probability of a model score, in [0, 1] and non-decreasing in
+ * the score (docs/model.md, "Probability"); NaN for a NaN score and when the
+ * model learned no probability (anoma_model_probability says why). Reads
+ * the fitted model only: safe from any thread, allocates nothing. */
+double an_model_probability(const anoma_model *m, double score);
+
+/* How sure the decision is, from the probability of its score: 0 at the
+ * probability of the threshold, rising to 1 at probability 1 (for an
+ * anomaly) or 0 (for a normal row), linearly on each side. */
+double an_model_confidence(const anoma_model *m, double probability);
 
 #endif

@@ -18,6 +18,7 @@ static const an_section_rule model_sections[] = {
     {AN_SECTION_MODEL, 1, 1, "model"},
     {AN_SECTION_PIPELINE, 0, 1, "pipeline"},
     {AN_SECTION_DETECTOR, 1, MAX_DETECTORS, "detector"},
+    {AN_SECTION_PROBABILITY, 0, 1, "probability"},
 };
 
 /* Options of a load: how the host reads a file, not what the model is. */
@@ -64,7 +65,9 @@ static anoma_status encode_model(const anoma_model *m, an_writer *out)
 {
     if (!m->fitted)
         return an_error(ANOMA_ERR_NOT_FITTED, "save: the model is not fitted");
-    size_t n_sections = 3 + m->n_detectors;
+    /* the probability last and optional: a reader without it scores alike */
+    int has_probability = m->probability.method != AN_PROBABILITY_NONE;
+    size_t n_sections = 3 + m->n_detectors + (size_t)has_probability;
     an_writer *payloads = AN_NEW_ZEROED(an_writer, n_sections);
     an_section *sections = AN_NEW_ZEROED(an_section, n_sections);
     anoma_status st = payloads && sections ? ANOMA_OK : an_no_memory();
@@ -75,14 +78,19 @@ static anoma_status encode_model(const anoma_model *m, an_writer *out)
         an_pipeline_save(&m->pipeline, &payloads[2]);
         for (size_t k = 0; k < m->n_detectors && st == ANOMA_OK; k++)
             st = write_detector(&m->detectors[k], &payloads[3 + k]);
+        if (has_probability)
+            an_probability_save(&m->probability, &payloads[n_sections - 1]);
     }
     for (size_t i = 0; i < n_sections && st == ANOMA_OK; i++) {
         st = an_writer_status(&payloads[i]);
+        int is_probability = has_probability && i == n_sections - 1;
         uint32_t type = i == 0 ? AN_SECTION_META
                       : i == 1 ? AN_SECTION_MODEL
                       : i == 2 ? AN_SECTION_PIPELINE
-                               : AN_SECTION_DETECTOR;
-        sections[i] = (an_section){type, AN_SECTION_REQUIRED, payloads[i].data, payloads[i].len};
+                      : is_probability ? AN_SECTION_PROBABILITY
+                                       : AN_SECTION_DETECTOR;
+        uint32_t flags = is_probability ? 0 : AN_SECTION_REQUIRED;
+        sections[i] = (an_section){type, flags, payloads[i].data, payloads[i].len};
     }
     if (st == ANOMA_OK)
         st = an_format_encode(sections, n_sections, out);
@@ -324,11 +332,12 @@ static const an_section *find_section(const an_section_list *list, uint32_t type
 
 static anoma_status build_model(const an_section_list *list, anoma_model *m)
 {
-    size_t n_meta, n_model, n_pipeline, n_detector_sections;
+    size_t n_meta, n_model, n_pipeline, n_detector_sections, n_probability;
     const an_section *meta = find_section(list, AN_SECTION_META, &n_meta);
     const an_section *model = find_section(list, AN_SECTION_MODEL, &n_model);
     const an_section *pipeline = find_section(list, AN_SECTION_PIPELINE, &n_pipeline);
     find_section(list, AN_SECTION_DETECTOR, &n_detector_sections);
+    const an_section *probability = find_section(list, AN_SECTION_PROBABILITY, &n_probability);
     if (n_meta != 1 || n_model != 1 || n_pipeline > 1)
         return format_error("expected one metadata, one model and at most one pipeline section");
     AN_TRY(read_meta(m, meta));
@@ -345,6 +354,12 @@ static anoma_status build_model(const an_section_list *list, anoma_model *m)
     for (size_t i = 0; i < list->n; i++)
         if (list->items[i].type == AN_SECTION_DETECTOR)
             AN_TRY(read_detector(m, &list->items[i], list->minor));
+    if (probability) {
+        an_reader pr = an_reader_make(probability->data, probability->size, "probability");
+        AN_TRY(an_probability_load(&m->probability, &pr));
+        if (pr.pos != pr.len)
+            return format_error("probability section has trailing bytes");
+    }
     m->threshold = threshold;
     an_model_resolve_modes(m);
     m->fitted = 1;

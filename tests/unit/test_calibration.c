@@ -162,11 +162,7 @@ static void test_sampler_uniform(void)
 
 int main(void)
 {
-    unsigned s = 4242;
-    for (size_t i = 0; i < ROWS * COLS; i++) {
-        s = s * 1103515245u + 12345u;
-        data[i] = (double)((s >> 8) % 100000) / 1000.0;
-    }
+    test_fill(data, ROWS * COLS, 4242u, 100000, 1000.0);
     RUN(test_rows_scored_at_fit);
     RUN(test_exact_when_smaller);
     RUN(test_sampled_threshold_is_close);

@@ -29,13 +29,10 @@ static const char *const kinds[] = {"web", "ios", "android"};
 
 static void make_data(void)
 {
-    unsigned s = 7;
-    for (size_t i = 0; i < ROWS * COLS; i++) {
-        s = s * 1103515245u + 12345u;
-        x[i] = (double)((s >> 8) % 100000) / 1000.0;
-    }
+    test_fill(x, ROWS * COLS, 7u, 100000, 1000.0);
+    unsigned seed = 8;
     for (size_t i = 0; i < ROWS; i++) {
-        s = s * 1103515245u + 12345u;
+        unsigned s = test_lcg(&seed);
         amount[i] = (double)((s >> 8) % 10000) / 100.0;
         clicks[i] = (int64_t)((s >> 4) % 50);
         device[i] = kinds[(s >> 12) % 3];

@@ -12,11 +12,7 @@ static double data[ROWS * COLS];
 
 static void make_data(void)
 {
-    unsigned s = 4242;
-    for (size_t i = 0; i < ROWS * COLS; i++) {
-        s = s * 1103515245u + 12345u;
-        data[i] = (double)((s >> 8) % 10000) / 1000.0;
-    }
+    test_fill(data, ROWS * COLS, 4242u, 10000, 1000.0);
     data[3 * COLS + 0] = 40; /* a few values far out */
     data[90 * COLS + 2] = -30;
     data[150 * COLS + 1] = 25;

@@ -354,6 +354,9 @@ static void test_files(void)
     /* source= names the input instead of the path. */
     CHECK_STATUS(anoma_csv_read(path, "types=x:number source=stdin", &f), ANOMA_ERR_PARSE);
     CHECK(message_has("stdin: line 4", NULL, NULL) && !strstr(anoma_last_error(), path));
+    /* ... read as every parameter value is: quotes are not part of it */
+    CHECK_STATUS(anoma_csv_read(path, "types=x:number source=\"my data\"", &f), ANOMA_ERR_PARSE);
+    CHECK(message_has("my data: line 4", NULL, NULL) && !strstr(anoma_last_error(), "\""));
     unlink(path);
 }
 

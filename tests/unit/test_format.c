@@ -96,11 +96,9 @@ static void test_round_trip(void)
     unsigned char noise[1000];
     for (size_t i = 0; i < big_size; i++)
         big[i] = (unsigned char)("0123456789,"[i % 11] + (i % 1000 == 0));
-    uint32_t x = 12345;
-    for (size_t i = 0; i < sizeof noise; i++) {
-        x = x * 1103515245u + 12345u;
-        noise[i] = (unsigned char)(x >> 23);
-    }
+    unsigned x = 12345;
+    for (size_t i = 0; i < sizeof noise; i++)
+        noise[i] = (unsigned char)(test_lcg(&x) >> 23);
 
     an_section in[4] = {
         {AN_SECTION_META, AN_SECTION_REQUIRED, big, big_size},

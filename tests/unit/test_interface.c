@@ -20,11 +20,7 @@ static int labels[ROWS];
 
 static void make_data(void)
 {
-    unsigned s = 777;
-    for (size_t i = 0; i < ROWS * COLS; i++) {
-        s = s * 1103515245u + 12345u;
-        data[i] = (double)((s >> 8) % 10000) / 1000.0;
-    }
+    test_fill(data, ROWS * COLS, 777u, 10000, 1000.0);
     for (size_t i = 0; i < ROWS; i += 17) {
         data[i * COLS + i % COLS] = 60 + (double)i;
         labels[i] = 1;

@@ -16,11 +16,7 @@ static double data[ROWS * COLS];
 static void make_data(void)
 {
     /* Deterministic, irregular values with a few planted outliers. */
-    unsigned s = 12345;
-    for (size_t i = 0; i < ROWS * COLS; i++) {
-        s = s * 1103515245u + 12345u;
-        data[i] = (double)((s >> 8) % 10000) / 1000.0;
-    }
+    test_fill(data, ROWS * COLS, 12345u, 10000, 1000.0);
     data[7 * COLS + 1] = 80;
     data[50 * COLS + 0] = -40;
 }

@@ -18,9 +18,9 @@ static const char *const kinds[] = {"web", "ios", "android", "tv"};
 
 static void make_data(void)
 {
-    unsigned s = 99;
+    unsigned seed = 99;
     for (size_t i = 0; i < ROWS; i++) {
-        s = s * 1103515245u + 12345u;
+        unsigned s = test_lcg(&seed);
         amount[i] = i % 23 == 5 ? NAN : (double)((s >> 8) % 10000) / 100.0;
         clicks[i] = (int64_t)((s >> 4) % 50);
         device[i] = i % 41 == 7 ? NULL : kinds[(s >> 12) % (i % 97 == 3 ? 4 : 3)];

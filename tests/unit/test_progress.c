@@ -56,11 +56,7 @@ static double data[ROWS * COLS];
 
 static void make_data(void)
 {
-    unsigned s = 99;
-    for (size_t i = 0; i < ROWS * COLS; i++) {
-        s = s * 1103515245u + 12345u;
-        data[i] = (double)((s >> 8) % 10000) / 1000.0;
-    }
+    test_fill(data, ROWS * COLS, 99u, 10000, 1000.0);
 }
 
 static anoma_model *forest(size_t n_threads)

@@ -201,11 +201,7 @@ static void test_fork_child_has_a_fresh_pool(void)
 
 int main(void)
 {
-    unsigned s = 99;
-    for (size_t i = 0; i < ROWS * COLS; i++) {
-        s = s * 1103515245u + 12345u;
-        x[i] = (double)((s >> 8) % 100000) / 1000.0;
-    }
+    test_fill(x, ROWS * COLS, 99u, 100000, 1000.0);
     RUN(test_chunks_fixed);
     RUN(test_pool_is_reused);
     RUN(test_nested_loops_finish);

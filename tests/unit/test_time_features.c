@@ -221,11 +221,40 @@ static void test_bad_input(void)
     an_pipeline_free(&p);
 }
 
+/* A column whose name needs quotes is named as it is, not as written in
+ * column=, in messages and in the description. */
+static void test_quoted_column_named_plainly(void)
+{
+    static const char *const nm[1] = {"event time"};
+    int64_t far[N] = {0, 0, INT64_MAX, 0, 0, 0};
+    an_input_column cols[1] = {{ANOMA_COL_TIMESTAMP, far}};
+    an_input in = {NULL, cols, N};
+    an_pipeline p = {0};
+    double *x = NULL;
+    CHECK_OK(an_pipeline_set_input(&p, 1, nm, ts_type));
+    CHECK_OK(an_pipeline_add(&p, "time_features", "column=\"event time\""));
+    CHECK_STATUS(an_pipeline_fit(&p, &in, 1, &x), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "column 'event time'") != NULL);
+    an_pipeline_free(&p);
+
+    far[2] = 0;
+    CHECK_OK(an_pipeline_set_input(&p, 1, nm, ts_type));
+    CHECK_OK(an_pipeline_add(&p, "time_features", "column=\"event time\""));
+    CHECK_OK(an_pipeline_fit(&p, &in, 1, &x));
+    an_strbuf text = {0};
+    an_pipeline_describe(&p, &text);
+    CHECK(text.data && strstr(text.data, "    event time (UTC+0 s)") != NULL);
+    an_strbuf_free(&text);
+    an_free(x);
+    an_pipeline_free(&p);
+}
+
 int main(void)
 {
     RUN(test_calendar_by_hand);
     RUN(test_names_numbers_and_windows);
     RUN(test_since_previous_per_entity);
     RUN(test_bad_input);
+    RUN(test_quoted_column_named_plainly);
     return test_summary();
 }

@@ -183,6 +183,19 @@ double *test_pipeline_agrees(const char *file, int line, const an_pipeline *p, c
     return batch;
 }
 
+unsigned test_lcg(unsigned *state)
+{
+    *state = *state * 1103515245u + 12345u;
+    return *state;
+}
+
+void test_fill(double *x, size_t n, unsigned seed, unsigned modulus, double divisor)
+{
+    unsigned s = seed;
+    for (size_t i = 0; i < n; i++)
+        x[i] = (double)((test_lcg(&s) >> 8) % modulus) / divisor;
+}
+
 int test_close(double a, double b, double tol)
 {
     if (isnan(a) || isnan(b))

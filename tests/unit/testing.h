@@ -58,6 +58,13 @@ double *test_pipeline_agrees(const char *file, int line, const struct an_pipelin
  * (malloc'd; NULL if absent). */
 unsigned char *test_detector_payload(const anoma_model *m, size_t index, size_t *size);
 
+/* The tests' small linear congruential generator: advances *state and
+ * returns it. Deterministic, so data and expected values never change. */
+unsigned test_lcg(unsigned *state);
+/* n irregular values ((s >> 8) % modulus) / divisor, s running through
+ * test_lcg from seed. */
+void test_fill(double *x, size_t n, unsigned seed, unsigned modulus, double divisor);
+
 /* Tolerance check |a - b| <= tol * max(1, |b|). */
 int test_close(double a, double b, double tol);
 

@@ -1,0 +1,104 @@
+/* A score distribution as quantile knots, and ranks within it.
+ *
+ * Why knots and not every calibration score: a rank needs only the shape of
+ * the distribution, and 100000 sorted doubles per member would make a model
+ * file of a few kilobytes weigh megabytes. 1025 knots keep ranks within
+ * 1/1024 of the exact ones; a sample that small is kept whole, so small
+ * data has exact ranks. */
+#include "model/score_distribution.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/stats.h"
+
+#include <math.h>
+#include <string.h>
+
+anoma_status an_distribution_learn(an_distribution *d, const double *scores, size_t n)
+{
+    an_distribution_free(d);
+    double *sorted = AN_NEW_ARRAY(double, n ? n : 1);
+    if (!sorted)
+        return an_no_memory();
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(scores[i]))
+            sorted[kept++] = scores[i];
+    if (!kept) {
+        an_free(sorted);
+        return ANOMA_OK;
+    }
+    an_sort_doubles(sorted, kept);
+    if (kept <= AN_DISTRIBUTION_KNOTS) {
+        d->knots = sorted;
+        d->n = kept;
+        return ANOMA_OK;
+    }
+    d->knots = AN_NEW_ARRAY(double, AN_DISTRIBUTION_KNOTS);
+    if (!d->knots) {
+        an_free(sorted);
+        return an_no_memory();
+    }
+    for (size_t j = 0; j < AN_DISTRIBUTION_KNOTS; j++)
+        d->knots[j] = an_quantile_sorted(sorted, kept,
+                                         (double)j / (double)(AN_DISTRIBUTION_KNOTS - 1));
+    d->n = AN_DISTRIBUTION_KNOTS;
+    an_free(sorted);
+    return ANOMA_OK;
+}
+
+double an_distribution_rank(const an_distribution *d, double s)
+{
+    const double *k = d->knots;
+    size_t n = d->n;
+    if (isnan(s))
+        return s;
+    if (s < k[0])
+        return 0;
+    if (s >= k[n - 1])
+        return 1;
+    /* the last knot at or below s: k[lo] <= s < k[hi] */
+    size_t lo = 0, hi = n - 1;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (k[mid] <= s)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return ((double)lo + (s - k[lo]) / (k[hi] - k[lo])) / (double)(n - 1);
+}
+
+void an_distribution_free(an_distribution *d)
+{
+    an_free(d->knots);
+    d->knots = NULL;
+    d->n = 0;
+}
+
+void an_distribution_save(const an_distribution *d, an_writer *w)
+{
+    an_put_u64(w, d->n);
+    an_put_f64_array(w, d->knots, d->n);
+}
+
+anoma_status an_distribution_load(an_distribution *d, an_reader *r, const char *what)
+{
+    an_distribution_free(d);
+    size_t n = an_get_count(r, AN_DISTRIBUTION_KNOTS, sizeof(double));
+    AN_TRY(an_reader_status(r));
+    if (!n)
+        return ANOMA_OK;
+    d->knots = AN_NEW_ARRAY(double, n);
+    if (!d->knots)
+        return an_no_memory();
+    d->n = n;
+    an_get_f64_array(r, d->knots, n);
+    anoma_status st = an_reader_status(r);
+    for (size_t j = 0; st == ANOMA_OK && j < n; j++)
+        if (!isfinite(d->knots[j]) || (j && d->knots[j] < d->knots[j - 1]))
+            st = an_error(ANOMA_ERR_FORMAT, "model file: %s: knot %zu of %zu is %s", what, j, n,
+                          isfinite(d->knots[j]) ? "below the one before it" : "not finite");
+    if (st != ANOMA_OK)
+        an_distribution_free(d);
+    return st;
+}
