@@ -541,6 +541,79 @@ static void test_walk_routes(void)
     free(f64);
 }
 
+/* The heap layout batches walk (heap.c), checked by hand on tree A, and the
+ * trees it leaves out (deep and sparse) walked in their nodes beside laid-out
+ * ones, on both routes of the batch (padded copy or not). */
+static void test_heap_layout(void)
+{
+    double c4 = an_iforest_c(4);
+    an_iforest_raw_tree one[] = {tree_a()};
+    void *s = from_raw(one, 1, 0);
+    const an_iforest *f = forest(s);
+    /* depth 2: slots 1..3 split, 4..7 hold path values. The root (x0 <=
+     * 0.5) is slot 1; its left child is the leaf of 1 sample at depth 1,
+     * so slot 2 passes everything left to slot 4, which holds h = 1; node
+     * 2 (x1 <= 2) is slot 3, with its leaves at 6 (2 samples: h = 2 +
+     * c(2) = 3) and 7 (1 sample: h = 2). Slot 5 is never reached. */
+    const an_if_heap_tree *h = &f->heap.trees[0];
+    CHECK(h->value != NULL);
+    CHECK(h->value[1] == 0.5 && h->feature[1] == 0);
+    CHECK(h->value[2] == INFINITY);
+    CHECK(h->value[3] == 2.0 && h->feature[3] == 1);
+    CHECK(h->value[4] == 1 && h->value[6] == 3 && h->value[7] == 2);
+    drop(s);
+
+    /* A chain of 12 splits (depth 12, 25 nodes: 4096 slots for 25 nodes)
+     * is not laid out; split j tests x_(j % 2) <= j / 4 - 1.5, with a leaf
+     * on its left. */
+    enum { SPLITS = 12, CHAIN = 2 * SPLITS + 1, ROWS = 40 };
+    uint32_t left[CHAIN], right[CHAIN], feature[CHAIN];
+    double threshold[CHAIN];
+    uint64_t samples[CHAIN];
+    for (size_t i = 0; i < CHAIN; i++) {
+        size_t j = i / 2;
+        int split = i % 2 == 0 && j < SPLITS;
+        left[i] = split ? (uint32_t)i + 1 : NONE;
+        right[i] = split ? (uint32_t)i + 2 : NONE;
+        feature[i] = (uint32_t)(j % 2);
+        threshold[i] = split ? (double)j / 4 - 1.5 : 0;
+        samples[i] = split ? (uint64_t)(SPLITS - j + 1) : 1;
+    }
+    an_iforest_raw_tree chain = {.n_nodes = CHAIN, .left = left, .right = right,
+                                 .feature = feature, .threshold = threshold,
+                                 .n_samples = samples};
+    an_iforest_raw_tree mixed[] = {chain, tree_a(), chain, tree_a()};
+    static const size_t widths[] = {2, 20};
+    for (size_t w = 0; w < 2; w++) {
+        size_t p = widths[w];
+        double x[ROWS * 20], batch[ROWS];
+        an_rng rng;
+        an_rng_init(&rng, 7, w);
+        for (size_t i = 0; i < ROWS * p; i++)
+            x[i] = i % 11 == 5 ? NAN : 4 * an_rng_uniform(&rng) - 2;
+        for (int f32 = 0; f32 < 2; f32++) {
+            s = make("", NULL);
+            an_iforest_raw raw = {mixed, 4, 4, p, f32};
+            CHECK_OK(an_iforest_from_arrays(s, &raw));
+            f = forest(s);
+            CHECK(f->depths[0] == SPLITS);
+            CHECK(f->heap.trees[0].value == NULL && f->heap.trees[2].value == NULL);
+            CHECK(f->heap.trees[1].value != NULL && f->heap.trees[3].value != NULL);
+            CHECK_OK(vt()->score_batch(s, x, ROWS, 1, batch));
+            for (size_t i = 0; i < ROWS; i++) {
+                double plain = plain_score(f, x + i * p);
+                if (!(batch[i] == plain && score(s, x + i * p) == plain))
+                    test_fail(__FILE__, __LINE__, "width %zu, float32 %d, row %zu", p, f32, i);
+            }
+            /* a row that goes right at every split reaches depth 12 */
+            double far[20] = {0};
+            far[0] = far[1] = 100;
+            CHECK_NEAR(score(s, far), pow(2, -(2 * (12 + 0.0) + 2 * 2) / (4 * c4)), 1e-15);
+            drop(s);
+        }
+    }
+}
+
 static void test_subsampling(void)
 {
     size_t n = 1000, p = 6;
@@ -1229,6 +1302,7 @@ int main(void)
     RUN(test_constant_and_tiny);
     RUN(test_determinism);
     RUN(test_walk_routes);
+    RUN(test_heap_layout);
     RUN(test_subsampling);
     RUN(test_bad_params);
     RUN(test_resources_checked_before_fitting);

@@ -484,11 +484,12 @@ anoma_status an_iforest_train(const an_iforest_config *cfg, const an_fit_data *d
         an_free(job.trees[t].comps);
     }
     an_free(job.trees);
+    if (st == ANOMA_OK)
+        st = an_iforest_finish(&f);
     if (st != ANOMA_OK) {
         an_iforest_free(&f);
         return st;
     }
-    an_iforest_finish(&f);
     *out = f;
     return ANOMA_OK;
 }

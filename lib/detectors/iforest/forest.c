@@ -26,6 +26,7 @@ void an_iforest_free(an_iforest *f)
     an_free(f->roots);
     an_free(f->depths);
     an_free(f->comps);
+    an_if_heap_free(&f->heap);
     *f = (an_iforest){0};
 }
 
@@ -49,10 +50,11 @@ anoma_status an_iforest_alloc(an_iforest *f, size_t n_nodes, size_t n_trees, siz
 size_t an_iforest_memory(const an_iforest *f)
 {
     return f->n_nodes * (sizeof *f->nodes + sizeof *f->leaf_value + sizeof *f->leaf_count) +
-           f->n_trees * (sizeof *f->roots + sizeof *f->depths) + f->n_comps * sizeof *f->comps;
+           f->n_trees * (sizeof *f->roots + sizeof *f->depths) + f->n_comps * sizeof *f->comps +
+           an_if_heap_memory(&f->heap, f->n_trees);
 }
 
-void an_iforest_finish(an_iforest *f)
+anoma_status an_iforest_finish(an_iforest *f)
 {
     /* scikit-learn: len(estimators_) * _average_path_length([max_samples_]) */
     f->denominator = (double)f->n_trees * an_iforest_c(f->max_samples);
@@ -60,6 +62,7 @@ void an_iforest_finish(an_iforest *f)
     for (size_t i = 0; i < f->n_nodes; i++)
         f->n_extended += (f->nodes[i].info & (AN_IF_LEAF | AN_IF_EXTENDED)) == AN_IF_EXTENDED;
     f->has_extended = f->n_extended > 0;
+    return an_if_heap_build(f, &f->heap);
 }
 
 static anoma_status bad_node(size_t tree, size_t node, const char *what)
@@ -259,7 +262,11 @@ anoma_status an_iforest_build(const an_iforest_raw *raw, an_iforest *out)
         return st;
     }
     f.mean_depth = depth_sum / (double)f.n_leaves;
-    an_iforest_finish(&f);
+    st = an_iforest_finish(&f);
+    if (st != ANOMA_OK) {
+        an_iforest_free(&f);
+        return st;
+    }
     *out = f;
     return ANOMA_OK;
 }

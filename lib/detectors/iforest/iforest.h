@@ -9,6 +9,7 @@
  *   build.c     training: subsamples, random splits, parallel over trees
  *   forest.c    the forest container and its checked builder from raw arrays
  *               (used by the loader and by importers of scikit-learn forests)
+ *   heap.c      the heap layout batch scoring walks (derived, not saved)
  *   score.c     traversal, single-row and blocked batch scoring
  *   explain.c   per-feature contributions of a row's score
  *   serialize.c the payload in a model file
@@ -55,6 +56,24 @@ typedef struct an_if_comp {
     uint32_t last;    /* 1 on the split's last component */
 } an_if_comp;
 
+/* One tree in the heap layout (heap.c): 2^D slots of feature and
+ * miss_right, 2^(D+1) of value, for the tree's depth D. */
+typedef struct an_if_heap_tree {
+    const double *value;       /* [1, 2^D): thresholds; [2^D, 2^(D+1)): path values;
+                                  NULL: the tree is walked in its nodes */
+    const uint32_t *feature;   /* slot i splits on feature[i] */
+    const uint8_t *miss_right; /* 1 when a missing value goes right at slot i */
+} an_if_heap_tree;
+
+/* The heap layout of a forest's axis-parallel trees, where it is cheap. */
+typedef struct an_if_heap {
+    an_if_heap_tree *trees; /* n_trees, or NULL: no tree is laid out */
+    double *values;         /* the storage the trees point into */
+    uint32_t *features;
+    uint8_t *miss_rights;
+    size_t n_slots; /* features and miss_rights; values has twice as many */
+} an_if_heap;
+
 /* A fitted forest. */
 typedef struct an_iforest {
     an_if_node *nodes;
@@ -71,6 +90,7 @@ typedef struct an_iforest {
     double denominator;   /* n_trees * c(psi), as scikit-learn computes it */
     int float32;          /* compare (float)x <= threshold at axis splits */
     int has_extended;     /* some split is extended (selects the traversal) */
+    an_if_heap heap;      /* none when has_extended */
     /* for describe */
     size_t n_leaves, n_extended, max_depth;
     double mean_depth; /* mean depth of the leaves */
@@ -81,8 +101,8 @@ size_t an_iforest_memory(const an_iforest *f);
 /* Allocate the arrays for n_nodes nodes, n_trees trees and n_comps
  * components (counts set, contents not). */
 anoma_status an_iforest_alloc(an_iforest *f, size_t n_nodes, size_t n_trees, size_t n_comps);
-/* Fill denominator, has_extended and the statistics from the nodes. */
-void an_iforest_finish(an_iforest *f);
+/* Fill denominator, has_extended and the heap layout from the nodes. */
+anoma_status an_iforest_finish(an_iforest *f);
 /* Make node i a leaf with that path value and sample count. */
 static inline void an_iforest_set_leaf(an_iforest *f, size_t i, double value, uint32_t count)
 {
@@ -101,6 +121,14 @@ unsigned an_iforest_depth_limit(uint64_t psi);
 /* A leaf's path value depth + c(n), rounded as scikit-learn rounds it:
  * ((depth + 1) + c(n)) - 1. */
 double an_iforest_leaf_value(size_t depth, uint64_t n);
+
+/* ---- heap.c ---- */
+
+/* Lay out f's trees as heaps where that is cheap (none if f has extended
+ * splits); h is empty on failure. */
+anoma_status an_if_heap_build(const an_iforest *f, an_if_heap *h);
+void an_if_heap_free(an_if_heap *h);
+size_t an_if_heap_memory(const an_if_heap *h, size_t n_trees);
 
 /* ---- build.c ---- */
 
