@@ -501,10 +501,10 @@ static int score_row(stream *s)
     }
     anoma_status st;
     if (s->typed)
-        st = anoma_stream_push_values(s->stream, key, time, s->typed_row, s->n_features, &score,
+        st = anoma_stream_push_values(s->stream, key, time, s->typed_row, s->n_features, &score, NULL,
                                       &flag);
     else
-        st = anoma_stream_push(s->stream, key, time, s->row, s->n_features, &score, &flag);
+        st = anoma_stream_push(s->stream, key, time, s->row, s->n_features, &score, NULL, &flag);
     if (st == ANOMA_ERR_NO_MEMORY)
         return cli_fail(st, SOURCE ": line %zu", s->line_no);
     if (st != ANOMA_OK) { /* an infinite number, an unseen category with unseen=error */

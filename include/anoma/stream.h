@@ -5,7 +5,8 @@
  * and restores.
  *
  * A stream is made from a fitted model. Each observation is pushed with an
- * entity key and a time and gets the model's score and 0/1 decision. The
+ * entity key and a time and gets the model's score, anomaly probability and
+ * 0/1 decision. The
  * stream keeps, per entity, the history every stateful part of the model
  * reads (the `window` step's buffers, `time_features`' previous time, a
  * stateful detector's state), the entity's alert state and the time it was
@@ -16,8 +17,8 @@
  * @code
  * anoma_stream *s;
  * anoma_stream_create(model, "max_entities=100000 alert_min=3", &s);
- * double score; int flag;
- * anoma_stream_push(s, "sensor-7", 1700000000.0, row, n, &score, &flag);
+ * double score, probability; int flag;
+ * anoma_stream_push(s, "sensor-7", 1700000000.0, row, n, &score, &probability, &flag);
  * anoma_stream_event ev;
  * while (anoma_stream_next_event(s, &ev))
  *     handle(&ev);
@@ -140,6 +141,9 @@ ANOMA_API void anoma_stream_free(anoma_stream *stream);
  * @param row @p n doubles, the model's input columns (NaN = missing).
  * @param n must equal anoma_model_n_features().
  * @param score receives the score (higher = more anomalous).
+ * @param probability receives the anomaly probability of the score, as
+ *        anoma_model_probability() gives it (may be NULL); NaN when the
+ *        model learned no probability (see there).
  * @param is_anomaly receives 1 when the score is above the threshold, else
  *        0 (may be NULL).
  * @return ::ANOMA_OK; ::ANOMA_ERR_SHAPE; ::ANOMA_ERR_NONFINITE (an infinite
@@ -152,7 +156,7 @@ ANOMA_API void anoma_stream_free(anoma_stream *stream);
  */
 ANOMA_API anoma_status anoma_stream_push(anoma_stream *stream, const char *entity, double time,
                                          const double *row, size_t n, double *score,
-                                         int *is_anomaly);
+                                         double *probability, int *is_anomaly);
 
 /**
  * @brief anoma_stream_push() for a typed row: numbers, text and timestamps
@@ -164,13 +168,15 @@ ANOMA_API anoma_status anoma_stream_push(anoma_stream *stream, const char *entit
  *        during the call only.
  * @param n must equal anoma_model_n_features().
  * @param score receives the score.
+ * @param probability receives the probability (may be NULL).
  * @param is_anomaly receives the decision (may be NULL).
  * @return as anoma_stream_push().
  * @since 0.2.0
  */
 ANOMA_API anoma_status anoma_stream_push_values(anoma_stream *stream, const char *entity,
                                                 double time, const anoma_value *row, size_t n,
-                                                double *score, int *is_anomaly);
+                                                double *score, double *probability,
+                                                int *is_anomaly);
 
 /**
  * @brief Per-feature scores of the last pushed observation for one

@@ -288,7 +288,7 @@ static double score_features(anoma_stream *s, unsigned char *block, const double
             d->vt->entity_update_score(d->state, block + s->detector_offset[k], x, s->scratch,
                                        &s->raw[k]);
     }
-    return an_model_combine(m, s->raw);
+    return an_ensemble_combine(m, s->raw);
 }
 
 /* A new entity: made from the spare block, after room is made. The key is
@@ -331,7 +331,8 @@ static void update_alert(anoma_stream *s, uint32_t i, const double *x, double sc
 
 /* The push after the row is in `in` (or, without steps, `plain`). */
 static anoma_status push(anoma_stream *s, const char *key, double time, const an_input *in,
-                         const double *plain, double *score, int *is_anomaly)
+                         const double *plain, double *score, double *probability,
+                         int *is_anomaly)
 {
     const anoma_model *m = s->model;
     s->has_last = 0;
@@ -368,6 +369,8 @@ static anoma_status push(anoma_stream *s, const char *key, double time, const an
         memcpy(s->features, plain, m->width * sizeof *plain);
     s->has_last = 1;
     *score = value;
+    if (probability)
+        *probability = an_model_probability(m, value);
     if (is_anomaly)
         *is_anomaly = anomalous;
     return ANOMA_OK;
@@ -386,7 +389,7 @@ static anoma_status check_push(const anoma_stream *s, const char *key, const voi
 }
 
 anoma_status anoma_stream_push(anoma_stream *s, const char *key, double time, const double *row,
-                               size_t n, double *score, int *is_anomaly)
+                               size_t n, double *score, double *probability, int *is_anomaly)
 {
     AN_TRY(check_push(s, key, row, n, score));
     const anoma_model *m = s->model;
@@ -394,23 +397,23 @@ anoma_status anoma_stream_push(anoma_stream *s, const char *key, double time, co
         for (size_t j = 0; j < n; j++)
             if (isinf(row[j]))
                 return an_error(ANOMA_ERR_NONFINITE, "stream: infinite value in column %zu", j);
-        return push(s, key, time, NULL, row, score, is_anomaly);
+        return push(s, key, time, NULL, row, score, probability, is_anomaly);
     }
     anoma_matrix view = anoma_matrix_f64(row, 1, n);
     an_input in = {&view, NULL, 1};
     AN_TRY(an_input_check(&m->pipeline, &in, "stream"));
-    return push(s, key, time, &in, NULL, score, is_anomaly);
+    return push(s, key, time, &in, NULL, score, probability, is_anomaly);
 }
 
 anoma_status anoma_stream_push_values(anoma_stream *s, const char *key, double time,
                                       const anoma_value *row, size_t n, double *score,
-                                      int *is_anomaly)
+                                      double *probability, int *is_anomaly)
 {
     AN_TRY(check_push(s, key, row, n, score));
     for (size_t j = 0; j < n; j++)
         s->columns[j].values = &row[j]; /* a value is a cell: the same 8 bytes */
     an_input in = {NULL, s->columns, 1};
-    return push(s, key, time, &in, NULL, score, is_anomaly);
+    return push(s, key, time, &in, NULL, score, probability, is_anomaly);
 }
 
 anoma_status anoma_stream_last_feature_scores(anoma_stream *s, size_t index, double *out)

@@ -47,6 +47,19 @@ def _model_bytes(frame_model):
     return buf.raw[:size.value]
 
 
+def probability_of_scores(model, scores):
+    """anoma_model_probability_of_scores: the model's probability of scores."""
+    import ctypes
+    from anoma import _library
+    fn = _library.lib.anoma_model_probability_of_scores
+    fn.restype, fn.argtypes = ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t,
+                                             ctypes.c_void_p, ctypes.c_void_p]
+    scores = np.ascontiguousarray(scores, dtype=np.float64)
+    out = np.empty(len(scores))
+    assert fn(model._handle, scores.ctypes.data, len(scores), out.ctypes.data, None) == 0
+    return out
+
+
 def test_push_many_equals_batch_scores():
     df = activity()
     batch, model = fitted(df)
@@ -54,6 +67,7 @@ def test_push_many_equals_batch_scores():
     s = anoma.Stream(model)
     got = s.push_many(df["user"], df, times=df["ts"])
     assert np.array_equal(got.score, expected)
+    assert np.array_equal(got.probability, probability_of_scores(model, expected))
     threshold = model.threshold
     assert np.array_equal(got.is_anomaly, expected > threshold)
     assert s.n_entities == 4
@@ -119,7 +133,8 @@ def test_times_and_defaults():
     opened, closed = s.events()
     assert opened.entity == "7" and opened.start_time == 1.0
     assert closed.end_time == 1.0
-    assert s.push(7, {"x0": 0.25}) == (0.25, False)
+    assert s.push(7, {"x0": 0.25})[::2] == (0.25, False)
+    assert np.isnan(s.push(7, [0.0]).probability)  # a fixed threshold: no probability learned
 
 
 def test_bad_states_and_options_refused():

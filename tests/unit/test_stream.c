@@ -83,10 +83,11 @@ static void test_stream_equals_batch_per_entity(void)
     CHECK_OK(make_model(&m));
     if (!m)
         return;
-    double batch[ENTITIES][PER_ENTITY];
+    double batch[ENTITIES][PER_ENTITY], probability[ENTITIES][PER_ENTITY];
     for (size_t e = 0; e < ENTITIES; e++) {
         anoma_matrix x = anoma_matrix_f64(series[e], PER_ENTITY, COLS);
         CHECK_OK(anoma_model_score(m, &x, batch[e]));
+        CHECK_OK(anoma_model_probability(m, &x, probability[e], NULL));
     }
     double threshold;
     CHECK_OK(anoma_model_threshold(m, &threshold));
@@ -112,11 +113,12 @@ static void test_stream_equals_batch_per_entity(void)
                 ;
         }
         size_t e = order[k], i = next[e]++;
-        double score;
+        double score, p;
         int flag;
-        CHECK_OK(anoma_stream_push(s, keys[e], (double)k, series[e] + i * COLS, COLS, &score,
+        CHECK_OK(anoma_stream_push(s, keys[e], (double)k, series[e] + i * COLS, COLS, &score, &p,
                                    &flag));
-        if (!same_bits(score, batch[e][i]) || flag != (batch[e][i] > threshold))
+        if (!same_bits(score, batch[e][i]) || flag != (batch[e][i] > threshold) ||
+            !same_bits(p, probability[e][i]))
             mismatches++;
     }
     CHECK(mismatches == 0);
@@ -171,7 +173,7 @@ static void test_typed_rows_equal_batch(void)
         row[1].timestamp = ts[i];
         row[2].number = amount[i];
         double score;
-        CHECK_OK(anoma_stream_push_values(s, users[i], (double)ts[i], row, 3, &score, NULL));
+        CHECK_OK(anoma_stream_push_values(s, users[i], (double)ts[i], row, 3, &score, NULL, NULL));
         mismatches += !same_bits(score, batch[i]);
         CHECK_OK(anoma_stream_last_feature_scores(s, 0, one));
         explain_mismatches += memcmp(one, explained + i * width, width * sizeof *one) != 0;
@@ -183,7 +185,7 @@ static void test_typed_rows_equal_batch(void)
     CHECK(anoma_stream_n_entities(s) == 3);
     /* a matrix row for a model with text inputs is refused, naming the column */
     double numbers[3] = {0, 0, 0}, score;
-    CHECK_STATUS(anoma_stream_push(s, "u1", 0, numbers, 3, &score, NULL),
+    CHECK_STATUS(anoma_stream_push(s, "u1", 0, numbers, 3, &score, NULL, NULL),
                  ANOMA_ERR_INVALID_ARGUMENT);
     CHECK(strstr(anoma_last_error(), "user") != NULL);
     anoma_stream_free(s);
@@ -201,8 +203,8 @@ static double score_after(const anoma_model *m, const double *rows, size_t befor
     if (anoma_stream_create(m, NULL, &s) != ANOMA_OK)
         return NAN;
     for (size_t i = 0; i < before; i++)
-        anoma_stream_push(s, "x", 0, rows + i * COLS, COLS, &score, NULL);
-    anoma_stream_push(s, "x", 0, row, COLS, &score, NULL);
+        anoma_stream_push(s, "x", 0, rows + i * COLS, COLS, &score, NULL, NULL);
+    anoma_stream_push(s, "x", 0, row, COLS, &score, NULL, NULL);
     anoma_stream_free(s);
     return score;
 }
@@ -220,31 +222,31 @@ static void test_eviction(void)
     anoma_stream *s = NULL;
     CHECK_OK(anoma_stream_create(m, "max_entities=2", &s));
     double score;
-    CHECK_OK(anoma_stream_push(s, "a", 1, a, COLS, &score, NULL));
-    CHECK_OK(anoma_stream_push(s, "b", 2, b, COLS, &score, NULL));
-    CHECK_OK(anoma_stream_push(s, "a", 3, a + COLS, COLS, &score, NULL));
-    CHECK_OK(anoma_stream_push(s, "c", 4, c, COLS, &score, NULL)); /* b goes */
+    CHECK_OK(anoma_stream_push(s, "a", 1, a, COLS, &score, NULL, NULL));
+    CHECK_OK(anoma_stream_push(s, "b", 2, b, COLS, &score, NULL, NULL));
+    CHECK_OK(anoma_stream_push(s, "a", 3, a + COLS, COLS, &score, NULL, NULL));
+    CHECK_OK(anoma_stream_push(s, "c", 4, c, COLS, &score, NULL, NULL)); /* b goes */
     CHECK(anoma_stream_n_entities(s) == 2);
     /* a kept its two rows; b starts again */
-    CHECK_OK(anoma_stream_push(s, "a", 5, a + 2 * COLS, COLS, &score, NULL));
+    CHECK_OK(anoma_stream_push(s, "a", 5, a + 2 * COLS, COLS, &score, NULL, NULL));
     CHECK(same_bits(score, score_after(m, a, 2, a + 2 * COLS)));
-    CHECK_OK(anoma_stream_push(s, "b", 6, b + COLS, COLS, &score, NULL)); /* c goes */
+    CHECK_OK(anoma_stream_push(s, "b", 6, b + COLS, COLS, &score, NULL, NULL)); /* c goes */
     CHECK(same_bits(score, score_after(m, b, 0, b + COLS)));
     CHECK(!same_bits(score, score_after(m, b, 1, b + COLS)));
-    CHECK_OK(anoma_stream_push(s, "c", 7, c + COLS, COLS, &score, NULL)); /* a goes */
+    CHECK_OK(anoma_stream_push(s, "c", 7, c + COLS, COLS, &score, NULL, NULL)); /* a goes */
     CHECK(same_bits(score, score_after(m, c, 0, c + COLS)));
     CHECK(anoma_stream_n_entities(s) == 2);
     anoma_stream_free(s);
 
     CHECK_OK(anoma_stream_create(m, "evict=idle idle_seconds=10", &s));
-    CHECK_OK(anoma_stream_push(s, "a", 0, a, COLS, &score, NULL));
-    CHECK_OK(anoma_stream_push(s, "b", 15, b, COLS, &score, NULL)); /* a: 15 s idle, goes */
+    CHECK_OK(anoma_stream_push(s, "a", 0, a, COLS, &score, NULL, NULL));
+    CHECK_OK(anoma_stream_push(s, "b", 15, b, COLS, &score, NULL, NULL)); /* a: 15 s idle, goes */
     CHECK(anoma_stream_n_entities(s) == 1);
-    CHECK_OK(anoma_stream_push(s, "c", 20, c, COLS, &score, NULL)); /* b: 5 s, stays */
+    CHECK_OK(anoma_stream_push(s, "c", 20, c, COLS, &score, NULL, NULL)); /* b: 5 s, stays */
     CHECK(anoma_stream_n_entities(s) == 2);
-    CHECK_OK(anoma_stream_push(s, "c", 30, c + COLS, COLS, &score, NULL)); /* b: exactly 15 */
+    CHECK_OK(anoma_stream_push(s, "c", 30, c + COLS, COLS, &score, NULL, NULL)); /* b: exactly 15 */
     CHECK(anoma_stream_n_entities(s) == 1);
-    CHECK_OK(anoma_stream_push(s, "a", 31, a + COLS, COLS, &score, NULL));
+    CHECK_OK(anoma_stream_push(s, "a", 31, a + COLS, COLS, &score, NULL, NULL));
     CHECK(same_bits(score, score_after(m, a, 0, a + COLS)));
     anoma_stream_free(s);
 
@@ -288,7 +290,7 @@ static void check_script(const anoma_model *m, const char *options, const double
     size_t n_got = 0;
     for (size_t i = 0; i < n; i++) {
         double score;
-        CHECK_OK(anoma_stream_push(s, "e", (double)(i + 1), &values[i], 1, &score, NULL));
+        CHECK_OK(anoma_stream_push(s, "e", (double)(i + 1), &values[i], 1, &score, NULL, NULL));
         while (n_got < 32 && anoma_stream_next_event(s, &got[n_got]))
             n_got++;
     }
@@ -342,8 +344,8 @@ static void test_alerts_scripted(void)
     anoma_stream *s = NULL;
     CHECK_OK(anoma_stream_create(m, "alert_min=1 max_entities=1", &s));
     double v = 4, score;
-    CHECK_OK(anoma_stream_push(s, "e", 1, &v, 1, &score, NULL));
-    CHECK_OK(anoma_stream_push(s, "f", 2, &v, 1, &score, NULL));
+    CHECK_OK(anoma_stream_push(s, "e", 1, &v, 1, &score, NULL, NULL));
+    CHECK_OK(anoma_stream_push(s, "f", 2, &v, 1, &score, NULL, NULL));
     anoma_stream_event ev;
     CHECK(anoma_stream_next_event(s, &ev) && ev.kind == ANOMA_ALERT_OPEN && !strcmp(ev.entity, "e"));
     CHECK(anoma_stream_next_event(s, &ev) && ev.kind == ANOMA_ALERT_CLOSE && ev.evicted &&
@@ -356,7 +358,7 @@ static void test_alerts_scripted(void)
     CHECK_OK(anoma_stream_create(m, "alert_min=1 alert_quiet=1 max_events=2", &s));
     const double d[] = {4, 0, 4, 0, 4}; /* open, close, open, close, open */
     for (size_t i = 0; i < 5; i++)
-        CHECK_OK(anoma_stream_push(s, "e", (double)i, &d[i], 1, &score, NULL));
+        CHECK_OK(anoma_stream_push(s, "e", (double)i, &d[i], 1, &score, NULL, NULL));
     CHECK(anoma_stream_next_event(s, &ev) && ev.kind == ANOMA_ALERT_CLOSE && ev.dropped == 3);
     CHECK(anoma_stream_next_event(s, &ev) && ev.kind == ANOMA_ALERT_OPEN && ev.dropped == 0);
     CHECK(!anoma_stream_next_event(s, &ev));
@@ -379,7 +381,7 @@ static void test_alert_callback(void)
     anoma_stream_set_callback(s, count_event, &callback_calls);
     double v[] = {4, 0}, score;
     for (size_t i = 0; i < 2; i++)
-        CHECK_OK(anoma_stream_push(s, "e", (double)i, &v[i], 1, &score, NULL));
+        CHECK_OK(anoma_stream_push(s, "e", (double)i, &v[i], 1, &score, NULL, NULL));
     anoma_stream_event ev;
     CHECK(callback_calls == 2 && !anoma_stream_next_event(s, &ev));
     anoma_stream_free(s);
@@ -401,7 +403,7 @@ static void test_bad_states_refused(void)
     double score;
     for (size_t e = 0; e < ENTITIES; e++)
         for (size_t i = 0; i < 5; i++)
-            CHECK_OK(anoma_stream_push(s, keys[e], (double)i, series[e] + i * COLS, COLS, &score,
+            CHECK_OK(anoma_stream_push(s, keys[e], (double)i, series[e] + i * COLS, COLS, &score, NULL,
                                        NULL));
     size_t size = 0;
     CHECK_OK(anoma_stream_save(s, NULL, 0, &size));
@@ -433,8 +435,8 @@ static void test_bad_states_refused(void)
     CHECK(anoma_stream_n_entities(t) == ENTITIES);
     /* both continue alike */
     double a, b;
-    CHECK_OK(anoma_stream_push(s, keys[1], 9, series[1] + 5 * COLS, COLS, &a, NULL));
-    CHECK_OK(anoma_stream_push(t, keys[1], 9, series[1] + 5 * COLS, COLS, &b, NULL));
+    CHECK_OK(anoma_stream_push(s, keys[1], 9, series[1] + 5 * COLS, COLS, &a, NULL, NULL));
+    CHECK_OK(anoma_stream_push(t, keys[1], 9, series[1] + 5 * COLS, COLS, &b, NULL, NULL));
     CHECK(same_bits(a, b));
 
     /* bad pushes change nothing */
@@ -443,14 +445,14 @@ static void test_bad_states_refused(void)
     long_key[sizeof long_key - 1] = '\0';
     double inf_row[COLS] = {1, INFINITY};
     size_t before = anoma_stream_n_entities(s);
-    CHECK_STATUS(anoma_stream_push(s, long_key, 0, series[0], COLS, &a, NULL),
+    CHECK_STATUS(anoma_stream_push(s, long_key, 0, series[0], COLS, &a, NULL, NULL),
                  ANOMA_ERR_INVALID_ARGUMENT);
-    CHECK_STATUS(anoma_stream_push(s, "new", NAN, series[0], COLS, &a, NULL), ANOMA_ERR_NONFINITE);
-    CHECK_STATUS(anoma_stream_push(s, keys[2], 0, inf_row, COLS, &a, NULL), ANOMA_ERR_NONFINITE);
-    CHECK_STATUS(anoma_stream_push(s, keys[2], 0, series[0], 1, &a, NULL), ANOMA_ERR_SHAPE);
+    CHECK_STATUS(anoma_stream_push(s, "new", NAN, series[0], COLS, &a, NULL, NULL), ANOMA_ERR_NONFINITE);
+    CHECK_STATUS(anoma_stream_push(s, keys[2], 0, inf_row, COLS, &a, NULL, NULL), ANOMA_ERR_NONFINITE);
+    CHECK_STATUS(anoma_stream_push(s, keys[2], 0, series[0], 1, &a, NULL, NULL), ANOMA_ERR_SHAPE);
     CHECK(anoma_stream_n_entities(s) == before);
-    CHECK_OK(anoma_stream_push(s, keys[2], 9, series[2] + 5 * COLS, COLS, &a, NULL));
-    CHECK_OK(anoma_stream_push(t, keys[2], 9, series[2] + 5 * COLS, COLS, &b, NULL));
+    CHECK_OK(anoma_stream_push(s, keys[2], 9, series[2] + 5 * COLS, COLS, &a, NULL, NULL));
+    CHECK_OK(anoma_stream_push(t, keys[2], 9, series[2] + 5 * COLS, COLS, &b, NULL, NULL));
     CHECK(same_bits(a, b));
     free(bytes);
     anoma_stream_free(few);
@@ -468,8 +470,10 @@ static void test_state_file(void)
     anoma_stream *s = NULL, *t = NULL;
     CHECK_OK(anoma_stream_create(m, NULL, &s));
     CHECK_OK(anoma_stream_create(m, NULL, &t));
-    double v = 3, score;
-    CHECK_OK(anoma_stream_push(s, "e", 1, &v, 1, &score, NULL));
+    double v = 3, score, p = 0;
+    /* one detector and a fixed threshold: the model learned no probability */
+    CHECK_OK(anoma_stream_push(s, "e", 1, &v, 1, &score, &p, NULL));
+    CHECK(isnan(p));
     char path[] = "test_stream_state.bin";
     CHECK_OK(anoma_stream_save_file(s, path));
     CHECK_OK(anoma_stream_restore_file(t, path));
@@ -492,7 +496,7 @@ static anoma_status stream_life(void *ctx)
     anoma_status st = anoma_stream_create(m, "alert_min=1", &s);
     for (size_t e = 0; st == ANOMA_OK && e < ENTITIES; e++)
         for (size_t i = 0; st == ANOMA_OK && i < 3; i++)
-            st = anoma_stream_push(s, keys[e], (double)i, series[e] + i * COLS, COLS, &score,
+            st = anoma_stream_push(s, keys[e], (double)i, series[e] + i * COLS, COLS, &score, NULL,
                                    NULL);
     if (st == ANOMA_OK)
         st = anoma_stream_save(s, NULL, 0, &size);
@@ -526,8 +530,8 @@ static void test_out_of_memory(void)
     CHECK_OK(anoma_stream_create(m, NULL, &t));
     double a, b;
     for (size_t i = 0; i < 3; i++) {
-        CHECK_OK(anoma_stream_push(s, keys[0], 0, series[0] + i * COLS, COLS, &a, NULL));
-        CHECK_OK(anoma_stream_push(t, keys[0], 0, series[0] + i * COLS, COLS, &b, NULL));
+        CHECK_OK(anoma_stream_push(s, keys[0], 0, series[0] + i * COLS, COLS, &a, NULL, NULL));
+        CHECK_OK(anoma_stream_push(t, keys[0], 0, series[0] + i * COLS, COLS, &b, NULL, NULL));
     }
     size_t size = 0;
     CHECK_OK(anoma_stream_save(s, NULL, 0, &size));
@@ -536,9 +540,9 @@ static void test_out_of_memory(void)
     /* the first allocation after install(0) fails (later ones would not) */
     test_alloc_install(0);
     for (size_t i = 3; i < 20; i++)
-        CHECK_OK(anoma_stream_push(s, keys[0], 0, series[0] + i * COLS, COLS, &a, NULL));
+        CHECK_OK(anoma_stream_push(s, keys[0], 0, series[0] + i * COLS, COLS, &a, NULL, NULL));
     CHECK(test_alloc_largest() == 0); /* no allocation was asked for */
-    CHECK_STATUS(anoma_stream_push(s, keys[1], 0, series[1], COLS, &a, NULL), ANOMA_ERR_NO_MEMORY);
+    CHECK_STATUS(anoma_stream_push(s, keys[1], 0, series[1], COLS, &a, NULL, NULL), ANOMA_ERR_NO_MEMORY);
     test_alloc_install(0);
     size_t ignored;
     CHECK_STATUS(anoma_stream_save(s, NULL, 0, &ignored), ANOMA_ERR_NO_MEMORY);
@@ -547,9 +551,9 @@ static void test_out_of_memory(void)
     test_alloc_restore();
     CHECK(anoma_stream_n_entities(s) == 1);
     for (size_t i = 3; i < 20; i++) /* t still holds its three rows */
-        CHECK_OK(anoma_stream_push(t, keys[0], 0, series[0] + i * COLS, COLS, &b, NULL));
+        CHECK_OK(anoma_stream_push(t, keys[0], 0, series[0] + i * COLS, COLS, &b, NULL, NULL));
     CHECK(same_bits(a, b));
-    CHECK_OK(anoma_stream_push(s, keys[1], 0, series[1], COLS, &a, NULL));
+    CHECK_OK(anoma_stream_push(s, keys[1], 0, series[1], COLS, &a, NULL, NULL));
     CHECK(anoma_stream_n_entities(s) == 2);
     free(bytes);
     anoma_stream_free(s);
@@ -636,7 +640,7 @@ static void test_stateful_detector(void)
             CHECK_OK(anoma_stream_save(s, buf, sizeof buf, &size));
             CHECK_OK(anoma_stream_restore(t, buf, size));
         }
-        CHECK_OK(anoma_stream_push(i < 3 ? s : t, who[i], (double)i, &v[i], 1, &score, &flag));
+        CHECK_OK(anoma_stream_push(i < 3 ? s : t, who[i], (double)i, &v[i], 1, &score, NULL, &flag));
         if (score != want[i] || flag != (want[i] > 0.5))
             test_fail(__FILE__, __LINE__, "push %zu: score %g, expected %g", i, score, want[i]);
     }

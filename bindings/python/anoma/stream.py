@@ -36,9 +36,9 @@ for _name, (_res, _args) in {
         "anoma_stream_create": (_st, [_p, ctypes.c_char_p, ctypes.POINTER(_p)]),
         "anoma_stream_free": (None, [_p]),
         "anoma_stream_push": (_st, [_p, ctypes.c_char_p, ctypes.c_double, _p, _size, _dbl_p,
-                                    _int_p]),
+                                    _dbl_p, _int_p]),
         "anoma_stream_push_values": (_st, [_p, ctypes.c_char_p, ctypes.c_double, _p, _size,
-                                           _dbl_p, _int_p]),
+                                           _dbl_p, _dbl_p, _int_p]),
         "anoma_stream_last_feature_scores": (_st, [_p, _size, _p]),
         "anoma_stream_next_event": (ctypes.c_int, [_p, ctypes.POINTER(_Event)]),
         "anoma_stream_n_entities": (_size, [_p]),
@@ -54,8 +54,9 @@ for _name, (_res, _args) in {
     _fn = getattr(lib, _name)
     _fn.restype, _fn.argtypes = _res, _args
 
-StreamResult = collections.namedtuple("StreamResult", ["score", "is_anomaly"])
-StreamResult.__doc__ = """One push's answer: the score (higher = more anomalous) and the
+StreamResult = collections.namedtuple("StreamResult", ["score", "probability", "is_anomaly"])
+StreamResult.__doc__ = """One push's answer: the score (higher = more anomalous), the anomaly
+probability (as Model.predict_proba's anomaly column; NaN when the model learned none) and the
 decision (True when above the model's threshold)."""
 
 AlertEvent = collections.namedtuple(
@@ -128,7 +129,9 @@ class Stream:
         self._names = [text(lib.anoma_model_input_name(m, j)) for j in range(self.n_features)]
         self._outputs = [text(lib.anoma_model_output_name(m, k))
                          for k in range(lib.anoma_model_n_outputs(m))]
-        self._score, self._flag = ctypes.c_double(), ctypes.c_int()
+        self._score, self._proba, self._flag = ctypes.c_double(), ctypes.c_double(), ctypes.c_int()
+        self._out = (ctypes.byref(self._score), ctypes.byref(self._proba),
+                     ctypes.byref(self._flag))
         self._pushes = 0  # the default time: the count of pushes
 
     def __del__(self, _free=lib.anoma_stream_free):
@@ -191,28 +194,28 @@ class Stream:
         model's input columns: a sequence in input order, or a mapping or
         pandas Series by input name. ``time`` (seconds, or a datetime):
         dates alerts and drives idle eviction; default the count of pushes
-        so far. Returns a StreamResult(score, is_anomaly)."""
+        so far. Returns a StreamResult(score, probability, is_anomaly)."""
         if hasattr(row, "keys") and hasattr(row, "__getitem__"):
             row = [row[n] for n in self._names]
         key, t = _key(entity), self._time(time)
         if self._typed:
             cells, keep = self._cells(self._columns([list(row)]), 1)
             status = lib.anoma_stream_push_values(self._handle, key, t, cells.ctypes.data,
-                                                  self.n_features, ctypes.byref(self._score),
-                                                  ctypes.byref(self._flag))
+                                                  self.n_features, *self._out)
             del keep
         else:
             a = np.ascontiguousarray(row, dtype=np.float64).reshape(-1)
             status = lib.anoma_stream_push(self._handle, key, t, a.ctypes.data, a.shape[0],
-                                           ctypes.byref(self._score), ctypes.byref(self._flag))
+                                           *self._out)
         check(status)
-        return StreamResult(self._score.value, self._flag.value == 1)
+        return StreamResult(self._score.value, self._proba.value, self._flag.value == 1)
 
     def push_many(self, entities, rows, times=None):
         """Push rows in order: ``entities`` one key per row, ``rows`` a
         DataFrame (columns by the model's input names) or a 2-D array,
         ``times`` one time per row (default: the count of pushes). Returns
-        StreamResult of arrays (float64 scores, bool decisions). A bad row
+        StreamResult of arrays (float64 scores and probabilities, bool
+        decisions). A bad row
         raises, after the rows before it were pushed."""
         columns = self._columns(rows)
         n = len(columns[0][1]) if columns else len(entities)
@@ -224,6 +227,7 @@ class Stream:
             if len(times) != n:
                 raise ValueError("Stream.push_many: %d times for %d rows" % (len(times), n))
         scores = np.empty(n, dtype=np.float64)
+        probabilities = np.empty(n, dtype=np.float64)
         flags = np.empty(n, dtype=bool)
         if self._typed:
             cells, keep = self._cells(columns, n)
@@ -232,15 +236,15 @@ class Stream:
             cells = np.ascontiguousarray(np.column_stack([c for _, c in columns])
                                          if columns else np.empty((n, 0)))
             push, base, step = lib.anoma_stream_push, cells.ctypes.data, 8 * cells.shape[1]
-        score, flag = self._score, self._flag
-        out = (ctypes.byref(score), ctypes.byref(flag))
+        score, proba, flag, out = self._score, self._proba, self._flag, self._out
         for i in range(n):
             t = self._time(None if times is None else times[i])
             check(push(self._handle, _key(entities[i]), t, base + i * step, self.n_features,
                        *out))
             scores[i] = score.value
+            probabilities[i] = proba.value
             flags[i] = flag.value == 1
-        return StreamResult(scores, flags)
+        return StreamResult(scores, probabilities, flags)
 
     def feature_scores(self, detector=0):
         """Per-feature scores of the last pushed observation for one
