@@ -13,8 +13,9 @@
  *     memory, describe;
  *   - stateful (ANOMA_FLAG_STATEFUL): per-entity state for streams, read
  *     and updated by each observation of one entity (a window, a recurrent
- *     network's hidden state, an online estimate). Until streams exist the
- *     model refuses stateful detectors in its batch and row paths. */
+ *     network's hidden state, an online estimate). The model refuses
+ *     stateful detectors in its batch and row paths; a stream
+ *     (lib/stream) runs them, keeping each entity's block. */
 #ifndef AN_DETECTORS_DETECTOR_H
 #define AN_DETECTORS_DETECTOR_H
 

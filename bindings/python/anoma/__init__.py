@@ -20,6 +20,7 @@ from .params import ComponentFlag, component_flags, describe, list_components, l
 from .pipeline import (FrequencyEncoder, MaxAbsScaler, MinMaxScaler, MissingIndicator,
                        Normalizer, OneHotEncoder, OrdinalEncoder, Pipeline, Ratio, RobustScaler,
                        Select, SimpleImputer, StandardScaler)
+from .stream import AlertEvent, Stream, StreamResult
 
 __version__ = _text(_lib.anoma_version())
 
@@ -40,7 +41,7 @@ def shutdown():
 _lib.anoma_shutdown.restype = None
 _lib.anoma_shutdown.argtypes = []
 
-__all__ = ["Model", "RowScorer", "Pipeline", "StandardScaler", "OneHotEncoder", "Select",
+__all__ = ["Model", "RowScorer", "Stream", "StreamResult", "AlertEvent", "Pipeline", "StandardScaler", "OneHotEncoder", "Select",
            "SimpleImputer", "MissingIndicator", "MinMaxScaler", "RobustScaler", "MaxAbsScaler",
            "Normalizer", "OrdinalEncoder", "FrequencyEncoder", "Ratio", "ZScore", "MAD", "IQR", "IsolationForest", "OneClassSVM", "from_sklearn",
            "LocalOutlierFactor", "KNNDetector",
