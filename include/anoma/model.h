@@ -276,6 +276,45 @@ ANOMA_API anoma_status anoma_model_score_detector(const anoma_model *model, size
                                                   const anoma_matrix *x, double *scores);
 
 /**
+ * @brief Every detector's raw and normalised score of each row: the
+ * ensemble's members beside the combined score.
+ *
+ * Raw scores are each detector's own (as anoma_model_score_detector());
+ * normalised ones are what the combination reads: `(raw - shift) / scale`
+ * for normalize standard, robust and minmax, the rank in [0, 1] for rank,
+ * the raw score for none (docs/model.md, "Ensembles"). For ensemble=vote
+ * they are the normalisation's values too; a member votes when its raw
+ * score is above its own threshold.
+ * @param model a fitted model.
+ * @param x rows, as for anoma_model_score().
+ * @param raw caller-owned array of x->rows * anoma_model_n_detectors()
+ *        doubles, row-major (row i, detector k at i * n_detectors + k), or NULL.
+ * @param normalized the same shape, or NULL (not both NULL).
+ * @return as anoma_model_score(); ::ANOMA_ERR_INVALID_ARGUMENT when both
+ *         outputs are NULL.
+ * @par Thread safety
+ * Reads the model only: safe from many threads at once.
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_member_scores(const anoma_model *model, const anoma_matrix *x,
+                                                 double *raw, double *normalized);
+
+/**
+ * @brief anoma_model_member_scores() of a frame's rows.
+ * @param model a fitted model.
+ * @param frame rows, as for anoma_model_score_frame().
+ * @param raw caller-owned array of anoma_frame_rows() * anoma_model_n_detectors() doubles, or NULL.
+ * @param normalized the same shape, or NULL (not both NULL).
+ * @return as anoma_model_member_scores(), with the errors of anoma_model_score_frame().
+ * @par Thread safety
+ * As anoma_model_member_scores().
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_member_scores_frame(const anoma_model *model,
+                                                       const anoma_frame *frame, double *raw,
+                                                       double *normalized);
+
+/**
  * @brief Per-feature scores (or contributions) of each row for one detector.
  *
  * For the statistical detectors this is each feature's own score (for
@@ -669,6 +708,49 @@ ANOMA_API anoma_status anoma_row_scorer_score(anoma_row_scorer *scorer, const do
 ANOMA_API anoma_status anoma_row_scorer_feature_scores(anoma_row_scorer *scorer, size_t index,
                                                        const double *row, size_t n_features,
                                                        double *out);
+
+/**
+ * @brief Every detector's raw and normalised score of one row. Allocates nothing.
+ *
+ * The single-row form of anoma_model_member_scores(): the same values.
+ * @param scorer a scorer from anoma_row_scorer_create().
+ * @param row @p n_features doubles (NaN = missing).
+ * @param n_features must equal anoma_model_n_features().
+ * @param raw receives anoma_model_n_detectors() raw scores, or NULL.
+ * @param normalized receives anoma_model_n_detectors() normalised scores,
+ *        or NULL (not both NULL).
+ * @return ::ANOMA_OK, ::ANOMA_ERR_SHAPE, ::ANOMA_ERR_NONFINITE,
+ *         ::ANOMA_ERR_INVALID_ARGUMENT.
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_row_scorer_member_scores(anoma_row_scorer *scorer, const double *row,
+                                                      size_t n_features, double *raw,
+                                                      double *normalized);
+
+/**
+ * @brief Score one row with its anomaly probability and confidence.
+ * Allocates nothing.
+ *
+ * The single-row form of anoma_model_probability(): the same score and
+ * decision as anoma_row_scorer_score(), and the same probability and
+ * confidence as the batch call.
+ * @param scorer a scorer from anoma_row_scorer_create().
+ * @param row @p n_features doubles (NaN = missing).
+ * @param n_features must equal anoma_model_n_features().
+ * @param score receives the score.
+ * @param is_anomaly receives 1 when above the threshold, else 0 (may be NULL).
+ * @param probability receives the probability (may be NULL).
+ * @param confidence receives the confidence (may be NULL).
+ * @return ::ANOMA_OK, ::ANOMA_ERR_SHAPE, ::ANOMA_ERR_NONFINITE,
+ *         ::ANOMA_ERR_INVALID_ARGUMENT, ::ANOMA_ERR_UNSUPPORTED (the model
+ *         learned no probability, as for anoma_model_probability()).
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_row_scorer_score_probability(anoma_row_scorer *scorer,
+                                                          const double *row, size_t n_features,
+                                                          double *score, int *is_anomaly,
+                                                          double *probability,
+                                                          double *confidence);
 
 #ifdef __cplusplus
 }

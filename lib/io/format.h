@@ -16,6 +16,7 @@ enum {
     AN_SECTION_PIPELINE = 3, /* feature pipeline steps */
     AN_SECTION_DETECTOR = 4, /* one detector: name, parameters, fitted state */
     AN_SECTION_PROBABILITY = 5, /* optional: how a score becomes a probability */
+    AN_SECTION_ENSEMBLE = 6,    /* members' rank knots and vote thresholds */
 };
 
 /* Section flags. */

@@ -19,20 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-void an_model_resolve_modes(anoma_model *m)
-{
-    an_normalize n = (an_normalize)an_params_choice(&m->params, "normalize");
-    if (n == AN_NORM_AUTO)
-        n = m->n_detectors > 1 ? AN_NORM_STANDARD : AN_NORM_NONE;
-    m->normalize = n;
-    m->combine = (an_combine)an_params_choice(&m->params, "ensemble");
-}
-
 int an_model_needs_training_scores(const anoma_model *m)
 {
     return (an_params_is(&m->params, "threshold", "auto") &&
             !an_params_is(&m->params, "contamination", "auto")) ||
-           m->normalize != AN_NORM_NONE;
+           m->normalize != AN_NORM_NONE ||
+           (m->combine == AN_COMBINE_VOTE && !an_params_is(&m->params, "contamination", "auto"));
 }
 
 /* contamination=auto: the detectors' own rule, where the combined score
@@ -44,6 +36,17 @@ anoma_status an_model_auto_threshold(const anoma_model *m, double *threshold)
 {
     if (!m->n_detectors)
         return an_error(ANOMA_ERR_EMPTY, "contamination=auto: the model has no detector yet");
+    if (an_params_is(&m->params, "ensemble", "vote")) {
+        /* each member votes by its own rule on its raw score: a majority */
+        for (size_t k = 0; k < m->n_detectors; k++)
+            if (!m->detectors[k].vt->auto_threshold)
+                return an_error(ANOMA_ERR_PARAM_VALUE, "ensemble=vote with contamination=auto: "
+                                "detector %zu ('%s') has no threshold of its own to vote with; "
+                                "give a rate such as contamination=0.1", k,
+                                m->detectors[k].vt->name);
+        *threshold = 0.5;
+        return ANOMA_OK;
+    }
     const char *normalize = an_params_text(&m->params, "normalize");
     int several = m->n_detectors > 1;
     if (strcmp(normalize, "none") && (several || strcmp(normalize, "auto")))
@@ -117,33 +120,6 @@ anoma_status an_model_calibration_sample(const anoma_model *m, const double *x, 
     return ANOMA_OK;
 }
 
-static void learn_normalisation(an_model_detector *d, an_normalize how, const double *raw,
-                                size_t rows)
-{
-    d->shift = 0;
-    d->scale = 1;
-    if (how == AN_NORM_STANDARD) {
-        double mean = 0, ss = 0;
-        for (size_t i = 0; i < rows; i++)
-            mean += raw[i];
-        mean /= (double)rows;
-        for (size_t i = 0; i < rows; i++)
-            ss += (raw[i] - mean) * (raw[i] - mean);
-        d->shift = mean;
-        d->scale = sqrt(ss / (double)rows);
-    } else if (how == AN_NORM_MINMAX) {
-        double lo = raw[0], hi = raw[0];
-        for (size_t i = 1; i < rows; i++) {
-            lo = fmin(lo, raw[i]);
-            hi = fmax(hi, raw[i]);
-        }
-        d->shift = lo;
-        d->scale = hi - lo;
-    }
-    if (!(d->scale > 0) || !isfinite(d->scale)) /* constant scores: keep them as they are */
-        d->scale = 1;
-}
-
 /* The model's scores of the calibration rows, from the members' raw ones. */
 static anoma_status combined_scores(const anoma_model *m, double *const *raw, size_t rows,
                                     double **out)
@@ -158,7 +134,7 @@ static anoma_status combined_scores(const anoma_model *m, double *const *raw, si
     for (size_t i = 0; i < rows; i++) {
         for (size_t k = 0; k < m->n_detectors; k++)
             row_raw[k] = raw[k][i];
-        combined[i] = an_model_combine(m, row_raw);
+        combined[i] = an_ensemble_combine(m, row_raw);
     }
     an_free(row_raw);
     *out = combined;
@@ -167,10 +143,7 @@ static anoma_status combined_scores(const anoma_model *m, double *const *raw, si
 
 anoma_status an_model_calibrate(anoma_model *m, double *const *raw, size_t rows)
 {
-    an_model_resolve_modes(m);
-    an_normalize how = m->normalize;
-    for (size_t k = 0; k < m->n_detectors; k++)
-        learn_normalisation(&m->detectors[k], how, raw[k], rows);
+    AN_TRY(an_ensemble_learn(m, raw, rows));
     double *combined = NULL;
     an_probability_free(&m->probability);
     if (rows) { /* the default probability: the rank among these scores */
@@ -186,6 +159,8 @@ anoma_status an_model_calibrate(anoma_model *m, double *const *raw, size_t rows)
     anoma_status st = ANOMA_OK;
     if (!an_params_is(&m->params, "threshold", "auto"))
         m->threshold = an_params_double(&m->params, "threshold");
+    else if (m->combine == AN_COMBINE_VOTE)
+        m->threshold = 0.5; /* a majority: more than half the weight flags */
     else if (an_params_is(&m->params, "contamination", "auto"))
         st = an_model_auto_threshold(m, &m->threshold);
     else

@@ -16,11 +16,17 @@ const anoma_param_info an_model_schema[] = {
     {"threshold", ANOMA_PARAM_DOUBLE, -DBL_MAX, DBL_MAX, "auto", "auto",
      "fixed decision threshold (a row is an anomaly when its score is above it); auto = from "
      "contamination; not with a contamination other than its default"},
-    {"ensemble", ANOMA_PARAM_CHOICE, 0, 0, "mean", "mean|max",
-     "how the normalised scores of several detectors are combined"},
-    {"normalize", ANOMA_PARAM_CHOICE, 0, 0, "auto", "auto|none|standard|minmax",
-     "how each detector's scores are scaled before combining (auto: none for one detector, "
-     "standard for several)"},
+    {"ensemble", ANOMA_PARAM_CHOICE, 0, 0, "mean", "mean|max|wmean|vote",
+     "how the detectors' normalised scores become one: their mean, max, weighted mean (weights), "
+     "or vote: the weighted share of detectors whose raw score is above their own threshold "
+     "(learned from contamination), an anomaly above 0.5 with threshold=auto"},
+    {"normalize", ANOMA_PARAM_CHOICE, 0, 0, "auto", "auto|none|standard|robust|minmax|rank",
+     "how each detector's scores are scaled before combining, learned on the calibration rows: "
+     "standard (mean, std), robust (median, interquartile range), minmax, rank (share of "
+     "training scores below, in [0, 1]); auto: none for one detector, standard for several"},
+    {"weights", ANOMA_PARAM_TEXT, 0, 0, "", "",
+     "one positive weight per detector, comma-separated in the order they were added (2,1), "
+     "for ensemble=wmean or vote; default: 1 each"},
     {"calibration_rows", ANOMA_PARAM_INT, 1, 9007199254740992.0, "100000", "",
      "the contamination threshold and the normalisation are learned on at most this many "
      "training rows, a seeded uniform sample (all rows when there are fewer)"},

@@ -30,6 +30,13 @@ static anoma_status check_threshold_rule(const an_params *p)
                     contamination, an_params_text(p, "threshold"), fallback);
 }
 
+/* What can be checked of the parameters before detectors are added. */
+static anoma_status check_model_params(const an_params *p)
+{
+    AN_TRY(an_ensemble_check_weights_text(an_params_text(p, "weights")));
+    return check_threshold_rule(p);
+}
+
 anoma_status anoma_model_create(const char *params, anoma_model **out)
 {
     if (!out)
@@ -42,7 +49,7 @@ anoma_status anoma_model_create(const char *params, anoma_model **out)
     if (st == ANOMA_OK)
         st = an_params_parse(&m->params, params);
     if (st == ANOMA_OK)
-        st = check_threshold_rule(&m->params);
+        st = check_model_params(&m->params);
     if (st != ANOMA_OK) {
         anoma_model_free(m);
         return st;
@@ -70,6 +77,7 @@ void anoma_model_free(anoma_model *m)
         if (d->state)
             d->vt->destroy(d->state);
         an_params_free(&d->params);
+        an_distribution_free(&d->ranks);
     }
     an_free(m->detectors);
     an_pipeline_free(&m->pipeline);
@@ -88,6 +96,9 @@ anoma_status an_model_detector_reset(an_model_detector *d)
     d->state = state;
     d->shift = 0;
     d->scale = 1;
+    d->weight = 1;
+    d->vote_threshold = NAN;
+    an_distribution_free(&d->ranks);
     return ANOMA_OK;
 }
 
@@ -108,7 +119,7 @@ anoma_status anoma_model_add_detector(anoma_model *m, const char *name, const ch
         an_strbuf_free(&known);
         return st;
     }
-    an_model_detector d = {vt, {0}, NULL, 0, 1, 0};
+    an_model_detector d = {.vt = vt, .scale = 1, .weight = 1, .vote_threshold = NAN};
     AN_TRY(an_params_init(&d.params, vt->name, vt->params, vt->n_params));
     anoma_status st = an_params_parse(&d.params, params);
     if (st == ANOMA_OK)
@@ -154,8 +165,9 @@ anoma_status anoma_model_set_param(anoma_model *m, const char *key, const char *
         if (st == ANOMA_OK)
             m->threshold = an_params_double(&m->params, "threshold");
     }
-    if (st == ANOMA_OK && (is_threshold || !strcmp(key, "contamination")))
-        st = check_threshold_rule(&m->params); /* only these: a file may hold both */
+    if (st == ANOMA_OK && (is_threshold || !strcmp(key, "contamination") ||
+                           !strcmp(key, "weights")))
+        st = check_model_params(&m->params); /* only these: a file may hold both */
     if (st != ANOMA_OK) { /* keep the parameters as they were */
         an_params_free(&m->params);
         m->params = before;
@@ -311,6 +323,7 @@ static anoma_status check_fit_input(const anoma_model *m, size_t rows, size_t co
             !m->detectors[k].imported_width)
             return an_error(ANOMA_ERR_INVALID_ARGUMENT, "fit: detector '%s' needs labels",
                             m->detectors[k].vt->name);
+    AN_TRY(an_ensemble_check(m)); /* the weights against the detectors, before any work */
     double rule;
     if (an_params_is(&m->params, "threshold", "auto") &&
         an_params_is(&m->params, "contamination", "auto"))
@@ -337,11 +350,11 @@ static anoma_status fit_detectors(anoma_model *m, const double *x, size_t rows, 
     m->scratch_align = 1;
     /* Training scores only where something is learned from them, and then
      * on at most calibration_rows rows (calibration.c). */
-    an_model_resolve_modes(m);
+    st = an_ensemble_resolve(m);
     const double *cal = x;
     double *cal_copy = NULL;
     size_t n_cal = 0;
-    if (an_model_needs_training_scores(m))
+    if (st == ANOMA_OK && an_model_needs_training_scores(m))
         st = an_model_calibration_sample(m, x, rows, cols, &cal, &cal_copy, &n_cal);
     for (size_t k = 0; k < m->n_detectors && st == ANOMA_OK; k++) {
         an_model_detector *d = &m->detectors[k];
@@ -552,9 +565,7 @@ anoma_status anoma_model_describe(const anoma_model *m, char *buf, size_t cap, s
         an_params_format(&d->params, &sb);
         an_strbuf_printf(&sb, "\n");
         if (m->fitted) {
-            if (m->normalize != AN_NORM_NONE)
-                an_strbuf_printf(&sb, "  normalisation: (score - %.17g) / %.17g\n", d->shift,
-                                 d->scale);
+            an_ensemble_describe(m, k, &sb);
             if (d->vt->describe)
                 d->vt->describe(d->state, &sb);
         }

@@ -6,19 +6,21 @@
 #include "core/params.h"
 #include "detectors/detector.h"
 #include "features/pipeline.h"
+#include "model/ensemble.h"
 #include "model/probability.h"
-
-/* How detector scores are brought to one scale before combining. */
-typedef enum an_normalize { AN_NORM_AUTO, AN_NORM_NONE, AN_NORM_STANDARD, AN_NORM_MINMAX } an_normalize;
-/* How normalised detector scores are combined. */
-typedef enum an_combine { AN_COMBINE_MEAN, AN_COMBINE_MAX } an_combine;
 
 typedef struct an_model_detector {
     const an_detector_vtable *vt;
     an_params params;
     void *state;
-    /* combined input = (raw - shift) / scale, learned on the training scores */
+    /* the detector as a member of the ensemble (ensemble.c), learned on the
+     * calibration scores: normalised = (raw - shift) / scale, or the rank
+     * among `ranks`; its weight; its own threshold when members vote (NaN
+     * otherwise) */
     double shift, scale;
+    an_distribution ranks;
+    double weight;
+    double vote_threshold;
     /* fitted elsewhere (anoma_model_import_detector) for this many columns;
      * 0 = fitted by the model */
     size_t imported_width;
@@ -83,6 +85,11 @@ anoma_status an_model_score_part(const anoma_model *m, const double *x, size_t r
  * part of the rows at a time when its steps are stateless. */
 anoma_status an_model_score_input(const anoma_model *m, const an_input *in, double *scores);
 
+/* A fitted model's checked input from a frame (`out`: the caller's output
+ * array, refused when NULL for rows); `columns` to an_free. */
+anoma_status an_model_frame_input(const anoma_model *m, const anoma_frame *f, const void *out,
+                                  const char *what, an_input *in, an_input_column **columns);
+
 /* Detector `index` when it has per-feature scores; else the error
  * (ANOMA_ERR_INVALID_ARGUMENT for a bad index, ANOMA_ERR_UNSUPPORTED). */
 anoma_status an_model_explaining_detector(const anoma_model *m, size_t index,
@@ -107,14 +114,8 @@ anoma_status an_model_check_input(const anoma_model *m, const anoma_matrix *x, c
 anoma_status an_model_raw_scores(const anoma_model *m, size_t k, const double *x, size_t rows,
                                  double *scores);
 
-/* Combine per-detector raw scores of one row into the model score. */
-double an_model_combine(const anoma_model *m, const double *raw);
-
-/* Resolve normalize/combine from the parameters (auto: by detector count). */
-void an_model_resolve_modes(anoma_model *m);
-
-/* 1 when fitting must score training rows: for a contamination threshold
- * or a normalisation (modes resolved). */
+/* 1 when fitting must score training rows: for a contamination threshold,
+ * a normalisation or members' vote thresholds (modes resolved). */
 int an_model_needs_training_scores(const anoma_model *m);
 
 /* The rows calibration scores: all of x (*sample = x, *copy = NULL) when it
@@ -127,7 +128,7 @@ anoma_status an_model_calibration_sample(const anoma_model *m, const double *x, 
 /* The threshold contamination=auto gives (anoma_model_auto_threshold). */
 anoma_status an_model_auto_threshold(const anoma_model *m, double *threshold);
 
-/* Learn shift/scale of each detector and the threshold from training scores
+/* Learn the ensemble (ensemble.c), the probability and the threshold from training scores
  * (raw: n_detectors arrays of rows; rows may be 0, and raw NULL arrays, when
  * an_model_needs_training_scores is 0). */
 anoma_status an_model_calibrate(anoma_model *m, double *const *raw, size_t rows);

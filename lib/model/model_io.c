@@ -19,6 +19,7 @@ static const an_section_rule model_sections[] = {
     {AN_SECTION_PIPELINE, 0, 1, "pipeline"},
     {AN_SECTION_DETECTOR, 1, MAX_DETECTORS, "detector"},
     {AN_SECTION_PROBABILITY, 0, 1, "probability"},
+    {AN_SECTION_ENSEMBLE, 0, 1, "ensemble"},
 };
 
 /* Options of a load: how the host reads a file, not what the model is. */
@@ -60,40 +61,48 @@ static anoma_status write_detector(const an_model_detector *d, an_writer *w)
     return d->vt->save(d->state, w);
 }
 
-/* The whole file image, in `out`. */
+/* The whole file image, in `out`: metadata, model, pipeline, detectors, then
+ * the ensemble (required: it changes scores) and the probability (optional:
+ * a reader without it scores alike) when the model has them. */
 static anoma_status encode_model(const anoma_model *m, an_writer *out)
 {
     if (!m->fitted)
         return an_error(ANOMA_ERR_NOT_FITTED, "save: the model is not fitted");
-    /* the probability last and optional: a reader without it scores alike */
-    int has_probability = m->probability.method != AN_PROBABILITY_NONE;
-    size_t n_sections = 3 + m->n_detectors + (size_t)has_probability;
+    size_t n_sections = 3 + m->n_detectors + 2;
     an_writer *payloads = AN_NEW_ZEROED(an_writer, n_sections);
     an_section *sections = AN_NEW_ZEROED(an_section, n_sections);
     anoma_status st = payloads && sections ? ANOMA_OK : an_no_memory();
+    size_t n = 0;
     if (st == ANOMA_OK) {
         write_meta(m, &payloads[0]);
         an_put_f64(&payloads[1], m->threshold);
         an_put_u32(&payloads[1], (uint32_t)m->n_detectors);
         an_pipeline_save(&m->pipeline, &payloads[2]);
-        for (size_t k = 0; k < m->n_detectors && st == ANOMA_OK; k++)
-            st = write_detector(&m->detectors[k], &payloads[3 + k]);
-        if (has_probability)
-            an_probability_save(&m->probability, &payloads[n_sections - 1]);
+        sections[0].type = AN_SECTION_META;
+        sections[1].type = AN_SECTION_MODEL;
+        sections[2].type = AN_SECTION_PIPELINE;
+        n = 3;
+        for (size_t k = 0; k < m->n_detectors && st == ANOMA_OK; k++, n++) {
+            st = write_detector(&m->detectors[k], &payloads[n]);
+            sections[n].type = AN_SECTION_DETECTOR;
+        }
+        if (an_ensemble_has_section(m)) {
+            an_ensemble_save(m, &payloads[n]);
+            sections[n++].type = AN_SECTION_ENSEMBLE;
+        }
+        if (m->probability.method != AN_PROBABILITY_NONE) {
+            an_probability_save(&m->probability, &payloads[n]);
+            sections[n++].type = AN_SECTION_PROBABILITY;
+        }
     }
-    for (size_t i = 0; i < n_sections && st == ANOMA_OK; i++) {
+    for (size_t i = 0; i < n && st == ANOMA_OK; i++) {
         st = an_writer_status(&payloads[i]);
-        int is_probability = has_probability && i == n_sections - 1;
-        uint32_t type = i == 0 ? AN_SECTION_META
-                      : i == 1 ? AN_SECTION_MODEL
-                      : i == 2 ? AN_SECTION_PIPELINE
-                      : is_probability ? AN_SECTION_PROBABILITY
-                                       : AN_SECTION_DETECTOR;
-        uint32_t flags = is_probability ? 0 : AN_SECTION_REQUIRED;
-        sections[i] = (an_section){type, flags, payloads[i].data, payloads[i].len};
+        sections[i].flags = sections[i].type == AN_SECTION_PROBABILITY ? 0 : AN_SECTION_REQUIRED;
+        sections[i].data = payloads[i].data;
+        sections[i].size = payloads[i].len;
     }
     if (st == ANOMA_OK)
-        st = an_format_encode(sections, n_sections, out);
+        st = an_format_encode(sections, n, out);
     for (size_t i = 0; payloads && i < n_sections; i++)
         an_writer_free(&payloads[i]);
     an_free(payloads);
@@ -291,6 +300,8 @@ anoma_status anoma_model_import_detector(anoma_model *m, const char *detector, c
         st = an_model_set_matrix_schema(m, n_features);
     if (st == ANOMA_OK && alone)
         st = an_pipeline_plan(&m->pipeline);
+    if (st == ANOMA_OK && alone) /* no training scores: a vote takes the detector's rule */
+        st = an_ensemble_learn(m, NULL, 0);
     double threshold = 0;
     if (st == ANOMA_OK && alone)
         st = an_params_is(&m->params, "threshold", "auto")
@@ -311,7 +322,6 @@ anoma_status anoma_model_import_detector(anoma_model *m, const char *detector, c
     m->pipeline.fitted = 1;
     m->n_features = n_features;
     m->threshold = threshold;
-    an_model_resolve_modes(m); /* one detector, shift 0, scale 1: scores as they are */
     m->fitted = 1;
     return ANOMA_OK;
 }
@@ -332,12 +342,13 @@ static const an_section *find_section(const an_section_list *list, uint32_t type
 
 static anoma_status build_model(const an_section_list *list, anoma_model *m)
 {
-    size_t n_meta, n_model, n_pipeline, n_detector_sections, n_probability;
+    size_t n_meta, n_model, n_pipeline, n_detector_sections, n_probability, n_ensemble;
     const an_section *meta = find_section(list, AN_SECTION_META, &n_meta);
     const an_section *model = find_section(list, AN_SECTION_MODEL, &n_model);
     const an_section *pipeline = find_section(list, AN_SECTION_PIPELINE, &n_pipeline);
     find_section(list, AN_SECTION_DETECTOR, &n_detector_sections);
     const an_section *probability = find_section(list, AN_SECTION_PROBABILITY, &n_probability);
+    const an_section *ensemble = find_section(list, AN_SECTION_ENSEMBLE, &n_ensemble);
     if (n_meta != 1 || n_model != 1 || n_pipeline > 1)
         return format_error("expected one metadata, one model and at most one pipeline section");
     AN_TRY(read_meta(m, meta));
@@ -354,6 +365,7 @@ static anoma_status build_model(const an_section_list *list, anoma_model *m)
     for (size_t i = 0; i < list->n; i++)
         if (list->items[i].type == AN_SECTION_DETECTOR)
             AN_TRY(read_detector(m, &list->items[i], list->minor));
+    AN_TRY(an_ensemble_load(m, ensemble ? ensemble->data : NULL, ensemble ? ensemble->size : 0));
     if (probability) {
         an_reader pr = an_reader_make(probability->data, probability->size, "probability");
         AN_TRY(an_probability_load(&m->probability, &pr));
@@ -361,7 +373,6 @@ static anoma_status build_model(const an_section_list *list, anoma_model *m)
             return format_error("probability section has trailing bytes");
     }
     m->threshold = threshold;
-    an_model_resolve_modes(m);
     m->fitted = 1;
     return ANOMA_OK;
 }

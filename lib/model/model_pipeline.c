@@ -183,8 +183,7 @@ anoma_status an_model_score_input(const anoma_model *m, const an_input *in, doub
     return st;
 }
 
-/* A fitted model's input from a frame; `columns` to an_free. */
-static anoma_status checked_frame(const anoma_model *m, const anoma_frame *f, const void *out,
+anoma_status an_model_frame_input(const anoma_model *m, const anoma_frame *f, const void *out,
                                   const char *what, an_input *in, an_input_column **columns)
 {
     *columns = NULL;
@@ -209,7 +208,7 @@ anoma_status anoma_model_score_frame(const anoma_model *m, const anoma_frame *f,
 {
     an_input in;
     an_input_column *columns;
-    AN_TRY(checked_frame(m, f, scores, "score", &in, &columns));
+    AN_TRY(an_model_frame_input(m, f, scores, "score", &in, &columns));
     anoma_status st = an_model_score_input(m, &in, scores);
     an_free(columns);
     return st;
@@ -220,7 +219,7 @@ anoma_status anoma_model_feature_scores_frame(const anoma_model *m, size_t index
 {
     an_input in;
     an_input_column *columns;
-    AN_TRY(checked_frame(m, f, out, "feature_scores", &in, &columns));
+    AN_TRY(an_model_frame_input(m, f, out, "feature_scores", &in, &columns));
     const an_model_detector *d = NULL;
     const double *dense;
     double *owned = NULL;
@@ -268,7 +267,7 @@ anoma_status anoma_model_transform_frame(const anoma_model *m, const anoma_frame
 {
     an_input in;
     an_input_column *columns;
-    AN_TRY(checked_frame(m, f, out, "transform", &in, &columns));
+    AN_TRY(an_model_frame_input(m, f, out, "transform", &in, &columns));
     anoma_status st = transform_input(m, &in, out);
     an_free(columns);
     return st;

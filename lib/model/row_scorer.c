@@ -99,7 +99,7 @@ static void score_features(anoma_row_scorer *s, const double *x, double *score, 
     const anoma_model *m = s->model;
     for (size_t k = 0; k < m->n_detectors; k++)
         m->detectors[k].vt->score_row(m->detectors[k].state, x, s->scratch, &s->raw[k]);
-    *score = an_model_combine(m, s->raw);
+    *score = an_ensemble_combine(m, s->raw);
     if (is_anomaly)
         *is_anomaly = *score > m->threshold;
 }
@@ -166,5 +166,45 @@ anoma_status anoma_row_scorer_explain_values(anoma_row_scorer *s, size_t index,
     AN_TRY(row_values_features(s, row, n)); /* once: a stateful step sees the row once */
     score_features(s, s->features, score, is_anomaly);
     d->vt->feature_scores_row(d->state, s->features, s->scratch, feature_scores);
+    return ANOMA_OK;
+}
+
+anoma_status anoma_row_scorer_member_scores(anoma_row_scorer *s, const double *row,
+                                            size_t n_features, double *raw, double *normalized)
+{
+    if (!s || !row || (!raw && !normalized))
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "row scorer: NULL argument");
+    const anoma_model *m = s->model;
+    AN_TRY(check_row(m, row, n_features));
+    const double *x;
+    AN_TRY(row_features(s, row, n_features, &x));
+    double score;
+    score_features(s, x, &score, NULL); /* the members' raw scores into s->raw */
+    for (size_t k = 0; k < m->n_detectors; k++) {
+        if (raw)
+            raw[k] = s->raw[k];
+        if (normalized)
+            normalized[k] = an_ensemble_normalized(m, k, s->raw[k]);
+    }
+    return ANOMA_OK;
+}
+
+anoma_status anoma_row_scorer_score_probability(anoma_row_scorer *s, const double *row,
+                                                size_t n_features, double *score,
+                                                int *is_anomaly, double *probability,
+                                                double *confidence)
+{
+    if (!s || !row || !score)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "row scorer: NULL argument");
+    const anoma_model *m = s->model;
+    if (m->probability.method == AN_PROBABILITY_NONE)
+        return an_error(ANOMA_ERR_UNSUPPORTED, "row scorer: the model learned no probability "
+                        "(see anoma_model_probability)");
+    AN_TRY(anoma_row_scorer_score(s, row, n_features, score, is_anomaly));
+    double p = an_model_probability(m, *score);
+    if (probability)
+        *probability = p;
+    if (confidence)
+        *confidence = an_model_confidence(m, p);
     return ANOMA_OK;
 }

@@ -65,19 +65,6 @@ anoma_status an_model_raw_scores(const anoma_model *m, size_t k, const double *x
     return ANOMA_OK;
 }
 
-double an_model_combine(const anoma_model *m, const double *raw)
-{
-    if (m->n_detectors == 1 && m->normalize == AN_NORM_NONE)
-        return raw[0];
-    int use_max = m->combine == AN_COMBINE_MAX;
-    double acc = use_max ? -INFINITY : 0;
-    for (size_t k = 0; k < m->n_detectors; k++) {
-        double z = (raw[k] - m->detectors[k].shift) / m->detectors[k].scale;
-        acc = use_max ? fmax(acc, z) : acc + z;
-    }
-    return use_max ? acc : acc / (double)m->n_detectors;
-}
-
 /* x as the detectors' input: the caller's memory when it already is, else
  * the pipeline's output or a converted copy (to an_free). */
 static anoma_status dense_view(const anoma_model *m, const anoma_matrix *x, const double **dense,
@@ -136,7 +123,7 @@ anoma_status an_model_score_part(const anoma_model *m, const double *x, size_t r
 static anoma_status score_block(const anoma_model *m, const double *x, size_t rows,
                                 double *scores)
 {
-    if (m->n_detectors == 1 && m->normalize == AN_NORM_NONE)
+    if (an_ensemble_is_identity(m))
         return an_model_raw_scores(m, 0, x, rows, scores);
     /* raw[k * rows + i]: detector-major, so each detector fills one block. */
     double *raw = an_malloc_array(m->n_detectors, rows * sizeof(double));
@@ -147,7 +134,7 @@ static anoma_status score_block(const anoma_model *m, const double *x, size_t ro
     for (size_t i = 0; i < rows && st == ANOMA_OK; i++) {
         for (size_t k = 0; k < m->n_detectors; k++)
             row_raw[k] = raw[k * rows + i];
-        scores[i] = an_model_combine(m, row_raw);
+        scores[i] = an_ensemble_combine(m, row_raw);
     }
     an_free(row_raw);
     an_free(raw);

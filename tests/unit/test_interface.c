@@ -218,7 +218,10 @@ static void test_payload_version(void)
 /* Format 1.0, before payload versions: a file written by libanoma 0.1.0
  * (tests/data/README.md) loads, its payloads taken as version 1, and scores
  * as the same model fitted today on the same rows. */
-static void test_format_1_0_file(void)
+enum { N_OLD = 40, D_OLD = 9 };
+
+/* The rows of tests/data/model-1.0.csv into x (0 when it is not found). */
+static int read_old_rows(double *x)
 {
     char path[4096];
     const char *dir = getenv("ANOMA_TEST_DATA");
@@ -226,20 +229,28 @@ static void test_format_1_0_file(void)
     FILE *f = fopen(path, "r");
     if (!f) {
         test_skip("tests/data not found (set ANOMA_TEST_DATA)");
-        return;
+        return 0;
     }
-    enum { N = 40, D = 9 };
-    double x[N * D];
-    int y[N];
     char header[256];
-    int ok = fgets(header, sizeof header, f) != NULL;
-    for (size_t i = 0; ok && i < N; i++) {
-        for (size_t j = 0; ok && j < D; j++)
-            ok = fscanf(f, "%lf,", &x[i * D + j]) == 1;
-        ok = ok && fscanf(f, "%d", &y[i]) == 1;
+    int label, ok = fgets(header, sizeof header, f) != NULL;
+    for (size_t i = 0; ok && i < N_OLD; i++) {
+        for (size_t j = 0; ok && j < D_OLD; j++)
+            ok = fscanf(f, "%lf,", &x[i * D_OLD + j]) == 1;
+        ok = ok && fscanf(f, "%d", &label) == 1;
     }
     fclose(f);
     CHECK(ok);
+    return ok;
+}
+
+static void test_format_1_0_file(void)
+{
+    enum { N = N_OLD, D = D_OLD };
+    double x[N * D];
+    if (!read_old_rows(x))
+        return;
+    char path[4096];
+    const char *dir = getenv("ANOMA_TEST_DATA");
     snprintf(path, sizeof path, "%s/model-1.0.anoma", dir ? dir : "tests/data");
     anoma_model *old = NULL, *today = NULL;
     CHECK_OK(anoma_model_load(path, &old));
@@ -282,6 +293,41 @@ static void test_format_1_0_file(void)
     CHECK_OK(anoma_model_save_memory(old, bytes, size, &size));
     CHECK(bytes[10] == AN_FORMAT_MINOR);
     free(bytes);
+    anoma_model_free(old);
+    anoma_model_free(today);
+}
+
+/* A 1.1 file from before the ensemble and probability sections
+ * (tests/data/README.md): an ensemble normalised by min-max, combined by
+ * max, loads and scores as the same model fitted today; it has no
+ * probability, since it holds no score distribution. */
+static void test_ensemble_file_before_sections(void)
+{
+    enum { N = N_OLD, D = D_OLD };
+    double x[N * D];
+    if (!read_old_rows(x))
+        return;
+    char path[4096];
+    const char *dir = getenv("ANOMA_TEST_DATA");
+    snprintf(path, sizeof path, "%s/model-0.2-minmax.anoma", dir ? dir : "tests/data");
+    anoma_model *old = NULL, *today = NULL;
+    CHECK_OK(anoma_model_load(path, &old));
+    if (!old)
+        return;
+    CHECK_OK(anoma_model_create("normalize=minmax ensemble=max", &today));
+    CHECK_OK(anoma_model_add_detector(today, "zscore", NULL, NULL));
+    CHECK_OK(anoma_model_add_detector(today, "iforest", "n_trees=3 max_samples=16 seed=5", NULL));
+    anoma_matrix xm = anoma_matrix_f64(x, N, D);
+    CHECK_OK(anoma_model_fit(today, &xm, NULL, NULL));
+    double s_old[N], s_today[N], t_old, t_today, p[N];
+    CHECK_OK(anoma_model_score(old, &xm, s_old));
+    CHECK_OK(anoma_model_score(today, &xm, s_today));
+    CHECK(!memcmp(s_old, s_today, sizeof s_old));
+    CHECK_OK(anoma_model_threshold(old, &t_old));
+    CHECK_OK(anoma_model_threshold(today, &t_today));
+    CHECK(t_old == t_today);
+    CHECK_STATUS(anoma_model_probability(old, &xm, p, NULL), ANOMA_ERR_UNSUPPORTED);
+    CHECK_OK(anoma_model_probability(today, &xm, p, NULL));
     anoma_model_free(old);
     anoma_model_free(today);
 }
@@ -411,6 +457,7 @@ int main(void)
     RUN(test_scratch_through_row_paths);
     RUN(test_payload_version);
     RUN(test_format_1_0_file);
+    RUN(test_ensemble_file_before_sections);
     RUN(test_stateful_refused_outside_streams);
     RUN(test_n_threads_on_loaded_model);
     return test_summary();

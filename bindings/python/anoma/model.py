@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 from ._arrays import as_labels, as_matrix, as_row, as_vector
-from ._library import ANOMA_ERR_BUFFER_TOO_SMALL, ANOMA_OK, STATUS, lib, text
+from ._library import ANOMA_ERR_BUFFER_TOO_SMALL, ANOMA_OK, STATUS, Matrix, lib, text
 from .errors import ModelFileNotFoundError, check, error_for, keep_callback_error
 
 lib.anoma_model_set_n_threads.restype = ctypes.c_int
@@ -22,6 +22,20 @@ _STAGES = {0: "read", 1: "fit", 2: "score"}
 lib.anoma_model_params.restype = ctypes.c_int
 lib.anoma_model_params.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t,
                                    ctypes.POINTER(ctypes.c_size_t)]
+_MATRIX_P = ctypes.POINTER(Matrix)
+for _name, _args in {
+        "anoma_model_member_scores": [ctypes.c_void_p, _MATRIX_P, ctypes.c_void_p,
+                                      ctypes.c_void_p],
+        "anoma_model_probability": [ctypes.c_void_p, _MATRIX_P, ctypes.c_void_p,
+                                    ctypes.c_void_p],
+        "anoma_model_fit_probability": [ctypes.c_void_p, _MATRIX_P, ctypes.c_void_p],
+        "anoma_row_scorer_score_probability": [
+            ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_double),
+            ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_double),
+            ctypes.POINTER(ctypes.c_double)],
+}.items():
+    getattr(lib, _name).restype = ctypes.c_int
+    getattr(lib, _name).argtypes = _args
 
 __all__ = ["Model", "RowScorer", "format_params", "quote"]
 
@@ -99,6 +113,11 @@ def _no_nul(s, what):
     return s
 
 
+def _is_frame(X):
+    """True for a pandas DataFrame (named columns and iloc)."""
+    return hasattr(X, "columns") and hasattr(X, "iloc")
+
+
 def _encode(s, what="text"):
     if not isinstance(s, str):
         raise TypeError("%s must be str; got %r (%s)" % (what, s, type(s).__name__))
@@ -110,8 +129,13 @@ class Model:
 
     ``Model("contamination=0.05", [("zscore", "combine=max")])``. Parameters
     are ``key=value`` text or a dict; detectors are names or
-    ``(name, params)`` pairs. Scores are higher = more anomalous; ``predict``
-    gives 1 for rows whose score is strictly above ``threshold``.
+    ``(name, params)`` pairs; several make an ensemble
+    (``Model("ensemble=wmean weights=2,1 normalize=rank", ["iforest", "zscore"])``,
+    docs/model.md "Ensembles"). Scores are higher = more anomalous;
+    ``predict`` gives 1 for rows whose score is strictly above ``threshold``,
+    ``predict_proba`` the anomaly probability. X may be a 2-D array or a
+    pandas DataFrame: fitted on a DataFrame, the model takes its column
+    names as feature names and later picks those columns by name.
     A fitted model is immutable and may be scored from several threads.
     """
 
@@ -196,9 +220,31 @@ class Model:
         return i
 
     # --- fitting and scoring -------------------------------------------
+    def _matrix(self, X):
+        """X as a matrix: a DataFrame's columns picked by the model's feature
+        names when it has them (a missing one is a ValueError naming it),
+        else taken in order."""
+        if _is_frame(X):
+            names = self.feature_names
+            if names is not None and self.is_fitted:
+                columns = [str(c) for c in X.columns]
+                missing = [n for n in names if n not in columns]
+                if missing:
+                    raise ValueError("X lacks the model's feature column%s %s (it has %s)"
+                                     % ("s" if len(missing) > 1 else "",
+                                        ", ".join(repr(n) for n in missing),
+                                        ", ".join(repr(c) for c in columns)))
+                X = X.iloc[:, [columns.index(n) for n in names]]
+            X = X.to_numpy()
+        return as_matrix(X)
+
     def fit(self, X, y=None, sample_weight=None):
-        """Fit on X (n_samples, n_features); y: optional 0/1 labels; returns self."""
-        x = as_matrix(X)
+        """Fit on X (n_samples, n_features), an array or a DataFrame (whose
+        column names become the feature names unless names were set); y:
+        optional 0/1 labels; returns self."""
+        if _is_frame(X) and self.feature_names is None and not self.is_fitted:
+            self.feature_names = [str(c) for c in X.columns]
+        x = self._matrix(X)
         labels = None if y is None else as_labels(y, "y", x.rows)
         weights = (None if sample_weight is None
                    else as_vector(sample_weight, np.float64, "sample_weight", x.rows))
@@ -209,7 +255,7 @@ class Model:
 
     def score(self, X):
         """Anomaly scores, one per row (higher = more anomalous)."""
-        x = as_matrix(X)
+        x = self._matrix(X)
         out = np.empty(x.rows, dtype=np.float64)
         check(lib.anoma_model_score(self._handle, ctypes.byref(x), out.ctypes.data))
         return out
@@ -217,7 +263,7 @@ class Model:
     def detector_scores(self, X, detector=0):
         """Raw scores of one detector, before normalisation and combination."""
         detector = self._detector_index(detector)
-        x = as_matrix(X)
+        x = self._matrix(X)
         out = np.empty(x.rows, dtype=np.float64)
         check(lib.anoma_model_score_detector(self._handle, detector, ctypes.byref(x),
                                              out.ctypes.data))
@@ -225,15 +271,65 @@ class Model:
 
     def predict(self, X):
         """0/1 decisions: 1 (anomaly) when the score is above the threshold."""
-        x = as_matrix(X)
+        x = self._matrix(X)
         out = np.empty(x.rows, dtype=np.intc)
         check(lib.anoma_model_predict(self._handle, ctypes.byref(x), out.ctypes.data))
         return out.astype(np.int64)
 
+    def member_scores(self, X, normalized=False):
+        """Every detector's score of each row, shape (n_samples, n_detectors),
+        in the order of ``detectors``: raw scores, or with ``normalized=True``
+        the normalised ones the combination reads. A DataFrame X gives a
+        DataFrame with the detector names as columns and X's index."""
+        x = self._matrix(X)
+        n = lib.anoma_model_n_detectors(self._handle)
+        out = np.empty((x.rows, n), dtype=np.float64)
+        check(lib.anoma_model_member_scores(self._handle, ctypes.byref(x),
+                                            None if normalized else out.ctypes.data,
+                                            out.ctypes.data if normalized else None))
+        if _is_frame(X):
+            import pandas as pd  # X is a DataFrame: pandas is there
+            return pd.DataFrame(out, columns=self.detectors, index=X.index)
+        return out
+
+    def _probability(self, X):
+        x = self._matrix(X)
+        p = np.empty(x.rows, dtype=np.float64)
+        c = np.empty(x.rows, dtype=np.float64)
+        check(lib.anoma_model_probability(self._handle, ctypes.byref(x), p.ctypes.data,
+                                          c.ctypes.data))
+        return p, c
+
+    def predict_proba(self, X):
+        """Anomaly probabilities in scikit-learn's shape (n_samples, 2):
+        column 0 P(normal), column 1 P(anomaly). By default P(anomaly) is the
+        rank of the row's score among the model's scores on its training
+        rows; after fit_probability, Platt's logistic curve (docs/model.md,
+        "Probability"). A model that learned none (one detector with a fixed
+        threshold) raises."""
+        p = self._probability(X)[0]
+        return np.column_stack((1 - p, p))
+
+    def predict_confidence(self, X):
+        """How sure each decision is, in [0, 1]: 0 at the threshold's
+        probability q, 1 at probability 1 or 0; (p - q) / (1 - q) above q,
+        (q - p) / q below."""
+        return self._probability(X)[1]
+
+    def fit_probability(self, X, y):
+        """Fit P(anomaly | score) on labelled rows (rows the model was not
+        fitted on) by Platt's logistic method; it replaces the default
+        probability and is saved with the model. Returns self."""
+        x = self._matrix(X)
+        labels = as_labels(y, "y", x.rows)
+        check(lib.anoma_model_fit_probability(self._handle, ctypes.byref(x),
+                                              labels.ctypes.data))
+        return self
+
     def feature_scores(self, X, detector=0):
         """Per-feature scores of one detector, shape (n_samples, n_features)."""
         detector = self._detector_index(detector)
-        x = as_matrix(X)
+        x = self._matrix(X)
         out = np.empty((x.rows, x.cols), dtype=np.float64)
         check(lib.anoma_model_feature_scores(self._handle, detector, ctypes.byref(x),
                                              out.ctypes.data))
@@ -250,7 +346,7 @@ class Model:
         other than 0/1 or no anomaly in y raise ValueError and leave the
         threshold as it was (docs/model.md).
         """
-        x = as_matrix(X)
+        x = self._matrix(X)
         labels = as_labels(y, "y", x.rows)
         check(lib.anoma_model_set_threshold_from_labels(self._handle, ctypes.byref(x),
                                                         labels.ctypes.data,
@@ -509,6 +605,15 @@ class RowScorer:
         if status:
             check(status)
         return self._score.value, self._flag.value == 1
+
+    def score_probability(self, row):
+        """(score, is_anomaly, probability, confidence) of one row."""
+        a = as_row(row)
+        p, c = ctypes.c_double(), ctypes.c_double()
+        check(lib.anoma_row_scorer_score_probability(self._handle, a.ctypes.data, a.shape[0],
+                                                     *self._out, ctypes.byref(p),
+                                                     ctypes.byref(c)))
+        return self._score.value, self._flag.value == 1, p.value, c.value
 
     def feature_scores(self, row, detector=0):
         """Per-feature scores (explanation) of one row for one detector."""
