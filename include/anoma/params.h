@@ -69,7 +69,7 @@ typedef enum anoma_component_flag {
         anoma_model_fit_frame() refuse weights (::ANOMA_ERR_INVALID_ARGUMENT)
         for a model none of whose detectors has this flag, as they refuse
         labels for a model with no ::ANOMA_FLAG_SUPERVISED detector, rather
-        than ignore them. No detector of this version has it. */
+        than ignore them. Of this version's detectors, "ocsvm" has it. */
     ANOMA_FLAG_SAMPLE_WEIGHTS = 1u << 4
 } anoma_component_flag;
 

@@ -7,12 +7,14 @@ extern const an_detector_vtable an_zscore_detector;
 extern const an_detector_vtable an_mad_detector;
 extern const an_detector_vtable an_iqr_detector;
 extern const an_detector_vtable an_iforest_detector;
+extern const an_detector_vtable an_ocsvm_detector;
 
 static const an_detector_vtable *const detectors[] = {
     &an_zscore_detector,
     &an_mad_detector,
     &an_iqr_detector,
     &an_iforest_detector,
+    &an_ocsvm_detector,
 };
 
 const an_detector_vtable *an_detector_at(size_t index)

@@ -1,0 +1,142 @@
+"""The one-class SVM against scikit-learn's OneClassSVM, on the same data in
+the same run: fit, batch scoring per row, single-row latency.
+
+    /usr/bin/python3 bench/ocsvm.py [--quick]
+
+Uses build-bench (release build; bench/run makes it) and its row timer
+(build-bench/row_latency, bench/row_latency.c): build them with
+`bench/run --only stats --quick` once if absent. Data: Gaussian rows with 2 %
+uniform outliers (10000 x 10, 20000 x 10) and the shared tabular datasets
+(../shared/data), each feature standardised, at most 10000 rows. Both sides
+get the same parameters (rbf, gamma="scale") and give the same support
+vectors: the "diff" column is the largest |difference| of decision values
+relative to max(1, |value|).
+
+Times are the best of a few runs, alternating the two sides so that both
+see the same machine. Ratios are scikit-learn time / libanoma time (> 1:
+libanoma faster). libanoma fits on one thread (as scikit-learn, whose
+libsvm has no threads) and, in its own column, on every core.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build-bench")
+os.environ.setdefault("ANOMA_LIBRARY", os.path.join(BUILD, "lib", "libanoma.so"))
+sys.path.insert(0, os.path.join(ROOT, "bindings", "python"))
+ROW_TIMER = os.path.join(BUILD, "row_latency")
+DATA = os.environ.get("ANOMA_SHARED_DATA") or os.path.join(ROOT, "..", "shared", "data")
+TABULAR = ["annthyroid", "breastw", "cardio", "ionosphere", "mammography", "pima",
+           "satellite", "shuttle", "thyroid", "wbc"]
+MAX_ROWS = 10000
+
+import anoma  # noqa: E402
+from sklearn.svm import OneClassSVM  # noqa: E402
+
+
+def best(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), out
+
+
+def standardized(X):
+    std = X.std(axis=0)
+    return (X - X.mean(axis=0)) / np.where(std > 0, std, 1)
+
+
+def gaussian(rows, cols, seed=0):
+    rng = np.random.default_rng(seed)
+    n_out = rows // 50
+    return standardized(np.vstack([rng.standard_normal((rows - n_out, cols)),
+                                   rng.uniform(-6, 6, (n_out, cols))]))
+
+
+def shared(name):
+    path = os.path.join(DATA, name + ".csv")
+    if not os.path.exists(path):
+        return None
+    X = np.loadtxt(path, delimiter=",", skiprows=1)[:, :-1]
+    if len(X) > MAX_ROWS:
+        X = X[np.sort(np.random.default_rng(0).choice(len(X), MAX_ROWS, replace=False))]
+    return standardized(np.ascontiguousarray(X))
+
+
+def row_latency(est, X, tmp, calls):
+    """ns per row of the C row scorer on the saved model."""
+    if not os.path.exists(ROW_TIMER):
+        return float("nan")
+    model, data = os.path.join(tmp, "m.anoma"), os.path.join(tmp, "x.f64")
+    est.model_.save(model)
+    np.ascontiguousarray(X[:1000]).tofile(data)
+    r = subprocess.run([ROW_TIMER, model, data, str(min(len(X), 1000)), str(X.shape[1]),
+                        str(calls), "5"], capture_output=True, text=True, check=True)
+    return float(r.stdout.split()[0])
+
+
+def sklearn_row(sk, X, calls):
+    """ns per row of scikit-learn's decision_function on 1 x d arrays."""
+    rows = [X[i:i + 1] for i in range(min(len(X), 200))]
+    t0 = time.perf_counter()
+    for i in range(calls):
+        sk.decision_function(rows[i % len(rows)])
+    return (time.perf_counter() - t0) / calls * 1e9
+
+
+def run(name, X, nu, repeats, tmp, quick):
+    params = dict(nu=nu)
+    fit_ours = fit_all = fit_sk = float("inf")
+    for _ in range(repeats):  # alternate the sides
+        t, ours = best(lambda: anoma.OneClassSVM(n_jobs=1, **params).fit(X), 1)
+        fit_ours = min(fit_ours, t)
+        t, sk = best(lambda: OneClassSVM(**params).fit(X), 1)
+        fit_sk = min(fit_sk, t)
+        t, _ = best(lambda: anoma.OneClassSVM(n_jobs=-1, **params).fit(X), 1)
+        fit_all = min(fit_all, t)
+    d_ours, d_sk = ours.decision_function(X), sk.decision_function(X)
+    diff = np.max(np.abs(d_ours - d_sk) / np.maximum(1, np.abs(d_sk)))
+    score_ours = score_sk = float("inf")
+    for _ in range(repeats):
+        score_ours = min(score_ours, best(lambda: ours.decision_function(X), 1)[0])
+        score_sk = min(score_sk, best(lambda: sk.decision_function(X), 1)[0])
+    score_all = best(lambda: ours.set_params(n_jobs=-1).decision_function(X), repeats)[0]
+    ours.set_params(n_jobs=1)
+    row_ns = row_latency(ours, X, tmp, 2000 if quick else 20000)
+    sk_row_ns = sklearn_row(sk, X, 200 if quick else 1000)
+    n, d = X.shape
+    print("| %s | %d x %d | %.2f | %d | %.3f | %.3f | %.2fx | %.3f | %.2f | %.2f | %.2fx | %.2f "
+          "| %.1f | %.1f | %.1fx | %.0e |" % (
+              name, n, d, nu, ours.n_support_[0], fit_ours, fit_sk, fit_sk / fit_ours, fit_all,
+              score_ours / n * 1e6, score_sk / n * 1e6, score_sk / score_ours,
+              score_all / n * 1e6, row_ns / 1e3, sk_row_ns / 1e3, sk_row_ns / row_ns, diff),
+          flush=True)
+
+
+def main():
+    quick = "--quick" in sys.argv
+    repeats = 1 if quick else 3
+    print("| data | rows x features | nu | SVs | fit s | sklearn fit s | fit ratio | fit s, all "
+          "cores | batch us/row | sklearn us/row | batch ratio | batch us/row, all cores "
+          "| row us | sklearn row us | row ratio | diff |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for rows, nu in ((10000, 0.1), (10000, 0.5), (20000, 0.1)):
+            if quick and rows > 10000:
+                continue
+            run("gauss", gaussian(rows, 10), nu, repeats, tmp, quick)
+        for name in TABULAR:
+            X = shared(name)
+            if X is not None:
+                run(name, X, 0.1, repeats, tmp, quick)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""``anoma.from_sklearn``: a fitted scikit-learn outlier detector as the anoma
+estimator that scores as it does. One line per convertible class below; the
+conversion itself lives with the estimator (iforest.py, ocsvm.py)."""
+from . import iforest, ocsvm
+
+__all__ = ["from_sklearn"]
+
+# scikit-learn class name -> converter
+_CONVERTERS = {
+    "IsolationForest": iforest.from_sklearn,
+    "OneClassSVM": ocsvm.from_sklearn_ocsvm,
+}
+
+
+def from_sklearn(estimator):
+    """The anoma estimator scoring as the fitted scikit-learn ``estimator``:
+    an ``sklearn.ensemble.IsolationForest`` (see ``iforest.from_sklearn``) or
+    an ``sklearn.svm.OneClassSVM`` (see ``ocsvm.from_sklearn_ocsvm``)."""
+    convert = _CONVERTERS.get(type(estimator).__name__)
+    if convert is None:
+        raise ValueError("from_sklearn converts a fitted %s; got %s"
+                         % (" or ".join(sorted(_CONVERTERS)), type(estimator).__name__))
+    return convert(estimator)

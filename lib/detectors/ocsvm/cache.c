@@ -1,0 +1,169 @@
+/* The kernel-column cache: at most cache_size bytes of slots of l float32
+ * values (at least two slots, as libsvm), reused least recently used first.
+ *
+ * A slot holds the first `len` entries of one column; the solver asks for
+ * the active rows only while shrinking, and the rest is computed when a
+ * longer prefix is asked for. Whether a column comes from the cache or is
+ * computed again changes nothing but time: its values are always the same.
+ * Slots are allocated one by one as the solver first needs them (two at
+ * the start): memory follows the columns used, not the bound, and a slot
+ * comes from the allocator's ordinary heap rather than one huge mapping
+ * that every fit would fault in page by page again (measured: a fifth of a
+ * fit's time on a 10000-row problem). An allocation that fails only stops
+ * the cache growing. */
+#include "detectors/ocsvm/ocsvm.h"
+#include "core/alloc.h"
+#include "core/error.h"
+
+#include <string.h>
+
+#define NONE SIZE_MAX
+
+struct an_ocsvm_cache {
+    size_t l;
+    size_t n_slots; /* most slots the bound allows; also the LRU ring's sentinel */
+    size_t limit;   /* most slots to allocate (n_slots, less once the allocator refused) */
+    size_t used;    /* slots allocated, all in the ring */
+    float **data;   /* n_slots columns of l values; the first `used` allocated */
+    size_t *slot_of;     /* l: the slot holding row i's column, or NONE */
+    size_t *index_of;    /* n_slots: the column a slot holds, or NONE */
+    size_t *len;         /* n_slots: entries filled */
+    size_t *prev, *next; /* n_slots + 1: the LRU ring, sentinel n_slots */
+};
+
+static void unlink_slot(an_ocsvm_cache *c, size_t s)
+{
+    c->next[c->prev[s]] = c->next[s];
+    c->prev[c->next[s]] = c->prev[s];
+}
+
+/* Make s the most recently used. */
+static void push_back(an_ocsvm_cache *c, size_t s)
+{
+    size_t head = c->n_slots;
+    c->prev[s] = c->prev[head];
+    c->next[s] = head;
+    c->next[c->prev[head]] = s;
+    c->prev[head] = s;
+}
+
+/* Allocate one more slot (empty, least recently used); 0 when refused. */
+static int add_slot(an_ocsvm_cache *c)
+{
+    if (c->used >= c->limit || !(c->data[c->used] = AN_NEW_ARRAY(float, c->l)))
+        return 0;
+    size_t s = c->used++, head = c->n_slots;
+    c->index_of[s] = NONE;
+    c->len[s] = 0;
+    /* at the front of the ring: used first */
+    c->next[s] = c->next[head];
+    c->prev[s] = head;
+    c->prev[c->next[head]] = s;
+    c->next[head] = s;
+    return 1;
+}
+
+void an_ocsvm_cache_free(an_ocsvm_cache *c)
+{
+    if (!c)
+        return;
+    for (size_t s = 0; c->data && s < c->used; s++)
+        an_free(c->data[s]);
+    an_free(c->data);
+    an_free(c->slot_of);
+    an_free(c->index_of);
+    an_free(c->len);
+    an_free(c->prev);
+    an_free(c->next);
+    an_free(c);
+}
+
+anoma_status an_ocsvm_cache_create(size_t l, double bytes, an_ocsvm_cache **out)
+{
+    double fit = bytes / ((double)l * sizeof(float));
+    size_t n = fit >= (double)l ? l : (size_t)fit;
+    if (n < 2)
+        n = 2;
+    an_ocsvm_cache *c = AN_NEW_ZEROED(an_ocsvm_cache, 1);
+    if (!c)
+        return an_no_memory();
+    c->l = l;
+    c->n_slots = c->limit = n;
+    c->data = AN_NEW_ZEROED(float *, n);
+    c->slot_of = AN_NEW_ARRAY(size_t, l);
+    c->index_of = AN_NEW_ARRAY(size_t, n);
+    c->len = AN_NEW_ZEROED(size_t, n);
+    c->prev = AN_NEW_ARRAY(size_t, n + 1);
+    c->next = AN_NEW_ARRAY(size_t, n + 1);
+    if (!c->data || !c->slot_of || !c->index_of || !c->len || !c->prev || !c->next) {
+        an_ocsvm_cache_free(c);
+        return an_no_memory();
+    }
+    c->prev[n] = c->next[n] = n;
+    if (!add_slot(c) || !add_slot(c)) { /* the two the solver holds at once */
+        an_ocsvm_cache_free(c);
+        return an_no_memory();
+    }
+    for (size_t i = 0; i < l; i++)
+        c->slot_of[i] = NONE;
+    *out = c;
+    return ANOMA_OK;
+}
+
+size_t an_ocsvm_cache_bytes(const an_ocsvm_cache *c)
+{
+    return c->used * c->l * sizeof(float);
+}
+
+float *an_ocsvm_cache_get(an_ocsvm_cache *c, size_t index, size_t len, size_t *start)
+{
+    size_t s = c->slot_of[index];
+    if (s != NONE) {
+        unlink_slot(c, s);
+    } else {
+        /* an empty slot (at the front), else a new one, else the least
+         * recently used; a refused allocation stops the growing */
+        if (c->index_of[c->next[c->n_slots]] != NONE && !add_slot(c))
+            c->limit = c->used;
+        s = c->next[c->n_slots];
+        unlink_slot(c, s);
+        if (c->index_of[s] != NONE)
+            c->slot_of[c->index_of[s]] = NONE;
+        c->slot_of[index] = s;
+        c->index_of[s] = index;
+        c->len[s] = 0;
+    }
+    push_back(c, s);
+    *start = c->len[s] < len ? c->len[s] : len;
+    if (c->len[s] < len)
+        c->len[s] = len;
+    return c->data[s];
+}
+
+void an_ocsvm_cache_swap(an_ocsvm_cache *c, size_t i, size_t j)
+{
+    if (i == j)
+        return;
+    if (i > j) {
+        size_t t = i;
+        i = j;
+        j = t;
+    }
+    size_t si = c->slot_of[i], sj = c->slot_of[j];
+    c->slot_of[i] = sj;
+    c->slot_of[j] = si;
+    if (sj != NONE)
+        c->index_of[sj] = i;
+    if (si != NONE)
+        c->index_of[si] = j;
+    for (size_t s = 0; s < c->used; s++) {
+        float *col = c->data[s];
+        if (c->len[s] > j) {
+            float t = col[i];
+            col[i] = col[j];
+            col[j] = t;
+        } else if (c->len[s] > i) {
+            c->len[s] = i; /* entries from i on are stale; [0, i) still hold */
+        }
+    }
+}
