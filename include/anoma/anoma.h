@@ -35,5 +35,6 @@
 #include "csv.h"
 #include "progress.h"
 #include "file.h"
+#include "stream.h"
 
 #endif /* ANOMA_ANOMA_H */

@@ -276,6 +276,33 @@ ANOMA_API anoma_status anoma_model_score_detector(const anoma_model *model, size
                                                   const anoma_matrix *x, double *scores);
 
 /**
+ * @brief A detector's own scores of its training rows, where it defines
+ *        them apart from scoring those rows afresh.
+ *
+ * The local outlier factor ("lof") scores each training row against the
+ * other training rows, leaving the row itself out of its neighbours
+ * (scikit-learn's negative_outlier_factor_, negated), while
+ * anoma_model_score() of the same rows counts each row as its own nearest
+ * neighbour (scikit-learn's novelty mode). These scores are computed at fit,
+ * saved with the model, and are what a contamination rate's threshold is
+ * taken from. Raw detector scores, in training-row order.
+ * @param model a fitted model.
+ * @param index detector position.
+ * @param scores caller-owned array of @p cap doubles (NULL when @p cap is 0).
+ * @param cap its length.
+ * @param needed if not NULL, receives the number of training rows.
+ * @return ::ANOMA_OK (written when @p cap >= the count, as snprintf);
+ *         ::ANOMA_ERR_NOT_FITTED; ::ANOMA_ERR_INVALID_ARGUMENT for a bad
+ *         index or NULL model; ::ANOMA_ERR_UNSUPPORTED when the detector has
+ *         no such scores (every detector whose training scores are its
+ *         ordinary scores, and a detector imported from elsewhere without
+ *         them). Thread-safe on a fitted model.
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_training_scores(const anoma_model *model, size_t index,
+                                                   double *scores, size_t cap, size_t *needed);
+
+/**
  * @brief Every detector's raw and normalised score of each row: the
  * ensemble's members beside the combined score.
  *

@@ -70,7 +70,13 @@ typedef enum anoma_component_flag {
         for a model none of whose detectors has this flag, as they refuse
         labels for a model with no ::ANOMA_FLAG_SUPERVISED detector, rather
         than ignore them. Of this version's detectors, "ocsvm" has it. */
-    ANOMA_FLAG_SAMPLE_WEIGHTS = 1u << 4
+    ANOMA_FLAG_SAMPLE_WEIGHTS = 1u << 4,
+    /** The detector needs complete rows (it measures distances between
+        them): anoma_model_fit() and batch scoring refuse a missing value
+        (NaN) with ::ANOMA_ERR_INVALID_ARGUMENT naming its row and feature,
+        and the row scorer scores such a row NaN. Put an "imputer" step in
+        the model's pipeline first. @since 0.2.0 */
+    ANOMA_FLAG_COMPLETE_ROWS = 1u << 5
 } anoma_component_flag;
 
 /** Value types of a parameter. @since 0.1.0 */

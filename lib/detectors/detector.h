@@ -9,11 +9,13 @@
  *
  * The table has three parts:
  *   - always: create, destroy, fit, score_row, save, load;
- *   - optional: score_batch, feature_scores_row, scratch, memory, describe;
+ *   - optional: score_batch, feature_scores_row, scratch, training_scores,
+ *     memory, describe;
  *   - stateful (ANOMA_FLAG_STATEFUL): per-entity state for streams, read
  *     and updated by each observation of one entity (a window, a recurrent
- *     network's hidden state, an online estimate). Until streams exist the
- *     model refuses stateful detectors in its batch and row paths. */
+ *     network's hidden state, an online estimate). The model refuses
+ *     stateful detectors in its batch and row paths; a stream
+ *     (lib/stream) runs them, keeping each entity's block. */
 #ifndef AN_DETECTORS_DETECTOR_H
 #define AN_DETECTORS_DETECTOR_H
 
@@ -75,6 +77,13 @@ typedef struct an_detector_vtable {
     /* Optional (ANOMA_FLAG_FEATURE_SCORES): one value per feature. */
     void (*feature_scores_row)(const void *state, const double *row, void *scratch,
                                double *out);
+
+    /* Optional: the scores of the training rows themselves as the detector
+     * defines them when they differ from scoring those rows afresh (lof's
+     * outlier mode: each row's neighbours leave the row out), rows values
+     * in training order; NULL (or *rows 0) = none. The model takes its
+     * threshold and normalisation from them instead of scoring the rows. */
+    const double *(*training_scores)(const void *state, size_t *rows);
 
     /* Fitted state to and from a payload. save writes the layout
      * `payload_version`; load gets the version the payload was written

@@ -7,6 +7,7 @@ extern const an_detector_vtable an_zscore_detector;
 extern const an_detector_vtable an_mad_detector;
 extern const an_detector_vtable an_iqr_detector;
 extern const an_detector_vtable an_iforest_detector;
+extern const an_detector_vtable an_lof_detector;
 extern const an_detector_vtable an_ocsvm_detector;
 
 static const an_detector_vtable *const detectors[] = {
@@ -14,6 +15,7 @@ static const an_detector_vtable *const detectors[] = {
     &an_mad_detector,
     &an_iqr_detector,
     &an_iforest_detector,
+    &an_lof_detector,
     &an_ocsvm_detector,
 };
 

@@ -108,12 +108,14 @@ anoma_status an_pipeline_step_map(const an_pipeline *p, size_t s, struct an_enti
 /* What running a step needs besides its columns: its scratch, and for a
  * stateful step its entity map (from an_pipeline_step_map; NULL for a
  * stateless step) and room for one row's cell pointers (the step's input
- * and output counts). */
+ * and output counts). A stream gives instead the one entity's block in
+ * `entity` (one row, map NULL): its key, not a column, picks the state. */
 typedef struct an_step_memory {
     void *scratch;
     struct an_entity_map *map;
     const an_cell **row_in;
     an_cell **row_out;
+    void *entity;
 } an_step_memory;
 /* Run step s on rows [start, start + rows); errors gain the row number. A
  * stateful step runs row by row in order, each row with its entity's state. */
@@ -148,6 +150,15 @@ void an_pipeline_work_free(an_pipeline_work *w);
  * with n_outputs values per row. Allocates nothing. */
 anoma_status an_pipeline_run_block(const an_pipeline *p, an_pipeline_work *w, const an_input *in,
                                    size_t start, size_t rows, double *out);
+
+/* One row (row `start` of in) into out with the given entity states:
+ * states[s] is stateful step s's block (NULL for a step without state), so
+ * the caller's entity key, not a step's entity column, picks the history.
+ * The stream's path (lib/stream). Allocates nothing; on error the blocks
+ * may be part-updated (the caller keeps a copy). */
+anoma_status an_pipeline_run_row_states(const an_pipeline *p, an_pipeline_work *w,
+                                        const an_input *in, size_t start, void *const *states,
+                                        double *out);
 
 /* Columns of cells (numbers) into rows x n_columns doubles, row-major. */
 void an_cells_to_rows(const an_cell *const *columns, size_t n_columns, size_t rows, double *out);

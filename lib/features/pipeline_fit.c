@@ -60,7 +60,7 @@ static anoma_status fit_step(an_pipeline *p, size_t s, size_t rows, size_t n_thr
     an_cell **out = AN_NEW_ARRAY(an_cell *, io->n_outputs + 1);
     /* a stateful step's entity states, for this pass, and one row's cells */
     an_step_memory memory = {scratch, NULL, AN_NEW_ARRAY(const an_cell *, io->n_inputs + 1),
-                             AN_NEW_ARRAY(an_cell *, io->n_outputs + 1)};
+                             AN_NEW_ARRAY(an_cell *, io->n_outputs + 1), NULL};
     st = in && out && memory.row_in && memory.row_out && (!scratch_bytes || scratch)
              ? ANOMA_OK
              : an_no_memory();

@@ -289,10 +289,11 @@ static anoma_status run_stateful(const an_pipeline *p, size_t s, const an_cell *
     an_cell **row_out = memory->row_out;
     an_cell whole = {0};
     for (size_t i = 0; i < rows; i++) {
-        void *entity = NULL;
+        void *entity = memory->entity;
         fault->row = i;
-        AN_TRY(an_entity_map_state(memory->map, key_type, e == AN_STEP_NO_ENTITY ? whole : in[e][i],
-                                   &entity));
+        if (!entity)
+            AN_TRY(an_entity_map_state(memory->map, key_type,
+                                       e == AN_STEP_NO_ENTITY ? whole : in[e][i], &entity));
         for (size_t k = 0; k < io->n_inputs; k++)
             row_in[k] = in[k] + i;
         for (size_t k = 0; k < io->n_outputs; k++)
@@ -310,7 +311,7 @@ anoma_status an_pipeline_run_step(const an_pipeline *p, size_t s, const an_cell 
 {
     an_step_fault fault = {0};
     const an_pipeline_step *step = &p->steps[s];
-    anoma_status st = memory->map ? run_stateful(p, s, in, out, rows, memory, &fault)
+    anoma_status st = memory->map || memory->entity ? run_stateful(p, s, in, out, rows, memory, &fault)
                                   : step->vt->transform(step->state, in, out, rows,
                                                         memory->scratch, &fault);
     if (st != ANOMA_OK && st != ANOMA_ERR_NO_MEMORY)
@@ -345,7 +346,7 @@ static anoma_status run_steps(const an_pipeline *p, an_pipeline_work *w, an_enti
     for (size_t s = from; s < to; s++) {
         if (w->forwarded[s])
             continue;
-        an_step_memory memory = {w->scratch, maps[s], w->row_in, w->row_out};
+        an_step_memory memory = {w->scratch, maps[s], w->row_in, w->row_out, NULL};
         AN_TRY(an_pipeline_run_step(p, s, w->step_in + w->step_in_begin[s],
                                     w->step_out + w->step_out_begin[s], rows, start, &memory));
     }
@@ -358,6 +359,22 @@ anoma_status an_pipeline_run_block(const an_pipeline *p, an_pipeline_work *w, co
     AN_TRY(set_block_inputs(p, w, in, start, rows));
     AN_TRY(run_steps(p, w, w->maps, 0, p->n_steps, start, rows));
     an_cells_to_rows(w->final, p->n_outputs, rows, out);
+    return ANOMA_OK;
+}
+
+anoma_status an_pipeline_run_row_states(const an_pipeline *p, an_pipeline_work *w,
+                                        const an_input *in, size_t start, void *const *states,
+                                        double *out)
+{
+    AN_TRY(set_block_inputs(p, w, in, start, 1));
+    for (size_t s = 0; s < p->n_steps; s++) {
+        if (w->forwarded[s])
+            continue;
+        an_step_memory memory = {w->scratch, NULL, w->row_in, w->row_out, states[s]};
+        AN_TRY(an_pipeline_run_step(p, s, w->step_in + w->step_in_begin[s],
+                                    w->step_out + w->step_out_begin[s], 1, start, &memory));
+    }
+    an_cells_to_rows(w->final, p->n_outputs, 1, out);
     return ANOMA_OK;
 }
 

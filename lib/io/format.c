@@ -46,7 +46,7 @@ static uint32_t load_u32(const unsigned char *p) { return (uint32_t)load_le(p, 4
 static uint64_t load_u64(const unsigned char *p) { return load_le(p, 8); }
 
 /* zlib's crc32() takes a uInt length; payloads may be longer. */
-static uint32_t an_crc32(const unsigned char *data, size_t size)
+uint32_t an_crc32(const unsigned char *data, size_t size)
 {
     uLong crc = crc32(0L, Z_NULL, 0);
     while (size > 0) {

@@ -73,6 +73,10 @@ anoma_status an_format_decode(const void *data, size_t size, const uint32_t *kno
                               size_t n_known, an_section_list *out);
 void an_section_list_free(an_section_list *list);
 
+/* CRC-32 (zlib's) of size bytes: the checksum of sections and of stream
+ * states. */
+uint32_t an_crc32(const unsigned char *data, size_t size);
+
 /* Save under the saving rule (include/anoma/file.h): follow symbolic links,
  * refuse anything but a regular file or a new path, write a temporary file
  * beside the target, fsync it and rename it over the target, keeping the

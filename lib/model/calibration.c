@@ -89,34 +89,67 @@ anoma_status anoma_model_auto_threshold(const anoma_model *m, double *threshold)
     return an_model_auto_threshold(m, threshold);
 }
 
-anoma_status an_model_calibration_sample(const anoma_model *m, const double *x, size_t rows,
-                                         size_t cols, const double **sample, double **copy,
-                                         size_t *n)
+anoma_status an_model_calibration_rows(const anoma_model *m, size_t rows, size_t **picked,
+                                       size_t *n)
 {
     size_t limit = (size_t)an_params_int(&m->params, "calibration_rows");
-    *sample = x;
-    *copy = NULL;
+    *picked = NULL;
     *n = rows;
     if (rows <= limit)
         return ANOMA_OK;
     an_row_set set = {AN_NEW_ARRAY(size_t, an_row_set_slots(limit)), an_row_set_slots(limit) - 1};
-    size_t *picked = AN_NEW_ARRAY(size_t, limit);
-    double *rows_copy = an_malloc_array(limit, cols * sizeof(double));
-    if (!set.slots || !picked || !rows_copy) {
+    *picked = AN_NEW_ARRAY(size_t, limit);
+    if (!set.slots || !*picked) {
         an_free(set.slots);
-        an_free(picked);
-        an_free(rows_copy);
+        an_free(*picked);
+        *picked = NULL;
         return an_no_memory();
     }
     an_rng rng;
     an_rng_init(&rng, (uint64_t)an_params_int(&m->params, "calibration_seed"), 0);
-    an_sample_distinct(&rng, rows, limit, &set, picked);
-    for (size_t i = 0; i < limit; i++)
-        memcpy(rows_copy + i * cols, x + picked[i] * cols, cols * sizeof(double));
+    an_sample_distinct(&rng, rows, limit, &set, *picked);
     an_free(set.slots);
+    *n = limit;
+    return ANOMA_OK;
+}
+
+anoma_status an_model_calibration_sample(const anoma_model *m, const double *x, size_t rows,
+                                         size_t cols, const double **sample, double **copy,
+                                         size_t *n)
+{
+    size_t *picked;
+    *sample = x;
+    *copy = NULL;
+    AN_TRY(an_model_calibration_rows(m, rows, &picked, n));
+    if (!picked)
+        return ANOMA_OK;
+    double *rows_copy = an_malloc_array(*n, cols * sizeof(double));
+    if (!rows_copy) {
+        an_free(picked);
+        return an_no_memory();
+    }
+    for (size_t i = 0; i < *n; i++)
+        memcpy(rows_copy + i * cols, x + picked[i] * cols, cols * sizeof(double));
     an_free(picked);
     *sample = *copy = rows_copy;
-    *n = limit;
+    return ANOMA_OK;
+}
+
+anoma_status an_model_training_raw(const anoma_model *m, size_t k, const double *cal, size_t rows,
+                                   size_t n_cal, double *out)
+{
+    const an_model_detector *d = &m->detectors[k];
+    size_t own_rows = 0;
+    const double *own = d->vt->training_scores && !d->imported_width
+                            ? d->vt->training_scores(d->state, &own_rows)
+                            : NULL;
+    if (!own || own_rows != rows)
+        return an_model_raw_scores(m, k, cal, n_cal, out);
+    size_t *picked, n;
+    AN_TRY(an_model_calibration_rows(m, rows, &picked, &n)); /* the rows of cal */
+    for (size_t i = 0; i < n_cal; i++)
+        out[i] = own[picked ? picked[i] : i];
+    an_free(picked);
     return ANOMA_OK;
 }
 

@@ -367,7 +367,7 @@ static anoma_status fit_detectors(anoma_model *m, const double *x, size_t rows, 
             an_model_note_scratch(m, d);
             if (n_cal) {
                 raw[k] = AN_NEW_ARRAY(double, n_cal);
-                st = raw[k] ? an_model_raw_scores(m, k, cal, n_cal, raw[k]) : an_no_memory();
+                st = raw[k] ? an_model_training_raw(m, k, cal, rows, n_cal, raw[k]) : an_no_memory();
             }
         }
     }

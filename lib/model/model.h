@@ -125,6 +125,17 @@ anoma_status an_model_calibration_sample(const anoma_model *m, const double *x, 
                                          size_t cols, const double **sample, double **copy,
                                          size_t *n);
 
+/* The training rows calibration uses: all (*picked = NULL, *n = rows) or
+ * the indices of the sample an_model_calibration_sample copies (an_free). */
+anoma_status an_model_calibration_rows(const anoma_model *m, size_t rows, size_t **picked,
+                                       size_t *n);
+
+/* Detector k's scores of the n_cal calibration rows `cal` of its `rows`
+ * training rows: its own training scores (detector.h, training_scores)
+ * when it has them for these rows, else the rows scored afresh. */
+anoma_status an_model_training_raw(const anoma_model *m, size_t k, const double *cal, size_t rows,
+                                   size_t n_cal, double *out);
+
 /* The threshold contamination=auto gives (anoma_model_auto_threshold). */
 anoma_status an_model_auto_threshold(const anoma_model *m, double *threshold);
 

@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Rows per worker below which starting a thread (tens of microseconds)
  * costs more than it saves: cheap detectors score a row in tens of ns.
@@ -89,6 +90,29 @@ anoma_status anoma_model_score_detector(const anoma_model *m, size_t index,
     anoma_status st = an_model_raw_scores(m, index, dense, x->rows, scores);
     an_free(copy);
     return st;
+}
+
+anoma_status anoma_model_training_scores(const anoma_model *m, size_t index, double *scores,
+                                         size_t cap, size_t *needed)
+{
+    if (!m || (!scores && cap))
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_training_scores: NULL argument");
+    if (!m->fitted)
+        return an_error(ANOMA_ERR_NOT_FITTED, "training_scores: the model is not fitted");
+    if (index >= m->n_detectors)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "detector index %zu: the model has %zu", index,
+                        m->n_detectors);
+    const an_model_detector *d = &m->detectors[index];
+    size_t rows = 0;
+    const double *own = d->vt->training_scores ? d->vt->training_scores(d->state, &rows) : NULL;
+    if (!own || !rows)
+        return an_error(ANOMA_ERR_UNSUPPORTED, "detector '%s' has no training scores of its own: "
+                        "score the training rows", d->vt->name);
+    if (needed)
+        *needed = rows;
+    if (cap >= rows)
+        memcpy(scores, own, rows * sizeof(double));
+    return ANOMA_OK;
 }
 
 /* Rows per progress report at least: a block must keep every thread of a

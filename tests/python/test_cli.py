@@ -9,6 +9,7 @@ import io
 import json
 import os
 import queue
+import re
 import stat
 import subprocess
 import threading
@@ -193,7 +194,7 @@ def test_evaluate_contamination_auto(wbc):
     result = json.loads(run("evaluate", "--label", "label", "--contamination", "auto",
                             "--format", "json", WBC).stdout)
     rules = {r["detector"]: r["threshold"] for r in result}
-    assert rules == {"zscore": 3, "mad": 3.5, "iqr": 0, "iforest": 0.5, "ocsvm": 0}
+    assert rules == {"zscore": 3, "mad": 3.5, "iqr": 0, "iforest": 0.5, "ocsvm": 0, "lof": 1.5}
     assert all(r["contamination"] is None for r in result)
     z = {r["detector"]: r for r in result}["zscore"]
     flagged = zscore_reference(X, X) > 3
@@ -1272,3 +1273,151 @@ def test_help_seed_maximum():
     text = run("help", "detectors").stdout
     line = [l for l in text.splitlines() if l.strip().startswith("seed")][0]
     assert "9223372036854775807" in line and "9223372036854775808" not in line
+
+
+# ---- stream: entities, state and alerts -----------------------------------
+
+def write_entities(path, n=240, bad=()):
+    """Lines of three users' readings, interleaved unevenly, with time (ISO),
+    amount and value; every 37th amount is planted large. Lines whose
+    0-based data index is in `bad` get a value that is not a number."""
+    rng = np.random.default_rng(4)
+    users = ["ann", "bo", "cy, the third"]
+    with open(path, "w") as f:
+        f.write("user,ts,amount,value\n")
+        for i in range(n):
+            u = users[(i * 5 + i // 7) % 3]
+            amount = rng.normal(50, 5) * (6 if i % 37 == 11 else 1)
+            value = "oops" if i in bad else "%.17g" % rng.normal(0, 1)
+            f.write('"%s",2024-03-01T%02d:%02d:%02dZ,%.17g,%s\n'
+                    % (u, i // 3600, i // 60 % 60, i % 60, amount, value))
+
+
+def entity_model(tmp_path):
+    data = tmp_path / "train.csv"
+    write_entities(data)
+    model = tmp_path / "entities.anoma"
+    run("train", "--step", "window entity=user columns=amount,value lags=1 rolling=3 "
+        "stats=mean,std", "--step", "select drop=user,ts", "--step", "imputer",
+        "-d", "iforest", "-p", "seed=5", "-o", model, data)
+    return model
+
+
+def test_stream_entities_match_score(tmp_path):
+    """The model's window keys history by user: the stream uses that column
+    by default and gives `anoma score`'s values for the interleaved lines."""
+    model = entity_model(tmp_path)
+    data = tmp_path / "data.csv"
+    write_entities(data, n=300)
+    expected = run("score", model, data).stdout
+    got = stream(model, input=data.read_text()).stdout
+    assert score_part(got) == expected
+    assert score_part(stream(model, "--entity", "user", input=data.read_text()).stdout) \
+        == expected
+    assert_fails(stream(model, "--entity", "ts", input=data.read_text(), ok=False), 1,
+                 "--entity ts", "'user'")
+    assert_fails(stream(model, "--save-every", "5", ok=False), 2, "--state")
+
+
+def split_header(text):
+    lines = text.splitlines(keepends=True)
+    return lines[0], lines[1:]
+
+
+def test_stream_state_resume_equals_one_run(tmp_path):
+    """Stopping after any line and resuming from --state gives the output and
+    alert events of one uninterrupted run; bad lines keep their place."""
+    model = entity_model(tmp_path)
+    data = tmp_path / "data.csv"
+    write_entities(data, n=200, bad={17, 120})
+    header, lines = split_header(data.read_text())
+    options = ["--time", "ts", "--keep", "user", "--stream-params",
+               "alert_min=1 alert_quiet=2 max_entities=2"]
+    whole_alerts = tmp_path / "whole_alerts.csv"
+    whole = stream(model, *options, "--alerts", whole_alerts, input=header + "".join(lines),
+                   ok=False)
+    assert whole.returncode == 1  # the two bad lines
+    out_header, whole_lines = split_header(whole.stdout)
+    assert len(whole_lines) == len(lines)
+    assert "oops" in whole_lines[17] and "oops" in whole_lines[120]
+
+    def read_events(path):  # without the input line numbers, which count per run
+        rows = list(csv.reader(io.StringIO(path.read_text())))
+        return [r[:2] + r[3:] for r in rows]
+
+    events = read_events(whole_alerts)
+    assert events[0] == ["event", "entity", "start", "end", "peak_time", "peak_score",
+                         "n_anomalous", "evicted", "top_features"]
+    assert any(e[7] == "1" for e in events[1:])  # an eviction closed an alert
+    assert all(e[8].count("=") == 3 for e in events[1:] if e[0] == "open")
+
+    for cut in (1, 60, 150):
+        state, alerts = tmp_path / ("s%d" % cut), tmp_path / ("a%d.csv" % cut)
+        first = stream(model, *options, "--state", state, "--alerts", alerts,
+                       input=header + "".join(lines[:cut]), ok=False)
+        second = stream(model, *options, "--state", state, "--alerts", alerts,
+                        input=header + "".join(lines[cut:]), ok=False)
+        h1, l1 = split_header(first.stdout)
+        h2, l2 = split_header(second.stdout)
+        assert h1 == h2 == out_header
+        # messages name the line of each run's input: compare without them
+        unnumbered = lambda rows: [re.sub(r"line \d+", "line N", r) for r in rows]
+        assert unnumbered(l1 + l2) == unnumbered(whole_lines), cut
+        assert read_events(alerts) == events, cut
+
+
+def test_stream_state_saved_on_sigterm_and_every_n(tmp_path):
+    model = entity_model(tmp_path)
+    data = tmp_path / "data.csv"
+    write_entities(data, n=120)
+    header, lines = split_header(data.read_text())
+    whole = stream(model, input=header + "".join(lines)).stdout
+    _, whole_lines = split_header(whole)
+
+    def start(state, *extra):
+        return subprocess.Popen([CLI, "stream", str(model), "--state", str(state), *extra],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, bufsize=1)
+
+    # SIGTERM while waiting for input: the state is saved, status 128 + 15
+    state = tmp_path / "term.state"
+    p = start(state)
+    out = LineReader(p.stdout)
+    p.stdin.write(header)
+    for line in lines[:50]:
+        p.stdin.write(line)
+    p.stdin.flush()
+    got = [out.get() for _ in range(51)]
+    p.terminate()
+    assert p.wait(timeout=20) == 128 + 15
+    p.stdin.close()
+    rest = stream(model, "--state", state, input=header + "".join(lines[50:])).stdout
+    assert got[1:] + split_header(rest)[1] == whole_lines
+
+    # --save-every 20, killed at once after line 45: resume after line 40
+    state = tmp_path / "every.state"
+    p = start(state, "--save-every", "20")
+    out = LineReader(p.stdout)
+    p.stdin.write(header + "".join(lines[:45]))
+    p.stdin.flush()
+    for _ in range(46):
+        out.get()
+    p.kill()
+    p.wait(timeout=20)
+    p.stdin.close()
+    rest = stream(model, "--state", state, input=header + "".join(lines[40:])).stdout
+    assert split_header(rest)[1] == whole_lines[40:]
+
+
+def test_stream_state_of_another_model_refused(tmp_path, zscore_model):
+    model = entity_model(tmp_path)
+    data = tmp_path / "data.csv"
+    write_entities(data, n=10)
+    state = tmp_path / "s.state"
+    stream(model, "--state", state, input=data.read_text())
+    with open(WBC) as f:
+        p = stream(zscore_model, "--state", state, input=f.read(), ok=False)
+    assert_fails(p, 1, "--state", "another model")
+    state.write_bytes(state.read_bytes()[:-3])
+    assert_fails(stream(model, "--state", state, input=data.read_text(), ok=False), 1,
+                 "--state", "stream state")

@@ -16,6 +16,8 @@
 
 enum { ROWS = 300, COLS = 4 };
 static double data[ROWS * COLS];
+/* data without its missing value, for detectors that need complete rows */
+static double complete[ROWS * COLS];
 static int labels[ROWS];
 
 static void make_data(void)
@@ -25,7 +27,16 @@ static void make_data(void)
         data[i * COLS + i % COLS] = 60 + (double)i;
         labels[i] = 1;
     }
+    memcpy(complete, data, sizeof data);
     data[5 * COLS + 2] = NAN; /* every detector's row path meets a missing value */
+}
+
+/* The data a detector is fitted and scored on: with the missing value
+ * unless it needs complete rows (ANOMA_FLAG_COMPLETE_ROWS), which the
+ * flags test checks it refuses. */
+static const double *data_for(const an_detector_vtable *vt)
+{
+    return vt->flags & ANOMA_FLAG_COMPLETE_ROWS ? complete : data;
 }
 
 static anoma_model *fit_one(const char *model_params, const char *name, const char *params)
@@ -33,7 +44,7 @@ static anoma_model *fit_one(const char *model_params, const char *name, const ch
     anoma_model *m = NULL;
     CHECK_OK(anoma_model_create(model_params, &m));
     CHECK_OK(anoma_model_add_detector(m, name, params, NULL));
-    anoma_matrix x = anoma_matrix_f64(data, ROWS, COLS);
+    anoma_matrix x = anoma_matrix_f64(data_for(an_detector_find(name)), ROWS, COLS);
     unsigned flags = 0;
     CHECK_OK(anoma_component_flags(ANOMA_KIND_DETECTOR, name, &flags));
     CHECK_OK(anoma_model_fit(m, &x, flags & ANOMA_FLAG_SUPERVISED ? labels : NULL, NULL));
@@ -59,11 +70,20 @@ static void test_flags_match_detectors(void)
         CHECK(vt->payload_version >= 1);
         /* ... and the model behaves accordingly */
         anoma_model *m = fit_one(NULL, vt->name, NULL);
-        anoma_matrix x = anoma_matrix_f64(data, 3, COLS);
+        anoma_matrix x = anoma_matrix_f64(data_for(vt), 3, COLS);
         double out[3 * COLS];
         anoma_status st = anoma_model_feature_scores(m, 0, &x, out);
         CHECK(flags & ANOMA_FLAG_FEATURE_SCORES ? st == ANOMA_OK : st == ANOMA_ERR_UNSUPPORTED);
         anoma_model_free(m);
+        if (flags & ANOMA_FLAG_COMPLETE_ROWS) { /* a missing value is refused by name */
+            anoma_model *refuse = NULL;
+            CHECK_OK(anoma_model_create(NULL, &refuse));
+            CHECK_OK(anoma_model_add_detector(refuse, vt->name, NULL, NULL));
+            anoma_matrix holed = anoma_matrix_f64(data, ROWS, COLS);
+            CHECK_STATUS(anoma_model_fit(refuse, &holed, NULL, NULL), ANOMA_ERR_INVALID_ARGUMENT);
+            CHECK(strstr(anoma_last_error(), "feature 2 of row 5") != NULL);
+            anoma_model_free(refuse);
+        }
     }
     CHECK(n >= 4);
     /* the detectors shipped today, as their pages document them */
@@ -116,13 +136,14 @@ static void test_scratch_through_row_paths(void)
         unsigned char *scratch = (unsigned char *)at;
         memset(raw, 0xA5, bytes + 2 * GUARD + 4 * AN_MAX_ALIGN);
         double batch[ROWS], row_scores[ROWS];
-        anoma_matrix x = anoma_matrix_f64(data, ROWS, COLS);
+        const double *rows = data_for(vt);
+        anoma_matrix x = anoma_matrix_f64(rows, ROWS, COLS);
         CHECK_OK(anoma_model_score_detector(m, 0, &x, batch));
         double *feature = malloc(COLS * sizeof *feature);
         for (size_t i = 0; i < ROWS; i++) {
-            vt->score_row(d->state, data + i * COLS, scratch, &row_scores[i]);
+            vt->score_row(d->state, rows + i * COLS, scratch, &row_scores[i]);
             if (vt->feature_scores_row)
-                vt->feature_scores_row(d->state, data + i * COLS, scratch, feature);
+                vt->feature_scores_row(d->state, rows + i * COLS, scratch, feature);
         }
         CHECK(!memcmp(batch, row_scores, sizeof batch));
         int clean = 1;

@@ -14,11 +14,13 @@ from .convert import from_sklearn
 from .iforest import IsolationForest
 from .metrics import average_precision_score, best_f1, confusion_at, roc_auc_score
 from .model import Model, RowScorer
+from .neighbors import LocalOutlierFactor
 from .ocsvm import OneClassSVM
 from .params import ComponentFlag, component_flags, describe, list_components, list_detectors
 from .pipeline import (FrequencyEncoder, MaxAbsScaler, MinMaxScaler, MissingIndicator,
                        Normalizer, OneHotEncoder, OrdinalEncoder, Pipeline, Ratio, RobustScaler,
                        Select, SimpleImputer, StandardScaler)
+from .stream import AlertEvent, Stream, StreamResult
 
 __version__ = _text(_lib.anoma_version())
 
@@ -39,9 +41,10 @@ def shutdown():
 _lib.anoma_shutdown.restype = None
 _lib.anoma_shutdown.argtypes = []
 
-__all__ = ["Model", "RowScorer", "Pipeline", "StandardScaler", "OneHotEncoder", "Select",
+__all__ = ["Model", "RowScorer", "Stream", "StreamResult", "AlertEvent", "Pipeline", "StandardScaler", "OneHotEncoder", "Select",
            "SimpleImputer", "MissingIndicator", "MinMaxScaler", "RobustScaler", "MaxAbsScaler",
            "Normalizer", "OrdinalEncoder", "FrequencyEncoder", "Ratio", "ZScore", "MAD", "IQR", "IsolationForest", "OneClassSVM", "from_sklearn",
+           "LocalOutlierFactor",
            "roc_auc_score", "average_precision_score", "confusion_at", "best_f1",
            "list_detectors", "list_components", "describe", "component_flags",
            "ComponentFlag", "shutdown",

@@ -269,6 +269,19 @@ class Model:
                                              out.ctypes.data))
         return out
 
+    def training_scores(self, detector=0):
+        """A detector's own raw scores of its training rows, where it defines
+        them apart from scoring the rows afresh (lof: each row's neighbours
+        leave it out); UnsupportedError for other detectors."""
+        detector = self._detector_index(detector)
+        needed = ctypes.c_size_t(0)
+        check(lib.anoma_model_training_scores(self._handle, detector, None, 0,
+                                              ctypes.byref(needed)))
+        out = np.empty(needed.value, dtype=np.float64)
+        check(lib.anoma_model_training_scores(self._handle, detector, out.ctypes.data,
+                                              needed.value, None))
+        return out
+
     def predict(self, X):
         """0/1 decisions: 1 (anomaly) when the score is above the threshold."""
         x = self._matrix(X)

@@ -71,6 +71,7 @@ class ComponentFlag(enum.IntFlag):
     STATEFUL = 1 << 2         # per-entity state: scores through a stream
     NEEDS_LABELS = 1 << 3     # fitting without labels is an error
     SAMPLE_WEIGHTS = 1 << 4   # uses sample weights in fitting (else they are refused)
+    COMPLETE_ROWS = 1 << 5    # refuses missing values (NaN): impute first
 
 
 def component_flags(kind, name):

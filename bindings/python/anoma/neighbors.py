@@ -1,0 +1,155 @@
+"""Detectors on the exact k-nearest-neighbour engine, with scikit-learn's
+conventions: LocalOutlierFactor (libanoma's "lof").
+
+Signs (as every anoma estimator, see estimators.py): ``anomaly_score(X)`` is
+the library's score, the local outlier factor, higher = more anomalous;
+``score_samples = -anomaly_score``; ``offset_ = -threshold_``.
+
+Neighbours are exact, ties broken by the lower training-row index, whatever
+``algorithm`` and ``n_jobs`` (docs/neighbors.md). Missing values (NaN) are
+refused with an error naming the row and the feature: impute them first.
+"""
+import numbers
+import warnings
+
+import numpy as np
+
+from ._library import STATUS
+from .errors import ParameterValueError
+from .estimators import _OutlierDetector, _n_threads
+from .model import Model
+
+__all__ = ["LocalOutlierFactor"]
+
+_ALGORITHMS = ("auto", "brute", "kd_tree")
+
+
+class _available_if:
+    """A method that exists only when ``check(obj)`` passes (it raises
+    AttributeError otherwise), as scikit-learn's ``available_if``: hasattr
+    then answers False, as for scikit-learn's own LocalOutlierFactor."""
+
+    def __init__(self, check, fn):
+        self.check, self.fn = check, fn
+        self.__doc__ = fn.__doc__
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        self.check(obj)
+        return self.fn.__get__(obj, owner)
+
+
+def _only_if(check):
+    return lambda fn: _available_if(check, fn)
+
+
+def _bad(who, name, expected, value):
+    return ParameterValueError(STATUS["ANOMA_ERR_PARAM_VALUE"],
+                               "%s: %s=%r: expected %s" % (who, name, value, expected))
+
+
+def _check_k(who, k):
+    if not isinstance(k, numbers.Integral) or isinstance(k, (bool, np.bool_)) or k < 1:
+        raise _bad(who, "n_neighbors", "an int >= 1", k)
+    return int(k)
+
+
+def _check_algorithm(who, algorithm):
+    if algorithm not in _ALGORITHMS:
+        raise _bad(who, "algorithm", " or ".join(repr(a) for a in _ALGORITHMS), algorithm)
+    return algorithm
+
+
+def _needs_novelty(method):
+    def check(est):
+        if not est.novelty:
+            raise AttributeError("%s is not available when novelty=False. Use novelty=True "
+                                 "if you want to use LOF for novelty detection on new unseen "
+                                 "data; the scores of the training samples are "
+                                 "negative_outlier_factor_." % method)
+        return True
+    return check
+
+
+def _needs_outlier_mode(est):
+    if est.novelty:
+        raise AttributeError("fit_predict is not available when novelty=True. Use "
+                             "novelty=False if you want to predict on the training set.")
+    return True
+
+
+class LocalOutlierFactor(_OutlierDetector):
+    """Local Outlier Factor (Breunig et al. 2000) as scikit-learn's
+    ``sklearn.neighbors.LocalOutlierFactor``, on libanoma's "lof" detector.
+
+    ``novelty=False`` (outlier detection, the default): ``fit_predict(X)``
+    labels the training rows, and ``negative_outlier_factor_`` holds their
+    scores (each row's neighbours leave the row itself out);
+    ``score_samples``, ``decision_function`` and ``predict`` do not exist.
+    ``novelty=True``: those three score new rows against the training rows,
+    and ``fit_predict`` does not exist. Either way ``offset_`` is -1.5 for
+    ``contamination="auto"``, else the ``contamination`` percentile of
+    ``negative_outlier_factor_``.
+
+    ``n_neighbors`` (k, capped at the training rows - 1: ``n_neighbors_``),
+    ``algorithm`` ("auto", "brute", "kd_tree": the same answers, only the
+    speed differs), ``n_jobs`` (threads; the answers do not depend on it).
+    """
+
+    def __init__(self, n_neighbors=20, algorithm="auto", contamination="auto", novelty=False,
+                 n_jobs=1):
+        self.n_neighbors = n_neighbors
+        self.algorithm = algorithm
+        self.contamination = contamination
+        self.novelty = novelty
+        self.n_jobs = n_jobs
+
+    def _more_tags(self):
+        return {"allow_nan": False}
+
+    def fit(self, X, y=None):
+        """Fit on X (n_samples >= 2, n_features); y is ignored. Returns self."""
+        who = type(self).__name__
+        k = _check_k(who, self.n_neighbors)
+        algorithm = _check_algorithm(who, self.algorithm)
+        x, names = self._check_X(X, reset=True)
+        n = x.shape[0]
+        if k > n:
+            warnings.warn("n_neighbors (%s) is greater than the total number of samples (%s). "
+                          "n_neighbors will be set to (n_samples - 1) for estimation." % (k, n))
+        model_params = self._contamination_params()
+        model_params["n_threads"] = _n_threads(self.n_jobs, who)
+        model = Model(model_params, [("lof", {"n_neighbors": k, "algorithm": algorithm})])
+        self._fit_model(model, x, names)
+        self.n_neighbors_ = max(1, min(k, n - 1))
+        self.n_samples_fit_ = n
+        return self
+
+    @property
+    def negative_outlier_factor_(self):
+        """-LOF of each training row (its neighbours leave it out): higher =
+        more normal, as scikit-learn's."""
+        return -self._model().training_scores()
+
+    @_only_if(_needs_outlier_mode)
+    def fit_predict(self, X, y=None):
+        """fit(X), then -1 for the training rows whose
+        ``negative_outlier_factor_`` is below ``offset_``, +1 for the others."""
+        self.fit(X)
+        return np.where(self.negative_outlier_factor_ < self.offset_, -1, 1)
+
+    @_only_if(_needs_novelty("score_samples"))
+    def score_samples(self, X):
+        """-LOF of new rows against the training rows (novelty=True only)."""
+        return _OutlierDetector.score_samples(self, X)
+
+    @_only_if(_needs_novelty("decision_function"))
+    def decision_function(self, X):
+        """``score_samples(X) - offset_`` (novelty=True only)."""
+        return _OutlierDetector.decision_function(self, X)
+
+    @_only_if(_needs_novelty("predict"))
+    def predict(self, X):
+        """-1 (outlier) or +1 for new rows (novelty=True only)."""
+        return _OutlierDetector.predict(self, X)

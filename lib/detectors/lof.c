@@ -1,0 +1,299 @@
+/* lof: the Local Outlier Factor of Breunig, Kriegel, Ng and Sander (2000),
+ * with scikit-learn 1.2's arithmetic (sklearn/neighbors/_lof.py).
+ *
+ * Fit, on n >= 2 complete training rows, with k = max(1, min(n_neighbors,
+ * n - 1)):
+ *   N(i)     the k nearest training rows of row i, leaving i itself out
+ *            (its duplicates count), ties by lower index (lib/neighbors);
+ *   kdist(i) the distance to the k-th of them;
+ *   lrd(i)   = 1 / (mean over o in N(i) of max(d(i, o), kdist(o)) + 1e-10);
+ *   score(i) = mean over o in N(i) of lrd(o) / lrd(i).
+ * score(i) is scikit-learn's -negative_outlier_factor_: "outlier mode".
+ * Scoring a row x ("novelty mode") takes N(x) among the training rows,
+ * nothing left out, and the same two formulas with lrd(x) from N(x): it is
+ * scikit-learn's -score_samples(x). Higher = more anomalous; about 1 inside
+ * a cluster.
+ *
+ * What anoma_model_score(X_train) means: novelty mode, as for any other
+ * rows, since a score is a function of the row alone (a training row finds
+ * itself at distance 0). The outlier-mode scores of the training rows are a
+ * product of fit, kept in the state and the payload and read through the
+ * vtable's training_scores; the model takes its contamination threshold
+ * from them, as scikit-learn takes offset_ from negative_outlier_factor_.
+ * docs/detectors/lof.md says this for users.
+ *
+ * Payload (version 1): u64 k, the training matrix (neighbor_data.h), then
+ * n f64 each of kdist, lrd and the training scores. Missing values are
+ * refused at fit and in batch scoring (naming row and column); the row
+ * path, which cannot fail, gives NaN for a row with a missing value. */
+#include "detectors/neighbor_data.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/stats.h"
+
+#include <math.h>
+#include <string.h>
+
+/* scikit-learn's guard against a zero mean reachability distance (a row
+ * with more than k duplicates): the lrd is then 1e10, not infinite. */
+#define LRD_GUARD 1e-10
+
+/* Rows scored per batch step: bounds the neighbour lists held at once. */
+enum { SCORE_BLOCK = 16384 };
+
+typedef struct lof_state {
+    size_t n_neighbors; /* the parameter */
+    an_knn_algorithm algorithm;
+    int fitted;
+    size_t k; /* effective: max(1, min(n_neighbors, n - 1)) */
+    an_nb_data data;
+    double *kdist, *lrd, *train_scores; /* one allocation of 3 n */
+} lof_state;
+
+static const anoma_param_info lof_params[] = {
+    {"n_neighbors", ANOMA_PARAM_INT, 1, 1000000, "20", "",
+     "neighbours per row (k); capped at the training rows - 1, as scikit-learn does"},
+    AN_KNN_ALGORITHM_PARAM,
+};
+
+static anoma_status lof_create(const an_params *params, void **out)
+{
+    lof_state *s = AN_NEW_ZEROED(lof_state, 1);
+    if (!s)
+        return an_no_memory();
+    s->n_neighbors = (size_t)an_params_int(params, "n_neighbors");
+    s->algorithm = (an_knn_algorithm)an_params_choice(params, "algorithm");
+    *out = s;
+    return ANOMA_OK;
+}
+
+static void clear(lof_state *s)
+{
+    an_nb_data_free(&s->data);
+    an_free(s->kdist);
+    s->kdist = s->lrd = s->train_scores = NULL;
+    s->fitted = 0;
+}
+
+static void lof_destroy(void *state)
+{
+    lof_state *s = state;
+    if (!s)
+        return;
+    clear(s);
+    an_free(s);
+}
+
+static anoma_status alloc_arrays(lof_state *s, size_t n)
+{
+    s->kdist = an_malloc_array(n, 3 * sizeof(double));
+    if (!s->kdist)
+        return an_no_memory();
+    s->lrd = s->kdist + n;
+    s->train_scores = s->lrd + n;
+    return ANOMA_OK;
+}
+
+/* lrd of a row from its k neighbours (dist ascending, index); reach is k
+ * doubles of work space. numpy's mean over the row: pairwise sum / k. */
+static double local_density(const lof_state *s, const double *dist, const size_t *index,
+                            double *reach)
+{
+    for (size_t j = 0; j < s->k; j++) {
+        double kd = s->kdist[index[j]];
+        reach[j] = dist[j] > kd ? dist[j] : kd;
+    }
+    return 1.0 / (an_mean(reach, s->k) + LRD_GUARD);
+}
+
+/* mean over the neighbours of lrd(o) / lrd_row: -(scikit-learn's score). */
+static double factor(const lof_state *s, const size_t *index, double lrd_row, double *ratio)
+{
+    for (size_t j = 0; j < s->k; j++)
+        ratio[j] = s->lrd[index[j]] / lrd_row;
+    return an_mean(ratio, s->k);
+}
+
+static anoma_status lof_fit(void *state, const an_fit_data *data)
+{
+    lof_state *s = state;
+    clear(s);
+    AN_TRY(an_nb_data_fit(&s->data, "lof", data, 2, s->algorithm));
+    size_t n = s->data.n;
+    s->k = s->n_neighbors < n - 1 ? s->n_neighbors : n - 1;
+    double *dist = an_malloc_array(n, s->k * sizeof(double));
+    size_t *index = an_malloc_array(n, s->k * sizeof(size_t));
+    double *work = AN_NEW_ARRAY(double, s->k);
+    anoma_status st = dist && index && work ? alloc_arrays(s, n) : an_no_memory();
+    if (st == ANOMA_OK)
+        st = an_knn_query(&s->data.index, NULL, n, s->k, data->n_threads, dist, index);
+    if (st == ANOMA_OK) {
+        for (size_t i = 0; i < n; i++)
+            s->kdist[i] = dist[i * s->k + s->k - 1];
+        for (size_t i = 0; i < n; i++)
+            s->lrd[i] = local_density(s, dist + i * s->k, index + i * s->k, work);
+        for (size_t i = 0; i < n; i++)
+            s->train_scores[i] = factor(s, index + i * s->k, s->lrd[i], work);
+        s->fitted = 1;
+    }
+    an_free(dist);
+    an_free(index);
+    an_free(work);
+    if (st != ANOMA_OK)
+        clear(s);
+    return st;
+}
+
+static const double *lof_training_scores(const void *state, size_t *rows)
+{
+    const lof_state *s = state;
+    *rows = s->fitted ? s->data.n : 0;
+    return s->fitted ? s->train_scores : NULL;
+}
+
+/* Scratch of the row path: the heap, then distances, indices, work. */
+static size_t lof_scratch_bytes(const void *state)
+{
+    const lof_state *s = state;
+    return an_knn_row_scratch_bytes(s->k) + s->k * (2 * sizeof(double) + sizeof(size_t));
+}
+
+static void lof_score_row(const void *state, const double *row, void *scratch, double *score)
+{
+    const lof_state *s = state;
+    for (size_t j = 0; j < s->data.d; j++)
+        if (isnan(row[j])) {
+            *score = NAN;
+            return;
+        }
+    unsigned char *p = scratch;
+    double *dist = (double *)(p + an_knn_row_scratch_bytes(s->k));
+    double *work = dist + s->k;
+    size_t *index = (size_t *)(work + s->k);
+    an_knn_query_row(&s->data.index, row, s->k, scratch, dist, index);
+    *score = factor(s, index, local_density(s, dist, index, work), work);
+}
+
+static anoma_status lof_score_batch(const void *state, const double *x, size_t rows,
+                                    size_t n_threads, double *scores)
+{
+    const lof_state *s = state;
+    AN_TRY(an_nb_check_complete("lof: score", x, rows, s->data.d));
+    size_t block = rows < SCORE_BLOCK ? rows : SCORE_BLOCK;
+    double *dist = an_malloc_array(block ? block : 1, s->k * sizeof(double));
+    size_t *index = an_malloc_array(block ? block : 1, s->k * sizeof(size_t));
+    double *work = AN_NEW_ARRAY(double, s->k);
+    anoma_status st = dist && index && work ? ANOMA_OK : an_no_memory();
+    for (size_t b = 0; b < rows && st == ANOMA_OK; b += block) {
+        size_t m = rows - b < block ? rows - b : block;
+        st = an_knn_query(&s->data.index, x + b * s->data.d, m, s->k, n_threads, dist, index);
+        for (size_t i = 0; i < m && st == ANOMA_OK; i++) {
+            const double *di = dist + i * s->k;
+            const size_t *ii = index + i * s->k;
+            scores[b + i] = factor(s, ii, local_density(s, di, ii, work), work);
+        }
+    }
+    an_free(dist);
+    an_free(index);
+    an_free(work);
+    return st;
+}
+
+static anoma_status lof_save(const void *state, an_writer *w)
+{
+    const lof_state *s = state;
+    if (!s->fitted)
+        return an_error(ANOMA_ERR_NOT_FITTED, "lof: not fitted");
+    an_put_u64(w, s->k);
+    an_nb_data_save(&s->data, w);
+    an_put_f64_array(w, s->kdist, 3 * s->data.n);
+    return an_writer_status(w);
+}
+
+static anoma_status lof_load(void *state, an_reader *r, size_t n_features, uint32_t version)
+{
+    lof_state *s = state;
+    (void)version; /* only version 1 exists */
+    clear(s);
+    uint64_t k = an_get_u64(r);
+    AN_TRY(an_reader_status(r));
+    AN_TRY(an_nb_data_load(&s->data, r, n_features, 2, s->algorithm));
+    size_t n = s->data.n;
+    anoma_status st = k >= 1 && k <= n - 1 && an_reader_can_hold(r, n, 3 * sizeof(double))
+                          ? alloc_arrays(s, n)
+                          : (an_reader_fail(r), an_reader_status(r));
+    if (st == ANOMA_OK) {
+        s->k = (size_t)k;
+        an_get_f64_array(r, s->kdist, 3 * n);
+        /* kdist >= 0, lrd in (0, 1e10], scores finite: what fit gives */
+        for (size_t i = 0; !r->failed && i < n; i++)
+            if (!(s->kdist[i] >= 0) || !isfinite(s->kdist[i]) || !(s->lrd[i] > 0) ||
+                !(s->lrd[i] <= 1 / LRD_GUARD) || !isfinite(s->train_scores[i]))
+                an_reader_fail(r);
+        st = an_reader_status(r);
+    }
+    if (st != ANOMA_OK) {
+        clear(s);
+        return st;
+    }
+    s->fitted = 1;
+    return ANOMA_OK;
+}
+
+static size_t lof_memory_bytes(const void *state)
+{
+    const lof_state *s = state;
+    return sizeof *s + an_nb_data_memory(&s->data) + (s->kdist ? 3 * s->data.n * sizeof(double) : 0);
+}
+
+static void lof_describe(const void *state, an_strbuf *out)
+{
+    const lof_state *s = state;
+    if (!s->fitted) {
+        an_strbuf_printf(out, "  not fitted\n");
+        return;
+    }
+    an_strbuf_printf(out, "  training rows: %zu x %zu, k = %zu neighbours, search: %s\n",
+                     s->data.n, s->data.d, s->k,
+                     s->data.index.algorithm == AN_KNN_KD_TREE ? "kd_tree" : "brute");
+    double lo = s->train_scores[0], hi = lo;
+    size_t above = 0;
+    for (size_t i = 0; i < s->data.n; i++) {
+        lo = fmin(lo, s->train_scores[i]);
+        hi = fmax(hi, s->train_scores[i]);
+        above += s->train_scores[i] > 1.5;
+    }
+    an_strbuf_printf(out, "  training LOF: min %.4g, max %.4g, %zu rows above 1.5\n", lo, hi,
+                     above);
+}
+
+/* scikit-learn's contamination="auto": offset_ = -1.5, a row is an outlier
+ * when its LOF is above 1.5 (its density under two thirds of its
+ * neighbours'). */
+static anoma_status lof_auto_threshold(const an_params *params, double *threshold)
+{
+    (void)params;
+    *threshold = 1.5;
+    return ANOMA_OK;
+}
+
+const an_detector_vtable an_lof_detector = {
+    .name = "lof",
+    .summary = "local outlier factor, Breunig et al. (unsupervised, density)",
+    .params = lof_params,
+    .n_params = sizeof lof_params / sizeof *lof_params,
+    .flags = ANOMA_FLAG_COMPLETE_ROWS,
+    .payload_version = 1,
+    .create = lof_create,
+    .destroy = lof_destroy,
+    .fit = lof_fit,
+    .scratch_bytes = lof_scratch_bytes,
+    .score_row = lof_score_row,
+    .score_batch = lof_score_batch,
+    .training_scores = lof_training_scores,
+    .save = lof_save,
+    .load = lof_load,
+    .memory_bytes = lof_memory_bytes,
+    .describe = lof_describe,
+    .auto_threshold = lof_auto_threshold,
+};

@@ -1,0 +1,99 @@
+/* The k best (squared distance, row index) pairs seen so far, as a max-heap
+ * on that pair in lexicographic order: the root is the worst kept pair, and
+ * a new pair enters only when it is strictly better. Because the order
+ * includes the index, the heap ends up holding exactly the k smallest pairs
+ * whatever order rows are offered in: the tie rule (lower index first) does
+ * not depend on a search's visiting order, its blocks or its threads. */
+#ifndef AN_NEIGHBORS_HEAP_H
+#define AN_NEIGHBORS_HEAP_H
+
+#include <math.h>
+#include <stddef.h>
+
+typedef struct an_nb {
+    double d2;
+    size_t index;
+} an_nb;
+
+typedef struct an_nb_heap {
+    an_nb *v;
+    size_t size, cap;
+} an_nb_heap;
+
+static inline int an_nb_less(an_nb a, an_nb b)
+{
+    return a.d2 < b.d2 || (a.d2 == b.d2 && a.index < b.index);
+}
+
+static inline void an_nb_heap_init(an_nb_heap *h, an_nb *storage, size_t k)
+{
+    h->v = storage;
+    h->size = 0;
+    h->cap = k;
+}
+
+/* The squared distance a pair must not exceed to enter (+inf until full). */
+static inline double an_nb_heap_bound(const an_nb_heap *h)
+{
+    return h->size < h->cap ? INFINITY : h->v[0].d2;
+}
+
+static inline void an_nb_sift_down(an_nb *v, size_t size, size_t i)
+{
+    an_nb x = v[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= size)
+            break;
+        if (c + 1 < size && an_nb_less(v[c], v[c + 1]))
+            c++;
+        if (!an_nb_less(x, v[c]))
+            break;
+        v[i] = v[c];
+        i = c;
+    }
+    v[i] = x;
+}
+
+static inline void an_nb_heap_push(an_nb_heap *h, double d2, size_t index)
+{
+    an_nb x = {d2, index};
+    if (h->size < h->cap) {
+        size_t i = h->size++;
+        while (i > 0 && an_nb_less(h->v[(i - 1) / 2], x)) {
+            h->v[i] = h->v[(i - 1) / 2];
+            i = (i - 1) / 2;
+        }
+        h->v[i] = x;
+    } else if (h->cap && an_nb_less(x, h->v[0])) {
+        h->v[0] = x;
+        an_nb_sift_down(h->v, h->size, 0);
+    }
+}
+
+/* Empty the heap into ascending order: Euclidean distances and indices. */
+static inline void an_nb_heap_drain(an_nb_heap *h, double *dist, size_t *index)
+{
+    for (size_t n = h->size; n > 0; n--) {
+        an_nb top = h->v[0];
+        h->v[0] = h->v[n - 1];
+        an_nb_sift_down(h->v, n - 1, 0);
+        dist[n - 1] = sqrt(top.d2);
+        index[n - 1] = top.index;
+    }
+    h->size = 0;
+}
+
+/* sum_j (a_j - b_j)^2 in column order: the one distance every search ends
+ * with, so that equal rows give equal distances bit for bit. */
+static inline double an_sq_dist(const double *a, const double *b, size_t d)
+{
+    double s = 0;
+    for (size_t j = 0; j < d; j++) {
+        double t = a[j] - b[j];
+        s += t * t;
+    }
+    return s;
+}
+
+#endif

@@ -1,0 +1,153 @@
+/* The k-NN index: build, free, memory, the algorithm choice, and the
+ * queries that go row by row (KD-tree batches, the allocation-free row
+ * query). The brute-force batch search is brute.c. */
+#include "neighbors/knn.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/threads.h"
+
+#include <stdint.h>
+#include <string.h>
+
+an_knn_algorithm an_knn_resolve(an_knn_algorithm choice, size_t n, size_t d)
+{
+    (void)n;
+    if (choice != AN_KNN_AUTO)
+        return choice;
+    return d <= AN_KNN_KD_MAX_FEATURES ? AN_KNN_KD_TREE : AN_KNN_BRUTE;
+}
+
+void an_knn_free(an_knn_index *ix)
+{
+    if (!ix)
+        return;
+    an_free(ix->mean);
+    an_free(ix->norms);
+    an_free(ix->perm);
+    an_free(ix->nodes);
+    an_free(ix->bounds);
+    memset(ix, 0, sizeof *ix);
+}
+
+size_t an_knn_memory(const an_knn_index *ix)
+{
+    size_t bytes = 0;
+    if (ix->mean)
+        bytes += (ix->d + ix->n) * sizeof(double);
+    if (ix->perm)
+        bytes += ix->n * sizeof(size_t) + ix->n_nodes * (sizeof(an_kd_node) + 2 * ix->d * sizeof(double));
+    return bytes;
+}
+
+/* Column means and the squared norms of the centred rows: centring before
+ * the GEMM keeps ||a||^2 + ||b||^2 - 2ab from cancelling away the distance
+ * of data far from the origin (timestamps, large offsets). */
+static anoma_status build_brute(an_knn_index *ix)
+{
+    size_t n = ix->n, d = ix->d;
+    ix->mean = AN_NEW_ZEROED(double, d);
+    ix->norms = AN_NEW_ARRAY(double, n);
+    if (!ix->mean || !ix->norms)
+        return an_no_memory();
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++)
+            ix->mean[j] += ix->x[i * d + j];
+    for (size_t j = 0; j < d; j++)
+        ix->mean[j] /= (double)n;
+    ix->max_norm = 0;
+    for (size_t i = 0; i < n; i++) {
+        double s = 0;
+        for (size_t j = 0; j < d; j++) {
+            double t = ix->x[i * d + j] - ix->mean[j];
+            s += t * t;
+        }
+        ix->norms[i] = s;
+        ix->max_norm = s > ix->max_norm ? s : ix->max_norm;
+    }
+    return ANOMA_OK;
+}
+
+anoma_status an_knn_build(an_knn_index *ix, const double *x, size_t n, size_t d,
+                          an_knn_algorithm choice)
+{
+    memset(ix, 0, sizeof *ix);
+    ix->x = x;
+    ix->n = n;
+    ix->d = d;
+    ix->algorithm = an_knn_resolve(choice, n, d);
+    anoma_status st = ix->algorithm == AN_KNN_BRUTE ? build_brute(ix) : an_kd_build(ix);
+    if (st != ANOMA_OK)
+        an_knn_free(ix);
+    return st;
+}
+
+void an_knn_scan_row(const an_knn_index *ix, const double *row, size_t exclude, an_nb_heap *h)
+{
+    size_t d = ix->d;
+    for (size_t i = 0; i < ix->n; i++) {
+        double d2 = an_sq_dist(row, ix->x + i * d, d);
+        if (d2 <= an_nb_heap_bound(h) && i != exclude)
+            an_nb_heap_push(h, d2, i);
+    }
+}
+
+static void search_row(const an_knn_index *ix, const double *row, size_t exclude, an_nb_heap *h)
+{
+    if (ix->algorithm == AN_KNN_KD_TREE)
+        an_kd_search(ix, row, exclude, h);
+    else
+        an_knn_scan_row(ix, row, exclude, h);
+}
+
+size_t an_knn_row_scratch_bytes(size_t k) { return k * sizeof(an_nb); }
+
+void an_knn_query_row(const an_knn_index *ix, const double *row, size_t k, void *scratch,
+                      double *dist, size_t *index)
+{
+    an_nb_heap h;
+    an_nb_heap_init(&h, scratch, k);
+    search_row(ix, row, SIZE_MAX, &h);
+    an_nb_heap_drain(&h, dist, index);
+}
+
+/* KD-tree batches: row by row, each worker with its own heap. */
+typedef struct tree_job {
+    const an_knn_index *ix;
+    const double *q; /* NULL: self-query */
+    size_t k;
+    an_nb *heaps; /* k per worker */
+    double *dist;
+    size_t *index;
+} tree_job;
+
+static void tree_range(void *ctx, size_t begin, size_t end, size_t worker)
+{
+    const tree_job *job = ctx;
+    const an_knn_index *ix = job->ix;
+    an_nb_heap h;
+    for (size_t i = begin; i < end; i++) {
+        an_nb_heap_init(&h, job->heaps + worker * job->k, job->k);
+        const double *row = job->q ? job->q + i * ix->d : ix->x + i * ix->d;
+        search_row(ix, row, job->q ? SIZE_MAX : i, &h);
+        an_nb_heap_drain(&h, job->dist + i * job->k, job->index + i * job->k);
+    }
+}
+
+/* Queries per chunk below which a thread costs more than it saves. */
+enum { MIN_TREE_QUERIES = 64 };
+
+anoma_status an_knn_query(const an_knn_index *ix, const double *q, size_t m, size_t k,
+                          size_t n_threads, double *dist, size_t *index)
+{
+    if (!m)
+        return ANOMA_OK;
+    if (ix->algorithm == AN_KNN_BRUTE)
+        return an_knn_brute_query(ix, q, m, k, n_threads, dist, index);
+    size_t workers = an_parallel_workers(m, n_threads, MIN_TREE_QUERIES);
+    tree_job job = {ix, q, k, an_malloc_array(workers, k * sizeof(an_nb)), dist, index};
+    if (!job.heaps)
+        return an_no_memory();
+    an_parallel_for(m, workers, MIN_TREE_QUERIES, tree_range, &job);
+    an_free(job.heaps);
+    return ANOMA_OK;
+}

@@ -1,0 +1,170 @@
+/* The KD-tree: a binary tree over a permutation of the indexed rows, each
+ * node split at the median of its widest column, with each node's exact
+ * bounding box for pruning.
+ *
+ * Exactness: a node is skipped only when the squared distance from the
+ * query to its box is strictly above the worst kept pair. Rounding is
+ * monotone, so no row inside the box can compute to a smaller distance than
+ * the box does; a row at an equal distance may still win on its lower index,
+ * which is why equality does not prune. With the heap's (distance, index)
+ * order this gives exactly the brute-force answer. */
+#include "neighbors/knn.h"
+#include "core/alloc.h"
+#include "core/error.h"
+
+/* Rows per leaf: large enough that a leaf's scan outweighs the descent,
+ * small enough to prune well in 2 to 15 dimensions. */
+enum { LEAF_ROWS = 32 };
+
+typedef struct builder {
+    an_knn_index *ix;
+    size_t cap; /* nodes allocated */
+} builder;
+
+static double key(const an_knn_index *ix, size_t slot, size_t col)
+{
+    return ix->x[ix->perm[slot] * ix->d + col];
+}
+
+static void swap_slots(size_t *perm, size_t a, size_t b)
+{
+    size_t t = perm[a];
+    perm[a] = perm[b];
+    perm[b] = t;
+}
+
+/* Reorder perm[begin, end) so that the slot nth holds the row a sort by
+ * column col would put there, no larger key before it, no smaller after.
+ * Three-way partitions, so that many equal keys (duplicate rows) cost no
+ * more than distinct ones. */
+static void select_nth(an_knn_index *ix, size_t begin, size_t end, size_t nth, size_t col)
+{
+    while (end - begin > 1) {
+        double a = key(ix, begin, col), b = key(ix, begin + (end - begin) / 2, col),
+               c = key(ix, end - 1, col);
+        double pivot = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
+        /* [begin, lt) < pivot, [lt, i) == pivot, [gt, end) > pivot */
+        size_t lt = begin, i = begin, gt = end;
+        while (i < gt) {
+            double v = key(ix, i, col);
+            if (v < pivot)
+                swap_slots(ix->perm, lt++, i++);
+            else if (v > pivot)
+                swap_slots(ix->perm, i, --gt);
+            else
+                i++;
+        }
+        if (nth < lt)
+            end = lt;
+        else if (nth >= gt)
+            begin = gt;
+        else
+            return;
+    }
+}
+
+static anoma_status new_nodes(builder *b, size_t count, size_t *first)
+{
+    an_knn_index *ix = b->ix;
+    if (ix->n_nodes + count > b->cap) {
+        size_t cap = 2 * b->cap + count;
+        an_kd_node *nodes = an_realloc_array(ix->nodes, cap, sizeof *nodes);
+        if (!nodes)
+            return an_no_memory();
+        ix->nodes = nodes;
+        double *bounds = an_realloc_array(ix->bounds, cap, 2 * ix->d * sizeof(double));
+        if (!bounds)
+            return an_no_memory();
+        ix->bounds = bounds;
+        b->cap = cap;
+    }
+    *first = ix->n_nodes;
+    ix->n_nodes += count;
+    return ANOMA_OK;
+}
+
+static anoma_status build_node(builder *b, size_t node, size_t begin, size_t end, size_t depth)
+{
+    an_knn_index *ix = b->ix;
+    size_t d = ix->d;
+    double *lo = ix->bounds + node * 2 * d, *hi = lo + d;
+    for (size_t j = 0; j < d; j++)
+        lo[j] = hi[j] = key(ix, begin, j);
+    for (size_t i = begin + 1; i < end; i++)
+        for (size_t j = 0; j < d; j++) {
+            double v = key(ix, i, j);
+            lo[j] = v < lo[j] ? v : lo[j];
+            hi[j] = v > hi[j] ? v : hi[j];
+        }
+    ix->nodes[node] = (an_kd_node){begin, end, 0};
+    ix->depth = depth > ix->depth ? depth : ix->depth;
+    size_t widest = 0;
+    for (size_t j = 1; j < d; j++)
+        if (hi[j] - lo[j] > hi[widest] - lo[widest])
+            widest = j;
+    if (end - begin <= LEAF_ROWS || hi[widest] == lo[widest])
+        return ANOMA_OK; /* small, or every row the same point */
+    size_t mid = begin + (end - begin) / 2, left;
+    select_nth(ix, begin, end, mid, widest);
+    AN_TRY(new_nodes(b, 2, &left)); /* may move ix->nodes and ix->bounds */
+    ix->nodes[node].left = left;
+    AN_TRY(build_node(b, left, begin, mid, depth + 1));
+    return build_node(b, left + 1, mid, end, depth + 1);
+}
+
+anoma_status an_kd_build(an_knn_index *ix)
+{
+    ix->perm = AN_NEW_ARRAY(size_t, ix->n);
+    if (!ix->perm)
+        return an_no_memory();
+    for (size_t i = 0; i < ix->n; i++)
+        ix->perm[i] = i;
+    builder b = {ix, 0};
+    size_t root;
+    AN_TRY(new_nodes(&b, 1, &root));
+    return build_node(&b, root, 0, ix->n, 0);
+}
+
+/* Squared distance from q to the box; never above that of a row inside. */
+static double box_d2(const double *lo, const double *hi, const double *q, size_t d)
+{
+    double s = 0;
+    for (size_t j = 0; j < d; j++) {
+        double t = q[j] < lo[j] ? lo[j] - q[j] : q[j] > hi[j] ? q[j] - hi[j] : 0;
+        s += t * t;
+    }
+    return s;
+}
+
+static void visit(const an_knn_index *ix, size_t node, double node_d2, const double *row,
+                  size_t exclude, an_nb_heap *h)
+{
+    if (node_d2 > an_nb_heap_bound(h))
+        return;
+    const an_kd_node *nd = &ix->nodes[node];
+    size_t d = ix->d;
+    if (!nd->left) {
+        for (size_t s = nd->begin; s < nd->end; s++) {
+            size_t i = ix->perm[s];
+            double d2 = an_sq_dist(row, ix->x + i * d, d);
+            if (d2 <= an_nb_heap_bound(h) && i != exclude)
+                an_nb_heap_push(h, d2, i);
+        }
+        return;
+    }
+    size_t a = nd->left, b = nd->left + 1;
+    double da = box_d2(ix->bounds + a * 2 * d, ix->bounds + a * 2 * d + d, row, d);
+    double db = box_d2(ix->bounds + b * 2 * d, ix->bounds + b * 2 * d + d, row, d);
+    if (db < da) {
+        visit(ix, b, db, row, exclude, h);
+        visit(ix, a, da, row, exclude, h);
+    } else {
+        visit(ix, a, da, row, exclude, h);
+        visit(ix, b, db, row, exclude, h);
+    }
+}
+
+void an_kd_search(const an_knn_index *ix, const double *row, size_t exclude, an_nb_heap *h)
+{
+    visit(ix, 0, box_d2(ix->bounds, ix->bounds + ix->d, row, ix->d), row, exclude, h);
+}

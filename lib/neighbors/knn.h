@@ -1,0 +1,104 @@
+/* The exact k-nearest-neighbour engine shared by the distance detectors.
+ *
+ * An index is built over n rows of d doubles (row-major, contiguous, no
+ * NaN: the detectors refuse missing values before they get here) which it
+ * does not own: the matrix belongs to whoever stores it (a detector's
+ * fitted state today, a model's shared resource later), so one matrix can
+ * serve several indexes and detectors. The index adds what searching
+ * needs: for "brute", the column means and the squared norms of the
+ * centred rows; for "kd_tree", a tree over a permutation of the rows.
+ *
+ * Every answer is exact and the same for every algorithm and thread count:
+ * the k rows with the smallest squared Euclidean distance, computed as
+ * sum_j (q_j - x_j)^2 in column order, ties resolved by the lower row
+ * index, listed in increasing (distance, index) order. Self-queries (the
+ * indexed rows against themselves) leave out each row itself but keep its
+ * duplicates, as scikit-learn's kneighbors(None) does. docs/neighbors.md
+ * explains the tie rule, the GEMM guard and the algorithm choice.
+ *
+ *   heap.h     the bounded (distance, index) max-heap both searches fill
+ *   index.c    build, free, memory, algorithm choice, the row query
+ *   brute.c    blocked batch search: GEMM distances, a guarded candidate
+ *              filter, exact recomputation of the candidates
+ *   kdtree.c   the KD-tree: build and search */
+#ifndef AN_NEIGHBORS_KNN_H
+#define AN_NEIGHBORS_KNN_H
+
+#include "anoma/common.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The order of the "algorithm" choices of detectors that search. */
+typedef enum an_knn_algorithm { AN_KNN_AUTO = 0, AN_KNN_BRUTE = 1, AN_KNN_KD_TREE = 2 } an_knn_algorithm;
+
+/* The schema entry of every detector that searches ("algorithm"). */
+#define AN_KNN_ALGORITHM_PARAM                                                   \
+    {"algorithm", ANOMA_PARAM_CHOICE, 0, 0, "auto", "auto|brute|kd_tree",         \
+     "neighbour search: auto = kd_tree up to 15 features, else brute (GEMM); "    \
+     "every choice gives the same neighbours"}
+
+/* Widest data auto gives a KD-tree: beyond it a tree prunes too little. */
+enum { AN_KNN_KD_MAX_FEATURES = 15 };
+
+typedef struct an_kd_node {
+    size_t begin, end; /* rows perm[begin, end) */
+    size_t left;       /* index of the left child (right = left + 1); 0 = leaf */
+} an_kd_node;
+
+typedef struct an_knn_index {
+    const double *x; /* n x d, borrowed */
+    size_t n, d;
+    an_knn_algorithm algorithm; /* brute or kd_tree once built */
+    /* brute */
+    double *mean;  /* d column means: rows are centred before the GEMM */
+    double *norms; /* n squared norms of the centred rows */
+    double max_norm;
+    /* kd_tree */
+    size_t *perm;        /* n row indices, each node's rows contiguous */
+    an_kd_node *nodes;
+    double *bounds;      /* per node 2 * d: lower corner then upper corner */
+    size_t n_nodes, depth;
+} an_knn_index;
+
+/* The algorithm a choice resolves to for n x d data. */
+an_knn_algorithm an_knn_resolve(an_knn_algorithm choice, size_t n, size_t d);
+
+/* Build an index over x (n >= 1 rows of d >= 1 finite values, kept
+ * borrowed: it must outlive the index). */
+anoma_status an_knn_build(an_knn_index *ix, const double *x, size_t n, size_t d,
+                          an_knn_algorithm choice);
+void an_knn_free(an_knn_index *ix);
+size_t an_knn_memory(const an_knn_index *ix);
+
+/* The k nearest indexed rows of each of m query rows (m x d, contiguous),
+ * or with q == NULL of every indexed row leaving itself out (self-query,
+ * m = n). k <= n (k <= n - 1 for a self-query). dist and index receive m x
+ * k values: Euclidean distances, ascending, and row indices. Parallel over
+ * blocks of queries (n_threads 0 = all cores); the same answer whatever
+ * n_threads. Fails only for lack of memory. */
+anoma_status an_knn_query(const an_knn_index *ix, const double *q, size_t m, size_t k,
+                          size_t n_threads, double *dist, size_t *index);
+
+/* Scratch bytes (aligned as a double) an_knn_query_row needs for k. */
+size_t an_knn_row_scratch_bytes(size_t k);
+
+/* The k nearest indexed rows of one row, allocating nothing: dist and
+ * index receive k values as an_knn_query gives them. */
+void an_knn_query_row(const an_knn_index *ix, const double *row, size_t k, void *scratch,
+                      double *dist, size_t *index);
+
+/* ---- between the files of lib/neighbors ---- */
+
+#include "neighbors/heap.h"
+
+/* The brute-force batch search (brute.c). */
+anoma_status an_knn_brute_query(const an_knn_index *ix, const double *q, size_t m, size_t k,
+                                size_t n_threads, double *dist, size_t *index);
+/* Offer every indexed row but `exclude` (SIZE_MAX: none) to h, by exact
+ * distance (index.c), or those a KD-tree cannot rule out (kdtree.c). */
+void an_knn_scan_row(const an_knn_index *ix, const double *row, size_t exclude, an_nb_heap *h);
+void an_kd_search(const an_knn_index *ix, const double *row, size_t exclude, an_nb_heap *h);
+anoma_status an_kd_build(an_knn_index *ix);
+
+#endif

@@ -1,0 +1,63 @@
+/* The stream's entities: a key, a last-seen time and a fixed-size state
+ * block each, found by hashing the key, kept in recency order for
+ * eviction, at most `max` of them.
+ *
+ * Entities are dense (index 0 .. count-1, blocks in one array) so a block is
+ * found in one probe and the memory per entity is fixed; removing one moves
+ * the last into its place. Recency is a doubly-linked list by index: the
+ * head is the entity pushed last, the tail the one pushed longest ago.
+ * Growth doubles up to `max`, so a full table never allocates again except
+ * for a new entity's key. */
+#ifndef AN_STREAM_ENTITY_TABLE_H
+#define AN_STREAM_ENTITY_TABLE_H
+
+#include "anoma/common.h"
+
+#include <stdint.h>
+
+#define AN_NO_ENTITY UINT32_MAX
+
+typedef struct an_stream_entity {
+    char *key; /* owned */
+    uint64_t hash;
+    double last_seen;
+    uint32_t newer, older; /* recency list; AN_NO_ENTITY at the ends */
+} an_stream_entity;
+
+typedef struct an_entity_table {
+    size_t block_bytes, align; /* block_bytes a multiple of align */
+    size_t max;
+    an_stream_entity *entities;
+    unsigned char *blocks;
+    size_t count, capacity;
+    uint32_t *slots; /* n_slots (a power of two, at least twice capacity): index + 1, 0 = empty */
+    size_t n_slots;
+    uint32_t newest, oldest;
+} an_entity_table;
+
+void an_entity_table_init(an_entity_table *t, size_t block_bytes, size_t align, size_t max);
+void an_entity_table_free(an_entity_table *t);
+
+/* The entity with this key (hash from an_hash_bytes), or AN_NO_ENTITY. */
+uint32_t an_entity_table_find(const an_entity_table *t, const char *key, uint64_t hash);
+/* Room for count + 1 entities (count < max): ANOMA_ERR_NO_MEMORY leaves the
+ * table as it was. */
+anoma_status an_entity_table_reserve(an_entity_table *t);
+/* Add an entity (room reserved, key absent), newest; the key is taken over,
+ * the block copied in. Its index. */
+uint32_t an_entity_table_add(an_entity_table *t, char *key, uint64_t hash, double last_seen,
+                             const void *block);
+/* Make entity i the newest. */
+void an_entity_table_touch(an_entity_table *t, uint32_t i);
+/* Remove entity i (its key freed); the last entity takes index i. */
+void an_entity_table_remove(an_entity_table *t, uint32_t i);
+
+static inline void *an_entity_block(const an_entity_table *t, uint32_t i)
+{
+    return t->blocks + (size_t)i * t->block_bytes;
+}
+
+/* Bytes a table of `count` entities holds beyond the keys, per entity. */
+size_t an_entity_table_bytes_per_entity(const an_entity_table *t);
+
+#endif

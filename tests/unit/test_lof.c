@@ -1,0 +1,193 @@
+/* The "lof" detector through the public API, on cases computed by hand; the
+ * comparison with scikit-learn on the shared data is tests/python/test_lof.py.
+ * Here: outlier and novelty scores of a tiny line, the threshold rules,
+ * batch = row scorer = saved and reloaded model, every truncation of the
+ * saved bytes refused, missing values refused by name, allocation failures. */
+#include "testing.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const double G = 1e-10; /* scikit-learn's guard in the lrd */
+
+static anoma_model *fit_lof(const char *model_params, const char *lof_params, const double *x,
+                            size_t rows, size_t cols)
+{
+    anoma_model *m = NULL;
+    CHECK_OK(anoma_model_create(model_params, &m));
+    CHECK_OK(anoma_model_add_detector(m, "lof", lof_params, NULL));
+    anoma_matrix mx = {x, rows, cols, cols, ANOMA_F64};
+    CHECK_OK(anoma_model_fit(m, &mx, NULL, NULL));
+    return m;
+}
+
+/* Points 0, 1, 3, k = 1: neighbours 1, 0, 1; k-distances 1, 1, 2; reach
+ * distances 1, 1, 2; LOF 1, 1, (2 + g)/(1 + g). A new point 6: neighbour 3
+ * at 3, reach max(3, 2) = 3, LOF (3 + g)/(2 + g); a new point 0.5: neighbour
+ * 0 (a tie with 1: the lower index) at 0.5, reach max(0.5, 1) = 1, LOF 1. */
+static void test_line_by_hand(void)
+{
+    const double x[3] = {0, 1, 3};
+    anoma_model *m = fit_lof("contamination=auto", "n_neighbors=1", x, 3, 1);
+    double train[3], needed_check[1];
+    size_t needed = 0;
+    CHECK_OK(anoma_model_training_scores(m, 0, NULL, 0, &needed));
+    CHECK(needed == 3);
+    CHECK_STATUS(anoma_model_training_scores(m, 1, train, 3, NULL), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK_OK(anoma_model_training_scores(m, 0, needed_check, 1, &needed)); /* too small: untouched */
+    CHECK_OK(anoma_model_training_scores(m, 0, train, 3, NULL));
+    CHECK(test_close(train[0], 1, 1e-15) && test_close(train[1], 1, 1e-15));
+    CHECK(test_close(train[2], (2 + G) / (1 + G), 1e-15));
+    const double q[2] = {6, 0.5};
+    anoma_matrix mq = {q, 2, 1, 1, ANOMA_F64};
+    double s[2];
+    CHECK_OK(anoma_model_score(m, &mq, s));
+    CHECK(test_close(s[0], (3 + G) / (2 + G), 1e-15));
+    CHECK(test_close(s[1], 1, 1e-15));
+    double t;
+    CHECK_OK(anoma_model_threshold(m, &t));
+    CHECK(t == 1.5); /* scikit-learn's contamination="auto": offset_ = -1.5 */
+    anoma_model_free(m);
+}
+
+/* A contamination rate takes its quantile from the training rows' own
+ * scores (outlier mode), not from scoring them afresh: with 1/3 the
+ * threshold is the linear quantile at 2/3 of {1, 1, 2.0000000001}. */
+static void test_rate_uses_outlier_mode(void)
+{
+    const double x[3] = {0, 1, 3};
+    anoma_model *m = fit_lof("contamination=0.3333333333333333", "n_neighbors=1", x, 3, 1);
+    double t;
+    CHECK_OK(anoma_model_threshold(m, &t));
+    CHECK(test_close(t, 1 + (2.0 - 2.0 * 0.3333333333333333 - 1) * ((2 + G) / (1 + G) - 1), 1e-12));
+    anoma_model_free(m);
+}
+
+static double *grid_with_copies(size_t rows, size_t cols)
+{
+    double *x = malloc(rows * cols * sizeof *x);
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols; j++)
+            x[i * cols + j] = i % 4 == 3 ? x[(i - 3) * cols + j] : (double)((i * (j + 3)) % 7);
+    return x;
+}
+
+static void test_row_batch_and_reload_agree(void)
+{
+    size_t rows = 300, cols = 3;
+    double *x = grid_with_copies(rows, cols);
+    anoma_model *m = fit_lof("contamination=0.1", "n_neighbors=7", x, rows, cols);
+    anoma_matrix mx = {x, rows, cols, cols, ANOMA_F64};
+    double *batch = malloc(rows * sizeof *batch), *again = malloc(rows * sizeof *again);
+    CHECK_OK(anoma_model_score(m, &mx, batch));
+    anoma_row_scorer *rs = NULL;
+    CHECK_OK(anoma_row_scorer_create(m, &rs));
+    for (size_t i = 0; i < rows; i++) {
+        double s;
+        int flag;
+        CHECK_OK(anoma_row_scorer_score(rs, x + i * cols, cols, &s, &flag));
+        if (s != batch[i])
+            test_fail(__FILE__, __LINE__, "row %zu: row scorer %.17g, batch %.17g", i, s, batch[i]);
+    }
+    double nan_row[3] = {1, NAN, 2}, s;
+    int flag;
+    CHECK_OK(anoma_row_scorer_score(rs, nan_row, 3, &s, &flag));
+    CHECK(isnan(s)); /* the row path cannot fail: a missing value scores NaN */
+    anoma_row_scorer_free(rs);
+    size_t size = 0;
+    CHECK_OK(anoma_model_save_memory(m, NULL, 0, &size));
+    unsigned char *bytes = malloc(size);
+    CHECK_OK(anoma_model_save_memory(m, bytes, size, &size));
+    anoma_model *back = NULL;
+    CHECK_OK(anoma_model_load_memory(bytes, size, &back));
+    CHECK_OK(anoma_model_score(back, &mx, again));
+    CHECK(!memcmp(batch, again, rows * sizeof *batch));
+    CHECK_OK(anoma_model_training_scores(back, 0, again, rows, NULL));
+    CHECK_OK(anoma_model_training_scores(m, 0, batch, rows, NULL));
+    CHECK(!memcmp(batch, again, rows * sizeof *batch));
+    for (size_t cut = 0; cut < size; cut += 7) {
+        anoma_model *bad = NULL;
+        if (anoma_model_load_memory(bytes, cut, &bad) == ANOMA_OK) {
+            test_fail(__FILE__, __LINE__, "a model cut at %zu of %zu bytes loaded", cut, size);
+            anoma_model_free(bad);
+        }
+    }
+    char text[2048];
+    CHECK_OK(anoma_model_describe(m, text, sizeof text, NULL));
+    CHECK(strstr(text, "k = 7 neighbours") && strstr(text, "kd_tree"));
+    CHECK(anoma_model_memory_bytes(m) > rows * cols * sizeof(double));
+    anoma_model_free(back);
+    anoma_model_free(m);
+    free(bytes);
+    free(batch);
+    free(again);
+    free(x);
+}
+
+static void test_bad_input(void)
+{
+    double x[8] = {0, 1, 2, NAN, 4, 5, 6, 7};
+    anoma_model *m = NULL;
+    CHECK_OK(anoma_model_create("contamination=auto", &m));
+    CHECK_OK(anoma_model_add_detector(m, "lof", "", NULL));
+    anoma_matrix mx = {x, 4, 2, 2, ANOMA_F64};
+    CHECK_STATUS(anoma_model_fit(m, &mx, NULL, NULL), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "feature 1 of row 1") && strstr(anoma_last_error(), "imputer"));
+    anoma_matrix one = {x, 1, 2, 2, ANOMA_F64};
+    CHECK_STATUS(anoma_model_fit(m, &one, NULL, NULL), ANOMA_ERR_EMPTY);
+    CHECK_STATUS(anoma_model_set_detector_param(m, 0, "n_neighbors", "0"), ANOMA_ERR_PARAM_VALUE);
+    CHECK_STATUS(anoma_model_set_detector_param(m, 0, "algorithm", "ball_tree"),
+                 ANOMA_ERR_PARAM_VALUE);
+    anoma_model_free(m);
+    /* a detector without training scores of its own */
+    double y[6] = {0, 1, 2, 3, 4, 5};
+    anoma_model *z = NULL;
+    CHECK_OK(anoma_model_create("", &z));
+    CHECK_OK(anoma_model_add_detector(z, "zscore", "", NULL));
+    anoma_matrix my = {y, 6, 1, 1, ANOMA_F64};
+    CHECK_OK(anoma_model_fit(z, &my, NULL, NULL));
+    CHECK_STATUS(anoma_model_training_scores(z, 0, y, 6, NULL), ANOMA_ERR_UNSUPPORTED);
+    anoma_model_free(z);
+}
+
+static anoma_status fit_score_save(void *ctx)
+{
+    const double *x = ctx;
+    anoma_model *m = NULL;
+    anoma_status st = anoma_model_create("contamination=0.1 n_threads=2", &m);
+    if (st == ANOMA_OK)
+        st = anoma_model_add_detector(m, "lof", "n_neighbors=5", NULL);
+    anoma_matrix mx = {x, 120, 3, 3, ANOMA_F64};
+    if (st == ANOMA_OK)
+        st = anoma_model_fit(m, &mx, NULL, NULL);
+    double scores[120];
+    if (st == ANOMA_OK)
+        st = anoma_model_score(m, &mx, scores);
+    unsigned char buf[1 << 14];
+    size_t size;
+    if (st == ANOMA_OK)
+        st = anoma_model_save_memory(m, buf, sizeof buf, &size);
+    anoma_model *back = NULL;
+    if (st == ANOMA_OK)
+        st = anoma_model_load_memory(buf, size, &back);
+    anoma_model_free(back);
+    anoma_model_free(m);
+    return st;
+}
+
+static void test_allocation_failures(void)
+{
+    double *x = grid_with_copies(120, 3);
+    CHECK_ALLOC_FAILURES(fit_score_save, x);
+    free(x);
+}
+
+int main(void)
+{
+    RUN(test_line_by_hand);
+    RUN(test_rate_uses_outlier_mode);
+    RUN(test_row_batch_and_reload_agree);
+    RUN(test_bad_input);
+    RUN(test_allocation_failures);
+    return test_summary();
+}

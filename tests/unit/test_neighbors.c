@@ -1,0 +1,185 @@
+/* The k-NN engine against a plain reference written here: every distance
+ * computed, then a full insertion sort by (distance, index). Data with
+ * small integer coordinates make exact ties everywhere, and duplicated
+ * rows; both algorithms, batch and self-queries, the row query, several
+ * thread counts, data far from the origin (where the GEMM formula cancels)
+ * and allocation failures. */
+#include "testing.h"
+
+#include "core/alloc.h"
+#include "core/rng.h"
+#include "neighbors/knn.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct pair {
+    double d2;
+    size_t index;
+} pair;
+
+/* Reference: the k smallest (d2, index) pairs of row r (self: exclude own row). */
+static void reference(const double *x, size_t n, size_t d, const double *row, size_t exclude,
+                      size_t k, double *dist, size_t *index)
+{
+    pair *all = malloc(n * sizeof *all);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == exclude)
+            continue;
+        double s = 0;
+        for (size_t j = 0; j < d; j++)
+            s += (row[j] - x[i * d + j]) * (row[j] - x[i * d + j]);
+        pair p = {s, i};
+        size_t at = m++;
+        while (at > 0 && (all[at - 1].d2 > p.d2 || (all[at - 1].d2 == p.d2 && all[at - 1].index > p.index))) {
+            all[at] = all[at - 1];
+            at--;
+        }
+        all[at] = p;
+    }
+    for (size_t t = 0; t < k; t++) {
+        dist[t] = sqrt(all[t].d2);
+        index[t] = all[t].index;
+    }
+    free(all);
+}
+
+/* n rows of d integers in [0, levels), every third row a copy of an earlier one. */
+static double *tied_data(size_t n, size_t d, int levels, double offset, uint64_t seed)
+{
+    double *x = malloc(n * d * sizeof *x);
+    an_rng rng;
+    an_rng_init(&rng, seed, 0);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++)
+            x[i * d + j] = i % 3 == 2 ? x[(an_rng_below(&rng, i)) * d + j]
+                                      : offset + (double)an_rng_below(&rng, (uint64_t)levels);
+    /* the copies above mix rows; make every third row a whole copy */
+    for (size_t i = 2; i < n; i += 3)
+        memcpy(x + i * d, x + (i / 2) * d, d * sizeof *x);
+    return x;
+}
+
+static int same_answer(const double *da, const size_t *ia, const double *db, const size_t *ib,
+                       size_t count)
+{
+    for (size_t t = 0; t < count; t++)
+        if (ia[t] != ib[t] || da[t] != db[t])
+            return 0;
+    return 1;
+}
+
+static void check_case(size_t n, size_t d, int levels, double offset, size_t k, uint64_t seed)
+{
+    double *x = tied_data(n, d, levels, offset, seed);
+    size_t m = 37;
+    double *q = tied_data(m, d, levels, offset, seed + 1);
+    memcpy(q, x + 5 * d, d * sizeof *q); /* a query equal to an indexed row */
+    double *rd = malloc(n * k * sizeof *rd), *ed = malloc(n * k * sizeof *ed);
+    size_t *ri = malloc(n * k * sizeof *ri), *ei = malloc(n * k * sizeof *ei);
+    for (size_t i = 0; i < n; i++)
+        reference(x, n, d, x + i * d, i, k, rd + i * k, ri + i * k);
+    for (int alg = AN_KNN_BRUTE; alg <= AN_KNN_KD_TREE; alg++) {
+        an_knn_index ix;
+        CHECK_OK(an_knn_build(&ix, x, n, d, (an_knn_algorithm)alg));
+        for (size_t threads = 1; threads <= 3; threads++) {
+            CHECK_OK(an_knn_query(&ix, NULL, n, k, threads, ed, ei));
+            if (!same_answer(ed, ei, rd, ri, n * k))
+                test_fail(__FILE__, __LINE__, "self-query n=%zu d=%zu k=%zu alg=%d threads=%zu",
+                          n, d, k, alg, threads);
+        }
+        double *qd = malloc(m * k * sizeof *qd), *qrd = malloc(m * k * sizeof *qrd);
+        size_t *qi = malloc(m * k * sizeof *qi), *qri = malloc(m * k * sizeof *qri);
+        void *scratch = malloc(an_knn_row_scratch_bytes(k));
+        for (size_t i = 0; i < m; i++)
+            reference(x, n, d, q + i * d, SIZE_MAX, k, qrd + i * k, qri + i * k);
+        CHECK_OK(an_knn_query(&ix, q, m, k, 2, qd, qi));
+        if (!same_answer(qd, qi, qrd, qri, m * k))
+            test_fail(__FILE__, __LINE__, "query n=%zu d=%zu k=%zu alg=%d", n, d, k, alg);
+        for (size_t i = 0; i < m; i++) {
+            an_knn_query_row(&ix, q + i * d, k, scratch, qd, qi);
+            if (!same_answer(qd, qi, qrd + i * k, qri + i * k, k))
+                test_fail(__FILE__, __LINE__, "row query %zu n=%zu d=%zu alg=%d", i, n, d, alg);
+        }
+        CHECK(qrd[0] == 0); /* the query equal to row 5 finds it (or an earlier copy) at 0 */
+        free(scratch);
+        free(qd);
+        free(qrd);
+        free(qi);
+        free(qri);
+        an_knn_free(&ix);
+    }
+    free(x);
+    free(q);
+    free(rd);
+    free(ed);
+    free(ri);
+    free(ei);
+}
+
+static void test_ties_and_duplicates(void)
+{
+    check_case(300, 3, 4, 0, 5, 1);     /* coarse grid: ties everywhere */
+    check_case(500, 2, 3, 0, 20, 2);    /* more duplicates of a point than k */
+    check_case(2500, 5, 5, 0, 10, 3);   /* several index blocks */
+    check_case(400, 20, 3, 0, 7, 4);    /* wide data */
+    check_case(200, 4, 4, 0, 199, 5);   /* k = n - 1 */
+    check_case(150, 1, 6, 0, 1, 6);     /* one column, k = 1 */
+}
+
+/* Far from the origin the GEMM formula would cancel without centring and
+ * the guard: ties must still come out exactly. */
+static void test_far_from_origin(void)
+{
+    check_case(600, 3, 5, 1.5e9, 8, 7);
+    check_case(300, 18, 4, -3e7, 6, 8);
+}
+
+static void test_auto_rule(void)
+{
+    CHECK(an_knn_resolve(AN_KNN_AUTO, 1000, AN_KNN_KD_MAX_FEATURES) == AN_KNN_KD_TREE);
+    CHECK(an_knn_resolve(AN_KNN_AUTO, 1000, AN_KNN_KD_MAX_FEATURES + 1) == AN_KNN_BRUTE);
+    CHECK(an_knn_resolve(AN_KNN_BRUTE, 1000, 2) == AN_KNN_BRUTE);
+    CHECK(an_knn_resolve(AN_KNN_KD_TREE, 1000, 50) == AN_KNN_KD_TREE);
+}
+
+typedef struct oom_case {
+    const double *x;
+    size_t n, d, k;
+    an_knn_algorithm alg;
+} oom_case;
+
+static anoma_status build_and_query(void *ctx)
+{
+    const oom_case *c = ctx;
+    an_knn_index ix;
+    anoma_status st = an_knn_build(&ix, c->x, c->n, c->d, c->alg);
+    if (st != ANOMA_OK)
+        return st;
+    double dist[3 * 200];
+    size_t index[3 * 200];
+    st = an_knn_query(&ix, NULL, c->n, c->k, 2, dist, index);
+    an_knn_free(&ix);
+    return st;
+}
+
+static void test_allocation_failures(void)
+{
+    double *x = tied_data(200, 4, 4, 0, 9);
+    for (int alg = AN_KNN_BRUTE; alg <= AN_KNN_KD_TREE; alg++) {
+        oom_case c = {x, 200, 4, 3, (an_knn_algorithm)alg};
+        CHECK_ALLOC_FAILURES(build_and_query, &c);
+    }
+    free(x);
+}
+
+int main(void)
+{
+    RUN(test_ties_and_duplicates);
+    RUN(test_far_from_origin);
+    RUN(test_auto_rule);
+    RUN(test_allocation_failures);
+    return test_summary();
+}
