@@ -292,7 +292,8 @@ static anoma_status run_one(anoma_model *m, const eval_split *s, double *scores,
 
 /* Run every model; the results of the detectors not skipped go to r[]. */
 static int run_all(anoma_model **models, const char *const *names, size_t n, int skip_unfit,
-                   const eval_split *s, eval_result *r, size_t *n_done)
+                   int contamination_is_auto, const eval_split *s, eval_result *r,
+                   size_t *n_done)
 {
     size_t rows = s->test_frame ? anoma_frame_rows(s->test_frame) : s->test.rows;
     double *scores = malloc((rows + 1) * sizeof *scores);
@@ -301,6 +302,14 @@ static int run_all(anoma_model **models, const char *const *names, size_t n, int
     *n_done = 0;
     for (size_t k = 0; k < n && rc == CLI_OK; k++) {
         const char *stage;
+        double rule;
+        /* contamination=auto over every detector: one without a rule of its
+         * own (knn) is left out, as an unsupported one is */
+        if (skip_unfit && contamination_is_auto &&
+            anoma_model_auto_threshold(models[k], &rule) == ANOMA_ERR_PARAM_VALUE) {
+            fprintf(stderr, "anoma: skipping %s: %s\n", names[k], anoma_last_error());
+            continue;
+        }
         cli_progress("fitting %s...", names[k]);
         r[*n_done].detector = names[k];
         anoma_status st = run_one(models[k], s, scores, pred, &r[*n_done], &stage);
@@ -365,7 +374,8 @@ int cmd_evaluate(int argc, char **argv)
     if (rc == CLI_OK && !(results = calloc(n, sizeof *results)))
         rc = cli_error("out of memory");
     if (rc == CLI_OK)
-        rc = run_all(models, names, n, o.detectors == NULL, &s, results, &n_done);
+        rc = run_all(models, names, n, o.detectors == NULL, isnan(contamination_used(&o)), &s,
+                     results, &n_done);
     if (rc == CLI_OK) {
         eval_summary summary = {path, d.rows, d.cols, d.n_anomalies, contamination_used(&o),
                                 s.text};

@@ -126,7 +126,7 @@ static anoma_status lof_fit(void *state, const an_fit_data *data)
     double *work = AN_NEW_ARRAY(double, s->k);
     anoma_status st = dist && index && work ? alloc_arrays(s, n) : an_no_memory();
     if (st == ANOMA_OK)
-        st = an_knn_query(&s->data.index, NULL, n, s->k, data->n_threads, dist, index);
+        st = an_knn_self_query(&s->data.index, 0, n, s->k, data->n_threads, dist, index);
     if (st == ANOMA_OK) {
         for (size_t i = 0; i < n; i++)
             s->kdist[i] = dist[i * s->k + s->k - 1];

@@ -8,6 +8,7 @@ extern const an_detector_vtable an_mad_detector;
 extern const an_detector_vtable an_iqr_detector;
 extern const an_detector_vtable an_iforest_detector;
 extern const an_detector_vtable an_lof_detector;
+extern const an_detector_vtable an_knn_detector;
 extern const an_detector_vtable an_ocsvm_detector;
 
 static const an_detector_vtable *const detectors[] = {
@@ -16,6 +17,7 @@ static const an_detector_vtable *const detectors[] = {
     &an_iqr_detector,
     &an_iforest_detector,
     &an_lof_detector,
+    &an_knn_detector,
     &an_ocsvm_detector,
 };
 

@@ -51,8 +51,8 @@ typedef struct worker {
 
 typedef struct brute_job {
     const an_knn_index *ix;
-    const double *q; /* NULL: self-query */
-    size_t m, k;
+    const double *q; /* NULL: self-query of rows [first, first + m) */
+    size_t first, m, k;
     worker *workers;
     double *dist;
     size_t *index;
@@ -133,7 +133,7 @@ static void query_block(const brute_job *job, worker *w, size_t first)
     const an_knn_index *ix = job->ix;
     size_t d = ix->d, n = ix->n, k = job->k;
     size_t rows = job->m - first < QUERY_BLOCK ? job->m - first : QUERY_BLOCK;
-    const double *q = job->q ? job->q + first * d : ix->x + first * d;
+    const double *q = job->q ? job->q + first * d : ix->x + (job->first + first) * d;
     centre(q, ix->mean, rows, d, w->qc, w->qn);
     double guard[QUERY_BLOCK];
     for (size_t r = 0; r < rows; r++) {
@@ -153,7 +153,7 @@ static void query_block(const brute_job *job, worker *w, size_t first)
             double qn = w->qn[r];
             for (size_t j = 0; j < cols; j++) /* vectorised: the GEMM values */
                 a[j] = (qn + xn[j]) - 2.0 * a[j];
-            size_t self = job->q ? SIZE_MAX : first + r;
+            size_t self = job->q ? SIZE_MAX : job->first + first + r;
             double limit = c->limit;
             for (size_t j0 = 0; j0 < cols; j0 += 8) {
                 size_t j1 = cols - j0 < 8 ? cols : j0 + 8;
@@ -229,12 +229,12 @@ static int worker_init(worker *w, size_t d, size_t k)
     return 1;
 }
 
-anoma_status an_knn_brute_query(const an_knn_index *ix, const double *q, size_t m, size_t k,
-                                size_t n_threads, double *dist, size_t *index)
+anoma_status an_knn_brute_query(const an_knn_index *ix, const double *q, size_t first, size_t m,
+                                size_t k, size_t n_threads, double *dist, size_t *index)
 {
     size_t blocks = (m + QUERY_BLOCK - 1) / QUERY_BLOCK;
     size_t workers = an_parallel_workers(blocks, n_threads, 1);
-    brute_job job = {ix, q, m, k, AN_NEW_ZEROED(worker, workers), dist, index};
+    brute_job job = {ix, q, first, m, k, AN_NEW_ZEROED(worker, workers), dist, index};
     if (!job.workers)
         return an_no_memory();
     int ok = 1;

@@ -113,8 +113,8 @@ void an_knn_query_row(const an_knn_index *ix, const double *row, size_t k, void 
 /* KD-tree batches: row by row, each worker with its own heap. */
 typedef struct tree_job {
     const an_knn_index *ix;
-    const double *q; /* NULL: self-query */
-    size_t k;
+    const double *q; /* NULL: self-query of rows [first, first + m) */
+    size_t first, k;
     an_nb *heaps; /* k per worker */
     double *dist;
     size_t *index;
@@ -127,8 +127,9 @@ static void tree_range(void *ctx, size_t begin, size_t end, size_t worker)
     an_nb_heap h;
     for (size_t i = begin; i < end; i++) {
         an_nb_heap_init(&h, job->heaps + worker * job->k, job->k);
-        const double *row = job->q ? job->q + i * ix->d : ix->x + i * ix->d;
-        search_row(ix, row, job->q ? SIZE_MAX : i, &h);
+        size_t self = job->q ? SIZE_MAX : job->first + i;
+        const double *row = job->q ? job->q + i * ix->d : ix->x + self * ix->d;
+        search_row(ix, row, self, &h);
         an_nb_heap_drain(&h, job->dist + i * job->k, job->index + i * job->k);
     }
 }
@@ -136,18 +137,30 @@ static void tree_range(void *ctx, size_t begin, size_t end, size_t worker)
 /* Queries per chunk below which a thread costs more than it saves. */
 enum { MIN_TREE_QUERIES = 64 };
 
-anoma_status an_knn_query(const an_knn_index *ix, const double *q, size_t m, size_t k,
-                          size_t n_threads, double *dist, size_t *index)
+static anoma_status query(const an_knn_index *ix, const double *q, size_t first, size_t m,
+                          size_t k, size_t n_threads, double *dist, size_t *index)
 {
     if (!m)
         return ANOMA_OK;
     if (ix->algorithm == AN_KNN_BRUTE)
-        return an_knn_brute_query(ix, q, m, k, n_threads, dist, index);
+        return an_knn_brute_query(ix, q, first, m, k, n_threads, dist, index);
     size_t workers = an_parallel_workers(m, n_threads, MIN_TREE_QUERIES);
-    tree_job job = {ix, q, k, an_malloc_array(workers, k * sizeof(an_nb)), dist, index};
+    tree_job job = {ix, q, first, k, an_malloc_array(workers, k * sizeof(an_nb)), dist, index};
     if (!job.heaps)
         return an_no_memory();
     an_parallel_for(m, workers, MIN_TREE_QUERIES, tree_range, &job);
     an_free(job.heaps);
     return ANOMA_OK;
+}
+
+anoma_status an_knn_query(const an_knn_index *ix, const double *q, size_t m, size_t k,
+                          size_t n_threads, double *dist, size_t *index)
+{
+    return query(ix, q, 0, m, k, n_threads, dist, index);
+}
+
+anoma_status an_knn_self_query(const an_knn_index *ix, size_t first, size_t m, size_t k,
+                               size_t n_threads, double *dist, size_t *index)
+{
+    return query(ix, NULL, first, m, k, n_threads, dist, index);
 }

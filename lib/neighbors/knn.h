@@ -71,14 +71,19 @@ anoma_status an_knn_build(an_knn_index *ix, const double *x, size_t n, size_t d,
 void an_knn_free(an_knn_index *ix);
 size_t an_knn_memory(const an_knn_index *ix);
 
-/* The k nearest indexed rows of each of m query rows (m x d, contiguous),
- * or with q == NULL of every indexed row leaving itself out (self-query,
- * m = n). k <= n (k <= n - 1 for a self-query). dist and index receive m x
- * k values: Euclidean distances, ascending, and row indices. Parallel over
- * blocks of queries (n_threads 0 = all cores); the same answer whatever
- * n_threads. Fails only for lack of memory. */
+/* The k nearest indexed rows of each of m query rows (m x d, contiguous).
+ * k <= n. dist and index receive m x k values: Euclidean distances,
+ * ascending, and row indices. Parallel over blocks of queries (n_threads
+ * 0 = all cores); the same answer whatever n_threads. Fails only for lack
+ * of memory. */
 anoma_status an_knn_query(const an_knn_index *ix, const double *q, size_t m, size_t k,
                           size_t n_threads, double *dist, size_t *index);
+
+/* The same for the indexed rows [first, first + m) themselves, each
+ * leaving itself out (self-query; k <= n - 1), so that a caller can go
+ * through the training rows a block at a time. */
+anoma_status an_knn_self_query(const an_knn_index *ix, size_t first, size_t m, size_t k,
+                               size_t n_threads, double *dist, size_t *index);
 
 /* Scratch bytes (aligned as a double) an_knn_query_row needs for k. */
 size_t an_knn_row_scratch_bytes(size_t k);
@@ -93,8 +98,9 @@ void an_knn_query_row(const an_knn_index *ix, const double *row, size_t k, void 
 #include "neighbors/heap.h"
 
 /* The brute-force batch search (brute.c). */
-anoma_status an_knn_brute_query(const an_knn_index *ix, const double *q, size_t m, size_t k,
-                                size_t n_threads, double *dist, size_t *index);
+/* q NULL: the self-query of rows [first, first + m). */
+anoma_status an_knn_brute_query(const an_knn_index *ix, const double *q, size_t first, size_t m,
+                                size_t k, size_t n_threads, double *dist, size_t *index);
 /* Offer every indexed row but `exclude` (SIZE_MAX: none) to h, by exact
  * distance (index.c), or those a KD-tree cannot rule out (kdtree.c). */
 void an_knn_scan_row(const an_knn_index *ix, const double *row, size_t exclude, an_nb_heap *h);

@@ -14,7 +14,7 @@ from .convert import from_sklearn
 from .iforest import IsolationForest
 from .metrics import average_precision_score, best_f1, confusion_at, roc_auc_score
 from .model import Model, RowScorer
-from .neighbors import LocalOutlierFactor
+from .neighbors import KNNDetector, LocalOutlierFactor
 from .ocsvm import OneClassSVM
 from .params import ComponentFlag, component_flags, describe, list_components, list_detectors
 from .pipeline import (FrequencyEncoder, MaxAbsScaler, MinMaxScaler, MissingIndicator,
@@ -44,7 +44,7 @@ _lib.anoma_shutdown.argtypes = []
 __all__ = ["Model", "RowScorer", "Stream", "StreamResult", "AlertEvent", "Pipeline", "StandardScaler", "OneHotEncoder", "Select",
            "SimpleImputer", "MissingIndicator", "MinMaxScaler", "RobustScaler", "MaxAbsScaler",
            "Normalizer", "OrdinalEncoder", "FrequencyEncoder", "Ratio", "ZScore", "MAD", "IQR", "IsolationForest", "OneClassSVM", "from_sklearn",
-           "LocalOutlierFactor",
+           "LocalOutlierFactor", "KNNDetector",
            "roc_auc_score", "average_precision_score", "confusion_at", "best_f1",
            "list_detectors", "list_components", "describe", "component_flags",
            "ComponentFlag", "shutdown",

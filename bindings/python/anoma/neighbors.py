@@ -1,5 +1,6 @@
 """Detectors on the exact k-nearest-neighbour engine, with scikit-learn's
-conventions: LocalOutlierFactor (libanoma's "lof").
+conventions: LocalOutlierFactor (libanoma's "lof") and KNNDetector ("knn",
+PyOD's KNN).
 
 Signs (as every anoma estimator, see estimators.py): ``anomaly_score(X)`` is
 the library's score, the local outlier factor, higher = more anomalous;
@@ -19,7 +20,7 @@ from .errors import ParameterValueError
 from .estimators import _OutlierDetector, _n_threads
 from .model import Model
 
-__all__ = ["LocalOutlierFactor"]
+__all__ = ["LocalOutlierFactor", "KNNDetector"]
 
 _ALGORITHMS = ("auto", "brute", "kd_tree")
 
@@ -153,3 +154,61 @@ class LocalOutlierFactor(_OutlierDetector):
     def predict(self, X):
         """-1 (outlier) or +1 for new rows (novelty=True only)."""
         return _OutlierDetector.predict(self, X)
+
+
+class KNNDetector(_OutlierDetector):
+    """Distance to the k nearest training rows, PyOD's ``KNN`` detector, on
+    libanoma's "knn" detector, with scikit-learn's outlier conventions.
+
+    ``method``: ``"largest"`` (the k-th distance, PyOD's default), ``"mean"``
+    or ``"median"`` of the k distances. ``decision_scores_`` are the training
+    rows' scores with each row left out of its own neighbours (PyOD's
+    ``decision_scores_``); ``anomaly_score(X)`` scores rows against the
+    training rows, nothing left out (PyOD's ``decision_function``). Note that
+    ``decision_function`` here is scikit-learn's, ``score_samples(X) -
+    offset_`` (negative = outlier). ``contamination`` (default 0.1, PyOD's)
+    sets ``threshold_`` to the (1 - contamination) quantile of
+    ``decision_scores_``, as PyOD's ``threshold_``; the detector has no rule of
+    its own, so ``"auto"`` is refused. ``n_neighbors`` is capped at the
+    training rows - 1. NaN is refused: impute first.
+    """
+
+    def __init__(self, n_neighbors=5, method="largest", algorithm="auto", contamination=0.1,
+                 n_jobs=1):
+        self.n_neighbors = n_neighbors
+        self.method = method
+        self.algorithm = algorithm
+        self.contamination = contamination
+        self.n_jobs = n_jobs
+
+    def _more_tags(self):
+        # predict(X_train) scores each row with itself as a neighbour at
+        # distance 0 (PyOD's decision_function does too), while the
+        # threshold comes from the rows left out of their own neighbours
+        # (decision_scores_): the share of training rows predict flags is
+        # not the contamination, which is what these two checks count.
+        reason = ("predict(X_train) counts each row as its own neighbour; the "
+                  "contamination is the share of decision_scores_ above threshold_")
+        return {"allow_nan": False, "_xfail_checks": {"check_outliers_train": reason,
+                                                      "check_outliers_fit_predict": reason}}
+
+    def fit(self, X, y=None):
+        """Fit on X (n_samples >= 2, n_features); y is ignored. Returns self."""
+        who = type(self).__name__
+        k = _check_k(who, self.n_neighbors)
+        algorithm = _check_algorithm(who, self.algorithm)
+        if self.method not in ("largest", "mean", "median"):
+            raise _bad(who, "method", "'largest', 'mean' or 'median'", self.method)
+        x, names = self._check_X(X, reset=True)
+        model_params = self._contamination_params()
+        model_params["n_threads"] = _n_threads(self.n_jobs, who)
+        model = Model(model_params, [("knn", {"n_neighbors": k, "method": self.method,
+                                              "algorithm": algorithm})])
+        self._fit_model(model, x, names)
+        self.n_neighbors_ = max(1, min(k, x.shape[0] - 1))
+        return self
+
+    @property
+    def decision_scores_(self):
+        """Each training row's score, the row left out of its neighbours."""
+        return self._model().training_scores()
