@@ -1,0 +1,101 @@
+"""LocalOutlierFactor fit (which scores every training row, outlier mode)
+plus novelty scoring of 2000 new rows, libanoma against scikit-learn 1.2, on
+the same data in the same run. Not a test: nothing here asserts a time.
+
+    /usr/bin/python3 bench/lof.py [--quick] [LIBRARY]
+
+LIBRARY defaults to build-bench/lib/libanoma.so (bench/run builds it). Each
+measurement runs in its own subprocess, so that its peak memory (ru_maxrss
+after the work minus before it, the data already loaded) is its own.
+scikit-learn runs with n_jobs=1 and algorithm="auto"; libanoma with one
+thread and with every core, and with each search algorithm where it
+matters for the auto rule. Prints Markdown rows: seconds, peak MiB, and the
+ratio scikit-learn / libanoma (> 1: libanoma faster).
+"""
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def data(name):
+    import numpy as np
+    if name.startswith("random"):
+        n, d = (int(v) for v in name.split(":")[1].split("x"))
+        return np.random.default_rng(0).normal(size=(n, d))
+    sys.path.insert(0, os.path.join(ROOT, "tests", "python"))
+    from conftest import load_csv
+    return np.array(load_csv(name)[0])
+
+
+def child(library, impl, name, algorithm, threads):
+    os.environ["ANOMA_LIBRARY"] = library
+    sys.path.insert(0, os.path.join(ROOT, "bindings", "python"))
+    import numpy as np
+    X = data(name)
+    new = X[np.random.default_rng(1).integers(0, len(X), 2000)] + 1e-3
+    if impl == "sklearn":
+        from sklearn.neighbors import LocalOutlierFactor
+        make = lambda: LocalOutlierFactor(n_jobs=1, novelty=True)  # noqa: E731
+    else:
+        import anoma
+        make = lambda: anoma.LocalOutlierFactor(n_jobs=threads, algorithm=algorithm,  # noqa: E731
+                                                novelty=True)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t = time.perf_counter()
+    est = make().fit(X)
+    fit = time.perf_counter() - t
+    t = time.perf_counter()
+    est.score_samples(new)
+    score = time.perf_counter() - t
+    peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    print(json.dumps({"fit": fit, "score": score, "peak": peak}))
+
+
+def run(library, impl, name, algorithm="auto", threads=1):
+    out = subprocess.run([sys.executable, __file__, "--child", library, impl, name, algorithm,
+                          str(threads)], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def main():
+    args = [a for a in sys.argv[1:] if a != "--quick"]
+    quick = "--quick" in sys.argv
+    library = os.path.abspath(args[0] if args else
+                              os.path.join(ROOT, "build-bench", "lib", "libanoma.so"))
+    sets = ["random:20000x10", "random:20000x100"]
+    if not quick:
+        sets += ["random:100000x10", "cardio.csv", "satellite.csv", "mammography.csv",
+                 "shuttle.csv", "breastw.csv", "nab_machine_temperature_system_failure.csv"]
+    print("| data | libanoma | fit s | score 2000 s | peak MiB | scikit-learn fit s "
+          "| score s | peak MiB | ratio (fit+score) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name in sets:
+        try:
+            theirs = run(library, "sklearn", name)
+        except subprocess.CalledProcessError as e:
+            print("| %s | scikit-learn failed: %s |" % (name, e.stderr.strip()[-80:]))
+            continue
+        d = int(name.split("x")[1]) if name.startswith("random") else None
+        variants = [("auto", 1), ("auto", -1)]
+        if d is not None and d <= 15:
+            variants.append(("brute", -1))
+        for algorithm, threads in variants:
+            ours = run(library, "anoma", name, algorithm, threads)
+            total_ours = ours["fit"] + ours["score"]
+            total_theirs = theirs["fit"] + theirs["score"]
+            print("| %s | %s, %s | %.2f | %.3f | %.0f | %.2f | %.3f | %.0f | %.1fx |" % (
+                name, algorithm, "1 thread" if threads == 1 else "all cores", ours["fit"],
+                ours["score"], ours["peak"], theirs["fit"], theirs["score"], theirs["peak"],
+                total_theirs / total_ours), flush=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]))
+    else:
+        main()
