@@ -146,6 +146,33 @@ ANOMA_API anoma_status anoma_set_allocator(const anoma_allocator *allocator);
  */
 ANOMA_API void anoma_shutdown(void);
 
+/** anoma_thread_set_n_threads(): the calling thread takes each model's own
+ *  thread count again. @since 0.2.0 */
+#define ANOMA_N_THREADS_OF_MODEL ((size_t)-1)
+
+/**
+ * @brief Set the thread count of the calls the calling thread makes.
+ *
+ * Fits, batch scores and transforms started by the calling thread then
+ * share their work out to n_threads threads, whatever the model's own
+ * count (anoma_model_set_n_threads(), or `n_threads=` at creation), until
+ * the thread calls this again; ::ANOMA_N_THREADS_OF_MODEL gives the choice
+ * back to each model. A model shared by several host threads must not be
+ * changed while they use it, so this is how each of them picks its own
+ * count for one call or for all of its calls: a server's request threads 1
+ * each, a batch job on the same model all cores. The count is the
+ * calling thread's only: other threads, and the library's pool workers,
+ * are not affected. As for the model's count, results never depend on it,
+ * and the row scorer (always single-threaded) ignores it.
+ * @param n_threads 0 = as many as the machine has cores; at most 1024; or
+ *        ::ANOMA_N_THREADS_OF_MODEL.
+ * @return ::ANOMA_OK; ::ANOMA_ERR_PARAM_VALUE above 1024 (other than
+ *         ::ANOMA_N_THREADS_OF_MODEL), leaving the count as it was.
+ * @note Thread-safe: it changes the calling thread's setting only.
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_thread_set_n_threads(size_t n_threads);
+
 #ifdef __cplusplus
 }
 #endif

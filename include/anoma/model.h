@@ -129,9 +129,11 @@ ANOMA_API anoma_status anoma_model_set_param(anoma_model *model, const char *key
  * the same bits for every thread count. The `n_threads=` model parameter
  * sets the same option when the model is created. Threads come from the
  * library's persistent pool (see anoma_shutdown()); a batch too small to
- * pay for sharing out runs on the calling thread. The row scorer is
- * single-threaded: it scores one row on the caller's thread; to score rows
- * in parallel, give each host thread its own scorer.
+ * pay for sharing out runs on the calling thread. A host thread can give
+ * its own calls another count without changing the model:
+ * anoma_thread_set_n_threads(). The row scorer is single-threaded: it
+ * scores one row on the caller's thread; to score rows in parallel, give
+ * each host thread its own scorer.
  * @param model the model.
  * @param n_threads 0 = as many as the machine has cores; at most 1024.
  * @return ::ANOMA_OK; ::ANOMA_ERR_PARAM_VALUE above 1024;

@@ -8,6 +8,7 @@
  * on their caller's stack and the worker list is a fixed array. */
 #include "anoma/common.h"
 #include "core/threads.h"
+#include "core/error.h"
 
 #include <pthread.h>
 #include <unistd.h>
@@ -43,6 +44,29 @@ size_t an_cpu_count(void)
         cores = n = online > 0 ? (size_t)online : 1;
     }
     return n;
+}
+
+/* The largest thread count a host may ask for (as the model's n_threads). */
+enum { MAX_THREADS_ASKED = 1024 };
+
+/* Set by anoma_thread_set_n_threads: a thread-local value, so that host
+ * threads sharing a model each choose their own count without a lock and
+ * without changing the model. */
+static _Thread_local size_t own_n_threads = ANOMA_N_THREADS_OF_MODEL;
+
+anoma_status anoma_thread_set_n_threads(size_t n_threads)
+{
+    if (n_threads > MAX_THREADS_ASKED && n_threads != ANOMA_N_THREADS_OF_MODEL)
+        return an_error(ANOMA_ERR_PARAM_VALUE,
+                        "anoma_thread_set_n_threads: n_threads=%zu: expected 0 (all cores) to "
+                        "%d, or ANOMA_N_THREADS_OF_MODEL", n_threads, MAX_THREADS_ASKED);
+    own_n_threads = n_threads;
+    return ANOMA_OK;
+}
+
+size_t an_calling_thread_n_threads(size_t model_count)
+{
+    return own_n_threads == ANOMA_N_THREADS_OF_MODEL ? model_count : own_n_threads;
 }
 
 size_t an_parallel_workers(size_t n, size_t n_threads, size_t min_chunk)

@@ -34,6 +34,10 @@ size_t an_parallel_for(size_t n, size_t n_threads, size_t min_chunk, an_range_fn
 /* How many chunks an_parallel_for would use. */
 size_t an_parallel_workers(size_t n, size_t n_threads, size_t min_chunk);
 
+/* The thread count of the calling thread's calls (anoma_thread_set_n_threads),
+ * or model_count when the thread has set none. */
+size_t an_calling_thread_n_threads(size_t model_count);
+
 /* Number of online cores (at least 1). */
 size_t an_cpu_count(void);
 

@@ -2,6 +2,7 @@
 #include "model/model.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/threads.h"
 #include "core/matrix.h"
 #include "core/strbuf.h"
 
@@ -233,7 +234,8 @@ anoma_status anoma_model_detector_params(const anoma_model *m, size_t index, cha
     return export_params(&m->detectors[index].params, buf, cap, needed);
 }
 
-size_t an_model_n_threads(const anoma_model *m) { return m->n_threads; }
+/* The calling thread's own count, if it set one, wins over the model's. */
+size_t an_model_n_threads(const anoma_model *m) { return an_calling_thread_n_threads(m->n_threads); }
 
 anoma_status anoma_model_set_n_threads(anoma_model *m, size_t n_threads)
 {

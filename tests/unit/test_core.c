@@ -3,6 +3,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/matrix.h"
 #include "core/params.h"
 #include "core/rng.h"
 #include "core/stats.h"
@@ -10,6 +11,7 @@
 #include "io/bytes.h"
 
 #include <locale.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -242,6 +244,43 @@ static void test_threads(void)
     an_parallel_for(0, 4, 1, add_range, hits); /* empty range is fine */
 }
 
+/* an_matrix_check_finite scans a double matrix in chunks of 4096 values
+ * and then cell by cell: an infinity anywhere (either sign, at a chunk's
+ * edges, in a strided view or next to NaN) is found at its own row and
+ * column, NaN passes, and an infinity in the padding between rows is not
+ * the matrix's. */
+static void test_check_finite(void)
+{
+    enum { ROWS = 1000, COLS = 7, STRIDE = 9 };
+    double *x = malloc(ROWS * STRIDE * sizeof *x);
+    for (size_t i = 0; i < ROWS * STRIDE; i++)
+        x[i] = i % 5 == 0 ? NAN : (double)i - 3000;
+    anoma_matrix dense = {x, ROWS * STRIDE / COLS, COLS, COLS, ANOMA_F64};
+    anoma_matrix strided = {x, ROWS, COLS, STRIDE, ANOMA_F64};
+    CHECK_OK(an_matrix_check_finite(&dense, "fit"));
+    CHECK_OK(an_matrix_check_finite(&strided, "fit"));
+    static const size_t cells[] = {0, 1, 16, 4103, 4095, 4096, 4097, 585 * 7 + 6, 8191, ROWS * 9 / 7 * 7 - 1};
+    for (size_t c = 0; c < sizeof cells / sizeof *cells; c++) {
+        double keep = x[cells[c]];
+        x[cells[c]] = c % 2 ? INFINITY : -INFINITY;
+        char want[96];
+        snprintf(want, sizeof want, "fit: infinite value at row %zu, column %zu", cells[c] / COLS,
+                 cells[c] % COLS);
+        CHECK_STATUS(an_matrix_check_finite(&dense, "fit"), ANOMA_ERR_NONFINITE);
+        CHECK(strstr(anoma_last_error(), want) != NULL);
+        size_t row = cells[c] / STRIDE, col = cells[c] % STRIDE;
+        if (col < COLS) {
+            snprintf(want, sizeof want, "fit: infinite value at row %zu, column %zu", row, col);
+            CHECK_STATUS(an_matrix_check_finite(&strided, "fit"), ANOMA_ERR_NONFINITE);
+            CHECK(strstr(anoma_last_error(), want) != NULL);
+        } else {
+            CHECK_OK(an_matrix_check_finite(&strided, "fit")); /* padding */
+        }
+        x[cells[c]] = keep;
+    }
+    free(x);
+}
+
 static void test_bytes(void)
 {
     an_writer w = {0};
@@ -293,5 +332,6 @@ int main(void)
     RUN(test_sort_select);
     RUN(test_threads);
     RUN(test_bytes);
+    RUN(test_check_finite);
     return test_summary();
 }

@@ -179,6 +179,61 @@ static void test_eight_host_threads(void) { run_hosts(0); }
 
 static void test_shutdown_during_work(void) { run_hosts(1); }
 
+/* ---- a host thread's own thread count ---- */
+
+typedef struct scorer_thread {
+    const anoma_model *model;
+    size_t pool_after;
+    int same;
+} scorer_thread;
+
+static void *score_once(void *arg)
+{
+    scorer_thread *t = arg;
+    double *scores = malloc(ROWS * sizeof *scores);
+    anoma_matrix m = anoma_matrix_f64(x, ROWS, COLS);
+    t->same = anoma_model_score(t->model, &m, scores) == ANOMA_OK &&
+              !memcmp(scores, reference, sizeof reference);
+    t->pool_after = an_threads_pool_size();
+    free(scores);
+    return NULL;
+}
+
+/* anoma_thread_set_n_threads: the calling thread's count wins over the
+ * model's (a pool of 3 workers for 4 threads, none for 1), another host
+ * thread keeps the model's, and a refused count changes nothing. */
+static void test_own_thread_count(void)
+{
+    anoma_model *one = forest(1), *all = forest(0);
+    anoma_matrix xm = anoma_matrix_f64(x, ROWS, COLS);
+    double *scores = malloc(ROWS * sizeof *scores);
+    CHECK_OK(anoma_model_score(one, &xm, reference));
+    anoma_shutdown();
+    CHECK_OK(anoma_thread_set_n_threads(4));
+    CHECK_OK(anoma_model_score(one, &xm, scores));
+    CHECK(an_threads_pool_size() == 3 && !memcmp(scores, reference, sizeof reference));
+    CHECK_STATUS(anoma_thread_set_n_threads(1025), ANOMA_ERR_PARAM_VALUE);
+    CHECK(strstr(anoma_last_error(), "n_threads=1025") != NULL);
+    CHECK(an_calling_thread_n_threads(1) == 4);
+
+    anoma_shutdown();
+    scorer_thread other = {one, 99, 0};
+    pthread_t id;
+    CHECK(pthread_create(&id, NULL, score_once, &other) == 0);
+    pthread_join(id, NULL);
+    CHECK(other.same && other.pool_after == 0); /* the model's 1: no pool */
+
+    CHECK_OK(anoma_thread_set_n_threads(1));
+    CHECK_OK(anoma_model_score(all, &xm, scores));
+    CHECK(an_threads_pool_size() == 0 && !memcmp(scores, reference, sizeof reference));
+    CHECK_OK(anoma_thread_set_n_threads(ANOMA_N_THREADS_OF_MODEL));
+    CHECK_OK(anoma_model_score(one, &xm, scores));
+    CHECK(an_threads_pool_size() == 0);
+    free(scores);
+    anoma_model_free(one);
+    anoma_model_free(all);
+}
+
 /* ---- fork ---- */
 
 static void test_fork_child_has_a_fresh_pool(void)
@@ -207,6 +262,7 @@ int main(void)
     RUN(test_nested_loops_finish);
     RUN(test_eight_host_threads);
     RUN(test_shutdown_during_work);
+    RUN(test_own_thread_count);
     RUN(test_fork_child_has_a_fresh_pool);
     return test_summary();
 }
