@@ -35,6 +35,8 @@ import time
 import numpy as np
 import pandas as pd
 
+from blas_info import openblas_line
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build-bench")
 
@@ -108,19 +110,6 @@ def best(fn, repeats):
         fn()
         times.append(time.perf_counter() - t)
     return min(times)
-
-
-def openblas_line():
-    try:
-        from threadpoolctl import threadpool_info
-        blas = [p for p in threadpool_info() if p.get("internal_api") == "openblas"]
-        if blas:
-            return "OpenBLAS %s, core type %s (threadpoolctl); OPENBLAS_CORETYPE=%s" % (
-                blas[0]["version"], blas[0]["architecture"],
-                os.environ.get("OPENBLAS_CORETYPE", "unset"))
-    except ImportError:
-        pass
-    return "OpenBLAS core type unknown (no threadpoolctl)"
 
 
 def build_latency_timer(library, folder):

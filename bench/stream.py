@@ -36,6 +36,8 @@ import time
 import numpy as np
 import pandas as pd
 
+from blas_info import openblas_line
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build-bench")
 STEPS = ["window columns=amount,clicks lags=1 rolling=10 stats=mean,std ewma_alpha=0.3",
@@ -54,19 +56,6 @@ def rows(n, seed):
         "x2": rng.standard_normal(n),
         "x3": 2 * rng.standard_normal(n) + 1,
     })
-
-
-def openblas_line():
-    try:
-        from threadpoolctl import threadpool_info
-        blas = [p for p in threadpool_info() if p.get("internal_api") == "openblas"]
-        if blas:
-            return "OpenBLAS %s, core type %s (threadpoolctl); OPENBLAS_CORETYPE=%s" % (
-                blas[0]["version"], blas[0]["architecture"],
-                os.environ.get("OPENBLAS_CORETYPE", "unset"))
-    except ImportError:
-        pass
-    return "OpenBLAS core type unknown (no threadpoolctl)"
 
 
 def build_timer(library, folder):
