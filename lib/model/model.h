@@ -9,6 +9,12 @@
 #include "model/ensemble.h"
 #include "model/probability.h"
 
+/* What one model holds at most (docs/reliability.md, "Limits"). Fit,
+ * add_detector and set_feature_names refuse more, so every model saved can
+ * be loaded; the loader refuses more before allocating for them. The
+ * feature bound also bounds the work a hostile file can ask of a load. */
+enum { AN_MODEL_MAX_DETECTORS = 4096, AN_MODEL_MAX_FEATURES = 1 << 20 };
+
 typedef struct an_model_detector {
     const an_detector_vtable *vt;
     an_params params;
