@@ -35,15 +35,15 @@ static double now_seconds(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* A forest of some 300 KB, so a save takes long enough to be cut anywhere;
- * the seed makes the two models' bytes differ. */
+/* A forest of some 100 KB: a save long enough to be cut anywhere, short
+ * enough for 200 kills in seconds; the seed makes the two models differ. */
 static anoma_model *forest(unsigned seed)
 {
     enum { ROWS = 4096, COLS = 8 };
     double *x = malloc(sizeof(double) * ROWS * COLS);
     test_fill(x, (size_t)ROWS * COLS, seed, 1000, 10.0);
     char params[96];
-    snprintf(params, sizeof params, "n_trees=100 max_samples=512 seed=%u", seed);
+    snprintf(params, sizeof params, "n_trees=50 max_samples=256 seed=%u", seed);
     anoma_model *m = NULL;
     CHECK_OK(anoma_model_create("n_threads=1", &m));
     CHECK_OK(anoma_model_add_detector(m, "iforest", params, NULL));
