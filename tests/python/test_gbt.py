@@ -228,3 +228,76 @@ def test_cli_train_score_inspect(tmp_path):
     text = run("inspect", model)
     assert "detector 0: gbt" in text and "trees: 20, nodes: " in text
     assert "objective: binary:logistic" in text and "importance" in text
+
+
+# ---- XGBoost models imported (anoma.from_xgboost, anoma_model_import_xgboost) ----
+
+def holed(X, seed=0, share=0.1):
+    """X with a share of its values missing (NaN), at fixed random places."""
+    X = np.array(X, dtype=np.float64)
+    X[np.random.default_rng(seed).random(X.shape) < share] = np.nan
+    return X
+
+
+@pytest.mark.parametrize("name", dataset_params())
+def test_import_equals_xgboost(name):
+    """An XGBClassifier trained on data with missing values scores the same
+    after import, to 1e-6, on rows with other missing values."""
+    X, y = load_csv(name)
+    if len(np.unique(y)) < 2:
+        pytest.skip("one class only")
+    Xtr, Xte, ytr, _ = split(holed(X, 1), y)
+    Xte = holed(Xte, 2, 0.2)
+    ref = xgb.XGBClassifier(tree_method="hist", n_estimators=100, max_depth=6, nthread=1,
+                            subsample=0.8, colsample_bytree=0.7, random_state=0).fit(Xtr, ytr)
+    mine = anoma.from_xgboost(ref)
+    assert isinstance(mine, anoma.GradientBoostedTrees)
+    np.testing.assert_array_equal(mine.classes_, ref.classes_)
+    np.testing.assert_allclose(mine.predict_proba(Xte), ref.predict_proba(Xte), rtol=0, atol=1e-6)
+
+
+def test_import_regression_and_booster(pima_holed):
+    X, y, _ = pima_holed
+    reg = xgb.XGBRegressor(tree_method="hist", n_estimators=50, base_score=0.2,
+                           nthread=1).fit(X, y)
+    model = anoma.from_xgboost(reg)
+    np.testing.assert_allclose(model.detector_scores(X), reg.predict(X), rtol=0, atol=1e-6)
+    booster = xgb.train({"objective": "binary:logistic", "tree_method": "exact", "max_depth": 3},
+                        xgb.DMatrix(X, label=y), num_boost_round=20)
+    model = anoma.from_xgboost(booster)
+    np.testing.assert_allclose(model.detector_scores(X), booster.predict(xgb.DMatrix(X)),
+                               rtol=0, atol=1e-6)
+    assert model.threshold == 0.5
+
+
+def test_import_refuses_by_name(pima_holed, tmp_path):
+    X, y, _ = pima_holed
+    dart = xgb.XGBClassifier(booster="dart", n_estimators=3).fit(X, y)
+    with pytest.raises(anoma.AnomaError, match="dart"):
+        anoma.from_xgboost(dart)
+    multi = xgb.XGBClassifier(n_estimators=3).fit(X, np.arange(len(y)) % 3)
+    with pytest.raises(anoma.AnomaError, match="multi:softprob"):
+        anoma.from_xgboost(multi)
+    with pytest.raises(anoma.AnomaError, match="JSON"):
+        anoma.Model("contamination=auto", []).import_xgboost(b'{"learner": ')
+    with pytest.raises(ValueError, match="Booster"):
+        anoma.from_xgboost(object())
+
+
+def test_cli_convert_xgboost(tmp_path, pima_holed):
+    import subprocess
+    cli = os.environ.get("ANOMA_CLI")
+    if not cli:
+        pytest.skip("needs ANOMA_CLI")
+    X, y, _ = pima_holed
+    ref = xgb.XGBClassifier(tree_method="hist", n_estimators=30, nthread=1).fit(X, y)
+    src, out = str(tmp_path / "m.json"), str(tmp_path / "m.anoma")
+    ref.save_model(src)
+    subprocess.run([cli, "convert", "xgboost", src, "-o", out], check=True, timeout=300)
+    np.testing.assert_allclose(anoma.Model.load(out).detector_scores(X),
+                               ref.predict_proba(X)[:, 1], rtol=0, atol=1e-6)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"learner": {"gradient_booster": {"name": "gblinear"}}}')
+    p = subprocess.run([cli, "convert", "xgboost", str(bad), "-o", out], capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode == 1 and "gblinear" in p.stderr

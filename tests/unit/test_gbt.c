@@ -370,6 +370,110 @@ static void test_payload(void)
     an_writer_free(&w);
 }
 
+/* ---- XGBoost JSON ---- */
+
+/* One tree in XGBoost 1.7's layout: x0 < 0.5 (missing: right) gives -0.4,
+ * else 0.3; base_score 0.5 (margin 0). The fields the import ignores
+ * (base_weights, parents, categories...) are left out. */
+static const char xgb_model[] =
+    "{\"learner\": {\"gradient_booster\": {\"model\": {\"gbtree_model_param\": "
+    "{\"num_parallel_tree\": \"1\", \"num_trees\": \"1\", \"size_leaf_vector\": \"0\"}, "
+    "\"trees\": [{\"default_left\": [0, 0, 0], \"left_children\": [1, -1, -1], "
+    "\"loss_changes\": [2.5, 0.0, 0.0], \"right_children\": [2, -1, -1], "
+    "\"split_conditions\": [0.5, -0.4, 0.3], \"split_indices\": [0, 0, 0], "
+    "\"split_type\": [0, 0, 0], \"sum_hessian\": [10.0, 6.0, 4.0], "
+    "\"tree_param\": {\"num_deleted\": \"0\", \"num_feature\": \"2\", \"num_nodes\": \"3\", "
+    "\"size_leaf_vector\": \"0\"}}]}, \"name\": \"gbtree\"}, "
+    "\"learner_model_param\": {\"base_score\": \"5E-1\", \"num_class\": \"0\", "
+    "\"num_feature\": \"2\", \"num_target\": \"1\"}, "
+    "\"objective\": {\"name\": \"binary:logistic\"}}, \"version\": [1, 7, 4]}";
+
+/* xgb_model with the first `from` replaced by `to`. */
+static char *edited(const char *from, const char *to)
+{
+    const char *at = strstr(xgb_model, from);
+    CHECK(at != NULL);
+    size_t n = strlen(xgb_model) - strlen(from) + strlen(to) + 1;
+    char *text = malloc(n);
+    size_t head = (size_t)(at - xgb_model);
+    memcpy(text, xgb_model, head);
+    strcpy(text + head, to);
+    strcat(text, at + strlen(from));
+    return text;
+}
+
+static anoma_status import_text(const char *text, size_t len, anoma_model **out)
+{
+    CHECK_OK(anoma_model_create("contamination=auto", out));
+    return anoma_model_import_xgboost(*out, text, len);
+}
+
+static void test_xgboost_json(void)
+{
+    anoma_model *m;
+    CHECK_OK(import_text(xgb_model, strlen(xgb_model), &m));
+    double rows[] = {0.2, 9, 0.5, 9, NAN, 9}, s[3];
+    anoma_matrix x = anoma_matrix_f64(rows, 3, 2);
+    CHECK_OK(anoma_model_score(m, &x, s));
+    CHECK_NEAR(s[0], 1 / (1 + exp(0.4f)), 1e-7);  /* 0.2 < 0.5: left */
+    CHECK_NEAR(s[1], 1 / (1 + exp(-0.3f)), 1e-7); /* 0.5: not below, right */
+    CHECK(s[2] == s[1]);                          /* missing: default right */
+    anoma_model_free(m);
+
+    static const struct {
+        const char *from, *to;
+        anoma_status expected;
+        const char *named;
+    } bad[] = {
+        {"\"gbtree\"", "\"dart\"", ANOMA_ERR_UNSUPPORTED, "dart"},
+        {"binary:logistic", "multi:softprob", ANOMA_ERR_UNSUPPORTED, "multi:softprob"},
+        {"\"num_class\": \"0\"", "\"num_class\": \"3\"", ANOMA_ERR_UNSUPPORTED, "3 classes"},
+        {"\"split_type\": [0, 0, 0]", "\"split_type\": [1, 0, 0]", ANOMA_ERR_UNSUPPORTED,
+         "categorical"},
+        {"\"num_deleted\": \"0\"", "\"num_deleted\": \"2\"", ANOMA_ERR_UNSUPPORTED, "deleted"},
+        {"\"left_children\": [1, -1, -1]", "\"left_children\": [7, -1, -1]", ANOMA_ERR_FORMAT,
+         "tree 0, node 0"},
+        {"\"left_children\": [1, -1, -1]", "\"left_children\": [1, -1]", ANOMA_ERR_FORMAT,
+         "left_children"},
+        {"\"split_indices\": [0, 0, 0]", "\"split_indices\": [2, 0, 0]", ANOMA_ERR_FORMAT,
+         "feature"},
+        {"\"split_conditions\": [0.5,", "\"split_conditions\": [\"a\",", ANOMA_ERR_FORMAT,
+         "not a number"},
+        {"\"num_feature\": \"2\", \"num_target\"", "\"num_feature\": \"x\", \"num_target\"",
+         ANOMA_ERR_FORMAT, "num_feature"},
+        {"\"base_score\": \"5E-1\"", "\"base_score\": \"1.5\"", ANOMA_ERR_FORMAT, "base_score"},
+        {"\"num_trees\": \"1\"", "\"num_trees\": \"2\"", ANOMA_ERR_FORMAT, "num_trees"},
+        {"\"objective\": {\"name\": \"binary:logistic\"}", "\"objective\": 3", ANOMA_ERR_FORMAT,
+         "learner.objective"},
+        {"{\"learner\": {", "{\"learnr\": {", ANOMA_ERR_FORMAT, "learner is missing"},
+        {"\"version\": [1, 7, 4]}", "\"version\": [1, 7, 4]} x", ANOMA_ERR_FORMAT, "JSON"},
+        {"\"split_conditions\": [0.5,", "\"split_conditions\": [NaN,", ANOMA_ERR_FORMAT, "NaN"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *text = edited(bad[i].from, bad[i].to);
+        CHECK_STATUS(import_text(text, strlen(text), &m), bad[i].expected);
+        if (!strstr(anoma_last_error(), bad[i].named))
+            test_fail(__FILE__, __LINE__, "case %zu: '%s' lacks '%s'", i, anoma_last_error(),
+                      bad[i].named);
+        CHECK(!anoma_model_is_fitted(m)); /* unchanged */
+        anoma_model_free(m);
+        free(text);
+    }
+    /* every truncation is an error */
+    for (size_t len = 0; len < strlen(xgb_model); len += 7) {
+        CHECK(import_text(xgb_model, len, &m) == ANOMA_ERR_FORMAT);
+        anoma_model_free(m);
+    }
+    /* nesting deeper than any model is refused by the parser */
+    char deep[400];
+    memset(deep, '[', 200);
+    memset(deep + 200, ']', 200);
+    CHECK_STATUS(import_text(deep, sizeof deep, &m), ANOMA_ERR_FORMAT);
+    CHECK(strstr(anoma_last_error(), "JSON") != NULL);
+    anoma_model_free(m);
+    CHECK_STATUS(anoma_model_import_xgboost(NULL, xgb_model, 1), ANOMA_ERR_INVALID_ARGUMENT);
+}
+
 int main(void)
 {
     RUN(test_hand_computed_split);
@@ -378,5 +482,6 @@ int main(void)
     RUN(test_threads_change_nothing);
     RUN(test_bad_input);
     RUN(test_payload);
+    RUN(test_xgboost_json);
     return test_summary();
 }

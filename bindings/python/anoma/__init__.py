@@ -12,7 +12,7 @@ from .errors import (AnomaError, CancelledError, EmptyInputError, InvalidArgumen
                      ShapeError, UnknownNameError, UnknownParameterError)
 from .estimators import IQR, MAD, ZScore
 from .convert import from_sklearn
-from .gbt import GradientBoostedTrees
+from .gbt import GradientBoostedTrees, from_xgboost
 from .iforest import IsolationForest
 from .metrics import average_precision_score, best_f1, confusion_at, roc_auc_score
 from .model import Model, RowScorer
@@ -46,7 +46,7 @@ _lib.anoma_shutdown.argtypes = []
 __all__ = ["Model", "RowScorer", "Stream", "StreamResult", "AlertEvent", "Pipeline", "StandardScaler", "OneHotEncoder", "Select",
            "SimpleImputer", "MissingIndicator", "MinMaxScaler", "RobustScaler", "MaxAbsScaler",
            "Normalizer", "OrdinalEncoder", "FrequencyEncoder", "Ratio", "ZScore", "MAD", "IQR", "IsolationForest", "OneClassSVM", "from_sklearn",
-           "LocalOutlierFactor", "KNNDetector", "GradientBoostedTrees",
+           "LocalOutlierFactor", "KNNDetector", "GradientBoostedTrees", "from_xgboost",
            "roc_auc_score", "average_precision_score", "confusion_at", "best_f1",
            "list_detectors", "list_components", "describe", "component_flags",
            "ComponentFlag", "shutdown",

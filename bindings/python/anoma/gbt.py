@@ -23,7 +23,7 @@ from .estimators import _Estimator, _OutlierDetector, _is_real, _n_threads
 from .model import Model
 from .ocsvm import _detector_payload
 
-__all__ = ["GradientBoostedTrees"]
+__all__ = ["GradientBoostedTrees", "from_xgboost"]
 
 _OBJECTIVES = ("binary:logistic",)
 # the C detector's keys that XGBClassifier names otherwise
@@ -229,3 +229,40 @@ class GradientBoostedTrees(_Estimator):
         average = np.divide(total, count, out=np.zeros(d), where=count > 0)
         s = average.sum()
         return (average / s if s > 0 else average).astype(np.float32)
+
+
+def from_xgboost(model, threshold="auto"):
+    """A libanoma model of a trained XGBoost model (an ``xgboost.Booster``,
+    ``XGBClassifier`` or ``XGBRegressor``), through its JSON (XGBoost 1.7)
+    and the C import (``anoma_model_import_xgboost``): every tree, missing
+    values routed by each split's default, base_score, the objective
+    (binary:logistic or reg:squarederror; others raise by name).
+
+    An ``XGBClassifier`` gives a fitted ``GradientBoostedTrees`` with its
+    ``classes_``, whose ``predict_proba`` is XGBoost's to float32 rounding;
+    anything else gives an ``anoma.Model`` whose score is XGBoost's
+    ``predict`` (a probability for binary:logistic). ``threshold``: "auto"
+    (0.5, the detector's rule) or a number."""
+    booster = model.get_booster() if hasattr(model, "get_booster") else model
+    if not hasattr(booster, "save_raw"):
+        raise ValueError("from_xgboost: expected an xgboost Booster, XGBClassifier or "
+                         "XGBRegressor, got %s" % type(model).__name__)
+    params = {"contamination": "auto"} if threshold == "auto" else {"threshold": threshold}
+    imported = Model(params, []).import_xgboost(booster.save_raw("json"))
+    names = booster.feature_names
+    if names:
+        imported.feature_names = list(names)
+    if type(model).__name__ != "XGBClassifier":
+        return imported
+    classes = np.asarray(model.classes_)
+    if len(classes) != 2:
+        raise ValueError("from_xgboost: %d classes; a binary classifier only" % len(classes))
+    est = GradientBoostedTrees()
+    kw = model.get_params()
+    for name in est._param_names():
+        if kw.get(name) is not None and name not in ("n_jobs", "random_state"):
+            setattr(est, name, kw[name])
+    est.model_ = imported
+    est.classes_ = classes
+    est.n_classes_ = 2
+    return est

@@ -13,6 +13,7 @@
  *                (used by training, the loader and importers)
  *   score.c      traversal, single-row and parallel batch scoring
  *   serialize.c  the payload in a model file
+ *   xgboost_json.c  XGBoost 1.7 JSON models as forests (json-c)
  *   detector.c   parameters, the vtable, inspect's summary
  *
  * The forest is one flat array of 12-byte nodes, as the isolation forest's:
@@ -163,6 +164,13 @@ double an_gbt_score_of_margin(const an_gbt_forest *f, double margin);
 double an_gbt_score_row(const an_gbt_forest *f, const double *row);
 void an_gbt_score_rows(const an_gbt_forest *f, const double *x, size_t rows, size_t n_threads,
                        double *scores);
+
+/* ---- xgboost_json.c ---- */
+
+/* The forest of an XGBoost 1.7 JSON model (the text of save_model's file,
+ * size bytes). ANOMA_ERR_FORMAT names a bad field, tree or node;
+ * ANOMA_ERR_UNSUPPORTED names what this detector cannot score. */
+anoma_status an_gbt_from_xgboost_json(const char *json, size_t size, an_gbt_forest *out);
 
 /* ---- serialize.c ---- */
 
