@@ -498,3 +498,130 @@ def test_guide_examples_run(servers, tmp_path):
         r = subprocess.run(["sh", "-c", code], capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stderr
         assert len(json.loads(r.stdout)["results"]) == 2
+
+
+# ---- reload and shutdown -------------------------------------------------------
+
+def test_reload_under_load_loses_nothing(servers, wbc_models, tmp_path):
+    """Clients score without pause while the file flips between two models
+    and SIGHUP reloads it, once with a broken file: every request answers
+    200, and each reply's scores are wholly those of the model its version
+    names (never a mix, never a half-loaded model)."""
+    zscore, iforest = wbc_models
+    served = tmp_path / "m.anoma"
+    served.write_bytes(zscore.read_bytes())
+    s = servers(served)
+    rows = load_csv(WBC)[:4]
+    names = [n for n in rows[0] if n != "label"]
+    records = [{n: float(r[n]) for n in names} for r in rows]
+    expected = {}
+    # each model's scores from `anoma score` on the same rows
+    data = tmp_path / "rows.csv"
+    with open(data, "w") as f:
+        f.write(",".join(names) + "\n")
+        for r in records:
+            f.write(",".join(repr(r[n]) for n in names) + "\n")
+    expected["forest"] = [float(e[0]) for e in score_csv(iforest, data)[1]]
+    expected["z"] = [float(e[0]) for e in score_csv(zscore, data)[1]]
+    replies, failures, stop = [], [], threading.Event()
+
+    def client():
+        while not stop.is_set():
+            status, body = s.post("/v1/models/m/score", records)
+            (replies if status == 200 else failures).append((status, body))
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for t in threads:
+        t.start()
+    order = ["z"]
+    for k in range(6):
+        nxt = "forest" if order[-1] == "z" else "z"
+        tmp = tmp_path / "next.anoma"
+        tmp.write_bytes((iforest if nxt == "forest" else zscore).read_bytes())
+        os.replace(tmp, served)
+        s.proc.send_signal(signal.SIGHUP)
+        order.append(nxt)
+        time.sleep(0.3)
+        if k == 2:  # a broken file: the model loaded before keeps serving
+            served.write_bytes(b"not a model")
+            s.proc.send_signal(signal.SIGHUP)
+            time.sleep(0.3)
+            tmp.write_bytes((iforest if nxt == "forest" else zscore).read_bytes())
+            os.replace(tmp, served)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert not failures, failures[:3]
+    assert len(replies) > 20
+    versions = set()
+    for _, body in replies:
+        v = body["version"]
+        versions.add(v)
+        assert [r["score"] for r in body["results"]] == expected[order[v - 1]], v
+    assert len(versions) >= 4
+    text = s.get("/metrics")[1]
+    assert 'anoma_model_reload_failures_total{model="m"} 1' in text
+    assert 'anoma_model_reloads_total{model="m"} 6' in text
+    assert s.stop() == 0
+    assert "reload failed" in s.err
+
+
+def test_watch_reloads_a_changed_file(servers, wbc_models, tmp_path):
+    zscore, iforest = wbc_models
+    served = tmp_path / "m.anoma"
+    served.write_bytes(zscore.read_bytes())
+    s = servers(served, "--watch", 1)
+    assert s.get("/v1/models")[1]["models"][0]["detectors"] == ["zscore"]
+    tmp = tmp_path / "next.anoma"
+    tmp.write_bytes(iforest.read_bytes())
+    os.replace(tmp, served)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        model = s.get("/v1/models")[1]["models"][0]
+        if model["detectors"] == ["iforest"]:
+            break
+        time.sleep(0.2)
+    assert model["detectors"] == ["iforest"] and model["version"] == 2
+
+
+def test_reload_keeps_streams_of_the_same_model(servers, window_model, tmp_path):
+    """A reload of the same model (the file rewritten) keeps every entity's
+    history: the pushes after it score as one uninterrupted stream."""
+    served = tmp_path / "win.anoma"
+    served.write_bytes(window_model.read_bytes())
+    pushes = entity_rows(60)
+    expected = library_stream(window_model, pushes)
+    s = servers(served)
+    first = push_all(s, "win", pushes[:30])
+    s.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while s.get("/v1/models")[1]["models"][0]["version"] != 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    second = push_all(s, "win", pushes[30:])
+    assert [g["score"] for g in first + second] == [e.score for e in expected]
+
+
+def test_sigterm_finishes_requests_in_flight(servers, wbc_models, tmp_path):
+    """A request whose body is half sent when SIGTERM comes is answered; new
+    connections are refused; the server exits 0."""
+    zscore, _ = wbc_models
+    s = servers(zscore)
+    body = json.dumps([[1, 2, 3, 4, 5, 6, 7, 8, 9]] * 50).encode()
+    c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+    c.sendall(b"POST /v1/models/z/score HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(body) + body[:100])
+    time.sleep(0.3)
+    s.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", s.port), timeout=2).close()
+    c.sendall(body[100:])
+    reply = b""
+    while True:
+        b = c.recv(65536)
+        if not b:
+            break
+        reply += b
+    c.close()
+    assert reply.startswith(b"HTTP/1.1 200"), reply[:200]
+    assert len(json.loads(reply.split(b"\r\n\r\n", 1)[1])["results"]) == 50
+    assert s.stop() == 0

@@ -93,8 +93,7 @@ static void describe_model(FILE *out, serve_entry *e, served_model *m)
     put_bool(out, m->has_probability);
     fputs(", \"explain\": ", out);
     put_bool(out, m->explainable);
-    fprintf(out, ", \"version\": %llu, \"loaded_at\": %.3f}",
-            (unsigned long long)atomic_load(&e->reloads) + 1, m->loaded_at);
+    fprintf(out, ", \"version\": %llu, \"loaded_at\": %.3f}", m->version, m->loaded_at);
 }
 
 void endpoint_models(serve_registry *r, serve_reply *rep)
@@ -223,8 +222,7 @@ void endpoint_score(serve_registry *r, const serve_limits *lim, const char *name
     if (out) {
         fputs("{\"model\": ", out);
         json_put_string(out, e->name);
-        fprintf(out, ", \"version\": %llu, \"threshold\": ",
-                (unsigned long long)atomic_load(&e->reloads) + 1);
+        fprintf(out, ", \"version\": %llu, \"threshold\": ", m->version);
         json_put_number(out, m->threshold);
         fputs(", \"results\": [", out);
         for (size_t i = 0; i < rows.rows; i++) {

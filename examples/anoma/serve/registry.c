@@ -191,6 +191,7 @@ int registry_open(serve_registry *r, char **operands, size_t n, const char *stre
         e->mtime = file_mtime(e->path);
         if (!(e->current = served_load(e->name, e->path, stream_options)))
             return CLI_BAD_INPUT;
+        e->current->version = 1;
         if (state_dir && (rc = restore_state(r, e)) != CLI_OK)
             return rc;
     }
@@ -264,6 +265,7 @@ int registry_reload(serve_registry *r, serve_entry *e)
         return -1;
     }
     served_model *old = e->current; /* only this thread changes it */
+    fresh->version = old->version + 1;
     /* Pushes hold the stream lock; holding it across the swap means none is
      * lost: a push that waited finds its model retired and goes again. */
     pthread_mutex_lock(&old->stream_lock);

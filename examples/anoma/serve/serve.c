@@ -4,7 +4,9 @@
 #include "serve.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,13 +119,45 @@ static int parse_options(int argc, char **argv, serve_options *o)
     return 0;
 }
 
+/* Signals arrive on whichever thread does not block them (the library's
+ * and libmicrohttpd's threads included), so the handler only writes the
+ * signal's number into a pipe that the main thread reads. */
+static int signal_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    unsigned char byte = (unsigned char)sig;
+    if (write(signal_pipe[1], &byte, 1) < 0) {
+        /* the pipe is full: signals are already waiting to be read */
+    }
+    errno = saved;
+}
+
+static int catch_signals(void)
+{
+    if (pipe(signal_pipe) != 0)
+        return cli_error("pipe: %s", strerror(errno));
+    fcntl(signal_pipe[1], F_SETFL, O_NONBLOCK);
+    struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a client gone away must not stop the server */
+    return CLI_OK;
+}
+
 /* Wait for signals; reload on SIGHUP (and changed files with --watch);
  * return at SIGTERM or SIGINT. */
-static void wait_for_signals(serve_registry *r, const sigset_t *set, unsigned watch)
+static void wait_for_signals(serve_registry *r, unsigned watch)
 {
     for (;;) {
-        struct timespec wait = {watch ? watch : 3600, 0};
-        int sig = sigtimedwait(set, NULL, &wait);
+        struct pollfd p = {.fd = signal_pipe[0], .events = POLLIN};
+        int ready = poll(&p, 1, watch ? (int)watch * 1000 : -1);
+        unsigned char sig = 0;
+        if (ready > 0 && read(signal_pipe[0], &sig, 1) != 1)
+            sig = 0;
         if (sig == SIGTERM || sig == SIGINT) {
             fprintf(stderr, "anoma serve: %s: finishing the requests in flight\n",
                     sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -133,7 +167,7 @@ static void wait_for_signals(serve_registry *r, const sigset_t *set, unsigned wa
             fprintf(stderr, "anoma serve: SIGHUP: reloading\n");
             for (size_t k = 0; k < r->n; k++)
                 registry_reload(r, &r->entries[k]);
-        } else if (watch) {
+        } else if (ready == 0 && watch) {
             registry_reload_changed(r);
         }
     }
@@ -161,17 +195,10 @@ int cmd_serve(int argc, char **argv)
     if (o.token_file && serve_read_token(o.token_file, &token) != CLI_OK)
         return CLI_BAD_INPUT;
 
-    /* Every thread the server starts inherits this mask: the signals come
-     * to the main thread's sigtimedwait() only. A client gone away must not
-     * kill the server. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
+    if (catch_signals() != CLI_OK) {
+        free(token);
+        return CLI_BAD_INPUT;
+    }
     serve_registry registry;
     serve_server *server = NULL;
     rc = registry_open(&registry, argv + optind, (size_t)(argc - optind), o.stream_params,
@@ -183,7 +210,7 @@ int cmd_serve(int argc, char **argv)
         printf("listening on http://%s%s%s:%u\n", host_open, o.bind, host_close,
                http_port(server));
         fflush(stdout);
-        wait_for_signals(&registry, &set, o.watch);
+        wait_for_signals(&registry, o.watch);
         http_stop(server, o.grace);
     }
     int saved = registry_close(&registry);

@@ -62,6 +62,7 @@ typedef struct served_model {
     int explainable;           /* the first detector has per-feature scores */
     double threshold;
     int has_probability;
+    unsigned long long version; /* loads of its name so far, this one included */
     double load_seconds;
     double loaded_at;          /* wall clock, seconds since 1970 */
     anoma_stream *stream;      /* this model's entities */
