@@ -532,6 +532,16 @@ def test_reload_under_load_loses_nothing(servers, wbc_models, tmp_path):
     threads = [threading.Thread(target=client) for _ in range(4)]
     for t in threads:
         t.start()
+    def metric(name):
+        text = s.get("/metrics")[1]
+        return int(text.split('%s{model="m"} ' % name)[1].split()[0])
+
+    def wait_until(done):
+        deadline = time.monotonic() + 60
+        while not done() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert done()
+
     order = ["z"]
     for k in range(6):
         nxt = "forest" if order[-1] == "z" else "z"
@@ -540,11 +550,14 @@ def test_reload_under_load_loses_nothing(servers, wbc_models, tmp_path):
         os.replace(tmp, served)
         s.proc.send_signal(signal.SIGHUP)
         order.append(nxt)
-        time.sleep(0.3)
+        # the next file waits for this one's reload, so each version's file is known
+        wait_until(lambda: metric("anoma_model_reloads_total") == len(order) - 1)
+        time.sleep(0.2)
         if k == 2:  # a broken file: the model loaded before keeps serving
             served.write_bytes(b"not a model")
             s.proc.send_signal(signal.SIGHUP)
-            time.sleep(0.3)
+            wait_until(lambda: metric("anoma_model_reload_failures_total") == 1)
+            time.sleep(0.2)
             tmp.write_bytes((iforest if nxt == "forest" else zscore).read_bytes())
             os.replace(tmp, served)
     stop.set()

@@ -202,7 +202,7 @@ static unsigned parse_json(context *c, const char *body, size_t len, size_t max_
     if (!tok)
         return fail(c, 500, "out of memory");
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    json_object *doc = json_tokener_parse_ex(tok, body, (int)len);
+    json_object *doc = json_tokener_parse_ex(tok, body, (int)len); /* --max-body <= INT_MAX */
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t end = json_tokener_get_parse_end(tok);
     json_tokener_free(tok);

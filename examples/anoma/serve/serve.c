@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -104,7 +105,7 @@ static int parse_options(int argc, char **argv, serve_options *o)
         case 'S': o->stream_params = optarg; break;
         case 'p': bad = parse_number("port", optarg, 0, 65535, &v); o->port = (unsigned)v; break;
         case 't': bad = parse_number("threads", optarg, 1, 1024, &v); o->limits.threads = (unsigned)v; break;
-        case 'B': bad = parse_number("max-body", optarg, 1, 1ull << 31, &v); o->limits.max_body = (size_t)v; break;
+        case 'B': bad = parse_number("max-body", optarg, 1, INT_MAX, &v); o->limits.max_body = (size_t)v; break;
         case 'R': bad = parse_number("max-rows", optarg, 1, 100000000, &v); o->limits.max_rows = (size_t)v; break;
         case 'C': bad = parse_number("max-connections", optarg, 1, 65536, &v); o->limits.max_connections = (unsigned)v; break;
         case 'T': bad = parse_number("timeout", optarg, 1, 86400, &v); o->limits.timeout = (unsigned)v; break;
