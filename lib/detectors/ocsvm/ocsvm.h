@@ -147,6 +147,8 @@ typedef struct an_ocsvm {
     double *coef;  /* n_sv dual coefficients */
     double rho;
     double *fill;  /* n_features: the value a missing one is replaced by */
+    uint64_t *support; /* n_sv: each support vector's training row, increasing;
+                          NULL when unknown (a version-1 payload) */
     /* training, for describe (unknown after load: trained = 0) */
     int trained;
     uint64_t iterations;
@@ -156,7 +158,8 @@ typedef struct an_ocsvm {
 
 void an_ocsvm_free(an_ocsvm *m);
 size_t an_ocsvm_memory(const an_ocsvm *m);
-/* Allocate the arrays for n_sv support vectors of d features. */
+/* Allocate the arrays for n_sv support vectors of d features (support
+ * indices included). */
 anoma_status an_ocsvm_alloc(an_ocsvm *m, size_t n_sv, size_t d);
 /* Fill sv_sq from sv. */
 void an_ocsvm_finish(an_ocsvm *m);
@@ -186,9 +189,9 @@ anoma_status an_ocsvm_score_rows(const an_ocsvm *m, const double *x, size_t rows
 
 /* ---- serialize.c ---- */
 
-#define AN_OCSVM_PAYLOAD_VERSION 1u
+#define AN_OCSVM_PAYLOAD_VERSION 2u
 
 anoma_status an_ocsvm_save(const an_ocsvm *m, an_writer *w);
-anoma_status an_ocsvm_load(an_ocsvm *m, an_reader *r, size_t n_features);
+anoma_status an_ocsvm_load(an_ocsvm *m, an_reader *r, size_t n_features, uint32_t version);
 
 #endif
