@@ -216,3 +216,38 @@ def test_missing_values_take_the_training_mean():
 def test_bad_parameters_name_themselves(params, key):
     with pytest.raises(anoma.ParameterValueError, match=key):
         anoma.OneClassSVM(**params).fit(gaussian())
+
+
+# ---- end to end: the command-line tool ---------------------------------------
+
+def test_cli_train_and_inspect_say_what_the_model_is(tmp_path):
+    """`anoma train -d ocsvm` then `anoma inspect`: the kernel, gamma, nu, rho
+    and support-vector count are scikit-learn's for the same data, and the
+    memory is the documented (n_sv (n_features + 3) + n_features) doubles
+    plus the detector's fixed state."""
+    import os
+    import re
+    import subprocess
+    cli = os.environ.get("ANOMA_CLI")
+    if not cli or not os.path.exists(cli):
+        pytest.skip("the anoma tool is not built (ANOMA_CLI)")
+    X = gaussian(seed=7)
+    data = tmp_path / "x.csv"
+    with open(data, "w") as f:
+        f.write("a,b,c,d\n")
+        for row in X:
+            f.write(",".join("%.17g" % v for v in row) + "\n")
+    model = tmp_path / "m.anoma"
+    subprocess.run([cli, "train", "-d", "ocsvm", "-p", "nu=0.1", "-p", "gamma=0.2",
+                    "-o", str(model), str(data)], check=True, capture_output=True)
+    text = subprocess.run([cli, "inspect", str(model)], check=True, capture_output=True,
+                          text=True).stdout
+    sk = svm.OneClassSVM(nu=0.1, gamma=0.2).fit(X)
+    assert "kernel: rbf, gamma: 0.2" in text
+    rho = float(re.search(r"nu: 0\.1, rho: (\S+)", text).group(1))
+    assert rho == pytest.approx(-sk.intercept_[0], rel=1e-9)
+    n_sv = int(re.search(r"support vectors: (\d+) of 4 features", text).group(1))
+    assert n_sv == sk.n_support_[0]
+    memory = int(re.search(r"  memory: (\d+) bytes", text).group(1))
+    arrays = (n_sv * (4 + 3) + 4) * 8
+    assert arrays < memory < arrays + 1024
