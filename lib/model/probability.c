@@ -183,9 +183,10 @@ static anoma_status check_probability(const anoma_model *m, const char *fn, cons
                         "confidence are both NULL)", fn);
     if (m->probability.method == AN_PROBABILITY_NONE)
         return an_error(ANOMA_ERR_UNSUPPORTED, "%s: the model learned no probability: its fit "
-                        "scored no training row (one detector and a fixed threshold, an imported "
-                        "detector, or a file from before 0.2.0); fit it with threshold=auto, or "
-                        "give labelled rows to anoma_model_fit_probability", fn);
+                        "scored no training row (probability_rows=0 with one detector and a "
+                        "fixed threshold or contamination=auto, an imported detector, or a file "
+                        "from before 0.2.0); fit it again without probability_rows=0, or give "
+                        "labelled rows to anoma_model_fit_probability", fn);
     return ANOMA_OK;
 }
 

@@ -318,8 +318,9 @@ class Model:
         column 0 P(normal), column 1 P(anomaly). By default P(anomaly) is the
         rank of the row's score among the model's scores on its training
         rows; after fit_probability, Platt's logistic curve (docs/model.md,
-        "Probability"). A model that learned none (one detector with a fixed
-        threshold) raises."""
+        "Probability"). A model that learned none (``probability_rows=0``
+        with nothing else scoring training rows, an imported detector alone)
+        raises."""
         p = self._probability(X)[0]
         return np.column_stack((1 - p, p))
 
