@@ -126,9 +126,9 @@ void cli_write_score_columns(FILE *out, int probability, size_t k)
         fprintf(out, ",feature_%zu,contribution_%zu", r, r);
 }
 
-void cli_write_score_header(FILE *out, size_t k, int error_column)
+void cli_write_score_header(FILE *out, int probability, size_t k, int error_column)
 {
-    cli_write_score_columns(out, 0, k);
+    cli_write_score_columns(out, probability, k);
     if (error_column)
         fputs(",error", out);
     putc('\n', out);
