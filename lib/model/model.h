@@ -81,6 +81,12 @@ anoma_status an_model_score_rows(const anoma_model *m, const double *x, size_t r
 anoma_status an_model_score_part(const anoma_model *m, const double *x, size_t rows,
                                  double *scores, size_t first, size_t total);
 
+/* The model's scores of rows given as a matrix x or, x NULL, a frame f,
+ * in a new array (*scores, to an_free; *rows long), for a call that learns
+ * from them; `fn` names that call in the errors (no rows: ANOMA_ERR_EMPTY). */
+anoma_status an_model_scores_of(const anoma_model *m, const char *fn, const anoma_matrix *x,
+                                const anoma_frame *f, double **scores, size_t *rows);
+
 /* Scores of a checked input (matrix or frame): through the pipeline, a
  * part of the rows at a time when its steps are stateless. */
 anoma_status an_model_score_input(const anoma_model *m, const an_input *in, double *scores);

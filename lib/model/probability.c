@@ -281,36 +281,25 @@ static anoma_status check_fit_call(const anoma_model *m, const char *fn, const v
     return ANOMA_OK;
 }
 
-anoma_status anoma_model_fit_probability(anoma_model *m, const anoma_matrix *x, const int *labels)
+static anoma_status fit_probability(anoma_model *m, const char *fn, const anoma_matrix *x,
+                                   const anoma_frame *f, const int *labels)
 {
-    static const char fn[] = "anoma_model_fit_probability";
-    AN_TRY(check_fit_call(m, fn, x, labels));
-    if (x->rows == 0)
-        return an_error(ANOMA_ERR_EMPTY, "%s: no rows", fn);
-    double *scores = AN_NEW_ARRAY(double, x->rows);
-    if (!scores)
-        return an_no_memory();
-    anoma_status st = anoma_model_score(m, x, scores);
-    if (st == ANOMA_OK)
-        st = fit_logistic(m, fn, scores, labels, x->rows);
+    AN_TRY(check_fit_call(m, fn, x ? (const void *)x : (const void *)f, labels));
+    double *scores;
+    size_t rows;
+    AN_TRY(an_model_scores_of(m, fn, x, f, &scores, &rows));
+    anoma_status st = fit_logistic(m, fn, scores, labels, rows);
     an_free(scores);
     return st;
+}
+
+anoma_status anoma_model_fit_probability(anoma_model *m, const anoma_matrix *x, const int *labels)
+{
+    return fit_probability(m, "anoma_model_fit_probability", x, NULL, labels);
 }
 
 anoma_status anoma_model_fit_probability_frame(anoma_model *m, const anoma_frame *f,
                                                const int *labels)
 {
-    static const char fn[] = "anoma_model_fit_probability_frame";
-    AN_TRY(check_fit_call(m, fn, f, labels));
-    size_t rows = anoma_frame_rows(f);
-    if (rows == 0)
-        return an_error(ANOMA_ERR_EMPTY, "%s: no rows", fn);
-    double *scores = AN_NEW_ARRAY(double, rows);
-    if (!scores)
-        return an_no_memory();
-    anoma_status st = anoma_model_score_frame(m, f, scores);
-    if (st == ANOMA_OK)
-        st = fit_logistic(m, fn, scores, labels, rows);
-    an_free(scores);
-    return st;
+    return fit_probability(m, "anoma_model_fit_probability_frame", NULL, f, labels);
 }

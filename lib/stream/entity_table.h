@@ -38,7 +38,7 @@ typedef struct an_entity_table {
 void an_entity_table_init(an_entity_table *t, size_t block_bytes, size_t align, size_t max);
 void an_entity_table_free(an_entity_table *t);
 
-/* The entity with this key (hash from an_hash_bytes), or AN_NO_ENTITY. */
+/* The entity with this key (hash from an_hash_text), or AN_NO_ENTITY. */
 uint32_t an_entity_table_find(const an_entity_table *t, const char *key, uint64_t hash);
 /* Room for count + 1 entities (count < max): ANOMA_ERR_NO_MEMORY leaves the
  * table as it was. */

@@ -230,7 +230,7 @@ static anoma_status read_entities(const anoma_stream *s, an_reader *r, an_entity
         char *key = an_get_str(r);
         if (!key)
             return r->no_memory ? an_no_memory() : an_reader_status(r);
-        uint64_t hash = an_hash_bytes(key, strlen(key));
+        uint64_t hash = an_hash_text(key);
         if (strlen(key) > ANOMA_STREAM_MAX_KEY || an_entity_table_find(t, key, hash) != AN_NO_ENTITY) {
             an_free(key);
             return an_error(ANOMA_ERR_FORMAT, "stream state: entity %zu: a key too long or "

@@ -337,7 +337,7 @@ static anoma_status push(anoma_stream *s, const char *key, double time, const an
     const anoma_model *m = s->model;
     s->has_last = 0;
     AN_TRY(check_key(key, time));
-    uint64_t hash = an_hash_bytes(key, strlen(key));
+    uint64_t hash = an_hash_text(key);
     uint32_t i = an_entity_table_find(&s->table, key, hash);
     unsigned char *block = working_block(s, i);
     const double *x = plain;
