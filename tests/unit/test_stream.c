@@ -193,6 +193,56 @@ static void test_typed_rows_equal_batch(void)
     anoma_frame_free(f);
 }
 
+/* A push that fails in a step after a stateful one leaves the entity as it
+ * was: the window step has folded the row in when one_hot (unseen=error)
+ * refuses it, and the stream must undo that. The next good push then scores
+ * as in a stream that never saw the bad row, bit for bit; a new entity whose
+ * first push fails is not made. */
+static void test_failed_push_leaves_state(void)
+{
+    enum { N = 12 };
+    static const char *device[N];
+    static double amount[N];
+    for (size_t i = 0; i < N; i++) {
+        device[i] = i % 2 ? "web" : "ios";
+        amount[i] = (double)(i * 13 % 7);
+    }
+    anoma_frame *f = NULL;
+    CHECK_OK(anoma_frame_create(N, &f));
+    CHECK_OK(anoma_frame_add_column(f, "device", ANOMA_COL_STRING, device));
+    CHECK_OK(anoma_frame_add_column(f, "amount", ANOMA_COL_DOUBLE, amount));
+    anoma_model *m = NULL;
+    CHECK_OK(anoma_model_create("threshold=1", &m));
+    CHECK_OK(anoma_model_add_step(m, "window", "columns=amount lags=1,2 rolling=3", NULL));
+    CHECK_OK(anoma_model_add_step(m, "imputer", NULL, NULL));
+    CHECK_OK(anoma_model_add_step(m, "one_hot", "columns=device unseen=error", NULL));
+    CHECK_OK(anoma_model_add_detector(m, "zscore", NULL, NULL));
+    CHECK_OK(anoma_model_fit_frame(m, f, NULL, NULL));
+    anoma_stream *s = NULL, *clean = NULL;
+    CHECK_OK(anoma_stream_create(m, NULL, &s));
+    CHECK_OK(anoma_stream_create(m, NULL, &clean));
+    double a, b;
+    for (size_t i = 0; s && clean && i < 5; i++) {
+        anoma_value row[2] = {{.text = device[i]}, {.number = amount[i]}};
+        CHECK_OK(anoma_stream_push_values(s, "e", (double)i, row, 2, &a, NULL, NULL));
+        CHECK_OK(anoma_stream_push_values(clean, "e", (double)i, row, 2, &b, NULL, NULL));
+    }
+    anoma_value bad[2] = {{.text = "tv"}, {.number = 1000}};
+    CHECK_STATUS(anoma_stream_push_values(s, "e", 5, bad, 2, &a, NULL, NULL),
+                 ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(anoma_stream_push_values(s, "new", 5, bad, 2, &a, NULL, NULL),
+                 ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(anoma_stream_n_entities(s) == 1);
+    anoma_value good[2] = {{.text = "web"}, {.number = 3}};
+    CHECK_OK(anoma_stream_push_values(s, "e", 6, good, 2, &a, NULL, NULL));
+    CHECK_OK(anoma_stream_push_values(clean, "e", 6, good, 2, &b, NULL, NULL));
+    CHECK(same_bits(a, b));
+    anoma_stream_free(s);
+    anoma_stream_free(clean);
+    anoma_model_free(m);
+    anoma_frame_free(f);
+}
+
 /* The score of `row` pushed for entity `key` into a stream fed `before`
  * rows of that entity first (a fresh stream per call). */
 static double score_after(const anoma_model *m, const double *rows, size_t before,
@@ -655,6 +705,7 @@ int main(void)
     make_data();
     RUN(test_stream_equals_batch_per_entity);
     RUN(test_typed_rows_equal_batch);
+    RUN(test_failed_push_leaves_state);
     RUN(test_eviction);
     RUN(test_alerts_scripted);
     RUN(test_alert_callback);
