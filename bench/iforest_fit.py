@@ -161,9 +161,12 @@ if __name__ == "__main__":
         child(args.child, args.rows, args.threads, args.peer_budget)
         sys.exit(0)
     libraries = args.libraries or [os.path.join(ROOT, "build-bench", "lib", "libanoma.so")]
-    print("- %s UTC, `%s`; load average %.2f at start; %d cores, OPENBLAS_NUM_THREADS=%s" % (
+    import numpy  # noqa: F401 (loaded, so that threadpoolctl sees its OpenBLAS)
+    from blas_info import openblas_line
+    print("- %s UTC, `%s`; load average %.2f at start; %d cores, OPENBLAS_NUM_THREADS=%s; %s" % (
         time.strftime("%Y-%m-%d %H:%M", time.gmtime()), " ".join(["bench/iforest_fit.py"] + sys.argv[1:]),
-        os.getloadavg()[0], os.cpu_count(), os.environ.get("OPENBLAS_NUM_THREADS", "unset")))
+        os.getloadavg()[0], os.cpu_count(), os.environ.get("OPENBLAS_NUM_THREADS", "unset"),
+        openblas_line()))
     print()
     print("| library | rows | threads | contamination | libanoma fit ms | no probability ms "
           "| forest alone ms | scikit-learn fit ms | sklearn / libanoma "
