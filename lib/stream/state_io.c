@@ -138,7 +138,7 @@ static anoma_status encode(const anoma_stream *s, an_writer *w)
     an_put_u64(w, n_stateful_detectors(s));
     for (uint32_t i = t->oldest; i != AN_NO_ENTITY; i = t->entities[i].newer) {
         const void *block = an_entity_block(t, i);
-        an_put_str(w, t->entities[i].key);
+        an_put_str(w, an_entity_key(&t->entities[i]));
         an_put_f64(w, t->entities[i].last_seen);
         an_alert_save(&s->rule, block, w);
         AN_TRY(an_stream_save_block(s, block, w));
