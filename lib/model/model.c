@@ -354,13 +354,14 @@ static anoma_status fit_detectors(anoma_model *m, const double *x, size_t rows, 
     m->width = cols;
     m->scratch_bytes = 0;
     m->scratch_align = 1;
-    /* Training scores only where something is learned from them, and then
-     * on at most calibration_rows rows (calibration.c). */
+    /* Training scores on at most calibration_rows rows where the threshold
+     * or the normalisation learns from them, else on probability_rows for
+     * the default probability alone (calibration.c). */
     st = an_ensemble_resolve(m);
     const double *cal = x;
     double *cal_copy = NULL;
     size_t n_cal = 0;
-    if (st == ANOMA_OK && an_model_needs_training_scores(m))
+    if (st == ANOMA_OK && an_model_calibration_limit(m))
         st = an_model_calibration_sample(m, x, rows, cols, &cal, &cal_copy, &n_cal);
     for (size_t k = 0; k < m->n_detectors && st == ANOMA_OK; k++) {
         an_model_detector *d = &m->detectors[k];
