@@ -35,11 +35,11 @@ typedef enum an_knn_algorithm { AN_KNN_AUTO = 0, AN_KNN_BRUTE = 1, AN_KNN_KD_TRE
 /* The schema entry of every detector that searches ("algorithm"). */
 #define AN_KNN_ALGORITHM_PARAM                                                   \
     {"algorithm", ANOMA_PARAM_CHOICE, 0, 0, "auto", "auto|brute|kd_tree",         \
-     "neighbour search: auto = kd_tree up to 15 features, else brute (GEMM); "    \
+     "neighbour search: auto = kd_tree up to 9 features, else brute (GEMM); "    \
      "every choice gives the same neighbours"}
 
 /* Widest data auto gives a KD-tree: beyond it a tree prunes too little. */
-enum { AN_KNN_KD_MAX_FEATURES = 15 };
+enum { AN_KNN_KD_MAX_FEATURES = 9 };
 
 typedef struct an_kd_node {
     size_t begin, end; /* rows perm[begin, end) */
