@@ -13,4 +13,14 @@ def openblas_line():
                 os.environ.get("OPENBLAS_CORETYPE", "unset"))
     except ImportError:
         pass
-    return "OpenBLAS core type unknown (no threadpoolctl)"
+    try:  # without threadpoolctl: ask the library itself
+        import ctypes
+        blas = ctypes.CDLL("libopenblas.so.0")
+        blas.openblas_get_config.restype = ctypes.c_char_p
+        blas.openblas_get_corename.restype = ctypes.c_char_p
+        return "%s, core type %s (openblas_get_corename); OPENBLAS_CORETYPE=%s" % (
+            blas.openblas_get_config().decode(), blas.openblas_get_corename().decode(),
+            os.environ.get("OPENBLAS_CORETYPE", "unset"))
+    except (OSError, AttributeError):
+        pass
+    return "OpenBLAS core type unknown (no threadpoolctl, no libopenblas.so.0)"

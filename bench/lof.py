@@ -8,9 +8,14 @@ LIBRARY defaults to build-bench/lib/libanoma.so (bench/run builds it). Each
 measurement runs in its own subprocess, so that its peak memory (ru_maxrss
 after the work minus before it, the data already loaded) is its own.
 scikit-learn runs with n_jobs=1 and algorithm="auto"; libanoma with one
-thread and with every core, and with each search algorithm where it
-matters for the auto rule. Prints Markdown rows: seconds, peak MiB, and the
-ratio scikit-learn / libanoma (> 1: libanoma faster).
+thread and with every core, each one-thread run timed in CPU seconds of
+the process (process_time: on a shared machine under load, wall time
+measures the other work more than this one) and the all-cores runs in wall
+seconds, and with each search algorithm where it
+matters for the auto rule. Prints the OpenBLAS line (bench/blas_info.py),
+then Markdown rows: seconds, peak MiB, single-row latency (median of one
+call per row: libanoma's RowScorer, scikit-learn's score_samples on a
+1-row array) and the ratio scikit-learn / libanoma (> 1: libanoma faster).
 """
 import json
 import os
@@ -46,14 +51,27 @@ def child(library, impl, name, algorithm, threads):
         make = lambda: anoma.LocalOutlierFactor(n_jobs=threads, algorithm=algorithm,  # noqa: E731
                                                 novelty=True)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    t = time.perf_counter()
+    clock = time.process_time if threads == 1 else time.perf_counter
+    t = clock()
     est = make().fit(X)
-    fit = time.perf_counter() - t
-    t = time.perf_counter()
+    fit = clock() - t
+    t = clock()
     est.score_samples(new)
-    score = time.perf_counter() - t
+    score = clock() - t
     peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
-    print(json.dumps({"fit": fit, "score": score, "peak": peak}))
+    # single-row latency: the median over rows scored one call each
+    rows = new[:200 if impl != "sklearn" else 50]
+    if impl == "sklearn":
+        call = lambda r: est.score_samples(r[None, :])  # noqa: E731
+    else:
+        call = est.model_.row_scorer().score
+    times = []
+    for r in rows:
+        t = time.perf_counter()
+        call(r)
+        times.append(time.perf_counter() - t)
+    row_us = 1e6 * float(np.median(times))
+    print(json.dumps({"fit": fit, "score": score, "peak": peak, "row_us": row_us}))
 
 
 def run(library, impl, name, algorithm="auto", threads=1):
@@ -71,9 +89,12 @@ def main():
     if not quick:
         sets += ["random:100000x10", "cardio.csv", "satellite.csv", "mammography.csv",
                  "shuttle.csv", "breastw.csv", "nab_machine_temperature_system_failure.csv"]
-    print("| data | libanoma | fit s | score 2000 s | peak MiB | scikit-learn fit s "
-          "| score s | peak MiB | ratio (fit+score) |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    from blas_info import openblas_line
+    print(openblas_line() + "\n")
+    print("| data | libanoma | fit s | score 2000 s | peak MiB | row µs | scikit-learn fit s "
+          "| score s | peak MiB | row µs | ratio (fit+score) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name in sets:
         try:
             theirs = run(library, "sklearn", name)
@@ -82,16 +103,16 @@ def main():
             continue
         d = int(name.split("x")[1]) if name.startswith("random") else None
         variants = [("auto", 1), ("auto", -1)]
-        if d is not None and d <= 15:
-            variants.append(("brute", -1))
+        if d is not None and d <= 15:  # the algorithm auto does not take, for the auto rule
+            variants.append(("kd_tree" if d >= 10 else "brute", 1))
         for algorithm, threads in variants:
             ours = run(library, "anoma", name, algorithm, threads)
             total_ours = ours["fit"] + ours["score"]
             total_theirs = theirs["fit"] + theirs["score"]
-            print("| %s | %s, %s | %.2f | %.3f | %.0f | %.2f | %.3f | %.0f | %.1fx |" % (
+            print("| %s | %s, %s | %.2f | %.3f | %.0f | %.1f | %.2f | %.3f | %.0f | %.0f | %.1fx |" % (
                 name, algorithm, "1 thread" if threads == 1 else "all cores", ours["fit"],
-                ours["score"], ours["peak"], theirs["fit"], theirs["score"], theirs["peak"],
-                total_theirs / total_ours), flush=True)
+                ours["score"], ours["peak"], ours["row_us"], theirs["fit"], theirs["score"],
+                theirs["peak"], theirs["row_us"], total_theirs / total_ours), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,21 +1,35 @@
-/* Brute-force batch search: distances of a block of queries to a block of
- * indexed rows by one GEMM, ||a||^2 + ||b||^2 - 2ab on centred rows.
+/* Brute-force batch search: for a block of queries against a block of
+ * indexed rows, one single-precision GEMM on centred, scaled rows gives
+ * q.x - ||x||^2 / 2 (the last column of the indexed block holds
+ * -||x||^2 / 2, so no pass over the block is needed to add the norms), and
+ * so ||q - x||^2 = ||q||^2 - 2 (q.x - ||x||^2 / 2) up to rounding.
  *
- * Those distances are fast but not exact: the formula cancels, so two rows
- * at the same distance may compute to different values and a true
- * neighbour may compute slightly farther than a false one. They are used
- * only to filter candidates. Each query keeps every row whose GEMM value is
- * within a guard of its current k-th smallest; the guard bounds the
- * formula's rounding error, 16 (d + 4) eps (||q||^2 + max ||x||^2), twice
- * (once for the candidate, once for the k-th). The survivors' distances are
- * then recomputed exactly (heap.h, an_sq_dist) and the k best pairs kept,
- * so the answer is the exact one, ties by index included. A negative GEMM
- * value (cancellation below zero) is harmless: it only keeps a candidate.
+ * Those values are fast but not exact: single precision, and a formula
+ * that cancels. They are used only to filter candidates. Each query keeps
+ * every row whose value is within a guard of its current k-th smallest;
+ * the guard bounds the error of the float conversion and the float GEMM of
+ * d + 1 terms, 8 (d + 8) FLT_EPSILON (||q||^2 + max ||x||^2) plus an
+ * absolute term for values that underflow, twice (once for the candidate,
+ * once for the k-th). The survivors' distances are then recomputed
+ * exactly in double (heap.h, an_sq_dist) and the k best pairs kept, so the
+ * answer is the exact one, ties by index included. Rows are centred on the
+ * column means (data far from the origin would otherwise cancel every
+ * digit) and scaled by a power of two (exact) that brings every indexed
+ * value into [-1, 1], so that nothing overflows single precision; a query
+ * too far out for it (||q||^2 above 2^100 in those units, or infinite) is
+ * answered by the exact scan instead.
+ *
+ * Why single precision: the GEMM and the filter both stream the
+ * QUERY_BLOCK x INDEX_BLOCK block, and at 10 features writing and reading
+ * that block, not the arithmetic, is the cost; half the bytes is half the
+ * time, and at 100 features the float GEMM is twice the double one. The
+ * candidate filter grows by the guard, which on real data is far below the
+ * gap between a row's k-th and (k+1)-th neighbour.
  *
  * Memory is bounded by the blocks: per worker a QUERY_BLOCK x INDEX_BLOCK
- * Gram block, the two centred blocks and the candidate lists, never n x n.
- * Threads take whole query blocks, so each query's answer is computed the
- * same way whatever the thread count. */
+ * float block, the two converted blocks and the candidate lists, never
+ * n x n. Threads take whole query blocks, so each query's answer is
+ * computed the same way whatever the thread count. */
 #include "neighbors/knn.h"
 #include "core/alloc.h"
 #include "core/error.h"
@@ -27,25 +41,32 @@
 #include <math.h>
 #include <string.h>
 
-/* Queries and indexed rows per GEMM block: a 64 x 2048 Gram block (1 MiB)
- * stays in a core's L2 cache while its values are filtered. */
-enum { QUERY_BLOCK = 64, INDEX_BLOCK = 2048 };
+/* Queries and indexed rows per GEMM block: a 256 x 512 float block
+ * (512 KiB) stays in a core's L2 cache while it is filtered, and 256
+ * queries share each conversion of an indexed block. */
+enum { QUERY_BLOCK = 256, INDEX_BLOCK = 1024 };
 
-/* One query's candidates: GEMM values and row indices. */
+/* A query whose scaled squared norm is above this is answered exactly:
+ * its float products could overflow. */
+#define FAR_QUERY 0x1p100
+
+/* One query's candidates: filter values (scaled units) and row indices. */
 typedef struct cand_list {
     double *approx;
     size_t *index;
     size_t count, cap;
-    double limit; /* keep a row whose GEMM value is <= limit */
+    double limit; /* keep a row whose filter value is <= limit */
 } cand_list;
 
 typedef struct worker {
-    double *qc, *qn;   /* centred query block and its squared norms */
-    double *xc, *gram; /* centred index block, Gram block */
+    float *qc;     /* QUERY_BLOCK x (d + 1): centred, scaled queries, then 1 */
+    double *qn;    /* their squared norms (scaled units, double) */
+    float *xc;     /* INDEX_BLOCK x (d + 1): centred, scaled rows, then -||x||^2 / 2 */
+    float *gram;   /* QUERY_BLOCK x INDEX_BLOCK */
     cand_list lists[QUERY_BLOCK];
-    double *tmp;       /* selection buffer, as large as the largest list */
+    double *tmp;   /* selection buffer, as large as the largest list */
     size_t tmp_cap;
-    an_nb *heap;       /* k */
+    an_nb *heap;   /* k */
     int failed;
 } worker;
 
@@ -72,7 +93,7 @@ static int grow(cand_list *c, size_t cap)
     return 1;
 }
 
-/* Drop the candidates beyond the guard of the k-th smallest GEMM value;
+/* Drop the candidates beyond the guard of the k-th smallest filter value;
  * grow the list when most of it survives (many near ties). */
 static int compact(worker *w, cand_list *c, size_t k, double guard)
 {
@@ -96,93 +117,139 @@ static int compact(worker *w, cand_list *c, size_t k, double guard)
     return kept <= c->cap / 2 || grow(c, 2 * c->cap);
 }
 
-/* Whether one of the 8 values at a is <= limit, two at a time with the
- * compiler's vector extensions (SSE2 or NEON, both baseline), without a
- * branch per value: the filter's inner loop. */
-typedef double v2d __attribute__((vector_size(16)));
-typedef long long v2l __attribute__((vector_size(16)));
-
-static inline int any_at_most(const double *a, double limit)
+/* The smallest float GEMM value a candidate can have under `limit`:
+ * qn - 2 g <= limit  <=>  g >= (qn - limit) / 2, rounded down so that the
+ * float comparison keeps every row the double one would. */
+static float floor_threshold(double qn, double limit)
 {
-    v2d lim = {limit, limit}, x0, x1, x2, x3;
-    memcpy(&x0, a, sizeof x0);
-    memcpy(&x1, a + 2, sizeof x1);
-    memcpy(&x2, a + 4, sizeof x2);
-    memcpy(&x3, a + 6, sizeof x3);
-    v2l m = (x0 <= lim) | (x1 <= lim) | (x2 <= lim) | (x3 <= lim);
-    return (m[0] | m[1]) != 0;
+    double t = (qn - limit) / 2;
+    if (!(t > -FLT_MAX))
+        return -INFINITY;
+    float f = (float)t;
+    return (double)f > t ? nextafterf(f, -INFINITY) : f;
 }
 
-static void centre(const double *x, const double *mean, size_t rows, size_t d, double *out,
-                   double *norms)
+/* Whether one of the 8 values at a is >= t, four at a time with the
+ * compiler's vector extensions (SSE or NEON, both baseline), without a
+ * branch per value: the filter's inner loop. */
+typedef float v4f __attribute__((vector_size(16)));
+typedef int v4i __attribute__((vector_size(16)));
+
+static inline int any_at_least(const float *a, float t)
 {
+    v4f lim = {t, t, t, t}, x0, x1;
+    memcpy(&x0, a, sizeof x0);
+    memcpy(&x1, a + 4, sizeof x1);
+    v4i m = (x0 >= lim) | (x1 >= lim);
+    return (m[0] | m[1] | m[2] | m[3]) != 0;
+}
+
+/* rows x (d + 1) floats: (x - mean) * scale, then `last` of each row
+ * (1 for queries, -||x||^2 / 2 for indexed rows); norms: the scaled
+ * squared norms in double (queries only). */
+static void convert(const an_knn_index *ix, const double *x, size_t rows, float *out,
+                    double *norms)
+{
+    size_t d = ix->d;
     for (size_t i = 0; i < rows; i++) {
+        float *o = out + i * (d + 1);
         double s = 0;
         for (size_t j = 0; j < d; j++) {
-            double t = x[i * d + j] - mean[j];
-            out[i * d + j] = t;
+            double t = (x[i * d + j] - ix->mean[j]) * ix->scale;
+            o[j] = (float)t;
             s += t * t;
         }
-        if (norms)
+        if (norms) {
             norms[i] = s;
+            o[d] = 1.0f;
+        }
     }
+}
+
+static void index_block(const an_knn_index *ix, size_t first, size_t rows, float *out)
+{
+    size_t d = ix->d;
+    convert(ix, ix->x + first * d, rows, out, NULL);
+    for (size_t i = 0; i < rows; i++)
+        out[i * (d + 1) + d] = (float)(-0.5 * ix->norms[first + i]);
+}
+
+/* Offer row b + j of one query to its candidates, value a. */
+static int offer(worker *w, cand_list *c, size_t k, double guard, double value, size_t at)
+{
+    if (c->count == c->cap) {
+        if (!compact(w, c, k, guard))
+            return 0;
+        if (!(value <= c->limit))
+            return 1;
+    }
+    c->approx[c->count] = value;
+    c->index[c->count++] = at;
+    return 1;
 }
 
 static void query_block(const brute_job *job, worker *w, size_t first)
 {
     const an_knn_index *ix = job->ix;
-    size_t d = ix->d, n = ix->n, k = job->k;
+    size_t d = ix->d, n = ix->n, k = job->k, ld = d + 1;
     size_t rows = job->m - first < QUERY_BLOCK ? job->m - first : QUERY_BLOCK;
     const double *q = job->q ? job->q + first * d : ix->x + (job->first + first) * d;
-    centre(q, ix->mean, rows, d, w->qc, w->qn);
+    convert(ix, q, rows, w->qc, w->qn);
     double guard[QUERY_BLOCK];
+    unsigned char far[QUERY_BLOCK];
     for (size_t r = 0; r < rows; r++) {
-        guard[r] = 16.0 * (double)(d + 4) * DBL_EPSILON * (w->qn[r] + ix->max_norm);
+        far[r] = !(w->qn[r] <= FAR_QUERY);
+        if (far[r]) /* zeros: its GEMM row is harmless, and unused */
+            memset(w->qc + r * ld, 0, ld * sizeof(float));
+        guard[r] = 8.0 * (double)(d + 8) * FLT_EPSILON * (w->qn[r] + ix->max_norm) +
+                   (double)(d + 8) * 0x1p-120;
         w->lists[r].count = 0;
         w->lists[r].limit = INFINITY;
     }
     for (size_t b = 0; b < n; b += INDEX_BLOCK) {
         size_t cols = n - b < INDEX_BLOCK ? n - b : INDEX_BLOCK;
-        centre(ix->x + b * d, ix->mean, cols, d, w->xc, NULL);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)d, 1.0,
-                    w->qc, (int)d, w->xc, (int)d, 0.0, w->gram, (int)cols);
+        index_block(ix, b, cols, w->xc);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)ld, 1.0f,
+                    w->qc, (int)ld, w->xc, (int)ld, 0.0f, w->gram, (int)cols);
         for (size_t r = 0; r < rows; r++) {
+            if (far[r])
+                continue;
             cand_list *c = &w->lists[r];
-            double *a = w->gram + r * cols;
-            const double *xn = ix->norms + b;
-            double qn = w->qn[r];
-            for (size_t j = 0; j < cols; j++) /* vectorised: the GEMM values */
-                a[j] = (qn + xn[j]) - 2.0 * a[j];
+            const float *a = w->gram + r * cols;
             size_t self = job->q ? SIZE_MAX : job->first + first + r;
-            double limit = c->limit;
+            double qn = w->qn[r];
+            float t = floor_threshold(qn, c->limit);
             for (size_t j0 = 0; j0 < cols; j0 += 8) {
                 size_t j1 = cols - j0 < 8 ? cols : j0 + 8;
                 /* most groups of 8 hold no candidate: one test for them */
-                if (j1 - j0 == 8 && !any_at_most(a + j0, limit))
+                if (j1 - j0 == 8 && !any_at_least(a + j0, t))
                     continue;
                 for (size_t j = j0; j < j1; j++) {
-                    if (!(a[j] <= limit) || b + j == self)
+                    if (!(a[j] >= t) || b + j == self)
                         continue;
-                    if (c->count == c->cap) {
-                        if (!compact(w, c, k, guard[r])) {
-                            w->failed = 1;
-                            return;
-                        }
-                        limit = c->limit;
-                        if (!(a[j] <= limit))
-                            continue;
+                    double value = qn - 2.0 * (double)a[j];
+                    if (!(value <= c->limit))
+                        continue;
+                    if (!offer(w, c, k, guard[r], value, b + j)) {
+                        w->failed = 1;
+                        return;
                     }
-                    c->approx[c->count] = a[j];
-                    c->index[c->count++] = b + j;
+                    t = floor_threshold(qn, c->limit);
                 }
             }
         }
     }
     /* the survivors by exact distance */
     for (size_t r = 0; r < rows; r++) {
-        const cand_list *c = &w->lists[r];
+        cand_list *c = &w->lists[r];
+        if (c->count > k && !compact(w, c, k, guard[r])) {
+            w->failed = 1;
+            return;
+        }
         an_nb_heap h;
         an_nb_heap_init(&h, w->heap, k);
+        if (far[r])
+            an_knn_scan_row(ix, q + r * d, job->q ? SIZE_MAX : job->first + first + r, &h);
         for (size_t i = 0; i < c->count; i++) {
             size_t at = c->index[i];
             an_nb_heap_push(&h, an_sq_dist(q + r * d, ix->x + at * d, d), at);
@@ -216,10 +283,10 @@ static void worker_free(worker *w)
 static int worker_init(worker *w, size_t d, size_t k)
 {
     memset(w, 0, sizeof *w);
-    w->qc = an_malloc_array(QUERY_BLOCK, d * sizeof(double));
+    w->qc = an_malloc_array(QUERY_BLOCK, (d + 1) * sizeof(float));
     w->qn = AN_NEW_ARRAY(double, QUERY_BLOCK);
-    w->xc = an_malloc_array(INDEX_BLOCK, d * sizeof(double));
-    w->gram = AN_NEW_ARRAY(double, (size_t)QUERY_BLOCK * INDEX_BLOCK);
+    w->xc = an_malloc_array(INDEX_BLOCK, (d + 1) * sizeof(float));
+    w->gram = AN_NEW_ARRAY(float, (size_t)QUERY_BLOCK * INDEX_BLOCK);
     w->heap = AN_NEW_ARRAY(an_nb, k);
     if (!w->qc || !w->qn || !w->xc || !w->gram || !w->heap)
         return 0;

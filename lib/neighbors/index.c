@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/threads.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -39,9 +40,9 @@ size_t an_knn_memory(const an_knn_index *ix)
     return bytes;
 }
 
-/* Column means and the squared norms of the centred rows: centring before
- * the GEMM keeps ||a||^2 + ||b||^2 - 2ab from cancelling away the distance
- * of data far from the origin (timestamps, large offsets). */
+/* Column means, the power-of-two scale that brings every centred value
+ * into [-1, 1], and the scaled squared norms of the centred rows (brute.c
+ * says why it centres and scales). */
 static anoma_status build_brute(an_knn_index *ix)
 {
     size_t n = ix->n, d = ix->d;
@@ -54,11 +55,18 @@ static anoma_status build_brute(an_knn_index *ix)
             ix->mean[j] += ix->x[i * d + j];
     for (size_t j = 0; j < d; j++)
         ix->mean[j] /= (double)n;
+    double widest = 0;
+    for (size_t i = 0; i < n * d; i++)
+        widest = fmax(widest, fabs(ix->x[i] - ix->mean[i % d]));
+    int e = 0;
+    if (widest > 0)
+        frexp(widest, &e); /* widest < 2^e */
+    ix->scale = ldexp(1.0, -e);
     ix->max_norm = 0;
     for (size_t i = 0; i < n; i++) {
         double s = 0;
         for (size_t j = 0; j < d; j++) {
-            double t = ix->x[i * d + j] - ix->mean[j];
+            double t = (ix->x[i * d + j] - ix->mean[j]) * ix->scale;
             s += t * t;
         }
         ix->norms[i] = s;

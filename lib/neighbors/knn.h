@@ -5,8 +5,8 @@
  * does not own: the matrix belongs to whoever stores it (a detector's
  * fitted state today, a model's shared resource later), so one matrix can
  * serve several indexes and detectors. The index adds what searching
- * needs: for "brute", the column means and the squared norms of the
- * centred rows; for "kd_tree", a tree over a permutation of the rows.
+ * needs: for "brute", the column means, a scale and the squared norms
+ * of the centred, scaled rows; for "kd_tree", a tree over a permutation of the rows.
  *
  * Every answer is exact and the same for every algorithm and thread count:
  * the k rows with the smallest squared Euclidean distance, computed as
@@ -35,11 +35,11 @@ typedef enum an_knn_algorithm { AN_KNN_AUTO = 0, AN_KNN_BRUTE = 1, AN_KNN_KD_TRE
 /* The schema entry of every detector that searches ("algorithm"). */
 #define AN_KNN_ALGORITHM_PARAM                                                   \
     {"algorithm", ANOMA_PARAM_CHOICE, 0, 0, "auto", "auto|brute|kd_tree",         \
-     "neighbour search: auto = kd_tree up to 15 features, else brute (GEMM); "    \
+     "neighbour search: auto = kd_tree up to 9 features, else brute (GEMM); "    \
      "every choice gives the same neighbours"}
 
 /* Widest data auto gives a KD-tree: beyond it a tree prunes too little. */
-enum { AN_KNN_KD_MAX_FEATURES = 15 };
+enum { AN_KNN_KD_MAX_FEATURES = 9 };
 
 typedef struct an_kd_node {
     size_t begin, end; /* rows perm[begin, end) */
@@ -52,7 +52,8 @@ typedef struct an_knn_index {
     an_knn_algorithm algorithm; /* brute or kd_tree once built */
     /* brute */
     double *mean;  /* d column means: rows are centred before the GEMM */
-    double *norms; /* n squared norms of the centred rows */
+    double scale;  /* a power of two: centred values times it lie in [-1, 1] */
+    double *norms; /* n squared norms of the centred, scaled rows */
     double max_norm;
     /* kd_tree */
     size_t *perm;        /* n row indices, each node's rows contiguous */

@@ -71,12 +71,10 @@ static int same_answer(const double *da, const size_t *ia, const double *db, con
     return 1;
 }
 
-static void check_case(size_t n, size_t d, int levels, double offset, size_t k, uint64_t seed)
+/* Both algorithms against the reference on n x d rows x and m queries q
+ * (the first of them equal to row 5). */
+static void check_data(const double *x, size_t n, size_t d, const double *q, size_t m, size_t k)
 {
-    double *x = tied_data(n, d, levels, offset, seed);
-    size_t m = 37;
-    double *q = tied_data(m, d, levels, offset, seed + 1);
-    memcpy(q, x + 5 * d, d * sizeof *q); /* a query equal to an indexed row */
     double *rd = malloc(n * k * sizeof *rd), *ed = malloc(n * k * sizeof *ed);
     size_t *ri = malloc(n * k * sizeof *ri), *ei = malloc(n * k * sizeof *ei);
     for (size_t i = 0; i < n; i++)
@@ -119,12 +117,21 @@ static void check_case(size_t n, size_t d, int levels, double offset, size_t k, 
         free(qri);
         an_knn_free(&ix);
     }
-    free(x);
-    free(q);
     free(rd);
     free(ed);
     free(ri);
     free(ei);
+}
+
+static void check_case(size_t n, size_t d, int levels, double offset, size_t k, uint64_t seed)
+{
+    double *x = tied_data(n, d, levels, offset, seed);
+    size_t m = 37;
+    double *q = tied_data(m, d, levels, offset, seed + 1);
+    memcpy(q, x + 5 * d, d * sizeof *q); /* a query equal to an indexed row */
+    check_data(x, n, d, q, m, k);
+    free(x);
+    free(q);
 }
 
 static void test_ties_and_duplicates(void)
@@ -143,6 +150,31 @@ static void test_far_from_origin(void)
 {
     check_case(600, 3, 5, 1.5e9, 8, 7);
     check_case(300, 18, 4, -3e7, 6, 8);
+}
+
+/* The brute filter works in single precision on rows scaled into [-1, 1]:
+ * columns twelve orders of magnitude apart (the small one vanishes in
+ * float, leaving ties the exact recomputation must break), values that
+ * underflow float, and queries too far out for float (answered by the
+ * exact scan) must still give the exact answer. */
+static void test_wide_ranges(void)
+{
+    size_t n = 700, d = 3, m = 37;
+    double *x = tied_data(n, d, 4, 0, 11), *q = tied_data(m, d, 4, 0, 12);
+    for (size_t i = 0; i < n; i++) {
+        x[i * d] *= 1e12;
+        x[i * d + 2] *= 1e-300;
+    }
+    for (size_t i = 0; i < m; i++) {
+        q[i * d] *= 1e12;
+        q[i * d + 2] *= 1e-300;
+    }
+    memcpy(q, x + 5 * d, d * sizeof *q);
+    q[1 * d] = 1e200;  /* far beyond float once scaled */
+    q[2 * d + 1] = -3e40;
+    check_data(x, n, d, q, m, 6);
+    free(x);
+    free(q);
 }
 
 static void test_auto_rule(void)
@@ -187,6 +219,7 @@ int main(void)
 {
     RUN(test_ties_and_duplicates);
     RUN(test_far_from_origin);
+    RUN(test_wide_ranges);
     RUN(test_auto_rule);
     RUN(test_allocation_failures);
     return test_summary();
