@@ -1,6 +1,6 @@
 """libanoma from Python: ctypes bindings, numpy in and numpy out.
 
-The estimators (ZScore, MAD, IQR, IsolationForest, OneClassSVM, SGDOneClassSVM) follow scikit-learn's
+The estimators (ZScore, MAD, IQR, IsolationForest, OneClassSVM, SGDOneClassSVM, Mahalanobis, ...) follow scikit-learn's
 outlier-detector signs: score_samples higher = more normal, predict -1/+1;
 anomaly_score, Model and the metrics keep the library's higher = more
 anomalous. GradientBoostedTrees, trained on labels, is a scikit-learn
@@ -12,6 +12,7 @@ from .errors import (AnomaError, CancelledError, EmptyInputError, InvalidArgumen
                      ShapeError, UnknownNameError, UnknownParameterError)
 from .estimators import IQR, MAD, ZScore
 from .convert import from_sklearn
+from .covariance import Mahalanobis
 from .gbt import GradientBoostedTrees, from_xgboost
 from .iforest import IsolationForest
 from .metrics import average_precision_score, best_f1, confusion_at, roc_auc_score
@@ -47,7 +48,7 @@ _lib.anoma_shutdown.argtypes = []
 __all__ = ["Model", "RowScorer", "Stream", "StreamResult", "AlertEvent", "Pipeline", "StandardScaler", "OneHotEncoder", "Select",
            "SimpleImputer", "MissingIndicator", "MinMaxScaler", "RobustScaler", "MaxAbsScaler",
            "Normalizer", "OrdinalEncoder", "FrequencyEncoder", "Ratio", "ZScore", "MAD", "IQR", "IsolationForest", "OneClassSVM", "SGDOneClassSVM", "from_sklearn",
-           "LocalOutlierFactor", "KNNDetector", "GradientBoostedTrees", "from_xgboost",
+           "LocalOutlierFactor", "KNNDetector", "GradientBoostedTrees", "from_xgboost", "Mahalanobis",
            "roc_auc_score", "average_precision_score", "confusion_at", "best_f1",
            "list_detectors", "list_components", "describe", "component_flags",
            "ComponentFlag", "shutdown",

@@ -1,7 +1,7 @@
 """``anoma.from_sklearn``: a fitted scikit-learn outlier detector as the anoma
 estimator that scores as it does. One line per convertible class below; the
 conversion itself lives with the estimator (iforest.py, ocsvm.py)."""
-from . import iforest, ocsvm
+from . import covariance, iforest, ocsvm
 
 __all__ = ["from_sklearn"]
 
@@ -9,13 +9,17 @@ __all__ = ["from_sklearn"]
 _CONVERTERS = {
     "IsolationForest": iforest.from_sklearn,
     "OneClassSVM": ocsvm.from_sklearn_ocsvm,
+    "EmpiricalCovariance": covariance.from_sklearn_covariance,
+    "MinCovDet": covariance.from_sklearn_covariance,
 }
 
 
 def from_sklearn(estimator):
     """The anoma estimator scoring as the fitted scikit-learn ``estimator``:
     an ``sklearn.ensemble.IsolationForest`` (see ``iforest.from_sklearn``) or
-    an ``sklearn.svm.OneClassSVM`` (see ``ocsvm.from_sklearn_ocsvm``)."""
+    an ``sklearn.svm.OneClassSVM`` (see ``ocsvm.from_sklearn_ocsvm``), an
+    ``sklearn.covariance.EmpiricalCovariance`` or ``MinCovDet`` (see
+    ``covariance.from_sklearn_covariance``)."""
     convert = _CONVERTERS.get(type(estimator).__name__)
     if convert is None:
         raise ValueError("from_sklearn converts a fitted %s; got %s"
