@@ -10,6 +10,7 @@ extern const an_detector_vtable an_iforest_detector;
 extern const an_detector_vtable an_lof_detector;
 extern const an_detector_vtable an_knn_detector;
 extern const an_detector_vtable an_ocsvm_detector;
+extern const an_detector_vtable an_seq_autoencoder_detector;
 
 static const an_detector_vtable *const detectors[] = {
     &an_zscore_detector,
@@ -19,6 +20,7 @@ static const an_detector_vtable *const detectors[] = {
     &an_lof_detector,
     &an_knn_detector,
     &an_ocsvm_detector,
+    &an_seq_autoencoder_detector,
 };
 
 const an_detector_vtable *an_detector_at(size_t index)

@@ -26,6 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (raw)
                 anoma_model_member_scores(m, &x, raw, raw + 2 * members);
             free(raw);
+            /* a sequence detector runs its network on the rows as a series */
+            for (size_t k = 0; k < members; k++)
+                anoma_model_series_scores(m, k, &x, scores);
             anoma_row_scorer *s = NULL;
             if (anoma_row_scorer_create(m, &s) == ANOMA_OK) {
                 double score;
