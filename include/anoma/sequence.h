@@ -49,6 +49,8 @@ ANOMA_API anoma_status anoma_model_sequence_shape(const anoma_model *model, size
  *
  * Each window is scaled by the detector's scaling ((x - center) / scale)
  * and run through the network in float32.
+ * @param model a fitted model.
+ * @param index the detector's position in the model.
  * @param windows n_windows x T x F doubles, row-major (F = the model's
  *        features), in the series' units.
  * @param n_windows number of windows (0 is allowed).
@@ -68,6 +70,8 @@ ANOMA_API anoma_status anoma_model_predict_windows(const anoma_model *model, siz
 
 /**
  * @brief The score of each window, in the detector's mode.
+ * @param model a fitted model.
+ * @param index the detector's position in the model.
  * @param windows n_windows x length x F doubles (length from
  *        anoma_model_sequence_shape(): a forecast window holds the T points
  *        read and then the horizon points predicted).
@@ -90,6 +94,8 @@ ANOMA_API anoma_status anoma_model_window_scores(const anoma_model *model, size_
  * covers it); with `point_score=last` it is the score of the window that
  * ends at it, which is what a stream gives, and the first length - 1 points
  * are NaN (not ready).
+ * @param model a fitted model.
+ * @param index the detector's position in the model.
  * @param series rows x F values, one row per time point in order.
  * @param scores receives series->rows values (caller-owned).
  * @return ::ANOMA_OK; ::ANOMA_ERR_SHAPE (width not the model's);

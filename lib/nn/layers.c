@@ -110,6 +110,39 @@ static void gru_step(size_t batch, size_t hidden, const float *xp, size_t xp_str
     }
 }
 
+/* One GRU step with the reset before the product (Keras reset_after=False):
+ * hrz = h W_h{r,z}^T [batch, 2H] gives r and z; r h goes to rh, whose
+ * product with W_hn the caller makes into hn [batch, H]; then finish. All
+ * biases are in xp. */
+static void gru_reset_gates(size_t batch, size_t hidden, const float *xp, size_t xp_stride,
+                            float *hrz, const float *h, float *rh)
+{
+    for (size_t b = 0; b < batch; b++) {
+        const float *x = xp + b * xp_stride;
+        float *p = hrz ? hrz + b * 2 * hidden : NULL;
+        for (size_t j = 0; j < hidden; j++) {
+            float r = sigmoid(p ? x[j] + p[j] : x[j]);
+            rh[b * hidden + j] = r * h[b * hidden + j];
+            if (p) /* z, kept for the update */
+                p[hidden + j] = sigmoid(x[hidden + j] + p[hidden + j]);
+        }
+    }
+}
+
+static void gru_reset_update(size_t batch, size_t hidden, const float *xp, size_t xp_stride,
+                             const float *hrz, const float *hn, float *h)
+{
+    for (size_t b = 0; b < batch; b++) {
+        const float *x = xp + b * xp_stride;
+        float *hb = h + b * hidden;
+        for (size_t j = 0; j < hidden; j++) {
+            float z = hrz ? hrz[b * 2 * hidden + hidden + j] : sigmoid(x[hidden + j]);
+            float n = tanhf(hn ? x[2 * hidden + j] + hn[b * hidden + j] : x[2 * hidden + j]);
+            hb[j] = (1.0f - z) * n + z * hb[j];
+        }
+    }
+}
+
 static void rnn_step(size_t batch, size_t hidden, const float *xp, size_t xp_stride,
                      const float *hp, float *h)
 {
@@ -130,7 +163,7 @@ void an_nn_recurrent(const an_nn_layer *layer, const float *x, size_t batch, siz
     project(x, batch * steps, layer->in, layer->w_ih, g, xp);
     /* the biases that add straight to the pre-activations; GRU's b_hn
      * waits for the reset gate */
-    size_t folded = layer->kind == AN_NN_GRU ? 2 * hidden : g;
+    size_t folded = layer->kind == AN_NN_GRU && !layer->reset_before ? 2 * hidden : g;
     for (size_t r = 0; r < batch * steps; r++) {
         float *row = xp + r * g;
         for (size_t j = 0; j < folded; j++)
@@ -143,6 +176,20 @@ void an_nn_recurrent(const an_nn_layer *layer, const float *x, size_t batch, siz
     memset(c, 0, batch * hidden * sizeof *c);
     for (size_t t = 0; t < steps; t++) {
         const float *hpt = NULL; /* h = 0 at the first step: no product */
+        if (layer->reset_before) { /* two products, the second after the reset */
+            const float *xpt = xp + t * g;
+            float *hrz = t ? hp : NULL, *hn = t ? hp + batch * 2 * hidden : NULL;
+            if (t)
+                project(h, batch, hidden, layer->w_hh, 2 * hidden, hrz);
+            gru_reset_gates(batch, hidden, xpt, steps * g, hrz, h, c);
+            if (t)
+                project(c, batch, hidden, layer->w_hh + 2 * hidden * hidden, hidden, hn);
+            gru_reset_update(batch, hidden, xpt, steps * g, hrz, hn, h);
+            if (layer->sequences)
+                for (size_t b = 0; b < batch; b++)
+                    memcpy(out + (b * steps + t) * hidden, h + b * hidden, hidden * sizeof *h);
+            continue;
+        }
         if (t) {
             project(h, batch, hidden, layer->w_hh, g, hp);
             hpt = hp;

@@ -1,7 +1,8 @@
 /* The graph's stored form, checked layer by layer, and its description.
  *
  * A graph is u32 n_layers, then per layer u32 kind, u32 in, u32 out,
- * u32 option (recurrent: 1 = all steps, 0 = the last; REPEAT: the count;
+ * u32 option (recurrent: bit 0 set = all steps, else the last; GRU: bit 1
+ * set = the reset before the recurrent product; REPEAT: the count;
  * ACTIVATION: the function; LINEAR: 0), then its float32 arrays in PyTorch's
  * layout (nn.h). Every width, count and array is checked against the
  * bounds, the previous layer and the bytes left before it is allocated. */
@@ -76,8 +77,13 @@ static anoma_status read_header(an_reader *r, size_t k, an_nn_layer *l, size_t w
     l->in = in;
     l->out = out;
     switch (l->kind) {
+    case AN_NN_GRU: /* bit 1: the reset before the recurrent product */
+        if (opt > 3)
+            return bad(r, k, "option must be 0 to 3 (bit 0: all steps, bit 1: reset before)");
+        l->sequences = (int)(opt & 1);
+        l->reset_before = (int)(opt >> 1);
+        break;
     case AN_NN_LSTM:
-    case AN_NN_GRU:
     case AN_NN_RNN:
         if (opt > 1)
             return bad(r, k, "option must be 0 (last state) or 1 (all steps)");
@@ -170,7 +176,7 @@ void an_nn_write(const an_nn *net, an_writer *w)
         an_nn_layer *l = &net->layers[k];
         uint32_t opt = l->kind == AN_NN_REPEAT       ? (uint32_t)l->count
                        : l->kind == AN_NN_ACTIVATION ? (uint32_t)l->activation
-                                                     : (uint32_t)l->sequences;
+                                                     : (uint32_t)(l->sequences | l->reset_before << 1);
         an_put_u32(w, (uint32_t)l->kind);
         an_put_u32(w, (uint32_t)l->in);
         an_put_u32(w, (uint32_t)l->out);
@@ -211,8 +217,9 @@ void an_nn_describe(const an_nn *net, an_strbuf *out)
         const an_nn_layer *l = &net->layers[k];
         an_strbuf_printf(out, "    %zu: %s", k, an_nn_kind_name(l->kind));
         if (an_nn_gates(l->kind))
-            an_strbuf_printf(out, " %zu -> %zu, %s", l->in, l->out,
-                             l->sequences ? "all steps" : "last state");
+            an_strbuf_printf(out, " %zu -> %zu, %s%s", l->in, l->out,
+                             l->sequences ? "all steps" : "last state",
+                             l->reset_before ? ", reset before the product" : "");
         else if (l->kind == AN_NN_LINEAR)
             an_strbuf_printf(out, " %zu -> %zu per step", l->in, l->out);
         else if (l->kind == AN_NN_REPEAT)

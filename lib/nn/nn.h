@@ -10,7 +10,8 @@
  *   - REPEAT: a 1-step input repeated `count` times (RepeatVector);
  *   - ACTIVATION: tanh, sigmoid, relu or identity, element-wise.
  * The equations are PyTorch's (nn.LSTM gates i, f, g, o; nn.GRU r, z, n
- * with the reset applied to W_hn h + b_hn; nn.RNN tanh), with zero initial
+ * with the reset applied to W_hn h + b_hn, or optionally to h before the
+ * product as Keras's reset_after=False; nn.RNN tanh), with zero initial
  * states; docs/detectors/seq_autoencoder.md gives them and the layout of
  * the weights, which is the one the payload (net_io.c) stores.
  *
@@ -56,6 +57,9 @@ typedef struct an_nn_layer {
     an_nn_kind kind;
     size_t in, out;   /* features per step in and out (out = hidden size) */
     int sequences;    /* recurrent: 1 = every step's state, 0 = the last */
+    /* GRU: the reset multiplies h before the recurrent product,
+     * n = tanh(W_in x + b_in + W_hn (r h) + b_hn) (Keras reset_after=False) */
+    int reset_before;
     size_t count;     /* REPEAT: the number of steps made */
     an_nn_activation activation; /* ACTIVATION */
     /* recurrent: w_ih [gates * out, in], w_hh [gates * out, out], b_ih and

@@ -16,7 +16,7 @@ from ._library import Matrix, lib
 from .errors import check
 from .model import Model
 
-__all__ = ["SequenceModel", "from_torch", "sequence_payload", "MODES"]
+__all__ = ["SequenceModel", "from_torch", "import_sequence", "sequence_payload", "MODES"]
 
 MODES = {"reconstruction": 0, "forecast": 1, "classification": 2}
 # layer kinds of lib/nn/nn.h
@@ -67,7 +67,10 @@ def sequence_payload(mode, window, n_features, layers, center=None, scale=None, 
         what = "layer %d (%s)" % (k, kind)
         if kind in GATES:
             g = GATES[kind] * o
-            out.append(struct.pack("<IIII", KINDS[kind], i, o, int(bool(layer["sequences"]))))
+            # option: bit 0 all steps; bit 1 (GRU) the reset before the
+            # recurrent product, as Keras's reset_after=False
+            option = int(bool(layer["sequences"])) | (2 if layer.get("reset_before") else 0)
+            out.append(struct.pack("<IIII", KINDS[kind], i, o, option))
             out += [_f32(layer["weight_ih"], (g, i), what + " weight_ih"),
                     _f32(layer["weight_hh"], (g, o), what + " weight_hh"),
                     _f32(layer["bias_ih"], (g,), what + " bias_ih"),
@@ -167,6 +170,21 @@ class SequenceModel:
         return cls(Model.load(path), detector)
 
 
+def import_sequence(mode, window, n_features, layers, horizon=0, scaler=None,
+                    feature_weights=None, threshold=None, stride=1, point_score="mean"):
+    """A ``SequenceModel`` from a layer list (as ``sequence_payload`` takes
+    it); the importers (``from_torch``, ``from_keras_weights``) end here."""
+    center, scale = _scaling(scaler, n_features)
+    payload = sequence_payload(mode, window, n_features, layers, center, scale, feature_weights,
+                               horizon)
+    if threshold is None:
+        threshold = 0.5 if mode == "classification" else 1e300
+    model = Model("threshold=%r" % float(threshold), detectors=())
+    model.import_detector("seq_autoencoder", payload, n_features,
+                          {"stride": stride, "point_score": point_score})
+    return SequenceModel(model)
+
+
 def from_torch(module, window, scaler=None, feature_weights=None, threshold=None, stride=1,
                point_score="mean"):
     """A ``SequenceModel`` running ``module`` (a reference module of
@@ -177,16 +195,10 @@ def from_torch(module, window, scaler=None, feature_weights=None, threshold=None
     MinMaxScaler or a (center, scale) pair; None = the series as is.
     ``feature_weights``: weights of each feature in the squared error.
     ``threshold``: the model's threshold on the score (default 0.5 for a
-    classifier; for an error none is known, so +inf-like 1e300 until set
-    with ``seq.model.threshold = t``)."""
+    classifier; for an error none is known, so 1e300 until set with
+    ``seq.model.threshold = t``). ``stride`` and ``point_score``: the
+    detector's parameters (docs/detectors/seq_autoencoder.md)."""
     graph = module.anoma_graph(window)
-    n_features = graph["n_features"]
-    center, scale = _scaling(scaler, n_features)
-    payload = sequence_payload(graph["mode"], window, n_features, graph["layers"], center, scale,
-                               feature_weights, graph.get("horizon", 0))
-    if threshold is None:
-        threshold = 0.5 if graph["mode"] == "classification" else 1e300
-    model = Model("threshold=%r" % float(threshold), detectors=())
-    model.import_detector("seq_autoencoder", payload, n_features,
-                          {"stride": stride, "point_score": point_score})
-    return SequenceModel(model)
+    return import_sequence(graph["mode"], window, graph["n_features"], graph["layers"],
+                           graph.get("horizon", 0), scaler, feature_weights, threshold, stride,
+                           point_score)
