@@ -3,7 +3,9 @@
 References: the PyTorch modules themselves (torch computes the outputs) and
 NumPy for the scores built on them; the streaming scores against the batch
 scores of the same windows."""
+import os
 import struct
+import subprocess
 
 import numpy as np
 import pytest
@@ -165,6 +167,11 @@ def test_save_load_and_inspect(tmp_path):
     # rnn 3 -> 8: 8*3 + 8*8 + 16; rnn 8 -> 8: 64 + 64 + 16; linear 8 -> 9: 72 + 9
     assert "%d parameters" % (104 + 144 + 81) in text
     assert "0: rnn 3 -> 8, all steps" in text and "1: rnn 8 -> 8, last state" in text
+    cli = os.environ.get("ANOMA_CLI")
+    if cli:  # `anoma inspect` prints the same graph
+        out = subprocess.run([cli, "inspect", path], capture_output=True, text=True, check=True)
+        assert "%d parameters" % (104 + 144 + 81) in out.stdout
+        assert "2: linear 8 -> 9 per step" in out.stdout
 
 
 def test_batch_scoring_of_model_refused():
