@@ -20,6 +20,7 @@ int cmd_score(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_stream(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 
 /* ---- messages (main.c) ------------------------------------------------ */

@@ -3,7 +3,8 @@
 The estimators (ZScore, MAD, IQR, IsolationForest, OneClassSVM) follow scikit-learn's
 outlier-detector signs: score_samples higher = more normal, predict -1/+1;
 anomaly_score, Model and the metrics keep the library's higher = more
-anomalous. See docs/python.md.
+anomalous. GradientBoostedTrees, trained on labels, is a scikit-learn
+classifier (predict_proba, classes_). See docs/python.md.
 """
 from ._library import lib as _lib, text as _text
 from .errors import (AnomaError, CancelledError, EmptyInputError, InvalidArgumentError,
@@ -11,6 +12,7 @@ from .errors import (AnomaError, CancelledError, EmptyInputError, InvalidArgumen
                      ShapeError, UnknownNameError, UnknownParameterError)
 from .estimators import IQR, MAD, ZScore
 from .convert import from_sklearn
+from .gbt import GradientBoostedTrees, from_xgboost
 from .iforest import IsolationForest
 from .metrics import average_precision_score, best_f1, confusion_at, roc_auc_score
 from .model import Model, RowScorer
@@ -47,7 +49,7 @@ __all__ = ["Model", "RowScorer", "Stream", "StreamResult", "AlertEvent", "Pipeli
            "SimpleImputer", "MissingIndicator", "MinMaxScaler", "RobustScaler", "MaxAbsScaler",
            "Normalizer", "OrdinalEncoder", "FrequencyEncoder", "Ratio", "ZScore", "MAD", "IQR", "IsolationForest", "OneClassSVM", "from_sklearn",
            "from_torch", "from_keras_weights", "SequenceModel",
-           "LocalOutlierFactor", "KNNDetector",
+           "LocalOutlierFactor", "KNNDetector", "GradientBoostedTrees", "from_xgboost",
            "roc_auc_score", "average_precision_score", "confusion_at", "best_f1",
            "list_detectors", "list_components", "describe", "component_flags",
            "ComponentFlag", "shutdown",
