@@ -12,13 +12,17 @@ the matrix is generated there (10000000 x 10 is 800 MB of doubles; it is
 made once and reused, with no other copy). Columns:
 
 - `libanoma fit ms`: anoma.IsolationForest(n_jobs).fit(X), the whole fit: the
-  input check (the matrix is read once for +-Inf), the trees, and with
-  contamination=0.1 the scores of at most calibration_rows (100000) rows.
-- `forest alone ms`: the same estimator (contamination="auto") fitted on
-  X[:256]: each of its trees
-  draws all 256 rows, the same work per tree as on X, with no rows to
-  check or sample from. fit - forest alone = what the fit pays for the size
-  of X.
+  input check (the matrix is read once for +-Inf), the trees, and the scores
+  of a sample of the rows: with contamination=0.1 at most calibration_rows
+  (100000), for the threshold and the probability; with "auto" at most
+  probability_rows (10000), for the probability alone.
+- `no probability ms` (contamination="auto" only): the same model with
+  probability_rows=0, which scores no training row: fit - this = what the
+  default probability costs.
+- `forest alone ms`: the same model (contamination="auto",
+  probability_rows=0) fitted on X[:256]: each of its trees draws all 256
+  rows, the same work per tree as on X, with no rows to check or sample
+  from. fit - forest alone = what the fit pays beyond its trees.
 - `scikit-learn fit ms`: sklearn.ensemble.IsolationForest(n_jobs).fit(X),
   the same contamination (0.1: it scores every training row).
 - `peak MiB above X`: the process's peak resident set during that side's
@@ -80,11 +84,17 @@ def child(library, sizes, thread_modes, budget):
                     anoma.IsolationForest(contamination=contamination, n_jobs=jobs,
                                           random_state=0).fit(data)
 
+                def ours_without_probability(data=X):
+                    model = anoma.IsolationForest(contamination="auto", n_jobs=jobs,
+                                                  random_state=0)._make_model(data)[0]
+                    model.set_param("probability_rows", "0")
+                    model.fit(data)
+
                 def theirs():
                     IsolationForest(contamination=contamination, n_jobs=jobs,
                                     random_state=0).fit(X)
 
-                ours_best = forest_best = theirs_best = float("inf")
+                ours_best = forest_best = theirs_best = bare_best = float("inf")
                 note = ""
                 ours_peak = theirs_peak = None
                 expected = peer_per_row.get((mode, contamination), 0) * rows
@@ -102,8 +112,12 @@ def child(library, sizes, thread_modes, budget):
                     if reset:
                         grown = resident_kib("VmHWM") - before
                         ours_peak = grown if ours_peak is None else max(ours_peak, grown)
+                    if contamination == "auto":
+                        t = time.perf_counter()
+                        ours_without_probability()
+                        bare_best = min(bare_best, time.perf_counter() - t)
                     t = time.perf_counter()
-                    ours(X[:256], "auto")
+                    ours_without_probability(X[:256])
                     forest_best = min(forest_best, time.perf_counter() - t)
                     if r < peer_runs:
                         before = resident_kib("VmRSS")
@@ -126,9 +140,9 @@ def child(library, sizes, thread_modes, budget):
                 def cell(v, fmt="%.1f"):
                     return "—" if v is None or v == float("inf") else fmt % v
 
-                print("| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s |" % (
+                print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s |" % (
                     name, "{:,}".format(rows), mode, contamination, cell(ours_best * 1e3),
-                    cell(forest_best * 1e3), cell(theirs_best * 1e3),
+                    cell(bare_best * 1e3), cell(forest_best * 1e3), cell(theirs_best * 1e3),
                     cell(theirs_best / ours_best if peer_runs else None, "%.0fx"),
                     cell(ours_peak / 1024 if ours_peak is not None else None),
                     cell(theirs_peak / 1024 if theirs_peak is not None else None), note),
@@ -147,13 +161,17 @@ if __name__ == "__main__":
         child(args.child, args.rows, args.threads, args.peer_budget)
         sys.exit(0)
     libraries = args.libraries or [os.path.join(ROOT, "build-bench", "lib", "libanoma.so")]
-    print("- %s UTC, `%s`; load average %.2f at start; %d cores, OPENBLAS_NUM_THREADS=%s" % (
+    import numpy  # noqa: F401 (loaded, so that threadpoolctl sees its OpenBLAS)
+    from blas_info import openblas_line
+    print("- %s UTC, `%s`; load average %.2f at start; %d cores, OPENBLAS_NUM_THREADS=%s; %s" % (
         time.strftime("%Y-%m-%d %H:%M", time.gmtime()), " ".join(["bench/iforest_fit.py"] + sys.argv[1:]),
-        os.getloadavg()[0], os.cpu_count(), os.environ.get("OPENBLAS_NUM_THREADS", "unset")))
+        os.getloadavg()[0], os.cpu_count(), os.environ.get("OPENBLAS_NUM_THREADS", "unset"),
+        openblas_line()))
     print()
-    print("| library | rows | threads | contamination | libanoma fit ms | forest alone ms "
-          "| scikit-learn fit ms | sklearn / libanoma | peak MiB above X (libanoma / sklearn) | note |")
-    print("|---|---:|---|---|---:|---:|---:|---:|---:|---|")
+    print("| library | rows | threads | contamination | libanoma fit ms | no probability ms "
+          "| forest alone ms | scikit-learn fit ms | sklearn / libanoma "
+          "| peak MiB above X (libanoma / sklearn) | note |")
+    print("|---|---:|---|---|---:|---:|---:|---:|---:|---:|---|")
     for library in libraries:
         subprocess.run([sys.executable, __file__, "--child", os.path.abspath(library),
                         "--rows", *map(str, args.rows), "--threads", *args.threads,

@@ -187,9 +187,9 @@ typedef struct cli_explanation {
 /* "score,is_anomaly", then ",probability,confidence" when probability, and
  * when k > 0 ",feature_1,contribution_1,..." to feature_k; no newline. */
 void cli_write_score_columns(FILE *out, int probability, size_t k);
-/* The score columns without probability, then ",error" when error_column
- * (anoma stream), then a newline. */
-void cli_write_score_header(FILE *out, size_t k, int error_column);
+/* The score columns (with probability,confidence when probability), then
+ * ",error" when error_column (anoma stream), then a newline. */
+void cli_write_score_header(FILE *out, int probability, size_t k, int error_column);
 /* The column of the r-th largest contribution of c[0..cols) (ties: lower
  * index; NaN last); call for r = 0, 1, ... k-1 in turn (e->used keeps the
  * columns taken). */

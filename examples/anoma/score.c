@@ -32,7 +32,7 @@ static const char score_help[] =
     "scores below the row's (or, for a model trained with --validation FILE\n"
     "--proba, a logistic curve fitted on labelled rows); the confidence is 0\n"
     "at the threshold and 1 at probability 1 or 0. A model that learned no\n"
-    "probability (one detector with a fixed threshold) is an error.\n"
+    "probability (trained with -m probability_rows=0) is an error.\n"
     "\n"
     "With --explain K, each line also names the K features that contribute\n"
     "most to the row's score (the model's first detector's per-feature scores,\n"
@@ -133,9 +133,9 @@ void cli_write_score_columns(FILE *out, int probability, size_t k)
         fprintf(out, ",feature_%zu,contribution_%zu", r, r);
 }
 
-void cli_write_score_header(FILE *out, size_t k, int error_column)
+void cli_write_score_header(FILE *out, int probability, size_t k, int error_column)
 {
-    cli_write_score_columns(out, 0, k);
+    cli_write_score_columns(out, probability, k);
     if (error_column)
         fputs(",error", out);
     putc('\n', out);

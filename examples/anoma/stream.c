@@ -25,14 +25,16 @@
 #include <unistd.h>
 
 static const char stream_help[] =
-    "usage: anoma stream MODEL [--header | --no-header] [--label COL] [--explain K]\n"
+    "usage: anoma stream MODEL [--header | --no-header] [--label COL] [--proba]\n"
+    "                    [--explain K]\n"
     "                    [--keep a,b] [--delimiter C] [--entity COL] [--time COL]\n"
     "                    [--state FILE [--save-every N]] [--alerts FILE]\n"
     "                    [--stream-params 'key=value ...']\n"
     "\n"
     "Score CSV lines read from standard input as they arrive, for pipes such as\n"
     "'tail -f sensor.csv | anoma stream model.anoma'. Writes the header\n"
-    "'score,is_anomaly' (as 'anoma score' does, with the --explain columns),\n"
+    "'score,is_anomaly' (as 'anoma score' does, with the --proba and --explain\n"
+    "columns),\n"
     "then a last column 'error', then one line per data line, in order,\n"
     "flushed at once. Ends at end of input.\n"
     "\n"
@@ -54,7 +56,8 @@ static const char stream_help[] =
     "A bad line (wrong field count, a value that is not a number, an infinite\n"
     "value, an unseen category, an empty --time) does not stop the stream: its\n"
     "output line has the --keep fields (empty when the line could not be split),\n"
-    "empty score, is_anomaly and --explain fields, and the message in 'error'\n"
+    "empty score, is_anomaly, --proba and --explain fields, and the message in\n"
+    "'error'\n"
     "(empty on a good line); its entity's history is unchanged. The same\n"
     "message goes to stderr, naming the line number (counted from 1, header and\n"
     "empty lines included), and the exit status is 1 at the end. A bad header,\n"
@@ -64,6 +67,9 @@ static const char stream_help[] =
     "      --no-header       no header: each line is the model's features in order\n"
     "  -l, --label COL       a header column to leave out (for models without\n"
     "                        names); must be in the header\n"
+    "      --proba           add the anomaly probability and confidence to each\n"
+    "                        line, as 'anoma score --proba' (a model that learned\n"
+    "                        no probability is refused before any line is read)\n"
     "  -e, --explain K       add the top K features by contribution to each line\n"
     "      --keep a,b        copy these fields, as written, to the front of each\n"
     "                        output line (ids, timestamps) to join results\n"
@@ -95,6 +101,7 @@ typedef struct stream {
     const anoma_model *model;
     anoma_stream *stream;
     int typed;                /* the model has steps: rows are typed values */
+    int probability;          /* --proba: probability and confidence columns */
     size_t n_features;
     const char **model_names; /* n_features, or NULL when the model has none */
     anoma_csv_parser *parser; /* the library's line parser, from the header */
@@ -163,6 +170,8 @@ static int write_bad_line(stream *s, int fields_read)
         putchar(',');
     }
     putchar(','); /* score, is_anomaly */
+    if (s->probability)
+        fputs(",,", stdout);
     for (size_t r = 0; s->contrib && r < s->explain.k; r++)
         fputs(",,", stdout);
     putchar(',');
@@ -492,7 +501,7 @@ static int entity_and_time(stream *s, const char **key, double *time)
  * must stop (output failed, out of memory). */
 static int score_row(stream *s)
 {
-    double score, time;
+    double score, time, probability, confidence;
     int flag;
     const char *key;
     if (entity_and_time(s, &key, &time) != 0) {
@@ -501,10 +510,12 @@ static int score_row(stream *s)
     }
     anoma_status st;
     if (s->typed)
-        st = anoma_stream_push_values(s->stream, key, time, s->typed_row, s->n_features, &score, NULL,
-                                      &flag);
+        st = anoma_stream_push_values(s->stream, key, time, s->typed_row, s->n_features, &score,
+                                      NULL, &flag);
     else
         st = anoma_stream_push(s->stream, key, time, s->row, s->n_features, &score, NULL, &flag);
+    if (st == ANOMA_OK && s->probability) /* the stream's probability, with its confidence */
+        st = anoma_model_probability_of_scores(s->model, &score, 1, &probability, &confidence);
     if (st == ANOMA_ERR_NO_MEMORY)
         return cli_fail(st, SOURCE ": line %zu", s->line_no);
     if (st != ANOMA_OK) { /* an infinite number, an unseen category with unseen=error */
@@ -521,6 +532,8 @@ static int score_row(stream *s)
         putchar(',');
     }
     printf("%.17g,%d", score, flag);
+    if (s->probability)
+        printf(",%.17g,%.17g", probability, confidence);
     if (s->contrib)
         cli_write_explanation(stdout, &s->explain, s->contrib);
     fputs(",\n", stdout); /* an empty error field */
@@ -534,7 +547,7 @@ static int write_header(stream *s)
         cli_put_field(stdout, s->keep[k]);
         putchar(',');
     }
-    cli_write_score_header(stdout, s->contrib ? s->explain.k : 0, 1);
+    cli_write_score_header(stdout, s->probability, s->contrib ? s->explain.k : 0, 1);
     return flush_line();
 }
 
@@ -668,6 +681,7 @@ int cmd_stream(int argc, char **argv)
         {"save-every", required_argument, NULL, 307},
         {"alerts", required_argument, NULL, 308},
         {"stream-params", required_argument, NULL, 309},
+        {"proba", no_argument, NULL, 310},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -693,6 +707,7 @@ int cmd_stream(int argc, char **argv)
             break;
         case 308: alerts = optarg; break;
         case 309: params = optarg; break;
+        case 310: s.probability = 1; break;
         case 'l': label = optarg; break;
         case 'e':
             if (cli_parse_count(optarg, &explain) != 0)
@@ -728,6 +743,12 @@ int cmd_stream(int argc, char **argv)
                        model_entity);
     if (rc == CLI_OK && model_entity[0] && !s.entity)
         s.entity = model_entity;
+    if (rc == CLI_OK && s.probability) { /* refused before any line is read */
+        double p;
+        st = anoma_model_probability_of_scores(m, &p, 0, &p, NULL);
+        if (st != ANOMA_OK)
+            rc = cli_fail(st, "--proba");
+    }
     if (rc == CLI_OK)
         rc = setup_model(&s, explain, params);
     if (rc == CLI_OK)

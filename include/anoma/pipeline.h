@@ -281,6 +281,51 @@ ANOMA_API anoma_status anoma_row_scorer_explain_values(anoma_row_scorer *scorer,
                                                        double *score, int *is_anomaly,
                                                        double *feature_scores);
 
+/**
+ * @brief Every detector's raw and normalised score of one typed row: the
+ * single-row form of anoma_model_member_scores() on a frame. Allocates nothing.
+ *
+ * With stateful steps the row is folded into its entity's history, as
+ * scoring it would: call this instead of anoma_row_scorer_score_values(),
+ * not after it.
+ * @param scorer a scorer from anoma_row_scorer_create().
+ * @param row @p n values in input order (see ::anoma_value).
+ * @param n must equal anoma_model_n_features().
+ * @param raw receives anoma_model_n_detectors() raw scores, or NULL.
+ * @param normalized receives anoma_model_n_detectors() normalised scores,
+ *        or NULL (not both NULL).
+ * @return ::ANOMA_OK, ::ANOMA_ERR_SHAPE, ::ANOMA_ERR_NONFINITE,
+ *         ::ANOMA_ERR_INVALID_ARGUMENT (a NULL argument, or a step's
+ *         run-time error).
+ * @note A scorer is single-owner; create one per thread.
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_row_scorer_member_scores_values(anoma_row_scorer *scorer,
+                                                             const anoma_value *row, size_t n,
+                                                             double *raw, double *normalized);
+
+/**
+ * @brief Score one typed row with its anomaly probability and confidence:
+ * the single-row form of anoma_model_probability_frame(). Allocates nothing.
+ * @param scorer a scorer from anoma_row_scorer_create().
+ * @param row @p n values in input order (see ::anoma_value).
+ * @param n must equal anoma_model_n_features().
+ * @param score receives the score, as anoma_row_scorer_score_values().
+ * @param is_anomaly receives 1 when above the threshold, else 0 (may be NULL).
+ * @param probability receives the probability (may be NULL).
+ * @param confidence receives the confidence (may be NULL).
+ * @return as anoma_row_scorer_score_values(), and ::ANOMA_ERR_UNSUPPORTED
+ *         when the model learned no probability (checked before the row is
+ *         scored, so a stateful step does not see it).
+ * @note A scorer is single-owner; create one per thread.
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_row_scorer_score_probability_values(anoma_row_scorer *scorer,
+                                                                 const anoma_value *row, size_t n,
+                                                                 double *score, int *is_anomaly,
+                                                                 double *probability,
+                                                                 double *confidence);
+
 #ifdef __cplusplus
 }
 #endif

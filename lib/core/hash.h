@@ -9,4 +9,7 @@
 
 uint64_t an_hash_bytes(const void *data, size_t n);
 
+/* an_hash_bytes(text, strlen(text)) in one pass. */
+uint64_t an_hash_text(const char *text);
+
 #endif

@@ -1,22 +1,16 @@
-/* Open addressing with linear probing over FNV-1a hashes, kept at most half
- * full so that probes stay short; the table doubles as it fills. */
+/* Open addressing with linear probing over the library's string hash
+ * (core/hash.h), kept at most half full so that probes stay short; the
+ * table doubles as it fills. */
 #include "core/name_index.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/hash.h"
 
 #include <string.h>
 
-static size_t hash_name(const char *name)
-{
-    size_t h = (size_t)14695981039346656037ull;
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-        h = (h ^ *p) * (size_t)1099511628211ull;
-    return h;
-}
-
 static void place(an_name_slot *slots, size_t n_slots, const char *name, size_t index)
 {
-    size_t h = hash_name(name) & (n_slots - 1);
+    size_t h = (size_t)an_hash_text(name) & (n_slots - 1);
     while (slots[h].name)
         h = (h + 1) & (n_slots - 1);
     slots[h] = (an_name_slot){name, index};
@@ -35,7 +29,7 @@ long an_name_index_find(const an_name_index *ix, const char *name)
 {
     if (!ix->n_slots)
         return -1;
-    for (size_t h = hash_name(name) & (ix->n_slots - 1); ix->slots[h].name;
+    for (size_t h = (size_t)an_hash_text(name) & (ix->n_slots - 1); ix->slots[h].name;
          h = (h + 1) & (ix->n_slots - 1))
         if (same_name(ix->slots[h].name, name))
             return (long)ix->slots[h].index;

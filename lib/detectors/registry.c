@@ -11,6 +11,7 @@ extern const an_detector_vtable an_lof_detector;
 extern const an_detector_vtable an_knn_detector;
 extern const an_detector_vtable an_ocsvm_detector;
 extern const an_detector_vtable an_seq_autoencoder_detector;
+extern const an_detector_vtable an_ocsvm_sgd_detector;
 extern const an_detector_vtable an_gbt_detector;
 
 static const an_detector_vtable *const detectors[] = {
@@ -22,6 +23,7 @@ static const an_detector_vtable *const detectors[] = {
     &an_knn_detector,
     &an_ocsvm_detector,
     &an_seq_autoencoder_detector,
+    &an_ocsvm_sgd_detector,
     &an_gbt_detector,
 };
 

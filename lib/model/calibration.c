@@ -90,10 +90,22 @@ anoma_status anoma_model_auto_threshold(const anoma_model *m, double *threshold)
     return an_model_auto_threshold(m, threshold);
 }
 
+size_t an_model_calibration_limit(const anoma_model *m)
+{
+    size_t limit = (size_t)an_params_int(&m->params, "calibration_rows");
+    if (an_model_needs_training_scores(m))
+        return limit;
+    /* only the default probability learns from these scores: a smaller
+     * sample, so that a fit without a rate stays close to its detectors'
+     * own cost (docs/model.md, "Probability") */
+    size_t for_probability = (size_t)an_params_int(&m->params, "probability_rows");
+    return for_probability < limit ? for_probability : limit;
+}
+
 anoma_status an_model_calibration_rows(const anoma_model *m, size_t rows, size_t **picked,
                                        size_t *n)
 {
-    size_t limit = (size_t)an_params_int(&m->params, "calibration_rows");
+    size_t limit = an_model_calibration_limit(m);
     *picked = NULL;
     *n = rows;
     if (rows <= limit)

@@ -30,6 +30,10 @@ const anoma_param_info an_model_schema[] = {
     {"calibration_rows", ANOMA_PARAM_INT, 1, 9007199254740992.0, "100000", "",
      "the contamination threshold and the normalisation are learned on at most this many "
      "training rows, a seeded uniform sample (all rows when there are fewer)"},
+    {"probability_rows", ANOMA_PARAM_INT, 0, 9007199254740992.0, "10000", "",
+     "when nothing else learns from training scores (a fixed threshold or contamination=auto, "
+     "one detector), the default probability is learned on at most this many training rows "
+     "(and at most calibration_rows), a seeded uniform sample; 0 = learn no probability then"},
     {"calibration_seed", ANOMA_PARAM_INT, 0, 9223372036854775807.0, "0", "",
      "seed of the calibration sample: one seed, one sample, whatever the thread count"},
     {"n_threads", ANOMA_PARAM_INT, 0, 1024, "0", "",

@@ -109,6 +109,9 @@ anoma_status anoma_model_add_detector(anoma_model *m, const char *name, const ch
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_add_detector: NULL argument");
     if (m->fitted)
         return an_error(ANOMA_ERR_UNSUPPORTED, "a fitted model is immutable: build a new one");
+    if (m->n_detectors >= AN_MODEL_MAX_DETECTORS)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "add_detector: a model holds at most %d detectors",
+                        (int)AN_MODEL_MAX_DETECTORS);
     const an_detector_vtable *vt = an_detector_find(name);
     if (!vt) {
         an_strbuf known = {0};
@@ -309,6 +312,9 @@ static anoma_status check_fit_input(const anoma_model *m, size_t rows, size_t co
     if (!rows || !cols)
         return an_error(ANOMA_ERR_EMPTY, "fit: training data is %zu x %zu; it needs rows and columns",
                         rows, cols);
+    if (cols > AN_MODEL_MAX_FEATURES)
+        return an_error(ANOMA_ERR_SHAPE, "fit: %zu columns; a model holds at most %d", cols,
+                        (int)AN_MODEL_MAX_FEATURES);
     for (size_t i = 0; labels && i < rows; i++)
         if (labels[i] != 0 && labels[i] != 1)
             return an_error(ANOMA_ERR_INVALID_ARGUMENT, "fit: label %d at row %zu is not 0 or 1",
@@ -348,13 +354,14 @@ static anoma_status fit_detectors(anoma_model *m, const double *x, size_t rows, 
     m->width = cols;
     m->scratch_bytes = 0;
     m->scratch_align = 1;
-    /* Training scores only where something is learned from them, and then
-     * on at most calibration_rows rows (calibration.c). */
+    /* Training scores on at most calibration_rows rows where the threshold
+     * or the normalisation learns from them, else on probability_rows for
+     * the default probability alone (calibration.c). */
     st = an_ensemble_resolve(m);
     const double *cal = x;
     double *cal_copy = NULL;
     size_t n_cal = 0;
-    if (st == ANOMA_OK && an_model_needs_training_scores(m))
+    if (st == ANOMA_OK && an_model_calibration_limit(m))
         st = an_model_calibration_sample(m, x, rows, cols, &cal, &cal_copy, &n_cal);
     for (size_t k = 0; k < m->n_detectors && st == ANOMA_OK; k++) {
         an_model_detector *d = &m->detectors[k];
@@ -502,6 +509,9 @@ anoma_status anoma_model_set_feature_names(anoma_model *m, const char *const *na
     if ((m->fitted || m->feature_names) && count != m->n_features)
         return an_error(ANOMA_ERR_SHAPE, "%zu feature names given for %zu features", count,
                         m->n_features);
+    if (count > AN_MODEL_MAX_FEATURES)
+        return an_error(ANOMA_ERR_SHAPE, "%zu feature names; a model holds at most %d features",
+                        count, (int)AN_MODEL_MAX_FEATURES);
     char **copy = AN_NEW_ZEROED(char *, count);
     if (!copy)
         return an_no_memory();

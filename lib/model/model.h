@@ -9,6 +9,12 @@
 #include "model/ensemble.h"
 #include "model/probability.h"
 
+/* What one model holds at most (docs/reliability.md, "Limits"). Fit,
+ * add_detector and set_feature_names refuse more, so every model saved can
+ * be loaded; the loader refuses more before allocating for them. The
+ * feature bound also bounds the work a hostile file can ask of a load. */
+enum { AN_MODEL_MAX_DETECTORS = 4096, AN_MODEL_MAX_FEATURES = 1 << 20 };
+
 typedef struct an_model_detector {
     const an_detector_vtable *vt;
     an_params params;
@@ -81,6 +87,12 @@ anoma_status an_model_score_rows(const anoma_model *m, const double *x, size_t r
 anoma_status an_model_score_part(const anoma_model *m, const double *x, size_t rows,
                                  double *scores, size_t first, size_t total);
 
+/* The model's scores of rows given as a matrix x or, x NULL, a frame f,
+ * in a new array (*scores, to an_free; *rows long), for a call that learns
+ * from them; `fn` names that call in the errors (no rows: ANOMA_ERR_EMPTY). */
+anoma_status an_model_scores_of(const anoma_model *m, const char *fn, const anoma_matrix *x,
+                                const anoma_frame *f, double **scores, size_t *rows);
+
 /* Scores of a checked input (matrix or frame): through the pipeline, a
  * part of the rows at a time when its steps are stateless. */
 anoma_status an_model_score_input(const anoma_model *m, const an_input *in, double *scores);
@@ -118,8 +130,14 @@ anoma_status an_model_raw_scores(const anoma_model *m, size_t k, const double *x
  * a normalisation or members' vote thresholds (modes resolved). */
 int an_model_needs_training_scores(const anoma_model *m);
 
+/* How many training rows fit scores at most: calibration_rows when the
+ * threshold or the normalisation learns from them (an_model_needs_training_scores),
+ * else the smaller of probability_rows and calibration_rows, for the default
+ * probability alone (0: none). Modes resolved. */
+size_t an_model_calibration_limit(const anoma_model *m);
+
 /* The rows calibration scores: all of x (*sample = x, *copy = NULL) when it
- * has at most calibration_rows rows, else a seeded uniform sample of that
+ * has at most an_model_calibration_limit rows, else a seeded uniform sample of that
  * many, copied into *copy (an_free it). *n receives the count. */
 anoma_status an_model_calibration_sample(const anoma_model *m, const double *x, size_t rows,
                                          size_t cols, const double **sample, double **copy,

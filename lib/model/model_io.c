@@ -10,14 +10,13 @@
 #include <string.h>
 
 /* Bounds on counts read from a file, far above any real model. */
-enum { MAX_DETECTORS = 4096, MAX_FEATURES = 1 << 24 };
 
 /* What a model file holds, checked before any section is inflated. */
 static const an_section_rule model_sections[] = {
     {AN_SECTION_META, 1, 1, "metadata"},
     {AN_SECTION_MODEL, 1, 1, "model"},
     {AN_SECTION_PIPELINE, 0, 1, "pipeline"},
-    {AN_SECTION_DETECTOR, 1, MAX_DETECTORS, "detector"},
+    {AN_SECTION_DETECTOR, 1, AN_MODEL_MAX_DETECTORS, "detector"},
     {AN_SECTION_PROBABILITY, 0, 1, "probability"},
     {AN_SECTION_ENSEMBLE, 0, 1, "ensemble"},
 };
@@ -156,7 +155,7 @@ static anoma_status read_meta(anoma_model *m, const an_section *s)
     uint64_t n_features = an_get_u64(&r);
     int has_names = an_get_u8(&r);
     anoma_status st = an_reader_status(&r);
-    if (st == ANOMA_OK && (n_features == 0 || n_features > MAX_FEATURES))
+    if (st == ANOMA_OK && (n_features == 0 || n_features > AN_MODEL_MAX_FEATURES))
         st = format_error("feature count out of range");
     if (st == ANOMA_OK) {
         st = an_params_parse(&m->params, params);
@@ -283,7 +282,7 @@ anoma_status anoma_model_import_detector(anoma_model *m, const char *detector, c
         return an_error(ANOMA_ERR_UNSUPPORTED,
                         "import: set the model's threshold, or contamination=auto, first (there "
                         "is no training data to take the contamination quantile of)");
-    if (n_features == 0 || n_features > MAX_FEATURES)
+    if (n_features == 0 || n_features > AN_MODEL_MAX_FEATURES)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "import: n_features %zu is out of range",
                         n_features);
     if (alone && m->feature_names && m->n_features != n_features)
@@ -359,7 +358,7 @@ static anoma_status build_model(const an_section_list *list, anoma_model *m)
     AN_TRY(an_reader_status(&r));
     if (r.pos != r.len || isnan(threshold))
         return format_error("model section is inconsistent");
-    if (n_detectors == 0 || n_detectors > MAX_DETECTORS || n_detectors != n_detector_sections)
+    if (n_detectors == 0 || n_detectors > AN_MODEL_MAX_DETECTORS || n_detectors != n_detector_sections)
         return format_error("detector count does not match the detector sections");
     AN_TRY(read_pipeline(m, pipeline));
     for (size_t i = 0; i < list->n; i++)

@@ -183,9 +183,10 @@ static anoma_status check_probability(const anoma_model *m, const char *fn, cons
                         "confidence are both NULL)", fn);
     if (m->probability.method == AN_PROBABILITY_NONE)
         return an_error(ANOMA_ERR_UNSUPPORTED, "%s: the model learned no probability: its fit "
-                        "scored no training row (one detector and a fixed threshold, an imported "
-                        "detector, or a file from before 0.2.0); fit it with threshold=auto, or "
-                        "give labelled rows to anoma_model_fit_probability", fn);
+                        "scored no training row (probability_rows=0 with one detector and a "
+                        "fixed threshold or contamination=auto, an imported detector, or a file "
+                        "from before 0.2.0); fit it again without probability_rows=0, or give "
+                        "labelled rows to anoma_model_fit_probability", fn);
     return ANOMA_OK;
 }
 
@@ -280,36 +281,25 @@ static anoma_status check_fit_call(const anoma_model *m, const char *fn, const v
     return ANOMA_OK;
 }
 
-anoma_status anoma_model_fit_probability(anoma_model *m, const anoma_matrix *x, const int *labels)
+static anoma_status fit_probability(anoma_model *m, const char *fn, const anoma_matrix *x,
+                                   const anoma_frame *f, const int *labels)
 {
-    static const char fn[] = "anoma_model_fit_probability";
-    AN_TRY(check_fit_call(m, fn, x, labels));
-    if (x->rows == 0)
-        return an_error(ANOMA_ERR_EMPTY, "%s: no rows", fn);
-    double *scores = AN_NEW_ARRAY(double, x->rows);
-    if (!scores)
-        return an_no_memory();
-    anoma_status st = anoma_model_score(m, x, scores);
-    if (st == ANOMA_OK)
-        st = fit_logistic(m, fn, scores, labels, x->rows);
+    AN_TRY(check_fit_call(m, fn, x ? (const void *)x : (const void *)f, labels));
+    double *scores;
+    size_t rows;
+    AN_TRY(an_model_scores_of(m, fn, x, f, &scores, &rows));
+    anoma_status st = fit_logistic(m, fn, scores, labels, rows);
     an_free(scores);
     return st;
+}
+
+anoma_status anoma_model_fit_probability(anoma_model *m, const anoma_matrix *x, const int *labels)
+{
+    return fit_probability(m, "anoma_model_fit_probability", x, NULL, labels);
 }
 
 anoma_status anoma_model_fit_probability_frame(anoma_model *m, const anoma_frame *f,
                                                const int *labels)
 {
-    static const char fn[] = "anoma_model_fit_probability_frame";
-    AN_TRY(check_fit_call(m, fn, f, labels));
-    size_t rows = anoma_frame_rows(f);
-    if (rows == 0)
-        return an_error(ANOMA_ERR_EMPTY, "%s: no rows", fn);
-    double *scores = AN_NEW_ARRAY(double, rows);
-    if (!scores)
-        return an_no_memory();
-    anoma_status st = anoma_model_score_frame(m, f, scores);
-    if (st == ANOMA_OK)
-        st = fit_logistic(m, fn, scores, labels, rows);
-    an_free(scores);
-    return st;
+    return fit_probability(m, "anoma_model_fit_probability_frame", NULL, f, labels);
 }

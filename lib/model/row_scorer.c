@@ -169,15 +169,10 @@ anoma_status anoma_row_scorer_explain_values(anoma_row_scorer *s, size_t index,
     return ANOMA_OK;
 }
 
-anoma_status anoma_row_scorer_member_scores(anoma_row_scorer *s, const double *row,
-                                            size_t n_features, double *raw, double *normalized)
+/* The members' scores of x, the detectors' input for one row. */
+static void member_scores(anoma_row_scorer *s, const double *x, double *raw, double *normalized)
 {
-    if (!s || !row || (!raw && !normalized))
-        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "row scorer: NULL argument");
     const anoma_model *m = s->model;
-    AN_TRY(check_row(m, row, n_features));
-    const double *x;
-    AN_TRY(row_features(s, row, n_features, &x));
     double score;
     score_features(s, x, &score, NULL); /* the members' raw scores into s->raw */
     for (size_t k = 0; k < m->n_detectors; k++) {
@@ -186,7 +181,48 @@ anoma_status anoma_row_scorer_member_scores(anoma_row_scorer *s, const double *r
         if (normalized)
             normalized[k] = an_ensemble_normalized(m, k, s->raw[k]);
     }
+}
+
+anoma_status anoma_row_scorer_member_scores(anoma_row_scorer *s, const double *row,
+                                            size_t n_features, double *raw, double *normalized)
+{
+    if (!s || !row || (!raw && !normalized))
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "row scorer: NULL argument");
+    AN_TRY(check_row(s->model, row, n_features));
+    const double *x;
+    AN_TRY(row_features(s, row, n_features, &x));
+    member_scores(s, x, raw, normalized);
     return ANOMA_OK;
+}
+
+anoma_status anoma_row_scorer_member_scores_values(anoma_row_scorer *s, const anoma_value *row,
+                                                   size_t n, double *raw, double *normalized)
+{
+    if (!s || !row || (!raw && !normalized))
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "row scorer: NULL argument");
+    AN_TRY(row_values_features(s, row, n));
+    member_scores(s, s->features, raw, normalized);
+    return ANOMA_OK;
+}
+
+/* Refused before the row is scored, so that a stateful step does not fold
+ * in a row whose call fails. */
+static anoma_status check_probability(const anoma_row_scorer *s)
+{
+    if (s->model->probability.method == AN_PROBABILITY_NONE)
+        return an_error(ANOMA_ERR_UNSUPPORTED, "row scorer: the model learned no probability "
+                        "(see anoma_model_probability)");
+    return ANOMA_OK;
+}
+
+static void to_probability(const anoma_row_scorer *s, double score, double *probability,
+                           double *confidence)
+{
+    double p = an_model_probability(s->model, score);
+    if (probability)
+        *probability = p;
+    if (confidence)
+        *confidence = an_model_confidence(s->model, p);
 }
 
 anoma_status anoma_row_scorer_score_probability(anoma_row_scorer *s, const double *row,
@@ -196,15 +232,21 @@ anoma_status anoma_row_scorer_score_probability(anoma_row_scorer *s, const doubl
 {
     if (!s || !row || !score)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "row scorer: NULL argument");
-    const anoma_model *m = s->model;
-    if (m->probability.method == AN_PROBABILITY_NONE)
-        return an_error(ANOMA_ERR_UNSUPPORTED, "row scorer: the model learned no probability "
-                        "(see anoma_model_probability)");
+    AN_TRY(check_probability(s));
     AN_TRY(anoma_row_scorer_score(s, row, n_features, score, is_anomaly));
-    double p = an_model_probability(m, *score);
-    if (probability)
-        *probability = p;
-    if (confidence)
-        *confidence = an_model_confidence(m, p);
+    to_probability(s, *score, probability, confidence);
+    return ANOMA_OK;
+}
+
+anoma_status anoma_row_scorer_score_probability_values(anoma_row_scorer *s,
+                                                       const anoma_value *row, size_t n,
+                                                       double *score, int *is_anomaly,
+                                                       double *probability, double *confidence)
+{
+    if (!s || !row || !score)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "row scorer: NULL argument");
+    AN_TRY(check_probability(s));
+    AN_TRY(anoma_row_scorer_score_values(s, row, n, score, is_anomaly));
+    to_probability(s, *score, probability, confidence);
     return ANOMA_OK;
 }

@@ -1,5 +1,6 @@
 /* Batch scoring: checks, per-detector raw scores across threads, combination. */
 #include "model/model.h"
+#include "anoma/pipeline.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/matrix.h"
@@ -172,6 +173,27 @@ anoma_status anoma_model_score(const anoma_model *m, const anoma_matrix *x, doub
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "score: NULL output array");
     an_input in = {x, NULL, x->rows};
     return an_model_score_input(m, &in, scores);
+}
+
+anoma_status an_model_scores_of(const anoma_model *m, const char *fn, const anoma_matrix *x,
+                                const anoma_frame *f, double **scores, size_t *rows)
+{
+    *scores = NULL;
+    if (!x && !f)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "%s: NULL rows", fn);
+    *rows = x ? x->rows : anoma_frame_rows(f);
+    if (*rows == 0)
+        return an_error(ANOMA_ERR_EMPTY, "%s: no rows", fn);
+    double *out = AN_NEW_ARRAY(double, *rows);
+    if (!out)
+        return an_no_memory();
+    anoma_status st = x ? anoma_model_score(m, x, out) : anoma_model_score_frame(m, f, out);
+    if (st != ANOMA_OK) {
+        an_free(out);
+        return st;
+    }
+    *scores = out;
+    return ANOMA_OK;
 }
 
 anoma_status anoma_model_predict(const anoma_model *m, const anoma_matrix *x, int *out)

@@ -42,41 +42,30 @@ static anoma_status check_call(const anoma_model *m, const char *fn, const int *
     return an_threshold_rule_parse(fn, rule_text, rule);
 }
 
+static anoma_status set_from_labels(anoma_model *m, const char *fn, const anoma_matrix *x,
+                                   const anoma_frame *f, const int *labels,
+                                   const char *rule_text)
+{
+    an_threshold_rule rule;
+    AN_TRY(check_call(m, fn, labels, rule_text, &rule));
+    if (!x && !f)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "%s: NULL validation data", fn);
+    double *scores;
+    size_t rows;
+    AN_TRY(an_model_scores_of(m, fn, x, f, &scores, &rows));
+    anoma_status st = choose_and_set(m, fn, &rule, scores, labels, rows);
+    an_free(scores);
+    return st;
+}
+
 anoma_status anoma_model_set_threshold_from_labels(anoma_model *m, const anoma_matrix *x,
                                                    const int *labels, const char *rule_text)
 {
-    an_threshold_rule rule;
-    AN_TRY(check_call(m, fn_matrix, labels, rule_text, &rule));
-    if (!x)
-        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "%s: NULL validation data", fn_matrix);
-    if (x->rows == 0)
-        return an_error(ANOMA_ERR_EMPTY, "%s: no validation rows", fn_matrix);
-    double *scores = AN_NEW_ARRAY(double, x->rows);
-    if (!scores)
-        return an_no_memory();
-    anoma_status st = anoma_model_score(m, x, scores);
-    if (st == ANOMA_OK)
-        st = choose_and_set(m, fn_matrix, &rule, scores, labels, x->rows);
-    an_free(scores);
-    return st;
+    return set_from_labels(m, fn_matrix, x, NULL, labels, rule_text);
 }
 
 anoma_status anoma_model_set_threshold_from_labels_frame(anoma_model *m, const anoma_frame *f,
                                                          const int *labels, const char *rule_text)
 {
-    an_threshold_rule rule;
-    AN_TRY(check_call(m, fn_frame, labels, rule_text, &rule));
-    if (!f)
-        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "%s: NULL validation frame", fn_frame);
-    size_t rows = anoma_frame_rows(f);
-    if (rows == 0)
-        return an_error(ANOMA_ERR_EMPTY, "%s: no validation rows", fn_frame);
-    double *scores = AN_NEW_ARRAY(double, rows);
-    if (!scores)
-        return an_no_memory();
-    anoma_status st = anoma_model_score_frame(m, f, scores);
-    if (st == ANOMA_OK)
-        st = choose_and_set(m, fn_frame, &rule, scores, labels, rows);
-    an_free(scores);
-    return st;
+    return set_from_labels(m, fn_frame, NULL, f, labels, rule_text);
 }

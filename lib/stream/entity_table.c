@@ -19,7 +19,7 @@ void an_entity_table_init(an_entity_table *t, size_t block_bytes, size_t align, 
 void an_entity_table_free(an_entity_table *t)
 {
     for (size_t i = 0; i < t->count; i++)
-        an_free(t->entities[i].key);
+        an_free(t->entities[i].long_key);
     an_free(t->entities);
     an_free_aligned(t->blocks);
     an_free(t->slots);
@@ -34,7 +34,7 @@ uint32_t an_entity_table_find(const an_entity_table *t, const char *key, uint64_
     size_t mask = t->n_slots - 1;
     for (size_t s = (size_t)hash & mask; t->slots[s]; s = (s + 1) & mask) {
         const an_stream_entity *e = &t->entities[t->slots[s] - 1];
-        if (e->hash == hash && !strcmp(e->key, key))
+        if (e->hash == hash && !strcmp(an_entity_key(e), key))
             return t->slots[s] - 1;
     }
     return AN_NO_ENTITY;
@@ -120,7 +120,14 @@ uint32_t an_entity_table_add(an_entity_table *t, char *key, uint64_t hash, doubl
                              const void *block)
 {
     uint32_t i = (uint32_t)t->count++;
-    t->entities[i] = (an_stream_entity){key, hash, last_seen, AN_NO_ENTITY, AN_NO_ENTITY};
+    an_stream_entity *e = &t->entities[i];
+    *e = (an_stream_entity){hash, last_seen, AN_NO_ENTITY, AN_NO_ENTITY, key, {0}};
+    size_t n = strlen(key);
+    if (n < sizeof e->short_key) {
+        memcpy(e->short_key, key, n + 1);
+        e->long_key = NULL;
+        an_free(key);
+    }
     memcpy(an_entity_block(t, i), block, t->block_bytes);
     size_t mask = t->n_slots - 1, s = (size_t)hash & mask;
     while (t->slots[s])
@@ -158,7 +165,7 @@ void an_entity_table_remove(an_entity_table *t, uint32_t i)
 {
     unlink_entity(t, i);
     delete_slot(t, slot_of(t, i));
-    an_free(t->entities[i].key);
+    an_free(t->entities[i].long_key);
     uint32_t last = (uint32_t)t->count - 1;
     if (i != last) { /* the last entity moves into i */
         t->slots[slot_of(t, last)] = i + 1;

@@ -17,12 +17,23 @@
 
 #define AN_NO_ENTITY UINT32_MAX
 
+/* A key shorter than this lives in the record itself, so that finding an
+ * entity reads one record and no key elsewhere (one cache miss fewer a
+ * push); a longer one is allocated. The record is then 64 bytes. */
+#define AN_ENTITY_SHORT_KEY 32
+
 typedef struct an_stream_entity {
-    char *key; /* owned */
     uint64_t hash;
     double last_seen;
     uint32_t newer, older; /* recency list; AN_NO_ENTITY at the ends */
+    char *long_key;        /* owned: a key of AN_ENTITY_SHORT_KEY bytes or more, else NULL */
+    char short_key[AN_ENTITY_SHORT_KEY];
 } an_stream_entity;
+
+static inline const char *an_entity_key(const an_stream_entity *e)
+{
+    return e->long_key ? e->long_key : e->short_key;
+}
 
 typedef struct an_entity_table {
     size_t block_bytes, align; /* block_bytes a multiple of align */
@@ -38,13 +49,14 @@ typedef struct an_entity_table {
 void an_entity_table_init(an_entity_table *t, size_t block_bytes, size_t align, size_t max);
 void an_entity_table_free(an_entity_table *t);
 
-/* The entity with this key (hash from an_hash_bytes), or AN_NO_ENTITY. */
+/* The entity with this key (hash from an_hash_text), or AN_NO_ENTITY. */
 uint32_t an_entity_table_find(const an_entity_table *t, const char *key, uint64_t hash);
 /* Room for count + 1 entities (count < max): ANOMA_ERR_NO_MEMORY leaves the
  * table as it was. */
 anoma_status an_entity_table_reserve(an_entity_table *t);
-/* Add an entity (room reserved, key absent), newest; the key is taken over,
- * the block copied in. Its index. */
+/* Add an entity (room reserved, key absent), newest; the key (an_malloc'd)
+ * is taken over (kept, or copied into the record and freed), the block
+ * copied in. Its index. */
 uint32_t an_entity_table_add(an_entity_table *t, char *key, uint64_t hash, double last_seen,
                              const void *block);
 /* Make entity i the newest. */

@@ -138,7 +138,7 @@ static anoma_status encode(const anoma_stream *s, an_writer *w)
     an_put_u64(w, n_stateful_detectors(s));
     for (uint32_t i = t->oldest; i != AN_NO_ENTITY; i = t->entities[i].newer) {
         const void *block = an_entity_block(t, i);
-        an_put_str(w, t->entities[i].key);
+        an_put_str(w, an_entity_key(&t->entities[i]));
         an_put_f64(w, t->entities[i].last_seen);
         an_alert_save(&s->rule, block, w);
         AN_TRY(an_stream_save_block(s, block, w));
@@ -230,7 +230,7 @@ static anoma_status read_entities(const anoma_stream *s, an_reader *r, an_entity
         char *key = an_get_str(r);
         if (!key)
             return r->no_memory ? an_no_memory() : an_reader_status(r);
-        uint64_t hash = an_hash_bytes(key, strlen(key));
+        uint64_t hash = an_hash_text(key);
         if (strlen(key) > ANOMA_STREAM_MAX_KEY || an_entity_table_find(t, key, hash) != AN_NO_ENTITY) {
             an_free(key);
             return an_error(ANOMA_ERR_FORMAT, "stream state: entity %zu: a key too long or "

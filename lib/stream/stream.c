@@ -231,7 +231,7 @@ static void evict(anoma_stream *s, uint32_t i)
 {
     void *alert = an_entity_block(&s->table, i);
     if (an_alert_close_now(&s->rule, alert))
-        emit(s, alert, ANOMA_ALERT_CLOSE, s->table.entities[i].key, 1);
+        emit(s, alert, ANOMA_ALERT_CLOSE, an_entity_key(&s->table.entities[i]), 1);
     an_entity_table_remove(&s->table, i);
 }
 
@@ -326,7 +326,7 @@ static void update_alert(anoma_stream *s, uint32_t i, const double *x, double sc
     if (change != AN_ALERT_SAME)
         emit(s, alert,
              change == AN_ALERT_OPENED ? ANOMA_ALERT_OPEN : ANOMA_ALERT_CLOSE,
-             s->table.entities[i].key, 0);
+             an_entity_key(&s->table.entities[i]), 0);
 }
 
 /* The push after the row is in `in` (or, without steps, `plain`). */
@@ -337,7 +337,7 @@ static anoma_status push(anoma_stream *s, const char *key, double time, const an
     const anoma_model *m = s->model;
     s->has_last = 0;
     AN_TRY(check_key(key, time));
-    uint64_t hash = an_hash_bytes(key, strlen(key));
+    uint64_t hash = an_hash_text(key);
     uint32_t i = an_entity_table_find(&s->table, key, hash);
     unsigned char *block = working_block(s, i);
     const double *x = plain;
@@ -464,6 +464,7 @@ size_t anoma_stream_memory_bytes(const anoma_stream *s)
                    s->table.block_bytes + s->model->scratch_bytes +
                    (2 * s->model->width + s->model->n_detectors) * sizeof(double);
     for (size_t i = 0; i < t->count; i++)
-        bytes += strlen(t->entities[i].key) + 1;
+        if (t->entities[i].long_key)
+            bytes += strlen(t->entities[i].long_key) + 1;
     return bytes;
 }

@@ -196,8 +196,8 @@ def test_evaluate_contamination_auto(wbc):
     result = json.loads(run("evaluate", "--label", "label", "--contamination", "auto",
                             "--format", "json", WBC, ok=False).stdout)
     rules = {r["detector"]: r["threshold"] for r in result}
-    assert rules == {"zscore": 3, "mad": 3.5, "iqr": 0, "iforest": 0.5, "ocsvm": 0, "lof": 1.5,
-                     "gbt": 0.5}
+    assert rules == {"zscore": 3, "mad": 3.5, "iqr": 0, "iforest": 0.5, "ocsvm": 0, "ocsvm_sgd": 0,
+                     "lof": 1.5, "gbt": 0.5}
     assert all(r["contamination"] is None for r in result)
     z = {r["detector"]: r for r in result}["zscore"]
     flagged = zscore_reference(X, X) > 3
@@ -878,7 +878,9 @@ def data_lines(path):
 
 @pytest.mark.parametrize("detector,extra", [("zscore", []), ("iforest", []),
                                             ("iforest", ["--explain", "3"]),
-                                            ("zscore,mad", ["--explain", "2"])])
+                                            ("zscore,mad", ["--explain", "2"]),
+                                            ("iforest", ["--proba"]),
+                                            ("zscore,mad", ["--proba", "--explain", "2"])])
 def test_stream_matches_score(tmp_path, detector, extra):
     # the bundled file, label column included: stream ignores it as score does
     model = tmp_path / "m.anoma"
@@ -1039,6 +1041,28 @@ def test_stream_bad_lines_with_keep_explain_and_steps(tmp_path):
     assert short["id"] == ""  # the line could not be read
     for row in (unseen, text_value, short):
         assert (row[["score", "is_anomaly"] + explain] == "").all(), row
+
+
+def test_stream_proba_bad_lines_and_refusal(tmp_path, zscore_model):
+    lines = data_lines(WBC)
+    text = "\n".join([lines[0], lines[1], "1,2,oops,4,5,6,7,8,9,0", lines[2]]) + "\n"
+    p = stream(zscore_model, "--proba", input=text, ok=False)
+    assert p.returncode == 1
+    out = read_stream_output(p.stdout)
+    assert list(out.columns) == ["score", "is_anomaly", "probability", "confidence", "error"]
+    assert len(out) == 3
+    bad = out.iloc[1]
+    assert bad["score"] == bad["probability"] == bad["confidence"] == "" and "'oops'" in bad["error"]
+    good = tmp_path / "good.csv"
+    good.write_text("\n".join([lines[0], lines[1], lines[2]]) + "\n")
+    ref = read_stream_output(run("score", "--proba", zscore_model, good).stdout)
+    for col in ["score", "is_anomaly", "probability", "confidence"]:
+        assert list(out.drop(index=[1])[col]) == list(ref[col]), col
+    # a model that learned no probability: refused before any line is read
+    none = tmp_path / "none.anoma"
+    run("train", "-d", "zscore", "-m", "threshold=3", "-m", "probability_rows=0", "-o", none, WBC)
+    p = stream(none, "--proba", input=text, ok=False)
+    assert p.returncode == 1 and p.stdout == "" and "learned no probability" in p.stderr
 
 
 def test_stream_no_header(wbc, zscore_model):

@@ -162,6 +162,27 @@ def test_default_probability_is_the_rank(name):
     np.testing.assert_allclose(model.predict_confidence(X), want, rtol=0, atol=1e-12)
 
 
+def test_default_fit_has_a_probability():
+    """One detector by its own rule (the estimators' and the tool's default)
+    scores no training row for its threshold, yet learns the probability:
+    on every row when there are at most probability_rows (10000), else on a
+    sample of that many, whose rank is within the binomial spread of the
+    share of all training scores below."""
+    X, _ = data("cardio.csv")
+    est = anoma.IsolationForest(random_state=0).fit(X)
+    s = est.anomaly_score(X)
+    proba = est.predict_proba(X)
+    np.testing.assert_allclose(proba[:, 1], rank(knots_of(s), s), rtol=0, atol=1e-12)
+    assert np.array_equal(proba[:, 0], 1 - proba[:, 1])
+    assert est.predict_confidence(X).shape == (X.shape[0],)
+    big = np.random.default_rng(4).standard_normal((40000, 3))
+    model = anoma.Model("contamination=auto", [("zscore", "combine=max")]).fit(big)
+    points = np.array([[0.0, 0, 0], [0.5, 0.5, 0.5], [1.0, 0, 0], [2.0, 0, 0]])
+    share = np.array([np.mean(model.score(big) <= t) for t in model.score(points)])
+    # spread of a 10000-row sample at most 0.005; 5 of those, and the knots' 1/1024
+    assert np.all(np.abs(model.predict_proba(points)[:, 1] - share) < 5 * 0.005 + 1 / 1024)
+
+
 def platt_reference(s, y):
     """scikit-learn's logistic regression on Platt's smoothed targets: each
     row twice, as an anomaly with weight t and as normal with weight 1 - t,
@@ -245,7 +266,7 @@ def test_bad_parameters():
     raw = model.member_scores(X)
     assert np.array_equal(model.score(X), ((raw[:, 0] > 3) * 1.0 + (raw[:, 1] > 0.5)) / 2)
     # no probability without training scores
-    fixed = anoma.Model("threshold=3", [("zscore", "combine=max")]).fit(X)
+    fixed = anoma.Model("threshold=3 probability_rows=0", [("zscore", "combine=max")]).fit(X)
     with pytest.raises(anoma.AnomaError, match="fit_probability"):
         fixed.predict_proba(X)
 
@@ -298,6 +319,17 @@ def test_cli_ensemble_and_proba(tmp_path):
     knots = knots_of(model.score(X[0::2]))
     np.testing.assert_allclose(got[:, 2], rank(knots, got[:, 0]), rtol=0, atol=1e-12)
 
+    # the tool's default for one detector (its own rule) learns the probability too
+    p = cli("train", "-d", "iforest", "-p", "n_trees=40", "-o", model_path, train)
+    assert p.returncode == 0, p.stderr
+    model = anoma.Model.load(str(model_path))
+    assert "contamination=auto" in model.params()
+    p = cli("score", "--proba", model_path, valid)
+    assert p.returncode == 0, p.stderr
+    got = read_scores(p.stdout)
+    knots = knots_of(model.score(X[0::2]))
+    np.testing.assert_allclose(got[:, 2], rank(knots, got[:, 0]), rtol=0, atol=1e-12)
+
     # --validation --proba: Platt's curve on the validation rows
     p = cli("train", "-d", "zscore", "-p", "combine=max", "--validation", valid, "--proba",
             "--label", "label", "-o", model_path, train)
@@ -320,7 +352,8 @@ def test_cli_refusals(tmp_path):
     assert p.returncode == 1 and "weights=2,1,3 has 3 weights; the model has 2" in p.stderr
     p = cli("train", "-d", "zscore", "--proba", "-o", tmp_path / "m.anoma", train)
     assert p.returncode == 2 and "--proba needs --validation FILE" in p.stderr
-    p = cli("train", "-d", "zscore", "-m", "threshold=3", "-o", tmp_path / "m.anoma", train)
+    p = cli("train", "-d", "zscore", "-m", "threshold=3", "-m", "probability_rows=0", "-o",
+            tmp_path / "m.anoma", train)
     assert p.returncode == 0, p.stderr
     p = cli("score", "--proba", tmp_path / "m.anoma", train)
     assert p.returncode == 1 and "learned no probability" in p.stderr

@@ -46,13 +46,19 @@ def gaussian(rows=300, cols=4, seed=0):
     return np.vstack([rng.standard_normal((rows, cols)), rng.uniform(-6, 6, (rows // 15, cols))])
 
 
-def assert_same_fit(ours, sk, X):
+def assert_same_fit(ours, sk, X, weights=None):
     d = ours.decision_function(X)
     ref = sk.decision_function(X)
     worst = np.max(np.abs(d - ref) / np.maximum(1, np.abs(ref)))
     assert close(d, ref), "decision_function differs by %.3g" % worst
     assert ours.n_support_[0] == sk.n_support_[0]
     np.testing.assert_array_equal(ours.support_vectors_, sk.support_vectors_)
+    # support_: scikit-learn's rows; with weights of 0 it counts only the
+    # rows of weight > 0, ours every row, so that X[support_] holds
+    kept = np.arange(len(X)) if weights is None else np.flatnonzero(weights > 0)
+    np.testing.assert_array_equal(ours.support_, kept[sk.support_])
+    assert ours.support_.dtype == sk.support_.dtype
+    np.testing.assert_array_equal(X[ours.support_], ours.support_vectors_)
     np.testing.assert_allclose(ours.dual_coef_, sk.dual_coef_, rtol=1e-6, atol=1e-9)
     assert close(ours.intercept_, sk.intercept_)
     assert close(ours.offset_, sk.offset_)
@@ -110,7 +116,7 @@ def test_sample_weight_matches_sklearn():
     for params in (dict(nu=0.3, gamma=0.1), dict()):
         sk = svm.OneClassSVM(**params).fit(X, sample_weight=w)
         ours = anoma.OneClassSVM(**params).fit(X, sample_weight=w)
-        assert_same_fit(ours, sk, X)
+        assert_same_fit(ours, sk, X, w)
 
 
 def test_max_iter_stops_as_sklearn():
@@ -166,6 +172,7 @@ def test_pickle_save_load_and_convert(tmp_path):
     back = pickle.loads(pickle.dumps(ours))
     np.testing.assert_array_equal(back.decision_function(X), ours.decision_function(X))
     np.testing.assert_array_equal(back.support_vectors_, ours.support_vectors_)
+    np.testing.assert_array_equal(back.support_, ours.support_)
     path = str(tmp_path / "ocsvm.anoma")
     ours.model_.save(path)
     loaded = anoma.Model.load(path)
@@ -178,6 +185,7 @@ def test_pickle_save_load_and_convert(tmp_path):
     conv = anoma.from_sklearn(sk)
     assert conv.model_.feature_names == ["a", "b", "c", "d"]
     assert conv.get_params()["gamma"] == 0.5 and conv.n_iter_ == sk.n_iter_
+    np.testing.assert_array_equal(conv.support_, sk.support_)
     with pytest.raises(ValueError, match="fitted"):
         anoma.from_sklearn(svm.OneClassSVM())
     with pytest.raises(ValueError, match="kernel"):
@@ -208,3 +216,38 @@ def test_missing_values_take_the_training_mean():
 def test_bad_parameters_name_themselves(params, key):
     with pytest.raises(anoma.ParameterValueError, match=key):
         anoma.OneClassSVM(**params).fit(gaussian())
+
+
+# ---- end to end: the command-line tool ---------------------------------------
+
+def test_cli_train_and_inspect_say_what_the_model_is(tmp_path):
+    """`anoma train -d ocsvm` then `anoma inspect`: the kernel, gamma, nu, rho
+    and support-vector count are scikit-learn's for the same data, and the
+    memory is the documented (n_sv (n_features + 3) + n_features) doubles
+    plus the detector's fixed state."""
+    import os
+    import re
+    import subprocess
+    cli = os.environ.get("ANOMA_CLI")
+    if not cli or not os.path.exists(cli):
+        pytest.skip("the anoma tool is not built (ANOMA_CLI)")
+    X = gaussian(seed=7)
+    data = tmp_path / "x.csv"
+    with open(data, "w") as f:
+        f.write("a,b,c,d\n")
+        for row in X:
+            f.write(",".join("%.17g" % v for v in row) + "\n")
+    model = tmp_path / "m.anoma"
+    subprocess.run([cli, "train", "-d", "ocsvm", "-p", "nu=0.1", "-p", "gamma=0.2",
+                    "-o", str(model), str(data)], check=True, capture_output=True)
+    text = subprocess.run([cli, "inspect", str(model)], check=True, capture_output=True,
+                          text=True).stdout
+    sk = svm.OneClassSVM(nu=0.1, gamma=0.2).fit(X)
+    assert "kernel: rbf, gamma: 0.2" in text
+    rho = float(re.search(r"nu: 0\.1, rho: (\S+)", text).group(1))
+    assert rho == pytest.approx(-sk.intercept_[0], rel=1e-9)
+    n_sv = int(re.search(r"support vectors: (\d+) of 4 features", text).group(1))
+    assert n_sv == sk.n_support_[0]
+    memory = int(re.search(r"  memory: (\d+) bytes", text).group(1))
+    arrays = (n_sv * (4 + 3) + 4) * 8
+    assert arrays < memory < arrays + 1024

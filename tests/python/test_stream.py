@@ -134,7 +134,11 @@ def test_times_and_defaults():
     assert opened.entity == "7" and opened.start_time == 1.0
     assert closed.end_time == 1.0
     assert s.push(7, {"x0": 0.25})[::2] == (0.25, False)
-    assert np.isnan(s.push(7, [0.0]).probability)  # a fixed threshold: no probability learned
+    # every training row scores 1: the rank of 0 is 0
+    assert s.push(7, [0.0]).probability == 0
+    none = anoma.Model("threshold=0.5 probability_rows=0", [("zscore", "")])
+    none.fit(np.array([[-1.0], [1.0]] * 4))
+    assert np.isnan(anoma.Stream(none).push(7, [0.0]).probability)  # learned no probability
 
 
 def test_bad_states_and_options_refused():

@@ -1,6 +1,8 @@
-/* What fitting scores: nothing for a fixed threshold and one detector, and
- * at most calibration_rows training rows (a seeded uniform sample, all rows
- * when there are fewer) for a contamination threshold or a normalisation. */
+/* What fitting scores: at most probability_rows training rows for the
+ * default probability alone (a fixed threshold or the detector's own rule,
+ * one detector), nothing with probability_rows=0, and at most
+ * calibration_rows (a seeded uniform sample, all rows when there are fewer)
+ * for a contamination threshold or a normalisation. */
 #include "testing.h"
 
 #include "core/sample.h"
@@ -47,8 +49,25 @@ static void release(anoma_model *m)
 
 static void test_rows_scored_at_fit(void)
 {
+    /* a fixed threshold or the detector's own rule: only the default
+     * probability learns from training scores, on probability_rows of them */
     anoma_model *m = counted_fit("threshold=2.5", 1, ROWS);
+    CHECK(rows_scored == ROWS); /* fewer rows than the default 10000: all */
+    CHECK(m->probability.method == AN_PROBABILITY_DISTRIBUTION);
+    release(m);
+    m = counted_fit("contamination=auto probability_rows=500", 1, ROWS);
+    CHECK(rows_scored == 500);
+    CHECK(m->probability.method == AN_PROBABILITY_DISTRIBUTION);
+    release(m);
+    m = counted_fit("threshold=2.5 probability_rows=700 calibration_rows=300", 1, ROWS);
+    CHECK(rows_scored == 300); /* the smaller of the two */
+    release(m);
+    m = counted_fit("threshold=2.5 probability_rows=0", 1, ROWS);
     CHECK(rows_scored == 0); /* nothing to learn from training scores */
+    CHECK(m->probability.method == AN_PROBABILITY_NONE);
+    release(m);
+    m = counted_fit("calibration_rows=1000 probability_rows=10", 1, ROWS);
+    CHECK(rows_scored == 1000); /* the threshold's sample serves the probability too */
     release(m);
     m = counted_fit("threshold=2.5 normalize=standard", 1, ROWS);
     CHECK(rows_scored == ROWS); /* fewer rows than the default 100000: all */

@@ -5,6 +5,7 @@
  * large ones, so a regression fails here without taking the memory. Files
  * are built by hand from docs/model-format.md. */
 #include "testing.h"
+#include "model/model.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -216,10 +217,11 @@ static void test_max_bytes_option(void)
 
 static void test_feature_count_over_bytes_left(void)
 {
-    /* A 1.8 KB model whose metadata declares 2^24 feature names but holds
-     * a few hundred bytes: refused before an array for 2^24 is made. */
+    /* A 1.8 KB model whose metadata declares the most feature names a
+     * model holds but holds a few hundred bytes: refused before an array
+     * for all of them is made. */
     unsigned char meta[1600], model[16], detector[64] = {0};
-    size_t n_meta = meta_payload(meta, (uint64_t)1 << 24, 1);
+    size_t n_meta = meta_payload(meta, AN_MODEL_MAX_FEATURES, 1);
     while (n_meta + 5 <= sizeof meta) { /* names "a" as far as they go */
         put_le(meta + n_meta, 1, 4);
         meta[n_meta + 4] = 'a';
@@ -233,9 +235,54 @@ static void test_feature_count_over_bytes_left(void)
     CHECK(f.len < 2000);
     size_t largest;
     CHECK_STATUS(load(&f, NULL, 64 * MIB, &largest), ANOMA_ERR_FORMAT);
-    CHECK(strstr(anoma_last_error(), "16777216 feature names") != NULL);
+    CHECK(strstr(anoma_last_error(), "1048576 feature names") != NULL);
     CHECK(largest < 64 * 1024);
     free(f.data);
+}
+
+static void test_unnamed_feature_count_over_limit(void)
+{
+    /* A 100-byte metadata section declaring 2^24 unnamed features: each
+     * unnamed column gets a generated name on load, so the count alone
+     * once made a load take millions of allocations (found by
+     * fuzz_model_payloads). Refused by the limit, before any of them. */
+    unsigned char meta[64], model[16], detector[64] = {0};
+    file f = {0};
+    file_header(&f, 3);
+    plain(&f, TYPE_META, meta, meta_payload(meta, (uint64_t)1 << 24, 0));
+    plain(&f, TYPE_MODEL, model, model_payload(model));
+    plain(&f, TYPE_DETECTOR, detector, sizeof detector);
+    size_t largest;
+    CHECK_STATUS(load(&f, NULL, 64 * MIB, &largest), ANOMA_ERR_FORMAT);
+    CHECK(strstr(anoma_last_error(), "feature count out of range") != NULL);
+    CHECK(largest < 64 * 1024);
+    free(f.data);
+}
+
+static void test_fit_and_add_within_what_a_load_accepts(void)
+{
+    /* Every model that fits must load: fit, set_feature_names and
+     * add_detector refuse what the loader would. */
+    size_t cols = (size_t)AN_MODEL_MAX_FEATURES + 1;
+    double *x = calloc(cols, sizeof *x);
+    anoma_model *m = NULL;
+    CHECK_STATUS(anoma_model_create("", &m), ANOMA_OK);
+    CHECK_STATUS(anoma_model_add_detector(m, "zscore", "", NULL), ANOMA_OK);
+    anoma_matrix one_row = anoma_matrix_f64(x, 1, cols);
+    CHECK_STATUS(anoma_model_fit(m, &one_row, NULL, NULL), ANOMA_ERR_SHAPE);
+    CHECK(strstr(anoma_last_error(), "at most 1048576") != NULL);
+    const char *name = "a";
+    const char **names = calloc(cols, sizeof *names);
+    for (size_t j = 0; names && j < cols; j++)
+        names[j] = name;
+    CHECK_STATUS(anoma_model_set_feature_names(m, names, cols), ANOMA_ERR_SHAPE);
+    for (size_t k = 1; k < AN_MODEL_MAX_DETECTORS; k++)
+        CHECK_STATUS(anoma_model_add_detector(m, "zscore", "", NULL), ANOMA_OK);
+    CHECK_STATUS(anoma_model_add_detector(m, "zscore", "", NULL), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(anoma_model_n_detectors(m) == AN_MODEL_MAX_DETECTORS);
+    anoma_model_free(m);
+    free(names);
+    free(x);
 }
 
 int main(void)
@@ -244,5 +291,7 @@ int main(void)
     RUN(test_bombs_over_max_bytes);
     RUN(test_max_bytes_option);
     RUN(test_feature_count_over_bytes_left);
+    RUN(test_unnamed_feature_count_over_limit);
+    RUN(test_fit_and_add_within_what_a_load_accepts);
     return test_summary();
 }

@@ -185,8 +185,12 @@ static void test_sample_weights(void)
     size_t a_size = 0, b_size = 0;
     unsigned char *a = test_detector_payload(weighted, 0, &a_size);
     unsigned char *b = test_detector_payload(removed, 0, &b_size);
-    /* the same solution; only the fill values (means over all rows) differ */
-    CHECK(a_size == b_size && !memcmp(a + 48 + COLS * 8, b + 48 + COLS * 8, a_size - 48 - COLS * 8));
+    /* the same solution; only the fill values (means over all rows) and the
+     * support vectors' training rows (which count the left-out rows) differ */
+    uint64_t n_sv;
+    memcpy(&n_sv, a + 40, 8);
+    size_t solution = a_size - 48 - COLS * 8 - 8 - n_sv * 8;
+    CHECK(a_size == b_size && !memcmp(a + 48 + COLS * 8, b + 48 + COLS * 8, solution));
     free(a);
     free(b);
     for (size_t i = 0; i < ROWS; i++)
@@ -386,6 +390,9 @@ static void test_hostile_payloads(void)
     CHECK_STATUS(import(good, size, COLS + 1), ANOMA_ERR_FORMAT); /* width */
     for (size_t cut = 0; cut < size; cut += cut < 64 ? 1 : 97)
         CHECK_STATUS(import(good, cut, COLS), ANOMA_ERR_FORMAT);
+    uint64_t n_sv;
+    memcpy(&n_sv, good + 40, 8);
+    size_t rows_at = size - 8 * n_sv; /* the support vectors' training rows */
     struct {
         size_t at;
         int kind; /* 0 u32, 1 f64, 2 u64 */
@@ -399,7 +406,9 @@ static void test_hostile_payloads(void)
         {40, 2, 1e18, "detector"},    {40, 2, 4294967297.0, "detector"},
         {48, 1, NAN, "fill value of feature 0"},
         {48 + COLS * 8, 1, INFINITY, "dual coefficient of support vector 0"},
-        {size - 8, 1, NAN, "support vector"},
+        {rows_at - 16, 1, NAN, "support vector"},
+        {rows_at - 8, 2, 1, "support-vector rows"},
+        {rows_at + 8, 2, 0, "training row of support vector 1"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         memcpy(p, good, size);
@@ -422,6 +431,43 @@ static void test_hostile_payloads(void)
     free(longer);
     free(p);
     free(good);
+    anoma_model_free(m);
+    free(x);
+}
+
+/* Each support vector keeps its row in the training data, rows of weight
+ * 0 counted (the payload's last block); a version-1 payload, without that
+ * block, still loads, with the rows unknown. */
+static void test_support_rows(void)
+{
+    double *x = make_data(), w[ROWS];
+    for (size_t i = 0; i < ROWS; i++)
+        w[i] = i % 5 == 1 ? 0.0 : 1.0;
+    anoma_model *m = fit_model("nu=0.3", x, ROWS, COLS, w);
+    size_t size = 0;
+    unsigned char *p = test_detector_payload(m, 0, &size);
+    uint64_t n_sv, n_rows;
+    memcpy(&n_sv, p + 40, 8);
+    size_t sv_at = 48 + COLS * 8 + n_sv * 8, rows_at = sv_at + n_sv * COLS * 8;
+    CHECK(rows_at + 8 + n_sv * 8 == size);
+    memcpy(&n_rows, p + rows_at, 8);
+    CHECK(n_rows == n_sv);
+    uint64_t previous = 0;
+    for (size_t s = 0; s < n_sv && n_rows == n_sv; s++) {
+        uint64_t row;
+        memcpy(&row, p + rows_at + 8 + s * 8, 8);
+        CHECK(row < ROWS && (s == 0 || row > previous) && w[row] > 0);
+        CHECK(!memcmp(p + sv_at + s * COLS * 8, x + row * COLS, COLS * 8));
+        previous = row;
+    }
+    an_ocsvm svm;
+    an_reader r = an_reader_make(p, rows_at, "version 1");
+    CHECK_OK(an_ocsvm_load(&svm, &r, COLS, 1));
+    CHECK(svm.n_sv == n_sv && svm.support == NULL);
+    an_ocsvm_free(&svm);
+    r = an_reader_make(p, rows_at, "version 2 without rows");
+    CHECK(an_ocsvm_load(&svm, &r, COLS, 2) == ANOMA_ERR_FORMAT);
+    free(p);
     anoma_model_free(m);
     free(x);
 }
@@ -492,5 +538,6 @@ int main(void)
     RUN(test_bad_parameters);
     RUN(test_hostile_payloads);
     RUN(test_save_load);
+    RUN(test_support_rows);
     return test_summary();
 }

@@ -85,6 +85,57 @@ static void test_widths_and_names(void)
     anoma_model_free(m);
 }
 
+/* Typed rows through the row scorer give the batch's probability,
+ * confidence and members' scores, bit for bit: an ensemble of two detectors
+ * behind the steps, normalised by rank. */
+static void test_typed_row_probability_and_members(void)
+{
+    anoma_model *m = NULL;
+    CHECK_OK(anoma_model_create("contamination=0.05 normalize=rank", &m));
+    CHECK_OK(anoma_model_add_step(m, "one_hot", "columns=device", NULL));
+    CHECK_OK(anoma_model_add_step(m, "standard_scaler", NULL, NULL));
+    CHECK_OK(anoma_model_add_detector(m, "iforest", "n_trees=30 seed=2", NULL));
+    CHECK_OK(anoma_model_add_detector(m, "zscore", "combine=max", NULL));
+    anoma_frame *f = frame_of(ROWS, 0);
+    CHECK_OK(anoma_model_fit_frame(m, f, NULL, NULL));
+    static double p[ROWS], c[ROWS], raw[ROWS * 2], z[ROWS * 2], scores[ROWS];
+    CHECK_OK(anoma_model_score_frame(m, f, scores));
+    CHECK_OK(anoma_model_probability_frame(m, f, p, c));
+    CHECK_OK(anoma_model_member_scores_frame(m, f, raw, z));
+    anoma_row_scorer *s = NULL;
+    CHECK_OK(anoma_row_scorer_create(m, &s));
+    size_t same = 0;
+    for (size_t i = 0; i < ROWS; i++) {
+        anoma_value row[3] = {{.number = amount[i]}, {.text = device[i]},
+                              {.number = (double)clicks[i]}};
+        double score, prob, conf, r[2], n[2];
+        int is;
+        CHECK_OK(anoma_row_scorer_score_probability_values(s, row, 3, &score, &is, &prob, &conf));
+        CHECK_OK(anoma_row_scorer_member_scores_values(s, row, 3, r, n));
+        same += score == scores[i] && prob == p[i] && conf == c[i] && r[0] == raw[2 * i] &&
+                r[1] == raw[2 * i + 1] && n[0] == z[2 * i] && n[1] == z[2 * i + 1];
+    }
+    CHECK(same == ROWS);
+    anoma_value row[3] = {{.number = 1}, {.text = "web"}, {.number = 2}};
+    double score;
+    CHECK_STATUS(anoma_row_scorer_member_scores_values(s, row, 2, &score, NULL), ANOMA_ERR_SHAPE);
+    CHECK_STATUS(anoma_row_scorer_member_scores_values(s, row, 3, NULL, NULL),
+                 ANOMA_ERR_INVALID_ARGUMENT);
+    anoma_row_scorer_free(s);
+    anoma_model_free(m);
+    /* a model that learned no probability refuses before scoring */
+    CHECK_OK(anoma_model_create("threshold=1 probability_rows=0", &m));
+    CHECK_OK(anoma_model_add_step(m, "one_hot", "columns=device", NULL));
+    CHECK_OK(anoma_model_add_detector(m, "zscore", NULL, NULL));
+    CHECK_OK(anoma_model_fit_frame(m, f, NULL, NULL));
+    CHECK_OK(anoma_row_scorer_create(m, &s));
+    CHECK_STATUS(anoma_row_scorer_score_probability_values(s, row, 3, &score, NULL, NULL, NULL),
+                 ANOMA_ERR_UNSUPPORTED);
+    anoma_row_scorer_free(s);
+    anoma_model_free(m);
+    anoma_frame_free(f);
+}
+
 static void test_batch_row_and_file_agree(void)
 {
     anoma_model *m = fitted_model("iforest");
@@ -508,6 +559,7 @@ int main(void)
     make_data();
     RUN(test_widths_and_names);
     RUN(test_batch_row_and_file_agree);
+    RUN(test_typed_row_probability_and_members);
     RUN(test_explanations_of_derived_features);
     RUN(test_explaining_rows_keeps_window_history);
     RUN(test_bad_input_names_column_and_row);

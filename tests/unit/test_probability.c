@@ -91,6 +91,57 @@ static void test_default_probability(void)
     anoma_model_free(m);
 }
 
+/* Without a rate (a fixed threshold, the detector's own rule) the fit
+ * still learns the default probability: the same ranks as above, from the
+ * same five training scores; the threshold then sets the confidence. */
+static void test_probability_without_rate(void)
+{
+    static const double rows[] = {2, 2.5, 3, 4, 5, 9};
+    static const double want[] = {0, 0.125, 0.5, 1, 1, 1};
+    const char *params[] = {"threshold=3", "contamination=auto"};
+    for (size_t k = 0; k < N_OF(params); k++) {
+        anoma_model *m = zscore_model(params[k]);
+        double p[N_OF(rows)], c[N_OF(rows)];
+        anoma_matrix x = anoma_matrix_f64(rows, N_OF(rows), 1);
+        CHECK_OK(anoma_model_probability(m, &x, p, c));
+        for (size_t i = 0; i < N_OF(rows); i++)
+            CHECK(test_close(p[i], want[i], 1e-12));
+        /* both thresholds (3, and zscore's rule 3) lie above every knot: rank 1 */
+        CHECK(test_close(c[0], 1, 1e-12) && test_close(c[2], 0.5, 1e-12));
+        anoma_model_free(m);
+    }
+}
+
+/* On a sample of probability_rows rows the probability of a score is close
+ * to the share of all training scores at or below it: z-scores of
+ * 0, 1, ..., 99999 are |i - 49999.5| / std, so the share at or below the
+ * score of row i is known in closed form; a 2000-row sample's rank has a
+ * binomial spread of at most 0.0112, and every point must lie within 4 of
+ * those (plus the knots' 1/1024). */
+static void test_probability_on_a_sample(void)
+{
+    enum { N = 100000 };
+    double *train = malloc(N * sizeof *train);
+    for (size_t i = 0; i < N; i++)
+        train[i] = (double)i;
+    anoma_model *m = NULL;
+    CHECK_OK(anoma_model_create("contamination=auto probability_rows=2000", &m));
+    CHECK_OK(anoma_model_add_detector(m, "zscore", "", NULL));
+    anoma_matrix x = anoma_matrix_f64(train, N, 1);
+    CHECK_OK(anoma_model_fit(m, &x, NULL, NULL));
+    static const double rows[] = {50000, 60000, 75000, 90000, 99000};
+    double p[N_OF(rows)];
+    anoma_matrix r = anoma_matrix_f64(rows, N_OF(rows), 1);
+    CHECK_OK(anoma_model_probability(m, &r, p, NULL));
+    for (size_t i = 0; i < N_OF(rows); i++) {
+        /* rows j with |j - 49999.5| <= |rows[i] - 49999.5|: 2 (rows[i] - 49999) */
+        double share = 2 * (rows[i] - 49999) / N;
+        CHECK(fabs(p[i] - share) < 4 * 0.0112 + 1.0 / 1024);
+    }
+    anoma_model_free(m);
+    free(train);
+}
+
 /* Confidence on each side of a threshold moved to score r/2 (r =
  * 1/sqrt2), whose rank is q = 0.125. */
 static void test_confidence_sides(void)
@@ -213,8 +264,9 @@ static void test_bad_saved_probability(void)
 
 static void test_refused(void)
 {
-    /* one detector and a fixed threshold: no training score, no probability */
-    anoma_model *m = zscore_model("threshold=3");
+    /* one detector, a fixed threshold and probability_rows=0: no training
+     * score, no probability */
+    anoma_model *m = zscore_model("threshold=3 probability_rows=0");
     double row[] = {1}, p[1];
     anoma_matrix x = anoma_matrix_f64(row, 1, 1);
     CHECK_STATUS(anoma_model_probability(m, &x, p, NULL), ANOMA_ERR_UNSUPPORTED);
@@ -241,6 +293,8 @@ int main(void)
     RUN(test_rank_on_hand_knots);
     RUN(test_rank_from_quantiles);
     RUN(test_default_probability);
+    RUN(test_probability_without_rate);
+    RUN(test_probability_on_a_sample);
     RUN(test_confidence_sides);
     RUN(test_platt_closed_form);
     RUN(test_fit_probability_on_model);

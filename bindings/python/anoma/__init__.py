@@ -1,6 +1,6 @@
 """libanoma from Python: ctypes bindings, numpy in and numpy out.
 
-The estimators (ZScore, MAD, IQR, IsolationForest, OneClassSVM) follow scikit-learn's
+The estimators (ZScore, MAD, IQR, IsolationForest, OneClassSVM, SGDOneClassSVM) follow scikit-learn's
 outlier-detector signs: score_samples higher = more normal, predict -1/+1;
 anomaly_score, Model and the metrics keep the library's higher = more
 anomalous. GradientBoostedTrees, trained on labels, is a scikit-learn
@@ -18,6 +18,7 @@ from .metrics import average_precision_score, best_f1, confusion_at, roc_auc_sco
 from .model import Model, RowScorer
 from .neighbors import KNNDetector, LocalOutlierFactor
 from .ocsvm import OneClassSVM
+from .ocsvm_sgd import SGDOneClassSVM
 from .params import ComponentFlag, component_flags, describe, list_components, list_detectors
 from .pipeline import (FrequencyEncoder, MaxAbsScaler, MinMaxScaler, MissingIndicator,
                        Normalizer, OneHotEncoder, OrdinalEncoder, Pipeline, Ratio, RobustScaler,
@@ -47,7 +48,7 @@ _lib.anoma_shutdown.argtypes = []
 
 __all__ = ["Model", "RowScorer", "Stream", "StreamResult", "AlertEvent", "Pipeline", "StandardScaler", "OneHotEncoder", "Select",
            "SimpleImputer", "MissingIndicator", "MinMaxScaler", "RobustScaler", "MaxAbsScaler",
-           "Normalizer", "OrdinalEncoder", "FrequencyEncoder", "Ratio", "ZScore", "MAD", "IQR", "IsolationForest", "OneClassSVM", "from_sklearn",
+           "Normalizer", "OrdinalEncoder", "FrequencyEncoder", "Ratio", "ZScore", "MAD", "IQR", "IsolationForest", "OneClassSVM", "SGDOneClassSVM", "from_sklearn",
            "from_torch", "from_keras_weights", "SequenceModel",
            "LocalOutlierFactor", "KNNDetector", "GradientBoostedTrees", "from_xgboost",
            "roc_auc_score", "average_precision_score", "confusion_at", "best_f1",

@@ -278,6 +278,18 @@ class _OutlierDetector(_Estimator):
         """fit(X) then predict(X)."""
         return self.fit(X, **fit_args).predict(X)
 
+    def predict_proba(self, X):
+        """Shape (n_samples, 2): column 0 P(normal), column 1 P(anomaly), the
+        rank of the row's score among the scores of a sample of the training
+        rows (``Model.predict_proba``; docs/model.md, "Probability")."""
+        x = self._check_X(X, reset=False)[0]
+        return self._threaded_model().predict_proba(x)
+
+    def predict_confidence(self, X):
+        """How sure each decision is, in [0, 1] (``Model.predict_confidence``)."""
+        x = self._check_X(X, reset=False)[0]
+        return self._threaded_model().predict_confidence(x)
+
     def feature_scores(self, X):
         """Each feature's own score (the library's sign: higher = more
         anomalous), shape (n_samples, n_features)."""

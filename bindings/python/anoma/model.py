@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from ._arrays import as_labels, as_matrix, as_row, as_vector
+from ._frames import Frame, Inputs, cells, has_typed_columns, is_frame
 from ._library import ANOMA_ERR_BUFFER_TOO_SMALL, ANOMA_OK, STATUS, Matrix, lib, text
 from .errors import ModelFileNotFoundError, check, error_for, keep_callback_error
 
@@ -19,6 +20,8 @@ lib.anoma_model_set_progress.restype = ctypes.c_int
 lib.anoma_model_set_progress.argtypes = [ctypes.c_void_p, _PROGRESS_FN, ctypes.c_void_p]
 # anoma_stage of progress.h (the library has no names for them)
 _STAGES = {0: "read", 1: "fit", 2: "score"}
+lib.anoma_model_n_steps.restype = ctypes.c_size_t
+lib.anoma_model_n_steps.argtypes = [ctypes.c_void_p]
 lib.anoma_model_params.restype = ctypes.c_int
 lib.anoma_model_params.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t,
                                    ctypes.POINTER(ctypes.c_size_t)]
@@ -33,6 +36,35 @@ for _name, _args in {
             ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_double),
             ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_double),
             ctypes.POINTER(ctypes.c_double)],
+        "anoma_row_scorer_score_probability_values": [
+            ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_double),
+            ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_double),
+            ctypes.POINTER(ctypes.c_double)],
+        "anoma_row_scorer_score_values": [
+            ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_double),
+            ctypes.POINTER(ctypes.c_int)],
+        "anoma_row_scorer_member_scores": [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t,
+                                           ctypes.c_void_p, ctypes.c_void_p],
+        "anoma_row_scorer_member_scores_values": [ctypes.c_void_p, ctypes.c_void_p,
+                                                  ctypes.c_size_t, ctypes.c_void_p,
+                                                  ctypes.c_void_p],
+        # the frame calls: a DataFrame with text or datetime columns, or a model with steps
+        "anoma_model_add_step": [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
+                                 ctypes.POINTER(ctypes.c_size_t)],
+        "anoma_model_fit_frame": [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                  ctypes.c_void_p],
+        "anoma_model_score_frame": [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p],
+        "anoma_model_predict_frame": [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p],
+        "anoma_model_member_scores_frame": [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                            ctypes.c_void_p],
+        "anoma_model_probability_frame": [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                          ctypes.c_void_p],
+        "anoma_model_fit_probability_frame": [ctypes.c_void_p, ctypes.c_void_p,
+                                              ctypes.c_void_p],
+        "anoma_model_set_threshold_from_labels_frame": [ctypes.c_void_p, ctypes.c_void_p,
+                                                        ctypes.c_void_p, ctypes.c_char_p],
+        "anoma_model_feature_scores_frame": [ctypes.c_void_p, ctypes.c_size_t,
+                                             ctypes.c_void_p, ctypes.c_void_p],
 }.items():
     getattr(lib, _name).restype = ctypes.c_int
     getattr(lib, _name).argtypes = _args
@@ -113,9 +145,7 @@ def _no_nul(s, what):
     return s
 
 
-def _is_frame(X):
-    """True for a pandas DataFrame (named columns and iloc)."""
-    return hasattr(X, "columns") and hasattr(X, "iloc")
+_is_frame = is_frame
 
 
 def _encode(s, what="text"):
@@ -135,13 +165,19 @@ class Model:
     ``predict`` gives 1 for rows whose score is strictly above ``threshold``,
     ``predict_proba`` the anomaly probability. X may be a 2-D array or a
     pandas DataFrame: fitted on a DataFrame, the model takes its column
-    names as feature names and later picks those columns by name.
+    names as feature names and later picks those columns by name. Pipeline
+    steps (``steps=[("one_hot", "columns=device"), ("time_features",
+    "column=when")]``, docs/features.md) turn text and datetime columns into
+    numbers: a DataFrame holding such columns, or any DataFrame given to a
+    model with steps, goes to the library as a typed frame (the ``_frame``
+    calls), as the ``anoma`` tool reads a CSV file.
     A fitted model is immutable and may be scored from several threads.
     """
 
-    def __init__(self, params="", detectors=(("zscore", "combine=max"),)):
+    def __init__(self, params="", detectors=(("zscore", "combine=max"),), steps=()):
         self._handle = None
-        self._spec = {"params": format_params(params), "detectors": [], "set": []}
+        self._spec = {"params": format_params(params), "detectors": [], "set": [],
+                      "steps": []}
         handle = ctypes.c_void_p()
         check(lib.anoma_model_create(_encode(self._spec["params"]), ctypes.byref(handle)))
         self._handle = handle
@@ -150,11 +186,16 @@ class Model:
                 self.add_detector(d)
             else:
                 self.add_detector(*d)
+        for step in steps or ():
+            if isinstance(step, (str, bytes)):
+                self.add_step(step)
+            else:
+                self.add_step(*step)
 
     @classmethod
-    def create(cls, params="", detectors=(("zscore", "combine=max"),)):
+    def create(cls, params="", detectors=(("zscore", "combine=max"),), steps=()):
         """Same as the constructor."""
-        return cls(params, detectors)
+        return cls(params, detectors, steps)
 
     @classmethod
     def _from_handle(cls, handle):
@@ -178,6 +219,22 @@ class Model:
         if self._spec is not None:
             self._spec["detectors"].append((name, text_params))
         return index.value
+
+    def add_step(self, name, params=""):
+        """Append a pipeline step (before fitting), such as
+        ``add_step("one_hot", "columns=device")``; returns its index."""
+        text_params = format_params(params)
+        index = ctypes.c_size_t()
+        check(lib.anoma_model_add_step(self._handle, _encode(name, "step name"),
+                                       _encode(text_params), ctypes.byref(index)))
+        if self._spec is not None:
+            self._spec["steps"].append((name, text_params))
+        return index.value
+
+    @property
+    def n_steps(self):
+        """Number of pipeline steps."""
+        return lib.anoma_model_n_steps(self._handle)
 
     def import_detector(self, name, state, n_features, params=""):
         """Add a detector fitted elsewhere from its payload bytes (laid out as
@@ -228,6 +285,15 @@ class Model:
         return i
 
     # --- fitting and scoring -------------------------------------------
+    def _frame(self, X):
+        """X as a typed frame when it goes through the frame calls: a
+        DataFrame with a text, category or datetime column, or any DataFrame
+        for a model with steps (the steps pick their columns by name); else
+        None, and X goes as a matrix."""
+        if is_frame(X) and (self.n_steps or has_typed_columns(X)):
+            return Frame(X)
+        return None
+
     def _matrix(self, X):
         """X as a matrix: a DataFrame's columns picked by the model's feature
         names when it has them (a missing one is a ValueError naming it),
@@ -250,19 +316,29 @@ class Model:
         """Fit on X (n_samples, n_features), an array or a DataFrame (whose
         column names become the feature names unless names were set); y:
         optional 0/1 labels; returns self."""
-        if _is_frame(X) and self.feature_names is None and not self.is_fitted:
+        frame = self._frame(X)
+        if frame is None and _is_frame(X) and self.feature_names is None and not self.is_fitted:
             self.feature_names = [str(c) for c in X.columns]
-        x = self._matrix(X)
-        labels = None if y is None else as_labels(y, "y", x.rows)
+        x = self._matrix(X) if frame is None else None
+        rows = frame.rows if x is None else x.rows
+        labels = None if y is None else as_labels(y, "y", rows)
         weights = (None if sample_weight is None
-                   else as_vector(sample_weight, np.float64, "sample_weight", x.rows))
-        check(lib.anoma_model_fit(self._handle, ctypes.byref(x),
-                                  None if labels is None else labels.ctypes.data,
-                                  None if weights is None else weights.ctypes.data))
+                   else as_vector(sample_weight, np.float64, "sample_weight", rows))
+        labels_p = None if labels is None else labels.ctypes.data
+        weights_p = None if weights is None else weights.ctypes.data
+        if frame is not None:  # the frame's column names become the input names
+            check(lib.anoma_model_fit_frame(self._handle, frame.handle, labels_p, weights_p))
+        else:
+            check(lib.anoma_model_fit(self._handle, ctypes.byref(x), labels_p, weights_p))
         return self
 
     def score(self, X):
         """Anomaly scores, one per row (higher = more anomalous)."""
+        frame = self._frame(X)
+        if frame is not None:
+            out = np.empty(frame.rows, dtype=np.float64)
+            check(lib.anoma_model_score_frame(self._handle, frame.handle, out.ctypes.data))
+            return out
         x = self._matrix(X)
         out = np.empty(x.rows, dtype=np.float64)
         check(lib.anoma_model_score(self._handle, ctypes.byref(x), out.ctypes.data))
@@ -292,6 +368,11 @@ class Model:
 
     def predict(self, X):
         """0/1 decisions: 1 (anomaly) when the score is above the threshold."""
+        frame = self._frame(X)
+        if frame is not None:
+            out = np.empty(frame.rows, dtype=np.intc)
+            check(lib.anoma_model_predict_frame(self._handle, frame.handle, out.ctypes.data))
+            return out.astype(np.int64)
         x = self._matrix(X)
         out = np.empty(x.rows, dtype=np.intc)
         check(lib.anoma_model_predict(self._handle, ctypes.byref(x), out.ctypes.data))
@@ -302,23 +383,32 @@ class Model:
         in the order of ``detectors``: raw scores, or with ``normalized=True``
         the normalised ones the combination reads. A DataFrame X gives a
         DataFrame with the detector names as columns and X's index."""
-        x = self._matrix(X)
+        frame = self._frame(X)
+        x = self._matrix(X) if frame is None else None
         n = lib.anoma_model_n_detectors(self._handle)
-        out = np.empty((x.rows, n), dtype=np.float64)
-        check(lib.anoma_model_member_scores(self._handle, ctypes.byref(x),
-                                            None if normalized else out.ctypes.data,
-                                            out.ctypes.data if normalized else None))
+        out = np.empty((frame.rows if x is None else x.rows, n), dtype=np.float64)
+        raw, z = (None, out.ctypes.data) if normalized else (out.ctypes.data, None)
+        if frame is not None:
+            check(lib.anoma_model_member_scores_frame(self._handle, frame.handle, raw, z))
+        else:
+            check(lib.anoma_model_member_scores(self._handle, ctypes.byref(x), raw, z))
         if _is_frame(X):
             import pandas as pd  # X is a DataFrame: pandas is there
             return pd.DataFrame(out, columns=self.detectors, index=X.index)
         return out
 
     def _probability(self, X):
-        x = self._matrix(X)
-        p = np.empty(x.rows, dtype=np.float64)
-        c = np.empty(x.rows, dtype=np.float64)
-        check(lib.anoma_model_probability(self._handle, ctypes.byref(x), p.ctypes.data,
-                                          c.ctypes.data))
+        frame = self._frame(X)
+        x = self._matrix(X) if frame is None else None
+        rows = frame.rows if x is None else x.rows
+        p = np.empty(rows, dtype=np.float64)
+        c = np.empty(rows, dtype=np.float64)
+        if frame is not None:
+            check(lib.anoma_model_probability_frame(self._handle, frame.handle, p.ctypes.data,
+                                                    c.ctypes.data))
+        else:
+            check(lib.anoma_model_probability(self._handle, ctypes.byref(x), p.ctypes.data,
+                                              c.ctypes.data))
         return p, c
 
     def predict_proba(self, X):
@@ -326,8 +416,9 @@ class Model:
         column 0 P(normal), column 1 P(anomaly). By default P(anomaly) is the
         rank of the row's score among the model's scores on its training
         rows; after fit_probability, Platt's logistic curve (docs/model.md,
-        "Probability"). A model that learned none (one detector with a fixed
-        threshold) raises."""
+        "Probability"). A model that learned none (``probability_rows=0``
+        with nothing else scoring training rows, an imported detector alone)
+        raises."""
         p = self._probability(X)[0]
         return np.column_stack((1 - p, p))
 
@@ -341,6 +432,12 @@ class Model:
         """Fit P(anomaly | score) on labelled rows (rows the model was not
         fitted on) by Platt's logistic method; it replaces the default
         probability and is saved with the model. Returns self."""
+        frame = self._frame(X)
+        if frame is not None:
+            labels = as_labels(y, "y", frame.rows)
+            check(lib.anoma_model_fit_probability_frame(self._handle, frame.handle,
+                                                        labels.ctypes.data))
+            return self
         x = self._matrix(X)
         labels = as_labels(y, "y", x.rows)
         check(lib.anoma_model_fit_probability(self._handle, ctypes.byref(x),
@@ -350,6 +447,12 @@ class Model:
     def feature_scores(self, X, detector=0):
         """Per-feature scores of one detector, shape (n_samples, n_features)."""
         detector = self._detector_index(detector)
+        frame = self._frame(X)
+        if frame is not None:  # one per column the detectors see (the steps' outputs)
+            out = np.empty((frame.rows, lib.anoma_model_n_outputs(self._handle)))
+            check(lib.anoma_model_feature_scores_frame(self._handle, detector, frame.handle,
+                                                       out.ctypes.data))
+            return out
         x = self._matrix(X)
         out = np.empty((x.rows, x.cols), dtype=np.float64)
         check(lib.anoma_model_feature_scores(self._handle, detector, ctypes.byref(x),
@@ -367,6 +470,12 @@ class Model:
         other than 0/1 or no anomaly in y raise ValueError and leave the
         threshold as it was (docs/model.md).
         """
+        frame = self._frame(X)
+        if frame is not None:
+            labels = as_labels(y, "y", frame.rows)
+            check(lib.anoma_model_set_threshold_from_labels_frame(
+                self._handle, frame.handle, labels.ctypes.data, _encode(rule, "rule")))
+            return self
         x = self._matrix(X)
         labels = as_labels(y, "y", x.rows)
         check(lib.anoma_model_set_threshold_from_labels(self._handle, ctypes.byref(x),
@@ -577,7 +686,7 @@ class Model:
             other = Model.from_bytes(state["bytes"])
         else:
             spec = state["spec"]
-            other = Model(spec["params"], spec["detectors"])
+            other = Model(spec["params"], spec["detectors"], spec.get("steps", ()))
             for index, key, value in spec["set"]:
                 if index is None:
                     other.set_param(key, value)
@@ -613,9 +722,24 @@ class RowScorer:
         self._score = ctypes.c_double()
         self._flag = ctypes.c_int()
         self._out = (ctypes.byref(self._score), ctypes.byref(self._flag))
+        # a model with text or timestamp inputs takes typed rows (anoma_value cells)
+        inputs = Inputs(model._handle, n)
+        self._inputs = inputs if inputs.typed else None
+
+    def _cells(self, row):
+        """A typed row as n anoma_value cells, and what keeps its text alive."""
+        columns = self._inputs.columns([self._inputs.row(row)], "RowScorer")
+        return cells(columns, 1)
 
     def score(self, row):
-        """(score, is_anomaly) of one row of n_features values."""
+        """(score, is_anomaly) of one row: n_features values in input order,
+        or (for a model with text or timestamp inputs) a mapping or pandas
+        Series by input name."""
+        if self._inputs is not None:
+            row, keep = self._cells(row)
+            check(lib.anoma_row_scorer_score_values(self._handle, row.ctypes.data,
+                                                    row.shape[1], *self._out))
+            return self._score.value, self._flag.value == 1
         if getattr(row, "shape", None) == self._shape and row.dtype.kind in _REAL_KINDS:
             self._row[:] = row
             status = self._call(*self._out)
@@ -629,12 +753,28 @@ class RowScorer:
 
     def score_probability(self, row):
         """(score, is_anomaly, probability, confidence) of one row."""
-        a = as_row(row)
         p, c = ctypes.c_double(), ctypes.c_double()
-        check(lib.anoma_row_scorer_score_probability(self._handle, a.ctypes.data, a.shape[0],
-                                                     *self._out, ctypes.byref(p),
-                                                     ctypes.byref(c)))
+        if self._inputs is not None:
+            a, keep = self._cells(row)
+            call = lib.anoma_row_scorer_score_probability_values
+        else:
+            a, call = as_row(row).reshape(1, -1), lib.anoma_row_scorer_score_probability
+        check(call(self._handle, a.ctypes.data, a.shape[1], *self._out, ctypes.byref(p),
+                   ctypes.byref(c)))
         return self._score.value, self._flag.value == 1, p.value, c.value
+
+    def member_scores(self, row, normalized=False):
+        """Every detector's score of one row (raw, or the normalised ones the
+        combination reads), in the order of ``Model.detectors``."""
+        out = np.empty(lib.anoma_model_n_detectors(self.model._handle), dtype=np.float64)
+        raw, z = (None, out.ctypes.data) if normalized else (out.ctypes.data, None)
+        if self._inputs is not None:
+            a, keep = self._cells(row)
+            call = lib.anoma_row_scorer_member_scores_values
+        else:
+            a, call = as_row(row).reshape(1, -1), lib.anoma_row_scorer_member_scores
+        check(call(self._handle, a.ctypes.data, a.shape[1], raw, z))
+        return out
 
     def feature_scores(self, row, detector=0):
         """Per-feature scores (explanation) of one row for one detector."""

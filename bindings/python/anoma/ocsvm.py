@@ -66,26 +66,32 @@ def _detector_payload(model):
 
 
 class _Fitted:
-    """The fitted state read from an "ocsvm" payload (version 1)."""
+    """The fitted state read from an "ocsvm" payload (version 1 or 2)."""
 
-    def __init__(self, payload):
+    def __init__(self, version, payload):
         kernel, degree, gamma, coef0, rho, d, n_sv = struct.unpack_from("<IIdddQQ", payload, 0)
         at = struct.calcsize("<IIdddQQ")
-        values = np.frombuffer(payload, dtype="<f8", offset=at)
+        values = np.frombuffer(payload, dtype="<f8", offset=at, count=d + n_sv + n_sv * d)
         self.kernel = _KERNELS[kernel]
         self.degree, self.gamma, self.coef0, self.rho = degree, gamma, coef0, rho
         self.fill = values[:d].copy()
         self.coef = values[d:d + n_sv].copy()
         self.sv = values[d + n_sv:d + n_sv + n_sv * d].reshape(n_sv, d).copy()
+        self.support = None  # the training rows, unknown in version 1
+        at += values.nbytes
+        if version >= 2 and struct.unpack_from("<Q", payload, at)[0]:
+            self.support = np.frombuffer(payload, dtype="<u8", offset=at + 8,
+                                         count=n_sv).astype(np.int32)
 
 
-def _payload(kernel, degree, gamma, coef0, rho, fill, coef, sv):
-    """An "ocsvm" payload, version 1 (docs/detectors/ocsvm.md)."""
+def _payload(kernel, degree, gamma, coef0, rho, fill, coef, sv, support):
+    """An "ocsvm" payload, version 2 (docs/detectors/ocsvm.md)."""
     sv = np.ascontiguousarray(sv, dtype="<f8")
     return b"".join([struct.pack("<IIdddQQ", _KERNELS.index(kernel), int(degree), float(gamma),
                                  float(coef0), float(rho), sv.shape[1], sv.shape[0]),
                      np.asarray(fill, dtype="<f8").tobytes(),
-                     np.asarray(coef, dtype="<f8").tobytes(), sv.tobytes()])
+                     np.asarray(coef, dtype="<f8").tobytes(), sv.tobytes(),
+                     struct.pack("<Q", len(support)), np.asarray(support, dtype="<u8").tobytes()])
 
 
 class OneClassSVM(_OutlierDetector):
@@ -104,8 +110,8 @@ class OneClassSVM(_OutlierDetector):
     ``intercept_`` (``[-rho]``), ``offset_``, ``n_support_``, ``fit_status_``
     (1 when ``max_iter`` stopped the solver, with a ConvergenceWarning as
     scikit-learn), ``n_iter_`` (solver iterations), ``coef_`` (linear kernel), ``_gamma``, ``n_features_in_``,
-    ``feature_names_in_``, ``model_``. ``support_`` (the support vectors'
-    row indices) is not kept. NaN values are replaced by the feature's
+    ``feature_names_in_``, ``model_``, ``support_`` (the support vectors'
+    rows in the training data). NaN values are replaced by the feature's
     training mean (scikit-learn refuses them).
     """
 
@@ -175,7 +181,7 @@ class OneClassSVM(_OutlierDetector):
         model = self._model()
         cached = self.__dict__.get("_fitted_cache")
         if cached is None or cached[0] is not model:
-            cached = (model, _Fitted(_detector_payload(model)[1]))
+            cached = (model, _Fitted(*_detector_payload(model)))
             self.__dict__["_fitted_cache"] = cached
         return cached[1]
 
@@ -183,6 +189,18 @@ class OneClassSVM(_OutlierDetector):
     def support_vectors_(self):
         """The support vectors, shape (n_SV, n_features)."""
         return self._fitted().sv.copy()
+
+    @property
+    def support_(self):
+        """The support vectors' rows in the training data, increasing (int32, as
+        scikit-learn's): ``X[support_]`` is ``support_vectors_``. Equal to
+        scikit-learn's; with sample weights of 0, scikit-learn counts only the
+        rows of weight > 0, this counts every row. AttributeError for a model
+        saved by libanoma 0.1, which did not keep them."""
+        support = self._fitted().support
+        if support is None:
+            raise AttributeError("support_ is unknown: the model was saved without it")
+        return support.copy()
 
     @property
     def dual_coef_(self):
@@ -228,6 +246,16 @@ class OneClassSVM(_OutlierDetector):
         return self._fitted().rho - self.anomaly_score(X)
 
 
+def _sorted_support(svm):
+    """scikit-learn's ``support_`` when increasing (as its one-class fit makes
+    it), else none: the payload keeps only increasing rows."""
+    support = np.asarray(getattr(svm, "support_", []), dtype=np.int64)
+    if support.size == len(svm.support_vectors_) and np.all(support >= 0) and \
+            np.all(np.diff(support) > 0):
+        return support
+    return np.zeros(0, dtype=np.int64)
+
+
 def from_sklearn_ocsvm(svm):
     """A OneClassSVM scoring as the fitted ``sklearn.svm.OneClassSVM`` ``svm``:
     the same support vectors, dual coefficients, rho and kernel (gamma as
@@ -252,7 +280,8 @@ def from_sklearn_ocsvm(svm):
     model = Model({"threshold": 0.0, "n_threads": 1}, detectors=())
     model.import_detector("ocsvm", _payload(svm.kernel, svm.degree, svm._gamma, svm.coef0,
                                             -float(svm.intercept_[0]), sv.mean(axis=0),
-                                            np.asarray(svm.dual_coef_, np.float64).ravel(), sv),
+                                            np.asarray(svm.dual_coef_, np.float64).ravel(), sv,
+                                            _sorted_support(svm)),
                           d, detector)
     if getattr(svm, "feature_names_in_", None) is not None:
         model.feature_names = list(svm.feature_names_in_)

@@ -15,6 +15,7 @@ import inspect
 
 import numpy as np
 
+from ._frames import Frame as _Frame
 from ._library import lib, text
 from .errors import check
 from .estimators import _OutlierDetector
@@ -24,23 +25,10 @@ __all__ = ["Pipeline", "StandardScaler", "OneHotEncoder", "Select", "SimpleImput
            "MissingIndicator", "MinMaxScaler", "RobustScaler", "MaxAbsScaler", "Normalizer",
            "OrdinalEncoder", "FrequencyEncoder", "Ratio"]
 
-# Column types of data.h.
-_COL_DOUBLE, _COL_STRING, _COL_TIMESTAMP = 0, 2, 3
-
 _p, _st = ctypes.c_void_p, ctypes.c_int
-for _name, (_res, _args) in {
-        "anoma_frame_create": (_st, [ctypes.c_size_t, ctypes.POINTER(_p)]),
-        "anoma_frame_free": (None, [_p]),
-        "anoma_frame_add_column": (_st, [_p, ctypes.c_char_p, ctypes.c_int, _p]),
-        "anoma_model_add_step": (_st, [_p, ctypes.c_char_p, ctypes.c_char_p,
-                                       ctypes.POINTER(ctypes.c_size_t)]),
-        "anoma_model_fit_frame": (_st, [_p, _p, _p, _p]),
-        "anoma_model_score_frame": (_st, [_p, _p, _p]),
-        "anoma_model_predict_frame": (_st, [_p, _p, _p]),
+for _name, (_res, _args) in {  # the other frame calls: model.py
         "anoma_model_transform_frame": (_st, [_p, _p, _p]),
-        "anoma_model_n_outputs": (ctypes.c_size_t, [_p]),
         "anoma_model_output_name": (ctypes.c_char_p, [_p, ctypes.c_size_t]),
-        "anoma_model_n_steps": (ctypes.c_size_t, [_p]),
 }.items():
     _fn = getattr(lib, _name)
     _fn.restype, _fn.argtypes = _res, _args
@@ -328,68 +316,6 @@ class Ratio(_Step):
 
 
 # ---- frames -------------------------------------------------------------------
-
-class _Frame:
-    """An anoma_frame over a DataFrame's or an array's columns; the arrays it
-    points to live as long as this object."""
-
-    def __init__(self, X):
-        self.handle = None
-        columns = _columns_of(X)
-        rows = len(columns[0][1]) if columns else 0
-        handle = ctypes.c_void_p()
-        check(lib.anoma_frame_create(rows, ctypes.byref(handle)))
-        self.handle = handle
-        self.names = [name for name, _ in columns]
-        self._keep = []
-        for name, values in columns:
-            if "\0" in name:
-                raise ValueError("column %r: a column name may not contain a NUL character"
-                                 % (name,))
-            kind, buf = _column_buffer(values)
-            self._keep.append(buf)
-            address = ctypes.cast(buf, ctypes.c_void_p) if kind == _COL_STRING \
-                else buf.ctypes.data
-            check(lib.anoma_frame_add_column(handle, name.encode("utf-8"), kind, address))
-        self.rows = rows
-
-    def __del__(self, _free=lib.anoma_frame_free):
-        if getattr(self, "handle", None):
-            _free(self.handle)
-            self.handle = None
-
-
-def _columns_of(X):
-    """[(name, 1-D values)] of a DataFrame (its column names) or of a 2-D
-    array (x0, x1, ...)."""
-    if hasattr(X, "columns") and hasattr(X, "iloc"):
-        return [(str(name), X.iloc[:, j]) for j, name in enumerate(X.columns)]
-    a = np.asarray(X)
-    if a.ndim != 2:
-        raise ValueError("X must be 2-D (n_samples, n_features); got shape %s" % (a.shape,))
-    return [("x%d" % j, a[:, j]) for j in range(a.shape[1])]
-
-
-def _column_buffer(values):
-    """(column type, buffer) for one column: float64 numbers, int64 seconds
-    for datetimes, an array of UTF-8 char pointers (NULL = missing) for text."""
-    dtype = getattr(values, "dtype", None)
-    a = np.asarray(values)
-    if dtype is not None and str(dtype) == "category":
-        a = np.asarray(values.astype(object))
-    if a.dtype.kind in "biuf":
-        return _COL_DOUBLE, np.ascontiguousarray(a, dtype=np.float64)
-    if a.dtype.kind == "M":
-        seconds = a.astype("datetime64[s]").astype(np.int64)
-        return _COL_TIMESTAMP, np.ascontiguousarray(seconds)
-    texts = []
-    for v in a.tolist():
-        if v is None or (isinstance(v, float) and v != v):
-            texts.append(None)
-        else:
-            texts.append(str(v).encode("utf-8"))
-    return _COL_STRING, (ctypes.c_char_p * len(texts))(*texts)
-
 
 # ---- the pipeline ---------------------------------------------------------------
 

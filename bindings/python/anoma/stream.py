@@ -8,10 +8,10 @@ import datetime
 
 import numpy as np
 
+from ._frames import Inputs, cells
 from ._library import ANOMA_ERR_BUFFER_TOO_SMALL, lib, text
 from .errors import check
 from .model import Model, format_params
-from .pipeline import _COL_STRING, _COL_TIMESTAMP, _column_buffer
 
 __all__ = ["Stream", "StreamResult", "AlertEvent"]
 
@@ -46,8 +46,6 @@ for _name, (_res, _args) in {
         "anoma_stream_memory_bytes": (_size, [_p]),
         "anoma_stream_save": (_st, [_p, _p, _size, ctypes.POINTER(_size)]),
         "anoma_stream_restore": (_st, [_p, ctypes.c_char_p, _size]),
-        "anoma_model_input_type": (_st, [_p, _size, _int_p]),
-        "anoma_model_input_name": (ctypes.c_char_p, [_p, _size]),
         "anoma_model_n_outputs": (_size, [_p]),
         "anoma_model_output_name": (ctypes.c_char_p, [_p, _size]),
 }.items():
@@ -119,14 +117,8 @@ class Stream:
         self._handle = handle
         m = self.model._handle
         self.n_features = self.model.n_features
-        kinds = []
-        for j in range(self.n_features):
-            kind = ctypes.c_int()
-            check(lib.anoma_model_input_type(m, j, ctypes.byref(kind)))
-            kinds.append(kind.value)
-        self._kinds = kinds
-        self._typed = any(k in (_COL_STRING, _COL_TIMESTAMP) for k in kinds)
-        self._names = [text(lib.anoma_model_input_name(m, j)) for j in range(self.n_features)]
+        self._inputs = Inputs(m, self.n_features)
+        self._typed, self._names = self._inputs.typed, self._inputs.names
         self._outputs = [text(lib.anoma_model_output_name(m, k))
                          for k in range(lib.anoma_model_n_outputs(m))]
         self._score, self._proba, self._flag = ctypes.c_double(), ctypes.c_double(), ctypes.c_int()
@@ -145,43 +137,9 @@ class Stream:
         """Per model input, its column of `rows` (a DataFrame by the model's
         input names, a 2-D array or a list of rows in input order) as
         (type, buffer) of data.h."""
-        if hasattr(rows, "columns") and hasattr(rows, "iloc"):
-            missing = [n for n in self._names if n not in rows.columns]
-            if missing:
-                raise ValueError("Stream: the data has no column %r, which the model was "
-                                 "fitted on" % missing[0])
-            columns = [rows[n] for n in self._names]
-        else:
-            a = np.asarray(rows, dtype=object if self._typed else np.float64)
-            if a.ndim != 2 or a.shape[1] != self.n_features:
-                raise ValueError("Stream: rows must be 2-D with %d columns; got shape %s"
-                                 % (self.n_features, a.shape))
-            columns = [a[:, j] for j in range(self.n_features)]
-        out = []
-        for j, values in enumerate(columns):
-            if self._kinds[j] == _COL_TIMESTAMP:
-                values = np.asarray(values, dtype="datetime64[s]")
-            elif self._kinds[j] == _COL_STRING:
-                values = np.asarray(values, dtype=object)
-            else:
-                values = np.asarray(values, dtype=np.float64)
-            out.append(_column_buffer(values))
-        return out
+        return self._inputs.columns(rows, "Stream")
 
-    @staticmethod
-    def _cells(columns, n):
-        """rows x inputs 8-byte cells (anoma_value), and what keeps the text
-        they point to alive."""
-        cells = np.empty((n, len(columns)), dtype=np.uint64)
-        keep = []
-        for j, (kind, buf) in enumerate(columns):
-            if kind == _COL_STRING:
-                cells[:, j] = np.ctypeslib.as_array(ctypes.cast(buf, ctypes.POINTER(
-                    ctypes.c_uint64)), shape=(n,)) if n else []
-                keep.append(buf)
-            else:
-                cells[:, j] = np.ascontiguousarray(buf).view(np.uint64)
-        return cells, keep
+    _cells = staticmethod(cells)
 
     def _time(self, time):
         self._pushes += 1

@@ -5,17 +5,26 @@
  * the active rows only while shrinking, and the rest is computed when a
  * longer prefix is asked for. Whether a column comes from the cache or is
  * computed again changes nothing but time: its values are always the same.
- * Slots are allocated one by one as the solver first needs them (two at
- * the start): memory follows the columns used, not the bound, and a slot
- * comes from the allocator's ordinary heap rather than one huge mapping
- * that every fit would fault in page by page again (measured: a fifth of a
- * fit's time on a 10000-row problem). An allocation that fails only stops
- * the cache growing. */
+ * Slots are allocated as the solver first needs them (two at the start),
+ * a chunk of them at a time (below): memory follows the columns used, not
+ * the bound. An allocation that fails only stops the cache growing. */
 #include "detectors/ocsvm/ocsvm.h"
 #include "core/alloc.h"
 #include "core/error.h"
 
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+/* Slots come from chunks of at most CHUNK bytes, each asked to be backed by
+ * huge pages (MADV_HUGEPAGE, on the 2 MB-aligned parts of the chunk; a
+ * hint the kernel may ignore): the first write to a column then faults
+ * once per 2 MB instead of once per 4 KB. Measured on a 10000 x 10 fit
+ * (CPU time, one thread): nu = 0.1 0.49 -> 0.28-0.34 s, nu = 0.5 1.63 ->
+ * 1.30-1.43 s. Chunks count against the bound as the slots did. */
+#define CHUNK ((size_t)8 << 20)
+#define PAGE ((size_t)4096)
 
 #define NONE SIZE_MAX
 
@@ -25,6 +34,12 @@ struct an_ocsvm_cache {
     size_t limit;   /* most slots to allocate (n_slots, less once the allocator refused) */
     size_t used;    /* slots allocated, all in the ring */
     float **data;   /* n_slots columns of l values; the first `used` allocated */
+    void **chunks;  /* the allocations the slots live in (at most n_slots) */
+    size_t n_chunks;
+    float *spare;   /* the next unused slot of the last chunk, and how many */
+    size_t n_spare;
+    double bytes_left; /* of the bound, for chunks */
+    size_t bytes;      /* allocated for columns */
     size_t *slot_of;     /* l: the slot holding row i's column, or NONE */
     size_t *index_of;    /* n_slots: the column a slot holds, or NONE */
     size_t *len;         /* n_slots: entries filled */
@@ -47,11 +62,42 @@ static void push_back(an_ocsvm_cache *c, size_t s)
     c->prev[head] = s;
 }
 
+/* A new chunk for as many slots as CHUNK (and the bound) allow, at least
+ * one; 0 when refused. */
+static int add_chunk(an_ocsvm_cache *c)
+{
+    size_t column = c->l * sizeof(float);
+    size_t n = CHUNK / column;
+    if (n == 0)
+        n = 1;
+    if (n > c->limit - c->used)
+        n = c->limit - c->used;
+    while (n > 1 && (double)(n * column) > c->bytes_left)
+        n--;
+    float *chunk = AN_NEW_ARRAY(float, n * c->l);
+    if (!chunk)
+        return 0;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    uintptr_t from = an_align_up((uintptr_t)chunk, PAGE), to = (uintptr_t)(chunk + n * c->l);
+    if (to > from + PAGE)
+        (void)madvise((void *)from, (to - from) & ~(PAGE - 1), MADV_HUGEPAGE);
+#endif
+    c->chunks[c->n_chunks++] = chunk;
+    c->spare = chunk;
+    c->n_spare = n;
+    c->bytes_left -= (double)(n * column);
+    c->bytes += n * column;
+    return 1;
+}
+
 /* Allocate one more slot (empty, least recently used); 0 when refused. */
 static int add_slot(an_ocsvm_cache *c)
 {
-    if (c->used >= c->limit || !(c->data[c->used] = AN_NEW_ARRAY(float, c->l)))
+    if (c->used >= c->limit || (c->n_spare == 0 && !add_chunk(c)))
         return 0;
+    c->data[c->used] = c->spare;
+    c->spare += c->l;
+    c->n_spare--;
     size_t s = c->used++, head = c->n_slots;
     c->index_of[s] = NONE;
     c->len[s] = 0;
@@ -67,8 +113,9 @@ void an_ocsvm_cache_free(an_ocsvm_cache *c)
 {
     if (!c)
         return;
-    for (size_t s = 0; c->data && s < c->used; s++)
-        an_free(c->data[s]);
+    for (size_t k = 0; c->chunks && k < c->n_chunks; k++)
+        an_free(c->chunks[k]);
+    an_free(c->chunks);
     an_free(c->data);
     an_free(c->slot_of);
     an_free(c->index_of);
@@ -90,12 +137,14 @@ anoma_status an_ocsvm_cache_create(size_t l, double bytes, an_ocsvm_cache **out)
     c->l = l;
     c->n_slots = c->limit = n;
     c->data = AN_NEW_ZEROED(float *, n);
+    c->chunks = AN_NEW_ZEROED(void *, n);
+    c->bytes_left = bytes;
     c->slot_of = AN_NEW_ARRAY(size_t, l);
     c->index_of = AN_NEW_ARRAY(size_t, n);
     c->len = AN_NEW_ZEROED(size_t, n);
     c->prev = AN_NEW_ARRAY(size_t, n + 1);
     c->next = AN_NEW_ARRAY(size_t, n + 1);
-    if (!c->data || !c->slot_of || !c->index_of || !c->len || !c->prev || !c->next) {
+    if (!c->data || !c->chunks || !c->slot_of || !c->index_of || !c->len || !c->prev || !c->next) {
         an_ocsvm_cache_free(c);
         return an_no_memory();
     }
@@ -112,7 +161,7 @@ anoma_status an_ocsvm_cache_create(size_t l, double bytes, an_ocsvm_cache **out)
 
 size_t an_ocsvm_cache_bytes(const an_ocsvm_cache *c)
 {
-    return c->used * c->l * sizeof(float);
+    return c->bytes;
 }
 
 float *an_ocsvm_cache_get(an_ocsvm_cache *c, size_t index, size_t len, size_t *start)

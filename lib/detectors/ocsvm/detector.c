@@ -130,9 +130,8 @@ static anoma_status ocsvm_save(const void *state, an_writer *w)
 
 static anoma_status ocsvm_load(void *state, an_reader *r, size_t n_features, uint32_t version)
 {
-    (void)version; /* only version 1 exists */
     an_ocsvm m;
-    AN_TRY(an_ocsvm_load(&m, r, n_features));
+    AN_TRY(an_ocsvm_load(&m, r, n_features, version));
     adopt(state, &m);
     return ANOMA_OK;
 }

@@ -11,7 +11,8 @@
  *   libsvm drops them.
  * - Sample weights are scikit-learn's: a row of weight 0 is left out, and a
  *   row's weight is its upper bound C_i (libsvm's instance weights).
- * - The support vectors are the rows with a_i > 0, in row order. */
+ * - The support vectors are the rows with a_i > 0, in row order; each
+ *   keeps its row in the training data (zero-weight rows counted). */
 #include "detectors/ocsvm/ocsvm.h"
 #include "core/alloc.h"
 #include "core/error.h"
@@ -26,12 +27,14 @@ void an_ocsvm_free(an_ocsvm *m)
     an_free(m->sv_sq);
     an_free(m->coef);
     an_free(m->fill);
+    an_free(m->support);
     *m = (an_ocsvm){0};
 }
 
 size_t an_ocsvm_memory(const an_ocsvm *m)
 {
-    return (m->n_sv * (m->n_features + 2) + m->n_features) * sizeof(double);
+    return (m->n_sv * (m->n_features + 2) + m->n_features) * sizeof(double) +
+           (m->support ? m->n_sv * sizeof *m->support : 0);
 }
 
 anoma_status an_ocsvm_alloc(an_ocsvm *m, size_t n_sv, size_t d)
@@ -41,7 +44,8 @@ anoma_status an_ocsvm_alloc(an_ocsvm *m, size_t n_sv, size_t d)
     m->sv_sq = AN_NEW_ARRAY(double, n_sv);
     m->coef = AN_NEW_ARRAY(double, n_sv);
     m->fill = AN_NEW_ARRAY(double, d);
-    if (!m->sv || !m->sv_sq || !m->coef || !m->fill) {
+    m->support = AN_NEW_ARRAY(uint64_t, n_sv);
+    if (!m->sv || !m->sv_sq || !m->coef || !m->fill || !m->support) {
         an_ocsvm_free(m);
         return an_no_memory();
     }
@@ -79,12 +83,16 @@ static anoma_status fill_values(const an_fit_data *data, double *fill)
 }
 
 /* The rows to train on, filled, without those of weight 0 (compacted in
- * place), with their upper bounds (NULL without weights); *kept rows. */
-static anoma_status kept_rows(const an_fit_data *data, double *x, double **upper, size_t *kept)
+ * place), with their upper bounds (NULL without weights) and their rows in
+ * the training data (row[k] of kept row k); *kept rows. */
+static anoma_status kept_rows(const an_fit_data *data, double *x, double **upper, size_t *row,
+                              size_t *kept)
 {
     size_t d = data->cols, n = 0;
     *upper = NULL;
     if (!data->weights) {
+        for (size_t i = 0; i < data->rows; i++)
+            row[i] = i;
         *kept = data->rows;
         return ANOMA_OK;
     }
@@ -94,6 +102,7 @@ static anoma_status kept_rows(const an_fit_data *data, double *x, double **upper
     for (size_t i = 0; i < data->rows; i++)
         if (data->weights[i] > 0) {
             memmove(x + n * d, x + i * d, d * sizeof *x);
+            row[n] = i;
             c[n++] = data->weights[i];
         }
     if (n == 0) {
@@ -107,7 +116,7 @@ static anoma_status kept_rows(const an_fit_data *data, double *x, double **upper
 }
 
 static anoma_status train(const an_ocsvm_config *cfg, const an_fit_data *data, double *x,
-                          double *fill, an_ocsvm *out)
+                          double *fill, size_t *row, an_ocsvm *out)
 {
     size_t rows = data->rows, d = data->cols;
     AN_TRY(fill_values(data, fill));
@@ -120,7 +129,7 @@ static anoma_status train(const an_ocsvm_config *cfg, const an_fit_data *data, d
         kernel.gamma = 1.0 / (double)d;
     double *upper = NULL;
     size_t l = 0;
-    AN_TRY(kept_rows(data, x, &upper, &l));
+    AN_TRY(kept_rows(data, x, &upper, row, &l));
     double *alpha = AN_NEW_ARRAY(double, l);
     if (!alpha) {
         an_free(upper);
@@ -147,6 +156,7 @@ static anoma_status train(const an_ocsvm_config *cfg, const an_fit_data *data, d
             if (fabs(alpha[i]) > 0) {
                 memcpy(out->sv + s * d, x + i * d, d * sizeof *x);
                 out->coef[s] = alpha[i];
+                out->support[s] = row[i];
                 out->n_at_bound += alpha[i] >= (upper ? upper[i] : 1.0);
                 s++;
             }
@@ -164,8 +174,10 @@ anoma_status an_ocsvm_train(const an_ocsvm_config *cfg, const an_fit_data *data,
         return an_error(ANOMA_ERR_EMPTY, "ocsvm: no training data");
     double *x = AN_NEW_ARRAY(double, data->rows * data->cols);
     double *fill = AN_NEW_ARRAY(double, data->cols);
-    anoma_status st = x && fill ? train(cfg, data, x, fill, out) : an_no_memory();
+    size_t *row = AN_NEW_ARRAY(size_t, data->rows);
+    anoma_status st = x && fill && row ? train(cfg, data, x, fill, row, out) : an_no_memory();
     an_free(x);
     an_free(fill);
+    an_free(row);
     return st;
 }

@@ -86,8 +86,9 @@ static inline double an_ocsvm_kernel_of_dot(const an_ocsvm_kernel *k, double dot
  * below 16 values) dot product adds them. */
 double an_ocsvm_dot(const double *a, const double *b, size_t n);
 /* v[i] = exp(v[i]) for n values, within 2 ulp of the C library's exp (0
- * below exp(-708)), vectorised: what scoring uses for rbf. Training keeps
- * the C library's exp, whose values libsvm's solver steps depend on. */
+ * below exp(-708)), vectorised: what training columns and scoring use for
+ * rbf. Rounded to float32, a column entry differs from libsvm's only when
+ * within 2 ulp of a float32 rounding boundary (about 1 in 10^8). */
 void an_ocsvm_exp(double *v, size_t n);
 /* scikit-learn's gamma="scale": 1 / (n_features * var(x)) over every value
  * of x (numpy's x.var(), to the last bit), 1 when that variance is 0. */
@@ -147,6 +148,8 @@ typedef struct an_ocsvm {
     double *coef;  /* n_sv dual coefficients */
     double rho;
     double *fill;  /* n_features: the value a missing one is replaced by */
+    uint64_t *support; /* n_sv: each support vector's training row, increasing;
+                          NULL when unknown (a version-1 payload) */
     /* training, for describe (unknown after load: trained = 0) */
     int trained;
     uint64_t iterations;
@@ -156,7 +159,8 @@ typedef struct an_ocsvm {
 
 void an_ocsvm_free(an_ocsvm *m);
 size_t an_ocsvm_memory(const an_ocsvm *m);
-/* Allocate the arrays for n_sv support vectors of d features. */
+/* Allocate the arrays for n_sv support vectors of d features (support
+ * indices included). */
 anoma_status an_ocsvm_alloc(an_ocsvm *m, size_t n_sv, size_t d);
 /* Fill sv_sq from sv. */
 void an_ocsvm_finish(an_ocsvm *m);
@@ -186,9 +190,9 @@ anoma_status an_ocsvm_score_rows(const an_ocsvm *m, const double *x, size_t rows
 
 /* ---- serialize.c ---- */
 
-#define AN_OCSVM_PAYLOAD_VERSION 1u
+#define AN_OCSVM_PAYLOAD_VERSION 2u
 
 anoma_status an_ocsvm_save(const an_ocsvm *m, an_writer *w);
-anoma_status an_ocsvm_load(an_ocsvm *m, an_reader *r, size_t n_features);
+anoma_status an_ocsvm_load(an_ocsvm *m, an_reader *r, size_t n_features, uint32_t version);
 
 #endif

@@ -1,11 +1,13 @@
-/* The fitted model in a model file: the detector payload, version 1.
+/* The fitted model in a model file: the detector payload, version 2
+ * (version 1 without the support vectors' training rows, still loaded).
  *
  * Fixed-width little-endian fields then arrays, so that a script can write
  * one from a scikit-learn OneClassSVM with struct and numpy's tobytes();
  * docs/detectors/ocsvm.md gives the layout field by field. Loading checks
  * every field before use: kernel code, degree, gamma > 0 and finite,
  * finite coef0 and rho, the width against the model's, the support-vector
- * count against the bytes left, and every value finite. */
+ * count against the bytes left, every value finite, and the training rows
+ * increasing. */
 #include "detectors/ocsvm/ocsvm.h"
 #include "core/alloc.h"
 #include "core/error.h"
@@ -24,6 +26,10 @@ anoma_status an_ocsvm_save(const an_ocsvm *m, an_writer *w)
     an_put_f64_array(w, m->fill, m->n_features);
     an_put_f64_array(w, m->coef, m->n_sv);
     an_put_f64_array(w, m->sv, m->n_sv * m->n_features);
+    /* n_sv training rows, or 0 where they are unknown (loaded from version 1) */
+    an_put_u64(w, m->support ? m->n_sv : 0);
+    for (size_t s = 0; m->support && s < m->n_sv; s++)
+        an_put_u64(w, m->support[s]);
     return an_writer_status(w);
 }
 
@@ -52,7 +58,33 @@ static anoma_status check_arrays(const an_ocsvm *m)
     return ANOMA_OK;
 }
 
-anoma_status an_ocsvm_load(an_ocsvm *m, an_reader *r, size_t n_features)
+/* Version 2's training rows of the support vectors: a count, n_sv or 0
+ * (unknown), then the rows, increasing. */
+static anoma_status load_support(an_ocsvm *m, an_reader *r)
+{
+    uint64_t n = an_get_u64(r);
+    AN_TRY(an_reader_status(r));
+    if (n == 0) {
+        an_free(m->support);
+        m->support = NULL;
+        return ANOMA_OK;
+    }
+    if (n != m->n_sv)
+        return an_error(ANOMA_ERR_FORMAT, "ocsvm: %llu support-vector rows for %zu support vectors",
+                        (unsigned long long)n, m->n_sv);
+    for (size_t s = 0; s < m->n_sv; s++)
+        m->support[s] = an_get_u64(r);
+    AN_TRY(an_reader_status(r));
+    for (size_t s = 1; s < m->n_sv; s++)
+        if (m->support[s] <= m->support[s - 1])
+            return an_error(ANOMA_ERR_FORMAT,
+                            "ocsvm: the training row of support vector %zu is not above the "
+                            "previous one's",
+                            s);
+    return ANOMA_OK;
+}
+
+anoma_status an_ocsvm_load(an_ocsvm *m, an_reader *r, size_t n_features, uint32_t version)
 {
     *m = (an_ocsvm){0};
     uint32_t kernel = an_get_u32(r);
@@ -89,6 +121,12 @@ anoma_status an_ocsvm_load(an_ocsvm *m, an_reader *r, size_t n_features)
     anoma_status st = an_reader_status(r);
     if (st == ANOMA_OK)
         st = check_arrays(m);
+    if (st == ANOMA_OK && version >= 2)
+        st = load_support(m, r);
+    else if (st == ANOMA_OK) {
+        an_free(m->support);
+        m->support = NULL;
+    }
     if (st != ANOMA_OK) {
         an_ocsvm_free(m);
         return st;

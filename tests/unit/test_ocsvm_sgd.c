@@ -1,0 +1,230 @@
+/* The SGD one-class SVM ("ocsvm_sgd"): its maps against their closed
+ * forms (Nystroem reproduces the kernel on its basis; random Fourier
+ * features approach it), a closed-form SGD run, thread and path
+ * independence, parameter errors and hostile payloads. Agreement with
+ * scikit-learn's SGDOneClassSVM is tests/python/test_ocsvm_sgd.py. */
+#include "testing.h"
+
+#include "core/alloc.h"
+#include "detectors/ocsvm_sgd/ocsvm_sgd.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { ROWS = 300, COLS = 3 };
+
+static double *make_data(void)
+{
+    double *x = malloc(ROWS * COLS * sizeof *x);
+    test_fill(x, ROWS * COLS, 5, 2000, 1000.0);
+    for (size_t i = 0; i < ROWS; i += 29)
+        x[i * COLS + 1] += 4; /* a few far rows */
+    return x;
+}
+
+static anoma_model *fit_model(const char *params, const double *x, size_t rows)
+{
+    anoma_model *m = NULL;
+    CHECK_OK(anoma_model_create("n_threads=1", &m));
+    CHECK_OK(anoma_model_add_detector(m, "ocsvm_sgd", params, NULL));
+    anoma_matrix view = anoma_matrix_f64(x, rows, COLS);
+    CHECK_OK(anoma_model_fit(m, &view, NULL, NULL));
+    return m;
+}
+
+/* max |z(a).z(b) - exp(-gamma |a - b|^2)| over the rows' pairs. */
+static double kernel_error(const an_sgd_map *map, const double *x, size_t rows, double gamma)
+{
+    double *z = malloc(rows * map->m * sizeof *z);
+    double *scratch = malloc((an_sgd_map_scratch(map, rows) + 1) * sizeof *scratch);
+    an_sgd_map_rows(map, x, rows, z, scratch);
+    double worst = 0;
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < rows; j++) {
+            double dot = 0, d2 = 0;
+            for (size_t k = 0; k < map->m; k++)
+                dot += z[i * map->m + k] * z[j * map->m + k];
+            for (size_t k = 0; k < COLS; k++)
+                d2 += (x[i * COLS + k] - x[j * COLS + k]) * (x[i * COLS + k] - x[j * COLS + k]);
+            double e = fabs(dot - exp(-gamma * d2));
+            worst = e > worst ? e : worst;
+        }
+    free(z);
+    free(scratch);
+    return worst;
+}
+
+/* Nystroem with every row in its basis is the kernel exactly on the rows;
+ * random Fourier features approach it as 1 / sqrt(m). */
+static void test_maps_against_the_kernel(void)
+{
+    double *x = make_data();
+    enum { N = 40 };
+    an_sgd_map map;
+    CHECK_OK(an_sgd_map_fit(&map, AN_SGD_MAP_NYSTROEM, 1000, 0.5, 3, x, N, COLS));
+    CHECK(map.m == N); /* at most the rows */
+    CHECK(kernel_error(&map, x, N, 0.5) < 1e-8);
+    an_sgd_map_free(&map);
+    CHECK_OK(an_sgd_map_fit(&map, AN_SGD_MAP_RFF, 20000, 0.5, 3, x, N, COLS));
+    double e = kernel_error(&map, x, N, 0.5);
+    CHECK(e < 0.05 && e > 1e-4); /* a random approximation: close, not exact */
+    an_sgd_map_free(&map);
+    CHECK_OK(an_sgd_map_fit(&map, AN_SGD_MAP_NONE, 7, 0.5, 3, x, N, COLS));
+    CHECK(map.m == COLS);
+    an_sgd_map_free(&map);
+    free(x);
+}
+
+/* One row x = (1, 0), no shuffling, constant step eta, alpha = nu / 2:
+ * from w = 0, intercept 1, the first prediction is 1 (<= 1: a step): w
+ * shrinks (0 stays 0), then w = eta x and intercept = 1 + eta - 2 eta
+ * alpha; the second prediction is 1 + eta (2 - 2 alpha) > 1 (no step): w
+ * *= 1 - eta alpha, intercept -= 2 eta alpha. */
+static void test_two_steps_closed_form(void)
+{
+    const double x[] = {1, 0};
+    const double eta = 0.1, nu = 0.4, alpha = nu / 2;
+    an_sgd_problem p = {.z = x, .rows = 1, .m = 2, .nu = nu, .fit_intercept = 1,
+                        .max_iter = 2, .tol = -INFINITY, .shuffle = 0, .rate = AN_SGD_CONSTANT,
+                        .eta0 = eta};
+    double coef[2];
+    an_sgd_result r;
+    CHECK_OK(an_sgd_one_class(&p, coef, &r));
+    double w = eta * (1 - eta * alpha);
+    double intercept = 1 + eta - 2 * eta * alpha - 2 * eta * alpha;
+    CHECK(test_close(coef[0], w, 1e-14) && coef[1] == 0);
+    CHECK(test_close(r.offset, 1 - intercept, 1e-14));
+    CHECK(r.n_iter == 2 && r.t == 3);
+}
+
+/* Batch, threads and the row scorer give the same bits; a saved model
+ * loads and scores the same bits. */
+static void test_paths_and_save_load(void)
+{
+    double *x = make_data();
+    static const char *const params[] = {"map=nystroem n_components=30 seed=4",
+                                         "map=rff n_components=64 gamma=0.3 average=1",
+                                         "map=none nu=0.2"};
+    for (size_t k = 0; k < 3; k++) {
+        anoma_model *m = fit_model(params[k], x, ROWS);
+        anoma_matrix view = anoma_matrix_f64(x, ROWS, COLS);
+        double one[ROWS], three[ROWS], rows[ROWS], back_scores[ROWS];
+        CHECK_OK(anoma_model_score_detector(m, 0, &view, one));
+        CHECK_OK(anoma_model_set_n_threads(m, 3));
+        CHECK_OK(anoma_model_score_detector(m, 0, &view, three));
+        anoma_row_scorer *rs = NULL;
+        CHECK_OK(anoma_row_scorer_create(m, &rs));
+        for (size_t i = 0; i < ROWS; i++)
+            CHECK_OK(anoma_row_scorer_score(rs, x + i * COLS, COLS, &rows[i], NULL));
+        anoma_row_scorer_free(rs);
+        CHECK(!memcmp(one, three, sizeof one) && !memcmp(one, rows, sizeof one));
+        size_t size = 0;
+        CHECK_OK(anoma_model_save_memory(m, NULL, 0, &size));
+        unsigned char *file = malloc(size);
+        CHECK_OK(anoma_model_save_memory(m, file, size, &size));
+        anoma_model *back = NULL;
+        CHECK_OK(anoma_model_load_memory(file, size, &back));
+        CHECK_OK(anoma_model_score_detector(back, 0, &view, back_scores));
+        CHECK(!memcmp(one, back_scores, sizeof one));
+        char text[1024];
+        CHECK_OK(anoma_model_describe(m, text, sizeof text, NULL));
+        CHECK(strstr(text, "map: ") && strstr(text, "offset: ") && strstr(text, "epochs: "));
+        free(file);
+        anoma_model_free(back);
+        anoma_model_free(m);
+    }
+    free(x);
+}
+
+static void test_bad_parameters(void)
+{
+    static const char *const bad[][2] = {
+        {"map=kernel", "map"},        {"gamma=0", "gamma"},
+        {"gamma=big", "gamma"},       {"nu=0", "nu"},
+        {"nu=1.5", "nu"},             {"n_components=0", "n_components"},
+        {"max_iter=0", "max_iter"},   {"tol=-1", "tol"},
+        {"average=-1", "average"},    {"learning_rate=constant", "eta0"},
+        {"seed=-1", "seed"},          {"learning_rate=fast", "learning_rate"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        anoma_model *m = NULL;
+        CHECK_OK(anoma_model_create(NULL, &m));
+        anoma_status st = anoma_model_add_detector(m, "ocsvm_sgd", bad[i][0], NULL);
+        CHECK(st == ANOMA_ERR_PARAM_VALUE || st == ANOMA_ERR_UNKNOWN_PARAM);
+        CHECK(strstr(anoma_last_error(), bad[i][1]) != NULL);
+        if (!strstr(anoma_last_error(), bad[i][1]))
+            printf("  %s: %s\n", bad[i][0], anoma_last_error());
+        anoma_model_free(m);
+    }
+}
+
+static anoma_status import(const unsigned char *p, size_t size, size_t cols)
+{
+    anoma_model *m = NULL;
+    CHECK_OK(anoma_model_create("threshold=0", &m));
+    anoma_status st = anoma_model_import_detector(m, "ocsvm_sgd", NULL, p, size, cols);
+    anoma_model_free(m);
+    return st;
+}
+
+/* Every field checked; every truncation fails. */
+static void test_hostile_payloads(void)
+{
+    double *x = make_data();
+    anoma_model *m = fit_model("map=rff n_components=8", x, ROWS);
+    size_t size = 0;
+    unsigned char *good = test_detector_payload(m, 0, &size);
+    unsigned char *p = malloc(size);
+    CHECK_OK(import(good, size, COLS));
+    CHECK_STATUS(import(good, size, COLS + 1), ANOMA_ERR_FORMAT);
+    for (size_t cut = 0; cut < size; cut += cut < 64 ? 1 : 37)
+        CHECK_STATUS(import(good, cut, COLS), ANOMA_ERR_FORMAT);
+    struct {
+        size_t at;
+        int kind; /* 0 u32, 1 f64, 2 u64 */
+        double value;
+        const char *says;
+    } cases[] = {
+        {0, 0, 3, "map code"},
+        {12, 2, 0, "n_components"},
+        {12, 2, 1e12, "n_components"},
+        {20, 1, 0, "gamma"},
+        {20, 1, NAN, "gamma"},
+        {28, 1, INFINITY, "offset"},
+        {36, 1, NAN, "fill value of feature 0"},
+        {36 + COLS * 8, 1, NAN, "coefficient 0"},
+        {36 + COLS * 8 + 8 * 8, 1, NAN, "map row 0"},
+        {size - 8, 1, NAN, "phase"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        memcpy(p, good, size);
+        if (cases[i].kind == 0) {
+            uint32_t v = (uint32_t)cases[i].value;
+            memcpy(p + cases[i].at, &v, 4);
+        } else if (cases[i].kind == 1) {
+            memcpy(p + cases[i].at, &cases[i].value, 8);
+        } else {
+            uint64_t v = (uint64_t)cases[i].value;
+            memcpy(p + cases[i].at, &v, 8);
+        }
+        CHECK_STATUS(import(p, size, COLS), ANOMA_ERR_FORMAT);
+        CHECK(strstr(anoma_last_error(), cases[i].says) != NULL);
+        if (!strstr(anoma_last_error(), cases[i].says))
+            printf("  case %zu: %s\n", i, anoma_last_error());
+    }
+    free(p);
+    free(good);
+    anoma_model_free(m);
+    free(x);
+}
+
+int main(void)
+{
+    RUN(test_maps_against_the_kernel);
+    RUN(test_two_steps_closed_form);
+    RUN(test_paths_and_save_load);
+    RUN(test_bad_parameters);
+    RUN(test_hostile_payloads);
+    return test_summary();
+}
