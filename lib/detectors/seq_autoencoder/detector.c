@@ -138,8 +138,8 @@ static anoma_status read_head(an_seq *s, an_reader *r, size_t f)
     }
     if (!(total > 0) || !isfinite(total))
         return fail(r, "feature weights must not all be 0", "");
-    for (size_t j = 0; j < f; j++)
-        s->weights[j] /= total;
+    /* kept as imported, so that a saved model writes back the same bytes */
+    s->weight_total = total;
     return ANOMA_OK;
 }
 

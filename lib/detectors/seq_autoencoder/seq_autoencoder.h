@@ -27,7 +27,8 @@ typedef struct an_seq {
     size_t n_features; /* F */
     size_t length;     /* points a scored window spans: T, or T + horizon */
     double *center, *scale; /* F each: network input = (x - center) / scale */
-    double *weights;        /* F: per-feature weights of the error, normalised to sum 1 */
+    double *weights;        /* F: per-feature weights of the error, as imported */
+    double weight_total;    /* their sum (> 0): the error divides by it */
     an_nn net;
     /* parameters */
     size_t stride;

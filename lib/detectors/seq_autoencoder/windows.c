@@ -46,7 +46,7 @@ double an_seq_window_score(const an_seq *s, const double *window, const float *o
             double e = v - (double)out[t * f + j];
             sum += s->weights[j] * e * e;
         }
-    return sum / (double)points; /* the weights sum to 1 */
+    return sum / (s->weight_total * (double)points);
 }
 
 double an_seq_score_one(const an_seq *s, const double *window, float *scratch)
