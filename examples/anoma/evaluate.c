@@ -29,7 +29,8 @@ static const char evaluate_help[] =
     "                           detector (repeatable, applied in order; the\n"
     "                           same text as 'anoma train --step'); with steps\n"
     "                           every column but the label and --drop goes in\n"
-    "  -d, --detectors a,b,c    detectors to compare (default: all listed below)\n"
+    "  -d, --detectors a,b,c    detectors to compare (default: all listed below\n"
+    "                           but the stateful ones, which score series)\n"
     "  -p, --param DET.KEY=VALUE  a parameter of detector DET\n"
     "  -c, --contamination R    expected anomaly fraction (default: the model's,\n"
     "                           shown in the header line)\n"
@@ -153,10 +154,18 @@ static int detector_list(const eval_options *o, const char ***names, char **owne
     const char **all = malloc((count + 1) * sizeof *all);
     if (!all)
         return cli_error("out of memory");
-    for (size_t i = 0; i < count; i++)
-        all[i] = anoma_component_name(ANOMA_KIND_DETECTOR, i);
+    /* stateful detectors score series through streams, not rows: never a
+     * default */
+    size_t kept = 0;
+    for (size_t i = 0; i < count; i++) {
+        const char *name = anoma_component_name(ANOMA_KIND_DETECTOR, i);
+        unsigned flags = 0;
+        if (anoma_component_flags(ANOMA_KIND_DETECTOR, name, &flags) == ANOMA_OK &&
+            !(flags & ANOMA_FLAG_STATEFUL))
+            all[kept++] = name;
+    }
     *owned = (char *)all, *names = all;
-    *n = count;
+    *n = kept;
     return CLI_OK;
 }
 

@@ -22,6 +22,8 @@
  * - metrics.h ROC AUC, average precision, confusion, best F1
  * - csv.h     CSV reader
  * - file.h    saving bytes to a file atomically, as the library saves models
+ * - stream.h  real-time scoring of many entities
+ * - sequence.h batch scoring of series with a sequence detector
  */
 #ifndef ANOMA_ANOMA_H
 #define ANOMA_ANOMA_H
@@ -36,5 +38,6 @@
 #include "progress.h"
 #include "file.h"
 #include "stream.h"
+#include "sequence.h"
 
 #endif /* ANOMA_ANOMA_H */

@@ -10,6 +10,7 @@ extern const an_detector_vtable an_iforest_detector;
 extern const an_detector_vtable an_lof_detector;
 extern const an_detector_vtable an_knn_detector;
 extern const an_detector_vtable an_ocsvm_detector;
+extern const an_detector_vtable an_seq_autoencoder_detector;
 extern const an_detector_vtable an_ocsvm_sgd_detector;
 extern const an_detector_vtable an_mahalanobis_detector;
 extern const an_detector_vtable an_gbt_detector;
@@ -22,6 +23,7 @@ static const an_detector_vtable *const detectors[] = {
     &an_lof_detector,
     &an_knn_detector,
     &an_ocsvm_detector,
+    &an_seq_autoencoder_detector,
     &an_ocsvm_sgd_detector,
     &an_mahalanobis_detector,
     &an_gbt_detector,

@@ -78,6 +78,17 @@ void an_put_u32_array(an_writer *w, const uint32_t *v, size_t n)
         an_put_u32(w, v[i]);
 }
 
+void an_put_f32_array(an_writer *w, const float *v, size_t n)
+{
+    if (!reserve(w, n * 4))
+        return;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, &v[i], sizeof bits);
+        an_put_u32(w, bits);
+    }
+}
+
 void an_writer_free(an_writer *w)
 {
     an_free(w->data);
@@ -191,6 +202,19 @@ void an_get_u32_array(an_reader *r, uint32_t *out, size_t n)
     }
     for (size_t i = 0; i < n; i++)
         out[i] = an_get_u32(r);
+}
+
+void an_get_f32_array(an_reader *r, float *out, size_t n)
+{
+    if (r->failed || n > (r->len - r->pos) / 4) {
+        r->failed = 1;
+        memset(out, 0, n * sizeof *out);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits = an_get_u32(r);
+        memcpy(&out[i], &bits, sizeof bits);
+    }
 }
 
 anoma_status an_reader_status(const an_reader *r)

@@ -26,6 +26,8 @@ void an_put_f64(an_writer *w, double v);
 void an_put_str(an_writer *w, const char *s);
 void an_put_f64_array(an_writer *w, const double *v, size_t n);
 void an_put_u32_array(an_writer *w, const uint32_t *v, size_t n);
+/* float32 values as their IEEE-754 bits (u32 each). */
+void an_put_f32_array(an_writer *w, const float *v, size_t n);
 void an_writer_free(an_writer *w);
 /* ANOMA_ERR_NO_MEMORY if an allocation failed along the way. */
 anoma_status an_writer_status(const an_writer *w);
@@ -55,6 +57,7 @@ size_t an_get_count(an_reader *r, size_t max, size_t elem_size);
 char *an_get_str(an_reader *r);
 void an_get_f64_array(an_reader *r, double *out, size_t n);
 void an_get_u32_array(an_reader *r, uint32_t *out, size_t n);
+void an_get_f32_array(an_reader *r, float *out, size_t n);
 /* Mark the reader failed (for checks made by the caller). */
 void an_reader_fail(an_reader *r);
 /* ANOMA_ERR_FORMAT with a message naming the section if the reader failed. */

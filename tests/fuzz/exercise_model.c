@@ -20,6 +20,9 @@ static void score_rows(const anoma_model *m)
         anoma_model_member_scores(m, &x, member, member + 2 * members);
         for (size_t d = 0; d < members && d < 4; d++)
             anoma_model_feature_scores(m, d, &x, member + 4 * members);
+        /* a sequence detector runs its network on the rows as a series */
+        for (size_t d = 0; d < members && d < 4; d++)
+            anoma_model_series_scores(m, d, &x, scores);
         anoma_row_scorer *s = NULL;
         if (anoma_row_scorer_create(m, &s) == ANOMA_OK) {
             double score;

@@ -1,0 +1,90 @@
+"""seq_autoencoder inference against PyTorch CPU inference, in one run.
+
+An LSTM autoencoder (4 features, hidden 32 and 128, one layer, T = 64) with
+the same weights in both; time per window at batch 1 and 256, torch with
+set_num_threads(1) and (2) under no_grad, libanoma with n_threads 1 and 2;
+then the per-point latency of a stream (anoma.Stream.push from Python, so
+it includes the ctypes call). Prints a Markdown table of medians and
+ratios for docs/benchmarks.md. Never run as a test.
+
+    OPENBLAS_NUM_THREADS=1 ANOMA_LIBRARY=build/lib/libanoma.so \\
+        PYTHONPATH=bindings/python /usr/bin/python3 bench/nn.py
+"""
+import datetime
+import os
+import statistics
+import sys
+import time
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import anoma  # noqa: E402
+import anoma.torch as at  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from blas_info import openblas_line  # noqa: E402
+
+T, F = 64, 4
+
+
+def best_of(fn, repeats, inner):
+    """Median seconds of one call of fn over `repeats` rounds of `inner` calls."""
+    fn()  # warm up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            fn()
+        times.append((time.perf_counter() - t0) / inner)
+    return statistics.median(times)
+
+
+def main():
+    rng = np.random.default_rng(0)
+    print("- %s UTC, `%s`; load average %.2f; %d cores; torch %s; %s" % (
+        datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"), " ".join(sys.argv),
+        os.getloadavg()[0], os.cpu_count(), torch.__version__, openblas_line()))
+    print()
+    print("| hidden | batch | threads | torch µs/window | anoma µs/window | torch / anoma |")
+    print("|---|---|---|---|---|---|")
+    for hidden in (32, 128):
+        torch.manual_seed(0)
+        net = at.LSTMAutoencoder(F, hidden).eval()
+        seq = anoma.from_torch(net, window=T)
+        for batch in (1, 256):
+            W = rng.normal(size=(batch, T, F)).astype(np.float32)
+            Wt, Wd = torch.from_numpy(W), W.astype(np.float64)
+            inner = 20 if batch == 1 else 2
+            for threads in (1, 2):
+                torch.set_num_threads(threads)
+                seq.model.n_threads = threads
+
+                def run_torch():
+                    with torch.no_grad():
+                        net(Wt)
+                t_torch = best_of(run_torch, 7, inner) / batch
+                t_anoma = best_of(lambda: seq.predict_windows(Wd), 7, inner) / batch
+                print("| %d | %d | %d | %.1f | %.1f | %.1fx |" % (
+                    hidden, batch, threads, t_torch * 1e6, t_anoma * 1e6, t_torch / t_anoma))
+    print()
+    print("| hidden | stream µs/point (Python push, window of 64) |")
+    print("|---|---|")
+    for hidden in (32, 128):
+        torch.manual_seed(0)
+        seq = anoma.from_torch(at.LSTMAutoencoder(F, hidden).eval(), window=T)
+        stream = anoma.Stream(seq.model)
+        rows = rng.normal(size=(2000, F))
+        for r in rows[:T]:
+            stream.push("s", r)
+        t0 = time.perf_counter()
+        for r in rows[T:]:
+            stream.push("s", r)
+        per = (time.perf_counter() - t0) / (len(rows) - T)
+        print("| %d | %.1f |" % (hidden, per * 1e6))
+
+
+if __name__ == "__main__":
+    main()
