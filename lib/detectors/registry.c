@@ -11,6 +11,8 @@ extern const an_detector_vtable an_lof_detector;
 extern const an_detector_vtable an_knn_detector;
 extern const an_detector_vtable an_ocsvm_detector;
 extern const an_detector_vtable an_mahalanobis_detector;
+extern const an_detector_vtable an_pca_detector;
+extern const an_detector_vtable an_kmeans_detector;
 
 static const an_detector_vtable *const detectors[] = {
     &an_zscore_detector,
@@ -21,6 +23,8 @@ static const an_detector_vtable *const detectors[] = {
     &an_knn_detector,
     &an_ocsvm_detector,
     &an_mahalanobis_detector,
+    &an_pca_detector,
+    &an_kmeans_detector,
 };
 
 const an_detector_vtable *an_detector_at(size_t index)

@@ -11,7 +11,9 @@ from .errors import (AnomaError, CancelledError, EmptyInputError, InvalidArgumen
                      ShapeError, UnknownNameError, UnknownParameterError)
 from .estimators import IQR, MAD, ZScore
 from .convert import from_sklearn
+from .cluster import KMeansDetector
 from .covariance import Mahalanobis
+from .decomposition import PCADetector
 from .iforest import IsolationForest
 from .metrics import average_precision_score, best_f1, confusion_at, roc_auc_score
 from .model import Model, RowScorer
@@ -45,7 +47,7 @@ _lib.anoma_shutdown.argtypes = []
 __all__ = ["Model", "RowScorer", "Stream", "StreamResult", "AlertEvent", "Pipeline", "StandardScaler", "OneHotEncoder", "Select",
            "SimpleImputer", "MissingIndicator", "MinMaxScaler", "RobustScaler", "MaxAbsScaler",
            "Normalizer", "OrdinalEncoder", "FrequencyEncoder", "Ratio", "ZScore", "MAD", "IQR", "IsolationForest", "OneClassSVM", "from_sklearn",
-           "LocalOutlierFactor", "KNNDetector", "Mahalanobis",
+           "LocalOutlierFactor", "KNNDetector", "Mahalanobis", "PCADetector", "KMeansDetector",
            "roc_auc_score", "average_precision_score", "confusion_at", "best_f1",
            "list_detectors", "list_components", "describe", "component_flags",
            "ComponentFlag", "shutdown",
