@@ -20,6 +20,8 @@ int cmd_score(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_stream(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* ---- messages (main.c) ------------------------------------------------ */
 
@@ -140,6 +142,12 @@ const int *cli_fit_labels(const anoma_model *m, const int *labels);
 void cli_data_describe(const cli_data *d, FILE *out);
 /* "anoma: note: ..." on stderr naming the unused columns, if any. */
 void cli_data_note_unused(const cli_data *d, const char *path);
+/* Append `sep` and `name:type` to o[cap] (o holds n chars) as one item of
+ * parameter text: in double quotes, with \" and \\ escaped, when the name
+ * holds whitespace, a comma, a quote or a backslash (the quoting rule of
+ * include/anoma/params.h). Returns the new length. */
+int cli_append_param_type(char *o, size_t cap, int n, const char *sep, const char *name,
+                          const char *type);
 /* Write field i of kept column k as CSV (quoted when needed). */
 void cli_write_kept(FILE *out, const cli_data *d, size_t k, size_t i);
 /* A CSV field: quoted (quotes doubled) when it holds a comma, quote or newline. */
@@ -182,6 +190,10 @@ void cli_write_score_columns(FILE *out, int probability, size_t k);
 /* The score columns without probability, then ",error" when error_column
  * (anoma stream), then a newline. */
 void cli_write_score_header(FILE *out, size_t k, int error_column);
+/* The column of the r-th largest contribution of c[0..cols) (ties: lower
+ * index; NaN last); call for r = 0, 1, ... k-1 in turn (e->used keeps the
+ * columns taken). */
+size_t cli_rank_features(const cli_explanation *e, const double *c, size_t r);
 /* ",name,value" for the k largest contributions c[0..cols) of one row,
  * largest first (ties: lower index; NaN last). Allocates nothing. */
 void cli_write_explanation(FILE *out, const cli_explanation *e, const double *c);

@@ -131,10 +131,8 @@ static int in_list(char *const *list, const char *name)
     return 0;
 }
 
-/* Append `name:text` to o as one item of parameter text: in double quotes,
- * with \" and \\ escaped, when the name holds whitespace, a comma, a quote
- * or a backslash (the quoting rule of include/anoma/params.h). */
-static int append_text_type(char *o, size_t cap, int n, const char *sep, const char *name)
+int cli_append_param_type(char *o, size_t cap, int n, const char *sep, const char *name,
+                          const char *type)
 {
     int plain = *name && !name[strcspn(name, " \t\n\r\v\f,\"\\")];
     n += snprintf(o + n, cap - (size_t)n, "%s%s", sep, plain ? "" : "\"");
@@ -142,7 +140,7 @@ static int append_text_type(char *o, size_t cap, int n, const char *sep, const c
         int escape = !plain && (*c == '"' || *c == '\\');
         n += snprintf(o + n, cap - (size_t)n, "%s%c", escape ? "\\" : "", *c);
     }
-    return n + snprintf(o + n, cap - (size_t)n, ":text%s", plain ? "" : "\"");
+    return n + snprintf(o + n, cap - (size_t)n, ":%s%s", type, plain ? "" : "\"");
 }
 
 /* Reader options: delimiter, header, declared types (kept columns that are
@@ -173,7 +171,7 @@ static char *reader_options(const char *path, const cli_input *in, char *const *
         for (size_t j = 0; in->select && j < in->n_select; j++)
             feature |= !strcmp(in->select[j], keep[k]);
         if (!feature && !(in->types && strstr(in->types, keep[k]))) {
-            n = append_text_type(o, cap, n, sep, keep[k]);
+            n = cli_append_param_type(o, cap, n, sep, keep[k], "text");
             sep = ",";
         }
     }

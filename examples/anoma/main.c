@@ -20,6 +20,8 @@ static const char usage_text[] =
     "  evaluate  a metrics table of detectors on a labelled CSV file\n"
     "  inspect   what a model file holds\n"
     "  stream    score CSV lines from standard input as they arrive\n"
+    "  convert   a model trained by XGBoost (JSON) as a model file\n"
+    "  serve     serve models over HTTP: scores, streams, metrics\n"
     "  help      this text; 'anoma help COMMAND'; 'anoma help detectors' (or\n"
     "            'anoma help steps'): every detector and step with its parameters\n"
     "\n"
@@ -223,6 +225,8 @@ static const command commands[] = {
     {"evaluate", cmd_evaluate},
     {"inspect", cmd_inspect},
     {"stream", cmd_stream},
+    {"convert", cmd_convert},
+    {"serve", cmd_serve},
 };
 
 static const command *find_command(const char *name)

@@ -100,16 +100,23 @@ static int ranks_before(double a, double b)
     return a > b || (a == a && b != b);
 }
 
-void cli_write_explanation(FILE *out, const cli_explanation *e, const double *c)
+size_t cli_rank_features(const cli_explanation *e, const double *c, size_t r)
 {
     unsigned char *used = e->used;
-    memset(used, 0, e->cols);
+    if (r == 0)
+        memset(used, 0, e->cols);
+    size_t best = e->cols;
+    for (size_t j = 0; j < e->cols; j++)
+        if (!used[j] && (best == e->cols || ranks_before(c[j], c[best])))
+            best = j;
+    used[best] = 1;
+    return best;
+}
+
+void cli_write_explanation(FILE *out, const cli_explanation *e, const double *c)
+{
     for (size_t r = 0; r < e->k; r++) {
-        size_t best = e->cols;
-        for (size_t j = 0; j < e->cols; j++)
-            if (!used[j] && (best == e->cols || ranks_before(c[j], c[best])))
-                best = j;
-        used[best] = 1;
+        size_t best = cli_rank_features(e, c, r);
         putc(',', out);
         if (e->names)
             cli_put_field(out, e->names[best]);

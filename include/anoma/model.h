@@ -96,6 +96,37 @@ ANOMA_API anoma_status anoma_model_import_detector(anoma_model *model, const cha
                                                    size_t size, size_t n_features);
 
 /**
+ * @brief Add a gradient-boosted-tree detector ("gbt") from an XGBoost model
+ *        saved as JSON (XGBoost 1.7's `booster.save_model("m.json")`).
+ *
+ * The trees, their default directions for missing values, the objective
+ * and base_score are read from the text; the detector then scores as
+ * XGBoost predicts (docs/detectors/gbt.md, "Importing XGBoost models"):
+ * the probability of label 1 for binary:logistic, the prediction for
+ * reg:squarederror. All the trees are imported, as `Booster.predict` uses
+ * them. The import is anoma_model_import_detector() of the "gbt" payload
+ * made from the file, so an empty model becomes fitted at once (it needs a
+ * fixed `threshold` or `contamination=auto`, whose rule for gbt is 0.5),
+ * and a model with steps or other detectors waits for its fit.
+ * @param model an unfitted model.
+ * @param json the text of the JSON file (need not end with a NUL).
+ * @param size its length in bytes.
+ * @return ::ANOMA_OK; ::ANOMA_ERR_FORMAT (not JSON, a missing or mistyped
+ *         field, a bad tree: the message names the field, tree and node);
+ *         ::ANOMA_ERR_UNSUPPORTED (a booster other than gbtree, an
+ *         objective other than binary:logistic and reg:squarederror,
+ *         several classes or targets, categorical splits, vector leaves,
+ *         deleted nodes: named in the message; or as
+ *         anoma_model_import_detector()); ::ANOMA_ERR_INVALID_ARGUMENT;
+ *         ::ANOMA_ERR_NO_MEMORY. On error the model is unchanged.
+ * @note Thread safety: as anoma_model_import_detector() (the model is not
+ *       shared while it is being built).
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_import_xgboost(anoma_model *model, const char *json,
+                                                  size_t size);
+
+/**
  * @brief Set one model parameter (such as "contamination") before fitting.
  *
  * "contamination" and "threshold" both decide the threshold, so a model

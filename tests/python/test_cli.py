@@ -196,7 +196,8 @@ def test_evaluate_contamination_auto(wbc):
     result = json.loads(run("evaluate", "--label", "label", "--contamination", "auto",
                             "--format", "json", WBC, ok=False).stdout)
     rules = {r["detector"]: r["threshold"] for r in result}
-    assert rules == {"zscore": 3, "mad": 3.5, "iqr": 0, "iforest": 0.5, "ocsvm": 0, "lof": 1.5}
+    assert rules == {"zscore": 3, "mad": 3.5, "iqr": 0, "iforest": 0.5, "ocsvm": 0, "lof": 1.5,
+                     "gbt": 0.5}
     assert all(r["contamination"] is None for r in result)
     z = {r["detector"]: r for r in result}["zscore"]
     flagged = zscore_reference(X, X) > 3

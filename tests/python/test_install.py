@@ -25,6 +25,7 @@ if not BUILD or not shutil.which("meson"):
 
 # the pkg-config names of the libraries libanoma may link, by soname prefix
 PKG_OF_SONAME = {"libz.so": "zlib", "libopenblas.so": "openblas", "liblapacke.so": "lapacke",
+                 "libjson-c.so": "json-c",
                  "libcblas.so": "openblas", "libblas.so": "openblas"}
 
 

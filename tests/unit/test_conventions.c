@@ -132,12 +132,15 @@ static void test_weight_flag_declared(void)
 {
     /* iforest draws its splits at random: weights would change nothing;
      * ocsvm bounds each row's dual coefficient by its weight (libsvm's
-     * instance weights), the one detector of this version that uses them */
+     * instance weights) and gbt scales each row's gradient and hessian by
+     * it (XGBoost's sample weights): the detectors of this version that
+     * use them */
     for (size_t i = 0; anoma_component_name(ANOMA_KIND_DETECTOR, i); i++) {
         const char *name = anoma_component_name(ANOMA_KIND_DETECTOR, i);
         unsigned flags = 0;
         CHECK_OK(anoma_component_flags(ANOMA_KIND_DETECTOR, name, &flags));
-        CHECK(!!(flags & ANOMA_FLAG_SAMPLE_WEIGHTS) == !strcmp(name, "ocsvm"));
+        CHECK(!!(flags & ANOMA_FLAG_SAMPLE_WEIGHTS) ==
+              (!strcmp(name, "ocsvm") || !strcmp(name, "gbt")));
     }
 }
 

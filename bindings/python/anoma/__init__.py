@@ -3,7 +3,8 @@
 The estimators (ZScore, MAD, IQR, IsolationForest, OneClassSVM, Mahalanobis, ...) follow scikit-learn's
 outlier-detector signs: score_samples higher = more normal, predict -1/+1;
 anomaly_score, Model and the metrics keep the library's higher = more
-anomalous. See docs/python.md.
+anomalous. GradientBoostedTrees, trained on labels, is a scikit-learn
+classifier (predict_proba, classes_). See docs/python.md.
 """
 from ._library import lib as _lib, text as _text
 from .errors import (AnomaError, CancelledError, EmptyInputError, InvalidArgumentError,
@@ -14,6 +15,7 @@ from .convert import from_sklearn
 from .cluster import KMeansDetector
 from .covariance import Mahalanobis
 from .decomposition import PCADetector
+from .gbt import GradientBoostedTrees, from_xgboost
 from .iforest import IsolationForest
 from .metrics import average_precision_score, best_f1, confusion_at, roc_auc_score
 from .model import Model, RowScorer
@@ -47,7 +49,7 @@ _lib.anoma_shutdown.argtypes = []
 __all__ = ["Model", "RowScorer", "Stream", "StreamResult", "AlertEvent", "Pipeline", "StandardScaler", "OneHotEncoder", "Select",
            "SimpleImputer", "MissingIndicator", "MinMaxScaler", "RobustScaler", "MaxAbsScaler",
            "Normalizer", "OrdinalEncoder", "FrequencyEncoder", "Ratio", "ZScore", "MAD", "IQR", "IsolationForest", "OneClassSVM", "from_sklearn",
-           "LocalOutlierFactor", "KNNDetector", "Mahalanobis", "PCADetector", "KMeansDetector",
+           "LocalOutlierFactor", "KNNDetector", "GradientBoostedTrees", "from_xgboost", "Mahalanobis", "PCADetector", "KMeansDetector",
            "roc_auc_score", "average_precision_score", "confusion_at", "best_f1",
            "list_detectors", "list_components", "describe", "component_flags",
            "ComponentFlag", "shutdown",

@@ -65,6 +65,7 @@ _SIGNATURES = {
     "anoma_model_free": (None, [_p]),
     "anoma_model_add_detector": (_st, [_p, c_char_p, c_char_p, _size_p]),
     "anoma_model_import_detector": (_st, [_p, c_char_p, c_char_p, c_char_p, c_size_t, c_size_t]),
+    "anoma_model_import_xgboost": (_st, [_p, c_char_p, c_size_t]),
     "anoma_model_set_param": (_st, [_p, c_char_p, c_char_p]),
     "anoma_model_set_detector_param": (_st, [_p, c_size_t, c_char_p, c_char_p]),
     "anoma_model_fit": (_st, [_p, _mat_p, _p, _p]),

@@ -189,6 +189,14 @@ class Model:
                                               len(state), n_features))
         return self
 
+    def import_xgboost(self, json_text):
+        """Add a "gbt" detector from an XGBoost 1.7 JSON model (the bytes or
+        text of ``save_model("m.json")``), as import_detector adds one
+        (anoma_model_import_xgboost)."""
+        data = json_text.encode() if isinstance(json_text, str) else bytes(json_text)
+        check(lib.anoma_model_import_xgboost(self._handle, data, len(data)))
+        return self
+
     def set_param(self, key, value):
         """Set a model parameter; only "threshold" may change after fitting."""
         value = format_params({key: value}).partition("=")[2]

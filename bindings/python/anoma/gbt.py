@@ -1,0 +1,268 @@
+"""Gradient-boosted trees (libanoma's "gbt" detector) as a scikit-learn
+binary classifier.
+
+The class follows XGBClassifier's parameters (scikit-learn names, XGBoost's
+defaults) and scikit-learn's classifier conventions: ``fit(X, y,
+sample_weight)``, ``predict_proba`` (columns in ``classes_`` order),
+``predict`` (the class of probability above one half), ``score``
+(accuracy), ``classes_``, ``feature_importances_``. The second of the two
+classes (``classes_[1]``, 1 for 0/1 labels) is the positive one: the
+anomaly, whose probability is the C model's score. Being an estimator with
+``get_params``/``set_params``, it works in ``cross_val_score``,
+``RandomizedSearchCV``, ``RFE`` and pipelines.
+"""
+import numbers
+import struct
+import warnings
+
+import numpy as np
+
+from ._library import STATUS
+from .errors import ParameterValueError
+from .estimators import _Estimator, _OutlierDetector, _is_real, _n_threads
+from .model import Model
+from .ocsvm import _detector_payload
+
+__all__ = ["GradientBoostedTrees", "from_xgboost"]
+
+_OBJECTIVES = ("binary:logistic",)
+# the C detector's keys that XGBClassifier names otherwise
+_PYTHON_NAMES = {"n_trees": "n_estimators", "eta": "learning_rate", "lambda": "reg_lambda",
+                 "alpha": "reg_alpha", "seed": "random_state"}
+
+
+def _data_conversion_warning():
+    """scikit-learn's DataConversionWarning when it is installed."""
+    try:
+        from sklearn.exceptions import DataConversionWarning
+        return DataConversionWarning
+    except ImportError:
+        return UserWarning
+
+
+def _bad(name, expected, value):
+    return ParameterValueError(STATUS["ANOMA_ERR_PARAM_VALUE"],
+                               "GradientBoostedTrees: %s=%r: expected %s" % (name, value, expected))
+
+
+def _split_stats(payload):
+    """(feature, gain) of every split of a "gbt" payload, version 1
+    (docs/detectors/gbt.md)."""
+    _version, _objective, _base, _d, n_trees = struct.unpack_from("<IIdQQ", payload, 0)
+    at = struct.calcsize("<IIdQQ")
+    features, gains = [], []
+    for _ in range(n_trees):
+        (n,) = struct.unpack_from("<Q", payload, at)
+        at += 8
+        u32 = np.frombuffer(payload, dtype="<u4", count=4 * n, offset=at)
+        at += 16 * n + n
+        f64 = np.frombuffer(payload, dtype="<f8", count=3 * n, offset=at)
+        at += 24 * n
+        split = u32[:n] != 0xFFFFFFFF
+        features.append(u32[2 * n:3 * n][split])
+        gains.append(f64[n:2 * n][split])
+    return np.concatenate(features).astype(np.intp), np.concatenate(gains)
+
+
+class GradientBoostedTrees(_Estimator):
+    """Gradient-boosted trees trained as XGBoost 1.7's hist method: for the
+    same data and parameters, XGBClassifier(tree_method="hist")'s
+    probabilities (docs/detectors/gbt.md says where and why they may differ).
+
+    Parameters (XGBClassifier's names and defaults): ``n_estimators``,
+    ``max_depth``, ``learning_rate``, ``subsample``, ``colsample_bytree``,
+    ``reg_lambda``, ``reg_alpha``, ``gamma``, ``min_child_weight``,
+    ``scale_pos_weight``, ``base_score``, ``max_bin``; ``random_state``
+    (an int, None = 0) seeds ``subsample`` and ``colsample_bytree``;
+    ``n_jobs`` the threads (None = 1, -1 = every core), which change no
+    result. NaN values are missing: each split learned where they go.
+
+    After ``fit``: ``classes_`` (the two classes, sorted), ``n_classes_``,
+    ``feature_importances_`` (each feature's average split gain,
+    normalised to sum 1: XGBClassifier's default ``importance_type="gain"``),
+    ``n_features_in_``, ``feature_names_in_`` (a DataFrame's string
+    columns), ``model_`` (the C model, its score the probability of
+    ``classes_[1]``).
+    """
+
+    _estimator_type = "classifier"
+
+    def __init__(self, n_estimators=100, max_depth=6, learning_rate=0.3, subsample=1.0,
+                 colsample_bytree=1.0, reg_lambda=1.0, reg_alpha=0.0, gamma=0.0,
+                 min_child_weight=1.0, scale_pos_weight=1.0, base_score=0.5, max_bin=256,
+                 objective="binary:logistic", random_state=None, n_jobs=None):
+        self.n_estimators = n_estimators
+        self.max_depth = max_depth
+        self.learning_rate = learning_rate
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.reg_alpha = reg_alpha
+        self.gamma = gamma
+        self.min_child_weight = min_child_weight
+        self.scale_pos_weight = scale_pos_weight
+        self.base_score = base_score
+        self.max_bin = max_bin
+        self.objective = objective
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    # X is checked (shape, names) as the outlier detectors check it
+    _check_X = _OutlierDetector._check_X
+    n_features_in_ = _OutlierDetector.n_features_in_
+    feature_names_in_ = _OutlierDetector.feature_names_in_
+
+    def _more_tags(self):
+        return {"allow_nan": True, "binary_only": True}
+
+    def _seed(self):
+        rs = self.random_state
+        if rs is None:
+            return 0
+        if isinstance(rs, numbers.Integral) and not isinstance(rs, (bool, np.bool_)) and rs >= 0:
+            return int(rs)
+        if isinstance(rs, np.random.RandomState):
+            return int(rs.randint(np.iinfo(np.int32).max))
+        raise _bad("random_state", "None, an int >= 0 or a numpy RandomState", rs)
+
+    def _detector_params(self):
+        if self.objective not in _OBJECTIVES:
+            raise _bad("objective", "one of %s (a classifier)" % ", ".join(_OBJECTIVES),
+                       self.objective)
+        for name in ("learning_rate", "subsample", "colsample_bytree", "reg_lambda",
+                     "reg_alpha", "gamma", "min_child_weight", "scale_pos_weight", "base_score"):
+            if not _is_real(getattr(self, name)):
+                raise _bad(name, "a number", getattr(self, name))
+        return {"n_trees": self.n_estimators, "max_depth": self.max_depth,
+                "eta": self.learning_rate, "subsample": self.subsample,
+                "colsample_bytree": self.colsample_bytree, "lambda": self.reg_lambda,
+                "alpha": self.reg_alpha, "gamma": self.gamma,
+                "min_child_weight": self.min_child_weight,
+                "scale_pos_weight": self.scale_pos_weight, "base_score": self.base_score,
+                "max_bin": self.max_bin, "objective": self.objective, "seed": self._seed()}
+
+    def _make_model(self):
+        """The unfitted C model; a refused value is named by its Python name."""
+        params = self._detector_params()
+        threads = _n_threads(self.n_jobs, "GradientBoostedTrees")
+        try:
+            return Model({"contamination": "auto", "normalize": "none", "n_threads": threads},
+                         [("gbt", params)])
+        except ParameterValueError as e:
+            message = e.message
+            for key, name in _PYTHON_NAMES.items():
+                message = message.replace("gbt: %s=" % key, "gbt: %s=" % name)
+            raise ParameterValueError(STATUS["ANOMA_ERR_PARAM_VALUE"],
+                                      message.replace("gbt: ", "GradientBoostedTrees: ", 1)) \
+                from None
+
+    def fit(self, X, y, sample_weight=None, eval_set=None, early_stopping_rounds=None):
+        """Train on X (n_samples, n_features) and the two classes of y;
+        ``sample_weight``: one weight >= 0 per row. Returns self.
+
+        ``eval_set`` and ``early_stopping_rounds`` are XGBClassifier's
+        arguments; early stopping is not in this version, so giving
+        ``early_stopping_rounds`` raises NotImplementedError."""
+        if early_stopping_rounds is not None:
+            raise NotImplementedError("GradientBoostedTrees: early stopping is not in this "
+                                      "version of libanoma")
+        x, names = self._check_X(X, reset=True)
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn("A column-vector y was passed when a 1d array was expected. Please "
+                          "change the shape of y to (n_samples, ), for example using ravel().",
+                          _data_conversion_warning(), stacklevel=2)
+            y = y.ravel()
+        if y.ndim != 1 or len(y) != len(x):
+            raise ValueError("y should be a 1d array with one label per row of X; got shape %s "
+                             "for %d rows" % (y.shape, len(x)))
+        if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+            raise ValueError("Input y contains NaN or infinity.")
+        if y.dtype.kind == "f" and np.any(y != np.round(y)):
+            raise ValueError("Unknown label type: 'continuous': GradientBoostedTrees is a "
+                             "classifier and y has values that are not whole numbers")
+        classes = np.unique(y)
+        if len(classes) != 2:
+            raise ValueError("GradientBoostedTrees is a binary classifier: y has %d class%s "
+                             "(%s); it needs exactly two"
+                             % (len(classes), "" if len(classes) == 1 else "es",
+                                ", ".join(map(str, classes[:5]))))
+        model = self._make_model()
+        model.fit(x, (y == classes[1]).astype(np.int32), sample_weight=sample_weight)
+        if names is not None:
+            model.feature_names = list(names)
+        self.model_ = model
+        self.classes_ = classes
+        self.n_classes_ = 2
+        return self
+
+    def _proba(self, X):
+        x = self._check_X(X, reset=False)[0]
+        return self._threaded_model().detector_scores(x)
+
+    def predict_proba(self, X):
+        """Probabilities of ``classes_[0]`` and ``classes_[1]``, shape
+        (n_samples, 2)."""
+        p = self._proba(X)
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X):
+        """``classes_[1]`` where its probability is above one half, else
+        ``classes_[0]`` (XGBClassifier's rule)."""
+        positive = self._proba(X) > 0.5
+        return self.classes_[positive.astype(np.intp)]
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of ``predict(X)`` against y (weighted by
+        ``sample_weight``), as scikit-learn's ClassifierMixin."""
+        right = (self.predict(X) == np.asarray(y)).astype(np.float64)
+        return float(np.average(right, weights=sample_weight))
+
+    @property
+    def feature_importances_(self):
+        """Each feature's average gain over its splits, normalised to sum 1
+        (0 for an unused feature); all 0 when no tree split."""
+        features, gains = _split_stats(_detector_payload(self._model())[1])
+        d = self._model().n_features
+        total = np.bincount(features, weights=gains, minlength=d)
+        count = np.bincount(features, minlength=d)
+        average = np.divide(total, count, out=np.zeros(d), where=count > 0)
+        s = average.sum()
+        return (average / s if s > 0 else average).astype(np.float32)
+
+
+def from_xgboost(model, threshold="auto"):
+    """A libanoma model of a trained XGBoost model (an ``xgboost.Booster``,
+    ``XGBClassifier`` or ``XGBRegressor``), through its JSON (XGBoost 1.7)
+    and the C import (``anoma_model_import_xgboost``): every tree, missing
+    values routed by each split's default, base_score, the objective
+    (binary:logistic or reg:squarederror; others raise by name).
+
+    An ``XGBClassifier`` gives a fitted ``GradientBoostedTrees`` with its
+    ``classes_``, whose ``predict_proba`` is XGBoost's to float32 rounding;
+    anything else gives an ``anoma.Model`` whose score is XGBoost's
+    ``predict`` (a probability for binary:logistic). ``threshold``: "auto"
+    (0.5, the detector's rule) or a number."""
+    booster = model.get_booster() if hasattr(model, "get_booster") else model
+    if not hasattr(booster, "save_raw"):
+        raise ValueError("from_xgboost: expected an xgboost Booster, XGBClassifier or "
+                         "XGBRegressor, got %s" % type(model).__name__)
+    params = {"contamination": "auto"} if threshold == "auto" else {"threshold": threshold}
+    imported = Model(params, []).import_xgboost(booster.save_raw("json"))
+    names = booster.feature_names
+    if names:
+        imported.feature_names = list(names)
+    if type(model).__name__ != "XGBClassifier":
+        return imported
+    classes = np.asarray(model.classes_)
+    if len(classes) != 2:
+        raise ValueError("from_xgboost: %d classes; a binary classifier only" % len(classes))
+    est = GradientBoostedTrees()
+    kw = model.get_params()
+    for name in est._param_names():
+        if kw.get(name) is not None and name not in ("n_jobs", "random_state"):
+            setattr(est, name, kw[name])
+    est.model_ = imported
+    est.classes_ = classes
+    est.n_classes_ = 2
+    return est

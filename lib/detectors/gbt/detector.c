@@ -1,0 +1,220 @@
+/* The "gbt" detector: parameters and the vtable glue.
+ *
+ * Supervised: it learns from labels (1 = anomaly) and, with
+ * binary:logistic, its score is the probability of the positive class,
+ * XGBClassifier.predict_proba(X)[:, 1]. The parameters are XGBoost's
+ * (native names), with its defaults and ranges. The work is in the other
+ * files of this folder (see gbt.h). */
+#include "detectors/gbt/gbt.h"
+#include "core/alloc.h"
+#include "core/error.h"
+
+#include <math.h>
+
+#define MAX_DEPTH 64
+
+static const anoma_param_info gbt_params[] = {
+    {"n_trees", ANOMA_PARAM_INT, 1, 1000000, "100", "",
+     "boosting rounds: one tree each (XGBoost's num_boost_round, n_estimators)"},
+    {"objective", ANOMA_PARAM_CHOICE, 0, 0, "binary:logistic", "binary:logistic|reg:squarederror",
+     "binary:logistic: score = probability of label 1; reg:squarederror: score = the predicted "
+     "label"},
+    {"eta", ANOMA_PARAM_DOUBLE, 0, 1, "0.3", "", "learning rate: each leaf value is scaled by it"},
+    {"max_depth", ANOMA_PARAM_INT, 1, MAX_DEPTH, "6", "", "deepest level a tree grows to"},
+    {"gamma", ANOMA_PARAM_DOUBLE, 0, 1e300, "0", "",
+     "least loss reduction a split must bring (min_split_loss)"},
+    {"min_child_weight", ANOMA_PARAM_DOUBLE, 0, 1e300, "1", "",
+     "least sum of hessians (row weights) in each child of a split"},
+    {"lambda", ANOMA_PARAM_DOUBLE, 0, 1e300, "1", "", "L2 regularisation of leaf values"},
+    {"alpha", ANOMA_PARAM_DOUBLE, 0, 1e300, "0", "", "L1 regularisation of leaf values"},
+    {"subsample", ANOMA_PARAM_DOUBLE, 0, 1, "1", "",
+     "share in (0, 1] of the rows each tree is grown on, drawn afresh per tree"},
+    {"colsample_bytree", ANOMA_PARAM_DOUBLE, 0, 1, "1", "",
+     "share in (0, 1] of the features each tree may split on, drawn afresh per tree"},
+    {"scale_pos_weight", ANOMA_PARAM_DOUBLE, 0, 1e300, "1", "",
+     "weight of positive rows relative to negative ones (binary:logistic)"},
+    {"base_score", ANOMA_PARAM_DOUBLE, -1e300, 1e300, "0.5", "",
+     "initial prediction of every row: a probability in (0, 1) for binary:logistic"},
+    {"max_bin", ANOMA_PARAM_INT, 2, 65535, "256", "", "most bins a feature is cut into"},
+    {"seed", ANOMA_PARAM_INT, 0, 9223372036854775807.0, "0", "",
+     "random seed of subsample and colsample_bytree: one seed gives one model, whatever the "
+     "thread count"},
+};
+
+/* The schema's ranges are closed; these bounds are open. */
+static anoma_status check_positive(const an_params *p, const char *key)
+{
+    if (an_params_double(p, key) > 0)
+        return ANOMA_OK;
+    return an_error(ANOMA_ERR_PARAM_VALUE, "gbt: %s=%s: expected a number in (0, 1]", key,
+                    an_params_text(p, key));
+}
+
+static anoma_status gbt_create(const an_params *params, void **out)
+{
+    AN_TRY(check_positive(params, "subsample"));
+    AN_TRY(check_positive(params, "colsample_bytree"));
+    an_gbt_config c = {
+        .n_trees = (size_t)an_params_int(params, "n_trees"),
+        .max_depth = (size_t)an_params_int(params, "max_depth"),
+        .eta = an_params_double(params, "eta"),
+        .gamma = an_params_double(params, "gamma"),
+        .min_child_weight = an_params_double(params, "min_child_weight"),
+        .lambda = an_params_double(params, "lambda"),
+        .alpha = an_params_double(params, "alpha"),
+        .subsample = an_params_double(params, "subsample"),
+        .colsample_bytree = an_params_double(params, "colsample_bytree"),
+        .scale_pos_weight = an_params_double(params, "scale_pos_weight"),
+        .base_score = an_params_double(params, "base_score"),
+        .max_bin = (size_t)an_params_int(params, "max_bin"),
+        .objective = (an_gbt_objective)an_params_choice(params, "objective"),
+        .seed = (uint64_t)an_params_int(params, "seed"),
+    };
+    double margin;
+    AN_TRY(an_gbt_base_margin(c.objective, c.base_score, &margin));
+    an_gbt_state *s = AN_NEW_ZEROED(an_gbt_state, 1);
+    if (!s)
+        return an_no_memory();
+    s->config = c;
+    *out = s;
+    return ANOMA_OK;
+}
+
+static void gbt_destroy(void *state)
+{
+    an_gbt_state *s = state;
+    if (!s)
+        return;
+    an_gbt_forest_free(&s->forest);
+    an_free(s);
+}
+
+static void adopt(an_gbt_state *s, an_gbt_forest *f)
+{
+    an_gbt_forest_free(&s->forest);
+    s->forest = *f;
+    s->fitted = 1;
+}
+
+static anoma_status gbt_fit(void *state, const an_fit_data *data)
+{
+    an_gbt_state *s = state;
+    an_gbt_forest f;
+    AN_TRY(an_gbt_train(&s->config, data, &f));
+    adopt(s, &f);
+    return ANOMA_OK;
+}
+
+anoma_status an_gbt_from_raw(void *state, const an_gbt_raw *raw)
+{
+    if (!state || !raw)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "gbt: NULL argument");
+    an_gbt_forest f;
+    AN_TRY(an_gbt_build(raw, &f));
+    adopt(state, &f);
+    return ANOMA_OK;
+}
+
+static void gbt_score_row(const void *state, const double *row, void *scratch, double *score)
+{
+    (void)scratch;
+    *score = an_gbt_score_row(&((const an_gbt_state *)state)->forest, row);
+}
+
+static anoma_status gbt_score_batch(const void *state, const double *x, size_t rows,
+                                    size_t n_threads, double *scores)
+{
+    an_gbt_score_rows(&((const an_gbt_state *)state)->forest, x, rows, n_threads, scores);
+    return ANOMA_OK;
+}
+
+static anoma_status gbt_save(const void *state, an_writer *w)
+{
+    const an_gbt_state *s = state;
+    if (!s->fitted)
+        return an_error(ANOMA_ERR_NOT_FITTED, "gbt: not fitted");
+    return an_gbt_save(&s->forest, w);
+}
+
+static anoma_status gbt_load(void *state, an_reader *r, size_t n_features, uint32_t version)
+{
+    (void)version; /* an_gbt_load reads and checks the payload's own */
+    an_gbt_forest f;
+    AN_TRY(an_gbt_load(&f, r, n_features));
+    adopt(state, &f);
+    return ANOMA_OK;
+}
+
+static size_t gbt_memory_bytes(const void *state)
+{
+    const an_gbt_state *s = state;
+    return sizeof *s + an_gbt_forest_memory(&s->forest);
+}
+
+/* Importance of feature k, as XGBoost's get_score: weight = splits on it,
+ * total_gain and total_cover over them. */
+static void importance(const an_gbt_forest *f, size_t k, size_t *weight, double *gain,
+                       double *cover)
+{
+    *weight = 0;
+    *gain = *cover = 0;
+    for (size_t i = 0; i < f->n_nodes; i++) {
+        uint32_t info = f->nodes[i].info;
+        if (!(info & AN_GBT_LEAF) && (info & AN_GBT_FEATURE_MASK) == k) {
+            ++*weight;
+            *gain += f->gain[i];
+            *cover += f->cover[i];
+        }
+    }
+}
+
+static void gbt_describe(const void *state, an_strbuf *out)
+{
+    const an_gbt_state *s = state;
+    const an_gbt_forest *f = &s->forest;
+    if (!s->fitted) {
+        an_strbuf_printf(out, "  not fitted\n");
+        return;
+    }
+    an_strbuf_printf(out, "  objective: %s, base_score: %.9g\n",
+                     an_gbt_objective_names[f->objective], f->base_score);
+    an_strbuf_printf(out, "  trees: %zu, nodes: %zu (%zu leaves), max depth: %zu\n", f->n_trees,
+                     f->n_nodes, f->n_leaves, f->max_depth);
+    an_strbuf_printf(out, "  importance (feature: splits, gain per split, cover per split):\n");
+    for (size_t k = 0; k < f->n_features; k++) {
+        size_t weight;
+        double gain, cover;
+        importance(f, k, &weight, &gain, &cover);
+        if (weight)
+            an_strbuf_printf(out, "    %zu: %zu, %.6g, %.6g\n", k, weight, gain / (double)weight,
+                             cover / (double)weight);
+    }
+}
+
+/* binary:logistic: a probability above one half is the likelier class.
+ * reg:squarederror fits 0/1 labels, so one half splits them too. */
+static anoma_status gbt_auto_threshold(const an_params *params, double *threshold)
+{
+    (void)params;
+    *threshold = 0.5;
+    return ANOMA_OK;
+}
+
+const an_detector_vtable an_gbt_detector = {
+    .name = "gbt",
+    .summary = "gradient-boosted trees, XGBoost's hist method (supervised: labels needed)",
+    .params = gbt_params,
+    .n_params = sizeof gbt_params / sizeof *gbt_params,
+    .flags = ANOMA_FLAG_SUPERVISED | ANOMA_FLAG_NEEDS_LABELS | ANOMA_FLAG_SAMPLE_WEIGHTS,
+    .payload_version = AN_GBT_PAYLOAD_VERSION,
+    .create = gbt_create,
+    .destroy = gbt_destroy,
+    .fit = gbt_fit,
+    .score_row = gbt_score_row,
+    .score_batch = gbt_score_batch,
+    .save = gbt_save,
+    .load = gbt_load,
+    .memory_bytes = gbt_memory_bytes,
+    .describe = gbt_describe,
+    .auto_threshold = gbt_auto_threshold,
+};

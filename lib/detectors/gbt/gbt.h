@@ -1,0 +1,196 @@
+/* Gradient-boosted trees ("gbt"): the types shared by the files of this folder.
+ *
+ * XGBoost's "hist" training (Chen and Guestrin 2016, "XGBoost: A Scalable
+ * Tree Boosting System", and XGBoost 1.7's updater_quantile_hist): each
+ * feature is cut into at most max_bin bins, each node sums the rows'
+ * gradients and hessians per bin, and a split is chosen by the second-order
+ * gain. docs/detectors/gbt.md is the user's page and documents the payload
+ * byte by byte.
+ *
+ *   cuts.c       the feature cuts (weighted quantiles) and the binned matrix
+ *   train.c      boosting: gradients, sampling, depthwise tree growth
+ *   forest.c     the forest container and its checked builder from raw trees
+ *                (used by training, the loader and importers)
+ *   score.c      traversal, single-row and parallel batch scoring
+ *   serialize.c  the payload in a model file
+ *   xgboost_json.c  XGBoost 1.7 JSON models as forests (json-c)
+ *   detector.c   parameters, the vtable, inspect's summary
+ *
+ * The forest is one flat array of 12-byte nodes, as the isolation forest's:
+ * trees depth first, the two children of a split adjacent (right = left +
+ * 1), a leaf a fixed point of the step (threshold +inf, missing goes left,
+ * left = itself), so a walk takes a fixed number of steps with no test for
+ * leaves. Splits compare in float32, as XGBoost does: a row goes left when
+ * (float)x < threshold, and a missing value goes the split's learned
+ * default way. */
+#ifndef AN_DETECTORS_GBT_GBT_H
+#define AN_DETECTORS_GBT_GBT_H
+
+#include "detectors/detector.h"
+
+#include <math.h>
+#include <stdint.h>
+
+/* an_gbt_node.info: two flag bits, then the feature. */
+#define AN_GBT_LEAF 0x80000000u         /* a leaf (feature 0, threshold +inf, left = itself) */
+#define AN_GBT_DEFAULT_LEFT 0x40000000u /* a missing value goes left */
+#define AN_GBT_FEATURE_MASK 0x3FFFFFFFu
+
+/* Largest node count of a forest, and largest feature count. */
+#define AN_GBT_MAX_NODES ((size_t)UINT32_MAX - 1)
+#define AN_GBT_MAX_FEATURES ((size_t)AN_GBT_FEATURE_MASK)
+
+typedef struct an_gbt_node {
+    float threshold; /* split: left when (float)x < threshold; leaf: +inf */
+    uint32_t info;   /* AN_GBT_* flags | feature; leaf: AN_GBT_LEAF | AN_GBT_DEFAULT_LEFT */
+    uint32_t left;   /* split: forest-wide index of the left child (right = left + 1);
+                        leaf: its own index */
+} an_gbt_node;
+
+/* Learning objectives, in the order of the parameter's choices (and the
+ * payload's code). */
+typedef enum an_gbt_objective {
+    AN_GBT_LOGISTIC = 0, /* binary:logistic: score = 1 / (1 + exp(-margin)) */
+    AN_GBT_SQUARED = 1,  /* reg:squarederror: score = margin */
+    AN_GBT_N_OBJECTIVES
+} an_gbt_objective;
+
+extern const char *const an_gbt_objective_names[AN_GBT_N_OBJECTIVES];
+
+/* A fitted forest. */
+typedef struct an_gbt_forest {
+    an_gbt_node *nodes;
+    size_t n_nodes;
+    double *leaf;     /* n_nodes: a leaf's value (learning rate included); 0 at splits */
+    double *gain;     /* n_nodes: a split's loss change; 0 at leaves */
+    double *cover;    /* n_nodes: the sum of hessians that reached the node */
+    uint32_t *roots;  /* n_trees: each tree's root in nodes */
+    uint32_t *depths; /* n_trees: each tree's deepest leaf */
+    size_t n_trees;
+    size_t n_features;
+    an_gbt_objective objective;
+    double base_score; /* as XGBoost states it: a probability for logistic */
+    double base_margin; /* the margin every row starts from */
+    /* for describe */
+    size_t n_leaves, max_depth;
+} an_gbt_forest;
+
+void an_gbt_forest_free(an_gbt_forest *f);
+size_t an_gbt_forest_memory(const an_gbt_forest *f);
+/* The margin base_score gives for the objective (logit for logistic):
+ * ANOMA_ERR_PARAM_VALUE naming base_score when it has none. */
+anoma_status an_gbt_base_margin(an_gbt_objective objective, double base_score, double *margin);
+
+/* ---- forest.c: a forest from raw trees ---- */
+
+#define AN_GBT_RAW_NONE UINT32_MAX /* no child: the node is a leaf */
+
+/* One tree as flat arrays indexed by node, as XGBoost's JSON holds it: the
+ * root is node 0, a node's children have larger indices, every node but
+ * the root is the child of exactly one split. */
+typedef struct an_gbt_raw_tree {
+    size_t n_nodes;
+    const uint32_t *left, *right; /* children, or AN_GBT_RAW_NONE (both) at a leaf */
+    const uint32_t *feature;      /* split's feature; ignored at leaves */
+    const float *threshold;       /* split: left when (float)x < threshold */
+    const uint8_t *default_left;  /* split: 1 when a missing value goes left */
+    const double *value;          /* leaf's value; ignored at splits */
+    const double *gain;           /* NULL or split's loss change */
+    const double *cover;          /* NULL or the node's sum of hessians */
+} an_gbt_raw_tree;
+
+typedef struct an_gbt_raw {
+    const an_gbt_raw_tree *trees;
+    size_t n_trees;
+    size_t n_features;
+    an_gbt_objective objective;
+    double base_score;
+} an_gbt_raw;
+
+/* Check raw trees and lay them out as a forest. Every count, child index,
+ * feature index and value is checked: a bad forest is ANOMA_ERR_FORMAT
+ * naming the tree and node, never a crash. */
+anoma_status an_gbt_build(const an_gbt_raw *raw, an_gbt_forest *out);
+
+/* ---- cuts.c ---- */
+
+/* Each feature's bin boundaries: bin b of feature f holds the values v with
+ * cut[b - 1] <= v < cut[b] (float32), cut[n_bins - 1] above every value. */
+typedef struct an_gbt_cuts {
+    size_t n_features;
+    size_t *offset; /* n_features + 1: feature f's cuts are values[offset[f], offset[f + 1]) */
+    float *values;
+    float *min_value; /* n_features: below every value of the feature (XGBoost's min_vals) */
+} an_gbt_cuts;
+
+#define AN_GBT_MISSING_BIN UINT16_MAX
+
+/* Cuts of every feature of x from the weighted quantiles of its values
+ * (weights NULL: all 1), at most max_bin bins each; then bins, cols x rows
+ * column-major (AN_GBT_MISSING_BIN for a missing value). */
+anoma_status an_gbt_cuts_make(const double *x, size_t rows, size_t cols, const double *weights,
+                              size_t max_bin, size_t n_threads, an_gbt_cuts *cuts,
+                              uint16_t **bins);
+void an_gbt_cuts_free(an_gbt_cuts *cuts);
+
+/* ---- train.c ---- */
+
+typedef struct an_gbt_config {
+    size_t n_trees;
+    size_t max_depth;
+    double eta, gamma, min_child_weight, lambda, alpha;
+    double subsample, colsample_bytree;
+    double scale_pos_weight;
+    double base_score;
+    size_t max_bin;
+    an_gbt_objective objective;
+    uint64_t seed;
+} an_gbt_config;
+
+anoma_status an_gbt_train(const an_gbt_config *cfg, const an_fit_data *data, an_gbt_forest *out);
+
+/* XGBoost's CalcWeight and CalcGain for a node with these sums (0 when the
+ * hessian is below min_child_weight or not positive). */
+double an_gbt_leaf_weight(const an_gbt_config *cfg, double g, double h);
+double an_gbt_node_gain(const an_gbt_config *cfg, double g, double h);
+
+/* ---- score.c ---- */
+
+/* Sum over trees of the row's leaf values, plus the base margin. */
+double an_gbt_margin(const an_gbt_forest *f, const double *row);
+/* The score of a margin: a probability for logistic, the margin itself for
+ * squared error. */
+double an_gbt_score_of_margin(const an_gbt_forest *f, double margin);
+double an_gbt_score_row(const an_gbt_forest *f, const double *row);
+void an_gbt_score_rows(const an_gbt_forest *f, const double *x, size_t rows, size_t n_threads,
+                       double *scores);
+
+/* ---- xgboost_json.c ---- */
+
+/* The forest of an XGBoost 1.7 JSON model (the text of save_model's file,
+ * size bytes). ANOMA_ERR_FORMAT names a bad field, tree or node;
+ * ANOMA_ERR_UNSUPPORTED names what this detector cannot score. */
+anoma_status an_gbt_from_xgboost_json(const char *json, size_t size, an_gbt_forest *out);
+
+/* ---- serialize.c ---- */
+
+#define AN_GBT_PAYLOAD_VERSION 1u
+
+anoma_status an_gbt_save(const an_gbt_forest *f, an_writer *w);
+anoma_status an_gbt_load(an_gbt_forest *f, an_reader *r, size_t n_features);
+
+/* ---- detector.c ---- */
+
+typedef struct an_gbt_state {
+    an_gbt_config config;
+    an_gbt_forest forest;
+    int fitted;
+} an_gbt_state;
+
+extern const an_detector_vtable an_gbt_detector;
+
+/* Make state (from an_gbt_detector.create) fitted with the forest of raw
+ * trees, replacing what it held: the entry point for importers. */
+anoma_status an_gbt_from_raw(void *state, const an_gbt_raw *raw);
+
+#endif

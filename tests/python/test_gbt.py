@@ -1,0 +1,303 @@
+"""The "gbt" detector against XGBoost 1.7 (python3-xgboost), tree_method="hist".
+
+Every labelled shared dataset is split once (70/30, stratified, seed 0);
+both libraries train on the same rows with the same parameters, and the
+test ROC AUC of our probabilities must be within 0.005 of XGBoost's. Where
+the training columns are short enough for XGBoost's quantile sketch to be
+exact (under 4098 values, docs/detectors/gbt.md "Cuts"), our cuts are its
+cuts and the probabilities themselves agree to 1e-5 (float32 rounding of
+the gradients is the rest)."""
+import os
+
+import numpy as np
+import pytest
+
+from conftest import DATA_DIR, dataset_params, import_anoma, load_csv
+
+anoma = import_anoma()
+xgb = pytest.importorskip("xgboost")
+from sklearn.metrics import roc_auc_score  # noqa: E402
+from sklearn.model_selection import train_test_split  # noqa: E402
+
+EXACT_SKETCH_ROWS = 4098
+
+
+def split(X, y):
+    return train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
+
+
+def ours(Xtr, ytr, params="", sample_weight=None):
+    return anoma.Model("normalize=none", [("gbt", params)]).fit(Xtr, ytr, sample_weight)
+
+
+def theirs(Xtr, ytr, sample_weight=None, **kw):
+    kw.setdefault("n_estimators", 100)
+    cls = xgb.XGBRegressor if kw.get("objective") == "reg:squarederror" else xgb.XGBClassifier
+    return cls(tree_method="hist", nthread=1, **kw).fit(Xtr, ytr, sample_weight=sample_weight)
+
+
+def their_scores(model, X):
+    if isinstance(model, xgb.XGBClassifier):
+        return model.predict_proba(X)[:, 1]
+    return model.predict(X)
+
+
+def compare_roc(X, y):
+    if len(np.unique(y)) < 2:
+        pytest.skip("one class only: nothing to learn or rank")
+    Xtr, Xte, ytr, yte = split(X, y)
+    mine = ours(Xtr, ytr).detector_scores(Xte)
+    ref = their_scores(theirs(Xtr, ytr), Xte)
+    auc, ref_auc = roc_auc_score(yte, mine), roc_auc_score(yte, ref)
+    assert abs(auc - ref_auc) <= 0.005, (auc, ref_auc)
+    if len(Xtr) < EXACT_SKETCH_ROWS:
+        np.testing.assert_allclose(mine, ref, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", dataset_params())
+def test_roc_auc_as_xgboost(name):
+    compare_roc(*load_csv(name))
+
+
+def test_roc_auc_as_xgboost_nslkdd():
+    """The set with text columns, one-hot encoded for both libraries."""
+    pd = pytest.importorskip("pandas")
+    path = os.path.join(DATA_DIR, "nslkdd.csv")
+    if not os.path.exists(path):
+        pytest.skip("no nslkdd.csv in %s" % DATA_DIR)
+    df = pd.read_csv(path)
+    y = df.pop("label").to_numpy().astype(int)
+    X = pd.get_dummies(df).to_numpy(dtype=np.float64)
+    compare_roc(X, y)
+
+
+@pytest.fixture(scope="module")
+def pima_holed():
+    """pima with a tenth of its values missing, and sample weights."""
+    if not os.path.exists(os.path.join(DATA_DIR, "pima.csv")):
+        pytest.skip("no pima.csv in %s" % DATA_DIR)
+    X, y = load_csv("pima.csv")
+    rng = np.random.default_rng(0)
+    X = X.copy()
+    X[rng.random(X.shape) < 0.1] = np.nan
+    return X, y, rng.uniform(0.5, 2, len(y))
+
+
+CASES = [
+    ("", {}),
+    ("lambda=2 alpha=0.5 gamma=0.3 min_child_weight=3 max_depth=4 eta=0.1 scale_pos_weight=3",
+     dict(reg_lambda=2, reg_alpha=0.5, gamma=0.3, min_child_weight=3, max_depth=4,
+          learning_rate=0.1, scale_pos_weight=3)),
+    ("base_score=0.3 n_trees=30", dict(base_score=0.3, n_estimators=30)),
+    ("objective=reg:squarederror", dict(objective="reg:squarederror")),
+    ("objective=reg:squarederror base_score=-1 max_depth=3",
+     dict(objective="reg:squarederror", base_score=-1, max_depth=3)),
+]
+
+
+@pytest.mark.parametrize("params,kw", CASES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_parameters_missing_values_and_weights_as_xgboost(pima_holed, params, kw, weighted):
+    """Each parameter means what it means to XGBoost: the same model, with
+    missing values (each split's learned default) and sample weights."""
+    X, y, w = pima_holed
+    w = w if weighted else None
+    mine = ours(X, y, params, w).detector_scores(X)
+    ref = their_scores(theirs(X, y, w, **kw), X)
+    np.testing.assert_allclose(mine, ref, rtol=0, atol=1e-5)
+
+
+def test_threshold_and_probability_convention(pima_holed):
+    """Score = the probability of label 1 (the anomaly); the detector's own
+    threshold is one half, XGBClassifier.predict's."""
+    X, y, _ = pima_holed
+    m = anoma.Model("contamination=auto", ["gbt"]).fit(X, y)
+    ref = theirs(X, y)
+    assert m.threshold == 0.5
+    np.testing.assert_array_equal(m.predict(X), ref.predict(X))
+
+
+def test_save_load_and_describe(tmp_path, pima_holed):
+    X, y, _ = pima_holed
+    m = ours(X, y, "n_trees=10 max_depth=3")
+    path = str(tmp_path / "m.anoma")
+    m.save(path)
+    back = anoma.Model.load(path)
+    np.testing.assert_array_equal(back.detector_scores(X), m.detector_scores(X))
+    text = back.describe()
+    assert "objective: binary:logistic" in text and "trees: 10" in text
+    assert "max depth: 3" in text and "importance" in text
+
+
+def test_labels_needed_and_checked(pima_holed):
+    X, y, _ = pima_holed
+    with pytest.raises(anoma.AnomaError, match="labels"):
+        anoma.Model("", ["gbt"]).fit(X)
+    m = ours(X, y)
+    with pytest.raises(anoma.AnomaError, match="8"):
+        m.detector_scores(X[:, :5])
+
+
+# ---- anoma.GradientBoostedTrees, a scikit-learn classifier ----
+
+def test_estimator_as_xgbclassifier(pima_holed):
+    """Same parameters, same probabilities, predictions and importances as
+    XGBClassifier; labels of any two values (classes_ sorted, the second
+    positive)."""
+    X, y, w = pima_holed
+    kw = dict(n_estimators=40, max_depth=4, learning_rate=0.2, reg_lambda=2.0, gamma=0.1)
+    words = np.where(y == 1, "sick", "healthy")
+    mine = anoma.GradientBoostedTrees(**kw).fit(X, words, sample_weight=w)
+    ref = xgb.XGBClassifier(tree_method="hist", nthread=1, **kw).fit(X, y, sample_weight=w)
+    assert list(mine.classes_) == ["healthy", "sick"]
+    np.testing.assert_allclose(mine.predict_proba(X), ref.predict_proba(X), rtol=0, atol=1e-5)
+    np.testing.assert_array_equal(mine.predict(X) == "sick", ref.predict(X) == 1)
+    np.testing.assert_allclose(mine.feature_importances_, ref.feature_importances_, atol=1e-5)
+    assert mine.score(X, words) == pytest.approx(np.mean((ref.predict(X) == 1) == (y == 1)))
+
+
+def test_estimator_errors(pima_holed):
+    X, y, _ = pima_holed
+    with pytest.raises(ValueError, match="class"):
+        anoma.GradientBoostedTrees().fit(X, np.zeros(len(y)))
+    with pytest.raises(ValueError, match="class"):
+        anoma.GradientBoostedTrees().fit(X, np.arange(len(y)) % 3)
+    with pytest.raises(anoma.ParameterValueError, match="learning_rate"):
+        anoma.GradientBoostedTrees(learning_rate=2).fit(X, y)
+    with pytest.raises(anoma.ParameterValueError, match="objective"):
+        anoma.GradientBoostedTrees(objective="reg:squarederror").fit(X, y)
+    with pytest.raises(NotImplementedError, match="early stopping"):
+        anoma.GradientBoostedTrees().fit(X, y, eval_set=[(X, y)], early_stopping_rounds=5)
+    m = anoma.GradientBoostedTrees(n_estimators=5).fit(X, y)
+    with pytest.raises(ValueError, match="8 features"):
+        m.predict_proba(X[:, :5])
+
+
+def test_model_selection_and_pickling(pima_holed):
+    """cross_val_score, RandomizedSearchCV and RFE drive it; a pickled one
+    predicts the same."""
+    import pickle
+
+    from sklearn.feature_selection import RFE
+    from sklearn.model_selection import RandomizedSearchCV, cross_val_score
+
+    X, y, _ = pima_holed
+    scores = cross_val_score(anoma.GradientBoostedTrees(n_estimators=20), X, y, cv=3,
+                             scoring="roc_auc")
+    assert scores.shape == (3,) and np.all(scores > 0.7)
+    search = RandomizedSearchCV(anoma.GradientBoostedTrees(n_estimators=10),
+                                {"max_depth": [2, 3, 4], "learning_rate": [0.1, 0.3]},
+                                n_iter=3, cv=2, scoring="roc_auc", random_state=0).fit(X, y)
+    assert search.best_params_["max_depth"] in (2, 3, 4)
+    assert search.best_estimator_.predict_proba(X).shape == (len(X), 2)
+    rfe = RFE(anoma.GradientBoostedTrees(n_estimators=10), n_features_to_select=4).fit(X, y)
+    assert rfe.support_.sum() == 4
+    m = anoma.GradientBoostedTrees(n_estimators=10, random_state=3, subsample=0.7).fit(X, y)
+    back = pickle.loads(pickle.dumps(m))
+    np.testing.assert_array_equal(back.predict_proba(X), m.predict_proba(X))
+
+
+def test_check_estimator():
+    from sklearn.utils.estimator_checks import check_estimator
+    check_estimator(anoma.GradientBoostedTrees(n_estimators=10))
+
+
+def test_cli_train_score_inspect(tmp_path):
+    """`anoma train -d gbt` reads the label column; `score` prints XGBoost's
+    probabilities; `inspect` shows the trees and the importance."""
+    import subprocess
+    cli = os.environ.get("ANOMA_CLI")
+    path = os.path.join(DATA_DIR, "breastw.csv")
+    if not cli or not os.path.exists(path):
+        pytest.skip("needs ANOMA_CLI and breastw.csv")
+    model = str(tmp_path / "gbt.anoma")
+
+    def run(*args):
+        return subprocess.run([cli, *args], capture_output=True, text=True, check=True,
+                              timeout=300).stdout
+
+    run("train", "-d", "gbt", "-p", "n_trees=20", "--label", "label", "-o", model, path)
+    out = tmp_path / "scores.csv"
+    run("score", model, path, "-o", str(out))
+    import csv
+    with open(out) as f:
+        rows = list(csv.DictReader(f))
+    X, y = load_csv("breastw.csv")
+    ref = theirs(X, y, n_estimators=20).predict_proba(X)[:, 1]
+    np.testing.assert_allclose([float(r["score"]) for r in rows], ref, rtol=0, atol=1e-5)
+    text = run("inspect", model)
+    assert "detector 0: gbt" in text and "trees: 20, nodes: " in text
+    assert "objective: binary:logistic" in text and "importance" in text
+
+
+# ---- XGBoost models imported (anoma.from_xgboost, anoma_model_import_xgboost) ----
+
+def holed(X, seed=0, share=0.1):
+    """X with a share of its values missing (NaN), at fixed random places."""
+    X = np.array(X, dtype=np.float64)
+    X[np.random.default_rng(seed).random(X.shape) < share] = np.nan
+    return X
+
+
+@pytest.mark.parametrize("name", dataset_params())
+def test_import_equals_xgboost(name):
+    """An XGBClassifier trained on data with missing values scores the same
+    after import, to 1e-6, on rows with other missing values."""
+    X, y = load_csv(name)
+    if len(np.unique(y)) < 2:
+        pytest.skip("one class only")
+    Xtr, Xte, ytr, _ = split(holed(X, 1), y)
+    Xte = holed(Xte, 2, 0.2)
+    ref = xgb.XGBClassifier(tree_method="hist", n_estimators=100, max_depth=6, nthread=1,
+                            subsample=0.8, colsample_bytree=0.7, random_state=0).fit(Xtr, ytr)
+    mine = anoma.from_xgboost(ref)
+    assert isinstance(mine, anoma.GradientBoostedTrees)
+    np.testing.assert_array_equal(mine.classes_, ref.classes_)
+    np.testing.assert_allclose(mine.predict_proba(Xte), ref.predict_proba(Xte), rtol=0, atol=1e-6)
+
+
+def test_import_regression_and_booster(pima_holed):
+    X, y, _ = pima_holed
+    reg = xgb.XGBRegressor(tree_method="hist", n_estimators=50, base_score=0.2,
+                           nthread=1).fit(X, y)
+    model = anoma.from_xgboost(reg)
+    np.testing.assert_allclose(model.detector_scores(X), reg.predict(X), rtol=0, atol=1e-6)
+    booster = xgb.train({"objective": "binary:logistic", "tree_method": "exact", "max_depth": 3},
+                        xgb.DMatrix(X, label=y), num_boost_round=20)
+    model = anoma.from_xgboost(booster)
+    np.testing.assert_allclose(model.detector_scores(X), booster.predict(xgb.DMatrix(X)),
+                               rtol=0, atol=1e-6)
+    assert model.threshold == 0.5
+
+
+def test_import_refuses_by_name(pima_holed, tmp_path):
+    X, y, _ = pima_holed
+    dart = xgb.XGBClassifier(booster="dart", n_estimators=3).fit(X, y)
+    with pytest.raises(anoma.AnomaError, match="dart"):
+        anoma.from_xgboost(dart)
+    multi = xgb.XGBClassifier(n_estimators=3).fit(X, np.arange(len(y)) % 3)
+    with pytest.raises(anoma.AnomaError, match="multi:softprob"):
+        anoma.from_xgboost(multi)
+    with pytest.raises(anoma.AnomaError, match="JSON"):
+        anoma.Model("contamination=auto", []).import_xgboost(b'{"learner": ')
+    with pytest.raises(ValueError, match="Booster"):
+        anoma.from_xgboost(object())
+
+
+def test_cli_convert_xgboost(tmp_path, pima_holed):
+    import subprocess
+    cli = os.environ.get("ANOMA_CLI")
+    if not cli:
+        pytest.skip("needs ANOMA_CLI")
+    X, y, _ = pima_holed
+    ref = xgb.XGBClassifier(tree_method="hist", n_estimators=30, nthread=1).fit(X, y)
+    src, out = str(tmp_path / "m.json"), str(tmp_path / "m.anoma")
+    ref.save_model(src)
+    subprocess.run([cli, "convert", "xgboost", src, "-o", out], check=True, timeout=300)
+    np.testing.assert_allclose(anoma.Model.load(out).detector_scores(X),
+                               ref.predict_proba(X)[:, 1], rtol=0, atol=1e-6)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"learner": {"gradient_booster": {"name": "gblinear"}}}')
+    p = subprocess.run([cli, "convert", "xgboost", str(bad), "-o", out], capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode == 1 and "gblinear" in p.stderr

@@ -1,0 +1,487 @@
+/* Gradient-boosted trees ("gbt"): gains and leaf values computed by hand
+ * on a tiny dataset, missing values routed by the learned default, the
+ * thread count changing nothing, bad parameters and shapes named, and the
+ * payload: round trip and hostile bytes. Agreement with XGBoost itself is
+ * checked in tests/python/test_gbt.py. */
+#include "testing.h"
+
+#include "detectors/gbt/gbt.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const an_detector_vtable *vt(void)
+{
+    return an_detector_find("gbt");
+}
+
+/* A state made with these parameters (NULL on error, with *st set). */
+static void *make(const char *text, anoma_status *st)
+{
+    an_params p;
+    void *state = NULL;
+    *st = an_params_init(&p, "gbt", vt()->params, vt()->n_params);
+    if (*st == ANOMA_OK)
+        *st = an_params_parse(&p, text);
+    if (*st == ANOMA_OK)
+        *st = vt()->create(&p, &state);
+    an_params_free(&p);
+    return state;
+}
+
+static void *fit(const char *params, const double *x, size_t rows, size_t cols, const int *labels)
+{
+    anoma_status st;
+    void *s = make(params, &st);
+    CHECK_OK(st);
+    an_fit_data data = {x, rows, cols, labels, NULL, 1, NULL};
+    CHECK_OK(vt()->fit(s, &data));
+    return s;
+}
+
+static const an_gbt_forest *forest(const void *state)
+{
+    return &((const an_gbt_state *)state)->forest;
+}
+
+static double score(const void *state, double v)
+{
+    double s;
+    vt()->score_row(state, &v, NULL, &s);
+    return s;
+}
+
+/* ---- the loss, by hand ---- */
+
+/* x = 1, 2, 3, 4 with labels 0, 0, 1, 1 and base_score 0.5: every margin
+ * is 0, p = 0.5, so g = p - y = (0.5, 0.5, -0.5, -0.5) and h = p (1 - p) =
+ * 0.25. The root has G = 0, H = 1; the split x < 3 has G_L = 1, H_L = 0.5,
+ * G_R = -1, H_R = 0.5. */
+static const double tiny_x[] = {1, 2, 3, 4};
+static const int tiny_y[] = {0, 0, 1, 1};
+
+static void test_hand_computed_split(void)
+{
+    const char *p = "n_trees=1 max_depth=1 eta=1 lambda=1 min_child_weight=0";
+    void *s = fit(p, tiny_x, 4, 1, tiny_y);
+    const an_gbt_forest *f = forest(s);
+    CHECK(f->n_trees == 1 && f->n_nodes == 3 && f->n_leaves == 2);
+    const an_gbt_node *root = &f->nodes[0];
+    CHECK(!(root->info & AN_GBT_LEAF) && (root->info & AN_GBT_FEATURE_MASK) == 0);
+    CHECK(root->threshold == 3.0f); /* between 2 and 3: left when x < 3 */
+    /* gain = 1^2 / (0.5 + 1) + (-1)^2 / (0.5 + 1) - 0^2 / (1 + 1) = 4 / 3 */
+    CHECK_NEAR(f->gain[0], 4.0 / 3.0, 1e-6);
+    CHECK_NEAR(f->cover[0], 1.0, 1e-12);
+    /* leaves: -G / (H + lambda) = -1 / 1.5 and +1 / 1.5 */
+    CHECK_NEAR(f->leaf[root->left], -2.0 / 3.0, 1e-7);
+    CHECK_NEAR(f->leaf[root->left + 1], 2.0 / 3.0, 1e-7);
+    CHECK_NEAR(f->cover[root->left], 0.5, 1e-12);
+    CHECK_NEAR(score(s, 2), 1 / (1 + exp(2.0 / 3.0)), 1e-7);
+    CHECK_NEAR(score(s, 3), 1 / (1 + exp(-2.0 / 3.0)), 1e-7);
+    vt()->destroy(s);
+
+    /* alpha 0.5: G' = sign(G) (|G| - 0.5), so the gain is
+     * 2 * 0.5^2 / 1.5 = 1 / 3 and the leaves are -/+ 0.5 / 1.5; eta 0.5
+     * halves the leaves */
+    s = fit("n_trees=1 max_depth=1 eta=0.5 lambda=1 alpha=0.5 min_child_weight=0", tiny_x, 4, 1,
+            tiny_y);
+    f = forest(s);
+    CHECK_NEAR(f->gain[0], 1.0 / 3.0, 1e-6);
+    CHECK_NEAR(f->leaf[f->nodes[0].left], -0.5 * 0.5 / 1.5, 1e-7);
+    vt()->destroy(s);
+
+    /* gamma above the gain: no split, one leaf of -0 / (1 + 1) = 0 */
+    s = fit("n_trees=1 max_depth=1 eta=1 gamma=1.4 min_child_weight=0", tiny_x, 4, 1, tiny_y);
+    CHECK(forest(s)->n_nodes == 1 && forest(s)->leaf[0] == 0);
+    vt()->destroy(s);
+    /* gamma below it: the split stays */
+    s = fit("n_trees=1 max_depth=1 eta=1 gamma=1.3 min_child_weight=0", tiny_x, 4, 1, tiny_y);
+    CHECK(forest(s)->n_nodes == 3);
+    vt()->destroy(s);
+
+    /* min_child_weight 0.6: every child of every split holds at most two
+     * rows, a hessian of at most 0.5: no split is allowed */
+    s = fit("n_trees=1 max_depth=1 eta=1 min_child_weight=0.6", tiny_x, 4, 1, tiny_y);
+    CHECK(forest(s)->n_nodes == 1);
+    vt()->destroy(s);
+
+    /* squared error, base_score 0: g = -y, h = 1, the root G = -2, H = 4;
+     * the split x < 3 has G_L = 0, H_L = 2, G_R = -2, H_R = 2: gain
+     * 0 + 4 / 3 - 4 / 5, leaves 0 and 2 / 3 */
+    s = fit("n_trees=1 max_depth=1 eta=1 objective=reg:squarederror base_score=0", tiny_x, 4, 1,
+            tiny_y);
+    f = forest(s);
+    CHECK_NEAR(f->gain[0], 4.0 / 3.0 - 4.0 / 5.0, 1e-6);
+    CHECK_NEAR(score(s, 1), 0.0, 1e-12);
+    CHECK_NEAR(score(s, 4), 2.0 / 3.0, 1e-7);
+    vt()->destroy(s);
+}
+
+/* Two rounds: the second tree starts from the first one's margins. */
+static void test_second_round(void)
+{
+    void *s = fit("n_trees=2 max_depth=1 eta=1 lambda=1 min_child_weight=0", tiny_x, 4, 1, tiny_y);
+    const an_gbt_forest *f = forest(s);
+    CHECK(f->n_trees == 2);
+    /* round 2: rows 1, 2 at margin -2/3, rows 3, 4 at +2/3 */
+    double p = 1 / (1 + exp(-2.0 / 3.0)); /* p of rows 3, 4; rows 1, 2 have 1 - p */
+    double gl = 2 * (1 - p), hl = 2 * p * (1 - p); /* g = (1 - p) - 0 on rows 1, 2 */
+    const an_gbt_node *root = &f->nodes[f->roots[1]];
+    CHECK_NEAR(f->leaf[root->left], -gl / (hl + 1), 1e-6);
+    CHECK_NEAR(f->leaf[root->left + 1], gl / (hl + 1), 1e-6);
+    vt()->destroy(s);
+}
+
+/* ---- missing values ---- */
+
+static void test_missing_default_direction(void)
+{
+    /* missing rows labelled 1, like the large values: they learn to go right */
+    const double x[] = {1, 2, 3, 4, NAN, NAN, 1.5, 3.5};
+    int y[] = {0, 0, 1, 1, 1, 1, 0, 1};
+    void *s = fit("n_trees=1 max_depth=1 eta=1 min_child_weight=0", x, 8, 1, y);
+    const an_gbt_node *root = &forest(s)->nodes[0];
+    CHECK(!(root->info & AN_GBT_LEAF) && !(root->info & AN_GBT_DEFAULT_LEFT));
+    CHECK(score(s, NAN) == score(s, 4) && score(s, NAN) > 0.5);
+    vt()->destroy(s);
+    /* labelled 0, like the small values: they learn to go left */
+    y[4] = y[5] = 0;
+    s = fit("n_trees=1 max_depth=1 eta=1 min_child_weight=0", x, 8, 1, y);
+    root = &forest(s)->nodes[0];
+    CHECK(!(root->info & AN_GBT_LEAF) && (root->info & AN_GBT_DEFAULT_LEFT));
+    CHECK(score(s, NAN) == score(s, 1) && score(s, NAN) < 0.5);
+    vt()->destroy(s);
+}
+
+/* ---- through the model: threads, shapes, parameters ---- */
+
+enum { ROWS = 2000, COLS = 5 };
+
+static void make_data(double *x, int *y)
+{
+    test_fill(x, ROWS * COLS, 11u, 10007, 1000.0);
+    for (size_t i = 0; i < ROWS; i++) {
+        double *r = x + i * COLS;
+        y[i] = r[0] + 0.5 * r[1] * r[1] - r[2] > 4;
+        if (i % 13 == 0)
+            r[i % COLS] = NAN;
+    }
+}
+
+static anoma_model *model_fit(const char *model_params, const char *params, const double *x,
+                              const int *y)
+{
+    anoma_model *m = NULL;
+    CHECK_OK(anoma_model_create(model_params, &m));
+    CHECK_OK(anoma_model_add_detector(m, "gbt", params, NULL));
+    anoma_matrix mx = anoma_matrix_f64(x, ROWS, COLS);
+    CHECK_OK(anoma_model_fit(m, &mx, y, NULL));
+    return m;
+}
+
+static void test_threads_change_nothing(void)
+{
+    double *x = malloc(ROWS * COLS * sizeof *x), *s[2];
+    int *y = malloc(ROWS * sizeof *y);
+    make_data(x, y);
+    const char *threads[] = {"normalize=none n_threads=1", "normalize=none n_threads=4"};
+    unsigned char *payload[2];
+    size_t size[2];
+    for (int k = 0; k < 2; k++) {
+        anoma_model *m = model_fit(threads[k], "subsample=0.8 colsample_bytree=0.6 seed=3", x, y);
+        s[k] = malloc(ROWS * sizeof(double));
+        anoma_matrix mx = anoma_matrix_f64(x, ROWS, COLS);
+        CHECK_OK(anoma_model_score(m, &mx, s[k]));
+        payload[k] = test_detector_payload(m, 0, &size[k]);
+        /* the row path gives the batch path's bits */
+        for (size_t i = 0; i < ROWS; i += 97) {
+            double one;
+            anoma_matrix row = anoma_matrix_f64(x + i * COLS, 1, COLS);
+            CHECK_OK(anoma_model_score(m, &row, &one));
+            CHECK(one == s[k][i]);
+        }
+        anoma_model_free(m);
+    }
+    CHECK(!memcmp(s[0], s[1], ROWS * sizeof(double)));
+    CHECK(size[0] == size[1] && !memcmp(payload[0], payload[1], size[0]));
+    /* and the model learned: the probability ranks the positives first */
+    double pos = 0, neg = 0;
+    size_t np = 0, nn = 0;
+    for (size_t i = 0; i < ROWS; i++)
+        y[i] ? (pos += s[0][i], np++) : (neg += s[0][i], nn++);
+    CHECK(np > 50 && nn > 50 && pos / (double)np > 0.8 && neg / (double)nn < 0.2);
+    for (int k = 0; k < 2; k++) {
+        free(s[k]);
+        free(payload[k]);
+    }
+    free(x);
+    free(y);
+}
+
+static void test_bad_input(void)
+{
+    static const struct {
+        const char *params, *named;
+    } bad[] = {
+        {"eta=1.5", "eta"},
+        {"subsample=0", "subsample"},
+        {"colsample_bytree=0", "colsample_bytree"},
+        {"max_depth=0", "max_depth"},
+        {"max_bin=1", "max_bin"},
+        {"lambda=-1", "lambda"},
+        {"base_score=1", "base_score"},
+        {"base_score=0", "base_score"},
+        {"objective=multi:softmax", "objective"},
+        {"n_trees=0", "n_trees"},
+        {"nope=1", "nope"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        anoma_model *m = NULL;
+        CHECK_OK(anoma_model_create(NULL, &m));
+        anoma_status st = anoma_model_add_detector(m, "gbt", bad[i].params, NULL);
+        CHECK(st == ANOMA_ERR_PARAM_VALUE || st == ANOMA_ERR_UNKNOWN_PARAM);
+        CHECK(strstr(anoma_last_error(), bad[i].named) != NULL);
+        anoma_model_free(m);
+    }
+    /* base_score 0 is fine for squared error */
+    anoma_model *m = NULL;
+    CHECK_OK(anoma_model_create(NULL, &m));
+    CHECK_OK(anoma_model_add_detector(m, "gbt", "objective=reg:squarederror base_score=0", NULL));
+    anoma_model_free(m);
+
+    double *x = malloc(ROWS * COLS * sizeof *x);
+    int *y = malloc(ROWS * sizeof *y);
+    make_data(x, y);
+    /* no labels */
+    CHECK_OK(anoma_model_create(NULL, &m));
+    CHECK_OK(anoma_model_add_detector(m, "gbt", NULL, NULL));
+    anoma_matrix mx = anoma_matrix_f64(x, ROWS, COLS);
+    CHECK_STATUS(anoma_model_fit(m, &mx, NULL, NULL), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "labels") != NULL);
+    CHECK_OK(anoma_model_fit(m, &mx, y, NULL));
+    /* a matrix of another width */
+    double out[2];
+    anoma_matrix narrow = anoma_matrix_f64(x, 2, COLS - 1);
+    CHECK_STATUS(anoma_model_score(m, &narrow, out), ANOMA_ERR_SHAPE);
+    CHECK(strstr(anoma_last_error(), "4") && strstr(anoma_last_error(), "5"));
+    anoma_model_free(m);
+    free(x);
+    free(y);
+}
+
+/* ---- the payload ---- */
+
+static int save(const void *state, an_writer *w)
+{
+    *w = (an_writer){0};
+    return vt()->save(state, w) == ANOMA_OK;
+}
+
+static anoma_status load(const void *bytes, size_t len, size_t n_features)
+{
+    anoma_status st;
+    void *s = make("", &st);
+    CHECK_OK(st);
+    an_reader r = an_reader_make(bytes, len, "detector");
+    st = vt()->load(s, &r, n_features, 1);
+    if (st == ANOMA_OK && r.pos != r.len)
+        st = ANOMA_ERR_FORMAT;
+    vt()->destroy(s);
+    return st;
+}
+
+static void test_payload(void)
+{
+    double *x = malloc(ROWS * COLS * sizeof *x);
+    int *y = malloc(ROWS * sizeof *y);
+    make_data(x, y);
+    void *a = fit("n_trees=20 max_depth=4", x, ROWS, COLS, y);
+    an_writer w;
+    CHECK(save(a, &w));
+    /* round trip: the same scores, and the same bytes saved again */
+    anoma_status st;
+    void *b = make("", &st);
+    an_reader r = an_reader_make(w.data, w.len, "detector");
+    CHECK_OK(vt()->load(b, &r, COLS, 1));
+    CHECK(r.pos == r.len);
+    for (size_t i = 0; i < ROWS; i++) {
+        double sa, sb;
+        vt()->score_row(a, x + i * COLS, NULL, &sa);
+        vt()->score_row(b, x + i * COLS, NULL, &sb);
+        CHECK(sa == sb);
+    }
+    an_writer w2;
+    CHECK(save(b, &w2));
+    CHECK(w2.len == w.len && !memcmp(w.data, w2.data, w.len));
+    an_writer_free(&w2);
+    vt()->destroy(a);
+    vt()->destroy(b);
+    /* every truncation is an error */
+    for (size_t len = 0; len < w.len; len += len < 200 ? 1 : 97)
+        CHECK(load(w.data, len, COLS) != ANOMA_OK);
+    CHECK(load(w.data, w.len, COLS + 1) == ANOMA_ERR_FORMAT);
+    an_writer_free(&w);
+    free(x);
+    free(y);
+
+    /* a one-split tree, then each field made hostile: header 32 bytes,
+     * n_nodes 8, then left[3] at 40, right[3] at 52, feature[3] at 64,
+     * threshold[3] at 76, default_left[3] at 88, value, gain, cover */
+    void *one = fit("n_trees=1 max_depth=1 eta=1 min_child_weight=0", tiny_x, 4, 1, tiny_y);
+    CHECK(save(one, &w));
+    vt()->destroy(one);
+    CHECK(w.len == 40 + 3 * 17 + 3 * 24);
+    CHECK(load(w.data, w.len, 1) == ANOMA_OK);
+    static const struct {
+        size_t offset;
+        uint32_t value;
+        anoma_status expected;
+        const char *named;
+    } hostile[] = {
+        {0, 2, ANOMA_ERR_VERSION, "version"},
+        {0, 0, ANOMA_ERR_FORMAT, "version"},
+        {4, 7, ANOMA_ERR_FORMAT, "objective"},
+        {40, 3, ANOMA_ERR_FORMAT, "child index"}, /* out of range */
+        {40, 0, ANOMA_ERR_FORMAT, "child index"}, /* pointing at its parent */
+        {52, 1, ANOMA_ERR_FORMAT, "child index"}, /* both children the same */
+        {44, 2, ANOMA_ERR_FORMAT, "one child"},   /* a leaf with one child */
+        {64, 1, ANOMA_ERR_FORMAT, "feature"},     /* beyond the model's width */
+        {76, 0x7fc00000u, ANOMA_ERR_FORMAT, "NaN"},
+    };
+    for (size_t i = 0; i < sizeof hostile / sizeof *hostile; i++) {
+        unsigned char *bytes = malloc(w.len);
+        memcpy(bytes, w.data, w.len);
+        uint32_t v = hostile[i].value;
+        for (int k = 0; k < 4; k++)
+            bytes[hostile[i].offset + (size_t)k] = (unsigned char)(v >> (8 * k));
+        CHECK_STATUS(load(bytes, w.len, 1), hostile[i].expected);
+        CHECK(strstr(anoma_last_error(), hostile[i].named) != NULL);
+        free(bytes);
+    }
+    /* a non-finite leaf value: value[1] at 91 + 8 */
+    unsigned char *bytes = malloc(w.len);
+    memcpy(bytes, w.data, w.len);
+    double inf = INFINITY;
+    memcpy(bytes + 99, &inf, 8);
+    CHECK_STATUS(load(bytes, w.len, 1), ANOMA_ERR_FORMAT);
+    CHECK(strstr(anoma_last_error(), "leaf value") != NULL);
+    free(bytes);
+    an_writer_free(&w);
+}
+
+/* ---- XGBoost JSON ---- */
+
+/* One tree in XGBoost 1.7's layout: x0 < 0.5 (missing: right) gives -0.4,
+ * else 0.3; base_score 0.5 (margin 0). The fields the import ignores
+ * (base_weights, parents, categories...) are left out. */
+static const char xgb_model[] =
+    "{\"learner\": {\"gradient_booster\": {\"model\": {\"gbtree_model_param\": "
+    "{\"num_parallel_tree\": \"1\", \"num_trees\": \"1\", \"size_leaf_vector\": \"0\"}, "
+    "\"trees\": [{\"default_left\": [0, 0, 0], \"left_children\": [1, -1, -1], "
+    "\"loss_changes\": [2.5, 0.0, 0.0], \"right_children\": [2, -1, -1], "
+    "\"split_conditions\": [0.5, -0.4, 0.3], \"split_indices\": [0, 0, 0], "
+    "\"split_type\": [0, 0, 0], \"sum_hessian\": [10.0, 6.0, 4.0], "
+    "\"tree_param\": {\"num_deleted\": \"0\", \"num_feature\": \"2\", \"num_nodes\": \"3\", "
+    "\"size_leaf_vector\": \"0\"}}]}, \"name\": \"gbtree\"}, "
+    "\"learner_model_param\": {\"base_score\": \"5E-1\", \"num_class\": \"0\", "
+    "\"num_feature\": \"2\", \"num_target\": \"1\"}, "
+    "\"objective\": {\"name\": \"binary:logistic\"}}, \"version\": [1, 7, 4]}";
+
+/* xgb_model with the first `from` replaced by `to`. */
+static char *edited(const char *from, const char *to)
+{
+    const char *at = strstr(xgb_model, from);
+    CHECK(at != NULL);
+    size_t n = strlen(xgb_model) - strlen(from) + strlen(to) + 1;
+    char *text = malloc(n);
+    size_t head = (size_t)(at - xgb_model);
+    memcpy(text, xgb_model, head);
+    strcpy(text + head, to);
+    strcat(text, at + strlen(from));
+    return text;
+}
+
+static anoma_status import_text(const char *text, size_t len, anoma_model **out)
+{
+    CHECK_OK(anoma_model_create("contamination=auto", out));
+    return anoma_model_import_xgboost(*out, text, len);
+}
+
+static void test_xgboost_json(void)
+{
+    anoma_model *m;
+    CHECK_OK(import_text(xgb_model, strlen(xgb_model), &m));
+    double rows[] = {0.2, 9, 0.5, 9, NAN, 9}, s[3];
+    anoma_matrix x = anoma_matrix_f64(rows, 3, 2);
+    CHECK_OK(anoma_model_score(m, &x, s));
+    CHECK_NEAR(s[0], 1 / (1 + exp(0.4f)), 1e-7);  /* 0.2 < 0.5: left */
+    CHECK_NEAR(s[1], 1 / (1 + exp(-0.3f)), 1e-7); /* 0.5: not below, right */
+    CHECK(s[2] == s[1]);                          /* missing: default right */
+    anoma_model_free(m);
+
+    static const struct {
+        const char *from, *to;
+        anoma_status expected;
+        const char *named;
+    } bad[] = {
+        {"\"gbtree\"", "\"dart\"", ANOMA_ERR_UNSUPPORTED, "dart"},
+        {"binary:logistic", "multi:softprob", ANOMA_ERR_UNSUPPORTED, "multi:softprob"},
+        {"\"num_class\": \"0\"", "\"num_class\": \"3\"", ANOMA_ERR_UNSUPPORTED, "3 classes"},
+        {"\"split_type\": [0, 0, 0]", "\"split_type\": [1, 0, 0]", ANOMA_ERR_UNSUPPORTED,
+         "categorical"},
+        {"\"num_deleted\": \"0\"", "\"num_deleted\": \"2\"", ANOMA_ERR_UNSUPPORTED, "deleted"},
+        {"\"left_children\": [1, -1, -1]", "\"left_children\": [7, -1, -1]", ANOMA_ERR_FORMAT,
+         "tree 0, node 0"},
+        {"\"left_children\": [1, -1, -1]", "\"left_children\": [1, -1]", ANOMA_ERR_FORMAT,
+         "left_children"},
+        {"\"split_indices\": [0, 0, 0]", "\"split_indices\": [2, 0, 0]", ANOMA_ERR_FORMAT,
+         "feature"},
+        {"\"split_conditions\": [0.5,", "\"split_conditions\": [\"a\",", ANOMA_ERR_FORMAT,
+         "not a number"},
+        {"\"num_feature\": \"2\", \"num_target\"", "\"num_feature\": \"x\", \"num_target\"",
+         ANOMA_ERR_FORMAT, "num_feature"},
+        {"\"base_score\": \"5E-1\"", "\"base_score\": \"1.5\"", ANOMA_ERR_FORMAT, "base_score"},
+        {"\"num_trees\": \"1\"", "\"num_trees\": \"2\"", ANOMA_ERR_FORMAT, "num_trees"},
+        {"\"objective\": {\"name\": \"binary:logistic\"}", "\"objective\": 3", ANOMA_ERR_FORMAT,
+         "learner.objective"},
+        {"{\"learner\": {", "{\"learnr\": {", ANOMA_ERR_FORMAT, "learner is missing"},
+        {"\"version\": [1, 7, 4]}", "\"version\": [1, 7, 4]} x", ANOMA_ERR_FORMAT, "JSON"},
+        {"\"split_conditions\": [0.5,", "\"split_conditions\": [NaN,", ANOMA_ERR_FORMAT, "NaN"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *text = edited(bad[i].from, bad[i].to);
+        CHECK_STATUS(import_text(text, strlen(text), &m), bad[i].expected);
+        if (!strstr(anoma_last_error(), bad[i].named))
+            test_fail(__FILE__, __LINE__, "case %zu: '%s' lacks '%s'", i, anoma_last_error(),
+                      bad[i].named);
+        CHECK(!anoma_model_is_fitted(m)); /* unchanged */
+        anoma_model_free(m);
+        free(text);
+    }
+    /* every truncation is an error */
+    for (size_t len = 0; len < strlen(xgb_model); len += 7) {
+        CHECK(import_text(xgb_model, len, &m) == ANOMA_ERR_FORMAT);
+        anoma_model_free(m);
+    }
+    /* nesting deeper than any model is refused by the parser */
+    char deep[400];
+    memset(deep, '[', 200);
+    memset(deep + 200, ']', 200);
+    CHECK_STATUS(import_text(deep, sizeof deep, &m), ANOMA_ERR_FORMAT);
+    CHECK(strstr(anoma_last_error(), "JSON") != NULL);
+    anoma_model_free(m);
+    CHECK_STATUS(anoma_model_import_xgboost(NULL, xgb_model, 1), ANOMA_ERR_INVALID_ARGUMENT);
+}
+
+int main(void)
+{
+    RUN(test_hand_computed_split);
+    RUN(test_second_round);
+    RUN(test_missing_default_direction);
+    RUN(test_threads_change_nothing);
+    RUN(test_bad_input);
+    RUN(test_payload);
+    RUN(test_xgboost_json);
+    return test_summary();
+}
