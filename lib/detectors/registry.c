@@ -13,6 +13,8 @@ extern const an_detector_vtable an_ocsvm_detector;
 extern const an_detector_vtable an_seq_autoencoder_detector;
 extern const an_detector_vtable an_ocsvm_sgd_detector;
 extern const an_detector_vtable an_mahalanobis_detector;
+extern const an_detector_vtable an_pca_detector;
+extern const an_detector_vtable an_kmeans_detector;
 extern const an_detector_vtable an_gbt_detector;
 
 static const an_detector_vtable *const detectors[] = {
@@ -26,6 +28,8 @@ static const an_detector_vtable *const detectors[] = {
     &an_seq_autoencoder_detector,
     &an_ocsvm_sgd_detector,
     &an_mahalanobis_detector,
+    &an_pca_detector,
+    &an_kmeans_detector,
     &an_gbt_detector,
 };
 

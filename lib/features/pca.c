@@ -2,9 +2,10 @@
  * PCA(svd_solver="full").
  *
  * Fit: centre the columns, take the singular value decomposition of the
- * centred data through LAPACKE (dgeqrf then dgesdd of the small R factor
- * when there are more rows than columns, dgesdd of the data otherwise: the
- * same singular values and right vectors, without an n x p U), then
+ * centred data through LAPACKE (pca_axes.c: dgeqrf then dgesdd of the small
+ * R factor when there are more rows than columns, dgesdd of the data
+ * otherwise: the same singular values and right vectors, without an n x p
+ * U), then
  *   components          = the first k right singular vectors
  *   explained variance  = s^2 / (n - 1)
  *   k                   = n_components, or for a fraction f in (0, 1) the
@@ -19,11 +20,11 @@
  * Missing values: an error naming the column and row, as scikit-learn
  * refuses NaN. Outputs pca0, pca1, ... replace the first input column. */
 #include "features/step.h"
+#include "features/pca_axes.h"
 #include "core/alloc.h"
 #include "core/error.h"
 
 #include <float.h>
-#include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,104 +122,11 @@ static void set_scales(pca_state *s)
     }
 }
 
-/* LAPACK's routines with their workspace from the library's allocator
- * (LAPACKE's high-level calls would malloc it): a size query, then the call. */
-static lapack_int qr(double *x, lapack_int n, lapack_int p, double *tau)
-{
-    double size = 0;
-    lapack_int info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, n, p, x, n, tau, &size, -1);
-    double *work = info == 0 ? AN_NEW_ARRAY(double, (size_t)size + 1) : NULL;
-    if (info == 0 && !work)
-        return LAPACK_WORK_MEMORY_ERROR;
-    if (info == 0)
-        info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, n, p, x, n, tau, work, (lapack_int)size);
-    an_free(work);
-    return info;
-}
-
-/* dgesdd with jobz = 'S' of the n x p column-major a. */
-static lapack_int sdd(double *a, lapack_int n, lapack_int p, double *sv, double *u, double *vt,
-                      lapack_int ldvt)
-{
-    lapack_int m = n < p ? n : p;
-    lapack_int *iwork = AN_NEW_ARRAY(lapack_int, 8 * (size_t)m);
-    if (!iwork)
-        return LAPACK_WORK_MEMORY_ERROR;
-    double size = 0;
-    lapack_int info = LAPACKE_dgesdd_work(LAPACK_COL_MAJOR, 'S', n, p, a, n, sv, u, n, vt, ldvt,
-                                          &size, -1, iwork);
-    double *work = info == 0 ? AN_NEW_ARRAY(double, (size_t)size + 1) : NULL;
-    if (info == 0 && !work)
-        info = LAPACK_WORK_MEMORY_ERROR;
-    else if (info == 0)
-        info = LAPACKE_dgesdd_work(LAPACK_COL_MAJOR, 'S', n, p, a, n, sv, u, n, vt, ldvt, work,
-                                   (lapack_int)size, iwork);
-    an_free(work);
-    an_free(iwork);
-    return info;
-}
-
-/* Singular values (into sv, min(n, p) of them) and right singular vectors
- * (into vt, min(n, p) x p, column-major with leading dimension ldvt) of the
- * n x p column-major matrix x, which is overwritten. */
-static anoma_status svd(double *x, size_t n, size_t p, double *sv, double *vt, size_t ldvt)
-{
-    lapack_int info;
-    lapack_int ln = (lapack_int)n, lp = (lapack_int)p;
-    if (n > p) {
-        /* x = QR; the SVD of R has the same singular values and V */
-        double *tau = AN_NEW_ARRAY(double, p);
-        double *r = AN_NEW_ZEROED(double, p * p);
-        double *u = AN_NEW_ARRAY(double, p * p);
-        info = tau && r && u ? qr(x, ln, lp, tau) : LAPACK_WORK_MEMORY_ERROR;
-        for (size_t j = 0; info == 0 && j < p; j++)
-            for (size_t i = 0; i <= j; i++)
-                r[j * p + i] = x[j * n + i];
-        if (info == 0)
-            info = sdd(r, lp, lp, sv, u, vt, (lapack_int)ldvt);
-        an_free(tau);
-        an_free(r);
-        an_free(u);
-    } else {
-        double *u = an_malloc_array(n * n, sizeof(double));
-        info = u ? sdd(x, ln, lp, sv, u, vt, (lapack_int)ldvt) : LAPACK_WORK_MEMORY_ERROR;
-        an_free(u);
-    }
-    if (info == LAPACK_WORK_MEMORY_ERROR)
-        return an_no_memory();
-    if (info != 0)
-        return an_error(ANOMA_ERR_INTERNAL, "pca: the singular value decomposition did not "
-                        "converge (LAPACK info %d)", (int)info);
-    return ANOMA_OK;
-}
-
-/* Components kept: a count, all, or the fraction rule on the ratios. */
-static size_t choose_k(const pca_state *s, const double *sv, size_t m)
-{
-    if (s->want)
-        return s->want;
-    if (!s->fraction)
-        return m;
-    double total = 0;
-    for (size_t c = 0; c < m; c++)
-        total += sv[c] * sv[c];
-    size_t below = 0;
-    double cumulated = 0;
-    for (size_t c = 0; c < m; c++) {
-        cumulated += total > 0 ? sv[c] * sv[c] / total : 0;
-        below += cumulated <= s->fraction;
-    }
-    return below + 1 < m ? below + 1 : m;
-}
-
 static anoma_status fit_matrix(pca_state *s, const an_step_fit_data *data, const an_step_io *io,
                                double *x, size_t n, size_t p)
 {
     double *mean = AN_NEW_ZEROED(double, p);
-    size_t m = n < p ? n : p;
-    double *sv = AN_NEW_ARRAY(double, m);
-    double *vt = an_malloc_array(m * p, sizeof(double));
-    anoma_status st = mean && sv && vt ? ANOMA_OK : an_no_memory();
+    anoma_status st = mean ? ANOMA_OK : an_no_memory();
     for (size_t j = 0; j < p && st == ANOMA_OK; j++) {
         const an_cell *col = data->columns[io->inputs[j]];
         double sum = 0;
@@ -235,35 +143,25 @@ static anoma_status fit_matrix(pca_state *s, const an_step_fit_data *data, const
         for (size_t i = 0; i < n; i++)
             x[j * n + i] = col[i].num - mean[j];
     }
+    an_pca_axes axes = {0};
     if (st == ANOMA_OK)
-        st = svd(x, n, p, sv, vt, m);
+        st = an_pca_axes_fit(x, n, p, "pca", &axes);
     if (st == ANOMA_OK) {
-        size_t k = choose_k(s, sv, m);
+        size_t k = an_pca_axes_choose(&axes, s->want, s->fraction);
         st = alloc_fitted(s, data->schema, io, k);
-        double total = 0;
-        for (size_t c = 0; c < m; c++)
-            total += sv[c] * sv[c];
         s->variance_ratio = 0;
         for (size_t c = 0; st == ANOMA_OK && c < k; c++) {
-            /* row c of V^T: vt[c + j m]; flip so its largest entry is positive */
-            size_t big = 0;
-            for (size_t j = 1; j < p; j++)
-                if (fabs(vt[c + j * m]) > fabs(vt[c + big * m]))
-                    big = j;
-            double sign = vt[c + big * m] < 0 ? -1 : 1;
-            for (size_t j = 0; j < p; j++)
-                s->components[c * p + j] = sign * vt[c + j * m];
-            s->variance[c] = sv[c] * sv[c] / (double)(n - 1);
-            s->variance_ratio += total > 0 ? sv[c] * sv[c] / total : 0;
+            memcpy(s->components + c * p, axes.components + c * p, p * sizeof(double));
+            s->variance[c] = axes.variance[c];
+            s->variance_ratio += axes.ratio[c];
         }
         if (st == ANOMA_OK) {
             memcpy(s->mean, mean, p * sizeof *mean);
             set_scales(s);
         }
     }
+    an_pca_axes_free(&axes);
     an_free(mean);
-    an_free(sv);
-    an_free(vt);
     return st;
 }
 

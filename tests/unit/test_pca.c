@@ -196,9 +196,55 @@ static void test_allocation_failures(void)
     CHECK_ALLOC_FAILURES(fit_and_free, NULL);
 }
 
+/* The "pca" detector (detectors/pca.c, on the same axes code): points on
+ * the line y = 2x plus one off it. With one axis kept, (0, 5) is at squared
+ * distance (5 - 2 * 0)^2 / 5 = 5 from the line through the mean (0, 0). */
+static anoma_status detector_fit_score_save(void *ctx)
+{
+    const char *params = ctx;
+    const double x[10] = {-2, -4, -1, -2, 0, 0, 1, 2, 2, 4};
+    anoma_model *m = NULL;
+    anoma_status st = anoma_model_create("contamination=0.2", &m);
+    if (st == ANOMA_OK)
+        st = anoma_model_add_detector(m, "pca", params, NULL);
+    anoma_matrix mx = anoma_matrix_f64(x, 5, 2);
+    if (st == ANOMA_OK)
+        st = anoma_model_fit(m, &mx, NULL, NULL);
+    const double q[2] = {0, 5};
+    anoma_matrix mq = anoma_matrix_f64(q, 1, 2);
+    double s = 0;
+    if (st == ANOMA_OK)
+        st = anoma_model_score(m, &mq, &s);
+    if (st == ANOMA_OK && strstr(params, "reconstruction"))
+        CHECK(test_close(s, 5, 1e-12));
+    unsigned char buf[1 << 12];
+    size_t size;
+    if (st == ANOMA_OK)
+        st = anoma_model_save_memory(m, buf, sizeof buf, &size);
+    anoma_model *back = NULL;
+    if (st == ANOMA_OK)
+        st = anoma_model_load_memory(buf, size, &back);
+    double again = 0;
+    if (st == ANOMA_OK)
+        st = anoma_model_score(back, &mq, &again);
+    if (st == ANOMA_OK)
+        CHECK(again == s);
+    anoma_model_free(back);
+    anoma_model_free(m);
+    return st;
+}
+
+static void test_detector(void)
+{
+    CHECK_OK(detector_fit_score_save("n_components=1 method=reconstruction"));
+    CHECK_ALLOC_FAILURES(detector_fit_score_save, "n_components=1 method=reconstruction");
+    CHECK_ALLOC_FAILURES(detector_fit_score_save, "n_components=1 method=minor");
+}
+
 int main(void)
 {
     RUN(test_points_on_a_line);
+    RUN(test_detector);
     RUN(test_axes_of_an_ellipse);
     RUN(test_batch_rows_file_and_wide);
     RUN(test_bad_input);

@@ -12,7 +12,9 @@ from .errors import (AnomaError, CancelledError, EmptyInputError, InvalidArgumen
                      ShapeError, UnknownNameError, UnknownParameterError)
 from .estimators import IQR, MAD, ZScore
 from .convert import from_sklearn
+from .cluster import KMeansDetector
 from .covariance import Mahalanobis
+from .decomposition import PCADetector
 from .gbt import GradientBoostedTrees, from_xgboost
 from .iforest import IsolationForest
 from .metrics import average_precision_score, best_f1, confusion_at, roc_auc_score
@@ -51,7 +53,7 @@ __all__ = ["Model", "RowScorer", "Stream", "StreamResult", "AlertEvent", "Pipeli
            "SimpleImputer", "MissingIndicator", "MinMaxScaler", "RobustScaler", "MaxAbsScaler",
            "Normalizer", "OrdinalEncoder", "FrequencyEncoder", "Ratio", "ZScore", "MAD", "IQR", "IsolationForest", "OneClassSVM", "SGDOneClassSVM", "from_sklearn",
            "from_torch", "from_keras_weights", "SequenceModel",
-           "LocalOutlierFactor", "KNNDetector", "GradientBoostedTrees", "from_xgboost", "Mahalanobis",
+           "LocalOutlierFactor", "KNNDetector", "GradientBoostedTrees", "from_xgboost", "Mahalanobis", "PCADetector", "KMeansDetector",
            "roc_auc_score", "average_precision_score", "confusion_at", "best_f1",
            "list_detectors", "list_components", "describe", "component_flags",
            "ComponentFlag", "shutdown",

@@ -1,7 +1,7 @@
 """``anoma.from_sklearn``: a fitted scikit-learn outlier detector as the anoma
 estimator that scores as it does. One line per convertible class below; the
 conversion itself lives with the estimator (iforest.py, ocsvm.py)."""
-from . import covariance, iforest, ocsvm
+from . import cluster, covariance, decomposition, iforest, ocsvm
 
 __all__ = ["from_sklearn"]
 
@@ -11,6 +11,8 @@ _CONVERTERS = {
     "OneClassSVM": ocsvm.from_sklearn_ocsvm,
     "EmpiricalCovariance": covariance.from_sklearn_covariance,
     "MinCovDet": covariance.from_sklearn_covariance,
+    "PCA": decomposition.from_sklearn_pca,
+    "KMeans": cluster.from_sklearn_kmeans,
 }
 
 
@@ -19,7 +21,9 @@ def from_sklearn(estimator):
     an ``sklearn.ensemble.IsolationForest`` (see ``iforest.from_sklearn``) or
     an ``sklearn.svm.OneClassSVM`` (see ``ocsvm.from_sklearn_ocsvm``), an
     ``sklearn.covariance.EmpiricalCovariance`` or ``MinCovDet`` (see
-    ``covariance.from_sklearn_covariance``)."""
+    ``covariance.from_sklearn_covariance``), a ``sklearn.decomposition.PCA``
+    (see ``decomposition.from_sklearn_pca``) or a ``sklearn.cluster.KMeans``
+    (see ``cluster.from_sklearn_kmeans``)."""
     convert = _CONVERTERS.get(type(estimator).__name__)
     if convert is None:
         raise ValueError("from_sklearn converts a fitted %s; got %s"
