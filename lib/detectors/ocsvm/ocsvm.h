@@ -107,8 +107,13 @@ void an_ocsvm_cache_free(an_ocsvm_cache *c);
  * filled [*start, len) (nothing when *start >= len). The column stays
  * valid until the second next call (two columns are always held). */
 float *an_ocsvm_cache_get(an_ocsvm_cache *c, size_t index, size_t len, size_t *start);
-/* Rows i and j trade places. */
-void an_ocsvm_cache_swap(an_ocsvm_cache *c, size_t i, size_t j);
+/* Slots for the whole columns 0..m-1 of an empty cache, in cols, for the
+ * caller to fill at once; 0 (and nothing reserved) when the bound holds
+ * fewer than m columns or the memory is refused. */
+int an_ocsvm_cache_reserve(an_ocsvm_cache *c, size_t m, float **cols);
+/* Rows trade places, pair by pair: pairs[2 p] with pairs[2 p + 1] for
+ * p < n, in that order. */
+void an_ocsvm_cache_swap(an_ocsvm_cache *c, const size_t *pairs, size_t n);
 /* Bytes the cache holds for columns. */
 size_t an_ocsvm_cache_bytes(const an_ocsvm_cache *c);
 
