@@ -85,10 +85,10 @@ static inline double an_ocsvm_kernel_of_dot(const an_ocsvm_kernel *k, double dot
 /* Sum of a[k] * b[k] in index order, as libsvm's (and OpenBLAS's ddot
  * below 16 values) dot product adds them. */
 double an_ocsvm_dot(const double *a, const double *b, size_t n);
-/* v[i] = exp(v[i]) for n values, within 2 ulp of the C library's exp (0
+/* v[i] = exp(v[i]) for n values, within 1 ulp of the C library's exp (0
  * below exp(-708)), vectorised: what training columns and scoring use for
  * rbf. Rounded to float32, a column entry differs from libsvm's only when
- * within 2 ulp of a float32 rounding boundary (about 1 in 10^8). */
+ * within 1 ulp of a float32 rounding boundary (about 1 in 10^8). */
 void an_ocsvm_exp(double *v, size_t n);
 /* scikit-learn's gamma="scale": 1 / (n_features * var(x)) over every value
  * of x (numpy's x.var(), to the last bit), 1 when that variance is 0. */

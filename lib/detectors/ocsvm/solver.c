@@ -22,7 +22,7 @@
  * computed a block of rows at a time from a feature-major copy of the data
  * (vectorised across rows, each dot product still added feature by feature)
  * and across threads when long; rbf entries go through the vectorised
- * an_ocsvm_exp (within 2 ulp of the C library's: after rounding to float32
+ * an_ocsvm_exp (within 1 ulp of the C library's: after rounding to float32
  * the same entry but about once in 10^8; measured on a 10000 x 10 fit, CPU
  * time 1.87 -> 1.58 s at nu = 0.5, the same iterations and decision values
  * as scikit-learn's). The starting gradient computes the columns of every
