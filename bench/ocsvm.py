@@ -1,8 +1,10 @@
 """The one-class SVM against scikit-learn's OneClassSVM, on the same data in
-the same run: fit, batch scoring per row, single-row latency; then the SGD
+the same run: first the user's first call (both estimators with their
+defaults, one thread each: CPU-time ratios beside wall times); then fit,
+batch scoring per row and single-row latency at nu = 0.1; then the SGD
 variant ("ocsvm_sgd") against scikit-learn's SGDOneClassSVM on 1,000,000 x 10.
 
-    /usr/bin/python3 bench/ocsvm.py [--quick] [--only kernel|sgd]
+    /usr/bin/python3 bench/ocsvm.py [--quick] [--only defaults|kernel|sgd]
 
 Uses build-bench (release build; bench/run makes it) and its row timer
 (build-bench/row_latency, bench/row_latency.c): build them with
@@ -13,8 +15,18 @@ get the same parameters (rbf, gamma="scale") and give the same support
 vectors: the "diff" column is the largest |difference| of decision values
 relative to max(1, |value|).
 
-Times are the best of a few runs, alternating the two sides so that both
-see the same machine; CPU time (time.process_time) for the one-thread
+The defaults table: anoma.OneClassSVM() against OneClassSVM(), nothing
+set (rbf, gamma="scale", nu=0.5; 10000 x 10 and the shared sets; libanoma's n_jobs=None is one thread, as
+scikit-learn's libsvm has no threads). Each side fits three times, then
+scores the training rows five times, the sides alternating; "first" is a
+side's first fit on the data, the other columns the best of the runs, in
+CPU seconds (time.process_time, which on a shared machine excludes the
+wait for a core; the ratios are of these) and wall seconds
+(time.perf_counter). Each table's head names the OpenBLAS core and the
+load average, which is printed again after the table.
+
+In the nu = 0.1 table, times are the best of a few runs, alternating the
+two sides so that both see the same machine; CPU time (time.process_time) for the one-thread
 columns, which on a shared machine excludes the wait for a core, wall time
 for the all-cores ones. Ratios are scikit-learn time / libanoma time (> 1:
 libanoma faster). libanoma fits on one thread (as scikit-learn, whose
@@ -149,6 +161,60 @@ def timed(fn):
     return time.perf_counter() - t, time.process_time() - c, out
 
 
+def defaults_run(name, X):
+    """One row of the defaults table: fit and batch scoring with nothing set."""
+    fit = {"ours": [], "sk": []}
+    for _ in range(3):  # alternate the sides
+        wall, cpu, ours = timed(lambda: anoma.OneClassSVM().fit(X))
+        fit["ours"].append((cpu, wall))
+        wall, cpu, sk = timed(lambda: OneClassSVM().fit(X))
+        fit["sk"].append((cpu, wall))
+    score = {"ours": [], "sk": []}
+    for _ in range(5):
+        wall, cpu, d_ours = timed(lambda: ours.decision_function(X))
+        score["ours"].append((cpu, wall))
+        wall, cpu, d_sk = timed(lambda: sk.decision_function(X))
+        score["sk"].append((cpu, wall))
+    diff = np.max(np.abs(d_ours - d_sk) / np.maximum(1, np.abs(d_sk)))
+    best = {k: (min(c for c, _ in v), min(w for _, w in v)) for k, v in fit.items()}
+    best_score = {k: (min(c for c, _ in v) / len(X) * 1e6, min(w for _, w in v) / len(X) * 1e6)
+                  for k, v in score.items()}
+    n, d = X.shape
+    print("| %s | %d x %d | %d | %.4f | %.4f | %.2fx | %.2fx | %.4f | %.4f | %.2f | %.2f | %.2fx "
+          "| %.2f | %.2f | %.0e |" % (
+              name, n, d, ours.n_support_[0], best["ours"][0], best["sk"][0],
+              best["sk"][0] / best["ours"][0], fit["sk"][0][0] / fit["ours"][0][0],
+              best["ours"][1], best["sk"][1], best_score["ours"][0], best_score["sk"][0],
+              best_score["sk"][0] / best_score["ours"][0], best_score["ours"][1],
+              best_score["sk"][1], diff), flush=True)
+
+
+def datasets(quick, gauss_rows=(10000, 20000)):
+    """(name, X): the Gaussian sets, then the shared tabular ones present."""
+    for rows in gauss_rows:
+        if not (quick and rows > 10000):
+            yield "gauss", gaussian(rows, 10)
+    for name in TABULAR:
+        X = shared(name)
+        if X is not None:
+            yield name, X
+
+
+def defaults_table(quick):
+    print()
+    print("The user's first call: defaults, one thread each; %s; %d cores; load average %.2f"
+          % (openblas_line(), os.cpu_count(), os.getloadavg()[0]))
+    print()
+    print("| data | rows x features | SVs | fit CPU s | sklearn fit CPU s | fit ratio (CPU) | first "
+          "fit ratio (CPU) | fit wall s | sklearn fit wall s | batch CPU us/row | sklearn CPU "
+          "us/row | batch ratio (CPU) | batch wall us/row | sklearn wall us/row | diff |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, X in datasets(quick, (10000,)):  # 20000 x 10 at nu = 0.5: minutes a side
+        defaults_run(name, X)
+    print()
+    print("load average %.2f at the end" % os.getloadavg()[0])
+
+
 def sgd_run(label, X, y, ours_params, sk_make, tmp, quick):
     wall, cpu, ours = timed(lambda: anoma.SGDOneClassSVM(n_jobs=1, random_state=0,
                                                          **ours_params).fit(X))
@@ -192,29 +258,31 @@ def sgd_table(tmp, quick):
 def main():
     quick = "--quick" in sys.argv
     only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
-    if only != "kernel":
+    if only in (None, "defaults"):
+        defaults_table(quick)
+    if only in (None, "kernel"):
+        kernel_table(quick)
+    if only in (None, "sgd"):
         with tempfile.TemporaryDirectory() as tmp:
             sgd_table(tmp, quick)
-        if only == "sgd":
-            return
+
+
+def kernel_table(quick):
     repeats = 1 if quick else 3
     print()
-    print("Kernel solver; %s; %d cores; load average %.2f" % (openblas_line(), os.cpu_count(),
-                                                              os.getloadavg()[0]))
+    print("Kernel solver; %s; %d cores; load average %.2f" % (
+        openblas_line(), os.cpu_count(), os.getloadavg()[0]))
     print()
     print("| data | rows x features | nu | SVs | fit s | sklearn fit s | fit ratio | fit s, all "
           "cores | batch us/row | sklearn us/row | batch ratio | batch us/row, all cores "
           "| row us | sklearn row us | row ratio | diff |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
-        for rows, nu in ((10000, 0.1), (10000, 0.5), (20000, 0.1)):
-            if quick and rows > 10000:
-                continue
-            run("gauss", gaussian(rows, 10), nu, repeats, tmp, quick)
-        for name in TABULAR:
-            X = shared(name)
-            if X is not None:
-                run(name, X, 0.1, repeats, tmp, quick)
+        run("gauss", gaussian(10000, 10), 0.5, repeats, tmp, quick)
+        for name, X in datasets(quick):
+            run(name, X, 0.1, repeats, tmp, quick)
+    print()
+    print("load average %.2f at the end" % os.getloadavg()[0])
 
 
 if __name__ == "__main__":
