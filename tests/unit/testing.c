@@ -324,6 +324,7 @@ void test_hostile_payload(const char *file, int line, const char *detector,
         refused(file, line, detector, p, size, cols, what, edits[i].says);
     }
     free(p);
+}
 
 double *test_tied_rows(size_t n, size_t d, int levels, double offset, uint64_t seed)
 {
