@@ -26,11 +26,12 @@ wait for a core; the ratios are of these) and wall seconds
 load average, which is printed again after the table.
 
 In the nu = 0.1 table, times are the best of a few runs, alternating the
-two sides so that both see the same machine; CPU time (time.process_time) for the one-thread
-columns, which on a shared machine excludes the wait for a core, wall time
-for the all-cores ones. Ratios are scikit-learn time / libanoma time (> 1:
-libanoma faster). libanoma fits on one thread (as scikit-learn, whose
-libsvm has no threads) and, in its own column, on every core.
+two sides so that both see the same machine, in CPU time
+(time.process_time), which on a shared machine excludes the wait for a
+core; the single-row columns are wall time (one call takes microseconds).
+Ratios are scikit-learn time / libanoma time (> 1: libanoma faster).
+libanoma fits and scores on one thread, as scikit-learn, whose libsvm has
+no threads.
 
 The SGD table: anoma.SGDOneClassSVM (one thread) against scikit-learn's
 SGDOneClassSVM on the same map: map="none" is the same algorithm visit for
@@ -70,9 +71,8 @@ from sklearn.svm import OneClassSVM  # noqa: E402
 
 
 def best(fn, repeats, clock=time.process_time):
-    """(least time of `repeats` calls, the last result): CPU time by default,
-    for one-thread work (a shared machine's wait for a core is not the
-    work's); wall time (time.perf_counter) for work on every core."""
+    """(least time of `repeats` calls, the last result), in CPU time: for
+    one-thread work a shared machine's wait for a core is not the work's."""
     times = []
     for _ in range(repeats):
         t = clock()
@@ -126,31 +126,26 @@ def sklearn_row(sk, X, calls):
 
 def run(name, X, nu, repeats, tmp, quick):
     params = dict(nu=nu)
-    fit_ours = fit_all = fit_sk = float("inf")
+    fit_ours = fit_sk = float("inf")
     for _ in range(repeats):  # alternate the sides
         t, ours = best(lambda: anoma.OneClassSVM(n_jobs=1, **params).fit(X), 1)
         fit_ours = min(fit_ours, t)
         t, sk = best(lambda: OneClassSVM(**params).fit(X), 1)
         fit_sk = min(fit_sk, t)
-        t, _ = best(lambda: anoma.OneClassSVM(n_jobs=-1, **params).fit(X), 1, time.perf_counter)
-        fit_all = min(fit_all, t)
     d_ours, d_sk = ours.decision_function(X), sk.decision_function(X)
     diff = np.max(np.abs(d_ours - d_sk) / np.maximum(1, np.abs(d_sk)))
     score_ours = score_sk = float("inf")
     for _ in range(repeats):
         score_ours = min(score_ours, best(lambda: ours.decision_function(X), 1)[0])
         score_sk = min(score_sk, best(lambda: sk.decision_function(X), 1)[0])
-    score_all = best(lambda: ours.set_params(n_jobs=-1).decision_function(X), repeats,
-                     time.perf_counter)[0]
-    ours.set_params(n_jobs=1)
     row_ns = row_latency(ours, X, tmp, 2000 if quick else 20000)
     sk_row_ns = sklearn_row(sk, X, 200 if quick else 1000)
     n, d = X.shape
-    print("| %s | %d x %d | %.2f | %d | %.3f | %.3f | %.2fx | %.3f | %.2f | %.2f | %.2fx | %.2f "
+    print("| %s | %d x %d | %.2f | %d | %.3f | %.3f | %.2fx | %.2f | %.2f | %.2fx "
           "| %.1f | %.1f | %.1fx | %.0e |" % (
-              name, n, d, nu, ours.n_support_[0], fit_ours, fit_sk, fit_sk / fit_ours, fit_all,
+              name, n, d, nu, ours.n_support_[0], fit_ours, fit_sk, fit_sk / fit_ours,
               score_ours / n * 1e6, score_sk / n * 1e6, score_sk / score_ours,
-              score_all / n * 1e6, row_ns / 1e3, sk_row_ns / 1e3, sk_row_ns / row_ns, diff),
+              row_ns / 1e3, sk_row_ns / 1e3, sk_row_ns / row_ns, diff),
           flush=True)
 
 
@@ -273,10 +268,9 @@ def kernel_table(quick):
     print("Kernel solver; %s; %d cores; load average %.2f" % (
         openblas_line(), os.cpu_count(), os.getloadavg()[0]))
     print()
-    print("| data | rows x features | nu | SVs | fit s | sklearn fit s | fit ratio | fit s, all "
-          "cores | batch us/row | sklearn us/row | batch ratio | batch us/row, all cores "
-          "| row us | sklearn row us | row ratio | diff |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| data | rows x features | nu | SVs | fit s | sklearn fit s | fit ratio | batch us/row "
+          "| sklearn us/row | batch ratio | row us | sklearn row us | row ratio | diff |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         run("gauss", gaussian(10000, 10), 0.5, repeats, tmp, quick)
         for name, X in datasets(quick):
