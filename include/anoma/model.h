@@ -392,6 +392,28 @@ ANOMA_API anoma_status anoma_model_feature_scores(const anoma_model *model, size
                                                   const anoma_matrix *x, double *out);
 
 /**
+ * @brief The value a detector's per-feature scores add up from, when they
+ *        are additive contributions.
+ *
+ * For "gbt" the feature scores are TreeSHAP contributions to the row's
+ * margin (the log-odds for binary:logistic), and this is their bias: the
+ * margin averaged over the training rows as the trees' covers weigh them,
+ * XGBoost's last `pred_contribs` column. For every row,
+ * margin = base + the sum of its feature scores.
+ * @param model a fitted model.
+ * @param index detector position.
+ * @param base receives the value.
+ * @return ::ANOMA_OK; ::ANOMA_ERR_NOT_FITTED; ::ANOMA_ERR_INVALID_ARGUMENT
+ *         (NULL argument or bad index); ::ANOMA_ERR_UNSUPPORTED when the
+ *         detector's feature scores are not contributions with a base.
+ * @par Thread safety
+ * Safe on a model shared by threads (it reads only).
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_feature_scores_base(const anoma_model *model, size_t index,
+                                                       double *base);
+
+/**
  * @brief 0/1 decisions: 1 when the score is strictly above the threshold.
  * @param model a fitted model.
  * @param x rows to decide on.

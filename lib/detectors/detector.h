@@ -77,6 +77,10 @@ typedef struct an_detector_vtable {
     /* Optional (ANOMA_FLAG_FEATURE_SCORES): one value per feature. */
     void (*feature_scores_row)(const void *state, const double *row, void *scratch,
                                double *out);
+    /* Optional, for feature scores that are additive contributions (gbt's
+     * TreeSHAP): the value they add up from, the same for every row;
+     * NULL = none. */
+    double (*feature_scores_base)(const void *state);
 
     /* Optional: the scores of the training rows themselves as the detector
      * defines them when they differ from scoring those rows afresh (lof's

@@ -225,6 +225,15 @@ def test_cli_train_score_inspect(tmp_path):
     X, y = load_csv("breastw.csv")
     ref = theirs(X, y, n_estimators=20).predict_proba(X)[:, 1]
     np.testing.assert_allclose([float(r["score"]) for r in rows], ref, rtol=0, atol=1e-5)
+    # --explain K: the K largest TreeSHAP contributions, XGBoost's
+    run("score", model, path, "-o", str(out), "--explain", "2")
+    with open(out) as f:
+        rows = list(csv.DictReader(f))
+    contributions = theirs(X, y, n_estimators=20).get_booster().predict(
+        xgb.DMatrix(X), pred_contribs=True)[:, :-1]
+    top = np.sort(contributions, axis=1)[:, ::-1]
+    np.testing.assert_allclose([float(r["contribution_1"]) for r in rows], top[:, 0], atol=1e-5)
+    np.testing.assert_allclose([float(r["contribution_2"]) for r in rows], top[:, 1], atol=1e-5)
     text = run("inspect", model)
     assert "detector 0: gbt" in text and "trees: 20, nodes: " in text
     assert "objective: binary:logistic" in text and "importance" in text
@@ -254,6 +263,11 @@ def test_import_equals_xgboost(name):
     assert isinstance(mine, anoma.GradientBoostedTrees)
     np.testing.assert_array_equal(mine.classes_, ref.classes_)
     np.testing.assert_allclose(mine.predict_proba(Xte), ref.predict_proba(Xte), rtol=0, atol=1e-6)
+    # TreeSHAP: each feature's contribution and the bias, as pred_contribs
+    rows = Xte[:2000]
+    contributions = ref.get_booster().predict(xgb.DMatrix(rows), pred_contribs=True)
+    np.testing.assert_allclose(mine.feature_contributions(rows), contributions, rtol=0,
+                               atol=1e-6)
 
 
 def test_import_regression_and_booster(pima_holed):
@@ -268,6 +282,44 @@ def test_import_regression_and_booster(pima_holed):
     np.testing.assert_allclose(model.detector_scores(X), booster.predict(xgb.DMatrix(X)),
                                rtol=0, atol=1e-6)
     assert model.threshold == 0.5
+
+
+def test_contributions_of_a_regression_booster(pima_holed):
+    """reg:squarederror and a Booster (an anoma.Model): the feature scores
+    and their base are pred_contribs, in the prediction's own units."""
+    X, y, _ = pima_holed
+    target = np.nan_to_num(X[:, 1]) * 0.01 + y
+    booster = xgb.train({"objective": "reg:squarederror", "tree_method": "hist", "max_depth": 5,
+                         "base_score": 0.7, "nthread": 1},
+                        xgb.DMatrix(X, label=target), num_boost_round=30)
+    model = anoma.from_xgboost(booster)
+    ref = booster.predict(xgb.DMatrix(X), pred_contribs=True)
+    np.testing.assert_allclose(model.feature_scores(X), ref[:, :-1], rtol=0, atol=1e-6)
+    assert model.feature_scores_base() == pytest.approx(ref[0, -1], abs=1e-6)
+
+
+def test_contributions_of_a_trained_model(pima_holed):
+    """Trained here: they add up to the margin, the log-odds of the
+    probability, and equal those XGBoost gives its own model of the same
+    data (whose trees are ours: pima is under the exact-sketch size)."""
+    X, y, w = pima_holed
+    kw = dict(n_estimators=40, max_depth=4, learning_rate=0.2, reg_lambda=2.0, gamma=0.1)
+    mine = anoma.GradientBoostedTrees(**kw).fit(X, y, sample_weight=w)
+    contributions = mine.feature_contributions(X)
+    assert contributions.shape == (len(X), X.shape[1] + 1)
+    p = mine.predict_proba(X)[:, 1]
+    np.testing.assert_allclose(contributions.sum(axis=1), np.log(p / (1 - p)), rtol=0, atol=1e-5)
+    ref = xgb.XGBClassifier(tree_method="hist", nthread=1, **kw).fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(contributions,
+                               ref.get_booster().predict(xgb.DMatrix(X), pred_contribs=True),
+                               rtol=0, atol=1e-5)
+    # the base is the same for every row and is the last column
+    assert np.all(contributions[:, -1] == mine.model_.feature_scores_base())
+    with pytest.raises(ValueError, match="8 features"):
+        mine.feature_contributions(X[:, :5])
+    with pytest.raises(anoma.AnomaError, match="not contributions") as e:
+        anoma.Model("", ["zscore"]).fit(np.nan_to_num(X)).feature_scores_base()
+    assert e.value.name == "ANOMA_ERR_UNSUPPORTED"
 
 
 def test_import_refuses_by_name(pima_holed, tmp_path):

@@ -370,6 +370,42 @@ static void test_payload(void)
     an_writer_free(&w);
 }
 
+/* TreeSHAP's path memory grows with the square of the depth: a chain of
+ * splits deeper than AN_GBT_MAX_DEPTH is refused by name; one at the
+ * limit is built. */
+static anoma_status chain(size_t depth)
+{
+    size_t n = 2 * depth + 1;
+    uint32_t *u32 = calloc(3 * n, sizeof *u32);
+    float *threshold = calloc(n, sizeof *threshold);
+    uint8_t *default_left = calloc(n, 1);
+    double *value = calloc(n, sizeof *value);
+    for (size_t i = 0; i < n; i++)
+        u32[i] = u32[n + i] = AN_GBT_RAW_NONE;
+    for (size_t k = 0; k < depth; k++) { /* node 2k splits: a leaf left, the chain right */
+        u32[2 * k] = (uint32_t)(2 * k + 1);
+        u32[n + 2 * k] = (uint32_t)(2 * k + 2);
+    }
+    an_gbt_raw_tree tree = {n, u32, u32 + n, u32 + 2 * n, threshold, default_left, value,
+                            NULL, NULL};
+    an_gbt_raw raw = {&tree, 1, 1, AN_GBT_LOGISTIC, 0.5};
+    an_gbt_forest f;
+    anoma_status st = an_gbt_build(&raw, &f);
+    an_gbt_forest_free(&f);
+    free(u32);
+    free(threshold);
+    free(default_left);
+    free(value);
+    return st;
+}
+
+static void test_depth_limit(void)
+{
+    CHECK_OK(chain(AN_GBT_MAX_DEPTH));
+    CHECK_STATUS(chain(AN_GBT_MAX_DEPTH + 1), ANOMA_ERR_FORMAT);
+    CHECK(strstr(anoma_last_error(), "1025 levels deep") != NULL);
+}
+
 /* ---- XGBoost JSON ---- */
 
 /* One tree in XGBoost 1.7's layout: x0 < 0.5 (missing: right) gives -0.4,
@@ -388,18 +424,23 @@ static const char xgb_model[] =
     "\"num_feature\": \"2\", \"num_target\": \"1\"}, "
     "\"objective\": {\"name\": \"binary:logistic\"}}, \"version\": [1, 7, 4]}";
 
-/* xgb_model with the first `from` replaced by `to`. */
+/* text with the first `from` replaced by `to` (malloc'd). */
+static char *replaced(const char *text, const char *from, const char *to)
+{
+    const char *at = strstr(text, from);
+    CHECK(at != NULL);
+    size_t n = strlen(text) - strlen(from) + strlen(to) + 1;
+    char *out = malloc(n);
+    size_t head = (size_t)(at - text);
+    memcpy(out, text, head);
+    strcpy(out + head, to);
+    strcat(out, at + strlen(from));
+    return out;
+}
+
 static char *edited(const char *from, const char *to)
 {
-    const char *at = strstr(xgb_model, from);
-    CHECK(at != NULL);
-    size_t n = strlen(xgb_model) - strlen(from) + strlen(to) + 1;
-    char *text = malloc(n);
-    size_t head = (size_t)(at - xgb_model);
-    memcpy(text, xgb_model, head);
-    strcpy(text + head, to);
-    strcat(text, at + strlen(from));
-    return text;
+    return replaced(xgb_model, from, to);
 }
 
 static anoma_status import_text(const char *text, size_t len, anoma_model **out)
@@ -474,6 +515,94 @@ static void test_xgboost_json(void)
     CHECK_STATUS(anoma_model_import_xgboost(NULL, xgb_model, 1), ANOMA_ERR_INVALID_ARGUMENT);
 }
 
+/* ---- TreeSHAP, by hand ---- */
+
+/* Two trees on x0, x1 (base_score 0.5: margin 0), missing values right:
+ *   stump:  x0 < 0.5 (cover 10) ? -0.4 (cover 6) : 0.3 (cover 4)
+ *   pair:   x0 < 0.5 (10) ? (x1 < 1 (6) ? 1.0 (2) : -0.5 (4)) : 0.3 (4)
+ */
+static const char shap_model[] =
+    "{\"learner\": {\"gradient_booster\": {\"model\": {\"gbtree_model_param\": "
+    "{\"num_parallel_tree\": \"1\", \"num_trees\": \"2\", \"size_leaf_vector\": \"0\"}, "
+    "\"trees\": ["
+    "{\"default_left\": [0, 0, 0], \"left_children\": [1, -1, -1], \"loss_changes\": [0, 0, 0], "
+    "\"right_children\": [2, -1, -1], \"split_conditions\": [0.5, -0.4, 0.3], "
+    "\"split_indices\": [0, 0, 0], \"split_type\": [0, 0, 0], \"sum_hessian\": [10, 6, 4], "
+    "\"tree_param\": {\"num_deleted\": \"0\", \"num_feature\": \"2\", \"num_nodes\": \"3\", "
+    "\"size_leaf_vector\": \"0\"}}, "
+    "{\"default_left\": [0, 0, 0, 0, 0], \"left_children\": [1, 3, -1, -1, -1], "
+    "\"loss_changes\": [0, 0, 0, 0, 0], \"right_children\": [2, 4, -1, -1, -1], "
+    "\"split_conditions\": [0.5, 1, 0.3, 1.0, -0.5], \"split_indices\": [0, 1, 0, 0, 0], "
+    "\"split_type\": [0, 0, 0, 0, 0], \"sum_hessian\": [10, 6, 4, 2, 4], "
+    "\"tree_param\": {\"num_deleted\": \"0\", \"num_feature\": \"2\", \"num_nodes\": \"5\", "
+    "\"size_leaf_vector\": \"0\"}}]}, \"name\": \"gbtree\"}, "
+    "\"learner_model_param\": {\"base_score\": \"5E-1\", \"num_class\": \"0\", "
+    "\"num_feature\": \"2\", \"num_target\": \"1\"}, "
+    "\"objective\": {\"name\": \"binary:logistic\"}}, \"version\": [1, 7, 4]}";
+
+/* Shapley values of each tree computed by hand from v(S), the prediction
+ * averaged over the unknown features' splits by cover:
+ *   stump: E = 0.6 (-0.4) + 0.4 (0.3) = -0.12; only x0 matters.
+ *   pair:  E = 0.6 (2/6 - 2/6) + 0.12 = 0.12.
+ * Row (0.2, 0.5) reaches 1.0: v({}) = 0.12, v({0}) = 0, v({1}) = 0.6 +
+ *   0.12 = 0.72, v({0,1}) = 1, so phi0 = ((0 - 0.12) + (1 - 0.72)) / 2 =
+ *   0.08 and phi1 = ((0.72 - 0.12) + (1 - 0)) / 2 = 0.8; the stump adds
+ *   -0.4 + 0.12 = -0.28 to phi0.
+ * Row (NaN, 0.5) goes right at both roots (0.3 each): v({0}) = 0.3,
+ *   v({1}) = 0.72, v({0,1}) = 0.3, so phi0 = ((0.3 - 0.12) + (0.3 -
+ *   0.72)) / 2 = -0.12 and phi1 = (0.6 + 0) / 2 = 0.3; the stump adds
+ *   0.3 + 0.12 = 0.42 to phi0.
+ * The bias is -0.12 + 0.12 + logit(0.5) = 0. */
+static void test_tree_shap_by_hand(void)
+{
+    anoma_model *m;
+    CHECK_OK(import_text(shap_model, strlen(shap_model), &m));
+    double rows[] = {0.2, 0.5, NAN, 0.5}, phi[4], base = 1;
+    anoma_matrix x = anoma_matrix_f64(rows, 2, 2);
+    CHECK_OK(anoma_model_feature_scores(m, 0, &x, phi));
+    CHECK_OK(anoma_model_feature_scores_base(m, 0, &base));
+    CHECK_NEAR(phi[0], -0.28 + 0.08, 1e-6);
+    CHECK_NEAR(phi[1], 0.8, 1e-6);
+    CHECK_NEAR(phi[2], 0.42 - 0.12, 1e-6);
+    CHECK_NEAR(phi[3], 0.3, 1e-6);
+    CHECK_NEAR(base, 0, 1e-7);
+    /* the row scorer gives the same values */
+    anoma_row_scorer *rs;
+    double one[2];
+    CHECK_OK(anoma_row_scorer_create(m, &rs));
+    CHECK_OK(anoma_row_scorer_feature_scores(rs, 0, rows + 2, 2, one));
+    CHECK(one[0] == phi[2] && one[1] == phi[3]);
+    anoma_row_scorer_free(rs);
+    anoma_model_free(m);
+}
+
+/* A feature split twice on a path is unwound and extended again: with one
+ * feature its contribution is the whole difference from the expectation.
+ *   x0 < 0.5 (10) ? (x0 < 0.2 (6) ? 1 (3) : -1 (3)) : 0.5 (4),  E = 0.2 */
+static void test_tree_shap_feature_split_twice(void)
+{
+    const char *from = "\"split_conditions\": [0.5, 1, 0.3, 1.0, -0.5], "
+                       "\"split_indices\": [0, 1, 0, 0, 0], "
+                       "\"split_type\": [0, 0, 0, 0, 0], \"sum_hessian\": [10, 6, 4, 2, 4]";
+    const char *to = "\"split_conditions\": [0.5, 0.2, 0.5, 1, -1], "
+                     "\"split_indices\": [0, 0, 0, 0, 0], "
+                     "\"split_type\": [0, 0, 0, 0, 0], \"sum_hessian\": [10, 6, 4, 3, 3]";
+    char *t2 = replaced(shap_model, from, to);
+    anoma_model *m;
+    CHECK_OK(import_text(t2, strlen(t2), &m));
+    double rows[] = {0.1, 7, 0.3, 7}, phi[4], base;
+    anoma_matrix x = anoma_matrix_f64(rows, 2, 2);
+    CHECK_OK(anoma_model_feature_scores(m, 0, &x, phi));
+    CHECK_OK(anoma_model_feature_scores_base(m, 0, &base));
+    /* stump: -0.4 + 0.12 for both rows; the tree: 1 - 0.2, then -1 - 0.2 */
+    CHECK_NEAR(phi[0], -0.28 + 0.8, 1e-6);
+    CHECK_NEAR(phi[2], -0.28 - 1.2, 1e-6);
+    CHECK(phi[1] == 0 && phi[3] == 0);
+    CHECK_NEAR(base, -0.12 + 0.2, 1e-7);
+    anoma_model_free(m);
+    free(t2);
+}
+
 int main(void)
 {
     RUN(test_hand_computed_split);
@@ -482,6 +611,9 @@ int main(void)
     RUN(test_threads_change_nothing);
     RUN(test_bad_input);
     RUN(test_payload);
+    RUN(test_depth_limit);
     RUN(test_xgboost_json);
+    RUN(test_tree_shap_by_hand);
+    RUN(test_tree_shap_feature_split_twice);
     return test_summary();
 }

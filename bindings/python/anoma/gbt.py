@@ -218,6 +218,18 @@ class GradientBoostedTrees(_Estimator):
         right = (self.predict(X) == np.asarray(y)).astype(np.float64)
         return float(np.average(right, weights=sample_weight))
 
+    def feature_contributions(self, X):
+        """Each feature's TreeSHAP contribution to each row's margin (the
+        log-odds of ``classes_[1]``), then the bias as the last column,
+        shape (n_samples, n_features + 1): XGBoost's
+        ``predict(X, pred_contribs=True)``. A row's values add up to its
+        margin (to float32 rounding, as XGBoost's)."""
+        x = self._check_X(X, reset=False)[0]
+        model = self._threaded_model()
+        contributions = model.feature_scores(x)
+        bias = np.full((len(contributions), 1), model.feature_scores_base())
+        return np.hstack([contributions, bias])
+
     @property
     def feature_importances_(self):
         """Each feature's average gain over its splits, normalised to sum 1

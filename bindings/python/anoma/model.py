@@ -459,6 +459,16 @@ class Model:
                                              out.ctypes.data))
         return out
 
+    def feature_scores_base(self, detector=0):
+        """The value a detector's feature scores add up from, when they are
+        contributions (gbt: TreeSHAP's bias, the margin's expected value):
+        margin = base + the row's feature scores summed. AnomaError
+        (ANOMA_ERR_UNSUPPORTED) for detectors whose feature scores are not."""
+        detector = self._detector_index(detector)
+        base = ctypes.c_double()
+        check(lib.anoma_model_feature_scores_base(self._handle, detector, ctypes.byref(base)))
+        return base.value
+
     def set_threshold_from_labels(self, X, y, rule="best_f1"):
         """Choose the threshold on labelled validation rows; returns self.
 

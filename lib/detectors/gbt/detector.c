@@ -121,6 +121,22 @@ static void gbt_score_row(const void *state, const double *row, void *scratch, d
     *score = an_gbt_score_row(&((const an_gbt_state *)state)->forest, row);
 }
 
+static size_t gbt_scratch_bytes(const void *state)
+{
+    return an_gbt_explain_scratch_bytes(&((const an_gbt_state *)state)->forest);
+}
+
+static void gbt_feature_scores_row(const void *state, const double *row, void *scratch,
+                                   double *out)
+{
+    an_gbt_contributions(&((const an_gbt_state *)state)->forest, row, scratch, out);
+}
+
+static double gbt_feature_scores_base(const void *state)
+{
+    return ((const an_gbt_state *)state)->forest.expected_margin;
+}
+
 static anoma_status gbt_score_batch(const void *state, const double *x, size_t rows,
                                     size_t n_threads, double *scores)
 {
@@ -205,13 +221,17 @@ const an_detector_vtable an_gbt_detector = {
     .summary = "gradient-boosted trees, XGBoost's hist method (supervised: labels needed)",
     .params = gbt_params,
     .n_params = sizeof gbt_params / sizeof *gbt_params,
-    .flags = ANOMA_FLAG_SUPERVISED | ANOMA_FLAG_NEEDS_LABELS | ANOMA_FLAG_SAMPLE_WEIGHTS,
+    .flags = ANOMA_FLAG_SUPERVISED | ANOMA_FLAG_NEEDS_LABELS | ANOMA_FLAG_SAMPLE_WEIGHTS |
+             ANOMA_FLAG_FEATURE_SCORES,
     .payload_version = AN_GBT_PAYLOAD_VERSION,
     .create = gbt_create,
     .destroy = gbt_destroy,
     .fit = gbt_fit,
+    .scratch_bytes = gbt_scratch_bytes,
     .score_row = gbt_score_row,
     .score_batch = gbt_score_batch,
+    .feature_scores_row = gbt_feature_scores_row,
+    .feature_scores_base = gbt_feature_scores_base,
     .save = gbt_save,
     .load = gbt_load,
     .memory_bytes = gbt_memory_bytes,

@@ -180,7 +180,16 @@ anoma_status an_gbt_build(const an_gbt_raw *raw, an_gbt_forest *out)
             place_tree(out, &raw->trees[t], t, root, order, order + largest);
             root += (uint32_t)raw->trees[t].n_nodes;
         }
+        if (out->max_depth > AN_GBT_MAX_DEPTH)
+            st = an_error(ANOMA_ERR_FORMAT, "gbt: a tree %zu levels deep (at most %u)",
+                          out->max_depth, AN_GBT_MAX_DEPTH);
     }
+    double *expected = st == ANOMA_OK ? AN_NEW_ARRAY(double, largest) : NULL;
+    if (st == ANOMA_OK && !expected)
+        st = an_no_memory();
+    if (st == ANOMA_OK)
+        an_gbt_set_expected_margin(out, expected);
+    an_free(expected);
     an_free(parents);
     an_free(order);
     if (st != ANOMA_OK)

@@ -12,6 +12,7 @@
  *   forest.c     the forest container and its checked builder from raw trees
  *                (used by training, the loader and importers)
  *   score.c      traversal, single-row and parallel batch scoring
+ *   explain.c    per-feature contributions of a row's margin (TreeSHAP)
  *   serialize.c  the payload in a model file
  *   xgboost_json.c  XGBoost 1.7 JSON models as forests (json-c)
  *   detector.c   parameters, the vtable, inspect's summary
@@ -39,6 +40,10 @@
 /* Largest node count of a forest, and largest feature count. */
 #define AN_GBT_MAX_NODES ((size_t)UINT32_MAX - 1)
 #define AN_GBT_MAX_FEATURES ((size_t)AN_GBT_FEATURE_MASK)
+/* Deepest leaf a forest may have: TreeSHAP's path memory grows with the
+ * square of the depth and its recursion with the depth (explain.c), and
+ * no model we train (max_depth <= 64) or import in practice comes near. */
+#define AN_GBT_MAX_DEPTH 1024u
 
 typedef struct an_gbt_node {
     float threshold; /* split: left when (float)x < threshold; leaf: +inf */
@@ -71,6 +76,9 @@ typedef struct an_gbt_forest {
     an_gbt_objective objective;
     double base_score; /* as XGBoost states it: a probability for logistic */
     double base_margin; /* the margin every row starts from */
+    /* base_margin plus each tree's leaf values averaged with the covers as
+     * weights: TreeSHAP's bias, XGBoost's last pred_contribs column */
+    double expected_margin;
     /* for describe */
     size_t n_leaves, max_depth;
 } an_gbt_forest;
@@ -156,6 +164,21 @@ double an_gbt_node_gain(const an_gbt_config *cfg, double g, double h);
 
 /* ---- score.c ---- */
 
+/* One step of a walk from node i: (float)x < threshold goes left, a larger
+ * value right, a missing one the node's default way; a leaf stays put.
+ * Branch-free: whether a value is below a threshold is a coin toss the
+ * branch predictor loses half the time. A missing value fails the
+ * comparison (right); the default-left bit flips it back. */
+static inline uint32_t an_gbt_step(const an_gbt_node *nodes, uint32_t i, const double *row)
+{
+    an_gbt_node n = nodes[i];
+    float v = (float)row[n.info & AN_GBT_FEATURE_MASK];
+    uint32_t right = !(v < n.threshold);
+    uint32_t missing = v != v;
+    right ^= missing & (n.info >> 30) & 1u; /* bit 30: AN_GBT_DEFAULT_LEFT */
+    return n.left + right;
+}
+
 /* Sum over trees of the row's leaf values, plus the base margin. */
 double an_gbt_margin(const an_gbt_forest *f, const double *row);
 /* The score of a margin: a probability for logistic, the margin itself for
@@ -164,6 +187,19 @@ double an_gbt_score_of_margin(const an_gbt_forest *f, double margin);
 double an_gbt_score_row(const an_gbt_forest *f, const double *row);
 void an_gbt_score_rows(const an_gbt_forest *f, const double *x, size_t rows, size_t n_threads,
                        double *scores);
+
+/* ---- explain.c ---- */
+
+/* Bytes of scratch an_gbt_contributions needs for this forest. */
+size_t an_gbt_explain_scratch_bytes(const an_gbt_forest *f);
+/* Each feature's TreeSHAP contribution to the row's margin (n_features
+ * values into out): expected_margin + the sum of out = the margin.
+ * Allocates nothing; scratch holds an_gbt_explain_scratch_bytes(f). */
+void an_gbt_contributions(const an_gbt_forest *f, const double *row, void *scratch,
+                          double *out);
+/* The forest's expected_margin, from its covers and leaf values (done by
+ * an_gbt_build); scratch holds the largest tree's node count of doubles. */
+void an_gbt_set_expected_margin(an_gbt_forest *f, double *scratch);
 
 /* ---- xgboost_json.c ---- */
 
