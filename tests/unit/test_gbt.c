@@ -6,6 +6,7 @@
 #include "testing.h"
 
 #include "detectors/gbt/gbt.h"
+#include "model/model.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -35,7 +36,7 @@ static void *fit(const char *params, const double *x, size_t rows, size_t cols, 
     anoma_status st;
     void *s = make(params, &st);
     CHECK_OK(st);
-    an_fit_data data = {x, rows, cols, labels, NULL, 1, NULL};
+    an_fit_data data = {.x = x, .rows = rows, .cols = cols, .labels = labels, .n_threads = 1};
     CHECK_OK(vt()->fit(s, &data));
     return s;
 }
@@ -327,19 +328,29 @@ static void test_payload(void)
 
     /* a one-split tree, then each field made hostile: header 32 bytes,
      * n_nodes 8, then left[3] at 40, right[3] at 52, feature[3] at 64,
-     * threshold[3] at 76, default_left[3] at 88, value, gain, cover */
+     * threshold[3] at 76, default_left[3] at 88, value, gain, cover, then
+     * early stopping's record (28 bytes: best + 1 at 163, rounds at 171,
+     * metric at 179, score at 183) */
     void *one = fit("n_trees=1 max_depth=1 eta=1 min_child_weight=0", tiny_x, 4, 1, tiny_y);
     CHECK(save(one, &w));
     vt()->destroy(one);
-    CHECK(w.len == 40 + 3 * 17 + 3 * 24);
+    CHECK(w.len == 40 + 3 * 17 + 3 * 24 + 28);
     CHECK(load(w.data, w.len, 1) == ANOMA_OK);
+    {
+        /* version 1 (no record) still loads, as no early stopping */
+        unsigned char *v1 = malloc(w.len);
+        memcpy(v1, w.data, w.len);
+        v1[0] = 1;
+        CHECK(load(v1, w.len - 28, 1) == ANOMA_OK);
+        free(v1);
+    }
     static const struct {
         size_t offset;
         uint32_t value;
         anoma_status expected;
         const char *named;
     } hostile[] = {
-        {0, 2, ANOMA_ERR_VERSION, "version"},
+        {0, 3, ANOMA_ERR_VERSION, "version"},
         {0, 0, ANOMA_ERR_FORMAT, "version"},
         {4, 7, ANOMA_ERR_FORMAT, "objective"},
         {40, 3, ANOMA_ERR_FORMAT, "child index"}, /* out of range */
@@ -348,6 +359,9 @@ static void test_payload(void)
         {44, 2, ANOMA_ERR_FORMAT, "one child"},   /* a leaf with one child */
         {64, 1, ANOMA_ERR_FORMAT, "feature"},     /* beyond the model's width */
         {76, 0x7fc00000u, ANOMA_ERR_FORMAT, "NaN"},
+        {163, 2, ANOMA_ERR_FORMAT, "early stopping"}, /* best round beyond the trees */
+        {171, 0, ANOMA_ERR_FORMAT, "early stopping"}, /* fewer rounds than trees */
+        {179, 9, ANOMA_ERR_FORMAT, "early stopping"}, /* unknown metric */
     };
     for (size_t i = 0; i < sizeof hostile / sizeof *hostile; i++) {
         unsigned char *bytes = malloc(w.len);
@@ -404,6 +418,109 @@ static void test_depth_limit(void)
     CHECK_OK(chain(AN_GBT_MAX_DEPTH));
     CHECK_STATUS(chain(AN_GBT_MAX_DEPTH + 1), ANOMA_ERR_FORMAT);
     CHECK(strstr(anoma_last_error(), "1025 levels deep") != NULL);
+}
+
+/* ---- early stopping ---- */
+
+/* The metrics on four rows, by hand. Scores 0.9, 0.8, 0.7, 0.1 with labels
+ * 1, 0, 1, 0: ROC AUC = 3 of 4 pairs ordered = 0.75. PR AUC, interpolated:
+ * precision 1 up to recall 0.5; then the step at 0.8 adds a false positive
+ * at the same recall; from (tp 1, fp 1) to (tp 2, fp 1) precision is
+ * tp / (tp + 1), whose area is (1/2) int_1^2 tp / (tp + 1) dtp =
+ * (1 - ln 1.5) / 2; total 1 - ln(1.5) / 2. Weights 2, 1, 1, 1 count the
+ * first row twice. */
+static void test_metrics_by_hand(void)
+{
+    const double score[] = {0.9, 0.8, 0.7, 0.1}, w[] = {2, 1, 1, 1};
+    const int y[] = {1, 0, 1, 0};
+    an_gbt_ranked order[4];
+    an_gbt_eval e = {4, y, NULL};
+    CHECK_NEAR(an_gbt_metric_value(AN_GBT_AUC, &e, score, order), 0.75, 1e-15);
+    CHECK_NEAR(an_gbt_metric_value(AN_GBT_AUCPR, &e, score, order), 1 - log(1.5) / 2, 1e-15);
+    double ll = -(log(0.9) + log(0.2) + log(0.7) + log(0.9)) / 4;
+    CHECK_NEAR(an_gbt_metric_value(AN_GBT_LOGLOSS, &e, score, order), ll, 1e-15);
+    double se = (0.01 + 0.64 + 0.09 + 0.01) / 4;
+    CHECK_NEAR(an_gbt_metric_value(AN_GBT_RMSE, &e, score, order), sqrt(se), 1e-15);
+    an_gbt_eval ew = {4, y, w}; /* positives 3, negatives 2: pairs ordered 2 * 2 + 1 */
+    CHECK_NEAR(an_gbt_metric_value(AN_GBT_AUC, &ew, score, order), 5.0 / 6, 1e-15);
+    CHECK_NEAR(an_gbt_metric_value(AN_GBT_LOGLOSS, &ew, score, order),
+               -(2 * log(0.9) + log(0.2) + log(0.7) + log(0.9)) / 5, 1e-15);
+    /* tied scores are one step: all equal gives the diagonal */
+    const double tied[] = {0.5, 0.5, 0.5, 0.5};
+    CHECK_NEAR(an_gbt_metric_value(AN_GBT_AUC, &e, tied, order), 0.5, 1e-15);
+    CHECK(an_gbt_metric_maximized(AN_GBT_AUCPR) && !an_gbt_metric_maximized(AN_GBT_LOGLOSS));
+}
+
+/* Evaluation rows labelled against the training rows: every round makes
+ * their logloss worse, so the best round is the first; training stops
+ * early_stopping_rounds later and keeps one tree. */
+static void test_early_stopping_keeps_the_best_round(void)
+{
+    double *x = malloc(ROWS * COLS * sizeof *x);
+    int *y = malloc(ROWS * sizeof *y), *flipped = malloc(ROWS * sizeof *flipped);
+    make_data(x, y);
+    for (size_t i = 0; i < ROWS; i++)
+        flipped[i] = !y[i];
+    anoma_model *m = NULL;
+    CHECK_OK(anoma_model_create("normalize=none", &m));
+    CHECK_OK(anoma_model_add_detector(m, "gbt", "early_stopping_rounds=3 n_trees=50", NULL));
+    anoma_matrix mx = anoma_matrix_f64(x, ROWS, COLS);
+    CHECK_OK(anoma_model_set_eval_set(m, &mx, flipped, NULL));
+    CHECK_OK(anoma_model_fit(m, &mx, y, NULL));
+    const an_gbt_forest *f = forest(m->detectors[0].state);
+    CHECK(f->best_iteration == 0 && f->n_trees == 1 && f->rounds == 4);
+    CHECK(f->metric == AN_GBT_LOGLOSS);
+    /* the record is saved and read back, and inspect shows it */
+    size_t size;
+    unsigned char *payload = test_detector_payload(m, 0, &size);
+    anoma_status st;
+    void *back = make("", &st);
+    an_reader r = an_reader_make(payload, size, "detector");
+    CHECK_OK(vt()->load(back, &r, COLS, AN_GBT_PAYLOAD_VERSION));
+    CHECK(forest(back)->best_iteration == 0 && forest(back)->rounds == 4);
+    CHECK(forest(back)->best_score == f->best_score);
+    an_strbuf text = {0};
+    vt()->describe(back, &text);
+    CHECK(strstr(text.data, "best iteration 0 of 4 rounds, logloss") != NULL);
+    an_strbuf_free(&text);
+    vt()->destroy(back);
+    free(payload);
+    anoma_model_free(m);
+
+    /* errors name what is wrong, before any work */
+    CHECK_OK(anoma_model_create("normalize=none", &m));
+    CHECK_OK(anoma_model_add_detector(m, "gbt", "early_stopping_rounds=3", NULL));
+    CHECK_STATUS(anoma_model_fit(m, &mx, y, NULL), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "early_stopping_rounds=3 needs evaluation rows") != NULL);
+    anoma_matrix narrow = anoma_matrix_f64(x, ROWS, COLS - 1);
+    narrow.row_stride = COLS;
+    CHECK_OK(anoma_model_set_eval_set(m, &narrow, y, NULL));
+    CHECK_STATUS(anoma_model_fit(m, &mx, y, NULL), ANOMA_ERR_SHAPE);
+    int ones[ROWS];
+    for (size_t i = 0; i < ROWS; i++)
+        ones[i] = 1;
+    anoma_model_free(m);
+    CHECK_OK(anoma_model_create("normalize=none", &m));
+    CHECK_OK(anoma_model_add_detector(m, "gbt", "early_stopping_rounds=3 eval_metric=auc", NULL));
+    CHECK_OK(anoma_model_set_eval_set(m, &mx, ones, NULL));
+    CHECK_STATUS(anoma_model_fit(m, &mx, y, NULL), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "eval_metric=auc needs both labels") != NULL);
+    ones[5] = 2;
+    CHECK_STATUS(anoma_model_set_eval_set(m, &mx, ones, NULL), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "label 2 at row 5") != NULL);
+    CHECK_STATUS(anoma_model_set_eval_set(m, &mx, NULL, NULL), ANOMA_ERR_INVALID_ARGUMENT);
+    anoma_model_free(m);
+    /* a model with steps refuses evaluation rows */
+    CHECK_OK(anoma_model_create("normalize=none", &m));
+    CHECK_OK(anoma_model_add_step(m, "standard_scaler", NULL, NULL));
+    CHECK_OK(anoma_model_add_detector(m, "gbt", "early_stopping_rounds=3", NULL));
+    CHECK_OK(anoma_model_set_eval_set(m, &mx, flipped, NULL));
+    CHECK_STATUS(anoma_model_fit(m, &mx, y, NULL), ANOMA_ERR_UNSUPPORTED);
+    CHECK(strstr(anoma_last_error(), "pipeline steps") != NULL);
+    anoma_model_free(m);
+    free(x);
+    free(y);
+    free(flipped);
 }
 
 /* ---- XGBoost JSON ---- */
@@ -612,6 +729,8 @@ int main(void)
     RUN(test_bad_input);
     RUN(test_payload);
     RUN(test_depth_limit);
+    RUN(test_metrics_by_hand);
+    RUN(test_early_stopping_keeps_the_best_round);
     RUN(test_xgboost_json);
     RUN(test_tree_shap_by_hand);
     RUN(test_tree_shap_feature_split_twice);
