@@ -230,8 +230,8 @@ def test_typed_columns_equal_anoma_score(servers, tmp_path):
 
 # ---- streams -------------------------------------------------------------------
 
-def entity_rows(n=200):
-    rng = np.random.default_rng(4)
+def entity_rows(n=200, seed=4):
+    rng = np.random.default_rng(seed)
     users = ["ann", "bo", "cy/the third"]
     out = []
     for i in range(n):
@@ -240,19 +240,25 @@ def entity_rows(n=200):
     return out
 
 
-@pytest.fixture(scope="module")
-def window_model(tmp_path_factory):
-    d = tmp_path_factory.mktemp("window")
-    data = d / "train.csv"
+WINDOW = "lags=1 rolling=3 stats=mean,std"
+
+
+def train_window(d, name, window=WINDOW, seed=4):
+    """A model of a window step per user, fitted on entity_rows(300, seed)."""
+    data = d / ("%s.csv" % name)
     with open(data, "w") as f:
         f.write("user,amount,value\n")
-        for u, _, a, v in entity_rows(300):
+        for u, _, a, v in entity_rows(300, seed):
             f.write('"%s",%.17g,%.17g\n' % (u, a, v))
-    model = d / "win.anoma"
-    run("train", "--step", "window entity=user columns=amount,value lags=1 rolling=3 "
-        "stats=mean,std", "--step", "select drop=user", "--step", "imputer",
-        "-d", "zscore", "-o", model, data)
+    model = d / ("%s.anoma" % name)
+    run("train", "--step", "window entity=user columns=amount,value " + window,
+        "--step", "select drop=user", "--step", "imputer", "-d", "zscore", "-o", model, data)
     return model
+
+
+@pytest.fixture(scope="module")
+def window_model(tmp_path_factory):
+    return train_window(tmp_path_factory.mktemp("window"), "win")
 
 
 def library_stream(model, pushes, **options):
@@ -612,6 +618,59 @@ def test_reload_keeps_streams_of_the_same_model(servers, window_model, tmp_path)
         time.sleep(0.1)
     second = push_all(s, "win", pushes[30:])
     assert [g["score"] for g in first + second] == [e.score for e in expected]
+
+
+def reload_and_wait(s, version):
+    s.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while s.get("/v1/models")[1]["models"][0]["version"] != version:
+        assert time.monotonic() < deadline, "no reload"
+        time.sleep(0.1)
+
+
+def test_reload_moves_streams_to_a_retrained_model(servers, window_model, tmp_path):
+    """The model retrained on other rows (same columns, same window step): the
+    entities move, and the pushes after the reload score as a library stream
+    that fed the retrained model every push from the start."""
+    retrained = train_window(tmp_path, "again", seed=9)
+    served = tmp_path / "win.anoma"
+    served.write_bytes(window_model.read_bytes())
+    pushes = entity_rows(60)
+    before = library_stream(window_model, pushes[:30])
+    after = library_stream(retrained, pushes)[30:]
+    assert [e.score for e in after] != [e.score for e in library_stream(window_model, pushes)[30:]]
+    s = servers(served)
+    first = push_all(s, "win", pushes[:30])
+    served.write_bytes(retrained.read_bytes())
+    reload_and_wait(s, 2)
+    second = push_all(s, "win", pushes[30:])
+    assert [g["score"] for g in first] == [e.score for e in before]
+    assert [g["score"] for g in second] == [e.score for e in after]
+    text = s.get("/metrics")[1]
+    assert 'anoma_stream_state_resets_total{model="win"} 0' in text
+    assert s.stop() == 0
+    assert "3 entities moved to the new model" in s.err
+
+
+def test_reload_with_another_window_starts_streams_afresh(servers, window_model, tmp_path):
+    """Other window parameters: the entities' history means something else,
+    so they start afresh on the new model (a log line, counted in the
+    metrics): the pushes after the reload score as a new stream of them."""
+    other = train_window(tmp_path, "other", window="lags=2 rolling=4 stats=mean")
+    served = tmp_path / "win.anoma"
+    served.write_bytes(window_model.read_bytes())
+    pushes = entity_rows(60)
+    s = servers(served)
+    push_all(s, "win", pushes[:30])
+    served.write_bytes(other.read_bytes())
+    reload_and_wait(s, 2)
+    second = push_all(s, "win", pushes[30:])
+    assert [g["score"] for g in second] == [e.score for e in library_stream(other, pushes[30:])]
+    text = s.get("/metrics")[1]
+    assert 'anoma_stream_state_resets_total{model="win"} 1' in text
+    assert 'anoma_stream_entities_reset_total{model="win"} 3' in text
+    assert s.stop() == 0
+    assert "3 entities start afresh" in s.err
 
 
 def test_sigterm_finishes_requests_in_flight(servers, wbc_models, tmp_path):
