@@ -486,3 +486,60 @@ def test_cli_convert_xgboost(tmp_path, pima_holed):
     p = subprocess.run([cli, "convert", "xgboost", str(bad), "-o", out], capture_output=True,
                        text=True, timeout=300)
     assert p.returncode == 1 and "gblinear" in p.stderr
+
+
+# ---- scikit-learn forests imported (anoma.from_sklearn) ----
+
+def sklearn_forest(kind):
+    from sklearn.ensemble import (ExtraTreesClassifier, GradientBoostingClassifier,
+                                  RandomForestClassifier)
+    return {"rf": RandomForestClassifier(n_estimators=60, random_state=0),
+            "rf_deep_weighted": RandomForestClassifier(n_estimators=20, max_features=None,
+                                                       class_weight="balanced", random_state=1),
+            "et": ExtraTreesClassifier(n_estimators=60, min_samples_leaf=3, random_state=0),
+            "gb": GradientBoostingClassifier(n_estimators=80, max_depth=3, subsample=0.8,
+                                             random_state=0),
+            "gb_zero": GradientBoostingClassifier(n_estimators=30, init="zero",
+                                                  learning_rate=0.3, random_state=0)}[kind]
+
+
+@pytest.mark.parametrize("kind", ["rf", "rf_deep_weighted", "et", "gb", "gb_zero"])
+@pytest.mark.parametrize("name", ["pima.csv", "cardio.csv"])
+def test_from_sklearn_forest_equals_predict_proba(name, kind):
+    """predict_proba to 1e-12, on test rows and on rows whose values sit
+    exactly on split thresholds (scikit-learn's float32 `<=`)."""
+    if not os.path.exists(os.path.join(DATA_DIR, name)):
+        pytest.skip("no %s in %s" % (name, DATA_DIR))
+    X, y = load_csv(name)
+    Xtr, Xte, ytr, _ = split(X, y)
+    w = np.random.default_rng(0).uniform(0.5, 2, len(ytr))
+    ref = sklearn_forest(kind).fit(Xtr, np.where(ytr == 1, "anomaly", "normal"), sample_weight=w)
+    mine = anoma.from_sklearn(ref)
+    assert isinstance(mine, anoma.GradientBoostedTrees)
+    np.testing.assert_array_equal(mine.classes_, ref.classes_)
+    np.testing.assert_allclose(mine.predict_proba(Xte), ref.predict_proba(Xte), rtol=0,
+                               atol=1e-12)
+    np.testing.assert_array_equal(mine.predict(Xte), ref.predict(Xte))
+    # every row of `edge` has each feature on some split's threshold
+    first = ref.estimators_[0]
+    tree = (first[0] if isinstance(first, np.ndarray) else first).tree_
+    edge = Xte[:40].copy()
+    for j in range(X.shape[1]):
+        cuts = tree.threshold[tree.feature == j]
+        if len(cuts):
+            edge[:, j] = cuts[np.arange(len(edge)) % len(cuts)].astype(np.float32)
+    np.testing.assert_allclose(mine.predict_proba(edge), ref.predict_proba(edge), rtol=0,
+                               atol=1e-12)
+
+
+def test_from_sklearn_forest_refuses_by_name(pima_holed):
+    from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+    X, y, _ = pima_holed
+    X = np.nan_to_num(X)
+    with pytest.raises(ValueError, match="3 classes"):
+        anoma.from_sklearn(RandomForestClassifier(n_estimators=2).fit(X, np.arange(len(y)) % 3))
+    with pytest.raises(ValueError, match="exponential"):
+        anoma.from_sklearn(GradientBoostingClassifier(n_estimators=2, loss="exponential")
+                           .fit(X, y))
+    with pytest.raises(ValueError, match="not fitted"):
+        anoma.from_sklearn(RandomForestClassifier())

@@ -23,7 +23,7 @@ from .estimators import _Estimator, _OutlierDetector, _is_real, _n_threads
 from .model import Model
 from .ocsvm import _detector_payload
 
-__all__ = ["GradientBoostedTrees", "from_xgboost"]
+__all__ = ["GradientBoostedTrees", "from_xgboost", "from_sklearn_trees"]
 
 _OBJECTIVES = ("binary:logistic",)
 # the C detector's keys that XGBClassifier names otherwise
@@ -349,5 +349,97 @@ def from_xgboost(model, threshold="auto"):
             setattr(est, name, kw[name])
     est.model_ = imported
     est.classes_ = classes
+    est.n_classes_ = 2
+    return est
+
+
+def _float_above(t):
+    """The float32 threshold c with (float)x < c exactly when (float)x <= t:
+    scikit-learn compares float32 values with `<=` against a double, ours
+    with `<` against a float32."""
+    t = np.asarray(t, dtype=np.float64)
+    f = t.astype(np.float32)
+    below = f.astype(np.float64) > t  # rounded up: step back to the float at or below t
+    f[below] = np.nextafter(f[below], np.float32(-np.inf))
+    return np.nextafter(f, np.float32(np.inf))
+
+
+def _tree_payload(tree, leaf_values):
+    """One tree of the "gbt" payload (docs/detectors/gbt.md): scikit-learn's
+    node order already has children after their parent."""
+    t = tree.tree_
+    n = t.node_count
+    leaf = t.children_left < 0
+    left = np.where(leaf, 0xFFFFFFFF, t.children_left).astype("<u4")
+    right = np.where(leaf, 0xFFFFFFFF, t.children_right).astype("<u4")
+    feature = np.where(leaf, 0, t.feature).astype("<u4")
+    threshold = np.where(leaf, np.float32(0), _float_above(t.threshold)).astype("<f4")
+    w = t.weighted_n_node_samples.astype(np.float64)
+    impurity = t.impurity * w  # the weighted impurity decrease of each split, as gain
+    gain = np.zeros(n)
+    split = ~leaf
+    gain[split] = (impurity[split] - impurity[t.children_left[split]]
+                   - impurity[t.children_right[split]])
+    value = np.where(leaf, leaf_values, 0.0).astype("<f8")
+    return b"".join([struct.pack("<Q", n), left.tobytes(), right.tobytes(), feature.tobytes(),
+                     threshold.view("<u4").tobytes(), np.zeros(n, dtype=np.uint8).tobytes(),
+                     value.tobytes(), gain.astype("<f8").tobytes(), w.astype("<f8").tobytes()])
+
+
+def _class_one_share(tree):
+    """Each node's share of the second class (scikit-learn's predict_proba of
+    one tree: the class weights normalised, 0 where they sum to 0)."""
+    v = tree.tree_.value[:, 0, :].astype(np.float64)
+    total = v.sum(axis=1)
+    return v[:, 1] / np.where(total == 0, 1.0, total)
+
+
+def from_sklearn_trees(estimator):
+    """A fitted ``GradientBoostedTrees`` predicting as a fitted binary
+    scikit-learn ``RandomForestClassifier``, ``ExtraTreesClassifier`` or
+    ``GradientBoostingClassifier`` (log-loss, prior or zero init):
+    ``predict_proba`` equal to scikit-learn's to 1e-12 (docs/detectors/gbt.md,
+    "Importing scikit-learn forests"). The forests average their trees' leaf
+    shares of the second class (a reg:squarederror forest of leaves divided
+    by the tree count); gradient boosting adds learning_rate times its
+    trees' leaves to the prior's log-odds (binary:logistic)."""
+    name = type(estimator).__name__
+    classes = getattr(estimator, "classes_", None)
+    if classes is None:
+        raise ValueError("from_sklearn: %s is not fitted" % name)
+    if len(classes) != 2 or getattr(estimator, "n_outputs_", 1) != 1:
+        raise ValueError("from_sklearn: %s has %d classes; a binary classifier only"
+                         % (name, len(classes)))
+    d = int(estimator.n_features_in_)
+    if name == "GradientBoostingClassifier":
+        if estimator.loss not in ("log_loss", "deviance"):
+            raise ValueError("from_sklearn: GradientBoostingClassifier(loss=%r): log_loss only"
+                             % estimator.loss)
+        init = estimator.init_
+        if init == "zero":
+            prior = 0.5
+        elif type(init).__name__ == "DummyClassifier" and init.strategy == "prior":
+            eps = np.finfo(np.float32).eps  # scikit-learn clips the prior so
+            prior = float(np.clip(init.class_prior_[1], eps, 1 - eps))
+        else:
+            raise ValueError("from_sklearn: GradientBoostingClassifier with init=%r: the prior "
+                             "or zero only" % (init,))
+        trees = [stage[0] for stage in estimator.estimators_]
+        leaves = [estimator.learning_rate * t.tree_.value[:, 0, 0] for t in trees]
+        objective, base = 0, prior
+    else:
+        trees = list(estimator.estimators_)
+        leaves = [_class_one_share(t) / len(trees) for t in trees]
+        objective, base = 1, 0.0
+    payload = b"".join([struct.pack("<IIdQQ", 2, objective, base, d, len(trees))]
+                       + [_tree_payload(t, v) for t, v in zip(trees, leaves)]
+                       + [struct.pack("<QQId", 0, len(trees), 0, 0.0)])
+    model = Model({"contamination": "auto"}, []).import_detector("gbt", payload, d)
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is not None:
+        model.feature_names = [str(n) for n in names]
+    est = GradientBoostedTrees(n_estimators=len(trees))
+    est.model_ = model
+    est.classes_ = np.asarray(classes)
     est.n_classes_ = 2
     return est
