@@ -134,6 +134,33 @@ static void test_second_round(void)
     vt()->destroy(s);
 }
 
+/* Random-forest mode: a round's trees grow from the same gradients (all
+ * four rows at margin 0, as in the first round above), so with no sampling
+ * each is the one-round tree with its leaves scaled by eta / 2: -/+ (1 /
+ * 1.5) / 2. The next round starts from both trees' sum. */
+static void test_parallel_trees(void)
+{
+    void *s = fit("n_trees=2 num_parallel_tree=2 max_depth=1 eta=1 min_child_weight=0", tiny_x, 4,
+                  1, tiny_y);
+    const an_gbt_forest *f = forest(s);
+    CHECK(f->n_trees == 4 && f->num_parallel_tree == 2 && f->rounds == 2);
+    for (size_t t = 0; t < 2; t++) {
+        const an_gbt_node *root = &f->nodes[f->roots[t]];
+        CHECK(root->threshold == 3.0f);
+        CHECK_NEAR(f->gain[f->roots[t]], 4.0 / 3.0, 1e-6); /* the gain is not scaled */
+        CHECK_NEAR(f->leaf[root->left], -1.0 / 3.0, 1e-7);
+        CHECK_NEAR(f->leaf[root->left + 1], 1.0 / 3.0, 1e-7);
+    }
+    /* round 2: margins -/+ 2/3 as in test_second_round, leaves halved */
+    double p = 1 / (1 + exp(-2.0 / 3.0));
+    double gl = 2 * (1 - p), hl = 2 * p * (1 - p);
+    for (size_t t = 2; t < 4; t++) {
+        const an_gbt_node *root = &f->nodes[f->roots[t]];
+        CHECK_NEAR(f->leaf[root->left], -gl / (hl + 1) / 2, 1e-6);
+    }
+    vt()->destroy(s);
+}
+
 /* ---- missing values ---- */
 
 static void test_missing_default_direction(void)
@@ -190,7 +217,9 @@ static void test_threads_change_nothing(void)
     unsigned char *payload[2];
     size_t size[2];
     for (int k = 0; k < 2; k++) {
-        anoma_model *m = model_fit(threads[k], "subsample=0.8 colsample_bytree=0.6 seed=3", x, y);
+        anoma_model *m = model_fit(threads[k],
+                                   "subsample=0.8 colsample_bytree=0.6 seed=3 num_parallel_tree=2",
+                                   x, y);
         s[k] = malloc(ROWS * sizeof(double));
         anoma_matrix mx = anoma_matrix_f64(x, ROWS, COLS);
         CHECK_OK(anoma_model_score(m, &mx, s[k]));
@@ -235,6 +264,8 @@ static void test_bad_input(void)
         {"base_score=0", "base_score"},
         {"objective=multi:softmax", "objective"},
         {"n_trees=0", "n_trees"},
+        {"num_parallel_tree=0", "num_parallel_tree"},
+        {"n_trees=1000 num_parallel_tree=1001", "num_parallel_tree"}, /* over 10^6 trees */
         {"nope=1", "nope"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -330,19 +361,25 @@ static void test_payload(void)
      * n_nodes 8, then left[3] at 40, right[3] at 52, feature[3] at 64,
      * threshold[3] at 76, default_left[3] at 88, value, gain, cover, then
      * early stopping's record (28 bytes: best + 1 at 163, rounds at 171,
-     * metric at 179, score at 183) */
+     * metric at 179, score at 183), then the trees per round (u64 at 191) */
     void *one = fit("n_trees=1 max_depth=1 eta=1 min_child_weight=0", tiny_x, 4, 1, tiny_y);
     CHECK(save(one, &w));
     vt()->destroy(one);
-    CHECK(w.len == 40 + 3 * 17 + 3 * 24 + 28);
+    CHECK(w.len == 40 + 3 * 17 + 3 * 24 + 28 + 8);
     CHECK(load(w.data, w.len, 1) == ANOMA_OK);
     {
-        /* version 1 (no record) still loads, as no early stopping */
-        unsigned char *v1 = malloc(w.len);
-        memcpy(v1, w.data, w.len);
-        v1[0] = 1;
-        CHECK(load(v1, w.len - 28, 1) == ANOMA_OK);
-        free(v1);
+        /* version 2 (no trees per round) and version 1 (no early-stopping
+         * record either) still load, as one tree per round, no early
+         * stopping; each refuses the bytes of a later version */
+        unsigned char *old = malloc(w.len);
+        memcpy(old, w.data, w.len);
+        old[0] = 2;
+        CHECK(load(old, w.len - 8, 1) == ANOMA_OK);
+        CHECK(load(old, w.len, 1) != ANOMA_OK);
+        old[0] = 1;
+        CHECK(load(old, w.len - 36, 1) == ANOMA_OK);
+        CHECK(load(old, w.len - 8, 1) != ANOMA_OK);
+        free(old);
     }
     static const struct {
         size_t offset;
@@ -350,7 +387,7 @@ static void test_payload(void)
         anoma_status expected;
         const char *named;
     } hostile[] = {
-        {0, 3, ANOMA_ERR_VERSION, "version"},
+        {0, 4, ANOMA_ERR_VERSION, "version"},
         {0, 0, ANOMA_ERR_FORMAT, "version"},
         {4, 7, ANOMA_ERR_FORMAT, "objective"},
         {40, 3, ANOMA_ERR_FORMAT, "child index"}, /* out of range */
@@ -362,6 +399,8 @@ static void test_payload(void)
         {163, 2, ANOMA_ERR_FORMAT, "early stopping"}, /* best round beyond the trees */
         {171, 0, ANOMA_ERR_FORMAT, "early stopping"}, /* fewer rounds than trees */
         {179, 9, ANOMA_ERR_FORMAT, "early stopping"}, /* unknown metric */
+        {191, 0, ANOMA_ERR_FORMAT, "rounds of"},      /* no tree per round */
+        {191, 2, ANOMA_ERR_FORMAT, "rounds of"},      /* 1 tree is not rounds of 2 */
     };
     for (size_t i = 0; i < sizeof hostile / sizeof *hostile; i++) {
         unsigned char *bytes = malloc(w.len);
@@ -402,7 +441,7 @@ static anoma_status chain(size_t depth)
     }
     an_gbt_raw_tree tree = {n, u32, u32 + n, u32 + 2 * n, threshold, default_left, value,
                             NULL, NULL};
-    an_gbt_raw raw = {&tree, 1, 1, AN_GBT_LOGISTIC, 0.5};
+    an_gbt_raw raw = {&tree, 1, 1, AN_GBT_LOGISTIC, 0.5, 1};
     an_gbt_forest f;
     anoma_status st = an_gbt_build(&raw, &f);
     an_gbt_forest_free(&f);
@@ -728,6 +767,7 @@ int main(void)
     RUN(test_threads_change_nothing);
     RUN(test_bad_input);
     RUN(test_payload);
+    RUN(test_parallel_trees);
     RUN(test_depth_limit);
     RUN(test_metrics_by_hand);
     RUN(test_early_stopping_keeps_the_best_round);

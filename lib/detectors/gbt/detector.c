@@ -12,10 +12,15 @@
 #include <math.h>
 
 #define MAX_DEPTH 64
+/* Most trees a model grows (n_trees x num_parallel_tree). */
+#define MAX_TREES 1000000
 
 static const anoma_param_info gbt_params[] = {
     {"n_trees", ANOMA_PARAM_INT, 1, 1000000, "100", "",
      "boosting rounds: one tree each (XGBoost's num_boost_round, n_estimators)"},
+    {"num_parallel_tree", ANOMA_PARAM_INT, 1, 100000, "1", "",
+     "trees grown per round from the same gradients, their leaves scaled by eta / "
+     "num_parallel_tree (random-forest mode: n_trees=1 eta=1 subsample<1)"},
     {"objective", ANOMA_PARAM_CHOICE, 0, 0, "binary:logistic", "binary:logistic|reg:squarederror",
      "binary:logistic: score = probability of label 1; reg:squarederror: score = the predicted "
      "label"},
@@ -62,6 +67,7 @@ static anoma_status gbt_create(const an_params *params, void **out)
     AN_TRY(check_positive(params, "colsample_bytree"));
     an_gbt_config c = {
         .n_trees = (size_t)an_params_int(params, "n_trees"),
+        .num_parallel_tree = (size_t)an_params_int(params, "num_parallel_tree"),
         .max_depth = (size_t)an_params_int(params, "max_depth"),
         .eta = an_params_double(params, "eta"),
         .gamma = an_params_double(params, "gamma"),
@@ -78,6 +84,10 @@ static anoma_status gbt_create(const an_params *params, void **out)
         .early_stopping_rounds = (size_t)an_params_int(params, "early_stopping_rounds"),
         .eval_metric = (an_gbt_metric)an_params_choice(params, "eval_metric"),
     };
+    if (c.n_trees * c.num_parallel_tree > MAX_TREES)
+        return an_error(ANOMA_ERR_PARAM_VALUE, "gbt: num_parallel_tree=%zu: with n_trees=%zu "
+                        "that is %zu trees (at most %d)", c.num_parallel_tree, c.n_trees,
+                        c.n_trees * c.num_parallel_tree, MAX_TREES);
     double margin;
     AN_TRY(an_gbt_base_margin(c.objective, c.base_score, &margin));
     an_gbt_state *s = AN_NEW_ZEROED(an_gbt_state, 1);
@@ -232,13 +242,16 @@ static void gbt_describe(const void *state, an_strbuf *out)
                      an_gbt_objective_names[f->objective], f->base_score);
     an_strbuf_printf(out, "  trees: %zu, nodes: %zu (%zu leaves), max depth: %zu\n", f->n_trees,
                      f->n_nodes, f->n_leaves, f->max_depth);
+    if (f->num_parallel_tree > 1)
+        an_strbuf_printf(out, "  rounds: %zu of %zu parallel trees (random-forest mode)\n",
+                         f->n_trees / f->num_parallel_tree, f->num_parallel_tree);
     if (f->best_iteration >= 0)
         an_strbuf_printf(out, "  early stopping: best iteration %lld of %zu rounds, %s %.9g\n",
                          (long long)f->best_iteration, f->rounds,
                          an_gbt_metric_names[f->metric], f->best_score);
     else
         an_strbuf_printf(out, "  early stopping: none (best iteration: the last, %zu)\n",
-                         f->n_trees ? f->n_trees - 1 : 0);
+                         f->rounds ? f->rounds - 1 : 0);
     describe_importance(f, out);
 }
 

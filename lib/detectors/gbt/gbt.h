@@ -86,6 +86,7 @@ typedef struct an_gbt_forest {
     uint32_t *roots;  /* n_trees: each tree's root in nodes */
     uint32_t *depths; /* n_trees: each tree's deepest leaf */
     size_t n_trees;
+    size_t num_parallel_tree; /* trees per round (random-forest mode); divides n_trees */
     size_t n_features;
     an_gbt_objective objective;
     double base_score; /* as XGBoost states it: a probability for logistic */
@@ -96,8 +97,8 @@ typedef struct an_gbt_forest {
     /* for describe */
     size_t n_leaves, max_depth;
     /* early stopping: best_iteration -1 when none was done; else the trees
-     * kept are 0..best_iteration of `rounds` grown, and best_score is the
-     * metric's value on the evaluation rows there */
+     * kept are those of rounds 0..best_iteration of `rounds` grown, and
+     * best_score is the metric's value on the evaluation rows there */
     int64_t best_iteration;
     size_t rounds;
     an_gbt_metric metric;
@@ -134,6 +135,7 @@ typedef struct an_gbt_raw {
     size_t n_features;
     an_gbt_objective objective;
     double base_score;
+    size_t num_parallel_tree; /* trees per round; 0 counts as 1; must divide n_trees */
 } an_gbt_raw;
 
 /* The arrays of one raw tree, owned: what the loader and the XGBoost
@@ -180,7 +182,8 @@ void an_gbt_cuts_free(an_gbt_cuts *cuts);
 /* ---- train.c ---- */
 
 typedef struct an_gbt_config {
-    size_t n_trees;
+    size_t n_trees;           /* boosting rounds */
+    size_t num_parallel_tree; /* trees per round */
     size_t max_depth;
     double eta, gamma, min_child_weight, lambda, alpha;
     double subsample, colsample_bytree;
@@ -288,7 +291,7 @@ anoma_status an_gbt_from_xgboost_json(const char *json, size_t size, an_gbt_fore
 
 /* ---- serialize.c ---- */
 
-#define AN_GBT_PAYLOAD_VERSION 2u
+#define AN_GBT_PAYLOAD_VERSION 3u
 
 anoma_status an_gbt_save(const an_gbt_forest *f, an_writer *w);
 anoma_status an_gbt_load(an_gbt_forest *f, an_reader *r, size_t n_features);

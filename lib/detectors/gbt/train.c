@@ -19,6 +19,12 @@
  * its gain exceeds 1e-6 and is not below gamma and the node is above
  * max_depth. A leaf's value is -eta G' / (H + lambda).
  *
+ * Random-forest mode (num_parallel_tree > 1), as XGBoost 1.7's gbtree:
+ * a round grows num_parallel_tree trees from the same gradients, each
+ * with its own row and feature samples, and their leaves are scaled by
+ * eta / num_parallel_tree (XGBoost's updaters divide the learning rate by
+ * the number of trees they grow at once), so a round adds their average.
+ *
  * Determinism: a histogram bin is summed in row order by one thread
  * (threads split the features, never the rows), the random draws of a
  * tree come from its own stream of the seed and are made by the calling
@@ -142,7 +148,8 @@ typedef struct grower {
     size_t n_pool;
     size_t n_threads;
     tree_builder *tree;
-    double *margin; /* rows: updated at the leaves */
+    double *margin;     /* rows: updated at the leaves */
+    double leaf_scale;  /* eta / num_parallel_tree */
 } grower;
 
 typedef struct hist_job {
@@ -289,7 +296,7 @@ static anoma_status grow(grower *gr, uint32_t *idx, size_t n, hist_bin *hist, do
     if (depth < cfg->max_depth)
         s = best_split(gr, hist, G, H);
     if (!(s.loss_chg > 1e-6f) || s.loss_chg < cfg->gamma || s.hl == 0 || H - s.hl == 0) {
-        double value = cfg->eta * an_gbt_leaf_weight(cfg, G, H);
+        double value = gr->leaf_scale * an_gbt_leaf_weight(cfg, G, H);
         t->value[me] = value;
         for (size_t i = 0; i < n; i++)
             gr->margin[idx[i]] += value;
@@ -448,15 +455,16 @@ static void stopper_free(stopper *s)
     an_free(s->order);
 }
 
-/* Add tree k to the evaluation margins and score round k; 1 when the
- * metric has not improved for early_stopping_rounds rounds. As XGBoost's
- * EarlyStopping callback: only a strictly better value is an improvement,
- * so the first of equal values stays the best. */
-static int stopper_round(stopper *s, const an_gbt_config *cfg, const tree_builder *tree,
+/* Add the trees of round k to the evaluation margins and score the round;
+ * 1 when the metric has not improved for early_stopping_rounds rounds. As
+ * XGBoost's EarlyStopping callback: only a strictly better value is an
+ * improvement, so the first of equal values stays the best. */
+static int stopper_round(stopper *s, const an_gbt_config *cfg, const tree_builder *trees,
                          size_t cols, int64_t k)
 {
     for (size_t i = 0; i < s->eval.rows; i++) {
-        s->margin[i] += builder_value(tree, s->x + i * cols);
+        for (size_t j = 0; j < cfg->num_parallel_tree; j++)
+            s->margin[i] += builder_value(&trees[j], s->x + i * cols);
         double m = s->margin[i];
         s->score[i] = cfg->objective == AN_GBT_LOGISTIC ? 1.0 / (1.0 + exp(-m)) : m;
     }
@@ -472,6 +480,7 @@ static int stopper_round(stopper *s, const an_gbt_config *cfg, const tree_builde
 typedef struct trainer {
     an_gbt_cuts cuts;
     uint16_t *bins;
+    float *round_g, *round_h; /* the round's gradients, before each tree's subsample */
     float *g, *h;
     double *margin;
     uint32_t *idx, *tmp, *features;
@@ -484,6 +493,8 @@ static void trainer_free(trainer *t, size_t n_trees)
 {
     an_gbt_cuts_free(&t->cuts);
     an_free(t->bins);
+    an_free(t->round_g);
+    an_free(t->round_h);
     an_free(t->g);
     an_free(t->h);
     an_free(t->margin);
@@ -499,11 +510,14 @@ static void trainer_free(trainer *t, size_t n_trees)
     an_free(t->gr.pool);
 }
 
+/* Tree k (forest-wide) from the round's gradients; its draws come from
+ * stream k of the seed. */
 static anoma_status grow_tree(const an_gbt_config *cfg, const an_fit_data *data, trainer *t,
                               size_t k)
 {
     size_t rows = data->rows;
-    gradients(cfg, data, t->margin, t->g, t->h);
+    memcpy(t->g, t->round_g, rows * sizeof *t->g);
+    memcpy(t->h, t->round_h, rows * sizeof *t->h);
     an_rng rng;
     an_rng_init(&rng, cfg->seed, k);
     subsample_rows(cfg, &rng, rows, t->g, t->h);
@@ -522,6 +536,17 @@ static anoma_status grow_tree(const an_gbt_config *cfg, const an_fit_data *data,
     return grow(&t->gr, t->idx, rows, hist, G, H, 0, &root);
 }
 
+/* Round `round`: num_parallel_tree trees from the gradients at the margins
+ * before it (the trees add to the margins as they grow). */
+static anoma_status grow_round(const an_gbt_config *cfg, const an_fit_data *data, trainer *t,
+                               size_t round)
+{
+    gradients(cfg, data, t->margin, t->round_g, t->round_h);
+    for (size_t j = 0; j < cfg->num_parallel_tree; j++)
+        AN_TRY(grow_tree(cfg, data, t, round * cfg->num_parallel_tree + j));
+    return ANOMA_OK;
+}
+
 anoma_status an_gbt_train(const an_gbt_config *cfg, const an_fit_data *data, an_gbt_forest *out)
 {
     *out = (an_gbt_forest){0};
@@ -535,50 +560,55 @@ anoma_status an_gbt_train(const an_gbt_config *cfg, const an_fit_data *data, an_
                         AN_GBT_MAX_FEATURES);
     double base_margin;
     AN_TRY(an_gbt_base_margin(cfg->objective, cfg->base_score, &base_margin));
+    size_t per_round = cfg->num_parallel_tree, n_trees = cfg->n_trees * per_round;
     trainer t = {0};
     anoma_status st = an_gbt_cuts_make(data->x, rows, cols, data->weights, cfg->max_bin,
                                        data->n_threads, &t.cuts, &t.bins);
     if (st != ANOMA_OK)
         return st;
+    t.round_g = AN_NEW_ARRAY(float, rows);
+    t.round_h = AN_NEW_ARRAY(float, rows);
     t.g = AN_NEW_ARRAY(float, rows);
     t.h = AN_NEW_ARRAY(float, rows);
     t.margin = AN_NEW_ARRAY(double, rows);
     t.idx = AN_NEW_ARRAY(uint32_t, rows);
     t.tmp = AN_NEW_ARRAY(uint32_t, rows);
     t.features = AN_NEW_ARRAY(uint32_t, cols);
-    t.trees = AN_NEW_ZEROED(tree_builder, cfg->n_trees);
-    t.raw = AN_NEW_ZEROED(an_gbt_raw_tree, cfg->n_trees);
-    if (!t.g || !t.h || !t.margin || !t.idx || !t.tmp || !t.features || !t.trees || !t.raw) {
-        trainer_free(&t, cfg->n_trees);
+    t.trees = AN_NEW_ZEROED(tree_builder, n_trees);
+    t.raw = AN_NEW_ZEROED(an_gbt_raw_tree, n_trees);
+    if (!t.round_g || !t.round_h || !t.g || !t.h || !t.margin || !t.idx || !t.tmp ||
+        !t.features || !t.trees || !t.raw) {
+        trainer_free(&t, n_trees);
         return an_no_memory();
     }
     for (size_t r = 0; r < rows; r++)
         t.margin[r] = base_margin;
     t.gr = (grower){cfg, &t.cuts, t.bins, rows, t.g, t.h, t.features, cols, t.idx, t.tmp,
-                    NULL, 0, data->n_threads, NULL, t.margin};
+                    NULL, 0, data->n_threads, NULL, t.margin, cfg->eta / (double)per_round};
     stopper stop;
     st = stopper_init(&stop, cfg, data, base_margin);
     size_t grown = 0;
     for (int done = 0; grown < cfg->n_trees && st == ANOMA_OK && !done;) {
-        st = grow_tree(cfg, data, &t, grown);
+        st = grow_round(cfg, data, &t, grown);
         if (st != ANOMA_OK)
             break;
         grown++;
         if (cfg->early_stopping_rounds)
-            done = stopper_round(&stop, cfg, &t.trees[grown - 1], cols, (int64_t)grown - 1);
+            done = stopper_round(&stop, cfg, &t.trees[(grown - 1) * per_round], cols,
+                                 (int64_t)grown - 1);
         st = an_progress_report(data->progress, ANOMA_STAGE_FIT, grown, cfg->n_trees,
                                 "gbt: boosting rounds");
     }
     if (st == ANOMA_OK) {
         /* early stopping keeps the trees up to the best round, as
          * XGBClassifier.predict uses them */
-        size_t kept = stop.best >= 0 ? (size_t)stop.best + 1 : grown;
+        size_t kept = (stop.best >= 0 ? (size_t)stop.best + 1 : grown) * per_round;
         for (size_t k = 0; k < kept; k++) {
             tree_builder *b = &t.trees[k];
             t.raw[k] = (an_gbt_raw_tree){b->n, b->left, b->right, b->feature, b->threshold,
                                          b->default_left, b->value, b->gain, b->cover};
         }
-        an_gbt_raw raw = {t.raw, kept, cols, cfg->objective, cfg->base_score};
+        an_gbt_raw raw = {t.raw, kept, cols, cfg->objective, cfg->base_score, per_round};
         st = an_gbt_build(&raw, out);
         out->best_iteration = stop.best;
         out->rounds = grown;
@@ -586,6 +616,6 @@ anoma_status an_gbt_train(const an_gbt_config *cfg, const an_fit_data *data, an_
         out->best_score = stop.best_score;
     }
     stopper_free(&stop);
-    trainer_free(&t, cfg->n_trees);
+    trainer_free(&t, n_trees);
     return st;
 }
