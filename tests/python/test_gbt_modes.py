@@ -1,6 +1,6 @@
 """The "gbt" detector's other ways of growing trees, against XGBoost 1.7
 (python3-xgboost), tree_method="hist": random-forest mode
-(num_parallel_tree).
+(num_parallel_tree), column sampling by level and by node.
 
 Where no random draw is involved the trees are XGBoost's and the
 probabilities agree to float32 rounding; where rows or features are
@@ -98,7 +98,7 @@ def test_import_xgbrfclassifier(name):
     mine = anoma.from_xgboost(ref)
     assert isinstance(mine, anoma.GradientBoostedTrees)
     assert mine.n_estimators == 1 and mine.num_parallel_tree == 50
-    assert mine.learning_rate == 1 and mine.subsample == 0.8
+    assert mine.learning_rate == 1 and mine.subsample == 0.8 and mine.colsample_bynode == 0.8
     np.testing.assert_allclose(mine.predict_proba(Xte), ref.predict_proba(Xte), rtol=0,
                                atol=1e-6)
 
@@ -149,3 +149,45 @@ def test_parallel_tree_errors(pima_holed):
         anoma.GradientBoostedTrees(num_parallel_tree=0).fit(X, y)
     with pytest.raises(anoma.ParameterValueError, match="num_parallel_tree"):
         anoma.GradientBoostedTrees(n_estimators=2000, num_parallel_tree=1000).fit(X, y)
+
+
+# ---- column sampling by level and by node ----
+
+@pytest.mark.parametrize("name", dataset_params())
+def test_xgbrfclassifier_roc_auc(name):
+    """XGBRFClassifier's forest (one round, eta 1, rows and features per
+    node sampled at 0.8, lambda 1e-5) through the estimator's parameters."""
+    Xtr, Xte, ytr, yte = split(*labelled(name))
+    n = forest_size(len(Xtr))
+    ref = xgb.XGBRFClassifier(tree_method="hist", n_estimators=n, nthread=1,
+                              random_state=0).fit(Xtr, ytr)
+    mine = anoma.GradientBoostedTrees(n_estimators=1, num_parallel_tree=n, learning_rate=1,
+                                      subsample=0.8, colsample_bynode=0.8, reg_lambda=1e-5)
+    auc = roc_auc_score(yte, mine.fit(Xtr, ytr).predict_proba(Xte)[:, 1])
+    ref_auc = roc_auc_score(yte, ref.predict_proba(Xte)[:, 1])
+    assert abs(auc - ref_auc) <= 0.005, (auc, ref_auc)
+
+
+@pytest.mark.parametrize("name", dataset_params())
+def test_nested_column_samples_roc_auc(name):
+    """By tree, by level and by node at once, each drawn from the one
+    before, as XGBoost draws them."""
+    Xtr, Xte, ytr, yte = split(*labelled(name))
+    n = forest_size(len(Xtr))
+    shares = dict(subsample=0.8, colsample_bytree=0.8, colsample_bylevel=0.7,
+                  colsample_bynode=0.8)
+    mine = ours(Xtr, ytr, "n_trees=1 num_parallel_tree=%d eta=1 %s"
+                % (n, " ".join("%s=%s" % kv for kv in shares.items())))
+    ref = theirs(Xtr, ytr, dict(shares, num_parallel_tree=n, eta=1), 1)
+    auc = roc_auc_score(yte, mine.detector_scores(Xte))
+    ref_auc = roc_auc_score(yte, their_scores(ref, Xte))
+    assert abs(auc - ref_auc) <= 0.005, (auc, ref_auc)
+
+
+def test_column_sample_errors(pima_holed):
+    X, y, _ = pima_holed
+    for name in ("colsample_bylevel", "colsample_bynode"):
+        with pytest.raises(anoma.ParameterValueError, match=name):
+            anoma.GradientBoostedTrees(**{name: 0}).fit(X, y)
+        with pytest.raises(anoma.ParameterValueError, match=name):
+            anoma.GradientBoostedTrees(**{name: "half"}).fit(X, y)

@@ -161,6 +161,101 @@ static void test_parallel_trees(void)
     vt()->destroy(s);
 }
 
+/* ---- column sampling ---- */
+
+enum { CS_ROWS = 400, CS_COLS = 8, CS_DEPTH = 3 };
+
+/* Mark in used[depth][feature] the splits of the subtree at node i. */
+static void splits_by_depth(const an_gbt_forest *f, uint32_t i, size_t depth,
+                            unsigned char used[][CS_COLS])
+{
+    const an_gbt_node *n = &f->nodes[i];
+    if (n->info & AN_GBT_LEAF)
+        return;
+    used[depth][n->info & AN_GBT_FEATURE_MASK] = 1;
+    splits_by_depth(f, n->left, depth + 1, used);
+    splits_by_depth(f, n->left + 1, depth + 1, used);
+}
+
+static size_t count_used(const unsigned char *used)
+{
+    size_t n = 0;
+    for (size_t j = 0; j < CS_COLS; j++)
+        n += used[j];
+    return n;
+}
+
+/* The samples nest as XGBoost's ColumnSampler's: a level splits only on
+ * its features, a node only on its own, drawn from its level's, drawn
+ * from the tree's. Every feature carries the label, so without sampling
+ * any could split anywhere. */
+static void test_column_sampling_nests(void)
+{
+    double *x = malloc(CS_ROWS * CS_COLS * sizeof *x);
+    int *y = malloc(CS_ROWS * sizeof *y);
+    test_fill(x, CS_ROWS * CS_COLS, 7u, 10007, 1000.0);
+    for (size_t i = 0; i < CS_ROWS; i++) {
+        double sum = 0;
+        for (size_t j = 0; j < CS_COLS; j++)
+            sum += x[i * CS_COLS + j];
+        y[i] = sum > 40;
+    }
+    static const struct {
+        const char *params;
+        size_t per_level, per_tree; /* most features split on at one depth, in one tree */
+    } cases[] = {
+        /* a level sees floor(0.25 x 8) = 2 features */
+        {"colsample_bylevel=0.25", 2, CS_COLS},
+        /* a tree 4, each node 1 of them: the tree splits on at most 4 */
+        {"colsample_bytree=0.5 colsample_bynode=0.25", CS_COLS, 4},
+        /* a level 4, each node 2 of its level's: a depth uses at most 4 */
+        {"colsample_bylevel=0.5 colsample_bynode=0.5", 4, CS_COLS},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        char params[160];
+        snprintf(params, sizeof params, "n_trees=20 max_depth=%d min_child_weight=0 seed=5 %s",
+                 CS_DEPTH, cases[c].params);
+        void *s = fit(params, x, CS_ROWS, CS_COLS, y);
+        const an_gbt_forest *f = forest(s);
+        size_t widest_level = 0, widest_tree = 0;
+        for (size_t t = 0; t < f->n_trees; t++) {
+            unsigned char used[CS_DEPTH][CS_COLS] = {{0}}, tree[CS_COLS] = {0};
+            splits_by_depth(f, f->roots[t], 0, used);
+            for (size_t d = 0; d < CS_DEPTH; d++) {
+                size_t n = count_used(used[d]);
+                widest_level = n > widest_level ? n : widest_level;
+                for (size_t j = 0; j < CS_COLS; j++)
+                    tree[j] |= used[d][j];
+            }
+            size_t n = count_used(tree);
+            widest_tree = n > widest_tree ? n : widest_tree;
+        }
+        CHECK(widest_level <= cases[c].per_level);
+        CHECK(widest_tree <= cases[c].per_tree);
+        /* and the bound is reached: the samples are not smaller than said */
+        CHECK(widest_level == cases[c].per_level || widest_tree == cases[c].per_tree);
+        vt()->destroy(s);
+    }
+    /* a node sees 1 of 8: the roots of 20 trees grown from the same
+     * gradients split on several features, where without sampling every
+     * root takes the same best one */
+    size_t roots[2];
+    for (int k = 0; k < 2; k++) {
+        void *s = fit(k ? "n_trees=1 num_parallel_tree=20 max_depth=2 colsample_bynode=0.125"
+                        : "n_trees=1 num_parallel_tree=20 max_depth=2",
+                      x, CS_ROWS, CS_COLS, y);
+        const an_gbt_forest *f = forest(s);
+        unsigned char used[CS_COLS] = {0};
+        for (size_t t = 0; t < f->n_trees; t++)
+            used[f->nodes[f->roots[t]].info & AN_GBT_FEATURE_MASK] = 1;
+        roots[k] = count_used(used);
+        vt()->destroy(s);
+    }
+    CHECK(roots[0] == 1 && roots[1] >= 4);
+    free(x);
+    free(y);
+}
+
 /* ---- missing values ---- */
 
 static void test_missing_default_direction(void)
@@ -218,7 +313,8 @@ static void test_threads_change_nothing(void)
     size_t size[2];
     for (int k = 0; k < 2; k++) {
         anoma_model *m = model_fit(threads[k],
-                                   "subsample=0.8 colsample_bytree=0.6 seed=3 num_parallel_tree=2",
+                                   "subsample=0.8 colsample_bytree=0.6 colsample_bylevel=0.7 "
+                                   "colsample_bynode=0.8 seed=3 num_parallel_tree=2",
                                    x, y);
         s[k] = malloc(ROWS * sizeof(double));
         anoma_matrix mx = anoma_matrix_f64(x, ROWS, COLS);
@@ -257,6 +353,9 @@ static void test_bad_input(void)
         {"eta=1.5", "eta"},
         {"subsample=0", "subsample"},
         {"colsample_bytree=0", "colsample_bytree"},
+        {"colsample_bylevel=0", "colsample_bylevel"},
+        {"colsample_bynode=0", "colsample_bynode"},
+        {"colsample_bynode=1.5", "colsample_bynode"},
         {"max_depth=0", "max_depth"},
         {"max_bin=1", "max_bin"},
         {"lambda=-1", "lambda"},
@@ -768,6 +867,7 @@ int main(void)
     RUN(test_bad_input);
     RUN(test_payload);
     RUN(test_parallel_trees);
+    RUN(test_column_sampling_nests);
     RUN(test_depth_limit);
     RUN(test_metrics_by_hand);
     RUN(test_early_stopping_keeps_the_best_round);

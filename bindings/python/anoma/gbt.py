@@ -55,8 +55,10 @@ class GradientBoostedTrees(_Estimator):
     ``reg_lambda``, ``reg_alpha``, ``gamma``, ``min_child_weight``,
     ``scale_pos_weight``, ``base_score``, ``max_bin``, ``num_parallel_tree``
     (trees per round: random-forest mode, as XGBRFClassifier's
-    ``n_estimators``); ``random_state``
-    (an int, None = 0) seeds ``subsample`` and ``colsample_bytree``;
+    ``n_estimators``), ``colsample_bylevel`` and ``colsample_bynode``
+    (shares of the tree's features per level, of the level's per node);
+    ``random_state`` (an int, None = 0) seeds ``subsample`` and the
+    ``colsample_*`` draws;
     ``n_jobs`` the threads (None = 1, -1 = every core), which change no
     result. NaN values are missing: each split learned where they go.
 
@@ -74,7 +76,7 @@ class GradientBoostedTrees(_Estimator):
                  colsample_bytree=1.0, reg_lambda=1.0, reg_alpha=0.0, gamma=0.0,
                  min_child_weight=1.0, scale_pos_weight=1.0, base_score=0.5, max_bin=256,
                  objective="binary:logistic", random_state=None, n_jobs=None,
-                 num_parallel_tree=1):
+                 num_parallel_tree=1, colsample_bylevel=1.0, colsample_bynode=1.0):
         self.n_estimators = n_estimators
         self.max_depth = max_depth
         self.learning_rate = learning_rate
@@ -91,6 +93,8 @@ class GradientBoostedTrees(_Estimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.num_parallel_tree = num_parallel_tree
+        self.colsample_bylevel = colsample_bylevel
+        self.colsample_bynode = colsample_bynode
 
     # X is checked (shape, names) as the outlier detectors check it
     _check_X = _OutlierDetector._check_X
@@ -114,7 +118,8 @@ class GradientBoostedTrees(_Estimator):
         if self.objective not in _OBJECTIVES:
             raise _bad("objective", "one of %s (a classifier)" % ", ".join(_OBJECTIVES),
                        self.objective)
-        for name in ("learning_rate", "subsample", "colsample_bytree", "reg_lambda",
+        for name in ("learning_rate", "subsample", "colsample_bytree", "colsample_bylevel",
+                     "colsample_bynode", "reg_lambda",
                      "reg_alpha", "gamma", "min_child_weight", "scale_pos_weight", "base_score"):
             if not _is_real(getattr(self, name)):
                 raise _bad(name, "a number", getattr(self, name))
@@ -125,7 +130,9 @@ class GradientBoostedTrees(_Estimator):
                 "min_child_weight": self.min_child_weight,
                 "scale_pos_weight": self.scale_pos_weight, "base_score": self.base_score,
                 "max_bin": self.max_bin, "objective": self.objective, "seed": self._seed(),
-                "num_parallel_tree": self.num_parallel_tree}
+                "num_parallel_tree": self.num_parallel_tree,
+                "colsample_bylevel": self.colsample_bylevel,
+                "colsample_bynode": self.colsample_bynode}
 
     def _make_model(self, stopping=None):
         """The unfitted C model; a refused value is named by its Python name.

@@ -36,13 +36,18 @@ static const anoma_param_info gbt_params[] = {
      "share in (0, 1] of the rows each tree is grown on, drawn afresh per tree"},
     {"colsample_bytree", ANOMA_PARAM_DOUBLE, 0, 1, "1", "",
      "share in (0, 1] of the features each tree may split on, drawn afresh per tree"},
+    {"colsample_bylevel", ANOMA_PARAM_DOUBLE, 0, 1, "1", "",
+     "share in (0, 1] of the tree's features each depth level may split on, drawn afresh per "
+     "level"},
+    {"colsample_bynode", ANOMA_PARAM_DOUBLE, 0, 1, "1", "",
+     "share in (0, 1] of the level's features each node may split on, drawn afresh per node"},
     {"scale_pos_weight", ANOMA_PARAM_DOUBLE, 0, 1e300, "1", "",
      "weight of positive rows relative to negative ones (binary:logistic)"},
     {"base_score", ANOMA_PARAM_DOUBLE, -1e300, 1e300, "0.5", "",
      "initial prediction of every row: a probability in (0, 1) for binary:logistic"},
     {"max_bin", ANOMA_PARAM_INT, 2, 65535, "256", "", "most bins a feature is cut into"},
     {"seed", ANOMA_PARAM_INT, 0, 9223372036854775807.0, "0", "",
-     "random seed of subsample and colsample_bytree: one seed gives one model, whatever the "
+     "random seed of subsample and the colsample shares: one seed gives one model, whatever the "
      "thread count"},
     {"early_stopping_rounds", ANOMA_PARAM_INT, 0, 1000000, "0", "",
      "stop when the evaluation rows' metric has not improved for this many rounds and keep the "
@@ -65,6 +70,8 @@ static anoma_status gbt_create(const an_params *params, void **out)
 {
     AN_TRY(check_positive(params, "subsample"));
     AN_TRY(check_positive(params, "colsample_bytree"));
+    AN_TRY(check_positive(params, "colsample_bylevel"));
+    AN_TRY(check_positive(params, "colsample_bynode"));
     an_gbt_config c = {
         .n_trees = (size_t)an_params_int(params, "n_trees"),
         .num_parallel_tree = (size_t)an_params_int(params, "num_parallel_tree"),
@@ -76,6 +83,8 @@ static anoma_status gbt_create(const an_params *params, void **out)
         .alpha = an_params_double(params, "alpha"),
         .subsample = an_params_double(params, "subsample"),
         .colsample_bytree = an_params_double(params, "colsample_bytree"),
+        .colsample_bylevel = an_params_double(params, "colsample_bylevel"),
+        .colsample_bynode = an_params_double(params, "colsample_bynode"),
         .scale_pos_weight = an_params_double(params, "scale_pos_weight"),
         .base_score = an_params_double(params, "base_score"),
         .max_bin = (size_t)an_params_int(params, "max_bin"),

@@ -9,6 +9,7 @@
  *
  *   cuts.c       the feature cuts (weighted quantiles) and the binned matrix
  *   train.c      boosting: gradients, sampling, depthwise tree growth
+ *   colsample.c  column sampling by tree, level and node (nested)
  *   forest.c     the forest container and its checked builder from raw trees
  *                (used by training, the loader and importers)
  *   score.c      traversal, single-row and parallel batch scoring
@@ -30,6 +31,7 @@
 #define AN_DETECTORS_GBT_GBT_H
 
 #include "detectors/detector.h"
+#include "core/rng.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -186,7 +188,7 @@ typedef struct an_gbt_config {
     size_t num_parallel_tree; /* trees per round */
     size_t max_depth;
     double eta, gamma, min_child_weight, lambda, alpha;
-    double subsample, colsample_bytree;
+    double subsample, colsample_bytree, colsample_bylevel, colsample_bynode;
     double scale_pos_weight;
     double base_score;
     size_t max_bin;
@@ -197,6 +199,33 @@ typedef struct an_gbt_config {
 } an_gbt_config;
 
 anoma_status an_gbt_train(const an_gbt_config *cfg, const an_fit_data *data, an_gbt_forest *out);
+
+/* ---- colsample.c ---- */
+
+/* The features a tree, each of its levels and each of its nodes may split
+ * on: the node's set is drawn from its level's, the level's from the
+ * tree's (XGBoost's ColumnSampler). */
+typedef struct an_gbt_colsampler {
+    double bytree, bylevel, bynode;
+    size_t cols;
+    an_rng *rng;     /* the tree's */
+    uint32_t *all;   /* 0..cols-1 */
+    uint32_t *tree;  /* the tree's set, ascending */
+    size_t n_tree;
+    uint32_t *levels; /* n_levels x cols: depth d's set at levels + d x cols */
+    size_t *level_n;  /* its size; 0 = not drawn yet in this tree */
+    size_t n_levels;
+    uint32_t *node; /* the last node's set */
+} an_gbt_colsampler;
+
+anoma_status an_gbt_colsampler_init(an_gbt_colsampler *s, const an_gbt_config *cfg, size_t cols);
+void an_gbt_colsampler_free(an_gbt_colsampler *s);
+/* A new tree, drawing from rng: its set is drawn, its levels forgotten. */
+void an_gbt_colsampler_tree(an_gbt_colsampler *s, an_rng *rng);
+/* The features a node at this depth may split on (ascending; valid until
+ * the next call). */
+anoma_status an_gbt_colsampler_node(an_gbt_colsampler *s, size_t depth,
+                                    const uint32_t **features, size_t *n);
 
 /* XGBoost's CalcWeight and CalcGain for a node with these sums (0 when the
  * hessian is below min_child_weight or not positive). */

@@ -141,8 +141,7 @@ typedef struct grower {
     const uint16_t *bins; /* cols x rows */
     size_t rows;
     const float *g, *h;
-    const uint32_t *features; /* the tree's sampled features, ascending */
-    size_t n_features;
+    an_gbt_colsampler *columns; /* histograms cover the tree's set, splits the node's */
     uint32_t *idx, *tmp; /* rows, partitioned by node */
     hist_bin **pool;     /* one histogram per depth level, made on first use */
     size_t n_pool;
@@ -165,7 +164,7 @@ static void hist_features(void *ctx, size_t begin, size_t end, size_t worker)
     const hist_job *job = ctx;
     const grower *gr = job->gr;
     for (size_t k = begin; k < end; k++) {
-        uint32_t f = gr->features[k];
+        uint32_t f = gr->columns->tree[k];
         size_t off = gr->cuts->offset[f], nb = gr->cuts->offset[f + 1] - off;
         hist_bin *hist = job->hist + off;
         memset(hist, 0, nb * sizeof *hist);
@@ -184,14 +183,15 @@ static void hist_features(void *ctx, size_t begin, size_t end, size_t worker)
 static void build_hist(const grower *gr, const uint32_t *idx, size_t n, hist_bin *hist)
 {
     hist_job job = {gr, idx, n, hist};
-    size_t threads = n * gr->n_features < PARALLEL_CELLS ? 1 : gr->n_threads;
-    an_parallel_for(gr->n_features, threads, 1, hist_features, &job);
+    size_t n_features = gr->columns->n_tree;
+    size_t threads = n * n_features < PARALLEL_CELLS ? 1 : gr->n_threads;
+    an_parallel_for(n_features, threads, 1, hist_features, &job);
 }
 
 static void subtract_hist(const grower *gr, hist_bin *parent, const hist_bin *child)
 {
-    for (size_t k = 0; k < gr->n_features; k++) {
-        uint32_t f = gr->features[k];
+    for (size_t k = 0; k < gr->columns->n_tree; k++) {
+        uint32_t f = gr->columns->tree[k];
         for (size_t b = gr->cuts->offset[f]; b < gr->cuts->offset[f + 1]; b++) {
             parent[b].g -= child[b].g;
             parent[b].h -= child[b].h;
@@ -210,13 +210,15 @@ static void consider(const an_gbt_config *cfg, split *best, double root_gain, ui
         *best = (split){chg, f, bin_limit, threshold, default_left, gl, hl};
 }
 
-static split best_split(const grower *gr, const hist_bin *hist, double G, double H)
+/* The best split of a node on these features (ascending). */
+static split best_split(const grower *gr, const hist_bin *hist, double G, double H,
+                        const uint32_t *features, size_t n_features)
 {
     const an_gbt_config *cfg = gr->cfg;
     double root_gain = an_gbt_node_gain(cfg, G, H);
     split best = {0};
-    for (size_t k = 0; k < gr->n_features; k++) {
-        uint32_t f = gr->features[k];
+    for (size_t k = 0; k < n_features; k++) {
+        uint32_t f = features[k];
         size_t off = gr->cuts->offset[f], nb = gr->cuts->offset[f + 1] - off;
         const hist_bin *hb = hist + off;
         const float *cut = gr->cuts->values + off;
@@ -293,8 +295,12 @@ static anoma_status grow(grower *gr, uint32_t *idx, size_t n, hist_bin *hist, do
     uint32_t me = *id;
     t->cover[me] = H;
     split s = {0};
-    if (depth < cfg->max_depth)
-        s = best_split(gr, hist, G, H);
+    if (depth < cfg->max_depth) {
+        const uint32_t *features;
+        size_t n_features;
+        AN_TRY(an_gbt_colsampler_node(gr->columns, depth, &features, &n_features));
+        s = best_split(gr, hist, G, H, features, n_features);
+    }
     if (!(s.loss_chg > 1e-6f) || s.loss_chg < cfg->gamma || s.hl == 0 || H - s.hl == 0) {
         double value = gr->leaf_scale * an_gbt_leaf_weight(cfg, G, H);
         t->value[me] = value;
@@ -359,33 +365,6 @@ static void subsample_rows(const an_gbt_config *cfg, an_rng *rng, size_t rows, f
     for (size_t r = 0; r < rows; r++)
         if (!(an_rng_uniform(rng) < cfg->subsample))
             g[r] = h[r] = 0;
-}
-
-static int by_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* max(1, floor(colsample_bytree * cols)) features drawn without
- * replacement, ascending. */
-static size_t sample_features(const an_gbt_config *cfg, an_rng *rng, size_t cols, uint32_t *out)
-{
-    for (size_t f = 0; f < cols; f++)
-        out[f] = (uint32_t)f;
-    size_t n = (size_t)(cfg->colsample_bytree * (double)cols);
-    if (n < 1)
-        n = 1;
-    if (n >= cols)
-        return cols;
-    for (size_t i = 0; i < n; i++) {
-        size_t j = i + (size_t)an_rng_below(rng, cols - i);
-        uint32_t t = out[i];
-        out[i] = out[j];
-        out[j] = t;
-    }
-    qsort(out, n, sizeof *out, by_u32);
-    return n;
 }
 
 /* The value of a grown tree's leaf for a row (the raw layout's walk,
@@ -483,7 +462,8 @@ typedef struct trainer {
     float *round_g, *round_h; /* the round's gradients, before each tree's subsample */
     float *g, *h;
     double *margin;
-    uint32_t *idx, *tmp, *features;
+    uint32_t *idx, *tmp;
+    an_gbt_colsampler columns;
     tree_builder *trees;
     an_gbt_raw_tree *raw;
     grower gr;
@@ -500,7 +480,7 @@ static void trainer_free(trainer *t, size_t n_trees)
     an_free(t->margin);
     an_free(t->idx);
     an_free(t->tmp);
-    an_free(t->features);
+    an_gbt_colsampler_free(&t->columns);
     for (size_t i = 0; t->trees && i < n_trees; i++)
         builder_free(&t->trees[i]);
     an_free(t->trees);
@@ -521,7 +501,7 @@ static anoma_status grow_tree(const an_gbt_config *cfg, const an_fit_data *data,
     an_rng rng;
     an_rng_init(&rng, cfg->seed, k);
     subsample_rows(cfg, &rng, rows, t->g, t->h);
-    t->gr.n_features = sample_features(cfg, &rng, data->cols, t->features);
+    an_gbt_colsampler_tree(&t->columns, &rng);
     t->gr.tree = &t->trees[k];
     double G = 0, H = 0;
     for (size_t r = 0; r < rows; r++) {
@@ -573,18 +553,20 @@ anoma_status an_gbt_train(const an_gbt_config *cfg, const an_fit_data *data, an_
     t.margin = AN_NEW_ARRAY(double, rows);
     t.idx = AN_NEW_ARRAY(uint32_t, rows);
     t.tmp = AN_NEW_ARRAY(uint32_t, rows);
-    t.features = AN_NEW_ARRAY(uint32_t, cols);
+    st = an_gbt_colsampler_init(&t.columns, cfg, cols);
     t.trees = AN_NEW_ZEROED(tree_builder, n_trees);
     t.raw = AN_NEW_ZEROED(an_gbt_raw_tree, n_trees);
     if (!t.round_g || !t.round_h || !t.g || !t.h || !t.margin || !t.idx || !t.tmp ||
-        !t.features || !t.trees || !t.raw) {
+        st != ANOMA_OK || !t.trees || !t.raw) {
         trainer_free(&t, n_trees);
         return an_no_memory();
     }
     for (size_t r = 0; r < rows; r++)
         t.margin[r] = base_margin;
-    t.gr = (grower){cfg, &t.cuts, t.bins, rows, t.g, t.h, t.features, cols, t.idx, t.tmp,
-                    NULL, 0, data->n_threads, NULL, t.margin, cfg->eta / (double)per_round};
+    t.gr = (grower){.cfg = cfg, .cuts = &t.cuts, .bins = t.bins, .rows = rows, .g = t.g,
+                    .h = t.h, .columns = &t.columns, .idx = t.idx, .tmp = t.tmp,
+                    .n_threads = data->n_threads, .margin = t.margin,
+                    .leaf_scale = cfg->eta / (double)per_round};
     stopper stop;
     st = stopper_init(&stop, cfg, data, base_margin);
     size_t grown = 0;
