@@ -303,7 +303,7 @@ static anoma_model *model_fit(const char *model_params, const char *params, cons
     return m;
 }
 
-static void test_threads_change_nothing(void)
+static void threads_change_nothing(const char *params)
 {
     double *x = malloc(ROWS * COLS * sizeof *x), *s[2];
     int *y = malloc(ROWS * sizeof *y);
@@ -312,10 +312,7 @@ static void test_threads_change_nothing(void)
     unsigned char *payload[2];
     size_t size[2];
     for (int k = 0; k < 2; k++) {
-        anoma_model *m = model_fit(threads[k],
-                                   "subsample=0.8 colsample_bytree=0.6 colsample_bylevel=0.7 "
-                                   "colsample_bynode=0.8 seed=3 num_parallel_tree=2",
-                                   x, y);
+        anoma_model *m = model_fit(threads[k], params, x, y);
         s[k] = malloc(ROWS * sizeof(double));
         anoma_matrix mx = anoma_matrix_f64(x, ROWS, COLS);
         CHECK_OK(anoma_model_score(m, &mx, s[k]));
@@ -345,6 +342,16 @@ static void test_threads_change_nothing(void)
     free(y);
 }
 
+/* Every random draw (rows, columns by tree, level and node) and both ways
+ * of growing. */
+static void test_threads_change_nothing(void)
+{
+    threads_change_nothing("subsample=0.8 colsample_bytree=0.6 colsample_bylevel=0.7 "
+                           "colsample_bynode=0.8 seed=3 num_parallel_tree=2");
+    threads_change_nothing("grow_policy=lossguide max_leaves=20 max_depth=0 subsample=0.8 "
+                           "colsample_bynode=0.7 seed=4");
+}
+
 static void test_bad_input(void)
 {
     static const struct {
@@ -364,6 +371,10 @@ static void test_bad_input(void)
         {"objective=multi:softmax", "objective"},
         {"n_trees=0", "n_trees"},
         {"num_parallel_tree=0", "num_parallel_tree"},
+        {"max_depth=0", "max_depth"},                     /* depthwise needs a depth */
+        {"max_leaves=8", "max_leaves"},                   /* lossguide only */
+        {"grow_policy=levelwise", "grow_policy"},
+        {"grow_policy=lossguide max_leaves=-1", "max_leaves"},
         {"n_trees=1000 num_parallel_tree=1001", "num_parallel_tree"}, /* over 10^6 trees */
         {"nope=1", "nope"},
     };
@@ -399,6 +410,47 @@ static void test_bad_input(void)
     anoma_model_free(m);
     free(x);
     free(y);
+}
+
+/* ---- lossguide ---- */
+
+/* Leaf by leaf: with max_leaves=3 the root's split is followed by the
+ * split of the child whose own best split gains more; depthwise to depth
+ * 2 (whose splits do not depend on the order) says which child that is
+ * and what it gains. */
+static void test_lossguide_order(void)
+{
+    static const double x[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    static const int y[] = {0, 1, 0, 0, 1, 0, 1, 1, 1, 0}; /* the right child gains more */
+    const char *common = "n_trees=1 eta=1 min_child_weight=0";
+    char params[128];
+    snprintf(params, sizeof params, "%s max_depth=2", common);
+    void *deep = fit(params, x, 10, 1, y);
+    snprintf(params, sizeof params, "%s grow_policy=lossguide max_leaves=3 max_depth=0", common);
+    void *lg = fit(params, x, 10, 1, y);
+    const an_gbt_forest *d = forest(deep), *l = forest(lg);
+    uint32_t dl = d->nodes[0].left, ll = l->nodes[0].left;
+    CHECK(d->n_leaves == 4 && l->n_leaves == 3);
+    CHECK(l->nodes[0].threshold == d->nodes[0].threshold);
+    double gain_left = d->gain[dl], gain_right = d->gain[dl + 1];
+    CHECK(gain_right > gain_left); /* so the older node, the left, must wait */
+    int split_left = !(l->nodes[ll].info & AN_GBT_LEAF);
+    CHECK(split_left == (gain_left > gain_right));
+    uint32_t chosen = split_left ? ll : ll + 1, reference = split_left ? dl : dl + 1;
+    CHECK(l->nodes[chosen].threshold == d->nodes[reference].threshold);
+    CHECK_NEAR(l->gain[chosen], d->gain[reference], 1e-12);
+    vt()->destroy(deep);
+    vt()->destroy(lg);
+
+    /* max_leaves bounds every tree, and rich data reaches it */
+    double *xs = malloc(ROWS * COLS * sizeof *xs);
+    int *ys = malloc(ROWS * sizeof *ys);
+    make_data(xs, ys);
+    void *s = fit("n_trees=10 grow_policy=lossguide max_leaves=7 max_depth=0", xs, ROWS, COLS, ys);
+    CHECK(forest(s)->n_leaves == 10 * 7);
+    vt()->destroy(s);
+    free(xs);
+    free(ys);
 }
 
 /* ---- the payload ---- */
@@ -868,6 +920,7 @@ int main(void)
     RUN(test_payload);
     RUN(test_parallel_trees);
     RUN(test_column_sampling_nests);
+    RUN(test_lossguide_order);
     RUN(test_depth_limit);
     RUN(test_metrics_by_hand);
     RUN(test_early_stopping_keeps_the_best_round);

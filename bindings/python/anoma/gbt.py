@@ -56,7 +56,10 @@ class GradientBoostedTrees(_Estimator):
     ``scale_pos_weight``, ``base_score``, ``max_bin``, ``num_parallel_tree``
     (trees per round: random-forest mode, as XGBRFClassifier's
     ``n_estimators``), ``colsample_bylevel`` and ``colsample_bynode``
-    (shares of the tree's features per level, of the level's per node);
+    (shares of the tree's features per level, of the level's per node),
+    ``grow_policy`` ("depthwise" or "lossguide": the node of largest loss
+    change first) and ``max_leaves`` (0 = no limit; lossguide only;
+    ``max_depth=0`` is no depth limit under lossguide);
     ``random_state`` (an int, None = 0) seeds ``subsample`` and the
     ``colsample_*`` draws;
     ``n_jobs`` the threads (None = 1, -1 = every core), which change no
@@ -76,7 +79,8 @@ class GradientBoostedTrees(_Estimator):
                  colsample_bytree=1.0, reg_lambda=1.0, reg_alpha=0.0, gamma=0.0,
                  min_child_weight=1.0, scale_pos_weight=1.0, base_score=0.5, max_bin=256,
                  objective="binary:logistic", random_state=None, n_jobs=None,
-                 num_parallel_tree=1, colsample_bylevel=1.0, colsample_bynode=1.0):
+                 num_parallel_tree=1, colsample_bylevel=1.0, colsample_bynode=1.0,
+                 grow_policy="depthwise", max_leaves=0):
         self.n_estimators = n_estimators
         self.max_depth = max_depth
         self.learning_rate = learning_rate
@@ -95,6 +99,8 @@ class GradientBoostedTrees(_Estimator):
         self.num_parallel_tree = num_parallel_tree
         self.colsample_bylevel = colsample_bylevel
         self.colsample_bynode = colsample_bynode
+        self.grow_policy = grow_policy
+        self.max_leaves = max_leaves
 
     # X is checked (shape, names) as the outlier detectors check it
     _check_X = _OutlierDetector._check_X
@@ -132,7 +138,8 @@ class GradientBoostedTrees(_Estimator):
                 "max_bin": self.max_bin, "objective": self.objective, "seed": self._seed(),
                 "num_parallel_tree": self.num_parallel_tree,
                 "colsample_bylevel": self.colsample_bylevel,
-                "colsample_bynode": self.colsample_bynode}
+                "colsample_bynode": self.colsample_bynode,
+                "grow_policy": self.grow_policy, "max_leaves": self.max_leaves}
 
     def _make_model(self, stopping=None):
         """The unfitted C model; a refused value is named by its Python name.

@@ -25,7 +25,13 @@ static const anoma_param_info gbt_params[] = {
      "binary:logistic: score = probability of label 1; reg:squarederror: score = the predicted "
      "label"},
     {"eta", ANOMA_PARAM_DOUBLE, 0, 1, "0.3", "", "learning rate: each leaf value is scaled by it"},
-    {"max_depth", ANOMA_PARAM_INT, 1, MAX_DEPTH, "6", "", "deepest level a tree grows to"},
+    {"max_depth", ANOMA_PARAM_INT, 0, MAX_DEPTH, "6", "",
+     "deepest level a tree grows to (0: no limit, with grow_policy=lossguide only)"},
+    {"grow_policy", ANOMA_PARAM_CHOICE, 0, 0, "depthwise", "depthwise|lossguide",
+     "depthwise: split every node of a level; lossguide: split the node of largest loss change "
+     "first, up to max_leaves"},
+    {"max_leaves", ANOMA_PARAM_INT, 0, 2147483647.0, "0", "",
+     "most leaves a tree has (0: no limit; grow_policy=lossguide only)"},
     {"gamma", ANOMA_PARAM_DOUBLE, 0, 1e300, "0", "",
      "least loss reduction a split must bring (min_split_loss)"},
     {"min_child_weight", ANOMA_PARAM_DOUBLE, 0, 1e300, "1", "",
@@ -76,6 +82,8 @@ static anoma_status gbt_create(const an_params *params, void **out)
         .n_trees = (size_t)an_params_int(params, "n_trees"),
         .num_parallel_tree = (size_t)an_params_int(params, "num_parallel_tree"),
         .max_depth = (size_t)an_params_int(params, "max_depth"),
+        .grow_policy = (an_gbt_grow_policy)an_params_choice(params, "grow_policy"),
+        .max_leaves = (size_t)an_params_int(params, "max_leaves"),
         .eta = an_params_double(params, "eta"),
         .gamma = an_params_double(params, "gamma"),
         .min_child_weight = an_params_double(params, "min_child_weight"),
@@ -93,6 +101,13 @@ static anoma_status gbt_create(const an_params *params, void **out)
         .early_stopping_rounds = (size_t)an_params_int(params, "early_stopping_rounds"),
         .eval_metric = (an_gbt_metric)an_params_choice(params, "eval_metric"),
     };
+    /* depthwise grows whole levels: its only bound is the depth */
+    if (c.grow_policy == AN_GBT_DEPTHWISE && c.max_depth == 0)
+        return an_error(ANOMA_ERR_PARAM_VALUE, "gbt: max_depth=0 (no limit) needs "
+                        "grow_policy=lossguide; depthwise needs 1 to %d", MAX_DEPTH);
+    if (c.grow_policy == AN_GBT_DEPTHWISE && c.max_leaves)
+        return an_error(ANOMA_ERR_PARAM_VALUE, "gbt: max_leaves=%zu needs grow_policy=lossguide "
+                        "(depthwise grows whole levels; use max_depth)", c.max_leaves);
     if (c.n_trees * c.num_parallel_tree > MAX_TREES)
         return an_error(ANOMA_ERR_PARAM_VALUE, "gbt: num_parallel_tree=%zu: with n_trees=%zu "
                         "that is %zu trees (at most %d)", c.num_parallel_tree, c.n_trees,

@@ -183,10 +183,18 @@ void an_gbt_cuts_free(an_gbt_cuts *cuts);
 
 /* ---- train.c ---- */
 
+/* How a tree grows, in the order of the parameter's choices. */
+typedef enum an_gbt_grow_policy {
+    AN_GBT_DEPTHWISE = 0, /* every node of a level, to max_depth */
+    AN_GBT_LOSSGUIDE = 1, /* the node of largest loss change first, to max_leaves */
+} an_gbt_grow_policy;
+
 typedef struct an_gbt_config {
     size_t n_trees;           /* boosting rounds */
     size_t num_parallel_tree; /* trees per round */
-    size_t max_depth;
+    size_t max_depth;         /* 0: no limit (lossguide only) */
+    an_gbt_grow_policy grow_policy;
+    size_t max_leaves; /* 0: no limit */
     double eta, gamma, min_child_weight, lambda, alpha;
     double subsample, colsample_bytree, colsample_bylevel, colsample_bynode;
     double scale_pos_weight;

@@ -149,6 +149,14 @@ typedef struct grower {
     tree_builder *tree;
     double *margin;     /* rows: updated at the leaves */
     double leaf_scale;  /* eta / num_parallel_tree */
+    /* lossguide: the nodes waiting to split, each node's rows, and the
+     * histograms (every one made, and those free in this tree) */
+    struct candidate *heap;
+    size_t n_heap, heap_cap;
+    size_t *ranges; /* 2 per node: first row in idx, row count */
+    size_t ranges_cap;
+    hist_bin **hists, **spare;
+    size_t n_hists, n_spare;
 } grower;
 
 typedef struct hist_job {
@@ -331,6 +339,204 @@ static anoma_status grow(grower *gr, uint32_t *idx, size_t n, hist_bin *hist, do
     return ANOMA_OK;
 }
 
+/* ---- lossguide: the node of largest loss change first ---- */
+
+/* A node that may split (XGBoost's CPUExpandEntry). */
+typedef struct candidate {
+    split s;
+    uint32_t nid;
+    size_t depth, begin, n; /* its rows: idx[begin, begin + n) */
+    double G, H;
+    hist_bin *hist;
+} candidate;
+
+/* XGBoost's Driver::LossGuide order: the larger loss change, then the
+ * older node (smaller id). */
+static int before(const candidate *a, const candidate *b)
+{
+    if (a->s.loss_chg != b->s.loss_chg)
+        return a->s.loss_chg > b->s.loss_chg;
+    return a->nid < b->nid;
+}
+
+static anoma_status heap_push(grower *gr, const candidate *c)
+{
+    if (gr->n_heap == gr->heap_cap) {
+        size_t cap = gr->heap_cap ? 2 * gr->heap_cap : 64;
+        candidate *h = an_realloc_array(gr->heap, cap, sizeof *h);
+        if (!h)
+            return an_no_memory();
+        gr->heap = h;
+        gr->heap_cap = cap;
+    }
+    size_t i = gr->n_heap++;
+    for (; i > 0 && before(c, &gr->heap[(i - 1) / 2]); i = (i - 1) / 2)
+        gr->heap[i] = gr->heap[(i - 1) / 2];
+    gr->heap[i] = *c;
+    return ANOMA_OK;
+}
+
+static candidate heap_pop(grower *gr)
+{
+    candidate top = gr->heap[0], last = gr->heap[--gr->n_heap];
+    size_t i = 0, n = gr->n_heap;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && before(&gr->heap[c + 1], &gr->heap[c]))
+            c++;
+        if (!before(&gr->heap[c], &last))
+            break;
+        gr->heap[i] = gr->heap[c];
+        i = c;
+    }
+    if (n)
+        gr->heap[i] = last;
+    return top;
+}
+
+/* A free histogram: a spare one, else a new one (the spare list always
+ * has room for every histogram, so giving one back cannot fail). */
+static anoma_status take_hist(grower *gr, hist_bin **out)
+{
+    if (gr->n_spare) {
+        *out = gr->spare[--gr->n_spare];
+        return ANOMA_OK;
+    }
+    size_t n = gr->n_hists + 1;
+    hist_bin **hists = an_realloc_array(gr->hists, n, sizeof *hists);
+    if (!hists)
+        return an_no_memory();
+    gr->hists = hists;
+    hist_bin **spare = an_realloc_array(gr->spare, n, sizeof *spare);
+    if (!spare)
+        return an_no_memory();
+    gr->spare = spare;
+    size_t total = gr->cuts->offset[gr->cuts->n_features];
+    *out = AN_NEW_ARRAY(hist_bin, total ? total : 1);
+    if (!*out)
+        return an_no_memory();
+    gr->hists[gr->n_hists++] = *out;
+    return ANOMA_OK;
+}
+
+static void give_hist(grower *gr, hist_bin *h)
+{
+    gr->spare[gr->n_spare++] = h;
+}
+
+/* A new node of the tree holding rows idx[begin, begin + n): a leaf
+ * until it splits. */
+static anoma_status add_node(grower *gr, size_t begin, size_t n, double G, double H, uint32_t *id)
+{
+    tree_builder *t = gr->tree;
+    AN_TRY(builder_add(t, id));
+    t->cover[*id] = H;
+    t->value[*id] = gr->leaf_scale * an_gbt_leaf_weight(gr->cfg, G, H);
+    if (2 * t->n > gr->ranges_cap) {
+        size_t cap = 2 * t->cap;
+        size_t *r = an_realloc_array(gr->ranges, cap, sizeof *r);
+        if (!r)
+            return an_no_memory();
+        gr->ranges = r;
+        gr->ranges_cap = cap;
+    }
+    gr->ranges[2 * *id] = begin;
+    gr->ranges[2 * *id + 1] = n;
+    return ANOMA_OK;
+}
+
+/* Find c's best split on its node's features and queue c when it gains
+ * (XGBoost's Driver::Push); else its histogram is free again. */
+static anoma_status enqueue(grower *gr, candidate *c)
+{
+    const uint32_t *features;
+    size_t n_features;
+    AN_TRY(an_gbt_colsampler_node(gr->columns, c->depth, &features, &n_features));
+    c->s = best_split(gr, c->hist, c->G, c->H, features, n_features);
+    if (c->s.loss_chg > 1e-6f)
+        return heap_push(gr, c);
+    give_hist(gr, c->hist);
+    return ANOMA_OK;
+}
+
+/* Whether the children of a node at this depth may split, with this many
+ * leaves (XGBoost's Driver::IsChildValid). */
+static int children_may_split(const an_gbt_config *cfg, size_t depth, size_t leaves)
+{
+    return !(cfg->max_depth && depth + 1 >= cfg->max_depth) &&
+           !(cfg->max_leaves && leaves >= cfg->max_leaves);
+}
+
+/* Split the best queued node until none gains or a limit is reached, as
+ * XGBoost's hist updater with grow_policy=lossguide: its Driver pops the
+ * best candidate and stops at the first one that may not split. */
+static anoma_status expand_best(grower *gr)
+{
+    const an_gbt_config *cfg = gr->cfg;
+    tree_builder *t = gr->tree;
+    size_t leaves = 1;
+    while (gr->n_heap) {
+        candidate c = heap_pop(gr);
+        const split *s = &c.s;
+        if (s->loss_chg < cfg->gamma || s->hl == 0 || c.H - s->hl == 0 ||
+            (cfg->max_depth && c.depth >= cfg->max_depth) ||
+            (cfg->max_leaves && leaves >= cfg->max_leaves)) {
+            give_hist(gr, c.hist);
+            break;
+        }
+        leaves++;
+        t->feature[c.nid] = s->feature;
+        t->threshold[c.nid] = s->threshold;
+        t->default_left[c.nid] = (uint8_t)s->default_left;
+        t->gain[c.nid] = s->loss_chg;
+        t->value[c.nid] = 0;
+        size_t nl = partition(gr, gr->idx + c.begin, c.n, s), nr = c.n - nl;
+        uint32_t l, r;
+        AN_TRY(add_node(gr, c.begin, nl, s->gl, s->hl, &l));
+        AN_TRY(add_node(gr, c.begin + nl, nr, c.G - s->gl, c.H - s->hl, &r));
+        t->left[c.nid] = l;
+        t->right[c.nid] = r;
+        if (!children_may_split(cfg, c.depth, leaves)) {
+            give_hist(gr, c.hist);
+            continue;
+        }
+        /* the smaller child from its rows, the larger by subtraction */
+        hist_bin *small;
+        AN_TRY(take_hist(gr, &small));
+        int left_small = nl <= nr;
+        build_hist(gr, gr->idx + c.begin + (left_small ? 0 : nl), left_small ? nl : nr, small);
+        subtract_hist(gr, c.hist, small);
+        candidate lc = {.nid = l, .depth = c.depth + 1, .begin = c.begin, .n = nl, .G = s->gl,
+                        .H = s->hl, .hist = left_small ? small : c.hist};
+        candidate rc = {.nid = r, .depth = c.depth + 1, .begin = c.begin + nl, .n = nr,
+                        .G = c.G - s->gl, .H = c.H - s->hl, .hist = left_small ? c.hist : small};
+        AN_TRY(enqueue(gr, &lc));
+        AN_TRY(enqueue(gr, &rc));
+    }
+    return ANOMA_OK;
+}
+
+/* Grow the tree of all rows, whose histogram is hist, leaf by leaf. */
+static anoma_status grow_lossguide(grower *gr, hist_bin *hist, double G, double H)
+{
+    gr->n_heap = 0;
+    uint32_t root;
+    AN_TRY(add_node(gr, 0, gr->rows, G, H, &root));
+    candidate c = {.nid = root, .begin = 0, .n = gr->rows, .G = G, .H = H, .hist = hist};
+    anoma_status st = enqueue(gr, &c);
+    if (st == ANOMA_OK)
+        st = expand_best(gr);
+    AN_TRY(st);
+    const tree_builder *t = gr->tree;
+    for (size_t i = 0; i < t->n; i++) /* the leaves' values into their rows' margins */
+        if (t->left[i] == AN_GBT_RAW_NONE)
+            for (size_t k = gr->ranges[2 * i]; k < gr->ranges[2 * i] + gr->ranges[2 * i + 1]; k++)
+                gr->margin[gr->idx[k]] += t->value[i];
+    return ANOMA_OK;
+}
+
 /* ---- boosting ---- */
 
 static float sigmoid(float x)
@@ -488,6 +694,12 @@ static void trainer_free(trainer *t, size_t n_trees)
     for (size_t i = 0; i < t->gr.n_pool; i++)
         an_free(t->gr.pool[i]);
     an_free(t->gr.pool);
+    for (size_t i = 0; i < t->gr.n_hists; i++)
+        an_free(t->gr.hists[i]);
+    an_free(t->gr.hists);
+    an_free(t->gr.spare);
+    an_free(t->gr.heap);
+    an_free(t->gr.ranges);
 }
 
 /* Tree k (forest-wide) from the round's gradients; its draws come from
@@ -510,6 +722,14 @@ static anoma_status grow_tree(const an_gbt_config *cfg, const an_fit_data *data,
         H += t->h[r];
     }
     hist_bin *hist;
+    if (cfg->grow_policy == AN_GBT_LOSSGUIDE) {
+        /* every histogram is free at a tree's start */
+        memcpy(t->gr.spare, t->gr.hists, t->gr.n_hists * sizeof *t->gr.spare);
+        t->gr.n_spare = t->gr.n_hists;
+        AN_TRY(take_hist(&t->gr, &hist));
+        build_hist(&t->gr, t->idx, rows, hist);
+        return grow_lossguide(&t->gr, hist, G, H);
+    }
     AN_TRY(pool_hist(&t->gr, 0, &hist));
     build_hist(&t->gr, t->idx, rows, hist);
     uint32_t root;
