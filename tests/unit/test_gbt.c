@@ -371,7 +371,6 @@ static void test_bad_input(void)
         {"objective=multi:softmax", "objective"},
         {"n_trees=0", "n_trees"},
         {"num_parallel_tree=0", "num_parallel_tree"},
-        {"max_depth=0", "max_depth"},                     /* depthwise needs a depth */
         {"max_leaves=8", "max_leaves"},                   /* lossguide only */
         {"grow_policy=levelwise", "grow_policy"},
         {"grow_policy=lossguide max_leaves=-1", "max_leaves"},

@@ -8,7 +8,7 @@
  * byte by byte.
  *
  *   cuts.c       the feature cuts (weighted quantiles) and the binned matrix
- *   train.c      boosting: gradients, sampling, depthwise tree growth
+ *   train.c      boosting: gradients, row sampling, depthwise and lossguide growth
  *   colsample.c  column sampling by tree, level and node (nested)
  *   forest.c     the forest container and its checked builder from raw trees
  *                (used by training, the loader and importers)
