@@ -1,4 +1,4 @@
-/* Boosting: XGBoost 1.7's hist method, depthwise.
+/* Boosting: XGBoost 1.7's hist method, depthwise or leaf by leaf (lossguide).
  *
  * Each round computes every row's gradient and hessian of the loss at its
  * current margin (float32, as XGBoost's GradientPair), times its weight
