@@ -234,9 +234,10 @@ ANOMA_API size_t anoma_stream_memory_bytes(const anoma_stream *stream);
 
 /**
  * @brief The stream's whole entity state as bytes: every entity's history,
- * alert state and last-seen time, in recency order, bound to the model by a
- * fingerprint of its saved bytes; versioned and checksummed. Events still
- * queued are not part of it (poll them first).
+ * alert state and last-seen time, in recency order, bound by
+ * anoma_stream_fingerprint() to the models whose entity state means the
+ * same; versioned and checksummed. Events still queued are not part of it
+ * (poll them first).
  * @param stream the stream.
  * @param buf caller buffer, or NULL to ask for the size.
  * @param cap size of @p buf.
@@ -260,21 +261,54 @@ ANOMA_API anoma_status anoma_stream_save_file(const anoma_stream *stream, const 
 /**
  * @brief Replace the stream's entities with a state from anoma_stream_save().
  *
- * The bytes are checked whole (format, version, checksum, the model
+ * The bytes are checked whole (format, version, checksum, the
  * fingerprint, every count and length, every step's and detector's
- * entity state) before the stream changes. The stream's options are its
- * own: only the entities come from the state. Queued events are kept.
+ * entity state) before the stream changes. A state saved with any model
+ * of the same anoma_stream_fingerprint() is accepted: a model retrained on
+ * the same input schema, with the same stateful steps and stateful
+ * detectors, continues the entities of the one before. A state in format
+ * 1.0 (libanoma before this fingerprint) is accepted only by the model
+ * file that saved it. The stream's options are its own: only the entities
+ * come from the state. Queued events are kept.
  * @param stream the stream.
  * @param data the bytes (read during the call only).
  * @param size their count.
  * @return ::ANOMA_OK; ::ANOMA_ERR_FORMAT (not a stream state, corrupt or
  *         truncated); ::ANOMA_ERR_VERSION (a newer state format);
- *         ::ANOMA_ERR_INVALID_ARGUMENT (a state of another model, more
- *         entities than `max_entities`, a NULL argument);
+ *         ::ANOMA_ERR_INVALID_ARGUMENT (a state of a model of another
+ *         fingerprint, more entities than `max_entities`, a NULL argument);
  *         ::ANOMA_ERR_NO_MEMORY. On error the stream is unchanged.
  * @since 0.2.0
  */
 ANOMA_API anoma_status anoma_stream_restore(anoma_stream *stream, const void *data, size_t size);
+
+/**
+ * @brief The fingerprint of what a model's per-entity state means: the
+ * value a stream state saved with this model carries, and that a state
+ * must carry for anoma_stream_restore() to accept it.
+ *
+ * It covers the input schema (column names and types, in order), every
+ * stateful pipeline step (name, parameters, columns) with every step that
+ * computes a column it reads, and every stateful detector (name, the size
+ * of its per-entity block, and the columns it reads with every step that
+ * computes them). It leaves out what the entity state does not depend on:
+ * the fitted state of detectors and of the steps no stateful part reads,
+ * the threshold, the calibration and the stream's options. Two models with
+ * the same fingerprint give an entity's next observation the scores a
+ * stream on the receiving model would have given had it seen the entity's
+ * history itself; docs/stream.md ("Saving and restoring") gives the rule
+ * and its examples. A host compares fingerprints to tell, before moving
+ * states, whether a new model continues them.
+ * @param model a fitted model.
+ * @param fingerprint receives the 64-bit fingerprint (fixed across
+ *        platforms and library versions that read the same state format).
+ * @return ::ANOMA_OK; ::ANOMA_ERR_NOT_FITTED; ::ANOMA_ERR_INVALID_ARGUMENT
+ *         (NULL argument); ::ANOMA_ERR_NO_MEMORY.
+ *
+ * Thread safety: reads the model only; safe alongside any other reader.
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_stream_fingerprint(const anoma_model *model, uint64_t *fingerprint);
 
 /**
  * @brief anoma_stream_restore() from a file written by

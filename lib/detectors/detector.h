@@ -106,7 +106,10 @@ typedef struct an_detector_vtable {
     /* ---- stateful part: all set with ANOMA_FLAG_STATEFUL, else all NULL ----
      * An entity (a user, a sensor) owns one block of entity_bytes at
      * entity_align, which the stream allocates and keeps; the fitted state
-     * stays immutable and shared by all entities. */
+     * stays immutable and shared by all entities. A block holds what the
+     * entity's rows were (a window of them, counts, sums), never a value
+     * learned at fit: a saved block moves to a retrained model with the same
+     * name, entity_bytes and input columns (lib/stream/fingerprint.c). */
     size_t (*entity_bytes)(const void *state);
     size_t entity_align; /* as scratch_align */
     /* Make a block the state of an entity never seen (empty history). */

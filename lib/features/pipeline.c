@@ -130,16 +130,23 @@ static anoma_status final_type_error(const an_pipeline *p, size_t slot)
     return st;
 }
 
+size_t an_pipeline_slot_step(const an_pipeline *p, size_t upto, size_t slot)
+{
+    for (size_t s = upto; s-- > 0;)
+        if (slot >= p->step_first_slot[s])
+            return s;
+    return AN_NO_STEP;
+}
+
 /* Who makes slot: "the input" or "step N (name)", into buf. */
 static const char *slot_owner(const an_pipeline *p, size_t upto, size_t slot, char *buf,
                               size_t cap)
 {
-    for (size_t s = upto; s-- > 0;)
-        if (slot >= p->step_first_slot[s]) {
-            snprintf(buf, cap, "step %zu (%s)", s, p->steps[s].vt->name);
-            return buf;
-        }
-    return "the input";
+    size_t s = an_pipeline_slot_step(p, upto, slot);
+    if (s == AN_NO_STEP)
+        return "the input";
+    snprintf(buf, cap, "step %zu (%s)", s, p->steps[s].vt->name);
+    return buf;
 }
 
 /* Every column of a stage has its own name, so that later steps, the

@@ -97,6 +97,10 @@ anoma_status an_pipeline_plan_steps(an_pipeline *p, size_t upto);
  * arrays of the stage's width. */
 an_schema an_pipeline_stage(const an_pipeline *p, size_t s, const char **names,
                             an_cell_type *types);
+/* The step among the first `upto` whose output slot is, or AN_NO_STEP for
+ * an input column. */
+#define AN_NO_STEP ((size_t)-1)
+size_t an_pipeline_slot_step(const an_pipeline *p, size_t upto, size_t slot);
 /* Bytes of per-entity state step s keeps: 0 for a stateless step. */
 size_t an_pipeline_step_state_bytes(const an_pipeline *p, size_t s);
 /* 1 when some step keeps per-entity state: batch work then runs the steps
@@ -165,6 +169,8 @@ void an_cells_to_rows(const an_cell *const *columns, size_t n_columns, size_t ro
 
 /* Save / load: the input schema and each step (see docs/model-format.md). */
 void an_pipeline_save(const an_pipeline *p, an_writer *w);
+/* One step as the pipeline saves it: name, parameters, columns, payload. */
+void an_pipeline_save_step(const an_pipeline_step *step, an_writer *w);
 anoma_status an_pipeline_load(an_pipeline *p, an_reader *r);
 
 size_t an_pipeline_memory_bytes(const an_pipeline *p);

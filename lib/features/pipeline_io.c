@@ -23,34 +23,37 @@ void an_pipeline_save(const an_pipeline *p, an_writer *w)
         an_put_str(w, p->input_names[j]);
         an_put_u8(w, (uint8_t)p->input_types[j]);
     }
-    for (size_t s = 0; s < p->n_steps; s++) {
-        const an_pipeline_step *step = &p->steps[s];
-        an_strbuf params = {0};
-        an_params_format(&step->params, &params);
-        if (params.failed)
-            w->failed = 1;
-        an_put_str(w, step->vt->name);
-        an_put_str(w, params.data ? params.data : "");
-        an_strbuf_free(&params);
-        an_put_u32(w, step->vt->payload_version);
-        an_put_u64(w, step->io.n_inputs);
-        for (size_t k = 0; k < step->io.n_inputs; k++) {
-            an_put_u64(w, step->io.inputs[k]);
-            an_put_u8(w, step->io.keep[k]);
-        }
-        an_put_u64(w, step->io.n_outputs);
-        for (size_t k = 0; k < step->io.n_outputs; k++) {
-            an_put_str(w, step->io.output_names[k]);
-            an_put_u8(w, (uint8_t)step->io.output_types[k]);
-        }
-        an_writer payload = {0};
-        anoma_status st = step->vt->save(step->state, &payload);
-        if (st != ANOMA_OK || payload.failed)
-            w->failed = 1;
-        an_put_u64(w, payload.len);
-        an_put_bytes(w, payload.data, payload.len);
-        an_writer_free(&payload);
+    for (size_t s = 0; s < p->n_steps; s++)
+        an_pipeline_save_step(&p->steps[s], w);
+}
+
+void an_pipeline_save_step(const an_pipeline_step *step, an_writer *w)
+{
+    an_strbuf params = {0};
+    an_params_format(&step->params, &params);
+    if (params.failed)
+        w->failed = 1;
+    an_put_str(w, step->vt->name);
+    an_put_str(w, params.data ? params.data : "");
+    an_strbuf_free(&params);
+    an_put_u32(w, step->vt->payload_version);
+    an_put_u64(w, step->io.n_inputs);
+    for (size_t k = 0; k < step->io.n_inputs; k++) {
+        an_put_u64(w, step->io.inputs[k]);
+        an_put_u8(w, step->io.keep[k]);
     }
+    an_put_u64(w, step->io.n_outputs);
+    for (size_t k = 0; k < step->io.n_outputs; k++) {
+        an_put_str(w, step->io.output_names[k]);
+        an_put_u8(w, (uint8_t)step->io.output_types[k]);
+    }
+    an_writer payload = {0};
+    anoma_status st = step->vt->save(step->state, &payload);
+    if (st != ANOMA_OK || payload.failed)
+        w->failed = 1;
+    an_put_u64(w, payload.len);
+    an_put_bytes(w, payload.data, payload.len);
+    an_writer_free(&payload);
 }
 
 static anoma_status bad(const char *what)

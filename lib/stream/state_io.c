@@ -1,12 +1,17 @@
 /* A stream's state as bytes (docs/stream.md, "State format"):
  *
  *   header, 32 bytes: magic "ANOMASTA", u16 major, u16 minor, u32 flags (0),
- *                     u64 model fingerprint, u64 payload length
+ *                     u64 fingerprint, u64 payload length
  *   payload:          u64 entities, u64 stateful steps, u64 stateful detectors,
  *                     then per entity, least recently pushed first:
  *                     str key, f64 last seen, alert state,
  *                     per stateful step and detector: u64 length, its bytes
  *   u32 CRC-32 of everything before it
+ *
+ * Format 2.0 holds the fingerprint of what the blocks mean (fingerprint.c),
+ * so a model retrained on the same schema takes the state; 1.0 held a hash
+ * of the model's saved bytes, and is still read for the very model that
+ * wrote it (the payload is the same in both).
  *
  * Restoring builds a new entity table and swaps it in only when every byte
  * checked out, so a bad state changes nothing. */
@@ -19,7 +24,8 @@
 #include <string.h>
 
 #define STATE_MAGIC "ANOMASTA"
-#define STATE_MAJOR 1
+#define STATE_MAJOR 2
+#define FIRST_MAJOR 1 /* 1.0: bound to the model's saved bytes */
 #define STATE_MINOR 0
 enum { HEADER_BYTES = 32, CRC_BYTES = 4 };
 
@@ -185,15 +191,30 @@ anoma_status anoma_stream_save_file(const anoma_stream *s, const char *path)
 
 /* ---- restore ---- */
 
+/* What format 1.0 bound a state to: a hash of the model's saved bytes. */
+static anoma_status model_bytes_hash(const anoma_model *m, uint64_t *out)
+{
+    size_t size = 0;
+    AN_TRY(anoma_model_save_memory(m, NULL, 0, &size));
+    unsigned char *bytes = an_malloc(size + 1);
+    if (!bytes)
+        return an_no_memory();
+    anoma_status st = anoma_model_save_memory(m, bytes, size, &size);
+    if (st == ANOMA_OK)
+        *out = an_hash_bytes(bytes, size);
+    an_free(bytes);
+    return st;
+}
+
 static anoma_status check_header(const anoma_stream *s, const unsigned char *p, size_t size)
 {
     if (size < HEADER_BYTES + CRC_BYTES || memcmp(p, STATE_MAGIC, 8) != 0)
         return an_error(ANOMA_ERR_FORMAT, "stream state: not a stream state (%zu bytes, no "
                         "'" STATE_MAGIC "' header)", size);
     unsigned major = (unsigned)get_le(p + 8, 2), minor = (unsigned)get_le(p + 10, 2);
-    if (major != STATE_MAJOR)
+    if (major < FIRST_MAJOR || major > STATE_MAJOR)
         return an_error(ANOMA_ERR_VERSION, "stream state: format %u.%u; this library reads "
-                        "%u.x", major, minor, STATE_MAJOR);
+                        "%u.x to %u.x", major, minor, FIRST_MAJOR, STATE_MAJOR);
     uint64_t payload = get_le(p + 24, 8);
     if (payload != size - HEADER_BYTES - CRC_BYTES)
         return an_error(ANOMA_ERR_FORMAT, "stream state: %zu bytes where the header says %llu "
@@ -201,10 +222,16 @@ static anoma_status check_header(const anoma_stream *s, const unsigned char *p, 
                         (unsigned long long)(payload + HEADER_BYTES + CRC_BYTES));
     if (get_le(p + size - CRC_BYTES, 4) != an_crc32(p, size - CRC_BYTES))
         return an_error(ANOMA_ERR_FORMAT, "stream state: checksum mismatch (corrupt)");
-    if (get_le(p + 16, 8) != s->fingerprint)
-        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "stream state: saved from another model "
-                        "(its fingerprint differs from this model's): a state only continues "
-                        "the model that made it");
+    uint64_t expected = s->fingerprint;
+    if (major == FIRST_MAJOR)
+        AN_TRY(model_bytes_hash(s->model, &expected));
+    if (get_le(p + 16, 8) != expected)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "stream state: saved from another model %s",
+                        major == FIRST_MAJOR
+                            ? "(a format 1.0 state continues only the model file that saved it)"
+                            : "(its entity state means something else here: another input "
+                              "schema, or other stateful steps or detectors; see "
+                              "anoma_stream_fingerprint)");
     return ANOMA_OK;
 }
 

@@ -147,21 +147,6 @@ void an_stream_init_block(const anoma_stream *s, void *block)
             m->detectors[k].vt->entity_init(m->detectors[k].state, b + s->detector_offset[k]);
 }
 
-/* The model's identity: a hash of its saved bytes. */
-static anoma_status fingerprint(const anoma_model *m, uint64_t *out)
-{
-    size_t size = 0;
-    AN_TRY(anoma_model_save_memory(m, NULL, 0, &size));
-    unsigned char *bytes = an_malloc(size + 1);
-    if (!bytes)
-        return an_no_memory();
-    anoma_status st = anoma_model_save_memory(m, bytes, size, &size);
-    if (st == ANOMA_OK)
-        *out = an_hash_bytes(bytes, size);
-    an_free(bytes);
-    return st;
-}
-
 static anoma_status make_buffers(anoma_stream *s)
 {
     const anoma_model *m = s->model;
@@ -207,7 +192,7 @@ anoma_status anoma_stream_create(const anoma_model *m, const char *options, anom
     if (st == ANOMA_OK)
         st = make_buffers(s);
     if (st == ANOMA_OK)
-        st = fingerprint(m, &s->fingerprint);
+        st = an_stream_fingerprint_of(m, &s->fingerprint);
     if (st != ANOMA_OK) {
         anoma_stream_free(s);
         return st;

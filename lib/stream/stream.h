@@ -20,7 +20,7 @@ typedef enum an_evict { AN_EVICT_LRU, AN_EVICT_IDLE } an_evict;
 
 struct anoma_stream {
     const anoma_model *model;
-    uint64_t fingerprint; /* of the model's saved bytes: binds a saved state to it */
+    uint64_t fingerprint; /* what the blocks mean (fingerprint.c): binds a saved state */
     an_params options;
     an_evict evict;
     double idle_seconds;
@@ -50,6 +50,8 @@ struct anoma_stream {
  * block) to portable bytes and back; the alert state is the caller's. */
 anoma_status an_stream_save_block(const anoma_stream *s, const void *block, an_writer *w);
 anoma_status an_stream_restore_block(const anoma_stream *s, void *block, an_reader *r);
+/* The fingerprint of what m's entity blocks mean (fingerprint.c). */
+anoma_status an_stream_fingerprint_of(const anoma_model *m, uint64_t *out);
 /* A block for an entity never seen: every part initialised. */
 void an_stream_init_block(const anoma_stream *s, void *block);
 

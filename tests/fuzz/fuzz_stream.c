@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!framed)
         abort();
     memcpy(framed, "ANOMASTA", 8);
-    put(framed + 8, 1, 2);
+    put(framed + 8, 2, 2); /* format 2.0: bound to s->fingerprint */
     put(framed + 10, 0, 2);
     put(framed + 12, 0, 4);
     put(framed + 16, s->fingerprint, 8);

@@ -10,6 +10,7 @@ import http.client
 import io
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -230,8 +231,8 @@ def test_typed_columns_equal_anoma_score(servers, tmp_path):
 
 # ---- streams -------------------------------------------------------------------
 
-def entity_rows(n=200):
-    rng = np.random.default_rng(4)
+def entity_rows(n=200, seed=4):
+    rng = np.random.default_rng(seed)
     users = ["ann", "bo", "cy/the third"]
     out = []
     for i in range(n):
@@ -240,19 +241,25 @@ def entity_rows(n=200):
     return out
 
 
-@pytest.fixture(scope="module")
-def window_model(tmp_path_factory):
-    d = tmp_path_factory.mktemp("window")
-    data = d / "train.csv"
+WINDOW = "lags=1 rolling=3 stats=mean,std"
+
+
+def train_window(d, name, window=WINDOW, seed=4):
+    """A model of a window step per user, fitted on entity_rows(300, seed)."""
+    data = d / ("%s.csv" % name)
     with open(data, "w") as f:
         f.write("user,amount,value\n")
-        for u, _, a, v in entity_rows(300):
+        for u, _, a, v in entity_rows(300, seed):
             f.write('"%s",%.17g,%.17g\n' % (u, a, v))
-    model = d / "win.anoma"
-    run("train", "--step", "window entity=user columns=amount,value lags=1 rolling=3 "
-        "stats=mean,std", "--step", "select drop=user", "--step", "imputer",
-        "-d", "zscore", "-o", model, data)
+    model = d / ("%s.anoma" % name)
+    run("train", "--step", "window entity=user columns=amount,value " + window,
+        "--step", "select drop=user", "--step", "imputer", "-d", "zscore", "-o", model, data)
     return model
+
+
+@pytest.fixture(scope="module")
+def window_model(tmp_path_factory):
+    return train_window(tmp_path_factory.mktemp("window"), "win")
 
 
 def library_stream(model, pushes, **options):
@@ -377,39 +384,105 @@ def test_hostile_requests_get_their_status(servers, wbc_models):
     assert s.proc.poll() is None
 
 
-def test_slow_client_is_cut_off_and_server_goes_on(servers, wbc_models):
-    """A body still arriving after --timeout: the connection closes (counted
-    as 408 in the metrics); an idle connection closes after --timeout."""
+def metric_line(s, prefix, wait=3.0):
+    """The line of /metrics that starts with prefix ('' when none), waiting up
+    to `wait` seconds for it to appear (a close is counted just after it)."""
+    deadline = time.monotonic() + wait
+    while True:
+        status, text = s.get("/metrics")  # a 503 while a closed connection still counts
+        lines = [l for l in text.splitlines() if l.startswith(prefix)] if status == 200 else []
+        if lines or time.monotonic() > deadline:
+            return lines[0] if lines else ""
+        time.sleep(0.1)
+
+
+def test_slow_client_gets_408_and_server_goes_on(servers, wbc_models):
+    """A body still arriving after --timeout is answered 408 with a JSON error
+    (and its connection closed); an idle connection, or one whose headers
+    stall, is closed at --timeout and counted as 408."""
     zscore, _ = wbc_models
     s = servers(zscore, "--timeout", 1)
     body = json.dumps([1, 2, 3, 4, 5, 6, 7, 8, 9]).encode()
     start = time.monotonic()
+    reply = b""
     with socket.create_connection(("127.0.0.1", s.port), timeout=10) as c:
         c.sendall(b"POST /v1/models/z/score HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
                   % len(body))
-        closed = False
         for b in body:  # a byte every 0.2 s: the body is still arriving after 1 s
-            try:
-                c.sendall(bytes([b]))
-            except (BrokenPipeError, ConnectionResetError):
-                closed = True
+            c.sendall(bytes([b]))
+            if select.select([c], [], [], 0.2)[0]:
                 break
-            time.sleep(0.2)
-        if not closed:
-            try:
-                closed = c.recv(100) == b""
-            except ConnectionResetError:
-                closed = True
-    assert closed and time.monotonic() - start < len(body) * 0.2
+        while True:
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 408"), reply[:200]
+    assert time.monotonic() - start < len(body) * 0.2
+    head, text = reply.split(b"\r\n\r\n", 1)
+    assert b"application/json" in head
+    error = json.loads(text)
+    assert error["status"] == 408 and "--timeout" in error["error"]
     # a client that sends part of its headers and then nothing is closed
     with socket.create_connection(("127.0.0.1", s.port), timeout=10) as c:
         c.sendall(b"POST /v1/models/z/score HTTP/1.1\r\n")
         start = time.monotonic()
         assert c.recv(100) == b""
         assert time.monotonic() - start < 8
+    # and so is one that sends nothing at all
+    with socket.create_connection(("127.0.0.1", s.port), timeout=10) as c:
+        assert c.recv(100) == b""
     assert s.post("/v1/models/z/score", [1, 2, 3, 4, 5, 6, 7, 8, 9])[0] == 200
-    text = s.get("/metrics")[1]
-    assert 'anoma_http_requests_total{endpoint="score",status="408"} 1' in text
+    assert metric_line(s, 'anoma_http_requests_total{endpoint="score",status="408"}') \
+        .endswith(" 1")
+    assert metric_line(s, 'anoma_http_requests_total{endpoint="other",status="408"} 2')
+
+
+def test_connections_over_the_limit_get_503(servers, wbc_models):
+    """With --max-connections 2 held open, a third connection is answered 503
+    with Retry-After and a JSON error; once one closes, requests go through."""
+    zscore, _ = wbc_models
+    s = servers(zscore, "--max-connections", 2, "--threads", 2)
+    good = json.dumps([1, 2, 3, 4, 5, 6, 7, 8, 9])
+    held = [http.client.HTTPConnection("127.0.0.1", s.port, timeout=10) for _ in range(2)]
+    for h in held:  # kept alive after their answer
+        h.request("POST", "/v1/models/z/score", body=good)
+        r = h.getresponse()
+        assert r.status == 200
+        r.read()
+    refused = 0
+
+    def one_request():
+        c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+        try:
+            c.request("POST", "/v1/models/z/score", body=good)
+            r = c.getresponse()
+            return r.status, r.getheader("Retry-After"), r.getheader("Content-Type"), r.read()
+        finally:
+            c.close()
+
+    status, retry, ctype, text = one_request()
+    assert status == 503 and retry == "1" and ctype == "application/json"
+    error = json.loads(text)
+    assert error["status"] == 503 and "--max-connections" in error["error"]
+    refused += 1
+    # the held connections still work
+    held[1].request("POST", "/v1/models/z/score", body=good)
+    r = held[1].getresponse()
+    assert r.status == 200
+    r.read()
+    held[0].close()
+    deadline = time.monotonic() + 5
+    while True:  # the server sees the close a moment later
+        status = one_request()[0]
+        if status == 200:
+            break
+        assert status == 503 and time.monotonic() < deadline
+        refused += 1
+        time.sleep(0.1)
+    held[1].close()
+    assert metric_line(s, 'anoma_http_requests_total{endpoint="score",status="503"} %d'
+                       % refused)
 
 
 def test_bearer_token(servers, wbc_models, tmp_path):
@@ -612,6 +685,59 @@ def test_reload_keeps_streams_of_the_same_model(servers, window_model, tmp_path)
         time.sleep(0.1)
     second = push_all(s, "win", pushes[30:])
     assert [g["score"] for g in first + second] == [e.score for e in expected]
+
+
+def reload_and_wait(s, version):
+    s.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while s.get("/v1/models")[1]["models"][0]["version"] != version:
+        assert time.monotonic() < deadline, "no reload"
+        time.sleep(0.1)
+
+
+def test_reload_moves_streams_to_a_retrained_model(servers, window_model, tmp_path):
+    """The model retrained on other rows (same columns, same window step): the
+    entities move, and the pushes after the reload score as a library stream
+    that fed the retrained model every push from the start."""
+    retrained = train_window(tmp_path, "again", seed=9)
+    served = tmp_path / "win.anoma"
+    served.write_bytes(window_model.read_bytes())
+    pushes = entity_rows(60)
+    before = library_stream(window_model, pushes[:30])
+    after = library_stream(retrained, pushes)[30:]
+    assert [e.score for e in after] != [e.score for e in library_stream(window_model, pushes)[30:]]
+    s = servers(served)
+    first = push_all(s, "win", pushes[:30])
+    served.write_bytes(retrained.read_bytes())
+    reload_and_wait(s, 2)
+    second = push_all(s, "win", pushes[30:])
+    assert [g["score"] for g in first] == [e.score for e in before]
+    assert [g["score"] for g in second] == [e.score for e in after]
+    text = s.get("/metrics")[1]
+    assert 'anoma_stream_state_resets_total{model="win"} 0' in text
+    assert s.stop() == 0
+    assert "3 entities moved to the new model" in s.err
+
+
+def test_reload_with_another_window_starts_streams_afresh(servers, window_model, tmp_path):
+    """Other window parameters: the entities' history means something else,
+    so they start afresh on the new model (a log line, counted in the
+    metrics): the pushes after the reload score as a new stream of them."""
+    other = train_window(tmp_path, "other", window="lags=2 rolling=4 stats=mean")
+    served = tmp_path / "win.anoma"
+    served.write_bytes(window_model.read_bytes())
+    pushes = entity_rows(60)
+    s = servers(served)
+    push_all(s, "win", pushes[:30])
+    served.write_bytes(other.read_bytes())
+    reload_and_wait(s, 2)
+    second = push_all(s, "win", pushes[30:])
+    assert [g["score"] for g in second] == [e.score for e in library_stream(other, pushes[30:])]
+    text = s.get("/metrics")[1]
+    assert 'anoma_stream_state_resets_total{model="win"} 1' in text
+    assert 'anoma_stream_entities_reset_total{model="win"} 3' in text
+    assert s.stop() == 0
+    assert "3 entities start afresh" in s.err
 
 
 def test_sigterm_finishes_requests_in_flight(servers, wbc_models, tmp_path):

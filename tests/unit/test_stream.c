@@ -28,15 +28,16 @@ static void make_data(void)
         }
 }
 
-/* A window step feeding an imputer, a scaler and two detectors. */
-static anoma_status make_model(anoma_model **out)
+/* A window step (of these parameters) feeding an imputer, a scaler and two
+ * detectors, fitted on `rows` rows of x. */
+static anoma_status make_model_on(const double *x_rows, size_t rows, const char *window,
+                                  anoma_model **out)
 {
     anoma_model *m = NULL;
-    anoma_matrix x = anoma_matrix_f64(train, TRAIN, COLS);
+    anoma_matrix x = anoma_matrix_f64(x_rows, rows, COLS);
     anoma_status st = anoma_model_create("contamination=0.1", &m);
     if (st == ANOMA_OK)
-        st = anoma_model_add_step(m, "window", "lags=1,2 diff=1 rolling=4 stats=mean,std,median "
-                                               "deviation=true ewma_alpha=0.3", NULL);
+        st = anoma_model_add_step(m, "window", window, NULL);
     if (st == ANOMA_OK)
         st = anoma_model_add_step(m, "imputer", NULL, NULL);
     if (st == ANOMA_OK)
@@ -53,6 +54,14 @@ static anoma_status make_model(anoma_model **out)
     }
     *out = m;
     return st;
+}
+
+static const char window_params[] = "lags=1,2 diff=1 rolling=4 stats=mean,std,median "
+                                    "deviation=true ewma_alpha=0.3";
+
+static anoma_status make_model(anoma_model **out)
+{
+    return make_model_on(train, TRAIN, window_params, out);
 }
 
 /* The order rows are pushed in: entities interleaved unevenly. */
@@ -582,6 +591,199 @@ static void test_bad_states_refused(void)
     anoma_model_free(other);
 }
 
+/* The state of s as malloc'd bytes. */
+static unsigned char *saved_state(const anoma_stream *s, size_t *size)
+{
+    *size = 0;
+    CHECK_OK(anoma_stream_save(s, NULL, 0, size));
+    unsigned char *bytes = malloc(*size + 1);
+    CHECK_OK(anoma_stream_save(s, bytes, *size, size));
+    return bytes;
+}
+
+/* A model retrained on other rows (another scaler, forest, threshold) with
+ * the same schema and window step has the same fingerprint and takes the
+ * old model's state: the entities then score on it exactly as its batch
+ * scores of their whole rows, as if it had seen them from the start. */
+static void test_retrained_model_continues_states(void)
+{
+    static double retrain[TRAIN * COLS];
+    for (size_t i = 0; i < TRAIN * COLS; i++)
+        retrain[i] = train[(i * 7) % (TRAIN * COLS)] * 1.5 + 2;
+    anoma_model *m = NULL, *r = NULL;
+    CHECK_OK(make_model(&m));
+    CHECK_OK(make_model_on(retrain, TRAIN, window_params, &r));
+    if (!m || !r)
+        goto done;
+    uint64_t fm = 0, fr = 1;
+    CHECK_OK(anoma_stream_fingerprint(m, &fm));
+    CHECK_OK(anoma_stream_fingerprint(r, &fr));
+    CHECK(fm == fr);
+    double batch[ENTITIES][PER_ENTITY], old_first;
+    for (size_t e = 0; e < ENTITIES; e++) {
+        anoma_matrix x = anoma_matrix_f64(series[e], PER_ENTITY, COLS);
+        CHECK_OK(anoma_model_score(r, &x, batch[e]));
+    }
+    anoma_matrix one = anoma_matrix_f64(series[0], 1, COLS);
+    CHECK_OK(anoma_model_score(m, &one, &old_first));
+    CHECK(!same_bits(old_first, batch[0][0])); /* r is another model indeed */
+    size_t order[ENTITIES * PER_ENTITY], next[ENTITIES] = {0}, half = ENTITIES * PER_ENTITY / 2;
+    push_order(order, ENTITIES * PER_ENTITY);
+    anoma_stream *s = NULL, *t = NULL;
+    CHECK_OK(anoma_stream_create(m, NULL, &s));
+    CHECK_OK(anoma_stream_create(r, NULL, &t));
+    double score;
+    for (size_t k = 0; s && k < half; k++) {
+        size_t e = order[k], i = next[e]++;
+        CHECK_OK(anoma_stream_push(s, keys[e], (double)k, series[e] + i * COLS, COLS, &score,
+                                   NULL, NULL));
+    }
+    size_t size;
+    unsigned char *bytes = saved_state(s, &size);
+    CHECK_OK(anoma_stream_restore(t, bytes, size));
+    CHECK(anoma_stream_n_entities(t) == ENTITIES);
+    size_t mismatches = 0;
+    for (size_t k = half; t && k < ENTITIES * PER_ENTITY; k++) {
+        size_t e = order[k], i = next[e]++;
+        CHECK_OK(anoma_stream_push(t, keys[e], (double)k, series[e] + i * COLS, COLS, &score,
+                                   NULL, NULL));
+        mismatches += !same_bits(score, batch[e][i]);
+    }
+    CHECK(mismatches == 0);
+    free(bytes);
+    anoma_stream_free(s);
+    anoma_stream_free(t);
+done:
+    anoma_model_free(m);
+    anoma_model_free(r);
+}
+
+/* A window step with a scaler before it, fitted on train (fit twice) or on x. */
+static anoma_model *scaled_window_model(const double *x)
+{
+    anoma_matrix view = anoma_matrix_f64(x, TRAIN, COLS);
+    anoma_model *m = NULL;
+    CHECK_OK(anoma_model_create("contamination=0.1", &m));
+    CHECK_OK(anoma_model_add_step(m, "standard_scaler", NULL, NULL));
+    CHECK_OK(anoma_model_add_step(m, "window", "lags=1", NULL));
+    CHECK_OK(anoma_model_add_step(m, "imputer", NULL, NULL));
+    CHECK_OK(anoma_model_add_detector(m, "zscore", NULL, NULL));
+    CHECK_OK(anoma_model_fit(m, &view, NULL, NULL));
+    return m;
+}
+
+static uint64_t fingerprint_of(const anoma_model *m)
+{
+    uint64_t f = 0;
+    CHECK_OK(anoma_stream_fingerprint(m, &f));
+    return f;
+}
+
+/* What the blocks mean changed: other window parameters, a retrained step
+ * before the window (a lag of a scaled value), other input names. Such a
+ * state is refused and the stream left as it was. */
+static void test_other_meaning_refused(void)
+{
+    static double other[TRAIN * COLS];
+    for (size_t i = 0; i < TRAIN * COLS; i++)
+        other[i] = train[i] * 3 - 1;
+    anoma_model *m = NULL, *lags = NULL;
+    CHECK_OK(make_model(&m));
+    CHECK_OK(make_model_on(train, TRAIN, "lags=1,3 diff=1 rolling=4 stats=mean,std,median "
+                                         "deviation=true ewma_alpha=0.3", &lags));
+    anoma_model *a = scaled_window_model(train), *b = scaled_window_model(train),
+                *c = scaled_window_model(other);
+    if (!m || !lags || !a || !b || !c)
+        goto done;
+    CHECK(fingerprint_of(m) != fingerprint_of(lags));
+    CHECK(fingerprint_of(a) == fingerprint_of(b));
+    CHECK(fingerprint_of(a) != fingerprint_of(c));
+    uint64_t before = fingerprint_of(a);
+    const char *names[COLS] = {"speed", "load"};
+    CHECK_OK(anoma_model_set_feature_names(a, names, COLS));
+    CHECK(fingerprint_of(a) != before);
+
+    anoma_stream *s = NULL, *t = NULL;
+    CHECK_OK(anoma_stream_create(m, NULL, &s));
+    CHECK_OK(anoma_stream_create(lags, NULL, &t));
+    double score;
+    CHECK_OK(anoma_stream_push(s, "e", 0, series[0], COLS, &score, NULL, NULL));
+    CHECK_OK(anoma_stream_push(t, "mine", 0, series[1], COLS, &score, NULL, NULL));
+    size_t size;
+    unsigned char *bytes = saved_state(s, &size);
+    CHECK_STATUS(anoma_stream_restore(t, bytes, size), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "another model") != NULL);
+    CHECK(anoma_stream_n_entities(t) == 1);
+    free(bytes);
+    anoma_stream_free(s);
+    anoma_stream_free(t);
+    CHECK_STATUS(anoma_stream_fingerprint(NULL, &before), ANOMA_ERR_INVALID_ARGUMENT);
+    anoma_model *unfitted = NULL;
+    CHECK_OK(anoma_model_create(NULL, &unfitted));
+    CHECK_STATUS(anoma_stream_fingerprint(unfitted, &before), ANOMA_ERR_NOT_FITTED);
+    anoma_model_free(unfitted);
+done:
+    anoma_model_free(m);
+    anoma_model_free(lags);
+    anoma_model_free(a);
+    anoma_model_free(b);
+    anoma_model_free(c);
+}
+
+/* tests/data/stream-1.0.state, format 1.0 (tests/data/README.md): it still
+ * restores into the model that saved it and continues its entities (a
+ * stream that saw "a" push 1, 2, 3 scores 4 as batch scoring 1, 2, 3, 4
+ * does); a model retrained on the same schema does not take it. */
+static void test_format_1_0_state(void)
+{
+    const char *dir = getenv("ANOMA_TEST_DATA");
+    char model_path[1024], state_path[1024];
+    snprintf(model_path, sizeof model_path, "%s/stream-1.0.anoma", dir ? dir : "tests/data");
+    snprintf(state_path, sizeof state_path, "%s/stream-1.0.state", dir ? dir : "tests/data");
+    anoma_model *m = NULL;
+    if (anoma_model_load(model_path, &m) != ANOMA_OK) {
+        test_skip("tests/data not found (set ANOMA_TEST_DATA)");
+        return;
+    }
+    anoma_stream *s = NULL;
+    CHECK_OK(anoma_stream_create(m, NULL, &s));
+    CHECK_OK(anoma_stream_restore_file(s, state_path));
+    CHECK(anoma_stream_n_entities(s) == 2);
+    const double a[4] = {1, 2, 3, 4};
+    double batch[4], score = NAN;
+    anoma_matrix x = anoma_matrix_f64(a, 4, 1);
+    CHECK_OK(anoma_model_score(m, &x, batch));
+    CHECK_OK(anoma_stream_push(s, "a", 3, &a[3], 1, &score, NULL, NULL));
+    CHECK(same_bits(score, batch[3]));
+
+    /* the same steps fitted on other rows: one byte of the file differs */
+    double rows[40];
+    for (int i = 0; i < 40; i++)
+        rows[i] = (double)((i * 5) % 13) - 4;
+    anoma_matrix r = anoma_matrix_f64(rows, 40, 1);
+    anoma_model *again = NULL;
+    anoma_stream *t = NULL;
+    CHECK_OK(anoma_model_create("threshold=2", &again));
+    CHECK_OK(anoma_model_add_step(again, "window", "lags=1,2", NULL));
+    CHECK_OK(anoma_model_add_step(again, "imputer", NULL, NULL));
+    CHECK_OK(anoma_model_add_detector(again, "zscore", NULL, NULL));
+    CHECK_OK(anoma_model_fit(again, &r, NULL, NULL));
+    CHECK(fingerprint_of(again) == fingerprint_of(m));
+    CHECK_OK(anoma_stream_create(again, NULL, &t));
+    CHECK_STATUS(anoma_stream_restore_file(t, state_path), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "format 1.0") != NULL);
+    /* its own state, saved today (format 2.0), moves */
+    size_t size;
+    unsigned char *bytes = saved_state(s, &size);
+    CHECK(bytes[8] == 2 && bytes[9] == 0);
+    CHECK_OK(anoma_stream_restore(t, bytes, size));
+    free(bytes);
+    anoma_stream_free(s);
+    anoma_stream_free(t);
+    anoma_model_free(m);
+    anoma_model_free(again);
+}
+
 /* Save to a file and restore from it; a missing file is an I/O error. */
 static void test_state_file(void)
 {
@@ -693,6 +895,12 @@ static size_t rm_bytes(const void *state)
     return sizeof(running_mean);
 }
 
+static size_t rm_wider_bytes(const void *state)
+{
+    (void)state;
+    return sizeof(running_mean) + 8;
+}
+
 static void rm_init(const void *state, void *entity)
 {
     (void)state;
@@ -763,6 +971,24 @@ static void test_stateful_detector(void)
         if (score != want[i] || flag != (want[i] > 0.5))
             test_fail(__FILE__, __LINE__, "push %zu: score %g, expected %g", i, score, want[i]);
     }
+    /* the detector fitted on other rows: its block means the same; one of
+     * another size does not */
+    static double x[4] = {5, 9, 7, 3};
+    anoma_matrix view = anoma_matrix_f64(x, 4, 1);
+    anoma_model *r = NULL;
+    CHECK_OK(anoma_model_create("threshold=0.5", &r));
+    CHECK_OK(anoma_model_add_detector(r, "zscore", NULL, NULL));
+    CHECK_OK(anoma_model_fit(r, &view, NULL, NULL));
+    uint64_t plain = fingerprint_of(r);
+    CHECK(plain != fingerprint_of(m));
+    r->detectors[0].vt = &vt;
+    CHECK(fingerprint_of(r) == fingerprint_of(m));
+    an_detector_vtable wider = vt;
+    wider.entity_bytes = rm_wider_bytes;
+    r->detectors[0].vt = &wider;
+    CHECK(fingerprint_of(r) != fingerprint_of(m));
+    r->detectors[0].vt = zscore;
+    anoma_model_free(r);
     anoma_stream_free(s);
     anoma_stream_free(t);
     m->detectors[0].vt = zscore;
@@ -781,6 +1007,9 @@ int main(void)
     RUN(test_alert_callback);
     RUN(test_bad_states_refused);
     RUN(test_state_file);
+    RUN(test_retrained_model_continues_states);
+    RUN(test_other_meaning_refused);
+    RUN(test_format_1_0_state);
     RUN(test_stateful_detector);
     RUN(test_out_of_memory);
     return test_summary();

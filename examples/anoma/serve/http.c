@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 struct serve_server {
@@ -20,7 +22,20 @@ struct serve_server {
     serve_limits limits;
     const char *token;      /* NULL: no token asked */
     atomic_int in_flight;   /* requests begun and not yet completed */
+    atomic_uint connections; /* open now */
 };
+
+/* libmicrohttpd accepts this many connections beyond --max-connections, so
+ * that they are answered 503 instead of waiting unseen in the kernel's
+ * queue; its limit is split among the pool's threads, hence the margin. */
+enum { SPARE_CONNECTIONS = 64 };
+
+/* One connection (socket), from accept to close. */
+typedef struct peer {
+    double opened_ms;
+    int over_limit;    /* opened when --max-connections were open: answer 503 */
+    unsigned requests; /* whose headers arrived */
+} peer;
 
 /* One request, from its headers to its completion. */
 typedef struct request {
@@ -65,6 +80,10 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, request *q, serve_re
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rep->content_type);
     if (rep->status == 401)
         MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (rep->status == 503)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    if (rep->status == 503) /* the connection goes with the reply */
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     if (rep->status == 405)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW,
                                 q->endpoint == EP_SCORE || q->endpoint == EP_STREAM ? "POST"
@@ -82,6 +101,33 @@ static enum MHD_Result send_error(struct MHD_Connection *c, request *q, unsigned
     serve_reply rep;
     reply_error(&rep, status, "%s", message);
     return send_reply(c, q, &rep);
+}
+
+/* A 408 while the body is still arriving. libmicrohttpd 0.9.75 takes a
+ * reply only before a body or after all of it (MHD_queue_response refuses
+ * one in between), so this one small reply is written on the socket itself:
+ * a fixed status line and headers, and the JSON error. The caller then
+ * returns MHD_NO, and libmicrohttpd closes the connection. */
+static void send_timeout_reply(struct MHD_Connection *c, request *q, const char *message)
+{
+    serve_reply rep;
+    reply_error(&rep, 408, "%s", message);
+    q->status = 408;
+    q->answered = 1;
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (info && rep.body) {
+        char head[200];
+        int n = snprintf(head, sizeof head, "HTTP/1.1 408 Request Timeout\r\n"
+                         "Content-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+                         rep.content_type, rep.len);
+        struct iovec parts[2] = {{head, (size_t)n}, {rep.body, rep.len}};
+        struct msghdr msg = {.msg_iov = parts, .msg_iovlen = 2};
+        /* non-blocking: a reply this small fits the socket's empty send
+         * buffer; if it does not, the connection just closes */
+        (void)sendmsg(info->connect_fd, &msg, MSG_NOSIGNAL);
+    }
+    free(rep.body);
 }
 
 /* Append a piece of the body, within --max-body. */
@@ -167,6 +213,17 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
         q->endpoint = endpoint_of(url);
         *con_cls = q;
         atomic_fetch_add(&s->in_flight, 1);
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        peer *p = info ? info->socket_context : NULL;
+        if (p)
+            p->requests++;
+        if (p && p->over_limit) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "the server holds %u connections already "
+                     "(--max-connections): retry later", s->limits.max_connections);
+            return send_error(c, q, 503, msg);
+        }
         if (s->token && q->endpoint != EP_HEALTHZ &&
             !serve_token_matches(s->token, MHD_lookup_connection_value(
                                                c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION)))
@@ -188,11 +245,14 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
     if (*upload_size) {
         size_t n = *upload_size;
         *upload_size = 0;
-        /* libmicrohttpd answers only before a body or after all of it: a
-         * body still arriving after the timeout gets its connection closed
-         * (counted as 408), one over the limit is read to its end unkept */
+        /* a body still arriving after the timeout is answered 408 at once,
+         * and its connection closed; one over the limit is read to its end
+         * unkept */
         if (cli_now_ms() - q->start_ms > 1000.0 * s->limits.timeout) {
-            q->status = 408;
+            char msg[160];
+            snprintf(msg, sizeof msg, "the body was still arriving after %u s (--timeout)",
+                     s->limits.timeout);
+            send_timeout_reply(c, q, msg);
             return MHD_NO;
         }
         int rc = q->refused ? 0 : append_body(q, upload, n, s->limits.max_body);
@@ -235,6 +295,36 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     atomic_fetch_sub(&s->in_flight, 1);
 }
 
+/* Count connections; one opened beyond --max-connections is marked for a
+ * 503. A connection that closes after --timeout without a request ever
+ * arriving on it (an idle client, or one whose headers stalled) was closed
+ * by the timeout: counted as 408, as libmicrohttpd sends nothing then. */
+static void notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                              enum MHD_ConnectionNotificationCode code)
+{
+    serve_server *s = cls;
+    (void)c;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        unsigned open = atomic_fetch_add(&s->connections, 1) + 1;
+        peer *p = calloc(1, sizeof *p);
+        if (p) {
+            p->opened_ms = cli_now_ms();
+            p->over_limit = open > s->limits.max_connections;
+        }
+        *socket_context = p;
+        return;
+    }
+    atomic_fetch_sub(&s->connections, 1);
+    peer *p = *socket_context;
+    if (p && !p->requests) {
+        double ms = cli_now_ms() - p->opened_ms;
+        if (ms >= 1000.0 * s->limits.timeout)
+            metrics_record(EP_OTHER, 408, ms / 1000);
+    }
+    free(p);
+    *socket_context = NULL;
+}
+
 int http_start(serve_server **out, serve_registry *r, const serve_limits *lim,
                const char *bind, unsigned port, const char *token)
 {
@@ -245,6 +335,7 @@ int http_start(serve_server **out, serve_registry *r, const serve_limits *lim,
     s->limits = *lim;
     s->token = token;
     atomic_init(&s->in_flight, 0);
+    atomic_init(&s->connections, 0);
     char service[16];
     snprintf(service, sizeof service, "%u", port);
     struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE,
@@ -262,9 +353,10 @@ int http_start(serve_server **out, serve_registry *r, const serve_limits *lim,
         flags, (uint16_t)port, NULL, NULL, answer, s,
         MHD_OPTION_SOCK_ADDR, addr->ai_addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)lim->threads,
-        MHD_OPTION_CONNECTION_LIMIT, lim->max_connections,
+        MHD_OPTION_CONNECTION_LIMIT, lim->max_connections + SPARE_CONNECTIONS,
         MHD_OPTION_CONNECTION_TIMEOUT, lim->timeout,
         MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, notify_connection, s,
         MHD_OPTION_END);
     int err = errno;
     freeaddrinfo(addr);

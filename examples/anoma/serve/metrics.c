@@ -122,4 +122,11 @@ void metrics_write(FILE *out, serve_registry *r)
     PER_MODEL("anoma_model_reload_failures_total", "counter",
               "Reloads that failed; the model loaded before kept serving.", "%llu",
               (unsigned long long)atomic_load(&e->reload_failures));
+    PER_MODEL("anoma_stream_state_resets_total", "counter",
+              "Reloads whose stream entities started afresh (the new model's entity state "
+              "means something else).", "%llu",
+              (unsigned long long)atomic_load(&e->state_resets));
+    PER_MODEL("anoma_stream_entities_reset_total", "counter",
+              "Entities those reloads started afresh.", "%llu",
+              (unsigned long long)atomic_load(&e->entities_reset));
 }

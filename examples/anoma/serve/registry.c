@@ -235,23 +235,46 @@ serve_entry *registry_find(serve_registry *r, const char *name)
     return NULL;
 }
 
-/* Move the old model's entities to the new one: the library takes a state
- * only for the model that saved it (a fingerprint of its bytes), so they
- * move when the file holds the same model, and start afresh otherwise. */
+/* Move the old model's entities to the new one when their state means the
+ * same there (the library's stream fingerprint: same input schema, stateful
+ * steps and stateful detectors, docs/stream.md); otherwise, or when the
+ * move fails, they start afresh on the new model, with a log line and a
+ * count in anoma_stream_state_resets_total. */
 static void move_entities(serve_entry *e, served_model *old, served_model *fresh)
 {
+    size_t held = anoma_stream_n_entities(old->stream);
+    uint64_t was = 0, now = 1;
+    anoma_status st = anoma_stream_fingerprint(old->model, &was);
+    if (st == ANOMA_OK)
+        st = anoma_stream_fingerprint(fresh->model, &now);
+    if (st == ANOMA_OK && was != now) {
+        atomic_fetch_add(&e->state_resets, 1);
+        atomic_fetch_add(&e->entities_reset, held);
+        fprintf(stderr, "anoma serve: %s: reload: %zu entities start afresh: the new model's "
+                "entity state means something else (another input schema, or other stateful "
+                "steps or detectors)\n", e->name, held);
+        return;
+    }
     size_t size = 0;
-    anoma_status st = anoma_stream_save(old->stream, NULL, 0, &size);
-    void *buf = st == ANOMA_ERR_BUFFER_TOO_SMALL || st == ANOMA_OK ? malloc(size + 1) : NULL;
+    if (st == ANOMA_OK)
+        st = anoma_stream_save(old->stream, NULL, 0, &size);
+    void *buf = st == ANOMA_OK ? malloc(size + 1) : NULL;
     if (buf)
         st = anoma_stream_save(old->stream, buf, size, &size);
     if (buf && st == ANOMA_OK)
         st = anoma_stream_restore(fresh->stream, buf, size);
     free(buf);
-    if (st != ANOMA_OK)
+    if (st == ANOMA_OK && !buf)
+        st = ANOMA_ERR_NO_MEMORY;
+    if (st != ANOMA_OK) {
+        atomic_fetch_add(&e->state_resets, 1);
+        atomic_fetch_add(&e->entities_reset, held);
         fprintf(stderr, "anoma serve: %s: reload: %zu entities start afresh: %s\n", e->name,
-                anoma_stream_n_entities(old->stream),
-                *anoma_last_error() ? anoma_last_error() : anoma_status_text(st));
+                held, *anoma_last_error() ? anoma_last_error() : anoma_status_text(st));
+    } else {
+        fprintf(stderr, "anoma serve: %s: reload: %zu entities moved to the new model\n",
+                e->name, held);
+    }
 }
 
 int registry_reload(serve_registry *r, serve_entry *e)

@@ -44,7 +44,7 @@ static const char serve_help[] =
     "      --stream-params T   the streams' options (docs/stream.md)\n"
     "      --max-body BYTES    largest request body (default 8388608); 413 beyond\n"
     "      --max-rows N        most records in one request (default 10000); 413\n"
-    "      --max-connections N connections at once (default 256); more wait\n"
+    "      --max-connections N connections at once (default 256); more get 503\n"
     "      --timeout S         seconds: an idle connection closes, a body still\n"
     "                          arriving after S gets 408 (default 30)\n"
     "      --grace S           at shutdown, wait up to S seconds for requests in\n"

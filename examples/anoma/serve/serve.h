@@ -78,6 +78,8 @@ typedef struct serve_entry {
     served_model *current;
     double mtime;              /* of the file loaded, for --watch */
     atomic_uint_fast64_t rows_scored, pushes, reloads, reload_failures;
+    /* reloads whose entities started afresh, and the entities they held */
+    atomic_uint_fast64_t state_resets, entities_reset;
 } serve_entry;
 
 typedef struct serve_registry {
