@@ -10,7 +10,7 @@
  * The table has three parts:
  *   - always: create, destroy, fit, score_row, save, load;
  *   - optional: score_batch, feature_scores_row, scratch, training_scores,
- *     memory, describe;
+ *     share_rows, memory, describe;
  *   - stateful (ANOMA_FLAG_STATEFUL): per-entity state for streams, read
  *     and updated by each observation of one entity (a window, a recurrent
  *     network's hidden state, an online estimate). The model refuses
@@ -26,6 +26,8 @@
 #include "io/bytes.h"
 
 #include <stdint.h>
+
+struct an_nb_table; /* neighbor_data.h */
 
 /* Largest scratch or entity-state alignment a detector may ask for: a
  * cache line, enough for any vector type the library uses. */
@@ -92,7 +94,16 @@ typedef struct an_detector_vtable {
     anoma_status (*save)(const void *state, an_writer *w);
     anoma_status (*load)(void *state, an_reader *r, size_t n_features, uint32_t version);
 
-    /* Bytes the fitted state holds. */
+    /* Optional: a detector that keeps its training rows (lof, knn) takes
+     * them from the model's table of shared matrices (neighbor_data.h)
+     * instead of holding a copy of its own, so that rows several detectors
+     * were fitted on are held, saved and loaded once. The model calls it
+     * right after create, before fit or load; the table outlives the
+     * state. NULL = the detector keeps no rows. */
+    void (*share_rows)(void *state, struct an_nb_table *table);
+
+    /* Bytes the fitted state holds (rows in the model's table not
+     * included: the model counts them once). */
     size_t (*memory_bytes)(const void *state);
     /* Human-readable summary of the fitted state (for anoma inspect). */
     void (*describe)(const void *state, an_strbuf *out);

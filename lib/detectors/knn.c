@@ -11,8 +11,9 @@
  * ties and missing values: lib/neighbors and docs/neighbors.md. User page:
  * docs/detectors/knn.md.
  *
- * Payload (version 1): u64 k, the training matrix (neighbor_data.h), then
- * the n training scores (f64, finite, >= 0). */
+ * Payload (version 2): the rows and k as neighbor_data.h writes them,
+ * then the n training scores (f64, finite, >= 0). Version 1 had the
+ * matrix inline (neighbor_data.h reads both). */
 #include "detectors/neighbor_data.h"
 #include "core/alloc.h"
 #include "core/error.h"
@@ -27,12 +28,9 @@ enum { SCORE_BLOCK = 16384 };
 typedef enum knn_method { KNN_LARGEST = 0, KNN_MEAN = 1, KNN_MEDIAN = 2 } knn_method;
 
 typedef struct knn_state {
-    size_t n_neighbors;
+    an_nb_detector nb; /* n_neighbors, algorithm, k, the training rows */
     knn_method method;
-    an_knn_algorithm algorithm;
     int fitted;
-    size_t k;
-    an_nb_data data;
     double *train_scores;
 } knn_state;
 
@@ -49,20 +47,21 @@ static anoma_status knn_create(const an_params *params, void **out)
     knn_state *s = AN_NEW_ZEROED(knn_state, 1);
     if (!s)
         return an_no_memory();
-    s->n_neighbors = (size_t)an_params_int(params, "n_neighbors");
+    an_nb_init(&s->nb, "knn", params);
     s->method = (knn_method)an_params_choice(params, "method");
-    s->algorithm = (an_knn_algorithm)an_params_choice(params, "algorithm");
     *out = s;
     return ANOMA_OK;
 }
 
 static void clear(knn_state *s)
 {
-    an_nb_data_free(&s->data);
+    an_nb_release(&s->nb);
     an_free(s->train_scores);
     s->train_scores = NULL;
     s->fitted = 0;
 }
+
+static void knn_share_rows(void *state, an_nb_table *table) { ((knn_state *)state)->nb.table = table; }
 
 static void knn_destroy(void *state)
 {
@@ -76,11 +75,12 @@ static void knn_destroy(void *state)
 /* The score from k ascending distances, as numpy's max, mean, median. */
 static double combine(const knn_state *s, const double *dist)
 {
+    size_t k = s->nb.k;
     if (s->method == KNN_LARGEST)
-        return dist[s->k - 1];
+        return dist[k - 1];
     if (s->method == KNN_MEAN)
-        return an_mean(dist, s->k);
-    return an_median_sorted(dist, s->k);
+        return an_mean(dist, k);
+    return an_median_sorted(dist, k);
 }
 
 /* Scores of rows of q, or with q NULL of the training rows themselves
@@ -88,16 +88,16 @@ static double combine(const knn_state *s, const double *dist)
 static anoma_status score_rows(const knn_state *s, const double *q, size_t rows,
                                size_t n_threads, double *scores)
 {
-    size_t block = rows < SCORE_BLOCK ? rows : SCORE_BLOCK;
-    double *dist = an_malloc_array(block ? block : 1, s->k * sizeof(double));
-    size_t *index = an_malloc_array(block ? block : 1, s->k * sizeof(size_t));
+    size_t block = rows < SCORE_BLOCK ? rows : SCORE_BLOCK, k = s->nb.k;
+    double *dist = an_malloc_array(block ? block : 1, k * sizeof(double));
+    size_t *index = an_malloc_array(block ? block : 1, k * sizeof(size_t));
     anoma_status st = dist && index ? ANOMA_OK : an_no_memory();
     for (size_t b = 0; b < rows && st == ANOMA_OK; b += block) {
         size_t m = rows - b < block ? rows - b : block;
-        st = q ? an_knn_query(&s->data.index, q + b * s->data.d, m, s->k, n_threads, dist, index)
-               : an_knn_self_query(&s->data.index, b, m, s->k, n_threads, dist, index);
+        st = q ? an_knn_query(s->nb.index, q + b * s->nb.index->d, m, k, n_threads, dist, index)
+               : an_knn_self_query(s->nb.index, b, m, k, n_threads, dist, index);
         for (size_t i = 0; i < m && st == ANOMA_OK; i++)
-            scores[b + i] = combine(s, dist + i * s->k);
+            scores[b + i] = combine(s, dist + i * k);
     }
     an_free(dist);
     an_free(index);
@@ -108,9 +108,8 @@ static anoma_status knn_fit(void *state, const an_fit_data *data)
 {
     knn_state *s = state;
     clear(s);
-    AN_TRY(an_nb_data_fit(&s->data, "knn", data, 2, s->algorithm));
-    size_t n = s->data.n;
-    s->k = s->n_neighbors < n - 1 ? s->n_neighbors : n - 1;
+    AN_TRY(an_nb_fit(&s->nb, data));
+    size_t n = an_nb_rows_count(&s->nb);
     s->train_scores = AN_NEW_ARRAY(double, n);
     anoma_status st = s->train_scores ? ANOMA_OK : an_no_memory();
     if (st == ANOMA_OK)
@@ -125,7 +124,7 @@ static anoma_status knn_fit(void *state, const an_fit_data *data)
 static const double *knn_training_scores(const void *state, size_t *rows)
 {
     const knn_state *s = state;
-    *rows = s->fitted ? s->data.n : 0;
+    *rows = s->fitted ? an_nb_rows_count(&s->nb) : 0;
     return s->fitted ? s->train_scores : NULL;
 }
 
@@ -133,20 +132,20 @@ static const double *knn_training_scores(const void *state, size_t *rows)
 static size_t knn_scratch_bytes(const void *state)
 {
     const knn_state *s = state;
-    return an_knn_row_scratch_bytes(s->k) + s->k * (sizeof(double) + sizeof(size_t));
+    return an_knn_row_scratch_bytes(s->nb.k) + s->nb.k * (sizeof(double) + sizeof(size_t));
 }
 
 static void knn_score_row(const void *state, const double *row, void *scratch, double *score)
 {
     const knn_state *s = state;
-    for (size_t j = 0; j < s->data.d; j++)
+    for (size_t j = 0; j < s->nb.index->d; j++)
         if (isnan(row[j])) {
             *score = NAN;
             return;
         }
-    double *dist = (double *)((unsigned char *)scratch + an_knn_row_scratch_bytes(s->k));
-    size_t *index = (size_t *)(dist + s->k);
-    an_knn_query_row(&s->data.index, row, s->k, scratch, dist, index);
+    double *dist = (double *)((unsigned char *)scratch + an_knn_row_scratch_bytes(s->nb.k));
+    size_t *index = (size_t *)(dist + s->nb.k);
+    an_knn_query_row(s->nb.index, row, s->nb.k, scratch, dist, index);
     *score = combine(s, dist);
 }
 
@@ -154,7 +153,7 @@ static anoma_status knn_score_batch(const void *state, const double *x, size_t r
                                     size_t n_threads, double *scores)
 {
     const knn_state *s = state;
-    AN_TRY(an_nb_check_complete("knn: score", x, rows, s->data.d));
+    AN_TRY(an_nb_check_complete("knn: score", x, rows, s->nb.index->d));
     return score_rows(s, x, rows, n_threads, scores);
 }
 
@@ -163,29 +162,24 @@ static anoma_status knn_save(const void *state, an_writer *w)
     const knn_state *s = state;
     if (!s->fitted)
         return an_error(ANOMA_ERR_NOT_FITTED, "knn: not fitted");
-    an_put_u64(w, s->k);
-    an_nb_data_save(&s->data, w);
-    an_put_f64_array(w, s->train_scores, s->data.n);
+    an_nb_save(&s->nb, w);
+    an_put_f64_array(w, s->train_scores, an_nb_rows_count(&s->nb));
     return an_writer_status(w);
 }
 
 static anoma_status knn_load(void *state, an_reader *r, size_t n_features, uint32_t version)
 {
     knn_state *s = state;
-    (void)version; /* only version 1 exists */
     clear(s);
-    uint64_t k = an_get_u64(r);
-    AN_TRY(an_reader_status(r));
-    AN_TRY(an_nb_data_load(&s->data, r, n_features, 2, s->algorithm));
-    size_t n = s->data.n;
+    AN_TRY(an_nb_load(&s->nb, r, n_features, version));
+    size_t n = an_nb_rows_count(&s->nb);
     anoma_status st = ANOMA_OK;
-    if (k < 1 || k > n - 1 || !an_reader_can_hold(r, n, sizeof(double))) {
+    if (!an_reader_can_hold(r, n, sizeof(double))) {
         an_reader_fail(r);
         st = an_reader_status(r);
     } else if (!(s->train_scores = AN_NEW_ARRAY(double, n))) {
         st = an_no_memory();
     } else {
-        s->k = (size_t)k;
         an_get_f64_array(r, s->train_scores, n);
         for (size_t i = 0; !r->failed && i < n; i++)
             if (!(s->train_scores[i] >= 0) || !isfinite(s->train_scores[i]))
@@ -203,22 +197,23 @@ static anoma_status knn_load(void *state, an_reader *r, size_t n_features, uint3
 static size_t knn_memory_bytes(const void *state)
 {
     const knn_state *s = state;
-    return sizeof *s + an_nb_data_memory(&s->data) + (s->train_scores ? s->data.n * sizeof(double) : 0);
+    return sizeof *s + an_nb_memory(&s->nb) +
+           (s->train_scores ? an_nb_rows_count(&s->nb) * sizeof(double) : 0);
 }
 
 static void knn_describe(const void *state, an_strbuf *out)
 {
     const knn_state *s = state;
-    static const char *const methods[] = {"largest", "mean", "median"};
+    static const char *const methods[] = {" (largest distance)", " (mean distance)",
+                                          " (median distance)"};
     if (!s->fitted) {
         an_strbuf_printf(out, "  not fitted\n");
         return;
     }
-    an_strbuf_printf(out, "  training rows: %zu x %zu, k = %zu neighbours (%s distance), search: %s\n",
-                     s->data.n, s->data.d, s->k, methods[s->method],
-                     s->data.index.algorithm == AN_KNN_KD_TREE ? "kd_tree" : "brute");
+    an_nb_describe(&s->nb, methods[s->method], out);
+    size_t n = an_nb_rows_count(&s->nb);
     double lo = s->train_scores[0], hi = lo;
-    for (size_t i = 1; i < s->data.n; i++) {
+    for (size_t i = 1; i < n; i++) {
         lo = fmin(lo, s->train_scores[i]);
         hi = fmax(hi, s->train_scores[i]);
     }
@@ -231,7 +226,7 @@ const an_detector_vtable an_knn_detector = {
     .params = knn_params,
     .n_params = sizeof knn_params / sizeof *knn_params,
     .flags = ANOMA_FLAG_COMPLETE_ROWS,
-    .payload_version = 1,
+    .payload_version = 2,
     .create = knn_create,
     .destroy = knn_destroy,
     .fit = knn_fit,
@@ -241,6 +236,7 @@ const an_detector_vtable an_knn_detector = {
     .training_scores = knn_training_scores,
     .save = knn_save,
     .load = knn_load,
+    .share_rows = knn_share_rows,
     .memory_bytes = knn_memory_bytes,
     .describe = knn_describe,
 };

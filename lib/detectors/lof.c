@@ -22,8 +22,9 @@
  * from them, as scikit-learn takes offset_ from negative_outlier_factor_.
  * docs/detectors/lof.md says this for users.
  *
- * Payload (version 1): u64 k, the training matrix (neighbor_data.h), then
- * n f64 each of kdist, lrd and the training scores. Missing values are
+ * Payload (version 2): the rows and k as neighbor_data.h writes them,
+ * then n f64 each of kdist, lrd and the training scores. Version 1 had
+ * the matrix inline (neighbor_data.h reads both). Missing values are
  * refused at fit and in batch scoring (naming row and column); the row
  * path, which cannot fail, gives NaN for a row with a missing value. */
 #include "detectors/neighbor_data.h"
@@ -42,11 +43,8 @@
 enum { SCORE_BLOCK = 16384 };
 
 typedef struct lof_state {
-    size_t n_neighbors; /* the parameter */
-    an_knn_algorithm algorithm;
+    an_nb_detector nb; /* n_neighbors, algorithm, k, the training rows */
     int fitted;
-    size_t k; /* effective: max(1, min(n_neighbors, n - 1)) */
-    an_nb_data data;
     double *kdist, *lrd, *train_scores; /* one allocation of 3 n */
 } lof_state;
 
@@ -61,19 +59,20 @@ static anoma_status lof_create(const an_params *params, void **out)
     lof_state *s = AN_NEW_ZEROED(lof_state, 1);
     if (!s)
         return an_no_memory();
-    s->n_neighbors = (size_t)an_params_int(params, "n_neighbors");
-    s->algorithm = (an_knn_algorithm)an_params_choice(params, "algorithm");
+    an_nb_init(&s->nb, "lof", params);
     *out = s;
     return ANOMA_OK;
 }
 
 static void clear(lof_state *s)
 {
-    an_nb_data_free(&s->data);
+    an_nb_release(&s->nb);
     an_free(s->kdist);
     s->kdist = s->lrd = s->train_scores = NULL;
     s->fitted = 0;
 }
+
+static void lof_share_rows(void *state, an_nb_table *table) { ((lof_state *)state)->nb.table = table; }
 
 static void lof_destroy(void *state)
 {
@@ -99,41 +98,40 @@ static anoma_status alloc_arrays(lof_state *s, size_t n)
 static double local_density(const lof_state *s, const double *dist, const size_t *index,
                             double *reach)
 {
-    for (size_t j = 0; j < s->k; j++) {
+    for (size_t j = 0; j < s->nb.k; j++) {
         double kd = s->kdist[index[j]];
         reach[j] = dist[j] > kd ? dist[j] : kd;
     }
-    return 1.0 / (an_mean(reach, s->k) + LRD_GUARD);
+    return 1.0 / (an_mean(reach, s->nb.k) + LRD_GUARD);
 }
 
 /* mean over the neighbours of lrd(o) / lrd_row: -(scikit-learn's score). */
 static double factor(const lof_state *s, const size_t *index, double lrd_row, double *ratio)
 {
-    for (size_t j = 0; j < s->k; j++)
+    for (size_t j = 0; j < s->nb.k; j++)
         ratio[j] = s->lrd[index[j]] / lrd_row;
-    return an_mean(ratio, s->k);
+    return an_mean(ratio, s->nb.k);
 }
 
 static anoma_status lof_fit(void *state, const an_fit_data *data)
 {
     lof_state *s = state;
     clear(s);
-    AN_TRY(an_nb_data_fit(&s->data, "lof", data, 2, s->algorithm));
-    size_t n = s->data.n;
-    s->k = s->n_neighbors < n - 1 ? s->n_neighbors : n - 1;
-    double *dist = an_malloc_array(n, s->k * sizeof(double));
-    size_t *index = an_malloc_array(n, s->k * sizeof(size_t));
-    double *work = AN_NEW_ARRAY(double, s->k);
+    AN_TRY(an_nb_fit(&s->nb, data));
+    size_t n = an_nb_rows_count(&s->nb), k = s->nb.k;
+    double *dist = an_malloc_array(n, k * sizeof(double));
+    size_t *index = an_malloc_array(n, k * sizeof(size_t));
+    double *work = AN_NEW_ARRAY(double, k);
     anoma_status st = dist && index && work ? alloc_arrays(s, n) : an_no_memory();
     if (st == ANOMA_OK)
-        st = an_knn_self_query(&s->data.index, 0, n, s->k, data->n_threads, dist, index);
+        st = an_knn_self_query(s->nb.index, 0, n, k, data->n_threads, dist, index);
     if (st == ANOMA_OK) {
         for (size_t i = 0; i < n; i++)
-            s->kdist[i] = dist[i * s->k + s->k - 1];
+            s->kdist[i] = dist[i * k + k - 1];
         for (size_t i = 0; i < n; i++)
-            s->lrd[i] = local_density(s, dist + i * s->k, index + i * s->k, work);
+            s->lrd[i] = local_density(s, dist + i * k, index + i * k, work);
         for (size_t i = 0; i < n; i++)
-            s->train_scores[i] = factor(s, index + i * s->k, s->lrd[i], work);
+            s->train_scores[i] = factor(s, index + i * k, s->lrd[i], work);
         s->fitted = 1;
     }
     an_free(dist);
@@ -147,7 +145,7 @@ static anoma_status lof_fit(void *state, const an_fit_data *data)
 static const double *lof_training_scores(const void *state, size_t *rows)
 {
     const lof_state *s = state;
-    *rows = s->fitted ? s->data.n : 0;
+    *rows = s->fitted ? an_nb_rows_count(&s->nb) : 0;
     return s->fitted ? s->train_scores : NULL;
 }
 
@@ -155,22 +153,23 @@ static const double *lof_training_scores(const void *state, size_t *rows)
 static size_t lof_scratch_bytes(const void *state)
 {
     const lof_state *s = state;
-    return an_knn_row_scratch_bytes(s->k) + s->k * (2 * sizeof(double) + sizeof(size_t));
+    return an_knn_row_scratch_bytes(s->nb.k) + s->nb.k * (2 * sizeof(double) + sizeof(size_t));
 }
 
 static void lof_score_row(const void *state, const double *row, void *scratch, double *score)
 {
     const lof_state *s = state;
-    for (size_t j = 0; j < s->data.d; j++)
+    size_t k = s->nb.k;
+    for (size_t j = 0; j < s->nb.index->d; j++)
         if (isnan(row[j])) {
             *score = NAN;
             return;
         }
     unsigned char *p = scratch;
-    double *dist = (double *)(p + an_knn_row_scratch_bytes(s->k));
-    double *work = dist + s->k;
-    size_t *index = (size_t *)(work + s->k);
-    an_knn_query_row(&s->data.index, row, s->k, scratch, dist, index);
+    double *dist = (double *)(p + an_knn_row_scratch_bytes(k));
+    double *work = dist + k;
+    size_t *index = (size_t *)(work + k);
+    an_knn_query_row(s->nb.index, row, k, scratch, dist, index);
     *score = factor(s, index, local_density(s, dist, index, work), work);
 }
 
@@ -178,18 +177,19 @@ static anoma_status lof_score_batch(const void *state, const double *x, size_t r
                                     size_t n_threads, double *scores)
 {
     const lof_state *s = state;
-    AN_TRY(an_nb_check_complete("lof: score", x, rows, s->data.d));
+    size_t d = s->nb.index->d, k = s->nb.k;
+    AN_TRY(an_nb_check_complete("lof: score", x, rows, d));
     size_t block = rows < SCORE_BLOCK ? rows : SCORE_BLOCK;
-    double *dist = an_malloc_array(block ? block : 1, s->k * sizeof(double));
-    size_t *index = an_malloc_array(block ? block : 1, s->k * sizeof(size_t));
-    double *work = AN_NEW_ARRAY(double, s->k);
+    double *dist = an_malloc_array(block ? block : 1, k * sizeof(double));
+    size_t *index = an_malloc_array(block ? block : 1, k * sizeof(size_t));
+    double *work = AN_NEW_ARRAY(double, k);
     anoma_status st = dist && index && work ? ANOMA_OK : an_no_memory();
     for (size_t b = 0; b < rows && st == ANOMA_OK; b += block) {
         size_t m = rows - b < block ? rows - b : block;
-        st = an_knn_query(&s->data.index, x + b * s->data.d, m, s->k, n_threads, dist, index);
+        st = an_knn_query(s->nb.index, x + b * d, m, k, n_threads, dist, index);
         for (size_t i = 0; i < m && st == ANOMA_OK; i++) {
-            const double *di = dist + i * s->k;
-            const size_t *ii = index + i * s->k;
+            const double *di = dist + i * k;
+            const size_t *ii = index + i * k;
             scores[b + i] = factor(s, ii, local_density(s, di, ii, work), work);
         }
     }
@@ -204,26 +204,21 @@ static anoma_status lof_save(const void *state, an_writer *w)
     const lof_state *s = state;
     if (!s->fitted)
         return an_error(ANOMA_ERR_NOT_FITTED, "lof: not fitted");
-    an_put_u64(w, s->k);
-    an_nb_data_save(&s->data, w);
-    an_put_f64_array(w, s->kdist, 3 * s->data.n);
+    an_nb_save(&s->nb, w);
+    an_put_f64_array(w, s->kdist, 3 * an_nb_rows_count(&s->nb));
     return an_writer_status(w);
 }
 
 static anoma_status lof_load(void *state, an_reader *r, size_t n_features, uint32_t version)
 {
     lof_state *s = state;
-    (void)version; /* only version 1 exists */
     clear(s);
-    uint64_t k = an_get_u64(r);
-    AN_TRY(an_reader_status(r));
-    AN_TRY(an_nb_data_load(&s->data, r, n_features, 2, s->algorithm));
-    size_t n = s->data.n;
-    anoma_status st = k >= 1 && k <= n - 1 && an_reader_can_hold(r, n, 3 * sizeof(double))
+    AN_TRY(an_nb_load(&s->nb, r, n_features, version));
+    size_t n = an_nb_rows_count(&s->nb);
+    anoma_status st = an_reader_can_hold(r, n, 3 * sizeof(double))
                           ? alloc_arrays(s, n)
                           : (an_reader_fail(r), an_reader_status(r));
     if (st == ANOMA_OK) {
-        s->k = (size_t)k;
         an_get_f64_array(r, s->kdist, 3 * n);
         /* kdist >= 0, lrd in (0, 1e10], scores finite: what fit gives */
         for (size_t i = 0; !r->failed && i < n; i++)
@@ -243,7 +238,8 @@ static anoma_status lof_load(void *state, an_reader *r, size_t n_features, uint3
 static size_t lof_memory_bytes(const void *state)
 {
     const lof_state *s = state;
-    return sizeof *s + an_nb_data_memory(&s->data) + (s->kdist ? 3 * s->data.n * sizeof(double) : 0);
+    return sizeof *s + an_nb_memory(&s->nb) +
+           (s->kdist ? 3 * an_nb_rows_count(&s->nb) * sizeof(double) : 0);
 }
 
 static void lof_describe(const void *state, an_strbuf *out)
@@ -253,12 +249,10 @@ static void lof_describe(const void *state, an_strbuf *out)
         an_strbuf_printf(out, "  not fitted\n");
         return;
     }
-    an_strbuf_printf(out, "  training rows: %zu x %zu, k = %zu neighbours, search: %s\n",
-                     s->data.n, s->data.d, s->k,
-                     s->data.index.algorithm == AN_KNN_KD_TREE ? "kd_tree" : "brute");
+    an_nb_describe(&s->nb, "", out);
     double lo = s->train_scores[0], hi = lo;
     size_t above = 0;
-    for (size_t i = 0; i < s->data.n; i++) {
+    for (size_t i = 0; i < an_nb_rows_count(&s->nb); i++) {
         lo = fmin(lo, s->train_scores[i]);
         hi = fmax(hi, s->train_scores[i]);
         above += s->train_scores[i] > 1.5;
@@ -283,7 +277,7 @@ const an_detector_vtable an_lof_detector = {
     .params = lof_params,
     .n_params = sizeof lof_params / sizeof *lof_params,
     .flags = ANOMA_FLAG_COMPLETE_ROWS,
-    .payload_version = 1,
+    .payload_version = 2,
     .create = lof_create,
     .destroy = lof_destroy,
     .fit = lof_fit,
@@ -293,6 +287,7 @@ const an_detector_vtable an_lof_detector = {
     .training_scores = lof_training_scores,
     .save = lof_save,
     .load = lof_load,
+    .share_rows = lof_share_rows,
     .memory_bytes = lof_memory_bytes,
     .describe = lof_describe,
     .auto_threshold = lof_auto_threshold,

@@ -1,4 +1,5 @@
-/* The training matrix of the neighbour detectors: see neighbor_data.h. */
+/* The training rows of the neighbour detectors and the model's table of
+ * them: see neighbor_data.h. */
 #include "detectors/neighbor_data.h"
 #include "core/alloc.h"
 #include "core/error.h"
@@ -6,6 +7,10 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+
+/* Fewest training rows a neighbour detector takes: a row's neighbours
+ * leave the row out, so it needs one other. */
+enum { MIN_ROWS = 2 };
 
 anoma_status an_nb_check_complete(const char *what, const double *x, size_t rows, size_t cols)
 {
@@ -19,70 +24,284 @@ anoma_status an_nb_check_complete(const char *what, const double *x, size_t rows
     return ANOMA_OK;
 }
 
-void an_nb_data_free(an_nb_data *s)
+/* ---- one matrix ---- */
+
+static void rows_free(an_nb_rows *rows)
 {
-    an_knn_free(&s->index);
-    an_free(s->x);
-    memset(s, 0, sizeof *s);
+    if (!rows)
+        return;
+    for (size_t a = 0; a < sizeof rows->index / sizeof *rows->index; a++)
+        an_knn_free(&rows->index[a]);
+    an_free(rows->x);
+    an_free(rows);
 }
 
-size_t an_nb_data_memory(const an_nb_data *s)
+static size_t rows_memory(const an_nb_rows *rows)
 {
-    return s->n * s->d * sizeof(double) + an_knn_memory(&s->index);
+    size_t bytes = sizeof *rows + rows->n * rows->d * sizeof(double);
+    for (size_t a = 0; a < sizeof rows->index / sizeof *rows->index; a++)
+        bytes += an_knn_memory(&rows->index[a]);
+    return bytes;
 }
 
-anoma_status an_nb_data_fit(an_nb_data *s, const char *detector, const an_fit_data *data,
-                            size_t min_rows, an_knn_algorithm algorithm)
+/* The index for `choice`, built on first use. */
+static anoma_status rows_index(an_nb_rows *rows, an_knn_algorithm choice, const an_knn_index **out)
 {
-    if (data->rows < min_rows)
-        return an_error(ANOMA_ERR_EMPTY, "%s: fit needs at least %zu rows, got n_samples = %zu", detector,
-                        min_rows, data->rows);
-    char what[64];
-    snprintf(what, sizeof what, "%s: fit", detector);
-    AN_TRY(an_nb_check_complete(what, data->x, data->rows, data->cols));
-    an_nb_data_free(s);
-    s->x = an_malloc_array(data->rows, data->cols * sizeof(double));
-    if (!s->x)
+    an_knn_algorithm a = an_knn_resolve(choice, rows->n, rows->d);
+    if (!rows->index[a].x)
+        AN_TRY(an_knn_build(&rows->index[a], rows->x, rows->n, rows->d, a));
+    *out = &rows->index[a];
+    return ANOMA_OK;
+}
+
+/* ---- the table ---- */
+
+static size_t table_position(const an_nb_table *t, const an_nb_rows *rows)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->items[i] == rows)
+            return i;
+    return SIZE_MAX;
+}
+
+static anoma_status table_append(an_nb_table *t, an_nb_rows *rows)
+{
+    an_nb_rows **grown = an_realloc_array(t->items, t->n + 1, sizeof *grown);
+    if (!grown)
         return an_no_memory();
-    memcpy(s->x, data->x, data->rows * data->cols * sizeof(double));
-    s->n = data->rows;
-    s->d = data->cols;
-    anoma_status st = an_knn_build(&s->index, s->x, s->n, s->d, algorithm);
-    if (st != ANOMA_OK)
-        an_nb_data_free(s);
-    return st;
+    t->items = grown;
+    t->items[t->n++] = rows;
+    return ANOMA_OK;
 }
 
-void an_nb_data_save(const an_nb_data *s, an_writer *w)
+void an_nb_table_free(an_nb_table *t)
 {
-    an_put_u64(w, s->n);
-    an_put_u64(w, s->d);
-    an_put_f64_array(w, s->x, s->n * s->d);
+    for (size_t i = 0; i < t->n; i++)
+        rows_free(t->items[i]);
+    an_free(t->items);
+    memset(t, 0, sizeof *t);
 }
 
-anoma_status an_nb_data_load(an_nb_data *s, an_reader *r, size_t n_features, size_t min_rows,
-                             an_knn_algorithm algorithm)
+size_t an_nb_table_memory(const an_nb_table *t)
 {
-    an_nb_data_free(s);
+    size_t bytes = t->n * sizeof *t->items;
+    for (size_t i = 0; i < t->n; i++)
+        bytes += rows_memory(t->items[i]);
+    return bytes;
+}
+
+void an_nb_table_describe(const an_nb_table *t, an_strbuf *out)
+{
+    for (size_t i = 0; i < t->n; i++)
+        an_strbuf_printf(out, "shared training rows %zu: %zu x %zu, used by %zu detector%s\n", i,
+                         t->items[i]->n, t->items[i]->d, t->items[i]->users,
+                         t->items[i]->users == 1 ? "" : "s");
+}
+
+static void put_matrix(const an_nb_rows *rows, an_writer *w)
+{
+    an_put_u64(w, rows->n);
+    an_put_u64(w, rows->d);
+    an_put_f64_array(w, rows->x, rows->n * rows->d);
+}
+
+void an_nb_table_save(const an_nb_table *t, size_t i, an_writer *w) { put_matrix(t->items[i], w); }
+
+/* A matrix as put_matrix writes it, checked, into a new an_nb_rows. */
+static anoma_status get_matrix(an_reader *r, size_t width, an_nb_rows **out)
+{
     uint64_t n = an_get_u64(r), d = an_get_u64(r);
-    if (r->failed || d != n_features || n < min_rows || !d ||
-        !an_reader_can_hold(r, n, d * sizeof(double))) {
+    if (r->failed || d != width || n < MIN_ROWS || !d ||
+        !an_reader_can_hold(r, n, (size_t)d * sizeof(double))) {
         an_reader_fail(r);
         return an_reader_status(r);
     }
-    s->x = an_malloc_array((size_t)n, (size_t)d * sizeof(double));
-    if (!s->x)
+    an_nb_rows *rows = AN_NEW_ZEROED(an_nb_rows, 1);
+    if (!rows || !(rows->x = an_malloc_array((size_t)n, (size_t)d * sizeof(double)))) {
+        an_free(rows);
         return an_no_memory();
-    s->n = (size_t)n;
-    s->d = (size_t)d;
-    an_get_f64_array(r, s->x, s->n * s->d);
-    for (size_t i = 0; !r->failed && i < s->n * s->d; i++)
-        if (!isfinite(s->x[i]))
+    }
+    rows->n = (size_t)n;
+    rows->d = (size_t)d;
+    an_get_f64_array(r, rows->x, rows->n * rows->d);
+    for (size_t i = 0; !r->failed && i < rows->n * rows->d; i++)
+        if (!isfinite(rows->x[i]))
             an_reader_fail(r);
     anoma_status st = an_reader_status(r);
-    if (st == ANOMA_OK)
-        st = an_knn_build(&s->index, s->x, s->n, s->d, algorithm);
+    if (st != ANOMA_OK) {
+        rows_free(rows);
+        return st;
+    }
+    *out = rows;
+    return ANOMA_OK;
+}
+
+anoma_status an_nb_table_load(an_nb_table *t, an_reader *r, size_t width)
+{
+    an_nb_rows *rows = NULL;
+    AN_TRY(get_matrix(r, width, &rows));
+    anoma_status st = r->pos == r->len
+                          ? table_append(t, rows)
+                          : an_error(ANOMA_ERR_FORMAT, "model file: shared rows section has "
+                                     "trailing bytes");
     if (st != ANOMA_OK)
-        an_nb_data_free(s);
+        rows_free(rows);
     return st;
+}
+
+anoma_status an_nb_table_check_used(const an_nb_table *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (!t->items[i]->users)
+            return an_error(ANOMA_ERR_FORMAT, "model file: shared rows section %zu is used by "
+                            "no detector", i);
+    return ANOMA_OK;
+}
+
+/* ---- a detector's reference ---- */
+
+void an_nb_init(an_nb_detector *s, const char *name, const an_params *params)
+{
+    memset(s, 0, sizeof *s);
+    s->name = name;
+    s->n_neighbors = (size_t)an_params_int(params, "n_neighbors");
+    s->algorithm = (an_knn_algorithm)an_params_choice(params, "algorithm");
+}
+
+void an_nb_release(an_nb_detector *s)
+{
+    an_nb_rows *rows = s->rows;
+    s->rows = NULL;
+    s->index = NULL;
+    s->k = 0;
+    if (!rows || --rows->users)
+        return;
+    size_t at = s->table ? table_position(s->table, rows) : SIZE_MAX;
+    if (at != SIZE_MAX) { /* keep the others in order: their positions are their names */
+        memmove(s->table->items + at, s->table->items + at + 1,
+                (s->table->n - at - 1) * sizeof *s->table->items);
+        s->table->n--;
+    }
+    rows_free(rows);
+}
+
+/* The table's matrix equal to x bit for bit, or NULL. */
+static an_nb_rows *find_equal(const an_nb_table *t, const double *x, size_t n, size_t d)
+{
+    for (size_t i = 0; t && i < t->n; i++) {
+        const an_nb_rows *rows = t->items[i];
+        if (rows->n == n && rows->d == d && !memcmp(rows->x, x, n * d * sizeof *x))
+            return t->items[i];
+    }
+    return NULL;
+}
+
+/* Reference `rows` (in the table, or the detector's alone) and its index. */
+static anoma_status use_rows(an_nb_detector *s, an_nb_rows *rows)
+{
+    rows->users++;
+    s->rows = rows;
+    anoma_status st = rows_index(rows, s->algorithm, &s->index);
+    if (st != ANOMA_OK)
+        an_nb_release(s);
+    return st;
+}
+
+/* Take `fresh` (new, owned from here on): the table's equal matrix instead
+ * when it has one, else fresh itself, put in the table. */
+static anoma_status adopt(an_nb_detector *s, an_nb_rows *fresh)
+{
+    an_nb_rows *equal = find_equal(s->table, fresh->x, fresh->n, fresh->d);
+    if (equal) {
+        rows_free(fresh);
+        return use_rows(s, equal);
+    }
+    anoma_status st = s->table ? table_append(s->table, fresh) : ANOMA_OK;
+    if (st != ANOMA_OK) {
+        rows_free(fresh);
+        return st;
+    }
+    return use_rows(s, fresh);
+}
+
+anoma_status an_nb_fit(an_nb_detector *s, const an_fit_data *data)
+{
+    an_nb_release(s);
+    if (data->rows < MIN_ROWS)
+        return an_error(ANOMA_ERR_EMPTY, "%s: fit needs at least %d rows, got n_samples = %zu",
+                        s->name, MIN_ROWS, data->rows);
+    char what[64];
+    snprintf(what, sizeof what, "%s: fit", s->name);
+    AN_TRY(an_nb_check_complete(what, data->x, data->rows, data->cols));
+    an_nb_rows *equal = find_equal(s->table, data->x, data->rows, data->cols);
+    if (equal) {
+        AN_TRY(use_rows(s, equal));
+    } else {
+        an_nb_rows *fresh = AN_NEW_ZEROED(an_nb_rows, 1);
+        if (!fresh || !(fresh->x = an_malloc_array(data->rows, data->cols * sizeof(double)))) {
+            an_free(fresh);
+            return an_no_memory();
+        }
+        memcpy(fresh->x, data->x, data->rows * data->cols * sizeof(double));
+        fresh->n = data->rows;
+        fresh->d = data->cols;
+        AN_TRY(adopt(s, fresh));
+    }
+    s->k = s->n_neighbors < s->rows->n - 1 ? s->n_neighbors : s->rows->n - 1;
+    return ANOMA_OK;
+}
+
+size_t an_nb_rows_count(const an_nb_detector *s) { return s->rows ? s->rows->n : 0; }
+
+void an_nb_save(const an_nb_detector *s, an_writer *w)
+{
+    an_put_u64(w, s->k);
+    size_t at = s->table ? table_position(s->table, s->rows) : SIZE_MAX;
+    if (at != SIZE_MAX) {
+        an_put_u32(w, (uint32_t)(at + 1));
+    } else {
+        an_put_u32(w, 0);
+        put_matrix(s->rows, w);
+    }
+}
+
+anoma_status an_nb_load(an_nb_detector *s, an_reader *r, size_t n_features, uint32_t version)
+{
+    an_nb_release(s);
+    uint64_t k = an_get_u64(r);
+    uint32_t ref = version >= 2 ? an_get_u32(r) : 0;
+    AN_TRY(an_reader_status(r));
+    if (ref) {
+        if (!s->table || ref > s->table->n || s->table->items[ref - 1]->d != n_features) {
+            an_reader_fail(r);
+            return an_reader_status(r);
+        }
+        AN_TRY(use_rows(s, s->table->items[ref - 1]));
+    } else {
+        an_nb_rows *fresh = NULL;
+        AN_TRY(get_matrix(r, n_features, &fresh));
+        AN_TRY(adopt(s, fresh));
+    }
+    if (k < 1 || k > s->rows->n - 1) {
+        an_nb_release(s);
+        an_reader_fail(r);
+        return an_reader_status(r);
+    }
+    s->k = (size_t)k;
+    return ANOMA_OK;
+}
+
+size_t an_nb_memory(const an_nb_detector *s)
+{
+    return s->rows && !s->table ? rows_memory(s->rows) : 0;
+}
+
+void an_nb_describe(const an_nb_detector *s, const char *extra, an_strbuf *out)
+{
+    size_t at = s->table ? table_position(s->table, s->rows) : SIZE_MAX;
+    an_strbuf_printf(out, "  training rows: %zu x %zu", s->rows->n, s->rows->d);
+    if (at != SIZE_MAX)
+        an_strbuf_printf(out, " (shared rows %zu)", at);
+    an_strbuf_printf(out, ", k = %zu neighbours%s, search: %s\n", s->k, extra,
+                     s->index->algorithm == AN_KNN_KD_TREE ? "kd_tree" : "brute");
 }

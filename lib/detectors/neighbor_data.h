@@ -1,43 +1,95 @@
-/* The training matrix and k-NN index of a detector that searches neighbours
- * (lof, knn), written once.
+/* The training rows of the detectors that search neighbours (lof, knn):
+ * the part of their state they share, and the model's table that holds
+ * each training matrix once.
  *
- * The matrix is the detector's whole memory of the data: the index only
- * borrows it (lib/neighbors/knn.h). Today each such detector owns a copy
- * and saves it in its payload; the index is rebuilt on load, never saved.
- * The model's shared-resource section (DESIGN.md, "Shared resources") will
- * hold one matrix for every detector of a model fitted on the same rows;
- * this struct is the unit it will store and hand to each detector, which is
- * why nothing here depends on the detector's own parameters. Missing values
- * are refused (docs/neighbors.md): a distance with a hole in it has no one
- * meaning, and the pipeline's "imputer" step fills them first. */
+ * an_nb_rows is one training matrix (n x d, owned) with its k-NN indexes,
+ * one per search algorithm, each built the first time a detector asks for
+ * it; an index borrows the matrix (lib/neighbors/knn.h). A model keeps
+ * every matrix in one an_nb_table: a detector fitted (or loaded) on rows
+ * equal bit for bit to a matrix already in the table takes a reference to
+ * it instead of a copy, so a model with lof and knn (or two knn) fitted on
+ * the same pipeline output holds one matrix and one index per algorithm,
+ * saves the matrix once (a SHARED_ROWS section, docs/model-format.md) and
+ * loads it once. A matrix leaves the table with its last user. The table
+ * changes only while its model is fitted, loaded or freed, which one
+ * owner does; scoring only reads it, from any thread.
+ *
+ * an_nb_detector is what lof and knn keep of it: the parameters
+ * n_neighbors and algorithm, the effective k, and the reference to the
+ * rows, with fit, save, load and describe written once here. Missing
+ * values are refused (docs/neighbors.md): a distance with a hole in it has
+ * no one meaning, and the pipeline's "imputer" step fills them first. */
 #ifndef AN_DETECTORS_NEIGHBOR_DATA_H
 #define AN_DETECTORS_NEIGHBOR_DATA_H
 
 #include "detectors/detector.h"
 #include "neighbors/knn.h"
 
-typedef struct an_nb_data {
+typedef struct an_nb_rows {
     double *x; /* n x d, owned */
     size_t n, d;
-    an_knn_index index;
-} an_nb_data;
+    size_t users; /* detectors holding a reference */
+    /* by resolved algorithm (AN_KNN_BRUTE, AN_KNN_KD_TREE); x NULL = not built */
+    an_knn_index index[3];
+} an_nb_rows;
+
+typedef struct an_nb_table {
+    an_nb_rows **items;
+    size_t n;
+} an_nb_table;
+
+/* Frees every matrix left (each user has released its own by then). */
+void an_nb_table_free(an_nb_table *t);
+/* Bytes of the matrices and their indexes. */
+size_t an_nb_table_memory(const an_nb_table *t);
+/* One line per matrix, for anoma inspect. */
+void an_nb_table_describe(const an_nb_table *t, an_strbuf *out);
+/* The SHARED_ROWS payload of matrix i: u64 n, u64 d, then n x d f64. */
+void an_nb_table_save(const an_nb_table *t, size_t i, an_writer *w);
+/* Append the matrix of a SHARED_ROWS payload, with no user yet: n >= 2,
+ * d == width, every value finite, the payload used whole. */
+anoma_status an_nb_table_load(an_nb_table *t, an_reader *r, size_t width);
+/* ANOMA_ERR_FORMAT naming the first matrix no detector references (a
+ * file's sections must all be used). */
+anoma_status an_nb_table_check_used(const an_nb_table *t);
+
+typedef struct an_nb_detector {
+    const char *name; /* the detector's, for messages */
+    size_t n_neighbors;
+    an_knn_algorithm algorithm;
+    size_t k;           /* effective: min(n_neighbors, n - 1) */
+    an_nb_table *table; /* the model's; NULL: the rows are this detector's alone */
+    an_nb_rows *rows;   /* NULL until fitted or loaded */
+    const an_knn_index *index; /* over rows, for `algorithm` */
+} an_nb_detector;
 
 /* ANOMA_ERR_INVALID_ARGUMENT naming the first missing value's column and
  * row, with the advice to impute; `what` names the detector and the call. */
 anoma_status an_nb_check_complete(const char *what, const double *x, size_t rows, size_t cols);
 
-/* Copy the training rows (at least min_rows of them, else
- * ANOMA_ERR_EMPTY naming the detector) and build the index. */
-anoma_status an_nb_data_fit(an_nb_data *s, const char *detector, const an_fit_data *data,
-                            size_t min_rows, an_knn_algorithm algorithm);
-void an_nb_data_free(an_nb_data *s);
-size_t an_nb_data_memory(const an_nb_data *s);
+/* Unfitted, from the parameters n_neighbors and algorithm. */
+void an_nb_init(an_nb_detector *s, const char *name, const an_params *params);
+/* Drop the reference to the rows: unfitted again. */
+void an_nb_release(an_nb_detector *s);
+/* The training rows (at least 2 complete ones, else an error naming the
+ * detector) from the table or copied into it, their index, and k. */
+anoma_status an_nb_fit(an_nb_detector *s, const an_fit_data *data);
+size_t an_nb_rows_count(const an_nb_detector *s);
 
-/* u64 n, u64 d, then n x d f64. */
-void an_nb_data_save(const an_nb_data *s, an_writer *w);
-/* The same back, d == n_features and n >= min_rows, every value finite,
- * and the index rebuilt. */
-anoma_status an_nb_data_load(an_nb_data *s, an_reader *r, size_t n_features, size_t min_rows,
-                             an_knn_algorithm algorithm);
+/* Payload, version 2: u64 k, then u32 rows: r >= 1 is the table's matrix
+ * r - 1 (the model's r-th SHARED_ROWS section), 0 the matrix inline as
+ * SHARED_ROWS holds it. Saved with a table the reference, else inline.
+ * Version 1 (libanoma before 0.2.0 shared rows): u64 k, the matrix inline. */
+void an_nb_save(const an_nb_detector *s, an_writer *w);
+/* Either version back, every count checked: the reference in range, or
+ * the inline matrix as an_nb_table_load checks it, taken into the table
+ * (shared when an equal one is there); 1 <= k <= n - 1; the index built. */
+anoma_status an_nb_load(an_nb_detector *s, an_reader *r, size_t n_features, uint32_t version);
+
+/* Bytes the detector holds of the rows: none when they are in the model's
+ * table (the model counts them once), the matrix and index otherwise. */
+size_t an_nb_memory(const an_nb_detector *s);
+/* "  training rows: n x d (shared matrix i), k = K neighbours<extra>, search: S\n" */
+void an_nb_describe(const an_nb_detector *s, const char *extra, an_strbuf *out);
 
 #endif

@@ -17,6 +17,7 @@ enum {
     AN_SECTION_DETECTOR = 4, /* one detector: name, parameters, fitted state */
     AN_SECTION_PROBABILITY = 5, /* optional: how a score becomes a probability */
     AN_SECTION_ENSEMBLE = 6,    /* members' rank knots and vote thresholds */
+    AN_SECTION_SHARED_ROWS = 7, /* a training matrix detectors reference */
 };
 
 /* Section flags. */

@@ -80,6 +80,7 @@ void anoma_model_free(anoma_model *m)
         an_distribution_free(&d->ranks);
     }
     an_free(m->detectors);
+    an_nb_table_free(&m->shared_rows); /* after the detectors, its users */
     an_pipeline_free(&m->pipeline);
     free_feature_names(m);
     an_params_free(&m->params);
@@ -87,10 +88,12 @@ void anoma_model_free(anoma_model *m)
     an_free(m);
 }
 
-anoma_status an_model_detector_reset(an_model_detector *d)
+anoma_status an_model_detector_reset(anoma_model *m, an_model_detector *d)
 {
     void *state = NULL;
     AN_TRY(d->vt->create(&d->params, &state));
+    if (d->vt->share_rows)
+        d->vt->share_rows(state, &m->shared_rows);
     if (d->state)
         d->vt->destroy(d->state);
     d->state = state;
@@ -126,7 +129,7 @@ anoma_status anoma_model_add_detector(anoma_model *m, const char *name, const ch
     AN_TRY(an_params_init(&d.params, vt->name, vt->params, vt->n_params));
     anoma_status st = an_params_parse(&d.params, params);
     if (st == ANOMA_OK)
-        st = an_model_detector_reset(&d);
+        st = an_model_detector_reset(m, &d);
     an_model_detector *grown = NULL;
     if (st == ANOMA_OK) {
         grown = an_realloc_array(m->detectors, m->n_detectors + 1, sizeof *grown);
@@ -200,7 +203,7 @@ anoma_status anoma_model_set_detector_param(anoma_model *m, size_t index, const 
     AN_TRY(an_params_copy(&saved, &d->params));
     anoma_status st = an_params_set(&d->params, key, value);
     if (st == ANOMA_OK)
-        st = an_model_detector_reset(d);
+        st = an_model_detector_reset(m, d);
     if (st != ANOMA_OK) { /* keep the detector as it was */
         an_params_free(&d->params);
         d->params = saved;
@@ -419,7 +422,7 @@ static void unfit(anoma_model *m)
 {
     for (size_t k = 0; k < m->n_detectors; k++)
         if (!m->detectors[k].imported_width)
-            an_model_detector_reset(&m->detectors[k]);
+            an_model_detector_reset(m, &m->detectors[k]);
     an_pipeline_unfit(&m->pipeline);
     an_probability_free(&m->probability);
     if (!m->feature_names)
@@ -546,7 +549,7 @@ size_t anoma_model_memory_bytes(const anoma_model *m)
             bytes += m->detectors[k].vt->memory_bytes(m->detectors[k].state);
     for (size_t j = 0; m->feature_names && j < m->n_features; j++)
         bytes += sizeof(char *) + strlen(m->feature_names[j]) + 1;
-    return bytes + an_pipeline_memory_bytes(&m->pipeline);
+    return bytes + an_nb_table_memory(&m->shared_rows) + an_pipeline_memory_bytes(&m->pipeline);
 }
 
 anoma_status anoma_model_describe(const anoma_model *m, char *buf, size_t cap, size_t *needed)
@@ -571,6 +574,7 @@ anoma_status anoma_model_describe(const anoma_model *m, char *buf, size_t cap, s
     }
     an_pipeline_describe(&m->pipeline, &sb);
     an_strbuf_printf(&sb, "memory: %zu bytes\n", anoma_model_memory_bytes(m));
+    an_nb_table_describe(&m->shared_rows, &sb);
     for (size_t k = 0; k < m->n_detectors; k++) {
         const an_model_detector *d = &m->detectors[k];
         an_strbuf_printf(&sb, "detector %zu: %s\n  parameters: ", k, d->vt->name);

@@ -5,6 +5,7 @@
 #include "anoma/model.h"
 #include "core/params.h"
 #include "detectors/detector.h"
+#include "detectors/neighbor_data.h"
 #include "features/pipeline.h"
 #include "model/ensemble.h"
 #include "model/probability.h"
@@ -36,6 +37,9 @@ struct anoma_model {
     an_params params; /* the model's own parameters (schema in components.c) */
     an_model_detector *detectors;
     size_t n_detectors;
+    /* training matrices of neighbour detectors, each held once however
+     * many detectors use it (neighbor_data.h); saved as SHARED_ROWS */
+    an_nb_table shared_rows;
     int fitted;
     an_pipeline pipeline; /* input schema and steps; its plan is set once fitted */
     size_t n_features;  /* input width at fit time */
@@ -61,8 +65,9 @@ struct anoma_model {
 extern const anoma_param_info an_model_schema[];
 extern const size_t an_model_schema_size;
 
-/* Make the detector's unfitted state from its parameters. */
-anoma_status an_model_detector_reset(an_model_detector *d);
+/* Make the detector's unfitted state from its parameters, sharing
+ * training rows through m's table. */
+anoma_status an_model_detector_reset(anoma_model *m, an_model_detector *d);
 
 /* The input schema of a matrix of cols columns: the names set, or x0, x1,
  * ...; every column a number. */

@@ -16,6 +16,7 @@ static const an_section_rule model_sections[] = {
     {AN_SECTION_META, 1, 1, "metadata"},
     {AN_SECTION_MODEL, 1, 1, "model"},
     {AN_SECTION_PIPELINE, 0, 1, "pipeline"},
+    {AN_SECTION_SHARED_ROWS, 0, AN_MODEL_MAX_DETECTORS, "shared rows"},
     {AN_SECTION_DETECTOR, 1, AN_MODEL_MAX_DETECTORS, "detector"},
     {AN_SECTION_PROBABILITY, 0, 1, "probability"},
     {AN_SECTION_ENSEMBLE, 0, 1, "ensemble"},
@@ -60,14 +61,15 @@ static anoma_status write_detector(const an_model_detector *d, an_writer *w)
     return d->vt->save(d->state, w);
 }
 
-/* The whole file image, in `out`: metadata, model, pipeline, detectors, then
- * the ensemble (required: it changes scores) and the probability (optional:
- * a reader without it scores alike) when the model has them. */
+/* The whole file image, in `out`: metadata, model, pipeline, the shared
+ * training rows, detectors, then the ensemble (required: it changes
+ * scores) and the probability (optional: a reader without it scores
+ * alike) when the model has them. */
 static anoma_status encode_model(const anoma_model *m, an_writer *out)
 {
     if (!m->fitted)
         return an_error(ANOMA_ERR_NOT_FITTED, "save: the model is not fitted");
-    size_t n_sections = 3 + m->n_detectors + 2;
+    size_t n_sections = 3 + m->shared_rows.n + m->n_detectors + 2;
     an_writer *payloads = AN_NEW_ZEROED(an_writer, n_sections);
     an_section *sections = AN_NEW_ZEROED(an_section, n_sections);
     anoma_status st = payloads && sections ? ANOMA_OK : an_no_memory();
@@ -81,6 +83,10 @@ static anoma_status encode_model(const anoma_model *m, an_writer *out)
         sections[1].type = AN_SECTION_MODEL;
         sections[2].type = AN_SECTION_PIPELINE;
         n = 3;
+        for (size_t i = 0; i < m->shared_rows.n; i++, n++) {
+            an_nb_table_save(&m->shared_rows, i, &payloads[n]);
+            sections[n].type = AN_SECTION_SHARED_ROWS;
+        }
         for (size_t k = 0; k < m->n_detectors && st == ANOMA_OK; k++, n++) {
             st = write_detector(&m->detectors[k], &payloads[n]);
             sections[n].type = AN_SECTION_DETECTOR;
@@ -362,8 +368,14 @@ static anoma_status build_model(const an_section_list *list, anoma_model *m)
         return format_error("detector count does not match the detector sections");
     AN_TRY(read_pipeline(m, pipeline));
     for (size_t i = 0; i < list->n; i++)
+        if (list->items[i].type == AN_SECTION_SHARED_ROWS) {
+            an_reader sr = an_reader_make(list->items[i].data, list->items[i].size, "shared rows");
+            AN_TRY(an_nb_table_load(&m->shared_rows, &sr, m->width));
+        }
+    for (size_t i = 0; i < list->n; i++)
         if (list->items[i].type == AN_SECTION_DETECTOR)
             AN_TRY(read_detector(m, &list->items[i], list->minor));
+    AN_TRY(an_nb_table_check_used(&m->shared_rows));
     AN_TRY(an_ensemble_load(m, ensemble ? ensemble->data : NULL, ensemble ? ensemble->size : 0));
     if (probability) {
         an_reader pr = an_reader_make(probability->data, probability->size, "probability");

@@ -106,9 +106,10 @@ def test_conventions_and_refusals():
 def test_hostile_payloads_are_refused():
     x = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 3.0]])
 
-    def payload(k=1, rows=x, scores=(1.0, 1.0, 3.0)):
+    def payload(k=1, rows=x, scores=(1.0, 1.0, 3.0), ref=0):
+        """Payload version 2 (docs/detectors/knn.md), the matrix inline (ref 0)."""
         n, d = rows.shape
-        return (struct.pack("<QQQ", k, n, d) + np.asarray(rows, "<f8").tobytes()
+        return (struct.pack("<QIQQ", k, ref, n, d) + np.asarray(rows, "<f8").tobytes()
                 + np.asarray(scores, "<f8").tobytes())
 
     def load(data, width=2):
@@ -120,7 +121,8 @@ def test_hostile_payloads_are_refused():
     assert model.score([[0.0, 1.0]])[0] == 1.0
     for bad in (payload(k=0), payload(k=3), payload(scores=(1.0, -1.0, 3.0)),
                 payload(scores=(1.0, np.nan, 3.0)), payload(rows=np.where(x == 3, np.inf, x)),
-                struct.pack("<QQQ", 1, 2 ** 40, 2) + bytes(48)):
+                payload(ref=1),  # a model file's shared rows: none outside one
+                struct.pack("<QIQQ", 1, 0, 2 ** 40, 2) + bytes(48)):
         with pytest.raises(anoma.AnomaError):
             load(bad)
     data = payload()

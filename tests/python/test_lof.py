@@ -273,9 +273,10 @@ def test_bad_parameters_and_shapes():
                  "k capped")
 
 
-def _payload(k, x, kdist, lrd, scores):
+def _payload(k, x, kdist, lrd, scores, rows=0):
+    """Payload version 2 (docs/detectors/lof.md), the matrix inline (rows 0)."""
     n, d = x.shape
-    return (struct.pack("<QQQ", k, n, d) + np.asarray(x, "<f8").tobytes()
+    return (struct.pack("<QIQQ", k, rows, n, d) + np.asarray(x, "<f8").tobytes()
             + np.asarray(kdist, "<f8").tobytes() + np.asarray(lrd, "<f8").tobytes()
             + np.asarray(scores, "<f8").tobytes())
 
@@ -291,7 +292,8 @@ def test_hostile_payloads_are_refused():
            dict(good, x=x[:1], kdist=[1.0], lrd=[1.0], scores=[1.0]),
            dict(good, x=np.where(x == 3.0, np.nan, x)), dict(good, x=np.where(x == 3.0, np.inf, x)),
            dict(good, kdist=[1.0, -1.0, 3.0]), dict(good, lrd=[1.0, 0.0, 1.0]),
-           dict(good, lrd=[1.0, 2e10, 1.0]), dict(good, scores=[1.0, np.nan, 1.0])]
+           dict(good, lrd=[1.0, 2e10, 1.0]), dict(good, scores=[1.0, np.nan, 1.0]),
+           dict(good, rows=1)]  # a model file's shared rows: none outside one
     for b in bad:
         with pytest.raises(anoma.AnomaError):
             anoma.Model({"threshold": 1.5}, detectors=()).import_detector(
@@ -305,7 +307,7 @@ def test_hostile_payloads_are_refused():
         with pytest.raises(anoma.AnomaError):
             anoma.Model({"threshold": 1.5}, detectors=()).import_detector(
                 "lof", data, n_features, {"n_neighbors": 1})
-    huge = struct.pack("<QQQ", 1, 2 ** 40, 2) + bytes(64)
+    huge = struct.pack("<QIQQ", 1, 0, 2 ** 40, 2) + bytes(64)
     with pytest.raises(anoma.AnomaError):
         anoma.Model({"threshold": 1.5}, detectors=()).import_detector("lof", huge, 2)
 

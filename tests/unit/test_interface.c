@@ -190,7 +190,7 @@ static void test_aligned_allocation(void)
 /* ---- payload versions ---- */
 
 static const uint32_t known_sections[] = {AN_SECTION_META, AN_SECTION_MODEL, AN_SECTION_PIPELINE,
-                                          AN_SECTION_DETECTOR};
+                                          AN_SECTION_DETECTOR, AN_SECTION_SHARED_ROWS};
 
 /* A model's file with the payload version of every detector section
  * replaced by `version`. */
@@ -201,7 +201,7 @@ static void with_payload_version(const anoma_model *m, uint32_t version, an_writ
     unsigned char *file = malloc(size);
     CHECK_OK(anoma_model_save_memory(m, file, size, &size));
     an_section_list list = {0};
-    CHECK_OK(an_format_decode(file, size, known_sections, 4, &list));
+    CHECK_OK(an_format_decode(file, size, known_sections, 5, &list));
     CHECK(list.minor == AN_FORMAT_MINOR);
     for (size_t i = 0; i < list.n; i++) {
         if (list.items[i].type != AN_SECTION_DETECTOR)
@@ -251,41 +251,7 @@ static void test_payload_version(void)
 /* Format 1.0, before payload versions: a file written by libanoma 0.1.0
  * (tests/data/README.md) loads, its payloads taken as version 1, and scores
  * as the same model fitted today on the same rows. */
-enum { N_OLD = 40, D_OLD = 9 };
-
-/* The rows of tests/data/model-1.0.csv into x (0 when it is not found). */
-static int read_old_rows(double *x)
-{
-    char path[4096];
-    const char *dir = getenv("ANOMA_TEST_DATA");
-    snprintf(path, sizeof path, "%s/model-1.0.csv", dir ? dir : "tests/data");
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        test_skip("tests/data not found (set ANOMA_TEST_DATA)");
-        return 0;
-    }
-    char header[256];
-    int label, ok = fgets(header, sizeof header, f) != NULL;
-    for (size_t i = 0; ok && i < N_OLD; i++) {
-        for (size_t j = 0; ok && j < D_OLD; j++)
-            ok = fscanf(f, "%lf,", &x[i * D_OLD + j]) == 1;
-        ok = ok && fscanf(f, "%d", &label) == 1;
-    }
-    fclose(f);
-    CHECK(ok);
-    return ok;
-}
-
-/* A model file of tests/data, loaded (NULL on failure, reported). */
-static anoma_model *load_old(const char *file)
-{
-    char path[4096];
-    const char *dir = getenv("ANOMA_TEST_DATA");
-    snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/data", file);
-    anoma_model *old = NULL;
-    CHECK_OK(anoma_model_load(path, &old));
-    return old;
-}
+enum { N_OLD = TEST_OLD_ROWS, D_OLD = TEST_OLD_COLS };
 
 /* The model the files of tests/data were made as, fitted today on x, with
  * these model parameters. */
@@ -316,7 +282,7 @@ static void test_format_1_0_file(void)
 {
     enum { N = N_OLD, D = D_OLD };
     double x[N * D];
-    anoma_model *old = read_old_rows(x) ? load_old("model-1.0.anoma") : NULL;
+    anoma_model *old = test_read_old_rows(x) ? test_load_old("model-1.0.anoma") : NULL;
     if (!old)
         return;
     CHECK(anoma_model_n_detectors(old) == 2 && anoma_model_n_features(old) == D);
@@ -360,7 +326,7 @@ static void test_ensemble_file_before_sections(void)
 {
     enum { N = N_OLD, D = D_OLD };
     double x[N * D];
-    anoma_model *old = read_old_rows(x) ? load_old("model-0.2-minmax.anoma") : NULL;
+    anoma_model *old = test_read_old_rows(x) ? test_load_old("model-0.2-minmax.anoma") : NULL;
     if (!old)
         return;
     anoma_matrix xm = anoma_matrix_f64(x, N, D);

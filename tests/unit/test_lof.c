@@ -10,17 +10,6 @@
 
 static const double G = 1e-10; /* scikit-learn's guard in the lrd */
 
-static anoma_model *fit_lof(const char *model_params, const char *lof_params, const double *x,
-                            size_t rows, size_t cols)
-{
-    anoma_model *m = NULL;
-    CHECK_OK(anoma_model_create(model_params, &m));
-    CHECK_OK(anoma_model_add_detector(m, "lof", lof_params, NULL));
-    anoma_matrix mx = {x, rows, cols, cols, ANOMA_F64};
-    CHECK_OK(anoma_model_fit(m, &mx, NULL, NULL));
-    return m;
-}
-
 /* Points 0, 1, 3, k = 1: neighbours 1, 0, 1; k-distances 1, 1, 2; reach
  * distances 1, 1, 2; LOF 1, 1, (2 + g)/(1 + g). A new point 6: neighbour 3
  * at 3, reach max(3, 2) = 3, LOF (3 + g)/(2 + g); a new point 0.5: neighbour
@@ -28,7 +17,7 @@ static anoma_model *fit_lof(const char *model_params, const char *lof_params, co
 static void test_line_by_hand(void)
 {
     const double x[3] = {0, 1, 3};
-    anoma_model *m = fit_lof("contamination=auto", "n_neighbors=1", x, 3, 1);
+    anoma_model *m = test_fit_one("contamination=auto", "lof", "n_neighbors=1", x, 3, 1);
     double train[3], needed_check[1];
     size_t needed = 0;
     CHECK_OK(anoma_model_training_scores(m, 0, NULL, 0, &needed));
@@ -56,27 +45,18 @@ static void test_line_by_hand(void)
 static void test_rate_uses_outlier_mode(void)
 {
     const double x[3] = {0, 1, 3};
-    anoma_model *m = fit_lof("contamination=0.3333333333333333", "n_neighbors=1", x, 3, 1);
+    anoma_model *m = test_fit_one("contamination=0.3333333333333333", "lof", "n_neighbors=1", x, 3, 1);
     double t;
     CHECK_OK(anoma_model_threshold(m, &t));
     CHECK(test_close(t, 1 + (2.0 - 2.0 * 0.3333333333333333 - 1) * ((2 + G) / (1 + G) - 1), 1e-12));
     anoma_model_free(m);
 }
 
-static double *grid_with_copies(size_t rows, size_t cols)
-{
-    double *x = malloc(rows * cols * sizeof *x);
-    for (size_t i = 0; i < rows; i++)
-        for (size_t j = 0; j < cols; j++)
-            x[i * cols + j] = i % 4 == 3 ? x[(i - 3) * cols + j] : (double)((i * (j + 3)) % 7);
-    return x;
-}
-
 static void test_row_batch_and_reload_agree(void)
 {
     size_t rows = 300, cols = 3;
-    double *x = grid_with_copies(rows, cols);
-    anoma_model *m = fit_lof("contamination=0.1", "n_neighbors=7", x, rows, cols);
+    double *x = test_tied_rows(rows, cols, 7, 0, 31);
+    anoma_model *m = test_fit_one("contamination=0.1", "lof", "n_neighbors=7", x, rows, cols);
     anoma_matrix mx = {x, rows, cols, cols, ANOMA_F64};
     double *batch = malloc(rows * sizeof *batch), *again = malloc(rows * sizeof *again);
     CHECK_OK(anoma_model_score(m, &mx, batch));
@@ -150,35 +130,12 @@ static void test_bad_input(void)
     anoma_model_free(z);
 }
 
-static anoma_status fit_score_save(void *ctx)
-{
-    const double *x = ctx;
-    anoma_model *m = NULL;
-    anoma_status st = anoma_model_create("contamination=0.1 n_threads=2", &m);
-    if (st == ANOMA_OK)
-        st = anoma_model_add_detector(m, "lof", "n_neighbors=5", NULL);
-    anoma_matrix mx = {x, 120, 3, 3, ANOMA_F64};
-    if (st == ANOMA_OK)
-        st = anoma_model_fit(m, &mx, NULL, NULL);
-    double scores[120];
-    if (st == ANOMA_OK)
-        st = anoma_model_score(m, &mx, scores);
-    unsigned char buf[1 << 14];
-    size_t size;
-    if (st == ANOMA_OK)
-        st = anoma_model_save_memory(m, buf, sizeof buf, &size);
-    anoma_model *back = NULL;
-    if (st == ANOMA_OK)
-        st = anoma_model_load_memory(buf, size, &back);
-    anoma_model_free(back);
-    anoma_model_free(m);
-    return st;
-}
-
 static void test_allocation_failures(void)
 {
-    double *x = grid_with_copies(120, 3);
-    CHECK_ALLOC_FAILURES(fit_score_save, x);
+    double *x = test_tied_rows(120, 3, 7, 0, 32);
+    test_reload_case c = {"contamination=0.1 n_threads=2", {"lof"}, {"n_neighbors=5"}, x,
+                              120, 3};
+    CHECK_ALLOC_FAILURES(test_fit_reload, &c);
     free(x);
 }
 

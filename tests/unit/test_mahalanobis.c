@@ -6,6 +6,7 @@
 #include "core/chi2.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* scipy.stats.chi2(k).isf(q), printed by scipy 1.10. */
@@ -28,11 +29,7 @@ static void test_chi2_quantiles(void)
 static void test_by_hand(void)
 {
     const double x[8] = {0, 0, 2, 0, 0, 2, 2, 2};
-    anoma_model *m = NULL;
-    CHECK_OK(anoma_model_create("contamination=0.25", &m));
-    CHECK_OK(anoma_model_add_detector(m, "mahalanobis", NULL, NULL));
-    anoma_matrix mx = anoma_matrix_f64(x, 4, 2);
-    CHECK_OK(anoma_model_fit(m, &mx, NULL, NULL));
+    anoma_model *m = test_fit_one("contamination=0.25", "mahalanobis", NULL, x, 4, 2);
     const double q[2] = {3, 1};
     anoma_matrix mq = anoma_matrix_f64(q, 1, 2);
     double s, f[2];
@@ -43,10 +40,7 @@ static void test_by_hand(void)
     anoma_model_free(m);
 
     const double y[8] = {0, 0, 2, 0, 0, 4, 2, 4};
-    CHECK_OK(anoma_model_create("contamination=0.25", &m));
-    CHECK_OK(anoma_model_add_detector(m, "mahalanobis", NULL, NULL));
-    anoma_matrix my = anoma_matrix_f64(y, 4, 2);
-    CHECK_OK(anoma_model_fit(m, &my, NULL, NULL));
+    m = test_fit_one("contamination=0.25", "mahalanobis", NULL, y, 4, 2);
     const double r[2] = {1, 6};
     anoma_matrix mr = anoma_matrix_f64(r, 1, 2);
     CHECK_OK(anoma_model_score(m, &mr, &s));
@@ -70,38 +64,14 @@ static void test_bad_parameters(void)
     anoma_model_free(m);
 }
 
-static anoma_status fit_score_save(void *ctx)
-{
-    const char *params = ctx;
-    double x[300];
-    for (size_t i = 0; i < 300; i++)
-        x[i] = (double)((i * 7) % 11) + (double)((i * 5) % 3) * 0.5;
-    anoma_model *m = NULL;
-    anoma_status st = anoma_model_create("contamination=0.1 n_threads=2", &m);
-    if (st == ANOMA_OK)
-        st = anoma_model_add_detector(m, "mahalanobis", params, NULL);
-    anoma_matrix mx = anoma_matrix_f64(x, 100, 3);
-    if (st == ANOMA_OK)
-        st = anoma_model_fit(m, &mx, NULL, NULL);
-    double scores[100];
-    if (st == ANOMA_OK)
-        st = anoma_model_score(m, &mx, scores);
-    unsigned char buf[1 << 13];
-    size_t size;
-    if (st == ANOMA_OK)
-        st = anoma_model_save_memory(m, buf, sizeof buf, &size);
-    anoma_model *back = NULL;
-    if (st == ANOMA_OK)
-        st = anoma_model_load_memory(buf, size, &back);
-    anoma_model_free(back);
-    anoma_model_free(m);
-    return st;
-}
-
 static void test_allocation_failures(void)
 {
-    CHECK_ALLOC_FAILURES(fit_score_save, "");
-    CHECK_ALLOC_FAILURES(fit_score_save, "robust=true");
+    double *x = test_tied_rows(100, 3, 11, 0, 41);
+    test_reload_case c = {"contamination=0.1 n_threads=2", {"mahalanobis"}, {""}, x, 100, 3};
+    CHECK_ALLOC_FAILURES(test_fit_reload, &c);
+    c.params[0] = "robust=true";
+    CHECK_ALLOC_FAILURES(test_fit_reload, &c);
+    free(x);
 }
 
 int main(void)

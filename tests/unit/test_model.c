@@ -23,12 +23,7 @@ static void make_data(void)
 
 static anoma_model *fitted(const char *model_params, const char *detector, const char *params)
 {
-    anoma_model *m = NULL;
-    CHECK_OK(anoma_model_create(model_params, &m));
-    CHECK_OK(anoma_model_add_detector(m, detector, params, NULL));
-    anoma_matrix x = anoma_matrix_f64(data, ROWS, COLS);
-    CHECK_OK(anoma_model_fit(m, &x, NULL, NULL));
-    return m;
+    return test_fit_one(model_params, detector, params, data, ROWS, COLS);
 }
 
 static void test_bad_construction(void)

@@ -1,5 +1,6 @@
-/* The k-NN engine against a plain reference written here: every distance
- * computed, then a full insertion sort by (distance, index). Data with
+/* The k-NN engine against a plain reference (testing.h,
+ * test_knn_reference): every distance computed, then a full insertion sort
+ * by (distance, index). Data with
  * small integer coordinates make exact ties everywhere, and duplicated
  * rows; both algorithms, batch and self-queries, the row query, several
  * thread counts, data far from the origin (where the GEMM formula cancels)
@@ -7,60 +8,11 @@
 #include "testing.h"
 
 #include "core/alloc.h"
-#include "core/rng.h"
 #include "neighbors/knn.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct pair {
-    double d2;
-    size_t index;
-} pair;
-
-/* Reference: the k smallest (d2, index) pairs of row r (self: exclude own row). */
-static void reference(const double *x, size_t n, size_t d, const double *row, size_t exclude,
-                      size_t k, double *dist, size_t *index)
-{
-    pair *all = malloc(n * sizeof *all);
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (i == exclude)
-            continue;
-        double s = 0;
-        for (size_t j = 0; j < d; j++)
-            s += (row[j] - x[i * d + j]) * (row[j] - x[i * d + j]);
-        pair p = {s, i};
-        size_t at = m++;
-        while (at > 0 && (all[at - 1].d2 > p.d2 || (all[at - 1].d2 == p.d2 && all[at - 1].index > p.index))) {
-            all[at] = all[at - 1];
-            at--;
-        }
-        all[at] = p;
-    }
-    for (size_t t = 0; t < k; t++) {
-        dist[t] = sqrt(all[t].d2);
-        index[t] = all[t].index;
-    }
-    free(all);
-}
-
-/* n rows of d integers in [0, levels), every third row a copy of an earlier one. */
-static double *tied_data(size_t n, size_t d, int levels, double offset, uint64_t seed)
-{
-    double *x = malloc(n * d * sizeof *x);
-    an_rng rng;
-    an_rng_init(&rng, seed, 0);
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < d; j++)
-            x[i * d + j] = i % 3 == 2 ? x[(an_rng_below(&rng, i)) * d + j]
-                                      : offset + (double)an_rng_below(&rng, (uint64_t)levels);
-    /* the copies above mix rows; make every third row a whole copy */
-    for (size_t i = 2; i < n; i += 3)
-        memcpy(x + i * d, x + (i / 2) * d, d * sizeof *x);
-    return x;
-}
 
 static int same_answer(const double *da, const size_t *ia, const double *db, const size_t *ib,
                        size_t count)
@@ -78,7 +30,7 @@ static void check_data(const double *x, size_t n, size_t d, const double *q, siz
     double *rd = malloc(n * k * sizeof *rd), *ed = malloc(n * k * sizeof *ed);
     size_t *ri = malloc(n * k * sizeof *ri), *ei = malloc(n * k * sizeof *ei);
     for (size_t i = 0; i < n; i++)
-        reference(x, n, d, x + i * d, i, k, rd + i * k, ri + i * k);
+        test_knn_reference(x, n, d, x + i * d, i, k, rd + i * k, ri + i * k);
     for (int alg = AN_KNN_BRUTE; alg <= AN_KNN_KD_TREE; alg++) {
         an_knn_index ix;
         CHECK_OK(an_knn_build(&ix, x, n, d, (an_knn_algorithm)alg));
@@ -100,7 +52,7 @@ static void check_data(const double *x, size_t n, size_t d, const double *q, siz
         size_t *qi = malloc(m * k * sizeof *qi), *qri = malloc(m * k * sizeof *qri);
         void *scratch = malloc(an_knn_row_scratch_bytes(k));
         for (size_t i = 0; i < m; i++)
-            reference(x, n, d, q + i * d, SIZE_MAX, k, qrd + i * k, qri + i * k);
+            test_knn_reference(x, n, d, q + i * d, SIZE_MAX, k, qrd + i * k, qri + i * k);
         CHECK_OK(an_knn_query(&ix, q, m, k, 2, qd, qi));
         if (!same_answer(qd, qi, qrd, qri, m * k))
             test_fail(__FILE__, __LINE__, "query n=%zu d=%zu k=%zu alg=%d", n, d, k, alg);
@@ -125,9 +77,9 @@ static void check_data(const double *x, size_t n, size_t d, const double *q, siz
 
 static void check_case(size_t n, size_t d, int levels, double offset, size_t k, uint64_t seed)
 {
-    double *x = tied_data(n, d, levels, offset, seed);
+    double *x = test_tied_rows(n, d, levels, offset, seed);
     size_t m = 37;
-    double *q = tied_data(m, d, levels, offset, seed + 1);
+    double *q = test_tied_rows(m, d, levels, offset, seed + 1);
     memcpy(q, x + 5 * d, d * sizeof *q); /* a query equal to an indexed row */
     check_data(x, n, d, q, m, k);
     free(x);
@@ -160,7 +112,7 @@ static void test_far_from_origin(void)
 static void test_wide_ranges(void)
 {
     size_t n = 700, d = 3, m = 37;
-    double *x = tied_data(n, d, 4, 0, 11), *q = tied_data(m, d, 4, 0, 12);
+    double *x = test_tied_rows(n, d, 4, 0, 11), *q = test_tied_rows(m, d, 4, 0, 12);
     for (size_t i = 0; i < n; i++) {
         x[i * d] *= 1e12;
         x[i * d + 2] *= 1e-300;
@@ -207,7 +159,7 @@ static anoma_status build_and_query(void *ctx)
 
 static void test_allocation_failures(void)
 {
-    double *x = tied_data(200, 4, 4, 0, 9);
+    double *x = test_tied_rows(200, 4, 4, 0, 9);
     for (int alg = AN_KNN_BRUTE; alg <= AN_KNN_KD_TREE; alg++) {
         oom_case c = {x, 200, 4, 3, (an_knn_algorithm)alg};
         CHECK_ALLOC_FAILURES(build_and_query, &c);

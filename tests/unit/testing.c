@@ -1,6 +1,7 @@
 #include "testing.h"
 
 #include "core/alloc.h"
+#include "core/rng.h"
 #include "features/pipeline.h"
 #include "io/format.h"
 #include <stdatomic.h>
@@ -216,9 +217,9 @@ unsigned char *test_detector_payload(const anoma_model *m, size_t index, size_t 
     }
     an_section_list list = {0};
     static const uint32_t known[] = {AN_SECTION_META, AN_SECTION_MODEL, AN_SECTION_PIPELINE,
-                                     AN_SECTION_DETECTOR};
+                                     AN_SECTION_DETECTOR, AN_SECTION_SHARED_ROWS};
     unsigned char *payload = NULL;
-    if (an_format_decode(file, file_size, known, 4, &list) == ANOMA_OK) {
+    if (an_format_decode(file, file_size, known, 5, &list) == ANOMA_OK) {
         size_t k = 0;
         for (size_t i = 0; i < list.n; i++) {
             if (list.items[i].type != AN_SECTION_DETECTOR || k++ != index)
@@ -238,4 +239,129 @@ unsigned char *test_detector_payload(const anoma_model *m, size_t index, size_t 
     an_section_list_free(&list);
     free(file);
     return payload;
+}
+
+double *test_tied_rows(size_t n, size_t d, int levels, double offset, uint64_t seed)
+{
+    double *x = malloc(n * d * sizeof *x);
+    an_rng rng;
+    an_rng_init(&rng, seed, 0);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++)
+            x[i * d + j] = i % 3 == 2 ? x[(an_rng_below(&rng, i)) * d + j]
+                                      : offset + (double)an_rng_below(&rng, (uint64_t)levels);
+    /* the copies above mix rows; make every third row a whole copy */
+    for (size_t i = 2; i < n; i += 3)
+        memcpy(x + i * d, x + (i / 2) * d, d * sizeof *x);
+    return x;
+}
+
+typedef struct knn_pair {
+    double d2;
+    size_t index;
+} knn_pair;
+
+void test_knn_reference(const double *x, size_t n, size_t d, const double *row, size_t exclude,
+                        size_t k, double *dist, size_t *index)
+{
+    knn_pair *all = malloc(n * sizeof *all);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == exclude)
+            continue;
+        double s = 0;
+        for (size_t j = 0; j < d; j++)
+            s += (row[j] - x[i * d + j]) * (row[j] - x[i * d + j]);
+        knn_pair p = {s, i};
+        size_t at = m++;
+        while (at > 0 && (all[at - 1].d2 > p.d2 ||
+                          (all[at - 1].d2 == p.d2 && all[at - 1].index > p.index))) {
+            all[at] = all[at - 1];
+            at--;
+        }
+        all[at] = p;
+    }
+    for (size_t t = 0; t < k; t++) {
+        dist[t] = sqrt(all[t].d2);
+        index[t] = all[t].index;
+    }
+    free(all);
+}
+
+anoma_model *test_fit_one(const char *model_params, const char *detector, const char *params,
+                          const double *x, size_t n, size_t d)
+{
+    anoma_model *m = NULL;
+    CHECK_OK(anoma_model_create(model_params, &m));
+    CHECK_OK(anoma_model_add_detector(m, detector, params, NULL));
+    anoma_matrix mx = anoma_matrix_f64(x, n, d);
+    CHECK_OK(anoma_model_fit(m, &mx, NULL, NULL));
+    return m;
+}
+
+anoma_status test_fit_reload(void *ctx)
+{
+    const test_reload_case *c = ctx;
+    anoma_model *m = NULL, *back = NULL;
+    anoma_status st = anoma_model_create(c->model_params, &m);
+    for (size_t k = 0; c->detectors[k] && st == ANOMA_OK; k++)
+        st = anoma_model_add_detector(m, c->detectors[k], c->params[k], NULL);
+    anoma_matrix mx = anoma_matrix_f64(c->x, c->n, c->d);
+    double *scores = malloc(c->n * sizeof *scores), *again = malloc(c->n * sizeof *again);
+    if (st == ANOMA_OK)
+        st = anoma_model_fit(m, &mx, NULL, NULL);
+    if (st == ANOMA_OK)
+        st = anoma_model_score(m, &mx, scores);
+    size_t size = 0;
+    unsigned char *bytes = NULL;
+    if (st == ANOMA_OK)
+        st = anoma_model_save_memory(m, NULL, 0, &size);
+    if (st == ANOMA_OK && !(bytes = malloc(size)))
+        st = ANOMA_ERR_NO_MEMORY;
+    if (st == ANOMA_OK)
+        st = anoma_model_save_memory(m, bytes, size, &size);
+    if (st == ANOMA_OK)
+        st = anoma_model_load_memory(bytes, size, &back);
+    if (st == ANOMA_OK)
+        st = anoma_model_score(back, &mx, again);
+    if (st == ANOMA_OK)
+        CHECK(!memcmp(scores, again, c->n * sizeof *scores));
+    anoma_model_free(back);
+    anoma_model_free(m);
+    free(bytes);
+    free(scores);
+    free(again);
+    return st;
+}
+
+int test_read_old_rows(double *x)
+{
+    char path[4096];
+    const char *dir = getenv("ANOMA_TEST_DATA");
+    snprintf(path, sizeof path, "%s/model-1.0.csv", dir ? dir : "tests/data");
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        test_skip("tests/data not found (set ANOMA_TEST_DATA)");
+        return 0;
+    }
+    char header[256];
+    int label, ok = fgets(header, sizeof header, f) != NULL;
+    for (size_t i = 0; ok && i < TEST_OLD_ROWS; i++) {
+        for (size_t j = 0; ok && j < TEST_OLD_COLS; j++)
+            ok = fscanf(f, "%lf,", &x[i * TEST_OLD_COLS + j]) == 1;
+        ok = ok && fscanf(f, "%d", &label) == 1;
+    }
+    fclose(f);
+    CHECK(ok);
+    return ok;
+}
+
+anoma_model *test_load_old(const char *file)
+{
+    char path[4096];
+    const char *dir = getenv("ANOMA_TEST_DATA");
+    snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/data", file);
+    anoma_model *old = NULL;
+    CHECK_OK(anoma_model_load(path, &old));
+    return old;
 }

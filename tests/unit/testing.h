@@ -5,6 +5,7 @@
 #define ANOMA_TESTING_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "anoma/anoma.h"
@@ -64,6 +65,48 @@ unsigned test_lcg(unsigned *state);
 /* n irregular values ((s >> 8) % modulus) / divisor, s running through
  * test_lcg from seed. */
 void test_fill(double *x, size_t n, unsigned seed, unsigned modulus, double divisor);
+
+/* ---- fixtures of the distance detectors (neighbours, covariance) ---- */
+
+/* n rows of d integers offset + [0, levels), drawn from seed, every third
+ * row a whole copy of an earlier one: exact ties and duplicate rows
+ * everywhere. malloc'd. */
+double *test_tied_rows(size_t n, size_t d, int levels, double offset, uint64_t seed);
+
+/* The k nearest of the n x d rows x to `row` by brute force, leaving out
+ * row `exclude` (SIZE_MAX: none): every squared distance summed in column
+ * order, then all sorted by (distance, index); dist gets the square
+ * roots. The reference the k-NN engine and its detectors are held to. */
+void test_knn_reference(const double *x, size_t n, size_t d, const double *row, size_t exclude,
+                        size_t k, double *dist, size_t *index);
+
+/* A model (model_params) of one detector, fitted on the n x d rows x;
+ * failures are reported. */
+anoma_model *test_fit_one(const char *model_params, const char *detector, const char *params,
+                          const double *x, size_t n, size_t d);
+
+/* What test_fit_reload does: a model (model_params) of these detectors
+ * (up to 4, NULL-terminated names, each with its params) on x. */
+typedef struct test_reload_case {
+    const char *model_params;
+    const char *detectors[5];
+    const char *params[4];
+    const double *x;
+    size_t n, d;
+} test_reload_case;
+
+/* For CHECK_ALLOC_FAILURES (ctx: a test_reload_case): build and fit
+ * the model, score x, save it to memory, load it back and score x again;
+ * the two scores must be the same bits (reported). Frees all it made. */
+anoma_status test_fit_reload(void *ctx);
+
+/* tests/data/model-1.0.csv, the rows the files of tests/data were fitted
+ * on (tests/data/README.md). */
+enum { TEST_OLD_ROWS = 40, TEST_OLD_COLS = 9 };
+/* Its rows into x (0, and the test skipped, when it is not found). */
+int test_read_old_rows(double *x);
+/* A model file of tests/data, loaded (NULL on failure, reported). */
+anoma_model *test_load_old(const char *file);
 
 /* Tolerance check |a - b| <= tol * max(1, |b|). */
 int test_close(double a, double b, double tol);
