@@ -243,3 +243,70 @@ def test_native_training_auc_near_torch(name):
             R = module(torch.from_numpy(Z.astype(np.float32))).numpy()
         theirs.append(roc_auc_score(y, ((Z - R) ** 2).mean(axis=1)))
     assert abs(np.mean(ours) - np.mean(theirs)) < 0.01, (ours, theirs)
+
+
+# ---- anoma.Autoencoder, the estimator trained in C ----
+
+def test_estimator_scores_are_its_network_on_standardised_rows():
+    """The fitted network and scaling, read from the model, reproduce the
+    scores through torch: the scaling saved is the training rows' mean and
+    standard deviation."""
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(300, 4)) * [1, 10, 0.1, 3] + [0, 5, -2, 1]
+    est = anoma.Autoencoder(hidden=(8, 2, 8), activation="tanh", epochs=20, batch_size=32,
+                            random_state=3).fit(X)
+    assert 1 <= est.n_epochs_ <= 20 and est.loss_ >= 0
+    module = torch_twin(est.model_, (8, 2, 8), "tanh").eval()
+    terms = reference_terms(module, X, X.mean(axis=0), X.std(axis=0), np.ones(4))
+    np.testing.assert_allclose(est.anomaly_score(X), terms.sum(axis=1), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(est.feature_scores(X[:5]), terms[:5], rtol=1e-5, atol=1e-7)
+    scores = est.anomaly_score(X)
+    assert np.isclose(est.threshold_, np.quantile(scores, 0.9), rtol=1e-6)
+    np.testing.assert_array_equal(est.predict(X), np.where(scores > est.threshold_, -1, 1))
+    # reproducible with the same random_state, different with another
+    again = anoma.Autoencoder(hidden=(8, 2, 8), activation="tanh", epochs=20, batch_size=32,
+                              random_state=3).fit(X)
+    np.testing.assert_array_equal(again.anomaly_score(X), scores)
+    other = anoma.Autoencoder(hidden=(8, 2, 8), activation="tanh", epochs=20, batch_size=32,
+                              random_state=4).fit(X)
+    assert not np.array_equal(other.anomaly_score(X), scores)
+    # no result depends on n_jobs
+    threaded = anoma.Autoencoder(hidden=(8, 2, 8), activation="tanh", epochs=20, batch_size=32,
+                                 random_state=3, n_jobs=2).fit(X)
+    assert threaded.model_.to_bytes() == est.model_.to_bytes()
+
+
+def test_estimator_early_stopping_keeps_the_best_epoch():
+    X = np.random.default_rng(9).normal(size=(200, 3))
+    # a huge step: the validation loss stops improving quickly
+    est = anoma.Autoencoder(hidden=(3,), epochs=500, learning_rate=0.5, patience=2,
+                            random_state=0).fit(X)
+    assert est.n_epochs_ < 500
+    full = anoma.Autoencoder(hidden=(3,), epochs=7, validation_fraction=0, random_state=0).fit(X)
+    assert full.n_epochs_ == 7
+
+
+def test_estimator_conventions_and_refusals():
+    import pickle
+    import warnings
+    from sklearn.base import clone
+    from sklearn.utils.estimator_checks import check_estimator
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check_estimator(anoma.Autoencoder(hidden=(4,), epochs=5))
+    X = np.random.default_rng(2).standard_normal((50, 3))
+    est = anoma.Autoencoder(hidden=[5, 2, 5], epochs=3)
+    assert clone(est).get_params() == est.get_params()
+    est.fit(X)
+    back = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(back.anomaly_score(X), est.anomaly_score(X))
+    with pytest.raises(anoma.ParameterValueError, match="no threshold of its own|auto"):
+        anoma.Autoencoder(contamination="auto", epochs=1).fit(X)
+    for name, bad in (("hidden", ()), ("hidden", (4.5,)), ("hidden", "64"), ("epochs", 1.5),
+                      ("learning_rate", "fast"), ("standardize", "yes"),
+                      ("random_state", -1), ("activation", "gelu"), ("batch_size", 0)):
+        with pytest.raises(anoma.ParameterValueError, match=name):
+            anoma.Autoencoder(**{name: bad}).fit(X)
+    X[3, 1] = np.nan
+    with pytest.raises(anoma.AnomaError, match="row 3"):
+        anoma.Autoencoder(epochs=1).fit(X)

@@ -1,5 +1,6 @@
 """The dense autoencoder on rows ("autoencoder" detector) with
-scikit-learn's outlier conventions, and its import from PyTorch.
+scikit-learn's outlier conventions, trained in C, and its import from
+PyTorch.
 
 The score of a row is its weighted mean squared reconstruction error in
 the network's units: with z = (x - center) / scale and y the network's
@@ -7,11 +8,14 @@ output for z, ``sum_j w_j (z_j - y_j) ** 2 / sum_j w_j``.
 docs/detectors/autoencoder.md describes the scores and the payload built
 here. This file imports no torch: modules are read through their
 attributes."""
+import numbers
 import struct
 
 import numpy as np
 
-from .estimators import _OutlierDetector
+from ._library import STATUS
+from .errors import ParameterValueError
+from .estimators import _OutlierDetector, _is_real, _n_threads
 from .model import Model
 from .sequence import _scaling, graph_bytes
 
@@ -101,24 +105,121 @@ def from_torch_dense(module, scaler=None, feature_weights=None, threshold=None):
     model = Model({"threshold": float(threshold), "n_threads": 1}, detectors=())
     model.import_detector("autoencoder", dense_payload(f, layers, center, scale,
                                                        feature_weights), f, {})
-    est = Autoencoder()
+    hidden = tuple(l["out"] for l in layers if l["kind"] == "linear")[:-1]
+    activations = [l["activation"] for l in layers if l["kind"] == "activation"]
+    est = Autoencoder(hidden=hidden, activation=activations[0] if activations else "identity")
     est.model_ = model
     return est
 
 
 class Autoencoder(_OutlierDetector):
-    """A dense autoencoder on rows (libanoma's "autoencoder" detector):
-    ``anomaly_score(X)`` is each row's mean squared reconstruction error in
-    the network's units (``feature_scores``: each feature's share of it).
+    """A dense autoencoder on rows (libanoma's "autoencoder" detector),
+    trained in C: ``anomaly_score(X)`` is each row's mean squared
+    reconstruction error in the network's units (``feature_scores``: each
+    feature's share of it, summing to the score).
 
-    Made by ``anoma.from_torch(module)`` from a trained PyTorch network.
-    NaN is refused: impute first. After import: ``n_features_in_``,
-    ``model_``; ``threshold_`` is settable.
+    ``hidden``: the hidden layers' widths (``(64, 16, 64)``: an encoder to
+    16 units and its mirror); ``activation``: "relu", "tanh", "sigmoid" or
+    "identity" after every layer but the last. Training: Adam (PyTorch's
+    defaults, step ``learning_rate``) on mini-batches of ``batch_size`` rows
+    for at most ``epochs`` epochs, stopping after ``patience`` epochs
+    without a better loss on the held-out ``validation_fraction`` of the
+    rows (0: every epoch runs) and keeping the best weights; inputs
+    standardised first when ``standardize``. ``random_state``: the initial
+    weights, split and batch order (None = seed 0, so a fit is
+    reproducible); no result depends on ``n_jobs``. ``contamination``
+    (default 0.1) sets ``threshold_`` to the (1 - contamination) quantile
+    of the training scores; ``"auto"`` is refused. NaN is refused: impute
+    first.
+
+    ``anoma.from_torch(module)`` makes one from a trained PyTorch network
+    instead. After fit: ``n_epochs_``, ``loss_``, ``n_features_in_``,
+    ``feature_names_in_``, ``model_``.
     """
 
-    def __init__(self, contamination=0.1, n_jobs=None):
+    def __init__(self, hidden=(64, 16, 64), activation="relu", epochs=100, batch_size=64,
+                 learning_rate=1e-3, validation_fraction=0.1, patience=10, standardize=True,
+                 random_state=None, contamination=0.1, n_jobs=None):
+        self.hidden = hidden
+        self.activation = activation
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.standardize = standardize
+        self.random_state = random_state
         self.contamination = contamination
         self.n_jobs = n_jobs
 
     def _more_tags(self):
         return {"allow_nan": False}
+
+    def _detector_params(self):
+        hidden = self.hidden
+        if isinstance(hidden, numbers.Integral) and not isinstance(hidden, (bool, np.bool_)):
+            hidden = (hidden,)
+        try:
+            widths = [int(h) for h in hidden]
+            ok = len(widths) > 0 and all(
+                isinstance(h, numbers.Integral) and not isinstance(h, (bool, np.bool_))
+                for h in hidden)
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise _bad("hidden", "a sequence of int widths such as (64, 16, 64)", self.hidden)
+        if not isinstance(self.standardize, (bool, np.bool_)):
+            raise _bad("standardize", "True or False", self.standardize)
+        params = {"hidden": ",".join(str(h) for h in widths), "activation": self.activation,
+                  "standardize": bool(self.standardize), "seed": _seed(self.random_state)}
+        for name in ("epochs", "batch_size", "patience"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_)):
+                raise _bad(name, "an int", value)
+            params[name] = int(value)
+        for name in ("learning_rate", "validation_fraction"):
+            value = getattr(self, name)
+            if not _is_real(value):
+                raise _bad(name, "a real number", value)
+            params[name] = float(value)
+        return params
+
+    def fit(self, X, y=None):
+        """Fit on X (n_samples >= 2, n_features); y is ignored. Returns self."""
+        detector = self._detector_params()
+        x, names = self._check_X(X, reset=True)
+        params = self._contamination_params()
+        params["n_threads"] = _n_threads(self.n_jobs, "Autoencoder")
+        return self._fit_model(Model(params, [("autoencoder", detector)]), x, names)
+
+    def _record(self):
+        from .ocsvm import _detector_payload
+        return struct.unpack_from("<Id", _detector_payload(self._model())[1], 0)
+
+    @property
+    def n_epochs_(self):
+        """Epochs the training ran (0 for a network imported from torch)."""
+        return self._record()[0]
+
+    @property
+    def loss_(self):
+        """The loss of the weights kept: the best validation loss, or the
+        last epoch's training loss without validation (NaN when imported)."""
+        return self._record()[1]
+
+
+def _seed(random_state):
+    """None = 0 (reproducible), an int >= 0, or a draw from a RandomState."""
+    if random_state is None:
+        return 0
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool) \
+            and 0 <= random_state < 2 ** 63:
+        return int(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(np.iinfo(np.int32).max))
+    raise _bad("random_state", "None, an int >= 0 or a numpy.random.RandomState", random_state)
+
+
+def _bad(name, expected, value):
+    return ParameterValueError(STATUS["ANOMA_ERR_PARAM_VALUE"],
+                               "Autoencoder: %s=%r: expected %s" % (name, value, expected))

@@ -40,7 +40,7 @@ static const anoma_param_info ae_params[] = {
      "epoch runs)"},
     {"patience", ANOMA_PARAM_INT, 1, 1e6, "10", "",
      "epochs without a better validation loss before training stops"},
-    {"seed", ANOMA_PARAM_INT, 0, 9.2e18, "0", "",
+    {"seed", ANOMA_PARAM_INT, 0, 9223372036854775807.0, "0", "",
      "seed of the initial weights, the split and the batches"},
     {"standardize", ANOMA_PARAM_BOOL, 0, 1, "true", "",
      "scale each feature to mean 0 and standard deviation 1 before the network"},
