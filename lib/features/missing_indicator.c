@@ -197,6 +197,7 @@ static void indicator_describe(const void *state, an_strbuf *out)
 
 const an_step_vtable an_missing_indicator_step = {
     .name = "missing_indicator",
+    .refuses_rows = 1,
     .summary = "add a 0/1 column per column: 1 where the value is missing",
     .params = indicator_params,
     .n_params = sizeof indicator_params / sizeof *indicator_params,

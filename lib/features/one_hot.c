@@ -365,6 +365,7 @@ static void onehot_describe(const void *state, an_strbuf *out)
 
 const an_step_vtable an_one_hot_step = {
     .name = "one_hot",
+    .refuses_rows = 1,
     .summary = "one 0/1 column per category of text columns; rare and unseen ones grouped",
     .params = onehot_params,
     .n_params = sizeof onehot_params / sizeof *onehot_params,

@@ -229,6 +229,7 @@ static void ordinal_describe(const void *state, an_strbuf *out)
 
 const an_step_vtable an_ordinal_step = {
     .name = "ordinal",
+    .refuses_rows = 1,
     .summary = "replace text columns by the number of their category (sorted order)",
     .params = ordinal_params,
     .n_params = sizeof ordinal_params / sizeof *ordinal_params,

@@ -293,6 +293,7 @@ static void pca_describe(const void *state, an_strbuf *out)
 
 const an_step_vtable an_pca_step = {
     .name = "pca",
+    .refuses_rows = 1,
     .summary = "principal components of number columns (scikit-learn's PCA, full SVD)",
     .params = pca_params,
     .n_params = sizeof pca_params / sizeof *pca_params,

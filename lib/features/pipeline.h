@@ -106,6 +106,10 @@ size_t an_pipeline_step_state_bytes(const an_pipeline *p, size_t s);
 /* 1 when some step keeps per-entity state: batch work then runs the steps
  * from the first such step on in input order, on the calling thread. */
 int an_pipeline_is_stateful(const an_pipeline *p);
+/* The steps [0, n) whose entity states a later step's refusal of the same
+ * row could leave changed: n is the index of the last step that may refuse
+ * a row (0 when none), so a row's run needs no undo for steps from n on. */
+size_t an_pipeline_undo_steps(const an_pipeline *p);
 /* A map for step s's entity states (NULL, with ANOMA_OK, for a stateless step). */
 struct an_entity_map;
 anoma_status an_pipeline_step_map(const an_pipeline *p, size_t s, struct an_entity_map **map);

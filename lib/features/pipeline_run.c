@@ -263,6 +263,15 @@ int an_pipeline_is_stateful(const an_pipeline *p)
     return 0;
 }
 
+size_t an_pipeline_undo_steps(const an_pipeline *p)
+{
+    size_t n = 0;
+    for (size_t s = 0; s < p->n_steps; s++)
+        if (p->steps[s].vt->refuses_rows)
+            n = s;
+    return n;
+}
+
 anoma_status an_pipeline_step_map(const an_pipeline *p, size_t s, an_entity_map **map)
 {
     *map = NULL;

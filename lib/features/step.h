@@ -118,6 +118,12 @@ typedef struct an_step_vtable {
     size_t n_params;
     unsigned flags;           /* ANOMA_FLAG_*: of them only ANOMA_FLAG_STATEFUL applies */
     uint32_t payload_version; /* written with the payload; load receives the file's */
+    /* 1 when transform or entity_transform may refuse a row for its values
+     * (an unseen category, a missing value, a bad timestamp). A stream keeps
+     * a copy of the entity's earlier steps' state only when a later step
+     * may refuse, so a step that refuses must say so here; a stateful step
+     * must refuse before it changes its own entity state. */
+    unsigned char refuses_rows;
 
     /* New unfitted state for these (validated) parameters. */
     anoma_status (*create)(const an_params *params, void **state);

@@ -501,6 +501,7 @@ static void time_describe(const void *state, an_strbuf *out)
 
 const an_step_vtable an_time_features_step = {
     .name = "time_features",
+    .refuses_rows = 1,
     .summary = "cyclical hour/day/month, weekend, business hours, night; seconds since the "
                "entity's previous row",
     .params = time_params,

@@ -116,10 +116,14 @@ static anoma_status lay_out_blocks(anoma_stream *s)
         return an_no_memory();
     size_t end = 0, align = 8;
     place(&end, &align, an_alert_bytes(&s->rule), 8); /* the alert state comes first */
+    size_t undo_steps = an_pipeline_undo_steps(p);
+    s->undo_bytes = 0;
     for (size_t k = 0; k < p->n_steps; k++) {
         size_t bytes = an_pipeline_step_state_bytes(p, k);
         s->step_offset[k] = bytes ? place(&end, &align, bytes, p->steps[k].vt->entity_align)
                                   : AN_NO_OFFSET;
+        if (bytes && k < undo_steps)
+            s->undo_bytes = end;
     }
     for (size_t k = 0; k < m->n_detectors; k++) {
         const an_model_detector *d = &m->detectors[k];
@@ -239,9 +243,10 @@ static anoma_status check_key(const char *key, double time)
     return ANOMA_OK;
 }
 
-/* The entity's block to work in: its own (with a copy kept in spare when a
- * step may fail after another changed it), or for a new entity the spare
- * one, initialised. */
+/* The entity's block to work in: its own, or for a new entity the spare
+ * one, initialised. When a step may refuse the row after an earlier one
+ * changed the entity's state, the first undo_bytes of the block (those
+ * earlier steps' states are there) are copied to spare first. */
 static void *working_block(anoma_stream *s, uint32_t i)
 {
     if (i == AN_NO_ENTITY) {
@@ -249,8 +254,7 @@ static void *working_block(anoma_stream *s, uint32_t i)
         return s->spare;
     }
     void *block = an_entity_block(&s->table, i);
-    if (s->model->pipeline.n_steps)
-        memcpy(s->spare, block, s->table.block_bytes);
+    memcpy(s->spare, block, s->undo_bytes);
     return block;
 }
 
@@ -324,6 +328,8 @@ static anoma_status push(anoma_stream *s, const char *key, double time, const an
     AN_TRY(check_key(key, time));
     uint64_t hash = an_hash_text(key);
     uint32_t i = an_entity_table_find(&s->table, key, hash);
+    if (i != AN_NO_ENTITY)
+        an_entity_table_prefetch(&s->table, i);
     unsigned char *block = working_block(s, i);
     const double *x = plain;
     if (!plain) {
@@ -332,7 +338,7 @@ static anoma_status push(anoma_stream *s, const char *key, double time, const an
                                                      s->step_states, s->features);
         if (st != ANOMA_OK) {
             if (i != AN_NO_ENTITY) /* as it was */
-                memcpy(block, s->spare, s->table.block_bytes);
+                memcpy(block, s->spare, s->undo_bytes);
             return st;
         }
         x = s->features;

@@ -36,6 +36,7 @@ struct anoma_stream {
     /* per push, made once */
     void **step_states;     /* per step: the entity's block for it, or NULL */
     unsigned char *spare;   /* a block: a new entity's, or a known one's copy */
+    size_t undo_bytes;      /* of a known entity's block, what spare keeps during a push */
     an_pipeline_work *work; /* the pipeline's one-row path */
     an_input_column *columns;
     double *features; /* the detectors' input, of the last push when has_last */

@@ -1,7 +1,8 @@
 /* The detector interface as the model uses it: capability flags, scratch
  * sized in bytes with an alignment, payload versions in model files (and a
  * file of the first format version), the refusal of stateful detectors
- * outside streams, and the thread count as a run-time option. Every test
+ * outside streams, the thread count as a run-time option that leaves the
+ * fitted bytes unchanged. Every test
  * walks the whole registry, so a new detector is covered when it registers. */
 #include "testing.h"
 
@@ -456,6 +457,59 @@ static void test_n_threads_on_loaded_model(void)
     anoma_model_free(m);
 }
 
+/* A model file is what the data and the parameters make, whatever the
+ * thread count of the fit: every detector, fitted on rows enough for its
+ * parallel paths with 1, 2 and 3 threads, saves the same bytes. */
+static void test_model_bytes_same_for_thread_counts(void)
+{
+    enum { BIG = 3000 };
+    double *x = malloc(BIG * COLS * sizeof *x), *x_complete = malloc(BIG * COLS * sizeof *x);
+    int *y = malloc(BIG * sizeof *y);
+    for (size_t i = 0; i < BIG * COLS; i++) {
+        double shift = (double)(i / (ROWS * COLS)) * 0.125;
+        x[i] = data[i % (ROWS * COLS)] + shift;
+        x_complete[i] = complete[i % (ROWS * COLS)] + shift;
+    }
+    for (size_t i = 0; i < BIG; i++)
+        y[i] = labels[i % ROWS];
+    for (size_t k = 0; an_detector_at(k); k++) {
+        const an_detector_vtable *vt = an_detector_at(k);
+        if (!model_fits(vt))
+            continue;
+        anoma_matrix xm = anoma_matrix_f64(vt->flags & ANOMA_FLAG_COMPLETE_ROWS ? x_complete : x,
+                                           BIG, COLS);
+        unsigned char *first = NULL;
+        size_t first_size = 0;
+        static const char *const threads[] = {"n_threads=1", "n_threads=2", "n_threads=3"};
+        for (size_t t = 0; t < sizeof threads / sizeof *threads; t++) {
+            anoma_model *m = NULL;
+            CHECK_OK(anoma_model_create(threads[t], &m));
+            CHECK_OK(anoma_model_add_detector(m, vt->name, NULL, NULL));
+            CHECK_OK(anoma_model_fit(m, &xm, vt->flags & ANOMA_FLAG_SUPERVISED ? y : NULL, NULL));
+            size_t size = 0;
+            CHECK_OK(anoma_model_save_memory(m, NULL, 0, &size));
+            unsigned char *bytes = malloc(size);
+            CHECK_OK(anoma_model_save_memory(m, bytes, size, &size));
+            if (!first) {
+                first = bytes;
+                first_size = size;
+            } else {
+                int same = size == first_size && !memcmp(first, bytes, size);
+                CHECK(same);
+                if (!same)
+                    printf("  detector %s: %s saves other bytes than n_threads=1\n", vt->name,
+                           threads[t]);
+                free(bytes);
+            }
+            anoma_model_free(m);
+        }
+        free(first);
+    }
+    free(x);
+    free(x_complete);
+    free(y);
+}
+
 int main(void)
 {
     make_data();
@@ -467,5 +521,6 @@ int main(void)
     RUN(test_ensemble_file_before_sections);
     RUN(test_stateful_refused_outside_streams);
     RUN(test_n_threads_on_loaded_model);
+    RUN(test_model_bytes_same_for_thread_counts);
     return test_summary();
 }

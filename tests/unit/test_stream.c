@@ -203,11 +203,11 @@ static void test_typed_rows_equal_batch(void)
 }
 
 /* A push that fails in a step after a stateful one leaves the entity as it
- * was: the window step has folded the row in when one_hot (unseen=error)
- * refuses it, and the stream must undo that. The next good push then scores
- * as in a stream that never saw the bad row, bit for bit; a new entity whose
- * first push fails is not made. */
-static void test_failed_push_leaves_state(void)
+ * was: the window step has folded the row in when the encoder (unseen
+ * categories are errors) refuses it, and the stream must undo that. The
+ * next good push then scores as in a stream that never saw the bad row, bit
+ * for bit; a new entity whose first push fails is not made. */
+static void failed_push_leaves_state(const char *encoder, const char *params)
 {
     enum { N = 12 };
     static const char *device[N];
@@ -224,7 +224,7 @@ static void test_failed_push_leaves_state(void)
     CHECK_OK(anoma_model_create("threshold=1", &m));
     CHECK_OK(anoma_model_add_step(m, "window", "columns=amount lags=1,2 rolling=3", NULL));
     CHECK_OK(anoma_model_add_step(m, "imputer", NULL, NULL));
-    CHECK_OK(anoma_model_add_step(m, "one_hot", "columns=device unseen=error", NULL));
+    CHECK_OK(anoma_model_add_step(m, encoder, params, NULL));
     CHECK_OK(anoma_model_add_detector(m, "zscore", NULL, NULL));
     CHECK_OK(anoma_model_fit_frame(m, f, NULL, NULL));
     anoma_stream *s = NULL, *clean = NULL;
@@ -250,6 +250,13 @@ static void test_failed_push_leaves_state(void)
     anoma_stream_free(clean);
     anoma_model_free(m);
     anoma_frame_free(f);
+}
+
+/* Each step that refuses rows, after the stateful one. */
+static void test_failed_push_leaves_state(void)
+{
+    failed_push_leaves_state("one_hot", "columns=device unseen=error");
+    failed_push_leaves_state("ordinal", "columns=device handle_unknown=error");
 }
 
 /* Keys of every length find their own entity: short ones live in the
