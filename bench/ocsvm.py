@@ -1,8 +1,10 @@
 """The one-class SVM against scikit-learn's OneClassSVM, on the same data in
-the same run: fit, batch scoring per row, single-row latency; then the SGD
+the same run: first the user's first call (both estimators with their
+defaults, one thread each: CPU-time ratios beside wall times); then fit,
+batch scoring per row and single-row latency at nu = 0.1; then the SGD
 variant ("ocsvm_sgd") against scikit-learn's SGDOneClassSVM on 1,000,000 x 10.
 
-    /usr/bin/python3 bench/ocsvm.py [--quick] [--only kernel|sgd]
+    /usr/bin/python3 bench/ocsvm.py [--quick] [--only defaults|kernel|sgd]
 
 Uses build-bench (release build; bench/run makes it) and its row timer
 (build-bench/row_latency, bench/row_latency.c): build them with
@@ -13,12 +15,23 @@ get the same parameters (rbf, gamma="scale") and give the same support
 vectors: the "diff" column is the largest |difference| of decision values
 relative to max(1, |value|).
 
-Times are the best of a few runs, alternating the two sides so that both
-see the same machine; CPU time (time.process_time) for the one-thread
-columns, which on a shared machine excludes the wait for a core, wall time
-for the all-cores ones. Ratios are scikit-learn time / libanoma time (> 1:
-libanoma faster). libanoma fits on one thread (as scikit-learn, whose
-libsvm has no threads) and, in its own column, on every core.
+The defaults table: anoma.OneClassSVM() against OneClassSVM(), nothing
+set (rbf, gamma="scale", nu=0.5; 10000 x 10 and the shared sets; libanoma's n_jobs=None is one thread, as
+scikit-learn's libsvm has no threads). Each side fits three times, then
+scores the training rows five times, the sides alternating; "first" is a
+side's first fit on the data, the other columns the best of the runs, in
+CPU seconds (time.process_time, which on a shared machine excludes the
+wait for a core; the ratios are of these) and wall seconds
+(time.perf_counter). Each table's head names the OpenBLAS core and the
+load average, which is printed again after the table.
+
+In the nu = 0.1 table, times are the best of a few runs, alternating the
+two sides so that both see the same machine, in CPU time
+(time.process_time), which on a shared machine excludes the wait for a
+core; the single-row columns are wall time (one call takes microseconds).
+Ratios are scikit-learn time / libanoma time (> 1: libanoma faster).
+libanoma fits and scores on one thread, as scikit-learn, whose libsvm has
+no threads.
 
 The SGD table: anoma.SGDOneClassSVM (one thread) against scikit-learn's
 SGDOneClassSVM on the same map: map="none" is the same algorithm visit for
@@ -58,9 +71,8 @@ from sklearn.svm import OneClassSVM  # noqa: E402
 
 
 def best(fn, repeats, clock=time.process_time):
-    """(least time of `repeats` calls, the last result): CPU time by default,
-    for one-thread work (a shared machine's wait for a core is not the
-    work's); wall time (time.perf_counter) for work on every core."""
+    """(least time of `repeats` calls, the last result), in CPU time: for
+    one-thread work a shared machine's wait for a core is not the work's."""
     times = []
     for _ in range(repeats):
         t = clock()
@@ -114,31 +126,26 @@ def sklearn_row(sk, X, calls):
 
 def run(name, X, nu, repeats, tmp, quick):
     params = dict(nu=nu)
-    fit_ours = fit_all = fit_sk = float("inf")
+    fit_ours = fit_sk = float("inf")
     for _ in range(repeats):  # alternate the sides
         t, ours = best(lambda: anoma.OneClassSVM(n_jobs=1, **params).fit(X), 1)
         fit_ours = min(fit_ours, t)
         t, sk = best(lambda: OneClassSVM(**params).fit(X), 1)
         fit_sk = min(fit_sk, t)
-        t, _ = best(lambda: anoma.OneClassSVM(n_jobs=-1, **params).fit(X), 1, time.perf_counter)
-        fit_all = min(fit_all, t)
     d_ours, d_sk = ours.decision_function(X), sk.decision_function(X)
     diff = np.max(np.abs(d_ours - d_sk) / np.maximum(1, np.abs(d_sk)))
     score_ours = score_sk = float("inf")
     for _ in range(repeats):
         score_ours = min(score_ours, best(lambda: ours.decision_function(X), 1)[0])
         score_sk = min(score_sk, best(lambda: sk.decision_function(X), 1)[0])
-    score_all = best(lambda: ours.set_params(n_jobs=-1).decision_function(X), repeats,
-                     time.perf_counter)[0]
-    ours.set_params(n_jobs=1)
     row_ns = row_latency(ours, X, tmp, 2000 if quick else 20000)
     sk_row_ns = sklearn_row(sk, X, 200 if quick else 1000)
     n, d = X.shape
-    print("| %s | %d x %d | %.2f | %d | %.3f | %.3f | %.2fx | %.3f | %.2f | %.2f | %.2fx | %.2f "
+    print("| %s | %d x %d | %.2f | %d | %.3f | %.3f | %.2fx | %.2f | %.2f | %.2fx "
           "| %.1f | %.1f | %.1fx | %.0e |" % (
-              name, n, d, nu, ours.n_support_[0], fit_ours, fit_sk, fit_sk / fit_ours, fit_all,
+              name, n, d, nu, ours.n_support_[0], fit_ours, fit_sk, fit_sk / fit_ours,
               score_ours / n * 1e6, score_sk / n * 1e6, score_sk / score_ours,
-              score_all / n * 1e6, row_ns / 1e3, sk_row_ns / 1e3, sk_row_ns / row_ns, diff),
+              row_ns / 1e3, sk_row_ns / 1e3, sk_row_ns / row_ns, diff),
           flush=True)
 
 
@@ -147,6 +154,60 @@ def timed(fn):
     t, c = time.perf_counter(), time.process_time()
     out = fn()
     return time.perf_counter() - t, time.process_time() - c, out
+
+
+def defaults_run(name, X):
+    """One row of the defaults table: fit and batch scoring with nothing set."""
+    fit = {"ours": [], "sk": []}
+    for _ in range(3):  # alternate the sides
+        wall, cpu, ours = timed(lambda: anoma.OneClassSVM().fit(X))
+        fit["ours"].append((cpu, wall))
+        wall, cpu, sk = timed(lambda: OneClassSVM().fit(X))
+        fit["sk"].append((cpu, wall))
+    score = {"ours": [], "sk": []}
+    for _ in range(5):
+        wall, cpu, d_ours = timed(lambda: ours.decision_function(X))
+        score["ours"].append((cpu, wall))
+        wall, cpu, d_sk = timed(lambda: sk.decision_function(X))
+        score["sk"].append((cpu, wall))
+    diff = np.max(np.abs(d_ours - d_sk) / np.maximum(1, np.abs(d_sk)))
+    best = {k: (min(c for c, _ in v), min(w for _, w in v)) for k, v in fit.items()}
+    best_score = {k: (min(c for c, _ in v) / len(X) * 1e6, min(w for _, w in v) / len(X) * 1e6)
+                  for k, v in score.items()}
+    n, d = X.shape
+    print("| %s | %d x %d | %d | %.4f | %.4f | %.2fx | %.2fx | %.4f | %.4f | %.2f | %.2f | %.2fx "
+          "| %.2f | %.2f | %.0e |" % (
+              name, n, d, ours.n_support_[0], best["ours"][0], best["sk"][0],
+              best["sk"][0] / best["ours"][0], fit["sk"][0][0] / fit["ours"][0][0],
+              best["ours"][1], best["sk"][1], best_score["ours"][0], best_score["sk"][0],
+              best_score["sk"][0] / best_score["ours"][0], best_score["ours"][1],
+              best_score["sk"][1], diff), flush=True)
+
+
+def datasets(quick, gauss_rows=(10000, 20000)):
+    """(name, X): the Gaussian sets, then the shared tabular ones present."""
+    for rows in gauss_rows:
+        if not (quick and rows > 10000):
+            yield "gauss", gaussian(rows, 10)
+    for name in TABULAR:
+        X = shared(name)
+        if X is not None:
+            yield name, X
+
+
+def defaults_table(quick):
+    print()
+    print("The user's first call: defaults, one thread each; %s; %d cores; load average %.2f"
+          % (openblas_line(), os.cpu_count(), os.getloadavg()[0]))
+    print()
+    print("| data | rows x features | SVs | fit CPU s | sklearn fit CPU s | fit ratio (CPU) | first "
+          "fit ratio (CPU) | fit wall s | sklearn fit wall s | batch CPU us/row | sklearn CPU "
+          "us/row | batch ratio (CPU) | batch wall us/row | sklearn wall us/row | diff |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, X in datasets(quick, (10000,)):  # 20000 x 10 at nu = 0.5: minutes a side
+        defaults_run(name, X)
+    print()
+    print("load average %.2f at the end" % os.getloadavg()[0])
 
 
 def sgd_run(label, X, y, ours_params, sk_make, tmp, quick):
@@ -192,29 +253,30 @@ def sgd_table(tmp, quick):
 def main():
     quick = "--quick" in sys.argv
     only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
-    if only != "kernel":
+    if only in (None, "defaults"):
+        defaults_table(quick)
+    if only in (None, "kernel"):
+        kernel_table(quick)
+    if only in (None, "sgd"):
         with tempfile.TemporaryDirectory() as tmp:
             sgd_table(tmp, quick)
-        if only == "sgd":
-            return
+
+
+def kernel_table(quick):
     repeats = 1 if quick else 3
     print()
-    print("Kernel solver; %s; %d cores; load average %.2f" % (openblas_line(), os.cpu_count(),
-                                                              os.getloadavg()[0]))
+    print("Kernel solver; %s; %d cores; load average %.2f" % (
+        openblas_line(), os.cpu_count(), os.getloadavg()[0]))
     print()
-    print("| data | rows x features | nu | SVs | fit s | sklearn fit s | fit ratio | fit s, all "
-          "cores | batch us/row | sklearn us/row | batch ratio | batch us/row, all cores "
-          "| row us | sklearn row us | row ratio | diff |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| data | rows x features | nu | SVs | fit s | sklearn fit s | fit ratio | batch us/row "
+          "| sklearn us/row | batch ratio | row us | sklearn row us | row ratio | diff |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
-        for rows, nu in ((10000, 0.1), (10000, 0.5), (20000, 0.1)):
-            if quick and rows > 10000:
-                continue
-            run("gauss", gaussian(rows, 10), nu, repeats, tmp, quick)
-        for name in TABULAR:
-            X = shared(name)
-            if X is not None:
-                run(name, X, 0.1, repeats, tmp, quick)
+        run("gauss", gaussian(10000, 10), 0.5, repeats, tmp, quick)
+        for name, X in datasets(quick):
+            run(name, X, 0.1, repeats, tmp, quick)
+    print()
+    print("load average %.2f at the end" % os.getloadavg()[0])
 
 
 if __name__ == "__main__":

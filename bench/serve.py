@@ -15,9 +15,12 @@ bytes to both servers. For each payload and each connection count, wrk
 (--latency) runs S seconds against each server (2 wrk threads, 1 for one
 connection) after a 1 s warm-up and once the server is idle again
 (wrk's timeout raised to 60 s, so a slow reply is measured, not dropped): requests per second and the p50 / p99
-latency wrk reports, and the server process's CPU time per request
+latency wrk reports, the server process's CPU time per request
 (user + system, all its threads, from /proc: unlike wall-clock rates it
-does not shrink when other jobs share the machine). Ratios: anoma's
+does not shrink when other jobs share the machine), wrk's own CPU time per
+request (the client side of the same exchange) and the load average when
+the cell ended. A closing line sums up p99 at 8 connections with the CPU
+each side used and the load. Ratios: anoma's
 requests/s over Flask's, Flask's p99 over anoma's, Flask's CPU per request
 over anoma's. `anoma serve` runs with its defaults (a worker thread per
 processor); Flask with its threaded development server (one thread per
@@ -29,6 +32,7 @@ import json
 import os
 import pickle
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -116,12 +120,16 @@ def wrk(url, script, connections, seconds):
     # a long timeout: a slow server's latency is measured, not cut at wrk's 2 s
     args = ["wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % seconds, "--latency",
             "--timeout", "60s", "-s", script, url]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 120).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     pct = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
     return {"rps": rps, "p50": seconds_of(pct["50"]), "p99": seconds_of(pct["99"]),
+            "client_cpu": client_cpu, "load": os.getloadavg()[0],
             "non2xx": int(errors.group(1)) if errors else 0,
             "socket_errors": socket_errors.group(1) if socket_errors else ""}
 
@@ -210,8 +218,10 @@ def main():
         print("anoma serve vs Flask + scikit-learn IsolationForest (100 trees), loopback, wrk "
               "%d s per cell; %d processors" % (args.seconds, os.cpu_count()))
         print("| records/request | connections | server | requests/s | p50 | p99 |"
-              " server CPU/request | req/s ratio | p99 ratio | CPU ratio |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
+              " server CPU/request | wrk CPU/request | load | req/s ratio | p99 ratio |"
+              " CPU ratio |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        at8 = []
         for n, script in payloads.items():
             for c in connections:
                 res = {}
@@ -222,7 +232,9 @@ def main():
                     res[name] = r = wrk(url, script, c, args.seconds)
                     served = r["rps"] * args.seconds
                     drain(pids[name])  # the CPU of the replies still owed counts too
-                    r["cpu"] = (cpu_seconds(pids[name]) - cpu) / served if served else 0
+                    r["server_cpu"] = cpu_seconds(pids[name]) - cpu
+                    r["cpu"] = r["server_cpu"] / served if served else 0
+                    r["wrk_cpu"] = r["client_cpu"] / served if served else 0
                 a, f = res["anoma serve"], res["Flask + sklearn"]
                 for name, r in res.items():
                     extra = ""
@@ -230,13 +242,20 @@ def main():
                         extra = " (non-2xx %d; socket errors %s)" % (r["non2xx"],
                                                                    r["socket_errors"])
                     ratio = name == "anoma serve" and f["rps"] > 0
-                    print("| %d | %d | %s | %.0f%s | %s | %s | %s | %s | %s | %s |" % (
+                    print("| %d | %d | %s | %.0f%s | %s | %s | %s | %s | %.1f | %s | %s | %s |" % (
                         n, c, name, r["rps"], extra, fmt_time(r["p50"]), fmt_time(r["p99"]),
-                        fmt_time(r["cpu"]),
+                        fmt_time(r["cpu"]), fmt_time(r["wrk_cpu"]), r["load"],
                         "%.0fx" % (a["rps"] / f["rps"]) if ratio else "",
                         "%.0fx" % (f["p99"] / a["p99"]) if ratio else "",
                         "%.0fx" % (f["cpu"] / a["cpu"]) if ratio else ""))
+                if c == 8:
+                    at8.append((n, a))
                 sys.stdout.flush()
+        for n, a in at8:
+            print("p99 at 8 connections, %d record(s)/request: anoma serve %s; in the %d s "
+                  "cell the server used %.2f s of CPU and wrk %.2f s; load average %.1f"
+                  % (n, fmt_time(a["p99"]), args.seconds, a["server_cpu"], a["client_cpu"],
+                     a["load"]))
     finally:
         for p in procs:
             if p.poll() is None:

@@ -127,6 +127,34 @@ ANOMA_API anoma_status anoma_model_import_xgboost(anoma_model *model, const char
                                                   size_t size);
 
 /**
+ * @brief Give the next fit labelled evaluation rows, watched but not
+ *        trained on (XGBoost's `eval_set`).
+ *
+ * The "gbt" detector's early stopping (`early_stopping_rounds`,
+ * `eval_metric`) scores these rows after every boosting round and keeps
+ * the trees up to the round of the best metric (docs/detectors/gbt.md,
+ * "Early stopping"). The rows are copied: the caller's arrays need not
+ * outlive the call. The next successful fit releases them. The rows go to
+ * the detectors as given, so they need the training data's column count,
+ * and a model with pipeline steps refuses them at fit.
+ * @param model an unfitted model.
+ * @param x the rows (NaN = missing; ±Inf is an error), or NULL to forget
+ *        rows given before.
+ * @param labels x->rows labels, 0 or 1.
+ * @param weights x->rows weights >= 0, or NULL (all 1).
+ * @return ::ANOMA_OK; ::ANOMA_ERR_INVALID_ARGUMENT (NULL model or labels, a
+ *         label other than 0/1, a bad weight, a bad matrix: named by row);
+ *         ::ANOMA_ERR_NONFINITE; ::ANOMA_ERR_EMPTY;
+ *         ::ANOMA_ERR_UNSUPPORTED (the model is fitted);
+ *         ::ANOMA_ERR_NO_MEMORY. On error the model is unchanged.
+ * @note Thread safety: the model must not be used by other threads during
+ *       the call (it is being built).
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_set_eval_set(anoma_model *model, const anoma_matrix *x,
+                                                const int *labels, const double *weights);
+
+/**
  * @brief Set one model parameter (such as "contamination") before fitting.
  *
  * "contamination" and "threshold" both decide the threshold, so a model
@@ -390,6 +418,52 @@ ANOMA_API anoma_status anoma_model_member_scores_frame(const anoma_model *model,
  */
 ANOMA_API anoma_status anoma_model_feature_scores(const anoma_model *model, size_t index,
                                                   const anoma_matrix *x, double *out);
+
+/**
+ * @brief The value a detector's per-feature scores add up from, when they
+ *        are additive contributions.
+ *
+ * For "gbt" the feature scores are TreeSHAP contributions to the row's
+ * margin (the log-odds for binary:logistic), and this is their bias: the
+ * margin averaged over the training rows as the trees' covers weigh them,
+ * XGBoost's last `pred_contribs` column. For every row,
+ * margin = base + the sum of its feature scores.
+ * @param model a fitted model.
+ * @param index detector position.
+ * @param base receives the value.
+ * @return ::ANOMA_OK; ::ANOMA_ERR_NOT_FITTED; ::ANOMA_ERR_INVALID_ARGUMENT
+ *         (NULL argument or bad index); ::ANOMA_ERR_UNSUPPORTED when the
+ *         detector's feature scores are not contributions with a base.
+ * @par Thread safety
+ * Safe on a model shared by threads (it reads only).
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_feature_scores_base(const anoma_model *model, size_t index,
+                                                       double *base);
+
+/**
+ * @brief Each feature's importance to a detector, of one kind.
+ *
+ * For "gbt" the kinds are XGBoost's `Booster.get_score` importance types,
+ * over every split of every tree: `weight` (the number of splits on the
+ * feature), `total_gain` and `total_cover` (the sums of those splits' loss
+ * changes and covers), `gain` and `cover` (those sums divided by weight).
+ * A feature no split uses has 0 (get_score leaves it out).
+ * @param model a fitted model.
+ * @param index detector position.
+ * @param kind the kind's name, as above.
+ * @param out caller-owned array of anoma_model_n_outputs() doubles: one per
+ *        column the detector sees (x->cols for a model without steps).
+ * @return ::ANOMA_OK; ::ANOMA_ERR_NOT_FITTED; ::ANOMA_ERR_INVALID_ARGUMENT
+ *         (NULL argument, bad index, or an unknown kind: the message lists
+ *         the kinds); ::ANOMA_ERR_UNSUPPORTED when the detector has no
+ *         feature importance; ::ANOMA_ERR_NO_MEMORY.
+ * @par Thread safety
+ * Safe on a model shared by threads (it reads only).
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_feature_importance(const anoma_model *model, size_t index,
+                                                      const char *kind, double *out);
 
 /**
  * @brief 0/1 decisions: 1 when the score is strictly above the threshold.

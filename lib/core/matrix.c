@@ -97,3 +97,11 @@ anoma_status an_matrix_to_f64(const anoma_matrix *x, double **out)
     *out = copy;
     return ANOMA_OK;
 }
+
+size_t an_first_not_finite(const double *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return i;
+    return n;
+}

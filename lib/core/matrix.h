@@ -17,6 +17,10 @@ static inline double an_matrix_get(const anoma_matrix *x, size_t i, size_t j)
     return x->dtype == ANOMA_F64 ? ((const double *)x->data)[k] : (double)((const float *)x->data)[k];
 }
 
+/* The index of the first value of v (n doubles) that is not finite, or n:
+ * what a loader checks before using values read from a file. */
+size_t an_first_not_finite(const double *v, size_t n);
+
 /* Row i as doubles. */
 void an_matrix_copy_row(const anoma_matrix *x, size_t i, double *out);
 

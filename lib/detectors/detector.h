@@ -43,6 +43,13 @@ typedef struct an_fit_data {
     /* the host's callback (NULL or fn NULL: none); report from the
      * calling thread only (an_parallel_for_reported) */
     const an_progress *progress;
+    /* Evaluation rows (anoma_model_set_eval_set), eval_rows * cols,
+     * row-major, not trained on: gbt's early stopping watches them. 0 rows:
+     * none; labels 0/1; weights NULL or >= 0. */
+    const double *eval_x;
+    size_t eval_rows;
+    const int *eval_labels;
+    const double *eval_weights;
 } an_fit_data;
 
 typedef struct an_detector_vtable {
@@ -79,6 +86,14 @@ typedef struct an_detector_vtable {
     /* Optional (ANOMA_FLAG_FEATURE_SCORES): one value per feature. */
     void (*feature_scores_row)(const void *state, const double *row, void *scratch,
                                double *out);
+    /* Optional, for feature scores that are additive contributions (gbt's
+     * TreeSHAP): the value they add up from, the same for every row;
+     * NULL = none. */
+    double (*feature_scores_base)(const void *state);
+    /* Optional: each feature's importance of this kind (gbt: XGBoost's
+     * importance types), one value per feature into out; an unknown kind
+     * is ANOMA_ERR_INVALID_ARGUMENT naming the kinds. NULL = none. */
+    anoma_status (*feature_importance)(const void *state, const char *kind, double *out);
 
     /* Optional: the scores of the training rows themselves as the detector
      * defines them when they differ from scoring those rows afresh (lof's

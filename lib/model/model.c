@@ -85,6 +85,7 @@ void anoma_model_free(anoma_model *m)
     free_feature_names(m);
     an_params_free(&m->params);
     an_probability_free(&m->probability);
+    an_model_eval_free(&m->eval);
     an_free(m);
 }
 
@@ -304,6 +305,21 @@ static anoma_status check_used(const anoma_model *m, unsigned flag, const char *
     return st;
 }
 
+anoma_status an_model_check_labels(const char *what, const int *labels, const double *weights,
+                                   size_t rows)
+{
+    for (size_t i = 0; labels && i < rows; i++)
+        if (labels[i] != 0 && labels[i] != 1)
+            return an_error(ANOMA_ERR_INVALID_ARGUMENT, "%s: label %d at row %zu is not 0 or 1",
+                            what, labels[i], i);
+    for (size_t i = 0; weights && i < rows; i++)
+        if (!(weights[i] >= 0) || isinf(weights[i]))
+            return an_error(ANOMA_ERR_INVALID_ARGUMENT,
+                            "%s: weight %g at row %zu is not a finite non-negative number", what,
+                            weights[i], i);
+    return ANOMA_OK;
+}
+
 static anoma_status check_fit_input(const anoma_model *m, size_t rows, size_t cols,
                                     const int *labels, const double *weights)
 {
@@ -318,15 +334,7 @@ static anoma_status check_fit_input(const anoma_model *m, size_t rows, size_t co
     if (cols > AN_MODEL_MAX_FEATURES)
         return an_error(ANOMA_ERR_SHAPE, "fit: %zu columns; a model holds at most %d", cols,
                         (int)AN_MODEL_MAX_FEATURES);
-    for (size_t i = 0; labels && i < rows; i++)
-        if (labels[i] != 0 && labels[i] != 1)
-            return an_error(ANOMA_ERR_INVALID_ARGUMENT, "fit: label %d at row %zu is not 0 or 1",
-                            labels[i], i);
-    for (size_t i = 0; weights && i < rows; i++)
-        if (!(weights[i] >= 0) || isinf(weights[i]))
-            return an_error(ANOMA_ERR_INVALID_ARGUMENT,
-                            "fit: weight %g at row %zu is not a finite non-negative number",
-                            weights[i], i);
+    AN_TRY(an_model_check_labels("fit", labels, weights, rows));
     for (size_t k = 0; k < m->n_detectors; k++)
         if ((m->detectors[k].vt->flags & ANOMA_FLAG_NEEDS_LABELS) && !labels &&
             !m->detectors[k].imported_width)
@@ -349,7 +357,11 @@ static anoma_status check_fit_input(const anoma_model *m, size_t rows, size_t co
 static anoma_status fit_detectors(anoma_model *m, const double *x, size_t rows, size_t cols,
                                   const int *labels, const double *weights)
 {
-    an_fit_data data = {x, rows, cols, labels, weights, an_model_n_threads(m), &m->progress};
+    AN_TRY(an_model_eval_check(m, cols));
+    an_fit_data data = {.x = x, .rows = rows, .cols = cols, .labels = labels, .weights = weights,
+                        .n_threads = an_model_n_threads(m), .progress = &m->progress,
+                        .eval_x = m->eval.x, .eval_rows = m->eval.rows,
+                        .eval_labels = m->eval.labels, .eval_weights = m->eval.weights};
     double **raw = AN_NEW_ZEROED(double *, m->n_detectors);
     if (!raw)
         return an_no_memory();
@@ -462,6 +474,7 @@ anoma_status an_model_fit_input(anoma_model *m, const an_input *in, const int *l
     m->n_features = n_inputs;
     m->train_rows = in->rows;
     m->fitted = 1;
+    an_model_eval_free(&m->eval); /* used: release the copy */
     return ANOMA_OK;
 }
 

@@ -33,6 +33,23 @@ typedef struct an_model_detector {
     size_t imported_width;
 } an_model_detector;
 
+/* Labelled rows for the next fit to watch, not train on (eval_set.c). */
+typedef struct an_model_eval {
+    double *x; /* rows x cols */
+    int *labels;
+    double *weights; /* NULL: none */
+    size_t rows, cols;
+} an_model_eval;
+
+void an_model_eval_free(an_model_eval *e);
+/* Labels 0/1 and weights finite and >= 0 (either NULL: not checked), the
+ * first bad one named by row; `what` names the call. */
+anoma_status an_model_check_labels(const char *what, const int *labels, const double *weights,
+                                   size_t rows);
+/* ANOMA_OK when the evaluation set (if any) fits training data of cols
+ * columns and the model has no pipeline steps. */
+anoma_status an_model_eval_check(const anoma_model *m, size_t cols);
+
 struct anoma_model {
     an_params params; /* the model's own parameters (schema in components.c) */
     an_model_detector *detectors;
@@ -60,6 +77,8 @@ struct anoma_model {
     an_combine combine;
     /* how a score becomes a probability (probability.c) */
     an_probability probability;
+    /* not saved: the evaluation set of the next fit (eval_set.c) */
+    an_model_eval eval;
 };
 
 extern const anoma_param_info an_model_schema[];

@@ -251,3 +251,35 @@ anoma_status anoma_model_feature_scores(const anoma_model *m, size_t index,
     an_free(copy);
     return st;
 }
+
+anoma_status anoma_model_feature_scores_base(const anoma_model *m, size_t index, double *base)
+{
+    if (!m || !base)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "feature_scores_base: NULL argument");
+    if (!m->fitted)
+        return an_error(ANOMA_ERR_NOT_FITTED, "feature_scores_base: the model is not fitted");
+    const an_model_detector *d = NULL;
+    AN_TRY(an_model_explaining_detector(m, index, &d));
+    if (!d->vt->feature_scores_base)
+        return an_error(ANOMA_ERR_UNSUPPORTED, "detector '%s': its feature scores are not "
+                        "contributions added to a base", d->vt->name);
+    *base = d->vt->feature_scores_base(d->state);
+    return ANOMA_OK;
+}
+
+anoma_status anoma_model_feature_importance(const anoma_model *m, size_t index, const char *kind,
+                                            double *out)
+{
+    if (!m || !kind || !out)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "feature_importance: NULL argument");
+    if (!m->fitted)
+        return an_error(ANOMA_ERR_NOT_FITTED, "feature_importance: the model is not fitted");
+    if (index >= m->n_detectors)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "detector index %zu: the model has %zu", index,
+                        m->n_detectors);
+    const an_model_detector *d = &m->detectors[index];
+    if (!d->vt->feature_importance)
+        return an_error(ANOMA_ERR_UNSUPPORTED, "detector '%s' has no feature importance",
+                        d->vt->name);
+    return d->vt->feature_importance(d->state, kind, out);
+}

@@ -126,7 +126,12 @@ def test_save_load_and_describe(tmp_path, pima_holed):
     np.testing.assert_array_equal(back.detector_scores(X), m.detector_scores(X))
     text = back.describe()
     assert "objective: binary:logistic" in text and "trees: 10" in text
-    assert "max depth: 3" in text and "importance" in text
+    assert "max depth: 3" in text and "importance, top 10 by gain" in text
+    # the features listed are the ten of largest average gain, largest first
+    gain = m.feature_importance("gain")
+    listed = [int(line.split()[1].rstrip(":")) for line in text.splitlines()
+              if line.strip().startswith("feature ")]
+    assert listed == list(np.argsort(-gain, kind="stable")[:min(10, np.sum(gain > 0))])
 
 
 def test_labels_needed_and_checked(pima_holed):
@@ -166,8 +171,16 @@ def test_estimator_errors(pima_holed):
         anoma.GradientBoostedTrees(learning_rate=2).fit(X, y)
     with pytest.raises(anoma.ParameterValueError, match="objective"):
         anoma.GradientBoostedTrees(objective="reg:squarederror").fit(X, y)
-    with pytest.raises(NotImplementedError, match="early stopping"):
-        anoma.GradientBoostedTrees().fit(X, y, eval_set=[(X, y)], early_stopping_rounds=5)
+    with pytest.raises(ValueError, match="eval_set"):
+        anoma.GradientBoostedTrees().fit(X, y, early_stopping_rounds=5)
+    with pytest.raises(anoma.ParameterValueError, match="early_stopping_rounds"):
+        anoma.GradientBoostedTrees().fit(X, y, eval_set=[(X, y)], early_stopping_rounds=0)
+    with pytest.raises(anoma.ParameterValueError, match="eval_metric"):
+        anoma.GradientBoostedTrees().fit(X, y, eval_set=[(X, y)], early_stopping_rounds=2,
+                                         eval_metric="error")
+    with pytest.raises(ValueError, match="label 7"):
+        anoma.GradientBoostedTrees().fit(X, y, eval_set=[(X, np.full(len(y), 7))],
+                                         early_stopping_rounds=2)
     m = anoma.GradientBoostedTrees(n_estimators=5).fit(X, y)
     with pytest.raises(ValueError, match="8 features"):
         m.predict_proba(X[:, :5])
@@ -225,6 +238,15 @@ def test_cli_train_score_inspect(tmp_path):
     X, y = load_csv("breastw.csv")
     ref = theirs(X, y, n_estimators=20).predict_proba(X)[:, 1]
     np.testing.assert_allclose([float(r["score"]) for r in rows], ref, rtol=0, atol=1e-5)
+    # --explain K: the K largest TreeSHAP contributions, XGBoost's
+    run("score", model, path, "-o", str(out), "--explain", "2")
+    with open(out) as f:
+        rows = list(csv.DictReader(f))
+    contributions = theirs(X, y, n_estimators=20).get_booster().predict(
+        xgb.DMatrix(X), pred_contribs=True)[:, :-1]
+    top = np.sort(contributions, axis=1)[:, ::-1]
+    np.testing.assert_allclose([float(r["contribution_1"]) for r in rows], top[:, 0], atol=1e-5)
+    np.testing.assert_allclose([float(r["contribution_2"]) for r in rows], top[:, 1], atol=1e-5)
     text = run("inspect", model)
     assert "detector 0: gbt" in text and "trees: 20, nodes: " in text
     assert "objective: binary:logistic" in text and "importance" in text
@@ -254,6 +276,11 @@ def test_import_equals_xgboost(name):
     assert isinstance(mine, anoma.GradientBoostedTrees)
     np.testing.assert_array_equal(mine.classes_, ref.classes_)
     np.testing.assert_allclose(mine.predict_proba(Xte), ref.predict_proba(Xte), rtol=0, atol=1e-6)
+    # TreeSHAP: each feature's contribution and the bias, as pred_contribs
+    rows = Xte[:2000]
+    contributions = ref.get_booster().predict(xgb.DMatrix(rows), pred_contribs=True)
+    np.testing.assert_allclose(mine.feature_contributions(rows), contributions, rtol=0,
+                               atol=1e-6)
 
 
 def test_import_regression_and_booster(pima_holed):
@@ -268,6 +295,164 @@ def test_import_regression_and_booster(pima_holed):
     np.testing.assert_allclose(model.detector_scores(X), booster.predict(xgb.DMatrix(X)),
                                rtol=0, atol=1e-6)
     assert model.threshold == 0.5
+
+
+def test_contributions_of_a_regression_booster(pima_holed):
+    """reg:squarederror and a Booster (an anoma.Model): the feature scores
+    and their base are pred_contribs, in the prediction's own units."""
+    X, y, _ = pima_holed
+    target = np.nan_to_num(X[:, 1]) * 0.01 + y
+    booster = xgb.train({"objective": "reg:squarederror", "tree_method": "hist", "max_depth": 5,
+                         "base_score": 0.7, "nthread": 1},
+                        xgb.DMatrix(X, label=target), num_boost_round=30)
+    model = anoma.from_xgboost(booster)
+    ref = booster.predict(xgb.DMatrix(X), pred_contribs=True)
+    np.testing.assert_allclose(model.feature_scores(X), ref[:, :-1], rtol=0, atol=1e-6)
+    assert model.feature_scores_base() == pytest.approx(ref[0, -1], abs=1e-6)
+
+
+def test_contributions_of_a_trained_model(pima_holed):
+    """Trained here: they add up to the margin, the log-odds of the
+    probability, and equal those XGBoost gives its own model of the same
+    data (whose trees are ours: pima is under the exact-sketch size)."""
+    X, y, w = pima_holed
+    kw = dict(n_estimators=40, max_depth=4, learning_rate=0.2, reg_lambda=2.0, gamma=0.1)
+    mine = anoma.GradientBoostedTrees(**kw).fit(X, y, sample_weight=w)
+    contributions = mine.feature_contributions(X)
+    assert contributions.shape == (len(X), X.shape[1] + 1)
+    p = mine.predict_proba(X)[:, 1]
+    np.testing.assert_allclose(contributions.sum(axis=1), np.log(p / (1 - p)), rtol=0, atol=1e-5)
+    ref = xgb.XGBClassifier(tree_method="hist", nthread=1, **kw).fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(contributions,
+                               ref.get_booster().predict(xgb.DMatrix(X), pred_contribs=True),
+                               rtol=0, atol=1e-5)
+    # the base is the same for every row and is the last column
+    assert np.all(contributions[:, -1] == mine.model_.feature_scores_base())
+    with pytest.raises(ValueError, match="8 features"):
+        mine.feature_contributions(X[:, :5])
+    with pytest.raises(anoma.AnomaError, match="not contributions") as e:
+        anoma.Model("", ["zscore"]).fit(np.nan_to_num(X)).feature_scores_base()
+    assert e.value.name == "ANOMA_ERR_UNSUPPORTED"
+
+
+# ---- early stopping ----
+
+def expected_stop(curve, rounds, maximize):
+    """XGBoost's EarlyStopping rule on a metric curve (one value per round):
+    only a strictly better value improves; training stops after `rounds`
+    rounds without improvement. Returns (best round, rounds grown)."""
+    best = 0
+    for k in range(1, len(curve)):
+        if (curve[k] > curve[best]) if maximize else (curve[k] < curve[best]):
+            best = k
+        elif k - best >= rounds:
+            return best, k + 1
+    return best, len(curve)
+
+
+@pytest.fixture(scope="module")
+def pima_split(pima_holed):
+    X, y, w = pima_holed
+    Xtr, Xva, ytr, yva, wtr, wva = train_test_split(X, y, w, test_size=0.3, random_state=1,
+                                                    stratify=y)
+    return Xtr, Xva, ytr, yva, wtr, wva
+
+
+STOPPING = dict(n_estimators=150, max_depth=4, learning_rate=0.3)
+
+
+@pytest.mark.parametrize("metric", ["logloss", "auc"])
+def test_early_stopping_at_the_metric_best(pima_split, metric):
+    """The best iteration is the argmin (logloss) or argmax (auc) of the
+    validation curve computed with scikit-learn, under XGBoost's patience
+    rule; the trees after it are dropped, so predict_proba is the staged
+    prediction there (pima's trees are XGBoost's)."""
+    from sklearn.metrics import log_loss
+    Xtr, Xva, ytr, yva, _, _ = pima_split
+    mine = anoma.GradientBoostedTrees(**STOPPING).fit(
+        Xtr, ytr, eval_set=[(Xtr[:50], ytr[:50]), (Xva, yva)], early_stopping_rounds=8,
+        eval_metric=metric)
+    full = xgb.XGBClassifier(tree_method="hist", nthread=1, **STOPPING).fit(Xtr, ytr)
+    staged = [full.predict_proba(Xva, iteration_range=(0, k + 1))[:, 1]
+              for k in range(STOPPING["n_estimators"])]
+    if metric == "logloss":
+        curve = [log_loss(yva, p) for p in staged]
+    else:
+        curve = [roc_auc_score(yva, p) for p in staged]
+    best, grown = expected_stop(curve, 8, metric == "auc")
+    assert mine.best_iteration_ == best and mine.best_iteration == best
+    assert mine.best_score_ == pytest.approx(curve[best], rel=1e-6)
+    assert "trees: %d," % (best + 1) in mine.model_.describe()
+    assert "best iteration %d of %d rounds" % (best, grown) in mine.model_.describe()
+    np.testing.assert_allclose(mine.predict_proba(Xva)[:, 1], staged[best], atol=1e-5)
+
+
+def test_early_stopping_on_aucpr_as_xgboost(pima_split):
+    """aucpr (XGBoost's interpolated PR AUC, weighted evaluation rows):
+    the best iteration and score XGBoost's early stopping finds; and the
+    early-stopped XGBClassifier imports with the trees it predicts with."""
+    Xtr, Xva, ytr, yva, wtr, wva = pima_split
+    mine = anoma.GradientBoostedTrees(**STOPPING).fit(
+        Xtr, ytr, sample_weight=wtr, eval_set=[(Xva, yva)], sample_weight_eval_set=[wva],
+        early_stopping_rounds=8, eval_metric="aucpr")
+    ref = xgb.XGBClassifier(tree_method="hist", nthread=1, early_stopping_rounds=8,
+                            eval_metric="aucpr", **STOPPING)
+    ref.fit(Xtr, ytr, sample_weight=wtr, eval_set=[(Xva, yva)], sample_weight_eval_set=[wva],
+            verbose=False)
+    assert mine.best_iteration_ == ref.best_iteration
+    assert mine.best_score_ == pytest.approx(ref.best_score, rel=1e-6)
+    np.testing.assert_allclose(mine.predict_proba(Xva), ref.predict_proba(Xva), atol=1e-5)
+    imported = anoma.from_xgboost(ref)
+    np.testing.assert_allclose(imported.predict_proba(Xva), ref.predict_proba(Xva), atol=1e-6)
+    with pytest.raises(AttributeError, match="early stopping"):
+        anoma.GradientBoostedTrees(n_estimators=3).fit(Xtr, ytr).best_iteration_
+
+
+KINDS = ("weight", "gain", "cover", "total_gain", "total_cover")
+
+
+def assert_scores_equal(mine, ref):
+    """Two get_score dicts: the same features, the same values (XGBoost
+    sums in float32, we in double)."""
+    assert sorted(mine) == sorted(ref)
+    for name in ref:
+        assert mine[name] == pytest.approx(ref[name], rel=1e-6), name
+
+
+@pytest.mark.parametrize("name", ["cardio.csv", "satellite.csv"])
+def test_importance_of_an_import_as_get_score(name):
+    path = os.path.join(DATA_DIR, name)
+    if not os.path.exists(path):
+        pytest.skip("no %s in %s" % (name, DATA_DIR))
+    X, y = load_csv(name)
+    ref = xgb.XGBClassifier(tree_method="hist", n_estimators=60, nthread=1,
+                            colsample_bytree=0.5, random_state=0).fit(holed(X), y)
+    mine = anoma.from_xgboost(ref)
+    for kind in KINDS:
+        assert_scores_equal(mine.get_score(kind), ref.get_booster().get_score(importance_type=kind))
+    np.testing.assert_allclose(mine.feature_importances_, ref.feature_importances_, rtol=1e-6)
+
+
+def test_importance_of_a_trained_model(pima_holed):
+    """Trained here on pima (our trees are XGBoost's): get_score's values,
+    a DataFrame's column names as keys; the C call names bad kinds."""
+    pd = pytest.importorskip("pandas")
+    X, y, w = pima_holed
+    kw = dict(n_estimators=30, max_depth=3, colsample_bytree=1.0)
+    frame = pd.DataFrame(X, columns=["c%d" % j for j in range(X.shape[1])])
+    mine = anoma.GradientBoostedTrees(**kw).fit(frame, y, sample_weight=w)
+    ref = xgb.XGBClassifier(tree_method="hist", nthread=1, **kw).fit(frame, y, sample_weight=w)
+    for kind in KINDS:
+        ref_score = ref.get_booster().get_score(importance_type=kind)
+        got = mine.get_score(kind)
+        assert sorted(got) == sorted(ref_score)
+        for key in ref_score:  # trained apart: gains and covers to float32 rounding
+            assert got[key] == pytest.approx(ref_score[key], rel=1e-5), (kind, key)
+    with pytest.raises(anoma.AnomaError, match="total_cover") as e:
+        mine.model_.feature_importance("size")
+    assert e.value.name == "ANOMA_ERR_INVALID_ARGUMENT"
+    with pytest.raises(anoma.AnomaError, match="no feature importance"):
+        anoma.Model("", ["zscore"]).fit(np.nan_to_num(X)).feature_importance()
 
 
 def test_import_refuses_by_name(pima_holed, tmp_path):
@@ -301,3 +486,60 @@ def test_cli_convert_xgboost(tmp_path, pima_holed):
     p = subprocess.run([cli, "convert", "xgboost", str(bad), "-o", out], capture_output=True,
                        text=True, timeout=300)
     assert p.returncode == 1 and "gblinear" in p.stderr
+
+
+# ---- scikit-learn forests imported (anoma.from_sklearn) ----
+
+def sklearn_forest(kind):
+    from sklearn.ensemble import (ExtraTreesClassifier, GradientBoostingClassifier,
+                                  RandomForestClassifier)
+    return {"rf": RandomForestClassifier(n_estimators=60, random_state=0),
+            "rf_deep_weighted": RandomForestClassifier(n_estimators=20, max_features=None,
+                                                       class_weight="balanced", random_state=1),
+            "et": ExtraTreesClassifier(n_estimators=60, min_samples_leaf=3, random_state=0),
+            "gb": GradientBoostingClassifier(n_estimators=80, max_depth=3, subsample=0.8,
+                                             random_state=0),
+            "gb_zero": GradientBoostingClassifier(n_estimators=30, init="zero",
+                                                  learning_rate=0.3, random_state=0)}[kind]
+
+
+@pytest.mark.parametrize("kind", ["rf", "rf_deep_weighted", "et", "gb", "gb_zero"])
+@pytest.mark.parametrize("name", ["pima.csv", "cardio.csv"])
+def test_from_sklearn_forest_equals_predict_proba(name, kind):
+    """predict_proba to 1e-12, on test rows and on rows whose values sit
+    exactly on split thresholds (scikit-learn's float32 `<=`)."""
+    if not os.path.exists(os.path.join(DATA_DIR, name)):
+        pytest.skip("no %s in %s" % (name, DATA_DIR))
+    X, y = load_csv(name)
+    Xtr, Xte, ytr, _ = split(X, y)
+    w = np.random.default_rng(0).uniform(0.5, 2, len(ytr))
+    ref = sklearn_forest(kind).fit(Xtr, np.where(ytr == 1, "anomaly", "normal"), sample_weight=w)
+    mine = anoma.from_sklearn(ref)
+    assert isinstance(mine, anoma.GradientBoostedTrees)
+    np.testing.assert_array_equal(mine.classes_, ref.classes_)
+    np.testing.assert_allclose(mine.predict_proba(Xte), ref.predict_proba(Xte), rtol=0,
+                               atol=1e-12)
+    np.testing.assert_array_equal(mine.predict(Xte), ref.predict(Xte))
+    # every row of `edge` has each feature on some split's threshold
+    first = ref.estimators_[0]
+    tree = (first[0] if isinstance(first, np.ndarray) else first).tree_
+    edge = Xte[:40].copy()
+    for j in range(X.shape[1]):
+        cuts = tree.threshold[tree.feature == j]
+        if len(cuts):
+            edge[:, j] = cuts[np.arange(len(edge)) % len(cuts)].astype(np.float32)
+    np.testing.assert_allclose(mine.predict_proba(edge), ref.predict_proba(edge), rtol=0,
+                               atol=1e-12)
+
+
+def test_from_sklearn_forest_refuses_by_name(pima_holed):
+    from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+    X, y, _ = pima_holed
+    X = np.nan_to_num(X)
+    with pytest.raises(ValueError, match="3 classes"):
+        anoma.from_sklearn(RandomForestClassifier(n_estimators=2).fit(X, np.arange(len(y)) % 3))
+    with pytest.raises(ValueError, match="exponential"):
+        anoma.from_sklearn(GradientBoostingClassifier(n_estimators=2, loss="exponential")
+                           .fit(X, y))
+    with pytest.raises(ValueError, match="not fitted"):
+        anoma.from_sklearn(RandomForestClassifier())

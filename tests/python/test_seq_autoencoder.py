@@ -245,3 +245,26 @@ def test_save_writes_back_the_imported_weights():
         seq = anoma.from_torch(module, window=3, feature_weights=weights)
         first = seq.model.to_bytes()
         assert anoma.Model.from_bytes(first).to_bytes() == first
+
+
+def test_stream_moves_to_retrained_weights():
+    """Other weights, the same window and columns: the entities' windows move
+    to the new network (anoma_stream_fingerprint is equal) and score as its
+    batch scores of the whole series; another window length refuses them."""
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(40, 3))
+    old = anoma.from_torch(make("reconstruction", "gru", 1, 8, seed=0), window=6,
+                           point_score="last")
+    new = anoma.from_torch(make("reconstruction", "gru", 1, 8, seed=1), window=6,
+                           point_score="last")
+    expect = new.anomaly_score(a)
+    assert not np.allclose(expect[5:], old.anomaly_score(a)[5:])
+    stream = anoma.Stream(old.model)
+    for i in range(20):
+        stream.push("a", a[i])
+    moved = anoma.Stream.from_bytes(new.model, stream.to_bytes())
+    got = [moved.push("a", a[i]).score for i in range(20, 40)]
+    np.testing.assert_allclose(got, expect[20:], rtol=1e-5, atol=1e-7)
+    longer = anoma.from_torch(make("reconstruction", "gru", 1, 8, seed=1), window=7)
+    with pytest.raises(anoma.InvalidArgumentError, match="another model"):
+        anoma.Stream.from_bytes(longer.model, stream.to_bytes())

@@ -162,8 +162,9 @@ def test_scores_equal_anoma_score(servers, wbc_models):
         text = open(WBC).read()
         assert s.post("/v1/models/%s/score" % name, text,
                       headers={"Content-Type": "text/csv"})[1]["results"] == got
-        # one record alone, and in an envelope
-        assert s.post("/v1/models/%s/score" % name, records[5])[1]["results"] == [got[5]]
+        # one record alone (the row scorer's path), and in an envelope
+        for i in range(0, len(records), 23):
+            assert s.post("/v1/models/%s/score" % name, records[i])[1]["results"] == [got[i]]
         assert s.post("/v1/models/%s/score" % name,
                       {"records": records[:3]})[1]["results"] == got[:3]
     data = np.loadtxt(WBC, delimiter=",", skiprows=1)[:, :-1]
@@ -223,6 +224,16 @@ def test_typed_columns_equal_anoma_score(servers, tmp_path):
     assert s.post("/v1/models/typed/score", epoch)[1] == body
     assert s.post("/v1/models/typed/score", data.read_text(),
                   headers={"Content-Type": "text/csv"})[1] == body
+    # without a stateful step, one record alone goes through a row scorer
+    plain = tmp_path / "plain.anoma"
+    run("train", "--step", "one_hot columns=device", "--step", "select drop=ts",
+        "--step", "standard_scaler", "-d", "zscore", "-o", plain, data)
+    s2 = servers(plain)
+    _, expected = score_csv(plain, data)
+    for i in range(0, len(records), 37):
+        status, one = s2.post("/v1/models/plain/score", records[i])
+        assert status == 200, one
+        assert one["results"][0]["score"] == float(expected[i][0])
     status, err = s.post("/v1/models/typed/score", [dict(records[0], device=7)])
     assert status == 400 and "'device'" in err["error"] and "text" in err["error"]
     status, err = s.post("/v1/models/typed/score", [dict(records[0], ts="yesterday")])

@@ -6,6 +6,7 @@
 #include "testing.h"
 
 #include "detectors/gbt/gbt.h"
+#include "model/model.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -35,7 +36,7 @@ static void *fit(const char *params, const double *x, size_t rows, size_t cols, 
     anoma_status st;
     void *s = make(params, &st);
     CHECK_OK(st);
-    an_fit_data data = {x, rows, cols, labels, NULL, 1, NULL};
+    an_fit_data data = {.x = x, .rows = rows, .cols = cols, .labels = labels, .n_threads = 1};
     CHECK_OK(vt()->fit(s, &data));
     return s;
 }
@@ -327,19 +328,29 @@ static void test_payload(void)
 
     /* a one-split tree, then each field made hostile: header 32 bytes,
      * n_nodes 8, then left[3] at 40, right[3] at 52, feature[3] at 64,
-     * threshold[3] at 76, default_left[3] at 88, value, gain, cover */
+     * threshold[3] at 76, default_left[3] at 88, value, gain, cover, then
+     * early stopping's record (28 bytes: best + 1 at 163, rounds at 171,
+     * metric at 179, score at 183) */
     void *one = fit("n_trees=1 max_depth=1 eta=1 min_child_weight=0", tiny_x, 4, 1, tiny_y);
     CHECK(save(one, &w));
     vt()->destroy(one);
-    CHECK(w.len == 40 + 3 * 17 + 3 * 24);
+    CHECK(w.len == 40 + 3 * 17 + 3 * 24 + 28);
     CHECK(load(w.data, w.len, 1) == ANOMA_OK);
+    {
+        /* version 1 (no record) still loads, as no early stopping */
+        unsigned char *v1 = malloc(w.len);
+        memcpy(v1, w.data, w.len);
+        v1[0] = 1;
+        CHECK(load(v1, w.len - 28, 1) == ANOMA_OK);
+        free(v1);
+    }
     static const struct {
         size_t offset;
         uint32_t value;
         anoma_status expected;
         const char *named;
     } hostile[] = {
-        {0, 2, ANOMA_ERR_VERSION, "version"},
+        {0, 3, ANOMA_ERR_VERSION, "version"},
         {0, 0, ANOMA_ERR_FORMAT, "version"},
         {4, 7, ANOMA_ERR_FORMAT, "objective"},
         {40, 3, ANOMA_ERR_FORMAT, "child index"}, /* out of range */
@@ -348,6 +359,9 @@ static void test_payload(void)
         {44, 2, ANOMA_ERR_FORMAT, "one child"},   /* a leaf with one child */
         {64, 1, ANOMA_ERR_FORMAT, "feature"},     /* beyond the model's width */
         {76, 0x7fc00000u, ANOMA_ERR_FORMAT, "NaN"},
+        {163, 2, ANOMA_ERR_FORMAT, "early stopping"}, /* best round beyond the trees */
+        {171, 0, ANOMA_ERR_FORMAT, "early stopping"}, /* fewer rounds than trees */
+        {179, 9, ANOMA_ERR_FORMAT, "early stopping"}, /* unknown metric */
     };
     for (size_t i = 0; i < sizeof hostile / sizeof *hostile; i++) {
         unsigned char *bytes = malloc(w.len);
@@ -370,6 +384,145 @@ static void test_payload(void)
     an_writer_free(&w);
 }
 
+/* TreeSHAP's path memory grows with the square of the depth: a chain of
+ * splits deeper than AN_GBT_MAX_DEPTH is refused by name; one at the
+ * limit is built. */
+static anoma_status chain(size_t depth)
+{
+    size_t n = 2 * depth + 1;
+    uint32_t *u32 = calloc(3 * n, sizeof *u32);
+    float *threshold = calloc(n, sizeof *threshold);
+    uint8_t *default_left = calloc(n, 1);
+    double *value = calloc(n, sizeof *value);
+    for (size_t i = 0; i < n; i++)
+        u32[i] = u32[n + i] = AN_GBT_RAW_NONE;
+    for (size_t k = 0; k < depth; k++) { /* node 2k splits: a leaf left, the chain right */
+        u32[2 * k] = (uint32_t)(2 * k + 1);
+        u32[n + 2 * k] = (uint32_t)(2 * k + 2);
+    }
+    an_gbt_raw_tree tree = {n, u32, u32 + n, u32 + 2 * n, threshold, default_left, value,
+                            NULL, NULL};
+    an_gbt_raw raw = {&tree, 1, 1, AN_GBT_LOGISTIC, 0.5};
+    an_gbt_forest f;
+    anoma_status st = an_gbt_build(&raw, &f);
+    an_gbt_forest_free(&f);
+    free(u32);
+    free(threshold);
+    free(default_left);
+    free(value);
+    return st;
+}
+
+static void test_depth_limit(void)
+{
+    CHECK_OK(chain(AN_GBT_MAX_DEPTH));
+    CHECK_STATUS(chain(AN_GBT_MAX_DEPTH + 1), ANOMA_ERR_FORMAT);
+    CHECK(strstr(anoma_last_error(), "1025 levels deep") != NULL);
+}
+
+/* ---- early stopping ---- */
+
+/* The metrics on four rows, by hand. Scores 0.9, 0.8, 0.7, 0.1 with labels
+ * 1, 0, 1, 0: ROC AUC = 3 of 4 pairs ordered = 0.75. PR AUC, interpolated:
+ * precision 1 up to recall 0.5; then the step at 0.8 adds a false positive
+ * at the same recall; from (tp 1, fp 1) to (tp 2, fp 1) precision is
+ * tp / (tp + 1), whose area is (1/2) int_1^2 tp / (tp + 1) dtp =
+ * (1 - ln 1.5) / 2; total 1 - ln(1.5) / 2. Weights 2, 1, 1, 1 count the
+ * first row twice. */
+static void test_metrics_by_hand(void)
+{
+    const double score[] = {0.9, 0.8, 0.7, 0.1}, w[] = {2, 1, 1, 1};
+    const int y[] = {1, 0, 1, 0};
+    an_gbt_ranked order[4];
+    an_gbt_eval e = {4, y, NULL};
+    CHECK_NEAR(an_gbt_metric_value(AN_GBT_AUC, &e, score, order), 0.75, 1e-15);
+    CHECK_NEAR(an_gbt_metric_value(AN_GBT_AUCPR, &e, score, order), 1 - log(1.5) / 2, 1e-15);
+    double ll = -(log(0.9) + log(0.2) + log(0.7) + log(0.9)) / 4;
+    CHECK_NEAR(an_gbt_metric_value(AN_GBT_LOGLOSS, &e, score, order), ll, 1e-15);
+    double se = (0.01 + 0.64 + 0.09 + 0.01) / 4;
+    CHECK_NEAR(an_gbt_metric_value(AN_GBT_RMSE, &e, score, order), sqrt(se), 1e-15);
+    an_gbt_eval ew = {4, y, w}; /* positives 3, negatives 2: pairs ordered 2 * 2 + 1 */
+    CHECK_NEAR(an_gbt_metric_value(AN_GBT_AUC, &ew, score, order), 5.0 / 6, 1e-15);
+    CHECK_NEAR(an_gbt_metric_value(AN_GBT_LOGLOSS, &ew, score, order),
+               -(2 * log(0.9) + log(0.2) + log(0.7) + log(0.9)) / 5, 1e-15);
+    /* tied scores are one step: all equal gives the diagonal */
+    const double tied[] = {0.5, 0.5, 0.5, 0.5};
+    CHECK_NEAR(an_gbt_metric_value(AN_GBT_AUC, &e, tied, order), 0.5, 1e-15);
+    CHECK(an_gbt_metric_maximized(AN_GBT_AUCPR) && !an_gbt_metric_maximized(AN_GBT_LOGLOSS));
+}
+
+/* Evaluation rows labelled against the training rows: every round makes
+ * their logloss worse, so the best round is the first; training stops
+ * early_stopping_rounds later and keeps one tree. */
+static void test_early_stopping_keeps_the_best_round(void)
+{
+    double *x = malloc(ROWS * COLS * sizeof *x);
+    int *y = malloc(ROWS * sizeof *y), *flipped = malloc(ROWS * sizeof *flipped);
+    make_data(x, y);
+    for (size_t i = 0; i < ROWS; i++)
+        flipped[i] = !y[i];
+    anoma_model *m = NULL;
+    CHECK_OK(anoma_model_create("normalize=none", &m));
+    CHECK_OK(anoma_model_add_detector(m, "gbt", "early_stopping_rounds=3 n_trees=50", NULL));
+    anoma_matrix mx = anoma_matrix_f64(x, ROWS, COLS);
+    CHECK_OK(anoma_model_set_eval_set(m, &mx, flipped, NULL));
+    CHECK_OK(anoma_model_fit(m, &mx, y, NULL));
+    const an_gbt_forest *f = forest(m->detectors[0].state);
+    CHECK(f->best_iteration == 0 && f->n_trees == 1 && f->rounds == 4);
+    CHECK(f->metric == AN_GBT_LOGLOSS);
+    /* the record is saved and read back, and inspect shows it */
+    size_t size;
+    unsigned char *payload = test_detector_payload(m, 0, &size);
+    anoma_status st;
+    void *back = make("", &st);
+    an_reader r = an_reader_make(payload, size, "detector");
+    CHECK_OK(vt()->load(back, &r, COLS, AN_GBT_PAYLOAD_VERSION));
+    CHECK(forest(back)->best_iteration == 0 && forest(back)->rounds == 4);
+    CHECK(forest(back)->best_score == f->best_score);
+    an_strbuf text = {0};
+    vt()->describe(back, &text);
+    CHECK(strstr(text.data, "best iteration 0 of 4 rounds, logloss") != NULL);
+    an_strbuf_free(&text);
+    vt()->destroy(back);
+    free(payload);
+    anoma_model_free(m);
+
+    /* errors name what is wrong, before any work */
+    CHECK_OK(anoma_model_create("normalize=none", &m));
+    CHECK_OK(anoma_model_add_detector(m, "gbt", "early_stopping_rounds=3", NULL));
+    CHECK_STATUS(anoma_model_fit(m, &mx, y, NULL), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "early_stopping_rounds=3 needs evaluation rows") != NULL);
+    anoma_matrix narrow = anoma_matrix_f64(x, ROWS, COLS - 1);
+    narrow.row_stride = COLS;
+    CHECK_OK(anoma_model_set_eval_set(m, &narrow, y, NULL));
+    CHECK_STATUS(anoma_model_fit(m, &mx, y, NULL), ANOMA_ERR_SHAPE);
+    int ones[ROWS];
+    for (size_t i = 0; i < ROWS; i++)
+        ones[i] = 1;
+    anoma_model_free(m);
+    CHECK_OK(anoma_model_create("normalize=none", &m));
+    CHECK_OK(anoma_model_add_detector(m, "gbt", "early_stopping_rounds=3 eval_metric=auc", NULL));
+    CHECK_OK(anoma_model_set_eval_set(m, &mx, ones, NULL));
+    CHECK_STATUS(anoma_model_fit(m, &mx, y, NULL), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "eval_metric=auc needs both labels") != NULL);
+    ones[5] = 2;
+    CHECK_STATUS(anoma_model_set_eval_set(m, &mx, ones, NULL), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "label 2 at row 5") != NULL);
+    CHECK_STATUS(anoma_model_set_eval_set(m, &mx, NULL, NULL), ANOMA_ERR_INVALID_ARGUMENT);
+    anoma_model_free(m);
+    /* a model with steps refuses evaluation rows */
+    CHECK_OK(anoma_model_create("normalize=none", &m));
+    CHECK_OK(anoma_model_add_step(m, "standard_scaler", NULL, NULL));
+    CHECK_OK(anoma_model_add_detector(m, "gbt", "early_stopping_rounds=3", NULL));
+    CHECK_OK(anoma_model_set_eval_set(m, &mx, flipped, NULL));
+    CHECK_STATUS(anoma_model_fit(m, &mx, y, NULL), ANOMA_ERR_UNSUPPORTED);
+    CHECK(strstr(anoma_last_error(), "pipeline steps") != NULL);
+    anoma_model_free(m);
+    free(x);
+    free(y);
+    free(flipped);
+}
+
 /* ---- XGBoost JSON ---- */
 
 /* One tree in XGBoost 1.7's layout: x0 < 0.5 (missing: right) gives -0.4,
@@ -388,18 +541,23 @@ static const char xgb_model[] =
     "\"num_feature\": \"2\", \"num_target\": \"1\"}, "
     "\"objective\": {\"name\": \"binary:logistic\"}}, \"version\": [1, 7, 4]}";
 
-/* xgb_model with the first `from` replaced by `to`. */
+/* text with the first `from` replaced by `to` (malloc'd). */
+static char *replaced(const char *text, const char *from, const char *to)
+{
+    const char *at = strstr(text, from);
+    CHECK(at != NULL);
+    size_t n = strlen(text) - strlen(from) + strlen(to) + 1;
+    char *out = malloc(n);
+    size_t head = (size_t)(at - text);
+    memcpy(out, text, head);
+    strcpy(out + head, to);
+    strcat(out, at + strlen(from));
+    return out;
+}
+
 static char *edited(const char *from, const char *to)
 {
-    const char *at = strstr(xgb_model, from);
-    CHECK(at != NULL);
-    size_t n = strlen(xgb_model) - strlen(from) + strlen(to) + 1;
-    char *text = malloc(n);
-    size_t head = (size_t)(at - xgb_model);
-    memcpy(text, xgb_model, head);
-    strcpy(text + head, to);
-    strcat(text, at + strlen(from));
-    return text;
+    return replaced(xgb_model, from, to);
 }
 
 static anoma_status import_text(const char *text, size_t len, anoma_model **out)
@@ -474,6 +632,94 @@ static void test_xgboost_json(void)
     CHECK_STATUS(anoma_model_import_xgboost(NULL, xgb_model, 1), ANOMA_ERR_INVALID_ARGUMENT);
 }
 
+/* ---- TreeSHAP, by hand ---- */
+
+/* Two trees on x0, x1 (base_score 0.5: margin 0), missing values right:
+ *   stump:  x0 < 0.5 (cover 10) ? -0.4 (cover 6) : 0.3 (cover 4)
+ *   pair:   x0 < 0.5 (10) ? (x1 < 1 (6) ? 1.0 (2) : -0.5 (4)) : 0.3 (4)
+ */
+static const char shap_model[] =
+    "{\"learner\": {\"gradient_booster\": {\"model\": {\"gbtree_model_param\": "
+    "{\"num_parallel_tree\": \"1\", \"num_trees\": \"2\", \"size_leaf_vector\": \"0\"}, "
+    "\"trees\": ["
+    "{\"default_left\": [0, 0, 0], \"left_children\": [1, -1, -1], \"loss_changes\": [0, 0, 0], "
+    "\"right_children\": [2, -1, -1], \"split_conditions\": [0.5, -0.4, 0.3], "
+    "\"split_indices\": [0, 0, 0], \"split_type\": [0, 0, 0], \"sum_hessian\": [10, 6, 4], "
+    "\"tree_param\": {\"num_deleted\": \"0\", \"num_feature\": \"2\", \"num_nodes\": \"3\", "
+    "\"size_leaf_vector\": \"0\"}}, "
+    "{\"default_left\": [0, 0, 0, 0, 0], \"left_children\": [1, 3, -1, -1, -1], "
+    "\"loss_changes\": [0, 0, 0, 0, 0], \"right_children\": [2, 4, -1, -1, -1], "
+    "\"split_conditions\": [0.5, 1, 0.3, 1.0, -0.5], \"split_indices\": [0, 1, 0, 0, 0], "
+    "\"split_type\": [0, 0, 0, 0, 0], \"sum_hessian\": [10, 6, 4, 2, 4], "
+    "\"tree_param\": {\"num_deleted\": \"0\", \"num_feature\": \"2\", \"num_nodes\": \"5\", "
+    "\"size_leaf_vector\": \"0\"}}]}, \"name\": \"gbtree\"}, "
+    "\"learner_model_param\": {\"base_score\": \"5E-1\", \"num_class\": \"0\", "
+    "\"num_feature\": \"2\", \"num_target\": \"1\"}, "
+    "\"objective\": {\"name\": \"binary:logistic\"}}, \"version\": [1, 7, 4]}";
+
+/* Shapley values of each tree computed by hand from v(S), the prediction
+ * averaged over the unknown features' splits by cover:
+ *   stump: E = 0.6 (-0.4) + 0.4 (0.3) = -0.12; only x0 matters.
+ *   pair:  E = 0.6 (2/6 - 2/6) + 0.12 = 0.12.
+ * Row (0.2, 0.5) reaches 1.0: v({}) = 0.12, v({0}) = 0, v({1}) = 0.6 +
+ *   0.12 = 0.72, v({0,1}) = 1, so phi0 = ((0 - 0.12) + (1 - 0.72)) / 2 =
+ *   0.08 and phi1 = ((0.72 - 0.12) + (1 - 0)) / 2 = 0.8; the stump adds
+ *   -0.4 + 0.12 = -0.28 to phi0.
+ * Row (NaN, 0.5) goes right at both roots (0.3 each): v({0}) = 0.3,
+ *   v({1}) = 0.72, v({0,1}) = 0.3, so phi0 = ((0.3 - 0.12) + (0.3 -
+ *   0.72)) / 2 = -0.12 and phi1 = (0.6 + 0) / 2 = 0.3; the stump adds
+ *   0.3 + 0.12 = 0.42 to phi0.
+ * The bias is -0.12 + 0.12 + logit(0.5) = 0. */
+static void test_tree_shap_by_hand(void)
+{
+    anoma_model *m;
+    CHECK_OK(import_text(shap_model, strlen(shap_model), &m));
+    double rows[] = {0.2, 0.5, NAN, 0.5}, phi[4], base = 1;
+    anoma_matrix x = anoma_matrix_f64(rows, 2, 2);
+    CHECK_OK(anoma_model_feature_scores(m, 0, &x, phi));
+    CHECK_OK(anoma_model_feature_scores_base(m, 0, &base));
+    CHECK_NEAR(phi[0], -0.28 + 0.08, 1e-6);
+    CHECK_NEAR(phi[1], 0.8, 1e-6);
+    CHECK_NEAR(phi[2], 0.42 - 0.12, 1e-6);
+    CHECK_NEAR(phi[3], 0.3, 1e-6);
+    CHECK_NEAR(base, 0, 1e-7);
+    /* the row scorer gives the same values */
+    anoma_row_scorer *rs;
+    double one[2];
+    CHECK_OK(anoma_row_scorer_create(m, &rs));
+    CHECK_OK(anoma_row_scorer_feature_scores(rs, 0, rows + 2, 2, one));
+    CHECK(one[0] == phi[2] && one[1] == phi[3]);
+    anoma_row_scorer_free(rs);
+    anoma_model_free(m);
+}
+
+/* A feature split twice on a path is unwound and extended again: with one
+ * feature its contribution is the whole difference from the expectation.
+ *   x0 < 0.5 (10) ? (x0 < 0.2 (6) ? 1 (3) : -1 (3)) : 0.5 (4),  E = 0.2 */
+static void test_tree_shap_feature_split_twice(void)
+{
+    const char *from = "\"split_conditions\": [0.5, 1, 0.3, 1.0, -0.5], "
+                       "\"split_indices\": [0, 1, 0, 0, 0], "
+                       "\"split_type\": [0, 0, 0, 0, 0], \"sum_hessian\": [10, 6, 4, 2, 4]";
+    const char *to = "\"split_conditions\": [0.5, 0.2, 0.5, 1, -1], "
+                     "\"split_indices\": [0, 0, 0, 0, 0], "
+                     "\"split_type\": [0, 0, 0, 0, 0], \"sum_hessian\": [10, 6, 4, 3, 3]";
+    char *t2 = replaced(shap_model, from, to);
+    anoma_model *m;
+    CHECK_OK(import_text(t2, strlen(t2), &m));
+    double rows[] = {0.1, 7, 0.3, 7}, phi[4], base;
+    anoma_matrix x = anoma_matrix_f64(rows, 2, 2);
+    CHECK_OK(anoma_model_feature_scores(m, 0, &x, phi));
+    CHECK_OK(anoma_model_feature_scores_base(m, 0, &base));
+    /* stump: -0.4 + 0.12 for both rows; the tree: 1 - 0.2, then -1 - 0.2 */
+    CHECK_NEAR(phi[0], -0.28 + 0.8, 1e-6);
+    CHECK_NEAR(phi[2], -0.28 - 1.2, 1e-6);
+    CHECK(phi[1] == 0 && phi[3] == 0);
+    CHECK_NEAR(base, -0.12 + 0.2, 1e-7);
+    anoma_model_free(m);
+    free(t2);
+}
+
 int main(void)
 {
     RUN(test_hand_computed_split);
@@ -482,6 +728,11 @@ int main(void)
     RUN(test_threads_change_nothing);
     RUN(test_bad_input);
     RUN(test_payload);
+    RUN(test_depth_limit);
+    RUN(test_metrics_by_hand);
+    RUN(test_early_stopping_keeps_the_best_round);
     RUN(test_xgboost_json);
+    RUN(test_tree_shap_by_hand);
+    RUN(test_tree_shap_feature_split_twice);
     return test_summary();
 }

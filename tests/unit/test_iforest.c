@@ -49,7 +49,7 @@ static void *make(const char *params, anoma_status *st_out)
 
 static anoma_status fit(void *state, const double *x, size_t rows, size_t cols, size_t threads)
 {
-    an_fit_data data = {x, rows, cols, NULL, NULL, threads, NULL};
+    an_fit_data data = {.x = x, .rows = rows, .cols = cols, .n_threads = threads};
     return vt()->fit(state, &data);
 }
 

@@ -344,39 +344,17 @@ static void test_max_iter(void)
 
 static void test_bad_parameters(void)
 {
-    static const char *const bad[][2] = {
+    static const test_bad_param bad[] = {
         {"kernel=precomputed", "kernel"}, {"gamma=0", "gamma"},       {"gamma=-1", "gamma"},
         {"gamma=big", "gamma"},           {"nu=0", "nu"},             {"nu=1.5", "nu"},
         {"tol=0", "tol"},                 {"cache_size=0", "cache_size"},
         {"degree=-1", "degree"},          {"max_iter=-2", "max_iter"}, {"shrinking=maybe", "shrinking"},
         {"coef0=nan", "coef0"},           {"C=1", "C"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        anoma_model *m = NULL;
-        CHECK_OK(anoma_model_create(NULL, &m));
-        anoma_status st = anoma_model_add_detector(m, "ocsvm", bad[i][0], NULL);
-        CHECK(st == ANOMA_ERR_PARAM_VALUE || st == ANOMA_ERR_UNKNOWN_PARAM);
-        CHECK(strstr(anoma_last_error(), bad[i][1]) != NULL);
-        if (!strstr(anoma_last_error(), bad[i][1]))
-            printf("  %s: %s\n", bad[i][0], anoma_last_error());
-        anoma_model_free(m);
-    }
+    CHECK_BAD_DETECTOR_PARAMS("ocsvm", bad);
 }
 
 /* ---- payloads ---- */
-
-static anoma_status import(const unsigned char *p, size_t size, size_t cols)
-{
-    anoma_model *m = NULL;
-    CHECK_OK(anoma_model_create("threshold=0", &m));
-    anoma_status st = anoma_model_import_detector(m, "ocsvm", NULL, p, size, cols);
-    anoma_model_free(m);
-    return st;
-}
-
-static void put_f64(unsigned char *p, size_t at, double v) { memcpy(p + at, &v, 8); }
-static void put_u32(unsigned char *p, size_t at, uint32_t v) { memcpy(p + at, &v, 4); }
-static void put_u64(unsigned char *p, size_t at, uint64_t v) { memcpy(p + at, &v, 8); }
 
 /* Every field checked: codes, numbers, counts, values; every truncation. */
 static void test_hostile_payloads(void)
@@ -385,51 +363,22 @@ static void test_hostile_payloads(void)
     anoma_model *m = fit_model("nu=0.05", x, ROWS, COLS, NULL);
     size_t size = 0;
     unsigned char *good = test_detector_payload(m, 0, &size);
-    unsigned char *p = malloc(size);
-    CHECK_OK(import(good, size, COLS));
-    CHECK_STATUS(import(good, size, COLS + 1), ANOMA_ERR_FORMAT); /* width */
-    for (size_t cut = 0; cut < size; cut += cut < 64 ? 1 : 97)
-        CHECK_STATUS(import(good, cut, COLS), ANOMA_ERR_FORMAT);
     uint64_t n_sv;
     memcpy(&n_sv, good + 40, 8);
     size_t rows_at = size - 8 * n_sv; /* the support vectors' training rows */
-    struct {
-        size_t at;
-        int kind; /* 0 u32, 1 f64, 2 u64 */
-        double value;
-        const char *says;
-    } cases[] = {
-        {0, 0, 4, "kernel code"},     {4, 0, 1001, "degree"},
-        {8, 1, 0, "gamma"},           {8, 1, -1, "gamma"},
-        {8, 1, NAN, "gamma"},         {16, 1, INFINITY, "coef0"},
-        {24, 1, NAN, "rho"},          {40, 2, 0, "no support vector"},
-        {40, 2, 1e18, "detector"},    {40, 2, 4294967297.0, "detector"},
-        {48, 1, NAN, "fill value of feature 0"},
-        {48 + COLS * 8, 1, INFINITY, "dual coefficient of support vector 0"},
-        {rows_at - 16, 1, NAN, "support vector"},
-        {rows_at - 8, 2, 1, "support-vector rows"},
-        {rows_at + 8, 2, 0, "training row of support vector 1"},
+    const test_payload_edit edits[] = {
+        {0, TEST_U32, 4, "kernel code"},     {4, TEST_U32, 1001, "degree"},
+        {8, TEST_F64, 0, "gamma"},           {8, TEST_F64, -1, "gamma"},
+        {8, TEST_F64, NAN, "gamma"},         {16, TEST_F64, INFINITY, "coef0"},
+        {24, TEST_F64, NAN, "rho"},          {40, TEST_U64, 0, "no support vector"},
+        {40, TEST_U64, 1e18, "detector"},    {40, TEST_U64, 4294967297.0, "detector"},
+        {48, TEST_F64, NAN, "fill value of feature 0"},
+        {48 + COLS * 8, TEST_F64, INFINITY, "dual coefficient of support vector 0"},
+        {rows_at - 16, TEST_F64, NAN, "support vector"},
+        {rows_at - 8, TEST_U64, 1, "support-vector rows"},
+        {rows_at + 8, TEST_U64, 0, "training row of support vector 1"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        memcpy(p, good, size);
-        if (cases[i].kind == 0)
-            put_u32(p, cases[i].at, (uint32_t)cases[i].value);
-        else if (cases[i].kind == 1)
-            put_f64(p, cases[i].at, cases[i].value);
-        else
-            put_u64(p, cases[i].at, (uint64_t)cases[i].value);
-        CHECK_STATUS(import(p, size, COLS), ANOMA_ERR_FORMAT);
-        CHECK(strstr(anoma_last_error(), cases[i].says) != NULL);
-        if (!strstr(anoma_last_error(), cases[i].says))
-            printf("  case %zu: %s\n", i, anoma_last_error());
-    }
-    /* trailing bytes */
-    unsigned char *longer = malloc(size + 8);
-    memcpy(longer, good, size);
-    memset(longer + size, 0, 8);
-    CHECK_STATUS(import(longer, size + 8, COLS), ANOMA_ERR_FORMAT);
-    free(longer);
-    free(p);
+    CHECK_HOSTILE_PAYLOAD("ocsvm", good, size, COLS, 97, edits);
     free(good);
     anoma_model_free(m);
     free(x);

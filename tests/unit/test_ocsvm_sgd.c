@@ -139,7 +139,7 @@ static void test_paths_and_save_load(void)
 
 static void test_bad_parameters(void)
 {
-    static const char *const bad[][2] = {
+    static const test_bad_param bad[] = {
         {"map=kernel", "map"},        {"gamma=0", "gamma"},
         {"gamma=big", "gamma"},       {"nu=0", "nu"},
         {"nu=1.5", "nu"},             {"n_components=0", "n_components"},
@@ -147,25 +147,7 @@ static void test_bad_parameters(void)
         {"average=-1", "average"},    {"learning_rate=constant", "eta0"},
         {"seed=-1", "seed"},          {"learning_rate=fast", "learning_rate"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        anoma_model *m = NULL;
-        CHECK_OK(anoma_model_create(NULL, &m));
-        anoma_status st = anoma_model_add_detector(m, "ocsvm_sgd", bad[i][0], NULL);
-        CHECK(st == ANOMA_ERR_PARAM_VALUE || st == ANOMA_ERR_UNKNOWN_PARAM);
-        CHECK(strstr(anoma_last_error(), bad[i][1]) != NULL);
-        if (!strstr(anoma_last_error(), bad[i][1]))
-            printf("  %s: %s\n", bad[i][0], anoma_last_error());
-        anoma_model_free(m);
-    }
-}
-
-static anoma_status import(const unsigned char *p, size_t size, size_t cols)
-{
-    anoma_model *m = NULL;
-    CHECK_OK(anoma_model_create("threshold=0", &m));
-    anoma_status st = anoma_model_import_detector(m, "ocsvm_sgd", NULL, p, size, cols);
-    anoma_model_free(m);
-    return st;
+    CHECK_BAD_DETECTOR_PARAMS("ocsvm_sgd", bad);
 }
 
 /* Every field checked; every truncation fails. */
@@ -175,45 +157,19 @@ static void test_hostile_payloads(void)
     anoma_model *m = fit_model("map=rff n_components=8", x, ROWS);
     size_t size = 0;
     unsigned char *good = test_detector_payload(m, 0, &size);
-    unsigned char *p = malloc(size);
-    CHECK_OK(import(good, size, COLS));
-    CHECK_STATUS(import(good, size, COLS + 1), ANOMA_ERR_FORMAT);
-    for (size_t cut = 0; cut < size; cut += cut < 64 ? 1 : 37)
-        CHECK_STATUS(import(good, cut, COLS), ANOMA_ERR_FORMAT);
-    struct {
-        size_t at;
-        int kind; /* 0 u32, 1 f64, 2 u64 */
-        double value;
-        const char *says;
-    } cases[] = {
-        {0, 0, 3, "map code"},
-        {12, 2, 0, "n_components"},
-        {12, 2, 1e12, "n_components"},
-        {20, 1, 0, "gamma"},
-        {20, 1, NAN, "gamma"},
-        {28, 1, INFINITY, "offset"},
-        {36, 1, NAN, "fill value of feature 0"},
-        {36 + COLS * 8, 1, NAN, "coefficient 0"},
-        {36 + COLS * 8 + 8 * 8, 1, NAN, "map row 0"},
-        {size - 8, 1, NAN, "phase"},
+    const test_payload_edit edits[] = {
+        {0, TEST_U32, 3, "map code"},
+        {12, TEST_U64, 0, "n_components"},
+        {12, TEST_U64, 1e12, "n_components"},
+        {20, TEST_F64, 0, "gamma"},
+        {20, TEST_F64, NAN, "gamma"},
+        {28, TEST_F64, INFINITY, "offset"},
+        {36, TEST_F64, NAN, "fill value of feature 0"},
+        {36 + COLS * 8, TEST_F64, NAN, "coefficient 0"},
+        {36 + COLS * 8 + 8 * 8, TEST_F64, NAN, "map row 0"},
+        {size - 8, TEST_F64, NAN, "phase"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        memcpy(p, good, size);
-        if (cases[i].kind == 0) {
-            uint32_t v = (uint32_t)cases[i].value;
-            memcpy(p + cases[i].at, &v, 4);
-        } else if (cases[i].kind == 1) {
-            memcpy(p + cases[i].at, &cases[i].value, 8);
-        } else {
-            uint64_t v = (uint64_t)cases[i].value;
-            memcpy(p + cases[i].at, &v, 8);
-        }
-        CHECK_STATUS(import(p, size, COLS), ANOMA_ERR_FORMAT);
-        CHECK(strstr(anoma_last_error(), cases[i].says) != NULL);
-        if (!strstr(anoma_last_error(), cases[i].says))
-            printf("  case %zu: %s\n", i, anoma_last_error());
-    }
-    free(p);
+    CHECK_HOSTILE_PAYLOAD("ocsvm_sgd", good, size, COLS, 37, edits);
     free(good);
     anoma_model_free(m);
     free(x);

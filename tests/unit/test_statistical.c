@@ -46,7 +46,7 @@ static anoma_status make(const char *name, const char *params, fitted *out)
 
 static anoma_status fit(fitted *d, const double *x, size_t rows, size_t cols, size_t threads)
 {
-    an_fit_data data = {x, rows, cols, NULL, NULL, threads, NULL};
+    an_fit_data data = {.x = x, .rows = rows, .cols = cols, .n_threads = threads};
     return d->vt->fit(d->state, &data);
 }
 

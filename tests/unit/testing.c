@@ -241,6 +241,91 @@ unsigned char *test_detector_payload(const anoma_model *m, size_t index, size_t 
     return payload;
 }
 
+void test_bad_detector_params(const char *file, int line, const char *detector,
+                              const test_bad_param *bad, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        anoma_model *m = NULL;
+        if (anoma_model_create(NULL, &m) != ANOMA_OK) {
+            test_fail(file, line, "anoma_model_create: %s", anoma_last_error());
+            return;
+        }
+        anoma_status st = anoma_model_add_detector(m, detector, bad[i].params, NULL);
+        if (st != ANOMA_ERR_PARAM_VALUE && st != ANOMA_ERR_UNKNOWN_PARAM)
+            test_fail(file, line, "%s %s -> %s, expected a parameter error", detector,
+                      bad[i].params, anoma_status_str(st));
+        else if (!strstr(anoma_last_error(), bad[i].named))
+            test_fail(file, line, "%s %s: the message does not name %s: %s", detector,
+                      bad[i].params, bad[i].named, anoma_last_error());
+        anoma_model_free(m);
+    }
+}
+
+anoma_status test_import_payload(const char *detector, const unsigned char *payload, size_t size,
+                                 size_t cols)
+{
+    anoma_model *m = NULL;
+    anoma_status st = anoma_model_create("threshold=0", &m);
+    if (st == ANOMA_OK)
+        st = anoma_model_import_detector(m, detector, NULL, payload, size, cols);
+    anoma_model_free(m);
+    return st;
+}
+
+/* The import of p must fail with ANOMA_ERR_FORMAT (and say `says`). */
+static void refused(const char *file, int line, const char *detector, const unsigned char *p,
+                    size_t size, size_t cols, const char *what, const char *says)
+{
+    anoma_status st = test_import_payload(detector, p, size, cols);
+    if (st != ANOMA_ERR_FORMAT)
+        test_fail(file, line, "%s payload %s -> %s, expected ANOMA_ERR_FORMAT", detector, what,
+                  anoma_status_str(st));
+    else if (says && !strstr(anoma_last_error(), says))
+        test_fail(file, line, "%s payload %s: the message does not say %s: %s", detector, what,
+                  says, anoma_last_error());
+}
+
+void test_hostile_payload(const char *file, int line, const char *detector,
+                          const unsigned char *good, size_t size, size_t cols, size_t stride,
+                          const test_payload_edit *edits, size_t n)
+{
+    anoma_status st = test_import_payload(detector, good, size, cols);
+    if (st != ANOMA_OK) {
+        test_fail(file, line, "%s: the good payload -> %s: %s", detector, anoma_status_str(st),
+                  anoma_last_error());
+        return;
+    }
+    unsigned char *p = malloc(size + 8);
+    if (!p) {
+        test_fail(file, line, "out of memory");
+        return;
+    }
+    char what[64];
+    refused(file, line, detector, good, size, cols + 1, "for one feature more", NULL);
+    for (size_t cut = 0; cut < size; cut += cut < 64 ? 1 : stride) {
+        snprintf(what, sizeof what, "cut to %zu bytes", cut);
+        refused(file, line, detector, good, cut, cols, what, NULL);
+    }
+    memcpy(p, good, size);
+    memset(p + size, 0, 8);
+    refused(file, line, detector, p, size + 8, cols, "with 8 bytes more", NULL);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(p, good, size);
+        if (edits[i].type == TEST_U32) {
+            uint32_t v = (uint32_t)edits[i].value;
+            memcpy(p + edits[i].at, &v, 4);
+        } else if (edits[i].type == TEST_F64) {
+            memcpy(p + edits[i].at, &edits[i].value, 8);
+        } else {
+            uint64_t v = (uint64_t)edits[i].value;
+            memcpy(p + edits[i].at, &v, 8);
+        }
+        snprintf(what, sizeof what, "edit %zu (byte %zu)", i, edits[i].at);
+        refused(file, line, detector, p, size, cols, what, edits[i].says);
+    }
+    free(p);
+}
+
 double *test_tied_rows(size_t n, size_t d, int levels, double offset, uint64_t seed)
 {
     double *x = malloc(n * d * sizeof *x);

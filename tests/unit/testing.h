@@ -59,6 +59,44 @@ double *test_pipeline_agrees(const char *file, int line, const struct an_pipelin
  * (malloc'd; NULL if absent). */
 unsigned char *test_detector_payload(const anoma_model *m, size_t index, size_t *size);
 
+/* A parameter text a detector must refuse, and the key its message names. */
+typedef struct test_bad_param {
+    const char *params, *named;
+} test_bad_param;
+/* anoma_model_add_detector(detector, params) fails for each, with
+ * ANOMA_ERR_PARAM_VALUE or ANOMA_ERR_UNKNOWN_PARAM and a message naming
+ * the key (printed when it does not). Failures are reported at file:line. */
+void test_bad_detector_params(const char *file, int line, const char *detector,
+                              const test_bad_param *bad, size_t n);
+#define CHECK_BAD_DETECTOR_PARAMS(detector, bad)                                \
+    test_bad_detector_params(__FILE__, __LINE__, detector, bad, sizeof bad / sizeof *bad)
+
+/* anoma_model_import_detector of a payload into a new model of cols
+ * features (threshold 0); its status. */
+anoma_status test_import_payload(const char *detector, const unsigned char *payload, size_t size,
+                                 size_t cols);
+
+/* One edit that makes a good payload bad: `value` written at byte `at` as
+ * the field's type, and what the error message must contain. */
+typedef enum test_field_type { TEST_U32, TEST_F64, TEST_U64 } test_field_type;
+typedef struct test_payload_edit {
+    size_t at;
+    test_field_type type;
+    double value;
+    const char *says;
+} test_payload_edit;
+/* A hostile payload is refused, never a crash: `good` (a detector's payload
+ * for cols features) imports; with one feature more, cut to each of its
+ * first 64 lengths and then every `stride`-th, with 8 bytes more, and with
+ * each edit it fails with ANOMA_ERR_FORMAT, an edit's message saying what
+ * it says. Failures are reported at file:line. */
+void test_hostile_payload(const char *file, int line, const char *detector,
+                          const unsigned char *good, size_t size, size_t cols, size_t stride,
+                          const test_payload_edit *edits, size_t n);
+#define CHECK_HOSTILE_PAYLOAD(detector, good, size, cols, stride, edits)        \
+    test_hostile_payload(__FILE__, __LINE__, detector, good, size, cols, stride, edits,       \
+                         sizeof edits / sizeof *edits)
+
 /* The tests' small linear congruential generator: advances *state and
  * returns it. Deterministic, so data and expected values never change. */
 unsigned test_lcg(unsigned *state);

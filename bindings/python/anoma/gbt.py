@@ -23,7 +23,7 @@ from .estimators import _Estimator, _OutlierDetector, _is_real, _n_threads
 from .model import Model
 from .ocsvm import _detector_payload
 
-__all__ = ["GradientBoostedTrees", "from_xgboost"]
+__all__ = ["GradientBoostedTrees", "from_xgboost", "from_sklearn_trees"]
 
 _OBJECTIVES = ("binary:logistic",)
 # the C detector's keys that XGBClassifier names otherwise
@@ -43,25 +43,6 @@ def _data_conversion_warning():
 def _bad(name, expected, value):
     return ParameterValueError(STATUS["ANOMA_ERR_PARAM_VALUE"],
                                "GradientBoostedTrees: %s=%r: expected %s" % (name, value, expected))
-
-
-def _split_stats(payload):
-    """(feature, gain) of every split of a "gbt" payload, version 1
-    (docs/detectors/gbt.md)."""
-    _version, _objective, _base, _d, n_trees = struct.unpack_from("<IIdQQ", payload, 0)
-    at = struct.calcsize("<IIdQQ")
-    features, gains = [], []
-    for _ in range(n_trees):
-        (n,) = struct.unpack_from("<Q", payload, at)
-        at += 8
-        u32 = np.frombuffer(payload, dtype="<u4", count=4 * n, offset=at)
-        at += 16 * n + n
-        f64 = np.frombuffer(payload, dtype="<f8", count=3 * n, offset=at)
-        at += 24 * n
-        split = u32[:n] != 0xFFFFFFFF
-        features.append(u32[2 * n:3 * n][split])
-        gains.append(f64[n:2 * n][split])
-    return np.concatenate(features).astype(np.intp), np.concatenate(gains)
 
 
 class GradientBoostedTrees(_Estimator):
@@ -141,9 +122,11 @@ class GradientBoostedTrees(_Estimator):
                 "scale_pos_weight": self.scale_pos_weight, "base_score": self.base_score,
                 "max_bin": self.max_bin, "objective": self.objective, "seed": self._seed()}
 
-    def _make_model(self):
-        """The unfitted C model; a refused value is named by its Python name."""
-        params = self._detector_params()
+    def _make_model(self, stopping=None):
+        """The unfitted C model; a refused value is named by its Python name.
+        stopping: early stopping's parameters (early_stopping_rounds,
+        eval_metric), or None."""
+        params = dict(self._detector_params(), **(stopping or {}))
         threads = _n_threads(self.n_jobs, "GradientBoostedTrees")
         try:
             return Model({"contamination": "auto", "normalize": "none", "n_threads": threads},
@@ -156,16 +139,20 @@ class GradientBoostedTrees(_Estimator):
                                       message.replace("gbt: ", "GradientBoostedTrees: ", 1)) \
                 from None
 
-    def fit(self, X, y, sample_weight=None, eval_set=None, early_stopping_rounds=None):
+    def fit(self, X, y, sample_weight=None, eval_set=None, early_stopping_rounds=None,
+            eval_metric=None, sample_weight_eval_set=None):
         """Train on X (n_samples, n_features) and the two classes of y;
         ``sample_weight``: one weight >= 0 per row. Returns self.
 
-        ``eval_set`` and ``early_stopping_rounds`` are XGBClassifier's
-        arguments; early stopping is not in this version, so giving
-        ``early_stopping_rounds`` raises NotImplementedError."""
-        if early_stopping_rounds is not None:
-            raise NotImplementedError("GradientBoostedTrees: early stopping is not in this "
-                                      "version of libanoma")
+        Early stopping, as XGBClassifier's fit: ``eval_set`` a list of (X, y)
+        pairs of which the last is watched (with its weights from
+        ``sample_weight_eval_set``, a list as long), ``eval_metric`` one of
+        "logloss", "auc", "aucpr", "rmse" (or a list: the last counts;
+        default logloss), ``early_stopping_rounds`` the rounds without
+        improvement that stop training. The trees up to the best round are
+        kept (XGBClassifier predicts with them); ``best_iteration_`` and
+        ``best_score_`` say which and how good. An eval_set without
+        early_stopping_rounds is not used."""
         x, names = self._check_X(X, reset=True)
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
@@ -187,7 +174,10 @@ class GradientBoostedTrees(_Estimator):
                              "(%s); it needs exactly two"
                              % (len(classes), "" if len(classes) == 1 else "es",
                                 ", ".join(map(str, classes[:5]))))
-        model = self._make_model()
+        stopping = self._stopping(early_stopping_rounds, eval_metric)
+        model = self._make_model(stopping)
+        if stopping:
+            self._watch(model, eval_set, sample_weight_eval_set, classes)
         model.fit(x, (y == classes[1]).astype(np.int32), sample_weight=sample_weight)
         if names is not None:
             model.feature_names = list(names)
@@ -195,6 +185,70 @@ class GradientBoostedTrees(_Estimator):
         self.classes_ = classes
         self.n_classes_ = 2
         return self
+
+    @staticmethod
+    def _stopping(rounds, metric):
+        """Early stopping's C parameters ({} without)."""
+        if rounds is None:
+            if metric is not None:
+                raise ValueError("GradientBoostedTrees: eval_metric is used by early stopping "
+                                 "only: give early_stopping_rounds too")
+            return {}
+        if (not isinstance(rounds, numbers.Integral) or isinstance(rounds, (bool, np.bool_))
+                or rounds < 1):
+            raise _bad("early_stopping_rounds", "an int >= 1", rounds)
+        if isinstance(metric, (list, tuple)):
+            metric = metric[-1] if metric else None
+        if metric is not None and metric not in ("logloss", "auc", "aucpr", "rmse"):
+            raise _bad("eval_metric", "logloss, auc, aucpr or rmse", metric)
+        return {"early_stopping_rounds": int(rounds), "eval_metric": metric or "auto"}
+
+    def _watch(self, model, eval_set, weights, classes):
+        """Give the model the last of eval_set, its labels as 0/1."""
+        if not eval_set:
+            raise ValueError("GradientBoostedTrees: early_stopping_rounds needs an eval_set")
+        if weights is not None and len(weights) != len(eval_set):
+            raise ValueError("GradientBoostedTrees: sample_weight_eval_set has %d entries for %d "
+                             "evaluation sets" % (len(weights), len(eval_set)))
+        X, y = eval_set[-1]
+        x = self._check_X(X, reset=True)[0]  # its width is checked by the C fit
+        y = np.asarray(y).ravel()
+        if len(y) != len(x):
+            raise ValueError("eval_set: %d labels for %d rows" % (len(y), len(x)))
+        unknown = ~np.isin(y, classes)
+        if unknown.any():
+            raise ValueError("eval_set: label %r is not one of the classes of y (%s)"
+                             % (y[unknown][0], ", ".join(map(str, classes))))
+        model.set_eval_set(x, (y == classes[1]).astype(np.int32),
+                           None if weights is None else weights[-1])
+
+    def _early_stopping(self):
+        """(best_iteration, best_score) of the fitted model, from the
+        payload's early-stopping record (docs/detectors/gbt.md, version 2);
+        AttributeError without early stopping, as XGBClassifier's."""
+        version, payload = _detector_payload(self._model())
+        best = 0
+        if version >= 2:
+            best, _rounds, _metric, score = struct.unpack_from("<QQId", payload,
+                                                               len(payload) - 28)
+        if best == 0:
+            raise AttributeError("best_iteration_: the model was fitted without early stopping")
+        return best - 1, score
+
+    @property
+    def best_iteration_(self):
+        """The round (from 0) of the best evaluation metric; the model keeps
+        the trees 0..best_iteration_. Set by early stopping only."""
+        return self._early_stopping()[0]
+
+    @property
+    def best_score_(self):
+        """The evaluation metric at ``best_iteration_``."""
+        return self._early_stopping()[1]
+
+    # XGBClassifier's names
+    best_iteration = best_iteration_
+    best_score = best_score_
 
     def _proba(self, X):
         x = self._check_X(X, reset=False)[0]
@@ -218,23 +272,49 @@ class GradientBoostedTrees(_Estimator):
         right = (self.predict(X) == np.asarray(y)).astype(np.float64)
         return float(np.average(right, weights=sample_weight))
 
+    def feature_contributions(self, X):
+        """Each feature's TreeSHAP contribution to each row's margin (the
+        log-odds of ``classes_[1]``), then the bias as the last column,
+        shape (n_samples, n_features + 1): XGBoost's
+        ``predict(X, pred_contribs=True)``. A row's values add up to its
+        margin (to float32 rounding, as XGBoost's)."""
+        x = self._check_X(X, reset=False)[0]
+        model = self._threaded_model()
+        contributions = model.feature_scores(x)
+        bias = np.full((len(contributions), 1), model.feature_scores_base())
+        return np.hstack([contributions, bias])
+
     @property
     def feature_importances_(self):
         """Each feature's average gain over its splits, normalised to sum 1
-        (0 for an unused feature); all 0 when no tree split."""
-        features, gains = _split_stats(_detector_payload(self._model())[1])
-        d = self._model().n_features
-        total = np.bincount(features, weights=gains, minlength=d)
-        count = np.bincount(features, minlength=d)
-        average = np.divide(total, count, out=np.zeros(d), where=count > 0)
-        s = average.sum()
-        return (average / s if s > 0 else average).astype(np.float32)
+        (0 for an unused feature); all 0 when no tree split: XGBClassifier's
+        with its default ``importance_type="gain"``."""
+        gain = self._model().feature_importance("gain")
+        s = gain.sum()
+        return (gain / s if s > 0 else gain).astype(np.float32)
+
+    def get_score(self, importance_type="weight"):
+        """Importance of each feature split on at least once, as XGBoost's
+        ``Booster.get_score``: a dict from the feature's name (its
+        ``feature_names_in_`` name, else "f0", "f1", ...) to its
+        ``weight`` (number of splits), ``gain`` or ``cover`` (average loss
+        change or hessian sum of its splits), ``total_gain`` or
+        ``total_cover`` (their sums)."""
+        model = self._model()
+        weight = model.feature_importance("weight")
+        values = model.feature_importance(importance_type)
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            names = ["f%d" % j for j in range(len(values))]
+        return {str(names[j]): float(values[j]) for j in np.flatnonzero(weight > 0)}
 
 
 def from_xgboost(model, threshold="auto"):
     """A libanoma model of a trained XGBoost model (an ``xgboost.Booster``,
     ``XGBClassifier`` or ``XGBRegressor``), through its JSON (XGBoost 1.7)
-    and the C import (``anoma_model_import_xgboost``): every tree, missing
+    and the C import (``anoma_model_import_xgboost``): every tree that its
+    ``predict`` uses (up to the best round for an early-stopped
+    XGBClassifier or XGBRegressor), missing
     values routed by each split's default, base_score, the objective
     (binary:logistic or reg:squarederror; others raise by name).
 
@@ -248,6 +328,11 @@ def from_xgboost(model, threshold="auto"):
         raise ValueError("from_xgboost: expected an xgboost Booster, XGBClassifier or "
                          "XGBRegressor, got %s" % type(model).__name__)
     params = {"contamination": "auto"} if threshold == "auto" else {"threshold": threshold}
+    best = booster.attr("best_iteration")
+    if best is not None and hasattr(model, "get_booster"):
+        # early stopped: XGBClassifier and XGBRegressor predict with the
+        # trees up to the best round (a Booster's predict uses them all)
+        booster = booster[:int(best) + 1]
     imported = Model(params, []).import_xgboost(booster.save_raw("json"))
     names = booster.feature_names
     if names:
@@ -264,5 +349,97 @@ def from_xgboost(model, threshold="auto"):
             setattr(est, name, kw[name])
     est.model_ = imported
     est.classes_ = classes
+    est.n_classes_ = 2
+    return est
+
+
+def _float_above(t):
+    """The float32 threshold c with (float)x < c exactly when (float)x <= t:
+    scikit-learn compares float32 values with `<=` against a double, ours
+    with `<` against a float32."""
+    t = np.asarray(t, dtype=np.float64)
+    f = t.astype(np.float32)
+    below = f.astype(np.float64) > t  # rounded up: step back to the float at or below t
+    f[below] = np.nextafter(f[below], np.float32(-np.inf))
+    return np.nextafter(f, np.float32(np.inf))
+
+
+def _tree_payload(tree, leaf_values):
+    """One tree of the "gbt" payload (docs/detectors/gbt.md): scikit-learn's
+    node order already has children after their parent."""
+    t = tree.tree_
+    n = t.node_count
+    leaf = t.children_left < 0
+    left = np.where(leaf, 0xFFFFFFFF, t.children_left).astype("<u4")
+    right = np.where(leaf, 0xFFFFFFFF, t.children_right).astype("<u4")
+    feature = np.where(leaf, 0, t.feature).astype("<u4")
+    threshold = np.where(leaf, np.float32(0), _float_above(t.threshold)).astype("<f4")
+    w = t.weighted_n_node_samples.astype(np.float64)
+    impurity = t.impurity * w  # the weighted impurity decrease of each split, as gain
+    gain = np.zeros(n)
+    split = ~leaf
+    gain[split] = (impurity[split] - impurity[t.children_left[split]]
+                   - impurity[t.children_right[split]])
+    value = np.where(leaf, leaf_values, 0.0).astype("<f8")
+    return b"".join([struct.pack("<Q", n), left.tobytes(), right.tobytes(), feature.tobytes(),
+                     threshold.view("<u4").tobytes(), np.zeros(n, dtype=np.uint8).tobytes(),
+                     value.tobytes(), gain.astype("<f8").tobytes(), w.astype("<f8").tobytes()])
+
+
+def _class_one_share(tree):
+    """Each node's share of the second class (scikit-learn's predict_proba of
+    one tree: the class weights normalised, 0 where they sum to 0)."""
+    v = tree.tree_.value[:, 0, :].astype(np.float64)
+    total = v.sum(axis=1)
+    return v[:, 1] / np.where(total == 0, 1.0, total)
+
+
+def from_sklearn_trees(estimator):
+    """A fitted ``GradientBoostedTrees`` predicting as a fitted binary
+    scikit-learn ``RandomForestClassifier``, ``ExtraTreesClassifier`` or
+    ``GradientBoostingClassifier`` (log-loss, prior or zero init):
+    ``predict_proba`` equal to scikit-learn's to 1e-12 (docs/detectors/gbt.md,
+    "Importing scikit-learn forests"). The forests average their trees' leaf
+    shares of the second class (a reg:squarederror forest of leaves divided
+    by the tree count); gradient boosting adds learning_rate times its
+    trees' leaves to the prior's log-odds (binary:logistic)."""
+    name = type(estimator).__name__
+    classes = getattr(estimator, "classes_", None)
+    if classes is None:
+        raise ValueError("from_sklearn: %s is not fitted" % name)
+    if len(classes) != 2 or getattr(estimator, "n_outputs_", 1) != 1:
+        raise ValueError("from_sklearn: %s has %d classes; a binary classifier only"
+                         % (name, len(classes)))
+    d = int(estimator.n_features_in_)
+    if name == "GradientBoostingClassifier":
+        if estimator.loss not in ("log_loss", "deviance"):
+            raise ValueError("from_sklearn: GradientBoostingClassifier(loss=%r): log_loss only"
+                             % estimator.loss)
+        init = estimator.init_
+        if init == "zero":
+            prior = 0.5
+        elif type(init).__name__ == "DummyClassifier" and init.strategy == "prior":
+            eps = np.finfo(np.float32).eps  # scikit-learn clips the prior so
+            prior = float(np.clip(init.class_prior_[1], eps, 1 - eps))
+        else:
+            raise ValueError("from_sklearn: GradientBoostingClassifier with init=%r: the prior "
+                             "or zero only" % (init,))
+        trees = [stage[0] for stage in estimator.estimators_]
+        leaves = [estimator.learning_rate * t.tree_.value[:, 0, 0] for t in trees]
+        objective, base = 0, prior
+    else:
+        trees = list(estimator.estimators_)
+        leaves = [_class_one_share(t) / len(trees) for t in trees]
+        objective, base = 1, 0.0
+    payload = b"".join([struct.pack("<IIdQQ", 2, objective, base, d, len(trees))]
+                       + [_tree_payload(t, v) for t, v in zip(trees, leaves)]
+                       + [struct.pack("<QQId", 0, len(trees), 0, 0.0)])
+    model = Model({"contamination": "auto"}, []).import_detector("gbt", payload, d)
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is not None:
+        model.feature_names = [str(n) for n in names]
+    est = GradientBoostedTrees(n_estimators=len(trees))
+    est.model_ = model
+    est.classes_ = np.asarray(classes)
     est.n_classes_ = 2
     return est

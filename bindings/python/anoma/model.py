@@ -332,6 +332,22 @@ class Model:
             check(lib.anoma_model_fit(self._handle, ctypes.byref(x), labels_p, weights_p))
         return self
 
+    def set_eval_set(self, X, y, sample_weight=None):
+        """Labelled rows the next fit watches but does not train on (gbt's
+        early stopping: ``early_stopping_rounds``, ``eval_metric``), as
+        XGBoost's eval_set; None forgets them. Copied; released by the fit.
+        Returns self."""
+        if X is None:
+            check(lib.anoma_model_set_eval_set(self._handle, None, None, None))
+            return self
+        x = self._matrix(X)
+        labels = as_labels(y, "y", x.rows)
+        weights = (None if sample_weight is None
+                   else as_vector(sample_weight, np.float64, "sample_weight", x.rows))
+        check(lib.anoma_model_set_eval_set(self._handle, ctypes.byref(x), labels.ctypes.data,
+                                           None if weights is None else weights.ctypes.data))
+        return self
+
     def score(self, X):
         """Anomaly scores, one per row (higher = more anomalous)."""
         frame = self._frame(X)
@@ -457,6 +473,27 @@ class Model:
         out = np.empty((x.rows, x.cols), dtype=np.float64)
         check(lib.anoma_model_feature_scores(self._handle, detector, ctypes.byref(x),
                                              out.ctypes.data))
+        return out
+
+    def feature_scores_base(self, detector=0):
+        """The value a detector's feature scores add up from, when they are
+        contributions (gbt: TreeSHAP's bias, the margin's expected value):
+        margin = base + the row's feature scores summed. AnomaError
+        (ANOMA_ERR_UNSUPPORTED) for detectors whose feature scores are not."""
+        detector = self._detector_index(detector)
+        base = ctypes.c_double()
+        check(lib.anoma_model_feature_scores_base(self._handle, detector, ctypes.byref(base)))
+        return base.value
+
+    def feature_importance(self, kind="gain", detector=0):
+        """Each feature's importance to a detector, one value per column it
+        sees. gbt: XGBoost's get_score kinds, ``weight``, ``gain``,
+        ``cover``, ``total_gain``, ``total_cover`` (0 for a feature no split
+        uses). AnomaError (ANOMA_ERR_UNSUPPORTED) for detectors without."""
+        detector = self._detector_index(detector)
+        out = np.empty(lib.anoma_model_n_outputs(self._handle), dtype=np.float64)
+        check(lib.anoma_model_feature_importance(self._handle, detector, _encode(kind, "kind"),
+                                                 out.ctypes.data))
         return out
 
     def set_threshold_from_labels(self, X, y, rule="best_f1"):

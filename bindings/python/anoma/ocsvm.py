@@ -152,8 +152,8 @@ class OneClassSVM(_OutlierDetector):
         if names is not None:
             model.feature_names = list(names)
         self.model_ = model
-        self._fitted()  # read the fitted state now: later calls change nothing
         text = model.describe()
+        self._summary(text)
         self.fit_status_ = 1 if "stopped at max_iter" in text else 0
         self.n_iter_ = int(re.search(r"solver iterations: (\d+)", text).group(1))
         if self.fit_status_:
@@ -177,6 +177,21 @@ class OneClassSVM(_OutlierDetector):
         return self.fit(X, sample_weight=sample_weight).predict(X)
 
     # --- the fitted state, read from the model (its one source) -------------
+    def _summary(self, text=None):
+        """rho, from the model's description (printed to the last bit), read
+        once per model: scoring needs only rho, and the full state (support
+        vectors and coefficients, _fitted) costs a serialisation of the
+        model, more than a small fit itself."""
+        model = self._model()
+        cached = self.__dict__.get("_summary_cache")
+        if cached is None or cached[0] is not model:
+            if text is None:
+                text = model.describe()
+            rho = float(re.search(r"\n  nu: [^,\n]*, rho: (\S+)\n", text).group(1))
+            cached = (model, rho)
+            self.__dict__["_summary_cache"] = cached
+        return cached[1]
+
     def _fitted(self):
         model = self._model()
         cached = self.__dict__.get("_fitted_cache")
@@ -210,7 +225,7 @@ class OneClassSVM(_OutlierDetector):
     @property
     def intercept_(self):
         """``[-rho]``, as scikit-learn's."""
-        return np.array([-self._fitted().rho])
+        return np.array([-self._summary()])
 
     @property
     def n_support_(self):
@@ -234,16 +249,16 @@ class OneClassSVM(_OutlierDetector):
     def offset_(self):
         """``rho - threshold_``: scikit-learn's ``-intercept_`` with the
         default threshold 0. Settable (moves the model's threshold)."""
-        return self._fitted().rho - self._model().threshold
+        return self._summary() - self._model().threshold
 
     @offset_.setter
     def offset_(self, value):
-        self._model().threshold = self._fitted().rho - float(value)
+        self._model().threshold = self._summary() - float(value)
 
     # --- scikit-learn's signs ---------------------------------------------------
     def score_samples(self, X):
         """``sum_i dual_coef_i K(sv_i, x)``: higher = more normal."""
-        return self._fitted().rho - self.anomaly_score(X)
+        return self._summary() - self.anomaly_score(X)
 
 
 def _sorted_support(svm):

@@ -136,6 +136,42 @@ static void scored_free(scored *s)
     free(s->used);
 }
 
+/* Row 0 of a frame as typed values. */
+static void frame_row(const anoma_frame *f, anoma_value *row, size_t n)
+{
+    for (size_t j = 0; j < n; j++) {
+        anoma_column_type type;
+        const void *values;
+        anoma_frame_column(f, j, &type, &values);
+        if (type == ANOMA_COL_STRING)
+            row[j].text = ((const char *const *)values)[0];
+        else if (type == ANOMA_COL_TIMESTAMP)
+            row[j].timestamp = ((const int64_t *)values)[0];
+        else
+            row[j].number = ((const double *)values)[0];
+    }
+}
+
+/* One record through a row scorer: the score (and probability) a batch of
+ * it gets, without the batch's set-up. */
+static anoma_status score_one(served_model *m, const serve_rows *rows, scored *s)
+{
+    anoma_row_scorer *scorer = served_take_scorer(m);
+    anoma_value *row = malloc((m->n_features + 1) * sizeof *row);
+    anoma_status st = scorer && row ? ANOMA_OK : ANOMA_ERR_NO_MEMORY;
+    if (st == ANOMA_OK) {
+        frame_row(rows->frame, row, m->n_features);
+        st = m->has_probability
+                 ? anoma_row_scorer_score_probability_values(scorer, row, m->n_features,
+                                                             s->scores, NULL, s->probability,
+                                                             s->probability + 1)
+                 : anoma_row_scorer_score_values(scorer, row, m->n_features, s->scores, NULL);
+    }
+    free(row);
+    served_give_scorer(m, scorer);
+    return st;
+}
+
 /* Score (and explain) the rows; 0, or an error reply made. */
 static int score_rows(served_model *m, const serve_rows *rows, size_t explain, scored *s,
                       serve_reply *rep)
@@ -151,12 +187,17 @@ static int score_rows(served_model *m, const serve_rows *rows, size_t explain, s
         reply_error(rep, 500, "out of memory");
         return -1;
     }
-    anoma_status st = anoma_model_score_frame(m->model, rows->frame, s->scores);
-    if (st == ANOMA_OK && m->has_probability)
-        st = anoma_model_probability_of_scores(m->model, s->scores, n, s->probability,
-                                               s->probability + n);
-    if (st == ANOMA_OK && explain)
-        st = anoma_model_feature_scores_frame(m->model, 0, rows->frame, s->contrib);
+    anoma_status st;
+    if (n == 1 && !explain && m->row_scoring) {
+        st = score_one(m, rows, s);
+    } else {
+        st = anoma_model_score_frame(m->model, rows->frame, s->scores);
+        if (st == ANOMA_OK && m->has_probability)
+            st = anoma_model_probability_of_scores(m->model, s->scores, n, s->probability,
+                                                   s->probability + n);
+        if (st == ANOMA_OK && explain)
+            st = anoma_model_feature_scores_frame(m->model, 0, rows->frame, s->contrib);
+    }
     if (st != ANOMA_OK) {
         const char *detail = anoma_last_error();
         reply_error(rep, st == ANOMA_ERR_NO_MEMORY ? 500 : 400, "%s",
@@ -272,22 +313,6 @@ static void put_event(FILE *out, const served_model *m, const anoma_stream_event
         putc('}', out);
     }
     fputs("]}", out);
-}
-
-/* Row 0 of a frame as typed values. */
-static void frame_row(const anoma_frame *f, anoma_value *row, size_t n)
-{
-    for (size_t j = 0; j < n; j++) {
-        anoma_column_type type;
-        const void *values;
-        anoma_frame_column(f, j, &type, &values);
-        if (type == ANOMA_COL_STRING)
-            row[j].text = ((const char *const *)values)[0];
-        else if (type == ANOMA_COL_TIMESTAMP)
-            row[j].timestamp = ((const int64_t *)values)[0];
-        else
-            row[j].number = ((const double *)values)[0];
-    }
 }
 
 static double now_seconds(void)

@@ -46,6 +46,7 @@ typedef struct request {
     unsigned status;        /* the status answered, 0 before */
     int answered;           /* a reply is queued: ignore what else arrives */
     unsigned refused;       /* the status a body over a limit gets once it ends */
+    size_t expected;        /* Content-Length within --max-body, or 0 */
 } request;
 
 static const char models_prefix[] = "/v1/models/";
@@ -136,7 +137,10 @@ static int append_body(request *q, const char *data, size_t n, size_t max)
     if (n > max - q->len)
         return -1;
     if (q->len + n + 1 > q->cap) {
-        size_t cap = q->cap ? q->cap : 4096;
+        /* the announced length when there is one: a small body then takes
+         * a small block, not a large one that makes malloc consolidate its
+         * free lists at every request */
+        size_t cap = q->cap ? q->cap : q->expected ? q->expected + 1 : 1024;
         while (cap < q->len + n + 1)
             cap *= 2;
         char *body = realloc(q->body, cap);
@@ -230,12 +234,14 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
             return send_error(c, q, 401, "missing or wrong bearer token (Authorization: Bearer ...)");
         const char *length = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                          MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (length && strtoull(length, NULL, 10) > s->limits.max_body) {
+        unsigned long long announced = length ? strtoull(length, NULL, 10) : 0;
+        if (announced > s->limits.max_body) {
             char msg[160];
             snprintf(msg, sizeof msg, "a body of %s bytes; the limit is %zu (--max-body)", length,
                      s->limits.max_body);
             return send_error(c, q, 413, msg);
         }
+        q->expected = (size_t)announced;
         return MHD_YES;
     }
     if (q->answered) { /* answered before the body: what else arrives is dropped */

@@ -32,12 +32,51 @@ static void served_free(served_model *m)
     if (!m)
         return;
     anoma_stream_free(m->stream);
+    for (size_t k = 0; k < sizeof m->scorers / sizeof *m->scorers; k++)
+        anoma_row_scorer_free(atomic_load(&m->scorers[k]));
     anoma_model_free(m->model);
     free(m->names);
     free(m->types);
     free(m->explained);
     pthread_mutex_destroy(&m->stream_lock);
     free(m);
+}
+
+/* 1 when no step and no detector of the model keeps per-entity state: a
+ * row scorer then gives a record the score a batch of it gives. */
+static int stateless(const anoma_model *model)
+{
+    unsigned flags = 0;
+    for (size_t k = 0; k < anoma_model_n_steps(model); k++)
+        if (anoma_component_flags(ANOMA_KIND_STEP, anoma_model_step_name(model, k), &flags) !=
+                ANOMA_OK || (flags & ANOMA_FLAG_STATEFUL))
+            return 0;
+    for (size_t k = 0; k < anoma_model_n_detectors(model); k++)
+        if (anoma_component_flags(ANOMA_KIND_DETECTOR, anoma_model_detector_name(model, k),
+                                  &flags) != ANOMA_OK || (flags & ANOMA_FLAG_STATEFUL))
+            return 0;
+    return 1;
+}
+
+anoma_row_scorer *served_take_scorer(served_model *m)
+{
+    for (size_t k = 0; k < sizeof m->scorers / sizeof *m->scorers; k++) {
+        anoma_row_scorer *s = atomic_exchange(&m->scorers[k], NULL);
+        if (s)
+            return s;
+    }
+    anoma_row_scorer *s = NULL;
+    return anoma_row_scorer_create(m->model, &s) == ANOMA_OK ? s : NULL;
+}
+
+void served_give_scorer(served_model *m, anoma_row_scorer *scorer)
+{
+    for (size_t k = 0; scorer && k < sizeof m->scorers / sizeof *m->scorers; k++) {
+        anoma_row_scorer *empty = NULL;
+        if (atomic_compare_exchange_strong(&m->scorers[k], &empty, scorer))
+            return;
+    }
+    anoma_row_scorer_free(scorer); /* more requests at once than slots */
 }
 
 /* Load a model file and everything a request needs of it, computed once. */
@@ -80,6 +119,7 @@ static served_model *served_load(const char *name, const char *path, const char 
     double p, c;
     m->has_probability =
         anoma_model_probability_of_scores(m->model, &m->threshold, 1, &p, &c) == ANOMA_OK;
+    m->row_scoring = stateless(m->model);
     if (rc == CLI_OK && (st = anoma_stream_create(m->model, stream_options, &m->stream)) !=
                             ANOMA_OK)
         rc = cli_fail(st, "%s: %s", name, stream_options ? "--stream-params" : "stream");

@@ -65,6 +65,11 @@ typedef struct served_model {
     unsigned long long version; /* loads of its name so far, this one included */
     double load_seconds;
     double loaded_at;          /* wall clock, seconds since 1970 */
+    /* one-record requests score through the library's row scorer (no
+     * allocation, no block set-up) when no step or detector keeps state per
+     * entity; a scorer is single-owner, so idle ones wait in these slots */
+    int row_scoring;
+    _Atomic(anoma_row_scorer *) scorers[16];
     anoma_stream *stream;      /* this model's entities */
     pthread_mutex_t stream_lock;
     int stream_retired;        /* a reload moved the entities on: push again on the new model */
@@ -99,6 +104,10 @@ serve_entry *registry_find(serve_registry *r, const char *name);
 /* A reference to the entry's current model; give it back with served_release(). */
 served_model *served_acquire(serve_entry *e);
 void served_release(served_model *m);
+/* A row scorer of m for this request alone (NULL: out of memory); give it
+ * back with served_give_scorer(). */
+anoma_row_scorer *served_take_scorer(served_model *m);
+void served_give_scorer(served_model *m, anoma_row_scorer *scorer);
 /* Load the entry's file again beside the old model and swap when it loads;
  * entities move over when the new model accepts their state. Logs the
  * outcome on stderr; 0 on success, -1 when the old model keeps serving. */

@@ -39,6 +39,12 @@ static const anoma_param_info gbt_params[] = {
     {"seed", ANOMA_PARAM_INT, 0, 9223372036854775807.0, "0", "",
      "random seed of subsample and colsample_bytree: one seed gives one model, whatever the "
      "thread count"},
+    {"early_stopping_rounds", ANOMA_PARAM_INT, 0, 1000000, "0", "",
+     "stop when the evaluation rows' metric has not improved for this many rounds and keep the "
+     "trees up to the best round (0: no early stopping; needs anoma_model_set_eval_set)"},
+    {"eval_metric", ANOMA_PARAM_CHOICE, 0, 0, "auto", "auto|logloss|auc|aucpr|rmse",
+     "early stopping's metric on the evaluation rows (auto: logloss for binary:logistic, rmse "
+     "for reg:squarederror)"},
 };
 
 /* The schema's ranges are closed; these bounds are open. */
@@ -69,6 +75,8 @@ static anoma_status gbt_create(const an_params *params, void **out)
         .max_bin = (size_t)an_params_int(params, "max_bin"),
         .objective = (an_gbt_objective)an_params_choice(params, "objective"),
         .seed = (uint64_t)an_params_int(params, "seed"),
+        .early_stopping_rounds = (size_t)an_params_int(params, "early_stopping_rounds"),
+        .eval_metric = (an_gbt_metric)an_params_choice(params, "eval_metric"),
     };
     double margin;
     AN_TRY(an_gbt_base_margin(c.objective, c.base_score, &margin));
@@ -121,6 +129,29 @@ static void gbt_score_row(const void *state, const double *row, void *scratch, d
     *score = an_gbt_score_row(&((const an_gbt_state *)state)->forest, row);
 }
 
+static size_t gbt_scratch_bytes(const void *state)
+{
+    return an_gbt_explain_scratch_bytes(&((const an_gbt_state *)state)->forest);
+}
+
+static void gbt_feature_scores_row(const void *state, const double *row, void *scratch,
+                                   double *out)
+{
+    an_gbt_contributions(&((const an_gbt_state *)state)->forest, row, scratch, out);
+}
+
+static double gbt_feature_scores_base(const void *state)
+{
+    return ((const an_gbt_state *)state)->forest.expected_margin;
+}
+
+static anoma_status gbt_feature_importance(const void *state, const char *kind, double *out)
+{
+    an_gbt_importance k;
+    AN_TRY(an_gbt_importance_kind(kind, &k));
+    return an_gbt_importance_of(&((const an_gbt_state *)state)->forest, k, out);
+}
+
 static anoma_status gbt_score_batch(const void *state, const double *x, size_t rows,
                                     size_t n_threads, double *scores)
 {
@@ -151,21 +182,42 @@ static size_t gbt_memory_bytes(const void *state)
     return sizeof *s + an_gbt_forest_memory(&s->forest);
 }
 
-/* Importance of feature k, as XGBoost's get_score: weight = splits on it,
- * total_gain and total_cover over them. */
-static void importance(const an_gbt_forest *f, size_t k, size_t *weight, double *gain,
-                       double *cover)
+/* Features shown by inspect: the most important by gain (get_score's and
+ * feature_importances_' default kind). */
+#define TOP_FEATURES 10
+
+/* inspect's lines of importance: the TOP_FEATURES features of largest
+ * gain, with their weight and cover (XGBoost's get_score kinds). */
+static void describe_importance(const an_gbt_forest *f, an_strbuf *out)
 {
-    *weight = 0;
-    *gain = *cover = 0;
-    for (size_t i = 0; i < f->n_nodes; i++) {
-        uint32_t info = f->nodes[i].info;
-        if (!(info & AN_GBT_LEAF) && (info & AN_GBT_FEATURE_MASK) == k) {
-            ++*weight;
-            *gain += f->gain[i];
-            *cover += f->cover[i];
-        }
+    size_t d = f->n_features, shown = 0;
+    double *v = AN_NEW_ARRAY(double, 3 * d);
+    unsigned char *used = AN_NEW_ZEROED(unsigned char, d);
+    if (!v || !used || an_gbt_importance_of(f, AN_GBT_GAIN, v) != ANOMA_OK ||
+        an_gbt_importance_of(f, AN_GBT_WEIGHT, v + d) != ANOMA_OK ||
+        an_gbt_importance_of(f, AN_GBT_COVER, v + 2 * d) != ANOMA_OK) {
+        an_strbuf_printf(out, "  importance: (out of memory)\n");
+        an_free(v);
+        an_free(used);
+        return;
     }
+    an_strbuf_printf(out, "  importance, top %d by gain (feature: gain, weight, cover):\n",
+                     TOP_FEATURES);
+    for (; shown < TOP_FEATURES; shown++) {
+        size_t best = d;
+        for (size_t j = 0; j < d; j++) /* the first of the largest gains among splits used */
+            if (!used[j] && v[d + j] > 0 && (best == d || v[j] > v[best]))
+                best = j;
+        if (best == d)
+            break;
+        used[best] = 1;
+        an_strbuf_printf(out, "    feature %zu: %.6g, %.0f, %.6g\n", best, v[best], v[d + best],
+                         v[2 * d + best]);
+    }
+    if (shown == 0)
+        an_strbuf_printf(out, "    (no split)\n");
+    an_free(v);
+    an_free(used);
 }
 
 static void gbt_describe(const void *state, an_strbuf *out)
@@ -180,15 +232,14 @@ static void gbt_describe(const void *state, an_strbuf *out)
                      an_gbt_objective_names[f->objective], f->base_score);
     an_strbuf_printf(out, "  trees: %zu, nodes: %zu (%zu leaves), max depth: %zu\n", f->n_trees,
                      f->n_nodes, f->n_leaves, f->max_depth);
-    an_strbuf_printf(out, "  importance (feature: splits, gain per split, cover per split):\n");
-    for (size_t k = 0; k < f->n_features; k++) {
-        size_t weight;
-        double gain, cover;
-        importance(f, k, &weight, &gain, &cover);
-        if (weight)
-            an_strbuf_printf(out, "    %zu: %zu, %.6g, %.6g\n", k, weight, gain / (double)weight,
-                             cover / (double)weight);
-    }
+    if (f->best_iteration >= 0)
+        an_strbuf_printf(out, "  early stopping: best iteration %lld of %zu rounds, %s %.9g\n",
+                         (long long)f->best_iteration, f->rounds,
+                         an_gbt_metric_names[f->metric], f->best_score);
+    else
+        an_strbuf_printf(out, "  early stopping: none (best iteration: the last, %zu)\n",
+                         f->n_trees ? f->n_trees - 1 : 0);
+    describe_importance(f, out);
 }
 
 /* binary:logistic: a probability above one half is the likelier class.
@@ -205,13 +256,18 @@ const an_detector_vtable an_gbt_detector = {
     .summary = "gradient-boosted trees, XGBoost's hist method (supervised: labels needed)",
     .params = gbt_params,
     .n_params = sizeof gbt_params / sizeof *gbt_params,
-    .flags = ANOMA_FLAG_SUPERVISED | ANOMA_FLAG_NEEDS_LABELS | ANOMA_FLAG_SAMPLE_WEIGHTS,
+    .flags = ANOMA_FLAG_SUPERVISED | ANOMA_FLAG_NEEDS_LABELS | ANOMA_FLAG_SAMPLE_WEIGHTS |
+             ANOMA_FLAG_FEATURE_SCORES,
     .payload_version = AN_GBT_PAYLOAD_VERSION,
     .create = gbt_create,
     .destroy = gbt_destroy,
     .fit = gbt_fit,
+    .scratch_bytes = gbt_scratch_bytes,
     .score_row = gbt_score_row,
     .score_batch = gbt_score_batch,
+    .feature_scores_row = gbt_feature_scores_row,
+    .feature_scores_base = gbt_feature_scores_base,
+    .feature_importance = gbt_feature_importance,
     .save = gbt_save,
     .load = gbt_load,
     .memory_bytes = gbt_memory_bytes,

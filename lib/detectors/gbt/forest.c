@@ -50,6 +50,31 @@ anoma_status an_gbt_base_margin(an_gbt_objective objective, double base_score, d
     return ANOMA_OK;
 }
 
+anoma_status an_gbt_tree_arrays_make(an_gbt_tree_arrays *a, size_t n, an_gbt_raw_tree *raw)
+{
+    a->u32 = AN_NEW_ARRAY(uint32_t, 4 * n + 1);
+    a->threshold = AN_NEW_ARRAY(float, n + 1);
+    a->default_left = AN_NEW_ARRAY(uint8_t, n + 1);
+    a->f64 = AN_NEW_ARRAY(double, 3 * n + 1);
+    if (!a->u32 || !a->threshold || !a->default_left || !a->f64)
+        return an_no_memory();
+    *raw = (an_gbt_raw_tree){n,           a->u32,          a->u32 + n, a->u32 + 2 * n,
+                             a->threshold, a->default_left, a->f64,     a->f64 + n,
+                             a->f64 + 2 * n};
+    return ANOMA_OK;
+}
+
+void an_gbt_tree_arrays_free(an_gbt_tree_arrays *a, size_t count)
+{
+    for (size_t i = 0; a && i < count; i++) {
+        an_free(a[i].u32);
+        an_free(a[i].threshold);
+        an_free(a[i].default_left);
+        an_free(a[i].f64);
+    }
+    an_free(a);
+}
+
 static anoma_status bad(size_t t, size_t i, const char *what)
 {
     return an_error(ANOMA_ERR_FORMAT, "gbt: tree %zu, node %zu: %s", t, i, what);
@@ -144,7 +169,7 @@ static void place_tree(an_gbt_forest *f, const an_gbt_raw_tree *tr, size_t t, ui
 
 anoma_status an_gbt_build(const an_gbt_raw *raw, an_gbt_forest *out)
 {
-    *out = (an_gbt_forest){0};
+    *out = (an_gbt_forest){.best_iteration = -1, .rounds = raw->n_trees};
     if (raw->n_features == 0 || raw->n_features > AN_GBT_MAX_FEATURES)
         return an_error(ANOMA_ERR_FORMAT, "gbt: %zu features (expected 1 to %zu)",
                         raw->n_features, AN_GBT_MAX_FEATURES);
@@ -180,7 +205,16 @@ anoma_status an_gbt_build(const an_gbt_raw *raw, an_gbt_forest *out)
             place_tree(out, &raw->trees[t], t, root, order, order + largest);
             root += (uint32_t)raw->trees[t].n_nodes;
         }
+        if (out->max_depth > AN_GBT_MAX_DEPTH)
+            st = an_error(ANOMA_ERR_FORMAT, "gbt: a tree %zu levels deep (at most %u)",
+                          out->max_depth, AN_GBT_MAX_DEPTH);
     }
+    double *expected = st == ANOMA_OK ? AN_NEW_ARRAY(double, largest) : NULL;
+    if (st == ANOMA_OK && !expected)
+        st = an_no_memory();
+    if (st == ANOMA_OK)
+        an_gbt_set_expected_margin(out, expected);
+    an_free(expected);
     an_free(parents);
     an_free(order);
     if (st != ANOMA_OK)

@@ -12,6 +12,9 @@
  *   forest.c     the forest container and its checked builder from raw trees
  *                (used by training, the loader and importers)
  *   score.c      traversal, single-row and parallel batch scoring
+ *   explain.c    per-feature contributions of a row's margin (TreeSHAP)
+ *   importance.c feature importance by weight, gain and cover (get_score)
+ *   eval.c       early stopping's metrics (logloss, auc, aucpr, rmse)
  *   serialize.c  the payload in a model file
  *   xgboost_json.c  XGBoost 1.7 JSON models as forests (json-c)
  *   detector.c   parameters, the vtable, inspect's summary
@@ -39,6 +42,10 @@
 /* Largest node count of a forest, and largest feature count. */
 #define AN_GBT_MAX_NODES ((size_t)UINT32_MAX - 1)
 #define AN_GBT_MAX_FEATURES ((size_t)AN_GBT_FEATURE_MASK)
+/* Deepest leaf a forest may have: TreeSHAP's path memory grows with the
+ * square of the depth and its recursion with the depth (explain.c), and
+ * no model we train (max_depth <= 64) or import in practice comes near. */
+#define AN_GBT_MAX_DEPTH 1024u
 
 typedef struct an_gbt_node {
     float threshold; /* split: left when (float)x < threshold; leaf: +inf */
@@ -57,6 +64,18 @@ typedef enum an_gbt_objective {
 
 extern const char *const an_gbt_objective_names[AN_GBT_N_OBJECTIVES];
 
+/* Early stopping's metrics, in the order of the parameter's choices. */
+typedef enum an_gbt_metric {
+    AN_GBT_METRIC_AUTO = 0, /* the objective's: logloss, rmse */
+    AN_GBT_LOGLOSS,
+    AN_GBT_AUC,
+    AN_GBT_AUCPR,
+    AN_GBT_RMSE,
+    AN_GBT_N_METRICS
+} an_gbt_metric;
+
+extern const char *const an_gbt_metric_names[AN_GBT_N_METRICS];
+
 /* A fitted forest. */
 typedef struct an_gbt_forest {
     an_gbt_node *nodes;
@@ -71,8 +90,18 @@ typedef struct an_gbt_forest {
     an_gbt_objective objective;
     double base_score; /* as XGBoost states it: a probability for logistic */
     double base_margin; /* the margin every row starts from */
+    /* base_margin plus each tree's leaf values averaged with the covers as
+     * weights: TreeSHAP's bias, XGBoost's last pred_contribs column */
+    double expected_margin;
     /* for describe */
     size_t n_leaves, max_depth;
+    /* early stopping: best_iteration -1 when none was done; else the trees
+     * kept are 0..best_iteration of `rounds` grown, and best_score is the
+     * metric's value on the evaluation rows there */
+    int64_t best_iteration;
+    size_t rounds;
+    an_gbt_metric metric;
+    double best_score;
 } an_gbt_forest;
 
 void an_gbt_forest_free(an_gbt_forest *f);
@@ -106,6 +135,21 @@ typedef struct an_gbt_raw {
     an_gbt_objective objective;
     double base_score;
 } an_gbt_raw;
+
+/* The arrays of one raw tree, owned: what the loader and the XGBoost
+ * import fill before an_gbt_build. */
+typedef struct an_gbt_tree_arrays {
+    uint32_t *u32; /* n each: left, right, feature, then room for the thresholds' bits */
+    float *threshold;
+    uint8_t *default_left;
+    double *f64; /* n each: value, gain, cover */
+} an_gbt_tree_arrays;
+
+/* Arrays for an n-node tree (n within AN_GBT_MAX_NODES), and raw (its
+ * n_nodes and pointers) made to point into them. */
+anoma_status an_gbt_tree_arrays_make(an_gbt_tree_arrays *a, size_t n, an_gbt_raw_tree *raw);
+/* Free count trees' arrays and the array a itself (NULL: nothing). */
+void an_gbt_tree_arrays_free(an_gbt_tree_arrays *a, size_t count);
 
 /* Check raw trees and lay them out as a forest. Every count, child index,
  * feature index and value is checked: a bad forest is ANOMA_ERR_FORMAT
@@ -145,6 +189,8 @@ typedef struct an_gbt_config {
     size_t max_bin;
     an_gbt_objective objective;
     uint64_t seed;
+    size_t early_stopping_rounds; /* 0: none */
+    an_gbt_metric eval_metric;
 } an_gbt_config;
 
 anoma_status an_gbt_train(const an_gbt_config *cfg, const an_fit_data *data, an_gbt_forest *out);
@@ -156,6 +202,21 @@ double an_gbt_node_gain(const an_gbt_config *cfg, double g, double h);
 
 /* ---- score.c ---- */
 
+/* One step of a walk from node i: (float)x < threshold goes left, a larger
+ * value right, a missing one the node's default way; a leaf stays put.
+ * Branch-free: whether a value is below a threshold is a coin toss the
+ * branch predictor loses half the time. A missing value fails the
+ * comparison (right); the default-left bit flips it back. */
+static inline uint32_t an_gbt_step(const an_gbt_node *nodes, uint32_t i, const double *row)
+{
+    an_gbt_node n = nodes[i];
+    float v = (float)row[n.info & AN_GBT_FEATURE_MASK];
+    uint32_t right = !(v < n.threshold);
+    uint32_t missing = v != v;
+    right ^= missing & (n.info >> 30) & 1u; /* bit 30: AN_GBT_DEFAULT_LEFT */
+    return n.left + right;
+}
+
 /* Sum over trees of the row's leaf values, plus the base margin. */
 double an_gbt_margin(const an_gbt_forest *f, const double *row);
 /* The score of a margin: a probability for logistic, the margin itself for
@@ -164,6 +225,59 @@ double an_gbt_score_of_margin(const an_gbt_forest *f, double margin);
 double an_gbt_score_row(const an_gbt_forest *f, const double *row);
 void an_gbt_score_rows(const an_gbt_forest *f, const double *x, size_t rows, size_t n_threads,
                        double *scores);
+
+/* ---- explain.c ---- */
+
+/* Bytes of scratch an_gbt_contributions needs for this forest. */
+size_t an_gbt_explain_scratch_bytes(const an_gbt_forest *f);
+/* Each feature's TreeSHAP contribution to the row's margin (n_features
+ * values into out): expected_margin + the sum of out = the margin.
+ * Allocates nothing; scratch holds an_gbt_explain_scratch_bytes(f). */
+void an_gbt_contributions(const an_gbt_forest *f, const double *row, void *scratch,
+                          double *out);
+/* The forest's expected_margin, from its covers and leaf values (done by
+ * an_gbt_build); scratch holds the largest tree's node count of doubles. */
+void an_gbt_set_expected_margin(an_gbt_forest *f, double *scratch);
+
+/* ---- importance.c ---- */
+
+/* XGBoost's importance types, in the order of an_gbt_importance_names. */
+typedef enum an_gbt_importance {
+    AN_GBT_WEIGHT,
+    AN_GBT_GAIN,
+    AN_GBT_COVER,
+    AN_GBT_TOTAL_GAIN,
+    AN_GBT_TOTAL_COVER,
+    AN_GBT_N_IMPORTANCE
+} an_gbt_importance;
+
+extern const char *const an_gbt_importance_names[AN_GBT_N_IMPORTANCE];
+
+/* The kind of this name; ANOMA_ERR_INVALID_ARGUMENT naming the choices. */
+anoma_status an_gbt_importance_kind(const char *name, an_gbt_importance *kind);
+/* Each feature's importance of this kind (n_features values; 0 for a
+ * feature no split uses). */
+anoma_status an_gbt_importance_of(const an_gbt_forest *f, an_gbt_importance kind, double *out);
+
+/* ---- eval.c ---- */
+
+typedef struct an_gbt_eval {
+    size_t rows;
+    const int *labels;     /* 0/1 */
+    const double *weights; /* NULL: all 1 */
+} an_gbt_eval;
+
+typedef struct an_gbt_ranked {
+    double score;
+    uint32_t row;
+} an_gbt_ranked;
+
+/* 1 when a larger value of the metric is better (auc, aucpr). */
+int an_gbt_metric_maximized(an_gbt_metric metric);
+/* The metric (not AUTO) of the rows' scores; order is scratch of e->rows.
+ * auc and aucpr need both classes among the rows. */
+double an_gbt_metric_value(an_gbt_metric metric, const an_gbt_eval *e, const double *score,
+                           an_gbt_ranked *order);
 
 /* ---- xgboost_json.c ---- */
 
@@ -174,7 +288,7 @@ anoma_status an_gbt_from_xgboost_json(const char *json, size_t size, an_gbt_fore
 
 /* ---- serialize.c ---- */
 
-#define AN_GBT_PAYLOAD_VERSION 1u
+#define AN_GBT_PAYLOAD_VERSION 2u
 
 anoma_status an_gbt_save(const an_gbt_forest *f, an_writer *w);
 anoma_status an_gbt_load(an_gbt_forest *f, an_reader *r, size_t n_features);

@@ -20,19 +20,6 @@
 #define LANES 8
 #define BLOCK 64
 
-/* Branch-free: whether a value is below a threshold is a coin toss the
- * branch predictor loses half the time. A missing value fails the
- * comparison (right); the default-left bit flips it back. */
-static inline uint32_t step(const an_gbt_node *nodes, uint32_t i, const double *row)
-{
-    an_gbt_node n = nodes[i];
-    float v = (float)row[n.info & AN_GBT_FEATURE_MASK];
-    uint32_t right = !(v < n.threshold);
-    uint32_t missing = v != v;
-    right ^= missing & (n.info >> 30) & 1u; /* bit 30: AN_GBT_DEFAULT_LEFT */
-    return n.left + right;
-}
-
 /* One row walks LANES trees side by side, as many steps as the deepest of
  * them (a leaf stays put), then adds their leaves in tree order. */
 double an_gbt_margin(const an_gbt_forest *f, const double *row)
@@ -47,14 +34,14 @@ double an_gbt_margin(const an_gbt_forest *f, const double *row)
         }
         for (uint32_t d = 0; d < depth; d++)
             for (int l = 0; l < LANES; l++)
-                at[l] = step(f->nodes, at[l], row);
+                at[l] = an_gbt_step(f->nodes, at[l], row);
         for (int l = 0; l < LANES; l++)
             sum += f->leaf[at[l]];
     }
     for (; t < f->n_trees; t++) {
         uint32_t i = f->roots[t];
         for (uint32_t d = f->depths[t]; d > 0; d--)
-            i = step(f->nodes, i, row);
+            i = an_gbt_step(f->nodes, i, row);
         sum += f->leaf[i];
     }
     return sum;
@@ -97,7 +84,7 @@ static void score_block(const an_gbt_forest *f, const double *x, size_t begin, s
             }
             for (uint32_t d = 0; d < depth; d++)
                 for (int l = 0; l < LANES; l++)
-                    at[l] = step(f->nodes, at[l], row[l]);
+                    at[l] = an_gbt_step(f->nodes, at[l], row[l]);
             for (int l = 0; l < LANES; l++)
                 sum[i + (size_t)l] += f->leaf[at[l]];
         }
@@ -105,7 +92,7 @@ static void score_block(const an_gbt_forest *f, const double *x, size_t begin, s
             uint32_t at = root;
             const double *row = x + (begin + i) * cols;
             for (uint32_t d = 0; d < depth; d++)
-                at = step(f->nodes, at, row);
+                at = an_gbt_step(f->nodes, at, row);
             sum[i] += f->leaf[at];
         }
     }

@@ -5,6 +5,10 @@
  *   u64 n_nodes, then columns of n_nodes values each: u32 left, u32 right
  *   (tree-local, 0xFFFFFFFF at a leaf), u32 feature, u32 threshold (float32
  *   bits), u8 default_left, f64 value (leaves), f64 gain, f64 cover.
+ *   Version 2 adds, after the trees, early stopping's record: u64
+ *   best_iteration + 1 (0: none), u64 rounds grown, u32 metric (0 auto, 1
+ *   logloss, 2 auc, 3 aucpr, 4 rmse), f64 best_score. Version 1 loads as
+ *   no early stopping.
  *
  * The loader hands the arrays to an_gbt_build, which checks every index,
  * so a hostile payload is an error, never a crash. */
@@ -14,7 +18,8 @@
 
 #include <string.h>
 
-/* Bytes per node in the payload, and the least a tree takes. */
+/* Bytes per node in the payload, the least a tree takes, and the bytes of
+ * version 2's early-stopping record (which the tree count must leave). */
 #define NODE_BYTES (4 * 4 + 1 + 3 * 8)
 #define MIN_TREE_BYTES (8 + NODE_BYTES)
 
@@ -62,47 +67,43 @@ anoma_status an_gbt_save(const an_gbt_forest *f, an_writer *w)
     an_put_u64(w, f->n_trees);
     for (size_t t = 0; t < f->n_trees; t++)
         save_tree(f, t, w);
+    an_put_u64(w, (uint64_t)(f->best_iteration + 1));
+    an_put_u64(w, f->rounds);
+    an_put_u32(w, (uint32_t)f->metric);
+    an_put_f64(w, f->best_score);
     return an_writer_status(w);
 }
 
-/* The arrays of one tree read from a payload. */
-typedef struct tree_arrays {
-    uint32_t *u32; /* left, right, feature, threshold bits */
-    float *threshold;
-    uint8_t *default_left;
-    double *f64; /* value, gain, cover */
-} tree_arrays;
-
-static void free_arrays(tree_arrays *a, size_t n)
-{
-    for (size_t i = 0; a && i < n; i++) {
-        an_free(a[i].u32);
-        an_free(a[i].threshold);
-        an_free(a[i].default_left);
-        an_free(a[i].f64);
-    }
-    an_free(a);
-}
-
-static anoma_status read_tree(an_reader *r, an_gbt_raw_tree *t, tree_arrays *a)
+static anoma_status read_tree(an_reader *r, an_gbt_raw_tree *t, an_gbt_tree_arrays *a)
 {
     size_t n = an_get_count(r, AN_GBT_MAX_NODES, NODE_BYTES);
     AN_TRY(an_reader_status(r));
-    a->u32 = AN_NEW_ARRAY(uint32_t, 4 * n + 1);
-    a->threshold = AN_NEW_ARRAY(float, n + 1);
-    a->default_left = AN_NEW_ARRAY(uint8_t, n + 1);
-    a->f64 = AN_NEW_ARRAY(double, 3 * n + 1);
-    if (!a->u32 || !a->threshold || !a->default_left || !a->f64)
-        return an_no_memory();
-    an_get_u32_array(r, a->u32, 4 * n);
+    AN_TRY(an_gbt_tree_arrays_make(a, n, t));
+    an_get_u32_array(r, a->u32, 4 * n); /* left, right, feature, threshold bits */
     an_get_bytes(r, a->default_left, n);
     an_get_f64_array(r, a->f64, 3 * n);
     AN_TRY(an_reader_status(r));
     for (size_t i = 0; i < n; i++)
         a->threshold[i] = bits_float(a->u32[3 * n + i]);
-    *t = (an_gbt_raw_tree){n,           a->u32,          a->u32 + n,     a->u32 + 2 * n,
-                           a->threshold, a->default_left, a->f64,         a->f64 + n,
-                           a->f64 + 2 * n};
+    return ANOMA_OK;
+}
+
+/* Version 2's record; checked against the trees read. */
+static anoma_status read_early_stopping(an_reader *r, an_gbt_forest *f)
+{
+    uint64_t best = an_get_u64(r), rounds = an_get_u64(r);
+    uint32_t metric = an_get_u32(r);
+    double score = an_get_f64(r);
+    AN_TRY(an_reader_status(r));
+    if (metric >= AN_GBT_N_METRICS || rounds < f->n_trees || rounds > AN_GBT_MAX_NODES ||
+        (best && best != f->n_trees) || (best && !isfinite(score)))
+        return an_error(ANOMA_ERR_FORMAT, "gbt: early stopping's record (best iteration %llu, "
+                        "%llu rounds, metric %u) does not fit the %zu trees",
+                        (unsigned long long)best, (unsigned long long)rounds, metric, f->n_trees);
+    f->best_iteration = (int64_t)best - 1;
+    f->rounds = (size_t)rounds;
+    f->metric = (an_gbt_metric)metric;
+    f->best_score = score;
     return ANOMA_OK;
 }
 
@@ -118,14 +119,14 @@ anoma_status an_gbt_load(an_gbt_forest *f, an_reader *r, size_t n_features)
     if (version > AN_GBT_PAYLOAD_VERSION)
         return an_error(ANOMA_ERR_VERSION, "gbt: payload version %u is newer than this library "
                         "reads (%u)", version, AN_GBT_PAYLOAD_VERSION);
-    if (version != AN_GBT_PAYLOAD_VERSION || objective >= AN_GBT_N_OBJECTIVES)
+    if (version == 0 || objective >= AN_GBT_N_OBJECTIVES)
         return an_error(ANOMA_ERR_FORMAT, "gbt: bad payload version %u or objective %u", version,
                         objective);
     if (width != n_features)
         return an_error(ANOMA_ERR_FORMAT, "gbt: the forest has %llu features, the model %zu",
                         (unsigned long long)width, n_features);
     an_gbt_raw_tree *trees = AN_NEW_ZEROED(an_gbt_raw_tree, n_trees ? n_trees : 1);
-    tree_arrays *arrays = AN_NEW_ZEROED(tree_arrays, n_trees ? n_trees : 1);
+    an_gbt_tree_arrays *arrays = AN_NEW_ZEROED(an_gbt_tree_arrays, n_trees ? n_trees : 1);
     anoma_status st = trees && arrays ? ANOMA_OK : an_no_memory();
     for (size_t t = 0; t < n_trees && st == ANOMA_OK; t++)
         st = read_tree(r, &trees[t], &arrays[t]);
@@ -133,7 +134,11 @@ anoma_status an_gbt_load(an_gbt_forest *f, an_reader *r, size_t n_features)
         an_gbt_raw raw = {trees, n_trees, n_features, (an_gbt_objective)objective, base_score};
         st = an_gbt_build(&raw, f);
     }
-    free_arrays(arrays, n_trees);
+    an_gbt_tree_arrays_free(arrays, n_trees);
     an_free(trees);
+    if (st == ANOMA_OK && version >= 2)
+        st = read_early_stopping(r, f);
+    if (st != ANOMA_OK)
+        an_gbt_forest_free(f);
     return st;
 }

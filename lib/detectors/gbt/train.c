@@ -30,6 +30,7 @@
 #include "core/threads.h"
 
 #include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -380,6 +381,94 @@ static size_t sample_features(const an_gbt_config *cfg, an_rng *rng, size_t cols
     return n;
 }
 
+/* The value of a grown tree's leaf for a row (the raw layout's walk,
+ * routing as scoring does). */
+static double builder_value(const tree_builder *b, const double *row)
+{
+    uint32_t i = 0;
+    while (b->left[i] != AN_GBT_RAW_NONE) {
+        float v = (float)row[b->feature[i]];
+        int left = v != v ? b->default_left[i] : v < b->threshold[i];
+        i = left ? b->left[i] : b->right[i];
+    }
+    return b->value[i];
+}
+
+/* Early stopping: the evaluation rows' margins, and the best round so far. */
+typedef struct stopper {
+    an_gbt_metric metric;
+    an_gbt_eval eval;
+    const double *x;
+    double *margin, *score;
+    an_gbt_ranked *order;
+    int64_t best; /* -1 before the first round */
+    double best_score;
+} stopper;
+
+static anoma_status stopper_init(stopper *s, const an_gbt_config *cfg, const an_fit_data *data,
+                                 double base_margin)
+{
+    *s = (stopper){.best = -1};
+    if (!cfg->early_stopping_rounds)
+        return ANOMA_OK;
+    if (!data->eval_rows)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "gbt: early_stopping_rounds=%zu needs "
+                        "evaluation rows (anoma_model_set_eval_set; Python: eval_set)",
+                        cfg->early_stopping_rounds);
+    s->metric = cfg->eval_metric != AN_GBT_METRIC_AUTO ? cfg->eval_metric
+                : cfg->objective == AN_GBT_LOGISTIC  ? AN_GBT_LOGLOSS
+                                                      : AN_GBT_RMSE;
+    s->eval = (an_gbt_eval){data->eval_rows, data->eval_labels, data->eval_weights};
+    if (s->metric == AN_GBT_AUC || s->metric == AN_GBT_AUCPR) {
+        double pos = 0, neg = 0;
+        for (size_t i = 0; i < data->eval_rows; i++) {
+            double w = data->eval_weights ? data->eval_weights[i] : 1;
+            *(data->eval_labels[i] ? &pos : &neg) += w;
+        }
+        if (!(pos > 0 && neg > 0))
+            return an_error(ANOMA_ERR_INVALID_ARGUMENT, "gbt: eval_metric=%s needs both labels "
+                            "(with weight) among the evaluation rows",
+                            an_gbt_metric_names[s->metric]);
+    }
+    s->x = data->eval_x;
+    s->margin = AN_NEW_ARRAY(double, data->eval_rows);
+    s->score = AN_NEW_ARRAY(double, data->eval_rows);
+    s->order = AN_NEW_ARRAY(an_gbt_ranked, data->eval_rows);
+    if (!s->margin || !s->score || !s->order)
+        return an_no_memory();
+    for (size_t i = 0; i < data->eval_rows; i++)
+        s->margin[i] = base_margin;
+    return ANOMA_OK;
+}
+
+static void stopper_free(stopper *s)
+{
+    an_free(s->margin);
+    an_free(s->score);
+    an_free(s->order);
+}
+
+/* Add tree k to the evaluation margins and score round k; 1 when the
+ * metric has not improved for early_stopping_rounds rounds. As XGBoost's
+ * EarlyStopping callback: only a strictly better value is an improvement,
+ * so the first of equal values stays the best. */
+static int stopper_round(stopper *s, const an_gbt_config *cfg, const tree_builder *tree,
+                         size_t cols, int64_t k)
+{
+    for (size_t i = 0; i < s->eval.rows; i++) {
+        s->margin[i] += builder_value(tree, s->x + i * cols);
+        double m = s->margin[i];
+        s->score[i] = cfg->objective == AN_GBT_LOGISTIC ? 1.0 / (1.0 + exp(-m)) : m;
+    }
+    double v = an_gbt_metric_value(s->metric, &s->eval, s->score, s->order);
+    int better = an_gbt_metric_maximized(s->metric) ? v > s->best_score : v < s->best_score;
+    if (s->best < 0 || better) {
+        s->best = k;
+        s->best_score = v;
+    }
+    return (size_t)(k - s->best) >= cfg->early_stopping_rounds;
+}
+
 typedef struct trainer {
     an_gbt_cuts cuts;
     uint16_t *bins;
@@ -467,21 +556,36 @@ anoma_status an_gbt_train(const an_gbt_config *cfg, const an_fit_data *data, an_
         t.margin[r] = base_margin;
     t.gr = (grower){cfg, &t.cuts, t.bins, rows, t.g, t.h, t.features, cols, t.idx, t.tmp,
                     NULL, 0, data->n_threads, NULL, t.margin};
-    for (size_t k = 0; k < cfg->n_trees && st == ANOMA_OK; k++) {
-        st = grow_tree(cfg, data, &t, k);
-        if (st == ANOMA_OK)
-            st = an_progress_report(data->progress, ANOMA_STAGE_FIT, k + 1, cfg->n_trees,
-                                    "gbt: boosting rounds");
+    stopper stop;
+    st = stopper_init(&stop, cfg, data, base_margin);
+    size_t grown = 0;
+    for (int done = 0; grown < cfg->n_trees && st == ANOMA_OK && !done;) {
+        st = grow_tree(cfg, data, &t, grown);
+        if (st != ANOMA_OK)
+            break;
+        grown++;
+        if (cfg->early_stopping_rounds)
+            done = stopper_round(&stop, cfg, &t.trees[grown - 1], cols, (int64_t)grown - 1);
+        st = an_progress_report(data->progress, ANOMA_STAGE_FIT, grown, cfg->n_trees,
+                                "gbt: boosting rounds");
     }
     if (st == ANOMA_OK) {
-        for (size_t k = 0; k < cfg->n_trees; k++) {
+        /* early stopping keeps the trees up to the best round, as
+         * XGBClassifier.predict uses them */
+        size_t kept = stop.best >= 0 ? (size_t)stop.best + 1 : grown;
+        for (size_t k = 0; k < kept; k++) {
             tree_builder *b = &t.trees[k];
             t.raw[k] = (an_gbt_raw_tree){b->n, b->left, b->right, b->feature, b->threshold,
                                          b->default_left, b->value, b->gain, b->cover};
         }
-        an_gbt_raw raw = {t.raw, cfg->n_trees, cols, cfg->objective, cfg->base_score};
+        an_gbt_raw raw = {t.raw, kept, cols, cfg->objective, cfg->base_score};
         st = an_gbt_build(&raw, out);
+        out->best_iteration = stop.best;
+        out->rounds = grown;
+        out->metric = stop.metric;
+        out->best_score = stop.best_score;
     }
+    stopper_free(&stop);
     trainer_free(&t, cfg->n_trees);
     return st;
 }

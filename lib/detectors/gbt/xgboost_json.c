@@ -101,25 +101,6 @@ static int element_number(json_object *array, size_t i, double *out)
     }
 }
 
-/* The arrays of one tree, in the layout an_gbt_build reads. */
-typedef struct tree_arrays {
-    uint32_t *u32; /* left, right, feature */
-    float *threshold;
-    uint8_t *default_left;
-    double *f64; /* value, gain, cover */
-} tree_arrays;
-
-static void free_arrays(tree_arrays *a, size_t n)
-{
-    for (size_t i = 0; a && i < n; i++) {
-        an_free(a[i].u32);
-        an_free(a[i].threshold);
-        an_free(a[i].default_left);
-        an_free(a[i].f64);
-    }
-    an_free(a);
-}
-
 /* A child index as the builder reads it: -1 = none; anything else out of
  * [0, n) becomes n, which the builder refuses by tree and node. */
 static uint32_t child(double v, size_t n)
@@ -129,7 +110,8 @@ static uint32_t child(double v, size_t n)
     return v >= 0 && v < (double)n && v == (double)(size_t)v ? (uint32_t)v : (uint32_t)n;
 }
 
-static anoma_status read_tree(json_object *tree, size_t t, an_gbt_raw_tree *raw, tree_arrays *a)
+static anoma_status read_tree(json_object *tree, size_t t, an_gbt_raw_tree *raw,
+                              an_gbt_tree_arrays *a)
 {
     char path[64];
     snprintf(path, sizeof path, "trees[%zu]", t);
@@ -157,12 +139,7 @@ static anoma_status read_tree(json_object *tree, size_t t, an_gbt_raw_tree *raw,
     AN_TRY(array_of(tree, "split_type", n, t, &type));
     AN_TRY(array_of(tree, "loss_changes", n, t, &gain));
     AN_TRY(array_of(tree, "sum_hessian", n, t, &cover));
-    a->u32 = AN_NEW_ARRAY(uint32_t, 3 * n + 1);
-    a->threshold = AN_NEW_ARRAY(float, n + 1);
-    a->default_left = AN_NEW_ARRAY(uint8_t, n + 1);
-    a->f64 = AN_NEW_ARRAY(double, 3 * n + 1);
-    if (!a->u32 || !a->threshold || !a->default_left || !a->f64)
-        return an_no_memory();
+    AN_TRY(an_gbt_tree_arrays_make(a, n, raw));
     for (size_t i = 0; i < n; i++) {
         double l, r, f, c, d, s, g, h;
         if (!element_number(left, i, &l) || !element_number(right, i, &r) ||
@@ -184,9 +161,6 @@ static anoma_status read_tree(json_object *tree, size_t t, an_gbt_raw_tree *raw,
         a->f64[n + i] = g;
         a->f64[2 * n + i] = h;
     }
-    *raw = (an_gbt_raw_tree){n,           a->u32,          a->u32 + n, a->u32 + 2 * n,
-                             a->threshold, a->default_left, a->f64,     a->f64 + n,
-                             a->f64 + 2 * n};
     return ANOMA_OK;
 }
 
@@ -276,10 +250,10 @@ anoma_status an_gbt_from_xgboost_json(const char *json, size_t size, an_gbt_fore
     json_object *trees = NULL;
     anoma_status st = read_learner(root, &raw, &trees);
     an_gbt_raw_tree *raw_trees = NULL;
-    tree_arrays *arrays = NULL;
+    an_gbt_tree_arrays *arrays = NULL;
     if (st == ANOMA_OK) {
         raw_trees = AN_NEW_ZEROED(an_gbt_raw_tree, raw.n_trees ? raw.n_trees : 1);
-        arrays = AN_NEW_ZEROED(tree_arrays, raw.n_trees ? raw.n_trees : 1);
+        arrays = AN_NEW_ZEROED(an_gbt_tree_arrays, raw.n_trees ? raw.n_trees : 1);
         st = raw_trees && arrays ? ANOMA_OK : an_no_memory();
     }
     for (size_t t = 0; st == ANOMA_OK && t < raw.n_trees; t++)
@@ -288,7 +262,7 @@ anoma_status an_gbt_from_xgboost_json(const char *json, size_t size, an_gbt_fore
         raw.trees = raw_trees;
         st = an_gbt_build(&raw, out);
     }
-    free_arrays(arrays, raw.n_trees);
+    an_gbt_tree_arrays_free(arrays, raw.n_trees);
     an_free(raw_trees);
     json_object_put(root);
     return st;

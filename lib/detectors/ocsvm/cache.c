@@ -189,30 +189,55 @@ float *an_ocsvm_cache_get(an_ocsvm_cache *c, size_t index, size_t len, size_t *s
     return c->data[s];
 }
 
-void an_ocsvm_cache_swap(an_ocsvm_cache *c, size_t i, size_t j)
+int an_ocsvm_cache_reserve(an_ocsvm_cache *c, size_t m, float **cols)
 {
-    if (i == j)
-        return;
-    if (i > j) {
-        size_t t = i;
-        i = j;
-        j = t;
+    if (m > c->limit)
+        return 0;
+    while (c->used < m)
+        if (!add_slot(c)) {
+            c->limit = c->used;
+            return 0;
+        }
+    /* the cache is empty: each column takes an empty slot of its own */
+    for (size_t j = 0; j < m; j++) {
+        size_t start;
+        cols[j] = an_ocsvm_cache_get(c, j, c->l, &start);
     }
-    size_t si = c->slot_of[i], sj = c->slot_of[j];
-    c->slot_of[i] = sj;
-    c->slot_of[j] = si;
-    if (sj != NONE)
-        c->index_of[sj] = i;
-    if (si != NONE)
-        c->index_of[si] = j;
+    return 1;
+}
+
+void an_ocsvm_cache_swap(an_ocsvm_cache *c, const size_t *pairs, size_t n)
+{
+    for (size_t p = 0; p < n; p++) {
+        size_t i = pairs[2 * p], j = pairs[2 * p + 1];
+        size_t si = c->slot_of[i], sj = c->slot_of[j];
+        c->slot_of[i] = sj;
+        c->slot_of[j] = si;
+        if (sj != NONE)
+            c->index_of[sj] = i;
+        if (si != NONE)
+            c->index_of[si] = j;
+    }
+    /* each column takes the swaps in order, as if they were made one by
+     * one across all columns: a column's entries depend only on its own */
     for (size_t s = 0; s < c->used; s++) {
         float *col = c->data[s];
-        if (c->len[s] > j) {
-            float t = col[i];
-            col[i] = col[j];
-            col[j] = t;
-        } else if (c->len[s] > i) {
-            c->len[s] = i; /* entries from i on are stale; [0, i) still hold */
+        size_t len = c->len[s];
+        for (size_t p = 0; p < n && len > 0; p++) {
+            size_t i = pairs[2 * p], j = pairs[2 * p + 1];
+            if (i > j) {
+                size_t t = i;
+                i = j;
+                j = t;
+            }
+            if (len > j) {
+                float t = col[i];
+                col[i] = col[j];
+                col[j] = t;
+            } else if (len > i) {
+                len = i; /* entries from i on are stale; [0, i) still hold */
+            }
         }
+        c->len[s] = len;
     }
 }

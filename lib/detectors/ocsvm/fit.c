@@ -16,7 +16,7 @@
 #include "detectors/ocsvm/ocsvm.h"
 #include "core/alloc.h"
 #include "core/error.h"
-#include "core/stats.h"
+#include "detectors/mean_fill.h"
 
 #include <math.h>
 #include <string.h>
@@ -59,29 +59,6 @@ void an_ocsvm_finish(an_ocsvm *m)
         m->sv_sq[s] = an_ocsvm_dot(m->sv + s * d, m->sv + s * d, d);
 }
 
-/* Each feature's mean over its present values. */
-static anoma_status fill_values(const an_fit_data *data, double *fill)
-{
-    double *v = AN_NEW_ARRAY(double, data->rows);
-    if (!v)
-        return an_no_memory();
-    for (size_t j = 0; j < data->cols; j++) {
-        size_t n = 0;
-        for (size_t i = 0; i < data->rows; i++) {
-            double x = data->x[i * data->cols + j];
-            if (x == x)
-                v[n++] = x;
-        }
-        if (n == 0) {
-            an_free(v);
-            return an_error(ANOMA_ERR_EMPTY, "ocsvm: feature %zu has no value (all missing)", j);
-        }
-        fill[j] = an_mean(v, n);
-    }
-    an_free(v);
-    return ANOMA_OK;
-}
-
 /* The rows to train on, filled, without those of weight 0 (compacted in
  * place), with their upper bounds (NULL without weights) and their rows in
  * the training data (row[k] of kept row k); *kept rows. */
@@ -119,9 +96,8 @@ static anoma_status train(const an_ocsvm_config *cfg, const an_fit_data *data, d
                           double *fill, size_t *row, an_ocsvm *out)
 {
     size_t rows = data->rows, d = data->cols;
-    AN_TRY(fill_values(data, fill));
-    for (size_t i = 0; i < rows * d; i++)
-        x[i] = data->x[i] == data->x[i] ? data->x[i] : fill[i % d];
+    AN_TRY(an_mean_fill_fit("ocsvm", data, fill));
+    an_mean_fill_rows(fill, data->x, rows, d, x);
     an_ocsvm_kernel kernel = {cfg->kernel, cfg->degree, cfg->gamma, cfg->coef0};
     if (cfg->gamma_rule == 1)
         AN_TRY(an_ocsvm_gamma_scale(x, rows, d, &kernel.gamma));

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/stats.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -46,14 +47,20 @@ anoma_status an_ocsvm_gamma_scale(const double *x, size_t rows, size_t cols, dou
  * series to degree 13 (the first term left out is below 4e-18 relative),
  * 2^k written into the exponent bits. No branch and no call, so the
  * compiler vectorises the loop (GCC only once told that a comparison may
- * not trap; clang assumes it), with AVX2 where the processor has it,
- * chosen at run time. Products and sums are never fused, so every clone
- * gives the same bits; the same code serves every path, so a value does
- * not depend on which path computed it. Measured (1029 support vectors of
- * 10 features, batch scoring): the C library's exp 8.8 us per row, this
- * loop on SSE2 5.3 us, on AVX2 3.3 us. */
+ * not trap; clang assumes it). The reduction and the series are fused
+ * multiply-adds: fma() rounds once by definition, so the x86-64-v3 clone
+ * (AVX2 and FMA, chosen at run time) and the default one, where the C
+ * library computes fma() without the instruction, give the same bits; the
+ * same code serves every path, so a value does not depend on which path
+ * computed it. Within 1 ulp of the C library's exp (measured on 4 million
+ * values from -708 to 709; 0 below -708). Measured (values of one block of
+ * 256, one core, CPU time): separate products and sums 2.3 ns a value,
+ * fused 1.5 ns; earlier, 1029 support vectors of 10 features in batch
+ * scoring: the C library's exp 8.8 us per row, this loop unfused on SSE2
+ * 5.3 us, on AVX2 3.3 us. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-__attribute__((optimize("no-trapping-math", "fp-contract=off"), target_clones("avx2", "default")))
+__attribute__((optimize("no-trapping-math", "fp-contract=off"),
+               target_clones("arch=x86-64-v3", "default")))
 #endif
 void an_ocsvm_exp(double *v, size_t n)
 {
@@ -63,23 +70,23 @@ void an_ocsvm_exp(double *v, size_t n)
         double x = v[i];
         double keep = x < -708.0 ? 0.0 : 1.0; /* below, exp(x) < 3.3e-308: 0 */
         x = x < -708.0 ? -708.0 : x > 709.0 ? 709.0 : x;
-        double t = x * log2e + shifter; /* shifter + k, k = round(x log2 e) */
+        double t = fma(x, log2e, shifter); /* shifter + k, k = round(x log2 e) */
         double k = t - shifter;
-        double r = (x - k * ln2_hi) - k * ln2_lo;
+        double r = fma(-k, ln2_lo, fma(-k, ln2_hi, x));
         double p = 1.0 / 6227020800.0;
-        p = p * r + 1.0 / 479001600.0;
-        p = p * r + 1.0 / 39916800.0;
-        p = p * r + 1.0 / 3628800.0;
-        p = p * r + 1.0 / 362880.0;
-        p = p * r + 1.0 / 40320.0;
-        p = p * r + 1.0 / 5040.0;
-        p = p * r + 1.0 / 720.0;
-        p = p * r + 1.0 / 120.0;
-        p = p * r + 1.0 / 24.0;
-        p = p * r + 1.0 / 6.0;
-        p = p * r + 0.5;
-        p = p * r + 1.0;
-        p = p * r + 1.0;
+        p = fma(p, r, 1.0 / 479001600.0);
+        p = fma(p, r, 1.0 / 39916800.0);
+        p = fma(p, r, 1.0 / 3628800.0);
+        p = fma(p, r, 1.0 / 362880.0);
+        p = fma(p, r, 1.0 / 40320.0);
+        p = fma(p, r, 1.0 / 5040.0);
+        p = fma(p, r, 1.0 / 720.0);
+        p = fma(p, r, 1.0 / 120.0);
+        p = fma(p, r, 1.0 / 24.0);
+        p = fma(p, r, 1.0 / 6.0);
+        p = fma(p, r, 0.5);
+        p = fma(p, r, 1.0);
+        p = fma(p, r, 1.0);
         uint64_t bits;
         memcpy(&bits, &t, sizeof bits);
         bits = (bits + 1023) << 52; /* the low bits of t hold k: 2^k */

@@ -85,10 +85,10 @@ static inline double an_ocsvm_kernel_of_dot(const an_ocsvm_kernel *k, double dot
 /* Sum of a[k] * b[k] in index order, as libsvm's (and OpenBLAS's ddot
  * below 16 values) dot product adds them. */
 double an_ocsvm_dot(const double *a, const double *b, size_t n);
-/* v[i] = exp(v[i]) for n values, within 2 ulp of the C library's exp (0
+/* v[i] = exp(v[i]) for n values, within 1 ulp of the C library's exp (0
  * below exp(-708)), vectorised: what training columns and scoring use for
  * rbf. Rounded to float32, a column entry differs from libsvm's only when
- * within 2 ulp of a float32 rounding boundary (about 1 in 10^8). */
+ * within 1 ulp of a float32 rounding boundary (about 1 in 10^8). */
 void an_ocsvm_exp(double *v, size_t n);
 /* scikit-learn's gamma="scale": 1 / (n_features * var(x)) over every value
  * of x (numpy's x.var(), to the last bit), 1 when that variance is 0. */
@@ -107,8 +107,13 @@ void an_ocsvm_cache_free(an_ocsvm_cache *c);
  * filled [*start, len) (nothing when *start >= len). The column stays
  * valid until the second next call (two columns are always held). */
 float *an_ocsvm_cache_get(an_ocsvm_cache *c, size_t index, size_t len, size_t *start);
-/* Rows i and j trade places. */
-void an_ocsvm_cache_swap(an_ocsvm_cache *c, size_t i, size_t j);
+/* Slots for the whole columns 0..m-1 of an empty cache, in cols, for the
+ * caller to fill at once; 0 (and nothing reserved) when the bound holds
+ * fewer than m columns or the memory is refused. */
+int an_ocsvm_cache_reserve(an_ocsvm_cache *c, size_t m, float **cols);
+/* Rows trade places, pair by pair: pairs[2 p] with pairs[2 p + 1] for
+ * p < n, in that order. */
+void an_ocsvm_cache_swap(an_ocsvm_cache *c, const size_t *pairs, size_t n);
 /* Bytes the cache holds for columns. */
 size_t an_ocsvm_cache_bytes(const an_ocsvm_cache *c);
 

@@ -19,6 +19,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/threads.h"
+#include "detectors/mean_fill.h"
 
 #include <cblas.h>
 #include <string.h>
@@ -79,11 +80,8 @@ static void score_block(const an_ocsvm *m, const double *x, size_t n, double *wo
 {
     size_t d = m->n_features, tile = tile_size(m);
     double *rows = work, *sq = rows + n * d, *sum = sq + n, *dots = sum + n;
+    an_mean_fill_rows(m->fill, x, n, d, rows);
     for (size_t r = 0; r < n; r++) {
-        for (size_t k = 0; k < d; k++) {
-            double v = x[r * d + k];
-            rows[r * d + k] = v == v ? v : m->fill[k];
-        }
         sq[r] = an_ocsvm_dot(rows + r * d, rows + r * d, d);
         sum[r] = 0;
     }

@@ -11,6 +11,7 @@
 #include "detectors/ocsvm/ocsvm.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/matrix.h"
 
 #include <math.h>
 
@@ -33,25 +34,16 @@ anoma_status an_ocsvm_save(const an_ocsvm *m, an_writer *w)
     return an_writer_status(w);
 }
 
-/* The index of the first value of v that is not finite, or n. */
-static size_t first_not_finite(const double *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(v[i]))
-            return i;
-    return n;
-}
-
 static anoma_status check_arrays(const an_ocsvm *m)
 {
     size_t d = m->n_features, bad;
-    if ((bad = first_not_finite(m->fill, d)) < d)
+    if ((bad = an_first_not_finite(m->fill, d)) < d)
         return an_error(ANOMA_ERR_FORMAT, "ocsvm: the fill value of feature %zu is not finite",
                         bad);
-    if ((bad = first_not_finite(m->coef, m->n_sv)) < m->n_sv)
+    if ((bad = an_first_not_finite(m->coef, m->n_sv)) < m->n_sv)
         return an_error(ANOMA_ERR_FORMAT,
                         "ocsvm: the dual coefficient of support vector %zu is not finite", bad);
-    if ((bad = first_not_finite(m->sv, m->n_sv * d)) < m->n_sv * d)
+    if ((bad = an_first_not_finite(m->sv, m->n_sv * d)) < m->n_sv * d)
         return an_error(ANOMA_ERR_FORMAT,
                         "ocsvm: support vector %zu has a value that is not finite (feature %zu)",
                         bad / d, bad % d);

@@ -10,8 +10,9 @@
 #include "detectors/ocsvm_sgd/ocsvm_sgd.h"
 #include "core/alloc.h"
 #include "core/error.h"
-#include "core/stats.h"
+#include "core/matrix.h"
 #include "core/threads.h"
+#include "detectors/mean_fill.h"
 #include "detectors/ocsvm/ocsvm.h"
 
 #include <math.h>
@@ -136,14 +137,6 @@ static void sgd_destroy(void *state)
 
 /* ---- mapping rows ---- */
 
-/* A copy of `rows` rows with missing values filled, into out. */
-static void filled(const sgd_state *s, const double *x, size_t rows, double *out)
-{
-    size_t d = s->map.d;
-    for (size_t i = 0; i < rows * d; i++)
-        out[i] = x[i] == x[i] ? x[i] : s->fill[i % d];
-}
-
 /* Doubles of scratch for a block of `rows` rows, in this order: the
  * filled rows, their map, the map's own scratch. */
 static size_t block_doubles(const sgd_state *s, size_t rows)
@@ -157,7 +150,7 @@ static double *map_block(const sgd_state *s, const double *x, size_t rows, doubl
                          double *work)
 {
     double *own = work + rows * s->map.d;
-    filled(s, x, rows, work);
+    an_mean_fill_rows(s->fill, x, rows, s->map.d, work);
     if (!z)
         z = own;
     an_sgd_map_rows(&s->map, work, rows, z, own + rows * s->map.m);
@@ -190,7 +183,7 @@ static void score_block(const sgd_state *s, const double *x, size_t rows, double
     size_t m = s->map.m;
     if (s->map.type == AN_SGD_MAP_NYSTROEM) {
         double *k = work + rows * s->map.d;
-        filled(s, x, rows, work);
+        an_mean_fill_rows(s->fill, x, rows, s->map.d, work);
         an_sgd_map_kernel(&s->map, work, rows, k);
         for (size_t i = 0; i < rows; i++)
             scores[i] = s->offset - dot(s->kernel_coef, k + i * m, m);
@@ -233,29 +226,6 @@ static anoma_status map_all(const sgd_state *s, const double *x, size_t rows, si
 
 /* ---- training ---- */
 
-static anoma_status fill_values(const an_fit_data *data, double *fill)
-{
-    double *v = AN_NEW_ARRAY(double, data->rows);
-    if (!v)
-        return an_no_memory();
-    for (size_t j = 0; j < data->cols; j++) {
-        size_t n = 0;
-        for (size_t i = 0; i < data->rows; i++) {
-            double x = data->x[i * data->cols + j];
-            if (x == x)
-                v[n++] = x;
-        }
-        if (n == 0) {
-            an_free(v);
-            return an_error(ANOMA_ERR_EMPTY, "ocsvm_sgd: feature %zu has no value (all missing)",
-                            j);
-        }
-        fill[j] = an_mean(v, n);
-    }
-    an_free(v);
-    return ANOMA_OK;
-}
-
 /* The nystroem scoring weights from coef. */
 static anoma_status fold(sgd_state *s)
 {
@@ -275,9 +245,8 @@ static anoma_status train(sgd_state *s, const an_fit_data *data, double *x)
     s->fill = AN_NEW_ARRAY(double, d);
     if (!s->fill)
         return an_no_memory();
-    AN_TRY(fill_values(data, s->fill));
-    for (size_t i = 0; i < rows * d; i++)
-        x[i] = data->x[i] == data->x[i] ? data->x[i] : s->fill[i % d];
+    AN_TRY(an_mean_fill_fit("ocsvm_sgd", data, s->fill));
+    an_mean_fill_rows(s->fill, data->x, rows, d, x);
     double gamma = cfg->gamma;
     if (cfg->gamma_rule == 1)
         AN_TRY(an_ocsvm_gamma_scale(x, rows, d, &gamma));
@@ -382,13 +351,12 @@ static anoma_status load_arrays(sgd_state *s, an_reader *r, uint32_t type, size_
     an_get_f64_array(r, s->fill, d);
     an_get_f64_array(r, s->coef, m);
     AN_TRY(an_reader_status(r));
-    for (size_t j = 0; j < d; j++)
-        if (!isfinite(s->fill[j]))
-            return an_error(ANOMA_ERR_FORMAT,
-                            "ocsvm_sgd: the fill value of feature %zu is not finite", j);
-    for (size_t k = 0; k < m; k++)
-        if (!isfinite(s->coef[k]))
-            return an_error(ANOMA_ERR_FORMAT, "ocsvm_sgd: coefficient %zu is not finite", k);
+    size_t bad;
+    if ((bad = an_first_not_finite(s->fill, d)) < d)
+        return an_error(ANOMA_ERR_FORMAT,
+                        "ocsvm_sgd: the fill value of feature %zu is not finite", bad);
+    if ((bad = an_first_not_finite(s->coef, m)) < m)
+        return an_error(ANOMA_ERR_FORMAT, "ocsvm_sgd: coefficient %zu is not finite", bad);
     return an_sgd_map_load(&s->map, r, (an_sgd_map_type)type, d, m, gamma);
 }
 

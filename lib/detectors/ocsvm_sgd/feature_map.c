@@ -19,6 +19,7 @@
 #include "detectors/ocsvm_sgd/ocsvm_sgd.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/matrix.h"
 #include "core/rng.h"
 #include "core/sample.h"
 #include "detectors/ocsvm/ocsvm.h"
@@ -209,14 +210,6 @@ void an_sgd_map_save(const an_sgd_map *map, an_writer *w)
         an_put_f64_array(w, map->norm, map->m * map->m);
 }
 
-static size_t first_not_finite(const double *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(v[i]))
-            return i;
-    return n;
-}
-
 anoma_status an_sgd_map_load(an_sgd_map *map, an_reader *r, an_sgd_map_type type, size_t d,
                              size_t m, double gamma)
 {
@@ -234,12 +227,12 @@ anoma_status an_sgd_map_load(an_sgd_map *map, an_reader *r, an_sgd_map_type type
         an_get_f64_array(r, map->norm, m * m);
     anoma_status st = an_reader_status(r);
     size_t bad;
-    if (st == ANOMA_OK && (bad = first_not_finite(map->w, m * d)) < m * d)
+    if (st == ANOMA_OK && (bad = an_first_not_finite(map->w, m * d)) < m * d)
         st = an_error(ANOMA_ERR_FORMAT, "ocsvm_sgd: map row %zu has a value that is not finite",
                       bad / d);
-    if (st == ANOMA_OK && type == AN_SGD_MAP_RFF && first_not_finite(map->b, m) < m)
+    if (st == ANOMA_OK && type == AN_SGD_MAP_RFF && an_first_not_finite(map->b, m) < m)
         st = an_error(ANOMA_ERR_FORMAT, "ocsvm_sgd: an rff phase is not finite");
-    if (st == ANOMA_OK && type == AN_SGD_MAP_NYSTROEM && first_not_finite(map->norm, m * m) < m * m)
+    if (st == ANOMA_OK && type == AN_SGD_MAP_NYSTROEM && an_first_not_finite(map->norm, m * m) < m * m)
         st = an_error(ANOMA_ERR_FORMAT, "ocsvm_sgd: the nystroem normalization has a value that "
                       "is not finite");
     if (st != ANOMA_OK) {

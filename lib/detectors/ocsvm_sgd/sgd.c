@@ -22,6 +22,7 @@
 #include "detectors/ocsvm_sgd/ocsvm_sgd.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/matrix.h"
 
 #include <math.h>
 #include <string.h>
@@ -73,14 +74,6 @@ static void reset_wscale(weights *w)
     for (size_t k = 0; k < w->m; k++)
         w->v[k] *= w->wscale;
     w->wscale = 1.0;
-}
-
-static int all_finite(const double *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(v[i]))
-            return 0;
-    return 1;
 }
 
 anoma_status an_sgd_one_class(const an_sgd_problem *p, double *coef, an_sgd_result *out)
@@ -151,7 +144,7 @@ anoma_status an_sgd_one_class(const an_sgd_problem *p, double *coef, an_sgd_resu
             }
             t += 1;
         }
-        if (!isfinite(intercept) || !all_finite(w.v, m)) {
+        if (!isfinite(intercept) || an_first_not_finite(w.v, m) < m) {
             diverged = 1;
             break;
         }
