@@ -724,7 +724,8 @@ static anoma_status grow_tree(const an_gbt_config *cfg, const an_fit_data *data,
     hist_bin *hist;
     if (cfg->grow_policy == AN_GBT_LOSSGUIDE) {
         /* every histogram is free at a tree's start */
-        memcpy(t->gr.spare, t->gr.hists, t->gr.n_hists * sizeof *t->gr.spare);
+        for (size_t i = 0; i < t->gr.n_hists; i++) /* (none yet: spare and hists NULL) */
+            t->gr.spare[i] = t->gr.hists[i];
         t->gr.n_spare = t->gr.n_hists;
         AN_TRY(take_hist(&t->gr, &hist));
         build_hist(&t->gr, t->idx, rows, hist);
