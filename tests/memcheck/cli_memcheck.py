@@ -5,7 +5,7 @@ saved state, restored by a second run) run under memcheck on a small
 labelled CSV file. Any memcheck error, and any heap block left at exit
 (definite, indirect, possible or still reachable), fails the run.
 
-    cli_memcheck.py ANOMA_CLI DATA.csv [--jobs N]
+    cli_memcheck.py ANOMA_CLI DATA.csv [--jobs N] [--only a,b]
 
 Prints one line per command and a summary; exit status 1 when any failed.
 Used by `scripts/dev memcheck` (and .ci/run); docs/reliability.md gives the
@@ -51,7 +51,8 @@ def check_detector(cli, data, name, folder):
     with open(data, "rb") as f:
         lines = f.read()
     commands = [
-        ("train", [cli, "train", "--detector", name] + SMALL.get(name, []) + label
+        ("train", [cli, "train", "--detector", name, "--contamination", "0.1"]
+         + SMALL.get(name, []) + label
          + ["-o", model, data], None),
         ("score", [cli, "score", model, data, "--proba"], None),
         ("inspect", [cli, "inspect", model], None),
@@ -72,6 +73,8 @@ def main():
     cli, data = sys.argv[1], sys.argv[2]
     jobs = int(sys.argv[sys.argv.index("--jobs") + 1]) if "--jobs" in sys.argv else 2
     names = detectors(cli)
+    if "--only" in sys.argv:
+        names = [n for n in names if n in sys.argv[sys.argv.index("--only") + 1].split(",")]
     failed = commands_run = 0
     with tempfile.TemporaryDirectory() as folder, \
             concurrent.futures.ThreadPoolExecutor(jobs) as pool:
