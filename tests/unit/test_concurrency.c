@@ -296,6 +296,8 @@ static const char *kind_params(const an_detector_vtable *vt)
         return "n_trees=10";
     if (!strcmp(vt->name, "iforest"))
         return "n_trees=30";
+    if (!strcmp(vt->name, "autoencoder"))
+        return "epochs=3";
     return NULL;
 }
 
