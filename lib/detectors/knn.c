@@ -138,11 +138,10 @@ static size_t knn_scratch_bytes(const void *state)
 static void knn_score_row(const void *state, const double *row, void *scratch, double *score)
 {
     const knn_state *s = state;
-    for (size_t j = 0; j < s->nb.index->d; j++)
-        if (isnan(row[j])) {
-            *score = NAN;
-            return;
-        }
+    if (!an_nb_row_complete(row, s->nb.index->d)) {
+        *score = NAN;
+        return;
+    }
     double *dist = (double *)((unsigned char *)scratch + an_knn_row_scratch_bytes(s->nb.k));
     size_t *index = (size_t *)(dist + s->nb.k);
     an_knn_query_row(s->nb.index, row, s->nb.k, scratch, dist, index);
@@ -171,24 +170,14 @@ static anoma_status knn_load(void *state, an_reader *r, size_t n_features, uint3
 {
     knn_state *s = state;
     clear(s);
-    AN_TRY(an_nb_load(&s->nb, r, n_features, version));
+    AN_TRY(an_nb_load_values(&s->nb, r, n_features, version, 1, &s->train_scores));
     size_t n = an_nb_rows_count(&s->nb);
-    anoma_status st = ANOMA_OK;
-    if (!an_reader_can_hold(r, n, sizeof(double))) {
-        an_reader_fail(r);
-        st = an_reader_status(r);
-    } else if (!(s->train_scores = AN_NEW_ARRAY(double, n))) {
-        st = an_no_memory();
-    } else {
-        an_get_f64_array(r, s->train_scores, n);
-        for (size_t i = 0; !r->failed && i < n; i++)
-            if (!(s->train_scores[i] >= 0) || !isfinite(s->train_scores[i]))
-                an_reader_fail(r);
-        st = an_reader_status(r);
-    }
-    if (st != ANOMA_OK) {
+    for (size_t i = 0; !r->failed && i < n; i++)
+        if (!(s->train_scores[i] >= 0) || !isfinite(s->train_scores[i]))
+            an_reader_fail(r);
+    if (r->failed) {
         clear(s);
-        return st;
+        return an_reader_status(r);
     }
     s->fitted = 1;
     return ANOMA_OK;

@@ -160,11 +160,10 @@ static void lof_score_row(const void *state, const double *row, void *scratch, d
 {
     const lof_state *s = state;
     size_t k = s->nb.k;
-    for (size_t j = 0; j < s->nb.index->d; j++)
-        if (isnan(row[j])) {
-            *score = NAN;
-            return;
-        }
+    if (!an_nb_row_complete(row, s->nb.index->d)) {
+        *score = NAN;
+        return;
+    }
     unsigned char *p = scratch;
     double *dist = (double *)(p + an_knn_row_scratch_bytes(k));
     double *work = dist + k;
@@ -213,23 +212,18 @@ static anoma_status lof_load(void *state, an_reader *r, size_t n_features, uint3
 {
     lof_state *s = state;
     clear(s);
-    AN_TRY(an_nb_load(&s->nb, r, n_features, version));
+    AN_TRY(an_nb_load_values(&s->nb, r, n_features, version, 3, &s->kdist));
     size_t n = an_nb_rows_count(&s->nb);
-    anoma_status st = an_reader_can_hold(r, n, 3 * sizeof(double))
-                          ? alloc_arrays(s, n)
-                          : (an_reader_fail(r), an_reader_status(r));
-    if (st == ANOMA_OK) {
-        an_get_f64_array(r, s->kdist, 3 * n);
-        /* kdist >= 0, lrd in (0, 1e10], scores finite: what fit gives */
-        for (size_t i = 0; !r->failed && i < n; i++)
-            if (!(s->kdist[i] >= 0) || !isfinite(s->kdist[i]) || !(s->lrd[i] > 0) ||
-                !(s->lrd[i] <= 1 / LRD_GUARD) || !isfinite(s->train_scores[i]))
-                an_reader_fail(r);
-        st = an_reader_status(r);
-    }
-    if (st != ANOMA_OK) {
+    s->lrd = s->kdist + n;
+    s->train_scores = s->lrd + n;
+    /* kdist >= 0, lrd in (0, 1e10], scores finite: what fit gives */
+    for (size_t i = 0; !r->failed && i < n; i++)
+        if (!(s->kdist[i] >= 0) || !isfinite(s->kdist[i]) || !(s->lrd[i] > 0) ||
+            !(s->lrd[i] <= 1 / LRD_GUARD) || !isfinite(s->train_scores[i]))
+            an_reader_fail(r);
+    if (r->failed) {
         clear(s);
-        return st;
+        return an_reader_status(r);
     }
     s->fitted = 1;
     return ANOMA_OK;

@@ -3,6 +3,7 @@
 #include "detectors/neighbor_data.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/matrix.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -11,6 +12,14 @@
 /* Fewest training rows a neighbour detector takes: a row's neighbours
  * leave the row out, so it needs one other. */
 enum { MIN_ROWS = 2 };
+
+int an_nb_row_complete(const double *row, size_t cols)
+{
+    for (size_t j = 0; j < cols; j++)
+        if (isnan(row[j]))
+            return 0;
+    return 1;
+}
 
 anoma_status an_nb_check_complete(const char *what, const double *x, size_t rows, size_t cols)
 {
@@ -124,9 +133,8 @@ static anoma_status get_matrix(an_reader *r, size_t width, an_nb_rows **out)
     rows->n = (size_t)n;
     rows->d = (size_t)d;
     an_get_f64_array(r, rows->x, rows->n * rows->d);
-    for (size_t i = 0; !r->failed && i < rows->n * rows->d; i++)
-        if (!isfinite(rows->x[i]))
-            an_reader_fail(r);
+    if (!r->failed && an_first_not_finite(rows->x, rows->n * rows->d) < rows->n * rows->d)
+        an_reader_fail(r);
     anoma_status st = an_reader_status(r);
     if (st != ANOMA_OK) {
         rows_free(rows);
@@ -289,6 +297,30 @@ anoma_status an_nb_load(an_nb_detector *s, an_reader *r, size_t n_features, uint
     }
     s->k = (size_t)k;
     return ANOMA_OK;
+}
+
+anoma_status an_nb_load_values(an_nb_detector *s, an_reader *r, size_t n_features,
+                               uint32_t version, size_t per_row, double **values)
+{
+    *values = NULL;
+    AN_TRY(an_nb_load(s, r, n_features, version));
+    size_t n = an_nb_rows_count(s);
+    anoma_status st = ANOMA_OK;
+    if (!an_reader_can_hold(r, n, per_row * sizeof(double))) {
+        an_reader_fail(r);
+        st = an_reader_status(r);
+    } else if (!(*values = an_malloc_array(n, per_row * sizeof(double)))) {
+        st = an_no_memory();
+    } else {
+        an_get_f64_array(r, *values, n * per_row);
+        st = an_reader_status(r);
+    }
+    if (st != ANOMA_OK) {
+        an_free(*values);
+        *values = NULL;
+        an_nb_release(s);
+    }
+    return st;
 }
 
 size_t an_nb_memory(const an_nb_detector *s)

@@ -63,6 +63,9 @@ typedef struct an_nb_detector {
     const an_knn_index *index; /* over rows, for `algorithm` */
 } an_nb_detector;
 
+/* Whether the row (cols values) has no missing value: the row paths,
+ * which cannot fail, score a row with one NaN. */
+int an_nb_row_complete(const double *row, size_t cols);
 /* ANOMA_ERR_INVALID_ARGUMENT naming the first missing value's column and
  * row, with the advice to impute; `what` names the detector and the call. */
 anoma_status an_nb_check_complete(const char *what, const double *x, size_t rows, size_t cols);
@@ -85,6 +88,11 @@ void an_nb_save(const an_nb_detector *s, an_writer *w);
  * the inline matrix as an_nb_table_load checks it, taken into the table
  * (shared when an equal one is there); 1 <= k <= n - 1; the index built. */
 anoma_status an_nb_load(an_nb_detector *s, an_reader *r, size_t n_features, uint32_t version);
+/* an_nb_load, then the n x per_row doubles a detector keeps per training
+ * row, into *values (new, the caller's to an_free; its own checks of them
+ * follow). On failure nothing is held: *values NULL, the rows released. */
+anoma_status an_nb_load_values(an_nb_detector *s, an_reader *r, size_t n_features,
+                               uint32_t version, size_t per_row, double **values);
 
 /* Bytes the detector holds of the rows: none when they are in the model's
  * table (the model counts them once), the matrix and index otherwise. */

@@ -1,18 +1,25 @@
 /* Brute-force batch search: for a block of queries against a block of
  * indexed rows, one single-precision GEMM on centred, scaled rows gives
- * q.x - ||x||^2 / 2 (the last column of the indexed block holds
- * -||x||^2 / 2, so no pass over the block is needed to add the norms), and
- * so ||q - x||^2 = ||q||^2 - 2 (q.x - ||x||^2 / 2) up to rounding.
+ * q.x - (1 - c) ||x||^2 / 2 (the last column of the indexed block holds
+ * -(1 - c) ||x||^2 / 2, so no pass over the block is needed to add the
+ * norms), and so a value v = ||q||^2 - 2 (that) close to the squared
+ * distance D = ||q - x||^2 minus c ||x||^2.
  *
  * Those values are fast but not exact: single precision, and a formula
- * that cancels. They are used only to filter candidates. Each query keeps
- * every row whose value is within a guard of its current k-th smallest;
- * the guard bounds the error of the float conversion and the float GEMM of
- * d + 1 terms, 8 (d + 8) FLT_EPSILON (||q||^2 + max ||x||^2) plus an
- * absolute term for values that underflow, twice (once for the candidate,
- * once for the k-th). The survivors' distances are then recomputed
- * exactly in double (heap.h, an_sq_dist) and the k best pairs kept, so the
- * answer is the exact one, ties by index included. Rows are centred on the
+ * that cancels. They are used only to filter candidates, through bounds.
+ * The float conversion and the float GEMM of d + 1 terms err by at most
+ * e = c (||q||^2 + ||x||^2) + a, with c = 8 (d + 8) FLT_EPSILON and an
+ * absolute term a for values that underflow. So D >= v - c ||q||^2 - a,
+ * a lower bound L that needs nothing of the row but its GEMM value (the
+ * c ||x||^2 folded into the GEMM column is what makes it so), and D <= U =
+ * L + 2 (c ||q||^2 + a) + 2 c ||x||^2. Each query keeps the k smallest
+ * upper bounds of the rows offered so far (a heap): the k-th is never
+ * below the true k-th distance, so a row whose lower bound is above it
+ * cannot be a neighbour, and every other row is kept as a candidate. The
+ * survivors' distances are then recomputed exactly in double (heap.h,
+ * an_sq_dist) and the k best pairs kept, so the answer is the exact one,
+ * ties by index included. The bounds use each row's own norm, so a few
+ * far outliers do not widen every query's filter. Rows are centred on the
  * column means (data far from the origin would otherwise cancel every
  * digit) and scaled by a power of two (exact) that brings every indexed
  * value into [-1, 1], so that nothing overflows single precision; a query
@@ -23,17 +30,16 @@
  * QUERY_BLOCK x INDEX_BLOCK block, and at 10 features writing and reading
  * that block, not the arithmetic, is the cost; half the bytes is half the
  * time, and at 100 features the float GEMM is twice the double one. The
- * candidate filter grows by the guard, which on real data is far below the
- * gap between a row's k-th and (k+1)-th neighbour.
+ * bounds are wider by the float error, which on real data is far below
+ * the gap between a row's k-th and (k+1)-th neighbour.
  *
  * Memory is bounded by the blocks: per worker a QUERY_BLOCK x INDEX_BLOCK
- * float block, the two converted blocks and the candidate lists, never
- * n x n. Threads take whole query blocks, so each query's answer is
- * computed the same way whatever the thread count. */
+ * float block, the two converted blocks, the bound heaps and the
+ * candidate lists, never n x n. Threads take whole query blocks, so each
+ * query's answer is computed the same way whatever the thread count. */
 #include "neighbors/knn.h"
 #include "core/alloc.h"
 #include "core/error.h"
-#include "core/stats.h"
 #include "core/threads.h"
 
 #include <cblas.h>
@@ -41,32 +47,30 @@
 #include <math.h>
 #include <string.h>
 
-/* Queries and indexed rows per GEMM block: a 256 x 512 float block
- * (512 KiB) stays in a core's L2 cache while it is filtered, and 256
- * queries share each conversion of an indexed block. */
+/* Queries and indexed rows per GEMM block: a 256 x 1024 float block
+ * (1 MiB) stays near the core while it is filtered, and 256 queries share
+ * each conversion of an indexed block. */
 enum { QUERY_BLOCK = 256, INDEX_BLOCK = 1024 };
 
 /* A query whose scaled squared norm is above this is answered exactly:
  * its float products could overflow. */
 #define FAR_QUERY 0x1p100
 
-/* One query's candidates: filter values (scaled units) and row indices. */
+/* One query's candidates: lower bounds (scaled units) and row indices. */
 typedef struct cand_list {
-    double *approx;
+    double *lower;
     size_t *index;
     size_t count, cap;
-    double limit; /* keep a row whose filter value is <= limit */
 } cand_list;
 
 typedef struct worker {
     float *qc;     /* QUERY_BLOCK x (d + 1): centred, scaled queries, then 1 */
     double *qn;    /* their squared norms (scaled units, double) */
-    float *xc;     /* INDEX_BLOCK x (d + 1): centred, scaled rows, then -||x||^2 / 2 */
+    float *xc;     /* INDEX_BLOCK x (d + 1): centred, scaled rows, then -(1 - c) ||x||^2 / 2 */
     float *gram;   /* QUERY_BLOCK x INDEX_BLOCK */
     cand_list lists[QUERY_BLOCK];
-    double *tmp;   /* selection buffer, as large as the largest list */
-    size_t tmp_cap;
-    an_nb *heap;   /* k */
+    an_nb *upper;  /* QUERY_BLOCK x k: each query's heap of the k smallest upper bounds */
+    an_nb *heap;   /* k: the exact search of the survivors */
     int failed;
 } worker;
 
@@ -74,6 +78,7 @@ typedef struct brute_job {
     const an_knn_index *ix;
     const double *q; /* NULL: self-query of rows [first, first + m) */
     size_t first, m, k;
+    double c;        /* the relative error bound, 8 (d + 8) FLT_EPSILON */
     worker *workers;
     double *dist;
     size_t *index;
@@ -81,10 +86,10 @@ typedef struct brute_job {
 
 static int grow(cand_list *c, size_t cap)
 {
-    double *a = an_realloc_array(c->approx, cap, sizeof(double));
+    double *a = an_realloc_array(c->lower, cap, sizeof(double));
     if (!a)
         return 0;
-    c->approx = a;
+    c->lower = a;
     size_t *i = an_realloc_array(c->index, cap, sizeof(size_t));
     if (!i)
         return 0;
@@ -93,24 +98,14 @@ static int grow(cand_list *c, size_t cap)
     return 1;
 }
 
-/* Drop the candidates beyond the guard of the k-th smallest filter value;
- * grow the list when most of it survives (many near ties). */
-static int compact(worker *w, cand_list *c, size_t k, double guard)
+/* Drop the candidates whose lower bound is above limit; grow the list
+ * when most of it survives (many near ties). */
+static int compact(cand_list *c, double limit)
 {
-    if (w->tmp_cap < c->count) {
-        double *t = an_realloc_array(w->tmp, c->count, sizeof(double));
-        if (!t)
-            return 0;
-        w->tmp = t;
-        w->tmp_cap = c->count;
-    }
-    memcpy(w->tmp, c->approx, c->count * sizeof(double));
-    an_select_doubles(w->tmp, c->count, k - 1);
-    c->limit = w->tmp[k - 1] + 2 * guard;
     size_t kept = 0;
     for (size_t i = 0; i < c->count; i++)
-        if (c->approx[i] <= c->limit) {
-            c->approx[kept] = c->approx[i];
+        if (c->lower[i] <= limit) {
+            c->lower[kept] = c->lower[i];
             c->index[kept++] = c->index[i];
         }
     c->count = kept;
@@ -166,24 +161,24 @@ static void convert(const an_knn_index *ix, const double *x, size_t rows, float 
     }
 }
 
-static void index_block(const an_knn_index *ix, size_t first, size_t rows, float *out)
+static void index_block(const brute_job *job, size_t first, size_t rows, float *out)
 {
+    const an_knn_index *ix = job->ix;
     size_t d = ix->d;
     convert(ix, ix->x + first * d, rows, out, NULL);
     for (size_t i = 0; i < rows; i++)
-        out[i * (d + 1) + d] = (float)(-0.5 * ix->norms[first + i]);
+        out[i * (d + 1) + d] = (float)(-0.5 * (1 - job->c) * ix->norms[first + i]);
 }
 
-/* Offer row b + j of one query to its candidates, value a. */
-static int offer(worker *w, cand_list *c, size_t k, double guard, double value, size_t at)
+/* Offer row `at` to one query: its lower bound (already no more than the
+ * query's limit) to the candidates, its upper bound to the heap. */
+static int offer(const brute_job *job, cand_list *c, an_nb_heap *upper, double lower,
+                 double slack, size_t at)
 {
-    if (c->count == c->cap) {
-        if (!compact(w, c, k, guard))
-            return 0;
-        if (!(value <= c->limit))
-            return 1;
-    }
-    c->approx[c->count] = value;
+    an_nb_heap_push(upper, lower + 2 * slack + 2 * job->c * job->ix->norms[at], at);
+    if (c->count == c->cap && !compact(c, an_nb_heap_bound(upper)))
+        return 0;
+    c->lower[c->count] = lower;
     c->index[c->count++] = at;
     return 1;
 }
@@ -195,20 +190,20 @@ static void query_block(const brute_job *job, worker *w, size_t first)
     size_t rows = job->m - first < QUERY_BLOCK ? job->m - first : QUERY_BLOCK;
     const double *q = job->q ? job->q + first * d : ix->x + (job->first + first) * d;
     convert(ix, q, rows, w->qc, w->qn);
-    double guard[QUERY_BLOCK];
+    double slack[QUERY_BLOCK]; /* c ||q||^2 + a: L = v - slack */
     unsigned char far[QUERY_BLOCK];
+    an_nb_heap upper[QUERY_BLOCK];
     for (size_t r = 0; r < rows; r++) {
         far[r] = !(w->qn[r] <= FAR_QUERY);
         if (far[r]) /* zeros: its GEMM row is harmless, and unused */
             memset(w->qc + r * ld, 0, ld * sizeof(float));
-        guard[r] = 8.0 * (double)(d + 8) * FLT_EPSILON * (w->qn[r] + ix->max_norm) +
-                   (double)(d + 8) * 0x1p-120;
+        slack[r] = job->c * w->qn[r] + (double)(d + 8) * 0x1p-120;
         w->lists[r].count = 0;
-        w->lists[r].limit = INFINITY;
+        an_nb_heap_init(&upper[r], w->upper + r * k, k);
     }
     for (size_t b = 0; b < n; b += INDEX_BLOCK) {
         size_t cols = n - b < INDEX_BLOCK ? n - b : INDEX_BLOCK;
-        index_block(ix, b, cols, w->xc);
+        index_block(job, b, cols, w->xc);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)ld, 1.0f,
                     w->qc, (int)ld, w->xc, (int)ld, 0.0f, w->gram, (int)cols);
         for (size_t r = 0; r < rows; r++) {
@@ -217,8 +212,9 @@ static void query_block(const brute_job *job, worker *w, size_t first)
             cand_list *c = &w->lists[r];
             const float *a = w->gram + r * cols;
             size_t self = job->q ? SIZE_MAX : job->first + first + r;
-            double qn = w->qn[r];
-            float t = floor_threshold(qn, c->limit);
+            double base = w->qn[r] - slack[r]; /* L = base - 2 a */
+            double limit = an_nb_heap_bound(&upper[r]);
+            float t = floor_threshold(base, limit);
             for (size_t j0 = 0; j0 < cols; j0 += 8) {
                 size_t j1 = cols - j0 < 8 ? cols : j0 + 8;
                 /* most groups of 8 hold no candidate: one test for them */
@@ -227,14 +223,15 @@ static void query_block(const brute_job *job, worker *w, size_t first)
                 for (size_t j = j0; j < j1; j++) {
                     if (!(a[j] >= t) || b + j == self)
                         continue;
-                    double value = qn - 2.0 * (double)a[j];
-                    if (!(value <= c->limit))
+                    double lower = base - 2.0 * (double)a[j];
+                    if (!(lower <= limit))
                         continue;
-                    if (!offer(w, c, k, guard[r], value, b + j)) {
+                    if (!offer(job, c, &upper[r], lower, slack[r], b + j)) {
                         w->failed = 1;
                         return;
                     }
-                    t = floor_threshold(qn, c->limit);
+                    limit = an_nb_heap_bound(&upper[r]);
+                    t = floor_threshold(base, limit);
                 }
             }
         }
@@ -242,17 +239,15 @@ static void query_block(const brute_job *job, worker *w, size_t first)
     /* the survivors by exact distance */
     for (size_t r = 0; r < rows; r++) {
         cand_list *c = &w->lists[r];
-        if (c->count > k && !compact(w, c, k, guard[r])) {
-            w->failed = 1;
-            return;
-        }
+        double limit = an_nb_heap_bound(&upper[r]);
         an_nb_heap h;
         an_nb_heap_init(&h, w->heap, k);
         if (far[r])
             an_knn_scan_row(ix, q + r * d, job->q ? SIZE_MAX : job->first + first + r, &h);
         for (size_t i = 0; i < c->count; i++) {
             size_t at = c->index[i];
-            an_nb_heap_push(&h, an_sq_dist(q + r * d, ix->x + at * d, d), at);
+            if (c->lower[i] <= limit)
+                an_nb_heap_push(&h, an_sq_dist(q + r * d, ix->x + at * d, d), at);
         }
         an_nb_heap_drain(&h, job->dist + (first + r) * k, job->index + (first + r) * k);
     }
@@ -272,10 +267,10 @@ static void worker_free(worker *w)
     an_free(w->qn);
     an_free(w->xc);
     an_free(w->gram);
-    an_free(w->tmp);
+    an_free(w->upper);
     an_free(w->heap);
     for (size_t r = 0; r < QUERY_BLOCK; r++) {
-        an_free(w->lists[r].approx);
+        an_free(w->lists[r].lower);
         an_free(w->lists[r].index);
     }
 }
@@ -287,8 +282,9 @@ static int worker_init(worker *w, size_t d, size_t k)
     w->qn = AN_NEW_ARRAY(double, QUERY_BLOCK);
     w->xc = an_malloc_array(INDEX_BLOCK, (d + 1) * sizeof(float));
     w->gram = AN_NEW_ARRAY(float, (size_t)QUERY_BLOCK * INDEX_BLOCK);
+    w->upper = an_malloc_array(QUERY_BLOCK, k * sizeof(an_nb));
     w->heap = AN_NEW_ARRAY(an_nb, k);
-    if (!w->qc || !w->qn || !w->xc || !w->gram || !w->heap)
+    if (!w->qc || !w->qn || !w->xc || !w->gram || !w->upper || !w->heap)
         return 0;
     for (size_t r = 0; r < QUERY_BLOCK; r++)
         if (!grow(&w->lists[r], 4 * k + 64))
@@ -301,7 +297,8 @@ anoma_status an_knn_brute_query(const an_knn_index *ix, const double *q, size_t 
 {
     size_t blocks = (m + QUERY_BLOCK - 1) / QUERY_BLOCK;
     size_t workers = an_parallel_workers(blocks, n_threads, 1);
-    brute_job job = {ix, q, first, m, k, AN_NEW_ZEROED(worker, workers), dist, index};
+    brute_job job = {ix, q, first, m, k, 8.0 * (double)(ix->d + 8) * FLT_EPSILON,
+                     AN_NEW_ZEROED(worker, workers), dist, index};
     if (!job.workers)
         return an_no_memory();
     int ok = 1;

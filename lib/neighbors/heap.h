@@ -96,4 +96,24 @@ static inline double an_sq_dist(const double *a, const double *b, size_t d)
     return s;
 }
 
+/* an_sq_dist of a against four rows at once: the same operations in the
+ * same order for each (so the same bits), as four independent sums that
+ * the processor overlaps instead of waiting on one chain of additions. */
+static inline void an_sq_dist4(const double *a, const double *b0, const double *b1,
+                               const double *b2, const double *b3, size_t d, double out[4])
+{
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (size_t j = 0; j < d; j++) {
+        double t0 = a[j] - b0[j], t1 = a[j] - b1[j], t2 = a[j] - b2[j], t3 = a[j] - b3[j];
+        s0 += t0 * t0;
+        s1 += t1 * t1;
+        s2 += t2 * t2;
+        s3 += t3 * t3;
+    }
+    out[0] = s0;
+    out[1] = s1;
+    out[2] = s2;
+    out[3] = s3;
+}
+
 #endif

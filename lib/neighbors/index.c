@@ -62,7 +62,6 @@ static anoma_status build_brute(an_knn_index *ix)
     if (widest > 0)
         frexp(widest, &e); /* widest < 2^e */
     ix->scale = ldexp(1.0, -e);
-    ix->max_norm = 0;
     for (size_t i = 0; i < n; i++) {
         double s = 0;
         for (size_t j = 0; j < d; j++) {
@@ -70,7 +69,6 @@ static anoma_status build_brute(an_knn_index *ix)
             s += t * t;
         }
         ix->norms[i] = s;
-        ix->max_norm = s > ix->max_norm ? s : ix->max_norm;
     }
     return ANOMA_OK;
 }
@@ -91,8 +89,16 @@ anoma_status an_knn_build(an_knn_index *ix, const double *x, size_t n, size_t d,
 
 void an_knn_scan_row(const an_knn_index *ix, const double *row, size_t exclude, an_nb_heap *h)
 {
-    size_t d = ix->d;
-    for (size_t i = 0; i < ix->n; i++) {
+    size_t d = ix->d, i = 0;
+    for (; i + 4 <= ix->n; i += 4) {
+        const double *x = ix->x + i * d;
+        double d2[4];
+        an_sq_dist4(row, x, x + d, x + 2 * d, x + 3 * d, d, d2);
+        for (size_t t = 0; t < 4; t++)
+            if (d2[t] <= an_nb_heap_bound(h) && i + t != exclude)
+                an_nb_heap_push(h, d2[t], i + t);
+    }
+    for (; i < ix->n; i++) {
         double d2 = an_sq_dist(row, ix->x + i * d, d);
         if (d2 <= an_nb_heap_bound(h) && i != exclude)
             an_nb_heap_push(h, d2, i);

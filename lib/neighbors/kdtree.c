@@ -144,11 +144,20 @@ static void visit(const an_knn_index *ix, size_t node, double node_d2, const dou
     const an_kd_node *nd = &ix->nodes[node];
     size_t d = ix->d;
     if (!nd->left) {
-        for (size_t s = nd->begin; s < nd->end; s++) {
-            size_t i = ix->perm[s];
-            double d2 = an_sq_dist(row, ix->x + i * d, d);
-            if (d2 <= an_nb_heap_bound(h) && i != exclude)
-                an_nb_heap_push(h, d2, i);
+        const size_t *p = ix->perm;
+        size_t s = nd->begin;
+        for (; s + 4 <= nd->end; s += 4) {
+            double d2[4];
+            an_sq_dist4(row, ix->x + p[s] * d, ix->x + p[s + 1] * d, ix->x + p[s + 2] * d,
+                        ix->x + p[s + 3] * d, d, d2);
+            for (size_t t = 0; t < 4; t++)
+                if (d2[t] <= an_nb_heap_bound(h) && p[s + t] != exclude)
+                    an_nb_heap_push(h, d2[t], p[s + t]);
+        }
+        for (; s < nd->end; s++) {
+            double d2 = an_sq_dist(row, ix->x + p[s] * d, d);
+            if (d2 <= an_nb_heap_bound(h) && p[s] != exclude)
+                an_nb_heap_push(h, d2, p[s]);
         }
         return;
     }

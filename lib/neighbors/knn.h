@@ -54,7 +54,6 @@ typedef struct an_knn_index {
     double *mean;  /* d column means: rows are centred before the GEMM */
     double scale;  /* a power of two: centred values times it lie in [-1, 1] */
     double *norms; /* n squared norms of the centred, scaled rows */
-    double max_norm;
     /* kd_tree */
     size_t *perm;        /* n row indices, each node's rows contiguous */
     an_kd_node *nodes;

@@ -104,6 +104,23 @@ static void test_far_from_origin(void)
     check_case(300, 18, 4, -3e7, 6, 8);
 }
 
+/* The brute filter bounds each row's error by that row's own norm: rows
+ * near the centre beside a few rows a million times farther out (whose
+ * norms once set every query's bound) must still give the exact answer,
+ * ties included. */
+static void test_far_outliers(void)
+{
+    size_t n = 900, d = 4, m = 37;
+    double *x = test_tied_rows(n, d, 4, 0, 13), *q = test_tied_rows(m, d, 4, 0, 14);
+    for (size_t i = 0; i < n; i += 97)
+        for (size_t j = 0; j < d; j++)
+            x[i * d + j] *= 1e6;
+    memcpy(q, x + 5 * d, d * sizeof *q);
+    check_data(x, n, d, q, m, 9);
+    free(x);
+    free(q);
+}
+
 /* The brute filter works in single precision on rows scaled into [-1, 1]:
  * columns twelve orders of magnitude apart (the small one vanishes in
  * float, leaving ties the exact recomputation must break), values that
@@ -172,6 +189,7 @@ int main(void)
     RUN(test_ties_and_duplicates);
     RUN(test_far_from_origin);
     RUN(test_wide_ranges);
+    RUN(test_far_outliers);
     RUN(test_auto_rule);
     RUN(test_allocation_failures);
     return test_summary();
