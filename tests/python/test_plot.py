@@ -196,8 +196,8 @@ def test_import_anoma_does_not_import_matplotlib():
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: anoma.roc_curve([0, 1, 2], [1, 2, 3]), r"y_true\[2\] = 2"),
-    (lambda: anoma.roc_curve([0, 1, 1], [1, np.nan, 3]), r"y_score\[1\] is nan"),
+    (lambda: anoma.roc_curve([0, 1, 2], [1, 2, 3]), r"labels\[2\] = 2"),
+    (lambda: anoma.roc_curve([0, 1, 1], [1, np.nan, 3]), r"scores\[1\] is NaN"),
     (lambda: anoma.roc_curve([1, 1], [1, 2]), "only anomalous"),
     (lambda: anoma.precision_recall_curve([0, 0], [1, 2]), "only normal"),
     (lambda: anoma.roc_curve([0, 1], [1, 2, 3]), "y_true has 2 values; expected 3"),

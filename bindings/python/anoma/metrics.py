@@ -59,26 +59,24 @@ def best_f1(y_true, y_score):
     return t.value, f1.value
 
 
+# anoma_curve_point of metrics.h (frozen layout: a double and two size_t)
+_CURVE_POINT = np.dtype([("threshold", np.float64), ("tp", np.uintp), ("fp", np.uintp)])
+
+
 def _counts(y_true, y_score):
     """(fps, tps, scores): at each distinct score from high to low, the normal
-    and anomalous rows scoring at least that much (tied rows move together),
-    as the library's ranking (lib/metrics/ranking.h) and scikit-learn's
-    ``_binary_clf_curve``. Inputs are checked with the library's messages."""
+    and anomalous rows scoring at least that much (tied rows move together):
+    the library's ranking (``anoma_curve_points``, the one its metrics sum
+    over), which is scikit-learn's ``_binary_clf_curve``. Bad input raises
+    with the library's message."""
     s, y = _inputs(y_true, y_score)
-    if s.shape[0] == 0:
-        raise ValueError("y_score: no rows")
-    bad = np.flatnonzero((y != 0) & (y != 1))
-    if bad.size:
-        raise ValueError("y_true[%d] = %d; expected 0 or 1" % (bad[0], y[bad[0]]))
-    bad = np.flatnonzero(~np.isfinite(s))
-    if bad.size:
-        raise ValueError("y_score[%d] is %s; scores must be finite" % (bad[0], s[bad[0]]))
-    order = np.argsort(s, kind="mergesort")[::-1]
-    s, y = s[order], y[order]
-    last = np.r_[np.flatnonzero(np.diff(s)), s.shape[0] - 1]  # last row of each run of ties
-    tps = np.cumsum(y, dtype=np.int64)[last]
-    fps = (last + 1) - tps
-    return fps, tps, s[last]
+    points = np.empty(max(s.shape[0], 1), dtype=_CURVE_POINT)  # at most one per row
+    n = ctypes.c_size_t()
+    check(lib.anoma_curve_points(s.ctypes.data, y.ctypes.data, s.shape[0], 0.0,
+                                 points.ctypes.data, points.shape[0], ctypes.byref(n)))
+    points = points[:n.value]
+    return (points["fp"].astype(np.int64), points["tp"].astype(np.int64),
+            points["threshold"].copy())
 
 
 def roc_curve(y_true, y_score, drop_intermediate=True):
