@@ -1,4 +1,5 @@
-"""seq_autoencoder inference against PyTorch CPU inference, in one run.
+"""seq_autoencoder inference against PyTorch CPU inference, and the dense
+autoencoder's training against PyTorch's, in one run.
 
 An LSTM autoencoder (4 features, hidden 32 and 128, one layer, T = 64) with
 the same weights in both; time per window at batch 1 and 256, torch with
@@ -7,8 +8,13 @@ then the per-point latency of a stream (anoma.Stream.push from Python, so
 it includes the ctypes call). Prints a Markdown table of medians and
 ratios for docs/benchmarks.md. Never run as a test.
 
+Then (dense_training) the dense autoencoder ("autoencoder" detector,
+anoma.Autoencoder) trained natively against the same architecture trained
+by a plain torch loop, on one thread each, as CPU-time ratios. `--dense`
+runs only that part.
+
     OPENBLAS_NUM_THREADS=1 ANOMA_LIBRARY=build/lib/libanoma.so \\
-        PYTHONPATH=bindings/python /usr/bin/python3 bench/nn.py
+        PYTHONPATH=bindings/python /usr/bin/python3 bench/nn.py [--dense]
 """
 import datetime
 import os
@@ -86,5 +92,63 @@ def main():
         print("| %d | %.1f |" % (hidden, per * 1e6))
 
 
+def dense_training(rounds=3):
+    """Training time of the dense autoencoder: torch's loop (Adam, MSELoss,
+    shuffled mini-batches) against the native fit, same data, architecture,
+    epochs, batch size and learning rate, both on one thread; CPU seconds
+    (process time), the median of `rounds` fits."""
+    torch.set_num_threads(1)
+    data_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared",
+                            "data")
+    print()
+    print("| data | rows x features | hidden | epochs | batch | torch CPU s | anoma CPU s "
+          "| torch / anoma |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, hidden, epochs, batch in (("thyroid", (64, 16, 64), 20, 64),
+                                        ("satellite", (64, 16, 64), 20, 64),
+                                        ("satellite", (256, 64, 256), 10, 256)):
+        path = os.path.join(data_dir, name + ".csv")
+        if not os.path.exists(path):
+            print("| %s | (absent) |" % name)
+            continue
+        X = np.loadtxt(path, delimiter=",", skiprows=1)[:, :-1]
+        sd = X.std(axis=0)
+        Z = torch.from_numpy(((X - X.mean(axis=0)) / np.where(sd > 0, sd, 1)).astype(np.float32))
+
+        def fit_torch():
+            torch.manual_seed(0)
+            net = at.DenseAutoencoder(X.shape[1], hidden)
+            opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+            for _ in range(epochs):
+                for idx in torch.randperm(len(Z)).split(batch):
+                    loss = torch.nn.functional.mse_loss(net(Z[idx]), Z[idx])
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+
+        def fit_anoma():
+            anoma.Autoencoder(hidden=hidden, epochs=epochs, batch_size=batch,
+                              validation_fraction=0, n_jobs=1).fit(X)
+
+        def cpu(fn):
+            times = []
+            for _ in range(rounds):
+                t0 = time.process_time()
+                fn()
+                times.append(time.process_time() - t0)
+            return statistics.median(times)
+        t_torch, t_anoma = cpu(fit_torch), cpu(fit_anoma)
+        print("| %s | %d x %d | %s | %d | %d | %.2f | %.2f | %.1fx |" % (
+            name, X.shape[0], X.shape[1], ",".join(map(str, hidden)), epochs, batch, t_torch,
+            t_anoma, t_torch / t_anoma))
+
+
 if __name__ == "__main__":
-    main()
+    if "--dense" in sys.argv:
+        print("- %s UTC, `%s`; load average %.2f; %d cores; torch %s; %s" % (
+            datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"), " ".join(sys.argv),
+            os.getloadavg()[0], os.cpu_count(), torch.__version__, openblas_line()))
+        dense_training()
+    else:
+        main()
+        dense_training()

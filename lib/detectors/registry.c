@@ -16,6 +16,7 @@ extern const an_detector_vtable an_mahalanobis_detector;
 extern const an_detector_vtable an_pca_detector;
 extern const an_detector_vtable an_kmeans_detector;
 extern const an_detector_vtable an_gbt_detector;
+extern const an_detector_vtable an_autoencoder_detector;
 
 static const an_detector_vtable *const detectors[] = {
     &an_zscore_detector,
@@ -31,6 +32,7 @@ static const an_detector_vtable *const detectors[] = {
     &an_pca_detector,
     &an_kmeans_detector,
     &an_gbt_detector,
+    &an_autoencoder_detector,
 };
 
 const an_detector_vtable *an_detector_at(size_t index)

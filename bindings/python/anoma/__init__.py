@@ -29,6 +29,7 @@ from .pipeline import (FrequencyEncoder, MaxAbsScaler, MinMaxScaler, MissingIndi
                        Select, SimpleImputer, StandardScaler)
 from .keras import from_keras_weights
 from .sequence import SequenceModel, from_torch
+from .autoencoder import Autoencoder
 from .stream import AlertEvent, Stream, StreamResult
 from . import plot  # matplotlib is imported by its functions, never here
 
@@ -54,7 +55,7 @@ _lib.anoma_shutdown.argtypes = []
 __all__ = ["Model", "RowScorer", "Stream", "StreamResult", "AlertEvent", "Pipeline", "StandardScaler", "OneHotEncoder", "Select",
            "SimpleImputer", "MissingIndicator", "MinMaxScaler", "RobustScaler", "MaxAbsScaler",
            "Normalizer", "OrdinalEncoder", "FrequencyEncoder", "Ratio", "ZScore", "MAD", "IQR", "IsolationForest", "OneClassSVM", "SGDOneClassSVM", "from_sklearn",
-           "from_torch", "from_keras_weights", "SequenceModel",
+           "from_torch", "from_keras_weights", "SequenceModel", "Autoencoder",
            "LocalOutlierFactor", "KNNDetector", "GradientBoostedTrees", "from_xgboost", "Mahalanobis", "PCADetector", "KMeansDetector",
            "roc_auc_score", "average_precision_score", "confusion_at", "best_f1", "roc_curve",
            "precision_recall_curve", "plot",

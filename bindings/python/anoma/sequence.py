@@ -16,7 +16,8 @@ from ._library import Matrix, lib
 from .errors import check
 from .model import Model
 
-__all__ = ["SequenceModel", "from_torch", "import_sequence", "sequence_payload", "MODES"]
+__all__ = ["SequenceModel", "from_torch", "import_sequence", "sequence_payload", "graph_bytes",
+           "MODES"]
 
 MODES = {"reconstruction": 0, "forecast": 1, "classification": 2}
 # layer kinds of lib/nn/nn.h
@@ -61,7 +62,14 @@ def sequence_payload(mode, window, n_features, layers, center=None, scale=None, 
             raise ValueError("%s: expected %d values, got shape %s" % (name, f, a.shape))
     out = [struct.pack("<III", MODES[mode], int(window), int(horizon)),
            center.astype("<f8").tobytes(), scale.astype("<f8").tobytes(),
-           weights.astype("<f8").tobytes(), struct.pack("<Q", len(layers))]
+           weights.astype("<f8").tobytes(), graph_bytes(layers)]
+    return b"".join(out)
+
+
+def graph_bytes(layers):
+    """A layer list as lib/nn stores it (docs/detectors/seq_autoencoder.md,
+    "Importing: the payload"), from the layer count on."""
+    out = [struct.pack("<Q", len(layers))]
     for k, layer in enumerate(layers):
         kind, i, o = layer["kind"], int(layer["in"]), int(layer["out"])
         what = "layer %d (%s)" % (k, kind)
@@ -185,10 +193,15 @@ def import_sequence(mode, window, n_features, layers, horizon=0, scaler=None,
     return SequenceModel(model)
 
 
-def from_torch(module, window, scaler=None, feature_weights=None, threshold=None, stride=1,
+def from_torch(module, window=None, scaler=None, feature_weights=None, threshold=None, stride=1,
                point_score="mean"):
     """A ``SequenceModel`` running ``module`` (a reference module of
     ``anoma.torch``: it describes itself through ``anoma_graph(window)``).
+
+    A dense autoencoder on rows (``anoma.torch.DenseAutoencoder``, or an
+    ``nn.Sequential`` of Linear layers and activations) needs no window and
+    gives an ``anoma.Autoencoder`` instead (``anoma.autoencoder.from_torch_dense``:
+    ``scaler``, ``feature_weights`` and ``threshold`` as here).
 
     ``window``: T, the points the network reads. ``scaler``: what maps the
     series to the network's input, a fitted scikit-learn StandardScaler or
@@ -198,6 +211,12 @@ def from_torch(module, window, scaler=None, feature_weights=None, threshold=None
     classifier; for an error none is known, so 1e300 until set with
     ``seq.model.threshold = t``). ``stride`` and ``point_score``: the
     detector's parameters (docs/detectors/seq_autoencoder.md)."""
+    from .autoencoder import dense_layers, from_torch_dense
+    if dense_layers(module) is not None:
+        return from_torch_dense(module, scaler, feature_weights, threshold)
+    if window is None:
+        raise ValueError("from_torch: window= (the points the network reads) is needed for a "
+                         "sequence module")
     graph = module.anoma_graph(window)
     return import_sequence(graph["mode"], window, graph["n_features"], graph["layers"],
                            graph.get("horizon", 0), scaler, feature_weights, threshold, stride,

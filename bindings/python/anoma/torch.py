@@ -16,6 +16,10 @@ inference, as in ``module.eval()``.
 - Classifier (GRUClassifier, LSTMClassifier, RNNClassifier): encoder's last
   state -> Linear -> sigmoid; returns [batch, 1], the probability that the
   window is anomalous; mode "classification".
+
+DenseAutoencoder works on rows instead: [batch, features] in and out,
+Linear layers with an activation between them; ``anoma.from_torch(module)``
+gives an ``anoma.Autoencoder`` (detector "autoencoder").
 """
 import numpy as np
 import torch
@@ -23,7 +27,8 @@ from torch import nn
 
 __all__ = ["SequenceAutoencoder", "Forecaster", "Classifier", "LSTMAutoencoder",
            "GRUAutoencoder", "RNNAutoencoder", "LSTMForecaster", "GRUForecaster",
-           "RNNForecaster", "GRUClassifier", "LSTMClassifier", "RNNClassifier"]
+           "RNNForecaster", "GRUClassifier", "LSTMClassifier", "RNNClassifier",
+           "DenseAutoencoder"]
 
 _CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
@@ -192,3 +197,31 @@ class RNNClassifier(Classifier):
 
     def __init__(self, n_features, hidden_size, num_layers=1):
         super().__init__(n_features, hidden_size, num_layers, cell="rnn")
+
+
+_ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "identity": nn.Identity}
+
+
+class DenseAutoencoder(nn.Module):
+    """Encoder and decoder of Linear layers on rows: features -> hidden[0]
+    -> ... -> hidden[-1] -> features, ``activation`` after every layer but
+    the last (its output is the reconstruction, unbounded). ``forward``
+    takes and returns [batch, features] float32. ``hidden=(64, 16, 64)``
+    is an encoder to 16 units and its mirror; the layers are ``self.net``,
+    an nn.Sequential, as libanoma's native training builds them."""
+
+    def __init__(self, n_features, hidden=(64, 16, 64), activation="relu"):
+        super().__init__()
+        if activation not in _ACTIVATIONS:
+            raise ValueError("activation must be one of %s; got %r"
+                             % (", ".join(_ACTIVATIONS), activation))
+        widths = [int(n_features)] + [int(h) for h in hidden] + [int(n_features)]
+        layers = []
+        for k in range(len(widths) - 1):
+            layers.append(nn.Linear(widths[k], widths[k + 1]))
+            if k + 2 < len(widths):
+                layers.append(_ACTIVATIONS[activation]())
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.net(x)
