@@ -43,6 +43,10 @@ static const char score_help[] =
     "hour_sin, amount_rolling_mean_10). K above the feature count lists every\n"
     "feature. A detector without per-feature scores is an error.\n"
     "\n"
+    "A model of one sequence detector (seq_autoencoder) reads data.csv as one\n"
+    "series, its rows in time order: a row's score comes from the windows\n"
+    "covering it (the detector's point_score rule), NaN where none does yet.\n"
+    "\n"
     "  -o, --output OUT.csv  write there (replaced atomically) instead of standard\n"
     "                        output; '-' is standard output\n"
     "  -l, --label COL       a column to leave out (for models without names)\n"
@@ -182,6 +186,15 @@ static int write_scores(FILE *out, const score_columns *c, const cli_data *d, ch
     return ferror(out) ? -1 : 0;
 }
 
+/* A model of one sequence detector ("seq_autoencoder") scores the file as
+ * one series, rows in time order, as anoma_model_series_scores() does; its
+ * one detector's score is the model's. */
+static int is_series_model(const anoma_model *m)
+{
+    return anoma_model_n_detectors(m) == 1 && anoma_model_n_steps(m) == 0 &&
+           anoma_model_sequence_shape(m, 0, NULL, NULL, NULL) == ANOMA_OK;
+}
+
 /* Score every row; on a terminal the library reports the rows scored
  * (cmd_score set the callback). */
 static anoma_status score_rows(const anoma_model *m, const cli_data *d, double *scores)
@@ -189,6 +202,8 @@ static anoma_status score_rows(const anoma_model *m, const cli_data *d, double *
     if (d->features) /* through the model's pipeline steps */
         return anoma_model_score_frame(m, d->features, scores);
     anoma_matrix x = anoma_matrix_f64(d->x, d->rows, d->cols);
+    if (is_series_model(m))
+        return anoma_model_series_scores(m, 0, &x, scores);
     return anoma_model_score(m, &x, scores);
 }
 

@@ -17,7 +17,7 @@
  *
  * Speed (layers.c): a recurrent layer projects the inputs of all steps with
  * one SGEMM, then each step is one SGEMM of the hidden states over the
- * batch followed by the fused gate non-linearities. Buffers are sized once
+ * batch followed by the fused, vectorised gate non-linearities (gates.c). Buffers are sized once
  * per call (an_nn_scratch_floats) and the batch is cut into blocks run in
  * parallel (forward.c). */
 #ifndef AN_NN_NN_H
@@ -111,5 +111,30 @@ void an_nn_recurrent(const an_nn_layer *layer, const float *x, size_t batch, siz
                      float *out, float *work);
 void an_nn_linear(const an_nn_layer *layer, const float *x, size_t rows, float *out);
 void an_nn_activate(an_nn_activation a, float *x, size_t n);
+
+/* Vectorised non-linearities (gates.c), in place, within 3 ulp of the
+ * exact values. */
+void an_nn_sigmoid(float *x, size_t n);
+void an_nn_tanh(float *x, size_t n);
+
+/* One step of a recurrent cell for `batch` sequences (gates.c): xp holds
+ * each sequence's input side of the gates at this step (rows xp_stride
+ * apart, biases folded in), hp [batch, gates * hidden] the recurrent side
+ * h W_hh^T (zeros at the first step), which the step overwrites; h (and c)
+ * [batch, hidden] are updated in place. GRU: b_hn is the recurrent bias of
+ * n, inside the reset. GRU with the reset before the product: gates makes
+ * r and z from hrz [batch, 2 hidden] (z stays there) and rh = r h; the
+ * caller computes hn = rh W_hn^T [batch, hidden] (zeros at the first
+ * step); update finishes h. */
+void an_nn_lstm_step(size_t batch, size_t hidden, const float *xp, size_t xp_stride, float *hp,
+                     float *h, float *c);
+void an_nn_gru_step(size_t batch, size_t hidden, const float *xp, size_t xp_stride, float *hp,
+                    const float *b_hn, float *h);
+void an_nn_gru_reset_gates(size_t batch, size_t hidden, const float *xp, size_t xp_stride,
+                           float *hrz, const float *h, float *rh);
+void an_nn_gru_reset_update(size_t batch, size_t hidden, const float *xp, size_t xp_stride,
+                            const float *hrz, float *hn, float *h);
+void an_nn_rnn_step(size_t batch, size_t hidden, const float *xp, size_t xp_stride,
+                    const float *hp, float *h);
 
 #endif

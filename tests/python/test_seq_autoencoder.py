@@ -180,6 +180,38 @@ def test_batch_scoring_of_model_refused():
         seq.model.score(np.zeros((10, 3)))
 
 
+def test_cli_score_reads_a_series(tmp_path):
+    """`anoma score` on a one-sequence-detector model: the file as one
+    series, each row's score the mean of its covering windows (computed here
+    from window_scores), NaN (not flagged) before any window covers it at
+    point_score=last; the old tool refused the model."""
+    cli = os.environ.get("ANOMA_CLI")
+    if not cli:
+        pytest.skip("ANOMA_CLI is not set")
+    rng = np.random.default_rng(11)
+    series = rng.normal(size=(60, 3))
+    series[30] += 5
+    path = tmp_path / "series.csv"
+    np.savetxt(path, series, delimiter=",", header="a,b,c", comments="", fmt="%.17g")
+    for rule in ("mean", "last"):
+        seq = anoma.from_torch(make("reconstruction", "lstm", 1, 8), window=6, point_score=rule)
+        ws = seq.window_scores(sliding(series, 6))
+        expect = np.full(len(series), np.nan)
+        if rule == "mean":
+            expect = np.array([ws[max(0, i - 5):i + 1].mean() for i in range(len(series))])
+        else:
+            expect[5:] = ws
+        seq.model.threshold = float(np.nanmedian(expect))
+        seq.save(str(tmp_path / "m.anoma"))
+        out = subprocess.run([cli, "score", str(tmp_path / "m.anoma"), str(path)],
+                             capture_output=True, text=True, check=True).stdout.splitlines()
+        assert out[0] == "score,is_anomaly"
+        got = np.array([float(line.split(",")[0]) for line in out[1:]])
+        flags = np.array([int(line.split(",")[1]) for line in out[1:]])
+        np.testing.assert_allclose(got, expect, rtol=1e-12)
+        np.testing.assert_array_equal(flags, expect > seq.model.threshold)
+
+
 def payload_of(module, window):
     graph = module.anoma_graph(window)
     return graph, anoma.sequence.sequence_payload(graph["mode"], window, graph["n_features"],
