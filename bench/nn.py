@@ -3,7 +3,8 @@ autoencoder's training against PyTorch's, in one run.
 
 An LSTM autoencoder (4 features, hidden 32 and 128, one layer, T = 64) with
 the same weights in both; time per window at batch 1 and 256, torch with
-set_num_threads(1) and (2) under no_grad, libanoma with n_threads 1 and 2;
+set_num_threads(1) and (2) under no_grad, libanoma with n_threads 1 and 2,
+as wall and process CPU time (medians) and their ratios;
 then the per-point latency of a stream (anoma.Stream.push from Python, so
 it includes the ctypes call). Prints a Markdown table of medians and
 ratios for docs/benchmarks.md. Never run as a test.
@@ -37,15 +38,19 @@ T, F = 64, 4
 
 
 def best_of(fn, repeats, inner):
-    """Median seconds of one call of fn over `repeats` rounds of `inner` calls."""
+    """Median seconds of one call of fn over `repeats` rounds of `inner`
+    calls: (wall, process CPU). With one thread the CPU time is the fair
+    measure on a loaded machine (waiting for a core is not counted); with
+    two it sums both threads' work."""
     fn()  # warm up
-    times = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(inner):
             fn()
-        times.append((time.perf_counter() - t0) / inner)
-    return statistics.median(times)
+        wall.append((time.perf_counter() - t0) / inner)
+        cpu.append((time.process_time() - c0) / inner)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def main():
@@ -54,8 +59,9 @@ def main():
         datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"), " ".join(sys.argv),
         os.getloadavg()[0], os.cpu_count(), torch.__version__, openblas_line()))
     print()
-    print("| hidden | batch | threads | torch µs/window | anoma µs/window | torch / anoma |")
-    print("|---|---|---|---|---|---|")
+    print("| hidden | batch | threads | torch µs/window | anoma µs/window | torch / anoma "
+          "| torch CPU µs | anoma CPU µs | CPU ratio |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for hidden in (32, 128):
         torch.manual_seed(0)
         net = at.LSTMAutoencoder(F, hidden).eval()
@@ -71,10 +77,14 @@ def main():
                 def run_torch():
                     with torch.no_grad():
                         net(Wt)
-                t_torch = best_of(run_torch, 7, inner) / batch
-                t_anoma = best_of(lambda: seq.predict_windows(Wd), 7, inner) / batch
-                print("| %d | %d | %d | %.1f | %.1f | %.1fx |" % (
-                    hidden, batch, threads, t_torch * 1e6, t_anoma * 1e6, t_torch / t_anoma))
+                t_torch, c_torch = (v / batch for v in best_of(run_torch, 7, inner))
+                t_anoma, c_anoma = (v / batch for v in
+                                    best_of(lambda: seq.predict_windows(Wd), 7, inner))
+                print("| %d | %d | %d | %.1f | %.1f | %.2fx | %.1f | %.1f | %.2fx |" % (
+                    hidden, batch, threads, t_torch * 1e6, t_anoma * 1e6, t_torch / t_anoma,
+                    c_torch * 1e6, c_anoma * 1e6, c_torch / c_anoma))
+    print()
+    print("load average after: %.2f" % os.getloadavg()[0])
     print()
     print("| hidden | stream µs/point (Python push, window of 64) |")
     print("|---|---|")

@@ -63,20 +63,29 @@ void an_nn_forward_block(const an_nn *net, const float *x, size_t batch, float *
     const float *cur = x;
     steps = net->in_steps;
     size_t width = net->in_features;
+    size_t cur_steps = steps; /* steps cur holds: 1 when a repeat was left implicit */
     for (size_t k = 0; k < net->n_layers; k++) {
         const an_nn_layer *l = &net->layers[k];
-        float *dst = k + 1 == net->n_layers ? out : buf[k % 2];
+        float *dst = k + 1 == net->n_layers ? out : cur == buf[0] ? buf[1] : buf[0];
         size_t next = steps_after(l, steps);
+        int last = k + 1 == net->n_layers;
         switch (l->kind) {
         case AN_NN_LSTM:
         case AN_NN_GRU:
         case AN_NN_RNN:
-            an_nn_recurrent(l, cur, batch, steps, dst, work);
+            an_nn_recurrent(l, cur, batch, steps, cur_steps, dst, work);
             break;
         case AN_NN_LINEAR:
             an_nn_linear(l, cur, batch * steps, dst);
             break;
         case AN_NN_REPEAT: /* one step in, count steps out */
+            if (!last && an_nn_gates(net->layers[k + 1].kind)) {
+                /* a recurrent layer reads the one step at every step: it
+                 * projects it once (an_nn_recurrent), so nothing is copied */
+                steps = next;
+                width = l->out;
+                continue;
+            }
             for (size_t b = 0; b < batch; b++)
                 for (size_t t = 0; t < next; t++)
                     memcpy(dst + (b * next + t) * width, cur + b * width, width * sizeof *dst);
@@ -87,7 +96,7 @@ void an_nn_forward_block(const an_nn *net, const float *x, size_t batch, float *
             break;
         }
         cur = dst;
-        steps = next;
+        steps = cur_steps = next;
         width = l->out;
     }
 }

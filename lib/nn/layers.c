@@ -62,16 +62,16 @@ size_t an_nn_layer_work_floats(const an_nn_layer *layer, size_t batch, size_t st
 }
 
 void an_nn_recurrent(const an_nn_layer *layer, const float *x, size_t batch, size_t steps,
-                     float *out, float *work)
+                     size_t x_steps, float *out, float *work)
 {
     size_t hidden = layer->out, g = an_nn_gates(layer->kind) * hidden;
     float *xp = work, *hp = xp + batch * steps * g, *h = hp + batch * g, *c = h + batch * hidden;
 
-    project(x, batch * steps, layer->in, layer->w_ih, g, xp);
+    project(x, batch * x_steps, layer->in, layer->w_ih, g, xp);
     /* the biases that add straight to the pre-activations; GRU's b_hn
      * waits for the reset gate */
     size_t folded = layer->kind == AN_NN_GRU && !layer->reset_before ? 2 * hidden : g;
-    for (size_t r = 0; r < batch * steps; r++) {
+    for (size_t r = 0; r < batch * x_steps; r++) {
         float *row = xp + r * g;
         for (size_t j = 0; j < folded; j++)
             row[j] += layer->b_ih[j] + layer->b_hh[j];
@@ -84,8 +84,8 @@ void an_nn_recurrent(const an_nn_layer *layer, const float *x, size_t batch, siz
     for (size_t t = 0; t < steps; t++) {
         /* hp = h W_hh^T, the recurrent side of the gates; at the first
          * step h = 0, so no product: hp = 0 */
-        const float *xpt = xp + t * g;
-        size_t stride = steps * g;
+        const float *xpt = x_steps == 1 ? xp : xp + t * g; /* one step: the same at each */
+        size_t stride = x_steps * g;
         if (layer->reset_before) { /* two products, the second after the reset */
             float *hrz = hp, *hn = hp + batch * 2 * hidden;
             if (t)

@@ -105,10 +105,13 @@ anoma_status an_nn_forward(const an_nn *net, const float *x, size_t batch, size_
                            float *out);
 
 /* One recurrent or linear layer (layers.c), on `batch` sequences of `steps`
- * steps; work holds an_nn_layer_work_floats(layer, batch, steps) floats. */
+ * steps; work holds an_nn_layer_work_floats(layer, batch, steps) floats.
+ * A recurrent layer's x holds x_steps steps per sequence: `steps`, or 1 for
+ * the same input at every step (a RepeatVector before it), which is then
+ * projected once instead of at each step. */
 size_t an_nn_layer_work_floats(const an_nn_layer *layer, size_t batch, size_t steps);
 void an_nn_recurrent(const an_nn_layer *layer, const float *x, size_t batch, size_t steps,
-                     float *out, float *work);
+                     size_t x_steps, float *out, float *work);
 void an_nn_linear(const an_nn_layer *layer, const float *x, size_t rows, float *out);
 void an_nn_activate(an_nn_activation a, float *x, size_t n);
 
