@@ -160,3 +160,23 @@ def test_bad_states_and_options_refused():
     with pytest.raises(anoma.ShapeError):
         s.push("a", [1.0, 2.0])
     assert s.n_entities == 1
+
+
+def test_fingerprint_tells_which_models_continue_a_state():
+    """Equal fingerprints exactly when a saved state restores: a retrain on
+    other rows keeps it, a model with another input schema does not."""
+    first = fitted(activity(300, seed=3))[1]
+    retrained = fitted(activity(300, seed=4))[1]
+    other_schema = unit_model()
+    s = anoma.Stream(first)
+    df = activity(40, seed=5)
+    for i in range(len(df)):
+        s.push(df.user[i], df.iloc[i], df.ts[i])
+    data = s.to_bytes()
+    assert s.fingerprint == anoma.stream_fingerprint(first) == anoma.stream_fingerprint(retrained)
+    assert anoma.stream_fingerprint(other_schema) != s.fingerprint
+    assert anoma.Stream.from_bytes(retrained, data).n_entities == s.n_entities
+    with pytest.raises(anoma.InvalidArgumentError, match="another model"):
+        anoma.Stream.from_bytes(other_schema, data)
+    with pytest.raises(TypeError, match="stream_fingerprint"):
+        anoma.stream_fingerprint("not a model")

@@ -34,8 +34,9 @@ void test_alloc_restore(void);
 /* Run attempt(ctx) with the first allocation failing, then the second, ...
  * until it succeeds: each run must return ANOMA_OK or ANOMA_ERR_NO_MEMORY
  * and leave no block alive (attempt frees what it made, whatever its
- * status). Failures are reported at file:line. */
-void test_alloc_failures(const char *file, int line, anoma_status (*attempt)(void *ctx),
+ * status). Failures are reported at file:line. Returns the number of
+ * failing allocations tried (the runs that returned ANOMA_ERR_NO_MEMORY). */
+long test_alloc_failures(const char *file, int line, anoma_status (*attempt)(void *ctx),
                          void *ctx);
 #define CHECK_ALLOC_FAILURES(attempt, ctx) test_alloc_failures(__FILE__, __LINE__, attempt, ctx)
 
@@ -131,6 +132,7 @@ typedef struct test_reload_case {
     const char *params[4];
     const double *x;
     size_t n, d;
+    const int *labels; /* for supervised detectors; NULL: none */
 } test_reload_case;
 
 /* For CHECK_ALLOC_FAILURES (ctx: a test_reload_case): build and fit

@@ -30,7 +30,7 @@ from .pipeline import (FrequencyEncoder, MaxAbsScaler, MinMaxScaler, MissingIndi
 from .keras import from_keras_weights
 from .sequence import SequenceModel, from_torch
 from .autoencoder import Autoencoder
-from .stream import AlertEvent, Stream, StreamResult
+from .stream import AlertEvent, Stream, StreamResult, stream_fingerprint
 from . import plot  # matplotlib is imported by its functions, never here
 
 __version__ = _text(_lib.anoma_version())
@@ -52,7 +52,7 @@ def shutdown():
 _lib.anoma_shutdown.restype = None
 _lib.anoma_shutdown.argtypes = []
 
-__all__ = ["Model", "RowScorer", "Stream", "StreamResult", "AlertEvent", "Pipeline", "StandardScaler", "OneHotEncoder", "Select",
+__all__ = ["Model", "RowScorer", "Stream", "StreamResult", "stream_fingerprint", "AlertEvent", "Pipeline", "StandardScaler", "OneHotEncoder", "Select",
            "SimpleImputer", "MissingIndicator", "MinMaxScaler", "RobustScaler", "MaxAbsScaler",
            "Normalizer", "OrdinalEncoder", "FrequencyEncoder", "Ratio", "ZScore", "MAD", "IQR", "IsolationForest", "OneClassSVM", "SGDOneClassSVM", "from_sklearn",
            "from_torch", "from_keras_weights", "SequenceModel", "Autoencoder",

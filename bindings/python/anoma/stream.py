@@ -46,6 +46,7 @@ for _name, (_res, _args) in {
         "anoma_stream_memory_bytes": (_size, [_p]),
         "anoma_stream_save": (_st, [_p, _p, _size, ctypes.POINTER(_size)]),
         "anoma_stream_restore": (_st, [_p, ctypes.c_char_p, _size]),
+        "anoma_stream_fingerprint": (_st, [_p, ctypes.POINTER(ctypes.c_uint64)]),
         "anoma_model_n_outputs": (_size, [_p]),
         "anoma_model_output_name": (ctypes.c_char_p, [_p, _size]),
 }.items():
@@ -90,6 +91,27 @@ def _key(entity):
     return key
 
 
+def stream_fingerprint(model):
+    """The 64-bit fingerprint (an int) of what ``model``'s per-entity stream
+    state means (docs/stream.md, "Saving and restoring"): a stream state
+    saved with one model restores into another exactly when their
+    fingerprints are equal, so a host compares them before moving states to
+    a retrained model. ``model`` is a fitted ``anoma.Model``, estimator or
+    ``Pipeline``."""
+    model = _fitted_model(model, "stream_fingerprint")
+    value = ctypes.c_uint64()
+    check(lib.anoma_stream_fingerprint(model._handle, ctypes.byref(value)))
+    return value.value
+
+
+def _fitted_model(model, who):
+    found = model if isinstance(model, Model) else getattr(model, "model_", model)
+    if not isinstance(found, Model):
+        raise TypeError("%s: expected a fitted anoma.Model, estimator or Pipeline; got %s"
+                        % (who, type(model).__name__))
+    return found
+
+
 class Stream:
     """Score observations of many entities with one fitted model, keeping
     each entity's history (window features, time since its previous row,
@@ -105,10 +127,7 @@ class Stream:
 
     def __init__(self, model, **options):
         self._handle = None
-        self.model = model if isinstance(model, Model) else getattr(model, "model_", model)
-        if not isinstance(self.model, Model):
-            raise TypeError("Stream: expected a fitted anoma.Model, estimator or Pipeline; got "
-                            "%s" % type(model).__name__)
+        self.model = _fitted_model(model, "Stream")
         self.options = dict(options)
         handle = ctypes.c_void_p()
         check(lib.anoma_stream_create(self.model._handle,
@@ -246,6 +265,12 @@ class Stream:
         return lib.anoma_stream_memory_bytes(self._handle)
 
     # ---- state ------------------------------------------------------------
+
+    @property
+    def fingerprint(self):
+        """``stream_fingerprint(self.model)``: the value this stream's saved
+        state carries and a restored state must carry."""
+        return stream_fingerprint(self.model)
 
     def to_bytes(self):
         """The whole entity state (docs/stream.md, "State format"), bound to

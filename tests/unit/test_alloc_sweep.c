@@ -1,0 +1,419 @@
+/* Allocation failures everywhere: for every registered detector and every
+ * pipeline step, each operation is run with its first allocation failing,
+ * then its second, and so on until it succeeds (CHECK_ALLOC_FAILURES).
+ * Every run must return ANOMA_OK or ANOMA_ERR_NO_MEMORY and leave no block
+ * alive, and the objects it was handed must come out unchanged: a model
+ * whose score, row scorer or save ran out of memory still scores and saves
+ * the same bits, a stream whose push failed goes on as if the push never
+ * happened. The walks go over the registries, so a new detector or step is
+ * covered when it registers. docs/reliability.md gives the counts. */
+#include "testing.h"
+
+#include "detectors/detector.h"
+#include "features/step.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { ROWS = 120, COLS = 4 };
+static double data[ROWS * COLS];
+static int labels[ROWS];
+
+/* Parameters that keep a sweep short: every attempt refits from scratch. */
+static const char *small_params(const char *detector)
+{
+    static const struct { const char *name, *params; } small[] = {
+        {"iforest", "n_trees=8"},
+        {"gbt", "n_trees=4 max_depth=3"},
+        {"ocsvm_sgd", "n_components=16 max_iter=3"},
+        {"autoencoder", "epochs=2 hidden=4"},
+    };
+    for (size_t i = 0; i < sizeof small / sizeof *small; i++)
+        if (!strcmp(small[i].name, detector))
+            return small[i].params;
+    return NULL;
+}
+
+/* ---- a fitted model's read paths ---- */
+
+typedef struct fitted {
+    const anoma_model *model;
+    const double *reference; /* batch scores of data, ROWS */
+    const double *features;  /* feature scores of detector 0, or NULL */
+    size_t outputs;
+} fitted;
+
+static int bits_differ(const double *a, const double *b, size_t n)
+{
+    return memcmp(a, b, n * sizeof *a) != 0;
+}
+
+static anoma_status score_batch(void *ctx)
+{
+    const fitted *f = ctx;
+    double scores[ROWS];
+    anoma_matrix x = anoma_matrix_f64(data, ROWS, COLS);
+    anoma_status st = anoma_model_score(f->model, &x, scores);
+    if (st == ANOMA_OK && bits_differ(scores, f->reference, ROWS))
+        st = ANOMA_ERR_INTERNAL;
+    return st;
+}
+
+static anoma_status score_rows(void *ctx)
+{
+    const fitted *f = ctx;
+    anoma_row_scorer *scorer = NULL;
+    anoma_status st = anoma_row_scorer_create(f->model, &scorer);
+    for (size_t i = 0; st == ANOMA_OK && i < ROWS; i += 7) {
+        double score;
+        st = anoma_row_scorer_score(scorer, data + i * COLS, COLS, &score, NULL);
+        if (st == ANOMA_OK && bits_differ(&score, f->reference + i, 1))
+            st = ANOMA_ERR_INTERNAL;
+    }
+    anoma_row_scorer_free(scorer);
+    return st;
+}
+
+static anoma_status feature_scores(void *ctx)
+{
+    const fitted *f = ctx;
+    double *out = malloc(ROWS * f->outputs * sizeof *out);
+    anoma_matrix x = anoma_matrix_f64(data, ROWS, COLS);
+    anoma_status st = out ? anoma_model_feature_scores(f->model, 0, &x, out) : ANOMA_ERR_INTERNAL;
+    if (st == ANOMA_OK && bits_differ(out, f->features, ROWS * f->outputs))
+        st = ANOMA_ERR_INTERNAL;
+    free(out);
+    return st;
+}
+
+static unsigned char *saved_bytes(const anoma_model *m, size_t *size)
+{
+    *size = 0;
+    CHECK_OK(anoma_model_save_memory(m, NULL, 0, size));
+    unsigned char *bytes = malloc(*size);
+    CHECK_OK(anoma_model_save_memory(m, bytes, *size, size));
+    return bytes;
+}
+
+/* Every read path of one fitted model with each allocation failing in
+ * turn; afterwards the model scores and saves as before. Prints the
+ * failing allocations tried per path. */
+static void sweep_read_paths(const char *detector, const anoma_model *m)
+{
+    fitted f = {.model = m, .outputs = anoma_model_n_outputs(m)};
+    double reference[ROWS];
+    anoma_matrix x = anoma_matrix_f64(data, ROWS, COLS);
+    CHECK_OK(anoma_model_score(m, &x, reference));
+    f.reference = reference;
+    size_t size_before;
+    unsigned char *before = saved_bytes(m, &size_before);
+    long batch = CHECK_ALLOC_FAILURES(score_batch, &f);
+    long rows = CHECK_ALLOC_FAILURES(score_rows, &f);
+    long explained = -1; /* -1: the detector has no feature scores */
+    double *features = malloc(ROWS * f.outputs * sizeof *features);
+    if (anoma_model_feature_scores(m, 0, &x, features) == ANOMA_OK) {
+        f.features = features;
+        explained = CHECK_ALLOC_FAILURES(feature_scores, &f);
+    }
+    free(features);
+    printf("  %-16s score %ld, row scorer %ld, feature scores %ld\n", detector, batch, rows,
+           explained);
+    size_t size_after;
+    unsigned char *after = saved_bytes(m, &size_after);
+    int unchanged = size_after == size_before && !memcmp(before, after, size_before);
+    CHECK(unchanged);
+    if (!unchanged)
+        printf("  detector %s: the model saves other bytes after the sweeps\n", detector);
+    free(before);
+    free(after);
+}
+
+/* Fit, score, save, load and score again (test_fit_reload) with each
+ * allocation failing in turn, then the read paths, for every detector the
+ * model fits from data. A stateful detector (seq_autoencoder) is imported
+ * with its weights: test_nn.c sweeps its import and streams. */
+static void test_every_detector(void)
+{
+    size_t detectors = 0;
+    for (size_t k = 0; an_detector_at(k); k++) {
+        const an_detector_vtable *vt = an_detector_at(k);
+        if (vt->flags & ANOMA_FLAG_STATEFUL)
+            continue;
+        detectors++;
+        test_reload_case c = {.model_params = "n_threads=1",
+                              .detectors = {vt->name, NULL},
+                              .params = {small_params(vt->name)},
+                              .x = data, .n = ROWS, .d = COLS};
+        if (vt->flags & ANOMA_FLAG_SUPERVISED)
+            c.labels = labels;
+        long life = CHECK_ALLOC_FAILURES(test_fit_reload, &c);
+        printf("  %-16s fit, score, save, load, score: %ld\n", vt->name, life);
+        anoma_model *m = NULL;
+        CHECK_OK(anoma_model_create("n_threads=1", &m));
+        CHECK_OK(anoma_model_add_detector(m, vt->name, small_params(vt->name), NULL));
+        anoma_matrix x = anoma_matrix_f64(data, ROWS, COLS);
+        CHECK_OK(anoma_model_fit(m, &x, vt->flags & ANOMA_FLAG_SUPERVISED ? labels : NULL, NULL));
+        sweep_read_paths(vt->name, m);
+        anoma_model_free(m);
+    }
+    CHECK(detectors >= 10);
+}
+
+/* ---- every step, in one pipeline, through batch and stream ---- */
+
+enum { N = 96 };
+static const char *user[N], *device[N], *channel[N], *region[N];
+static int64_t ts[N];
+static double amount[N], clicks[N];
+
+static void make_frame_data(void)
+{
+    static const char *const users[] = {"u1", "u2", "u3", "u4"};
+    static const char *const devices[] = {"phone", "tablet", "desktop"};
+    static const char *const channels[] = {"web", "app"};
+    static const char *const regions[] = {"north", "south", "east", "west", "centre"};
+    for (size_t i = 0; i < N; i++) {
+        user[i] = users[(i * 7 + i / 5) % 4];
+        device[i] = devices[(i * 5 + i / 3) % 3];
+        channel[i] = channels[(i / 2) % 2];
+        region[i] = regions[(i * 3) % 5];
+        ts[i] = 1700000000 + (int64_t)(i * 611 + (i % 7) * 1800);
+        amount[i] = i % 11 == 4 ? NAN : (double)((i * 37) % 101) + (i % 17 == 3 ? 500 : 0);
+        clicks[i] = 1 + (double)((i * 13) % 9);
+    }
+}
+
+static anoma_frame *make_frame(void)
+{
+    anoma_frame *f = NULL;
+    if (anoma_frame_create(N, &f) != ANOMA_OK)
+        return NULL;
+    anoma_status st = anoma_frame_add_column(f, "user", ANOMA_COL_STRING, user);
+    if (st == ANOMA_OK)
+        st = anoma_frame_add_column(f, "device", ANOMA_COL_STRING, device);
+    if (st == ANOMA_OK)
+        st = anoma_frame_add_column(f, "channel", ANOMA_COL_STRING, channel);
+    if (st == ANOMA_OK)
+        st = anoma_frame_add_column(f, "region", ANOMA_COL_STRING, region);
+    if (st == ANOMA_OK)
+        st = anoma_frame_add_column(f, "ts", ANOMA_COL_TIMESTAMP, ts);
+    if (st == ANOMA_OK)
+        st = anoma_frame_add_column(f, "amount", ANOMA_COL_DOUBLE, amount);
+    if (st == ANOMA_OK)
+        st = anoma_frame_add_column(f, "clicks", ANOMA_COL_DOUBLE, clicks);
+    if (st != ANOMA_OK) {
+        anoma_frame_free(f);
+        f = NULL;
+    }
+    return f;
+}
+
+/* One pipeline holding every registered step (the test checks it does). */
+static const struct { const char *step, *params; } every_step[] = {
+    {"time_features", "column=ts entity=user features=hour,since_previous"},
+    {"window", "entity=user columns=amount lags=1 rolling=3 stats=mean,std"},
+    {"ratio", "numerator=amount denominator=clicks"},
+    {"missing_indicator", "columns=amount error_on_new=false"},
+    {"frequency", "columns=region"},
+    {"ordinal", "columns=channel"},
+    {"one_hot", "columns=device"},
+    {"select", "drop=user"},
+    {"imputer", NULL},
+    {"robust_scaler", NULL},
+    {"minmax_scaler", NULL},
+    {"maxabs_scaler", NULL},
+    {"normalizer", NULL},
+    {"standard_scaler", NULL},
+    {"pca", "n_components=3"},
+};
+enum { STEPS = sizeof every_step / sizeof *every_step };
+
+static anoma_status build_and_fit(anoma_model **out)
+{
+    anoma_model *m = NULL;
+    anoma_frame *f = make_frame();
+    anoma_status st = f ? anoma_model_create("n_threads=1", &m) : ANOMA_ERR_NO_MEMORY;
+    for (size_t s = 0; st == ANOMA_OK && s < STEPS; s++)
+        st = anoma_model_add_step(m, every_step[s].step, every_step[s].params, NULL);
+    if (st == ANOMA_OK)
+        st = anoma_model_add_detector(m, "zscore", NULL, NULL);
+    if (st == ANOMA_OK)
+        st = anoma_model_fit_frame(m, f, NULL, NULL);
+    anoma_frame_free(f);
+    if (st != ANOMA_OK) {
+        anoma_model_free(m);
+        m = NULL;
+    }
+    *out = m;
+    return st;
+}
+
+static anoma_status fit_pipeline(void *ctx)
+{
+    (void)ctx;
+    anoma_model *m = NULL;
+    anoma_status st = build_and_fit(&m);
+    anoma_model_free(m);
+    return st;
+}
+
+typedef struct pipeline_case {
+    const anoma_model *model;
+    const double *batch; /* score_frame of the frame, N */
+    const unsigned char *saved;
+    size_t saved_size;
+} pipeline_case;
+
+static anoma_status score_frame(void *ctx)
+{
+    const pipeline_case *pc = ctx;
+    double scores[N];
+    anoma_frame *f = make_frame();
+    anoma_status st = f ? anoma_model_score_frame(pc->model, f, scores) : ANOMA_ERR_NO_MEMORY;
+    if (st == ANOMA_OK && bits_differ(scores, pc->batch, N))
+        st = ANOMA_ERR_INTERNAL;
+    anoma_frame_free(f);
+    return st;
+}
+
+static anoma_status load_and_score(void *ctx)
+{
+    const pipeline_case *pc = ctx;
+    anoma_model *back = NULL;
+    anoma_status st = anoma_model_load_memory(pc->saved, pc->saved_size, &back);
+    if (st == ANOMA_OK) {
+        pipeline_case again = *pc;
+        again.model = back;
+        st = score_frame(&again);
+    }
+    anoma_model_free(back);
+    return st;
+}
+
+/* A stream over the frame's rows, entities interleaved: each push scores
+ * as the batch (the steps keyed by the entity column make the two equal),
+ * then a save and a restore into a second stream, which must go on alike. */
+static anoma_status push_row(anoma_stream *s, size_t i, double *score)
+{
+    anoma_value row[7];
+    row[0].text = user[i];
+    row[1].text = device[i];
+    row[2].text = channel[i];
+    row[3].text = region[i];
+    row[4].timestamp = ts[i];
+    row[5].number = amount[i];
+    row[6].number = clicks[i];
+    return anoma_stream_push_values(s, user[i], (double)ts[i], row, 7, score, NULL, NULL);
+}
+
+static anoma_status stream_life(void *ctx)
+{
+    const pipeline_case *pc = ctx;
+    anoma_stream *s = NULL, *t = NULL;
+    unsigned char *bytes = NULL;
+    size_t size = 0;
+    anoma_status st = anoma_stream_create(pc->model, NULL, &s);
+    for (size_t i = 0; st == ANOMA_OK && i < N / 2; i++) {
+        double score;
+        st = push_row(s, i, &score);
+        if (st == ANOMA_OK && bits_differ(&score, pc->batch + i, 1))
+            st = ANOMA_ERR_INTERNAL;
+    }
+    if (st == ANOMA_OK)
+        st = anoma_stream_save(s, NULL, 0, &size);
+    if (st == ANOMA_OK && !(bytes = malloc(size)))
+        st = ANOMA_ERR_INTERNAL;
+    if (st == ANOMA_OK)
+        st = anoma_stream_save(s, bytes, size, &size);
+    if (st == ANOMA_OK)
+        st = anoma_stream_create(pc->model, NULL, &t);
+    if (st == ANOMA_OK)
+        st = anoma_stream_restore(t, bytes, size);
+    for (size_t i = N / 2; st == ANOMA_OK && i < N; i++) {
+        double score;
+        st = push_row(t, i, &score);
+        if (st == ANOMA_OK && bits_differ(&score, pc->batch + i, 1))
+            st = ANOMA_ERR_INTERNAL;
+    }
+    free(bytes);
+    anoma_stream_free(s);
+    anoma_stream_free(t);
+    return st;
+}
+
+/* A push that runs out of memory part-way (a new entity, or a step's work)
+ * leaves the stream as if it had not happened: every push of a stream is
+ * retried until it succeeds, each retry after an allocation failure, and
+ * the scores still equal the batch's. */
+static void push_through_failures(const pipeline_case *pc)
+{
+    anoma_stream *s = NULL;
+    CHECK_OK(anoma_stream_create(pc->model, NULL, &s));
+    size_t mismatches = 0, failures = 0;
+    for (size_t i = 0; s && i < N; i++) {
+        double score;
+        anoma_status st = ANOMA_ERR_NO_MEMORY;
+        for (long budget = 0; st == ANOMA_ERR_NO_MEMORY; budget++) {
+            test_alloc_install(budget);
+            st = push_row(s, i, &score);
+            test_alloc_restore();
+            failures += st == ANOMA_ERR_NO_MEMORY;
+        }
+        CHECK_OK(st);
+        mismatches += bits_differ(&score, pc->batch + i, 1);
+    }
+    CHECK(mismatches == 0);
+    CHECK(failures > 0); /* new entities did need memory */
+    printf("  stream pushes retried after %zu allocation failures\n", failures);
+    anoma_stream_free(s);
+}
+
+static void test_every_step(void)
+{
+    for (size_t k = 0; an_step_at(k); k++) {
+        int listed = 0;
+        for (size_t s = 0; s < STEPS; s++)
+            listed |= !strcmp(every_step[s].step, an_step_at(k)->name);
+        CHECK(listed);
+        if (!listed)
+            printf("  step %s is not in this test's pipeline\n", an_step_at(k)->name);
+    }
+    printf("  pipeline fit: %ld\n", CHECK_ALLOC_FAILURES(fit_pipeline, NULL));
+    anoma_model *m = NULL;
+    CHECK_OK(build_and_fit(&m));
+    if (!m)
+        return;
+    double batch[N];
+    anoma_frame *f = make_frame();
+    CHECK_OK(anoma_model_score_frame(m, f, batch));
+    anoma_frame_free(f);
+    pipeline_case pc = {.model = m, .batch = batch};
+    unsigned char *saved = saved_bytes(m, &pc.saved_size);
+    pc.saved = saved;
+    long scored = CHECK_ALLOC_FAILURES(score_frame, &pc);
+    long loaded = CHECK_ALLOC_FAILURES(load_and_score, &pc);
+    long streamed = CHECK_ALLOC_FAILURES(stream_life, &pc);
+    printf("  pipeline score %ld, load and score %ld, stream pushes, save and restore %ld\n",
+           scored, loaded, streamed);
+    push_through_failures(&pc);
+    size_t size_after;
+    unsigned char *after = saved_bytes(m, &size_after);
+    CHECK(size_after == pc.saved_size && !memcmp(saved, after, size_after));
+    free(after);
+    free(saved);
+    anoma_model_free(m);
+}
+
+int main(void)
+{
+    test_fill(data, ROWS * COLS, 4242u, 1000, 100.0);
+    for (size_t i = 0; i < ROWS; i += 13) {
+        data[i * COLS + i % COLS] += 40;
+        labels[i] = 1;
+    }
+    make_frame_data();
+    RUN(test_every_detector);
+    RUN(test_every_step);
+    return test_summary();
+}
