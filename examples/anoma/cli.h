@@ -18,6 +18,7 @@ enum {
 int cmd_train(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_stream(int argc, char **argv);
 int cmd_convert(int argc, char **argv);

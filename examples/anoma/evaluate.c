@@ -1,6 +1,7 @@
 /* anoma evaluate: fit each detector on a labelled CSV file, score it and
  * print ROC AUC, PR AUC, precision, recall, F1 and timings. */
 #include "evaluate.h"
+#include "html_report.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -13,7 +14,8 @@ static const char evaluate_help[] =
     "usage: anoma evaluate --label COL [--step 'NAME KEY=VALUE ...' ...]\n"
     "                      [--detectors a,b,c] [--param DET.KEY=VALUE ...]\n"
     "                      [--contamination R] [--train-rows N | --train-fraction F\n"
-    "                      [--seed S]] [--format table|csv|json] data.csv\n"
+    "                      [--seed S]] [--format table|csv|json] [--report FILE]\n"
+    "                      data.csv\n"
     "\n"
     "Fit one single-detector model per detector on data.csv and score it; print\n"
     "one row per detector: ROC AUC, PR AUC (average precision), precision,\n"
@@ -39,6 +41,9 @@ static const char evaluate_help[] =
     "                           others; the draw depends only on --seed\n"
     "  -s, --seed S             seed of that draw (default 0)\n"
     "      --format FORMAT      table (default), csv or json (an array of objects)\n"
+    "      --report FILE        also write a self-contained HTML report of the\n"
+    "                           scored rows: curves, score histograms, confusion\n"
+    "                           matrices, series, explanations (docs/cli.md)\n"
     "%s%s"
     "  -h, --help               this text\n"
     "\n"
@@ -49,6 +54,7 @@ static const char evaluate_help[] =
 
 typedef struct eval_options {
     const char *label, *detectors, *contamination;
+    const char *report;   /* --report FILE, or NULL */
     eval_format format;
     const char **params;  /* DET.KEY=VALUE, in command-line order */
     size_t n_params;
@@ -75,6 +81,7 @@ static int parse_options(int argc, char **argv, eval_options *o, int *help_shown
         {"seed", required_argument, NULL, 's'},
         {"format", required_argument, NULL, 'F'},
         {"step", required_argument, NULL, 'S'},
+        {"report", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         CLI_INPUT_OPTIONS,
         CLI_SELECT_OPTIONS,
@@ -90,6 +97,7 @@ static int parse_options(int argc, char **argv, eval_options *o, int *help_shown
         case 'c': o->contamination = optarg; break;
         case 'p': o->params[o->n_params++] = optarg; break;
         case 'S': o->in.typed = 1; o->steps[o->n_steps++] = optarg; break;
+        case 'R': o->report = optarg; break;
         case 'r':
             if (cli_parse_count(optarg, &o->train_rows) != 0)
                 return cli_usage("evaluate", "--train-rows wants a positive integer");
@@ -299,15 +307,17 @@ static anoma_status run_one(anoma_model *m, const eval_split *s, double *scores,
     return st;
 }
 
-/* Run every model; the results of the detectors not skipped go to r[]. */
+/* Run every model; the results of the detectors not skipped go to r[].
+ * With `kept` (room for n * rows scores, for --report), the scores of the
+ * i-th detector run go to kept + i * rows and its model to kept_models[i]. */
 static int run_all(anoma_model **models, const char *const *names, size_t n, int skip_unfit,
                    int contamination_is_auto, const eval_split *s, eval_result *r,
-                   size_t *n_done)
+                   size_t *n_done, double *kept, anoma_model **kept_models)
 {
     size_t rows = s->test_frame ? anoma_frame_rows(s->test_frame) : s->test.rows;
-    double *scores = malloc((rows + 1) * sizeof *scores);
+    double *scores = kept ? NULL : malloc((rows + 1) * sizeof *scores);
     int *pred = malloc((rows + 1) * sizeof *pred);
-    int rc = scores && pred ? CLI_OK : cli_error("out of memory");
+    int rc = (scores || kept) && pred ? CLI_OK : cli_error("out of memory");
     *n_done = 0;
     for (size_t k = 0; k < n && rc == CLI_OK; k++) {
         const char *stage;
@@ -321,6 +331,10 @@ static int run_all(anoma_model **models, const char *const *names, size_t n, int
         }
         cli_progress("fitting %s...", names[k]);
         r[*n_done].detector = names[k];
+        if (kept) {
+            scores = kept + *n_done * rows;
+            kept_models[*n_done] = models[k];
+        }
         anoma_status st = run_one(models[k], s, scores, pred, &r[*n_done], &stage);
         if (st == ANOMA_ERR_UNSUPPORTED && skip_unfit && !strcmp(stage, "fitting"))
             fprintf(stderr, "anoma: skipping %s: %s\n", names[k], anoma_last_error());
@@ -329,8 +343,35 @@ static int run_all(anoma_model **models, const char *const *names, size_t n, int
         else
             ++*n_done;
     }
-    free(scores);
+    if (!kept)
+        free(scores);
     free(pred);
+    return rc;
+}
+
+/* --report: the scored rows and each detector's scores as an HTML report. */
+static int write_report(const char *out, const eval_summary *summary, const cli_data *d,
+                        const eval_split *s, const eval_result *r, size_t n,
+                        const double *kept, anoma_model *const *kept_models, int random_split)
+{
+    size_t rows = s->test_frame ? anoma_frame_rows(s->test_frame) : s->test.rows;
+    html_detector *det = calloc(n + 1, sizeof *det);
+    if (!det)
+        return cli_error("out of memory");
+    for (size_t k = 0; k < n; k++)
+        det[k] = (html_detector){r[k].detector, kept_models[k], kept + k * rows, r[k].threshold};
+    char title[600], text[1200];
+    snprintf(title, sizeof title, "anoma evaluate: %s", summary->path);
+    snprintf(text, sizeof text, "%s: %zu rows, %zu feature columns, %zu %s; %s.", summary->path,
+             summary->rows, summary->cols, summary->anomalies,
+             summary->anomalies == 1 ? "anomaly" : "anomalies", summary->split);
+    html_report rep = {title, text, rows, s->test_labels, s->test_frame ? NULL : &s->test,
+                       d->names, NULL, NULL, det, n};
+    /* the rows scored are the file's last `rows`, in order, unless drawn at random */
+    if (!random_split)
+        html_report_time_column(d, d->rows - rows, &rep.time, &rep.time_name);
+    int rc = html_report_write(out, &rep);
+    free(det);
     return rc;
 }
 
@@ -382,14 +423,27 @@ int cmd_evaluate(int argc, char **argv)
         rc = eval_make_split(&d, o.train_rows, o.train_fraction, o.seed, &s);
     if (rc == CLI_OK && !(results = calloc(n, sizeof *results)))
         rc = cli_error("out of memory");
+    /* --report keeps every detector's scores: 8 bytes a row a detector */
+    size_t scored = s.test_frame ? anoma_frame_rows(s.test_frame) : s.test.rows;
+    double *kept = NULL;
+    anoma_model **kept_models = NULL;
+    if (rc == CLI_OK && o.report &&
+        (!(kept = malloc(n * scored * sizeof *kept + 1)) ||
+         !(kept_models = calloc(n + 1, sizeof *kept_models))))
+        rc = cli_error("out of memory");
     if (rc == CLI_OK)
         rc = run_all(models, names, n, o.detectors == NULL, isnan(contamination_used(&o)), &s,
-                     results, &n_done);
+                     results, &n_done, kept, kept_models);
     if (rc == CLI_OK) {
         eval_summary summary = {path, d.rows, d.cols, d.n_anomalies, contamination_used(&o),
                                 s.text};
         eval_report(o.format, &summary, results, n_done);
+        if (o.report)
+            rc = write_report(o.report, &summary, &d, &s, results, n_done, kept, kept_models,
+                              o.train_fraction > 0);
     }
+    free(kept);
+    free(kept_models);
     for (size_t k = 0; models && k < n; k++)
         anoma_model_free(models[k]);
     free(models);

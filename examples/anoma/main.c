@@ -18,6 +18,7 @@ static const char usage_text[] =
     "  train     fit a model on a CSV file and save it\n"
     "  score     score the rows of a CSV file with a saved model\n"
     "  evaluate  a metrics table of detectors on a labelled CSV file\n"
+    "  report    a model's scores of a labelled CSV file as an HTML report\n"
     "  inspect   what a model file holds\n"
     "  stream    score CSV lines from standard input as they arrive\n"
     "  convert   a model trained by XGBoost (JSON) as a model file\n"
@@ -223,6 +224,7 @@ static const command commands[] = {
     {"train", cmd_train},
     {"score", cmd_score},
     {"evaluate", cmd_evaluate},
+    {"report", cmd_report},
     {"inspect", cmd_inspect},
     {"stream", cmd_stream},
     {"convert", cmd_convert},

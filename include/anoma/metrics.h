@@ -99,6 +99,59 @@ ANOMA_API anoma_status anoma_confusion_at(const double *scores, const int *label
 ANOMA_API anoma_status anoma_best_f1(const double *scores, const int *labels, size_t n,
                                      double *threshold, double *f1);
 
+/**
+ * One point of the ROC and precision-recall curves: flagging the rows with a
+ * score >= @c threshold flags @c tp anomalies and @c fp normal rows. Frozen
+ * layout.
+ * @since 0.2.0
+ */
+typedef struct anoma_curve_point {
+    double threshold; /**< a score of the data: rows scoring at least this are flagged */
+    size_t tp;        /**< anomalies flagged */
+    size_t fp;        /**< normal rows flagged */
+} anoma_curve_point;
+
+/**
+ * @brief The points of the ROC and precision-recall curves, thinned to a
+ *        stated error.
+ *
+ * The full curve has one point per distinct score, from the highest score
+ * down (tied rows move together), the last one flagging every row: the
+ * points of scikit-learn's `roc_curve(drop_intermediate=False)` (without its
+ * first point, (0, 0)) and of `precision_recall_curve`, the ones
+ * anoma_roc_auc() and anoma_average_precision() sum over. With
+ * @p tolerance > 0 a point is kept only when its true-positive rate
+ * (tp / anomalies, the recall), false-positive rate (fp / normal rows) or
+ * precision (tp / (tp + fp)) differs by more than @p tolerance from the
+ * last point kept; the first and the last points are always kept. So every
+ * point left out lies within @p tolerance, in each of the three, of a point
+ * kept (the last one kept before it), and a curve drawn through the kept
+ * points is within @p tolerance of every point of the full one, whatever
+ * n is. A rate whose denominator is 0 (no anomaly, no normal row) counts
+ * as 0. With @p tolerance 0 every point is kept.
+ *
+ * Sized as snprintf(): @p n_points receives the number of points kept,
+ * and the first min(@p cap, that number) are written to @p points (which
+ * may be NULL when @p cap is 0): call with @p cap 0 to learn the size.
+ * @param scores @p n scores, higher = more anomalous.
+ * @param labels @p n labels, 1 = anomaly, 0 = normal.
+ * @param n number of rows.
+ * @param tolerance the largest change of a rate or the precision left out
+ *        between kept points, in [0, 1].
+ * @param points caller-owned room for @p cap points, in curve order.
+ * @param cap number of points @p points holds.
+ * @param n_points receives the number of points kept (never more than n).
+ * @return ::ANOMA_OK; ::ANOMA_ERR_EMPTY (n = 0); ::ANOMA_ERR_INVALID_ARGUMENT
+ *         (a label not 0/1, a NULL pointer, @p tolerance outside [0, 1] or
+ *         NaN); ::ANOMA_ERR_NONFINITE (a score); ::ANOMA_ERR_NO_MEMORY.
+ *         Nothing is written on error.
+ * @note Thread-safe; allocates only temporary memory (n points).
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_curve_points(const double *scores, const int *labels, size_t n,
+                                          double tolerance, anoma_curve_point *points,
+                                          size_t cap, size_t *n_points);
+
 #ifdef __cplusplus
 }
 #endif

@@ -95,7 +95,7 @@ def test_version():
 @pytest.mark.parametrize("args", [["--help"], ["help"], ["help", "train"], ["help", "detectors"],
                                   ["train", "--help"], ["score", "--help"],
                                   ["evaluate", "--help"], ["inspect", "-h"], ["stream", "--help"],
-                                  ["help", "stream"]])
+                                  ["help", "stream"], ["report", "--help"]])
 def test_help_exits_zero(args):
     assert run(*args).stdout.strip()
 

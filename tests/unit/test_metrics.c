@@ -335,11 +335,120 @@ static void test_out_of_memory(void)
         CHECK(st2 == ANOMA_OK || st2 == ANOMA_ERR_NO_MEMORY);
         anoma_status st3 = anoma_best_f1(s, y, 6, &t, &v);
         CHECK(st3 == ANOMA_OK || st3 == ANOMA_ERR_NO_MEMORY);
+        anoma_curve_point p[6];
+        size_t n_points;
+        anoma_status st4 = anoma_curve_points(s, y, 6, 0.0, p, 6, &n_points);
+        CHECK(st4 == ANOMA_OK || st4 == ANOMA_ERR_NO_MEMORY);
         CHECK(test_alloc_live() == 0);
         test_alloc_restore();
-        done = st == ANOMA_OK && st2 == ANOMA_OK && st3 == ANOMA_OK;
+        done = st == ANOMA_OK && st2 == ANOMA_OK && st3 == ANOMA_OK && st4 == ANOMA_OK;
     }
     CHECK(done);
+}
+
+static void test_curve_points_hand_computed(void)
+{
+    /* Distinct scores 0.9, 0.8 (an anomaly and a normal row tied), 0.7, 0.5
+     * (two normal rows): counts of rows scoring >= each, by hand. */
+    double s[] = {0.9, 0.8, 0.8, 0.7, 0.5, 0.5};
+    int y[] = {1, 0, 1, 1, 0, 0};
+    anoma_curve_point p[8];
+    size_t n = 99;
+    CHECK_OK(anoma_curve_points(s, y, 6, 0.0, NULL, 0, &n)); /* size only */
+    CHECK(n == 4);
+    CHECK_OK(anoma_curve_points(s, y, 6, 0.0, p, 8, &n));
+    CHECK(n == 4);
+    const double thr[] = {0.9, 0.8, 0.7, 0.5};
+    const size_t tp[] = {1, 2, 3, 3}, fp[] = {0, 1, 1, 3};
+    for (size_t k = 0; k < 4; k++)
+        CHECK(p[k].threshold == thr[k] && p[k].tp == tp[k] && p[k].fp == fp[k]);
+    /* cap 2: the first two written, the size still told */
+    anoma_curve_point q[3] = {{-1, 7, 7}, {-1, 7, 7}, {-1, 7, 7}};
+    CHECK_OK(anoma_curve_points(s, y, 6, 0.0, q, 2, &n));
+    CHECK(n == 4 && q[1].tp == 2 && q[2].tp == 7);
+    /* tolerance 1: only the first and the last point */
+    CHECK_OK(anoma_curve_points(s, y, 6, 1.0, p, 8, &n));
+    CHECK(n == 2 && p[0].threshold == 0.9 && p[1].threshold == 0.5 && p[1].fp == 3);
+    /* tolerance 0.4: from (tpr 1/3, fpr 0, precision 1), 0.8 moves
+     * precision by 1/3 only and tpr by 1/3: dropped; 0.7 moves tpr by 2/3:
+     * kept; 0.5 is the last */
+    CHECK_OK(anoma_curve_points(s, y, 6, 0.4, p, 8, &n));
+    CHECK(n == 3 && p[1].threshold == 0.7);
+}
+
+/* Every point of the full curve within `tol` of the last kept point at or
+ * before it, in tpr, fpr and precision; the kept points a subsequence. */
+static void check_thinning_bound(const anoma_curve_point *full, size_t n_full,
+                                 const anoma_curve_point *kept, size_t n_kept, size_t pos,
+                                 size_t neg, double tol)
+{
+    CHECK(n_kept >= 1 && n_kept <= n_full);
+    CHECK(kept[0].threshold == full[0].threshold);
+    CHECK(kept[n_kept - 1].threshold == full[n_full - 1].threshold);
+    size_t k = 0;
+    for (size_t i = 0; i < n_full; i++) {
+        while (k + 1 < n_kept && kept[k + 1].threshold >= full[i].threshold)
+            k++;
+        const anoma_curve_point *a = &kept[k], *b = &full[i];
+        CHECK(fabs((double)a->tp / pos - (double)b->tp / pos) <= tol);
+        CHECK(fabs((double)a->fp / neg - (double)b->fp / neg) <= tol);
+        CHECK(fabs((double)a->tp / (a->tp + a->fp) - (double)b->tp / (b->tp + b->fp)) <= tol);
+    }
+}
+
+static void test_curve_points_thinned(void)
+{
+    enum { N = 20000 };
+    double *s = malloc(N * sizeof *s);
+    int *y = malloc(N * sizeof *y);
+    anoma_curve_point *full = malloc(N * sizeof *full), *kept = malloc(N * sizeof *kept);
+    size_t pos = 0;
+    for (int i = 0; i < N; i++) {
+        y[i] = next_rand() % 10 == 0;
+        s[i] = (double)(next_rand() % 5000) / 100.0 + 8.0 * y[i]; /* ties, overlap */
+        pos += (size_t)y[i];
+    }
+    size_t n_full, n_kept;
+    CHECK_OK(anoma_curve_points(s, y, N, 0.0, full, N, &n_full));
+    /* the full curve ends flagging every row, and its points sum to the AUC */
+    CHECK(full[n_full - 1].tp == pos && full[n_full - 1].fp == N - pos);
+    double area2 = 0;
+    for (size_t k = 0; k < n_full; k++)
+        area2 += (double)(full[k].fp - (k ? full[k - 1].fp : 0)) *
+                 (double)(full[k].tp + (k ? full[k - 1].tp : 0));
+    CHECK_NEAR(area2 / (2.0 * pos * (N - pos)), roc(s, y, N), 1e-12);
+    const double tols[] = {0.001, 0.01, 0.1};
+    for (size_t t = 0; t < N_OF(tols); t++) {
+        CHECK_OK(anoma_curve_points(s, y, N, tols[t], kept, N, &n_kept));
+        CHECK(n_kept < n_full);
+        check_thinning_bound(full, n_full, kept, n_kept, pos, N - pos, tols[t]);
+    }
+    free(s);
+    free(y);
+    free(full);
+    free(kept);
+}
+
+static void test_curve_points_bad_input(void)
+{
+    double s[] = {1, 2, 3}, nan_s[] = {1, NAN, 3};
+    int y[] = {0, 1, 0}, y2[] = {0, 2, 0};
+    anoma_curve_point p[3];
+    size_t n = 42;
+    CHECK_STATUS(anoma_curve_points(s, y, 0, 0, p, 3, &n), ANOMA_ERR_EMPTY);
+    CHECK_STATUS(anoma_curve_points(s, y2, 3, 0, p, 3, &n), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "labels[1] = 2") != NULL);
+    CHECK_STATUS(anoma_curve_points(nan_s, y, 3, 0, p, 3, &n), ANOMA_ERR_NONFINITE);
+    CHECK_STATUS(anoma_curve_points(s, y, 3, 0, NULL, 3, &n), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(anoma_curve_points(s, y, 3, 0, p, 3, NULL), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(anoma_curve_points(s, y, 3, -0.1, p, 3, &n), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(anoma_curve_points(s, y, 3, NAN, p, 3, &n), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "tolerance") != NULL);
+    CHECK(n == 42); /* nothing written on error */
+    /* one class only is a curve too (its other rate is 0) */
+    int zeros[] = {0, 0, 0};
+    CHECK_OK(anoma_curve_points(s, zeros, 3, 0, p, 3, &n));
+    CHECK(n == 3 && p[2].fp == 3 && p[2].tp == 0);
 }
 
 int main(void)
@@ -354,5 +463,8 @@ int main(void)
     RUN(test_bad_input);
     RUN(test_cardio_against_sklearn);
     RUN(test_out_of_memory);
+    RUN(test_curve_points_hand_computed);
+    RUN(test_curve_points_thinned);
+    RUN(test_curve_points_bad_input);
     return test_summary();
 }

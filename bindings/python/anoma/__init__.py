@@ -17,7 +17,8 @@ from .covariance import Mahalanobis
 from .decomposition import PCADetector
 from .gbt import GradientBoostedTrees, from_xgboost
 from .iforest import IsolationForest
-from .metrics import average_precision_score, best_f1, confusion_at, roc_auc_score
+from .metrics import (average_precision_score, best_f1, confusion_at, precision_recall_curve,
+                      roc_auc_score, roc_curve)
 from .model import Model, RowScorer
 from .neighbors import KNNDetector, LocalOutlierFactor
 from .ocsvm import OneClassSVM
@@ -30,6 +31,7 @@ from .keras import from_keras_weights
 from .sequence import SequenceModel, from_torch
 from .autoencoder import Autoencoder
 from .stream import AlertEvent, Stream, StreamResult, stream_fingerprint
+from . import plot  # matplotlib is imported by its functions, never here
 
 __version__ = _text(_lib.anoma_version())
 
@@ -55,7 +57,8 @@ __all__ = ["Model", "RowScorer", "Stream", "StreamResult", "stream_fingerprint",
            "Normalizer", "OrdinalEncoder", "FrequencyEncoder", "Ratio", "ZScore", "MAD", "IQR", "IsolationForest", "OneClassSVM", "SGDOneClassSVM", "from_sklearn",
            "from_torch", "from_keras_weights", "SequenceModel", "Autoencoder",
            "LocalOutlierFactor", "KNNDetector", "GradientBoostedTrees", "from_xgboost", "Mahalanobis", "PCADetector", "KMeansDetector",
-           "roc_auc_score", "average_precision_score", "confusion_at", "best_f1",
+           "roc_auc_score", "average_precision_score", "confusion_at", "best_f1", "roc_curve",
+           "precision_recall_curve", "plot",
            "list_detectors", "list_components", "describe", "component_flags",
            "ComponentFlag", "shutdown",
            "AnomaError", "InvalidArgumentError", "ShapeError", "NonFiniteError",

@@ -99,6 +99,7 @@ _SIGNATURES = {
     "anoma_average_precision": (_st, [_p, _p, c_size_t, POINTER(c_double)]),
     "anoma_confusion_at": (_st, [_p, _p, c_size_t, c_double, POINTER(Confusion)]),
     "anoma_best_f1": (_st, [_p, _p, c_size_t, POINTER(c_double), POINTER(c_double)]),
+    "anoma_curve_points": (_st, [_p, _p, c_size_t, c_double, _p, c_size_t, POINTER(c_size_t)]),
 }
 
 
