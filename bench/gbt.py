@@ -15,6 +15,15 @@ XGBoosterPredictFromDense on one row, libxgboost-dev), both on one thread,
 compiled here with the system C compiler. Size: libanoma's model file
 against XGBoost's JSON and UBJSON files.
 
+A second table, on the same data: TreeSHAP per row on the same model
+(XGBoost's trained model imported with anoma.from_xgboost, then
+GradientBoostedTrees.feature_contributions against XGBoost's
+predict(pred_contribs=True), 1 and 2 threads, and the largest difference
+between the two), and the training time of the other ways of growing: a
+random forest as XGBRFClassifier's defaults (one round of 100 trees,
+subsample and colsample_bynode 0.8, eta 1) and grow_policy=lossguide with
+max_leaves=31, max_depth=0 (100 rounds), 1 thread.
+
 Times are the best of a few runs, alternating the sides. Ratios are XGBoost
 time / libanoma time (> 1: libanoma faster). Uses the library of DIR
 (default build-bench if it exists, else build: a release build).
@@ -143,6 +152,46 @@ def run(name, X, y, repeats, timers, tmp, quick):
           flush=True)
 
 
+def explain_and_modes(name, X, y, repeats):
+    Xtr, Xte, ytr, _ = train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
+    ref = xgb.XGBClassifier(tree_method="hist", n_estimators=100, max_depth=6,
+                            nthread=1).fit(Xtr, ytr)
+    booster = ref.get_booster()
+    mine = anoma.from_xgboost(ref)
+    rows = Xte[:2000]
+    shap = {}
+    for threads in (1, 2):
+        mine.n_jobs = threads
+        booster.set_param({"nthread": threads})
+        dm = xgb.DMatrix(rows, nthread=threads)
+        for _ in range(repeats):
+            t, c_ours = best(lambda: mine.feature_contributions(rows), 1)
+            shap["ours", threads] = min(shap.get(("ours", threads), 1e300), t)
+            t, c_ref = best(lambda: booster.predict(dm, pred_contribs=True), 1)
+            shap["xgb", threads] = min(shap.get(("xgb", threads), 1e300), t)
+    diff = float(np.max(np.abs(c_ours - c_ref)))
+    fit = {}
+    rf = dict(n_estimators=1, num_parallel_tree=100, learning_rate=1, subsample=0.8,
+              colsample_bynode=0.8, reg_lambda=1e-5)
+    lg = dict(n_estimators=100, grow_policy="lossguide", max_leaves=31, max_depth=0)
+    for _ in range(repeats):  # alternate the sides
+        for mode, kw, xkw in (("rf", rf, dict(n_estimators=100)), ("lg", lg, lg)):
+            t, _ = best(lambda: anoma.GradientBoostedTrees(n_jobs=1, **kw).fit(Xtr, ytr), 1)
+            fit["ours", mode] = min(fit.get(("ours", mode), 1e300), t)
+            cls = xgb.XGBRFClassifier if mode == "rf" else xgb.XGBClassifier
+            t, _ = best(lambda: cls(tree_method="hist", nthread=1, **xkw).fit(Xtr, ytr), 1)
+            fit["xgb", mode] = min(fit.get(("xgb", mode), 1e300), t)
+    n = len(rows)
+    print("| %s | %.1f | %.1f | %.1fx | %.1f | %.1f | %.1fx | %.1e | %.2f | %.2f | %.2fx "
+          "| %.2f | %.2f | %.2fx |" % (
+              name, shap["ours", 1] / n * 1e6, shap["xgb", 1] / n * 1e6,
+              shap["xgb", 1] / shap["ours", 1], shap["ours", 2] / n * 1e6,
+              shap["xgb", 2] / n * 1e6, shap["xgb", 2] / shap["ours", 2], diff,
+              fit["ours", "rf"], fit["xgb", "rf"], fit["xgb", "rf"] / fit["ours", "rf"],
+              fit["ours", "lg"], fit["xgb", "lg"], fit["xgb", "lg"] / fit["ours", "lg"]),
+          flush=True)
+
+
 def main():
     quick = "--quick" in sys.argv
     repeats = 1 if quick else 3
@@ -158,6 +207,16 @@ def main():
             data = shared(name)
             if data is not None:
                 run(name, *data, repeats, timers, tmp, quick)
+    print()
+    print("| data | TreeSHAP us/row, 1 thread | XGBoost pred_contribs | ratio | 2 threads "
+          "| XGBoost | ratio | largest difference | random forest fit s | XGBRFClassifier "
+          "| ratio | lossguide fit s | XGBoost | ratio |")
+    print("|---|" + "---:|" * 13)
+    explain_and_modes("synthetic", *synthetic(20000 if quick else 100000), repeats)
+    for name in TABULAR:
+        data = shared(name)
+        if data is not None:
+            explain_and_modes(name, *data, repeats)
 
 
 if __name__ == "__main__":

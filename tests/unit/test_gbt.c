@@ -134,6 +134,128 @@ static void test_second_round(void)
     vt()->destroy(s);
 }
 
+/* Random-forest mode: a round's trees grow from the same gradients (all
+ * four rows at margin 0, as in the first round above), so with no sampling
+ * each is the one-round tree with its leaves scaled by eta / 2: -/+ (1 /
+ * 1.5) / 2. The next round starts from both trees' sum. */
+static void test_parallel_trees(void)
+{
+    void *s = fit("n_trees=2 num_parallel_tree=2 max_depth=1 eta=1 min_child_weight=0", tiny_x, 4,
+                  1, tiny_y);
+    const an_gbt_forest *f = forest(s);
+    CHECK(f->n_trees == 4 && f->num_parallel_tree == 2 && f->rounds == 2);
+    for (size_t t = 0; t < 2; t++) {
+        const an_gbt_node *root = &f->nodes[f->roots[t]];
+        CHECK(root->threshold == 3.0f);
+        CHECK_NEAR(f->gain[f->roots[t]], 4.0 / 3.0, 1e-6); /* the gain is not scaled */
+        CHECK_NEAR(f->leaf[root->left], -1.0 / 3.0, 1e-7);
+        CHECK_NEAR(f->leaf[root->left + 1], 1.0 / 3.0, 1e-7);
+    }
+    /* round 2: margins -/+ 2/3 as in test_second_round, leaves halved */
+    double p = 1 / (1 + exp(-2.0 / 3.0));
+    double gl = 2 * (1 - p), hl = 2 * p * (1 - p);
+    for (size_t t = 2; t < 4; t++) {
+        const an_gbt_node *root = &f->nodes[f->roots[t]];
+        CHECK_NEAR(f->leaf[root->left], -gl / (hl + 1) / 2, 1e-6);
+    }
+    vt()->destroy(s);
+}
+
+/* ---- column sampling ---- */
+
+enum { CS_ROWS = 400, CS_COLS = 8, CS_DEPTH = 3 };
+
+/* Mark in used[depth][feature] the splits of the subtree at node i. */
+static void splits_by_depth(const an_gbt_forest *f, uint32_t i, size_t depth,
+                            unsigned char used[][CS_COLS])
+{
+    const an_gbt_node *n = &f->nodes[i];
+    if (n->info & AN_GBT_LEAF)
+        return;
+    used[depth][n->info & AN_GBT_FEATURE_MASK] = 1;
+    splits_by_depth(f, n->left, depth + 1, used);
+    splits_by_depth(f, n->left + 1, depth + 1, used);
+}
+
+static size_t count_used(const unsigned char *used)
+{
+    size_t n = 0;
+    for (size_t j = 0; j < CS_COLS; j++)
+        n += used[j];
+    return n;
+}
+
+/* The samples nest as XGBoost's ColumnSampler's: a level splits only on
+ * its features, a node only on its own, drawn from its level's, drawn
+ * from the tree's. Every feature carries the label, so without sampling
+ * any could split anywhere. */
+static void test_column_sampling_nests(void)
+{
+    double *x = malloc(CS_ROWS * CS_COLS * sizeof *x);
+    int *y = malloc(CS_ROWS * sizeof *y);
+    test_fill(x, CS_ROWS * CS_COLS, 7u, 10007, 1000.0);
+    for (size_t i = 0; i < CS_ROWS; i++) {
+        double sum = 0;
+        for (size_t j = 0; j < CS_COLS; j++)
+            sum += x[i * CS_COLS + j];
+        y[i] = sum > 40;
+    }
+    static const struct {
+        const char *params;
+        size_t per_level, per_tree; /* most features split on at one depth, in one tree */
+    } cases[] = {
+        /* a level sees floor(0.25 x 8) = 2 features */
+        {"colsample_bylevel=0.25", 2, CS_COLS},
+        /* a tree 4, each node 1 of them: the tree splits on at most 4 */
+        {"colsample_bytree=0.5 colsample_bynode=0.25", CS_COLS, 4},
+        /* a level 4, each node 2 of its level's: a depth uses at most 4 */
+        {"colsample_bylevel=0.5 colsample_bynode=0.5", 4, CS_COLS},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        char params[160];
+        snprintf(params, sizeof params, "n_trees=20 max_depth=%d min_child_weight=0 seed=5 %s",
+                 CS_DEPTH, cases[c].params);
+        void *s = fit(params, x, CS_ROWS, CS_COLS, y);
+        const an_gbt_forest *f = forest(s);
+        size_t widest_level = 0, widest_tree = 0;
+        for (size_t t = 0; t < f->n_trees; t++) {
+            unsigned char used[CS_DEPTH][CS_COLS] = {{0}}, tree[CS_COLS] = {0};
+            splits_by_depth(f, f->roots[t], 0, used);
+            for (size_t d = 0; d < CS_DEPTH; d++) {
+                size_t n = count_used(used[d]);
+                widest_level = n > widest_level ? n : widest_level;
+                for (size_t j = 0; j < CS_COLS; j++)
+                    tree[j] |= used[d][j];
+            }
+            size_t n = count_used(tree);
+            widest_tree = n > widest_tree ? n : widest_tree;
+        }
+        CHECK(widest_level <= cases[c].per_level);
+        CHECK(widest_tree <= cases[c].per_tree);
+        /* and the bound is reached: the samples are not smaller than said */
+        CHECK(widest_level == cases[c].per_level || widest_tree == cases[c].per_tree);
+        vt()->destroy(s);
+    }
+    /* a node sees 1 of 8: the roots of 20 trees grown from the same
+     * gradients split on several features, where without sampling every
+     * root takes the same best one */
+    size_t roots[2];
+    for (int k = 0; k < 2; k++) {
+        void *s = fit(k ? "n_trees=1 num_parallel_tree=20 max_depth=2 colsample_bynode=0.125"
+                        : "n_trees=1 num_parallel_tree=20 max_depth=2",
+                      x, CS_ROWS, CS_COLS, y);
+        const an_gbt_forest *f = forest(s);
+        unsigned char used[CS_COLS] = {0};
+        for (size_t t = 0; t < f->n_trees; t++)
+            used[f->nodes[f->roots[t]].info & AN_GBT_FEATURE_MASK] = 1;
+        roots[k] = count_used(used);
+        vt()->destroy(s);
+    }
+    CHECK(roots[0] == 1 && roots[1] >= 4);
+    free(x);
+    free(y);
+}
+
 /* ---- missing values ---- */
 
 static void test_missing_default_direction(void)
@@ -181,7 +303,7 @@ static anoma_model *model_fit(const char *model_params, const char *params, cons
     return m;
 }
 
-static void test_threads_change_nothing(void)
+static void threads_change_nothing(const char *params)
 {
     double *x = malloc(ROWS * COLS * sizeof *x), *s[2];
     int *y = malloc(ROWS * sizeof *y);
@@ -190,7 +312,7 @@ static void test_threads_change_nothing(void)
     unsigned char *payload[2];
     size_t size[2];
     for (int k = 0; k < 2; k++) {
-        anoma_model *m = model_fit(threads[k], "subsample=0.8 colsample_bytree=0.6 seed=3", x, y);
+        anoma_model *m = model_fit(threads[k], params, x, y);
         s[k] = malloc(ROWS * sizeof(double));
         anoma_matrix mx = anoma_matrix_f64(x, ROWS, COLS);
         CHECK_OK(anoma_model_score(m, &mx, s[k]));
@@ -220,6 +342,16 @@ static void test_threads_change_nothing(void)
     free(y);
 }
 
+/* Every random draw (rows, columns by tree, level and node) and both ways
+ * of growing. */
+static void test_threads_change_nothing(void)
+{
+    threads_change_nothing("subsample=0.8 colsample_bytree=0.6 colsample_bylevel=0.7 "
+                           "colsample_bynode=0.8 seed=3 num_parallel_tree=2");
+    threads_change_nothing("grow_policy=lossguide max_leaves=20 max_depth=0 subsample=0.8 "
+                           "colsample_bynode=0.7 seed=4");
+}
+
 static void test_bad_input(void)
 {
     static const struct {
@@ -228,6 +360,9 @@ static void test_bad_input(void)
         {"eta=1.5", "eta"},
         {"subsample=0", "subsample"},
         {"colsample_bytree=0", "colsample_bytree"},
+        {"colsample_bylevel=0", "colsample_bylevel"},
+        {"colsample_bynode=0", "colsample_bynode"},
+        {"colsample_bynode=1.5", "colsample_bynode"},
         {"max_depth=0", "max_depth"},
         {"max_bin=1", "max_bin"},
         {"lambda=-1", "lambda"},
@@ -235,6 +370,11 @@ static void test_bad_input(void)
         {"base_score=0", "base_score"},
         {"objective=multi:softmax", "objective"},
         {"n_trees=0", "n_trees"},
+        {"num_parallel_tree=0", "num_parallel_tree"},
+        {"max_leaves=8", "max_leaves"},                   /* lossguide only */
+        {"grow_policy=levelwise", "grow_policy"},
+        {"grow_policy=lossguide max_leaves=-1", "max_leaves"},
+        {"n_trees=1000 num_parallel_tree=1001", "num_parallel_tree"}, /* over 10^6 trees */
         {"nope=1", "nope"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -269,6 +409,47 @@ static void test_bad_input(void)
     anoma_model_free(m);
     free(x);
     free(y);
+}
+
+/* ---- lossguide ---- */
+
+/* Leaf by leaf: with max_leaves=3 the root's split is followed by the
+ * split of the child whose own best split gains more; depthwise to depth
+ * 2 (whose splits do not depend on the order) says which child that is
+ * and what it gains. */
+static void test_lossguide_order(void)
+{
+    static const double x[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    static const int y[] = {0, 1, 0, 0, 1, 0, 1, 1, 1, 0}; /* the right child gains more */
+    const char *common = "n_trees=1 eta=1 min_child_weight=0";
+    char params[128];
+    snprintf(params, sizeof params, "%s max_depth=2", common);
+    void *deep = fit(params, x, 10, 1, y);
+    snprintf(params, sizeof params, "%s grow_policy=lossguide max_leaves=3 max_depth=0", common);
+    void *lg = fit(params, x, 10, 1, y);
+    const an_gbt_forest *d = forest(deep), *l = forest(lg);
+    uint32_t dl = d->nodes[0].left, ll = l->nodes[0].left;
+    CHECK(d->n_leaves == 4 && l->n_leaves == 3);
+    CHECK(l->nodes[0].threshold == d->nodes[0].threshold);
+    double gain_left = d->gain[dl], gain_right = d->gain[dl + 1];
+    CHECK(gain_right > gain_left); /* so the older node, the left, must wait */
+    int split_left = !(l->nodes[ll].info & AN_GBT_LEAF);
+    CHECK(split_left == (gain_left > gain_right));
+    uint32_t chosen = split_left ? ll : ll + 1, reference = split_left ? dl : dl + 1;
+    CHECK(l->nodes[chosen].threshold == d->nodes[reference].threshold);
+    CHECK_NEAR(l->gain[chosen], d->gain[reference], 1e-12);
+    vt()->destroy(deep);
+    vt()->destroy(lg);
+
+    /* max_leaves bounds every tree, and rich data reaches it */
+    double *xs = malloc(ROWS * COLS * sizeof *xs);
+    int *ys = malloc(ROWS * sizeof *ys);
+    make_data(xs, ys);
+    void *s = fit("n_trees=10 grow_policy=lossguide max_leaves=7 max_depth=0", xs, ROWS, COLS, ys);
+    CHECK(forest(s)->n_leaves == 10 * 7);
+    vt()->destroy(s);
+    free(xs);
+    free(ys);
 }
 
 /* ---- the payload ---- */
@@ -330,19 +511,25 @@ static void test_payload(void)
      * n_nodes 8, then left[3] at 40, right[3] at 52, feature[3] at 64,
      * threshold[3] at 76, default_left[3] at 88, value, gain, cover, then
      * early stopping's record (28 bytes: best + 1 at 163, rounds at 171,
-     * metric at 179, score at 183) */
+     * metric at 179, score at 183), then the trees per round (u64 at 191) */
     void *one = fit("n_trees=1 max_depth=1 eta=1 min_child_weight=0", tiny_x, 4, 1, tiny_y);
     CHECK(save(one, &w));
     vt()->destroy(one);
-    CHECK(w.len == 40 + 3 * 17 + 3 * 24 + 28);
+    CHECK(w.len == 40 + 3 * 17 + 3 * 24 + 28 + 8);
     CHECK(load(w.data, w.len, 1) == ANOMA_OK);
     {
-        /* version 1 (no record) still loads, as no early stopping */
-        unsigned char *v1 = malloc(w.len);
-        memcpy(v1, w.data, w.len);
-        v1[0] = 1;
-        CHECK(load(v1, w.len - 28, 1) == ANOMA_OK);
-        free(v1);
+        /* version 2 (no trees per round) and version 1 (no early-stopping
+         * record either) still load, as one tree per round, no early
+         * stopping; each refuses the bytes of a later version */
+        unsigned char *old = malloc(w.len);
+        memcpy(old, w.data, w.len);
+        old[0] = 2;
+        CHECK(load(old, w.len - 8, 1) == ANOMA_OK);
+        CHECK(load(old, w.len, 1) != ANOMA_OK);
+        old[0] = 1;
+        CHECK(load(old, w.len - 36, 1) == ANOMA_OK);
+        CHECK(load(old, w.len - 8, 1) != ANOMA_OK);
+        free(old);
     }
     static const struct {
         size_t offset;
@@ -350,7 +537,7 @@ static void test_payload(void)
         anoma_status expected;
         const char *named;
     } hostile[] = {
-        {0, 3, ANOMA_ERR_VERSION, "version"},
+        {0, 4, ANOMA_ERR_VERSION, "version"},
         {0, 0, ANOMA_ERR_FORMAT, "version"},
         {4, 7, ANOMA_ERR_FORMAT, "objective"},
         {40, 3, ANOMA_ERR_FORMAT, "child index"}, /* out of range */
@@ -362,6 +549,8 @@ static void test_payload(void)
         {163, 2, ANOMA_ERR_FORMAT, "early stopping"}, /* best round beyond the trees */
         {171, 0, ANOMA_ERR_FORMAT, "early stopping"}, /* fewer rounds than trees */
         {179, 9, ANOMA_ERR_FORMAT, "early stopping"}, /* unknown metric */
+        {191, 0, ANOMA_ERR_FORMAT, "rounds of"},      /* no tree per round */
+        {191, 2, ANOMA_ERR_FORMAT, "rounds of"},      /* 1 tree is not rounds of 2 */
     };
     for (size_t i = 0; i < sizeof hostile / sizeof *hostile; i++) {
         unsigned char *bytes = malloc(w.len);
@@ -402,7 +591,7 @@ static anoma_status chain(size_t depth)
     }
     an_gbt_raw_tree tree = {n, u32, u32 + n, u32 + 2 * n, threshold, default_left, value,
                             NULL, NULL};
-    an_gbt_raw raw = {&tree, 1, 1, AN_GBT_LOGISTIC, 0.5};
+    an_gbt_raw raw = {&tree, 1, 1, AN_GBT_LOGISTIC, 0.5, 1};
     an_gbt_forest f;
     anoma_status st = an_gbt_build(&raw, &f);
     an_gbt_forest_free(&f);
@@ -728,6 +917,9 @@ int main(void)
     RUN(test_threads_change_nothing);
     RUN(test_bad_input);
     RUN(test_payload);
+    RUN(test_parallel_trees);
+    RUN(test_column_sampling_nests);
+    RUN(test_lossguide_order);
     RUN(test_depth_limit);
     RUN(test_metrics_by_hand);
     RUN(test_early_stopping_keeps_the_best_round);

@@ -53,8 +53,15 @@ class GradientBoostedTrees(_Estimator):
     Parameters (XGBClassifier's names and defaults): ``n_estimators``,
     ``max_depth``, ``learning_rate``, ``subsample``, ``colsample_bytree``,
     ``reg_lambda``, ``reg_alpha``, ``gamma``, ``min_child_weight``,
-    ``scale_pos_weight``, ``base_score``, ``max_bin``; ``random_state``
-    (an int, None = 0) seeds ``subsample`` and ``colsample_bytree``;
+    ``scale_pos_weight``, ``base_score``, ``max_bin``, ``num_parallel_tree``
+    (trees per round: random-forest mode, as XGBRFClassifier's
+    ``n_estimators``), ``colsample_bylevel`` and ``colsample_bynode``
+    (shares of the tree's features per level, of the level's per node),
+    ``grow_policy`` ("depthwise" or "lossguide": the node of largest loss
+    change first) and ``max_leaves`` (0 = no limit; lossguide only;
+    ``max_depth=0`` is no depth limit under lossguide);
+    ``random_state`` (an int, None = 0) seeds ``subsample`` and the
+    ``colsample_*`` draws;
     ``n_jobs`` the threads (None = 1, -1 = every core), which change no
     result. NaN values are missing: each split learned where they go.
 
@@ -71,7 +78,9 @@ class GradientBoostedTrees(_Estimator):
     def __init__(self, n_estimators=100, max_depth=6, learning_rate=0.3, subsample=1.0,
                  colsample_bytree=1.0, reg_lambda=1.0, reg_alpha=0.0, gamma=0.0,
                  min_child_weight=1.0, scale_pos_weight=1.0, base_score=0.5, max_bin=256,
-                 objective="binary:logistic", random_state=None, n_jobs=None):
+                 objective="binary:logistic", random_state=None, n_jobs=None,
+                 num_parallel_tree=1, colsample_bylevel=1.0, colsample_bynode=1.0,
+                 grow_policy="depthwise", max_leaves=0):
         self.n_estimators = n_estimators
         self.max_depth = max_depth
         self.learning_rate = learning_rate
@@ -87,6 +96,11 @@ class GradientBoostedTrees(_Estimator):
         self.objective = objective
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.num_parallel_tree = num_parallel_tree
+        self.colsample_bylevel = colsample_bylevel
+        self.colsample_bynode = colsample_bynode
+        self.grow_policy = grow_policy
+        self.max_leaves = max_leaves
 
     # X is checked (shape, names) as the outlier detectors check it
     _check_X = _OutlierDetector._check_X
@@ -110,7 +124,8 @@ class GradientBoostedTrees(_Estimator):
         if self.objective not in _OBJECTIVES:
             raise _bad("objective", "one of %s (a classifier)" % ", ".join(_OBJECTIVES),
                        self.objective)
-        for name in ("learning_rate", "subsample", "colsample_bytree", "reg_lambda",
+        for name in ("learning_rate", "subsample", "colsample_bytree", "colsample_bylevel",
+                     "colsample_bynode", "reg_lambda",
                      "reg_alpha", "gamma", "min_child_weight", "scale_pos_weight", "base_score"):
             if not _is_real(getattr(self, name)):
                 raise _bad(name, "a number", getattr(self, name))
@@ -120,7 +135,11 @@ class GradientBoostedTrees(_Estimator):
                 "alpha": self.reg_alpha, "gamma": self.gamma,
                 "min_child_weight": self.min_child_weight,
                 "scale_pos_weight": self.scale_pos_weight, "base_score": self.base_score,
-                "max_bin": self.max_bin, "objective": self.objective, "seed": self._seed()}
+                "max_bin": self.max_bin, "objective": self.objective, "seed": self._seed(),
+                "num_parallel_tree": self.num_parallel_tree,
+                "colsample_bylevel": self.colsample_bylevel,
+                "colsample_bynode": self.colsample_bynode,
+                "grow_policy": self.grow_policy, "max_leaves": self.max_leaves}
 
     def _make_model(self, stopping=None):
         """The unfitted C model; a refused value is named by its Python name.
@@ -224,13 +243,15 @@ class GradientBoostedTrees(_Estimator):
 
     def _early_stopping(self):
         """(best_iteration, best_score) of the fitted model, from the
-        payload's early-stopping record (docs/detectors/gbt.md, version 2);
-        AttributeError without early stopping, as XGBClassifier's."""
+        payload's early-stopping record (docs/detectors/gbt.md, version 2;
+        version 3 follows it with the trees per round); AttributeError
+        without early stopping, as XGBClassifier's."""
         version, payload = _detector_payload(self._model())
         best = 0
         if version >= 2:
+            record = 28 + (8 if version >= 3 else 0)
             best, _rounds, _metric, score = struct.unpack_from("<QQId", payload,
-                                                               len(payload) - 28)
+                                                               len(payload) - record)
         if best == 0:
             raise AttributeError("best_iteration_: the model was fitted without early stopping")
         return best - 1, score
@@ -311,15 +332,19 @@ class GradientBoostedTrees(_Estimator):
 
 def from_xgboost(model, threshold="auto"):
     """A libanoma model of a trained XGBoost model (an ``xgboost.Booster``,
-    ``XGBClassifier`` or ``XGBRegressor``), through its JSON (XGBoost 1.7)
+    ``XGBClassifier``, ``XGBRFClassifier``, ``XGBRegressor`` or
+    ``XGBRFRegressor``), through its JSON (XGBoost 1.7)
     and the C import (``anoma_model_import_xgboost``): every tree that its
     ``predict`` uses (up to the best round for an early-stopped
     XGBClassifier or XGBRegressor), missing
     values routed by each split's default, base_score, the objective
     (binary:logistic or reg:squarederror; others raise by name).
 
-    An ``XGBClassifier`` gives a fitted ``GradientBoostedTrees`` with its
-    ``classes_``, whose ``predict_proba`` is XGBoost's to float32 rounding;
+    An ``XGBClassifier`` or ``XGBRFClassifier`` gives a fitted
+    ``GradientBoostedTrees`` with its ``classes_`` and parameters (an
+    XGBRFClassifier's ``n_estimators`` trees as one round of
+    ``num_parallel_tree``), whose ``predict_proba`` is XGBoost's to float32
+    rounding;
     anything else gives an ``anoma.Model`` whose score is XGBoost's
     ``predict`` (a probability for binary:logistic). ``threshold``: "auto"
     (0.5, the detector's rule) or a number."""
@@ -337,13 +362,16 @@ def from_xgboost(model, threshold="auto"):
     names = booster.feature_names
     if names:
         imported.feature_names = list(names)
-    if type(model).__name__ != "XGBClassifier":
+    kind = type(model).__name__
+    if kind not in ("XGBClassifier", "XGBRFClassifier"):
         return imported
     classes = np.asarray(model.classes_)
     if len(classes) != 2:
         raise ValueError("from_xgboost: %d classes; a binary classifier only" % len(classes))
     est = GradientBoostedTrees()
     kw = model.get_params()
+    if kind == "XGBRFClassifier":  # its trees are one round of parallel ones
+        kw.update(model.get_xgb_params(), n_estimators=model.get_num_boosting_rounds())
     for name in est._param_names():
         if kw.get(name) is not None and name not in ("n_jobs", "random_state"):
             setattr(est, name, kw[name])

@@ -12,15 +12,26 @@
 #include <math.h>
 
 #define MAX_DEPTH 64
+/* Most trees a model grows (n_trees x num_parallel_tree). */
+#define MAX_TREES 1000000
 
 static const anoma_param_info gbt_params[] = {
     {"n_trees", ANOMA_PARAM_INT, 1, 1000000, "100", "",
      "boosting rounds: one tree each (XGBoost's num_boost_round, n_estimators)"},
+    {"num_parallel_tree", ANOMA_PARAM_INT, 1, 100000, "1", "",
+     "trees grown per round from the same gradients, their leaves scaled by eta / "
+     "num_parallel_tree (random-forest mode: n_trees=1 eta=1 subsample<1)"},
     {"objective", ANOMA_PARAM_CHOICE, 0, 0, "binary:logistic", "binary:logistic|reg:squarederror",
      "binary:logistic: score = probability of label 1; reg:squarederror: score = the predicted "
      "label"},
     {"eta", ANOMA_PARAM_DOUBLE, 0, 1, "0.3", "", "learning rate: each leaf value is scaled by it"},
-    {"max_depth", ANOMA_PARAM_INT, 1, MAX_DEPTH, "6", "", "deepest level a tree grows to"},
+    {"max_depth", ANOMA_PARAM_INT, 0, MAX_DEPTH, "6", "",
+     "deepest level a tree grows to (0: no limit, with grow_policy=lossguide only)"},
+    {"grow_policy", ANOMA_PARAM_CHOICE, 0, 0, "depthwise", "depthwise|lossguide",
+     "depthwise: split every node of a level; lossguide: split the node of largest loss change "
+     "first, up to max_leaves"},
+    {"max_leaves", ANOMA_PARAM_INT, 0, 2147483647.0, "0", "",
+     "most leaves a tree has (0: no limit; grow_policy=lossguide only)"},
     {"gamma", ANOMA_PARAM_DOUBLE, 0, 1e300, "0", "",
      "least loss reduction a split must bring (min_split_loss)"},
     {"min_child_weight", ANOMA_PARAM_DOUBLE, 0, 1e300, "1", "",
@@ -31,13 +42,18 @@ static const anoma_param_info gbt_params[] = {
      "share in (0, 1] of the rows each tree is grown on, drawn afresh per tree"},
     {"colsample_bytree", ANOMA_PARAM_DOUBLE, 0, 1, "1", "",
      "share in (0, 1] of the features each tree may split on, drawn afresh per tree"},
+    {"colsample_bylevel", ANOMA_PARAM_DOUBLE, 0, 1, "1", "",
+     "share in (0, 1] of the tree's features each depth level may split on, drawn afresh per "
+     "level"},
+    {"colsample_bynode", ANOMA_PARAM_DOUBLE, 0, 1, "1", "",
+     "share in (0, 1] of the level's features each node may split on, drawn afresh per node"},
     {"scale_pos_weight", ANOMA_PARAM_DOUBLE, 0, 1e300, "1", "",
      "weight of positive rows relative to negative ones (binary:logistic)"},
     {"base_score", ANOMA_PARAM_DOUBLE, -1e300, 1e300, "0.5", "",
      "initial prediction of every row: a probability in (0, 1) for binary:logistic"},
     {"max_bin", ANOMA_PARAM_INT, 2, 65535, "256", "", "most bins a feature is cut into"},
     {"seed", ANOMA_PARAM_INT, 0, 9223372036854775807.0, "0", "",
-     "random seed of subsample and colsample_bytree: one seed gives one model, whatever the "
+     "random seed of subsample and the colsample shares: one seed gives one model, whatever the "
      "thread count"},
     {"early_stopping_rounds", ANOMA_PARAM_INT, 0, 1000000, "0", "",
      "stop when the evaluation rows' metric has not improved for this many rounds and keep the "
@@ -60,9 +76,14 @@ static anoma_status gbt_create(const an_params *params, void **out)
 {
     AN_TRY(check_positive(params, "subsample"));
     AN_TRY(check_positive(params, "colsample_bytree"));
+    AN_TRY(check_positive(params, "colsample_bylevel"));
+    AN_TRY(check_positive(params, "colsample_bynode"));
     an_gbt_config c = {
         .n_trees = (size_t)an_params_int(params, "n_trees"),
+        .num_parallel_tree = (size_t)an_params_int(params, "num_parallel_tree"),
         .max_depth = (size_t)an_params_int(params, "max_depth"),
+        .grow_policy = (an_gbt_grow_policy)an_params_choice(params, "grow_policy"),
+        .max_leaves = (size_t)an_params_int(params, "max_leaves"),
         .eta = an_params_double(params, "eta"),
         .gamma = an_params_double(params, "gamma"),
         .min_child_weight = an_params_double(params, "min_child_weight"),
@@ -70,6 +91,8 @@ static anoma_status gbt_create(const an_params *params, void **out)
         .alpha = an_params_double(params, "alpha"),
         .subsample = an_params_double(params, "subsample"),
         .colsample_bytree = an_params_double(params, "colsample_bytree"),
+        .colsample_bylevel = an_params_double(params, "colsample_bylevel"),
+        .colsample_bynode = an_params_double(params, "colsample_bynode"),
         .scale_pos_weight = an_params_double(params, "scale_pos_weight"),
         .base_score = an_params_double(params, "base_score"),
         .max_bin = (size_t)an_params_int(params, "max_bin"),
@@ -78,6 +101,17 @@ static anoma_status gbt_create(const an_params *params, void **out)
         .early_stopping_rounds = (size_t)an_params_int(params, "early_stopping_rounds"),
         .eval_metric = (an_gbt_metric)an_params_choice(params, "eval_metric"),
     };
+    /* depthwise grows whole levels: its only bound is the depth */
+    if (c.grow_policy == AN_GBT_DEPTHWISE && c.max_depth == 0)
+        return an_error(ANOMA_ERR_PARAM_VALUE, "gbt: max_depth=0 (no limit) needs "
+                        "grow_policy=lossguide; depthwise needs 1 to %d", MAX_DEPTH);
+    if (c.grow_policy == AN_GBT_DEPTHWISE && c.max_leaves)
+        return an_error(ANOMA_ERR_PARAM_VALUE, "gbt: max_leaves=%zu needs grow_policy=lossguide "
+                        "(depthwise grows whole levels; use max_depth)", c.max_leaves);
+    if (c.n_trees * c.num_parallel_tree > MAX_TREES)
+        return an_error(ANOMA_ERR_PARAM_VALUE, "gbt: num_parallel_tree=%zu: with n_trees=%zu "
+                        "that is %zu trees (at most %d)", c.num_parallel_tree, c.n_trees,
+                        c.n_trees * c.num_parallel_tree, MAX_TREES);
     double margin;
     AN_TRY(an_gbt_base_margin(c.objective, c.base_score, &margin));
     an_gbt_state *s = AN_NEW_ZEROED(an_gbt_state, 1);
@@ -232,13 +266,16 @@ static void gbt_describe(const void *state, an_strbuf *out)
                      an_gbt_objective_names[f->objective], f->base_score);
     an_strbuf_printf(out, "  trees: %zu, nodes: %zu (%zu leaves), max depth: %zu\n", f->n_trees,
                      f->n_nodes, f->n_leaves, f->max_depth);
+    if (f->num_parallel_tree > 1)
+        an_strbuf_printf(out, "  rounds: %zu of %zu parallel trees (random-forest mode)\n",
+                         f->n_trees / f->num_parallel_tree, f->num_parallel_tree);
     if (f->best_iteration >= 0)
         an_strbuf_printf(out, "  early stopping: best iteration %lld of %zu rounds, %s %.9g\n",
                          (long long)f->best_iteration, f->rounds,
                          an_gbt_metric_names[f->metric], f->best_score);
     else
         an_strbuf_printf(out, "  early stopping: none (best iteration: the last, %zu)\n",
-                         f->n_trees ? f->n_trees - 1 : 0);
+                         f->rounds ? f->rounds - 1 : 0);
     describe_importance(f, out);
 }
 

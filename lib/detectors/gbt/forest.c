@@ -169,7 +169,12 @@ static void place_tree(an_gbt_forest *f, const an_gbt_raw_tree *tr, size_t t, ui
 
 anoma_status an_gbt_build(const an_gbt_raw *raw, an_gbt_forest *out)
 {
-    *out = (an_gbt_forest){.best_iteration = -1, .rounds = raw->n_trees};
+    size_t per_round = raw->num_parallel_tree ? raw->num_parallel_tree : 1;
+    *out = (an_gbt_forest){.best_iteration = -1, .num_parallel_tree = per_round,
+                           .rounds = raw->n_trees / per_round};
+    if (raw->n_trees % per_round)
+        return an_error(ANOMA_ERR_FORMAT, "gbt: %zu trees are not whole rounds of "
+                        "num_parallel_tree=%zu trees", raw->n_trees, per_round);
     if (raw->n_features == 0 || raw->n_features > AN_GBT_MAX_FEATURES)
         return an_error(ANOMA_ERR_FORMAT, "gbt: %zu features (expected 1 to %zu)",
                         raw->n_features, AN_GBT_MAX_FEATURES);

@@ -8,7 +8,8 @@
  * byte by byte.
  *
  *   cuts.c       the feature cuts (weighted quantiles) and the binned matrix
- *   train.c      boosting: gradients, sampling, depthwise tree growth
+ *   train.c      boosting: gradients, row sampling, depthwise and lossguide growth
+ *   colsample.c  column sampling by tree, level and node (nested)
  *   forest.c     the forest container and its checked builder from raw trees
  *                (used by training, the loader and importers)
  *   score.c      traversal, single-row and parallel batch scoring
@@ -30,6 +31,7 @@
 #define AN_DETECTORS_GBT_GBT_H
 
 #include "detectors/detector.h"
+#include "core/rng.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -86,6 +88,7 @@ typedef struct an_gbt_forest {
     uint32_t *roots;  /* n_trees: each tree's root in nodes */
     uint32_t *depths; /* n_trees: each tree's deepest leaf */
     size_t n_trees;
+    size_t num_parallel_tree; /* trees per round (random-forest mode); divides n_trees */
     size_t n_features;
     an_gbt_objective objective;
     double base_score; /* as XGBoost states it: a probability for logistic */
@@ -96,8 +99,8 @@ typedef struct an_gbt_forest {
     /* for describe */
     size_t n_leaves, max_depth;
     /* early stopping: best_iteration -1 when none was done; else the trees
-     * kept are 0..best_iteration of `rounds` grown, and best_score is the
-     * metric's value on the evaluation rows there */
+     * kept are those of rounds 0..best_iteration of `rounds` grown, and
+     * best_score is the metric's value on the evaluation rows there */
     int64_t best_iteration;
     size_t rounds;
     an_gbt_metric metric;
@@ -134,6 +137,7 @@ typedef struct an_gbt_raw {
     size_t n_features;
     an_gbt_objective objective;
     double base_score;
+    size_t num_parallel_tree; /* trees per round; 0 counts as 1; must divide n_trees */
 } an_gbt_raw;
 
 /* The arrays of one raw tree, owned: what the loader and the XGBoost
@@ -179,11 +183,20 @@ void an_gbt_cuts_free(an_gbt_cuts *cuts);
 
 /* ---- train.c ---- */
 
+/* How a tree grows, in the order of the parameter's choices. */
+typedef enum an_gbt_grow_policy {
+    AN_GBT_DEPTHWISE = 0, /* every node of a level, to max_depth */
+    AN_GBT_LOSSGUIDE = 1, /* the node of largest loss change first, to max_leaves */
+} an_gbt_grow_policy;
+
 typedef struct an_gbt_config {
-    size_t n_trees;
-    size_t max_depth;
+    size_t n_trees;           /* boosting rounds */
+    size_t num_parallel_tree; /* trees per round */
+    size_t max_depth;         /* 0: no limit (lossguide only) */
+    an_gbt_grow_policy grow_policy;
+    size_t max_leaves; /* 0: no limit */
     double eta, gamma, min_child_weight, lambda, alpha;
-    double subsample, colsample_bytree;
+    double subsample, colsample_bytree, colsample_bylevel, colsample_bynode;
     double scale_pos_weight;
     double base_score;
     size_t max_bin;
@@ -194,6 +207,33 @@ typedef struct an_gbt_config {
 } an_gbt_config;
 
 anoma_status an_gbt_train(const an_gbt_config *cfg, const an_fit_data *data, an_gbt_forest *out);
+
+/* ---- colsample.c ---- */
+
+/* The features a tree, each of its levels and each of its nodes may split
+ * on: the node's set is drawn from its level's, the level's from the
+ * tree's (XGBoost's ColumnSampler). */
+typedef struct an_gbt_colsampler {
+    double bytree, bylevel, bynode;
+    size_t cols;
+    an_rng *rng;     /* the tree's */
+    uint32_t *all;   /* 0..cols-1 */
+    uint32_t *tree;  /* the tree's set, ascending */
+    size_t n_tree;
+    uint32_t *levels; /* n_levels x cols: depth d's set at levels + d x cols */
+    size_t *level_n;  /* its size; 0 = not drawn yet in this tree */
+    size_t n_levels;
+    uint32_t *node; /* the last node's set */
+} an_gbt_colsampler;
+
+anoma_status an_gbt_colsampler_init(an_gbt_colsampler *s, const an_gbt_config *cfg, size_t cols);
+void an_gbt_colsampler_free(an_gbt_colsampler *s);
+/* A new tree, drawing from rng: its set is drawn, its levels forgotten. */
+void an_gbt_colsampler_tree(an_gbt_colsampler *s, an_rng *rng);
+/* The features a node at this depth may split on (ascending; valid until
+ * the next call). */
+anoma_status an_gbt_colsampler_node(an_gbt_colsampler *s, size_t depth,
+                                    const uint32_t **features, size_t *n);
 
 /* XGBoost's CalcWeight and CalcGain for a node with these sums (0 when the
  * hessian is below min_child_weight or not positive). */
@@ -288,7 +328,7 @@ anoma_status an_gbt_from_xgboost_json(const char *json, size_t size, an_gbt_fore
 
 /* ---- serialize.c ---- */
 
-#define AN_GBT_PAYLOAD_VERSION 2u
+#define AN_GBT_PAYLOAD_VERSION 3u
 
 anoma_status an_gbt_save(const an_gbt_forest *f, an_writer *w);
 anoma_status an_gbt_load(an_gbt_forest *f, an_reader *r, size_t n_features);

@@ -7,8 +7,10 @@
  *   bits), u8 default_left, f64 value (leaves), f64 gain, f64 cover.
  *   Version 2 adds, after the trees, early stopping's record: u64
  *   best_iteration + 1 (0: none), u64 rounds grown, u32 metric (0 auto, 1
- *   logloss, 2 auc, 3 aucpr, 4 rmse), f64 best_score. Version 1 loads as
- *   no early stopping.
+ *   logloss, 2 auc, 3 aucpr, 4 rmse), f64 best_score. Version 3 adds
+ *   after it u64 num_parallel_tree (trees per round), and best_iteration
+ *   and rounds count rounds. Version 1 loads as no early stopping,
+ *   versions 1 and 2 as one tree per round.
  *
  * The loader hands the arrays to an_gbt_build, which checks every index,
  * so a hostile payload is an error, never a crash. */
@@ -71,6 +73,7 @@ anoma_status an_gbt_save(const an_gbt_forest *f, an_writer *w)
     an_put_u64(w, f->rounds);
     an_put_u32(w, (uint32_t)f->metric);
     an_put_f64(w, f->best_score);
+    an_put_u64(w, f->num_parallel_tree);
     return an_writer_status(w);
 }
 
@@ -88,18 +91,33 @@ static anoma_status read_tree(an_reader *r, an_gbt_raw_tree *t, an_gbt_tree_arra
     return ANOMA_OK;
 }
 
-/* Version 2's record; checked against the trees read. */
-static anoma_status read_early_stopping(an_reader *r, an_gbt_forest *f)
+/* Version 2's early-stopping record and version 3's trees per round after
+ * it, checked together against the trees read: best_iteration and rounds
+ * count rounds of num_parallel_tree trees. */
+static anoma_status read_rounds(an_reader *r, an_gbt_forest *f, uint32_t version)
 {
-    uint64_t best = an_get_u64(r), rounds = an_get_u64(r);
-    uint32_t metric = an_get_u32(r);
-    double score = an_get_f64(r);
+    uint64_t best = 0, rounds = f->n_trees, per_round = 1;
+    uint32_t metric = 0;
+    double score = 0;
+    if (version >= 2) {
+        best = an_get_u64(r);
+        rounds = an_get_u64(r);
+        metric = an_get_u32(r);
+        score = an_get_f64(r);
+    }
+    if (version >= 3)
+        per_round = an_get_u64(r);
     AN_TRY(an_reader_status(r));
-    if (metric >= AN_GBT_N_METRICS || rounds < f->n_trees || rounds > AN_GBT_MAX_NODES ||
-        (best && best != f->n_trees) || (best && !isfinite(score)))
+    if (per_round == 0 || per_round > AN_GBT_MAX_NODES || f->n_trees % per_round)
+        return an_error(ANOMA_ERR_FORMAT, "gbt: %zu trees are not whole rounds of %llu trees",
+                        f->n_trees, (unsigned long long)per_round);
+    size_t kept = f->n_trees / (size_t)per_round;
+    if (metric >= AN_GBT_N_METRICS || rounds < kept || rounds > AN_GBT_MAX_NODES ||
+        (best && best != kept) || (best && !isfinite(score)))
         return an_error(ANOMA_ERR_FORMAT, "gbt: early stopping's record (best iteration %llu, "
-                        "%llu rounds, metric %u) does not fit the %zu trees",
-                        (unsigned long long)best, (unsigned long long)rounds, metric, f->n_trees);
+                        "%llu rounds, metric %u) does not fit the %zu rounds of trees",
+                        (unsigned long long)best, (unsigned long long)rounds, metric, kept);
+    f->num_parallel_tree = (size_t)per_round;
     f->best_iteration = (int64_t)best - 1;
     f->rounds = (size_t)rounds;
     f->metric = (an_gbt_metric)metric;
@@ -131,13 +149,14 @@ anoma_status an_gbt_load(an_gbt_forest *f, an_reader *r, size_t n_features)
     for (size_t t = 0; t < n_trees && st == ANOMA_OK; t++)
         st = read_tree(r, &trees[t], &arrays[t]);
     if (st == ANOMA_OK) {
-        an_gbt_raw raw = {trees, n_trees, n_features, (an_gbt_objective)objective, base_score};
+        an_gbt_raw raw = {trees, n_trees, n_features, (an_gbt_objective)objective, base_score,
+                          1};
         st = an_gbt_build(&raw, f);
     }
     an_gbt_tree_arrays_free(arrays, n_trees);
     an_free(trees);
-    if (st == ANOMA_OK && version >= 2)
-        st = read_early_stopping(r, f);
+    if (st == ANOMA_OK)
+        st = read_rounds(r, f, version);
     if (st != ANOMA_OK)
         an_gbt_forest_free(f);
     return st;

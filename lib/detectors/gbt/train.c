@@ -1,4 +1,4 @@
-/* Boosting: XGBoost 1.7's hist method, depthwise.
+/* Boosting: XGBoost 1.7's hist method, depthwise or leaf by leaf (lossguide).
  *
  * Each round computes every row's gradient and hessian of the loss at its
  * current margin (float32, as XGBoost's GradientPair), times its weight
@@ -18,6 +18,12 @@
  * the first feature, the first bin, upwards before downwards) is made when
  * its gain exceeds 1e-6 and is not below gamma and the node is above
  * max_depth. A leaf's value is -eta G' / (H + lambda).
+ *
+ * Random-forest mode (num_parallel_tree > 1), as XGBoost 1.7's gbtree:
+ * a round grows num_parallel_tree trees from the same gradients, each
+ * with its own row and feature samples, and their leaves are scaled by
+ * eta / num_parallel_tree (XGBoost's updaters divide the learning rate by
+ * the number of trees they grow at once), so a round adds their average.
  *
  * Determinism: a histogram bin is summed in row order by one thread
  * (threads split the features, never the rows), the random draws of a
@@ -135,14 +141,22 @@ typedef struct grower {
     const uint16_t *bins; /* cols x rows */
     size_t rows;
     const float *g, *h;
-    const uint32_t *features; /* the tree's sampled features, ascending */
-    size_t n_features;
+    an_gbt_colsampler *columns; /* histograms cover the tree's set, splits the node's */
     uint32_t *idx, *tmp; /* rows, partitioned by node */
     hist_bin **pool;     /* one histogram per depth level, made on first use */
     size_t n_pool;
     size_t n_threads;
     tree_builder *tree;
-    double *margin; /* rows: updated at the leaves */
+    double *margin;     /* rows: updated at the leaves */
+    double leaf_scale;  /* eta / num_parallel_tree */
+    /* lossguide: the nodes waiting to split, each node's rows, and the
+     * histograms (every one made, and those free in this tree) */
+    struct candidate *heap;
+    size_t n_heap, heap_cap;
+    size_t *ranges; /* 2 per node: first row in idx, row count */
+    size_t ranges_cap;
+    hist_bin **hists, **spare;
+    size_t n_hists, n_spare;
 } grower;
 
 typedef struct hist_job {
@@ -158,7 +172,7 @@ static void hist_features(void *ctx, size_t begin, size_t end, size_t worker)
     const hist_job *job = ctx;
     const grower *gr = job->gr;
     for (size_t k = begin; k < end; k++) {
-        uint32_t f = gr->features[k];
+        uint32_t f = gr->columns->tree[k];
         size_t off = gr->cuts->offset[f], nb = gr->cuts->offset[f + 1] - off;
         hist_bin *hist = job->hist + off;
         memset(hist, 0, nb * sizeof *hist);
@@ -177,14 +191,15 @@ static void hist_features(void *ctx, size_t begin, size_t end, size_t worker)
 static void build_hist(const grower *gr, const uint32_t *idx, size_t n, hist_bin *hist)
 {
     hist_job job = {gr, idx, n, hist};
-    size_t threads = n * gr->n_features < PARALLEL_CELLS ? 1 : gr->n_threads;
-    an_parallel_for(gr->n_features, threads, 1, hist_features, &job);
+    size_t n_features = gr->columns->n_tree;
+    size_t threads = n * n_features < PARALLEL_CELLS ? 1 : gr->n_threads;
+    an_parallel_for(n_features, threads, 1, hist_features, &job);
 }
 
 static void subtract_hist(const grower *gr, hist_bin *parent, const hist_bin *child)
 {
-    for (size_t k = 0; k < gr->n_features; k++) {
-        uint32_t f = gr->features[k];
+    for (size_t k = 0; k < gr->columns->n_tree; k++) {
+        uint32_t f = gr->columns->tree[k];
         for (size_t b = gr->cuts->offset[f]; b < gr->cuts->offset[f + 1]; b++) {
             parent[b].g -= child[b].g;
             parent[b].h -= child[b].h;
@@ -203,13 +218,15 @@ static void consider(const an_gbt_config *cfg, split *best, double root_gain, ui
         *best = (split){chg, f, bin_limit, threshold, default_left, gl, hl};
 }
 
-static split best_split(const grower *gr, const hist_bin *hist, double G, double H)
+/* The best split of a node on these features (ascending). */
+static split best_split(const grower *gr, const hist_bin *hist, double G, double H,
+                        const uint32_t *features, size_t n_features)
 {
     const an_gbt_config *cfg = gr->cfg;
     double root_gain = an_gbt_node_gain(cfg, G, H);
     split best = {0};
-    for (size_t k = 0; k < gr->n_features; k++) {
-        uint32_t f = gr->features[k];
+    for (size_t k = 0; k < n_features; k++) {
+        uint32_t f = features[k];
         size_t off = gr->cuts->offset[f], nb = gr->cuts->offset[f + 1] - off;
         const hist_bin *hb = hist + off;
         const float *cut = gr->cuts->values + off;
@@ -286,10 +303,14 @@ static anoma_status grow(grower *gr, uint32_t *idx, size_t n, hist_bin *hist, do
     uint32_t me = *id;
     t->cover[me] = H;
     split s = {0};
-    if (depth < cfg->max_depth)
-        s = best_split(gr, hist, G, H);
+    if (depth < cfg->max_depth) {
+        const uint32_t *features;
+        size_t n_features;
+        AN_TRY(an_gbt_colsampler_node(gr->columns, depth, &features, &n_features));
+        s = best_split(gr, hist, G, H, features, n_features);
+    }
     if (!(s.loss_chg > 1e-6f) || s.loss_chg < cfg->gamma || s.hl == 0 || H - s.hl == 0) {
-        double value = cfg->eta * an_gbt_leaf_weight(cfg, G, H);
+        double value = gr->leaf_scale * an_gbt_leaf_weight(cfg, G, H);
         t->value[me] = value;
         for (size_t i = 0; i < n; i++)
             gr->margin[idx[i]] += value;
@@ -315,6 +336,204 @@ static anoma_status grow(grower *gr, uint32_t *idx, size_t n, hist_bin *hist, do
     AN_TRY(grow(gr, idx + nl, n - nl, rh, G - s.gl, H - s.hl, depth + 1, &r));
     t->left[me] = l;
     t->right[me] = r;
+    return ANOMA_OK;
+}
+
+/* ---- lossguide: the node of largest loss change first ---- */
+
+/* A node that may split (XGBoost's CPUExpandEntry). */
+typedef struct candidate {
+    split s;
+    uint32_t nid;
+    size_t depth, begin, n; /* its rows: idx[begin, begin + n) */
+    double G, H;
+    hist_bin *hist;
+} candidate;
+
+/* XGBoost's Driver::LossGuide order: the larger loss change, then the
+ * older node (smaller id). */
+static int before(const candidate *a, const candidate *b)
+{
+    if (a->s.loss_chg != b->s.loss_chg)
+        return a->s.loss_chg > b->s.loss_chg;
+    return a->nid < b->nid;
+}
+
+static anoma_status heap_push(grower *gr, const candidate *c)
+{
+    if (gr->n_heap == gr->heap_cap) {
+        size_t cap = gr->heap_cap ? 2 * gr->heap_cap : 64;
+        candidate *h = an_realloc_array(gr->heap, cap, sizeof *h);
+        if (!h)
+            return an_no_memory();
+        gr->heap = h;
+        gr->heap_cap = cap;
+    }
+    size_t i = gr->n_heap++;
+    for (; i > 0 && before(c, &gr->heap[(i - 1) / 2]); i = (i - 1) / 2)
+        gr->heap[i] = gr->heap[(i - 1) / 2];
+    gr->heap[i] = *c;
+    return ANOMA_OK;
+}
+
+static candidate heap_pop(grower *gr)
+{
+    candidate top = gr->heap[0], last = gr->heap[--gr->n_heap];
+    size_t i = 0, n = gr->n_heap;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && before(&gr->heap[c + 1], &gr->heap[c]))
+            c++;
+        if (!before(&gr->heap[c], &last))
+            break;
+        gr->heap[i] = gr->heap[c];
+        i = c;
+    }
+    if (n)
+        gr->heap[i] = last;
+    return top;
+}
+
+/* A free histogram: a spare one, else a new one (the spare list always
+ * has room for every histogram, so giving one back cannot fail). */
+static anoma_status take_hist(grower *gr, hist_bin **out)
+{
+    if (gr->n_spare) {
+        *out = gr->spare[--gr->n_spare];
+        return ANOMA_OK;
+    }
+    size_t n = gr->n_hists + 1;
+    hist_bin **hists = an_realloc_array(gr->hists, n, sizeof *hists);
+    if (!hists)
+        return an_no_memory();
+    gr->hists = hists;
+    hist_bin **spare = an_realloc_array(gr->spare, n, sizeof *spare);
+    if (!spare)
+        return an_no_memory();
+    gr->spare = spare;
+    size_t total = gr->cuts->offset[gr->cuts->n_features];
+    *out = AN_NEW_ARRAY(hist_bin, total ? total : 1);
+    if (!*out)
+        return an_no_memory();
+    gr->hists[gr->n_hists++] = *out;
+    return ANOMA_OK;
+}
+
+static void give_hist(grower *gr, hist_bin *h)
+{
+    gr->spare[gr->n_spare++] = h;
+}
+
+/* A new node of the tree holding rows idx[begin, begin + n): a leaf
+ * until it splits. */
+static anoma_status add_node(grower *gr, size_t begin, size_t n, double G, double H, uint32_t *id)
+{
+    tree_builder *t = gr->tree;
+    AN_TRY(builder_add(t, id));
+    t->cover[*id] = H;
+    t->value[*id] = gr->leaf_scale * an_gbt_leaf_weight(gr->cfg, G, H);
+    if (2 * t->n > gr->ranges_cap) {
+        size_t cap = 2 * t->cap;
+        size_t *r = an_realloc_array(gr->ranges, cap, sizeof *r);
+        if (!r)
+            return an_no_memory();
+        gr->ranges = r;
+        gr->ranges_cap = cap;
+    }
+    gr->ranges[2 * *id] = begin;
+    gr->ranges[2 * *id + 1] = n;
+    return ANOMA_OK;
+}
+
+/* Find c's best split on its node's features and queue c when it gains
+ * (XGBoost's Driver::Push); else its histogram is free again. */
+static anoma_status enqueue(grower *gr, candidate *c)
+{
+    const uint32_t *features;
+    size_t n_features;
+    AN_TRY(an_gbt_colsampler_node(gr->columns, c->depth, &features, &n_features));
+    c->s = best_split(gr, c->hist, c->G, c->H, features, n_features);
+    if (c->s.loss_chg > 1e-6f)
+        return heap_push(gr, c);
+    give_hist(gr, c->hist);
+    return ANOMA_OK;
+}
+
+/* Whether the children of a node at this depth may split, with this many
+ * leaves (XGBoost's Driver::IsChildValid). */
+static int children_may_split(const an_gbt_config *cfg, size_t depth, size_t leaves)
+{
+    return !(cfg->max_depth && depth + 1 >= cfg->max_depth) &&
+           !(cfg->max_leaves && leaves >= cfg->max_leaves);
+}
+
+/* Split the best queued node until none gains or a limit is reached, as
+ * XGBoost's hist updater with grow_policy=lossguide: its Driver pops the
+ * best candidate and stops at the first one that may not split. */
+static anoma_status expand_best(grower *gr)
+{
+    const an_gbt_config *cfg = gr->cfg;
+    tree_builder *t = gr->tree;
+    size_t leaves = 1;
+    while (gr->n_heap) {
+        candidate c = heap_pop(gr);
+        const split *s = &c.s;
+        if (s->loss_chg < cfg->gamma || s->hl == 0 || c.H - s->hl == 0 ||
+            (cfg->max_depth && c.depth >= cfg->max_depth) ||
+            (cfg->max_leaves && leaves >= cfg->max_leaves)) {
+            give_hist(gr, c.hist);
+            break;
+        }
+        leaves++;
+        t->feature[c.nid] = s->feature;
+        t->threshold[c.nid] = s->threshold;
+        t->default_left[c.nid] = (uint8_t)s->default_left;
+        t->gain[c.nid] = s->loss_chg;
+        t->value[c.nid] = 0;
+        size_t nl = partition(gr, gr->idx + c.begin, c.n, s), nr = c.n - nl;
+        uint32_t l, r;
+        AN_TRY(add_node(gr, c.begin, nl, s->gl, s->hl, &l));
+        AN_TRY(add_node(gr, c.begin + nl, nr, c.G - s->gl, c.H - s->hl, &r));
+        t->left[c.nid] = l;
+        t->right[c.nid] = r;
+        if (!children_may_split(cfg, c.depth, leaves)) {
+            give_hist(gr, c.hist);
+            continue;
+        }
+        /* the smaller child from its rows, the larger by subtraction */
+        hist_bin *small;
+        AN_TRY(take_hist(gr, &small));
+        int left_small = nl <= nr;
+        build_hist(gr, gr->idx + c.begin + (left_small ? 0 : nl), left_small ? nl : nr, small);
+        subtract_hist(gr, c.hist, small);
+        candidate lc = {.nid = l, .depth = c.depth + 1, .begin = c.begin, .n = nl, .G = s->gl,
+                        .H = s->hl, .hist = left_small ? small : c.hist};
+        candidate rc = {.nid = r, .depth = c.depth + 1, .begin = c.begin + nl, .n = nr,
+                        .G = c.G - s->gl, .H = c.H - s->hl, .hist = left_small ? c.hist : small};
+        AN_TRY(enqueue(gr, &lc));
+        AN_TRY(enqueue(gr, &rc));
+    }
+    return ANOMA_OK;
+}
+
+/* Grow the tree of all rows, whose histogram is hist, leaf by leaf. */
+static anoma_status grow_lossguide(grower *gr, hist_bin *hist, double G, double H)
+{
+    gr->n_heap = 0;
+    uint32_t root;
+    AN_TRY(add_node(gr, 0, gr->rows, G, H, &root));
+    candidate c = {.nid = root, .begin = 0, .n = gr->rows, .G = G, .H = H, .hist = hist};
+    anoma_status st = enqueue(gr, &c);
+    if (st == ANOMA_OK)
+        st = expand_best(gr);
+    AN_TRY(st);
+    const tree_builder *t = gr->tree;
+    for (size_t i = 0; i < t->n; i++) /* the leaves' values into their rows' margins */
+        if (t->left[i] == AN_GBT_RAW_NONE)
+            for (size_t k = gr->ranges[2 * i]; k < gr->ranges[2 * i] + gr->ranges[2 * i + 1]; k++)
+                gr->margin[gr->idx[k]] += t->value[i];
     return ANOMA_OK;
 }
 
@@ -352,33 +571,6 @@ static void subsample_rows(const an_gbt_config *cfg, an_rng *rng, size_t rows, f
     for (size_t r = 0; r < rows; r++)
         if (!(an_rng_uniform(rng) < cfg->subsample))
             g[r] = h[r] = 0;
-}
-
-static int by_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* max(1, floor(colsample_bytree * cols)) features drawn without
- * replacement, ascending. */
-static size_t sample_features(const an_gbt_config *cfg, an_rng *rng, size_t cols, uint32_t *out)
-{
-    for (size_t f = 0; f < cols; f++)
-        out[f] = (uint32_t)f;
-    size_t n = (size_t)(cfg->colsample_bytree * (double)cols);
-    if (n < 1)
-        n = 1;
-    if (n >= cols)
-        return cols;
-    for (size_t i = 0; i < n; i++) {
-        size_t j = i + (size_t)an_rng_below(rng, cols - i);
-        uint32_t t = out[i];
-        out[i] = out[j];
-        out[j] = t;
-    }
-    qsort(out, n, sizeof *out, by_u32);
-    return n;
 }
 
 /* The value of a grown tree's leaf for a row (the raw layout's walk,
@@ -448,15 +640,16 @@ static void stopper_free(stopper *s)
     an_free(s->order);
 }
 
-/* Add tree k to the evaluation margins and score round k; 1 when the
- * metric has not improved for early_stopping_rounds rounds. As XGBoost's
- * EarlyStopping callback: only a strictly better value is an improvement,
- * so the first of equal values stays the best. */
-static int stopper_round(stopper *s, const an_gbt_config *cfg, const tree_builder *tree,
+/* Add the trees of round k to the evaluation margins and score the round;
+ * 1 when the metric has not improved for early_stopping_rounds rounds. As
+ * XGBoost's EarlyStopping callback: only a strictly better value is an
+ * improvement, so the first of equal values stays the best. */
+static int stopper_round(stopper *s, const an_gbt_config *cfg, const tree_builder *trees,
                          size_t cols, int64_t k)
 {
     for (size_t i = 0; i < s->eval.rows; i++) {
-        s->margin[i] += builder_value(tree, s->x + i * cols);
+        for (size_t j = 0; j < cfg->num_parallel_tree; j++)
+            s->margin[i] += builder_value(&trees[j], s->x + i * cols);
         double m = s->margin[i];
         s->score[i] = cfg->objective == AN_GBT_LOGISTIC ? 1.0 / (1.0 + exp(-m)) : m;
     }
@@ -472,9 +665,11 @@ static int stopper_round(stopper *s, const an_gbt_config *cfg, const tree_builde
 typedef struct trainer {
     an_gbt_cuts cuts;
     uint16_t *bins;
+    float *round_g, *round_h; /* the round's gradients, before each tree's subsample */
     float *g, *h;
     double *margin;
-    uint32_t *idx, *tmp, *features;
+    uint32_t *idx, *tmp;
+    an_gbt_colsampler columns;
     tree_builder *trees;
     an_gbt_raw_tree *raw;
     grower gr;
@@ -484,12 +679,14 @@ static void trainer_free(trainer *t, size_t n_trees)
 {
     an_gbt_cuts_free(&t->cuts);
     an_free(t->bins);
+    an_free(t->round_g);
+    an_free(t->round_h);
     an_free(t->g);
     an_free(t->h);
     an_free(t->margin);
     an_free(t->idx);
     an_free(t->tmp);
-    an_free(t->features);
+    an_gbt_colsampler_free(&t->columns);
     for (size_t i = 0; t->trees && i < n_trees; i++)
         builder_free(&t->trees[i]);
     an_free(t->trees);
@@ -497,17 +694,26 @@ static void trainer_free(trainer *t, size_t n_trees)
     for (size_t i = 0; i < t->gr.n_pool; i++)
         an_free(t->gr.pool[i]);
     an_free(t->gr.pool);
+    for (size_t i = 0; i < t->gr.n_hists; i++)
+        an_free(t->gr.hists[i]);
+    an_free(t->gr.hists);
+    an_free(t->gr.spare);
+    an_free(t->gr.heap);
+    an_free(t->gr.ranges);
 }
 
+/* Tree k (forest-wide) from the round's gradients; its draws come from
+ * stream k of the seed. */
 static anoma_status grow_tree(const an_gbt_config *cfg, const an_fit_data *data, trainer *t,
                               size_t k)
 {
     size_t rows = data->rows;
-    gradients(cfg, data, t->margin, t->g, t->h);
+    memcpy(t->g, t->round_g, rows * sizeof *t->g);
+    memcpy(t->h, t->round_h, rows * sizeof *t->h);
     an_rng rng;
     an_rng_init(&rng, cfg->seed, k);
     subsample_rows(cfg, &rng, rows, t->g, t->h);
-    t->gr.n_features = sample_features(cfg, &rng, data->cols, t->features);
+    an_gbt_colsampler_tree(&t->columns, &rng);
     t->gr.tree = &t->trees[k];
     double G = 0, H = 0;
     for (size_t r = 0; r < rows; r++) {
@@ -516,10 +722,30 @@ static anoma_status grow_tree(const an_gbt_config *cfg, const an_fit_data *data,
         H += t->h[r];
     }
     hist_bin *hist;
+    if (cfg->grow_policy == AN_GBT_LOSSGUIDE) {
+        /* every histogram is free at a tree's start */
+        for (size_t i = 0; i < t->gr.n_hists; i++) /* (none yet: spare and hists NULL) */
+            t->gr.spare[i] = t->gr.hists[i];
+        t->gr.n_spare = t->gr.n_hists;
+        AN_TRY(take_hist(&t->gr, &hist));
+        build_hist(&t->gr, t->idx, rows, hist);
+        return grow_lossguide(&t->gr, hist, G, H);
+    }
     AN_TRY(pool_hist(&t->gr, 0, &hist));
     build_hist(&t->gr, t->idx, rows, hist);
     uint32_t root;
     return grow(&t->gr, t->idx, rows, hist, G, H, 0, &root);
+}
+
+/* Round `round`: num_parallel_tree trees from the gradients at the margins
+ * before it (the trees add to the margins as they grow). */
+static anoma_status grow_round(const an_gbt_config *cfg, const an_fit_data *data, trainer *t,
+                               size_t round)
+{
+    gradients(cfg, data, t->margin, t->round_g, t->round_h);
+    for (size_t j = 0; j < cfg->num_parallel_tree; j++)
+        AN_TRY(grow_tree(cfg, data, t, round * cfg->num_parallel_tree + j));
+    return ANOMA_OK;
 }
 
 anoma_status an_gbt_train(const an_gbt_config *cfg, const an_fit_data *data, an_gbt_forest *out)
@@ -535,50 +761,57 @@ anoma_status an_gbt_train(const an_gbt_config *cfg, const an_fit_data *data, an_
                         AN_GBT_MAX_FEATURES);
     double base_margin;
     AN_TRY(an_gbt_base_margin(cfg->objective, cfg->base_score, &base_margin));
+    size_t per_round = cfg->num_parallel_tree, n_trees = cfg->n_trees * per_round;
     trainer t = {0};
     anoma_status st = an_gbt_cuts_make(data->x, rows, cols, data->weights, cfg->max_bin,
                                        data->n_threads, &t.cuts, &t.bins);
     if (st != ANOMA_OK)
         return st;
+    t.round_g = AN_NEW_ARRAY(float, rows);
+    t.round_h = AN_NEW_ARRAY(float, rows);
     t.g = AN_NEW_ARRAY(float, rows);
     t.h = AN_NEW_ARRAY(float, rows);
     t.margin = AN_NEW_ARRAY(double, rows);
     t.idx = AN_NEW_ARRAY(uint32_t, rows);
     t.tmp = AN_NEW_ARRAY(uint32_t, rows);
-    t.features = AN_NEW_ARRAY(uint32_t, cols);
-    t.trees = AN_NEW_ZEROED(tree_builder, cfg->n_trees);
-    t.raw = AN_NEW_ZEROED(an_gbt_raw_tree, cfg->n_trees);
-    if (!t.g || !t.h || !t.margin || !t.idx || !t.tmp || !t.features || !t.trees || !t.raw) {
-        trainer_free(&t, cfg->n_trees);
+    st = an_gbt_colsampler_init(&t.columns, cfg, cols);
+    t.trees = AN_NEW_ZEROED(tree_builder, n_trees);
+    t.raw = AN_NEW_ZEROED(an_gbt_raw_tree, n_trees);
+    if (!t.round_g || !t.round_h || !t.g || !t.h || !t.margin || !t.idx || !t.tmp ||
+        st != ANOMA_OK || !t.trees || !t.raw) {
+        trainer_free(&t, n_trees);
         return an_no_memory();
     }
     for (size_t r = 0; r < rows; r++)
         t.margin[r] = base_margin;
-    t.gr = (grower){cfg, &t.cuts, t.bins, rows, t.g, t.h, t.features, cols, t.idx, t.tmp,
-                    NULL, 0, data->n_threads, NULL, t.margin};
+    t.gr = (grower){.cfg = cfg, .cuts = &t.cuts, .bins = t.bins, .rows = rows, .g = t.g,
+                    .h = t.h, .columns = &t.columns, .idx = t.idx, .tmp = t.tmp,
+                    .n_threads = data->n_threads, .margin = t.margin,
+                    .leaf_scale = cfg->eta / (double)per_round};
     stopper stop;
     st = stopper_init(&stop, cfg, data, base_margin);
     size_t grown = 0;
     for (int done = 0; grown < cfg->n_trees && st == ANOMA_OK && !done;) {
-        st = grow_tree(cfg, data, &t, grown);
+        st = grow_round(cfg, data, &t, grown);
         if (st != ANOMA_OK)
             break;
         grown++;
         if (cfg->early_stopping_rounds)
-            done = stopper_round(&stop, cfg, &t.trees[grown - 1], cols, (int64_t)grown - 1);
+            done = stopper_round(&stop, cfg, &t.trees[(grown - 1) * per_round], cols,
+                                 (int64_t)grown - 1);
         st = an_progress_report(data->progress, ANOMA_STAGE_FIT, grown, cfg->n_trees,
                                 "gbt: boosting rounds");
     }
     if (st == ANOMA_OK) {
         /* early stopping keeps the trees up to the best round, as
          * XGBClassifier.predict uses them */
-        size_t kept = stop.best >= 0 ? (size_t)stop.best + 1 : grown;
+        size_t kept = (stop.best >= 0 ? (size_t)stop.best + 1 : grown) * per_round;
         for (size_t k = 0; k < kept; k++) {
             tree_builder *b = &t.trees[k];
             t.raw[k] = (an_gbt_raw_tree){b->n, b->left, b->right, b->feature, b->threshold,
                                          b->default_left, b->value, b->gain, b->cover};
         }
-        an_gbt_raw raw = {t.raw, kept, cols, cfg->objective, cfg->base_score};
+        an_gbt_raw raw = {t.raw, kept, cols, cfg->objective, cfg->base_score, per_round};
         st = an_gbt_build(&raw, out);
         out->best_iteration = stop.best;
         out->rounds = grown;
@@ -586,6 +819,6 @@ anoma_status an_gbt_train(const an_gbt_config *cfg, const an_fit_data *data, an_
         out->best_score = stop.best_score;
     }
     stopper_free(&stop);
-    trainer_free(&t, cfg->n_trees);
+    trainer_free(&t, n_trees);
     return st;
 }

@@ -208,6 +208,17 @@ static anoma_status read_learner(json_object *root, an_gbt_raw *raw, json_object
     if (n_trees != raw->n_trees)
         return an_error(ANOMA_ERR_FORMAT, "xgboost: num_trees says %zu trees, the file has %zu",
                         n_trees, raw->n_trees);
+    /* random-forest mode: the leaves already hold eta / num_parallel_tree,
+     * so the trees score as any; the count says what a round is */
+    raw->num_parallel_tree = 1;
+    if (json_object_object_get_ex(gbtree_param, "num_parallel_tree", &v)) {
+        AN_TRY(count_string(gbtree_param, "num_parallel_tree",
+                            "learner.gradient_booster.model.gbtree_model_param",
+                            AN_GBT_MAX_NODES, &raw->num_parallel_tree));
+        if (raw->num_parallel_tree == 0 || n_trees % raw->num_parallel_tree)
+            return an_error(ANOMA_ERR_FORMAT, "xgboost: %zu trees are not whole rounds of "
+                            "num_parallel_tree=%zu", n_trees, raw->num_parallel_tree);
+    }
     return ANOMA_OK;
 }
 
