@@ -4,7 +4,7 @@ data in the same run: fit, batch scoring, single-row latency, peak memory,
 and on the labelled shared sets the ROC AUC of both. Not a test: nothing
 here asserts a time.
 
-    /usr/bin/python3 bench/distance.py [--quick] [LIBRARY]
+    /usr/bin/python3 bench/distance.py [--quick] [--only DETECTOR[,...]] [LIBRARY]
 
 LIBRARY defaults to build-bench/lib/libanoma.so (bench/run builds it).
 
@@ -128,6 +128,15 @@ def run(library, impl, detector, name):
 def main():
     args = [a for a in sys.argv[1:] if a != "--quick"]
     quick = "--quick" in sys.argv
+    detectors = DETECTORS
+    if "--only" in args:
+        at = args.index("--only")
+        detectors = args[at + 1].split(",")
+        del args[at:at + 2]
+        unknown = set(detectors) - set(DETECTORS)
+        if unknown:
+            sys.exit("bench/distance.py: --only: unknown detector(s) %s (known: %s)"
+                     % (", ".join(sorted(unknown)), ", ".join(DETECTORS)))
     library = os.path.abspath(args[0] if args else
                               os.path.join(ROOT, "build-bench", "lib", "libanoma.so"))
     sets = ["random:20000x10", "random:20000x100"]
@@ -142,7 +151,7 @@ def main():
           "| scikit-learn fit s | score s | peak MiB | row µs | ratio (fit+score) | row ratio "
           "| ROC AUC ours / sklearn |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for detector in DETECTORS:
+    for detector in detectors:
         for name in sets:
             try:
                 theirs = run(library, "sklearn", detector, name)

@@ -5,11 +5,13 @@
 #include "core/error.h"
 #include "core/matrix.h"
 #include "core/params.h"
+#include "core/radix_sort.h"
 #include "core/rng.h"
 #include "core/stats.h"
 #include "core/threads.h"
 #include "io/bytes.h"
 
+#include <float.h>
 #include <locale.h>
 #include <math.h>
 #include <stdlib.h>
@@ -219,6 +221,39 @@ static void test_sort_select(void)
     }
 }
 
+/* The radix sort against qsort: signs, zeros of both signs, infinities,
+ * subnormals, extremes, ties, and sizes where some passes move nothing. */
+static void test_radix_sort(void)
+{
+    enum { MAX = 20000 };
+    static double v[MAX], ref[MAX], buffer[MAX];
+    const double special[] = {-INFINITY, INFINITY, -0.0, 0.0, 5e-324, -5e-324, DBL_MAX,
+                              -DBL_MAX, DBL_MIN, -DBL_MIN, 1.0, -1.0};
+    an_rng rng;
+    an_rng_init(&rng, 11, 0);
+    size_t sizes[] = {0, 1, 2, 3, 100, 4096, MAX};
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+        size_t n = sizes[s];
+        for (int pattern = 0; pattern < 5; pattern++) {
+            for (size_t i = 0; i < n; i++) {
+                double x = an_rng_normal(&rng);
+                v[i] = pattern == 0   ? x * 1e3
+                       : pattern == 1 ? special[an_rng_below(&rng, 12)]
+                       : pattern == 2 ? (double)an_rng_below(&rng, 3) /* one digit differs */
+                       : pattern == 3 ? ldexp(x, (int)an_rng_below(&rng, 2000) - 1000)
+                                      : (double)(n - i);
+            }
+            memcpy(ref, v, n * sizeof *v);
+            qsort(ref, n, sizeof *ref, compare_doubles);
+            an_radix_sort_doubles(v, n, buffer);
+            int same = 1; /* as values: -0 == +0, as a comparison sort has them */
+            for (size_t i = 0; i < n; i++)
+                same &= v[i] == ref[i];
+            CHECK(same);
+        }
+    }
+}
+
 static void add_range(void *ctx, size_t begin, size_t end, size_t worker)
 {
     int *hits = ctx;
@@ -330,6 +365,7 @@ int main(void)
     RUN(test_params_locale);
     RUN(test_rng);
     RUN(test_sort_select);
+    RUN(test_radix_sort);
     RUN(test_threads);
     RUN(test_bytes);
     RUN(test_check_finite);

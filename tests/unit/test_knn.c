@@ -90,7 +90,7 @@ static void test_allocation_failures(void)
 {
     double *x = test_tied_rows(100, 2, 11, 0, 23);
     test_reload_case c = {"contamination=0.1 n_threads=2", {"knn"},
-                              {"n_neighbors=3 method=mean algorithm=brute"}, x, 100, 2};
+                              {"n_neighbors=3 method=mean algorithm=brute"}, x, 100, 2, NULL};
     CHECK_ALLOC_FAILURES(test_fit_reload, &c);
     free(x);
 }

@@ -134,7 +134,7 @@ static void test_allocation_failures(void)
 {
     double *x = test_tied_rows(120, 3, 7, 0, 32);
     test_reload_case c = {"contamination=0.1 n_threads=2", {"lof"}, {"n_neighbors=5"}, x,
-                              120, 3};
+                              120, 3, NULL};
     CHECK_ALLOC_FAILURES(test_fit_reload, &c);
     free(x);
 }

@@ -67,7 +67,7 @@ static void test_bad_parameters(void)
 static void test_allocation_failures(void)
 {
     double *x = test_tied_rows(100, 3, 11, 0, 41);
-    test_reload_case c = {"contamination=0.1 n_threads=2", {"mahalanobis"}, {""}, x, 100, 3};
+    test_reload_case c = {"contamination=0.1 n_threads=2", {"mahalanobis"}, {""}, x, 100, 3, NULL};
     CHECK_ALLOC_FAILURES(test_fit_reload, &c);
     c.params[0] = "robust=true";
     CHECK_ALLOC_FAILURES(test_fit_reload, &c);

@@ -327,7 +327,7 @@ static void test_allocation_failures(void)
     double *x = test_tied_rows(90, 3, 5, 0, 51);
     test_reload_case c = {"contamination=0.1 n_threads=2", {"lof", "knn", "knn"},
                           {"n_neighbors=5", "n_neighbors=2 algorithm=brute", "n_neighbors=4"},
-                          x, 90, 3};
+                          x, 90, 3, NULL};
     CHECK_ALLOC_FAILURES(test_fit_reload, &c);
     free(x);
 }

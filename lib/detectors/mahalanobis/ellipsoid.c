@@ -16,7 +16,8 @@ anoma_status an_ellipsoid_alloc(an_ellipsoid *e, size_t d)
     e->scale = AN_NEW_ZEROED(double, d);
     e->cov = an_calloc(d * d, sizeof(double));
     e->chol = an_calloc(d * d, sizeof(double));
-    if (!e->mean || !e->scale || !e->cov || !e->chol) {
+    e->whiten = an_calloc(d * d, sizeof(double));
+    if (!e->mean || !e->scale || !e->cov || !e->chol || !e->whiten) {
         an_ellipsoid_free(e);
         return an_no_memory();
     }
@@ -29,6 +30,7 @@ void an_ellipsoid_free(an_ellipsoid *e)
     an_free(e->scale);
     an_free(e->cov);
     an_free(e->chol);
+    an_free(e->whiten);
     memset(e, 0, sizeof *e);
 }
 
@@ -39,6 +41,7 @@ void an_ellipsoid_copy(an_ellipsoid *dst, const an_ellipsoid *src)
     memcpy(dst->scale, src->scale, d * sizeof(double));
     memcpy(dst->cov, src->cov, d * d * sizeof(double));
     memcpy(dst->chol, src->chol, d * d * sizeof(double));
+    memcpy(dst->whiten, src->whiten, d * d * sizeof(double));
     dst->ridge = src->ridge;
     dst->log_det = src->log_det;
     dst->skip_constant = src->skip_constant;
@@ -109,6 +112,25 @@ static anoma_status cholesky(an_ellipsoid *e, double norm, double *rcond)
     return st;
 }
 
+/* W = L^-1 S^-1 from the factor: L inverted in place by LAPACK's dtrtri
+ * (a copy), then column j divided by s_j, or zeroed for a constant feature
+ * left out of distances. */
+static anoma_status fill_whiten(an_ellipsoid *e)
+{
+    size_t d = e->d;
+    memcpy(e->whiten, e->chol, d * d * sizeof(double));
+    if (LAPACKE_dtrtri_work(LAPACK_ROW_MAJOR, 'L', 'N', (lapack_int)d, e->whiten,
+                            (lapack_int)d) != 0)
+        return an_error(ANOMA_ERR_INTERNAL, "mahalanobis: the Cholesky factor could not be "
+                        "inverted");
+    for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j < d; j++) {
+            int skipped = e->skip_constant && e->cov[j * d + j] == 0;
+            e->whiten[i * d + j] = j > i || skipped ? 0 : e->whiten[i * d + j] / e->scale[j];
+        }
+    return ANOMA_OK;
+}
+
 anoma_status an_ellipsoid_factor(an_ellipsoid *e)
 {
     size_t d = e->d;
@@ -130,6 +152,7 @@ anoma_status an_ellipsoid_factor(an_ellipsoid *e)
             return an_error(ANOMA_ERR_INTERNAL, "mahalanobis: the covariance could not be "
                             "factored even with a ridge (is a value too large?)");
     }
+    AN_TRY(fill_whiten(e));
     int constant = 0;
     for (size_t j = 0; j < d; j++)
         constant |= e->cov[j * d + j] == 0;
@@ -144,18 +167,16 @@ anoma_status an_ellipsoid_factor(an_ellipsoid *e)
     return ANOMA_OK;
 }
 
-/* work = L^-1 S^-1 (row - mean) */
+/* work = W (row - mean) = L^-1 S^-1 (row - mean) */
 static void forward(const an_ellipsoid *e, const double *row, double *work)
 {
     size_t d = e->d;
     for (size_t i = 0; i < d; i++) {
-        const double *l = e->chol + i * d;
-        double sum = (row[i] - e->mean[i]) / e->scale[i];
-        if (e->skip_constant && e->cov[i * d + i] == 0)
-            sum = 0;
-        for (size_t j = 0; j < i; j++)
-            sum -= l[j] * work[j];
-        work[i] = sum / l[i];
+        const double *w = e->whiten + i * d;
+        double sum = 0;
+        for (size_t j = 0; j <= i; j++)
+            sum += w[j] * (row[j] - e->mean[j]);
+        work[i] = sum;
     }
 }
 
