@@ -21,8 +21,23 @@ VALGRIND = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
             "--show-leak-kinds=all", "--errors-for-leak-kinds=all"]
 
 # Parameters that keep the runs short under valgrind (~30x slower).
-SMALL = {"iforest": ["--param", "n_trees=20"], "gbt": ["--param", "n_trees=10"],
-         "autoencoder": ["--param", "epochs=3"]}
+
+
+def quick_params():
+    """tests/data/quick_params.txt as CLI options per detector: the one table
+    of quick-fitting parameters the C tests use too."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "data", "quick_params.txt")
+    table = {}
+    with open(path) as f:
+        for line in f:
+            if line.strip() and not line.startswith("#"):
+                name, *params = line.split()
+                table[name] = [a for p in params for a in ("--param", p)]
+    return table
+
+
+QUICK = quick_params()
 
 
 def detectors(cli):
@@ -52,7 +67,7 @@ def check_detector(cli, data, name, folder):
         lines = f.read()
     commands = [
         ("train", [cli, "train", "--detector", name, "--contamination", "0.1"]
-         + SMALL.get(name, []) + label
+         + QUICK.get(name, []) + label
          + ["-o", model, data], None),
         ("score", [cli, "score", model, data, "--proba"], None),
         ("inspect", [cli, "inspect", model], None),

@@ -20,21 +20,6 @@ enum { ROWS = 120, COLS = 4 };
 static double data[ROWS * COLS];
 static int labels[ROWS];
 
-/* Parameters that keep a sweep short: every attempt refits from scratch. */
-static const char *small_params(const char *detector)
-{
-    static const struct { const char *name, *params; } small[] = {
-        {"iforest", "n_trees=8"},
-        {"gbt", "n_trees=4 max_depth=3"},
-        {"ocsvm_sgd", "n_components=16 max_iter=3"},
-        {"autoencoder", "epochs=2 hidden=4"},
-    };
-    for (size_t i = 0; i < sizeof small / sizeof *small; i++)
-        if (!strcmp(small[i].name, detector))
-            return small[i].params;
-    return NULL;
-}
-
 /* ---- a fitted model's read paths ---- */
 
 typedef struct fitted {
@@ -143,7 +128,7 @@ static void test_every_detector(void)
         detectors++;
         test_reload_case c = {.model_params = "n_threads=1",
                               .detectors = {vt->name, NULL},
-                              .params = {small_params(vt->name)},
+                              .params = {test_quick_params(vt->name)},
                               .x = data, .n = ROWS, .d = COLS};
         if (vt->flags & ANOMA_FLAG_SUPERVISED)
             c.labels = labels;
@@ -151,7 +136,7 @@ static void test_every_detector(void)
         printf("  %-16s fit, score, save, load, score: %ld\n", vt->name, life);
         anoma_model *m = NULL;
         CHECK_OK(anoma_model_create("n_threads=1", &m));
-        CHECK_OK(anoma_model_add_detector(m, vt->name, small_params(vt->name), NULL));
+        CHECK_OK(anoma_model_add_detector(m, vt->name, test_quick_params(vt->name), NULL));
         anoma_matrix x = anoma_matrix_f64(data, ROWS, COLS);
         CHECK_OK(anoma_model_fit(m, &x, vt->flags & ANOMA_FLAG_SUPERVISED ? labels : NULL, NULL));
         sweep_read_paths(vt->name, m);
@@ -186,26 +171,14 @@ static void make_frame_data(void)
 
 static anoma_frame *make_frame(void)
 {
-    anoma_frame *f = NULL;
-    if (anoma_frame_create(N, &f) != ANOMA_OK)
-        return NULL;
-    anoma_status st = anoma_frame_add_column(f, "user", ANOMA_COL_STRING, user);
-    if (st == ANOMA_OK)
-        st = anoma_frame_add_column(f, "device", ANOMA_COL_STRING, device);
-    if (st == ANOMA_OK)
-        st = anoma_frame_add_column(f, "channel", ANOMA_COL_STRING, channel);
-    if (st == ANOMA_OK)
-        st = anoma_frame_add_column(f, "region", ANOMA_COL_STRING, region);
-    if (st == ANOMA_OK)
-        st = anoma_frame_add_column(f, "ts", ANOMA_COL_TIMESTAMP, ts);
-    if (st == ANOMA_OK)
-        st = anoma_frame_add_column(f, "amount", ANOMA_COL_DOUBLE, amount);
-    if (st == ANOMA_OK)
-        st = anoma_frame_add_column(f, "clicks", ANOMA_COL_DOUBLE, clicks);
-    if (st != ANOMA_OK) {
-        anoma_frame_free(f);
-        f = NULL;
-    }
+    const test_column cols[] = {
+        {"user", ANOMA_COL_STRING, user},       {"device", ANOMA_COL_STRING, device},
+        {"channel", ANOMA_COL_STRING, channel}, {"region", ANOMA_COL_STRING, region},
+        {"ts", ANOMA_COL_TIMESTAMP, ts},        {"amount", ANOMA_COL_DOUBLE, amount},
+        {"clicks", ANOMA_COL_DOUBLE, clicks},
+    };
+    anoma_frame *f;
+    TEST_FRAME_OF(N, cols, &f);
     return f;
 }
 

@@ -45,11 +45,11 @@ static void make_data(void)
 
 static anoma_frame *frame_of_data(void)
 {
+    const test_column cols[] = {{"amount", ANOMA_COL_DOUBLE, amount},
+                                {"device", ANOMA_COL_STRING, device},
+                                {"clicks", ANOMA_COL_INT64, clicks}};
     anoma_frame *f = NULL;
-    CHECK_OK(anoma_frame_create(ROWS, &f));
-    CHECK_OK(anoma_frame_add_column(f, "amount", ANOMA_COL_DOUBLE, amount));
-    CHECK_OK(anoma_frame_add_column(f, "device", ANOMA_COL_STRING, device));
-    CHECK_OK(anoma_frame_add_column(f, "clicks", ANOMA_COL_INT64, clicks));
+    CHECK_OK(TEST_FRAME_OF(ROWS, cols, &f));
     return f;
 }
 
@@ -290,24 +290,13 @@ static void test_pipeline_from_eight_threads(void)
 enum { KIND_ROWS = 600 };
 static int kind_labels[KIND_ROWS];
 
-static const char *kind_params(const an_detector_vtable *vt)
-{
-    if (!strcmp(vt->name, "gbt"))
-        return "n_trees=10";
-    if (!strcmp(vt->name, "iforest"))
-        return "n_trees=30";
-    if (!strcmp(vt->name, "autoencoder"))
-        return "epochs=3";
-    return NULL;
-}
-
 static anoma_status fit_kind(const an_detector_vtable *vt, anoma_model **out)
 {
     anoma_model *m = NULL;
     anoma_matrix xm = anoma_matrix_f64(x, KIND_ROWS, COLS);
     anoma_status st = anoma_model_create("n_threads=1", &m);
     if (st == ANOMA_OK)
-        st = anoma_model_add_detector(m, vt->name, kind_params(vt), NULL);
+        st = anoma_model_add_detector(m, vt->name, test_quick_params(vt->name), NULL);
     if (st == ANOMA_OK)
         st = anoma_model_fit(m, &xm, vt->flags & ANOMA_FLAG_SUPERVISED ? kind_labels : NULL,
                              NULL);

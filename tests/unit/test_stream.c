@@ -152,11 +152,11 @@ static void test_typed_rows_equal_batch(void)
         ts[i] = 1700000000 + (int64_t)(i * 97 + (i % 5) * 3600);
         amount[i] = (double)((i * 37) % 101) + (i % 17 == 3 ? 500 : 0);
     }
+    const test_column cols[] = {{"user", ANOMA_COL_STRING, users},
+                                {"ts", ANOMA_COL_TIMESTAMP, ts},
+                                {"amount", ANOMA_COL_DOUBLE, amount}};
     anoma_frame *f = NULL;
-    CHECK_OK(anoma_frame_create(N, &f));
-    CHECK_OK(anoma_frame_add_column(f, "user", ANOMA_COL_STRING, users));
-    CHECK_OK(anoma_frame_add_column(f, "ts", ANOMA_COL_TIMESTAMP, ts));
-    CHECK_OK(anoma_frame_add_column(f, "amount", ANOMA_COL_DOUBLE, amount));
+    CHECK_OK(TEST_FRAME_OF(N, cols, &f));
     anoma_model *m = NULL;
     CHECK_OK(anoma_model_create(NULL, &m));
     CHECK_OK(anoma_model_add_step(m, "time_features", "column=ts entity=user "
@@ -216,10 +216,10 @@ static void failed_push_leaves_state(const char *encoder, const char *params)
         device[i] = i % 2 ? "web" : "ios";
         amount[i] = (double)(i * 13 % 7);
     }
+    const test_column cols[] = {{"device", ANOMA_COL_STRING, device},
+                                {"amount", ANOMA_COL_DOUBLE, amount}};
     anoma_frame *f = NULL;
-    CHECK_OK(anoma_frame_create(N, &f));
-    CHECK_OK(anoma_frame_add_column(f, "device", ANOMA_COL_STRING, device));
-    CHECK_OK(anoma_frame_add_column(f, "amount", ANOMA_COL_DOUBLE, amount));
+    CHECK_OK(TEST_FRAME_OF(N, cols, &f));
     anoma_model *m = NULL;
     CHECK_OK(anoma_model_create("threshold=1", &m));
     CHECK_OK(anoma_model_add_step(m, "window", "columns=amount lags=1,2 rolling=3", NULL));

@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -259,6 +260,58 @@ void test_bad_detector_params(const char *file, int line, const char *detector,
                       bad[i].params, bad[i].named, anoma_last_error());
         anoma_model_free(m);
     }
+}
+
+enum { QUICK_MAX = 32 };
+static char quick_text[4096];
+static const char *quick_name[QUICK_MAX], *quick_params[QUICK_MAX];
+static size_t quick_count;
+static pthread_once_t quick_once = PTHREAD_ONCE_INIT;
+
+static void read_quick_params(void)
+{
+    char path[4096];
+    const char *dir = getenv("ANOMA_TEST_DATA");
+    snprintf(path, sizeof path, "%s/quick_params.txt", dir ? dir : "tests/data");
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    size_t used = fread(quick_text, 1, sizeof quick_text - 1, f);
+    fclose(f);
+    quick_text[used] = 0;
+    for (char *line = strtok(quick_text, "\n"); line && quick_count < QUICK_MAX;
+         line = strtok(NULL, "\n")) {
+        if (*line == '#' || !*line)
+            continue;
+        char *space = strchr(line, ' ');
+        quick_name[quick_count] = line;
+        quick_params[quick_count++] = space ? space + 1 : "";
+        if (space)
+            *space = 0;
+    }
+}
+
+const char *test_quick_params(const char *detector)
+{
+    pthread_once(&quick_once, read_quick_params);
+    for (size_t i = 0; i < quick_count; i++)
+        if (!strcmp(quick_name[i], detector))
+            return quick_params[i];
+    return NULL;
+}
+
+anoma_status test_frame_of(size_t rows, const test_column *cols, size_t n, anoma_frame **out)
+{
+    *out = NULL;
+    anoma_frame *f = NULL;
+    anoma_status st = anoma_frame_create(rows, &f);
+    for (size_t c = 0; st == ANOMA_OK && c < n; c++)
+        st = anoma_frame_add_column(f, cols[c].name, cols[c].type, cols[c].values);
+    if (st != ANOMA_OK)
+        anoma_frame_free(f);
+    else
+        *out = f;
+    return st;
 }
 
 anoma_status test_import_payload(const char *detector, const unsigned char *payload, size_t size,

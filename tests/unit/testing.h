@@ -54,6 +54,23 @@ double *test_pipeline_agrees(const char *file, int line, const struct an_pipelin
 #define CHECK_PIPELINE_AGREES(p, in, fit_out, threads)                         \
     test_pipeline_agrees(__FILE__, __LINE__, p, in, fit_out, threads)
 
+/* The parameters that make `detector` fit quickly, from
+ * tests/data/quick_params.txt (one table for every test that fits each
+ * detector many times), or NULL: its defaults. Safe from any thread. */
+const char *test_quick_params(const char *detector);
+
+/* One column of a test frame, as anoma_frame_add_column takes it. */
+typedef struct test_column {
+    const char *name;
+    anoma_column_type type;
+    const void *values;
+} test_column;
+/* A frame of `rows` rows with the columns cols[0..n) (the values are
+ * borrowed, as the frame API does) into *out; on an error (such as an
+ * allocation failing) nothing is left and *out is NULL. */
+anoma_status test_frame_of(size_t rows, const test_column *cols, size_t n, anoma_frame **out);
+#define TEST_FRAME_OF(rows, cols, out) test_frame_of(rows, cols, sizeof cols / sizeof *cols, out)
+
 /* The saved state of detector `index` of a fitted model, as
  * anoma_model_import_detector() takes it (the current payload version), cut
  * out of the model's file
