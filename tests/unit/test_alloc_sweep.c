@@ -5,7 +5,8 @@
  * alive, and the objects it was handed must come out unchanged: a model
  * whose score, row scorer or save ran out of memory still scores and saves
  * the same bits, a stream whose push failed goes on as if the push never
- * happened. The walks go over the registries, so a new detector or step is
+ * happened. Rows a step refuses are pushed too: the step must say it may
+ * refuse (refuses_rows), and the stream must go on as if they never came. The walks go over the registries, so a new detector or step is
  * covered when it registers. docs/reliability.md gives the counts. */
 #include "testing.h"
 
@@ -182,33 +183,39 @@ static anoma_frame *make_frame(void)
     return f;
 }
 
-/* One pipeline holding every registered step (the test checks it does). */
-static const struct { const char *step, *params; } every_step[] = {
-    {"time_features", "column=ts entity=user features=hour,since_previous"},
-    {"window", "entity=user columns=amount lags=1 rolling=3 stats=mean,std"},
-    {"ratio", "numerator=amount denominator=clicks"},
-    {"missing_indicator", "columns=amount error_on_new=false"},
-    {"frequency", "columns=region"},
-    {"ordinal", "columns=channel"},
-    {"one_hot", "columns=device"},
-    {"select", "drop=user"},
-    {"imputer", NULL},
-    {"robust_scaler", NULL},
-    {"minmax_scaler", NULL},
-    {"maxabs_scaler", NULL},
-    {"normalizer", NULL},
-    {"standard_scaler", NULL},
-    {"pca", "n_components=3"},
+/* One pipeline holding every registered step (the test checks it does);
+ * `strict` where a step can be told to refuse rows it would otherwise
+ * take (the refusal test's pipeline). */
+static const struct { const char *step, *params, *strict; } every_step[] = {
+    {"time_features", "column=ts entity=user features=hour,since_previous", NULL},
+    {"window", "entity=user columns=amount lags=1 rolling=3 stats=mean,std", NULL},
+    {"ratio", "numerator=amount denominator=clicks", NULL},
+    {"missing_indicator", "columns=amount error_on_new=false",
+     "columns=amount,clicks error_on_new=true"},
+    {"frequency", "columns=region", NULL},
+    {"ordinal", "columns=channel", "columns=channel handle_unknown=error"},
+    {"one_hot", "columns=device", "columns=device unseen=error"},
+    {"select", "drop=user", NULL},
+    {"imputer", NULL, NULL},
+    {"robust_scaler", NULL, NULL},
+    {"minmax_scaler", NULL, NULL},
+    {"maxabs_scaler", NULL, NULL},
+    {"normalizer", NULL, NULL},
+    {"standard_scaler", NULL, NULL},
+    {"pca", "n_components=3", NULL},
 };
 enum { STEPS = sizeof every_step / sizeof *every_step };
 
-static anoma_status build_and_fit(anoma_model **out)
+static anoma_status build_and_fit_pipeline(int strict, anoma_model **out)
 {
     anoma_model *m = NULL;
     anoma_frame *f = make_frame();
     anoma_status st = f ? anoma_model_create("n_threads=1", &m) : ANOMA_ERR_NO_MEMORY;
     for (size_t s = 0; st == ANOMA_OK && s < STEPS; s++)
-        st = anoma_model_add_step(m, every_step[s].step, every_step[s].params, NULL);
+        st = anoma_model_add_step(m, every_step[s].step,
+                                  strict && every_step[s].strict ? every_step[s].strict
+                                                                 : every_step[s].params,
+                                  NULL);
     if (st == ANOMA_OK)
         st = anoma_model_add_detector(m, "zscore", NULL, NULL);
     if (st == ANOMA_OK)
@@ -221,6 +228,8 @@ static anoma_status build_and_fit(anoma_model **out)
     *out = m;
     return st;
 }
+
+static anoma_status build_and_fit(anoma_model **out) { return build_and_fit_pipeline(0, out); }
 
 static anoma_status fit_pipeline(void *ctx)
 {
@@ -342,6 +351,129 @@ static void push_through_failures(const pipeline_case *pc)
     anoma_stream_free(s);
 }
 
+/* ---- rows a step refuses ---- */
+
+/* Row i with one value made hostile (variant v), 0 past the
+ * last variant. */
+static int hostile_row(size_t i, int v, anoma_value *row, double *time)
+{
+    row[0].text = user[i];
+    row[1].text = device[i];
+    row[2].text = channel[i];
+    row[3].text = region[i];
+    row[4].timestamp = ts[i];
+    row[5].number = amount[i];
+    row[6].number = clicks[i];
+    *time = (double)ts[i];
+    switch (v) {
+    case 0: row[1].text = "never seen"; break;
+    case 1: row[1].text = NULL; break;
+    case 2: row[2].text = "never seen"; break;
+    case 3: row[2].text = NULL; break;
+    case 4: row[3].text = "never seen"; break;
+    case 5: row[3].text = NULL; break;
+    case 6: row[5].number = NAN; break;
+    case 7: row[6].number = NAN; break;
+    case 8: row[6].number = 0; break; /* the ratio's denominator */
+    case 9: row[5].number = 1e308; row[6].number = 1e-308; break;
+    case 10: row[4].timestamp = INT64_MIN; break;
+    case 11: row[4].timestamp = INT64_MAX; break; /* beyond the calendar (2^62 s) */
+    default: return 0;
+    }
+    return 1;
+}
+
+/* The step a refusal's message names ("one_hot: column ..."), or NULL. */
+static const an_step_vtable *refusing_step(const char *message)
+{
+    for (size_t k = 0; an_step_at(k); k++) {
+        size_t n = strlen(an_step_at(k)->name);
+        if (!strncmp(message, an_step_at(k)->name, n) && message[n] == ':')
+            return an_step_at(k);
+    }
+    return NULL;
+}
+
+static unsigned char *stream_bytes(const anoma_stream *s, size_t *size)
+{
+    unsigned char *bytes = NULL;
+    CHECK_OK(anoma_stream_save(s, NULL, 0, size));
+    if (!(bytes = malloc(*size ? *size : 1)))
+        return NULL;
+    CHECK_OK(anoma_stream_save(s, bytes, *size, size));
+    return bytes;
+}
+
+/* Every step that refused a pushed row must declare refuses_rows (the
+ * stream keeps an undo copy only for steps before one that declares it),
+ * and a refused push must leave the stream as it was, to the byte of its
+ * saved state. Hostile rows go between the frame's rows (an accepted one
+ * is taken back by restoring the state from before it), whose scores must
+ * still equal the batch's. */
+static void test_refused_pushes(void)
+{
+    anoma_model *m = NULL;
+    CHECK_OK(build_and_fit_pipeline(1, &m));
+    if (!m)
+        return;
+    double batch[N];
+    anoma_frame *f = make_frame();
+    CHECK_OK(anoma_model_score_frame(m, f, batch));
+    anoma_frame_free(f);
+    anoma_stream *s = NULL;
+    CHECK_OK(anoma_stream_create(m, NULL, &s));
+    size_t refused = 0, changed = 0, mismatches = 0;
+    int seen[STEPS] = {0}; /* refusals by each step of the pipeline */
+    for (size_t i = 0; s && i < N; i++) {
+        anoma_value row[7];
+        double time, score;
+        for (int v = 0; i % 3 == 1 && hostile_row(i, v, row, &time); v++) {
+            size_t size, size_after;
+            unsigned char *before = stream_bytes(s, &size);
+            anoma_status st = anoma_stream_push_values(s, user[i], time, row, 7, &score, NULL,
+                                                       NULL);
+            if (st == ANOMA_OK) {
+                CHECK_OK(anoma_stream_restore(s, before, size));
+                free(before);
+                continue;
+            }
+            refused++;
+            const an_step_vtable *step = refusing_step(anoma_last_error());
+            for (size_t k = 0; step && k < STEPS; k++)
+                seen[k] |= !strcmp(every_step[k].step, step->name);
+            if (step && !step->refuses_rows) {
+                CHECK(step->refuses_rows);
+                printf("  %s refused a row (variant %d) without declaring refuses_rows: %s\n",
+                       step->name, v, anoma_last_error());
+            }
+            unsigned char *after = stream_bytes(s, &size_after);
+            int same = before && after && size == size_after && !memcmp(before, after, size);
+            if (!same)
+                printf("  a refused push (variant %d) changed the stream: %s\n", v,
+                       anoma_last_error());
+            changed += !same;
+            free(before);
+            free(after);
+        }
+        CHECK_OK(push_row(s, i, &score));
+        mismatches += bits_differ(&score, batch + i, 1);
+    }
+    /* the hostile rows reach the steps that refuse, so a step that stopped
+     * declaring it would be caught */
+    for (size_t k = 0; k < STEPS; k++)
+        if (an_step_find(every_step[k].step)->refuses_rows && !seen[k]) {
+            CHECK(seen[k]);
+            printf("  no hostile row reached a refusal of %s\n", every_step[k].step);
+        }
+    CHECK(refused > 0);
+    CHECK(changed == 0);
+    CHECK(mismatches == 0);
+    printf("  %zu hostile pushes refused, %zu changed the stream, %zu scores differ from the "
+           "batch\n", refused, changed, mismatches);
+    anoma_stream_free(s);
+    anoma_model_free(m);
+}
+
 static void test_every_step(void)
 {
     for (size_t k = 0; an_step_at(k); k++) {
@@ -388,5 +520,6 @@ int main(void)
     make_frame_data();
     RUN(test_every_detector);
     RUN(test_every_step);
+    RUN(test_refused_pushes);
     return test_summary();
 }
