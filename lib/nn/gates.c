@@ -22,16 +22,12 @@
  * fused multiply-add: the AVX2 clone, chosen at run time, and the default
  * one give the same bits, so a score does not depend on the machine). */
 #include "nn/nn.h"
+#include "core/clones.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define VECTOR_CLONES
-#endif
 
 static inline float expm1_poly(float x)
 {
@@ -66,14 +62,14 @@ static inline float tanh_poly(float x)
     return copysignf(e / (e + 2.0f), x);
 }
 
-VECTOR_CLONES
+AN_VECTOR_CLONES
 void an_nn_sigmoid(float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         x[i] = sigmoid(x[i]);
 }
 
-VECTOR_CLONES
+AN_VECTOR_CLONES
 void an_nn_tanh(float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -87,7 +83,7 @@ static inline void add(float *restrict g, const float *restrict x, size_t n)
         g[j] += x[j];
 }
 
-VECTOR_CLONES
+AN_VECTOR_CLONES
 void an_nn_lstm_step(size_t batch, size_t hidden, const float *xp, size_t xp_stride, float *hp,
                      float *h, float *c)
 {
@@ -109,7 +105,7 @@ void an_nn_lstm_step(size_t batch, size_t hidden, const float *xp, size_t xp_str
     }
 }
 
-VECTOR_CLONES
+AN_VECTOR_CLONES
 void an_nn_gru_step(size_t batch, size_t hidden, const float *xp, size_t xp_stride, float *hp,
                     const float *b_hn, float *h)
 {
@@ -128,7 +124,7 @@ void an_nn_gru_step(size_t batch, size_t hidden, const float *xp, size_t xp_stri
     }
 }
 
-VECTOR_CLONES
+AN_VECTOR_CLONES
 void an_nn_gru_reset_gates(size_t batch, size_t hidden, const float *xp, size_t xp_stride,
                            float *hrz, const float *h, float *rh)
 {
@@ -144,7 +140,7 @@ void an_nn_gru_reset_gates(size_t batch, size_t hidden, const float *xp, size_t 
     }
 }
 
-VECTOR_CLONES
+AN_VECTOR_CLONES
 void an_nn_gru_reset_update(size_t batch, size_t hidden, const float *xp, size_t xp_stride,
                             const float *hrz, float *hn, float *h)
 {
@@ -158,7 +154,7 @@ void an_nn_gru_reset_update(size_t batch, size_t hidden, const float *xp, size_t
     }
 }
 
-VECTOR_CLONES
+AN_VECTOR_CLONES
 void an_nn_rnn_step(size_t batch, size_t hidden, const float *xp, size_t xp_stride,
                     const float *hp, float *h)
 {

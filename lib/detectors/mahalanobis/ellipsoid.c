@@ -1,6 +1,7 @@
 /* Location, covariance and its factor: see mahalanobis.h. */
 #include "detectors/mahalanobis/mahalanobis.h"
 #include "core/alloc.h"
+#include "core/clones.h"
 #include "core/error.h"
 
 #include <cblas.h>
@@ -112,9 +113,9 @@ static anoma_status cholesky(an_ellipsoid *e, double norm, double *rcond)
     return st;
 }
 
-/* W = L^-1 S^-1 from the factor: L inverted in place by LAPACK's dtrtri
- * (a copy), then column j divided by s_j, or zeroed for a constant feature
- * left out of distances. */
+/* W = L^-1 S^-1 from the factor, stored by columns: L inverted by LAPACK's
+ * dtrtri (on a copy), transposed, then column j divided by s_j, or zeroed
+ * for a constant feature left out of distances. */
 static anoma_status fill_whiten(an_ellipsoid *e)
 {
     size_t d = e->d;
@@ -123,10 +124,17 @@ static anoma_status fill_whiten(an_ellipsoid *e)
                             (lapack_int)d) != 0)
         return an_error(ANOMA_ERR_INTERNAL, "mahalanobis: the Cholesky factor could not be "
                         "inverted");
+    /* transposed in place: whiten[j * d + i] = W[i][j] */
     for (size_t i = 0; i < d; i++)
-        for (size_t j = 0; j < d; j++) {
+        for (size_t j = 0; j < i; j++) {
+            double t = e->whiten[i * d + j];
+            e->whiten[i * d + j] = e->whiten[j * d + i];
+            e->whiten[j * d + i] = t;
+        }
+    for (size_t j = 0; j < d; j++)
+        for (size_t i = 0; i < d; i++) {
             int skipped = e->skip_constant && e->cov[j * d + j] == 0;
-            e->whiten[i * d + j] = j > i || skipped ? 0 : e->whiten[i * d + j] / e->scale[j];
+            e->whiten[j * d + i] = i < j || skipped ? 0 : e->whiten[j * d + i] / e->scale[j];
         }
     return ANOMA_OK;
 }
@@ -167,15 +175,33 @@ anoma_status an_ellipsoid_factor(an_ellipsoid *e)
     return ANOMA_OK;
 }
 
-/* work = W (row - mean) = L^-1 S^-1 (row - mean) */
-static void forward(const an_ellipsoid *e, const double *row, double *work)
+/* work = W (row - mean) = L^-1 S^-1 (row - mean). Eight outputs at a time
+ * stay in registers while the columns of W (stored contiguous) stream
+ * past; each work[i] adds its terms in the order j = 0..i, then the zeros
+ * of W above the diagonal in the block, which change no sum. */
+typedef double four __attribute__((vector_size(32)));
+
+AN_VECTOR_CLONES static void forward(const an_ellipsoid *e, const double *row, double *work)
 {
-    size_t d = e->d;
-    for (size_t i = 0; i < d; i++) {
-        const double *w = e->whiten + i * d;
+    size_t d = e->d, i0 = 0;
+    for (; i0 + 8 <= d; i0 += 8) {
+        four low = {0, 0, 0, 0}, high = {0, 0, 0, 0};
+        for (size_t j = 0; j < i0 + 8; j++) {
+            const double *column = e->whiten + j * d + i0;
+            double c = row[j] - e->mean[j];
+            four w_low, w_high, cs = {c, c, c, c};
+            memcpy(&w_low, column, sizeof w_low);
+            memcpy(&w_high, column + 4, sizeof w_high);
+            low += w_low * cs;
+            high += w_high * cs;
+        }
+        memcpy(work + i0, &low, sizeof low);
+        memcpy(work + i0 + 4, &high, sizeof high);
+    }
+    for (size_t i = i0; i < d; i++) { /* the last d % 8 */
         double sum = 0;
         for (size_t j = 0; j <= i; j++)
-            sum += w[j] * (row[j] - e->mean[j]);
+            sum += e->whiten[j * d + i] * (row[j] - e->mean[j]);
         work[i] = sum;
     }
 }

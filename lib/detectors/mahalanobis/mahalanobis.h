@@ -32,10 +32,10 @@ typedef struct an_ellipsoid {
     double *cov;   /* d x d, as estimated, without the ridge */
     double *scale; /* d: s_j */
     double *chol;  /* d x d, row-major lower triangle: L L^T = R (+ ridge I) */
-    /* d x d, row-major lower triangle: W = L^-1 S^-1, with the columns of
-     * skipped constant features zero, so that a row's whitened vector is one
-     * triangular matrix-vector product, without a division (scoring is
-     * the hot path; the substitution's divisions made it 3x slower). */
+    /* d x d, W = L^-1 S^-1 by columns (whiten[j * d + i] = W[i][j] for
+     * i >= j, else 0), the columns of skipped constant features zero: a
+     * row's whitened vector is one triangular matrix-vector product, with
+     * no division (the substitution's divisions made scoring 3x slower). */
     double *whiten;
     double ridge;  /* 0, or AN_MAHALANOBIS_RIDGE when added */
     double log_det; /* log det C; -INFINITY when C is singular */
