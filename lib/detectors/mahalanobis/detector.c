@@ -101,7 +101,8 @@ static anoma_status mahalanobis_fit(void *state, const an_fit_data *data)
     if (s->robust) {
         st = an_mcd_fit(&s->e, data->x, n, h, s->seed, &s->raw_support, &s->support);
     } else {
-        double *work = an_malloc_array(n, d * sizeof(double));
+        double *work = an_malloc_array(n < AN_ELLIPSOID_BLOCK ? n : AN_ELLIPSOID_BLOCK,
+                                       d * sizeof(double));
         st = work ? an_ellipsoid_estimate(&s->e, data->x, NULL, n, work) : an_no_memory();
         an_free(work);
         s->raw_support = s->support = n;

@@ -60,14 +60,19 @@ anoma_status an_ellipsoid_estimate(an_ellipsoid *e, const double *x, const size_
     }
     for (size_t j = 0; j < d; j++)
         e->mean[j] /= (double)m;
-    for (size_t i = 0; i < m; i++) {
-        const double *r = x + (rows ? rows[i] : i) * d;
-        for (size_t j = 0; j < d; j++)
-            work[i * d + j] = r[j] - e->mean[j];
+    /* C = sum over blocks of W^T W / m (W a block of centred rows), lower
+     * triangle, then mirrored: a block at a time, so that a fit touches no
+     * copy of the data (fresh pages cost more than the product) */
+    for (size_t b = 0; b < m; b += AN_ELLIPSOID_BLOCK) {
+        size_t count = m - b < AN_ELLIPSOID_BLOCK ? m - b : AN_ELLIPSOID_BLOCK;
+        for (size_t i = 0; i < count; i++) {
+            const double *r = x + (rows ? rows[b + i] : b + i) * d;
+            for (size_t j = 0; j < d; j++)
+                work[i * d + j] = r[j] - e->mean[j];
+        }
+        cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)d, (int)count, 1.0 / (double)m,
+                    work, (int)d, b ? 1.0 : 0.0, e->cov, (int)d);
     }
-    /* C = W^T W / m, lower triangle, then mirrored */
-    cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)d, (int)m, 1.0 / (double)m, work,
-                (int)d, 0.0, e->cov, (int)d);
     for (size_t i = 0; i < d; i++)
         for (size_t j = 0; j < i; j++)
             e->cov[j * d + i] = e->cov[i * d + j];

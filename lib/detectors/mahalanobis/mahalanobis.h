@@ -49,9 +49,13 @@ anoma_status an_ellipsoid_alloc(an_ellipsoid *e, size_t d);
 void an_ellipsoid_free(an_ellipsoid *e);
 void an_ellipsoid_copy(an_ellipsoid *dst, const an_ellipsoid *src); /* same d */
 
+/* Rows centred at a time by an_ellipsoid_estimate. */
+#define AN_ELLIPSOID_BLOCK 256
+
 /* Mean and covariance (divided by the count, as numpy.cov(bias=1)) of the
  * rows `rows[0..m)` of x (n x d row-major), or of its first m rows when rows
- * is NULL; work holds m * d doubles. Then an_ellipsoid_factor. */
+ * is NULL; work holds min(m, AN_ELLIPSOID_BLOCK) * d doubles. Then
+ * an_ellipsoid_factor. */
 anoma_status an_ellipsoid_estimate(an_ellipsoid *e, const double *x, const size_t *rows,
                                    size_t m, double *work);
 
