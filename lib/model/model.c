@@ -358,13 +358,16 @@ static anoma_status fit_detectors(anoma_model *m, const double *x, size_t rows, 
                                   const int *labels, const double *weights)
 {
     AN_TRY(an_model_eval_check(m, cols));
+    an_eval_rows *eval = NULL;
+    AN_TRY(an_model_eval_rows(m, &eval));
     an_fit_data data = {.x = x, .rows = rows, .cols = cols, .labels = labels, .weights = weights,
                         .n_threads = an_model_n_threads(m), .progress = &m->progress,
-                        .eval_x = m->eval.x, .eval_rows = m->eval.rows,
-                        .eval_labels = m->eval.labels, .eval_weights = m->eval.weights};
+                        .eval_sets = eval, .n_eval_sets = m->eval.n};
     double **raw = AN_NEW_ZEROED(double *, m->n_detectors);
-    if (!raw)
+    if (!raw) {
+        an_free(eval);
         return an_no_memory();
+    }
     anoma_status st = ANOMA_OK;
     m->width = cols;
     m->scratch_bytes = 0;
@@ -399,6 +402,7 @@ static anoma_status fit_detectors(anoma_model *m, const double *x, size_t rows, 
         an_free(raw[k]);
     an_free(raw);
     an_free(cal_copy);
+    an_free(eval);
     return st;
 }
 

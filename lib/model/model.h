@@ -34,19 +34,30 @@ typedef struct an_model_detector {
 } an_model_detector;
 
 /* Labelled rows for the next fit to watch, not train on (eval_set.c). */
-typedef struct an_model_eval {
+typedef struct an_model_eval_set {
     double *x; /* rows x cols */
     int *labels;
     double *weights; /* NULL: none */
     size_t rows, cols;
+} an_model_eval_set;
+
+/* The evaluation sets, in the order given; most AN_MODEL_MAX_EVAL_SETS. */
+typedef struct an_model_eval {
+    an_model_eval_set *sets;
+    size_t n;
 } an_model_eval;
 
+enum { AN_MODEL_MAX_EVAL_SETS = 1024 };
+
 void an_model_eval_free(an_model_eval *e);
+/* The sets as the detectors see them (an_fit_data.eval_sets), in a new
+ * array (*out, to an_free; NULL without sets). */
+anoma_status an_model_eval_rows(const anoma_model *m, struct an_eval_rows **out);
 /* Labels 0/1 and weights finite and >= 0 (either NULL: not checked), the
  * first bad one named by row; `what` names the call. */
 anoma_status an_model_check_labels(const char *what, const int *labels, const double *weights,
                                    size_t rows);
-/* ANOMA_OK when the evaluation set (if any) fits training data of cols
+/* ANOMA_OK when the evaluation sets (if any) fit training data of cols
  * columns and the model has no pipeline steps. */
 anoma_status an_model_eval_check(const anoma_model *m, size_t cols);
 
@@ -77,7 +88,7 @@ struct anoma_model {
     an_combine combine;
     /* how a score becomes a probability (probability.c) */
     an_probability probability;
-    /* not saved: the evaluation set of the next fit (eval_set.c) */
+    /* not saved: the evaluation sets of the next fit (eval_set.c) */
     an_model_eval eval;
 };
 

@@ -408,6 +408,66 @@ def test_early_stopping_on_aucpr_as_xgboost(pima_split):
         anoma.GradientBoostedTrees(n_estimators=3).fit(Xtr, ytr).best_iteration_
 
 
+def test_evals_result_as_xgboost(pima_split):
+    """Several evaluation sets and metrics: every value of evals_result()
+    is XGBoost's (pima's trees are XGBoost's), early stopping watches the
+    last metric on the last set, and the history survives pickling."""
+    import pickle
+    Xtr, Xva, ytr, yva, wtr, wva = pima_split
+    sets = [(Xtr[:200], ytr[:200]), (Xva, yva)]
+    metrics = ["aucpr", "auc", "logloss"]
+    mine = anoma.GradientBoostedTrees(**STOPPING).fit(
+        Xtr, ytr, eval_set=sets, eval_metric=metrics, early_stopping_rounds=8)
+    ref = xgb.XGBClassifier(tree_method="hist", nthread=1, early_stopping_rounds=8,
+                            eval_metric=metrics, **STOPPING)
+    ref.fit(Xtr, ytr, eval_set=sets, verbose=False)
+    got, want = mine.evals_result(), ref.evals_result()
+    assert list(got) == list(want) == ["validation_0", "validation_1"]
+    for name in want:
+        assert list(got[name]) == metrics
+        for metric in metrics:
+            assert len(got[name][metric]) == len(want[name][metric])
+            np.testing.assert_allclose(got[name][metric], want[name][metric], rtol=0, atol=1e-6)
+    assert mine.best_iteration_ == ref.best_iteration
+    assert mine.best_score_ == pytest.approx(ref.best_score, rel=1e-6)
+    assert pickle.loads(pickle.dumps(mine)).evals_result() == got
+    # one metric as a string, the default logloss, no early stopping
+    mine = anoma.GradientBoostedTrees(n_estimators=5).fit(Xtr, ytr, eval_set=sets)
+    assert list(mine.evals_result()["validation_1"]) == ["logloss"]
+    assert len(mine.evals_result()["validation_1"]["logloss"]) == 5
+    with pytest.raises(AttributeError, match="best_iteration_"):
+        mine.best_iteration_
+    with pytest.raises(AttributeError, match="without an eval_set"):
+        anoma.GradientBoostedTrees(n_estimators=2).fit(Xtr, ytr).evals_result()
+    with pytest.raises(ValueError, match="eval_set 1: label 7"):
+        anoma.GradientBoostedTrees().fit(Xtr, ytr, eval_set=[sets[0], (Xva, np.full(len(yva), 7))])
+    with pytest.raises(anoma.ParameterValueError, match="each metric once"):
+        anoma.GradientBoostedTrees().fit(Xtr, ytr, eval_set=sets, eval_metric=["auc", "auc"])
+
+
+def test_evals_result_as_scikit_learn(pima_split):
+    """The history of each round equals scikit-learn's log_loss and
+    roc_auc_score (weighted) of the predictions of that round's first k
+    trees: the model of k rounds (training is deterministic, so its trees
+    are the first k of the longer one)."""
+    from sklearn.metrics import log_loss
+    Xtr, Xva, ytr, yva, wtr, wva = pima_split
+    params = dict(n_estimators=20, max_depth=3, learning_rate=0.2)
+    mine = anoma.GradientBoostedTrees(**params).fit(
+        Xtr, ytr, eval_set=[(Xtr, ytr), (Xva, yva)], sample_weight_eval_set=[None, wva],
+        eval_metric=["logloss", "auc"])
+    history = mine.evals_result()
+    for k in (1, 2, 7, 20):
+        staged = anoma.GradientBoostedTrees(**dict(params, n_estimators=k)).fit(Xtr, ytr)
+        for name, (X, y, w) in (("validation_0", (Xtr, ytr, None)),
+                                ("validation_1", (Xva, yva, wva))):
+            p = staged.predict_proba(X)[:, 1]
+            assert history[name]["logloss"][k - 1] == pytest.approx(
+                log_loss(y, p, sample_weight=w), abs=1e-9)
+            assert history[name]["auc"][k - 1] == pytest.approx(
+                roc_auc_score(y, p, sample_weight=w), abs=1e-9)
+
+
 KINDS = ("weight", "gain", "cover", "total_gain", "total_cover")
 
 

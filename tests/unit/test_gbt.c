@@ -510,25 +510,33 @@ static void test_payload(void)
     /* a one-split tree, then each field made hostile: header 32 bytes,
      * n_nodes 8, then left[3] at 40, right[3] at 52, feature[3] at 64,
      * threshold[3] at 76, default_left[3] at 88, value, gain, cover, then
-     * early stopping's record (28 bytes: best + 1 at 163, rounds at 171,
-     * metric at 179, score at 183), then the trees per round (u64 at 191) */
+     * the evaluation history (24 bytes without one: sets at 163, metrics
+     * at 171, rounds at 179), early stopping's record (28 bytes: best + 1
+     * at 187, rounds at 195, metric at 203, score at 207), then the trees
+     * per round (u64 at 215) */
     void *one = fit("n_trees=1 max_depth=1 eta=1 min_child_weight=0", tiny_x, 4, 1, tiny_y);
     CHECK(save(one, &w));
     vt()->destroy(one);
-    CHECK(w.len == 40 + 3 * 17 + 3 * 24 + 28 + 8);
+    CHECK(w.len == 40 + 3 * 17 + 3 * 24 + 24 + 28 + 8);
     CHECK(load(w.data, w.len, 1) == ANOMA_OK);
     {
-        /* version 2 (no trees per round) and version 1 (no early-stopping
-         * record either) still load, as one tree per round, no early
-         * stopping; each refuses the bytes of a later version */
+        /* version 3 (no history), version 2 (no trees per round either)
+         * and version 1 (no early-stopping record either) still load, as
+         * one tree per round, no early stopping; each refuses the bytes of
+         * a later version */
+        size_t len = w.len - 24;
         unsigned char *old = malloc(w.len);
-        memcpy(old, w.data, w.len);
+        memcpy(old, w.data, 163);
+        memcpy(old + 163, w.data + 187, w.len - 187);
+        old[0] = 3;
+        CHECK(load(old, len, 1) == ANOMA_OK);
+        CHECK(load(w.data + 0, w.len, 1) == ANOMA_OK);
         old[0] = 2;
-        CHECK(load(old, w.len - 8, 1) == ANOMA_OK);
-        CHECK(load(old, w.len, 1) != ANOMA_OK);
+        CHECK(load(old, len - 8, 1) == ANOMA_OK);
+        CHECK(load(old, len, 1) != ANOMA_OK);
         old[0] = 1;
-        CHECK(load(old, w.len - 36, 1) == ANOMA_OK);
-        CHECK(load(old, w.len - 8, 1) != ANOMA_OK);
+        CHECK(load(old, len - 36, 1) == ANOMA_OK);
+        CHECK(load(old, len - 8, 1) != ANOMA_OK);
         free(old);
     }
     static const struct {
@@ -537,7 +545,7 @@ static void test_payload(void)
         anoma_status expected;
         const char *named;
     } hostile[] = {
-        {0, 4, ANOMA_ERR_VERSION, "version"},
+        {0, 5, ANOMA_ERR_VERSION, "version"},
         {0, 0, ANOMA_ERR_FORMAT, "version"},
         {4, 7, ANOMA_ERR_FORMAT, "objective"},
         {40, 3, ANOMA_ERR_FORMAT, "child index"}, /* out of range */
@@ -546,11 +554,14 @@ static void test_payload(void)
         {44, 2, ANOMA_ERR_FORMAT, "one child"},   /* a leaf with one child */
         {64, 1, ANOMA_ERR_FORMAT, "feature"},     /* beyond the model's width */
         {76, 0x7fc00000u, ANOMA_ERR_FORMAT, "NaN"},
-        {163, 2, ANOMA_ERR_FORMAT, "early stopping"}, /* best round beyond the trees */
-        {171, 0, ANOMA_ERR_FORMAT, "early stopping"}, /* fewer rounds than trees */
-        {179, 9, ANOMA_ERR_FORMAT, "early stopping"}, /* unknown metric */
-        {191, 0, ANOMA_ERR_FORMAT, "rounds of"},      /* no tree per round */
-        {191, 2, ANOMA_ERR_FORMAT, "rounds of"},      /* 1 tree is not rounds of 2 */
+        {163, 1, ANOMA_ERR_FORMAT, "evaluation history"}, /* a set without metric */
+        {171, 9, ANOMA_ERR_FORMAT, "evaluation history"}, /* too many metrics */
+        {179, 1, ANOMA_ERR_FORMAT, "truncated"},          /* rounds without a set */
+        {187, 2, ANOMA_ERR_FORMAT, "early stopping"}, /* best round beyond the trees */
+        {195, 0, ANOMA_ERR_FORMAT, "early stopping"}, /* fewer rounds than trees */
+        {203, 9, ANOMA_ERR_FORMAT, "early stopping"}, /* unknown metric */
+        {215, 0, ANOMA_ERR_FORMAT, "rounds of"},      /* no tree per round */
+        {215, 2, ANOMA_ERR_FORMAT, "rounds of"},      /* 1 tree is not rounds of 2 */
     };
     for (size_t i = 0; i < sizeof hostile / sizeof *hostile; i++) {
         unsigned char *bytes = malloc(w.len);
@@ -693,7 +704,8 @@ static void test_early_stopping_keeps_the_best_round(void)
     CHECK_OK(anoma_model_add_detector(m, "gbt", "early_stopping_rounds=3 eval_metric=auc", NULL));
     CHECK_OK(anoma_model_set_eval_set(m, &mx, ones, NULL));
     CHECK_STATUS(anoma_model_fit(m, &mx, y, NULL), ANOMA_ERR_INVALID_ARGUMENT);
-    CHECK(strstr(anoma_last_error(), "eval_metric=auc needs both labels") != NULL);
+    CHECK(strstr(anoma_last_error(), "eval_metric auc needs both labels") != NULL);
+    CHECK(strstr(anoma_last_error(), "evaluation set 0") != NULL);
     ones[5] = 2;
     CHECK_STATUS(anoma_model_set_eval_set(m, &mx, ones, NULL), ANOMA_ERR_INVALID_ARGUMENT);
     CHECK(strstr(anoma_last_error(), "label 2 at row 5") != NULL);
@@ -708,6 +720,114 @@ static void test_early_stopping_keeps_the_best_round(void)
     CHECK(strstr(anoma_last_error(), "pipeline steps") != NULL);
     anoma_model_free(m);
     free(x);
+    free(y);
+    free(flipped);
+}
+
+/* The logloss of probabilities p against labels y (XGBoost's, p clipped
+ * to [1e-16, 1 - 1e-16]), by hand. */
+static double logloss_by_hand(const double *p, const int *y, size_t n)
+{
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        double q = fmin(fmax(p[i], 1e-16), 1 - 1e-16);
+        sum += y[i] ? -log(q) : -log(1 - q);
+    }
+    return sum / (double)n;
+}
+
+/* Two evaluation sets: the first labelled as the training rows, the
+ * second against them. Early stopping watches the last metric on the last
+ * set (XGBoost's rule), so it stops at round 0 however well the first set
+ * does; every metric of every set is recorded for every round grown,
+ * sized snprintf-style, and saved with the model. */
+static void test_several_eval_sets(void)
+{
+    double *x = malloc(ROWS * COLS * sizeof *x), *p = malloc(ROWS * sizeof *p);
+    int *y = malloc(ROWS * sizeof *y), *flipped = malloc(ROWS * sizeof *flipped);
+    make_data(x, y);
+    for (size_t i = 0; i < ROWS; i++)
+        flipped[i] = !y[i];
+    anoma_model *m = NULL;
+    CHECK_OK(anoma_model_create("normalize=none contamination=auto", &m));
+    CHECK_OK(anoma_model_add_detector(m, "gbt", "early_stopping_rounds=3 n_trees=50 "
+                                      "eval_metric=auc,logloss", NULL));
+    anoma_matrix mx = anoma_matrix_f64(x, ROWS, COLS);
+    CHECK_OK(anoma_model_add_eval_set(m, &mx, y, NULL));
+    CHECK_OK(anoma_model_add_eval_set(m, &mx, flipped, NULL));
+    CHECK_OK(anoma_model_fit(m, &mx, y, NULL));
+    double h[8] = {0};
+    size_t n = 99;
+    CHECK_OK(anoma_model_eval_history(m, 0, 0, "logloss", NULL, 0, &n));
+    CHECK(n == 4); /* rounds 0..3 grown, round 0 kept */
+    /* the model keeps round 0: its scores are the round-0 predictions */
+    CHECK_OK(anoma_model_score(m, &mx, p));
+    CHECK_OK(anoma_model_eval_history(m, 0, 0, "logloss", h, 8, &n));
+    CHECK_NEAR(h[0], logloss_by_hand(p, y, ROWS), 1e-12);
+    CHECK(h[1] < h[0] && h[3] < h[2]); /* the first set improves every round */
+    CHECK_OK(anoma_model_eval_history(m, 0, 1, "logloss", h, 2, &n));
+    CHECK(n == 4);
+    CHECK_NEAR(h[0], logloss_by_hand(p, flipped, ROWS), 1e-12);
+    const an_gbt_forest *f = forest(m->detectors[0].state);
+    CHECK(f->best_iteration == 0 && f->metric == AN_GBT_LOGLOSS && f->best_score == h[0]);
+    CHECK_OK(anoma_model_eval_history(m, 0, 1, "auc", h, 8, &n));
+    CHECK(n == 4 && h[0] < 0.5);
+    /* errors say what was recorded */
+    CHECK_STATUS(anoma_model_eval_history(m, 0, 2, "auc", h, 8, &n), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "watched 2") != NULL);
+    CHECK_STATUS(anoma_model_eval_history(m, 0, 0, "rmse", h, 8, &n), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "recorded: auc, logloss") != NULL);
+    CHECK_STATUS(anoma_model_eval_history(m, 1, 0, "auc", h, 8, &n), ANOMA_ERR_INVALID_ARGUMENT);
+    /* saved and loaded with the model */
+    size_t size = 0;
+    CHECK_OK(anoma_model_save_memory(m, NULL, 0, &size));
+    unsigned char *bytes = malloc(size);
+    CHECK_OK(anoma_model_save_memory(m, bytes, size, &size));
+    anoma_model *back = NULL;
+    CHECK_OK(anoma_model_load_memory(bytes, size, &back));
+    double again[8] = {0};
+    CHECK_OK(anoma_model_eval_history(back, 0, 1, "auc", again, 8, &n));
+    CHECK(n == 4 && memcmp(again, h, 4 * sizeof *h) == 0);
+    anoma_model_free(back);
+    free(bytes);
+    anoma_model_free(m);
+
+    /* set_eval_set replaces every set with one; no early stopping still
+     * records; a model fitted without sets says so */
+    CHECK_OK(anoma_model_create("normalize=none contamination=auto", &m));
+    CHECK_OK(anoma_model_add_detector(m, "gbt", "n_trees=5", NULL));
+    CHECK_OK(anoma_model_add_eval_set(m, &mx, flipped, NULL));
+    CHECK_OK(anoma_model_set_eval_set(m, &mx, y, NULL));
+    CHECK_OK(anoma_model_fit(m, &mx, y, NULL));
+    CHECK_OK(anoma_model_eval_history(m, 0, 0, "logloss", h, 8, &n));
+    CHECK(n == 5);
+    CHECK_OK(anoma_model_score(m, &mx, p));
+    CHECK_NEAR(h[4], logloss_by_hand(p, y, ROWS), 1e-12);
+    CHECK_STATUS(anoma_model_eval_history(m, 0, 1, "logloss", h, 8, &n),
+                 ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(forest(m->detectors[0].state)->best_iteration == -1);
+    anoma_model_free(m);
+    CHECK_OK(anoma_model_create("normalize=none contamination=auto", &m));
+    CHECK_OK(anoma_model_add_detector(m, "gbt", "n_trees=2", NULL));
+    CHECK_STATUS(anoma_model_eval_history(m, 0, 0, "logloss", h, 8, &n), ANOMA_ERR_NOT_FITTED);
+    CHECK_OK(anoma_model_fit(m, &mx, y, NULL));
+    CHECK_STATUS(anoma_model_eval_history(m, 0, 0, "logloss", h, 8, &n),
+                 ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "without an evaluation set") != NULL);
+    anoma_model_free(m);
+    /* eval_metric names known metrics, once each */
+    CHECK_OK(anoma_model_create("normalize=none", &m));
+    CHECK_STATUS(anoma_model_add_detector(m, "gbt", "eval_metric=auc,error", NULL),
+                 ANOMA_ERR_PARAM_VALUE);
+    CHECK(strstr(anoma_last_error(), "'error' is not a metric") != NULL);
+    CHECK_STATUS(anoma_model_add_detector(m, "gbt", "eval_metric=auto,logloss", NULL),
+                 ANOMA_ERR_PARAM_VALUE);
+    CHECK(strstr(anoma_last_error(), "logloss twice") != NULL);
+    CHECK_STATUS(anoma_model_add_detector(m, "gbt", "eval_metric=auc,", NULL),
+                 ANOMA_ERR_PARAM_VALUE);
+    anoma_model_free(m);
+    free(x);
+    free(p);
     free(y);
     free(flipped);
 }
@@ -923,6 +1043,7 @@ int main(void)
     RUN(test_depth_limit);
     RUN(test_metrics_by_hand);
     RUN(test_early_stopping_keeps_the_best_round);
+    RUN(test_several_eval_sets);
     RUN(test_xgboost_json);
     RUN(test_tree_shap_by_hand);
     RUN(test_tree_shap_feature_split_twice);

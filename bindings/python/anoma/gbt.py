@@ -163,15 +163,15 @@ class GradientBoostedTrees(_Estimator):
         """Train on X (n_samples, n_features) and the two classes of y;
         ``sample_weight``: one weight >= 0 per row. Returns self.
 
-        Early stopping, as XGBClassifier's fit: ``eval_set`` a list of (X, y)
-        pairs of which the last is watched (with its weights from
-        ``sample_weight_eval_set``, a list as long), ``eval_metric`` one of
-        "logloss", "auc", "aucpr", "rmse" (or a list: the last counts;
-        default logloss), ``early_stopping_rounds`` the rounds without
-        improvement that stop training. The trees up to the best round are
-        kept (XGBClassifier predicts with them); ``best_iteration_`` and
-        ``best_score_`` say which and how good. An eval_set without
-        early_stopping_rounds is not used."""
+        Evaluation and early stopping, as XGBClassifier's fit:
+        ``eval_set`` a list of (X, y) pairs, each watched after every round
+        (with its weights from ``sample_weight_eval_set``, a list as long);
+        ``eval_metric`` one of "logloss", "auc", "aucpr", "rmse" or a list
+        of them (default logloss), recorded on every set (``evals_result()``);
+        ``early_stopping_rounds`` the rounds without improvement of the last
+        metric on the last set that stop training. The trees up to the best
+        round are kept (XGBClassifier predicts with them);
+        ``best_iteration_`` and ``best_score_`` say which and how good."""
         x, names = self._check_X(X, reset=True)
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
@@ -193,11 +193,11 @@ class GradientBoostedTrees(_Estimator):
                              "(%s); it needs exactly two"
                              % (len(classes), "" if len(classes) == 1 else "es",
                                 ", ".join(map(str, classes[:5]))))
-        stopping = self._stopping(early_stopping_rounds, eval_metric)
+        stopping = self._stopping(early_stopping_rounds, eval_metric, eval_set)
         model = self._make_model(stopping)
-        if stopping:
-            self._watch(model, eval_set, sample_weight_eval_set, classes)
+        n_sets = self._watch(model, eval_set, sample_weight_eval_set, classes)
         model.fit(x, (y == classes[1]).astype(np.int32), sample_weight=sample_weight)
+        self._evals = (n_sets, stopping["eval_metric"].replace("auto", "logloss").split(","))
         if names is not None:
             model.feature_names = list(names)
         self.model_ = model
@@ -206,40 +206,58 @@ class GradientBoostedTrees(_Estimator):
         return self
 
     @staticmethod
-    def _stopping(rounds, metric):
-        """Early stopping's C parameters ({} without)."""
-        if rounds is None:
-            if metric is not None:
-                raise ValueError("GradientBoostedTrees: eval_metric is used by early stopping "
-                                 "only: give early_stopping_rounds too")
-            return {}
-        if (not isinstance(rounds, numbers.Integral) or isinstance(rounds, (bool, np.bool_))
-                or rounds < 1):
+    def _stopping(rounds, metric, eval_set):
+        """Evaluation's and early stopping's C parameters."""
+        if rounds is not None and (not isinstance(rounds, numbers.Integral)
+                                   or isinstance(rounds, (bool, np.bool_)) or rounds < 1):
             raise _bad("early_stopping_rounds", "an int >= 1", rounds)
-        if isinstance(metric, (list, tuple)):
-            metric = metric[-1] if metric else None
-        if metric is not None and metric not in ("logloss", "auc", "aucpr", "rmse"):
-            raise _bad("eval_metric", "logloss, auc, aucpr or rmse", metric)
-        return {"early_stopping_rounds": int(rounds), "eval_metric": metric or "auto"}
+        if rounds is not None and not eval_set:
+            raise ValueError("GradientBoostedTrees: early_stopping_rounds needs an eval_set")
+        if metric is not None and not eval_set:
+            raise ValueError("GradientBoostedTrees: eval_metric is computed on the eval_set "
+                             "only: give eval_set too")
+        metrics = [] if metric is None else [metric] if isinstance(metric, str) else list(metric)
+        for m in metrics:
+            if m not in ("logloss", "auc", "aucpr", "rmse"):
+                raise _bad("eval_metric", "logloss, auc, aucpr or rmse, or a list of them", m)
+        if len(set(metrics)) != len(metrics):
+            raise _bad("eval_metric", "each metric once", metric)
+        return {"early_stopping_rounds": int(rounds or 0),
+                "eval_metric": ",".join(metrics) or "auto"}
 
     def _watch(self, model, eval_set, weights, classes):
-        """Give the model the last of eval_set, its labels as 0/1."""
+        """Give the model every pair of eval_set, its labels as 0/1; the
+        number of sets."""
         if not eval_set:
-            raise ValueError("GradientBoostedTrees: early_stopping_rounds needs an eval_set")
+            return 0
         if weights is not None and len(weights) != len(eval_set):
             raise ValueError("GradientBoostedTrees: sample_weight_eval_set has %d entries for %d "
                              "evaluation sets" % (len(weights), len(eval_set)))
-        X, y = eval_set[-1]
-        x = self._check_X(X, reset=True)[0]  # its width is checked by the C fit
-        y = np.asarray(y).ravel()
-        if len(y) != len(x):
-            raise ValueError("eval_set: %d labels for %d rows" % (len(y), len(x)))
-        unknown = ~np.isin(y, classes)
-        if unknown.any():
-            raise ValueError("eval_set: label %r is not one of the classes of y (%s)"
-                             % (y[unknown][0], ", ".join(map(str, classes))))
-        model.set_eval_set(x, (y == classes[1]).astype(np.int32),
-                           None if weights is None else weights[-1])
+        for k, (X, y) in enumerate(eval_set):
+            x = self._check_X(X, reset=True)[0]  # its width is checked by the C fit
+            y = np.asarray(y).ravel()
+            if x.ndim != 2 or len(y) != len(x):
+                raise ValueError("eval_set %d: %d labels for %d rows" % (k, len(y), len(x)))
+            unknown = ~np.isin(y, classes)
+            if unknown.any():
+                raise ValueError("eval_set %d: label %r is not one of the classes of y (%s)"
+                                 % (k, y[unknown][0], ", ".join(map(str, classes))))
+            model.add_eval_set(x, (y == classes[1]).astype(np.int32),
+                               None if weights is None else weights[k])
+        return len(eval_set)
+
+    def evals_result(self):
+        """The evaluation history, as XGBClassifier's evals_result():
+        {"validation_0": {"logloss": [...], ...}, "validation_1": ...}, one
+        value per round grown (early stopping may grow rounds past the best
+        one), for each metric of ``eval_metric`` on each pair of
+        ``eval_set``. Saved and pickled with the model."""
+        model = self._model()
+        n_sets, metrics = getattr(self, "_evals", (0, []))
+        if not n_sets:
+            raise AttributeError("evals_result: the model was fitted without an eval_set")
+        return {"validation_%d" % k: {m: model.eval_history(m, k).tolist() for m in metrics}
+                for k in range(n_sets)}
 
     def _early_stopping(self):
         """(best_iteration, best_score) of the fitted model, from the

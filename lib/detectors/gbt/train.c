@@ -586,14 +586,20 @@ static double builder_value(const tree_builder *b, const double *row)
     return b->value[i];
 }
 
-/* Early stopping: the evaluation rows' margins, and the best round so far. */
-typedef struct stopper {
-    an_gbt_metric metric;
+/* The evaluation sets: their margins, every metric of every round (the
+ * history), and early stopping's best round so far. */
+typedef struct watched {
     an_gbt_eval eval;
     const double *x;
     double *margin, *score;
-    an_gbt_ranked *order;
-    int64_t best; /* -1 before the first round */
+} watched;
+
+typedef struct stopper {
+    watched *sets;
+    size_t n_sets;
+    an_gbt_ranked *order; /* scratch of the largest set's rows */
+    double *history;      /* [set][metric][round], n_trees rounds each */
+    int64_t best;         /* -1 before the first round, and without early stopping */
     double best_score;
 } stopper;
 
@@ -601,65 +607,110 @@ static anoma_status stopper_init(stopper *s, const an_gbt_config *cfg, const an_
                                  double base_margin)
 {
     *s = (stopper){.best = -1};
-    if (!cfg->early_stopping_rounds)
-        return ANOMA_OK;
-    if (!data->eval_rows)
+    if (cfg->early_stopping_rounds && !data->n_eval_sets)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "gbt: early_stopping_rounds=%zu needs "
-                        "evaluation rows (anoma_model_set_eval_set; Python: eval_set)",
+                        "evaluation rows (anoma_model_add_eval_set; Python: eval_set)",
                         cfg->early_stopping_rounds);
-    s->metric = cfg->eval_metric != AN_GBT_METRIC_AUTO ? cfg->eval_metric
-                : cfg->objective == AN_GBT_LOGISTIC  ? AN_GBT_LOGLOSS
-                                                      : AN_GBT_RMSE;
-    s->eval = (an_gbt_eval){data->eval_rows, data->eval_labels, data->eval_weights};
-    if (s->metric == AN_GBT_AUC || s->metric == AN_GBT_AUCPR) {
+    if (!data->n_eval_sets)
+        return ANOMA_OK;
+    size_t n = data->n_eval_sets, most = 0, n_metrics = cfg->n_eval_metrics;
+    for (size_t k = 0; k < n; k++) {
+        const an_eval_rows *e = &data->eval_sets[k];
         double pos = 0, neg = 0;
-        for (size_t i = 0; i < data->eval_rows; i++) {
-            double w = data->eval_weights ? data->eval_weights[i] : 1;
-            *(data->eval_labels[i] ? &pos : &neg) += w;
-        }
-        if (!(pos > 0 && neg > 0))
-            return an_error(ANOMA_ERR_INVALID_ARGUMENT, "gbt: eval_metric=%s needs both labels "
-                            "(with weight) among the evaluation rows",
-                            an_gbt_metric_names[s->metric]);
+        for (size_t i = 0; i < e->rows; i++)
+            *(e->labels[i] ? &pos : &neg) += e->weights ? e->weights[i] : 1;
+        for (size_t m = 0; m < n_metrics; m++)
+            if ((cfg->eval_metrics[m] == AN_GBT_AUC || cfg->eval_metrics[m] == AN_GBT_AUCPR) &&
+                !(pos > 0 && neg > 0))
+                return an_error(ANOMA_ERR_INVALID_ARGUMENT, "gbt: eval_metric %s needs both "
+                                "labels (with weight) among the rows of evaluation set %zu",
+                                an_gbt_metric_names[cfg->eval_metrics[m]], k);
+        most = e->rows > most ? e->rows : most;
     }
-    s->x = data->eval_x;
-    s->margin = AN_NEW_ARRAY(double, data->eval_rows);
-    s->score = AN_NEW_ARRAY(double, data->eval_rows);
-    s->order = AN_NEW_ARRAY(an_gbt_ranked, data->eval_rows);
-    if (!s->margin || !s->score || !s->order)
+    if (cfg->n_trees > SIZE_MAX / sizeof(double) / n / n_metrics)
         return an_no_memory();
-    for (size_t i = 0; i < data->eval_rows; i++)
-        s->margin[i] = base_margin;
+    s->sets = AN_NEW_ZEROED(watched, n);
+    s->order = AN_NEW_ARRAY(an_gbt_ranked, most);
+    s->history = AN_NEW_ARRAY(double, n * n_metrics * cfg->n_trees);
+    if (!s->sets || !s->order || !s->history)
+        return an_no_memory();
+    s->n_sets = n;
+    for (size_t k = 0; k < n; k++) {
+        const an_eval_rows *e = &data->eval_sets[k];
+        watched *w = &s->sets[k];
+        w->eval = (an_gbt_eval){e->rows, e->labels, e->weights};
+        w->x = e->x;
+        w->margin = AN_NEW_ARRAY(double, e->rows);
+        w->score = AN_NEW_ARRAY(double, e->rows);
+        if (!w->margin || !w->score)
+            return an_no_memory();
+        for (size_t i = 0; i < e->rows; i++)
+            w->margin[i] = base_margin;
+    }
     return ANOMA_OK;
 }
 
 static void stopper_free(stopper *s)
 {
-    an_free(s->margin);
-    an_free(s->score);
+    for (size_t k = 0; s->sets && k < s->n_sets; k++) {
+        an_free(s->sets[k].margin);
+        an_free(s->sets[k].score);
+    }
+    an_free(s->sets);
     an_free(s->order);
+    an_free(s->history);
 }
 
-/* Add the trees of round k to the evaluation margins and score the round;
- * 1 when the metric has not improved for early_stopping_rounds rounds. As
- * XGBoost's EarlyStopping callback: only a strictly better value is an
- * improvement, so the first of equal values stays the best. */
+/* Add the trees of round k to every set's margins and record each metric
+ * of the round; 1 when early stopping's metric (the last, on the last
+ * set) has not improved for early_stopping_rounds rounds. As XGBoost's
+ * EarlyStopping callback: only a strictly better value is an improvement,
+ * so the first of equal values stays the best. */
 static int stopper_round(stopper *s, const an_gbt_config *cfg, const tree_builder *trees,
                          size_t cols, int64_t k)
 {
-    for (size_t i = 0; i < s->eval.rows; i++) {
-        for (size_t j = 0; j < cfg->num_parallel_tree; j++)
-            s->margin[i] += builder_value(&trees[j], s->x + i * cols);
-        double m = s->margin[i];
-        s->score[i] = cfg->objective == AN_GBT_LOGISTIC ? 1.0 / (1.0 + exp(-m)) : m;
+    size_t n_metrics = cfg->n_eval_metrics;
+    double v = 0;
+    for (size_t set = 0; set < s->n_sets; set++) {
+        watched *w = &s->sets[set];
+        for (size_t i = 0; i < w->eval.rows; i++) {
+            for (size_t j = 0; j < cfg->num_parallel_tree; j++)
+                w->margin[i] += builder_value(&trees[j], w->x + i * cols);
+            double m = w->margin[i];
+            w->score[i] = cfg->objective == AN_GBT_LOGISTIC ? 1.0 / (1.0 + exp(-m)) : m;
+        }
+        for (size_t m = 0; m < n_metrics; m++) {
+            v = an_gbt_metric_value(cfg->eval_metrics[m], &w->eval, w->score, s->order);
+            s->history[(set * n_metrics + m) * cfg->n_trees + (size_t)k] = v;
+        }
     }
-    double v = an_gbt_metric_value(s->metric, &s->eval, s->score, s->order);
-    int better = an_gbt_metric_maximized(s->metric) ? v > s->best_score : v < s->best_score;
+    if (!cfg->early_stopping_rounds)
+        return 0;
+    int better = an_gbt_metric_maximized(cfg->eval_metrics[n_metrics - 1]) ? v > s->best_score
+                                                                            : v < s->best_score;
     if (s->best < 0 || better) {
         s->best = k;
         s->best_score = v;
     }
     return (size_t)(k - s->best) >= cfg->early_stopping_rounds;
+}
+
+/* Move the history of the rounds grown into the forest. */
+static anoma_status keep_history(const stopper *s, const an_gbt_config *cfg, size_t grown,
+                                 an_gbt_forest *out)
+{
+    if (!s->n_sets)
+        return ANOMA_OK;
+    size_t n_series = s->n_sets * cfg->n_eval_metrics;
+    out->history = AN_NEW_ARRAY(double, n_series * grown);
+    if (!out->history)
+        return an_no_memory();
+    for (size_t k = 0; k < n_series; k++)
+        memcpy(out->history + k * grown, s->history + k * cfg->n_trees, grown * sizeof(double));
+    out->n_eval_sets = s->n_sets;
+    out->n_metrics = cfg->n_eval_metrics;
+    memcpy(out->metrics, cfg->eval_metrics, cfg->n_eval_metrics * sizeof *out->metrics);
+    return ANOMA_OK;
 }
 
 typedef struct trainer {
@@ -796,7 +847,7 @@ anoma_status an_gbt_train(const an_gbt_config *cfg, const an_fit_data *data, an_
         if (st != ANOMA_OK)
             break;
         grown++;
-        if (cfg->early_stopping_rounds)
+        if (stop.n_sets)
             done = stopper_round(&stop, cfg, &t.trees[(grown - 1) * per_round], cols,
                                  (int64_t)grown - 1);
         st = an_progress_report(data->progress, ANOMA_STAGE_FIT, grown, cfg->n_trees,
@@ -813,10 +864,16 @@ anoma_status an_gbt_train(const an_gbt_config *cfg, const an_fit_data *data, an_
         }
         an_gbt_raw raw = {t.raw, kept, cols, cfg->objective, cfg->base_score, per_round};
         st = an_gbt_build(&raw, out);
-        out->best_iteration = stop.best;
-        out->rounds = grown;
-        out->metric = stop.metric;
-        out->best_score = stop.best_score;
+        if (st == ANOMA_OK) {
+            out->best_iteration = stop.best;
+            out->rounds = grown;
+            out->metric = stop.best >= 0 ? cfg->eval_metrics[cfg->n_eval_metrics - 1]
+                                         : AN_GBT_METRIC_AUTO;
+            out->best_score = stop.best_score;
+            st = keep_history(&stop, cfg, grown, out);
+            if (st != ANOMA_OK)
+                an_gbt_forest_free(out);
+        }
     }
     stopper_free(&stop);
     trainer_free(&t, n_trees);
