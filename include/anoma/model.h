@@ -160,9 +160,12 @@ ANOMA_API anoma_status anoma_model_set_eval_set(anoma_model *model, const anoma_
  * watches the last metric on the last set added, as XGBoost does, and
  * keeps the trees up to its best round (docs/detectors/gbt.md, "Early
  * stopping"). The rows are copied: the caller's arrays need not outlive
- * the call. The next successful fit releases them. The rows go to the
- * detectors as given, so they need the training data's column count, and
- * a model with pipeline steps refuses them at fit.
+ * the call. The next successful fit releases them. They have the columns
+ * of the training input: a model with pipeline steps runs them through
+ * its steps, fitted on the training rows only (never on these), before
+ * the detectors see them; a model without steps hands them over as they
+ * are. A set the fit cannot use (another width, a missing column) is an
+ * error of the fit naming the set.
  * @param model an unfitted model.
  * @param x the rows (NaN = missing; ±Inf is an error).
  * @param labels x->rows labels, 0 or 1.
@@ -178,6 +181,33 @@ ANOMA_API anoma_status anoma_model_set_eval_set(anoma_model *model, const anoma_
  */
 ANOMA_API anoma_status anoma_model_add_eval_set(anoma_model *model, const anoma_matrix *x,
                                                 const int *labels, const double *weights);
+
+/**
+ * @brief Add a set of labelled evaluation rows given as a frame, as
+ *        anoma_model_add_eval_set() does a matrix.
+ *
+ * For a model fitted with anoma_model_fit_frame() (or any model with
+ * steps): the frame has the training frame's input columns (found by
+ * name; others are ignored), and the fit runs it through the steps fitted
+ * on the training rows. The frame's columns are copied, text included: the
+ * caller's arrays need not outlive the call. A model fitted on a matrix
+ * without steps refuses frame sets at fit.
+ * @param model an unfitted model.
+ * @param frame the rows.
+ * @param labels anoma_frame_rows(frame) labels, 0 or 1.
+ * @param weights as many weights >= 0, or NULL (all 1).
+ * @return ::ANOMA_OK; ::ANOMA_ERR_INVALID_ARGUMENT (NULL model, frame or
+ *         labels, a label other than 0/1, a bad weight: named by row; more
+ *         than 1024 sets); ::ANOMA_ERR_EMPTY; ::ANOMA_ERR_UNSUPPORTED (the
+ *         model is fitted); ::ANOMA_ERR_NO_MEMORY. On error the model is
+ *         unchanged.
+ * @note Thread safety: the model must not be used by other threads during
+ *       the call (it is being built).
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_add_eval_set_frame(anoma_model *model,
+                                                      const anoma_frame *frame,
+                                                      const int *labels, const double *weights);
 
 /**
  * @brief The values of one metric on one evaluation set after each

@@ -468,6 +468,46 @@ def test_evals_result_as_scikit_learn(pima_split):
                 roc_auc_score(y, p, sample_weight=w), abs=1e-9)
 
 
+def test_eval_set_through_pipeline_steps(pima_split):
+    """A pipeline (one-hot and a scaler, then the trees) with an evaluation
+    set early-stops at the round, with the history, of the same trees
+    fitted on rows we ran through its fitted steps ourselves: the steps are
+    fitted on the training rows only and transform the evaluation rows."""
+    pd = pytest.importorskip("pandas")
+    Xtr, Xva, ytr, yva, wtr, wva = pima_split
+
+    def frame(X):
+        df = pd.DataFrame(X, columns=["x%d" % j for j in range(X.shape[1])])
+        df["band"] = np.where(np.isnan(X[:, 1]), "none",
+                              np.where(X[:, 1] < 110, "low", "high")).astype(object)
+        return df
+
+    params = dict(n_estimators=100, max_depth=3, learning_rate=0.3)
+    fit = dict(eval_metric=["auc", "logloss"], early_stopping_rounds=5)
+    pipe = anoma.Pipeline([anoma.OneHotEncoder(columns="band"), anoma.StandardScaler(),
+                           anoma.GradientBoostedTrees(**params)])
+    pipe.fit(frame(Xtr), ytr, sample_weight=wtr, eval_set=[(frame(Xva), yva)],
+             sample_weight_eval_set=[wva], **fit)
+    ttr, tva = pipe.transform(frame(Xtr)), pipe.transform(frame(Xva))
+    assert ttr.shape[1] == Xtr.shape[1] + 4  # band=high, =low, =none, =<unseen>
+    # the scaler's statistics are the training rows', not the evaluation rows'
+    np.testing.assert_allclose(np.nanmean(ttr, axis=0), 0, atol=1e-9)
+    assert np.abs(np.nanmean(tva, axis=0)).max() > 1e-3
+    plain = anoma.GradientBoostedTrees(**params).fit(
+        ttr, ytr, sample_weight=wtr, eval_set=[(tva, yva)], sample_weight_eval_set=[wva], **fit)
+    history = pipe.evals_result()
+    assert history == plain.evals_result()
+    best = plain.best_iteration_
+    assert len(history["validation_0"]["auc"]) < 100  # it stopped early
+    assert "best iteration %d of %d rounds" % (best, len(history["validation_0"]["auc"])) \
+        in pipe.model_.describe()
+    np.testing.assert_array_equal(pipe.predict_proba(frame(Xva)), plain.predict_proba(tva))
+    with pytest.raises(ValueError, match="needs labels"):
+        anoma.Pipeline([anoma.StandardScaler(), anoma.GradientBoostedTrees()]).fit(Xtr)
+    with pytest.raises(TypeError, match="no fit parameters"):
+        anoma.Pipeline([anoma.StandardScaler(), anoma.ZScore()]).fit(Xtr, eval_set=[(Xva, yva)])
+
+
 KINDS = ("weight", "gain", "cover", "total_gain", "total_cover")
 
 

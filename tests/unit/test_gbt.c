@@ -711,14 +711,6 @@ static void test_early_stopping_keeps_the_best_round(void)
     CHECK(strstr(anoma_last_error(), "label 2 at row 5") != NULL);
     CHECK_STATUS(anoma_model_set_eval_set(m, &mx, NULL, NULL), ANOMA_ERR_INVALID_ARGUMENT);
     anoma_model_free(m);
-    /* a model with steps refuses evaluation rows */
-    CHECK_OK(anoma_model_create("normalize=none", &m));
-    CHECK_OK(anoma_model_add_step(m, "standard_scaler", NULL, NULL));
-    CHECK_OK(anoma_model_add_detector(m, "gbt", "early_stopping_rounds=3", NULL));
-    CHECK_OK(anoma_model_set_eval_set(m, &mx, flipped, NULL));
-    CHECK_STATUS(anoma_model_fit(m, &mx, y, NULL), ANOMA_ERR_UNSUPPORTED);
-    CHECK(strstr(anoma_last_error(), "pipeline steps") != NULL);
-    anoma_model_free(m);
     free(x);
     free(y);
     free(flipped);
@@ -830,6 +822,76 @@ static void test_several_eval_sets(void)
     free(p);
     free(y);
     free(flipped);
+}
+
+/* Evaluation sets through pipeline steps: the steps are fitted on the
+ * training rows only and then transform the evaluation rows, so the model
+ * stops at the round, with the history, of the same detector fitted on
+ * rows we ran through the fitted steps ourselves. A scaler fitted on the
+ * evaluation rows instead (they are shifted and stretched) would give
+ * other cuts. */
+static void test_eval_sets_through_steps(void)
+{
+    enum { HALF = ROWS / 2 };
+    double *x = malloc(ROWS * COLS * sizeof *x), *t = malloc(ROWS * COLS * sizeof *t);
+    int *y = malloc(ROWS * sizeof *y);
+    make_data(x, y);
+    for (size_t i = HALF * COLS; i < ROWS * COLS; i++) /* other scales than the training rows */
+        x[i] = 3 * x[i] + 1;
+    const char *gbt = "n_trees=60 early_stopping_rounds=4 eval_metric=auc,logloss eta=0.5";
+    anoma_model *piped = NULL, *plain = NULL;
+    CHECK_OK(anoma_model_create("normalize=none contamination=auto", &piped));
+    CHECK_OK(anoma_model_add_step(piped, "standard_scaler", NULL, NULL));
+    CHECK_OK(anoma_model_add_detector(piped, "gbt", gbt, NULL));
+    anoma_matrix train = anoma_matrix_f64(x, HALF, COLS);
+    anoma_matrix eval = anoma_matrix_f64(x + HALF * COLS, ROWS - HALF, COLS);
+    CHECK_OK(anoma_model_add_eval_set(piped, &eval, y + HALF, NULL));
+    CHECK_OK(anoma_model_fit(piped, &train, y, NULL));
+    /* the same rows through the fitted scaler, by the model's own transform */
+    CHECK_OK(anoma_model_transform(piped, &train, t));
+    CHECK_OK(anoma_model_transform(piped, &eval, t + HALF * COLS));
+    CHECK_OK(anoma_model_create("normalize=none contamination=auto", &plain));
+    CHECK_OK(anoma_model_add_detector(plain, "gbt", gbt, NULL));
+    anoma_matrix ttrain = anoma_matrix_f64(t, HALF, COLS);
+    anoma_matrix teval = anoma_matrix_f64(t + HALF * COLS, ROWS - HALF, COLS);
+    CHECK_OK(anoma_model_add_eval_set(plain, &teval, y + HALF, NULL));
+    CHECK_OK(anoma_model_fit(plain, &ttrain, y, NULL));
+    const an_gbt_forest *a = forest(piped->detectors[0].state);
+    const an_gbt_forest *b = forest(plain->detectors[0].state);
+    CHECK(a->best_iteration == b->best_iteration && a->rounds == b->rounds);
+    CHECK(a->rounds < 60); /* it did stop early */
+    CHECK(a->best_score == b->best_score);
+    CHECK(memcmp(a->history, b->history, 2 * a->rounds * sizeof *a->history) == 0);
+    anoma_model_free(plain);
+    anoma_model_free(piped);
+
+    /* a set the fit cannot use is named */
+    CHECK_OK(anoma_model_create("normalize=none contamination=auto", &piped));
+    CHECK_OK(anoma_model_add_step(piped, "standard_scaler", NULL, NULL));
+    CHECK_OK(anoma_model_add_detector(piped, "gbt", gbt, NULL));
+    anoma_matrix narrow = anoma_matrix_f64(x, HALF, COLS - 1);
+    narrow.row_stride = COLS;
+    CHECK_OK(anoma_model_add_eval_set(piped, &eval, y + HALF, NULL));
+    CHECK_OK(anoma_model_add_eval_set(piped, &narrow, y, NULL));
+    CHECK(anoma_model_fit(piped, &train, y, NULL) != ANOMA_OK);
+    CHECK(strstr(anoma_last_error(), "eval_set 1") != NULL);
+    anoma_model_free(piped);
+    /* a frame set for a model fitted on a matrix without steps */
+    anoma_frame *frame = NULL;
+    CHECK_OK(anoma_frame_create(HALF, &frame));
+    CHECK_OK(anoma_frame_add_column(frame, "x0", ANOMA_COL_DOUBLE, x));
+    CHECK_OK(anoma_model_create("normalize=none contamination=auto", &plain));
+    CHECK_OK(anoma_model_add_detector(plain, "gbt", gbt, NULL));
+    CHECK_OK(anoma_model_add_eval_set_frame(plain, frame, y, NULL));
+    CHECK_STATUS(anoma_model_fit(plain, &train, y, NULL), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "eval_set 0 is a frame") != NULL);
+    CHECK_STATUS(anoma_model_add_eval_set_frame(plain, frame, NULL, NULL),
+                 ANOMA_ERR_INVALID_ARGUMENT);
+    anoma_model_free(plain);
+    anoma_frame_free(frame);
+    free(x);
+    free(t);
+    free(y);
 }
 
 /* ---- XGBoost JSON ---- */
@@ -1044,6 +1106,7 @@ int main(void)
     RUN(test_metrics_by_hand);
     RUN(test_early_stopping_keeps_the_best_round);
     RUN(test_several_eval_sets);
+    RUN(test_eval_sets_through_steps);
     RUN(test_xgboost_json);
     RUN(test_tree_shap_by_hand);
     RUN(test_tree_shap_feature_split_twice);

@@ -76,6 +76,7 @@ _SIGNATURES = {
     "anoma_model_feature_importance": (_st, [_p, c_size_t, c_char_p, _p]),
     "anoma_model_set_eval_set": (_st, [_p, _mat_p, _p, _p]),
     "anoma_model_add_eval_set": (_st, [_p, _mat_p, _p, _p]),
+    "anoma_model_add_eval_set_frame": (_st, [_p, _p, _p, _p]),
     "anoma_model_eval_history": (_st, [_p, c_size_t, c_size_t, c_char_p, _p, c_size_t, _size_p]),
     "anoma_model_training_scores": (_st, [_p, c_size_t, _p, c_size_t, _size_p]),
     "anoma_model_predict": (_st, [_p, _mat_p, _p]),

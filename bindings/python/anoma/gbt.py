@@ -173,15 +173,31 @@ class GradientBoostedTrees(_Estimator):
         round are kept (XGBClassifier predicts with them);
         ``best_iteration_`` and ``best_score_`` say which and how good."""
         x, names = self._check_X(X, reset=True)
+        classes, labels = self._labels(y, len(x))
+        stopping = self._stopping(early_stopping_rounds, eval_metric, eval_set)
+        model = self._make_model(stopping)
+        n_sets = self._watch(model, eval_set, sample_weight_eval_set, classes)
+        model.fit(x, labels, sample_weight=sample_weight)
+        if names is not None:
+            model.feature_names = list(names)
+        self.model_ = model
+        self.classes_ = classes
+        self.n_classes_ = 2
+        self._evals = _evals_recorded(n_sets, stopping)
+        return self
+
+    @staticmethod
+    def _labels(y, rows):
+        """The two classes of y, sorted, and y as 0/1 (1: the second)."""
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             warnings.warn("A column-vector y was passed when a 1d array was expected. Please "
                           "change the shape of y to (n_samples, ), for example using ravel().",
                           _data_conversion_warning(), stacklevel=2)
             y = y.ravel()
-        if y.ndim != 1 or len(y) != len(x):
+        if y.ndim != 1 or len(y) != rows:
             raise ValueError("y should be a 1d array with one label per row of X; got shape %s "
-                             "for %d rows" % (y.shape, len(x)))
+                             "for %d rows" % (y.shape, rows))
         if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
             raise ValueError("Input y contains NaN or infinity.")
         if y.dtype.kind == "f" and np.any(y != np.round(y)):
@@ -193,17 +209,7 @@ class GradientBoostedTrees(_Estimator):
                              "(%s); it needs exactly two"
                              % (len(classes), "" if len(classes) == 1 else "es",
                                 ", ".join(map(str, classes[:5]))))
-        stopping = self._stopping(early_stopping_rounds, eval_metric, eval_set)
-        model = self._make_model(stopping)
-        n_sets = self._watch(model, eval_set, sample_weight_eval_set, classes)
-        model.fit(x, (y == classes[1]).astype(np.int32), sample_weight=sample_weight)
-        self._evals = (n_sets, stopping["eval_metric"].replace("auto", "logloss").split(","))
-        if names is not None:
-            model.feature_names = list(names)
-        self.model_ = model
-        self.classes_ = classes
-        self.n_classes_ = 2
-        return self
+        return classes, (y == classes[1]).astype(np.int32)
 
     @staticmethod
     def _stopping(rounds, metric, eval_set):
@@ -225,18 +231,20 @@ class GradientBoostedTrees(_Estimator):
         return {"early_stopping_rounds": int(rounds or 0),
                 "eval_metric": ",".join(metrics) or "auto"}
 
-    def _watch(self, model, eval_set, weights, classes):
+    def _watch(self, model, eval_set, weights, classes, checked=True):
         """Give the model every pair of eval_set, its labels as 0/1; the
-        number of sets."""
+        number of sets. checked: X validated as an array (else handed to
+        the model as given: a pipeline's frames)."""
         if not eval_set:
             return 0
         if weights is not None and len(weights) != len(eval_set):
             raise ValueError("GradientBoostedTrees: sample_weight_eval_set has %d entries for %d "
                              "evaluation sets" % (len(weights), len(eval_set)))
         for k, (X, y) in enumerate(eval_set):
-            x = self._check_X(X, reset=True)[0]  # its width is checked by the C fit
+            # its width is checked by the C fit
+            x = self._check_X(X, reset=True)[0] if checked else X
             y = np.asarray(y).ravel()
-            if x.ndim != 2 or len(y) != len(x):
+            if len(y) != len(x):
                 raise ValueError("eval_set %d: %d labels for %d rows" % (k, len(y), len(x)))
             unknown = ~np.isin(y, classes)
             if unknown.any():
@@ -252,12 +260,7 @@ class GradientBoostedTrees(_Estimator):
         value per round grown (early stopping may grow rounds past the best
         one), for each metric of ``eval_metric`` on each pair of
         ``eval_set``. Saved and pickled with the model."""
-        model = self._model()
-        n_sets, metrics = getattr(self, "_evals", (0, []))
-        if not n_sets:
-            raise AttributeError("evals_result: the model was fitted without an eval_set")
-        return {"validation_%d" % k: {m: model.eval_history(m, k).tolist() for m in metrics}
-                for k in range(n_sets)}
+        return _evals_result(self._model(), getattr(self, "_evals", None))
 
     def _early_stopping(self):
         """(best_iteration, best_score) of the fitted model, from the
@@ -346,6 +349,20 @@ class GradientBoostedTrees(_Estimator):
         if names is None:
             names = ["f%d" % j for j in range(len(values))]
         return {str(names[j]): float(values[j]) for j in np.flatnonzero(weight > 0)}
+
+
+def _evals_recorded(n_sets, stopping):
+    """What a fit recorded: (sets, metric names as the history names them)."""
+    return n_sets, stopping["eval_metric"].replace("auto", "logloss").split(",")
+
+
+def _evals_result(model, evals):
+    """XGBoost's evals_result() of a fitted model's gbt detector (its first)."""
+    n_sets, metrics = evals or (0, [])
+    if not n_sets:
+        raise AttributeError("evals_result: the model was fitted without an eval_set")
+    return {"validation_%d" % k: {m: model.eval_history(m, k).tolist() for m in metrics}
+            for k in range(n_sets)}
 
 
 def from_xgboost(model, threshold="auto"):

@@ -352,14 +352,24 @@ class Model:
         """Add a set of labelled rows the next fit watches but does not
         train on (one of XGBoost's eval_set pairs): gbt records its
         ``eval_metric`` values on every set after every round
-        (``eval_history``) and early-stops on the last set added. Copied;
-        released by the fit. Returns self."""
-        x = self._matrix(X)
-        labels = as_labels(y, "y", x.rows)
+        (``eval_history``) and early-stops on the last set added. X has
+        the training input's columns: a model with steps runs it through
+        the steps fitted on the training rows (a DataFrame, or a Frame,
+        goes as a frame, its columns found by name). Copied; released by
+        the fit. Returns self."""
+        frame = X if isinstance(X, Frame) else self._frame(X)
+        x = self._matrix(X) if frame is None else None
+        rows = frame.rows if x is None else x.rows
+        labels = as_labels(y, "y", rows)
         weights = (None if sample_weight is None
-                   else as_vector(sample_weight, np.float64, "sample_weight", x.rows))
-        check(lib.anoma_model_add_eval_set(self._handle, ctypes.byref(x), labels.ctypes.data,
-                                           None if weights is None else weights.ctypes.data))
+                   else as_vector(sample_weight, np.float64, "sample_weight", rows))
+        weights_p = None if weights is None else weights.ctypes.data
+        if frame is not None:
+            check(lib.anoma_model_add_eval_set_frame(self._handle, frame.handle,
+                                                     labels.ctypes.data, weights_p))
+        else:
+            check(lib.anoma_model_add_eval_set(self._handle, ctypes.byref(x), labels.ctypes.data,
+                                               weights_p))
         return self
 
     def eval_history(self, metric, eval_set=0, detector=0):
