@@ -350,6 +350,8 @@ static void test_threads_change_nothing(void)
                            "colsample_bynode=0.8 seed=3 num_parallel_tree=2");
     threads_change_nothing("grow_policy=lossguide max_leaves=20 max_depth=0 subsample=0.8 "
                            "colsample_bynode=0.7 seed=4");
+    threads_change_nothing("max_leaves=11 max_depth=0 subsample=0.8 colsample_bylevel=0.7 "
+                           "seed=5");
 }
 
 static void test_bad_input(void)
@@ -371,7 +373,6 @@ static void test_bad_input(void)
         {"objective=multi:softmax", "objective"},
         {"n_trees=0", "n_trees"},
         {"num_parallel_tree=0", "num_parallel_tree"},
-        {"max_leaves=8", "max_leaves"},                   /* lossguide only */
         {"grow_policy=levelwise", "grow_policy"},
         {"grow_policy=lossguide max_leaves=-1", "max_leaves"},
         {"n_trees=1000 num_parallel_tree=1001", "num_parallel_tree"}, /* over 10^6 trees */

@@ -58,8 +58,9 @@ class GradientBoostedTrees(_Estimator):
     ``n_estimators``), ``colsample_bylevel`` and ``colsample_bynode``
     (shares of the tree's features per level, of the level's per node),
     ``grow_policy`` ("depthwise" or "lossguide": the node of largest loss
-    change first) and ``max_leaves`` (0 = no limit; lossguide only;
-    ``max_depth=0`` is no depth limit under lossguide);
+    change first) and ``max_leaves`` (0 = no limit; under depthwise a
+    level stops splitting when the tree reaches it, as XGBoost's;
+    ``max_depth=0`` is no depth limit under lossguide or with max_leaves);
     ``random_state`` (an int, None = 0) seeds ``subsample`` and the
     ``colsample_*`` draws;
     ``n_jobs`` the threads (None = 1, -1 = every core), which change no

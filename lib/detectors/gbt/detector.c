@@ -27,12 +27,14 @@ static const anoma_param_info gbt_params[] = {
      "label"},
     {"eta", ANOMA_PARAM_DOUBLE, 0, 1, "0.3", "", "learning rate: each leaf value is scaled by it"},
     {"max_depth", ANOMA_PARAM_INT, 0, MAX_DEPTH, "6", "",
-     "deepest level a tree grows to (0: no limit, with grow_policy=lossguide only)"},
+     "deepest level a tree grows to (0: no limit, with grow_policy=lossguide or max_leaves "
+     "above 0)"},
     {"grow_policy", ANOMA_PARAM_CHOICE, 0, 0, "depthwise", "depthwise|lossguide",
      "depthwise: split every node of a level; lossguide: split the node of largest loss change "
      "first, up to max_leaves"},
     {"max_leaves", ANOMA_PARAM_INT, 0, 2147483647.0, "0", "",
-     "most leaves a tree has (0: no limit; grow_policy=lossguide only)"},
+     "most leaves a tree has (0: no limit); depthwise stops splitting the level it is on "
+     "when the tree reaches it"},
     {"gamma", ANOMA_PARAM_DOUBLE, 0, 1e300, "0", "",
      "least loss reduction a split must bring (min_split_loss)"},
     {"min_child_weight", ANOMA_PARAM_DOUBLE, 0, 1e300, "1", "",
@@ -104,13 +106,11 @@ static anoma_status gbt_create(const an_params *params, void **out)
     };
     AN_TRY(an_gbt_metrics_parse(an_params_text(params, "eval_metric"), c.objective,
                                 c.eval_metrics, &c.n_eval_metrics));
-    /* depthwise grows whole levels: its only bound is the depth */
-    if (c.grow_policy == AN_GBT_DEPTHWISE && c.max_depth == 0)
+    /* depthwise growth needs a bound: a depth, or a leaf count */
+    if (c.grow_policy == AN_GBT_DEPTHWISE && c.max_depth == 0 && c.max_leaves == 0)
         return an_error(ANOMA_ERR_PARAM_VALUE, "gbt: max_depth=0 (no limit) needs "
-                        "grow_policy=lossguide; depthwise needs 1 to %d", MAX_DEPTH);
-    if (c.grow_policy == AN_GBT_DEPTHWISE && c.max_leaves)
-        return an_error(ANOMA_ERR_PARAM_VALUE, "gbt: max_leaves=%zu needs grow_policy=lossguide "
-                        "(depthwise grows whole levels; use max_depth)", c.max_leaves);
+                        "grow_policy=lossguide or max_leaves above 0; depthwise needs 1 to %d",
+                        MAX_DEPTH);
     if (c.n_trees * c.num_parallel_tree > MAX_TREES)
         return an_error(ANOMA_ERR_PARAM_VALUE, "gbt: num_parallel_tree=%zu: with n_trees=%zu "
                         "that is %zu trees (at most %d)", c.num_parallel_tree, c.n_trees,

@@ -153,6 +153,7 @@ typedef struct grower {
      * histograms (every one made, and those free in this tree) */
     struct candidate *heap;
     size_t n_heap, heap_cap;
+    struct candidate *batch; /* depthwise with max_leaves: a level's nodes that split */
     size_t *ranges; /* 2 per node: first row in idx, row count */
     size_t ranges_cap;
     hist_bin **hists, **spare;
@@ -350,11 +351,12 @@ typedef struct candidate {
     hist_bin *hist;
 } candidate;
 
-/* XGBoost's Driver::LossGuide order: the larger loss change, then the
- * older node (smaller id). */
-static int before(const candidate *a, const candidate *b)
+/* XGBoost's Driver orders: LossGuide, the larger loss change, then the
+ * older node (smaller id); DepthWise, the older node (ids grow level by
+ * level, so the shallower first, then the order the level was made). */
+static int before(const grower *gr, const candidate *a, const candidate *b)
 {
-    if (a->s.loss_chg != b->s.loss_chg)
+    if (gr->cfg->grow_policy == AN_GBT_LOSSGUIDE && a->s.loss_chg != b->s.loss_chg)
         return a->s.loss_chg > b->s.loss_chg;
     return a->nid < b->nid;
 }
@@ -370,7 +372,7 @@ static anoma_status heap_push(grower *gr, const candidate *c)
         gr->heap_cap = cap;
     }
     size_t i = gr->n_heap++;
-    for (; i > 0 && before(c, &gr->heap[(i - 1) / 2]); i = (i - 1) / 2)
+    for (; i > 0 && before(gr, c, &gr->heap[(i - 1) / 2]); i = (i - 1) / 2)
         gr->heap[i] = gr->heap[(i - 1) / 2];
     gr->heap[i] = *c;
     return ANOMA_OK;
@@ -384,9 +386,9 @@ static candidate heap_pop(grower *gr)
         size_t c = 2 * i + 1;
         if (c >= n)
             break;
-        if (c + 1 < n && before(&gr->heap[c + 1], &gr->heap[c]))
+        if (c + 1 < n && before(gr, &gr->heap[c + 1], &gr->heap[c]))
             c++;
-        if (!before(&gr->heap[c], &last))
+        if (!before(gr, &gr->heap[c], &last))
             break;
         gr->heap[i] = gr->heap[c];
         i = c;
@@ -469,56 +471,110 @@ static int children_may_split(const an_gbt_config *cfg, size_t depth, size_t lea
            !(cfg->max_leaves && leaves >= cfg->max_leaves);
 }
 
+/* Whether a popped node may split with this many leaves (XGBoost's
+ * CPUExpandEntry::IsValid; its loss change already exceeds 1e-6). */
+static int may_split(const an_gbt_config *cfg, const candidate *c, size_t leaves)
+{
+    const split *s = &c->s;
+    return !(s->loss_chg < cfg->gamma || s->hl == 0 || c->H - s->hl == 0 ||
+             (cfg->max_depth && c->depth >= cfg->max_depth) ||
+             (cfg->max_leaves && leaves >= cfg->max_leaves));
+}
+
+/* Split node c; its children wait in turn when children_ok (their
+ * histograms made, the smaller from its rows, the larger by
+ * subtraction, and their best splits found), else c's histogram is free. */
+static anoma_status split_node(grower *gr, const candidate *c, int children_ok)
+{
+    tree_builder *t = gr->tree;
+    const split *s = &c->s;
+    t->feature[c->nid] = s->feature;
+    t->threshold[c->nid] = s->threshold;
+    t->default_left[c->nid] = (uint8_t)s->default_left;
+    t->gain[c->nid] = s->loss_chg;
+    t->value[c->nid] = 0;
+    size_t nl = partition(gr, gr->idx + c->begin, c->n, s), nr = c->n - nl;
+    uint32_t l, r;
+    AN_TRY(add_node(gr, c->begin, nl, s->gl, s->hl, &l));
+    AN_TRY(add_node(gr, c->begin + nl, nr, c->G - s->gl, c->H - s->hl, &r));
+    t->left[c->nid] = l;
+    t->right[c->nid] = r;
+    if (!children_ok) {
+        give_hist(gr, c->hist);
+        return ANOMA_OK;
+    }
+    hist_bin *small;
+    AN_TRY(take_hist(gr, &small));
+    int left_small = nl <= nr;
+    build_hist(gr, gr->idx + c->begin + (left_small ? 0 : nl), left_small ? nl : nr, small);
+    subtract_hist(gr, c->hist, small);
+    candidate lc = {.nid = l, .depth = c->depth + 1, .begin = c->begin, .n = nl, .G = s->gl,
+                    .H = s->hl, .hist = left_small ? small : c->hist};
+    candidate rc = {.nid = r, .depth = c->depth + 1, .begin = c->begin + nl, .n = nr,
+                    .G = c->G - s->gl, .H = c->H - s->hl, .hist = left_small ? c->hist : small};
+    AN_TRY(enqueue(gr, &lc));
+    return enqueue(gr, &rc);
+}
+
+/* Nodes of one level XGBoost 1.7's depthwise Driver hands over at most at
+ * once (its max_node_batch_size). */
+#define LEVEL_BATCH 256
+
+/* Depthwise growth with max_leaves, as XGBoost 1.7's hist updater: its
+ * Driver pops the waiting nodes of the shallowest level in the order they
+ * were made (at most LEVEL_BATCH that may split), skipping those that may
+ * not and counting a leaf for each that may; these split, and a split's
+ * children are evaluated only while the tree, counted after the whole
+ * batch, is below max_leaves (and they above max_depth). A batch with no
+ * node that may split ends the tree. */
+static anoma_status expand_levels(grower *gr)
+{
+    const an_gbt_config *cfg = gr->cfg;
+    if (!gr->batch && !(gr->batch = AN_NEW_ARRAY(candidate, LEVEL_BATCH)))
+        return an_no_memory();
+    size_t leaves = 1;
+    while (gr->n_heap) {
+        size_t n = 0, depth = gr->heap[0].depth;
+        while (gr->n_heap && gr->heap[0].depth == depth && n < LEVEL_BATCH) {
+            candidate c = heap_pop(gr);
+            if (may_split(cfg, &c, leaves)) {
+                leaves++;
+                gr->batch[n++] = c;
+            } else {
+                give_hist(gr, c.hist);
+            }
+        }
+        if (!n)
+            break;
+        for (size_t k = 0; k < n; k++)
+            AN_TRY(split_node(gr, &gr->batch[k], children_may_split(cfg, depth, leaves)));
+    }
+    while (gr->n_heap) /* left waiting when growth ended */
+        give_hist(gr, heap_pop(gr).hist);
+    return ANOMA_OK;
+}
+
 /* Split the best queued node until none gains or a limit is reached, as
  * XGBoost's hist updater with grow_policy=lossguide: its Driver pops the
  * best candidate and stops at the first one that may not split. */
 static anoma_status expand_best(grower *gr)
 {
     const an_gbt_config *cfg = gr->cfg;
-    tree_builder *t = gr->tree;
     size_t leaves = 1;
     while (gr->n_heap) {
         candidate c = heap_pop(gr);
-        const split *s = &c.s;
-        if (s->loss_chg < cfg->gamma || s->hl == 0 || c.H - s->hl == 0 ||
-            (cfg->max_depth && c.depth >= cfg->max_depth) ||
-            (cfg->max_leaves && leaves >= cfg->max_leaves)) {
+        if (!may_split(cfg, &c, leaves)) {
             give_hist(gr, c.hist);
             break;
         }
         leaves++;
-        t->feature[c.nid] = s->feature;
-        t->threshold[c.nid] = s->threshold;
-        t->default_left[c.nid] = (uint8_t)s->default_left;
-        t->gain[c.nid] = s->loss_chg;
-        t->value[c.nid] = 0;
-        size_t nl = partition(gr, gr->idx + c.begin, c.n, s), nr = c.n - nl;
-        uint32_t l, r;
-        AN_TRY(add_node(gr, c.begin, nl, s->gl, s->hl, &l));
-        AN_TRY(add_node(gr, c.begin + nl, nr, c.G - s->gl, c.H - s->hl, &r));
-        t->left[c.nid] = l;
-        t->right[c.nid] = r;
-        if (!children_may_split(cfg, c.depth, leaves)) {
-            give_hist(gr, c.hist);
-            continue;
-        }
-        /* the smaller child from its rows, the larger by subtraction */
-        hist_bin *small;
-        AN_TRY(take_hist(gr, &small));
-        int left_small = nl <= nr;
-        build_hist(gr, gr->idx + c.begin + (left_small ? 0 : nl), left_small ? nl : nr, small);
-        subtract_hist(gr, c.hist, small);
-        candidate lc = {.nid = l, .depth = c.depth + 1, .begin = c.begin, .n = nl, .G = s->gl,
-                        .H = s->hl, .hist = left_small ? small : c.hist};
-        candidate rc = {.nid = r, .depth = c.depth + 1, .begin = c.begin + nl, .n = nr,
-                        .G = c.G - s->gl, .H = c.H - s->hl, .hist = left_small ? c.hist : small};
-        AN_TRY(enqueue(gr, &lc));
-        AN_TRY(enqueue(gr, &rc));
+        AN_TRY(split_node(gr, &c, children_may_split(cfg, c.depth, leaves)));
     }
     return ANOMA_OK;
 }
 
-/* Grow the tree of all rows, whose histogram is hist, leaf by leaf. */
+/* Grow the tree of all rows, whose histogram is hist, node by node from
+ * the queue: lossguide, or depthwise with max_leaves. */
 static anoma_status grow_lossguide(grower *gr, hist_bin *hist, double G, double H)
 {
     gr->n_heap = 0;
@@ -527,7 +583,7 @@ static anoma_status grow_lossguide(grower *gr, hist_bin *hist, double G, double 
     candidate c = {.nid = root, .begin = 0, .n = gr->rows, .G = G, .H = H, .hist = hist};
     anoma_status st = enqueue(gr, &c);
     if (st == ANOMA_OK)
-        st = expand_best(gr);
+        st = gr->cfg->grow_policy == AN_GBT_LOSSGUIDE ? expand_best(gr) : expand_levels(gr);
     AN_TRY(st);
     const tree_builder *t = gr->tree;
     for (size_t i = 0; i < t->n; i++) /* the leaves' values into their rows' margins */
@@ -750,6 +806,7 @@ static void trainer_free(trainer *t, size_t n_trees)
     an_free(t->gr.hists);
     an_free(t->gr.spare);
     an_free(t->gr.heap);
+    an_free(t->gr.batch);
     an_free(t->gr.ranges);
 }
 
@@ -773,7 +830,7 @@ static anoma_status grow_tree(const an_gbt_config *cfg, const an_fit_data *data,
         H += t->h[r];
     }
     hist_bin *hist;
-    if (cfg->grow_policy == AN_GBT_LOSSGUIDE) {
+    if (cfg->grow_policy == AN_GBT_LOSSGUIDE || cfg->max_leaves) {
         /* every histogram is free at a tree's start */
         for (size_t i = 0; i < t->gr.n_hists; i++) /* (none yet: spare and hists NULL) */
             t->gr.spare[i] = t->gr.hists[i];
