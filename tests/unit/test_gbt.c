@@ -356,16 +356,14 @@ static void test_threads_change_nothing(void)
 
 static void test_bad_input(void)
 {
-    static const struct {
-        const char *params, *named;
-    } bad[] = {
+    static const test_bad_param bad[] = {
         {"eta=1.5", "eta"},
         {"subsample=0", "subsample"},
         {"colsample_bytree=0", "colsample_bytree"},
         {"colsample_bylevel=0", "colsample_bylevel"},
         {"colsample_bynode=0", "colsample_bynode"},
         {"colsample_bynode=1.5", "colsample_bynode"},
-        {"max_depth=0", "max_depth"},
+        {"max_depth=0", "max_depth"}, /* depthwise without max_leaves: unbounded */
         {"max_bin=1", "max_bin"},
         {"lambda=-1", "lambda"},
         {"base_score=1", "base_score"},
@@ -376,16 +374,10 @@ static void test_bad_input(void)
         {"grow_policy=levelwise", "grow_policy"},
         {"grow_policy=lossguide max_leaves=-1", "max_leaves"},
         {"n_trees=1000 num_parallel_tree=1001", "num_parallel_tree"}, /* over 10^6 trees */
+        {"eval_metric=error", "eval_metric"},
         {"nope=1", "nope"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        anoma_model *m = NULL;
-        CHECK_OK(anoma_model_create(NULL, &m));
-        anoma_status st = anoma_model_add_detector(m, "gbt", bad[i].params, NULL);
-        CHECK(st == ANOMA_ERR_PARAM_VALUE || st == ANOMA_ERR_UNKNOWN_PARAM);
-        CHECK(strstr(anoma_last_error(), bad[i].named) != NULL);
-        anoma_model_free(m);
-    }
+    CHECK_BAD_DETECTOR_PARAMS("gbt", bad);
     /* base_score 0 is fine for squared error */
     anoma_model *m = NULL;
     CHECK_OK(anoma_model_create(NULL, &m));
@@ -500,10 +492,8 @@ static void test_payload(void)
     an_writer_free(&w2);
     vt()->destroy(a);
     vt()->destroy(b);
-    /* every truncation is an error */
-    for (size_t len = 0; len < w.len; len += len < 200 ? 1 : 97)
-        CHECK(load(w.data, len, COLS) != ANOMA_OK);
-    CHECK(load(w.data, w.len, COLS + 1) == ANOMA_ERR_FORMAT);
+    /* every truncation, another width, trailing bytes: errors */
+    test_hostile_payload(__FILE__, __LINE__, "gbt", w.data, w.len, COLS, 97, NULL, 0);
     an_writer_free(&w);
     free(x);
     free(y);
@@ -540,48 +530,32 @@ static void test_payload(void)
         CHECK(load(old, len - 8, 1) != ANOMA_OK);
         free(old);
     }
-    static const struct {
-        size_t offset;
-        uint32_t value;
-        anoma_status expected;
-        const char *named;
-    } hostile[] = {
-        {0, 5, ANOMA_ERR_VERSION, "version"},
-        {0, 0, ANOMA_ERR_FORMAT, "version"},
-        {4, 7, ANOMA_ERR_FORMAT, "objective"},
-        {40, 3, ANOMA_ERR_FORMAT, "child index"}, /* out of range */
-        {40, 0, ANOMA_ERR_FORMAT, "child index"}, /* pointing at its parent */
-        {52, 1, ANOMA_ERR_FORMAT, "child index"}, /* both children the same */
-        {44, 2, ANOMA_ERR_FORMAT, "one child"},   /* a leaf with one child */
-        {64, 1, ANOMA_ERR_FORMAT, "feature"},     /* beyond the model's width */
-        {76, 0x7fc00000u, ANOMA_ERR_FORMAT, "NaN"},
-        {163, 1, ANOMA_ERR_FORMAT, "evaluation history"}, /* a set without metric */
-        {171, 9, ANOMA_ERR_FORMAT, "evaluation history"}, /* too many metrics */
-        {179, 1, ANOMA_ERR_FORMAT, "truncated"},          /* rounds without a set */
-        {187, 2, ANOMA_ERR_FORMAT, "early stopping"}, /* best round beyond the trees */
-        {195, 0, ANOMA_ERR_FORMAT, "early stopping"}, /* fewer rounds than trees */
-        {203, 9, ANOMA_ERR_FORMAT, "early stopping"}, /* unknown metric */
-        {215, 0, ANOMA_ERR_FORMAT, "rounds of"},      /* no tree per round */
-        {215, 2, ANOMA_ERR_FORMAT, "rounds of"},      /* 1 tree is not rounds of 2 */
+    /* a newer version is refused as such */
+    unsigned char *newer = malloc(w.len);
+    memcpy(newer, w.data, w.len);
+    newer[0] = AN_GBT_PAYLOAD_VERSION + 1;
+    CHECK_STATUS(load(newer, w.len, 1), ANOMA_ERR_VERSION);
+    free(newer);
+    static const test_payload_edit hostile[] = {
+        {0, TEST_U32, 0, "version"},
+        {4, TEST_U32, 7, "objective"},
+        {40, TEST_U32, 3, "child index"}, /* out of range */
+        {40, TEST_U32, 0, "child index"}, /* pointing at its parent */
+        {52, TEST_U32, 1, "child index"}, /* both children the same */
+        {44, TEST_U32, 2, "one child"},   /* a leaf with one child */
+        {64, TEST_U32, 1, "feature"},     /* beyond the model's width */
+        {76, TEST_U32, 0x7fc00000u, "NaN"},
+        {99, TEST_F64, INFINITY, "leaf value"},            /* value[1] at 91 + 8 */
+        {163, TEST_U64, 1, "evaluation history"},           /* a set without metric */
+        {171, TEST_U64, 9, "evaluation history"},           /* too many metrics */
+        {179, TEST_U64, 1, "truncated"},                    /* rounds without a set */
+        {187, TEST_U64, 2, "early stopping"}, /* best round beyond the trees */
+        {195, TEST_U64, 0, "early stopping"}, /* fewer rounds than trees */
+        {203, TEST_U32, 9, "early stopping"}, /* unknown metric */
+        {215, TEST_U64, 0, "rounds of"},      /* no tree per round */
+        {215, TEST_U64, 2, "rounds of"},      /* 1 tree is not rounds of 2 */
     };
-    for (size_t i = 0; i < sizeof hostile / sizeof *hostile; i++) {
-        unsigned char *bytes = malloc(w.len);
-        memcpy(bytes, w.data, w.len);
-        uint32_t v = hostile[i].value;
-        for (int k = 0; k < 4; k++)
-            bytes[hostile[i].offset + (size_t)k] = (unsigned char)(v >> (8 * k));
-        CHECK_STATUS(load(bytes, w.len, 1), hostile[i].expected);
-        CHECK(strstr(anoma_last_error(), hostile[i].named) != NULL);
-        free(bytes);
-    }
-    /* a non-finite leaf value: value[1] at 91 + 8 */
-    unsigned char *bytes = malloc(w.len);
-    memcpy(bytes, w.data, w.len);
-    double inf = INFINITY;
-    memcpy(bytes + 99, &inf, 8);
-    CHECK_STATUS(load(bytes, w.len, 1), ANOMA_ERR_FORMAT);
-    CHECK(strstr(anoma_last_error(), "leaf value") != NULL);
-    free(bytes);
+    CHECK_HOSTILE_PAYLOAD("gbt", w.data, w.len, 1, 1, hostile);
     an_writer_free(&w);
 }
 
