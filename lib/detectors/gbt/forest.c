@@ -25,13 +25,15 @@ void an_gbt_forest_free(an_gbt_forest *f)
     an_free(f->cover);
     an_free(f->roots);
     an_free(f->depths);
+    an_free(f->history);
     *f = (an_gbt_forest){0};
 }
 
 size_t an_gbt_forest_memory(const an_gbt_forest *f)
 {
     return f->n_nodes * (sizeof *f->nodes + 3 * sizeof(double)) +
-           f->n_trees * 2 * sizeof(uint32_t);
+           f->n_trees * 2 * sizeof(uint32_t) +
+           f->n_eval_sets * f->n_metrics * f->rounds * sizeof(double);
 }
 
 anoma_status an_gbt_base_margin(an_gbt_objective objective, double base_score, double *margin)
