@@ -167,18 +167,31 @@ anoma_status an_gbt_build(const an_gbt_raw *raw, an_gbt_forest *out);
 typedef struct an_gbt_cuts {
     size_t n_features;
     size_t *offset; /* n_features + 1: feature f's cuts are values[offset[f], offset[f + 1]) */
+    /* n_features + 1: feature f's histogram slots are [slot[f], slot[f + 1]):
+     * one per bin, then its missing slot (where its missing values add up) */
+    size_t *slot;
     float *values;
     float *min_value; /* n_features: below every value of the feature (XGBoost's min_vals) */
 } an_gbt_cuts;
 
+/* The training rows binned, row-major: row r's bin of feature f at
+ * r x cols + f, its bin within the feature, or for a missing value the
+ * feature's missing slot (its bin count). One byte a bin (u8) when every
+ * feature's bins and missing slot fit, else two (u16); the other is NULL. */
+typedef struct an_gbt_bins {
+    size_t rows, cols;
+    uint8_t *u8;
+    uint16_t *u16;
+} an_gbt_bins;
+
 #define AN_GBT_MISSING_BIN UINT16_MAX
 
 /* Cuts of every feature of x from the weighted quantiles of its values
- * (weights NULL: all 1), at most max_bin bins each; then bins, cols x rows
- * column-major (AN_GBT_MISSING_BIN for a missing value). */
+ * (weights NULL: all 1), at most max_bin bins each, and x binned. */
 anoma_status an_gbt_cuts_make(const double *x, size_t rows, size_t cols, const double *weights,
                               size_t max_bin, size_t n_threads, an_gbt_cuts *cuts,
-                              uint16_t **bins);
+                              an_gbt_bins *bins);
+void an_gbt_bins_free(an_gbt_bins *bins);
 void an_gbt_cuts_free(an_gbt_cuts *cuts);
 
 /* ---- train.c ---- */
