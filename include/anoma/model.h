@@ -127,16 +127,12 @@ ANOMA_API anoma_status anoma_model_import_xgboost(anoma_model *model, const char
                                                   size_t size);
 
 /**
- * @brief Give the next fit labelled evaluation rows, watched but not
- *        trained on (XGBoost's `eval_set`).
+ * @brief Give the next fit one set of labelled evaluation rows, watched
+ *        but not trained on (XGBoost's `eval_set`), replacing any sets
+ *        given before.
  *
- * The "gbt" detector's early stopping (`early_stopping_rounds`,
- * `eval_metric`) scores these rows after every boosting round and keeps
- * the trees up to the round of the best metric (docs/detectors/gbt.md,
- * "Early stopping"). The rows are copied: the caller's arrays need not
- * outlive the call. The next successful fit releases them. The rows go to
- * the detectors as given, so they need the training data's column count,
- * and a model with pipeline steps refuses them at fit.
+ * As anoma_model_add_eval_set() after forgetting the sets given before:
+ * the model then watches this set alone.
  * @param model an unfitted model.
  * @param x the rows (NaN = missing; ±Inf is an error), or NULL to forget
  *        rows given before.
@@ -153,6 +149,95 @@ ANOMA_API anoma_status anoma_model_import_xgboost(anoma_model *model, const char
  */
 ANOMA_API anoma_status anoma_model_set_eval_set(anoma_model *model, const anoma_matrix *x,
                                                 const int *labels, const double *weights);
+
+/**
+ * @brief Add a set of labelled evaluation rows for the next fit to watch,
+ *        not train on (one of XGBoost's `eval_set` pairs).
+ *
+ * The "gbt" detector scores every set after every boosting round and
+ * records each metric of `eval_metric` on it (anoma_model_eval_history(),
+ * XGBoost's `evals_result()`); early stopping (`early_stopping_rounds`)
+ * watches the last metric on the last set added, as XGBoost does, and
+ * keeps the trees up to its best round (docs/detectors/gbt.md, "Early
+ * stopping"). The rows are copied: the caller's arrays need not outlive
+ * the call. The next successful fit releases them. They have the columns
+ * of the training input: a model with pipeline steps runs them through
+ * its steps, fitted on the training rows only (never on these), before
+ * the detectors see them; a model without steps hands them over as they
+ * are. A set the fit cannot use (another width, a missing column) is an
+ * error of the fit naming the set.
+ * @param model an unfitted model.
+ * @param x the rows (NaN = missing; ±Inf is an error).
+ * @param labels x->rows labels, 0 or 1.
+ * @param weights x->rows weights >= 0, or NULL (all 1).
+ * @return ::ANOMA_OK; ::ANOMA_ERR_INVALID_ARGUMENT (NULL model, matrix or
+ *         labels, a label other than 0/1, a bad weight, a bad matrix: named
+ *         by row; more than 1024 sets); ::ANOMA_ERR_NONFINITE;
+ *         ::ANOMA_ERR_EMPTY; ::ANOMA_ERR_UNSUPPORTED (the model is fitted);
+ *         ::ANOMA_ERR_NO_MEMORY. On error the model is unchanged.
+ * @note Thread safety: the model must not be used by other threads during
+ *       the call (it is being built).
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_add_eval_set(anoma_model *model, const anoma_matrix *x,
+                                                const int *labels, const double *weights);
+
+/**
+ * @brief Add a set of labelled evaluation rows given as a frame, as
+ *        anoma_model_add_eval_set() does a matrix.
+ *
+ * For a model fitted with anoma_model_fit_frame() (or any model with
+ * steps): the frame has the training frame's input columns (found by
+ * name; others are ignored), and the fit runs it through the steps fitted
+ * on the training rows. The frame's columns are copied, text included: the
+ * caller's arrays need not outlive the call. A model fitted on a matrix
+ * without steps refuses frame sets at fit.
+ * @param model an unfitted model.
+ * @param frame the rows.
+ * @param labels anoma_frame_rows(frame) labels, 0 or 1.
+ * @param weights as many weights >= 0, or NULL (all 1).
+ * @return ::ANOMA_OK; ::ANOMA_ERR_INVALID_ARGUMENT (NULL model, frame or
+ *         labels, a label other than 0/1, a bad weight: named by row; more
+ *         than 1024 sets); ::ANOMA_ERR_EMPTY; ::ANOMA_ERR_UNSUPPORTED (the
+ *         model is fitted); ::ANOMA_ERR_NO_MEMORY. On error the model is
+ *         unchanged.
+ * @note Thread safety: the model must not be used by other threads during
+ *       the call (it is being built).
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_add_eval_set_frame(anoma_model *model,
+                                                      const anoma_frame *frame,
+                                                      const int *labels, const double *weights);
+
+/**
+ * @brief The values of one metric on one evaluation set after each
+ *        training round (XGBoost's `evals_result()`).
+ *
+ * For "gbt": one value per boosting round grown (early stopping may have
+ * grown more rounds than the model keeps), for each metric named in
+ * `eval_metric` ("logloss", "auc", "aucpr", "rmse"; `auto` is recorded
+ * under the objective's own, logloss or rmse) and each set in the order
+ * anoma_model_add_eval_set() added them. The history is saved with the
+ * model. Sized as snprintf: the count is written to *n whatever cap is,
+ * and at most cap values to out, so a call with cap 0 asks the size.
+ * @param model a fitted model.
+ * @param index detector position.
+ * @param set evaluation set, from 0.
+ * @param metric the metric's name.
+ * @param out caller-owned array of cap doubles (NULL when cap is 0).
+ * @param cap the size of out.
+ * @param n receives the number of rounds recorded.
+ * @return ::ANOMA_OK; ::ANOMA_ERR_NOT_FITTED; ::ANOMA_ERR_INVALID_ARGUMENT
+ *         (NULL argument, bad index, a set or metric not recorded: the
+ *         message says which were; a model fitted without evaluation set);
+ *         ::ANOMA_ERR_UNSUPPORTED when the detector records no history.
+ * @par Thread safety
+ * Safe on a model shared by threads (it reads only).
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_eval_history(const anoma_model *model, size_t index,
+                                                size_t set, const char *metric, double *out,
+                                                size_t cap, size_t *n);
 
 /**
  * @brief Set one model parameter (such as "contamination") before fitting.

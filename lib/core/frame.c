@@ -147,3 +147,53 @@ anoma_status anoma_frame_column(const anoma_frame *frame, size_t index,
         *values = frame->cols[index].values;
     return ANOMA_OK;
 }
+
+/* A copy of a column's values in one new block (strings: the pointers,
+ * then the text they point into; a NULL string stays NULL). */
+static void *copy_values(const an_column *c, size_t rows)
+{
+    if (c->type != ANOMA_COL_STRING) {
+        size_t size = c->type == ANOMA_COL_DOUBLE ? sizeof(double) : sizeof(int64_t);
+        void *v = an_malloc_array(rows ? rows : 1, size);
+        if (v && rows)
+            memcpy(v, c->values, rows * size);
+        return v;
+    }
+    const char *const *text = c->values;
+    size_t bytes = 0;
+    for (size_t i = 0; i < rows; i++)
+        bytes += text[i] ? strlen(text[i]) + 1 : 0;
+    char **v = an_malloc(rows * sizeof *v + bytes + 1);
+    if (!v)
+        return NULL;
+    char *at = (char *)(v + rows);
+    for (size_t i = 0; i < rows; i++) {
+        v[i] = NULL;
+        if (text[i]) {
+            size_t n = strlen(text[i]) + 1;
+            memcpy(at, text[i], n);
+            v[i] = at;
+            at += n;
+        }
+    }
+    return v;
+}
+
+anoma_status an_frame_copy(const anoma_frame *f, anoma_frame **out)
+{
+    anoma_frame *copy;
+    AN_TRY(anoma_frame_create(f->rows, &copy));
+    anoma_status st = ANOMA_OK;
+    for (size_t j = 0; j < f->n_cols && st == ANOMA_OK; j++) {
+        void *values = copy_values(&f->cols[j], f->rows);
+        st = values ? an_frame_adopt(copy, values) : an_no_memory();
+        if (st == ANOMA_OK)
+            st = anoma_frame_add_column(copy, f->cols[j].name, f->cols[j].type, values);
+    }
+    if (st != ANOMA_OK) {
+        anoma_frame_free(copy);
+        return st;
+    }
+    *out = copy;
+    return ANOMA_OK;
+}

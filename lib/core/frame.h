@@ -12,4 +12,8 @@
  * with no leak on any path. NULL is accepted and ignored. */
 anoma_status an_frame_adopt(anoma_frame *frame, void *buffer);
 
+/* A frame holding its own copy of f's columns (names, values, strings),
+ * so that it outlives the caller's arrays; free with anoma_frame_free. */
+anoma_status an_frame_copy(const anoma_frame *f, anoma_frame **out);
+
 #endif

@@ -43,14 +43,21 @@ typedef struct an_fit_data {
     /* the host's callback (NULL or fn NULL: none); report from the
      * calling thread only (an_parallel_for_reported) */
     const an_progress *progress;
-    /* Evaluation rows (anoma_model_set_eval_set), eval_rows * cols,
-     * row-major, not trained on: gbt's early stopping watches them. 0 rows:
-     * none; labels 0/1; weights NULL or >= 0. */
-    const double *eval_x;
-    size_t eval_rows;
-    const int *eval_labels;
-    const double *eval_weights;
+    /* Evaluation sets (anoma_model_add_eval_set), in the order given,
+     * not trained on: gbt records its metrics on each and early-stops on
+     * the last. 0 sets: none. */
+    const struct an_eval_rows *eval_sets;
+    size_t n_eval_sets;
 } an_fit_data;
+
+/* One evaluation set as a detector sees it: rows * cols (the detectors'
+ * width), row-major; labels 0/1; weights NULL or >= 0. */
+typedef struct an_eval_rows {
+    const double *x;
+    size_t rows;
+    const int *labels;
+    const double *weights;
+} an_eval_rows;
 
 typedef struct an_detector_vtable {
     const char *name;    /* registry key, such as "zscore" */
@@ -94,6 +101,11 @@ typedef struct an_detector_vtable {
      * importance types), one value per feature into out; an unknown kind
      * is ANOMA_ERR_INVALID_ARGUMENT naming the kinds. NULL = none. */
     anoma_status (*feature_importance)(const void *state, const char *kind, double *out);
+    /* Optional: the values of a metric on evaluation set `set` after each
+     * training round (pointing into the state), *n of them; an error
+     * naming what was recorded when the set or metric was not. */
+    anoma_status (*eval_history)(const void *state, size_t set, const char *metric,
+                                 const double **values, size_t *n);
 
     /* Optional: the scores of the training rows themselves as the detector
      * defines them when they differ from scoring those rows afresh (lof's

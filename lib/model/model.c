@@ -357,14 +357,16 @@ static anoma_status check_fit_input(const anoma_model *m, size_t rows, size_t co
 static anoma_status fit_detectors(anoma_model *m, const double *x, size_t rows, size_t cols,
                                   const int *labels, const double *weights)
 {
-    AN_TRY(an_model_eval_check(m, cols));
+    an_eval_rows *eval = NULL;
+    AN_TRY(an_model_eval_rows(m, &eval));
     an_fit_data data = {.x = x, .rows = rows, .cols = cols, .labels = labels, .weights = weights,
                         .n_threads = an_model_n_threads(m), .progress = &m->progress,
-                        .eval_x = m->eval.x, .eval_rows = m->eval.rows,
-                        .eval_labels = m->eval.labels, .eval_weights = m->eval.weights};
+                        .eval_sets = eval, .n_eval_sets = m->eval.n};
     double **raw = AN_NEW_ZEROED(double *, m->n_detectors);
-    if (!raw)
+    if (!raw) {
+        an_free(eval);
         return an_no_memory();
+    }
     anoma_status st = ANOMA_OK;
     m->width = cols;
     m->scratch_bytes = 0;
@@ -399,6 +401,7 @@ static anoma_status fit_detectors(anoma_model *m, const double *x, size_t rows, 
         an_free(raw[k]);
     an_free(raw);
     an_free(cal_copy);
+    an_free(eval);
     return st;
 }
 
@@ -458,11 +461,15 @@ anoma_status an_model_fit_input(anoma_model *m, const an_input *in, const int *l
         if (st == ANOMA_OK)
             st = an_pipeline_plan(&m->pipeline);
         if (st == ANOMA_OK)
+            st = an_model_eval_prepare(m, 0, x->cols);
+        if (st == ANOMA_OK)
             st = fit_detectors(m, dense ? dense : view, x->rows, x->cols, labels, weights);
         if (st == ANOMA_OK)
             m->pipeline.fitted = 1;
     } else {
         st = an_pipeline_fit(&m->pipeline, in, an_model_n_threads(m), &dense);
+        if (st == ANOMA_OK)
+            st = an_model_eval_prepare(m, 1, m->pipeline.n_outputs);
         if (st == ANOMA_OK)
             st = fit_detectors(m, dense, in->rows, m->pipeline.n_outputs, labels, weights);
     }

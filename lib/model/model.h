@@ -34,21 +34,42 @@ typedef struct an_model_detector {
 } an_model_detector;
 
 /* Labelled rows for the next fit to watch, not train on (eval_set.c). */
-typedef struct an_model_eval {
-    double *x; /* rows x cols */
+typedef struct an_model_eval_set {
+    double *x;          /* rows x cols, or NULL for a frame */
+    anoma_frame *frame; /* the rows as a frame (a copy), or NULL */
     int *labels;
     double *weights; /* NULL: none */
     size_t rows, cols;
+    /* at fit: the rows through the fitted pipeline (rows x its width), or
+     * NULL when the detectors read x as it is */
+    double *features;
+} an_model_eval_set;
+
+/* The evaluation sets, in the order given; most AN_MODEL_MAX_EVAL_SETS. */
+typedef struct an_model_eval {
+    an_model_eval_set *sets;
+    size_t n;
 } an_model_eval;
 
+enum { AN_MODEL_MAX_EVAL_SETS = 1024 };
+
 void an_model_eval_free(an_model_eval *e);
+/* The sets as the detectors see them (an_fit_data.eval_sets), in a new
+ * array (*out, to an_free; NULL without sets). */
+anoma_status an_model_eval_rows(const anoma_model *m, struct an_eval_rows **out);
+/* Make the evaluation sets (if any) the detectors' input, of `width`
+ * columns: through the pipeline, fitted on the training rows only, when
+ * `through_pipeline` (the model is fitted through its steps or a frame);
+ * else as given, when they are matrices of that width. */
+anoma_status an_model_eval_prepare(anoma_model *m, int through_pipeline, size_t width);
 /* Labels 0/1 and weights finite and >= 0 (either NULL: not checked), the
  * first bad one named by row; `what` names the call. */
 anoma_status an_model_check_labels(const char *what, const int *labels, const double *weights,
                                    size_t rows);
-/* ANOMA_OK when the evaluation set (if any) fits training data of cols
- * columns and the model has no pipeline steps. */
-anoma_status an_model_eval_check(const anoma_model *m, size_t cols);
+/* The frame's column for each input column of p, matched by name
+ * (*columns to an_free); `what` names the call in the errors. */
+anoma_status an_model_frame_columns(const an_pipeline *p, const anoma_frame *f, const char *what,
+                                    an_input_column **columns);
 
 struct anoma_model {
     an_params params; /* the model's own parameters (schema in components.c) */
@@ -77,7 +98,7 @@ struct anoma_model {
     an_combine combine;
     /* how a score becomes a probability (probability.c) */
     an_probability probability;
-    /* not saved: the evaluation set of the next fit (eval_set.c) */
+    /* not saved: the evaluation sets of the next fit (eval_set.c) */
     an_model_eval eval;
 };
 

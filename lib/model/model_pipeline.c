@@ -54,8 +54,7 @@ static an_cell_type cell_type_of(anoma_column_type t)
                                       : AN_CELL_NUMBER;
 }
 
-/* The frame's column for each input column, matched by name. */
-static anoma_status frame_input(const an_pipeline *p, const anoma_frame *f, const char *what,
+anoma_status an_model_frame_columns(const an_pipeline *p, const anoma_frame *f, const char *what,
                                 an_input_column **columns)
 {
     *columns = AN_NEW_ARRAY(an_input_column, p->n_inputs ? p->n_inputs : 1);
@@ -104,7 +103,7 @@ anoma_status anoma_model_fit_frame(anoma_model *m, const anoma_frame *f, const i
     an_free(types);
     an_input_column *columns = NULL;
     if (st == ANOMA_OK)
-        st = frame_input(&m->pipeline, f, "fit", &columns);
+        st = an_model_frame_columns(&m->pipeline, f, "fit", &columns);
     if (st == ANOMA_OK) {
         an_input in = {NULL, columns, anoma_frame_rows(f)};
         st = an_model_fit_input(m, &in, labels, weights);
@@ -194,7 +193,7 @@ anoma_status an_model_frame_input(const anoma_model *m, const anoma_frame *f, co
     AN_TRY(an_model_check_stateless(m, what));
     if (!out && anoma_frame_rows(f))
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "%s: NULL output array", what);
-    AN_TRY(frame_input(&m->pipeline, f, what, columns));
+    AN_TRY(an_model_frame_columns(&m->pipeline, f, what, columns));
     *in = (an_input){NULL, *columns, anoma_frame_rows(f)};
     anoma_status st = an_input_check(&m->pipeline, in, what);
     if (st != ANOMA_OK) {

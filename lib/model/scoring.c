@@ -267,6 +267,29 @@ anoma_status anoma_model_feature_scores_base(const anoma_model *m, size_t index,
     return ANOMA_OK;
 }
 
+anoma_status anoma_model_eval_history(const anoma_model *m, size_t index, size_t set,
+                                      const char *metric, double *out, size_t cap, size_t *n)
+{
+    if (!m || !metric || !n || (cap && !out))
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "eval_history: NULL argument");
+    if (!m->fitted)
+        return an_error(ANOMA_ERR_NOT_FITTED, "eval_history: the model is not fitted");
+    if (index >= m->n_detectors)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "detector index %zu: the model has %zu", index,
+                        m->n_detectors);
+    const an_model_detector *d = &m->detectors[index];
+    if (!d->vt->eval_history)
+        return an_error(ANOMA_ERR_UNSUPPORTED, "detector '%s' records no evaluation history",
+                        d->vt->name);
+    const double *values;
+    size_t count;
+    AN_TRY(d->vt->eval_history(d->state, set, metric, &values, &count));
+    for (size_t k = 0; k < count && k < cap; k++)
+        out[k] = values[k];
+    *n = count;
+    return ANOMA_OK;
+}
+
 anoma_status anoma_model_feature_importance(const anoma_model *m, size_t index, const char *kind,
                                             double *out)
 {

@@ -434,6 +434,106 @@ def test_early_stopping_on_aucpr_as_xgboost(pima_split):
         anoma.GradientBoostedTrees(n_estimators=3).fit(Xtr, ytr).best_iteration_
 
 
+def test_evals_result_as_xgboost(pima_split):
+    """Several evaluation sets and metrics: every value of evals_result()
+    is XGBoost's (pima's trees are XGBoost's), early stopping watches the
+    last metric on the last set, and the history survives pickling."""
+    import pickle
+    Xtr, Xva, ytr, yva, wtr, wva = pima_split
+    sets = [(Xtr[:200], ytr[:200]), (Xva, yva)]
+    metrics = ["aucpr", "auc", "logloss"]
+    mine = anoma.GradientBoostedTrees(**STOPPING).fit(
+        Xtr, ytr, eval_set=sets, eval_metric=metrics, early_stopping_rounds=8)
+    ref = xgb.XGBClassifier(tree_method="hist", nthread=1, early_stopping_rounds=8,
+                            eval_metric=metrics, **STOPPING)
+    ref.fit(Xtr, ytr, eval_set=sets, verbose=False)
+    got, want = mine.evals_result(), ref.evals_result()
+    assert list(got) == list(want) == ["validation_0", "validation_1"]
+    for name in want:
+        assert list(got[name]) == metrics
+        for metric in metrics:
+            assert len(got[name][metric]) == len(want[name][metric])
+            np.testing.assert_allclose(got[name][metric], want[name][metric], rtol=0, atol=1e-6)
+    assert mine.best_iteration_ == ref.best_iteration
+    assert mine.best_score_ == pytest.approx(ref.best_score, rel=1e-6)
+    assert pickle.loads(pickle.dumps(mine)).evals_result() == got
+    # one metric as a string, the default logloss, no early stopping
+    mine = anoma.GradientBoostedTrees(n_estimators=5).fit(Xtr, ytr, eval_set=sets)
+    assert list(mine.evals_result()["validation_1"]) == ["logloss"]
+    assert len(mine.evals_result()["validation_1"]["logloss"]) == 5
+    with pytest.raises(AttributeError, match="best_iteration_"):
+        mine.best_iteration_
+    with pytest.raises(AttributeError, match="without an eval_set"):
+        anoma.GradientBoostedTrees(n_estimators=2).fit(Xtr, ytr).evals_result()
+    with pytest.raises(ValueError, match="eval_set 1: label 7"):
+        anoma.GradientBoostedTrees().fit(Xtr, ytr, eval_set=[sets[0], (Xva, np.full(len(yva), 7))])
+    with pytest.raises(anoma.ParameterValueError, match="each metric once"):
+        anoma.GradientBoostedTrees().fit(Xtr, ytr, eval_set=sets, eval_metric=["auc", "auc"])
+
+
+def test_evals_result_as_scikit_learn(pima_split):
+    """The history of each round equals scikit-learn's log_loss and
+    roc_auc_score (weighted) of the predictions of that round's first k
+    trees: the model of k rounds (training is deterministic, so its trees
+    are the first k of the longer one)."""
+    from sklearn.metrics import log_loss
+    Xtr, Xva, ytr, yva, wtr, wva = pima_split
+    params = dict(n_estimators=20, max_depth=3, learning_rate=0.2)
+    mine = anoma.GradientBoostedTrees(**params).fit(
+        Xtr, ytr, eval_set=[(Xtr, ytr), (Xva, yva)], sample_weight_eval_set=[None, wva],
+        eval_metric=["logloss", "auc"])
+    history = mine.evals_result()
+    for k in (1, 2, 7, 20):
+        staged = anoma.GradientBoostedTrees(**dict(params, n_estimators=k)).fit(Xtr, ytr)
+        for name, (X, y, w) in (("validation_0", (Xtr, ytr, None)),
+                                ("validation_1", (Xva, yva, wva))):
+            p = staged.predict_proba(X)[:, 1]
+            assert history[name]["logloss"][k - 1] == pytest.approx(
+                log_loss(y, p, sample_weight=w), abs=1e-9)
+            assert history[name]["auc"][k - 1] == pytest.approx(
+                roc_auc_score(y, p, sample_weight=w), abs=1e-9)
+
+
+def test_eval_set_through_pipeline_steps(pima_split):
+    """A pipeline (one-hot and a scaler, then the trees) with an evaluation
+    set early-stops at the round, with the history, of the same trees
+    fitted on rows we ran through its fitted steps ourselves: the steps are
+    fitted on the training rows only and transform the evaluation rows."""
+    pd = pytest.importorskip("pandas")
+    Xtr, Xva, ytr, yva, wtr, wva = pima_split
+
+    def frame(X):
+        df = pd.DataFrame(X, columns=["x%d" % j for j in range(X.shape[1])])
+        df["band"] = np.where(np.isnan(X[:, 1]), "none",
+                              np.where(X[:, 1] < 110, "low", "high")).astype(object)
+        return df
+
+    params = dict(n_estimators=100, max_depth=3, learning_rate=0.3)
+    fit = dict(eval_metric=["auc", "logloss"], early_stopping_rounds=5)
+    pipe = anoma.Pipeline([anoma.OneHotEncoder(columns="band"), anoma.StandardScaler(),
+                           anoma.GradientBoostedTrees(**params)])
+    pipe.fit(frame(Xtr), ytr, sample_weight=wtr, eval_set=[(frame(Xva), yva)],
+             sample_weight_eval_set=[wva], **fit)
+    ttr, tva = pipe.transform(frame(Xtr)), pipe.transform(frame(Xva))
+    assert ttr.shape[1] == Xtr.shape[1] + 4  # band=high, =low, =none, =<unseen>
+    # the scaler's statistics are the training rows', not the evaluation rows'
+    np.testing.assert_allclose(np.nanmean(ttr, axis=0), 0, atol=1e-9)
+    assert np.abs(np.nanmean(tva, axis=0)).max() > 1e-3
+    plain = anoma.GradientBoostedTrees(**params).fit(
+        ttr, ytr, sample_weight=wtr, eval_set=[(tva, yva)], sample_weight_eval_set=[wva], **fit)
+    history = pipe.evals_result()
+    assert history == plain.evals_result()
+    best = plain.best_iteration_
+    assert len(history["validation_0"]["auc"]) < 100  # it stopped early
+    assert "best iteration %d of %d rounds" % (best, len(history["validation_0"]["auc"])) \
+        in pipe.model_.describe()
+    np.testing.assert_array_equal(pipe.predict_proba(frame(Xva)), plain.predict_proba(tva))
+    with pytest.raises(ValueError, match="needs labels"):
+        anoma.Pipeline([anoma.StandardScaler(), anoma.GradientBoostedTrees()]).fit(Xtr)
+    with pytest.raises(TypeError, match="no fit parameters"):
+        anoma.Pipeline([anoma.StandardScaler(), anoma.ZScore()]).fit(Xtr, eval_set=[(Xva, yva)])
+
+
 KINDS = ("weight", "gain", "cover", "total_gain", "total_cover")
 
 

@@ -358,20 +358,20 @@ static void test_threads_change_nothing(void)
                            "colsample_bynode=0.8 seed=3 num_parallel_tree=2");
     threads_change_nothing("grow_policy=lossguide max_leaves=20 max_depth=0 subsample=0.8 "
                            "colsample_bynode=0.7 seed=4");
+    threads_change_nothing("max_leaves=11 max_depth=0 subsample=0.8 colsample_bylevel=0.7 "
+                           "seed=5");
 }
 
 static void test_bad_input(void)
 {
-    static const struct {
-        const char *params, *named;
-    } bad[] = {
+    static const test_bad_param bad[] = {
         {"eta=1.5", "eta"},
         {"subsample=0", "subsample"},
         {"colsample_bytree=0", "colsample_bytree"},
         {"colsample_bylevel=0", "colsample_bylevel"},
         {"colsample_bynode=0", "colsample_bynode"},
         {"colsample_bynode=1.5", "colsample_bynode"},
-        {"max_depth=0", "max_depth"},
+        {"max_depth=0", "max_depth"}, /* depthwise without max_leaves: unbounded */
         {"max_bin=1", "max_bin"},
         {"lambda=-1", "lambda"},
         {"base_score=1", "base_score"},
@@ -379,20 +379,13 @@ static void test_bad_input(void)
         {"objective=multi:softmax", "objective"},
         {"n_trees=0", "n_trees"},
         {"num_parallel_tree=0", "num_parallel_tree"},
-        {"max_leaves=8", "max_leaves"},                   /* lossguide only */
         {"grow_policy=levelwise", "grow_policy"},
         {"grow_policy=lossguide max_leaves=-1", "max_leaves"},
         {"n_trees=1000 num_parallel_tree=1001", "num_parallel_tree"}, /* over 10^6 trees */
+        {"eval_metric=error", "eval_metric"},
         {"nope=1", "nope"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        anoma_model *m = NULL;
-        CHECK_OK(anoma_model_create(NULL, &m));
-        anoma_status st = anoma_model_add_detector(m, "gbt", bad[i].params, NULL);
-        CHECK(st == ANOMA_ERR_PARAM_VALUE || st == ANOMA_ERR_UNKNOWN_PARAM);
-        CHECK(strstr(anoma_last_error(), bad[i].named) != NULL);
-        anoma_model_free(m);
-    }
+    CHECK_BAD_DETECTOR_PARAMS("gbt", bad);
     /* base_score 0 is fine for squared error */
     anoma_model *m = NULL;
     CHECK_OK(anoma_model_create(NULL, &m));
@@ -504,10 +497,8 @@ static void test_payload(void)
     an_writer_free(&w2);
     vt()->destroy(a);
     vt()->destroy(b);
-    /* every truncation is an error */
-    for (size_t len = 0; len < w.len; len += len < 200 ? 1 : 97)
-        CHECK(load(w.data, len, COLS) != ANOMA_OK);
-    CHECK(load(w.data, w.len, COLS + 1) == ANOMA_ERR_FORMAT);
+    /* every truncation, another width, trailing bytes: errors */
+    test_hostile_payload(__FILE__, __LINE__, "gbt", w.data, w.len, COLS, 97, NULL, 0);
     an_writer_free(&w);
     free(x);
     free(y);
@@ -515,66 +506,61 @@ static void test_payload(void)
     /* a one-split tree, then each field made hostile: header 32 bytes,
      * n_nodes 8, then left[3] at 40, right[3] at 52, feature[3] at 64,
      * threshold[3] at 76, default_left[3] at 88, value, gain, cover, then
-     * early stopping's record (28 bytes: best + 1 at 163, rounds at 171,
-     * metric at 179, score at 183), then the trees per round (u64 at 191) */
+     * the evaluation history (24 bytes without one: sets at 163, metrics
+     * at 171, rounds at 179), early stopping's record (28 bytes: best + 1
+     * at 187, rounds at 195, metric at 203, score at 207), then the trees
+     * per round (u64 at 215) */
     void *one = fit("n_trees=1 max_depth=1 eta=1 min_child_weight=0", tiny_x, 4, 1, tiny_y);
     CHECK(save(one, &w));
     vt()->destroy(one);
-    CHECK(w.len == 40 + 3 * 17 + 3 * 24 + 28 + 8);
+    CHECK(w.len == 40 + 3 * 17 + 3 * 24 + 24 + 28 + 8);
     CHECK(load(w.data, w.len, 1) == ANOMA_OK);
     {
-        /* version 2 (no trees per round) and version 1 (no early-stopping
-         * record either) still load, as one tree per round, no early
-         * stopping; each refuses the bytes of a later version */
+        /* version 3 (no history), version 2 (no trees per round either)
+         * and version 1 (no early-stopping record either) still load, as
+         * one tree per round, no early stopping; each refuses the bytes of
+         * a later version */
+        size_t len = w.len - 24;
         unsigned char *old = malloc(w.len);
-        memcpy(old, w.data, w.len);
+        memcpy(old, w.data, 163);
+        memcpy(old + 163, w.data + 187, w.len - 187);
+        old[0] = 3;
+        CHECK(load(old, len, 1) == ANOMA_OK);
+        CHECK(load(w.data + 0, w.len, 1) == ANOMA_OK);
         old[0] = 2;
-        CHECK(load(old, w.len - 8, 1) == ANOMA_OK);
-        CHECK(load(old, w.len, 1) != ANOMA_OK);
+        CHECK(load(old, len - 8, 1) == ANOMA_OK);
+        CHECK(load(old, len, 1) != ANOMA_OK);
         old[0] = 1;
-        CHECK(load(old, w.len - 36, 1) == ANOMA_OK);
-        CHECK(load(old, w.len - 8, 1) != ANOMA_OK);
+        CHECK(load(old, len - 36, 1) == ANOMA_OK);
+        CHECK(load(old, len - 8, 1) != ANOMA_OK);
         free(old);
     }
-    static const struct {
-        size_t offset;
-        uint32_t value;
-        anoma_status expected;
-        const char *named;
-    } hostile[] = {
-        {0, 4, ANOMA_ERR_VERSION, "version"},
-        {0, 0, ANOMA_ERR_FORMAT, "version"},
-        {4, 7, ANOMA_ERR_FORMAT, "objective"},
-        {40, 3, ANOMA_ERR_FORMAT, "child index"}, /* out of range */
-        {40, 0, ANOMA_ERR_FORMAT, "child index"}, /* pointing at its parent */
-        {52, 1, ANOMA_ERR_FORMAT, "child index"}, /* both children the same */
-        {44, 2, ANOMA_ERR_FORMAT, "one child"},   /* a leaf with one child */
-        {64, 1, ANOMA_ERR_FORMAT, "feature"},     /* beyond the model's width */
-        {76, 0x7fc00000u, ANOMA_ERR_FORMAT, "NaN"},
-        {163, 2, ANOMA_ERR_FORMAT, "early stopping"}, /* best round beyond the trees */
-        {171, 0, ANOMA_ERR_FORMAT, "early stopping"}, /* fewer rounds than trees */
-        {179, 9, ANOMA_ERR_FORMAT, "early stopping"}, /* unknown metric */
-        {191, 0, ANOMA_ERR_FORMAT, "rounds of"},      /* no tree per round */
-        {191, 2, ANOMA_ERR_FORMAT, "rounds of"},      /* 1 tree is not rounds of 2 */
+    /* a newer version is refused as such */
+    unsigned char *newer = malloc(w.len);
+    memcpy(newer, w.data, w.len);
+    newer[0] = AN_GBT_PAYLOAD_VERSION + 1;
+    CHECK_STATUS(load(newer, w.len, 1), ANOMA_ERR_VERSION);
+    free(newer);
+    static const test_payload_edit hostile[] = {
+        {0, TEST_U32, 0, "version"},
+        {4, TEST_U32, 7, "objective"},
+        {40, TEST_U32, 3, "child index"}, /* out of range */
+        {40, TEST_U32, 0, "child index"}, /* pointing at its parent */
+        {52, TEST_U32, 1, "child index"}, /* both children the same */
+        {44, TEST_U32, 2, "one child"},   /* a leaf with one child */
+        {64, TEST_U32, 1, "feature"},     /* beyond the model's width */
+        {76, TEST_U32, 0x7fc00000u, "NaN"},
+        {99, TEST_F64, INFINITY, "leaf value"},            /* value[1] at 91 + 8 */
+        {163, TEST_U64, 1, "evaluation history"},           /* a set without metric */
+        {171, TEST_U64, 9, "evaluation history"},           /* too many metrics */
+        {179, TEST_U64, 1, "truncated"},                    /* rounds without a set */
+        {187, TEST_U64, 2, "early stopping"}, /* best round beyond the trees */
+        {195, TEST_U64, 0, "early stopping"}, /* fewer rounds than trees */
+        {203, TEST_U32, 9, "early stopping"}, /* unknown metric */
+        {215, TEST_U64, 0, "rounds of"},      /* no tree per round */
+        {215, TEST_U64, 2, "rounds of"},      /* 1 tree is not rounds of 2 */
     };
-    for (size_t i = 0; i < sizeof hostile / sizeof *hostile; i++) {
-        unsigned char *bytes = malloc(w.len);
-        memcpy(bytes, w.data, w.len);
-        uint32_t v = hostile[i].value;
-        for (int k = 0; k < 4; k++)
-            bytes[hostile[i].offset + (size_t)k] = (unsigned char)(v >> (8 * k));
-        CHECK_STATUS(load(bytes, w.len, 1), hostile[i].expected);
-        CHECK(strstr(anoma_last_error(), hostile[i].named) != NULL);
-        free(bytes);
-    }
-    /* a non-finite leaf value: value[1] at 91 + 8 */
-    unsigned char *bytes = malloc(w.len);
-    memcpy(bytes, w.data, w.len);
-    double inf = INFINITY;
-    memcpy(bytes + 99, &inf, 8);
-    CHECK_STATUS(load(bytes, w.len, 1), ANOMA_ERR_FORMAT);
-    CHECK(strstr(anoma_last_error(), "leaf value") != NULL);
-    free(bytes);
+    CHECK_HOSTILE_PAYLOAD("gbt", w.data, w.len, 1, 1, hostile);
     an_writer_free(&w);
 }
 
@@ -698,23 +684,194 @@ static void test_early_stopping_keeps_the_best_round(void)
     CHECK_OK(anoma_model_add_detector(m, "gbt", "early_stopping_rounds=3 eval_metric=auc", NULL));
     CHECK_OK(anoma_model_set_eval_set(m, &mx, ones, NULL));
     CHECK_STATUS(anoma_model_fit(m, &mx, y, NULL), ANOMA_ERR_INVALID_ARGUMENT);
-    CHECK(strstr(anoma_last_error(), "eval_metric=auc needs both labels") != NULL);
+    CHECK(strstr(anoma_last_error(), "eval_metric auc needs both labels") != NULL);
+    CHECK(strstr(anoma_last_error(), "evaluation set 0") != NULL);
     ones[5] = 2;
     CHECK_STATUS(anoma_model_set_eval_set(m, &mx, ones, NULL), ANOMA_ERR_INVALID_ARGUMENT);
     CHECK(strstr(anoma_last_error(), "label 2 at row 5") != NULL);
     CHECK_STATUS(anoma_model_set_eval_set(m, &mx, NULL, NULL), ANOMA_ERR_INVALID_ARGUMENT);
     anoma_model_free(m);
-    /* a model with steps refuses evaluation rows */
-    CHECK_OK(anoma_model_create("normalize=none", &m));
-    CHECK_OK(anoma_model_add_step(m, "standard_scaler", NULL, NULL));
-    CHECK_OK(anoma_model_add_detector(m, "gbt", "early_stopping_rounds=3", NULL));
-    CHECK_OK(anoma_model_set_eval_set(m, &mx, flipped, NULL));
-    CHECK_STATUS(anoma_model_fit(m, &mx, y, NULL), ANOMA_ERR_UNSUPPORTED);
-    CHECK(strstr(anoma_last_error(), "pipeline steps") != NULL);
-    anoma_model_free(m);
     free(x);
     free(y);
     free(flipped);
+}
+
+/* The logloss of probabilities p against labels y (XGBoost's, p clipped
+ * to [1e-16, 1 - 1e-16]), by hand. */
+static double logloss_by_hand(const double *p, const int *y, size_t n)
+{
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        double q = fmin(fmax(p[i], 1e-16), 1 - 1e-16);
+        sum += y[i] ? -log(q) : -log(1 - q);
+    }
+    return sum / (double)n;
+}
+
+/* Two evaluation sets: the first labelled as the training rows, the
+ * second against them. Early stopping watches the last metric on the last
+ * set (XGBoost's rule), so it stops at round 0 however well the first set
+ * does; every metric of every set is recorded for every round grown,
+ * sized snprintf-style, and saved with the model. */
+static void test_several_eval_sets(void)
+{
+    double *x = malloc(ROWS * COLS * sizeof *x), *p = malloc(ROWS * sizeof *p);
+    int *y = malloc(ROWS * sizeof *y), *flipped = malloc(ROWS * sizeof *flipped);
+    make_data(x, y);
+    for (size_t i = 0; i < ROWS; i++)
+        flipped[i] = !y[i];
+    anoma_model *m = NULL;
+    CHECK_OK(anoma_model_create("normalize=none contamination=auto", &m));
+    CHECK_OK(anoma_model_add_detector(m, "gbt", "early_stopping_rounds=3 n_trees=50 "
+                                      "eval_metric=auc,logloss", NULL));
+    anoma_matrix mx = anoma_matrix_f64(x, ROWS, COLS);
+    CHECK_OK(anoma_model_add_eval_set(m, &mx, y, NULL));
+    CHECK_OK(anoma_model_add_eval_set(m, &mx, flipped, NULL));
+    CHECK_OK(anoma_model_fit(m, &mx, y, NULL));
+    double h[8] = {0};
+    size_t n = 99;
+    CHECK_OK(anoma_model_eval_history(m, 0, 0, "logloss", NULL, 0, &n));
+    CHECK(n == 4); /* rounds 0..3 grown, round 0 kept */
+    /* the model keeps round 0: its scores are the round-0 predictions */
+    CHECK_OK(anoma_model_score(m, &mx, p));
+    CHECK_OK(anoma_model_eval_history(m, 0, 0, "logloss", h, 8, &n));
+    CHECK_NEAR(h[0], logloss_by_hand(p, y, ROWS), 1e-12);
+    CHECK(h[1] < h[0] && h[3] < h[2]); /* the first set improves every round */
+    CHECK_OK(anoma_model_eval_history(m, 0, 1, "logloss", h, 2, &n));
+    CHECK(n == 4);
+    CHECK_NEAR(h[0], logloss_by_hand(p, flipped, ROWS), 1e-12);
+    const an_gbt_forest *f = forest(m->detectors[0].state);
+    CHECK(f->best_iteration == 0 && f->metric == AN_GBT_LOGLOSS && f->best_score == h[0]);
+    CHECK_OK(anoma_model_eval_history(m, 0, 1, "auc", h, 8, &n));
+    CHECK(n == 4 && h[0] < 0.5);
+    /* errors say what was recorded */
+    CHECK_STATUS(anoma_model_eval_history(m, 0, 2, "auc", h, 8, &n), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "watched 2") != NULL);
+    CHECK_STATUS(anoma_model_eval_history(m, 0, 0, "rmse", h, 8, &n), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "recorded: auc, logloss") != NULL);
+    CHECK_STATUS(anoma_model_eval_history(m, 1, 0, "auc", h, 8, &n), ANOMA_ERR_INVALID_ARGUMENT);
+    /* saved and loaded with the model */
+    size_t size = 0;
+    CHECK_OK(anoma_model_save_memory(m, NULL, 0, &size));
+    unsigned char *bytes = malloc(size);
+    CHECK_OK(anoma_model_save_memory(m, bytes, size, &size));
+    anoma_model *back = NULL;
+    CHECK_OK(anoma_model_load_memory(bytes, size, &back));
+    double again[8] = {0};
+    CHECK_OK(anoma_model_eval_history(back, 0, 1, "auc", again, 8, &n));
+    CHECK(n == 4 && memcmp(again, h, 4 * sizeof *h) == 0);
+    anoma_model_free(back);
+    free(bytes);
+    anoma_model_free(m);
+
+    /* set_eval_set replaces every set with one; no early stopping still
+     * records; a model fitted without sets says so */
+    CHECK_OK(anoma_model_create("normalize=none contamination=auto", &m));
+    CHECK_OK(anoma_model_add_detector(m, "gbt", "n_trees=5", NULL));
+    CHECK_OK(anoma_model_add_eval_set(m, &mx, flipped, NULL));
+    CHECK_OK(anoma_model_set_eval_set(m, &mx, y, NULL));
+    CHECK_OK(anoma_model_fit(m, &mx, y, NULL));
+    CHECK_OK(anoma_model_eval_history(m, 0, 0, "logloss", h, 8, &n));
+    CHECK(n == 5);
+    CHECK_OK(anoma_model_score(m, &mx, p));
+    CHECK_NEAR(h[4], logloss_by_hand(p, y, ROWS), 1e-12);
+    CHECK_STATUS(anoma_model_eval_history(m, 0, 1, "logloss", h, 8, &n),
+                 ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(forest(m->detectors[0].state)->best_iteration == -1);
+    anoma_model_free(m);
+    CHECK_OK(anoma_model_create("normalize=none contamination=auto", &m));
+    CHECK_OK(anoma_model_add_detector(m, "gbt", "n_trees=2", NULL));
+    CHECK_STATUS(anoma_model_eval_history(m, 0, 0, "logloss", h, 8, &n), ANOMA_ERR_NOT_FITTED);
+    CHECK_OK(anoma_model_fit(m, &mx, y, NULL));
+    CHECK_STATUS(anoma_model_eval_history(m, 0, 0, "logloss", h, 8, &n),
+                 ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "without an evaluation set") != NULL);
+    anoma_model_free(m);
+    /* eval_metric names known metrics, once each */
+    CHECK_OK(anoma_model_create("normalize=none", &m));
+    CHECK_STATUS(anoma_model_add_detector(m, "gbt", "eval_metric=auc,error", NULL),
+                 ANOMA_ERR_PARAM_VALUE);
+    CHECK(strstr(anoma_last_error(), "'error' is not a metric") != NULL);
+    CHECK_STATUS(anoma_model_add_detector(m, "gbt", "eval_metric=auto,logloss", NULL),
+                 ANOMA_ERR_PARAM_VALUE);
+    CHECK(strstr(anoma_last_error(), "logloss twice") != NULL);
+    CHECK_STATUS(anoma_model_add_detector(m, "gbt", "eval_metric=auc,", NULL),
+                 ANOMA_ERR_PARAM_VALUE);
+    anoma_model_free(m);
+    free(x);
+    free(p);
+    free(y);
+    free(flipped);
+}
+
+/* Evaluation sets through pipeline steps: the steps are fitted on the
+ * training rows only and then transform the evaluation rows, so the model
+ * stops at the round, with the history, of the same detector fitted on
+ * rows we ran through the fitted steps ourselves. A scaler fitted on the
+ * evaluation rows instead (they are shifted and stretched) would give
+ * other cuts. */
+static void test_eval_sets_through_steps(void)
+{
+    enum { HALF = ROWS / 2 };
+    double *x = malloc(ROWS * COLS * sizeof *x), *t = malloc(ROWS * COLS * sizeof *t);
+    int *y = malloc(ROWS * sizeof *y);
+    make_data(x, y);
+    for (size_t i = HALF * COLS; i < ROWS * COLS; i++) /* other scales than the training rows */
+        x[i] = 3 * x[i] + 1;
+    const char *gbt = "n_trees=60 early_stopping_rounds=4 eval_metric=auc,logloss eta=0.5";
+    anoma_model *piped = NULL, *plain = NULL;
+    CHECK_OK(anoma_model_create("normalize=none contamination=auto", &piped));
+    CHECK_OK(anoma_model_add_step(piped, "standard_scaler", NULL, NULL));
+    CHECK_OK(anoma_model_add_detector(piped, "gbt", gbt, NULL));
+    anoma_matrix train = anoma_matrix_f64(x, HALF, COLS);
+    anoma_matrix eval = anoma_matrix_f64(x + HALF * COLS, ROWS - HALF, COLS);
+    CHECK_OK(anoma_model_add_eval_set(piped, &eval, y + HALF, NULL));
+    CHECK_OK(anoma_model_fit(piped, &train, y, NULL));
+    /* the same rows through the fitted scaler, by the model's own transform */
+    CHECK_OK(anoma_model_transform(piped, &train, t));
+    CHECK_OK(anoma_model_transform(piped, &eval, t + HALF * COLS));
+    CHECK_OK(anoma_model_create("normalize=none contamination=auto", &plain));
+    CHECK_OK(anoma_model_add_detector(plain, "gbt", gbt, NULL));
+    anoma_matrix ttrain = anoma_matrix_f64(t, HALF, COLS);
+    anoma_matrix teval = anoma_matrix_f64(t + HALF * COLS, ROWS - HALF, COLS);
+    CHECK_OK(anoma_model_add_eval_set(plain, &teval, y + HALF, NULL));
+    CHECK_OK(anoma_model_fit(plain, &ttrain, y, NULL));
+    const an_gbt_forest *a = forest(piped->detectors[0].state);
+    const an_gbt_forest *b = forest(plain->detectors[0].state);
+    CHECK(a->best_iteration == b->best_iteration && a->rounds == b->rounds);
+    CHECK(a->rounds < 60); /* it did stop early */
+    CHECK(a->best_score == b->best_score);
+    CHECK(memcmp(a->history, b->history, 2 * a->rounds * sizeof *a->history) == 0);
+    anoma_model_free(plain);
+    anoma_model_free(piped);
+
+    /* a set the fit cannot use is named */
+    CHECK_OK(anoma_model_create("normalize=none contamination=auto", &piped));
+    CHECK_OK(anoma_model_add_step(piped, "standard_scaler", NULL, NULL));
+    CHECK_OK(anoma_model_add_detector(piped, "gbt", gbt, NULL));
+    anoma_matrix narrow = anoma_matrix_f64(x, HALF, COLS - 1);
+    narrow.row_stride = COLS;
+    CHECK_OK(anoma_model_add_eval_set(piped, &eval, y + HALF, NULL));
+    CHECK_OK(anoma_model_add_eval_set(piped, &narrow, y, NULL));
+    CHECK(anoma_model_fit(piped, &train, y, NULL) != ANOMA_OK);
+    CHECK(strstr(anoma_last_error(), "eval_set 1") != NULL);
+    anoma_model_free(piped);
+    /* a frame set for a model fitted on a matrix without steps */
+    anoma_frame *frame = NULL;
+    CHECK_OK(anoma_frame_create(HALF, &frame));
+    CHECK_OK(anoma_frame_add_column(frame, "x0", ANOMA_COL_DOUBLE, x));
+    CHECK_OK(anoma_model_create("normalize=none contamination=auto", &plain));
+    CHECK_OK(anoma_model_add_detector(plain, "gbt", gbt, NULL));
+    CHECK_OK(anoma_model_add_eval_set_frame(plain, frame, y, NULL));
+    CHECK_STATUS(anoma_model_fit(plain, &train, y, NULL), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "eval_set 0 is a frame") != NULL);
+    CHECK_STATUS(anoma_model_add_eval_set_frame(plain, frame, NULL, NULL),
+                 ANOMA_ERR_INVALID_ARGUMENT);
+    anoma_model_free(plain);
+    anoma_frame_free(frame);
+    free(x);
+    free(t);
+    free(y);
 }
 
 /* ---- XGBoost JSON ---- */
@@ -928,6 +1085,8 @@ int main(void)
     RUN(test_depth_limit);
     RUN(test_metrics_by_hand);
     RUN(test_early_stopping_keeps_the_best_round);
+    RUN(test_several_eval_sets);
+    RUN(test_eval_sets_through_steps);
     RUN(test_xgboost_json);
     RUN(test_tree_shap_by_hand);
     RUN(test_tree_shap_feature_split_twice);

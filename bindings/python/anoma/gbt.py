@@ -58,8 +58,9 @@ class GradientBoostedTrees(_Estimator):
     ``n_estimators``), ``colsample_bylevel`` and ``colsample_bynode``
     (shares of the tree's features per level, of the level's per node),
     ``grow_policy`` ("depthwise" or "lossguide": the node of largest loss
-    change first) and ``max_leaves`` (0 = no limit; lossguide only;
-    ``max_depth=0`` is no depth limit under lossguide);
+    change first) and ``max_leaves`` (0 = no limit; under depthwise a
+    level stops splitting when the tree reaches it, as XGBoost's;
+    ``max_depth=0`` is no depth limit under lossguide or with max_leaves);
     ``random_state`` (an int, None = 0) seeds ``subsample`` and the
     ``colsample_*`` draws;
     ``n_jobs`` the threads (None = 1, -1 = every core), which change no
@@ -163,25 +164,41 @@ class GradientBoostedTrees(_Estimator):
         """Train on X (n_samples, n_features) and the two classes of y;
         ``sample_weight``: one weight >= 0 per row. Returns self.
 
-        Early stopping, as XGBClassifier's fit: ``eval_set`` a list of (X, y)
-        pairs of which the last is watched (with its weights from
-        ``sample_weight_eval_set``, a list as long), ``eval_metric`` one of
-        "logloss", "auc", "aucpr", "rmse" (or a list: the last counts;
-        default logloss), ``early_stopping_rounds`` the rounds without
-        improvement that stop training. The trees up to the best round are
-        kept (XGBClassifier predicts with them); ``best_iteration_`` and
-        ``best_score_`` say which and how good. An eval_set without
-        early_stopping_rounds is not used."""
+        Evaluation and early stopping, as XGBClassifier's fit:
+        ``eval_set`` a list of (X, y) pairs, each watched after every round
+        (with its weights from ``sample_weight_eval_set``, a list as long);
+        ``eval_metric`` one of "logloss", "auc", "aucpr", "rmse" or a list
+        of them (default logloss), recorded on every set (``evals_result()``);
+        ``early_stopping_rounds`` the rounds without improvement of the last
+        metric on the last set that stop training. The trees up to the best
+        round are kept (XGBClassifier predicts with them);
+        ``best_iteration_`` and ``best_score_`` say which and how good."""
         x, names = self._check_X(X, reset=True)
+        classes, labels = self._labels(y, len(x))
+        stopping = self._stopping(early_stopping_rounds, eval_metric, eval_set)
+        model = self._make_model(stopping)
+        n_sets = self._watch(model, eval_set, sample_weight_eval_set, classes)
+        model.fit(x, labels, sample_weight=sample_weight)
+        if names is not None:
+            model.feature_names = list(names)
+        self.model_ = model
+        self.classes_ = classes
+        self.n_classes_ = 2
+        self._evals = _evals_recorded(n_sets, stopping)
+        return self
+
+    @staticmethod
+    def _labels(y, rows):
+        """The two classes of y, sorted, and y as 0/1 (1: the second)."""
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             warnings.warn("A column-vector y was passed when a 1d array was expected. Please "
                           "change the shape of y to (n_samples, ), for example using ravel().",
                           _data_conversion_warning(), stacklevel=2)
             y = y.ravel()
-        if y.ndim != 1 or len(y) != len(x):
+        if y.ndim != 1 or len(y) != rows:
             raise ValueError("y should be a 1d array with one label per row of X; got shape %s "
-                             "for %d rows" % (y.shape, len(x)))
+                             "for %d rows" % (y.shape, rows))
         if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
             raise ValueError("Input y contains NaN or infinity.")
         if y.dtype.kind == "f" and np.any(y != np.round(y)):
@@ -193,53 +210,58 @@ class GradientBoostedTrees(_Estimator):
                              "(%s); it needs exactly two"
                              % (len(classes), "" if len(classes) == 1 else "es",
                                 ", ".join(map(str, classes[:5]))))
-        stopping = self._stopping(early_stopping_rounds, eval_metric)
-        model = self._make_model(stopping)
-        if stopping:
-            self._watch(model, eval_set, sample_weight_eval_set, classes)
-        model.fit(x, (y == classes[1]).astype(np.int32), sample_weight=sample_weight)
-        if names is not None:
-            model.feature_names = list(names)
-        self.model_ = model
-        self.classes_ = classes
-        self.n_classes_ = 2
-        return self
+        return classes, (y == classes[1]).astype(np.int32)
 
     @staticmethod
-    def _stopping(rounds, metric):
-        """Early stopping's C parameters ({} without)."""
-        if rounds is None:
-            if metric is not None:
-                raise ValueError("GradientBoostedTrees: eval_metric is used by early stopping "
-                                 "only: give early_stopping_rounds too")
-            return {}
-        if (not isinstance(rounds, numbers.Integral) or isinstance(rounds, (bool, np.bool_))
-                or rounds < 1):
+    def _stopping(rounds, metric, eval_set):
+        """Evaluation's and early stopping's C parameters."""
+        if rounds is not None and (not isinstance(rounds, numbers.Integral)
+                                   or isinstance(rounds, (bool, np.bool_)) or rounds < 1):
             raise _bad("early_stopping_rounds", "an int >= 1", rounds)
-        if isinstance(metric, (list, tuple)):
-            metric = metric[-1] if metric else None
-        if metric is not None and metric not in ("logloss", "auc", "aucpr", "rmse"):
-            raise _bad("eval_metric", "logloss, auc, aucpr or rmse", metric)
-        return {"early_stopping_rounds": int(rounds), "eval_metric": metric or "auto"}
-
-    def _watch(self, model, eval_set, weights, classes):
-        """Give the model the last of eval_set, its labels as 0/1."""
-        if not eval_set:
+        if rounds is not None and not eval_set:
             raise ValueError("GradientBoostedTrees: early_stopping_rounds needs an eval_set")
+        if metric is not None and not eval_set:
+            raise ValueError("GradientBoostedTrees: eval_metric is computed on the eval_set "
+                             "only: give eval_set too")
+        metrics = [] if metric is None else [metric] if isinstance(metric, str) else list(metric)
+        for m in metrics:
+            if m not in ("logloss", "auc", "aucpr", "rmse"):
+                raise _bad("eval_metric", "logloss, auc, aucpr or rmse, or a list of them", m)
+        if len(set(metrics)) != len(metrics):
+            raise _bad("eval_metric", "each metric once", metric)
+        return {"early_stopping_rounds": int(rounds or 0),
+                "eval_metric": ",".join(metrics) or "auto"}
+
+    def _watch(self, model, eval_set, weights, classes, checked=True):
+        """Give the model every pair of eval_set, its labels as 0/1; the
+        number of sets. checked: X validated as an array (else handed to
+        the model as given: a pipeline's frames)."""
+        if not eval_set:
+            return 0
         if weights is not None and len(weights) != len(eval_set):
             raise ValueError("GradientBoostedTrees: sample_weight_eval_set has %d entries for %d "
                              "evaluation sets" % (len(weights), len(eval_set)))
-        X, y = eval_set[-1]
-        x = self._check_X(X, reset=True)[0]  # its width is checked by the C fit
-        y = np.asarray(y).ravel()
-        if len(y) != len(x):
-            raise ValueError("eval_set: %d labels for %d rows" % (len(y), len(x)))
-        unknown = ~np.isin(y, classes)
-        if unknown.any():
-            raise ValueError("eval_set: label %r is not one of the classes of y (%s)"
-                             % (y[unknown][0], ", ".join(map(str, classes))))
-        model.set_eval_set(x, (y == classes[1]).astype(np.int32),
-                           None if weights is None else weights[-1])
+        for k, (X, y) in enumerate(eval_set):
+            # its width is checked by the C fit
+            x = self._check_X(X, reset=True)[0] if checked else X
+            y = np.asarray(y).ravel()
+            if len(y) != len(x):
+                raise ValueError("eval_set %d: %d labels for %d rows" % (k, len(y), len(x)))
+            unknown = ~np.isin(y, classes)
+            if unknown.any():
+                raise ValueError("eval_set %d: label %r is not one of the classes of y (%s)"
+                                 % (k, y[unknown][0], ", ".join(map(str, classes))))
+            model.add_eval_set(x, (y == classes[1]).astype(np.int32),
+                               None if weights is None else weights[k])
+        return len(eval_set)
+
+    def evals_result(self):
+        """The evaluation history, as XGBClassifier's evals_result():
+        {"validation_0": {"logloss": [...], ...}, "validation_1": ...}, one
+        value per round grown (early stopping may grow rounds past the best
+        one), for each metric of ``eval_metric`` on each pair of
+        ``eval_set``. Saved and pickled with the model."""
+        return _evals_result(self._model(), getattr(self, "_evals", None))
 
     def _early_stopping(self):
         """(best_iteration, best_score) of the fitted model, from the
@@ -328,6 +350,20 @@ class GradientBoostedTrees(_Estimator):
         if names is None:
             names = ["f%d" % j for j in range(len(values))]
         return {str(names[j]): float(values[j]) for j in np.flatnonzero(weight > 0)}
+
+
+def _evals_recorded(n_sets, stopping):
+    """What a fit recorded: (sets, metric names as the history names them)."""
+    return n_sets, stopping["eval_metric"].replace("auto", "logloss").split(",")
+
+
+def _evals_result(model, evals):
+    """XGBoost's evals_result() of a fitted model's gbt detector (its first)."""
+    n_sets, metrics = evals or (0, [])
+    if not n_sets:
+        raise AttributeError("evals_result: the model was fitted without an eval_set")
+    return {"validation_%d" % k: {m: model.eval_history(m, k).tolist() for m in metrics}
+            for k in range(n_sets)}
 
 
 def from_xgboost(model, threshold="auto"):

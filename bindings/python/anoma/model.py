@@ -348,6 +348,47 @@ class Model:
                                            None if weights is None else weights.ctypes.data))
         return self
 
+    def add_eval_set(self, X, y, sample_weight=None):
+        """Add a set of labelled rows the next fit watches but does not
+        train on (one of XGBoost's eval_set pairs): gbt records its
+        ``eval_metric`` values on every set after every round
+        (``eval_history``) and early-stops on the last set added. X has
+        the training input's columns: a model with steps runs it through
+        the steps fitted on the training rows (a DataFrame, or a Frame,
+        goes as a frame, its columns found by name). Copied; released by
+        the fit. Returns self."""
+        frame = X if isinstance(X, Frame) else self._frame(X)
+        x = self._matrix(X) if frame is None else None
+        rows = frame.rows if x is None else x.rows
+        labels = as_labels(y, "y", rows)
+        weights = (None if sample_weight is None
+                   else as_vector(sample_weight, np.float64, "sample_weight", rows))
+        weights_p = None if weights is None else weights.ctypes.data
+        if frame is not None:
+            check(lib.anoma_model_add_eval_set_frame(self._handle, frame.handle,
+                                                     labels.ctypes.data, weights_p))
+        else:
+            check(lib.anoma_model_add_eval_set(self._handle, ctypes.byref(x), labels.ctypes.data,
+                                               weights_p))
+        return self
+
+    def eval_history(self, metric, eval_set=0, detector=0):
+        """The values of ``metric`` ("logloss", "auc", "aucpr", "rmse") on
+        evaluation set ``eval_set`` (in the order added) after each round
+        the detector grew: a 1-D float array (XGBoost's evals_result)."""
+        n = ctypes.c_size_t()
+        name = _encode(metric, "metric")
+        index = self._detector_index(detector)
+        eval_set = operator.index(eval_set)
+        if eval_set < 0:
+            raise IndexError("eval_set=%d: sets are numbered from 0" % eval_set)
+        check(lib.anoma_model_eval_history(self._handle, index, eval_set, name, None, 0,
+                                           ctypes.byref(n)))
+        out = np.empty(n.value, dtype=np.float64)
+        check(lib.anoma_model_eval_history(self._handle, index, eval_set, name,
+                                           out.ctypes.data, n.value, ctypes.byref(n)))
+        return out
+
     def score(self, X):
         """Anomaly scores, one per row (higher = more anomalous)."""
         frame = self._frame(X)

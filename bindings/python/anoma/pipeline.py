@@ -319,6 +319,11 @@ class Ratio(_Step):
 
 # ---- the pipeline ---------------------------------------------------------------
 
+def _is_classifier(estimator):
+    """A supervised last element (GradientBoostedTrees): fitted on labels."""
+    return getattr(estimator, "_estimator_type", None) == "classifier"
+
+
 class Pipeline(_OutlierDetector):
     """Steps then a detector estimator (ZScore, MAD, IQR, IsolationForest),
     fitted and scored by the library as one model. The detector's parameters,
@@ -330,9 +335,10 @@ class Pipeline(_OutlierDetector):
 
     def _parts(self):
         steps = list(self.steps)
-        if not steps or not hasattr(steps[-1], "_contamination_params"):
+        if not steps or not (hasattr(steps[-1], "_contamination_params")
+                             or _is_classifier(steps[-1])):
             raise TypeError("Pipeline: the last element must be a detector estimator "
-                            "(ZScore, MAD, IQR, IsolationForest)")
+                            "(ZScore, MAD, IQR, IsolationForest, GradientBoostedTrees)")
         for s in steps[:-1]:
             if not isinstance(s, _Step):
                 raise TypeError("Pipeline: %r is not a step (StandardScaler, OneHotEncoder, "
@@ -362,15 +368,65 @@ class Pipeline(_OutlierDetector):
         self._add_steps(model, steps)  # steps and detectors are separate lists
         return model
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, **fit_params):
         """Fit the steps in order, then the detector, on X (a DataFrame or a
-        2-D array); y is ignored. Returns self."""
+        2-D array). y is ignored, except by a supervised last element
+        (GradientBoostedTrees), which also takes its fit parameters here:
+        ``sample_weight``, ``eval_set`` (pairs of (X, y) with X's columns:
+        the steps, fitted on X only, transform them before the detector
+        watches them), ``sample_weight_eval_set``, ``eval_metric``,
+        ``early_stopping_rounds``. Returns self."""
         steps, final = self._parts()
         frame = _Frame(X)
+        if _is_classifier(final):
+            return self._fit_classifier(steps, final, frame, y, **fit_params)
+        if fit_params:
+            raise TypeError("Pipeline.fit: %s takes no fit parameters (got %s)"
+                            % (type(final).__name__, ", ".join(sorted(fit_params))))
         model = self._make_model(steps, final, frame)
         check(lib.anoma_model_fit_frame(model._handle, frame.handle, None, None))
         self.model_ = model
         return self
+
+    def _fit_classifier(self, steps, final, frame, y, sample_weight=None, eval_set=None,
+                        sample_weight_eval_set=None, eval_metric=None,
+                        early_stopping_rounds=None):
+        """Fit with a supervised last element (GradientBoostedTrees): its
+        labels, evaluation sets and early stopping, as its own fit."""
+        from .gbt import _evals_recorded
+        if y is None:
+            raise ValueError("Pipeline.fit: %s needs labels y" % type(final).__name__)
+        classes, labels = final._labels(y, frame.rows)
+        stopping = final._stopping(early_stopping_rounds, eval_metric, eval_set)
+        model = final._make_model(stopping)
+        self._add_steps(model, steps)
+        n_sets = final._watch(model, eval_set, sample_weight_eval_set, classes, checked=False)
+        weights = None
+        if sample_weight is not None:
+            weights = np.ascontiguousarray(sample_weight, dtype=np.float64)
+            if weights.shape != (frame.rows,):
+                raise ValueError("sample_weight: %d weights for %d rows"
+                                 % (weights.size, frame.rows))
+        check(lib.anoma_model_fit_frame(model._handle, frame.handle, labels.ctypes.data,
+                                        None if weights is None else weights.ctypes.data))
+        self.model_ = model
+        self.classes_ = classes
+        self._evals = _evals_recorded(n_sets, stopping)
+        return self
+
+    def predict_proba(self, X):
+        """A supervised last element's class probabilities, shape
+        (n_samples, 2), columns in ``classes_`` order."""
+        if not _is_classifier(self._parts()[1]):
+            raise AttributeError("predict_proba: the pipeline ends in an outlier detector")
+        p = self.anomaly_score(X)
+        return np.column_stack([1 - p, p])
+
+    def evals_result(self):
+        """A supervised last element's evaluation history, as
+        GradientBoostedTrees.evals_result() (XGBoost's shape)."""
+        from .gbt import _evals_result
+        return _evals_result(self._model(), getattr(self, "_evals", None))
 
     def _n_jobs(self):
         return self._parts()[1].n_jobs

@@ -10,6 +10,7 @@
 #include "core/error.h"
 
 #include <math.h>
+#include <string.h>
 
 #define MAX_DEPTH 64
 /* Most trees a model grows (n_trees x num_parallel_tree). */
@@ -26,12 +27,14 @@ static const anoma_param_info gbt_params[] = {
      "label"},
     {"eta", ANOMA_PARAM_DOUBLE, 0, 1, "0.3", "", "learning rate: each leaf value is scaled by it"},
     {"max_depth", ANOMA_PARAM_INT, 0, MAX_DEPTH, "6", "",
-     "deepest level a tree grows to (0: no limit, with grow_policy=lossguide only)"},
+     "deepest level a tree grows to (0: no limit, with grow_policy=lossguide or max_leaves "
+     "above 0)"},
     {"grow_policy", ANOMA_PARAM_CHOICE, 0, 0, "depthwise", "depthwise|lossguide",
      "depthwise: split every node of a level; lossguide: split the node of largest loss change "
      "first, up to max_leaves"},
     {"max_leaves", ANOMA_PARAM_INT, 0, 2147483647.0, "0", "",
-     "most leaves a tree has (0: no limit; grow_policy=lossguide only)"},
+     "most leaves a tree has (0: no limit); depthwise stops splitting the level it is on "
+     "when the tree reaches it"},
     {"gamma", ANOMA_PARAM_DOUBLE, 0, 1e300, "0", "",
      "least loss reduction a split must bring (min_split_loss)"},
     {"min_child_weight", ANOMA_PARAM_DOUBLE, 0, 1e300, "1", "",
@@ -58,9 +61,10 @@ static const anoma_param_info gbt_params[] = {
     {"early_stopping_rounds", ANOMA_PARAM_INT, 0, 1000000, "0", "",
      "stop when the evaluation rows' metric has not improved for this many rounds and keep the "
      "trees up to the best round (0: no early stopping; needs anoma_model_set_eval_set)"},
-    {"eval_metric", ANOMA_PARAM_CHOICE, 0, 0, "auto", "auto|logloss|auc|aucpr|rmse",
-     "early stopping's metric on the evaluation rows (auto: logloss for binary:logistic, rmse "
-     "for reg:squarederror)"},
+    {"eval_metric", ANOMA_PARAM_TEXT, 0, 0, "auto", "",
+     "metrics computed on every evaluation set after every round, a comma-separated list of "
+     "auto, logloss, auc, aucpr, rmse; early stopping watches the last (auto: logloss for "
+     "binary:logistic, rmse for reg:squarederror)"},
 };
 
 /* The schema's ranges are closed; these bounds are open. */
@@ -99,15 +103,14 @@ static anoma_status gbt_create(const an_params *params, void **out)
         .objective = (an_gbt_objective)an_params_choice(params, "objective"),
         .seed = (uint64_t)an_params_int(params, "seed"),
         .early_stopping_rounds = (size_t)an_params_int(params, "early_stopping_rounds"),
-        .eval_metric = (an_gbt_metric)an_params_choice(params, "eval_metric"),
     };
-    /* depthwise grows whole levels: its only bound is the depth */
-    if (c.grow_policy == AN_GBT_DEPTHWISE && c.max_depth == 0)
+    AN_TRY(an_gbt_metrics_parse(an_params_text(params, "eval_metric"), c.objective,
+                                c.eval_metrics, &c.n_eval_metrics));
+    /* depthwise growth needs a bound: a depth, or a leaf count */
+    if (c.grow_policy == AN_GBT_DEPTHWISE && c.max_depth == 0 && c.max_leaves == 0)
         return an_error(ANOMA_ERR_PARAM_VALUE, "gbt: max_depth=0 (no limit) needs "
-                        "grow_policy=lossguide; depthwise needs 1 to %d", MAX_DEPTH);
-    if (c.grow_policy == AN_GBT_DEPTHWISE && c.max_leaves)
-        return an_error(ANOMA_ERR_PARAM_VALUE, "gbt: max_leaves=%zu needs grow_policy=lossguide "
-                        "(depthwise grows whole levels; use max_depth)", c.max_leaves);
+                        "grow_policy=lossguide or max_leaves above 0; depthwise needs 1 to %d",
+                        MAX_DEPTH);
     if (c.n_trees * c.num_parallel_tree > MAX_TREES)
         return an_error(ANOMA_ERR_PARAM_VALUE, "gbt: num_parallel_tree=%zu: with n_trees=%zu "
                         "that is %zu trees (at most %d)", c.num_parallel_tree, c.n_trees,
@@ -186,6 +189,33 @@ static anoma_status gbt_feature_importance(const void *state, const char *kind, 
     an_gbt_importance k;
     AN_TRY(an_gbt_importance_kind(kind, &k));
     return an_gbt_importance_of(&((const an_gbt_state *)state)->forest, k, out);
+}
+
+static anoma_status gbt_eval_history(const void *state, size_t set, const char *metric,
+                                     const double **values, size_t *n)
+{
+    const an_gbt_forest *f = &((const an_gbt_state *)state)->forest;
+    if (!f->n_eval_sets)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "gbt: eval_history: the model was fitted "
+                        "without an evaluation set");
+    if (set >= f->n_eval_sets)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "gbt: eval_history: set %zu; the model "
+                        "watched %zu (0 to %zu)", set, f->n_eval_sets, f->n_eval_sets - 1);
+    an_strbuf names = {0};
+    for (size_t m = 0; m < f->n_metrics; m++) {
+        if (!strcmp(metric, an_gbt_metric_names[f->metrics[m]])) {
+            an_strbuf_free(&names);
+            *values = f->history + (set * f->n_metrics + m) * f->rounds;
+            *n = f->rounds;
+            return ANOMA_OK;
+        }
+        an_strbuf_printf(&names, "%s%s", m ? ", " : "", an_gbt_metric_names[f->metrics[m]]);
+    }
+    anoma_status st = an_error(ANOMA_ERR_INVALID_ARGUMENT, "gbt: eval_history: metric '%s' was "
+                               "not recorded (recorded: %s)", metric,
+                               names.data ? names.data : "");
+    an_strbuf_free(&names);
+    return st;
 }
 
 static anoma_status gbt_score_batch(const void *state, const double *x, size_t rows,
@@ -306,6 +336,7 @@ const an_detector_vtable an_gbt_detector = {
     .feature_scores_row = gbt_feature_scores_row,
     .feature_scores_base = gbt_feature_scores_base,
     .feature_importance = gbt_feature_importance,
+    .eval_history = gbt_eval_history,
     .save = gbt_save,
     .load = gbt_load,
     .memory_bytes = gbt_memory_bytes,

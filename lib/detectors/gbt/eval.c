@@ -22,11 +22,51 @@
  * The scores are those the detector gives (probabilities for
  * binary:logistic), in double. */
 #include "detectors/gbt/gbt.h"
+#include "core/error.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 const char *const an_gbt_metric_names[AN_GBT_N_METRICS] = {"auto", "logloss", "auc", "aucpr",
                                                            "rmse"};
+
+an_gbt_metric an_gbt_metric_named(const char *name)
+{
+    for (int m = 0; m < AN_GBT_N_METRICS; m++)
+        if (!strcmp(name, an_gbt_metric_names[m]))
+            return (an_gbt_metric)m;
+    return AN_GBT_N_METRICS;
+}
+
+anoma_status an_gbt_metrics_parse(const char *text, an_gbt_objective objective,
+                                  an_gbt_metric *metrics, size_t *n)
+{
+    *n = 0;
+    for (const char *p = text;; p++) {
+        size_t len = strcspn(p, ",");
+        char name[16] = "";
+        an_gbt_metric m = AN_GBT_N_METRICS;
+        if (len < sizeof name) {
+            memcpy(name, p, len);
+            name[len] = 0;
+            m = an_gbt_metric_named(name);
+        }
+        if (m == AN_GBT_N_METRICS)
+            return an_error(ANOMA_ERR_PARAM_VALUE, "gbt: eval_metric=%s: '%.*s' is not a metric "
+                            "(expected a comma-separated list of auto, logloss, auc, aucpr, rmse)",
+                            text, (int)(len < 64 ? len : 64), p);
+        if (m == AN_GBT_METRIC_AUTO) /* the objective's own */
+            m = objective == AN_GBT_LOGISTIC ? AN_GBT_LOGLOSS : AN_GBT_RMSE;
+        for (size_t k = 0; k < *n; k++)
+            if (metrics[k] == m)
+                return an_error(ANOMA_ERR_PARAM_VALUE, "gbt: eval_metric=%s names %s twice",
+                                text, an_gbt_metric_names[m]);
+        metrics[(*n)++] = m;
+        p += len;
+        if (!*p)
+            return ANOMA_OK;
+    }
+}
 
 int an_gbt_metric_maximized(an_gbt_metric metric)
 {

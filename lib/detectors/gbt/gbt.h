@@ -120,6 +120,12 @@ typedef struct an_gbt_forest {
     size_t rounds;
     an_gbt_metric metric;
     double best_score;
+    /* the evaluation history (XGBoost's evals_result): the value of metric
+     * `metrics[m]` on evaluation set s after round k (0..rounds-1) is
+     * history[(s * n_metrics + m) * rounds + k]; n_eval_sets 0: none */
+    size_t n_eval_sets, n_metrics;
+    an_gbt_metric metrics[AN_GBT_N_METRICS];
+    double *history;
     /* scoring's complete layout (score.c; NULL when the forest is deeper
      * than AN_GBT_COMPLETE_DEPTH): every tree padded to complete_depth D,
      * node i's children at 2i + 1 and 2i + 2, and the trees in groups of
@@ -240,7 +246,11 @@ typedef struct an_gbt_config {
     an_gbt_objective objective;
     uint64_t seed;
     size_t early_stopping_rounds; /* 0: none */
-    an_gbt_metric eval_metric;
+    /* the metrics computed on every evaluation set after every round, in
+     * the order given (none of them AUTO: the objective's default is
+     * resolved); early stopping watches the last of them on the last set */
+    an_gbt_metric eval_metrics[AN_GBT_N_METRICS];
+    size_t n_eval_metrics;
 } an_gbt_config;
 
 anoma_status an_gbt_train(const an_gbt_config *cfg, const an_fit_data *data, an_gbt_forest *out);
@@ -356,6 +366,14 @@ typedef struct an_gbt_ranked {
     uint32_t row;
 } an_gbt_ranked;
 
+/* The metrics of a comma-separated list of names (eval_metric's text:
+ * "logloss,auc"), each named once, "auto" the objective's; at least one.
+ * ANOMA_ERR_PARAM_VALUE naming the bad one. */
+anoma_status an_gbt_metrics_parse(const char *text, an_gbt_objective objective,
+                                  an_gbt_metric *metrics, size_t *n);
+/* The metric of this name, AN_GBT_N_METRICS when none. */
+an_gbt_metric an_gbt_metric_named(const char *name);
+
 /* 1 when a larger value of the metric is better (auc, aucpr). */
 int an_gbt_metric_maximized(an_gbt_metric metric);
 /* The metric (not AUTO) of the rows' scores; order is scratch of e->rows.
@@ -372,7 +390,7 @@ anoma_status an_gbt_from_xgboost_json(const char *json, size_t size, an_gbt_fore
 
 /* ---- serialize.c ---- */
 
-#define AN_GBT_PAYLOAD_VERSION 3u
+#define AN_GBT_PAYLOAD_VERSION 4u
 
 anoma_status an_gbt_save(const an_gbt_forest *f, an_writer *w);
 anoma_status an_gbt_load(an_gbt_forest *f, an_reader *r, size_t n_features);

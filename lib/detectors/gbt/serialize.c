@@ -10,7 +10,11 @@
  *   logloss, 2 auc, 3 aucpr, 4 rmse), f64 best_score. Version 3 adds
  *   after it u64 num_parallel_tree (trees per round), and best_iteration
  *   and rounds count rounds. Version 1 loads as no early stopping,
- *   versions 1 and 2 as one tree per round.
+ *   versions 1 and 2 as one tree per round. Version 4 puts the evaluation
+ *   history between the trees and that record: u64 n_eval_sets, u64
+ *   n_metrics, u32 metric codes (n_metrics, none auto), u64 rounds, then
+ *   n_eval_sets x n_metrics x rounds f64 (set, then metric, then round);
+ *   rounds must equal the record's. Earlier versions load without history.
  *
  * The loader hands the arrays to an_gbt_build, which checks every index,
  * so a hostile payload is an error, never a crash. */
@@ -69,6 +73,12 @@ anoma_status an_gbt_save(const an_gbt_forest *f, an_writer *w)
     an_put_u64(w, f->n_trees);
     for (size_t t = 0; t < f->n_trees; t++)
         save_tree(f, t, w);
+    an_put_u64(w, f->n_eval_sets);
+    an_put_u64(w, f->n_metrics);
+    for (size_t m = 0; m < f->n_metrics; m++)
+        an_put_u32(w, (uint32_t)f->metrics[m]);
+    an_put_u64(w, f->n_eval_sets ? f->rounds : 0);
+    an_put_f64_array(w, f->history, f->n_eval_sets * f->n_metrics * f->rounds);
     an_put_u64(w, (uint64_t)(f->best_iteration + 1));
     an_put_u64(w, f->rounds);
     an_put_u32(w, (uint32_t)f->metric);
@@ -91,10 +101,43 @@ static anoma_status read_tree(an_reader *r, an_gbt_raw_tree *t, an_gbt_tree_arra
     return ANOMA_OK;
 }
 
+/* Version 4's evaluation history (before the record that says how many
+ * rounds it must hold: *rounds). */
+static anoma_status read_history(an_reader *r, an_gbt_forest *f, uint64_t *rounds)
+{
+    uint64_t sets = an_get_u64(r), metrics = an_get_u64(r);
+    AN_TRY(an_reader_status(r));
+    if (metrics >= AN_GBT_N_METRICS || (sets && !metrics) || sets > 65536)
+        return an_error(ANOMA_ERR_FORMAT, "gbt: evaluation history of %llu sets and %llu "
+                        "metrics", (unsigned long long)sets, (unsigned long long)metrics);
+    for (size_t m = 0; m < metrics; m++) {
+        uint32_t code = an_get_u32(r);
+        AN_TRY(an_reader_status(r));
+        if (code == AN_GBT_METRIC_AUTO || code >= AN_GBT_N_METRICS)
+            return an_error(ANOMA_ERR_FORMAT, "gbt: evaluation history: metric code %u", code);
+        f->metrics[m] = (an_gbt_metric)code;
+    }
+    size_t series = (size_t)(sets * metrics);
+    size_t n = an_get_count(r, series ? AN_GBT_MAX_NODES : 0, series ? 8 * series : 1);
+    AN_TRY(an_reader_status(r));
+    *rounds = n;
+    if (!sets)
+        return ANOMA_OK;
+    f->history = AN_NEW_ARRAY(double, n ? series * n : 1);
+    if (!f->history)
+        return an_no_memory();
+    an_get_f64_array(r, f->history, series * n);
+    AN_TRY(an_reader_status(r));
+    f->n_eval_sets = (size_t)sets;
+    f->n_metrics = (size_t)metrics;
+    return ANOMA_OK;
+}
+
 /* Version 2's early-stopping record and version 3's trees per round after
  * it, checked together against the trees read: best_iteration and rounds
  * count rounds of num_parallel_tree trees. */
-static anoma_status read_rounds(an_reader *r, an_gbt_forest *f, uint32_t version)
+static anoma_status read_rounds(an_reader *r, an_gbt_forest *f, uint32_t version,
+                                uint64_t history_rounds)
 {
     uint64_t best = 0, rounds = f->n_trees, per_round = 1;
     uint32_t metric = 0;
@@ -108,6 +151,10 @@ static anoma_status read_rounds(an_reader *r, an_gbt_forest *f, uint32_t version
     if (version >= 3)
         per_round = an_get_u64(r);
     AN_TRY(an_reader_status(r));
+    if (f->n_eval_sets && history_rounds != rounds)
+        return an_error(ANOMA_ERR_FORMAT, "gbt: the evaluation history holds %llu rounds, the "
+                        "record %llu", (unsigned long long)history_rounds,
+                        (unsigned long long)rounds);
     if (per_round == 0 || per_round > AN_GBT_MAX_NODES || f->n_trees % per_round)
         return an_error(ANOMA_ERR_FORMAT, "gbt: %zu trees are not whole rounds of %llu trees",
                         f->n_trees, (unsigned long long)per_round);
@@ -155,8 +202,11 @@ anoma_status an_gbt_load(an_gbt_forest *f, an_reader *r, size_t n_features)
     }
     an_gbt_tree_arrays_free(arrays, n_trees);
     an_free(trees);
+    uint64_t history_rounds = 0;
+    if (st == ANOMA_OK && version >= 4)
+        st = read_history(r, f, &history_rounds);
     if (st == ANOMA_OK)
-        st = read_rounds(r, f, version);
+        st = read_rounds(r, f, version, history_rounds);
     if (st != ANOMA_OK)
         an_gbt_forest_free(f);
     return st;

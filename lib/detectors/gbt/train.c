@@ -158,6 +158,7 @@ typedef struct grower {
      * histograms (every one made, and those free in this tree) */
     struct candidate *heap;
     size_t n_heap, heap_cap;
+    struct candidate *batch; /* depthwise with max_leaves: a level's nodes that split */
     size_t *ranges; /* 2 per node: first row in idx, row count */
     size_t ranges_cap;
     hist_bin **hists, **spare;
@@ -409,11 +410,12 @@ typedef struct candidate {
     hist_bin *hist;
 } candidate;
 
-/* XGBoost's Driver::LossGuide order: the larger loss change, then the
- * older node (smaller id). */
-static int before(const candidate *a, const candidate *b)
+/* XGBoost's Driver orders: LossGuide, the larger loss change, then the
+ * older node (smaller id); DepthWise, the older node (ids grow level by
+ * level, so the shallower first, then the order the level was made). */
+static int before(const grower *gr, const candidate *a, const candidate *b)
 {
-    if (a->s.loss_chg != b->s.loss_chg)
+    if (gr->cfg->grow_policy == AN_GBT_LOSSGUIDE && a->s.loss_chg != b->s.loss_chg)
         return a->s.loss_chg > b->s.loss_chg;
     return a->nid < b->nid;
 }
@@ -429,7 +431,7 @@ static anoma_status heap_push(grower *gr, const candidate *c)
         gr->heap_cap = cap;
     }
     size_t i = gr->n_heap++;
-    for (; i > 0 && before(c, &gr->heap[(i - 1) / 2]); i = (i - 1) / 2)
+    for (; i > 0 && before(gr, c, &gr->heap[(i - 1) / 2]); i = (i - 1) / 2)
         gr->heap[i] = gr->heap[(i - 1) / 2];
     gr->heap[i] = *c;
     return ANOMA_OK;
@@ -443,9 +445,9 @@ static candidate heap_pop(grower *gr)
         size_t c = 2 * i + 1;
         if (c >= n)
             break;
-        if (c + 1 < n && before(&gr->heap[c + 1], &gr->heap[c]))
+        if (c + 1 < n && before(gr, &gr->heap[c + 1], &gr->heap[c]))
             c++;
-        if (!before(&gr->heap[c], &last))
+        if (!before(gr, &gr->heap[c], &last))
             break;
         gr->heap[i] = gr->heap[c];
         i = c;
@@ -528,56 +530,110 @@ static int children_may_split(const an_gbt_config *cfg, size_t depth, size_t lea
            !(cfg->max_leaves && leaves >= cfg->max_leaves);
 }
 
+/* Whether a popped node may split with this many leaves (XGBoost's
+ * CPUExpandEntry::IsValid; its loss change already exceeds 1e-6). */
+static int may_split(const an_gbt_config *cfg, const candidate *c, size_t leaves)
+{
+    const split *s = &c->s;
+    return !(s->loss_chg < cfg->gamma || s->hl == 0 || c->H - s->hl == 0 ||
+             (cfg->max_depth && c->depth >= cfg->max_depth) ||
+             (cfg->max_leaves && leaves >= cfg->max_leaves));
+}
+
+/* Split node c; its children wait in turn when children_ok (their
+ * histograms made, the smaller from its rows, the larger by
+ * subtraction, and their best splits found), else c's histogram is free. */
+static anoma_status split_node(grower *gr, const candidate *c, int children_ok)
+{
+    tree_builder *t = gr->tree;
+    const split *s = &c->s;
+    t->feature[c->nid] = s->feature;
+    t->threshold[c->nid] = s->threshold;
+    t->default_left[c->nid] = (uint8_t)s->default_left;
+    t->gain[c->nid] = s->loss_chg;
+    t->value[c->nid] = 0;
+    size_t nl = partition(gr, gr->idx + c->begin, c->n, s), nr = c->n - nl;
+    uint32_t l, r;
+    AN_TRY(add_node(gr, c->begin, nl, s->gl, s->hl, &l));
+    AN_TRY(add_node(gr, c->begin + nl, nr, c->G - s->gl, c->H - s->hl, &r));
+    t->left[c->nid] = l;
+    t->right[c->nid] = r;
+    if (!children_ok) {
+        give_hist(gr, c->hist);
+        return ANOMA_OK;
+    }
+    hist_bin *small;
+    AN_TRY(take_hist(gr, &small));
+    int left_small = nl <= nr;
+    build_hist(gr, gr->idx + c->begin + (left_small ? 0 : nl), left_small ? nl : nr, small);
+    subtract_hist(gr, c->hist, small);
+    candidate lc = {.nid = l, .depth = c->depth + 1, .begin = c->begin, .n = nl, .G = s->gl,
+                    .H = s->hl, .hist = left_small ? small : c->hist};
+    candidate rc = {.nid = r, .depth = c->depth + 1, .begin = c->begin + nl, .n = nr,
+                    .G = c->G - s->gl, .H = c->H - s->hl, .hist = left_small ? c->hist : small};
+    AN_TRY(enqueue(gr, &lc));
+    return enqueue(gr, &rc);
+}
+
+/* Nodes of one level XGBoost 1.7's depthwise Driver hands over at most at
+ * once (its max_node_batch_size). */
+#define LEVEL_BATCH 256
+
+/* Depthwise growth with max_leaves, as XGBoost 1.7's hist updater: its
+ * Driver pops the waiting nodes of the shallowest level in the order they
+ * were made (at most LEVEL_BATCH that may split), skipping those that may
+ * not and counting a leaf for each that may; these split, and a split's
+ * children are evaluated only while the tree, counted after the whole
+ * batch, is below max_leaves (and they above max_depth). A batch with no
+ * node that may split ends the tree. */
+static anoma_status expand_levels(grower *gr)
+{
+    const an_gbt_config *cfg = gr->cfg;
+    if (!gr->batch && !(gr->batch = AN_NEW_ARRAY(candidate, LEVEL_BATCH)))
+        return an_no_memory();
+    size_t leaves = 1;
+    while (gr->n_heap) {
+        size_t n = 0, depth = gr->heap[0].depth;
+        while (gr->n_heap && gr->heap[0].depth == depth && n < LEVEL_BATCH) {
+            candidate c = heap_pop(gr);
+            if (may_split(cfg, &c, leaves)) {
+                leaves++;
+                gr->batch[n++] = c;
+            } else {
+                give_hist(gr, c.hist);
+            }
+        }
+        if (!n)
+            break;
+        for (size_t k = 0; k < n; k++)
+            AN_TRY(split_node(gr, &gr->batch[k], children_may_split(cfg, depth, leaves)));
+    }
+    while (gr->n_heap) /* left waiting when growth ended */
+        give_hist(gr, heap_pop(gr).hist);
+    return ANOMA_OK;
+}
+
 /* Split the best queued node until none gains or a limit is reached, as
  * XGBoost's hist updater with grow_policy=lossguide: its Driver pops the
  * best candidate and stops at the first one that may not split. */
 static anoma_status expand_best(grower *gr)
 {
     const an_gbt_config *cfg = gr->cfg;
-    tree_builder *t = gr->tree;
     size_t leaves = 1;
     while (gr->n_heap) {
         candidate c = heap_pop(gr);
-        const split *s = &c.s;
-        if (s->loss_chg < cfg->gamma || s->hl == 0 || c.H - s->hl == 0 ||
-            (cfg->max_depth && c.depth >= cfg->max_depth) ||
-            (cfg->max_leaves && leaves >= cfg->max_leaves)) {
+        if (!may_split(cfg, &c, leaves)) {
             give_hist(gr, c.hist);
             break;
         }
         leaves++;
-        t->feature[c.nid] = s->feature;
-        t->threshold[c.nid] = s->threshold;
-        t->default_left[c.nid] = (uint8_t)s->default_left;
-        t->gain[c.nid] = s->loss_chg;
-        t->value[c.nid] = 0;
-        size_t nl = partition(gr, gr->idx + c.begin, c.n, s), nr = c.n - nl;
-        uint32_t l, r;
-        AN_TRY(add_node(gr, c.begin, nl, s->gl, s->hl, &l));
-        AN_TRY(add_node(gr, c.begin + nl, nr, c.G - s->gl, c.H - s->hl, &r));
-        t->left[c.nid] = l;
-        t->right[c.nid] = r;
-        if (!children_may_split(cfg, c.depth, leaves)) {
-            give_hist(gr, c.hist);
-            continue;
-        }
-        /* the smaller child from its rows, the larger by subtraction */
-        hist_bin *small;
-        AN_TRY(take_hist(gr, &small));
-        int left_small = nl <= nr;
-        build_hist(gr, gr->idx + c.begin + (left_small ? 0 : nl), left_small ? nl : nr, small);
-        subtract_hist(gr, c.hist, small);
-        candidate lc = {.nid = l, .depth = c.depth + 1, .begin = c.begin, .n = nl, .G = s->gl,
-                        .H = s->hl, .hist = left_small ? small : c.hist};
-        candidate rc = {.nid = r, .depth = c.depth + 1, .begin = c.begin + nl, .n = nr,
-                        .G = c.G - s->gl, .H = c.H - s->hl, .hist = left_small ? c.hist : small};
-        AN_TRY(enqueue(gr, &lc));
-        AN_TRY(enqueue(gr, &rc));
+        AN_TRY(split_node(gr, &c, children_may_split(cfg, c.depth, leaves)));
     }
     return ANOMA_OK;
 }
 
-/* Grow the tree of all rows, whose histogram is hist, leaf by leaf. */
+/* Grow the tree of all rows, whose histogram is hist, node by node from
+ * the queue: lossguide, or depthwise with max_leaves. */
 static anoma_status grow_lossguide(grower *gr, hist_bin *hist, double G, double H)
 {
     gr->n_heap = 0;
@@ -586,7 +642,7 @@ static anoma_status grow_lossguide(grower *gr, hist_bin *hist, double G, double 
     candidate c = {.nid = root, .begin = 0, .n = gr->rows, .G = G, .H = H, .hist = hist};
     anoma_status st = enqueue(gr, &c);
     if (st == ANOMA_OK)
-        st = expand_best(gr);
+        st = gr->cfg->grow_policy == AN_GBT_LOSSGUIDE ? expand_best(gr) : expand_levels(gr);
     AN_TRY(st);
     const tree_builder *t = gr->tree;
     for (size_t i = 0; i < t->n; i++) /* the leaves' values into their rows' margins */
@@ -651,14 +707,20 @@ static double builder_value(const tree_builder *b, const double *row)
     return b->value[i];
 }
 
-/* Early stopping: the evaluation rows' margins, and the best round so far. */
-typedef struct stopper {
-    an_gbt_metric metric;
+/* The evaluation sets: their margins, every metric of every round (the
+ * history), and early stopping's best round so far. */
+typedef struct watched {
     an_gbt_eval eval;
     const double *x;
     double *margin, *score;
-    an_gbt_ranked *order;
-    int64_t best; /* -1 before the first round */
+} watched;
+
+typedef struct stopper {
+    watched *sets;
+    size_t n_sets;
+    an_gbt_ranked *order; /* scratch of the largest set's rows */
+    double *history;      /* [set][metric][round], n_trees rounds each */
+    int64_t best;         /* -1 before the first round, and without early stopping */
     double best_score;
 } stopper;
 
@@ -666,65 +728,110 @@ static anoma_status stopper_init(stopper *s, const an_gbt_config *cfg, const an_
                                  double base_margin)
 {
     *s = (stopper){.best = -1};
-    if (!cfg->early_stopping_rounds)
-        return ANOMA_OK;
-    if (!data->eval_rows)
+    if (cfg->early_stopping_rounds && !data->n_eval_sets)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "gbt: early_stopping_rounds=%zu needs "
-                        "evaluation rows (anoma_model_set_eval_set; Python: eval_set)",
+                        "evaluation rows (anoma_model_add_eval_set; Python: eval_set)",
                         cfg->early_stopping_rounds);
-    s->metric = cfg->eval_metric != AN_GBT_METRIC_AUTO ? cfg->eval_metric
-                : cfg->objective == AN_GBT_LOGISTIC  ? AN_GBT_LOGLOSS
-                                                      : AN_GBT_RMSE;
-    s->eval = (an_gbt_eval){data->eval_rows, data->eval_labels, data->eval_weights};
-    if (s->metric == AN_GBT_AUC || s->metric == AN_GBT_AUCPR) {
+    if (!data->n_eval_sets)
+        return ANOMA_OK;
+    size_t n = data->n_eval_sets, most = 0, n_metrics = cfg->n_eval_metrics;
+    for (size_t k = 0; k < n; k++) {
+        const an_eval_rows *e = &data->eval_sets[k];
         double pos = 0, neg = 0;
-        for (size_t i = 0; i < data->eval_rows; i++) {
-            double w = data->eval_weights ? data->eval_weights[i] : 1;
-            *(data->eval_labels[i] ? &pos : &neg) += w;
-        }
-        if (!(pos > 0 && neg > 0))
-            return an_error(ANOMA_ERR_INVALID_ARGUMENT, "gbt: eval_metric=%s needs both labels "
-                            "(with weight) among the evaluation rows",
-                            an_gbt_metric_names[s->metric]);
+        for (size_t i = 0; i < e->rows; i++)
+            *(e->labels[i] ? &pos : &neg) += e->weights ? e->weights[i] : 1;
+        for (size_t m = 0; m < n_metrics; m++)
+            if ((cfg->eval_metrics[m] == AN_GBT_AUC || cfg->eval_metrics[m] == AN_GBT_AUCPR) &&
+                !(pos > 0 && neg > 0))
+                return an_error(ANOMA_ERR_INVALID_ARGUMENT, "gbt: eval_metric %s needs both "
+                                "labels (with weight) among the rows of evaluation set %zu",
+                                an_gbt_metric_names[cfg->eval_metrics[m]], k);
+        most = e->rows > most ? e->rows : most;
     }
-    s->x = data->eval_x;
-    s->margin = AN_NEW_ARRAY(double, data->eval_rows);
-    s->score = AN_NEW_ARRAY(double, data->eval_rows);
-    s->order = AN_NEW_ARRAY(an_gbt_ranked, data->eval_rows);
-    if (!s->margin || !s->score || !s->order)
+    if (cfg->n_trees > SIZE_MAX / sizeof(double) / n / n_metrics)
         return an_no_memory();
-    for (size_t i = 0; i < data->eval_rows; i++)
-        s->margin[i] = base_margin;
+    s->sets = AN_NEW_ZEROED(watched, n);
+    s->order = AN_NEW_ARRAY(an_gbt_ranked, most);
+    s->history = AN_NEW_ARRAY(double, n * n_metrics * cfg->n_trees);
+    if (!s->sets || !s->order || !s->history)
+        return an_no_memory();
+    s->n_sets = n;
+    for (size_t k = 0; k < n; k++) {
+        const an_eval_rows *e = &data->eval_sets[k];
+        watched *w = &s->sets[k];
+        w->eval = (an_gbt_eval){e->rows, e->labels, e->weights};
+        w->x = e->x;
+        w->margin = AN_NEW_ARRAY(double, e->rows);
+        w->score = AN_NEW_ARRAY(double, e->rows);
+        if (!w->margin || !w->score)
+            return an_no_memory();
+        for (size_t i = 0; i < e->rows; i++)
+            w->margin[i] = base_margin;
+    }
     return ANOMA_OK;
 }
 
 static void stopper_free(stopper *s)
 {
-    an_free(s->margin);
-    an_free(s->score);
+    for (size_t k = 0; s->sets && k < s->n_sets; k++) {
+        an_free(s->sets[k].margin);
+        an_free(s->sets[k].score);
+    }
+    an_free(s->sets);
     an_free(s->order);
+    an_free(s->history);
 }
 
-/* Add the trees of round k to the evaluation margins and score the round;
- * 1 when the metric has not improved for early_stopping_rounds rounds. As
- * XGBoost's EarlyStopping callback: only a strictly better value is an
- * improvement, so the first of equal values stays the best. */
+/* Add the trees of round k to every set's margins and record each metric
+ * of the round; 1 when early stopping's metric (the last, on the last
+ * set) has not improved for early_stopping_rounds rounds. As XGBoost's
+ * EarlyStopping callback: only a strictly better value is an improvement,
+ * so the first of equal values stays the best. */
 static int stopper_round(stopper *s, const an_gbt_config *cfg, const tree_builder *trees,
                          size_t cols, int64_t k)
 {
-    for (size_t i = 0; i < s->eval.rows; i++) {
-        for (size_t j = 0; j < cfg->num_parallel_tree; j++)
-            s->margin[i] += builder_value(&trees[j], s->x + i * cols);
-        double m = s->margin[i];
-        s->score[i] = cfg->objective == AN_GBT_LOGISTIC ? 1.0 / (1.0 + exp(-m)) : m;
+    size_t n_metrics = cfg->n_eval_metrics;
+    double v = 0;
+    for (size_t set = 0; set < s->n_sets; set++) {
+        watched *w = &s->sets[set];
+        for (size_t i = 0; i < w->eval.rows; i++) {
+            for (size_t j = 0; j < cfg->num_parallel_tree; j++)
+                w->margin[i] += builder_value(&trees[j], w->x + i * cols);
+            double m = w->margin[i];
+            w->score[i] = cfg->objective == AN_GBT_LOGISTIC ? 1.0 / (1.0 + exp(-m)) : m;
+        }
+        for (size_t m = 0; m < n_metrics; m++) {
+            v = an_gbt_metric_value(cfg->eval_metrics[m], &w->eval, w->score, s->order);
+            s->history[(set * n_metrics + m) * cfg->n_trees + (size_t)k] = v;
+        }
     }
-    double v = an_gbt_metric_value(s->metric, &s->eval, s->score, s->order);
-    int better = an_gbt_metric_maximized(s->metric) ? v > s->best_score : v < s->best_score;
+    if (!cfg->early_stopping_rounds)
+        return 0;
+    int better = an_gbt_metric_maximized(cfg->eval_metrics[n_metrics - 1]) ? v > s->best_score
+                                                                            : v < s->best_score;
     if (s->best < 0 || better) {
         s->best = k;
         s->best_score = v;
     }
     return (size_t)(k - s->best) >= cfg->early_stopping_rounds;
+}
+
+/* Move the history of the rounds grown into the forest. */
+static anoma_status keep_history(const stopper *s, const an_gbt_config *cfg, size_t grown,
+                                 an_gbt_forest *out)
+{
+    if (!s->n_sets)
+        return ANOMA_OK;
+    size_t n_series = s->n_sets * cfg->n_eval_metrics;
+    out->history = AN_NEW_ARRAY(double, n_series * grown);
+    if (!out->history)
+        return an_no_memory();
+    for (size_t k = 0; k < n_series; k++)
+        memcpy(out->history + k * grown, s->history + k * cfg->n_trees, grown * sizeof(double));
+    out->n_eval_sets = s->n_sets;
+    out->n_metrics = cfg->n_eval_metrics;
+    memcpy(out->metrics, cfg->eval_metrics, cfg->n_eval_metrics * sizeof *out->metrics);
+    return ANOMA_OK;
 }
 
 typedef struct trainer {
@@ -762,6 +869,7 @@ static void trainer_free(trainer *t, size_t n_trees)
     an_free(t->gr.hists);
     an_free(t->gr.spare);
     an_free(t->gr.heap);
+    an_free(t->gr.batch);
     an_free(t->gr.ranges);
 }
 
@@ -784,7 +892,7 @@ static anoma_status grow_tree(const an_gbt_config *cfg, const an_fit_data *data,
         H += t->gh[r].h;
     }
     hist_bin *hist;
-    if (cfg->grow_policy == AN_GBT_LOSSGUIDE) {
+    if (cfg->grow_policy == AN_GBT_LOSSGUIDE || cfg->max_leaves) {
         /* every histogram is free at a tree's start */
         for (size_t i = 0; i < t->gr.n_hists; i++) /* (none yet: spare and hists NULL) */
             t->gr.spare[i] = t->gr.hists[i];
@@ -856,7 +964,7 @@ anoma_status an_gbt_train(const an_gbt_config *cfg, const an_fit_data *data, an_
         if (st != ANOMA_OK)
             break;
         grown++;
-        if (cfg->early_stopping_rounds)
+        if (stop.n_sets)
             done = stopper_round(&stop, cfg, &t.trees[(grown - 1) * per_round], cols,
                                  (int64_t)grown - 1);
         st = an_progress_report(data->progress, ANOMA_STAGE_FIT, grown, cfg->n_trees,
@@ -873,10 +981,16 @@ anoma_status an_gbt_train(const an_gbt_config *cfg, const an_fit_data *data, an_
         }
         an_gbt_raw raw = {t.raw, kept, cols, cfg->objective, cfg->base_score, per_round};
         st = an_gbt_build(&raw, out);
-        out->best_iteration = stop.best;
-        out->rounds = grown;
-        out->metric = stop.metric;
-        out->best_score = stop.best_score;
+        if (st == ANOMA_OK) {
+            out->best_iteration = stop.best;
+            out->rounds = grown;
+            out->metric = stop.best >= 0 ? cfg->eval_metrics[cfg->n_eval_metrics - 1]
+                                         : AN_GBT_METRIC_AUTO;
+            out->best_score = stop.best_score;
+            st = keep_history(&stop, cfg, grown, out);
+            if (st != ANOMA_OK)
+                an_gbt_forest_free(out);
+        }
     }
     stopper_free(&stop);
     trainer_free(&t, n_trees);
