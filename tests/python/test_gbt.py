@@ -297,6 +297,32 @@ def test_import_regression_and_booster(pima_holed):
     assert model.threshold == 0.5
 
 
+@pytest.mark.parametrize("max_depth", [4, 10])
+def test_values_beyond_float_range_as_xgboost(max_depth):
+    """A value beyond float32's range is +-inf as XGBoost reads it, and
+    goes the way its comparisons send it, in every tree and leaf; shallow
+    forests are scored in the complete layout, deep ones over their nodes
+    (docs/detectors/gbt.md "Scoring"), in batches and one row at a time.
+    (An earlier leaf, threshold +inf, let +inf step out of it.)"""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3000, 3))
+    y = (X[:, 1] + X[:, 2] + 0.3 * rng.standard_normal(3000) > 0.5).astype(int)
+    X[rng.random(X.shape) < 0.1] = np.nan
+    booster = xgb.XGBClassifier(tree_method="hist", n_estimators=20, max_depth=max_depth,
+                                nthread=1).fit(X, y).get_booster()
+    model = anoma.from_xgboost(booster)
+    T = rng.standard_normal((100, 3))
+    T[:, 0] = 1e300
+    T[:30, 1] = -1e300
+    T[30:60, 2] = 1e300
+    T[rng.random(T.shape) < 0.1] = np.nan
+    expected = booster.inplace_predict(T)  # (a DMatrix refuses infinities)
+    np.testing.assert_allclose(model.detector_scores(T), expected, rtol=0, atol=1e-6)
+    scorer = model.row_scorer()
+    rows = np.array([scorer.score(row)[0] for row in T])
+    np.testing.assert_allclose(rows, expected, rtol=0, atol=1e-6)
+
+
 def test_contributions_of_a_regression_booster(pima_holed):
     """reg:squarederror and a Booster (an anoma.Model): the feature scores
     and their base are pred_contribs, in the prediction's own units."""

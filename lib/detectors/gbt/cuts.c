@@ -11,19 +11,25 @@
  * its streaming quantile sketch, whose cuts are within a rank tolerance of
  * the same quantiles; we sort each column instead, which is exact and, for
  * the columns a model holds in memory, as fast. Weights are the sample
- * weights (all 1 without them). */
+ * weights (all 1 without them).
+ *
+ * A column is sorted by a stable radix sort of its values' bits (rows of
+ * equal values stay in row order, so weights add up in row order), and its
+ * rows get their bins in one walk of the sorted values beside the cuts. The
+ * columns are gathered GATHER at a time, so that each pass over the
+ * row-major input reads whole cache lines; the bins are written column by
+ * column, then transposed into the row-major matrix training reads. */
 #include "detectors/gbt/gbt.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/threads.h"
 
-#include <stdlib.h>
 #include <string.h>
 
-typedef struct weighted_value {
-    float value;
-    double weight;
-} weighted_value;
+/* Columns gathered in one pass over the rows. */
+#define GATHER 4
+/* Rows transposed together: their bins stay in L1. */
+#define TILE 256
 
 /* One entry of a weighted quantile summary (Chen and Guestrin, appendix):
  * a value and the least and most weight that can lie below it. Ranks are
@@ -33,20 +39,24 @@ typedef struct summary_entry {
     float value;
 } summary_entry;
 
-static int by_value(const void *a, const void *b)
-{
-    float x = ((const weighted_value *)a)->value, y = ((const weighted_value *)b)->value;
-    return (x > y) - (x < y);
-}
-
 void an_gbt_cuts_free(an_gbt_cuts *cuts)
 {
     if (!cuts)
         return;
     an_free(cuts->offset);
+    an_free(cuts->slot);
     an_free(cuts->values);
     an_free(cuts->min_value);
     *cuts = (an_gbt_cuts){0};
+}
+
+void an_gbt_bins_free(an_gbt_bins *bins)
+{
+    if (!bins)
+        return;
+    an_free(bins->u8);
+    an_free(bins->u16);
+    *bins = (an_gbt_bins){0};
 }
 
 typedef struct cut_job {
@@ -54,13 +64,61 @@ typedef struct cut_job {
     size_t rows, cols;
     const double *weights;
     size_t max_bin;
-    weighted_value *scratch; /* rows per worker */
+    uint64_t *items;          /* per worker: (GATHER + 1) x rows sort keys */
     summary_entry *summaries; /* rows per worker */
-    float *cut_values;       /* max_bin per feature */
-    size_t *n_cuts;          /* per feature */
+    float *cut_values;        /* max_bin per feature */
+    size_t *n_cuts;           /* per feature */
     float *min_value;
-    uint16_t *bins;
+    uint8_t *has_missing; /* per feature */
+    uint16_t *columns;    /* cols x rows, column-major: bins, AN_GBT_MISSING_BIN when missing */
 } cut_job;
+
+/* A float's bits as an unsigned key in the float order (-0 as +0). An
+ * item is its key above its row. */
+static uint32_t key_of(float v)
+{
+    uint32_t b;
+    memcpy(&b, &v, sizeof b);
+    if (b == 0x80000000u)
+        b = 0;
+    return b & 0x80000000u ? ~b : b | 0x80000000u;
+}
+
+static float value_of(uint32_t key)
+{
+    uint32_t b = key & 0x80000000u ? key & 0x7FFFFFFFu : ~key;
+    float v;
+    memcpy(&v, &b, sizeof v);
+    return v;
+}
+
+/* Stable sort of n items by their keys (the upper 32 bits), a byte at a
+ * time from the lowest; tmp holds n items. Returns where the result is. */
+static uint64_t *radix_sort(uint64_t *a, uint64_t *tmp, size_t n)
+{
+    if (n == 0)
+        return a;
+    size_t count[4][256] = {{0}};
+    for (size_t i = 0; i < n; i++)
+        for (int d = 0; d < 4; d++)
+            count[d][(a[i] >> (32 + 8 * d)) & 0xFF]++;
+    for (int d = 0; d < 4; d++) {
+        if (count[d][(a[0] >> (32 + 8 * d)) & 0xFF] == n)
+            continue; /* every key has this byte */
+        size_t at = 0;
+        for (int b = 0; b < 256; b++) {
+            size_t c = count[d][b];
+            count[d][b] = at;
+            at += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            tmp[count[d][(a[i] >> (32 + 8 * d)) & 0xFF]++] = a[i];
+        uint64_t *t = a;
+        a = tmp;
+        tmp = t;
+    }
+    return a;
+}
 
 /* XGBoost's WQSummary::SetPrune: at most maxsize entries of src (size n)
  * spread evenly over its ranks, into out; returns their count. */
@@ -91,25 +149,27 @@ static size_t prune(const summary_entry *src, size_t size, size_t maxsize, summa
     return count;
 }
 
-/* Cuts of one column (v: its n values, reordered here); returns their count. */
-static size_t column_cuts(weighted_value *v, size_t n, size_t max_bin, float *cuts, float *min,
-                          summary_entry *summary)
+/* Cuts of column f from its n values as sorted items; returns their count. */
+static size_t column_cuts(const cut_job *job, size_t f, const uint64_t *items, size_t n,
+                          float *cuts, summary_entry *summary)
 {
     if (n == 0) { /* every value missing: one bin that no value reaches */
         cuts[0] = 0;
-        *min = 1e-5f;
+        job->min_value[f] = 1e-5f;
         return 1;
     }
-    qsort(v, n, sizeof *v, by_value);
     /* the exact summary: one entry per distinct value, with its weight */
-    size_t k = 0;
+    size_t k = 0, max_bin = job->max_bin;
     float below = 0;
     for (size_t i = 0; i < n;) {
+        uint32_t key = (uint32_t)(items[i] >> 32);
         float w = 0;
         size_t j = i;
-        for (; j < n && v[j].value == v[i].value; j++)
-            w += (float)v[j].weight;
-        summary[k++] = (summary_entry){below, below + w, w, v[i].value};
+        for (; j < n && (uint32_t)(items[j] >> 32) == key; j++)
+            w += job->weights ? (float)job->weights[(uint32_t)items[j]] : 1.0f;
+        /* the value as the first of its rows holds it (its sign of 0) */
+        float v = (float)job->x[(size_t)(uint32_t)items[i] * job->cols + f];
+        summary[k++] = (summary_entry){below, below + w, w, v};
         below += w;
         i = j;
     }
@@ -125,93 +185,157 @@ static size_t column_cuts(weighted_value *v, size_t n, size_t max_bin, float *cu
             cuts[n_cuts++] = summary[i].value;
     float hi = summary[k - 1].value, lo = summary[0].value;
     cuts[n_cuts++] = hi + (fabsf(hi) + 1e-5f);
-    *min = lo - (fabsf(lo) + 1e-5f);
+    job->min_value[f] = lo - (fabsf(lo) + 1e-5f);
     return n_cuts;
 }
 
-/* The bin of v: the number of cuts <= v. */
-static uint16_t bin_of(const float *cuts, size_t n, float v)
+/* Each row's bin of column f: the number of cuts <= its value (the last
+ * bin above them), found walking the sorted values beside the cuts. */
+static void column_bins(const cut_job *job, size_t f, const uint64_t *items, size_t n,
+                        const float *cuts, size_t n_cuts)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (cuts[mid] <= v)
-            lo = mid + 1;
-        else
-            hi = mid;
+    uint16_t *bins = job->columns + f * job->rows;
+    size_t b = 0;
+    for (size_t i = 0; i < n; i++) {
+        float v = value_of((uint32_t)(items[i] >> 32));
+        while (b < n_cuts && cuts[b] <= v)
+            b++;
+        bins[(uint32_t)items[i]] = (uint16_t)(b < n_cuts ? b : n_cuts - 1);
     }
-    return (uint16_t)(lo < n ? lo : n - 1);
 }
 
 static void cut_columns(void *ctx, size_t begin, size_t end, size_t worker)
 {
     cut_job *job = ctx;
-    weighted_value *v = job->scratch + worker * job->rows;
-    summary_entry *summary = job->summaries + worker * job->rows;
-    for (size_t f = begin; f < end; f++) {
-        size_t n = 0;
-        for (size_t r = 0; r < job->rows; r++) {
-            double x = job->x[r * job->cols + f];
-            if (x == x)
-                v[n++] = (weighted_value){(float)x, job->weights ? job->weights[r] : 1.0};
+    size_t rows = job->rows;
+    uint64_t *items = job->items + worker * (GATHER + 1) * rows;
+    summary_entry *summary = job->summaries + worker * rows;
+    for (size_t f0 = begin; f0 < end; f0 += GATHER) {
+        size_t nf = end - f0 < GATHER ? end - f0 : GATHER, n[GATHER] = {0};
+        for (size_t r = 0; r < rows; r++) {
+            const double *row = job->x + r * job->cols + f0;
+            for (size_t k = 0; k < nf; k++) {
+                if (row[k] == row[k])
+                    items[k * rows + n[k]++] = (uint64_t)key_of((float)row[k]) << 32 | r;
+                else
+                    job->columns[(f0 + k) * rows + r] = AN_GBT_MISSING_BIN;
+            }
         }
-        float *cuts = job->cut_values + f * job->max_bin;
-        size_t n_cuts = column_cuts(v, n, job->max_bin, cuts, &job->min_value[f], summary);
-        job->n_cuts[f] = n_cuts;
-        uint16_t *bins = job->bins + f * job->rows;
-        for (size_t r = 0; r < job->rows; r++) {
-            double x = job->x[r * job->cols + f];
-            bins[r] = x == x ? bin_of(cuts, n_cuts, (float)x) : AN_GBT_MISSING_BIN;
+        for (size_t k = 0; k < nf; k++) {
+            size_t f = f0 + k;
+            const uint64_t *sorted = radix_sort(items + k * rows, items + GATHER * rows, n[k]);
+            float *cuts = job->cut_values + f * job->max_bin;
+            job->n_cuts[f] = column_cuts(job, f, sorted, n[k], cuts, summary);
+            job->has_missing[f] = n[k] < rows;
+            column_bins(job, f, sorted, n[k], cuts, job->n_cuts[f]);
         }
     }
 }
 
+typedef struct transpose_job {
+    const uint16_t *columns;
+    const an_gbt_cuts *cuts;
+    an_gbt_bins *bins;
+} transpose_job;
+
+/* Rows [begin, end) of the column-major bins into the row-major matrix, a
+ * missing value into its feature's missing slot. */
+static void transpose_rows(void *ctx, size_t begin, size_t end, size_t worker)
+{
+    (void)worker;
+    const transpose_job *job = ctx;
+    an_gbt_bins *out = job->bins;
+    size_t rows = out->rows, cols = out->cols;
+    for (size_t r0 = begin; r0 < end; r0 += TILE) {
+        size_t r1 = end - r0 < TILE ? end : r0 + TILE;
+        for (size_t f = 0; f < cols; f++) {
+            const uint16_t *col = job->columns + f * rows;
+            uint16_t missing = (uint16_t)(job->cuts->offset[f + 1] - job->cuts->offset[f]);
+            for (size_t r = r0; r < r1; r++) {
+                uint16_t b = col[r] == AN_GBT_MISSING_BIN ? missing : col[r];
+                if (out->u8)
+                    out->u8[r * cols + f] = (uint8_t)b;
+                else
+                    out->u16[r * cols + f] = b;
+            }
+        }
+    }
+}
+
+/* The layout of the cuts from each feature's count, and the binned matrix
+ * (u8 when every feature's bins and missing slot fit in a byte). */
+static anoma_status lay_out(const cut_job *job, size_t n_threads, an_gbt_cuts *cuts,
+                            an_gbt_bins *bins)
+{
+    size_t rows = job->rows, cols = job->cols;
+    cuts->offset[0] = cuts->slot[0] = 0;
+    int narrow = 1;
+    for (size_t f = 0; f < cols; f++) {
+        cuts->offset[f + 1] = cuts->offset[f] + job->n_cuts[f];
+        cuts->slot[f + 1] = cuts->slot[f] + job->n_cuts[f] + 1;
+        if (job->n_cuts[f] + job->has_missing[f] > 256)
+            narrow = 0;
+    }
+    cuts->values = AN_NEW_ARRAY(float, cuts->offset[cols] ? cuts->offset[cols] : 1);
+    if (!cuts->values)
+        return an_no_memory();
+    for (size_t f = 0; f < cols; f++)
+        memcpy(cuts->values + cuts->offset[f], job->cut_values + f * job->max_bin,
+               job->n_cuts[f] * sizeof(float));
+    cuts->n_features = cols;
+    *bins = (an_gbt_bins){.rows = rows, .cols = cols};
+    size_t cells = rows * cols > 0 ? rows * cols : 1;
+    if (narrow)
+        bins->u8 = an_malloc_array(cells, sizeof *bins->u8);
+    else
+        bins->u16 = an_malloc_array(cells, sizeof *bins->u16);
+    if (!bins->u8 && !bins->u16)
+        return an_no_memory();
+    transpose_job t = {job->columns, cuts, bins};
+    an_parallel_for(rows, n_threads, 4 * TILE, transpose_rows, &t);
+    return ANOMA_OK;
+}
+
 anoma_status an_gbt_cuts_make(const double *x, size_t rows, size_t cols, const double *weights,
                               size_t max_bin, size_t n_threads, an_gbt_cuts *cuts,
-                              uint16_t **bins_out)
+                              an_gbt_bins *bins)
 {
     *cuts = (an_gbt_cuts){0};
-    *bins_out = NULL;
-    size_t workers = an_parallel_workers(cols, n_threads, 1);
-    cut_job job = {x, rows, cols, weights, max_bin, NULL, NULL, NULL, NULL, NULL, NULL};
-    job.scratch = an_malloc_array(workers * (rows ? rows : 1), sizeof *job.scratch);
-    job.summaries = an_malloc_array(workers * (rows ? rows : 1), sizeof *job.summaries);
+    *bins = (an_gbt_bins){0};
+    size_t workers = an_parallel_workers(cols, n_threads, 1), r1 = rows ? rows : 1;
+    cut_job job = {.x = x, .rows = rows, .cols = cols, .weights = weights, .max_bin = max_bin};
+    job.items = an_malloc_array(workers * (GATHER + 1), r1 * sizeof *job.items);
+    job.summaries = an_malloc_array(workers * r1, sizeof *job.summaries);
     job.cut_values = AN_NEW_ARRAY(float, cols * max_bin);
     job.n_cuts = AN_NEW_ARRAY(size_t, cols);
     job.min_value = AN_NEW_ARRAY(float, cols);
-    job.bins = an_malloc_array(cols * rows, sizeof *job.bins);
+    job.has_missing = AN_NEW_ARRAY(uint8_t, cols);
+    job.columns = an_malloc_array(cols * rows, sizeof *job.columns);
     cuts->offset = AN_NEW_ARRAY(size_t, cols + 1);
+    cuts->slot = AN_NEW_ARRAY(size_t, cols + 1);
     anoma_status st = ANOMA_OK;
-    if (!job.scratch || !job.summaries || !job.cut_values || !job.n_cuts || !job.min_value || !job.bins ||
-        !cuts->offset) {
+    if (!job.items || !job.summaries || !job.cut_values || !job.n_cuts || !job.min_value ||
+        !job.has_missing || !job.columns || !cuts->offset || !cuts->slot) {
         st = an_no_memory();
         goto done;
     }
     an_parallel_for(cols, n_threads, 1, cut_columns, &job);
-    cuts->offset[0] = 0;
-    for (size_t f = 0; f < cols; f++)
-        cuts->offset[f + 1] = cuts->offset[f] + job.n_cuts[f];
-    cuts->values = AN_NEW_ARRAY(float, cuts->offset[cols]);
-    if (!cuts->values) {
-        st = an_no_memory();
-        goto done;
+    st = lay_out(&job, n_threads, cuts, bins);
+    if (st == ANOMA_OK) {
+        cuts->min_value = job.min_value;
+        job.min_value = NULL;
     }
-    for (size_t f = 0; f < cols; f++)
-        memcpy(cuts->values + cuts->offset[f], job.cut_values + f * max_bin,
-               job.n_cuts[f] * sizeof(float));
-    cuts->n_features = cols;
-    cuts->min_value = job.min_value;
-    job.min_value = NULL;
-    *bins_out = job.bins;
-    job.bins = NULL;
 done:
-    an_free(job.scratch);
+    an_free(job.items);
     an_free(job.summaries);
     an_free(job.cut_values);
     an_free(job.n_cuts);
     an_free(job.min_value);
-    an_free(job.bins);
-    if (st != ANOMA_OK)
+    an_free(job.has_missing);
+    an_free(job.columns);
+    if (st != ANOMA_OK) {
         an_gbt_cuts_free(cuts);
+        an_gbt_bins_free(bins);
+    }
     return st;
 }

@@ -162,13 +162,15 @@ anoma_status an_gbt_from_raw(void *state, const an_gbt_raw *raw)
 
 static void gbt_score_row(const void *state, const double *row, void *scratch, double *score)
 {
-    (void)scratch;
-    *score = an_gbt_score_row(&((const an_gbt_state *)state)->forest, row);
+    *score = an_gbt_score_row(&((const an_gbt_state *)state)->forest, row, scratch);
 }
 
+/* One scratch for both row paths: scoring's and TreeSHAP's. */
 static size_t gbt_scratch_bytes(const void *state)
 {
-    return an_gbt_explain_scratch_bytes(&((const an_gbt_state *)state)->forest);
+    const an_gbt_forest *f = &((const an_gbt_state *)state)->forest;
+    size_t score = an_gbt_score_scratch_bytes(f), explain = an_gbt_explain_scratch_bytes(f);
+    return score > explain ? score : explain;
 }
 
 static void gbt_feature_scores_row(const void *state, const double *row, void *scratch,
@@ -219,8 +221,7 @@ static anoma_status gbt_eval_history(const void *state, size_t set, const char *
 static anoma_status gbt_score_batch(const void *state, const double *x, size_t rows,
                                     size_t n_threads, double *scores)
 {
-    an_gbt_score_rows(&((const an_gbt_state *)state)->forest, x, rows, n_threads, scores);
-    return ANOMA_OK;
+    return an_gbt_score_rows(&((const an_gbt_state *)state)->forest, x, rows, n_threads, scores);
 }
 
 static anoma_status gbt_save(const void *state, an_writer *w)

@@ -25,15 +25,21 @@ void an_gbt_forest_free(an_gbt_forest *f)
     an_free(f->cover);
     an_free(f->roots);
     an_free(f->depths);
+    an_free(f->tests);
+    an_free(f->leaves);
     an_free(f->history);
     *f = (an_gbt_forest){0};
 }
 
 size_t an_gbt_forest_memory(const an_gbt_forest *f)
 {
+    /* the complete layout: groups of AN_GBT_LANES trees, 2^D - 1 tests and 2^D leaves each */
+    size_t lanes = f->tests ? (f->n_trees + AN_GBT_LANES - 1) / AN_GBT_LANES * AN_GBT_LANES : 0;
+    size_t leaves = lanes << f->complete_depth;
     return f->n_nodes * (sizeof *f->nodes + 3 * sizeof(double)) +
            f->n_trees * 2 * sizeof(uint32_t) +
-           f->n_eval_sets * f->n_metrics * f->rounds * sizeof(double);
+           f->n_eval_sets * f->n_metrics * f->rounds * sizeof(double) +
+           (leaves - lanes) * sizeof *f->tests + leaves * sizeof *f->leaves;
 }
 
 anoma_status an_gbt_base_margin(an_gbt_objective objective, double base_score, double *margin)
@@ -148,7 +154,7 @@ static void place_tree(an_gbt_forest *f, const an_gbt_raw_tree *tr, size_t t, ui
         if (tr->cover)
             f->cover[at] = tr->cover[i];
         if (tr->left[i] == AN_GBT_RAW_NONE) {
-            f->nodes[at] = (an_gbt_node){INFINITY, AN_GBT_LEAF | AN_GBT_DEFAULT_LEFT, at};
+            f->nodes[at] = (an_gbt_node){NAN, AN_GBT_LEAF, at - 1u};
             f->leaf[at] = tr->value[i];
             f->gain[at] = 0;
             f->n_leaves++;
@@ -219,8 +225,10 @@ anoma_status an_gbt_build(const an_gbt_raw *raw, an_gbt_forest *out)
     double *expected = st == ANOMA_OK ? AN_NEW_ARRAY(double, largest) : NULL;
     if (st == ANOMA_OK && !expected)
         st = an_no_memory();
-    if (st == ANOMA_OK)
+    if (st == ANOMA_OK) {
         an_gbt_set_expected_margin(out, expected);
+        st = an_gbt_layout(out);
+    }
     an_free(expected);
     an_free(parents);
     an_free(order);

@@ -21,12 +21,14 @@
  *   detector.c   parameters, the vtable, inspect's summary
  *
  * The forest is one flat array of 12-byte nodes, as the isolation forest's:
- * trees depth first, the two children of a split adjacent (right = left +
- * 1), a leaf a fixed point of the step (threshold +inf, missing goes left,
- * left = itself), so a walk takes a fixed number of steps with no test for
- * leaves. Splits compare in float32, as XGBoost does: a row goes left when
- * (float)x < threshold, and a missing value goes the split's learned
- * default way. */
+ * trees breadth first, the two children of a split adjacent (right = left
+ * + 1), a leaf a fixed point of the step (threshold NaN, so every value
+ * goes "right", and left = itself - 1), so a walk takes a fixed number of
+ * steps with no test for leaves. Splits compare in float32, as XGBoost
+ * does: a row goes left when (float)x < threshold, and a missing value
+ * goes the split's learned default way. Scoring walks a second layout of
+ * the same trees when they are shallow: complete binary trees of 8-byte
+ * tests in arrays (score.c). */
 #ifndef AN_DETECTORS_GBT_GBT_H
 #define AN_DETECTORS_GBT_GBT_H
 
@@ -37,7 +39,7 @@
 #include <stdint.h>
 
 /* an_gbt_node.info: two flag bits, then the feature. */
-#define AN_GBT_LEAF 0x80000000u         /* a leaf (feature 0, threshold +inf, left = itself) */
+#define AN_GBT_LEAF 0x80000000u         /* a leaf (feature 0, threshold NaN, left = itself - 1) */
 #define AN_GBT_DEFAULT_LEFT 0x40000000u /* a missing value goes left */
 #define AN_GBT_FEATURE_MASK 0x3FFFFFFFu
 
@@ -50,11 +52,24 @@
 #define AN_GBT_MAX_DEPTH 1024u
 
 typedef struct an_gbt_node {
-    float threshold; /* split: left when (float)x < threshold; leaf: +inf */
-    uint32_t info;   /* AN_GBT_* flags | feature; leaf: AN_GBT_LEAF | AN_GBT_DEFAULT_LEFT */
+    float threshold; /* split: left when (float)x < threshold; leaf: NaN (no value is below) */
+    uint32_t info;   /* AN_GBT_* flags | feature; leaf: AN_GBT_LEAF */
     uint32_t left;   /* split: forest-wide index of the left child (right = left + 1);
-                        leaf: its own index */
+                        leaf: its own index - 1 (modulo 2^32), so that "right" stays put */
 } an_gbt_node;
+
+/* Deepest forest scored in the complete layout (score.c): a tree takes
+ * 2^depth x 16 bytes there (4 KB at 8). */
+#define AN_GBT_COMPLETE_DEPTH 8u
+/* Trees walked side by side, whose nodes the complete layout interleaves. */
+#define AN_GBT_LANES 8u
+
+/* One split of the complete layout: 8 bytes. */
+typedef struct an_gbt_test {
+    float threshold; /* left when the value < threshold; NaN: always right */
+    uint32_t value;  /* the value's index in the row's two copies (score.c):
+                        the feature, or n_features + feature to send a missing value left */
+} an_gbt_test;
 
 /* Learning objectives, in the order of the parameter's choices (and the
  * payload's code). */
@@ -111,6 +126,15 @@ typedef struct an_gbt_forest {
     size_t n_eval_sets, n_metrics;
     an_gbt_metric metrics[AN_GBT_N_METRICS];
     double *history;
+    /* scoring's complete layout (score.c; NULL when the forest is deeper
+     * than AN_GBT_COMPLETE_DEPTH): every tree padded to complete_depth D,
+     * node i's children at 2i + 1 and 2i + 2, and the trees in groups of
+     * AN_GBT_LANES (the last padded) interleaved: node i of tree
+     * t = g LANES + l at tests[(g (2^D - 1) + i) LANES + l], its leaf k at
+     * leaves[(g 2^D + k) LANES + l] */
+    size_t complete_depth;
+    an_gbt_test *tests;
+    double *leaves;
 } an_gbt_forest;
 
 void an_gbt_forest_free(an_gbt_forest *f);
@@ -173,18 +197,31 @@ anoma_status an_gbt_build(const an_gbt_raw *raw, an_gbt_forest *out);
 typedef struct an_gbt_cuts {
     size_t n_features;
     size_t *offset; /* n_features + 1: feature f's cuts are values[offset[f], offset[f + 1]) */
+    /* n_features + 1: feature f's histogram slots are [slot[f], slot[f + 1]):
+     * one per bin, then its missing slot (where its missing values add up) */
+    size_t *slot;
     float *values;
     float *min_value; /* n_features: below every value of the feature (XGBoost's min_vals) */
 } an_gbt_cuts;
 
+/* The training rows binned, row-major: row r's bin of feature f at
+ * r x cols + f, its bin within the feature, or for a missing value the
+ * feature's missing slot (its bin count). One byte a bin (u8) when every
+ * feature's bins and missing slot fit, else two (u16); the other is NULL. */
+typedef struct an_gbt_bins {
+    size_t rows, cols;
+    uint8_t *u8;
+    uint16_t *u16;
+} an_gbt_bins;
+
 #define AN_GBT_MISSING_BIN UINT16_MAX
 
 /* Cuts of every feature of x from the weighted quantiles of its values
- * (weights NULL: all 1), at most max_bin bins each; then bins, cols x rows
- * column-major (AN_GBT_MISSING_BIN for a missing value). */
+ * (weights NULL: all 1), at most max_bin bins each, and x binned. */
 anoma_status an_gbt_cuts_make(const double *x, size_t rows, size_t cols, const double *weights,
                               size_t max_bin, size_t n_threads, an_gbt_cuts *cuts,
-                              uint16_t **bins);
+                              an_gbt_bins *bins);
+void an_gbt_bins_free(an_gbt_bins *bins);
 void an_gbt_cuts_free(an_gbt_cuts *cuts);
 
 /* ---- train.c ---- */
@@ -253,7 +290,8 @@ double an_gbt_node_gain(const an_gbt_config *cfg, double g, double h);
 /* ---- score.c ---- */
 
 /* One step of a walk from node i: (float)x < threshold goes left, a larger
- * value right, a missing one the node's default way; a leaf stays put.
+ * value right, a missing one the node's default way; a leaf stays put (no
+ * value is below its NaN threshold: it goes "right", to itself).
  * Branch-free: whether a value is below a threshold is a coin toss the
  * branch predictor loses half the time. A missing value fails the
  * comparison (right); the default-left bit flips it back. */
@@ -267,14 +305,20 @@ static inline uint32_t an_gbt_step(const an_gbt_node *nodes, uint32_t i, const d
     return n.left + right;
 }
 
-/* Sum over trees of the row's leaf values, plus the base margin. */
-double an_gbt_margin(const an_gbt_forest *f, const double *row);
+/* Lay the forest out for scoring (the complete layout when it is shallow
+ * enough): done by an_gbt_build. */
+anoma_status an_gbt_layout(an_gbt_forest *f);
+/* Bytes of scratch an_gbt_score_row needs. */
+size_t an_gbt_score_scratch_bytes(const an_gbt_forest *f);
 /* The score of a margin: a probability for logistic, the margin itself for
  * squared error. */
 double an_gbt_score_of_margin(const an_gbt_forest *f, double margin);
-double an_gbt_score_row(const an_gbt_forest *f, const double *row);
-void an_gbt_score_rows(const an_gbt_forest *f, const double *x, size_t rows, size_t n_threads,
-                       double *scores);
+/* The score of one row; scratch holds an_gbt_score_scratch_bytes(f). */
+double an_gbt_score_row(const an_gbt_forest *f, const double *row, void *scratch);
+/* The scores of rows x rows (row-major), blocks of rows split across
+ * n_threads; ANOMA_ERR_NO_MEMORY when the threads' blocks cannot be had. */
+anoma_status an_gbt_score_rows(const an_gbt_forest *f, const double *x, size_t rows,
+                               size_t n_threads, double *scores);
 
 /* ---- explain.c ---- */
 

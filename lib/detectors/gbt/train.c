@@ -48,6 +48,11 @@ typedef struct hist_bin {
     double g, h;
 } hist_bin;
 
+/* A row's gradient and hessian, side by side: a histogram reads both. */
+typedef struct gpair {
+    float g, h;
+} gpair;
+
 /* One tree being grown, in the raw layout (preorder: children after parents). */
 typedef struct tree_builder {
     size_t n, cap;
@@ -138,9 +143,9 @@ typedef struct split {
 typedef struct grower {
     const an_gbt_config *cfg;
     const an_gbt_cuts *cuts;
-    const uint16_t *bins; /* cols x rows */
+    const an_gbt_bins *bins;
     size_t rows;
-    const float *g, *h;
+    const gpair *gh;
     an_gbt_colsampler *columns; /* histograms cover the tree's set, splits the node's */
     uint32_t *idx, *tmp; /* rows, partitioned by node */
     hist_bin **pool;     /* one histogram per depth level, made on first use */
@@ -167,25 +172,62 @@ typedef struct hist_job {
     hist_bin *hist;
 } hist_job;
 
+/* Rows ahead whose bins and gradients are fetched while a row is added:
+ * a node's rows are scattered over the matrix. */
+#define PREFETCH 16
+#if defined(__GNUC__)
+#define PREFETCH_ROW(p) __builtin_prefetch(p)
+#else
+#define PREFETCH_ROW(p) ((void)0)
+#endif
+
+/* Add the rows idx[0, n) to the histogram slots of features[0, nf) (T: the
+ * matrix's bin type): a row's bins are read together, and each slot sums
+ * its rows in row order whichever features share the loop. */
+#define HIST_ROWS(T, matrix)                                                              \
+    do {                                                                                  \
+        const T *bins = (matrix);                                                         \
+        for (size_t i = 0; i < n; i++) {                                                  \
+            if (i + PREFETCH < n) {                                                       \
+                PREFETCH_ROW(bins + (size_t)idx[i + PREFETCH] * cols);                    \
+                PREFETCH_ROW(gh + idx[i + PREFETCH]);                                     \
+            }                                                                             \
+            uint32_t r = idx[i];                                                          \
+            double g = gh[r].g, h = gh[r].h;                                              \
+            const T *row = bins + (size_t)r * cols;                                       \
+            for (size_t k = 0; k < nf; k++) {                                             \
+                hist_bin *b = hist + slot[k] + row[features[k]];                          \
+                b->g += g;                                                                \
+                b->h += h;                                                                \
+            }                                                                             \
+        }                                                                                 \
+    } while (0)
+
+/* Features per batch of the row loop: their slot offsets stay on the stack. */
+#define HIST_FEATURES 64
+
 static void hist_features(void *ctx, size_t begin, size_t end, size_t worker)
 {
     (void)worker;
     const hist_job *job = ctx;
     const grower *gr = job->gr;
-    for (size_t k = begin; k < end; k++) {
-        uint32_t f = gr->columns->tree[k];
-        size_t off = gr->cuts->offset[f], nb = gr->cuts->offset[f + 1] - off;
-        hist_bin *hist = job->hist + off;
-        memset(hist, 0, nb * sizeof *hist);
-        const uint16_t *bins = gr->bins + (size_t)f * gr->rows;
-        for (size_t i = 0; i < job->n; i++) {
-            uint32_t r = job->idx[i];
-            uint16_t b = bins[r];
-            if (b != AN_GBT_MISSING_BIN) {
-                hist[b].g += gr->g[r];
-                hist[b].h += gr->h[r];
-            }
+    const uint32_t *idx = job->idx;
+    const gpair *gh = gr->gh;
+    size_t n = job->n, cols = gr->bins->cols;
+    for (size_t k0 = begin; k0 < end; k0 += HIST_FEATURES) {
+        size_t nf = end - k0 < HIST_FEATURES ? end - k0 : HIST_FEATURES;
+        const uint32_t *features = gr->columns->tree + k0;
+        size_t slot[HIST_FEATURES];
+        for (size_t k = 0; k < nf; k++) {
+            size_t f = features[k];
+            slot[k] = gr->cuts->slot[f];
+            memset(job->hist + slot[k], 0, (gr->cuts->slot[f + 1] - slot[k]) * sizeof *job->hist);
         }
+        hist_bin *hist = job->hist;
+        if (gr->bins->u8)
+            HIST_ROWS(uint8_t, gr->bins->u8);
+        else
+            HIST_ROWS(uint16_t, gr->bins->u16);
     }
 }
 
@@ -201,7 +243,7 @@ static void subtract_hist(const grower *gr, hist_bin *parent, const hist_bin *ch
 {
     for (size_t k = 0; k < gr->columns->n_tree; k++) {
         uint32_t f = gr->columns->tree[k];
-        for (size_t b = gr->cuts->offset[f]; b < gr->cuts->offset[f + 1]; b++) {
+        for (size_t b = gr->cuts->slot[f]; b < gr->cuts->slot[f + 1]; b++) {
             parent[b].g -= child[b].g;
             parent[b].h -= child[b].h;
         }
@@ -229,10 +271,14 @@ static split best_split(const grower *gr, const hist_bin *hist, double G, double
     for (size_t k = 0; k < n_features; k++) {
         uint32_t f = features[k];
         size_t off = gr->cuts->offset[f], nb = gr->cuts->offset[f + 1] - off;
-        const hist_bin *hb = hist + off;
+        const hist_bin *hb = hist + gr->cuts->slot[f];
         const float *cut = gr->cuts->values + off;
+        /* an empty bin is skipped: its split has the sums, so the gain, of
+         * the one before it, which a tie does not replace */
         double gl = 0, hl = 0;
         for (size_t b = 0; b < nb; b++) { /* upwards: missing values go right */
+            if (hb[b].g == 0 && hb[b].h == 0)
+                continue;
             gl += hb[b].g;
             hl += hb[b].h;
             consider(cfg, &best, root_gain, f, (uint32_t)b + 1, cut[b], 0, gl, hl, G - gl, H - hl);
@@ -241,6 +287,8 @@ static split best_split(const grower *gr, const hist_bin *hist, double G, double
             continue; /* no missing value here (XGBoost's test, on the sums) */
         double grr = 0, hrr = 0;
         for (size_t b = nb; b-- > 0;) { /* downwards: missing values go left */
+            if (hb[b].g == 0 && hb[b].h == 0)
+                continue;
             grr += hb[b].g;
             hrr += hb[b].h;
             float t = b ? cut[b - 1] : gr->cuts->min_value[f];
@@ -250,24 +298,35 @@ static split best_split(const grower *gr, const hist_bin *hist, double G, double
     return best;
 }
 
-static int goes_left(const grower *gr, const split *s, uint32_t r)
-{
-    uint16_t b = gr->bins[(size_t)s->feature * gr->rows + r];
-    return b == AN_GBT_MISSING_BIN ? s->default_left : b < s->bin_limit;
-}
+/* Stable partition of idx[0, n) by the matrix's column (T its bin type):
+ * each row is written to both sides and counted on its own, so that where
+ * a row goes is data, not a branch the predictor loses half the time. */
+#define PARTITION(T, matrix)                                                              \
+    do {                                                                                  \
+        const T *column = (const T *)(matrix) + s->feature;                               \
+        for (size_t i = 0; i < n; i++) {                                                  \
+            uint32_t r = idx[i];                                                          \
+            T b = column[(size_t)r * cols];                                               \
+            size_t left = b == missing ? (size_t)s->default_left : b < s->bin_limit;      \
+            idx[nl] = r;                                                                  \
+            tmp[nr] = r;                                                                  \
+            nl += left;                                                                   \
+            nr += 1 - left;                                                               \
+        }                                                                                 \
+    } while (0)
 
-/* Stable partition of idx[0, n): left rows first; returns their count. */
+/* Stable partition of idx[0, n): left rows first; returns their count. A
+ * missing value is the feature's missing slot, its bin count. */
 static size_t partition(grower *gr, uint32_t *idx, size_t n, const split *s)
 {
-    size_t nl = 0, nr = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t r = idx[i];
-        if (goes_left(gr, s, r))
-            idx[nl++] = r;
-        else
-            gr->tmp[nr++] = r;
-    }
-    memcpy(idx + nl, gr->tmp, nr * sizeof *idx);
+    size_t nl = 0, nr = 0, cols = gr->bins->cols;
+    size_t missing = gr->cuts->offset[s->feature + 1] - gr->cuts->offset[s->feature];
+    uint32_t *tmp = gr->tmp;
+    if (gr->bins->u8)
+        PARTITION(uint8_t, gr->bins->u8);
+    else
+        PARTITION(uint16_t, gr->bins->u16);
+    memcpy(idx + nl, tmp, nr * sizeof *idx);
     return nl;
 }
 
@@ -284,7 +343,7 @@ static anoma_status pool_hist(grower *gr, size_t level, hist_bin **out)
         gr->n_pool = n;
     }
     if (!gr->pool[level]) {
-        size_t total = gr->cuts->offset[gr->cuts->n_features];
+        size_t total = gr->cuts->slot[gr->cuts->n_features];
         gr->pool[level] = AN_NEW_ARRAY(hist_bin, total ? total : 1);
         if (!gr->pool[level])
             return an_no_memory();
@@ -415,7 +474,7 @@ static anoma_status take_hist(grower *gr, hist_bin **out)
     if (!spare)
         return an_no_memory();
     gr->spare = spare;
-    size_t total = gr->cuts->offset[gr->cuts->n_features];
+    size_t total = gr->cuts->slot[gr->cuts->n_features];
     *out = AN_NEW_ARRAY(hist_bin, total ? total : 1);
     if (!*out)
         return an_no_memory();
@@ -600,8 +659,16 @@ static float sigmoid(float x)
     return 1.0f / (1.0f + expf(-x));
 }
 
+/* XGBoost's hessian of the logistic loss, at least 1e-16 (a NaN too, as
+ * fmaxf, which is not always inlined, gives). */
+static float hessian(float p)
+{
+    float h = p * (1.0f - p);
+    return h > 1e-16f ? h : 1e-16f;
+}
+
 static void gradients(const an_gbt_config *cfg, const an_fit_data *data, const double *margin,
-                      float *g, float *h)
+                      gpair *gh)
 {
     for (size_t r = 0; r < data->rows; r++) {
         float y = data->labels ? (float)data->labels[r] : 0.0f;
@@ -610,23 +677,21 @@ static void gradients(const an_gbt_config *cfg, const an_fit_data *data, const d
             if (y == 1.0f)
                 w *= (float)cfg->scale_pos_weight;
             float p = sigmoid((float)margin[r]);
-            g[r] = (p - y) * w;
-            h[r] = fmaxf(p * (1.0f - p), 1e-16f) * w;
+            gh[r] = (gpair){(p - y) * w, hessian(p) * w};
         } else {
-            g[r] = ((float)margin[r] - y) * w;
-            h[r] = w;
+            gh[r] = (gpair){((float)margin[r] - y) * w, w};
         }
     }
 }
 
 /* Rows out of the subsample keep a zero gradient and hessian. */
-static void subsample_rows(const an_gbt_config *cfg, an_rng *rng, size_t rows, float *g, float *h)
+static void subsample_rows(const an_gbt_config *cfg, an_rng *rng, size_t rows, gpair *gh)
 {
     if (cfg->subsample >= 1)
         return;
     for (size_t r = 0; r < rows; r++)
         if (!(an_rng_uniform(rng) < cfg->subsample))
-            g[r] = h[r] = 0;
+            gh[r] = (gpair){0, 0};
 }
 
 /* The value of a grown tree's leaf for a row (the raw layout's walk,
@@ -771,9 +836,9 @@ static anoma_status keep_history(const stopper *s, const an_gbt_config *cfg, siz
 
 typedef struct trainer {
     an_gbt_cuts cuts;
-    uint16_t *bins;
-    float *round_g, *round_h; /* the round's gradients, before each tree's subsample */
-    float *g, *h;
+    an_gbt_bins bins;
+    gpair *round_gh; /* the round's gradients, before each tree's subsample */
+    gpair *gh;
     double *margin;
     uint32_t *idx, *tmp;
     an_gbt_colsampler columns;
@@ -785,11 +850,9 @@ typedef struct trainer {
 static void trainer_free(trainer *t, size_t n_trees)
 {
     an_gbt_cuts_free(&t->cuts);
-    an_free(t->bins);
-    an_free(t->round_g);
-    an_free(t->round_h);
-    an_free(t->g);
-    an_free(t->h);
+    an_gbt_bins_free(&t->bins);
+    an_free(t->round_gh);
+    an_free(t->gh);
     an_free(t->margin);
     an_free(t->idx);
     an_free(t->tmp);
@@ -816,18 +879,17 @@ static anoma_status grow_tree(const an_gbt_config *cfg, const an_fit_data *data,
                               size_t k)
 {
     size_t rows = data->rows;
-    memcpy(t->g, t->round_g, rows * sizeof *t->g);
-    memcpy(t->h, t->round_h, rows * sizeof *t->h);
+    memcpy(t->gh, t->round_gh, rows * sizeof *t->gh);
     an_rng rng;
     an_rng_init(&rng, cfg->seed, k);
-    subsample_rows(cfg, &rng, rows, t->g, t->h);
+    subsample_rows(cfg, &rng, rows, t->gh);
     an_gbt_colsampler_tree(&t->columns, &rng);
     t->gr.tree = &t->trees[k];
     double G = 0, H = 0;
     for (size_t r = 0; r < rows; r++) {
         t->idx[r] = (uint32_t)r;
-        G += t->g[r];
-        H += t->h[r];
+        G += t->gh[r].g;
+        H += t->gh[r].h;
     }
     hist_bin *hist;
     if (cfg->grow_policy == AN_GBT_LOSSGUIDE || cfg->max_leaves) {
@@ -850,7 +912,7 @@ static anoma_status grow_tree(const an_gbt_config *cfg, const an_fit_data *data,
 static anoma_status grow_round(const an_gbt_config *cfg, const an_fit_data *data, trainer *t,
                                size_t round)
 {
-    gradients(cfg, data, t->margin, t->round_g, t->round_h);
+    gradients(cfg, data, t->margin, t->round_gh);
     for (size_t j = 0; j < cfg->num_parallel_tree; j++)
         AN_TRY(grow_tree(cfg, data, t, round * cfg->num_parallel_tree + j));
     return ANOMA_OK;
@@ -875,25 +937,23 @@ anoma_status an_gbt_train(const an_gbt_config *cfg, const an_fit_data *data, an_
                                        data->n_threads, &t.cuts, &t.bins);
     if (st != ANOMA_OK)
         return st;
-    t.round_g = AN_NEW_ARRAY(float, rows);
-    t.round_h = AN_NEW_ARRAY(float, rows);
-    t.g = AN_NEW_ARRAY(float, rows);
-    t.h = AN_NEW_ARRAY(float, rows);
+    t.round_gh = AN_NEW_ARRAY(gpair, rows);
+    t.gh = AN_NEW_ARRAY(gpair, rows);
     t.margin = AN_NEW_ARRAY(double, rows);
     t.idx = AN_NEW_ARRAY(uint32_t, rows);
     t.tmp = AN_NEW_ARRAY(uint32_t, rows);
     st = an_gbt_colsampler_init(&t.columns, cfg, cols);
     t.trees = AN_NEW_ZEROED(tree_builder, n_trees);
     t.raw = AN_NEW_ZEROED(an_gbt_raw_tree, n_trees);
-    if (!t.round_g || !t.round_h || !t.g || !t.h || !t.margin || !t.idx || !t.tmp ||
+    if (!t.round_gh || !t.gh || !t.margin || !t.idx || !t.tmp ||
         st != ANOMA_OK || !t.trees || !t.raw) {
         trainer_free(&t, n_trees);
         return an_no_memory();
     }
     for (size_t r = 0; r < rows; r++)
         t.margin[r] = base_margin;
-    t.gr = (grower){.cfg = cfg, .cuts = &t.cuts, .bins = t.bins, .rows = rows, .g = t.g,
-                    .h = t.h, .columns = &t.columns, .idx = t.idx, .tmp = t.tmp,
+    t.gr = (grower){.cfg = cfg, .cuts = &t.cuts, .bins = &t.bins, .rows = rows, .gh = t.gh,
+                    .columns = &t.columns, .idx = t.idx, .tmp = t.tmp,
                     .n_threads = data->n_threads, .margin = t.margin,
                     .leaf_scale = cfg->eta / (double)per_round};
     stopper stop;
