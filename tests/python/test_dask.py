@@ -13,6 +13,7 @@ dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 pd = pytest.importorskip("pandas")
 import anoma.dask  # noqa: E402 - after the skips
+from anoma.merge import merge_forests  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +89,30 @@ def test_example_runs_and_matches_one_process():
     assert done.returncode == 0, done.stderr[-2000:]
     assert "equal to one process: True" in done.stdout, done.stdout
     assert "loads per worker: [1, 1]" in done.stdout, done.stdout
+
+
+def test_forest_fitted_per_partition_is_the_merge_of_partition_forests(client):
+    df = _frame(6000, 3)
+    ddf = dd.from_pandas(df, npartitions=3)
+    merged = anoma.dask.fit_forest(ddf, {"n_trees": 20})
+    assert merged.feature_names == ["a", "b", "c", "d"]
+    # the same forests grown here, partition k with seed k, then merged
+    local = [anoma.Model("contamination=auto", [("iforest", "n_trees=20 seed=%d" % k)]).fit(p)
+             for k, p in enumerate(ddf.partitions[i].compute() for i in range(3))]
+    np.testing.assert_array_equal(merged.score(df), merge_forests(local).score(df))
+    logs = np.array([np.log2(m.score(df)) for m in local])
+    np.testing.assert_allclose(merged.score(df), 2.0 ** logs.mean(axis=0), rtol=1e-12)
+    with pytest.raises(ValueError, match="max_samples"):
+        anoma.dask.fit_forest(dd.from_pandas(df.iloc[:700], npartitions=3), "n_trees=5")
+
+
+def test_statistics_per_partition_equal_all_rows(client):
+    from sklearn.covariance import EmpiricalCovariance
+    df = _frame(9000, 4)
+    ddf = dd.from_pandas(df, npartitions=4)
+    zscore = anoma.dask.fit_statistics(ddf).model("zscore")
+    whole = anoma.Model("contamination=auto", ["zscore"]).fit(df)
+    np.testing.assert_allclose(zscore.score(df), whole.score(df), rtol=1e-12)
+    stats = anoma.dask.fit_statistics(ddf, covariance=True)
+    np.testing.assert_allclose(stats.comoment / stats.count[0],
+                               EmpiricalCovariance().fit(df).covariance_, rtol=1e-12)

@@ -16,16 +16,26 @@ once into a ``Model`` it caches under the future's key and shares between
 its threads (a fitted model is immutable and the bindings release the GIL,
 so threaded workers score in parallel). Scores equal ``model.score`` of the
 whole frame in one process, bit for bit: every row is scored alone.
+
+Training per partition, where the detector allows it (anoma.merge):
+``fit_forest(ddf, "n_trees=20")`` grows a forest on each partition on the
+workers and merges the trees into one forest; ``fit_statistics(ddf)``
+gathers each partition's exact statistics for zscore (and, with
+``covariance=True``, the Mahalanobis distance). Only payloads and
+statistics travel to the client, never rows.
 """
 import collections
 import threading
 
+import dask
 import distributed  # noqa: F401 - the client and workers this module works with
 import pandas as pd
 
-from .model import Model
+from .merge import Statistics, merge_forests
+from .model import Model, format_params
 
-__all__ = ["ShippedModel", "scatter_model", "score", "model_loads"]
+__all__ = ["ShippedModel", "scatter_model", "score", "model_loads", "fit_forest",
+           "fit_statistics"]
 
 # Per worker process: key of the scattered bytes -> the loaded Model, and how
 # many times each key was loaded (once, unless a worker restarted).
@@ -107,3 +117,32 @@ def model_loads(client, shipped):
     on every worker that scored with it, 0 on the others."""
     return client.run(_local_loads, shipped.key)
 
+
+
+def _fit_partition_forest(part, params, seed):
+    if not any(kv.startswith("seed=") for kv in params.split()):
+        params = (params + " seed=%d" % seed).strip()
+    model = Model("contamination=auto n_threads=1", [("iforest", params)])
+    return model.fit(part).to_bytes()
+
+
+def fit_forest(ddf, params="", threshold="auto"):
+    """One isolation forest made of a forest grown on each partition of
+    ``ddf`` on the workers (iforest ``params`` as text or a dict; without a
+    ``seed``, partition k uses seed k), merged by ``anoma.merge.merge_forests``:
+    ``n_trees`` trees per partition. Every partition needs at least
+    ``max_samples`` rows (256 by default), so that all trees share one
+    subsample size; the merge names the first that does not."""
+    params = format_params(params)
+    parts = [dask.delayed(_fit_partition_forest)(part, params, k)
+             for k, part in enumerate(ddf.to_delayed())]
+    models = [Model.from_bytes(b) for b in dask.compute(*parts)]
+    return merge_forests(models, threshold=threshold)
+
+
+def fit_statistics(ddf, covariance=False):
+    """The ``anoma.merge.Statistics`` of all the rows of ``ddf``, each
+    partition's computed on the workers and merged exactly here; then
+    ``.model("zscore")`` (or ``"mahalanobis"`` with ``covariance=True``)."""
+    parts = [dask.delayed(Statistics.of)(part, covariance) for part in ddf.to_delayed()]
+    return Statistics.merge_all(dask.compute(*parts))
