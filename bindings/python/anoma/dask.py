@@ -28,7 +28,6 @@ import collections
 import threading
 
 import dask
-import distributed  # noqa: F401 - the client and workers this module works with
 import pandas as pd
 
 from .merge import Statistics, merge_forests

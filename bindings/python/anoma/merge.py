@@ -20,6 +20,7 @@ import struct
 
 import numpy as np
 
+from .export import exported_model
 from .model import Model, format_params
 
 __all__ = ["merge_forests", "Statistics"]
@@ -34,12 +35,6 @@ def _model_of(m, what):
         raise TypeError("%s expects anoma.Model objects or fitted anoma estimators; got %s"
                         % (what, type(m).__name__))
     return model
-
-
-def _threshold_params(threshold):
-    if isinstance(threshold, str) and threshold == "auto":
-        return {"contamination": "auto"}
-    return {"threshold": float(threshold)}
 
 
 def merge_forests(models, threshold="auto"):
@@ -75,12 +70,9 @@ def merge_forests(models, threshold="auto"):
     n_trees = sum(_FOREST_HEADER.unpack_from(m.detector_payload(0))[4] for m in models)
     version, flags, n_features, psi, _ = header
     payload = _FOREST_HEADER.pack(version, flags, n_features, psi, n_trees) + b"".join(bodies)
-    merged = Model(_threshold_params(threshold), detectors=())
-    merged.import_detector("iforest", payload, n_features,
-                           {"n_trees": n_trees, "max_samples": psi if psi > 1 else 1.0})
-    if names is not None:
-        merged.feature_names = names
-    return merged
+    return exported_model("iforest", payload, n_features,
+                          {"n_trees": n_trees, "max_samples": psi if psi > 1 else 1.0},
+                          threshold=threshold, feature_names=names)
 
 
 class Statistics:
@@ -206,11 +198,8 @@ class Statistics:
         else:
             raise ValueError("Statistics.model: %r does not merge from statistics (%s do; "
                              "iforest with merge_forests)" % (detector, ", ".join(_MERGEABLE[1:])))
-        model = Model(_threshold_params(threshold), detectors=())
-        model.import_detector(detector, payload, d, format_params(params))
-        if self.feature_names is not None:
-            model.feature_names = self.feature_names
-        return model
+        return exported_model(detector, payload, d, format_params(params), threshold=threshold,
+                              feature_names=self.feature_names)
 
     def _name(self, j):
         return repr(self.feature_names[j]) if self.feature_names else "%d" % j
