@@ -96,6 +96,33 @@ ANOMA_API anoma_status anoma_model_import_detector(anoma_model *model, const cha
                                                    size_t size, size_t n_features);
 
 /**
+ * @brief Copy a fitted detector's payload: the inverse of
+ *        anoma_model_import_detector().
+ *
+ * The bytes are the detector's saved state in the current version of its
+ * layout (docs/detectors/), the ones anoma_model_import_detector() takes
+ * back, so a host can combine detectors fitted apart — an isolation
+ * forest's trees grown on several partitions into one forest (the
+ * Python package's anoma.merge; docs/scale-out.md). Sized as snprintf:
+ * call with @p buf NULL to learn the size.
+ * @param model a fitted model.
+ * @param index the detector, 0 to anoma_model_n_detectors() - 1.
+ * @param buf caller buffer, or NULL to ask for the size.
+ * @param cap size of @p buf.
+ * @param size receives the payload's length in bytes.
+ * @return ::ANOMA_OK; ::ANOMA_ERR_BUFFER_TOO_SMALL when @p cap < *size
+ *         (nothing written, *size set); ::ANOMA_ERR_NOT_FITTED;
+ *         ::ANOMA_ERR_INVALID_ARGUMENT (NULL @p model or @p size, @p index
+ *         out of range); ::ANOMA_ERR_UNSUPPORTED (a detector that keeps its
+ *         training rows in the model's shared table, as lof and knn: its
+ *         payload alone is not its state); ::ANOMA_ERR_NO_MEMORY.
+ * @note Thread safety: reads the fitted model only; safe from many threads.
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_detector_payload(const anoma_model *model, size_t index,
+                                                    void *buf, size_t cap, size_t *size);
+
+/**
  * @brief Add a gradient-boosted-tree detector ("gbt") from an XGBoost model
  *        saved as JSON (XGBoost 1.7's `booster.save_model("m.json")`).
  *

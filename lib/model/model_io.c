@@ -133,6 +133,39 @@ anoma_status anoma_model_save_memory(const anoma_model *m, void *buf, size_t cap
     return st;
 }
 
+anoma_status anoma_model_detector_payload(const anoma_model *m, size_t index, void *buf,
+                                          size_t cap, size_t *size)
+{
+    if (!m || !size)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_detector_payload: NULL argument");
+    if (!m->fitted)
+        return an_error(ANOMA_ERR_NOT_FITTED, "detector payload: the model is not fitted");
+    if (index >= m->n_detectors)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT,
+                        "detector payload: index %zu is out of range (the model has %zu detectors)",
+                        index, m->n_detectors);
+    const an_model_detector *d = &m->detectors[index];
+    /* Its rows live in the model's shared table: the payload only names them. */
+    if (d->vt->share_rows)
+        return an_error(ANOMA_ERR_UNSUPPORTED,
+                        "detector payload: %s keeps its training rows in the model, not in its "
+                        "payload; save the whole model instead", d->vt->name);
+    an_writer w = {0};
+    anoma_status st = d->vt->save(d->state, &w);
+    if (st == ANOMA_OK)
+        st = an_writer_status(&w);
+    if (st == ANOMA_OK) {
+        *size = w.len;
+        if (buf && cap >= w.len)
+            memcpy(buf, w.data, w.len);
+        else if (buf)
+            st = an_error(ANOMA_ERR_BUFFER_TOO_SMALL,
+                          "detector payload: %zu bytes needed, the buffer has %zu", w.len, cap);
+    }
+    an_writer_free(&w);
+    return st;
+}
+
 anoma_status anoma_model_save(const anoma_model *m, const char *path)
 {
     if (!m || !path)

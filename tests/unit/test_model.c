@@ -384,6 +384,62 @@ static void test_import_detector(void)
     anoma_model_free(source);
 }
 
+/* anoma_model_detector_payload gives the bytes of the model file's
+ * detector section (read by the test's own decoder), sized as snprintf. */
+static anoma_status copy_payload(void *ctx)
+{
+    unsigned char buf[4096];
+    size_t size = 0;
+    return anoma_model_detector_payload(ctx, 0, buf, sizeof buf, &size);
+}
+
+static void test_detector_payload_export(void)
+{
+    anoma_model *m = NULL;
+    size_t size = 0, again = 0;
+    CHECK_OK(anoma_model_create("ensemble=max", &m));
+    CHECK_OK(anoma_model_add_detector(m, "zscore", "ddof=1", NULL));
+    CHECK_OK(anoma_model_add_detector(m, "iforest", "n_trees=5", NULL));
+    anoma_matrix x = anoma_matrix_f64(data, ROWS, COLS);
+    CHECK_OK(anoma_model_fit(m, &x, NULL, NULL));
+    for (size_t k = 0; k < 2; k++) {
+        size_t want_size = 0;
+        unsigned char *want = test_detector_payload(m, k, &want_size);
+        CHECK_OK(anoma_model_detector_payload(m, k, NULL, 0, &size));
+        if (!want || size != want_size) {
+            test_fail(__FILE__, __LINE__, "detector %zu: %zu bytes, the file holds %zu", k, size,
+                      want_size);
+            free(want);
+            continue;
+        }
+        unsigned char *got = malloc(size);
+        CHECK_STATUS(anoma_model_detector_payload(m, k, got, size - 1, &again),
+                     ANOMA_ERR_BUFFER_TOO_SMALL);
+        CHECK(again == size);
+        CHECK_OK(anoma_model_detector_payload(m, k, got, size, &again));
+        CHECK(again == size && !memcmp(got, want, size));
+        free(got);
+        free(want);
+    }
+    CHECK_STATUS(anoma_model_detector_payload(m, 2, NULL, 0, &size), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "index 2") != NULL);
+    CHECK_STATUS(anoma_model_detector_payload(m, 0, NULL, 0, NULL), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(anoma_model_detector_payload(NULL, 0, NULL, 0, &size),
+                 ANOMA_ERR_INVALID_ARGUMENT);
+    long failures = test_alloc_failures(__FILE__, __LINE__, copy_payload, m);
+    CHECK(failures >= 1);
+    anoma_model_free(m);
+
+    CHECK_OK(anoma_model_create(NULL, &m));
+    CHECK_OK(anoma_model_add_detector(m, "zscore", NULL, NULL));
+    CHECK_STATUS(anoma_model_detector_payload(m, 0, NULL, 0, &size), ANOMA_ERR_NOT_FITTED);
+    anoma_model_free(m);
+    m = fitted(NULL, "lof", "n_neighbors=5");
+    CHECK_STATUS(anoma_model_detector_payload(m, 0, NULL, 0, &size), ANOMA_ERR_UNSUPPORTED);
+    CHECK(strstr(anoma_last_error(), "lof") != NULL);
+    anoma_model_free(m);
+}
+
 /* Run the whole life of a model with allocation k failing, for every k
  * until one run needs no failure: each run must fail cleanly, not leak. */
 static void test_allocation_failures(void)
@@ -460,6 +516,7 @@ int main(void)
     RUN(test_feature_scores);
     RUN(test_save_load);
     RUN(test_import_detector);
+    RUN(test_detector_payload_export);
     RUN(test_allocation_failures);
     RUN(test_components);
     return test_summary();

@@ -16,6 +16,7 @@ import numpy as np
 from ._library import STATUS
 from .errors import ParameterValueError
 from .estimators import _OutlierDetector, _is_real, _n_threads
+from .export import exported_model
 from .model import Model
 from .sequence import _scaling, graph_bytes
 
@@ -102,9 +103,8 @@ def from_torch_dense(module, scaler=None, feature_weights=None, threshold=None):
     center, scale = _scaling(scaler, f)
     if threshold is None:
         threshold = float(np.finfo(np.float64).max)
-    model = Model({"threshold": float(threshold), "n_threads": 1}, detectors=())
-    model.import_detector("autoencoder", dense_payload(f, layers, center, scale,
-                                                       feature_weights), f, {})
+    model = exported_model("autoencoder", dense_payload(f, layers, center, scale, feature_weights),
+                           f, threshold=float(threshold), n_threads=1)
     hidden = tuple(l["out"] for l in layers if l["kind"] == "linear")[:-1]
     activations = [l["activation"] for l in layers if l["kind"] == "activation"]
     est = Autoencoder(hidden=hidden, activation=activations[0] if activations else "identity")

@@ -14,6 +14,7 @@ import numpy as np
 from ._library import STATUS
 from .errors import ParameterValueError
 from .estimators import _OutlierDetector, _is_real, _n_threads
+from .export import exported_model
 from .model import Model
 from .ocsvm import _detector_payload
 
@@ -134,10 +135,8 @@ def from_sklearn_kmeans(kmeans):
     sizes = np.bincount(kmeans.labels_, minlength=k) if hasattr(kmeans, "labels_") \
         else np.zeros(k, dtype=np.int64)
     est = KMeansDetector(n_clusters=k, max_iter=int(kmeans.max_iter), tol=float(kmeans.tol))
-    model = Model({"threshold": float(np.finfo(np.float64).max), "n_threads": 1}, detectors=())
-    model.import_detector("kmeans", _payload(centers, kmeans.inertia_, kmeans.n_iter_, sizes), d,
-                          {"n_clusters": k})
-    if getattr(kmeans, "feature_names_in_", None) is not None:
-        model.feature_names = list(kmeans.feature_names_in_)
-    est.model_ = model
+    est.model_ = exported_model("kmeans", _payload(centers, kmeans.inertia_, kmeans.n_iter_, sizes),
+                                d, {"n_clusters": k}, threshold=float(np.finfo(np.float64).max),
+                                feature_names=getattr(kmeans, "feature_names_in_", None),
+                                n_threads=1)
     return est

@@ -13,6 +13,7 @@ import numpy as np
 from ._library import STATUS
 from .errors import ParameterValueError
 from .estimators import _OutlierDetector, _is_real, _n_threads
+from .export import exported_model
 from .model import Model
 from .ocsvm import _detector_payload
 
@@ -137,10 +138,9 @@ def from_sklearn_covariance(estimator):
         est.support_fraction = estimator.support_fraction
         params["support_fraction"] = ("auto" if estimator.support_fraction is None
                                       else float(estimator.support_fraction))
-    model = Model({"threshold": float(chi2(d).isf(0.025)), "n_threads": 1}, detectors=())
-    model.import_detector("mahalanobis", _payload(robust, n, raw, used, location,
-                                                  estimator.covariance_), d, params)
-    if getattr(estimator, "feature_names_in_", None) is not None:
-        model.feature_names = list(estimator.feature_names_in_)
-    est.model_ = model
+    est.model_ = exported_model("mahalanobis",
+                                _payload(robust, n, raw, used, location, estimator.covariance_),
+                                d, params, threshold=float(chi2(d).isf(0.025)),
+                                feature_names=getattr(estimator, "feature_names_in_", None),
+                                n_threads=1)
     return est

@@ -15,6 +15,7 @@ import numpy as np
 from ._library import STATUS
 from .errors import ParameterValueError
 from .estimators import _OutlierDetector, _is_real, _n_threads
+from .export import exported_model
 from .model import Model
 from .ocsvm import _detector_payload
 
@@ -119,12 +120,11 @@ def from_sklearn_pca(pca):
     components = np.asarray(pca.components_, dtype=np.float64)
     k, p = components.shape
     est = PCADetector(n_components=k, whiten=bool(pca.whiten))
-    model = Model({"threshold": float(np.finfo(np.float64).max), "n_threads": 1}, detectors=())
     ratio = float(np.sum(pca.explained_variance_ratio_))
-    model.import_detector("pca", _payload(False, pca.whiten, k, min(max(ratio, 0.0), 1.0),
-                                          pca.mean_, components, np.ones(k)),
-                          p, {"n_components": k, "whiten": bool(pca.whiten)})
-    if getattr(pca, "feature_names_in_", None) is not None:
-        model.feature_names = list(pca.feature_names_in_)
-    est.model_ = model
+    payload = _payload(False, pca.whiten, k, min(max(ratio, 0.0), 1.0), pca.mean_, components,
+                       np.ones(k))
+    est.model_ = exported_model("pca", payload, p, {"n_components": k, "whiten": bool(pca.whiten)},
+                                threshold=float(np.finfo(np.float64).max),
+                                feature_names=getattr(pca, "feature_names_in_", None),
+                                n_threads=1)
     return est

@@ -20,6 +20,7 @@ import numpy as np
 from ._library import STATUS
 from .errors import ParameterValueError
 from .estimators import _Estimator, _OutlierDetector, _is_real, _n_threads
+from .export import exported_model
 from .model import Model
 from .ocsvm import _detector_payload
 
@@ -388,16 +389,13 @@ def from_xgboost(model, threshold="auto"):
     if not hasattr(booster, "save_raw"):
         raise ValueError("from_xgboost: expected an xgboost Booster, XGBClassifier or "
                          "XGBRegressor, got %s" % type(model).__name__)
-    params = {"contamination": "auto"} if threshold == "auto" else {"threshold": threshold}
     best = booster.attr("best_iteration")
     if best is not None and hasattr(model, "get_booster"):
         # early stopped: XGBClassifier and XGBRegressor predict with the
         # trees up to the best round (a Booster's predict uses them all)
         booster = booster[:int(best) + 1]
-    imported = Model(params, []).import_xgboost(booster.save_raw("json"))
-    names = booster.feature_names
-    if names:
-        imported.feature_names = list(names)
+    imported = exported_model("xgboost", booster.save_raw("json"), threshold=threshold,
+                              feature_names=booster.feature_names)
     kind = type(model).__name__
     if kind not in ("XGBClassifier", "XGBRFClassifier"):
         return imported
@@ -498,10 +496,8 @@ def from_sklearn_trees(estimator):
     payload = b"".join([struct.pack("<IIdQQ", 2, objective, base, d, len(trees))]
                        + [_tree_payload(t, v) for t, v in zip(trees, leaves)]
                        + [struct.pack("<QQId", 0, len(trees), 0, 0.0)])
-    model = Model({"contamination": "auto"}, []).import_detector("gbt", payload, d)
-    names = getattr(estimator, "feature_names_in_", None)
-    if names is not None:
-        model.feature_names = [str(n) for n in names]
+    model = exported_model("gbt", payload, d,
+                           feature_names=getattr(estimator, "feature_names_in_", None))
     est = GradientBoostedTrees(n_estimators=len(trees))
     est.model_ = model
     est.classes_ = np.asarray(classes)

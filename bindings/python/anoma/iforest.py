@@ -17,6 +17,7 @@ from ._arrays import as_vector
 from ._library import STATUS
 from .errors import ParameterValueError
 from .estimators import _OutlierDetector, _is_real, _n_threads
+from .export import exported_model
 from .model import Model
 
 __all__ = ["IsolationForest", "from_sklearn"]
@@ -193,11 +194,9 @@ def from_sklearn(forest):
                 "bootstrap": bool(forest.bootstrap)}
     if _is_int(forest.random_state):
         detector["seed"] = int(forest.random_state)
-    model = Model({"threshold": -float(forest.offset_),
-                   "n_threads": _n_threads(forest.n_jobs, "IsolationForest")}, detectors=())
-    model.import_detector("iforest", _sklearn_payload(forest, d), d, detector)
-    if getattr(forest, "feature_names_in_", None) is not None:
-        model.feature_names = list(forest.feature_names_in_)
-    est.model_ = model
+    est.model_ = exported_model("iforest", _sklearn_payload(forest, d), d, detector,
+                                threshold=-float(forest.offset_),
+                                feature_names=getattr(forest, "feature_names_in_", None),
+                                n_threads=_n_threads(forest.n_jobs, "IsolationForest"))
     est.max_samples_ = int(forest.max_samples_)
     return est

@@ -745,6 +745,20 @@ class Model:
             if status == 0:
                 return buf.raw[:size.value]
 
+    def detector_payload(self, detector=0):
+        """A fitted detector's payload (its saved state, laid out as its page
+        in docs/detectors/ says), the bytes ``import_detector`` takes back
+        (anoma_model_detector_payload). AnomaError (ANOMA_ERR_UNSUPPORTED) for
+        a detector whose training rows the model holds (lof, knn)."""
+        detector = self._detector_index(detector)
+        size = ctypes.c_size_t()
+        check(lib.anoma_model_detector_payload(self._handle, detector, None, 0,
+                                               ctypes.byref(size)))
+        buf = ctypes.create_string_buffer(max(size.value, 1))
+        check(lib.anoma_model_detector_payload(self._handle, detector, buf, size.value,
+                                               ctypes.byref(size)))
+        return buf.raw[:size.value]
+
     @classmethod
     def from_bytes(cls, data):
         """Load a model from bytes made by to_bytes() (or a model file's content)."""

@@ -28,6 +28,7 @@ import numpy as np
 from ._library import STATUS
 from .errors import ParameterValueError
 from .estimators import _OutlierDetector, _is_real, _n_threads
+from .export import exported_model
 from .model import Model
 
 __all__ = ["OneClassSVM", "from_sklearn_ocsvm"]
@@ -292,15 +293,12 @@ def from_sklearn_ocsvm(svm):
     est = OneClassSVM(**params)
     detector = est._detector_params()
     detector["gamma"] = float(svm._gamma)
-    model = Model({"threshold": 0.0, "n_threads": 1}, detectors=())
-    model.import_detector("ocsvm", _payload(svm.kernel, svm.degree, svm._gamma, svm.coef0,
-                                            -float(svm.intercept_[0]), sv.mean(axis=0),
-                                            np.asarray(svm.dual_coef_, np.float64).ravel(), sv,
-                                            _sorted_support(svm)),
-                          d, detector)
-    if getattr(svm, "feature_names_in_", None) is not None:
-        model.feature_names = list(svm.feature_names_in_)
-    est.model_ = model
+    payload = _payload(svm.kernel, svm.degree, svm._gamma, svm.coef0, -float(svm.intercept_[0]),
+                       sv.mean(axis=0), np.asarray(svm.dual_coef_, np.float64).ravel(), sv,
+                       _sorted_support(svm))
+    est.model_ = exported_model("ocsvm", payload, d, detector, threshold=0.0,
+                                feature_names=getattr(svm, "feature_names_in_", None),
+                                n_threads=1)
     est._fitted()
     est.fit_status_ = int(svm.fit_status_)
     est.n_iter_ = int(svm.n_iter_)

@@ -14,6 +14,7 @@ import numpy as np
 from ._arrays import as_matrix
 from ._library import Matrix, lib
 from .errors import check
+from .export import exported_model
 from .model import Model
 
 __all__ = ["SequenceModel", "from_torch", "import_sequence", "sequence_payload", "graph_bytes",
@@ -187,10 +188,9 @@ def import_sequence(mode, window, n_features, layers, horizon=0, scaler=None,
                                horizon)
     if threshold is None:
         threshold = 0.5 if mode == "classification" else 1e300
-    model = Model("threshold=%r" % float(threshold), detectors=())
-    model.import_detector("seq_autoencoder", payload, n_features,
-                          {"stride": stride, "point_score": point_score})
-    return SequenceModel(model)
+    return SequenceModel(exported_model("seq_autoencoder", payload, n_features,
+                                        {"stride": stride, "point_score": point_score},
+                                        threshold=float(threshold)))
 
 
 def from_torch(module, window=None, scaler=None, feature_weights=None, threshold=None, stride=1,
