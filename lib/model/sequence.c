@@ -26,7 +26,7 @@ static anoma_status find(const anoma_model *m, size_t index, const char *what, c
     return ANOMA_OK;
 }
 
-static size_t outputs(const an_seq *s) { return s->net.out_steps * s->net.out_features; }
+static size_t outputs(const an_seq *s) { return s->nn.net.out_steps * s->nn.net.out_features; }
 
 anoma_status anoma_model_sequence_shape(const anoma_model *model, size_t index, size_t *window,
                                         size_t *length, size_t *n_outputs)
@@ -78,9 +78,9 @@ anoma_status anoma_model_series_scores(const anoma_model *model, size_t index,
     const an_seq *s = NULL;
     AN_TRY(find(model, index, "series_scores", &s));
     AN_TRY(an_matrix_check(series, "series_scores: series"));
-    if (series->cols != s->n_features)
+    if (series->cols != s->nn.n_features)
         return an_error(ANOMA_ERR_SHAPE, "series_scores: series has %zu columns, the model %zu",
-                        series->cols, s->n_features);
+                        series->cols, s->nn.n_features);
     if (series->rows && !scores)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "series_scores: NULL scores");
     double *x;

@@ -5,8 +5,9 @@
  * A recurrent layer on B sequences of T steps:
  *   1. xp = x W_ih^T + bias for all B*T steps at once (one SGEMM): the
  *      input side of every gate, which does not depend on the state;
- *   2. per step, hp = h W_hh^T over the batch (one SGEMM; none at the first
- *      step, where h = 0), then each unit's gates from xp and hp, updating
+ *   2. per step, hp = h W_hh^T over the batch (one SGEMM, or at batch 1
+ *      the packed product of matvec.c; none at the first step, where
+ *      h = 0), then each unit's gates from xp and hp, updating
  *      h (and c) in place.
  * The biases b_ih + b_hh are folded into xp, except GRU's b_hn, which the
  * reset gate multiplies and so belongs to hp. */
@@ -99,7 +100,9 @@ void an_nn_recurrent(const an_nn_layer *layer, const float *x, size_t batch, siz
                 memset(hn, 0, batch * hidden * sizeof *hn);
             an_nn_gru_reset_update(batch, hidden, xpt, stride, hrz, hn, h);
         } else {
-            if (t)
+            if (t && batch == 1 && layer->w_hh_packed) /* one sequence: matvec.c */
+                an_nn_matvec(layer->w_hh_packed, g, hidden, h, hp);
+            else if (t)
                 project(h, batch, hidden, layer->w_hh, g, hp);
             else
                 memset(hp, 0, batch * g * sizeof *hp);

@@ -150,6 +150,13 @@ anoma_status an_nn_read(an_nn *net, an_reader *r, size_t in_steps, size_t in_fea
                 net->n_params += sizes[a];
             }
         }
+        if (st == ANOMA_OK && l->w_hh && !r->failed) { /* for batch 1 (matvec.c) */
+            size_t rows = an_nn_gates(l->kind) * l->out;
+            if (!(l->w_hh_packed = AN_NEW_ARRAY(float, an_nn_packed_floats(rows, l->out))))
+                st = an_no_memory();
+            else
+                an_nn_pack(l->w_hh, rows, l->out, l->w_hh_packed);
+        }
         if (st != ANOMA_OK) {
             an_nn_free(net);
             return st;
@@ -198,6 +205,7 @@ void an_nn_free(an_nn *net)
         an_free(net->layers[k].w_hh);
         an_free(net->layers[k].b_ih);
         an_free(net->layers[k].b_hh);
+        an_free(net->layers[k].w_hh_packed);
     }
     an_free(net->layers);
     memset(net, 0, sizeof *net);
@@ -205,7 +213,13 @@ void an_nn_free(an_nn *net)
 
 size_t an_nn_memory_bytes(const an_nn *net)
 {
-    return net->n_layers * sizeof *net->layers + net->n_params * sizeof(float);
+    size_t bytes = net->n_layers * sizeof *net->layers + net->n_params * sizeof(float);
+    for (size_t k = 0; k < net->n_layers; k++) {
+        const an_nn_layer *l = &net->layers[k];
+        if (l->w_hh_packed)
+            bytes += an_nn_packed_floats(an_nn_gates(l->kind) * l->out, l->out) * sizeof(float);
+    }
+    return bytes;
 }
 
 void an_nn_describe(const an_nn *net, an_strbuf *out)

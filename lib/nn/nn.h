@@ -17,7 +17,8 @@
  *
  * Speed (layers.c): a recurrent layer projects the inputs of all steps with
  * one SGEMM, then each step is one SGEMM of the hidden states over the
- * batch followed by the fused, vectorised gate non-linearities (gates.c). Buffers are sized once
+ * batch (at batch 1 the packed product of matvec.c) followed by the fused,
+ * vectorised gate non-linearities (gates.c). Buffers are sized once
  * per call (an_nn_scratch_floats) and the batch is cut into blocks run in
  * parallel (forward.c). */
 #ifndef AN_NN_NN_H
@@ -65,6 +66,9 @@ typedef struct an_nn_layer {
     /* recurrent: w_ih [gates * out, in], w_hh [gates * out, out], b_ih and
      * b_hh [gates * out]; LINEAR: w_ih [out, in], b_ih [out]; else NULL */
     float *w_ih, *w_hh, *b_ih, *b_hh;
+    /* recurrent: w_hh in the order an_nn_matvec reads it, made at load
+     * (an_nn_pack); NULL elsewhere, where batch 1 uses a GEMV instead */
+    float *w_hh_packed;
 } an_nn_layer;
 
 typedef struct an_nn {
@@ -114,6 +118,13 @@ void an_nn_recurrent(const an_nn_layer *layer, const float *x, size_t batch, siz
                      size_t x_steps, float *out, float *work);
 void an_nn_linear(const an_nn_layer *layer, const float *x, size_t rows, float *out);
 void an_nn_activate(an_nn_activation a, float *x, size_t n);
+
+/* The recurrent product of one sequence (matvec.c): y [rows] = W x, W
+ * [rows, cols] given as an_nn_pack made it from its row-major form, in
+ * an_nn_packed_floats(rows, cols) floats. */
+size_t an_nn_packed_floats(size_t rows, size_t cols);
+void an_nn_pack(const float *w, size_t rows, size_t cols, float *packed);
+void an_nn_matvec(const float *packed, size_t rows, size_t cols, const float *x, float *y);
 
 /* Vectorised non-linearities (gates.c), in place, within 3 ulp of the
  * exact values. */

@@ -261,3 +261,19 @@ def test_sklearn_pipeline():
     direct = anoma.ZScore().fit(X)
     np.testing.assert_allclose(p.score_samples(X), direct.score_samples(X), rtol=1e-9)
     assert p.predict(X).tolist() == np.where(p.decision_function(X) < 0, -1, 1).tolist()
+
+
+def test_describe_longer_than_the_first_buffer():
+    """Model.describe reads a long description whole: one call fills a
+    first buffer, a second sized by the library's `needed` takes the rest."""
+    import ctypes
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    model = anoma.Model("", [("zscore", "combine=max")] * 40).fit(X)
+    needed = ctypes.c_size_t()
+    _library.lib.anoma_model_describe(model._handle, None, 0, ctypes.byref(needed))
+    text = model.describe()
+    assert needed.value > 4096
+    assert len(text) == needed.value
+    assert text.endswith("\n") and text.count("detector 39: zscore") == 1
+    short = anoma.Model().fit(X).describe()
+    assert short.startswith("model: fitted\n") and short.endswith("\n")

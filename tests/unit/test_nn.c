@@ -100,6 +100,39 @@ static void test_vector_sigmoid_tanh(void)
     free(x), free(s), free(t);
 }
 
+/* an_nn_matvec on the packed matrix against the product in double: row
+ * counts that fill whole 64-row blocks, leave a narrower last block, and
+ * are not a multiple of 8 (the padding rows must not be written). */
+static void test_packed_matvec(void)
+{
+    enum { MAX_ROWS = 200, COLS = 37 };
+    static const size_t rows_of[] = {1, 7, 8, 24, 64, 67, 128, 130, 200};
+    static float w[MAX_ROWS * COLS], packed[(MAX_ROWS + 8) * COLS], y[MAX_ROWS + 1];
+    float x[COLS];
+    for (size_t k = 0; k < COLS; k++)
+        x[k] = (float)sin(0.7 * (double)k + 0.3);
+    for (size_t c = 0; c < sizeof rows_of / sizeof *rows_of; c++) {
+        size_t rows = rows_of[c];
+        for (size_t i = 0; i < rows * COLS; i++)
+            w[i] = (float)cos(1.3 * (double)i) * (i % 3 ? 1.0f : -2.0f);
+        CHECK(an_nn_packed_floats(rows, COLS) <= sizeof packed / sizeof *packed);
+        an_nn_pack(w, rows, COLS, packed);
+        y[rows] = 12345.0f; /* the first float after y's rows stays as it was */
+        an_nn_matvec(packed, rows, COLS, x, y);
+        double worst = 0;
+        for (size_t r = 0; r < rows; r++) {
+            double sum = 0, scale = 0;
+            for (size_t k = 0; k < COLS; k++) {
+                sum += (double)w[r * COLS + k] * x[k];
+                scale += fabs((double)w[r * COLS + k] * x[k]);
+            }
+            worst = fmax(worst, fabs(y[r] - sum) / scale);
+        }
+        CHECK(worst < 1e-6);
+        CHECK(y[rows] == 12345.0f);
+    }
+}
+
 static anoma_model *import(const bytes *b)
 {
     anoma_model *m = NULL;
@@ -261,6 +294,7 @@ static void test_allocation_failures(void)
 int main(void)
 {
     RUN(test_vector_sigmoid_tanh);
+    RUN(test_packed_matvec);
     RUN(test_lstm_one_unit);
     RUN(test_gru_one_unit);
     RUN(test_rnn_repeat_relu);

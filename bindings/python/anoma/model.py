@@ -699,10 +699,15 @@ class Model:
 
     def describe(self):
         """Human-readable description (what ``anoma inspect`` prints)."""
+        # one call when the text fits a first guess (most models), a second
+        # sized by the first otherwise: a small fit (OneClassSVM reads rho
+        # from here) then formats the description once, not twice
         needed = ctypes.c_size_t()
-        check(lib.anoma_model_describe(self._handle, None, 0, ctypes.byref(needed)))
-        buf = ctypes.create_string_buffer(needed.value + 1)
+        buf = ctypes.create_string_buffer(4096)
         check(lib.anoma_model_describe(self._handle, buf, len(buf), ctypes.byref(needed)))
+        if needed.value >= len(buf):
+            buf = ctypes.create_string_buffer(needed.value + 1)
+            check(lib.anoma_model_describe(self._handle, buf, len(buf), ctypes.byref(needed)))
         return text(buf.value)
 
     def __repr__(self):

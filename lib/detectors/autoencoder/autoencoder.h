@@ -11,18 +11,15 @@
 #define AN_DETECTORS_AUTOENCODER_H
 
 #include "detectors/detector.h"
-#include "nn/nn.h"
+#include "nn/payload.h"
 
 #define AN_AE_PAYLOAD_VERSION 1
 /* Hidden layers at most: 2 n + 1 layers stay within AN_NN_MAX_LAYERS. */
 #define AN_AE_MAX_HIDDEN 31
 
 typedef struct an_ae {
-    size_t n_features;      /* F */
-    double *center, *scale; /* F each: network input = (x - center) / scale */
-    double *weights;        /* F: per-feature weights of the error, as imported */
-    double weight_total;    /* their sum (> 0): the error divides by it */
-    an_nn net;              /* Linear and activation layers, F -> ... -> F */
+    an_nn_payload nn;       /* scaling, weights and the graph: Linear and
+                             * activation layers, F -> ... -> F */
     uint32_t epochs;        /* epochs trained natively; 0 when imported */
     double loss;            /* the loss training kept; NaN when imported */
     int fitted;

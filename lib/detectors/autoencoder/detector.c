@@ -101,11 +101,7 @@ static anoma_status ae_create(const an_params *params, void **out)
 
 void an_ae_release(an_ae *s)
 {
-    an_free(s->center);
-    an_free(s->scale);
-    an_free(s->weights);
-    an_nn_free(&s->net);
-    s->center = s->scale = s->weights = NULL;
+    an_nn_payload_release(&s->nn);
     s->fitted = 0;
     s->epochs = 0;
     s->loss = NAN;
@@ -127,7 +123,7 @@ static anoma_status ae_fit(void *state, const an_fit_data *data)
  * the graph's own buffers. */
 static size_t row_floats(const an_ae *s)
 {
-    return 2 * s->n_features + an_nn_scratch_floats(&s->net, 1);
+    return 2 * s->nn.n_features + an_nn_scratch_floats(&s->nn.net, 1);
 }
 
 static size_t ae_scratch_bytes(const void *state)
@@ -141,15 +137,15 @@ static size_t ae_scratch_bytes(const void *state)
 static const float *reconstruct(const an_ae *s, const double *row, float *scratch,
                                 const float **in)
 {
-    size_t f = s->n_features;
+    size_t f = s->nn.n_features;
     float *x = scratch, *y = x + f, *work = y + f;
     for (size_t j = 0; j < f; j++) {
-        double v = (row[j] - s->center[j]) / s->scale[j];
+        double v = (row[j] - s->nn.center[j]) / s->nn.scale[j];
         if (!isfinite(v))
             return NULL;
         x[j] = (float)v;
     }
-    an_nn_forward_block(&s->net, x, 1, y, work);
+    an_nn_forward_block(&s->nn.net, x, 1, y, work);
     *in = x;
     return y;
 }
@@ -158,7 +154,7 @@ static const float *reconstruct(const an_ae *s, const double *row, float *scratc
 static double term(const an_ae *s, size_t j, float x, float y)
 {
     double e = (double)x - (double)y;
-    return s->weights[j] * e * e / s->weight_total;
+    return s->nn.weights[j] * e * e / s->nn.weight_total;
 }
 
 static void ae_score_row(const void *state, const double *row, void *scratch, double *score)
@@ -170,7 +166,7 @@ static void ae_score_row(const void *state, const double *row, void *scratch, do
         return;
     }
     double sum = 0;
-    for (size_t j = 0; j < s->n_features; j++)
+    for (size_t j = 0; j < s->nn.n_features; j++)
         sum += term(s, j, x[j], y[j]);
     *score = sum;
 }
@@ -180,7 +176,7 @@ static void ae_feature_scores_row(const void *state, const double *row, void *sc
 {
     const an_ae *s = state;
     const float *x, *y = reconstruct(s, row, scratch, &x);
-    for (size_t j = 0; j < s->n_features; j++)
+    for (size_t j = 0; j < s->nn.n_features; j++)
         out[j] = y ? term(s, j, x[j], y[j]) : NAN;
 }
 
@@ -196,7 +192,7 @@ static void score_range(void *ctx, size_t begin, size_t end, size_t worker)
     batch *b = ctx;
     float *work = b->work + worker * row_floats(b->s);
     for (size_t i = begin; i < end; i++)
-        ae_score_row(b->s, b->x + i * b->s->n_features, work, b->scores + i);
+        ae_score_row(b->s, b->x + i * b->s->nn.n_features, work, b->scores + i);
 }
 
 /* Row by row as score_row (a row's GEMVs, not a block's GEMM, so that both
@@ -205,7 +201,7 @@ static anoma_status ae_score_batch(const void *state, const double *x, size_t ro
                                    size_t n_threads, double *scores)
 {
     const an_ae *s = state;
-    AN_TRY(an_nb_check_complete("autoencoder: score", x, rows, s->n_features));
+    AN_TRY(an_nb_check_complete("autoencoder: score", x, rows, s->nn.n_features));
     size_t chunks = an_parallel_workers(rows, n_threads, 64);
     batch b = {s, x, scores, an_malloc_array(chunks ? chunks : 1, row_floats(s) * sizeof(float))};
     if (!b.work)
@@ -222,10 +218,7 @@ static anoma_status ae_save(const void *state, an_writer *w)
         return an_error(ANOMA_ERR_NOT_FITTED, "autoencoder: not fitted");
     an_put_u32(w, s->epochs);
     an_put_f64(w, s->loss);
-    an_put_f64_array(w, s->center, s->n_features);
-    an_put_f64_array(w, s->scale, s->n_features);
-    an_put_f64_array(w, s->weights, s->n_features);
-    an_nn_write(&s->net, w);
+    an_nn_payload_write(&s->nn, w);
     return an_writer_status(w);
 }
 
@@ -235,8 +228,8 @@ static anoma_status fail(an_reader *r, const char *what)
     return an_error(ANOMA_ERR_FORMAT, "autoencoder payload: %s", what);
 }
 
-/* Training record, scaling and weights; the graph is read after. */
-static anoma_status read_head(an_ae *s, an_reader *r, size_t f)
+/* The training record; the scaling, weights and graph follow (payload.h). */
+static anoma_status read_head(an_ae *s, an_reader *r)
 {
     s->epochs = an_get_u32(r);
     s->loss = an_get_f64(r);
@@ -244,46 +237,24 @@ static anoma_status read_head(an_ae *s, an_reader *r, size_t f)
         return fail(r, "truncated");
     if (!isnan(s->loss) && !(s->loss >= 0 && isfinite(s->loss)))
         return fail(r, "loss must be finite and >= 0, or NaN (imported)");
-    if (!an_reader_can_hold(r, 3 * (uint64_t)f, 8))
-        return fail(r, "scaling and weights truncated");
-    s->n_features = f;
-    s->center = AN_NEW_ARRAY(double, f);
-    s->scale = AN_NEW_ARRAY(double, f);
-    s->weights = AN_NEW_ARRAY(double, f);
-    if (!s->center || !s->scale || !s->weights)
-        return an_no_memory();
-    an_get_f64_array(r, s->center, f);
-    an_get_f64_array(r, s->scale, f);
-    an_get_f64_array(r, s->weights, f);
-    double total = 0;
-    for (size_t j = 0; j < f; j++) {
-        if (!isfinite(s->center[j]) || !(s->scale[j] > 0) || !isfinite(s->scale[j]))
-            return fail(r, "center must be finite and scale finite and > 0");
-        if (!(s->weights[j] >= 0) || !isfinite(s->weights[j]))
-            return fail(r, "feature weights must be finite and >= 0");
-        total += s->weights[j];
-    }
-    if (!(total > 0) || !isfinite(total))
-        return fail(r, "feature weights must not all be 0");
-    s->weight_total = total; /* the weights kept as given: a reload writes the same bytes */
     return ANOMA_OK;
 }
 
 /* A dense graph: Linear and activation layers back to F features. */
 static anoma_status check_graph(an_ae *s, an_reader *r)
 {
-    for (size_t k = 0; k < s->net.n_layers; k++) {
-        an_nn_kind kind = s->net.layers[k].kind;
+    for (size_t k = 0; k < s->nn.net.n_layers; k++) {
+        an_nn_kind kind = s->nn.net.layers[k].kind;
         if (kind != AN_NN_LINEAR && kind != AN_NN_ACTIVATION)
             return fail(r, "the network must hold only linear and activation layers");
     }
-    if (s->net.out_features != s->n_features)
+    if (s->nn.net.out_features != s->nn.n_features)
         return fail(r, "the network's output width differs from the input's");
-    size_t floats = an_nn_scratch_floats(&s->net, 1);
+    size_t floats = an_nn_scratch_floats(&s->nn.net, 1);
     if (!floats || floats > MAX_ROW_FLOATS)
         return fail(r, "the network is too large: one row needs more than 64 MB of buffers");
-    for (size_t k = 0; k < s->net.n_layers; k++) {
-        const an_nn_layer *l = &s->net.layers[k];
+    for (size_t k = 0; k < s->nn.net.n_layers; k++) {
+        const an_nn_layer *l = &s->nn.net.layers[k];
         if (l->kind != AN_NN_LINEAR)
             continue;
         for (size_t i = 0; i < l->in * l->out; i++)
@@ -301,9 +272,9 @@ static anoma_status ae_load(void *state, an_reader *r, size_t n_features, uint32
     (void)version; /* only version 1 exists */
     an_ae *s = state;
     an_ae_release(s);
-    anoma_status st = read_head(s, r, n_features);
+    anoma_status st = read_head(s, r);
     if (st == ANOMA_OK)
-        st = an_nn_read(&s->net, r, 1, n_features);
+        st = an_nn_payload_read(&s->nn, r, n_features, 1, "autoencoder payload");
     if (st == ANOMA_OK)
         st = check_graph(s, r);
     if (st == ANOMA_OK && r->failed)
@@ -319,7 +290,7 @@ static anoma_status ae_load(void *state, an_reader *r, size_t n_features, uint32
 static size_t ae_memory_bytes(const void *state)
 {
     const an_ae *s = state;
-    return sizeof *s + 3 * s->n_features * sizeof(double) + an_nn_memory_bytes(&s->net);
+    return sizeof *s + an_nn_payload_memory_bytes(&s->nn);
 }
 
 static void ae_describe(const void *state, an_strbuf *out)
@@ -330,13 +301,13 @@ static void ae_describe(const void *state, an_strbuf *out)
         return;
     }
     an_strbuf_printf(out, "  dense autoencoder on %zu features, score: weighted mean squared "
-                     "reconstruction error\n", s->n_features);
+                     "reconstruction error\n", s->nn.n_features);
     if (s->epochs)
         an_strbuf_printf(out, "  trained here: %u epochs, loss %.6g\n", (unsigned)s->epochs,
                          s->loss);
     else
         an_strbuf_printf(out, "  imported (or epochs=0: untrained)\n");
-    an_nn_describe(&s->net, out);
+    an_nn_describe(&s->nn.net, out);
     an_strbuf_printf(out, "  memory: %zu bytes\n", ae_memory_bytes(s));
 }
 

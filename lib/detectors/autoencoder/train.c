@@ -33,13 +33,13 @@ static void shuffle(size_t *index, size_t n, an_rng *rng)
 
 static void fit_scaling(an_ae *s, const double *x, size_t rows)
 {
-    size_t f = s->n_features;
+    size_t f = s->nn.n_features;
     for (size_t j = 0; j < f; j++) {
-        s->center[j] = 0;
-        s->scale[j] = 1;
-        s->weights[j] = 1;
+        s->nn.center[j] = 0;
+        s->nn.scale[j] = 1;
+        s->nn.weights[j] = 1;
     }
-    s->weight_total = (double)f;
+    s->nn.weight_total = (double)f;
     if (!s->standardize)
         return;
     for (size_t j = 0; j < f; j++) {
@@ -50,18 +50,18 @@ static void fit_scaling(an_ae *s, const double *x, size_t rows)
         for (size_t i = 0; i < rows; i++)
             ss += (x[i * f + j] - mean) * (x[i * f + j] - mean);
         double sd = sqrt(ss / (double)rows);
-        s->center[j] = mean;
-        s->scale[j] = sd > 0 && isfinite(sd) ? sd : 1;
+        s->nn.center[j] = mean;
+        s->nn.scale[j] = sd > 0 && isfinite(sd) ? sd : 1;
     }
 }
 
 /* Rows index[0..n) of the scaled data into a contiguous float batch. */
 static void gather(const an_ae *s, const double *x, const size_t *index, size_t n, float *out)
 {
-    size_t f = s->n_features;
+    size_t f = s->nn.n_features;
     for (size_t r = 0; r < n; r++)
         for (size_t j = 0; j < f; j++)
-            out[r * f + j] = (float)((x[index[r] * f + j] - s->center[j]) / s->scale[j]);
+            out[r * f + j] = (float)((x[index[r] * f + j] - s->nn.center[j]) / s->nn.scale[j]);
 }
 
 typedef struct run {
@@ -79,10 +79,10 @@ static void run_free(run *r)
     an_free(r->best);
 }
 
-/* The epochs, on the network already in s->net. */
+/* The epochs, on the network already in s->nn.net. */
 static anoma_status train(an_ae *s, const double *x, size_t rows, an_rng *rng)
 {
-    size_t f = s->n_features;
+    size_t f = s->nn.n_features;
     size_t n_valid = (size_t)(s->validation_fraction * (double)rows);
     if (s->validation_fraction > 0 && n_valid == 0)
         n_valid = 1;
@@ -93,13 +93,13 @@ static anoma_status train(an_ae *s, const double *x, size_t rows, an_rng *rng)
     size_t batch = s->batch_size < n_train ? s->batch_size : n_train;
     size_t max_rows = batch > n_valid ? batch : n_valid;
     run r = {0};
-    anoma_status st = an_nn_trainer_init(&r.t, &s->net, max_rows, s->learning_rate);
+    anoma_status st = an_nn_trainer_init(&r.t, &s->nn.net, max_rows, s->learning_rate);
     if (st != ANOMA_OK)
         return st;
     r.index = AN_NEW_ARRAY(size_t, rows);
     r.batch = an_malloc_array(batch, f * sizeof(float));
     r.valid = an_malloc_array(n_valid ? n_valid : 1, f * sizeof(float));
-    r.best = AN_NEW_ARRAY(float, s->net.n_params);
+    r.best = AN_NEW_ARRAY(float, s->nn.net.n_params);
     if (!r.index || !r.batch || !r.valid || !r.best) {
         run_free(&r);
         return an_no_memory();
@@ -133,13 +133,13 @@ static anoma_status train(an_ae *s, const double *x, size_t rows, an_rng *rng)
         if (loss < best) {
             best = loss;
             stale = 0;
-            an_nn_params_get(&s->net, r.best);
+            an_nn_params_get(&s->nn.net, r.best);
         } else if (++stale >= s->patience) {
             break;
         }
     }
     if (n_valid && isfinite(best)) {
-        an_nn_params_set(&s->net, r.best);
+        an_nn_params_set(&s->nn.net, r.best);
         s->loss = best;
     }
     s->epochs = (uint32_t)epoch;
@@ -155,18 +155,11 @@ anoma_status an_ae_fit(an_ae *s, const an_fit_data *data)
         return an_error(ANOMA_ERR_EMPTY, "autoencoder: fit needs at least 2 rows, got "
                         "n_samples = %zu", rows);
     AN_TRY(an_nb_check_complete("autoencoder: fit", data->x, rows, f));
-    s->n_features = f;
-    s->center = AN_NEW_ARRAY(double, f);
-    s->scale = AN_NEW_ARRAY(double, f);
-    s->weights = AN_NEW_ARRAY(double, f);
-    if (!s->center || !s->scale || !s->weights) {
-        an_ae_release(s);
-        return an_no_memory();
-    }
+    AN_TRY(an_nn_payload_alloc(&s->nn, f));
     fit_scaling(s, data->x, rows);
     an_rng rng;
     an_rng_init(&rng, s->seed, 0);
-    anoma_status st = an_nn_dense_create(&s->net, f, s->hidden, s->n_hidden, s->activation, &rng);
+    anoma_status st = an_nn_dense_create(&s->nn.net, f, s->hidden, s->n_hidden, s->activation, &rng);
     if (st == ANOMA_OK)
         st = train(s, data->x, rows, &rng);
     if (st != ANOMA_OK) {

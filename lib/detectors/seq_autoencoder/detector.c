@@ -43,11 +43,7 @@ static anoma_status seq_create(const an_params *params, void **out)
 
 static void release(an_seq *s)
 {
-    an_free(s->center);
-    an_free(s->scale);
-    an_free(s->weights);
-    an_nn_free(&s->net);
-    s->center = s->scale = s->weights = NULL;
+    an_nn_payload_release(&s->nn);
     s->fitted = 0;
 }
 
@@ -88,10 +84,7 @@ static anoma_status seq_save(const void *state, an_writer *w)
     an_put_u32(w, (uint32_t)s->mode);
     an_put_u32(w, (uint32_t)s->window);
     an_put_u32(w, (uint32_t)s->horizon);
-    an_put_f64_array(w, s->center, s->n_features);
-    an_put_f64_array(w, s->scale, s->n_features);
-    an_put_f64_array(w, s->weights, s->n_features);
-    an_nn_write(&s->net, w);
+    an_nn_payload_write(&s->nn, w);
     return ANOMA_OK;
 }
 
@@ -101,8 +94,8 @@ static anoma_status fail(an_reader *r, const char *fmt, const char *detail)
     return an_error(ANOMA_ERR_FORMAT, "seq_autoencoder payload: %s%s", fmt, detail);
 }
 
-/* Header, scaling and weights; the graph is read after. */
-static anoma_status read_head(an_seq *s, an_reader *r, size_t f)
+/* The header; the scaling, weights and graph follow (payload.h). */
+static anoma_status read_head(an_seq *s, an_reader *r)
 {
     uint32_t mode = an_get_u32(r), window = an_get_u32(r), horizon = an_get_u32(r);
     if (r->failed)
@@ -117,42 +110,19 @@ static anoma_status read_head(an_seq *s, an_reader *r, size_t f)
     s->window = window;
     s->horizon = horizon;
     s->length = (size_t)window + horizon;
-    s->n_features = f;
-    if (!an_reader_can_hold(r, 3 * (uint64_t)f, 8))
-        return fail(r, "scaling and weights truncated", "");
-    s->center = AN_NEW_ARRAY(double, f);
-    s->scale = AN_NEW_ARRAY(double, f);
-    s->weights = AN_NEW_ARRAY(double, f);
-    if (!s->center || !s->scale || !s->weights)
-        return an_no_memory();
-    an_get_f64_array(r, s->center, f);
-    an_get_f64_array(r, s->scale, f);
-    an_get_f64_array(r, s->weights, f);
-    double total = 0;
-    for (size_t j = 0; j < f; j++) {
-        if (!isfinite(s->center[j]) || !(s->scale[j] > 0) || !isfinite(s->scale[j]))
-            return fail(r, "center must be finite and scale finite and > 0", "");
-        if (!(s->weights[j] >= 0) || !isfinite(s->weights[j]))
-            return fail(r, "feature weights must be finite and >= 0", "");
-        total += s->weights[j];
-    }
-    if (!(total > 0) || !isfinite(total))
-        return fail(r, "feature weights must not all be 0", "");
-    /* kept as imported, so that a saved model writes back the same bytes */
-    s->weight_total = total;
     return ANOMA_OK;
 }
 
 /* The graph's output against the mode. */
 static anoma_status check_output(an_seq *s, an_reader *r)
 {
-    size_t steps = s->net.out_steps, width = s->net.out_features, f = s->n_features;
+    size_t steps = s->nn.net.out_steps, width = s->nn.net.out_features, f = s->nn.n_features;
     int ok = s->mode == AN_SEQ_RECONSTRUCTION ? steps == s->window && width == f
              : s->mode == AN_SEQ_FORECAST     ? steps * width == s->horizon * f
                                               : steps * width == 1;
     if (!ok)
         return fail(r, "the network's output does not fit the mode: ", mode_names[s->mode]);
-    size_t floats = an_nn_scratch_floats(&s->net, 1);
+    size_t floats = an_nn_scratch_floats(&s->nn.net, 1);
     if (!floats || floats > MAX_WINDOW_FLOATS)
         return fail(r, "the network is too large: one window needs more than 128 MB of buffers",
                     "");
@@ -164,9 +134,9 @@ static anoma_status seq_load(void *state, an_reader *r, size_t n_features, uint3
     (void)version; /* only version 1 exists */
     an_seq *s = state;
     release(s);
-    anoma_status st = read_head(s, r, n_features);
+    anoma_status st = read_head(s, r);
     if (st == ANOMA_OK)
-        st = an_nn_read(&s->net, r, s->window, n_features);
+        st = an_nn_payload_read(&s->nn, r, n_features, s->window, "seq_autoencoder payload");
     if (st == ANOMA_OK)
         st = check_output(s, r);
     if (st == ANOMA_OK && r->failed)
@@ -182,7 +152,7 @@ static anoma_status seq_load(void *state, an_reader *r, size_t n_features, uint3
 static size_t seq_memory_bytes(const void *state)
 {
     const an_seq *s = state;
-    return sizeof *s + 3 * s->n_features * sizeof(double) + an_nn_memory_bytes(&s->net);
+    return sizeof *s + an_nn_payload_memory_bytes(&s->nn);
 }
 
 static void seq_describe(const void *state, an_strbuf *out)
@@ -195,8 +165,8 @@ static void seq_describe(const void *state, an_strbuf *out)
     an_strbuf_printf(out, "  mode: %s, window: %zu", mode_names[s->mode], s->window);
     if (s->mode == AN_SEQ_FORECAST)
         an_strbuf_printf(out, ", horizon: %zu", s->horizon);
-    an_strbuf_printf(out, ", features: %zu\n", s->n_features);
-    an_nn_describe(&s->net, out);
+    an_strbuf_printf(out, ", features: %zu\n", s->nn.n_features);
+    an_nn_describe(&s->nn.net, out);
     an_strbuf_printf(out, "  memory: %zu bytes\n", seq_memory_bytes(s));
 }
 
@@ -215,7 +185,7 @@ static anoma_status seq_auto_threshold(const an_params *params, double *threshol
 static size_t seq_entity_bytes(const void *state)
 {
     const an_seq *s = state;
-    return sizeof(uint64_t) + s->length * s->n_features * sizeof(double);
+    return sizeof(uint64_t) + s->length * s->nn.n_features * sizeof(double);
 }
 
 static void seq_entity_init(const void *state, void *entity)
@@ -228,7 +198,7 @@ static void seq_entity_update_score(const void *state, void *entity, const doubl
                                     void *scratch, double *score)
 {
     const an_seq *s = state;
-    size_t f = s->n_features, len = s->length;
+    size_t f = s->nn.n_features, len = s->length;
     uint64_t seen;
     memcpy(&seen, entity, sizeof seen);
     double *ring = (double *)((unsigned char *)entity + sizeof(uint64_t));
@@ -255,7 +225,7 @@ static anoma_status seq_entity_save(const void *state, const void *entity, an_wr
     memcpy(&seen, entity, sizeof seen);
     an_put_u64(w, seen);
     an_put_f64_array(w, (const double *)((const unsigned char *)entity + sizeof seen),
-                     s->length * s->n_features);
+                     s->length * s->nn.n_features);
     return ANOMA_OK;
 }
 
@@ -264,7 +234,7 @@ static anoma_status seq_entity_restore(const void *state, void *entity, an_reade
     const an_seq *s = state;
     uint64_t seen = an_get_u64(r);
     double *ring = (double *)((unsigned char *)entity + sizeof seen);
-    an_get_f64_array(r, ring, s->length * s->n_features);
+    an_get_f64_array(r, ring, s->length * s->nn.n_features);
     if (r->failed) {
         seq_entity_init(state, entity);
         return an_reader_status(r);
@@ -281,7 +251,7 @@ static size_t seq_stream_scratch_bytes(const void *state)
     if (!s->fitted)
         return 0;
     return an_align_up(an_seq_window_floats(s) * sizeof(float), 8) +
-           s->length * s->n_features * sizeof(double);
+           s->length * s->nn.n_features * sizeof(double);
 }
 
 const an_detector_vtable an_seq_autoencoder_detector = {

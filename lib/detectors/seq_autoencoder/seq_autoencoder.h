@@ -10,7 +10,7 @@
 #define AN_DETECTORS_SEQ_AUTOENCODER_H
 
 #include "detectors/detector.h"
-#include "nn/nn.h"
+#include "nn/payload.h"
 
 #define AN_SEQ_PAYLOAD_VERSION 1
 
@@ -24,12 +24,8 @@ typedef struct an_seq {
     an_seq_mode mode;
     size_t window;     /* T: steps the network reads */
     size_t horizon;    /* forecast: points predicted; 0 otherwise */
-    size_t n_features; /* F */
     size_t length;     /* points a scored window spans: T, or T + horizon */
-    double *center, *scale; /* F each: network input = (x - center) / scale */
-    double *weights;        /* F: per-feature weights of the error, as imported */
-    double weight_total;    /* their sum (> 0): the error divides by it */
-    an_nn net;
+    an_nn_payload nn;  /* F features: scaling, weights and the graph */
     /* parameters */
     size_t stride;
     int point_last; /* point_score=last */

@@ -10,19 +10,19 @@
 /* Windows per forward call when scoring many: about 16 MB of input. */
 enum { CHUNK_FLOATS = 1 << 22 };
 
-static size_t out_size(const an_seq *s) { return s->net.out_steps * s->net.out_features; }
+static size_t out_size(const an_seq *s) { return s->nn.net.out_steps * s->nn.net.out_features; }
 
 size_t an_seq_window_floats(const an_seq *s)
 {
-    return s->window * s->n_features + out_size(s) + an_nn_scratch_floats(&s->net, 1);
+    return s->window * s->nn.n_features + out_size(s) + an_nn_scratch_floats(&s->nn.net, 1);
 }
 
 /* The network input of the window starting at x (T points of F values). */
 static int window_input(const an_seq *s, const double *x, float *in)
 {
-    size_t n = s->window * s->n_features, f = s->n_features;
+    size_t n = s->window * s->nn.n_features, f = s->nn.n_features;
     for (size_t i = 0; i < n; i++) {
-        double v = (x[i] - s->center[i % f]) / s->scale[i % f];
+        double v = (x[i] - s->nn.center[i % f]) / s->nn.scale[i % f];
         if (!isfinite(v))
             return 0;
         in[i] = (float)v;
@@ -34,7 +34,7 @@ double an_seq_window_score(const an_seq *s, const double *window, const float *o
 {
     if (s->mode == AN_SEQ_CLASSIFICATION)
         return out[0];
-    size_t f = s->n_features;
+    size_t f = s->nn.n_features;
     /* the points compared: the window itself, or the `horizon` after its
      * first T */
     size_t points = s->mode == AN_SEQ_FORECAST ? s->horizon : s->window;
@@ -42,24 +42,24 @@ double an_seq_window_score(const an_seq *s, const double *window, const float *o
     double sum = 0;
     for (size_t t = 0; t < points; t++)
         for (size_t j = 0; j < f; j++) {
-            double v = (target[t * f + j] - s->center[j]) / s->scale[j];
+            double v = (target[t * f + j] - s->nn.center[j]) / s->nn.scale[j];
             double e = v - (double)out[t * f + j];
-            sum += s->weights[j] * e * e;
+            sum += s->nn.weights[j] * e * e;
         }
-    return sum / (s->weight_total * (double)points);
+    return sum / (s->nn.weight_total * (double)points);
 }
 
 double an_seq_score_one(const an_seq *s, const double *window, float *scratch)
 {
-    float *in = scratch, *out = in + s->window * s->n_features, *work = out + out_size(s);
+    float *in = scratch, *out = in + s->window * s->nn.n_features, *work = out + out_size(s);
     if (!window_input(s, window, in))
         return NAN;
     /* a forecast target must be known too */
     if (s->mode == AN_SEQ_FORECAST)
-        for (size_t i = s->window * s->n_features; i < s->length * s->n_features; i++)
+        for (size_t i = s->window * s->nn.n_features; i < s->length * s->nn.n_features; i++)
             if (!isfinite(window[i]))
                 return NAN;
-    an_nn_forward_block(&s->net, in, 1, out, work);
+    an_nn_forward_block(&s->nn.net, in, 1, out, work);
     return an_seq_window_score(s, window, out);
 }
 
@@ -68,7 +68,7 @@ double an_seq_score_one(const an_seq *s, const double *window, float *scratch)
 static anoma_status score_windows(const an_seq *s, const double *x, size_t n, size_t step,
                                   size_t n_threads, double *scores)
 {
-    size_t f = s->n_features, in_size = s->window * f, os = out_size(s);
+    size_t f = s->nn.n_features, in_size = s->window * f, os = out_size(s);
     size_t chunk = CHUNK_FLOATS / (in_size + os);
     if (chunk == 0)
         chunk = 1;
@@ -88,7 +88,7 @@ static anoma_status score_windows(const an_seq *s, const double *x, size_t n, si
             if (!valid[i])
                 memset(in + i * in_size, 0, in_size * sizeof *in);
         }
-        st = an_nn_forward(&s->net, in, m, n_threads, out);
+        st = an_nn_forward(&s->nn.net, in, m, n_threads, out);
         for (size_t i = 0; i < m && st == ANOMA_OK; i++)
             scores[first + i] = valid[i] ? an_seq_window_score(s, x + (first + i) * step * f,
                                                                out + i * os)
@@ -103,7 +103,7 @@ static anoma_status score_windows(const an_seq *s, const double *x, size_t n, si
 anoma_status an_seq_predict(const an_seq *s, const double *windows, size_t n, size_t n_threads,
                             float *out)
 {
-    size_t in_size = s->window * s->n_features;
+    size_t in_size = s->window * s->nn.n_features;
     float *in = AN_NEW_ARRAY(float, n * in_size);
     if (!in && n)
         return an_no_memory();
@@ -113,7 +113,7 @@ anoma_status an_seq_predict(const an_seq *s, const double *windows, size_t n, si
             return an_error(ANOMA_ERR_NONFINITE, "predict_windows: window %zu has a missing or "
                             "infinite value", i);
         }
-    anoma_status st = an_nn_forward(&s->net, in, n, n_threads, out);
+    anoma_status st = an_nn_forward(&s->nn.net, in, n, n_threads, out);
     an_free(in);
     return st;
 }
