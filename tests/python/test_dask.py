@@ -1,12 +1,18 @@
-"""Scoring a dask DataFrame on a local distributed cluster (scheduler and
-two worker processes on loopback, started and stopped here): the model's
+"""Scoring a dask DataFrame on a local distributed cluster (a scheduler and
+two workers, each a process of its own on loopback, started and stopped
+here): the model's
 bytes go to each worker once, and the scores equal single-process scoring
 exactly. Skipped without dask and distributed (python3-dask,
 python3-distributed)."""
+import os
+import socket
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
-from conftest import import_anoma
+from conftest import BINDINGS, import_anoma
 
 anoma = import_anoma()
 dd = pytest.importorskip("dask.dataframe")
@@ -16,15 +22,44 @@ import anoma.dask  # noqa: E402 - after the skips
 from anoma.merge import merge_forests  # noqa: E402
 
 
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=2, processes=True,
-                                       host="127.0.0.1", dashboard_address=None,
-                                       silence_logs=50)
-    client = distributed.Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
+def client(tmp_path_factory):
+    """A scheduler and two workers, each its own process, on loopback."""
+    folder = tmp_path_factory.mktemp("dask")
+    address = "tcp://127.0.0.1:%d" % _free_port()
+    env = dict(os.environ, ANOMA_LIBRARY=anoma._library.path,
+               PYTHONPATH=os.pathsep.join([BINDINGS] + sys.path[1:]))
+    cli = [sys.executable, "-m"]
+    processes = [subprocess.Popen(
+        cli + ["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port",
+               address.rsplit(":", 1)[1], "--no-dashboard"],
+        env=env, cwd=str(folder), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        client = distributed.Client(address, timeout=60)
+        for k in range(2):
+            processes.append(subprocess.Popen(
+                cli + ["distributed.cli.dask_worker", address, "--nthreads", "2",
+                       "--host", "127.0.0.1", "--no-dashboard", "--name", "worker-%d" % k,
+                       "--local-directory", str(folder)],
+                env=env, cwd=str(folder), stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL))
+        client.wait_for_workers(2, timeout=120)
+        yield client
+        client.close()
+    finally:
+        for p in reversed(processes):  # the workers, then the scheduler
+            p.terminate()
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
 
 
 def _holds(task, data):
