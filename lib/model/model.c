@@ -334,6 +334,9 @@ static anoma_status check_fit_input(const anoma_model *m, size_t rows, size_t co
     if (cols > AN_MODEL_MAX_FEATURES)
         return an_error(ANOMA_ERR_SHAPE, "fit: %zu columns; a model holds at most %d", cols,
                         (int)AN_MODEL_MAX_FEATURES);
+    if (rows > AN_MODEL_MAX_FIT_ROWS)
+        return an_error(ANOMA_ERR_SHAPE, "fit: %zu rows; a fit takes at most %zu", rows,
+                        AN_MODEL_MAX_FIT_ROWS);
     AN_TRY(an_model_check_labels("fit", labels, weights, rows));
     for (size_t k = 0; k < m->n_detectors; k++)
         if ((m->detectors[k].vt->flags & ANOMA_FLAG_NEEDS_LABELS) && !labels &&

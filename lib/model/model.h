@@ -3,6 +3,9 @@
 #define AN_MODEL_MODEL_H
 
 #include "anoma/model.h"
+
+#include <stdint.h>
+
 #include "core/params.h"
 #include "detectors/detector.h"
 #include "detectors/neighbor_data.h"
@@ -15,6 +18,9 @@
  * be loaded; the loader refuses more before allocating for them. The
  * feature bound also bounds the work a hostile file can ask of a load. */
 enum { AN_MODEL_MAX_DETECTORS = 4096, AN_MODEL_MAX_FEATURES = 1 << 20 };
+/* Rows one fit takes at most: detectors index their training rows with 32
+ * bits (tree leaf counts, boosting's row partitions, SGD's shuffled order). */
+#define AN_MODEL_MAX_FIT_ROWS ((size_t)UINT32_MAX)
 
 typedef struct an_model_detector {
     const an_detector_vtable *vt;

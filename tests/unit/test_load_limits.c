@@ -285,6 +285,23 @@ static void test_fit_and_add_within_what_a_load_accepts(void)
     free(x);
 }
 
+static void test_fit_rows_over_limit(void)
+{
+    /* More rows than a fit's 32-bit row indices hold: refused from the
+     * shape alone, before the data are read (the matrix points at one
+     * value, so a read past it would be caught by the sanitizer build). */
+    double one = 1.0;
+    anoma_model *m = NULL;
+    CHECK_STATUS(anoma_model_create("", &m), ANOMA_OK);
+    CHECK_STATUS(anoma_model_add_detector(m, "zscore", "", NULL), ANOMA_OK);
+    anoma_matrix tall = anoma_matrix_f64(&one, (size_t)UINT32_MAX + 1, 1);
+    CHECK_STATUS(anoma_model_fit(m, &tall, NULL, NULL), ANOMA_ERR_SHAPE);
+    CHECK(strstr(anoma_last_error(), "a fit takes at most 4294967295") != NULL);
+    anoma_matrix one_row = anoma_matrix_f64(&one, 1, 1);
+    CHECK_STATUS(anoma_model_fit(m, &one_row, NULL, NULL), ANOMA_OK); /* still usable */
+    anoma_model_free(m);
+}
+
 int main(void)
 {
     RUN(test_bomb_without_required_sections);
@@ -293,5 +310,6 @@ int main(void)
     RUN(test_feature_count_over_bytes_left);
     RUN(test_unnamed_feature_count_over_limit);
     RUN(test_fit_and_add_within_what_a_load_accepts);
+    RUN(test_fit_rows_over_limit);
     return test_summary();
 }
