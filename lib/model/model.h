@@ -147,10 +147,21 @@ anoma_status an_model_score_input(const anoma_model *m, const an_input *in, doub
 anoma_status an_model_frame_input(const anoma_model *m, const anoma_frame *f, const void *out,
                                   const char *what, an_input *in, an_input_column **columns);
 
-/* Detector `index` when it has per-feature scores; else the error
- * (ANOMA_ERR_INVALID_ARGUMENT for a bad index, ANOMA_ERR_UNSUPPORTED). */
-anoma_status an_model_explaining_detector(const anoma_model *m, size_t index,
-                                          const an_model_detector **d);
+/* What a call asks of one detector of a model (an_model_detector_at). */
+typedef enum an_detector_use {
+    AN_USE_ANY,                /* only that it exists */
+    AN_USE_FEATURE_SCORES,     /* per-feature scores of a row */
+    AN_USE_SCORES_BASE,        /* per-feature scores that add up to the score over a base */
+    AN_USE_TRAINING_SCORES,    /* scores of its training rows, kept by the detector */
+    AN_USE_EVAL_HISTORY,       /* metrics recorded on evaluation sets during fit */
+    AN_USE_FEATURE_IMPORTANCE, /* per-feature importance of the fitted detector */
+} an_detector_use;
+
+/* Detector `index` of m when it can serve `use`; else the error
+ * (ANOMA_ERR_INVALID_ARGUMENT for a bad index, ANOMA_ERR_UNSUPPORTED
+ * naming the detector and what it lacks). */
+anoma_status an_model_detector_at(const anoma_model *m, size_t index, an_detector_use use,
+                                  const an_model_detector **d);
 
 /* Detector d's per-feature scores of rows of the detectors' input:
  * rows x width values into out. */
