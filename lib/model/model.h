@@ -171,6 +171,18 @@ anoma_status an_model_feature_scores_rows(const anoma_model *m, const an_model_d
 /* Take detector d's scratch needs into the model's (after fit or load). */
 void an_model_note_scratch(anoma_model *m, const an_model_detector *d);
 
+/* Gives detector k of m, just added, its fitted state for the model's
+ * width (an_model_add_fitted); ctx is the caller's. */
+typedef anoma_status (*an_model_fill_fn)(anoma_model *m, size_t k, void *ctx);
+/* Add a detector fitted elsewhere, its state given by fill, as
+ * anoma_model_import_detector() documents: into an empty model it is the
+ * whole model, fitted now (threshold, schema, normalisation); else it
+ * waits for fit. `what` names the call in errors. On error the model is
+ * as it was. */
+anoma_status an_model_add_fitted(anoma_model *m, const char *what, const char *detector,
+                                 const char *params, size_t n_features, an_model_fill_fn fill,
+                                 void *ctx);
+
 /* ANOMA_ERR_UNSUPPORTED naming the first stateful detector, if any: their
  * scores depend on an entity's history, which only a stream has. */
 anoma_status an_model_check_stateless(const anoma_model *m, const char *what);

@@ -765,6 +765,19 @@ class Model:
         return buf.raw[:size.value]
 
     @classmethod
+    def merged(cls, models, params=None):
+        """One new fitted model from ``models`` (``Model`` objects) fitted
+        apart, each of one detector that merges (iforest: all their trees in
+        one forest), with model ``params`` (anoma_model_merge; anoma.merge's
+        ``merge_forests`` is the usual way in). InvalidArgumentError (a
+        ValueError) names the first model that does not merge and why."""
+        handles = (ctypes.c_void_p * len(models))(*[m._handle for m in models])
+        handle = ctypes.c_void_p()
+        check(lib.anoma_model_merge(handles, len(models), _encode(format_params(params)),
+                                    ctypes.byref(handle)))
+        return cls._from_handle(handle)
+
+    @classmethod
     def from_bytes(cls, data):
         """Load a model from bytes made by to_bytes() (or a model file's content)."""
         data = bytes(data)
