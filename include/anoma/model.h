@@ -123,6 +123,27 @@ ANOMA_API anoma_status anoma_model_detector_payload(const anoma_model *model, si
                                                     void *buf, size_t cap, size_t *size);
 
 /**
+ * @brief The layout version of a detector's payload: that of the bytes
+ *        anoma_model_detector_payload() gives and
+ *        anoma_model_import_detector() takes.
+ *
+ * Payload layouts (docs/detectors/) grow new versions when a detector
+ * keeps more; a program that reads the bytes itself (the Python package's
+ * estimators read fitted attributes from them) checks the version first.
+ * It is the current version of the detector's layout, whatever version
+ * the model's file was written with.
+ * @param model a model.
+ * @param index the detector, 0 to anoma_model_n_detectors() - 1.
+ * @param version receives the version (1 and up).
+ * @return ::ANOMA_OK; ::ANOMA_ERR_INVALID_ARGUMENT (NULL argument,
+ *         @p index out of range).
+ * @note Thread safety: reads the model only; safe from many threads.
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_detector_payload_version(const anoma_model *model,
+                                                            size_t index, uint32_t *version);
+
+/**
  * @brief Merge models fitted apart, on partitions of the rows, into one new
  *        fitted model.
  *

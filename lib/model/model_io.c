@@ -166,6 +166,18 @@ anoma_status anoma_model_detector_payload(const anoma_model *m, size_t index, vo
     return st;
 }
 
+anoma_status anoma_model_detector_payload_version(const anoma_model *m, size_t index,
+                                                  uint32_t *version)
+{
+    if (!m || !version)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT,
+                        "anoma_model_detector_payload_version: NULL argument");
+    const an_model_detector *d = NULL;
+    AN_TRY(an_model_detector_at(m, index, AN_USE_ANY, &d));
+    *version = d->vt->payload_version; /* what save writes (detector.h) */
+    return ANOMA_OK;
+}
+
 anoma_status anoma_model_save(const anoma_model *m, const char *path)
 {
     if (!m || !path)

@@ -243,6 +243,13 @@ anoma_model *test_reloaded(const char *file, int line, const anoma_model *m,
 
 unsigned char *test_detector_payload(const anoma_model *m, size_t index, size_t *size)
 {
+    uint32_t version;
+    return test_detector_payload_versioned(m, index, size, &version);
+}
+
+unsigned char *test_detector_payload_versioned(const anoma_model *m, size_t index, size_t *size,
+                                               uint32_t *version)
+{
     size_t file_size = 0;
     unsigned char *file = TEST_SAVED_BYTES(m, &file_size);
     if (!file)
@@ -261,7 +268,7 @@ unsigned char *test_detector_payload(const anoma_model *m, size_t index, size_t 
             an_free(an_get_str(&r)); /* parameters */
             an_get_f64(&r);          /* shift */
             an_get_f64(&r);          /* scale */
-            an_get_u32(&r);          /* payload version */
+            *version = an_get_u32(&r);
             *size = r.len - r.pos;
             payload = malloc(*size + 1);
             if (payload)

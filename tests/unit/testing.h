@@ -87,6 +87,9 @@ anoma_model *test_reloaded(const char *file, int line, const anoma_model *m,
  * out of the model's file
  * (malloc'd; NULL if absent). */
 unsigned char *test_detector_payload(const anoma_model *m, size_t index, size_t *size);
+/* The same, with the payload version the file records for it in *version. */
+unsigned char *test_detector_payload_versioned(const anoma_model *m, size_t index, size_t *size,
+                                               uint32_t *version);
 
 /* A parameter text a detector must refuse, and the key its message names. */
 typedef struct test_bad_param {
