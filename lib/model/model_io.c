@@ -140,11 +140,8 @@ anoma_status anoma_model_detector_payload(const anoma_model *m, size_t index, vo
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_detector_payload: NULL argument");
     if (!m->fitted)
         return an_error(ANOMA_ERR_NOT_FITTED, "detector payload: the model is not fitted");
-    if (index >= m->n_detectors)
-        return an_error(ANOMA_ERR_INVALID_ARGUMENT,
-                        "detector payload: index %zu is out of range (the model has %zu detectors)",
-                        index, m->n_detectors);
-    const an_model_detector *d = &m->detectors[index];
+    const an_model_detector *d = NULL;
+    AN_TRY(an_model_detector_at(m, index, AN_USE_ANY, &d));
     /* Its rows live in the model's shared table: the payload only names them. */
     if (d->vt->share_rows)
         return an_error(ANOMA_ERR_UNSUPPORTED,
