@@ -123,6 +123,61 @@ ANOMA_API anoma_status anoma_model_detector_payload(const anoma_model *model, si
                                                     void *buf, size_t cap, size_t *size);
 
 /**
+ * @brief The layout version of a detector's payload: that of the bytes
+ *        anoma_model_detector_payload() gives and
+ *        anoma_model_import_detector() takes.
+ *
+ * Payload layouts (docs/detectors/) grow new versions when a detector
+ * keeps more; a program that reads the bytes itself (the Python package's
+ * estimators read fitted attributes from them) checks the version first.
+ * It is the current version of the detector's layout, whatever version
+ * the model's file was written with.
+ * @param model a model.
+ * @param index the detector, 0 to anoma_model_n_detectors() - 1.
+ * @param version receives the version (1 and up).
+ * @return ::ANOMA_OK; ::ANOMA_ERR_INVALID_ARGUMENT (NULL argument,
+ *         @p index out of range).
+ * @note Thread safety: reads the model only; safe from many threads.
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_detector_payload_version(const anoma_model *model,
+                                                            size_t index, uint32_t *version);
+
+/**
+ * @brief Merge models fitted apart, on partitions of the rows, into one new
+ *        fitted model.
+ *
+ * Each of @p models holds one detector of a kind that merges and no
+ * pipeline steps; all have the same detector kind, feature count and
+ * feature names. Isolation forests ("iforest", the one kind that merges
+ * today) must also share `max_samples` and the float32 flag of forests
+ * imported from scikit-learn: the result holds every tree of every
+ * forest, in order, and scores as a forest of all of them
+ * (docs/scale-out.md, "Training per partition"). The new model is made as
+ * anoma_model_import_detector() makes an empty model fitted: @p params
+ * must set a fixed `threshold` or `contamination=auto`; it takes the
+ * feature names of `models[0]`.
+ * @param models the fitted models (read only; the caller keeps them).
+ * @param n how many, at least 1.
+ * @param params the new model's parameters as `key=value` text, as
+ *        anoma_model_create() takes them.
+ * @param out receives the new model, to free with anoma_model_free();
+ *        NULL on error.
+ * @return ::ANOMA_OK; ::ANOMA_ERR_INVALID_ARGUMENT (NULL argument, or
+ *         models that do not merge: the message names the first
+ *         `models[k]` and what differs); ::ANOMA_ERR_EMPTY (@p n is 0);
+ *         ::ANOMA_ERR_NOT_FITTED; ::ANOMA_ERR_PARAM_VALUE (the merged
+ *         forest would have more trees than `n_trees` allows, or bad
+ *         @p params); ::ANOMA_ERR_UNKNOWN_PARAM; ::ANOMA_ERR_UNSUPPORTED
+ *         (@p params without a threshold rule); ::ANOMA_ERR_NO_MEMORY.
+ * @note Thread safety: reads the fitted @p models only; safe while other
+ *       threads score them.
+ * @since 0.2.0
+ */
+ANOMA_API anoma_status anoma_model_merge(const anoma_model *const *models, size_t n,
+                                         const char *params, anoma_model **out);
+
+/**
  * @brief Add a gradient-boosted-tree detector ("gbt") from an XGBoost model
  *        saved as JSON (XGBoost 1.7's `booster.save_model("m.json")`).
  *

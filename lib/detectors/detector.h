@@ -141,6 +141,15 @@ typedef struct an_detector_vtable {
      * message saying why these parameters have none; NULL = no rule. */
     anoma_status (*auto_threshold)(const an_params *params, double *threshold);
 
+    /* Optional: make `state` (created from `params`, unfitted) the one
+     * detector holding what the fitted states parts[0..n) of this kind and
+     * width hold together (an isolation forest of all their trees), and
+     * set in `params` what describes it (n_trees). Parts that cannot merge
+     * are ANOMA_ERR_INVALID_ARGUMENT naming the first as models[k] (the
+     * parts are numbered as anoma_model_merge's models). NULL = the
+     * detector does not merge. */
+    anoma_status (*merge)(void *state, an_params *params, const void *const *parts, size_t n);
+
     /* ---- stateful part: all set with ANOMA_FLAG_STATEFUL, else all NULL ----
      * An entity (a user, a sensor) owns one block of entity_bytes at
      * entity_align, which the stream allocates and keeps; the fitted state

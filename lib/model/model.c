@@ -191,9 +191,8 @@ anoma_status anoma_model_set_detector_param(anoma_model *m, size_t index, const 
 {
     if (!m || !key || !value)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_set_detector_param: NULL argument");
-    if (index >= m->n_detectors)
-        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "detector index %zu: the model has %zu", index,
-                        m->n_detectors);
+    const an_model_detector *found = NULL;
+    AN_TRY(an_model_detector_at(m, index, AN_USE_ANY, &found));
     if (m->fitted)
         return an_error(ANOMA_ERR_UNSUPPORTED, "a fitted model is immutable: build a new one");
     an_model_detector *d = &m->detectors[index];
@@ -235,10 +234,9 @@ anoma_status anoma_model_detector_params(const anoma_model *m, size_t index, cha
 {
     if (!m || (!buf && cap))
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_detector_params: NULL argument");
-    if (index >= m->n_detectors)
-        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "detector index %zu: the model has %zu", index,
-                        m->n_detectors);
-    return export_params(&m->detectors[index].params, buf, cap, needed);
+    const an_model_detector *d = NULL;
+    AN_TRY(an_model_detector_at(m, index, AN_USE_ANY, &d));
+    return export_params(&d->params, buf, cap, needed);
 }
 
 /* The calling thread's own count, if it set one, wins over the model's. */

@@ -153,10 +153,21 @@ anoma_status an_model_score_input(const anoma_model *m, const an_input *in, doub
 anoma_status an_model_frame_input(const anoma_model *m, const anoma_frame *f, const void *out,
                                   const char *what, an_input *in, an_input_column **columns);
 
-/* Detector `index` when it has per-feature scores; else the error
- * (ANOMA_ERR_INVALID_ARGUMENT for a bad index, ANOMA_ERR_UNSUPPORTED). */
-anoma_status an_model_explaining_detector(const anoma_model *m, size_t index,
-                                          const an_model_detector **d);
+/* What a call asks of one detector of a model (an_model_detector_at). */
+typedef enum an_detector_use {
+    AN_USE_ANY,                /* only that it exists */
+    AN_USE_FEATURE_SCORES,     /* per-feature scores of a row */
+    AN_USE_SCORES_BASE,        /* per-feature scores that add up to the score over a base */
+    AN_USE_TRAINING_SCORES,    /* scores of its training rows, kept by the detector */
+    AN_USE_EVAL_HISTORY,       /* metrics recorded on evaluation sets during fit */
+    AN_USE_FEATURE_IMPORTANCE, /* per-feature importance of the fitted detector */
+} an_detector_use;
+
+/* Detector `index` of m when it can serve `use`; else the error
+ * (ANOMA_ERR_INVALID_ARGUMENT for a bad index, ANOMA_ERR_UNSUPPORTED
+ * naming the detector and what it lacks). */
+anoma_status an_model_detector_at(const anoma_model *m, size_t index, an_detector_use use,
+                                  const an_model_detector **d);
 
 /* Detector d's per-feature scores of rows of the detectors' input:
  * rows x width values into out. */
@@ -165,6 +176,18 @@ anoma_status an_model_feature_scores_rows(const anoma_model *m, const an_model_d
 
 /* Take detector d's scratch needs into the model's (after fit or load). */
 void an_model_note_scratch(anoma_model *m, const an_model_detector *d);
+
+/* Gives detector k of m, just added, its fitted state for the model's
+ * width (an_model_add_fitted); ctx is the caller's. */
+typedef anoma_status (*an_model_fill_fn)(anoma_model *m, size_t k, void *ctx);
+/* Add a detector fitted elsewhere, its state given by fill, as
+ * anoma_model_import_detector() documents: into an empty model it is the
+ * whole model, fitted now (threshold, schema, normalisation); else it
+ * waits for fit. `what` names the call in errors. On error the model is
+ * as it was. */
+anoma_status an_model_add_fitted(anoma_model *m, const char *what, const char *detector,
+                                 const char *params, size_t n_features, an_model_fill_fn fill,
+                                 void *ctx);
 
 /* ANOMA_ERR_UNSUPPORTED naming the first stateful detector, if any: their
  * scores depend on an entity's history, which only a stream has. */

@@ -140,11 +140,8 @@ anoma_status anoma_model_detector_payload(const anoma_model *m, size_t index, vo
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_detector_payload: NULL argument");
     if (!m->fitted)
         return an_error(ANOMA_ERR_NOT_FITTED, "detector payload: the model is not fitted");
-    if (index >= m->n_detectors)
-        return an_error(ANOMA_ERR_INVALID_ARGUMENT,
-                        "detector payload: index %zu is out of range (the model has %zu detectors)",
-                        index, m->n_detectors);
-    const an_model_detector *d = &m->detectors[index];
+    const an_model_detector *d = NULL;
+    AN_TRY(an_model_detector_at(m, index, AN_USE_ANY, &d));
     /* Its rows live in the model's shared table: the payload only names them. */
     if (d->vt->share_rows)
         return an_error(ANOMA_ERR_UNSUPPORTED,
@@ -164,6 +161,18 @@ anoma_status anoma_model_detector_payload(const anoma_model *m, size_t index, vo
     }
     an_writer_free(&w);
     return st;
+}
+
+anoma_status anoma_model_detector_payload_version(const anoma_model *m, size_t index,
+                                                  uint32_t *version)
+{
+    if (!m || !version)
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT,
+                        "anoma_model_detector_payload_version: NULL argument");
+    const an_model_detector *d = NULL;
+    AN_TRY(an_model_detector_at(m, index, AN_USE_ANY, &d));
+    *version = d->vt->payload_version; /* what save writes (detector.h) */
+    return ANOMA_OK;
 }
 
 anoma_status anoma_model_save(const anoma_model *m, const char *path)
@@ -304,14 +313,13 @@ static void drop_detector(anoma_model *m, size_t k)
     m->n_detectors--;
 }
 
-anoma_status anoma_model_import_detector(anoma_model *m, const char *detector, const char *params,
-                                         const void *state, size_t size, size_t n_features)
+anoma_status an_model_add_fitted(anoma_model *m, const char *what, const char *detector,
+                                const char *params, size_t n_features, an_model_fill_fn fill,
+                                void *ctx)
 {
-    if (!m || !detector || (!state && size))
-        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_import_detector: NULL argument");
     if (m->fitted)
-        return an_error(ANOMA_ERR_UNSUPPORTED, "import: the model is fitted, and so immutable: "
-                        "import into a new model");
+        return an_error(ANOMA_ERR_UNSUPPORTED, "%s: the model is fitted, and so immutable: "
+                        "import into a new model", what);
     /* Into a model with steps or other detectors, the import waits for fit,
      * which fits the rest and checks the width; into an empty model it is
      * the whole model, fitted now. */
@@ -319,21 +327,22 @@ anoma_status anoma_model_import_detector(anoma_model *m, const char *detector, c
     int by_rule = an_params_is(&m->params, "contamination", "auto");
     if (alone && an_params_is(&m->params, "threshold", "auto") && !by_rule)
         return an_error(ANOMA_ERR_UNSUPPORTED,
-                        "import: set the model's threshold, or contamination=auto, first (there "
-                        "is no training data to take the contamination quantile of)");
+                        "%s: set the model's threshold, or contamination=auto, first (there "
+                        "is no training data to take the contamination quantile of)", what);
     if (n_features == 0 || n_features > AN_MODEL_MAX_FEATURES)
-        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "import: n_features %zu is out of range",
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "%s: n_features %zu is out of range", what,
                         n_features);
     if (alone && m->feature_names && m->n_features != n_features)
-        return an_error(ANOMA_ERR_SHAPE, "import: %zu feature names were set for %zu features",
-                        m->n_features, n_features);
+        return an_error(ANOMA_ERR_SHAPE, "%s: %zu feature names were set for %zu features",
+                        what, m->n_features, n_features);
     AN_TRY(anoma_model_add_detector(m, detector, params, NULL));
     size_t k = m->n_detectors - 1;
     size_t old_width = m->width, old_bytes = m->scratch_bytes, old_align = m->scratch_align;
     m->width = n_features;
     /* the layout documented today: the detector's current payload version */
-    an_reader r = an_reader_make(state, size, "imported detector");
-    anoma_status st = load_state(m, k, &r, m->detectors[k].vt->payload_version);
+    anoma_status st = fill(m, k, ctx);
+    if (st == ANOMA_OK)
+        an_model_note_scratch(m, &m->detectors[k]);
     if (st == ANOMA_OK && alone)
         st = an_model_set_matrix_schema(m, n_features);
     if (st == ANOMA_OK && alone)
@@ -362,6 +371,29 @@ anoma_status anoma_model_import_detector(anoma_model *m, const char *detector, c
     m->threshold = threshold;
     m->fitted = 1;
     return ANOMA_OK;
+}
+
+typedef struct payload {
+    const void *data;
+    size_t size;
+} payload;
+
+/* an_model_fill_fn of an import: the detector's state from its payload,
+ * in the layout documented today (its current payload version). */
+static anoma_status load_payload(anoma_model *m, size_t k, void *ctx)
+{
+    const payload *p = ctx;
+    an_reader r = an_reader_make(p->data, p->size, "imported detector");
+    return load_state(m, k, &r, m->detectors[k].vt->payload_version);
+}
+
+anoma_status anoma_model_import_detector(anoma_model *m, const char *detector, const char *params,
+                                         const void *state, size_t size, size_t n_features)
+{
+    if (!m || !detector || (!state && size))
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_import_detector: NULL argument");
+    payload p = {state, size};
+    return an_model_add_fitted(m, "import", detector, params, n_features, load_payload, &p);
 }
 
 /* The single section of a type, or NULL (counted in *count). */

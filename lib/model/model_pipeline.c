@@ -222,7 +222,7 @@ anoma_status anoma_model_feature_scores_frame(const anoma_model *m, size_t index
     const an_model_detector *d = NULL;
     const double *dense;
     double *owned = NULL;
-    anoma_status st = an_model_explaining_detector(m, index, &d);
+    anoma_status st = an_model_detector_at(m, index, AN_USE_FEATURE_SCORES, &d);
     if (st == ANOMA_OK)
         st = an_model_features(m, &in, &dense, &owned);
     if (st == ANOMA_OK)

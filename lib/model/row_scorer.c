@@ -111,7 +111,7 @@ anoma_status anoma_row_scorer_feature_scores(anoma_row_scorer *s, size_t index, 
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "row scorer: NULL argument");
     const anoma_model *m = s->model;
     const an_model_detector *d = NULL;
-    AN_TRY(an_model_explaining_detector(m, index, &d));
+    AN_TRY(an_model_detector_at(m, index, AN_USE_FEATURE_SCORES, &d));
     AN_TRY(check_row(m, row, n_features));
     const double *x;
     AN_TRY(row_features(s, row, n_features, &x));
@@ -162,7 +162,7 @@ anoma_status anoma_row_scorer_explain_values(anoma_row_scorer *s, size_t index,
     if (!s || !row || !score || !feature_scores)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "row scorer: NULL argument");
     const an_model_detector *d = NULL;
-    AN_TRY(an_model_explaining_detector(s->model, index, &d));
+    AN_TRY(an_model_detector_at(s->model, index, AN_USE_FEATURE_SCORES, &d));
     AN_TRY(row_values_features(s, row, n)); /* once: a stateful step sees the row once */
     score_features(s, s->features, score, is_anomaly);
     d->vt->feature_scores_row(d->state, s->features, s->scratch, feature_scores);

@@ -23,11 +23,11 @@ static anoma_status sort_scores(double *v, size_t n)
         an_sort_doubles(v, n);
         return ANOMA_OK;
     }
-    double *buffer = AN_NEW_ARRAY(double, n);
-    if (!buffer)
+    uint64_t *scratch = an_malloc_array(n, 2 * sizeof *scratch);
+    if (!scratch)
         return an_no_memory();
-    an_radix_sort_doubles(v, n, buffer);
-    an_free(buffer);
+    an_radix_sort_doubles(v, n, scratch);
+    an_free(scratch);
     return ANOMA_OK;
 }
 

@@ -80,9 +80,8 @@ anoma_status anoma_model_score_detector(const anoma_model *m, size_t index,
                                         const anoma_matrix *x, double *scores)
 {
     AN_TRY(an_model_check_input(m, x, "score"));
-    if (index >= m->n_detectors)
-        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "detector index %zu: the model has %zu", index,
-                        m->n_detectors);
+    const an_model_detector *d = NULL;
+    AN_TRY(an_model_detector_at(m, index, AN_USE_ANY, &d));
     if (!scores && x->rows)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "score: NULL output array");
     const double *dense;
@@ -100,13 +99,11 @@ anoma_status anoma_model_training_scores(const anoma_model *m, size_t index, dou
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "anoma_model_training_scores: NULL argument");
     if (!m->fitted)
         return an_error(ANOMA_ERR_NOT_FITTED, "training_scores: the model is not fitted");
-    if (index >= m->n_detectors)
-        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "detector index %zu: the model has %zu", index,
-                        m->n_detectors);
-    const an_model_detector *d = &m->detectors[index];
+    const an_model_detector *d = NULL;
+    AN_TRY(an_model_detector_at(m, index, AN_USE_TRAINING_SCORES, &d));
     size_t rows = 0;
-    const double *own = d->vt->training_scores ? d->vt->training_scores(d->state, &rows) : NULL;
-    if (!own || !rows)
+    const double *own = d->vt->training_scores(d->state, &rows);
+    if (!own || !rows) /* kept by some fits only (lof: novelty=false) */
         return an_error(ANOMA_ERR_UNSUPPORTED, "detector '%s' has no training scores of its own: "
                         "score the training rows", d->vt->name);
     if (needed)
@@ -211,16 +208,43 @@ anoma_status anoma_model_predict(const anoma_model *m, const anoma_matrix *x, in
     return st;
 }
 
-anoma_status an_model_explaining_detector(const anoma_model *m, size_t index,
-                                          const an_model_detector **d)
+/* Why a detector cannot serve a use, as the end of a sentence that starts
+ * with its name; NULL when it can. */
+static const char *lacking(const an_detector_vtable *vt, an_detector_use use)
+{
+    int explains = use == AN_USE_FEATURE_SCORES || use == AN_USE_SCORES_BASE;
+    if (explains && !((vt->flags & ANOMA_FLAG_FEATURE_SCORES) && vt->feature_scores_row))
+        return " has no per-feature scores";
+    switch (use) {
+    case AN_USE_ANY:
+    case AN_USE_FEATURE_SCORES:
+        return NULL;
+    case AN_USE_SCORES_BASE:
+        return vt->feature_scores_base ? NULL
+                                       : ": its feature scores are not contributions added to a base";
+    case AN_USE_TRAINING_SCORES:
+        return vt->training_scores ? NULL
+                                   : " has no training scores of its own: "
+                                     "score the training rows";
+    case AN_USE_EVAL_HISTORY:
+        return vt->eval_history ? NULL : " records no evaluation history";
+    case AN_USE_FEATURE_IMPORTANCE:
+        return vt->feature_importance ? NULL : " has no feature importance";
+    }
+    return NULL;
+}
+
+anoma_status an_model_detector_at(const anoma_model *m, size_t index, an_detector_use use,
+                                  const an_model_detector **d)
 {
     if (index >= m->n_detectors)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "detector index %zu: the model has %zu", index,
                         m->n_detectors);
+    const char *lacks = lacking(m->detectors[index].vt, use);
+    if (lacks)
+        return an_error(ANOMA_ERR_UNSUPPORTED, "detector '%s'%s", m->detectors[index].vt->name,
+                        lacks);
     *d = &m->detectors[index];
-    if (!((*d)->vt->flags & ANOMA_FLAG_FEATURE_SCORES) || !(*d)->vt->feature_scores_row)
-        return an_error(ANOMA_ERR_UNSUPPORTED, "detector '%s' has no per-feature scores",
-                        (*d)->vt->name);
     return ANOMA_OK;
 }
 
@@ -241,7 +265,7 @@ anoma_status anoma_model_feature_scores(const anoma_model *m, size_t index,
 {
     AN_TRY(an_model_check_input(m, x, "feature_scores"));
     const an_model_detector *d = NULL;
-    AN_TRY(an_model_explaining_detector(m, index, &d));
+    AN_TRY(an_model_detector_at(m, index, AN_USE_FEATURE_SCORES, &d));
     if (!out && x->rows)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "feature_scores: NULL output array");
     const double *dense;
@@ -259,10 +283,7 @@ anoma_status anoma_model_feature_scores_base(const anoma_model *m, size_t index,
     if (!m->fitted)
         return an_error(ANOMA_ERR_NOT_FITTED, "feature_scores_base: the model is not fitted");
     const an_model_detector *d = NULL;
-    AN_TRY(an_model_explaining_detector(m, index, &d));
-    if (!d->vt->feature_scores_base)
-        return an_error(ANOMA_ERR_UNSUPPORTED, "detector '%s': its feature scores are not "
-                        "contributions added to a base", d->vt->name);
+    AN_TRY(an_model_detector_at(m, index, AN_USE_SCORES_BASE, &d));
     *base = d->vt->feature_scores_base(d->state);
     return ANOMA_OK;
 }
@@ -274,13 +295,8 @@ anoma_status anoma_model_eval_history(const anoma_model *m, size_t index, size_t
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "eval_history: NULL argument");
     if (!m->fitted)
         return an_error(ANOMA_ERR_NOT_FITTED, "eval_history: the model is not fitted");
-    if (index >= m->n_detectors)
-        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "detector index %zu: the model has %zu", index,
-                        m->n_detectors);
-    const an_model_detector *d = &m->detectors[index];
-    if (!d->vt->eval_history)
-        return an_error(ANOMA_ERR_UNSUPPORTED, "detector '%s' records no evaluation history",
-                        d->vt->name);
+    const an_model_detector *d = NULL;
+    AN_TRY(an_model_detector_at(m, index, AN_USE_EVAL_HISTORY, &d));
     const double *values;
     size_t count;
     AN_TRY(d->vt->eval_history(d->state, set, metric, &values, &count));
@@ -297,12 +313,7 @@ anoma_status anoma_model_feature_importance(const anoma_model *m, size_t index, 
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "feature_importance: NULL argument");
     if (!m->fitted)
         return an_error(ANOMA_ERR_NOT_FITTED, "feature_importance: the model is not fitted");
-    if (index >= m->n_detectors)
-        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "detector index %zu: the model has %zu", index,
-                        m->n_detectors);
-    const an_model_detector *d = &m->detectors[index];
-    if (!d->vt->feature_importance)
-        return an_error(ANOMA_ERR_UNSUPPORTED, "detector '%s' has no feature importance",
-                        d->vt->name);
+    const an_model_detector *d = NULL;
+    AN_TRY(an_model_detector_at(m, index, AN_USE_FEATURE_IMPORTANCE, &d));
     return d->vt->feature_importance(d->state, kind, out);
 }

@@ -13,10 +13,10 @@ static anoma_status find(const anoma_model *m, size_t index, const char *what, c
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "%s: NULL model", what);
     if (!m->fitted)
         return an_error(ANOMA_ERR_NOT_FITTED, "%s: the model is not fitted", what);
-    if (index >= m->n_detectors)
-        return an_error(ANOMA_ERR_INVALID_ARGUMENT, "%s: detector index %zu out of range (%zu "
-                        "detectors)", what, index, m->n_detectors);
-    const an_model_detector *d = &m->detectors[index];
+    const an_model_detector *d = NULL;
+    anoma_status st = an_model_detector_at(m, index, AN_USE_ANY, &d);
+    if (st != ANOMA_OK)
+        return an_error(st, "%s: %s", what, anoma_last_error());
     if (!(*s = an_seq_of(d->vt, d->state)))
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "%s: detector %zu is '%s', not a sequence "
                         "detector", what, index, d->vt->name);

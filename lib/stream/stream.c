@@ -86,7 +86,7 @@ static anoma_status read_options(anoma_stream *s, const char *text)
     } else {
         size_t k = (size_t)an_params_int(p, "alert_detector");
         const an_model_detector *d = NULL;
-        if (an_model_explaining_detector(m, k, &d) != ANOMA_OK)
+        if (an_model_detector_at(m, k, AN_USE_FEATURE_SCORES, &d) != ANOMA_OK)
             return an_error(ANOMA_ERR_PARAM_VALUE, "stream: alert_detector=%zu: %s", k,
                             anoma_last_error());
         s->explainer = d;
@@ -412,7 +412,7 @@ anoma_status anoma_stream_last_feature_scores(anoma_stream *s, size_t index, dou
     if (!s || !out)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "stream: NULL argument");
     const an_model_detector *d = NULL;
-    AN_TRY(an_model_explaining_detector(s->model, index, &d));
+    AN_TRY(an_model_detector_at(s->model, index, AN_USE_FEATURE_SCORES, &d));
     if (!s->has_last)
         return an_error(ANOMA_ERR_INVALID_ARGUMENT, "stream: no observation to explain: the "
                         "last push failed or none was made");

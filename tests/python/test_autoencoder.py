@@ -139,8 +139,7 @@ def test_malformed_payloads_refused():
 
 def layers_of(model):
     """The Linear layers' (weight, bias) of a model's autoencoder payload."""
-    from anoma.ocsvm import _detector_payload
-    payload = _detector_payload(model)[1]
+    payload = model.detector_payload(0)
     f = model.n_features
     at_ = 12 + 3 * 8 * f
     (n,) = struct.unpack_from("<Q", payload, at_)

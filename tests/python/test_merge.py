@@ -5,6 +5,7 @@ zscore and Mahalanobis statistics merged exactly, checked against fitting
 on all the rows at once, numpy and scikit-learn; the detectors that do not
 merge are refused. Also anoma_model_detector_payload, which the merge reads."""
 import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -23,6 +24,35 @@ def _rows(n, d=4, seed=0):
 
 def _parts(x, k):
     return np.array_split(x, k)
+
+
+def _file_payload_versions(data):
+    """The payload version each detector section of a model file records
+    (docs/model-format.md): the reference for ``with_version``."""
+    (count,) = struct.unpack_from("<I", data, 16)
+    pos, versions = 24, []
+    for _ in range(count):
+        kind, flags, stored, _raw = struct.unpack_from("<IIQQ", data, pos)
+        body = data[pos + 32:pos + 32 + stored]
+        pos += 32 + stored
+        if kind != 4:  # a detector section
+            continue
+        body = zlib.decompress(body) if flags & 2 else body
+        at = 0
+        for _field in range(2):  # name, parameters
+            at += 4 + struct.unpack_from("<I", body, at)[0]
+        versions.append(struct.unpack_from("<I", body, at + 16)[0])  # after shift, scale
+    return versions
+
+
+def test_detector_payload_with_its_version():
+    x = _rows(300)
+    model = anoma.Model("contamination=0.1", ["zscore", "ocsvm"]).fit(x)
+    versions = _file_payload_versions(model.to_bytes())
+    for k in range(2):
+        version, payload = model.detector_payload(k, with_version=True)
+        assert payload == model.detector_payload(k) and version == versions[k]
+    assert versions[1] == 2  # docs/detectors/ocsvm.md: "Payload ..., version 2"
 
 
 def test_detector_payload_is_what_import_takes_back():

@@ -73,15 +73,6 @@ static anoma_status feature_scores(void *ctx)
     return st;
 }
 
-static unsigned char *saved_bytes(const anoma_model *m, size_t *size)
-{
-    *size = 0;
-    CHECK_OK(anoma_model_save_memory(m, NULL, 0, size));
-    unsigned char *bytes = malloc(*size);
-    CHECK_OK(anoma_model_save_memory(m, bytes, *size, size));
-    return bytes;
-}
-
 /* Every read path of one fitted model with each allocation failing in
  * turn; afterwards the model scores and saves as before. Prints the
  * failing allocations tried per path. */
@@ -93,7 +84,7 @@ static void sweep_read_paths(const char *detector, const anoma_model *m)
     CHECK_OK(anoma_model_score(m, &x, reference));
     f.reference = reference;
     size_t size_before;
-    unsigned char *before = saved_bytes(m, &size_before);
+    unsigned char *before = TEST_SAVED_BYTES(m, &size_before);
     long batch = CHECK_ALLOC_FAILURES(score_batch, &f);
     long rows = CHECK_ALLOC_FAILURES(score_rows, &f);
     long explained = -1; /* -1: the detector has no feature scores */
@@ -106,7 +97,7 @@ static void sweep_read_paths(const char *detector, const anoma_model *m)
     printf("  %-16s score %ld, row scorer %ld, feature scores %ld\n", detector, batch, rows,
            explained);
     size_t size_after;
-    unsigned char *after = saved_bytes(m, &size_after);
+    unsigned char *after = TEST_SAVED_BYTES(m, &size_after);
     int unchanged = size_after == size_before && !memcmp(before, after, size_before);
     CHECK(unchanged);
     if (!unchanged)
@@ -273,12 +264,9 @@ static anoma_status load_and_score(void *ctx)
     return st;
 }
 
-/* A stream over the frame's rows, entities interleaved: each push scores
- * as the batch (the steps keyed by the entity column make the two equal),
- * then a save and a restore into a second stream, which must go on alike. */
-static anoma_status push_row(anoma_stream *s, size_t i, double *score)
+/* Row i of the frame as the values of one push. */
+static void fill_row(size_t i, anoma_value *row)
 {
-    anoma_value row[7];
     row[0].text = user[i];
     row[1].text = device[i];
     row[2].text = channel[i];
@@ -286,6 +274,15 @@ static anoma_status push_row(anoma_stream *s, size_t i, double *score)
     row[4].timestamp = ts[i];
     row[5].number = amount[i];
     row[6].number = clicks[i];
+}
+
+/* A stream over the frame's rows, entities interleaved: each push scores
+ * as the batch (the steps keyed by the entity column make the two equal),
+ * then a save and a restore into a second stream, which must go on alike. */
+static anoma_status push_row(anoma_stream *s, size_t i, double *score)
+{
+    anoma_value row[7];
+    fill_row(i, row);
     return anoma_stream_push_values(s, user[i], (double)ts[i], row, 7, score, NULL, NULL);
 }
 
@@ -357,13 +354,7 @@ static void push_through_failures(const pipeline_case *pc)
  * last variant. */
 static int hostile_row(size_t i, int v, anoma_value *row, double *time)
 {
-    row[0].text = user[i];
-    row[1].text = device[i];
-    row[2].text = channel[i];
-    row[3].text = region[i];
-    row[4].timestamp = ts[i];
-    row[5].number = amount[i];
-    row[6].number = clicks[i];
+    fill_row(i, row);
     *time = (double)ts[i];
     switch (v) {
     case 0: row[1].text = "never seen"; break;
@@ -494,7 +485,7 @@ static void test_every_step(void)
     CHECK_OK(anoma_model_score_frame(m, f, batch));
     anoma_frame_free(f);
     pipeline_case pc = {.model = m, .batch = batch};
-    unsigned char *saved = saved_bytes(m, &pc.saved_size);
+    unsigned char *saved = TEST_SAVED_BYTES(m, &pc.saved_size);
     pc.saved = saved;
     long scored = CHECK_ALLOC_FAILURES(score_frame, &pc);
     long loaded = CHECK_ALLOC_FAILURES(load_and_score, &pc);
@@ -503,7 +494,7 @@ static void test_every_step(void)
            scored, loaded, streamed);
     push_through_failures(&pc);
     size_t size_after;
-    unsigned char *after = saved_bytes(m, &size_after);
+    unsigned char *after = TEST_SAVED_BYTES(m, &size_after);
     CHECK(size_after == pc.saved_size && !memcmp(saved, after, size_after));
     free(after);
     free(saved);

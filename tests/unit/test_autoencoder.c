@@ -66,9 +66,7 @@ static unsigned char *fitted_bytes(const char *model_params, const char *params,
     CHECK_OK(anoma_model_add_detector(m, "autoencoder", params, NULL));
     anoma_matrix x = anoma_matrix_f64(data, ROWS, COLS);
     CHECK_OK(anoma_model_fit(m, &x, NULL, NULL));
-    CHECK_OK(anoma_model_save_memory(m, NULL, 0, size)); /* the size needed */
-    unsigned char *buf = malloc(*size);
-    CHECK_OK(anoma_model_save_memory(m, buf, *size, size));
+    unsigned char *buf = TEST_SAVED_BYTES(m, size);
     anoma_model_free(m);
     return buf;
 }

@@ -221,9 +221,7 @@ static void check_hosts_agree_on(anoma_model *m, const anoma_frame *frame, size_
     }
     CHECK_OK(anoma_model_set_n_threads(m, n_threads));
     size_t size = 0;
-    CHECK_OK(anoma_model_save_memory(m, NULL, 0, &size));
-    unsigned char *saved = malloc(size);
-    CHECK_OK(anoma_model_save_memory(m, saved, size, &size));
+    unsigned char *saved = TEST_SAVED_BYTES(m, &size);
     sh.saved = saved;
     sh.saved_size = size;
     host hosts[HOSTS];

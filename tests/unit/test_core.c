@@ -226,7 +226,8 @@ static void test_sort_select(void)
 static void test_radix_sort(void)
 {
     enum { MAX = 20000 };
-    static double v[MAX], ref[MAX], buffer[MAX];
+    static double v[MAX], ref[MAX];
+    static uint64_t scratch[2 * MAX];
     const double special[] = {-INFINITY, INFINITY, -0.0, 0.0, 5e-324, -5e-324, DBL_MAX,
                               -DBL_MAX, DBL_MIN, -DBL_MIN, 1.0, -1.0};
     an_rng rng;
@@ -245,11 +246,74 @@ static void test_radix_sort(void)
             }
             memcpy(ref, v, n * sizeof *v);
             qsort(ref, n, sizeof *ref, compare_doubles);
-            an_radix_sort_doubles(v, n, buffer);
+            an_radix_sort_doubles(v, n, scratch);
             int same = 1; /* as values: -0 == +0, as a comparison sort has them */
             for (size_t i = 0; i < n; i++)
                 same &= v[i] == ref[i];
             CHECK(same);
+        }
+    }
+}
+
+/* Items by their key bits [low, low + bits), then by their first
+ * position: the order of a stable sort by that key. */
+typedef struct placed_item {
+    uint64_t item;
+    size_t position;
+} placed_item;
+
+static unsigned sort_low, sort_bits;
+
+static uint64_t key_bits(uint64_t item)
+{
+    return item >> sort_low & (sort_bits == 64 ? UINT64_MAX : (UINT64_C(1) << sort_bits) - 1);
+}
+
+static int compare_keys_then_position(const void *a, const void *b)
+{
+    const placed_item *x = a, *y = b;
+    uint64_t kx = key_bits(x->item), ky = key_bits(y->item);
+    if (kx != ky)
+        return kx < ky ? -1 : 1;
+    return (x->position > y->position) - (x->position < y->position);
+}
+
+/* The radix sort of items by a range of their bits against qsort by (key,
+ * position): key ranges that end inside a digit, at the top bit and below
+ * a row number (as gbt's cuts sort them), few distinct keys among random
+ * other bits so that stability shows, keys spread wide so every pass moves,
+ * and sizes where some passes move nothing. */
+static void test_radix_sort_bits(void)
+{
+    enum { MAX = 5000 };
+    static uint64_t items[MAX], tmp[MAX];
+    static placed_item ref[MAX];
+    static const unsigned ranges[][2] = {{0, 64}, {32, 32}, {5, 13}, {60, 4}, {0, 1}, {17, 47}};
+    an_rng rng;
+    an_rng_init(&rng, 5, 0);
+    size_t sizes[] = {0, 1, 2, 257, MAX};
+    for (size_t r = 0; r < sizeof ranges / sizeof *ranges; r++) {
+        sort_low = ranges[r][0];
+        sort_bits = ranges[r][1];
+        for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+            for (int few = 0; few < 2; few++) {
+                size_t n = sizes[s];
+                for (size_t i = 0; i < n; i++) {
+                    uint64_t item = an_rng_next(&rng);
+                    if (few) /* key 0..6, shifted to the top of its range */
+                        item = (item & ~(key_bits(UINT64_MAX) << sort_low)) |
+                               key_bits(an_rng_below(&rng, 7) << (sort_bits > 3 ? sort_bits - 3 : 0))
+                                   << sort_low;
+                    items[i] = item;
+                    ref[i] = (placed_item){item, i};
+                }
+                qsort(ref, n, sizeof *ref, compare_keys_then_position);
+                const uint64_t *sorted = an_radix_sort_u64(items, tmp, n, sort_low, sort_bits);
+                int same = 1;
+                for (size_t i = 0; i < n; i++)
+                    same &= sorted[i] == ref[i].item;
+                CHECK(same);
+            }
         }
     }
 }
@@ -366,6 +430,7 @@ int main(void)
     RUN(test_rng);
     RUN(test_sort_select);
     RUN(test_radix_sort);
+    RUN(test_radix_sort_bits);
     RUN(test_threads);
     RUN(test_bytes);
     RUN(test_check_finite);

@@ -56,9 +56,7 @@ static anoma_model *forest(unsigned seed)
 static saved in_memory(const anoma_model *m)
 {
     saved s = {0};
-    CHECK_OK(anoma_model_save_memory(m, NULL, 0, &s.size));
-    s.bytes = malloc(s.size);
-    CHECK_OK(anoma_model_save_memory(m, s.bytes, s.size, &s.size));
+    s.bytes = TEST_SAVED_BYTES(m, &s.size);
     return s;
 }
 

@@ -751,17 +751,11 @@ static void test_several_eval_sets(void)
     CHECK(strstr(anoma_last_error(), "recorded: auc, logloss") != NULL);
     CHECK_STATUS(anoma_model_eval_history(m, 1, 0, "auc", h, 8, &n), ANOMA_ERR_INVALID_ARGUMENT);
     /* saved and loaded with the model */
-    size_t size = 0;
-    CHECK_OK(anoma_model_save_memory(m, NULL, 0, &size));
-    unsigned char *bytes = malloc(size);
-    CHECK_OK(anoma_model_save_memory(m, bytes, size, &size));
-    anoma_model *back = NULL;
-    CHECK_OK(anoma_model_load_memory(bytes, size, &back));
+    anoma_model *back = TEST_RELOADED(m, NULL, NULL);
     double again[8] = {0};
     CHECK_OK(anoma_model_eval_history(back, 0, 1, "auc", again, 8, &n));
     CHECK(n == 4 && memcmp(again, h, 4 * sizeof *h) == 0);
     anoma_model_free(back);
-    free(bytes);
     anoma_model_free(m);
 
     /* set_eval_set replaces every set with one; no early stopping still

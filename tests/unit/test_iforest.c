@@ -1189,9 +1189,7 @@ static void test_model_api(void)
         CHECK_OK(anoma_model_add_detector(model, "iforest", "n_trees=50 seed=9", NULL));
         CHECK_OK(anoma_model_fit(model, &m, NULL, NULL));
         CHECK_OK(anoma_model_score(model, &m, by_threads[k]));
-        CHECK_OK(anoma_model_save_memory(model, NULL, 0, &sizes[k]));
-        bytes[k] = malloc(sizes[k]);
-        CHECK_OK(anoma_model_save_memory(model, bytes[k], sizes[k], &sizes[k]));
+        bytes[k] = TEST_SAVED_BYTES(model, &sizes[k]);
         anoma_model_free(model);
     }
     CHECK(!memcmp(by_threads[0], by_threads[1], n * sizeof(double)));
@@ -1228,9 +1226,7 @@ static void test_model_api(void)
     CHECK(anoma_model_memory_bytes(model) > 50 * 16);
     /* saved again, the same bytes */
     size_t size = 0;
-    CHECK_OK(anoma_model_save_memory(model, NULL, 0, &size));
-    unsigned char *again = malloc(size);
-    CHECK_OK(anoma_model_save_memory(model, again, size, &size));
+    unsigned char *again = TEST_SAVED_BYTES(model, &size);
     CHECK(size == sizes[0] && !memcmp(again, bytes[0], size));
     free(again);
     anoma_model_free(model);

@@ -198,9 +198,7 @@ static const uint32_t known_sections[] = {AN_SECTION_META, AN_SECTION_MODEL, AN_
 static void with_payload_version(const anoma_model *m, uint32_t version, an_writer *out)
 {
     size_t size = 0;
-    CHECK_OK(anoma_model_save_memory(m, NULL, 0, &size));
-    unsigned char *file = malloc(size);
-    CHECK_OK(anoma_model_save_memory(m, file, size, &size));
+    unsigned char *file = TEST_SAVED_BYTES(m, &size);
     an_section_list list = {0};
     CHECK_OK(an_format_decode(file, size, known_sections, 5, &list));
     CHECK(list.minor == AN_FORMAT_MINOR);
@@ -310,9 +308,7 @@ static void test_format_1_0_file(void)
     }
     /* saved again, it is a current file */
     size_t size = 0;
-    CHECK_OK(anoma_model_save_memory(old, NULL, 0, &size));
-    unsigned char *bytes = malloc(size);
-    CHECK_OK(anoma_model_save_memory(old, bytes, size, &size));
+    unsigned char *bytes = TEST_SAVED_BYTES(old, &size);
     CHECK(bytes[10] == AN_FORMAT_MINOR);
     free(bytes);
     anoma_model_free(old);
@@ -417,11 +413,9 @@ static void test_n_threads_on_loaded_model(void)
 {
     anoma_model *m = fit_one("n_threads=1", "iforest", "n_trees=50 seed=3");
     size_t size = 0;
-    CHECK_OK(anoma_model_save_memory(m, NULL, 0, &size));
-    unsigned char *file = malloc(size), *again = malloc(size);
-    CHECK_OK(anoma_model_save_memory(m, file, size, &size));
-    anoma_model *back = NULL;
-    CHECK_OK(anoma_model_load_memory(file, size, &back));
+    unsigned char *file = NULL;
+    anoma_model *back = TEST_RELOADED(m, &file, &size);
+    unsigned char *again = malloc(size);
     enum { BIG = 20000 };
     double *x = malloc(BIG * COLS * sizeof *x), *ref = malloc(BIG * sizeof *ref),
            *got = malloc(BIG * sizeof *got);
@@ -487,9 +481,7 @@ static void test_model_bytes_same_for_thread_counts(void)
             CHECK_OK(anoma_model_add_detector(m, vt->name, NULL, NULL));
             CHECK_OK(anoma_model_fit(m, &xm, vt->flags & ANOMA_FLAG_SUPERVISED ? y : NULL, NULL));
             size_t size = 0;
-            CHECK_OK(anoma_model_save_memory(m, NULL, 0, &size));
-            unsigned char *bytes = malloc(size);
-            CHECK_OK(anoma_model_save_memory(m, bytes, size, &size));
+            unsigned char *bytes = TEST_SAVED_BYTES(m, &size);
             if (!first) {
                 first = bytes;
                 first_size = size;

@@ -75,11 +75,8 @@ static void test_row_batch_and_reload_agree(void)
     CHECK(isnan(s)); /* the row path cannot fail: a missing value scores NaN */
     anoma_row_scorer_free(rs);
     size_t size = 0;
-    CHECK_OK(anoma_model_save_memory(m, NULL, 0, &size));
-    unsigned char *bytes = malloc(size);
-    CHECK_OK(anoma_model_save_memory(m, bytes, size, &size));
-    anoma_model *back = NULL;
-    CHECK_OK(anoma_model_load_memory(bytes, size, &back));
+    unsigned char *bytes = NULL;
+    anoma_model *back = TEST_RELOADED(m, &bytes, &size);
     CHECK_OK(anoma_model_score(back, &mx, again));
     CHECK(!memcmp(batch, again, rows * sizeof *batch));
     CHECK_OK(anoma_model_training_scores(back, 0, again, rows, NULL));

@@ -404,7 +404,11 @@ static void test_detector_payload_export(void)
     CHECK_OK(anoma_model_fit(m, &x, NULL, NULL));
     for (size_t k = 0; k < 2; k++) {
         size_t want_size = 0;
-        unsigned char *want = test_detector_payload(m, k, &want_size);
+        uint32_t want_version = 0, version = 0;
+        unsigned char *want = test_detector_payload_versioned(m, k, &want_size, &want_version);
+        /* the version of the bytes: the one the file records beside them */
+        CHECK_OK(anoma_model_detector_payload_version(m, k, &version));
+        CHECK(version == want_version && version >= 1);
         CHECK_OK(anoma_model_detector_payload(m, k, NULL, 0, &size));
         if (!want || size != want_size) {
             test_fail(__FILE__, __LINE__, "detector %zu: %zu bytes, the file holds %zu", k, size,
@@ -426,6 +430,11 @@ static void test_detector_payload_export(void)
     CHECK_STATUS(anoma_model_detector_payload(m, 0, NULL, 0, NULL), ANOMA_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(anoma_model_detector_payload(NULL, 0, NULL, 0, &size),
                  ANOMA_ERR_INVALID_ARGUMENT);
+    uint32_t version = 0;
+    CHECK_STATUS(anoma_model_detector_payload_version(m, 2, &version),
+                 ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "detector index 2: the model has 2") != NULL);
+    CHECK_STATUS(anoma_model_detector_payload_version(m, 0, NULL), ANOMA_ERR_INVALID_ARGUMENT);
     long failures = test_alloc_failures(__FILE__, __LINE__, copy_payload, m);
     CHECK(failures >= 1);
     anoma_model_free(m);

@@ -428,12 +428,7 @@ static void test_save_load(void)
     double *x = make_data();
     anoma_model *m = fit_model("kernel=poly degree=4 gamma=0.2 coef0=0.5 nu=0.1", x, ROWS, COLS,
                                NULL);
-    size_t size = 0;
-    CHECK_OK(anoma_model_save_memory(m, NULL, 0, &size));
-    unsigned char *file = malloc(size);
-    CHECK_OK(anoma_model_save_memory(m, file, size, &size));
-    anoma_model *back = NULL;
-    CHECK_OK(anoma_model_load_memory(file, size, &back));
+    anoma_model *back = TEST_RELOADED(m, NULL, NULL);
     anoma_matrix view = anoma_matrix_f64(x, ROWS, COLS);
     double a[ROWS], b[ROWS];
     CHECK_OK(anoma_model_score(m, &view, a));
@@ -445,7 +440,6 @@ static void test_save_load(void)
           strstr(text, "coef0: 0.5") && strstr(text, "rho: ") && strstr(text, "memory: "));
     anoma_model_free(back);
     anoma_model_free(m);
-    free(file);
     free(x);
 }
 

@@ -119,18 +119,12 @@ static void test_paths_and_save_load(void)
             CHECK_OK(anoma_row_scorer_score(rs, x + i * COLS, COLS, &rows[i], NULL));
         anoma_row_scorer_free(rs);
         CHECK(!memcmp(one, three, sizeof one) && !memcmp(one, rows, sizeof one));
-        size_t size = 0;
-        CHECK_OK(anoma_model_save_memory(m, NULL, 0, &size));
-        unsigned char *file = malloc(size);
-        CHECK_OK(anoma_model_save_memory(m, file, size, &size));
-        anoma_model *back = NULL;
-        CHECK_OK(anoma_model_load_memory(file, size, &back));
+        anoma_model *back = TEST_RELOADED(m, NULL, NULL);
         CHECK_OK(anoma_model_score_detector(back, 0, &view, back_scores));
         CHECK(!memcmp(one, back_scores, sizeof one));
         char text[1024];
         CHECK_OK(anoma_model_describe(m, text, sizeof text, NULL));
         CHECK(strstr(text, "map: ") && strstr(text, "offset: ") && strstr(text, "epochs: "));
-        free(file);
         anoma_model_free(back);
         anoma_model_free(m);
     }

@@ -168,11 +168,8 @@ static void test_batch_row_and_file_agree(void)
     anoma_row_scorer_free(s);
     /* save, load: same scores */
     size_t size = 0;
-    CHECK_OK(anoma_model_save_memory(m, NULL, 0, &size));
-    unsigned char *buf = malloc(size);
-    CHECK_OK(anoma_model_save_memory(m, buf, size, &size));
-    anoma_model *back = NULL;
-    CHECK_OK(anoma_model_load_memory(buf, size, &back));
+    unsigned char *buf = NULL;
+    anoma_model *back = TEST_RELOADED(m, &buf, &size);
     CHECK_OK(anoma_model_score_frame(back, f, back_scores));
     CHECK(!memcmp(batch, back_scores, sizeof batch));
     CHECK(anoma_model_n_outputs(back) == 8 && !strcmp(anoma_model_output_name(back, 6), "device=<unseen>"));

@@ -195,29 +195,18 @@ static void test_fit_probability_on_model(void)
     CHECK_OK(anoma_model_probability(m, &x, p, NULL));
     CHECK(test_close(p[0], 1.0 / 3, 1e-12) && test_close(p[1], 2.0 / 3, 1e-12));
     /* saved and loaded: the same bits */
-    size_t size = 0;
-    CHECK_STATUS(anoma_model_save_memory(m, NULL, 0, &size), ANOMA_OK);
-    unsigned char *bytes = malloc(size);
-    CHECK_OK(anoma_model_save_memory(m, bytes, size, &size));
-    anoma_model *back = NULL;
-    CHECK_OK(anoma_model_load_memory(bytes, size, &back));
+    anoma_model *back = TEST_RELOADED(m, NULL, NULL);
     double q[2];
     CHECK_OK(anoma_model_probability(back, &x, q, NULL));
     CHECK(!memcmp(p, q, sizeof p));
     anoma_model_free(back);
-    free(bytes);
     anoma_model_free(m);
 }
 
 static void test_saved_distribution(void)
 {
     anoma_model *m = zscore_model("contamination=0.2");
-    size_t size = 0;
-    CHECK_OK(anoma_model_save_memory(m, NULL, 0, &size));
-    unsigned char *bytes = malloc(size);
-    CHECK_OK(anoma_model_save_memory(m, bytes, size, &size));
-    anoma_model *back = NULL;
-    CHECK_OK(anoma_model_load_memory(bytes, size, &back));
+    anoma_model *back = TEST_RELOADED(m, NULL, NULL);
     double rows[64], p[64], q[64], c[64], d[64];
     for (size_t i = 0; i < 64; i++)
         rows[i] = -1 + 0.1 * (double)i;
@@ -226,7 +215,6 @@ static void test_saved_distribution(void)
     CHECK_OK(anoma_model_probability(back, &x, q, d));
     CHECK(!memcmp(p, q, sizeof p) && !memcmp(c, d, sizeof c));
     anoma_model_free(back);
-    free(bytes);
     anoma_model_free(m);
 }
 

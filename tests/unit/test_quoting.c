@@ -168,17 +168,11 @@ static void test_steps_with_awkward_names(void)
     CHECK_OK(anoma_model_step_params(m, 1, params, sizeof params, NULL));
     CHECK(strstr(params, "columns=\"device type\",\"a,b\"") != NULL);
 
-    size_t size = 0;
-    CHECK_OK(anoma_model_save_memory(m, NULL, 0, &size)); /* answers the size */
-    char *bytes = malloc(size);
-    CHECK_OK(anoma_model_save_memory(m, bytes, size, &size));
-    anoma_model *back = NULL;
-    CHECK_OK(anoma_model_load_memory(bytes, size, &back));
+    anoma_model *back = TEST_RELOADED(m, NULL, NULL);
     double again[ROWS * 6];
     CHECK_OK(anoma_model_transform_frame(back, f, again));
     CHECK(!memcmp(out, again, sizeof out));
     anoma_model_free(back);
-    free(bytes);
     anoma_frame_free(f);
     anoma_model_free(m);
 }

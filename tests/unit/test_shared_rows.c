@@ -29,14 +29,6 @@ static double *rows_of(size_t n, unsigned seed)
     return x;
 }
 
-static unsigned char *saved(const anoma_model *m, size_t *size)
-{
-    CHECK_OK(anoma_model_save_memory(m, NULL, 0, size));
-    unsigned char *bytes = malloc(*size);
-    CHECK_OK(anoma_model_save_memory(m, bytes, *size, size));
-    return bytes;
-}
-
 static const uint32_t known[] = {AN_SECTION_META, AN_SECTION_MODEL, AN_SECTION_PIPELINE,
                                  AN_SECTION_DETECTOR, AN_SECTION_SHARED_ROWS,
                                  AN_SECTION_PROBABILITY, AN_SECTION_ENSEMBLE};
@@ -64,7 +56,8 @@ static void test_one_matrix_for_three_detectors(void)
     }
     CHECK_OK(anoma_model_fit(all, &mx, NULL, NULL));
     size_t all_size, lof_size;
-    unsigned char *all_bytes = saved(all, &all_size), *lof_bytes = saved(alone[0], &lof_size);
+    unsigned char *all_bytes = TEST_SAVED_BYTES(all, &all_size);
+    unsigned char *lof_bytes = TEST_SAVED_BYTES(alone[0], &lof_size);
     size_t matrix = N * D * sizeof(double);
     CHECK(count_sections(all_bytes, all_size, AN_SECTION_SHARED_ROWS) == 1);
     CHECK(count_sections(lof_bytes, lof_size, AN_SECTION_SHARED_ROWS) == 1);
@@ -139,7 +132,7 @@ static void test_file_from_before_sharing(void)
     CHECK(strstr(text, "shared training rows 0: 40 x 9, used by 2 detectors") != NULL);
     CHECK(!strstr(text, "shared training rows 1"));
     size_t size = 0;
-    unsigned char *bytes = saved(old, &size);
+    unsigned char *bytes = TEST_SAVED_BYTES(old, &size);
     CHECK(count_sections(bytes, size, AN_SECTION_SHARED_ROWS) == 1);
     anoma_model *again = NULL;
     CHECK_OK(anoma_model_load_memory(bytes, size, &again));
@@ -188,7 +181,7 @@ static void test_imported_rows_join_the_table(void)
     CHECK_OK(anoma_model_score(m, &mq, &s));
     CHECK(s == 3);
     size_t size = 0;
-    unsigned char *bytes = saved(m, &size);
+    unsigned char *bytes = TEST_SAVED_BYTES(m, &size);
     CHECK(count_sections(bytes, size, AN_SECTION_SHARED_ROWS) == 1);
     free(bytes);
     anoma_model_free(m);
@@ -199,7 +192,7 @@ static void test_imported_rows_join_the_table(void)
         CHECK_OK(anoma_model_import_detector(m, "knn", "n_neighbors=1", payload, len, 1));
         anoma_matrix mx = anoma_matrix_f64(same ? x : other, 3, 1);
         CHECK_OK(anoma_model_fit(m, &mx, NULL, NULL));
-        bytes = saved(m, &size);
+        bytes = TEST_SAVED_BYTES(m, &size);
         CHECK(count_sections(bytes, size, AN_SECTION_SHARED_ROWS) == (same ? 1u : 2u));
         anoma_model *back = NULL;
         CHECK_OK(anoma_model_load_memory(bytes, size, &back));
@@ -303,7 +296,7 @@ static void test_hostile_references(void)
     anoma_matrix mx = anoma_matrix_f64(x, N, D);
     CHECK_OK(anoma_model_fit(m, &mx, NULL, NULL));
     size_t size = 0;
-    unsigned char *bytes = saved(m, &size);
+    unsigned char *bytes = TEST_SAVED_BYTES(m, &size);
     CHECK_OK(load_edited(bytes, size, reference_same)); /* unchanged: loads */
     CHECK_STATUS(load_edited(bytes, size, reference_beyond), ANOMA_ERR_FORMAT);
     CHECK_STATUS(load_edited(bytes, size, reference_none), ANOMA_ERR_FORMAT);

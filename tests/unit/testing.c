@@ -206,16 +206,54 @@ int test_close(double a, double b, double tol)
     return fabs(a - b) <= tol * scale;
 }
 
-unsigned char *test_detector_payload(const anoma_model *m, size_t index, size_t *size)
+unsigned char *test_saved_bytes(const char *file, int line, const anoma_model *m, size_t *size)
 {
-    size_t file_size = 0;
-    if (anoma_model_save_memory(m, NULL, 0, &file_size) != ANOMA_OK)
-        return NULL;
-    unsigned char *file = malloc(file_size);
-    if (!file || anoma_model_save_memory(m, file, file_size, &file_size) != ANOMA_OK) {
-        free(file);
+    *size = 0;
+    anoma_status st = anoma_model_save_memory(m, NULL, 0, size);
+    unsigned char *bytes = st == ANOMA_OK ? malloc(*size ? *size : 1) : NULL;
+    if (bytes)
+        st = anoma_model_save_memory(m, bytes, *size, size);
+    if (!bytes || st != ANOMA_OK) {
+        test_fail(file, line, "saving the model to memory: %s (%s)", anoma_status_str(st),
+                  anoma_last_error());
+        free(bytes);
         return NULL;
     }
+    return bytes;
+}
+
+anoma_model *test_reloaded(const char *file, int line, const anoma_model *m,
+                           unsigned char **bytes, size_t *size)
+{
+    size_t saved_size = 0;
+    unsigned char *saved = test_saved_bytes(file, line, m, &saved_size);
+    anoma_model *back = NULL;
+    anoma_status st = saved ? anoma_model_load_memory(saved, saved_size, &back) : ANOMA_OK;
+    if (st != ANOMA_OK)
+        test_fail(file, line, "loading the saved model: %s (%s)", anoma_status_str(st),
+                  anoma_last_error());
+    if (bytes) {
+        *bytes = saved;
+        *size = saved_size;
+    } else {
+        free(saved);
+    }
+    return back;
+}
+
+unsigned char *test_detector_payload(const anoma_model *m, size_t index, size_t *size)
+{
+    uint32_t version;
+    return test_detector_payload_versioned(m, index, size, &version);
+}
+
+unsigned char *test_detector_payload_versioned(const anoma_model *m, size_t index, size_t *size,
+                                               uint32_t *version)
+{
+    size_t file_size = 0;
+    unsigned char *file = TEST_SAVED_BYTES(m, &file_size);
+    if (!file)
+        return NULL;
     an_section_list list = {0};
     static const uint32_t known[] = {AN_SECTION_META, AN_SECTION_MODEL, AN_SECTION_PIPELINE,
                                      AN_SECTION_DETECTOR, AN_SECTION_SHARED_ROWS};
@@ -230,7 +268,7 @@ unsigned char *test_detector_payload(const anoma_model *m, size_t index, size_t 
             an_free(an_get_str(&r)); /* parameters */
             an_get_f64(&r);          /* shift */
             an_get_f64(&r);          /* scale */
-            an_get_u32(&r);          /* payload version */
+            *version = an_get_u32(&r);
             *size = r.len - r.pos;
             payload = malloc(*size + 1);
             if (payload)

@@ -71,11 +71,25 @@ typedef struct test_column {
 anoma_status test_frame_of(size_t rows, const test_column *cols, size_t n, anoma_frame **out);
 #define TEST_FRAME_OF(rows, cols, out) test_frame_of(rows, cols, sizeof cols / sizeof *cols, out)
 
+/* The model's file, saved to memory (malloc'd, *size bytes; NULL when the
+ * save failed, reported at the caller's file:line). */
+unsigned char *test_saved_bytes(const char *file, int line, const anoma_model *m, size_t *size);
+#define TEST_SAVED_BYTES(m, size) test_saved_bytes(__FILE__, __LINE__, m, size)
+/* The model saved to memory and loaded back (NULL on a failure, reported
+ * at the caller's file:line). With `bytes`, the saved file is handed over
+ * too (malloc'd, *size bytes); else it is freed. */
+anoma_model *test_reloaded(const char *file, int line, const anoma_model *m,
+                           unsigned char **bytes, size_t *size);
+#define TEST_RELOADED(m, bytes, size) test_reloaded(__FILE__, __LINE__, m, bytes, size)
+
 /* The saved state of detector `index` of a fitted model, as
  * anoma_model_import_detector() takes it (the current payload version), cut
  * out of the model's file
  * (malloc'd; NULL if absent). */
 unsigned char *test_detector_payload(const anoma_model *m, size_t index, size_t *size);
+/* The same, with the payload version the file records for it in *version. */
+unsigned char *test_detector_payload_versioned(const anoma_model *m, size_t index, size_t *size,
+                                               uint32_t *version);
 
 /* A parameter text a detector must refuse, and the key its message names. */
 typedef struct test_bad_param {

@@ -15,7 +15,7 @@ import glob
 import os
 
 from ctypes import (POINTER, Structure, c_char_p, c_double, c_int, c_size_t,
-                    c_void_p)
+                    c_uint32, c_void_p)
 
 from ._version import VERSION
 
@@ -93,6 +93,8 @@ _SIGNATURES = {
     "anoma_model_save": (_st, [_p, c_char_p]),
     "anoma_model_save_memory": (_st, [_p, _p, c_size_t, _size_p]),
     "anoma_model_detector_payload": (_st, [_p, c_size_t, _p, c_size_t, _size_p]),
+    "anoma_model_merge": (_st, [POINTER(_p), c_size_t, c_char_p, POINTER(_p)]),
+    "anoma_model_detector_payload_version": (_st, [_p, c_size_t, POINTER(c_uint32)]),
     "anoma_model_load": (_st, [c_char_p, POINTER(_p)]),
     "anoma_model_load_memory": (_st, [c_char_p, c_size_t, POINTER(_p)]),
     "anoma_row_scorer_create": (_st, [_p, POINTER(_p)]),

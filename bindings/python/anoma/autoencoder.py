@@ -193,8 +193,7 @@ class Autoencoder(_OutlierDetector):
         return self._fit_model(Model(params, [("autoencoder", detector)]), x, names)
 
     def _record(self):
-        from .ocsvm import _detector_payload
-        return struct.unpack_from("<Id", _detector_payload(self._model())[1], 0)
+        return struct.unpack_from("<Id", self._model().detector_payload(0), 0)
 
     @property
     def n_epochs_(self):

@@ -16,7 +16,6 @@ from .errors import ParameterValueError
 from .estimators import _OutlierDetector, _is_real, _n_threads
 from .export import exported_model
 from .model import Model
-from .ocsvm import _detector_payload
 
 __all__ = ["KMeansDetector", "from_sklearn_kmeans"]
 
@@ -100,7 +99,7 @@ class KMeansDetector(_OutlierDetector):
         return self
 
     def _state(self):
-        payload = _detector_payload(self._model())[1]
+        payload = self._model().detector_payload(0)
         _distance, k, d, inertia, n_iter = struct.unpack_from(_HEAD, payload, 0)
         centers = np.frombuffer(payload, dtype="<f8", offset=struct.calcsize(_HEAD),
                                 count=k * d).reshape(k, d).copy()

@@ -15,7 +15,6 @@ from .errors import ParameterValueError
 from .estimators import _OutlierDetector, _is_real, _n_threads
 from .export import exported_model
 from .model import Model
-from .ocsvm import _detector_payload
 
 __all__ = ["Mahalanobis", "from_sklearn_covariance"]
 
@@ -89,7 +88,7 @@ class Mahalanobis(_OutlierDetector):
         return self
 
     def _state(self):
-        payload = _detector_payload(self._model())[1]
+        payload = self._model().detector_payload(0)
         d = struct.unpack_from("<Q", payload, 0)[0]
         values = np.frombuffer(payload, dtype="<f8", offset=struct.calcsize("<QBQQQ"))
         return values[:d].copy(), values[d:d + d * d].reshape(d, d).copy()

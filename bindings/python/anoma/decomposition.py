@@ -17,7 +17,6 @@ from .errors import ParameterValueError
 from .estimators import _OutlierDetector, _is_real, _n_threads
 from .export import exported_model
 from .model import Model
-from .ocsvm import _detector_payload
 
 __all__ = ["PCADetector", "from_sklearn_pca"]
 
@@ -92,7 +91,7 @@ class PCADetector(_OutlierDetector):
         return self
 
     def _state(self):
-        payload = _detector_payload(self._model())[1]
+        payload = self._model().detector_payload(0)
         _minor, _whiten, p, k, a, _ratio = struct.unpack_from(_HEAD, payload, 0)
         values = np.frombuffer(payload, dtype="<f8", offset=struct.calcsize(_HEAD))
         return k, values[:p].copy()

@@ -22,7 +22,6 @@ from .errors import ParameterValueError
 from .estimators import _Estimator, _OutlierDetector, _is_real, _n_threads
 from .export import exported_model
 from .model import Model
-from .ocsvm import _detector_payload
 
 __all__ = ["GradientBoostedTrees", "from_xgboost", "from_sklearn_trees"]
 
@@ -269,7 +268,7 @@ class GradientBoostedTrees(_Estimator):
         payload's early-stopping record (docs/detectors/gbt.md, version 2;
         version 3 follows it with the trees per round); AttributeError
         without early stopping, as XGBClassifier's."""
-        version, payload = _detector_payload(self._model())
+        version, payload = self._model().detector_payload(0, with_version=True)
         best = 0
         if version >= 2:
             record = 28 + (8 if version >= 3 else 0)

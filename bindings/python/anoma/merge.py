@@ -20,12 +20,11 @@ import struct
 
 import numpy as np
 
-from .export import exported_model
+from .export import exported_model, threshold_params
 from .model import Model, format_params
 
 __all__ = ["merge_forests", "Statistics"]
 
-_FOREST_HEADER = struct.Struct("<IIQQQ")  # version, flags, n_features, max_samples, n_trees
 _MERGEABLE = ("iforest", "zscore", "mahalanobis")
 
 
@@ -43,36 +42,12 @@ def merge_forests(models, threshold="auto"):
     fitted ``anoma.IsolationForest`` estimators), in order. ``threshold``:
     "auto" (iforest's 0.5 rule) or a number. The forests must have the same
     width, feature names, ``max_samples`` and float32 flag (imported from
-    scikit-learn or not); ValueError names the first that differs."""
+    scikit-learn or not); ValueError names the first that differs. The
+    merge itself is the library's (``Model.merged``, anoma_model_merge)."""
     models = [_model_of(m, "merge_forests") for m in models]
     if not models:
         raise ValueError("merge_forests: no forest given")
-    header, bodies, names = None, [], models[0].feature_names
-    for k, model in enumerate(models):
-        if model.detectors != ["iforest"] or model.n_steps:
-            raise ValueError("merge_forests: models[%d] is %s; expected one iforest detector "
-                             "and no steps" % (k, " + ".join(model.detectors) or "empty"))
-        payload = model.detector_payload(0)
-        fields = _FOREST_HEADER.unpack_from(payload)
-        if header is not None:
-            for i, what in ((0, "payload version"), (1, "float32 flag (scikit-learn import)"),
-                            (2, "feature count"), (3, "max_samples")):
-                if fields[i] != header[i]:
-                    raise ValueError("merge_forests: models[%d] has %s %d, models[0] %d: "
-                                     "forests with different %s do not merge"
-                                     % (k, what, fields[i], header[i], what))
-        else:
-            header = fields
-        if model.feature_names != names:
-            raise ValueError("merge_forests: models[%d] has feature names %s, models[0] %s"
-                             % (k, model.feature_names, names))
-        bodies.append(payload[_FOREST_HEADER.size:])  # its trees, each self-delimiting
-    n_trees = sum(_FOREST_HEADER.unpack_from(m.detector_payload(0))[4] for m in models)
-    version, flags, n_features, psi, _ = header
-    payload = _FOREST_HEADER.pack(version, flags, n_features, psi, n_trees) + b"".join(bodies)
-    return exported_model("iforest", payload, n_features,
-                          {"n_trees": n_trees, "max_samples": psi if psi > 1 else 1.0},
-                          threshold=threshold, feature_names=names)
+    return Model.merged(models, threshold_params(threshold))
 
 
 class Statistics:

@@ -750,11 +750,14 @@ class Model:
             if status == 0:
                 return buf.raw[:size.value]
 
-    def detector_payload(self, detector=0):
+    def detector_payload(self, detector=0, with_version=False):
         """A fitted detector's payload (its saved state, laid out as its page
         in docs/detectors/ says), the bytes ``import_detector`` takes back
-        (anoma_model_detector_payload). AnomaError (ANOMA_ERR_UNSUPPORTED) for
-        a detector whose training rows the model holds (lof, knn)."""
+        (anoma_model_detector_payload). With ``with_version``, the pair
+        (layout version, bytes) (anoma_model_detector_payload_version), for
+        a reader of the bytes that must know which layout it reads.
+        AnomaError (ANOMA_ERR_UNSUPPORTED) for a detector whose training
+        rows the model holds (lof, knn)."""
         detector = self._detector_index(detector)
         size = ctypes.c_size_t()
         check(lib.anoma_model_detector_payload(self._handle, detector, None, 0,
@@ -762,7 +765,25 @@ class Model:
         buf = ctypes.create_string_buffer(max(size.value, 1))
         check(lib.anoma_model_detector_payload(self._handle, detector, buf, size.value,
                                                ctypes.byref(size)))
-        return buf.raw[:size.value]
+        if not with_version:
+            return buf.raw[:size.value]
+        version = ctypes.c_uint32()
+        check(lib.anoma_model_detector_payload_version(self._handle, detector,
+                                                       ctypes.byref(version)))
+        return version.value, buf.raw[:size.value]
+
+    @classmethod
+    def merged(cls, models, params=None):
+        """One new fitted model from ``models`` (``Model`` objects) fitted
+        apart, each of one detector that merges (iforest: all their trees in
+        one forest), with model ``params`` (anoma_model_merge; anoma.merge's
+        ``merge_forests`` is the usual way in). InvalidArgumentError (a
+        ValueError) names the first model that does not merge and why."""
+        handles = (ctypes.c_void_p * len(models))(*[m._handle for m in models])
+        handle = ctypes.c_void_p()
+        check(lib.anoma_model_merge(handles, len(models), _encode(format_params(params)),
+                                    ctypes.byref(handle)))
+        return cls._from_handle(handle)
 
     @classmethod
     def from_bytes(cls, data):

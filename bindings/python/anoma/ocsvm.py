@@ -21,7 +21,6 @@ keeps scikit-learn's OneClassSVM attributes exactly:
 import re
 import struct
 import warnings
-import zlib
 
 import numpy as np
 
@@ -34,36 +33,11 @@ from .model import Model
 __all__ = ["OneClassSVM", "from_sklearn_ocsvm"]
 
 _KERNELS = ("rbf", "linear", "poly", "sigmoid")
-_DETECTOR_SECTION = 4
 
 
 def _bad(name, expected, value):
     return ParameterValueError(STATUS["ANOMA_ERR_PARAM_VALUE"],
                                "OneClassSVM: %s=%r: expected %s" % (name, value, expected))
-
-
-def _detector_payload(model):
-    """(payload version, payload bytes) of the first detector of a model, from
-    its file bytes (docs/model-format.md)."""
-    data = model.to_bytes()
-    (count,) = struct.unpack_from("<I", data, 16)
-    pos = 24
-    for _ in range(count):
-        kind, flags, stored, _raw = struct.unpack_from("<IIQQ", data, pos)
-        body = data[pos + 32:pos + 32 + stored]
-        pos += 32 + stored
-        if kind != _DETECTOR_SECTION:
-            continue
-        if flags & 2:
-            body = zlib.decompress(body)
-        at = 0
-        for _field in range(2):  # name, parameters
-            (n,) = struct.unpack_from("<I", body, at)
-            at += 4 + n
-        at += 16  # shift, scale
-        (version,) = struct.unpack_from("<I", body, at)
-        return version, body[at + 4:]
-    raise ValueError("the model has no detector")
 
 
 class _Fitted:
@@ -197,7 +171,7 @@ class OneClassSVM(_OutlierDetector):
         model = self._model()
         cached = self.__dict__.get("_fitted_cache")
         if cached is None or cached[0] is not model:
-            cached = (model, _Fitted(*_detector_payload(model)))
+            cached = (model, _Fitted(*model.detector_payload(0, with_version=True)))
             self.__dict__["_fitted_cache"] = cached
         return cached[1]
 

@@ -23,7 +23,6 @@ from ._library import STATUS
 from .errors import ParameterValueError
 from .estimators import _OutlierDetector, _is_real, _n_threads
 from .model import Model
-from .ocsvm import _detector_payload
 
 __all__ = ["SGDOneClassSVM"]
 
@@ -154,7 +153,7 @@ class SGDOneClassSVM(_OutlierDetector):
         model = self._model()
         cached = self.__dict__.get("_fitted_cache")
         if cached is None or cached[0] is not model:
-            cached = (model, _Fitted(_detector_payload(model)[1]))
+            cached = (model, _Fitted(model.detector_payload(0)))
             self.__dict__["_fitted_cache"] = cached
         return cached[1]
 

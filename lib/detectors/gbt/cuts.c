@@ -13,7 +13,8 @@
  * the columns a model holds in memory, as fast. Weights are the sample
  * weights (all 1 without them).
  *
- * A column is sorted by a stable radix sort of its values' bits (rows of
+ * A column is sorted by a stable radix sort of its values' bits
+ * (lib/core/radix_sort.c, the one the calibration scores use; rows of
  * equal values stay in row order, so weights add up in row order), and its
  * rows get their bins in one walk of the sorted values beside the cuts. The
  * columns are gathered GATHER at a time, so that each pass over the
@@ -22,6 +23,7 @@
 #include "detectors/gbt/gbt.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/radix_sort.h"
 #include "core/threads.h"
 
 #include <string.h>
@@ -90,34 +92,6 @@ static float value_of(uint32_t key)
     float v;
     memcpy(&v, &b, sizeof v);
     return v;
-}
-
-/* Stable sort of n items by their keys (the upper 32 bits), a byte at a
- * time from the lowest; tmp holds n items. Returns where the result is. */
-static uint64_t *radix_sort(uint64_t *a, uint64_t *tmp, size_t n)
-{
-    if (n == 0)
-        return a;
-    size_t count[4][256] = {{0}};
-    for (size_t i = 0; i < n; i++)
-        for (int d = 0; d < 4; d++)
-            count[d][(a[i] >> (32 + 8 * d)) & 0xFF]++;
-    for (int d = 0; d < 4; d++) {
-        if (count[d][(a[0] >> (32 + 8 * d)) & 0xFF] == n)
-            continue; /* every key has this byte */
-        size_t at = 0;
-        for (int b = 0; b < 256; b++) {
-            size_t c = count[d][b];
-            count[d][b] = at;
-            at += c;
-        }
-        for (size_t i = 0; i < n; i++)
-            tmp[count[d][(a[i] >> (32 + 8 * d)) & 0xFF]++] = a[i];
-        uint64_t *t = a;
-        a = tmp;
-        tmp = t;
-    }
-    return a;
 }
 
 /* XGBoost's WQSummary::SetPrune: at most maxsize entries of src (size n)
@@ -223,7 +197,9 @@ static void cut_columns(void *ctx, size_t begin, size_t end, size_t worker)
         }
         for (size_t k = 0; k < nf; k++) {
             size_t f = f0 + k;
-            const uint64_t *sorted = radix_sort(items + k * rows, items + GATHER * rows, n[k]);
+            /* by the key (upper 32 bits); the row rides below it */
+            const uint64_t *sorted =
+                an_radix_sort_u64(items + k * rows, items + GATHER * rows, n[k], 32, 32);
             float *cuts = job->cut_values + f * job->max_bin;
             job->n_cuts[f] = column_cuts(job, f, sorted, n[k], cuts, summary);
             job->has_missing[f] = n[k] < rows;

@@ -70,8 +70,7 @@ static void iforest_destroy(void *state)
     an_free(s);
 }
 
-/* Swap in a new forest. */
-static void adopt(an_iforest_state *s, an_iforest *f)
+void an_iforest_adopt(an_iforest_state *s, an_iforest *f)
 {
     an_iforest_free(&s->forest);
     s->forest = *f;
@@ -83,7 +82,7 @@ static anoma_status iforest_fit(void *state, const an_fit_data *data)
     an_iforest_state *s = state;
     an_iforest f;
     AN_TRY(an_iforest_train(&s->config, data, &f));
-    adopt(s, &f);
+    an_iforest_adopt(s, &f);
     return ANOMA_OK;
 }
 
@@ -95,7 +94,7 @@ anoma_status an_iforest_from_arrays(void *state, const an_iforest_raw *raw)
         return an_error(ANOMA_ERR_SHAPE, "iforest: a forest needs at least one feature");
     an_iforest f;
     AN_TRY(an_iforest_build(raw, &f));
-    adopt(state, &f);
+    an_iforest_adopt(state, &f);
     return ANOMA_OK;
 }
 
@@ -135,7 +134,7 @@ static anoma_status iforest_load(void *state, an_reader *r, size_t n_features, u
     (void)version; /* an_iforest_load reads and checks the payload's own */
     an_iforest f;
     AN_TRY(an_iforest_load(&f, r, n_features));
-    adopt(state, &f);
+    an_iforest_adopt(state, &f);
     return ANOMA_OK;
 }
 
@@ -190,4 +189,5 @@ const an_detector_vtable an_iforest_detector = {
     .memory_bytes = iforest_memory_bytes,
     .describe = iforest_describe,
     .auto_threshold = iforest_auto_threshold,
+    .merge = an_iforest_merge,
 };

@@ -13,6 +13,7 @@
  *   score.c     traversal, single-row and blocked batch scoring
  *   explain.c   per-feature contributions of a row's score
  *   serialize.c the payload in a model file
+ *   merge.c     one forest of the trees of forests fitted apart
  *   detector.c  parameters and the vtable
  *
  * The whole forest is one flat array of 16-byte nodes. Trees are laid out
@@ -250,9 +251,16 @@ anoma_status an_iforest_load(an_iforest *f, an_reader *r, size_t n_features);
  * trees without feature maps); training bounds a forest by it. */
 uint64_t an_iforest_payload_size(uint64_t n_trees, uint64_t n_nodes, uint64_t n_comps);
 
+/* ---- merge.c ---- */
+
+/* The vtable's merge (detector.h): one forest of every tree of the
+ * fitted states parts[0..n), in order; they must share max_samples and
+ * the float32 flag. */
+anoma_status an_iforest_merge(void *state, an_params *params, const void *const *parts, size_t n);
+
 /* ---- detector.c ---- */
 
-/* The detector's state (the vtable's void *). */
+/* The detector's state (the vtable's void *); detector.c makes it. */
 typedef struct an_iforest_state {
     an_iforest_config config;
     an_iforest forest;
@@ -260,6 +268,10 @@ typedef struct an_iforest_state {
 } an_iforest_state;
 
 extern const an_detector_vtable an_iforest_detector;
+
+/* Make the state fitted with forest f (taken over: *f is left to the
+ * state), freeing the forest it held. */
+void an_iforest_adopt(an_iforest_state *s, an_iforest *f);
 
 /* Make state (from an_iforest_detector.create) fitted with the forest of raw
  * arrays, replacing what it held: the entry point for importers of trained
