@@ -15,15 +15,19 @@
  * sign bit flipped when x >= 0 and all bits flipped when x < 0 (after -0
  * becomes +0, which compares equal to it), so that x < y exactly when
  * key(x) < key(y) as unsigned integers. A row is first converted to keys
- * twice over, side by side: where a missing value is the largest key
- * (below no threshold: it goes right) and where it is 0 (below every
- * threshold, whose keys are at least key(-inf) > 0: it goes left). A test
- * reads the copy that sends a missing value its split's default way (the
- * value index is n_features + feature for a default-left split), so a step
- * is one unsigned comparison, whose carry gives the child: 2i + 2 - (v <
+ * twice over: where a missing value is the largest key (below no
+ * threshold: it goes right) and where it is 0 (below every threshold,
+ * whose keys are at least key(-inf) > 0: it goes left). A test reads the
+ * copy that sends a missing value its split's default way (feature j's
+ * value, or value n_features + j for a default-left split), so a step is
+ * one unsigned comparison, whose carry gives the child: 2i + 2 - (v <
  * key), with no branch (whether a value is below a threshold is a coin
  * toss the branch predictor loses half the time). A test that always goes
- * right has key 0.
+ * right has key 0. The keys of LANES rows are stored interleaved, value j
+ * of row k at j LANES + k, and a test holds its value's index times LANES,
+ * so that each of LANES rows walking a tree in lock step reads its value
+ * at a constant offset from the first row's, whatever the row's width (a
+ * single row is lane 0 of such a block).
  *
  * Deeper forests are walked over their nodes (an_gbt_step) from the rows
  * as they are, a leaf a fixed point of the step.
@@ -32,9 +36,9 @@
  * (the isolation forest's reasoning, lib/detectors/iforest/score.c): in
  * the complete layout a single row walks two groups of LANES trees side by
  * side, as far as the shallower goes, and a batch goes in blocks of rows,
- * two trees at a time, LANES rows walking each (rows of more than NARROW /
- * 2 values: one tree at a time); over nodes, LANES trees or rows. Blocks
- * are split across threads. (16 walks is what fits in the registers; AVX2
+ * two neighbouring trees at a time (whose tests are contiguous, so one
+ * pointer reaches both), LANES rows walking each; over nodes, LANES trees
+ * or rows. Blocks are split across threads. (16 walks is what fits in the registers; AVX2
  * gathers measured 2.5 times slower than these scalar steps.) A row's leaf
  * values are added in tree order on every route, so batch and single-row
  * scores are the same bits. Scoring allocates only a batch's per-thread
@@ -49,9 +53,6 @@
 /* Walks in lock step, and rows per block. */
 #define LANES AN_GBT_LANES
 #define BLOCK 64
-/* Rows of at most NARROW / 2 values have their copies NARROW keys apart
- * in a block, so that a lane's row is a constant offset from the first. */
-#define NARROW 64
 
 /* ---- the complete layout ---- */
 
@@ -85,14 +86,15 @@ static void place(const an_gbt_forest *f, size_t full, an_gbt_test *tests, doubl
     uint32_t feature = n.info & AN_GBT_FEATURE_MASK;
     if (n.info & AN_GBT_DEFAULT_LEFT)
         feature += (uint32_t)f->n_features;
-    tests[at] = (an_gbt_test){key_of(n.threshold), feature};
+    tests[at] = (an_gbt_test){key_of(n.threshold), feature * (uint32_t)LANES};
     place(f, full, tests, leaves, n.left, 2 * at + 1, depth + 1);
     place(f, full, tests, leaves, n.left + 1, 2 * at + 2, depth + 1);
 }
 
 anoma_status an_gbt_layout(an_gbt_forest *f)
 {
-    if (f->max_depth > AN_GBT_COMPLETE_DEPTH)
+    /* a test's value index is at most (2 n_features - 1) LANES */
+    if (f->max_depth > AN_GBT_COMPLETE_DEPTH || f->n_features > UINT32_MAX / (2 * LANES))
         return ANOMA_OK;
     size_t n_groups = (f->n_trees + LANES - 1) / LANES, tests = 0, leaves = 0;
     f->groups = AN_NEW_ARRAY(an_gbt_group, n_groups + 1);
@@ -128,16 +130,17 @@ anoma_status an_gbt_layout(an_gbt_forest *f)
     return ANOMA_OK;
 }
 
-/* The row's n values as keys, twice over (see the top of the file):
- * value j at k[j * stride], value n + j at k[(n + j) * stride]. */
-static void two_copies(const double *row, size_t n, uint32_t *k, size_t stride)
+/* The row's n values as keys, twice over (see the top of the file), as
+ * lane 0 of a block of LANES rows: value j at k[j LANES], value n + j at
+ * k[(n + j) LANES]. */
+static void two_copies(const double *row, size_t n, uint32_t *k)
 {
     for (size_t j = 0; j < n; j++) {
         float x = (float)row[j];
         int missing = x != x;
         uint32_t key = missing ? 0 : key_of(x);
-        k[j * stride] = missing ? UINT32_MAX : key;
-        k[(n + j) * stride] = key;
+        k[j * LANES] = missing ? UINT32_MAX : key;
+        k[(n + j) * LANES] = key;
     }
 }
 
@@ -194,74 +197,55 @@ static double complete_margin(const an_gbt_forest *f, const uint32_t *v)
     return sum;
 }
 
-/* complete_block's walks for rows of at most NARROW / 2 values (lane k's
- * value j at v[k NARROW + j]): two trees at a time (neighbours in a
- * group), LANES rows each. */
-static void narrow_block(const an_gbt_forest *f, const uint32_t *v, size_t n, double *sum)
-{
-    for (size_t t = 0; t < f->n_trees; t += 2) {
-        const an_gbt_group *g = &f->groups[t / LANES];
-        size_t depth = g->depth, inner = inner_of(depth), l = t % LANES;
-        /* the second tree of a pair; a last odd tree walks its padding lane */
-        const an_gbt_test *tests = f->tests + g->tests + l * inner, *tests2 = tests + inner;
-        const double *leaf = f->leaves + g->leaves + l * (inner + 1), *leaf2 = leaf + inner + 1;
-        for (size_t i = 0; i < n; i += LANES) {
-            const uint32_t *row = v + i * NARROW;
-            size_t at[LANES] = {0}, at2[LANES] = {0};
-            for (size_t d = 0; d < depth; d++)
-                for (size_t k = 0; k < LANES; k++) {
-                    const uint32_t *r = row + k * NARROW;
-                    an_gbt_test node = tests[at[k]], node2 = tests2[at2[k]];
-                    at[k] = step(at[k], node, r[node.value]);
-                    at2[k] = step(at2[k], node2, r[node2.value]);
-                }
-            size_t lanes = n - i < LANES ? n - i : LANES;
-            for (size_t k = 0; k < lanes; k++) {
-                sum[i + k] += leaf[at[k] - inner];
-                if (t + 1 < f->n_trees)
-                    sum[i + k] += leaf2[at2[k] - inner];
-            }
-        }
-    }
-}
-
-/* Rows [begin, begin + n) (n at most BLOCK) through every tree, tree by
- * tree, LANES rows side by side; v holds BLOCK rows' two copies. */
+/* Rows [begin, begin + n) (n at most BLOCK) through every tree: their
+ * keys first, in groups of LANES rows (v holds BLOCK rows), then two
+ * neighbouring trees at a time, LANES rows walking each. */
 static void complete_block(const an_gbt_forest *f, const double *x, size_t begin, size_t n,
                            uint32_t *v, double *sum)
 {
-    size_t cols = f->n_features;
-    size_t stride = 2 * cols <= NARROW ? NARROW : 2 * cols;
-    const uint32_t *rows[BLOCK];
+    size_t cols = f->n_features, width = 2 * cols * LANES; /* keys of LANES rows */
     for (size_t i = 0; i < n; i++) {
-        rows[i] = v + i * stride;
-        two_copies(x + (begin + i) * cols, cols, v + i * stride, 1);
+        two_copies(x + (begin + i) * cols, cols, v + i / LANES * width + i % LANES);
         sum[i] = f->base_margin;
     }
-    for (size_t i = n; i < BLOCK && i % LANES; i++) { /* a short block's last lanes: zeros */
-        rows[i] = v + i * stride;
-        memset(v + i * stride, 0, 2 * cols * sizeof *v);
-    }
-    if (2 * cols <= NARROW) {
-        narrow_block(f, v, n, sum);
-        return;
-    }
-    for (size_t t = 0; t < f->n_trees; t++) {
+    for (size_t i = n; i % LANES; i++) /* a short block's last lanes: any keys */
+        for (size_t j = 0; j < 2 * cols; j++)
+            v[i / LANES * width + j * LANES + i % LANES] = 0;
+    for (size_t t = 0; t < f->n_trees; t += 2) {
         const an_gbt_group *g = &f->groups[t / LANES];
         size_t depth = g->depth, inner = inner_of(depth), l = t % LANES;
+        /* the pair's tests: the second tree's node i at inner + i (a last
+         * odd tree walks its padding lane) */
         const an_gbt_test *tests = f->tests + g->tests + l * inner;
         const double *leaf = f->leaves + g->leaves + l * (inner + 1);
         for (size_t i = 0; i < n; i += LANES) {
-            const uint32_t *const *row = rows + i;
-            size_t at[LANES] = {0};
+            const uint32_t *rows = v + i / LANES * width;
+            size_t at[LANES], at2[LANES];
+            for (size_t k = 0; k < LANES; k++) {
+                at[k] = 0;
+                at2[k] = inner;
+            }
             for (size_t d = 0; d < depth; d++)
                 for (size_t k = 0; k < LANES; k++) {
-                    an_gbt_test node = tests[at[k]];
-                    at[k] = step(at[k], node, row[k][node.value]);
+                    an_gbt_test a = tests[at[k]], b = tests[at2[k]];
+                    at[k] = step(at[k], a, rows[a.value + k]);
+                    at2[k] = step(at2[k], b, rows[b.value + k]) - inner;
                 }
+            /* walks end past their tests: at inner + leaf, at2 2 inner + leaf
+             * (a whole group of lanes in a loop of constant length, whose
+             * walks stay in registers) */
             size_t lanes = n - i < LANES ? n - i : LANES;
-            for (size_t k = 0; k < lanes; k++)
-                sum[i + k] += leaf[at[k] - inner];
+            if (lanes == LANES && t + 1 < f->n_trees)
+                for (size_t k = 0; k < LANES; k++) {
+                    sum[i + k] += leaf[at[k] - inner];
+                    sum[i + k] += leaf[at2[k] + 1 - inner];
+                }
+            else
+                for (size_t k = 0; k < lanes; k++) {
+                    sum[i + k] += leaf[at[k] - inner];
+                    if (t + 1 < f->n_trees)
+                        sum[i + k] += leaf[at2[k] + 1 - inner];
+                }
         }
     }
 }
@@ -324,14 +308,14 @@ double an_gbt_score_of_margin(const an_gbt_forest *f, double margin)
 
 size_t an_gbt_score_scratch_bytes(const an_gbt_forest *f)
 {
-    return f->tests ? 2 * f->n_features * sizeof(uint32_t) : 0;
+    return f->tests ? 2 * f->n_features * LANES * sizeof(uint32_t) : 0;
 }
 
 double an_gbt_score_row(const an_gbt_forest *f, const double *row, void *scratch)
 {
     if (!f->tests)
         return an_gbt_score_of_margin(f, node_margin(f, row));
-    two_copies(row, f->n_features, scratch, 1);
+    two_copies(row, f->n_features, scratch);
     return an_gbt_score_of_margin(f, complete_margin(f, scratch));
 }
 
@@ -347,8 +331,7 @@ static void score_blocks(void *ctx, size_t begin, size_t end, size_t worker)
 {
     const batch_job *job = ctx;
     const an_gbt_forest *f = job->f;
-    size_t stride = 2 * f->n_features <= NARROW ? NARROW : 2 * f->n_features;
-    uint32_t *v = job->copies ? job->copies + worker * BLOCK * stride : NULL;
+    uint32_t *v = job->copies ? job->copies + worker * BLOCK * 2 * f->n_features : NULL;
     double sum[BLOCK];
     for (size_t b = begin; b < end; b++) {
         size_t lo = b * BLOCK, n = job->rows - lo < BLOCK ? job->rows - lo : BLOCK;
@@ -368,8 +351,7 @@ anoma_status an_gbt_score_rows(const an_gbt_forest *f, const double *x, size_t r
     size_t workers = an_parallel_workers(blocks, n_threads, 4);
     batch_job job = {f, x, rows, NULL, scores};
     if (f->tests && rows) {
-        size_t stride = 2 * f->n_features <= NARROW ? NARROW : 2 * f->n_features;
-        job.copies = an_malloc_array(workers * BLOCK, stride * sizeof(uint32_t));
+        job.copies = an_malloc_array(workers * BLOCK, 2 * f->n_features * sizeof(uint32_t));
         if (!job.copies)
             return an_no_memory();
     }
