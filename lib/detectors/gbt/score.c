@@ -213,11 +213,18 @@ static void complete_block(const an_gbt_forest *f, const double *x, size_t begin
             v[i / LANES * width + j * LANES + i % LANES] = 0;
     for (size_t t = 0; t < f->n_trees; t += 2) {
         const an_gbt_group *g = &f->groups[t / LANES];
-        size_t depth = g->depth, inner = inner_of(depth), l = t % LANES;
+        size_t inner = inner_of(g->depth), l = t % LANES;
         /* the pair's tests: the second tree's node i at inner + i (a last
          * odd tree walks its padding lane) */
         const an_gbt_test *tests = f->tests + g->tests + l * inner;
         const double *leaf = f->leaves + g->leaves + l * (inner + 1);
+        /* the pair walks as deep as its deeper tree goes, to node p at
+         * that depth; below p every test goes right, to the group's
+         * depth, where the leaf is: node (p + 2) 2^shift - 2 */
+        size_t depth = t + 1 < f->n_trees && f->depths[t + 1] > f->depths[t] ? f->depths[t + 1]
+                                                                              : f->depths[t];
+        depth = depth ? depth : 1;
+        size_t shift = g->depth - depth;
         for (size_t i = 0; i < n; i += LANES) {
             const uint32_t *rows = v + i / LANES * width;
             size_t at[LANES], at2[LANES];
@@ -231,20 +238,20 @@ static void complete_block(const an_gbt_forest *f, const double *x, size_t begin
                     at[k] = step(at[k], a, rows[a.value + k]);
                     at2[k] = step(at2[k], b, rows[b.value + k]) - inner;
                 }
-            /* walks end past their tests: at inner + leaf, at2 2 inner + leaf
-             * (a whole group of lanes in a loop of constant length, whose
-             * walks stay in registers) */
+            /* the leaves: inner + leaf index for the first tree, 2 inner +
+             * leaf index for the second (a whole group of lanes in a loop
+             * of constant length, whose walks stay in registers) */
             size_t lanes = n - i < LANES ? n - i : LANES;
             if (lanes == LANES && t + 1 < f->n_trees)
                 for (size_t k = 0; k < LANES; k++) {
-                    sum[i + k] += leaf[at[k] - inner];
-                    sum[i + k] += leaf[at2[k] + 1 - inner];
+                    sum[i + k] += leaf[((at[k] + 2) << shift) - 2 - inner];
+                    sum[i + k] += leaf[((at2[k] - inner + 2) << shift) - 1];
                 }
             else
                 for (size_t k = 0; k < lanes; k++) {
-                    sum[i + k] += leaf[at[k] - inner];
+                    sum[i + k] += leaf[((at[k] + 2) << shift) - 2 - inner];
                     if (t + 1 < f->n_trees)
-                        sum[i + k] += leaf[at2[k] + 1 - inner];
+                        sum[i + k] += leaf[((at2[k] - inner + 2) << shift) - 1];
                 }
         }
     }
