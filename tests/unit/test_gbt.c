@@ -660,7 +660,7 @@ static double layout_walk(const layout_tree *t, const double *row)
  * and 3 threads and from the single-row path equals the plain walk's. */
 static void check_layout(size_t n_trees, size_t deepest, size_t cols, int complete)
 {
-    enum { ROWS = 301 };
+    enum { ROWS = 1001 }; /* on 3 threads: 3 chunks of 42 groups of lanes */
     layout_tree *trees = calloc(n_trees, sizeof *trees);
     an_gbt_raw_tree *raw = calloc(n_trees, sizeof *raw);
     uint64_t seed = 7 + n_trees + deepest * 31 + cols;
