@@ -225,14 +225,15 @@ static void complete_block(const an_gbt_forest *f, const double *x, size_t begin
                                                                               : f->depths[t];
         depth = depth ? depth : 1;
         size_t shift = g->depth - depth;
+        an_gbt_test root = tests[0], root2 = tests[inner]; /* every walk's first step */
         for (size_t i = 0; i < n; i += LANES) {
             const uint32_t *rows = v + i / LANES * width;
             size_t at[LANES], at2[LANES];
             for (size_t k = 0; k < LANES; k++) {
-                at[k] = 0;
-                at2[k] = inner;
+                at[k] = step(0, root, rows[root.value + k]);
+                at2[k] = step(inner, root2, rows[root2.value + k]) - inner;
             }
-            for (size_t d = 0; d < depth; d++)
+            for (size_t d = 1; d < depth; d++)
                 for (size_t k = 0; k < LANES; k++) {
                     an_gbt_test a = tests[at[k]], b = tests[at2[k]];
                     at[k] = step(at[k], a, rows[a.value + k]);
