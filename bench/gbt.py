@@ -2,7 +2,7 @@
 on the same data in the same run: training time, batch prediction per row,
 single-row latency in C, model file size, and test ROC AUC.
 
-    /usr/bin/python3 bench/gbt.py [--quick] [--batch] [--build DIR]
+    /usr/bin/python3 bench/gbt.py [--quick] [--batch [--save DIR]] [--build DIR]
 
 Data: 100000 x 20 synthetic rows with 5 % positives (a fixed nonlinear rule
 plus label noise) and the shared labelled tabular datasets, split 70/30
@@ -37,7 +37,8 @@ build-bench if it exists, else build: a release build).
 --batch: batch prediction only (both sides trained untimed), wall and CPU
 time (the process's, every thread) per row on 1 and 2 threads, 5 runs each:
 CPU ratios stay meaningful on a machine shared with other work, where
-wall-clock times do not.
+wall-clock times do not. --save DIR also writes each set's libanoma model
+and test rows there (NAME.anoma, NAME.f64) for bench/gbt_ab.c.
 """
 import os
 import subprocess
@@ -139,6 +140,10 @@ def batch_only(name, X, y, repeats):
     ours = anoma.Model({"contamination": "auto", "n_threads": 1}, [("gbt", "")]).fit(Xtr, ytr)
     booster = xgb.XGBClassifier(tree_method="hist", n_estimators=100, max_depth=6,
                                 nthread=1).fit(Xtr, ytr).get_booster()
+    if "--save" in sys.argv:
+        save = sys.argv[sys.argv.index("--save") + 1]
+        ours.save(os.path.join(save, name + ".anoma"))
+        np.ascontiguousarray(Xte, dtype=np.float64).tofile(os.path.join(save, name + ".f64"))
     wall, cpu, _, _ = batch_times(ours, booster, Xte, repeats)
     n = len(Xte)
     cells = []
