@@ -151,6 +151,23 @@ static inline size_t step(size_t at, an_gbt_test n, uint32_t v)
     return 2 * at + 2 - (v < n.key);
 }
 
+/* One row (its two copies v) `depth` steps through two groups of that
+ * depth. Inlined once per depth: tree l's tests are then a constant offset
+ * from its group's first, and the steps unrolled. */
+static inline void walk_groups(const an_gbt_test *tests, const an_gbt_test *tests2, size_t depth,
+                               const uint32_t *v, size_t *at, size_t *at2)
+{
+    size_t inner = inner_of(depth);
+    for (size_t l = 0; l < LANES; l++)
+        at[l] = at2[l] = 0;
+    for (size_t d = 0; d < depth; d++)
+        for (size_t l = 0; l < LANES; l++) {
+            an_gbt_test n = tests[l * inner + at[l]], n2 = tests2[l * inner + at2[l]];
+            at[l] = step(at[l], n, v[n.value]);
+            at2[l] = step(at2[l], n2, v[n2.value]);
+        }
+}
+
 /* One row (its two copies v) through every tree, two groups of LANES
  * trees side by side (a single row has no other independent walks) as far
  * as the shallower goes, then the deeper alone. */
@@ -163,19 +180,32 @@ static double complete_margin(const an_gbt_forest *f, const uint32_t *v)
         const an_gbt_group *a = &f->groups[g], *b = g + 1 < n_groups ? a + 1 : a;
         size_t inner = inner_of(a->depth), inner2 = inner_of(b->depth);
         size_t common = a->depth < b->depth ? a->depth : b->depth;
+        const an_gbt_test *tests = f->tests + a->tests, *tests2 = f->tests + b->tests;
         const an_gbt_test *tree[LANES], *tree2[LANES];
         size_t at[LANES], at2[LANES];
         for (size_t l = 0; l < LANES; l++) {
-            tree[l] = f->tests + a->tests + l * inner;
-            tree2[l] = f->tests + b->tests + l * inner2;
-            at[l] = at2[l] = 0;
+            tree[l] = tests + l * inner;
+            tree2[l] = tests2 + l * inner2;
         }
-        for (size_t d = 0; d < common; d++)
-            for (size_t l = 0; l < LANES; l++) {
-                an_gbt_test n = tree[l][at[l]], n2 = tree2[l][at2[l]];
-                at[l] = step(at[l], n, v[n.value]);
-                at2[l] = step(at2[l], n2, v[n2.value]);
-            }
+        switch (a->depth == b->depth ? a->depth : 0) {
+        case 1: walk_groups(tests, tests2, 1, v, at, at2); break;
+        case 2: walk_groups(tests, tests2, 2, v, at, at2); break;
+        case 3: walk_groups(tests, tests2, 3, v, at, at2); break;
+        case 4: walk_groups(tests, tests2, 4, v, at, at2); break;
+        case 5: walk_groups(tests, tests2, 5, v, at, at2); break;
+        case 6: walk_groups(tests, tests2, 6, v, at, at2); break;
+        case 7: walk_groups(tests, tests2, 7, v, at, at2); break;
+        case 8: walk_groups(tests, tests2, 8, v, at, at2); break;
+        default:
+            for (size_t l = 0; l < LANES; l++)
+                at[l] = at2[l] = 0;
+            for (size_t d = 0; d < common; d++)
+                for (size_t l = 0; l < LANES; l++) {
+                    an_gbt_test n = tree[l][at[l]], n2 = tree2[l][at2[l]];
+                    at[l] = step(at[l], n, v[n.value]);
+                    at2[l] = step(at2[l], n2, v[n2.value]);
+                }
+        }
         for (size_t d = common; d < a->depth; d++)
             for (size_t l = 0; l < LANES; l++) {
                 an_gbt_test n = tree[l][at[l]];
