@@ -68,8 +68,9 @@ typedef struct an_gbt_node {
 typedef struct an_gbt_test {
     uint32_t key;   /* the threshold's key (score.c): left when the value's key is below;
                        0: always right */
-    uint32_t value; /* the value's index in the row's two copies (score.c):
-                       the feature, or n_features + feature to send a missing value left */
+    uint32_t value; /* the value's index in the row's two copies (score.c), times
+                       AN_GBT_LANES: the feature, or n_features + feature to send a
+                       missing value left */
 } an_gbt_test;
 
 /* A group of AN_GBT_LANES trees in the complete layout. */
