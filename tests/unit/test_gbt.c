@@ -600,6 +600,123 @@ static void test_depth_limit(void)
     CHECK(strstr(anoma_last_error(), "1025 levels deep") != NULL);
 }
 
+/* ---- scoring's layouts against a plain walk ---- */
+
+/* Random trees for the layouts: node i splits on a feature at one of a few
+ * thresholds (-inf, -0, 0, 1.5, a subnormal) until its depth reaches the
+ * tree's own limit or a coin says leaf, so that the trees of a group of
+ * AN_GBT_LANES differ in depth (stumps, single leaves, full trees). */
+enum { LAYOUT_MAX_NODES = 1024 };
+
+typedef struct layout_tree {
+    size_t n;
+    uint32_t left[LAYOUT_MAX_NODES], right[LAYOUT_MAX_NODES], feature[LAYOUT_MAX_NODES];
+    float threshold[LAYOUT_MAX_NODES];
+    uint8_t default_left[LAYOUT_MAX_NODES];
+    double value[LAYOUT_MAX_NODES];
+} layout_tree;
+
+static uint32_t layout_rand(uint64_t *s)
+{
+    *s = *s * 6364136223846793005u + 1442695040888963407u;
+    return (uint32_t)(*s >> 33);
+}
+
+/* Grow node i (preorder numbering: children after their parent). */
+static void layout_grow(layout_tree *t, uint32_t i, size_t depth, size_t limit, size_t cols,
+                        uint64_t *s)
+{
+    static const float cuts[] = {-INFINITY, -0.0f, 0.0f, 1.5f, 1e-40f, -2.25f};
+    if (depth == limit || (depth > 0 && layout_rand(s) % 4 == 0)) {
+        t->left[i] = t->right[i] = AN_GBT_RAW_NONE;
+        /* small multiples of 1/64: every sum exact, whatever its order */
+        t->value[i] = (double)((int)(layout_rand(s) % 201) - 100) / 64;
+        return;
+    }
+    t->feature[i] = layout_rand(s) % cols;
+    t->threshold[i] = cuts[layout_rand(s) % 6];
+    t->default_left[i] = layout_rand(s) % 2;
+    t->left[i] = (uint32_t)t->n++;
+    layout_grow(t, t->left[i], depth + 1, limit, cols, s);
+    t->right[i] = (uint32_t)t->n++;
+    layout_grow(t, t->right[i], depth + 1, limit, cols, s);
+}
+
+/* The margin of row by walking the raw tree: (float)x < threshold goes
+ * left, a missing value its default way. */
+static double layout_walk(const layout_tree *t, const double *row)
+{
+    uint32_t i = 0;
+    while (t->left[i] != AN_GBT_RAW_NONE) {
+        float v = (float)row[t->feature[i]];
+        int left = isnan(v) ? t->default_left[i] : v < t->threshold[i];
+        i = left ? t->left[i] : t->right[i];
+    }
+    return t->value[i];
+}
+
+/* n_trees trees at most `deepest` deep on cols features: every row's score
+ * (reg:squarederror, base_score 0: the margin) from the batch path on 1
+ * and 3 threads and from the single-row path equals the plain walk's. */
+static void check_layout(size_t n_trees, size_t deepest, size_t cols, int complete)
+{
+    enum { ROWS = 1001 }; /* on 3 threads: 3 chunks of 42 groups of lanes */
+    layout_tree *trees = calloc(n_trees, sizeof *trees);
+    an_gbt_raw_tree *raw = calloc(n_trees, sizeof *raw);
+    uint64_t seed = 7 + n_trees + deepest * 31 + cols;
+    for (size_t t = 0; t < n_trees; t++) {
+        trees[t].n = 1;
+        size_t limit = t % 9 == 4 ? 0 : layout_rand(&seed) % (deepest + 1);
+        if (t == n_trees / 2)
+            limit = deepest;
+        layout_grow(&trees[t], 0, 0, limit, cols, &seed);
+        raw[t] = (an_gbt_raw_tree){trees[t].n, trees[t].left, trees[t].right,
+                                   trees[t].feature, trees[t].threshold, trees[t].default_left,
+                                   trees[t].value, NULL, NULL};
+    }
+    an_gbt_raw forest_raw = {raw, n_trees, cols, AN_GBT_SQUARED, 0.0, 1};
+    an_gbt_forest f;
+    CHECK_OK(an_gbt_build(&forest_raw, &f));
+    CHECK((f.tests != NULL) == complete);
+    static const double values[] = {-INFINITY, -3, -2.25, -1e-40, -0.0, 0.0, 1e-40, 1e-45, 1.5,
+                                    1.4999999, 2, INFINITY};
+    double *x = malloc(ROWS * cols * sizeof *x), *batch = malloc(ROWS * sizeof *batch);
+    for (size_t k = 0; k < ROWS * cols; k++)
+        x[k] = layout_rand(&seed) % 7 == 0 ? NAN : values[layout_rand(&seed) % 12];
+    void *scratch = malloc(an_gbt_score_scratch_bytes(&f) + 1);
+    for (size_t threads = 1; threads <= 3; threads += 2) {
+        CHECK_OK(an_gbt_score_rows(&f, x, ROWS, threads, batch));
+        for (size_t i = 0; i < ROWS; i++) {
+            double margin = 0;
+            for (size_t t = 0; t < n_trees; t++)
+                margin += layout_walk(&trees[t], x + i * cols);
+            CHECK(batch[i] == margin);
+            CHECK(an_gbt_score_row(&f, x + i * cols, scratch) == margin);
+        }
+    }
+    an_gbt_forest_free(&f);
+    free(scratch);
+    free(x);
+    free(batch);
+    free(raw);
+    free(trees);
+}
+
+/* The complete layout pads each group of AN_GBT_LANES trees to its own
+ * depth; rows of up to 32 values and wider ones take different walks; odd
+ * tree counts and a last group of one tree; deeper forests the node
+ * layout. Thresholds include -inf with missing values sent left, and zeros
+ * of both signs. */
+static void test_layouts_agree_with_a_plain_walk(void)
+{
+    check_layout(1, 0, 3, 1);
+    check_layout(17, 6, 5, 1);
+    check_layout(33, 8, 20, 1);
+    check_layout(23, 3, 40, 1);
+    check_layout(100, 6, 9, 1);
+    check_layout(9, 9, 4, 0);
+}
+
 /* ---- early stopping ---- */
 
 /* The metrics on four rows, by hand. Scores 0.9, 0.8, 0.7, 0.1 with labels
@@ -1077,6 +1194,7 @@ int main(void)
     RUN(test_column_sampling_nests);
     RUN(test_lossguide_order);
     RUN(test_depth_limit);
+    RUN(test_layouts_agree_with_a_plain_walk);
     RUN(test_metrics_by_hand);
     RUN(test_early_stopping_keeps_the_best_round);
     RUN(test_several_eval_sets);

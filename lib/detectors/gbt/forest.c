@@ -25,6 +25,7 @@ void an_gbt_forest_free(an_gbt_forest *f)
     an_free(f->cover);
     an_free(f->roots);
     an_free(f->depths);
+    an_free(f->groups);
     an_free(f->tests);
     an_free(f->leaves);
     an_free(f->history);
@@ -33,13 +34,14 @@ void an_gbt_forest_free(an_gbt_forest *f)
 
 size_t an_gbt_forest_memory(const an_gbt_forest *f)
 {
-    /* the complete layout: groups of AN_GBT_LANES trees, 2^D - 1 tests and 2^D leaves each */
-    size_t lanes = f->tests ? (f->n_trees + AN_GBT_LANES - 1) / AN_GBT_LANES * AN_GBT_LANES : 0;
-    size_t leaves = lanes << f->complete_depth;
+    size_t n_groups = (f->n_trees + AN_GBT_LANES - 1) / AN_GBT_LANES;
+    size_t layout = f->groups ? (n_groups + 1) * sizeof *f->groups +
+                                f->groups[n_groups].tests * sizeof *f->tests +
+                                f->groups[n_groups].leaves * sizeof *f->leaves
+                              : 0;
     return f->n_nodes * (sizeof *f->nodes + 3 * sizeof(double)) +
            f->n_trees * 2 * sizeof(uint32_t) +
-           f->n_eval_sets * f->n_metrics * f->rounds * sizeof(double) +
-           (leaves - lanes) * sizeof *f->tests + leaves * sizeof *f->leaves;
+           f->n_eval_sets * f->n_metrics * f->rounds * sizeof(double) + layout;
 }
 
 anoma_status an_gbt_base_margin(an_gbt_objective objective, double base_score, double *margin)

@@ -61,15 +61,24 @@ typedef struct an_gbt_node {
 /* Deepest forest scored in the complete layout (score.c): a tree takes
  * 2^depth x 16 bytes there (4 KB at 8). */
 #define AN_GBT_COMPLETE_DEPTH 8u
-/* Trees walked side by side, whose nodes the complete layout interleaves. */
+/* Trees walked side by side, which the complete layout groups. */
 #define AN_GBT_LANES 8u
 
 /* One split of the complete layout: 8 bytes. */
 typedef struct an_gbt_test {
-    float threshold; /* left when the value < threshold; NaN: always right */
-    uint32_t value;  /* the value's index in the row's two copies (score.c):
-                        the feature, or n_features + feature to send a missing value left */
+    uint32_t key;   /* the threshold's key (score.c): left when the value's key is below;
+                       0: always right */
+    uint32_t value; /* the value's index in the row's two copies (score.c), times
+                       AN_GBT_LANES: the feature, or n_features + feature to send a
+                       missing value left */
 } an_gbt_test;
+
+/* A group of AN_GBT_LANES trees in the complete layout. */
+typedef struct an_gbt_group {
+    size_t depth;  /* D: the group's deepest leaf, at least 1 (a walk takes a first step) */
+    size_t tests;  /* where its (2^D - 1) LANES tests start in the forest's tests */
+    size_t leaves; /* where its 2^D LANES leaf values start in the forest's leaves */
+} an_gbt_group;
 
 /* Learning objectives, in the order of the parameter's choices (and the
  * payload's code). */
@@ -127,12 +136,14 @@ typedef struct an_gbt_forest {
     an_gbt_metric metrics[AN_GBT_N_METRICS];
     double *history;
     /* scoring's complete layout (score.c; NULL when the forest is deeper
-     * than AN_GBT_COMPLETE_DEPTH): every tree padded to complete_depth D,
-     * node i's children at 2i + 1 and 2i + 2, and the trees in groups of
-     * AN_GBT_LANES (the last padded) interleaved: node i of tree
-     * t = g LANES + l at tests[(g (2^D - 1) + i) LANES + l], its leaf k at
-     * leaves[(g 2^D + k) LANES + l] */
-    size_t complete_depth;
+     * than AN_GBT_COMPLETE_DEPTH): the trees in groups of AN_GBT_LANES (the
+     * last padded), each group's trees padded to the group's depth D as
+     * complete binary trees, node i's children at 2i + 1 and 2i + 2: node i
+     * of tree t = g LANES + l at tests[groups[g].tests + l (2^D - 1) + i],
+     * its leaf k at leaves[groups[g].leaves + l 2^D + k]. groups has one
+     * entry more than there are groups, whose offsets are the arrays'
+     * lengths. */
+    an_gbt_group *groups;
     an_gbt_test *tests;
     double *leaves;
 } an_gbt_forest;

@@ -3,21 +3,31 @@
  * the margin for reg:squarederror.
  *
  * Two layouts, the same answers. A forest at most AN_GBT_COMPLETE_DEPTH
- * deep is scored in the complete layout: each tree padded to the forest's
- * depth D as a complete binary tree of 8-byte tests (node i's children at
- * 2i + 1 and 2i + 2, so a step is index arithmetic and no child is
- * stored), then its 2^D leaf values. A leaf above depth D becomes tests
- * that always go right (threshold NaN: no value is below it) and its value
- * sits in the rightmost leaf below it. A walk is exactly D steps.
+ * deep is scored in the complete layout: the trees go in groups of LANES,
+ * each tree padded to its group's depth D (the group's deepest leaf: a
+ * group of stumps is walked in one step) as a complete binary tree of
+ * 8-byte tests (node i's children at 2i + 1 and 2i + 2, so a step is index
+ * arithmetic and no child is stored), then its 2^D leaf values. A leaf
+ * above depth D becomes tests that always go right and its value sits in
+ * the rightmost leaf below it. A walk is exactly D steps.
  *
- * A row is first converted to float32 twice over, side by side: as it is,
- * where a missing value (NaN) is below no threshold and goes right, and
- * with a missing value as -inf, below every threshold, where it goes left.
- * A test reads the copy that sends a missing value its split's default way
- * (the value index is n_features + feature for a default-left split), so a
- * step is one comparison with no test for missing values. (A default-left
- * split at threshold -inf would see -inf as a value: an_gbt_layout keeps
- * such a forest in the node layout.)
+ * A test compares integers: a float32 x maps to a key, its bits with the
+ * sign bit flipped when x >= 0 and all bits flipped when x < 0 (after -0
+ * becomes +0, which compares equal to it), so that x < y exactly when
+ * key(x) < key(y) as unsigned integers. A row is first converted to keys
+ * twice over: where a missing value is the largest key (below no
+ * threshold: it goes right) and where it is 0 (below every threshold,
+ * whose keys are at least key(-inf) > 0: it goes left). A test reads the
+ * copy that sends a missing value its split's default way (feature j's
+ * value, or value n_features + j for a default-left split), so a step is
+ * one unsigned comparison, whose carry gives the child: 2i + 2 - (v <
+ * key), with no branch (whether a value is below a threshold is a coin
+ * toss the branch predictor loses half the time). A test that always goes
+ * right has key 0. The keys of LANES rows are stored interleaved, value j
+ * of row k at j LANES + k, and a test holds its value's index times LANES,
+ * so that each of LANES rows walking a tree in lock step reads its value
+ * at a constant offset from the first row's, whatever the row's width (a
+ * single row is lane 0 of such a block).
  *
  * Deeper forests are walked over their nodes (an_gbt_step) from the rows
  * as they are, a leaf a fixed point of the step.
@@ -25,15 +35,14 @@
  * Independent walks go in lock step so that their chains of loads overlap
  * (the isolation forest's reasoning, lib/detectors/iforest/score.c): in
  * the complete layout a single row walks two groups of LANES trees side by
- * side, and a batch goes in blocks of rows, two trees at a time, LANES rows
- * walking each (rows of more than NARROW / 2 values: one tree at a time);
- * over nodes, LANES trees or rows. Blocks are split across threads. (16
- * walks is what fits in the registers; AVX2 gathers measured 2.5 times
- * slower than these scalar steps.) The step has no branch:
- * whether a value is below a threshold is a coin toss the branch predictor
- * loses half the time. A row's leaf values are added in tree order on
- * every route, so batch and single-row scores are the same bits. Scoring
- * allocates only a batch's per-thread blocks of converted rows. */
+ * side, as far as the shallower goes, and a batch goes in blocks of rows,
+ * two neighbouring trees at a time (whose tests are contiguous, so one
+ * pointer reaches both), LANES rows walking each; over nodes, LANES trees
+ * or rows. Blocks are split across threads. (16 walks is what fits in the registers; AVX2
+ * gathers measured 2.5 times slower than these scalar steps.) A row's leaf
+ * values are added in tree order on every route, so batch and single-row
+ * scores are the same bits. Scoring allocates only a batch's per-thread
+ * blocks of converted rows. */
 #include "detectors/gbt/gbt.h"
 #include "core/alloc.h"
 #include "core/error.h"
@@ -44,189 +53,237 @@
 /* Walks in lock step, and rows per block. */
 #define LANES AN_GBT_LANES
 #define BLOCK 64
-/* Rows of at most NARROW / 2 values have their copies NARROW floats apart
- * in a block, so that a lane's row is a constant offset from the first. */
-#define NARROW 64
 
 /* ---- the complete layout ---- */
 
-/* Place the subtree of node at position at (depth deep) of lane l's tree
- * of a group whose tests and leaves start there. */
-static void place(an_gbt_forest *f, an_gbt_test *tests, double *leaves, size_t l, uint32_t node,
-                  size_t at, size_t depth)
+/* x's key (x not NaN): x < y exactly when key(x) < key(y). */
+static inline uint32_t key_of(float x)
 {
-    size_t inner = ((size_t)1 << f->complete_depth) - 1;
+    x += 0.0f; /* -0 as +0 */
+    uint32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    return bits & 0x80000000u ? ~bits : bits | 0x80000000u;
+}
+
+/* Tests and leaves in a group of depth D. */
+static inline size_t inner_of(size_t depth)
+{
+    return ((size_t)1 << depth) - 1;
+}
+
+/* Place the subtree of node at position at (depth deep) of a tree of the
+ * given full depth whose tests and leaves start there. */
+static void place(const an_gbt_forest *f, size_t full, an_gbt_test *tests, double *leaves,
+                  uint32_t node, size_t at, size_t depth)
+{
     an_gbt_node n = f->nodes[node];
-    if (n.info & AN_GBT_LEAF) { /* the tests below stay NaN: always right */
-        for (; depth < f->complete_depth; depth++)
+    if (n.info & AN_GBT_LEAF) { /* the tests below stay key 0: always right */
+        for (; depth < full; depth++)
             at = 2 * at + 2;
-        leaves[(at - inner) * LANES + l] = f->leaf[node];
+        leaves[at - inner_of(full)] = f->leaf[node];
         return;
     }
     uint32_t feature = n.info & AN_GBT_FEATURE_MASK;
     if (n.info & AN_GBT_DEFAULT_LEFT)
         feature += (uint32_t)f->n_features;
-    tests[at * LANES + l] = (an_gbt_test){n.threshold, feature};
-    place(f, tests, leaves, l, n.left, 2 * at + 1, depth + 1);
-    place(f, tests, leaves, l, n.left + 1, 2 * at + 2, depth + 1);
+    tests[at] = (an_gbt_test){key_of(n.threshold), feature * (uint32_t)LANES};
+    place(f, full, tests, leaves, n.left, 2 * at + 1, depth + 1);
+    place(f, full, tests, leaves, n.left + 1, 2 * at + 2, depth + 1);
 }
 
 anoma_status an_gbt_layout(an_gbt_forest *f)
 {
-    if (f->max_depth > AN_GBT_COMPLETE_DEPTH)
+    /* a test's value index is at most (2 n_features - 1) LANES */
+    if (f->max_depth > AN_GBT_COMPLETE_DEPTH || f->n_features > UINT32_MAX / (2 * LANES))
         return ANOMA_OK;
-    for (size_t i = 0; i < f->n_nodes; i++)
-        if ((f->nodes[i].info & (AN_GBT_LEAF | AN_GBT_DEFAULT_LEFT)) == AN_GBT_DEFAULT_LEFT &&
-            f->nodes[i].threshold == -INFINITY)
-            return ANOMA_OK;
-    f->complete_depth = f->max_depth > 0 ? f->max_depth : 1; /* a walk takes a first step */
-    size_t leaves = (size_t)1 << f->complete_depth, inner = leaves - 1;
-    size_t groups = (f->n_trees + LANES - 1) / LANES;
-    f->tests = an_malloc_array(groups * inner * LANES + 1, sizeof *f->tests);
-    f->leaves = AN_NEW_ZEROED(double, groups * leaves * LANES + 1);
+    size_t n_groups = (f->n_trees + LANES - 1) / LANES, tests = 0, leaves = 0;
+    f->groups = AN_NEW_ARRAY(an_gbt_group, n_groups + 1);
+    if (!f->groups)
+        return an_no_memory();
+    for (size_t g = 0; g <= n_groups; g++) {
+        size_t depth = 1; /* a walk takes a first step */
+        for (size_t t = g * LANES; t < f->n_trees && t < (g + 1) * LANES; t++)
+            depth = f->depths[t] > depth ? f->depths[t] : depth;
+        f->groups[g] = (an_gbt_group){g < n_groups ? depth : 0, tests, leaves};
+        tests += inner_of(depth) * LANES;
+        leaves += (inner_of(depth) + 1) * LANES;
+    }
+    tests = f->groups[n_groups].tests;
+    leaves = f->groups[n_groups].leaves;
+    f->tests = AN_NEW_ZEROED(an_gbt_test, tests + 1);
+    f->leaves = AN_NEW_ZEROED(double, leaves + 1);
     if (!f->tests || !f->leaves) {
+        an_free(f->groups);
         an_free(f->tests);
         an_free(f->leaves);
+        f->groups = NULL;
         f->tests = NULL;
         f->leaves = NULL;
         return an_no_memory();
     }
-    for (size_t i = 0; i < groups * inner * LANES; i++)
-        f->tests[i] = (an_gbt_test){NAN, 0};
     for (size_t t = 0; t < f->n_trees; t++) {
-        size_t g = t / LANES;
-        place(f, f->tests + g * inner * LANES, f->leaves + g * leaves * LANES, t % LANES,
-              f->roots[t], 0, 0);
+        const an_gbt_group *g = &f->groups[t / LANES];
+        size_t inner = inner_of(g->depth), l = t % LANES;
+        place(f, g->depth, f->tests + g->tests + l * inner,
+              f->leaves + g->leaves + l * (inner + 1), f->roots[t], 0, 0);
     }
     return ANOMA_OK;
 }
 
-/* The row's n values as float32, twice over (see the top of the file):
- * value j at v[j * stride], value n + j at v[(n + j) * stride]. */
-static void two_copies(const double *row, size_t n, float *v, size_t stride)
+/* The row's n values as keys, twice over (see the top of the file), as
+ * lane 0 of a block of LANES rows: value j at k[j LANES], value n + j at
+ * k[(n + j) LANES]. */
+static void two_copies(const double *row, size_t n, uint32_t *k)
 {
     for (size_t j = 0; j < n; j++) {
         float x = (float)row[j];
-        v[j * stride] = x;
-        v[(n + j) * stride] = x != x ? -INFINITY : x;
+        int missing = x != x;
+        uint32_t key = missing ? 0 : key_of(x);
+        k[j * LANES] = missing ? UINT32_MAX : key;
+        k[(n + j) * LANES] = key;
     }
 }
 
-/* A walk's position is its node's index times LANES (an offset into its
- * group's interleaved tests), and a step from a test on value v goes to
- * node 2i + 1 (left) or 2i + 2: */
-static inline uint32_t step(uint32_t at, an_gbt_test n, float v)
+/* A step from node at on a test reading value v: node 2 at + 1 (left, v
+ * below the test's key) or 2 at + 2. */
+static inline size_t step(size_t at, an_gbt_test n, uint32_t v)
 {
-    return 2 * at + LANES + LANES * !(v < n.threshold);
+    return 2 * at + 2 - (v < n.key);
+}
+
+/* One row (its two copies v) `depth` steps through two groups of that
+ * depth. Inlined once per depth: tree l's tests are then a constant offset
+ * from its group's first, and the steps unrolled. */
+static inline void walk_groups(const an_gbt_test *tests, const an_gbt_test *tests2, size_t depth,
+                               const uint32_t *v, size_t *at, size_t *at2)
+{
+    size_t inner = inner_of(depth);
+    for (size_t l = 0; l < LANES; l++)
+        at[l] = at2[l] = 0;
+    for (size_t d = 0; d < depth; d++)
+        for (size_t l = 0; l < LANES; l++) {
+            an_gbt_test n = tests[l * inner + at[l]], n2 = tests2[l * inner + at2[l]];
+            at[l] = step(at[l], n, v[n.value]);
+            at2[l] = step(at2[l], n2, v[n2.value]);
+        }
 }
 
 /* One row (its two copies v) through every tree, two groups of LANES
- * trees side by side (a single row has no other independent walks). */
-static double complete_margin(const an_gbt_forest *f, const float *v)
+ * trees side by side (a single row has no other independent walks) as far
+ * as the shallower goes, then the deeper alone. */
+static double complete_margin(const an_gbt_forest *f, const uint32_t *v)
 {
-    size_t depth = f->complete_depth, leaves = (size_t)1 << depth, inner = leaves - 1;
-    size_t group = inner * LANES;
+    size_t n_groups = (f->n_trees + LANES - 1) / LANES;
     double sum = f->base_margin;
-    for (size_t t = 0; t < f->n_trees; t += 2 * LANES) {
-        const an_gbt_test *tests = f->tests + t * inner;
-        /* a last single group walks the padding after it: one group of tests */
-        const an_gbt_test *next = t + LANES < f->n_trees ? tests + group : tests;
-        uint32_t at[LANES], at2[LANES];
+    for (size_t g = 0; g < n_groups; g += 2) {
+        /* a last single group walks beside itself */
+        const an_gbt_group *a = &f->groups[g], *b = g + 1 < n_groups ? a + 1 : a;
+        size_t inner = inner_of(a->depth), inner2 = inner_of(b->depth);
+        size_t common = a->depth < b->depth ? a->depth : b->depth;
+        const an_gbt_test *tests = f->tests + a->tests, *tests2 = f->tests + b->tests;
+        const an_gbt_test *tree[LANES], *tree2[LANES];
+        size_t at[LANES], at2[LANES];
         for (size_t l = 0; l < LANES; l++) {
-            at[l] = step(0, tests[l], v[tests[l].value]);
-            at2[l] = step(0, next[l], v[next[l].value]);
+            tree[l] = tests + l * inner;
+            tree2[l] = tests2 + l * inner2;
         }
-        for (size_t d = 1; d < depth; d++)
+        switch (a->depth == b->depth ? a->depth : 0) {
+        case 1: walk_groups(tests, tests2, 1, v, at, at2); break;
+        case 2: walk_groups(tests, tests2, 2, v, at, at2); break;
+        case 3: walk_groups(tests, tests2, 3, v, at, at2); break;
+        case 4: walk_groups(tests, tests2, 4, v, at, at2); break;
+        case 5: walk_groups(tests, tests2, 5, v, at, at2); break;
+        case 6: walk_groups(tests, tests2, 6, v, at, at2); break;
+        case 7: walk_groups(tests, tests2, 7, v, at, at2); break;
+        case 8: walk_groups(tests, tests2, 8, v, at, at2); break;
+        default:
+            for (size_t l = 0; l < LANES; l++)
+                at[l] = at2[l] = 0;
+            for (size_t d = 0; d < common; d++)
+                for (size_t l = 0; l < LANES; l++) {
+                    an_gbt_test n = tree[l][at[l]], n2 = tree2[l][at2[l]];
+                    at[l] = step(at[l], n, v[n.value]);
+                    at2[l] = step(at2[l], n2, v[n2.value]);
+                }
+        }
+        for (size_t d = common; d < a->depth; d++)
             for (size_t l = 0; l < LANES; l++) {
-                an_gbt_test n = tests[at[l] + l], n2 = next[at2[l] + l];
+                an_gbt_test n = tree[l][at[l]];
                 at[l] = step(at[l], n, v[n.value]);
+            }
+        for (size_t d = common; d < b->depth; d++)
+            for (size_t l = 0; l < LANES; l++) {
+                an_gbt_test n2 = tree2[l][at2[l]];
                 at2[l] = step(at2[l], n2, v[n2.value]);
             }
-        const double *leaf = f->leaves + t * leaves;
-        size_t lanes = f->n_trees - t < 2 * LANES ? f->n_trees - t : 2 * LANES;
+        /* a walk ends past its tree's tests, at inner + its leaf */
+        const double *leaf = f->leaves + a->leaves, *leaf2 = f->leaves + b->leaves;
+        size_t t = g * LANES, lanes = f->n_trees - t < 2 * LANES ? f->n_trees - t : 2 * LANES;
         for (size_t l = 0; l < lanes && l < LANES; l++)
-            sum += leaf[at[l] - group + l];
+            sum += leaf[l * (inner + 1) + at[l] - inner];
         for (size_t l = LANES; l < lanes; l++)
-            sum += leaf[leaves * LANES + at2[l - LANES] - group + l - LANES];
+            sum += leaf2[(l - LANES) * (inner2 + 1) + at2[l - LANES] - inner2];
     }
     return sum;
 }
 
-/* complete_block's walks for rows of at most NARROW / 2 values (lane k's
- * value j at v[k NARROW + j]): two trees at a time (neighbours in a group,
- * their tests a constant offset apart), LANES rows each. */
-static void narrow_block(const an_gbt_forest *f, const float *v, size_t n, double *sum)
-{
-    size_t depth = f->complete_depth, leaves = (size_t)1 << depth, inner = leaves - 1;
-    for (size_t t = 0; t < f->n_trees; t += 2) {
-        size_t l = t % LANES;
-        const an_gbt_test *tests = f->tests + (t - l) * inner + l;
-        const double *leaf = f->leaves + (t - l) * leaves + l;
-        /* the second tree of a pair; a last odd tree walks its padding lane */
-        an_gbt_test root = tests[0], root2 = tests[1];
-        for (size_t i = 0; i < n; i += LANES) {
-            const float *row = v + i * NARROW;
-            uint32_t at[LANES], at2[LANES];
-            for (size_t k = 0; k < LANES; k++) {
-                at[k] = step(0, root, row[k * NARROW + root.value]);
-                at2[k] = step(0, root2, row[k * NARROW + root2.value]);
-            }
-            for (size_t d = 1; d < depth; d++)
-                for (size_t k = 0; k < LANES; k++) {
-                    an_gbt_test node = tests[at[k]], node2 = tests[at2[k] + 1];
-                    at[k] = step(at[k], node, row[k * NARROW + node.value]);
-                    at2[k] = step(at2[k], node2, row[k * NARROW + node2.value]);
-                }
-            size_t lanes = n - i < LANES ? n - i : LANES;
-            for (size_t k = 0; k < lanes; k++) {
-                sum[i + k] += leaf[at[k] - inner * LANES];
-                if (t + 1 < f->n_trees)
-                    sum[i + k] += leaf[at2[k] - inner * LANES + 1];
-            }
-        }
-    }
-}
-
-/* Rows [begin, begin + n) (n at most BLOCK) through every tree, tree by
- * tree, LANES rows side by side; v holds BLOCK rows' two copies. */
+/* Rows [begin, begin + n) (n at most BLOCK) through every tree: their
+ * keys first, in groups of LANES rows (v holds BLOCK rows), then two
+ * neighbouring trees at a time, LANES rows walking each. */
 static void complete_block(const an_gbt_forest *f, const double *x, size_t begin, size_t n,
-                           float *v, double *sum)
+                           uint32_t *v, double *sum)
 {
-    size_t cols = f->n_features, depth = f->complete_depth, leaves = (size_t)1 << depth;
-    size_t inner = leaves - 1;
-    size_t stride = 2 * cols <= NARROW ? NARROW : 2 * cols;
-    const float *rows[BLOCK];
+    size_t cols = f->n_features, width = 2 * cols * LANES; /* keys of LANES rows */
     for (size_t i = 0; i < n; i++) {
-        rows[i] = v + i * stride;
-        two_copies(x + (begin + i) * cols, cols, v + i * stride, 1);
+        two_copies(x + (begin + i) * cols, cols, v + i / LANES * width + i % LANES);
         sum[i] = f->base_margin;
     }
-    for (size_t i = n; i < BLOCK && i % LANES; i++) { /* a short block's last lanes: zeros */
-        rows[i] = v + i * stride;
-        memset(v + i * stride, 0, 2 * cols * sizeof *v);
-    }
-    if (2 * cols <= NARROW) {
-        narrow_block(f, v, n, sum);
-        return;
-    }
-    for (size_t t = 0; t < f->n_trees; t++) {
-        size_t l = t % LANES;
-        const an_gbt_test *tests = f->tests + (t - l) * inner + l;
-        const double *leaf = f->leaves + (t - l) * leaves + l;
+    for (size_t i = n; i % LANES; i++) /* a short block's last lanes: any keys */
+        for (size_t j = 0; j < 2 * cols; j++)
+            v[i / LANES * width + j * LANES + i % LANES] = 0;
+    for (size_t t = 0; t < f->n_trees; t += 2) {
+        const an_gbt_group *g = &f->groups[t / LANES];
+        size_t inner = inner_of(g->depth), l = t % LANES;
+        /* the pair's tests: the second tree's node i at inner + i (a last
+         * odd tree walks its padding lane) */
+        const an_gbt_test *tests = f->tests + g->tests + l * inner;
+        const double *leaf = f->leaves + g->leaves + l * (inner + 1);
+        /* the pair walks as deep as its deeper tree goes, to node p at
+         * that depth; below p every test goes right, to the group's
+         * depth, where the leaf is: node (p + 2) 2^shift - 2 */
+        size_t depth = t + 1 < f->n_trees && f->depths[t + 1] > f->depths[t] ? f->depths[t + 1]
+                                                                              : f->depths[t];
+        depth = depth ? depth : 1;
+        size_t shift = g->depth - depth;
+        an_gbt_test root = tests[0], root2 = tests[inner]; /* every walk's first step */
         for (size_t i = 0; i < n; i += LANES) {
-            const float *const *row = rows + i;
-            uint32_t at[LANES];
-            an_gbt_test root = tests[0]; /* every lane's first step reads it */
-            for (size_t k = 0; k < LANES; k++)
-                at[k] = step(0, root, row[k][root.value]);
+            const uint32_t *rows = v + i / LANES * width;
+            size_t at[LANES], at2[LANES];
+            for (size_t k = 0; k < LANES; k++) {
+                at[k] = step(0, root, rows[root.value + k]);
+                at2[k] = step(inner, root2, rows[root2.value + k]) - inner;
+            }
             for (size_t d = 1; d < depth; d++)
                 for (size_t k = 0; k < LANES; k++) {
-                    an_gbt_test node = tests[at[k]];
-                    at[k] = step(at[k], node, row[k][node.value]);
+                    an_gbt_test a = tests[at[k]], b = tests[at2[k]];
+                    at[k] = step(at[k], a, rows[a.value + k]);
+                    at2[k] = step(at2[k], b, rows[b.value + k]) - inner;
                 }
+            /* the leaves: inner + leaf index for the first tree, 2 inner +
+             * leaf index for the second (a whole group of lanes in a loop
+             * of constant length, whose walks stay in registers) */
             size_t lanes = n - i < LANES ? n - i : LANES;
-            for (size_t k = 0; k < lanes; k++)
-                sum[i + k] += leaf[at[k] - inner * LANES];
+            if (lanes == LANES && t + 1 < f->n_trees)
+                for (size_t k = 0; k < LANES; k++) {
+                    sum[i + k] += leaf[((at[k] + 2) << shift) - 2 - inner];
+                    sum[i + k] += leaf[((at2[k] - inner + 2) << shift) - 1];
+                }
+            else
+                for (size_t k = 0; k < lanes; k++) {
+                    sum[i + k] += leaf[((at[k] + 2) << shift) - 2 - inner];
+                    if (t + 1 < f->n_trees)
+                        sum[i + k] += leaf[((at2[k] - inner + 2) << shift) - 1];
+                }
         }
     }
 }
@@ -289,14 +346,14 @@ double an_gbt_score_of_margin(const an_gbt_forest *f, double margin)
 
 size_t an_gbt_score_scratch_bytes(const an_gbt_forest *f)
 {
-    return f->tests ? 2 * f->n_features * sizeof(float) : 0;
+    return f->tests ? 2 * f->n_features * LANES * sizeof(uint32_t) : 0;
 }
 
 double an_gbt_score_row(const an_gbt_forest *f, const double *row, void *scratch)
 {
     if (!f->tests)
         return an_gbt_score_of_margin(f, node_margin(f, row));
-    two_copies(row, f->n_features, scratch, 1);
+    two_copies(row, f->n_features, scratch);
     return an_gbt_score_of_margin(f, complete_margin(f, scratch));
 }
 
@@ -304,19 +361,20 @@ typedef struct batch_job {
     const an_gbt_forest *f;
     const double *x;
     size_t rows;
-    float *copies; /* per worker: BLOCK rows' two copies */
+    uint32_t *copies; /* per worker: BLOCK rows' two copies */
     double *scores;
 } batch_job;
 
-static void score_blocks(void *ctx, size_t begin, size_t end, size_t worker)
+/* Rows [begin LANES, end LANES) (within the batch), BLOCK at a time. */
+static void score_lanes(void *ctx, size_t begin, size_t end, size_t worker)
 {
     const batch_job *job = ctx;
     const an_gbt_forest *f = job->f;
-    size_t stride = 2 * f->n_features <= NARROW ? NARROW : 2 * f->n_features;
-    float *v = job->copies ? job->copies + worker * BLOCK * stride : NULL;
+    uint32_t *v = job->copies ? job->copies + worker * BLOCK * 2 * f->n_features : NULL;
     double sum[BLOCK];
-    for (size_t b = begin; b < end; b++) {
-        size_t lo = b * BLOCK, n = job->rows - lo < BLOCK ? job->rows - lo : BLOCK;
+    size_t hi = end * LANES < job->rows ? end * LANES : job->rows;
+    for (size_t lo = begin * LANES; lo < hi; lo += BLOCK) {
+        size_t n = hi - lo < BLOCK ? hi - lo : BLOCK;
         if (f->tests)
             complete_block(f, job->x, lo, n, v, sum);
         else
@@ -326,19 +384,23 @@ static void score_blocks(void *ctx, size_t begin, size_t end, size_t worker)
     }
 }
 
+/* The batch is shared out in whole groups of LANES rows, evenly (a small
+ * batch of 550 rows: 35 and 34 groups, not 5 and 4 blocks), with at least
+ * MIN_ROWS_PER_THREAD rows a thread: fewer do not pay for waking one. */
+enum { MIN_ROWS_PER_THREAD = 256 };
+
 anoma_status an_gbt_score_rows(const an_gbt_forest *f, const double *x, size_t rows,
                                size_t n_threads, double *scores)
 {
-    size_t blocks = (rows + BLOCK - 1) / BLOCK;
-    size_t workers = an_parallel_workers(blocks, n_threads, 4);
+    size_t groups = (rows + LANES - 1) / LANES, least = MIN_ROWS_PER_THREAD / LANES;
+    size_t workers = an_parallel_workers(groups, n_threads, least);
     batch_job job = {f, x, rows, NULL, scores};
     if (f->tests && rows) {
-        size_t stride = 2 * f->n_features <= NARROW ? NARROW : 2 * f->n_features;
-        job.copies = an_malloc_array(workers * BLOCK, stride * sizeof(float));
+        job.copies = an_malloc_array(workers * BLOCK, 2 * f->n_features * sizeof(uint32_t));
         if (!job.copies)
             return an_no_memory();
     }
-    an_parallel_for(blocks, workers, 4, score_blocks, &job);
+    an_parallel_for(groups, workers, least, score_lanes, &job);
     an_free(job.copies);
     return ANOMA_OK;
 }
