@@ -13,8 +13,12 @@
 an_knn_algorithm an_knn_resolve(an_knn_algorithm choice, size_t n, size_t d)
 {
     (void)n;
+    if (choice == AN_KNN_SORTED)
+        return d == 1 ? AN_KNN_SORTED : AN_KNN_KD_TREE;
     if (choice != AN_KNN_AUTO)
         return choice;
+    if (d == 1)
+        return AN_KNN_SORTED;
     return d <= AN_KNN_KD_MAX_FEATURES ? AN_KNN_KD_TREE : AN_KNN_BRUTE;
 }
 
@@ -25,6 +29,7 @@ void an_knn_free(an_knn_index *ix)
     an_free(ix->mean);
     an_free(ix->norms);
     an_free(ix->perm);
+    an_free(ix->values);
     an_free(ix->nodes);
     an_free(ix->bounds);
     memset(ix, 0, sizeof *ix);
@@ -35,7 +40,9 @@ size_t an_knn_memory(const an_knn_index *ix)
     size_t bytes = 0;
     if (ix->mean)
         bytes += (ix->d + ix->n) * sizeof(double);
-    if (ix->perm)
+    if (ix->values)
+        bytes += ix->n * (sizeof(size_t) + sizeof(double));
+    if (ix->nodes)
         bytes += ix->n * sizeof(size_t) + ix->n_nodes * (sizeof(an_kd_node) + 2 * ix->d * sizeof(double));
     return bytes;
 }
@@ -81,7 +88,9 @@ anoma_status an_knn_build(an_knn_index *ix, const double *x, size_t n, size_t d,
     ix->n = n;
     ix->d = d;
     ix->algorithm = an_knn_resolve(choice, n, d);
-    anoma_status st = ix->algorithm == AN_KNN_BRUTE ? build_brute(ix) : an_kd_build(ix);
+    anoma_status st = ix->algorithm == AN_KNN_BRUTE     ? build_brute(ix)
+                      : ix->algorithm == AN_KNN_SORTED ? an_sorted_build(ix)
+                                                       : an_kd_build(ix);
     if (st != ANOMA_OK)
         an_knn_free(ix);
     return st;
@@ -109,6 +118,8 @@ static void search_row(const an_knn_index *ix, const double *row, size_t exclude
 {
     if (ix->algorithm == AN_KNN_KD_TREE)
         an_kd_search(ix, row, exclude, h);
+    else if (ix->algorithm == AN_KNN_SORTED)
+        an_sorted_search(ix, row, exclude, h);
     else
         an_knn_scan_row(ix, row, exclude, h);
 }
