@@ -40,10 +40,10 @@ size_t an_knn_memory(const an_knn_index *ix)
     size_t bytes = 0;
     if (ix->mean)
         bytes += (ix->d + ix->n) * sizeof(double);
-    if (ix->values)
-        bytes += ix->n * (sizeof(size_t) + sizeof(double));
+    if (ix->perm) /* the row order, and the rows (or values) copied in it */
+        bytes += ix->n * (sizeof(size_t) + ix->d * sizeof(double));
     if (ix->nodes)
-        bytes += ix->n * sizeof(size_t) + ix->n_nodes * (sizeof(an_kd_node) + 2 * ix->d * sizeof(double));
+        bytes += ix->n_nodes * (sizeof(an_kd_node) + 2 * ix->d * sizeof(double));
     return bytes;
 }
 

@@ -54,6 +54,7 @@ enum { AN_KNN_KD_MAX_FEATURES = 9 };
 typedef struct an_kd_node {
     size_t begin, end; /* rows perm[begin, end) */
     size_t left;       /* index of the left child (right = left + 1); 0 = leaf */
+    int same_point;    /* a leaf whose rows are all one point, in index order */
 } an_kd_node;
 
 typedef struct an_knn_index {
@@ -66,7 +67,8 @@ typedef struct an_knn_index {
     double *norms; /* n squared norms of the centred, scaled rows */
     /* kd_tree and sorted */
     size_t *perm;        /* n row indices, each node's rows contiguous (sorted: by value) */
-    double *values;      /* sorted: the n values in perm's order */
+    double *values;      /* sorted: the n values in perm's order; kd_tree: the n x d
+                            rows in perm's order, so that a leaf's rows are contiguous */
     an_kd_node *nodes;
     double *bounds;      /* per node 2 * d: lower corner then upper corner */
     size_t n_nodes, depth;
