@@ -139,7 +139,7 @@ void an_knn_query_row(const an_knn_index *ix, const double *row, size_t k, void 
 typedef struct tree_job {
     const an_knn_index *ix;
     const double *q; /* NULL: self-query of rows [first, first + m) */
-    size_t first, k;
+    size_t first, m, k;
     an_nb *heaps; /* k per worker */
     double *dist;
     size_t *index;
@@ -150,7 +150,12 @@ static void tree_range(void *ctx, size_t begin, size_t end, size_t worker)
     const tree_job *job = ctx;
     const an_knn_index *ix = job->ix;
     an_nb_heap h;
-    for (size_t i = begin; i < end; i++) {
+    /* A self-query of every row goes in the index's row order: each query
+     * then starts where the previous one ended, in memory the cache still
+     * holds. The answers are the same in any order. */
+    int in_order = !job->q && job->m == ix->n;
+    for (size_t slot = begin; slot < end; slot++) {
+        size_t i = in_order ? ix->perm[slot] : slot;
         an_nb_heap_init(&h, job->heaps + worker * job->k, job->k);
         size_t self = job->q ? SIZE_MAX : job->first + i;
         const double *row = job->q ? job->q + i * ix->d : ix->x + self * ix->d;
@@ -170,7 +175,7 @@ static anoma_status query(const an_knn_index *ix, const double *q, size_t first,
     if (ix->algorithm == AN_KNN_BRUTE)
         return an_knn_brute_query(ix, q, first, m, k, n_threads, dist, index);
     size_t workers = an_parallel_workers(m, n_threads, MIN_TREE_QUERIES);
-    tree_job job = {ix, q, first, k, an_malloc_array(workers, k * sizeof(an_nb)), dist, index};
+    tree_job job = {ix, q, first, m, k, an_malloc_array(workers, k * sizeof(an_nb)), dist, index};
     if (!job.heaps)
         return an_no_memory();
     an_parallel_for(m, workers, MIN_TREE_QUERIES, tree_range, &job);
