@@ -2,7 +2,7 @@
 plus novelty scoring of 2000 new rows, libanoma against scikit-learn 1.2, on
 the same data in the same run. Not a test: nothing here asserts a time.
 
-    /usr/bin/python3 bench/lof.py [--quick] [LIBRARY]
+    /usr/bin/python3 bench/lof.py [--quick] [--only SETS] [--one-thread] [LIBRARY]
 
 LIBRARY defaults to build-bench/lib/libanoma.so (bench/run builds it). Each
 measurement runs in its own subprocess, so that its peak memory (ru_maxrss
@@ -81,14 +81,24 @@ def run(library, impl, name, algorithm="auto", threads=1):
 
 
 def main():
-    args = [a for a in sys.argv[1:] if a != "--quick"]
-    quick = "--quick" in sys.argv
-    library = os.path.abspath(args[0] if args else
-                              os.path.join(ROOT, "build-bench", "lib", "libanoma.so"))
+    import argparse
+    ap = argparse.ArgumentParser(description="LOF fit + scoring against scikit-learn")
+    ap.add_argument("library", nargs="?",
+                    default=os.path.join(ROOT, "build-bench", "lib", "libanoma.so"))
+    ap.add_argument("--quick", action="store_true", help="the two 20000-row sets only")
+    ap.add_argument("--only", help="comma-separated data sets (names as printed, or a "
+                    "part of one: cardio,20000x100)")
+    ap.add_argument("--one-thread", action="store_true",
+                    help="only libanoma's auto, one thread row (no all-cores, no other algorithm)")
+    opts = ap.parse_args()
+    library = os.path.abspath(opts.library)
     sets = ["random:20000x10", "random:20000x100"]
-    if not quick:
+    if not opts.quick:
         sets += ["random:100000x10", "cardio.csv", "satellite.csv", "mammography.csv",
                  "shuttle.csv", "breastw.csv", "nab_machine_temperature_system_failure.csv"]
+    if opts.only:
+        wanted = opts.only.split(",")
+        sets = [s for s in sets if any(w in s for w in wanted)]
     sys.path.insert(0, os.path.join(ROOT, "bench"))
     from blas_info import openblas_line
     print(openblas_line() + "\n")
@@ -103,7 +113,9 @@ def main():
             continue
         d = int(name.split("x")[1]) if name.startswith("random") else None
         variants = [("auto", 1), ("auto", -1)]
-        if d is not None and d <= 15:  # the algorithm auto does not take, for the auto rule
+        if opts.one_thread:
+            variants = [("auto", 1)]
+        elif d is not None and d <= 15:  # the algorithm auto does not take, for the auto rule
             variants.append(("kd_tree" if d >= 10 else "brute", 1))
         for algorithm, threads in variants:
             ours = run(library, "anoma", name, algorithm, threads)

@@ -335,5 +335,7 @@ void an_nb_describe(const an_nb_detector *s, const char *extra, an_strbuf *out)
     if (at != SIZE_MAX)
         an_strbuf_printf(out, " (shared rows %zu)", at);
     an_strbuf_printf(out, ", k = %zu neighbours%s, search: %s\n", s->k, extra,
-                     s->index->algorithm == AN_KNN_KD_TREE ? "kd_tree" : "brute");
+                     s->index->algorithm == AN_KNN_KD_TREE  ? "kd_tree"
+                     : s->index->algorithm == AN_KNN_SORTED ? "sorted column"
+                                                            : "brute");
 }

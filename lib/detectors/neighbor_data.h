@@ -29,8 +29,8 @@ typedef struct an_nb_rows {
     double *x; /* n x d, owned */
     size_t n, d;
     size_t users; /* detectors holding a reference */
-    /* by resolved algorithm (AN_KNN_BRUTE, AN_KNN_KD_TREE); x NULL = not built */
-    an_knn_index index[3];
+    /* by resolved algorithm (AN_KNN_BRUTE, AN_KNN_KD_TREE, AN_KNN_SORTED); x NULL = not built */
+    an_knn_index index[AN_KNN_ALGORITHMS];
 } an_nb_rows;
 
 typedef struct an_nb_table {

@@ -13,8 +13,12 @@
 an_knn_algorithm an_knn_resolve(an_knn_algorithm choice, size_t n, size_t d)
 {
     (void)n;
+    if (choice == AN_KNN_SORTED)
+        return d == 1 ? AN_KNN_SORTED : AN_KNN_KD_TREE;
     if (choice != AN_KNN_AUTO)
         return choice;
+    if (d == 1)
+        return AN_KNN_SORTED;
     return d <= AN_KNN_KD_MAX_FEATURES ? AN_KNN_KD_TREE : AN_KNN_BRUTE;
 }
 
@@ -25,6 +29,7 @@ void an_knn_free(an_knn_index *ix)
     an_free(ix->mean);
     an_free(ix->norms);
     an_free(ix->perm);
+    an_free(ix->values);
     an_free(ix->nodes);
     an_free(ix->bounds);
     memset(ix, 0, sizeof *ix);
@@ -35,8 +40,10 @@ size_t an_knn_memory(const an_knn_index *ix)
     size_t bytes = 0;
     if (ix->mean)
         bytes += (ix->d + ix->n) * sizeof(double);
-    if (ix->perm)
-        bytes += ix->n * sizeof(size_t) + ix->n_nodes * (sizeof(an_kd_node) + 2 * ix->d * sizeof(double));
+    if (ix->perm) /* the row order, and the rows (or values) copied in it */
+        bytes += ix->n * (sizeof(size_t) + ix->d * sizeof(double));
+    if (ix->nodes)
+        bytes += ix->n_nodes * (sizeof(an_kd_node) + 2 * ix->d * sizeof(double));
     return bytes;
 }
 
@@ -81,7 +88,9 @@ anoma_status an_knn_build(an_knn_index *ix, const double *x, size_t n, size_t d,
     ix->n = n;
     ix->d = d;
     ix->algorithm = an_knn_resolve(choice, n, d);
-    anoma_status st = ix->algorithm == AN_KNN_BRUTE ? build_brute(ix) : an_kd_build(ix);
+    anoma_status st = ix->algorithm == AN_KNN_BRUTE     ? build_brute(ix)
+                      : ix->algorithm == AN_KNN_SORTED ? an_sorted_build(ix)
+                                                       : an_kd_build(ix);
     if (st != ANOMA_OK)
         an_knn_free(ix);
     return st;
@@ -109,6 +118,8 @@ static void search_row(const an_knn_index *ix, const double *row, size_t exclude
 {
     if (ix->algorithm == AN_KNN_KD_TREE)
         an_kd_search(ix, row, exclude, h);
+    else if (ix->algorithm == AN_KNN_SORTED)
+        an_sorted_search(ix, row, exclude, h);
     else
         an_knn_scan_row(ix, row, exclude, h);
 }
@@ -128,7 +139,7 @@ void an_knn_query_row(const an_knn_index *ix, const double *row, size_t k, void 
 typedef struct tree_job {
     const an_knn_index *ix;
     const double *q; /* NULL: self-query of rows [first, first + m) */
-    size_t first, k;
+    size_t first, m, k;
     an_nb *heaps; /* k per worker */
     double *dist;
     size_t *index;
@@ -139,7 +150,12 @@ static void tree_range(void *ctx, size_t begin, size_t end, size_t worker)
     const tree_job *job = ctx;
     const an_knn_index *ix = job->ix;
     an_nb_heap h;
-    for (size_t i = begin; i < end; i++) {
+    /* A self-query of every row goes in the index's row order: each query
+     * then starts where the previous one ended, in memory the cache still
+     * holds. The answers are the same in any order. */
+    int in_order = !job->q && job->m == ix->n;
+    for (size_t slot = begin; slot < end; slot++) {
+        size_t i = in_order ? ix->perm[slot] : slot;
         an_nb_heap_init(&h, job->heaps + worker * job->k, job->k);
         size_t self = job->q ? SIZE_MAX : job->first + i;
         const double *row = job->q ? job->q + i * ix->d : ix->x + self * ix->d;
@@ -159,7 +175,7 @@ static anoma_status query(const an_knn_index *ix, const double *q, size_t first,
     if (ix->algorithm == AN_KNN_BRUTE)
         return an_knn_brute_query(ix, q, first, m, k, n_threads, dist, index);
     size_t workers = an_parallel_workers(m, n_threads, MIN_TREE_QUERIES);
-    tree_job job = {ix, q, first, k, an_malloc_array(workers, k * sizeof(an_nb)), dist, index};
+    tree_job job = {ix, q, first, m, k, an_malloc_array(workers, k * sizeof(an_nb)), dist, index};
     if (!job.heaps)
         return an_no_memory();
     an_parallel_for(m, workers, MIN_TREE_QUERIES, tree_range, &job);

@@ -7,14 +7,27 @@
  * monotone, so no row inside the box can compute to a smaller distance than
  * the box does; a row at an equal distance may still win on its lower index,
  * which is why equality does not prune. With the heap's (distance, index)
- * order this gives exactly the brute-force answer. */
+ * order this gives exactly the brute-force answer.
+ *
+ * The rows are also kept copied in the tree's order (ix->values), each
+ * leaf's rows as one block stored column by column, so that a leaf's scan
+ * reads contiguous memory and computes its distances four or eight rows at
+ * a time (AVX2 where the processor has it) with, for each row, the same
+ * operations in the same order as an_sq_dist: the same bits. A leaf of rows that are all one point (duplicates the median
+ * cannot split) keeps its rows in index order: they are all at one
+ * distance, so the scan offers them lowest index first and stops at the
+ * first the heap refuses, instead of computing every copy (mammography
+ * has one point 3329 times). */
 #include "neighbors/knn.h"
 #include "core/alloc.h"
+#include "core/clones.h"
 #include "core/error.h"
 
-/* Rows per leaf: large enough that a leaf's scan outweighs the descent,
- * small enough to prune well in 2 to 15 dimensions. */
-enum { LEAF_ROWS = 32 };
+
+/* Rows per leaf: large enough that a leaf's scan (vectorised) outweighs
+ * the descent, small enough to prune well in 2 to 9 dimensions. 64
+ * measured against 16, 32 and 128 on shuttle and mammography (docs/neighbors.md). */
+enum { LEAF_ROWS = 64 };
 
 typedef struct builder {
     an_knn_index *ix;
@@ -63,6 +76,32 @@ static void select_nth(an_knn_index *ix, size_t begin, size_t end, size_t nth, s
     }
 }
 
+/* In-place heapsort of row indices: a leaf of one point, in index order. */
+static void sift_down(size_t *v, size_t n, size_t i)
+{
+    size_t x = v[i];
+    for (size_t c; (c = 2 * i + 1) < n; i = c) {
+        if (c + 1 < n && v[c] < v[c + 1])
+            c++;
+        if (x >= v[c])
+            break;
+        v[i] = v[c];
+    }
+    v[i] = x;
+}
+
+static void sort_indices(size_t *v, size_t n)
+{
+    for (size_t i = n / 2; i-- > 0;)
+        sift_down(v, n, i);
+    for (size_t end = n; end > 1; end--) {
+        size_t top = v[0];
+        v[0] = v[end - 1];
+        v[end - 1] = top;
+        sift_down(v, end - 1, 0);
+    }
+}
+
 static anoma_status new_nodes(builder *b, size_t count, size_t *first)
 {
     an_knn_index *ix = b->ix;
@@ -96,14 +135,19 @@ static anoma_status build_node(builder *b, size_t node, size_t begin, size_t end
             lo[j] = v < lo[j] ? v : lo[j];
             hi[j] = v > hi[j] ? v : hi[j];
         }
-    ix->nodes[node] = (an_kd_node){begin, end, 0};
+    ix->nodes[node] = (an_kd_node){begin, end, 0, 0};
     ix->depth = depth > ix->depth ? depth : ix->depth;
     size_t widest = 0;
     for (size_t j = 1; j < d; j++)
         if (hi[j] - lo[j] > hi[widest] - lo[widest])
             widest = j;
-    if (end - begin <= LEAF_ROWS || hi[widest] == lo[widest])
-        return ANOMA_OK; /* small, or every row the same point */
+    if (hi[widest] == lo[widest]) { /* every row the same point */
+        sort_indices(ix->perm + begin, end - begin);
+        ix->nodes[node].same_point = 1;
+        return ANOMA_OK;
+    }
+    if (end - begin <= LEAF_ROWS)
+        return ANOMA_OK;
     size_t mid = begin + (end - begin) / 2, left;
     select_nth(ix, begin, end, mid, widest);
     AN_TRY(new_nodes(b, 2, &left)); /* may move ix->nodes and ix->bounds */
@@ -122,7 +166,36 @@ anoma_status an_kd_build(an_knn_index *ix)
     builder b = {ix, 0};
     size_t root;
     AN_TRY(new_nodes(&b, 1, &root));
-    return build_node(&b, root, 0, ix->n, 0);
+    AN_TRY(build_node(&b, root, 0, ix->n, 0));
+    size_t d = ix->d;
+    ix->values = an_malloc_array(ix->n, d * sizeof(double));
+    if (!ix->values)
+        return an_no_memory();
+    for (size_t i = 0; i < ix->n_nodes; i++) { /* each leaf's block, column by column */
+        const an_kd_node *nd = &ix->nodes[i];
+        size_t m = nd->end - nd->begin;
+        for (size_t r = 0; !nd->left && r < m; r++)
+            for (size_t j = 0; j < d; j++)
+                ix->values[nd->begin * d + j * m + r] = ix->x[ix->perm[nd->begin + r] * d + j];
+    }
+    return ANOMA_OK;
+}
+
+/* Squared distances from q to the m rows of a leaf block (column by
+ * column): out[r] = sum_j (q_j - x_rj)^2 in column order, as an_sq_dist. */
+AN_VECTOR_CLONES static void leaf_distances(const double *block, size_t m, size_t d,
+                                            const double *q, double *out)
+{
+    for (size_t r = 0; r < m; r++)
+        out[r] = 0;
+    for (size_t j = 0; j < d; j++) {
+        const double *col = block + j * m;
+        double qj = q[j];
+        for (size_t r = 0; r < m; r++) {
+            double t = qj - col[r];
+            out[r] += t * t;
+        }
+    }
 }
 
 /* Squared distance from q to the box; never above that of a row inside. */
@@ -146,19 +219,23 @@ static void visit(const an_knn_index *ix, size_t node, double node_d2, const dou
     if (!nd->left) {
         const size_t *p = ix->perm;
         size_t s = nd->begin;
-        for (; s + 4 <= nd->end; s += 4) {
-            double d2[4];
-            an_sq_dist4(row, ix->x + p[s] * d, ix->x + p[s + 1] * d, ix->x + p[s + 2] * d,
-                        ix->x + p[s + 3] * d, d, d2);
-            for (size_t t = 0; t < 4; t++)
-                if (d2[t] <= an_nb_heap_bound(h) && p[s + t] != exclude)
-                    an_nb_heap_push(h, d2[t], p[s + t]);
-        }
-        for (; s < nd->end; s++) {
+        if (nd->same_point) {
             double d2 = an_sq_dist(row, ix->x + p[s] * d, d);
-            if (d2 <= an_nb_heap_bound(h) && p[s] != exclude)
+            for (; s < nd->end; s++) {
+                if (p[s] == exclude)
+                    continue;
+                if (h->size == h->cap && !an_nb_less((an_nb){d2, p[s]}, h->v[0]))
+                    return; /* and so every later copy: a higher index */
                 an_nb_heap_push(h, d2, p[s]);
+            }
+            return;
         }
+        double d2[LEAF_ROWS]; /* a leaf of more rows is one point, above */
+        size_t m = nd->end - s;
+        leaf_distances(ix->values + s * d, m, d, row, d2);
+        for (size_t r = 0; r < m; r++)
+            if (d2[r] <= an_nb_heap_bound(h) && p[s + r] != exclude)
+                an_nb_heap_push(h, d2[r], p[s + r]);
         return;
     }
     size_t a = nd->left, b = nd->left + 1;

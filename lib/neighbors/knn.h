@@ -20,7 +20,8 @@
  *   index.c    build, free, memory, algorithm choice, the row query
  *   brute.c    blocked batch search: GEMM distances, a guarded candidate
  *              filter, exact recomputation of the candidates
- *   kdtree.c   the KD-tree: build and search */
+ *   kdtree.c   the KD-tree: build and search
+ *   sorted.c   one column: a sorted order searched outwards from the query */
 #ifndef AN_NEIGHBORS_KNN_H
 #define AN_NEIGHBORS_KNN_H
 
@@ -30,12 +31,21 @@
 #include <stdint.h>
 
 /* The order of the "algorithm" choices of detectors that search. */
-typedef enum an_knn_algorithm { AN_KNN_AUTO = 0, AN_KNN_BRUTE = 1, AN_KNN_KD_TREE = 2 } an_knn_algorithm;
+/* AN_KNN_SORTED is what auto takes for one column, not a parameter
+ * choice: on one column a KD-tree has nothing to split but the order. */
+typedef enum an_knn_algorithm {
+    AN_KNN_AUTO = 0,
+    AN_KNN_BRUTE = 1,
+    AN_KNN_KD_TREE = 2,
+    AN_KNN_SORTED = 3
+} an_knn_algorithm;
+enum { AN_KNN_ALGORITHMS = 4 };
 
 /* The schema entry of every detector that searches ("algorithm"). */
 #define AN_KNN_ALGORITHM_PARAM                                                   \
     {"algorithm", ANOMA_PARAM_CHOICE, 0, 0, "auto", "auto|brute|kd_tree",         \
-     "neighbour search: auto = kd_tree up to 9 features, else brute (GEMM); "    \
+     "neighbour search: auto = a sorted column for 1 feature, kd_tree up to 9, "    \
+     "else brute (GEMM); "    \
      "every choice gives the same neighbours"}
 
 /* Widest data auto gives a KD-tree: beyond it a tree prunes too little. */
@@ -44,6 +54,7 @@ enum { AN_KNN_KD_MAX_FEATURES = 9 };
 typedef struct an_kd_node {
     size_t begin, end; /* rows perm[begin, end) */
     size_t left;       /* index of the left child (right = left + 1); 0 = leaf */
+    int same_point;    /* a leaf whose rows are all one point, in index order */
 } an_kd_node;
 
 typedef struct an_knn_index {
@@ -54,14 +65,17 @@ typedef struct an_knn_index {
     double *mean;  /* d column means: rows are centred before the GEMM */
     double scale;  /* a power of two: centred values times it lie in [-1, 1] */
     double *norms; /* n squared norms of the centred, scaled rows */
-    /* kd_tree */
-    size_t *perm;        /* n row indices, each node's rows contiguous */
+    /* kd_tree and sorted */
+    size_t *perm;        /* n row indices, each node's rows contiguous (sorted: by value) */
+    double *values;      /* sorted: the n values in perm's order; kd_tree: the n x d
+                            rows in perm's order, so that a leaf's rows are contiguous */
     an_kd_node *nodes;
     double *bounds;      /* per node 2 * d: lower corner then upper corner */
     size_t n_nodes, depth;
 } an_knn_index;
 
-/* The algorithm a choice resolves to for n x d data. */
+/* The algorithm a choice resolves to for n x d data: auto gives
+ * AN_KNN_SORTED for d == 1; AN_KNN_SORTED for d > 1 gives a KD-tree. */
 an_knn_algorithm an_knn_resolve(an_knn_algorithm choice, size_t n, size_t d);
 
 /* Build an index over x (n >= 1 rows of d >= 1 finite values, kept
@@ -106,5 +120,7 @@ anoma_status an_knn_brute_query(const an_knn_index *ix, const double *q, size_t 
 void an_knn_scan_row(const an_knn_index *ix, const double *row, size_t exclude, an_nb_heap *h);
 void an_kd_search(const an_knn_index *ix, const double *row, size_t exclude, an_nb_heap *h);
 anoma_status an_kd_build(an_knn_index *ix);
+void an_sorted_search(const an_knn_index *ix, const double *row, size_t exclude, an_nb_heap *h);
+anoma_status an_sorted_build(an_knn_index *ix);
 
 #endif

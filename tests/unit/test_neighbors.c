@@ -31,7 +31,9 @@ static void check_data(const double *x, size_t n, size_t d, const double *q, siz
     size_t *ri = malloc(n * k * sizeof *ri), *ei = malloc(n * k * sizeof *ei);
     for (size_t i = 0; i < n; i++)
         test_knn_reference(x, n, d, x + i * d, i, k, rd + i * k, ri + i * k);
-    for (int alg = AN_KNN_BRUTE; alg <= AN_KNN_KD_TREE; alg++) {
+    for (int alg = AN_KNN_BRUTE; alg <= AN_KNN_SORTED; alg++) {
+        if (alg == AN_KNN_SORTED && d != 1)
+            continue;
         an_knn_index ix;
         CHECK_OK(an_knn_build(&ix, x, n, d, (an_knn_algorithm)alg));
         for (size_t threads = 1; threads <= 3; threads++) {
@@ -94,6 +96,8 @@ static void test_ties_and_duplicates(void)
     check_case(400, 20, 3, 0, 7, 4);    /* wide data */
     check_case(200, 4, 4, 0, 199, 5);   /* k = n - 1 */
     check_case(150, 1, 6, 0, 1, 6);     /* one column, k = 1 */
+    check_case(700, 1, 9, 0, 25, 10);   /* one column, runs of equal values longer than k */
+    check_case(300, 1, 40, 0, 299, 11); /* one column, k = n - 1 */
 }
 
 /* Far from the origin the GEMM formula would cancel without centring and
@@ -102,6 +106,7 @@ static void test_far_from_origin(void)
 {
     check_case(600, 3, 5, 1.5e9, 8, 7);
     check_case(300, 18, 4, -3e7, 6, 8);
+    check_case(400, 1, 7, 1.5e9, 6, 12); /* one column */
 }
 
 /* The brute filter bounds each row's error by that row's own norm: rows
@@ -152,6 +157,9 @@ static void test_auto_rule(void)
     CHECK(an_knn_resolve(AN_KNN_AUTO, 1000, AN_KNN_KD_MAX_FEATURES + 1) == AN_KNN_BRUTE);
     CHECK(an_knn_resolve(AN_KNN_BRUTE, 1000, 2) == AN_KNN_BRUTE);
     CHECK(an_knn_resolve(AN_KNN_KD_TREE, 1000, 50) == AN_KNN_KD_TREE);
+    CHECK(an_knn_resolve(AN_KNN_AUTO, 1000, 1) == AN_KNN_SORTED);
+    CHECK(an_knn_resolve(AN_KNN_KD_TREE, 1000, 1) == AN_KNN_KD_TREE);
+    CHECK(an_knn_resolve(AN_KNN_SORTED, 1000, 2) == AN_KNN_KD_TREE);
 }
 
 typedef struct oom_case {
@@ -177,8 +185,8 @@ static anoma_status build_and_query(void *ctx)
 static void test_allocation_failures(void)
 {
     double *x = test_tied_rows(200, 4, 4, 0, 9);
-    for (int alg = AN_KNN_BRUTE; alg <= AN_KNN_KD_TREE; alg++) {
-        oom_case c = {x, 200, 4, 3, (an_knn_algorithm)alg};
+    for (int alg = AN_KNN_BRUTE; alg <= AN_KNN_SORTED; alg++) {
+        oom_case c = {x, 200, alg == AN_KNN_SORTED ? 1 : 4, 3, (an_knn_algorithm)alg};
         CHECK_ALLOC_FAILURES(build_and_query, &c);
     }
     free(x);

@@ -1,0 +1,89 @@
+/* One column: the indexed values sorted by (value, row index), and each
+ * query answered from its position in that order by two fronts moving
+ * outwards, the nearer one first, with no tree.
+ *
+ * Exactness: a distance here is an_sq_dist of one column, (q - x)^2, and
+ * rounding is monotone, so moving a front away from the query never gives
+ * a smaller distance. A front therefore stops only when its next value is
+ * strictly farther than the worst kept pair; a value at an equal distance
+ * is still offered, as it may win on its lower index. With the heap's
+ * (distance, index) order this gives exactly the brute-force answer. */
+#include "neighbors/knn.h"
+#include "core/alloc.h"
+#include "core/error.h"
+
+/* In-place heapsort of (value, index) pairs with heap.h's own order: no
+ * allocation behind the host allocator (glibc's qsort may allocate). */
+static void sort_pairs(an_nb *v, size_t n)
+{
+    for (size_t i = n / 2; i-- > 0;)
+        an_nb_sift_down(v, n, i);
+    for (size_t end = n; end > 1; end--) {
+        an_nb top = v[0];
+        v[0] = v[end - 1];
+        v[end - 1] = top;
+        an_nb_sift_down(v, end - 1, 0);
+    }
+}
+
+anoma_status an_sorted_build(an_knn_index *ix)
+{
+    size_t n = ix->n;
+    an_nb *pairs = AN_NEW_ARRAY(an_nb, n);
+    ix->perm = AN_NEW_ARRAY(size_t, n);
+    ix->values = AN_NEW_ARRAY(double, n);
+    if (!pairs || !ix->perm || !ix->values) {
+        an_free(pairs);
+        return an_no_memory();
+    }
+    for (size_t i = 0; i < n; i++)
+        pairs[i] = (an_nb){ix->x[i], i};
+    sort_pairs(pairs, n);
+    for (size_t i = 0; i < n; i++) {
+        ix->values[i] = pairs[i].d2;
+        ix->perm[i] = pairs[i].index;
+    }
+    an_free(pairs);
+    return ANOMA_OK;
+}
+
+/* The first slot whose value is not below v. */
+static size_t lower_bound(const double *values, size_t n, double v)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (values[mid] < v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+void an_sorted_search(const an_knn_index *ix, const double *row, size_t exclude, an_nb_heap *h)
+{
+    const double *values = ix->values;
+    double q = row[0];
+    size_t n = ix->n, right = lower_bound(values, n, q), left = right; /* left: one past */
+    for (;;) {
+        double dl = INFINITY, dr = INFINITY;
+        if (left > 0) {
+            double t = q - values[left - 1];
+            dl = t * t;
+        }
+        if (right < n) {
+            double t = q - values[right];
+            dr = t * t;
+        }
+        if (left == 0 && right == n)
+            return;
+        int take_left = right == n || (left > 0 && dl <= dr);
+        double d2 = take_left ? dl : dr;
+        if (d2 > an_nb_heap_bound(h))
+            return; /* both fronts are strictly beyond the worst kept pair */
+        size_t at = take_left ? ix->perm[--left] : ix->perm[right++];
+        if (at != exclude)
+            an_nb_heap_push(h, d2, at);
+    }
+}
