@@ -168,9 +168,14 @@ def test_hostile_payloads_are_refused():
     mean = np.array([1.0, 2.0])
     cov = np.array([[2.0, 0.5], [0.5, 1.0]])
 
-    def payload(d=2, robust=0, n=10, raw=10, support=10, mean=mean, cov=cov):
-        return (struct.pack("<QBQQQ", d, robust, n, raw, support)
-                + np.asarray(mean, "<f8").tobytes() + np.asarray(cov, "<f8").tobytes())
+    def payload(d=2, robust=0, n=10, raw=10, support=10, mean=mean, cov=cov, has_raw=0,
+                raw_mean=mean, raw_cov=cov):
+        data = (struct.pack("<QBQQQ", d, robust, n, raw, support)
+                + np.asarray(mean, "<f8").tobytes() + np.asarray(cov, "<f8").tobytes()
+                + struct.pack("<B", has_raw))
+        if has_raw:
+            data += np.asarray(raw_mean, "<f8").tobytes() + np.asarray(raw_cov, "<f8").tobytes()
+        return data
 
     def load(data, width=2):
         return anoma.Model({"threshold": 2.0}, detectors=()).import_detector(
@@ -184,12 +189,20 @@ def test_hostile_payloads_are_refused():
     for bad in (payload(d=3), payload(robust=2), payload(raw=11), payload(support=11),
                 payload(mean=[np.nan, 0]), payload(cov=[[2, 0.5], [0.4, 1]]),
                 payload(cov=[[-1, 0], [0, 1]]), payload(cov=[[np.inf, 0], [0, 1]]),
-                payload(cov=not_psd), struct.pack("<QBQQQ", 2 ** 40, 0, 1, 1, 1) + bytes(48)):
+                payload(cov=not_psd), struct.pack("<QBQQQ", 2 ** 40, 0, 1, 1, 1) + bytes(48),
+                # a raw estimate: only a robust fit has one, finite and symmetric
+                payload(has_raw=1), payload(robust=1, has_raw=2),
+                payload(robust=1, has_raw=1, raw_mean=[np.inf, 0]),
+                payload(robust=1, has_raw=1, raw_cov=[[2, 0.5], [0.4, 1]]),
+                payload(robust=1, has_raw=1, raw_cov=[[-1, 0], [0, 1]]),
+                payload(robust=1, has_raw=1) + bytes(1)):
         with pytest.raises(anoma.AnomaError):
             load(bad, width=3 if bad[:8] == struct.pack("<Q", 3) else 2)
-    data = payload()
-    for cut in range(len(data)):
+    robust = load(payload(robust=1, has_raw=1, raw_mean=[5.0, 6.0]))
+    assert robust.score(x)[0] == pytest.approx(delta @ np.linalg.inv(cov) @ delta, rel=1e-14)
+    for data in (payload(), payload(robust=1, has_raw=1)):
+        for cut in range(len(data)):
+            with pytest.raises(anoma.AnomaError):
+                load(data[:cut])
         with pytest.raises(anoma.AnomaError):
-            load(data[:cut])
-    with pytest.raises(anoma.AnomaError):
-        load(data, width=3)
+            load(data, width=3)
