@@ -206,3 +206,34 @@ def test_hostile_payloads_are_refused():
                 load(data[:cut])
         with pytest.raises(anoma.AnomaError):
             load(data, width=3)
+
+
+def test_exact_fit_is_reached_and_said():
+    """70% of the rows on the plane x2 = x0 + x1: the smallest determinant
+    of a raw support (h = 51% of the rows) is 0, reached by supports on the
+    plane (Rousseeuw and Van Driessen's exact-fit situation). The raw
+    estimate is then the plane's: its covariance is singular, with the
+    plane's normal as its null direction, and inspect says so."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((400, 3)) * [1.0, 2.0, 3.0]
+    on_plane = rng.random(400) < 0.7
+    X[on_plane, 2] = X[on_plane, 0] + X[on_plane, 1]
+    normal = np.array([1.0, 1.0, -1.0]) / np.sqrt(3)
+    for seed in range(3):
+        est = anoma.Mahalanobis(robust=True, random_state=seed).fit(X)
+        raw = est.raw_covariance_
+        assert normal @ raw @ normal <= 1e-12 * np.trace(raw)
+        assert abs(est.raw_location_ @ normal) <= 1e-12 * np.abs(est.raw_location_).max()
+        assert "exact fit" in est.model_.describe()
+    # off the plane a row scores ~ its offset^2 / 1e-10 (in standard
+    # deviations): every one of them far above every row on the plane
+    est = anoma.Mahalanobis(robust=True).fit(X)
+    assert est.anomaly_score(X[~on_plane]).min() > 1e3 * est.anomaly_score(X[on_plane]).max()
+    # Gaussian data: a raw determinant, and its value is MinCovDet's objective
+    G = gaussian_with_outliers(4, n=400)
+    est = anoma.Mahalanobis(robust=True).fit(G)
+    text = est.model_.describe()
+    assert "log-determinant of the raw support covariance: %.6g" % np.linalg.slogdet(
+        est.raw_covariance_)[1] in text
+    with pytest.raises(AttributeError, match="robust"):
+        anoma.Mahalanobis().fit(G).raw_covariance_

@@ -30,6 +30,7 @@ typedef struct mahalanobis_state {
     size_t n_train, raw_support, support;
     an_ellipsoid e;
     double *raw_mean, *raw_cov; /* the robust raw estimate, or NULL */
+    double raw_log_det; /* of raw_cov, by the ridge rule: -INFINITY = singular */
 } mahalanobis_state;
 
 static const anoma_param_info mahalanobis_params[] = {
@@ -74,6 +75,21 @@ static anoma_status alloc_raw(mahalanobis_state *s, size_t d)
     return s->raw_mean && s->raw_cov ? ANOMA_OK : an_no_memory();
 }
 
+/* s->raw_log_det from s->raw_cov, by the rule of the C-steps (a column
+ * constant on the support counts as singular too): describe tells the
+ * exact-fit situation, a raw support on a hyperplane. */
+static anoma_status measure_raw(mahalanobis_state *s)
+{
+    an_ellipsoid raw;
+    AN_TRY(an_ellipsoid_alloc(&raw, s->e.d));
+    memcpy(raw.cov, s->raw_cov, s->e.d * s->e.d * sizeof(double));
+    raw.skip_constant = 1;
+    anoma_status st = an_ellipsoid_factor(&raw);
+    s->raw_log_det = raw.log_det;
+    an_ellipsoid_free(&raw);
+    return st;
+}
+
 static void mahalanobis_destroy(void *state)
 {
     mahalanobis_state *s = state;
@@ -116,6 +132,8 @@ static anoma_status mahalanobis_fit(void *state, const an_fit_data *data)
         if (st == ANOMA_OK)
             st = an_mcd_fit(&s->e, data->x, n, h, s->seed, s->raw_mean, s->raw_cov,
                             &s->raw_support, &s->support);
+        if (st == ANOMA_OK)
+            st = measure_raw(s);
     } else if (st == ANOMA_OK) {
         double *work = an_malloc_array(n < AN_ELLIPSOID_BLOCK ? n : AN_ELLIPSOID_BLOCK,
                                        d * sizeof(double));
@@ -245,11 +263,12 @@ static anoma_status load_raw(mahalanobis_state *s, an_reader *r, int robust)
     an_get_f64_array(r, s->raw_mean, d);
     an_get_f64_array(r, s->raw_cov, d * d);
     AN_TRY(an_reader_status(r));
-    if (!plausible(s->raw_mean, s->raw_cov, d))
-        return an_error(ANOMA_ERR_FORMAT, "model file: mahalanobis: the raw location or "
-                        "covariance is not finite, or the covariance is not symmetric with a "
-                        "non-negative diagonal");
-    return ANOMA_OK;
+    anoma_status st = plausible(s->raw_mean, s->raw_cov, d) ? measure_raw(s) : ANOMA_ERR_FORMAT;
+    if (st == ANOMA_ERR_FORMAT || st == ANOMA_ERR_INTERNAL || st == ANOMA_ERR_NONFINITE)
+        st = an_error(ANOMA_ERR_FORMAT, "model file: mahalanobis: the raw covariance is not "
+                      "finite, symmetric and positive semi-definite, or the raw location is "
+                      "not finite");
+    return st;
 }
 
 static anoma_status mahalanobis_load(void *state, an_reader *r, size_t n_features,
@@ -310,6 +329,12 @@ static void mahalanobis_describe(const void *state, an_strbuf *out)
         an_strbuf_printf(out, "  robust covariance (FastMCD) of %zu features: raw support %zu "
                          "of %zu rows, reweighted support %zu rows\n", s->e.d, s->raw_support,
                          s->n_train, s->support);
+    if (s->robust && s->raw_mean && s->raw_log_det == -INFINITY)
+        an_strbuf_printf(out, "  raw support covariance singular: the raw support lies on a "
+                         "hyperplane (exact fit); rows off it score very high\n");
+    else if (s->robust && s->raw_mean)
+        an_strbuf_printf(out, "  log-determinant of the raw support covariance: %.6g\n",
+                         s->raw_log_det);
     else
         an_strbuf_printf(out, "  empirical covariance of %zu features from %zu rows\n", s->e.d,
                          s->n_train);
