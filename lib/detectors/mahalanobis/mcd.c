@@ -254,7 +254,7 @@ static anoma_status shortest_half(mcd *m, const double *x, size_t n, size_t h, a
     double *sorted = m->work;
     memcpy(sorted, x, n * sizeof(double));
     an_sort_doubles(sorted, n);
-    double location;
+    double location = 0; /* set when h < n, the only case that reads it */
     if (h < n) {
         double shortest = INFINITY, sum = 0;
         size_t count = 0;
