@@ -108,7 +108,15 @@ def test_robust_lands_on_a_min_cov_det_outcome(n):
         np.testing.assert_allclose(est.covariance_, same[0].covariance_, rtol=1e-9)
         close(est.anomaly_score(X), same[0].mahalanobis(X), 3)
     ref = outcomes[0]
-    close(anoma.from_sklearn(ref).anomaly_score(X), ref.mahalanobis(X), 3)
+    converted = anoma.from_sklearn(ref)
+    close(converted.anomaly_score(X), ref.mahalanobis(X), 3)
+    np.testing.assert_array_equal(converted.raw_location_, ref.raw_location_)
+    np.testing.assert_allclose(converted.raw_covariance_, ref.raw_covariance_, rtol=1e-15)
+    # the raw estimate is the raw support's mean and covariance, MinCovDet's
+    # raw_support_ for the same outcome
+    same = [r for r in outcomes if np.allclose(est.location_, r.location_, rtol=1e-9)][0]
+    np.testing.assert_allclose(est.raw_location_, same.raw_location_, rtol=1e-9)
+    np.testing.assert_allclose(est.raw_covariance_, same.raw_covariance_, rtol=1e-9)
     # one feature: the shortest half, as scikit-learn
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
