@@ -5,6 +5,7 @@
 #include "testing.h"
 #include "core/chi2.h"
 #include "detectors/detector.h"
+#include "core/strbuf.h"
 #include "io/bytes.h"
 
 #include <math.h>
@@ -77,8 +78,9 @@ static void test_allocation_failures(void)
 }
 
 /* A robust fit's payload (version 2) ends with its raw estimate; the same
- * bytes without it are a version-1 payload, which still loads and scores
- * the same, and which version 2 refuses as truncated. */
+ * bytes without it are a version-1 payload, which still loads, scores the
+ * same and describes itself as robust, and which version 2 refuses as
+ * truncated. */
 static void test_version_1_payload(void)
 {
     enum { N = 120, D = 3, V1 = 33 + 8 * (D + D * D) };
@@ -99,6 +101,11 @@ static void test_version_1_payload(void)
     anoma_matrix row = anoma_matrix_f64(x, 1, D);
     CHECK_OK(anoma_model_score(m, &row, &b));
     CHECK(a == b);
+    an_strbuf text = {0}; /* robust, with nothing to say of the raw support */
+    vt->describe(state, &text);
+    CHECK(strstr(text.data, "robust covariance") && !strstr(text.data, "empirical") &&
+          !strstr(text.data, "raw support covariance"));
+    an_strbuf_free(&text);
     r = an_reader_make(p, V1, "version 2 without its raw estimate");
     CHECK(vt->load(state, &r, D, 2) != ANOMA_OK);
     r = an_reader_make(p, size, "version 2");

@@ -325,19 +325,19 @@ static void mahalanobis_describe(const void *state, an_strbuf *out)
         an_strbuf_printf(out, "  not fitted\n");
         return;
     }
-    if (s->robust)
+    if (!s->robust)
+        an_strbuf_printf(out, "  empirical covariance of %zu features from %zu rows\n", s->e.d,
+                         s->n_train);
+    else
         an_strbuf_printf(out, "  robust covariance (FastMCD) of %zu features: raw support %zu "
                          "of %zu rows, reweighted support %zu rows\n", s->e.d, s->raw_support,
                          s->n_train, s->support);
-    if (s->robust && s->raw_mean && s->raw_log_det == -INFINITY)
+    if (s->raw_mean && s->raw_log_det == -INFINITY)
         an_strbuf_printf(out, "  raw support covariance singular: the raw support lies on a "
                          "hyperplane (exact fit); rows off it score very high\n");
-    else if (s->robust && s->raw_mean)
+    else if (s->raw_mean)
         an_strbuf_printf(out, "  log-determinant of the raw support covariance: %.6g\n",
                          s->raw_log_det);
-    else
-        an_strbuf_printf(out, "  empirical covariance of %zu features from %zu rows\n", s->e.d,
-                         s->n_train);
     if (s->e.ridge > 0)
         an_strbuf_printf(out, "  singular covariance: ridge %g added to the correlation "
                          "diagonal\n", s->e.ridge);
