@@ -108,7 +108,15 @@ def test_robust_lands_on_a_min_cov_det_outcome(n):
         np.testing.assert_allclose(est.covariance_, same[0].covariance_, rtol=1e-9)
         close(est.anomaly_score(X), same[0].mahalanobis(X), 3)
     ref = outcomes[0]
-    close(anoma.from_sklearn(ref).anomaly_score(X), ref.mahalanobis(X), 3)
+    converted = anoma.from_sklearn(ref)
+    close(converted.anomaly_score(X), ref.mahalanobis(X), 3)
+    np.testing.assert_array_equal(converted.raw_location_, ref.raw_location_)
+    np.testing.assert_allclose(converted.raw_covariance_, ref.raw_covariance_, rtol=1e-15)
+    # the raw estimate is the raw support's mean and covariance, MinCovDet's
+    # raw_support_ for the same outcome
+    same = [r for r in outcomes if np.allclose(est.location_, r.location_, rtol=1e-9)][0]
+    np.testing.assert_allclose(est.raw_location_, same.raw_location_, rtol=1e-9)
+    np.testing.assert_allclose(est.raw_covariance_, same.raw_covariance_, rtol=1e-9)
     # one feature: the shortest half, as scikit-learn
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -168,9 +176,14 @@ def test_hostile_payloads_are_refused():
     mean = np.array([1.0, 2.0])
     cov = np.array([[2.0, 0.5], [0.5, 1.0]])
 
-    def payload(d=2, robust=0, n=10, raw=10, support=10, mean=mean, cov=cov):
-        return (struct.pack("<QBQQQ", d, robust, n, raw, support)
-                + np.asarray(mean, "<f8").tobytes() + np.asarray(cov, "<f8").tobytes())
+    def payload(d=2, robust=0, n=10, raw=10, support=10, mean=mean, cov=cov, has_raw=0,
+                raw_mean=mean, raw_cov=cov):
+        data = (struct.pack("<QBQQQ", d, robust, n, raw, support)
+                + np.asarray(mean, "<f8").tobytes() + np.asarray(cov, "<f8").tobytes()
+                + struct.pack("<B", has_raw))
+        if has_raw:
+            data += np.asarray(raw_mean, "<f8").tobytes() + np.asarray(raw_cov, "<f8").tobytes()
+        return data
 
     def load(data, width=2):
         return anoma.Model({"threshold": 2.0}, detectors=()).import_detector(
@@ -184,12 +197,51 @@ def test_hostile_payloads_are_refused():
     for bad in (payload(d=3), payload(robust=2), payload(raw=11), payload(support=11),
                 payload(mean=[np.nan, 0]), payload(cov=[[2, 0.5], [0.4, 1]]),
                 payload(cov=[[-1, 0], [0, 1]]), payload(cov=[[np.inf, 0], [0, 1]]),
-                payload(cov=not_psd), struct.pack("<QBQQQ", 2 ** 40, 0, 1, 1, 1) + bytes(48)):
+                payload(cov=not_psd), struct.pack("<QBQQQ", 2 ** 40, 0, 1, 1, 1) + bytes(48),
+                # a raw estimate: only a robust fit has one, finite and symmetric
+                payload(has_raw=1), payload(robust=1, has_raw=2),
+                payload(robust=1, has_raw=1, raw_mean=[np.inf, 0]),
+                payload(robust=1, has_raw=1, raw_cov=[[2, 0.5], [0.4, 1]]),
+                payload(robust=1, has_raw=1, raw_cov=[[-1, 0], [0, 1]]),
+                payload(robust=1, has_raw=1) + bytes(1)):
         with pytest.raises(anoma.AnomaError):
             load(bad, width=3 if bad[:8] == struct.pack("<Q", 3) else 2)
-    data = payload()
-    for cut in range(len(data)):
+    robust = load(payload(robust=1, has_raw=1, raw_mean=[5.0, 6.0]))
+    assert robust.score(x)[0] == pytest.approx(delta @ np.linalg.inv(cov) @ delta, rel=1e-14)
+    for data in (payload(), payload(robust=1, has_raw=1)):
+        for cut in range(len(data)):
+            with pytest.raises(anoma.AnomaError):
+                load(data[:cut])
         with pytest.raises(anoma.AnomaError):
-            load(data[:cut])
-    with pytest.raises(anoma.AnomaError):
-        load(data, width=3)
+            load(data, width=3)
+
+
+def test_exact_fit_is_reached_and_said():
+    """70% of the rows on the plane x2 = x0 + x1: the smallest determinant
+    of a raw support (h = 51% of the rows) is 0, reached by supports on the
+    plane (Rousseeuw and Van Driessen's exact-fit situation). The raw
+    estimate is then the plane's: its covariance is singular, with the
+    plane's normal as its null direction, and inspect says so."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((400, 3)) * [1.0, 2.0, 3.0]
+    on_plane = rng.random(400) < 0.7
+    X[on_plane, 2] = X[on_plane, 0] + X[on_plane, 1]
+    normal = np.array([1.0, 1.0, -1.0]) / np.sqrt(3)
+    for seed in range(3):
+        est = anoma.Mahalanobis(robust=True, random_state=seed).fit(X)
+        raw = est.raw_covariance_
+        assert normal @ raw @ normal <= 1e-12 * np.trace(raw)
+        assert abs(est.raw_location_ @ normal) <= 1e-12 * np.abs(est.raw_location_).max()
+        assert "exact fit" in est.model_.describe()
+    # off the plane a row scores ~ its offset^2 / 1e-10 (in standard
+    # deviations): every one of them far above every row on the plane
+    est = anoma.Mahalanobis(robust=True).fit(X)
+    assert est.anomaly_score(X[~on_plane]).min() > 1e3 * est.anomaly_score(X[on_plane]).max()
+    # Gaussian data: a raw determinant, and its value is MinCovDet's objective
+    G = gaussian_with_outliers(4, n=400)
+    est = anoma.Mahalanobis(robust=True).fit(G)
+    text = est.model_.describe()
+    assert "log-determinant of the raw support covariance: %.6g" % np.linalg.slogdet(
+        est.raw_covariance_)[1] in text
+    with pytest.raises(AttributeError, match="robust"):
+        anoma.Mahalanobis().fit(G).raw_covariance_

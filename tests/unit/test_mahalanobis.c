@@ -4,6 +4,9 @@
  * tests/python/test_mahalanobis.py. */
 #include "testing.h"
 #include "core/chi2.h"
+#include "detectors/detector.h"
+#include "core/strbuf.h"
+#include "io/bytes.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -74,11 +77,52 @@ static void test_allocation_failures(void)
     free(x);
 }
 
+/* A robust fit's payload (version 2) ends with its raw estimate; the same
+ * bytes without it are a version-1 payload, which still loads, scores the
+ * same and describes itself as robust, and which version 2 refuses as
+ * truncated. */
+static void test_version_1_payload(void)
+{
+    enum { N = 120, D = 3, V1 = 33 + 8 * (D + D * D) };
+    double *x = test_tied_rows(N, D, 50, 0, 5);
+    anoma_model *m = test_fit_one("contamination=0.1", "mahalanobis", "robust=true", x, N, D);
+    size_t size = 0;
+    unsigned char *p = test_detector_payload(m, 0, &size);
+    CHECK(size == V1 + 1 + 8 * (D + D * D) && p[V1] == 1);
+    const an_detector_vtable *vt = an_detector_find("mahalanobis");
+    an_params params;
+    void *state = NULL;
+    CHECK_OK(an_params_init(&params, "mahalanobis", vt->params, vt->n_params));
+    CHECK_OK(vt->create(&params, &state));
+    an_reader r = an_reader_make(p, V1, "version 1");
+    CHECK_OK(vt->load(state, &r, D, 1));
+    double work[D], a, b;
+    vt->score_row(state, x, work, &a);
+    anoma_matrix row = anoma_matrix_f64(x, 1, D);
+    CHECK_OK(anoma_model_score(m, &row, &b));
+    CHECK(a == b);
+    an_strbuf text = {0}; /* robust, with nothing to say of the raw support */
+    vt->describe(state, &text);
+    CHECK(strstr(text.data, "robust covariance") && !strstr(text.data, "empirical") &&
+          !strstr(text.data, "raw support covariance"));
+    an_strbuf_free(&text);
+    r = an_reader_make(p, V1, "version 2 without its raw estimate");
+    CHECK(vt->load(state, &r, D, 2) != ANOMA_OK);
+    r = an_reader_make(p, size, "version 2");
+    CHECK_OK(vt->load(state, &r, D, 2));
+    vt->destroy(state);
+    an_params_free(&params);
+    free(p);
+    anoma_model_free(m);
+    free(x);
+}
+
 int main(void)
 {
     RUN(test_chi2_quantiles);
     RUN(test_by_hand);
     RUN(test_bad_parameters);
     RUN(test_allocation_failures);
+    RUN(test_version_1_payload);
     return test_summary();
 }

@@ -24,13 +24,22 @@ def _bad(name, expected, value):
                                "Mahalanobis: %s=%r: expected %s" % (name, value, expected))
 
 
-def _payload(robust, n, raw_support, support, location, covariance):
-    """A "mahalanobis" payload, version 1 (docs/detectors/mahalanobis.md)."""
-    location = np.ascontiguousarray(location, dtype="<f8")
+def _symmetric(covariance):
     covariance = np.asarray(covariance, dtype=np.float64)
-    covariance = np.ascontiguousarray((covariance + covariance.T) / 2, dtype="<f8")
-    return b"".join([struct.pack("<QBQQQ", location.size, int(robust), n, raw_support, support),
-                     location.tobytes(), covariance.tobytes()])
+    return np.ascontiguousarray((covariance + covariance.T) / 2, dtype="<f8")
+
+
+def _payload(robust, n, raw_support, support, location, covariance, raw=None):
+    """A "mahalanobis" payload, version 2 (docs/detectors/mahalanobis.md);
+    raw: None or a robust fit's (raw location, raw covariance)."""
+    location = np.ascontiguousarray(location, dtype="<f8")
+    parts = [struct.pack("<QBQQQ", location.size, int(robust), n, raw_support, support),
+             location.tobytes(), _symmetric(covariance).tobytes(),
+             struct.pack("<B", raw is not None)]
+    if raw is not None:
+        parts += [np.ascontiguousarray(raw[0], dtype="<f8").tobytes(),
+                  _symmetric(raw[1]).tobytes()]
+    return b"".join(parts)
 
 
 class Mahalanobis(_OutlierDetector):
@@ -50,7 +59,10 @@ class Mahalanobis(_OutlierDetector):
     ridge: see docs/detectors/mahalanobis.md. NaN is refused: impute first.
 
     After ``fit``: ``location_``, ``covariance_``, ``n_features_in_``,
-    ``feature_names_in_``, ``model_``.
+    ``feature_names_in_``, ``model_``; with ``robust=True`` also
+    ``raw_location_`` and ``raw_covariance_`` (MinCovDet's: the mean and
+    covariance of the raw support FastMCD chose, before the correction and
+    reweighting; the determinant of ``raw_covariance_`` is the MCD objective).
     """
 
     def __init__(self, robust=False, support_fraction=None, random_state=None,
@@ -88,10 +100,23 @@ class Mahalanobis(_OutlierDetector):
         return self
 
     def _state(self):
-        payload = self._model().detector_payload(0)
+        """(location, covariance, raw location or None, raw covariance or None)."""
+        version, payload = self._model().detector_payload(0, with_version=True)
         d = struct.unpack_from("<Q", payload, 0)[0]
-        values = np.frombuffer(payload, dtype="<f8", offset=struct.calcsize("<QBQQQ"))
-        return values[:d].copy(), values[d:d + d * d].reshape(d, d).copy()
+        at = struct.calcsize("<QBQQQ")
+        values = np.frombuffer(payload, dtype="<f8", count=d + d * d, offset=at)
+        state = [values[:d].copy(), values[d:].reshape(d, d).copy(), None, None]
+        at += 8 * (d + d * d)
+        if version >= 2 and payload[at]:
+            raw = np.frombuffer(payload, dtype="<f8", count=d + d * d, offset=at + 1)
+            state[2:] = raw[:d].copy(), raw[d:].reshape(d, d).copy()
+        return state
+
+    def _raw(self, index, name):
+        value = self._state()[index]
+        if value is None:
+            raise AttributeError("%s: only a robust fit has one" % name)
+        return value
 
     @property
     def location_(self):
@@ -102,6 +127,17 @@ class Mahalanobis(_OutlierDetector):
     def covariance_(self):
         """The (robust) covariance, divided by the rows (numpy.cov(bias=1))."""
         return self._state()[1]
+
+    @property
+    def raw_location_(self):
+        """robust=True: the mean of the raw support (MinCovDet's raw_location_)."""
+        return self._raw(2, "raw_location_")
+
+    @property
+    def raw_covariance_(self):
+        """robust=True: the covariance of the raw support, divided by its rows
+        (MinCovDet's raw_covariance_)."""
+        return self._raw(3, "raw_covariance_")
 
     def mahalanobis(self, X):
         """Squared Mahalanobis distances of the rows of X (scikit-learn's
@@ -137,8 +173,10 @@ def from_sklearn_covariance(estimator):
         est.support_fraction = estimator.support_fraction
         params["support_fraction"] = ("auto" if estimator.support_fraction is None
                                       else float(estimator.support_fraction))
+    raw_estimate = (estimator.raw_location_, estimator.raw_covariance_) if robust else None
     est.model_ = exported_model("mahalanobis",
-                                _payload(robust, n, raw, used, location, estimator.covariance_),
+                                _payload(robust, n, raw, used, location, estimator.covariance_,
+                                         raw_estimate),
                                 d, params, threshold=float(chi2(d).isf(0.025)),
                                 feature_names=getattr(estimator, "feature_names_in_", None),
                                 n_threads=1)

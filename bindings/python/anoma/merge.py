@@ -20,6 +20,7 @@ import struct
 
 import numpy as np
 
+from .covariance import _payload as _mahalanobis_payload
 from .export import exported_model, threshold_params
 from .model import Model, format_params
 
@@ -161,11 +162,7 @@ class Statistics:
                 raise ValueError("Statistics.model: mahalanobis has no automatic threshold; "
                                  "give threshold=<number>")
             n = int(self.count[0])
-            covariance = self.comoment / n
-            covariance = (covariance + covariance.T) / 2
-            payload = b"".join([struct.pack("<QBQQQ", d, 0, n, n, n),
-                                self.mean.astype("<f8").tobytes(),
-                                np.ascontiguousarray(covariance, dtype="<f8").tobytes()])
+            payload = _mahalanobis_payload(False, n, n, n, self.mean, self.comoment / n)
         elif detector in ("mad", "iqr"):
             raise ValueError("Statistics.model: %s uses medians or quartiles, order "
                              "statistics that partitions do not merge exactly; fit it on all "

@@ -6,9 +6,12 @@
  * (x - mean)_j (C^-1 (x - mean))_j, which sum to the score and can be
  * negative. The detector has no threshold rule of its own.
  *
- * Payload (version 1): u64 d, u8 robust, u64 training rows, u64 raw
+ * Payload (version 2): u64 d, u8 robust, u64 training rows, u64 raw
  * support, u64 support, then mean (d f64) and the covariance (d x d f64,
- * symmetric, without the ridge); load factors it again with the same rule. */
+ * symmetric, without the ridge); load factors it again with the same rule.
+ * Then u8 raw (1 when a raw estimate follows: a robust fit's raw location,
+ * d f64, and raw covariance, d x d f64, which scoring does not use but
+ * MinCovDet shows). Version 1 ends before that byte. */
 #include "detectors/mahalanobis/mahalanobis.h"
 #include "detectors/detector.h"
 #include "detectors/neighbor_data.h"
@@ -26,6 +29,8 @@ typedef struct mahalanobis_state {
     int fitted;
     size_t n_train, raw_support, support;
     an_ellipsoid e;
+    double *raw_mean, *raw_cov; /* the robust raw estimate, or NULL */
+    double raw_log_det; /* of raw_cov, by the ridge rule: -INFINITY = singular */
 } mahalanobis_state;
 
 static const anoma_param_info mahalanobis_params[] = {
@@ -57,7 +62,32 @@ static anoma_status mahalanobis_create(const an_params *params, void **out)
 static void clear(mahalanobis_state *s)
 {
     an_ellipsoid_free(&s->e);
+    an_free(s->raw_mean);
+    an_free(s->raw_cov);
+    s->raw_mean = s->raw_cov = NULL;
     s->fitted = 0;
+}
+
+static anoma_status alloc_raw(mahalanobis_state *s, size_t d)
+{
+    s->raw_mean = AN_NEW_ARRAY(double, d);
+    s->raw_cov = an_malloc_array(d, d * sizeof(double));
+    return s->raw_mean && s->raw_cov ? ANOMA_OK : an_no_memory();
+}
+
+/* s->raw_log_det from s->raw_cov, by the rule of the C-steps (a column
+ * constant on the support counts as singular too): describe tells the
+ * exact-fit situation, a raw support on a hyperplane. */
+static anoma_status measure_raw(mahalanobis_state *s)
+{
+    an_ellipsoid raw;
+    AN_TRY(an_ellipsoid_alloc(&raw, s->e.d));
+    memcpy(raw.cov, s->raw_cov, s->e.d * s->e.d * sizeof(double));
+    raw.skip_constant = 1;
+    anoma_status st = an_ellipsoid_factor(&raw);
+    s->raw_log_det = raw.log_det;
+    an_ellipsoid_free(&raw);
+    return st;
 }
 
 static void mahalanobis_destroy(void *state)
@@ -96,11 +126,15 @@ static anoma_status mahalanobis_fit(void *state, const an_fit_data *data)
     size_t h = n;
     if (s->robust)
         AN_TRY(support_rows(s, n, d, &h));
-    AN_TRY(an_ellipsoid_alloc(&s->e, d));
-    anoma_status st;
-    if (s->robust) {
-        st = an_mcd_fit(&s->e, data->x, n, h, s->seed, &s->raw_support, &s->support);
-    } else {
+    anoma_status st = an_ellipsoid_alloc(&s->e, d);
+    if (st == ANOMA_OK && s->robust) {
+        st = alloc_raw(s, d);
+        if (st == ANOMA_OK)
+            st = an_mcd_fit(&s->e, data->x, n, h, s->seed, s->raw_mean, s->raw_cov,
+                            &s->raw_support, &s->support);
+        if (st == ANOMA_OK)
+            st = measure_raw(s);
+    } else if (st == ANOMA_OK) {
         double *work = an_malloc_array(n < AN_ELLIPSOID_BLOCK ? n : AN_ELLIPSOID_BLOCK,
                                        d * sizeof(double));
         st = work ? an_ellipsoid_estimate(&s->e, data->x, NULL, n, work) : an_no_memory();
@@ -192,28 +226,55 @@ static anoma_status mahalanobis_save(const void *state, an_writer *w)
     an_put_u64(w, s->support);
     an_put_f64_array(w, s->e.mean, d);
     an_put_f64_array(w, s->e.cov, d * d);
+    an_put_u8(w, s->raw_mean != NULL);
+    if (s->raw_mean) {
+        an_put_f64_array(w, s->raw_mean, d);
+        an_put_f64_array(w, s->raw_cov, d * d);
+    }
     return an_writer_status(w);
 }
 
-/* Whether the loaded location and covariance can be a fitted Gaussian's. */
-static int plausible(const an_ellipsoid *e)
+/* Whether a loaded location and covariance can be a fitted Gaussian's. */
+static int plausible(const double *mean, const double *cov, size_t d)
 {
-    size_t d = e->d;
     for (size_t i = 0; i < d; i++) {
-        if (!isfinite(e->mean[i]) || !(e->cov[i * d + i] >= 0))
+        if (!isfinite(mean[i]) || !(cov[i * d + i] >= 0))
             return 0;
         for (size_t j = 0; j < d; j++)
-            if (!isfinite(e->cov[i * d + j]) || e->cov[i * d + j] != e->cov[j * d + i])
+            if (!isfinite(cov[i * d + j]) || cov[i * d + j] != cov[j * d + i])
                 return 0;
     }
     return 1;
+}
+
+/* Version 2's raw estimate, after the covariance: only a robust fit has
+ * one. */
+static anoma_status load_raw(mahalanobis_state *s, an_reader *r, int robust)
+{
+    size_t d = s->e.d;
+    uint8_t raw = an_get_u8(r);
+    if (r->failed || raw > robust || (raw && !an_reader_can_hold(r, d + 1, d * sizeof(double)))) {
+        an_reader_fail(r);
+        return an_reader_status(r);
+    }
+    if (!raw)
+        return ANOMA_OK;
+    AN_TRY(alloc_raw(s, d));
+    an_get_f64_array(r, s->raw_mean, d);
+    an_get_f64_array(r, s->raw_cov, d * d);
+    AN_TRY(an_reader_status(r));
+    anoma_status st = plausible(s->raw_mean, s->raw_cov, d) ? measure_raw(s) : ANOMA_ERR_FORMAT;
+    if (st == ANOMA_ERR_FORMAT || st == ANOMA_ERR_INTERNAL || st == ANOMA_ERR_NONFINITE)
+        st = an_error(ANOMA_ERR_FORMAT, "model file: mahalanobis: the raw covariance is not "
+                      "finite, symmetric and positive semi-definite, or the raw location is "
+                      "not finite");
+    return st;
 }
 
 static anoma_status mahalanobis_load(void *state, an_reader *r, size_t n_features,
                                      uint32_t version)
 {
     mahalanobis_state *s = state;
-    (void)version; /* only version 1 exists */
     clear(s);
     uint64_t d = an_get_u64(r);
     uint8_t robust = an_get_u8(r);
@@ -227,7 +288,7 @@ static anoma_status mahalanobis_load(void *state, an_reader *r, size_t n_feature
     an_get_f64_array(r, s->e.mean, (size_t)d);
     an_get_f64_array(r, s->e.cov, (size_t)(d * d));
     anoma_status st = an_reader_status(r);
-    if (st == ANOMA_OK && !plausible(&s->e))
+    if (st == ANOMA_OK && !plausible(s->e.mean, s->e.cov, (size_t)d))
         st = an_error(ANOMA_ERR_FORMAT, "model file: mahalanobis: the location or covariance "
                       "is not finite, or the covariance is not symmetric with a non-negative "
                       "diagonal");
@@ -236,6 +297,8 @@ static anoma_status mahalanobis_load(void *state, an_reader *r, size_t n_feature
     if (st == ANOMA_ERR_INTERNAL || st == ANOMA_ERR_NONFINITE) /* not out of memory */
         st = an_error(ANOMA_ERR_FORMAT, "model file: mahalanobis: the covariance is not "
                       "positive semi-definite");
+    if (st == ANOMA_OK && version >= 2)
+        st = load_raw(s, r, robust);
     if (st != ANOMA_OK) {
         clear(s);
         return st;
@@ -251,7 +314,8 @@ static anoma_status mahalanobis_load(void *state, an_reader *r, size_t n_feature
 static size_t mahalanobis_memory_bytes(const void *state)
 {
     const mahalanobis_state *s = state;
-    return sizeof *s + (2 * s->e.d + 2 * s->e.d * s->e.d) * sizeof(double);
+    size_t d = s->e.d, raw = s->raw_mean ? d + d * d : 0;
+    return sizeof *s + (2 * d + 2 * d * d + raw) * sizeof(double);
 }
 
 static void mahalanobis_describe(const void *state, an_strbuf *out)
@@ -261,13 +325,19 @@ static void mahalanobis_describe(const void *state, an_strbuf *out)
         an_strbuf_printf(out, "  not fitted\n");
         return;
     }
-    if (s->robust)
+    if (!s->robust)
+        an_strbuf_printf(out, "  empirical covariance of %zu features from %zu rows\n", s->e.d,
+                         s->n_train);
+    else
         an_strbuf_printf(out, "  robust covariance (FastMCD) of %zu features: raw support %zu "
                          "of %zu rows, reweighted support %zu rows\n", s->e.d, s->raw_support,
                          s->n_train, s->support);
-    else
-        an_strbuf_printf(out, "  empirical covariance of %zu features from %zu rows\n", s->e.d,
-                         s->n_train);
+    if (s->raw_mean && s->raw_log_det == -INFINITY)
+        an_strbuf_printf(out, "  raw support covariance singular: the raw support lies on a "
+                         "hyperplane (exact fit); rows off it score very high\n");
+    else if (s->raw_mean)
+        an_strbuf_printf(out, "  log-determinant of the raw support covariance: %.6g\n",
+                         s->raw_log_det);
     if (s->e.ridge > 0)
         an_strbuf_printf(out, "  singular covariance: ridge %g added to the correlation "
                          "diagonal\n", s->e.ridge);
@@ -282,7 +352,7 @@ const an_detector_vtable an_mahalanobis_detector = {
     .params = mahalanobis_params,
     .n_params = sizeof mahalanobis_params / sizeof *mahalanobis_params,
     .flags = ANOMA_FLAG_FEATURE_SCORES | ANOMA_FLAG_COMPLETE_ROWS,
-    .payload_version = 1,
+    .payload_version = 2,
     .create = mahalanobis_create,
     .destroy = mahalanobis_destroy,
     .fit = mahalanobis_fit,

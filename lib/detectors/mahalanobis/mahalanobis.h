@@ -78,9 +78,12 @@ void an_ellipsoid_contributions(const an_ellipsoid *e, const double *row, double
 /* The robust estimate: FastMCD (Rousseeuw and Van Driessen 1999) as
  * scikit-learn's fast_mcd, then MinCovDet's consistency correction and
  * reweighting, into e (allocated for d). h = rows of the raw support.
- * *raw_support and *support get the sizes of the raw and reweighted
- * supports. */
+ * raw_mean (d) and raw_cov (d x d) get the raw estimate (the mean and
+ * covariance of the h rows FastMCD chose: MinCovDet's raw_location_ and
+ * raw_covariance_); *raw_support and *support the sizes of the raw and
+ * reweighted supports. */
 anoma_status an_mcd_fit(an_ellipsoid *e, const double *x, size_t n, size_t h, uint64_t seed,
-                        size_t *raw_support, size_t *support);
+                        double *raw_mean, double *raw_cov, size_t *raw_support,
+                        size_t *support);
 
 #endif

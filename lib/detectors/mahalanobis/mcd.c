@@ -254,7 +254,7 @@ static anoma_status shortest_half(mcd *m, const double *x, size_t n, size_t h, a
     double *sorted = m->work;
     memcpy(sorted, x, n * sizeof(double));
     an_sort_doubles(sorted, n);
-    double location;
+    double location = 0; /* set when h < n, the only case that reads it */
     if (h < n) {
         double shortest = INFINITY, sum = 0;
         size_t count = 0;
@@ -355,7 +355,8 @@ static anoma_status reweight(mcd *m, const double *x, size_t n, size_t h, an_ell
 }
 
 anoma_status an_mcd_fit(an_ellipsoid *e, const double *x, size_t n, size_t h, uint64_t seed,
-                        size_t *raw_support, size_t *support)
+                        double *raw_mean, double *raw_cov, size_t *raw_support,
+                        size_t *support)
 {
     size_t d = e->d;
     mcd m = {.d = d};
@@ -373,8 +374,11 @@ anoma_status an_mcd_fit(an_ellipsoid *e, const double *x, size_t n, size_t h, ui
     m.cur.skip_constant = m.prev.skip_constant = m.start.skip_constant = e->skip_constant = 1;
     if (st == ANOMA_OK)
         st = fast_mcd(&m, x, n, h, e);
-    if (st == ANOMA_OK)
+    if (st == ANOMA_OK) {
+        memcpy(raw_mean, e->mean, d * sizeof(double));
+        memcpy(raw_cov, e->cov, d * d * sizeof(double));
         st = reweight(&m, x, n, h, e, support);
+    }
     *raw_support = h;
     an_ellipsoid_free(&m.cur);
     an_ellipsoid_free(&m.prev);
