@@ -11,6 +11,7 @@
 #include "neighbors/knn.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/order.h"
 
 /* In-place heapsort of (value, index) pairs with heap.h's own order: no
  * allocation behind the host allocator (glibc's qsort may allocate). */
@@ -47,25 +48,11 @@ anoma_status an_sorted_build(an_knn_index *ix)
     return ANOMA_OK;
 }
 
-/* The first slot whose value is not below v. */
-static size_t lower_bound(const double *values, size_t n, double v)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (values[mid] < v)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 void an_sorted_search(const an_knn_index *ix, const double *row, size_t exclude, an_nb_heap *h)
 {
     const double *values = ix->values;
     double q = row[0];
-    size_t n = ix->n, right = lower_bound(values, n, q), left = right; /* left: one past */
+    size_t n = ix->n, right = an_lower_bound(values, n, q), left = right; /* left: one past */
     for (;;) {
         double dl = INFINITY, dr = INFINITY;
         if (left > 0) {

@@ -22,6 +22,7 @@
 #include "detectors/kmeans/kmeans.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/order.h"
 #include "core/rng.h"
 #include "core/threads.h"
 
@@ -191,15 +192,8 @@ static anoma_status seed_centers(const double *x, size_t n, size_t d, size_t k, 
             cumsum[i] = run += closest[i];
         for (size_t t = 0; t < trials; t++) {
             double r = an_rng_uniform(rng) * pot;
-            size_t lo = 0, hi = n; /* first index with cumsum >= r */
-            while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (cumsum[mid] < r)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            ids[t] = lo < n ? lo : n - 1;
+            size_t at = an_lower_bound(cumsum, n, r); /* first with cumsum >= r */
+            ids[t] = at < n ? at : n - 1;
         }
         size_t best = 0;
         double best_pot = INFINITY;
