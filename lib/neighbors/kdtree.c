@@ -22,6 +22,7 @@
 #include "core/alloc.h"
 #include "core/clones.h"
 #include "core/error.h"
+#include "core/order.h"
 
 
 /* Rows per leaf: large enough that a leaf's scan (vectorised) outweighs
@@ -76,32 +77,6 @@ static void select_nth(an_knn_index *ix, size_t begin, size_t end, size_t nth, s
     }
 }
 
-/* In-place heapsort of row indices: a leaf of one point, in index order. */
-static void sift_down(size_t *v, size_t n, size_t i)
-{
-    size_t x = v[i];
-    for (size_t c; (c = 2 * i + 1) < n; i = c) {
-        if (c + 1 < n && v[c] < v[c + 1])
-            c++;
-        if (x >= v[c])
-            break;
-        v[i] = v[c];
-    }
-    v[i] = x;
-}
-
-static void sort_indices(size_t *v, size_t n)
-{
-    for (size_t i = n / 2; i-- > 0;)
-        sift_down(v, n, i);
-    for (size_t end = n; end > 1; end--) {
-        size_t top = v[0];
-        v[0] = v[end - 1];
-        v[end - 1] = top;
-        sift_down(v, end - 1, 0);
-    }
-}
-
 static anoma_status new_nodes(builder *b, size_t count, size_t *first)
 {
     an_knn_index *ix = b->ix;
@@ -142,9 +117,9 @@ static anoma_status build_node(builder *b, size_t node, size_t begin, size_t end
         if (hi[j] - lo[j] > hi[widest] - lo[widest])
             widest = j;
     if (hi[widest] == lo[widest]) { /* every row the same point */
-        sort_indices(ix->perm + begin, end - begin);
         ix->nodes[node].same_point = 1;
-        return ANOMA_OK;
+        /* one value for all, so in index order */
+        return an_sort_rows_by_value(ix->perm + begin, end - begin, ix->x, d, NULL);
     }
     if (end - begin <= LEAF_ROWS)
         return ANOMA_OK;

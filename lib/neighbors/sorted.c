@@ -13,39 +13,16 @@
 #include "core/error.h"
 #include "core/order.h"
 
-/* In-place heapsort of (value, index) pairs with heap.h's own order: no
- * allocation behind the host allocator (glibc's qsort may allocate). */
-static void sort_pairs(an_nb *v, size_t n)
-{
-    for (size_t i = n / 2; i-- > 0;)
-        an_nb_sift_down(v, n, i);
-    for (size_t end = n; end > 1; end--) {
-        an_nb top = v[0];
-        v[0] = v[end - 1];
-        v[end - 1] = top;
-        an_nb_sift_down(v, end - 1, 0);
-    }
-}
-
 anoma_status an_sorted_build(an_knn_index *ix)
 {
     size_t n = ix->n;
-    an_nb *pairs = AN_NEW_ARRAY(an_nb, n);
     ix->perm = AN_NEW_ARRAY(size_t, n);
     ix->values = AN_NEW_ARRAY(double, n);
-    if (!pairs || !ix->perm || !ix->values) {
-        an_free(pairs);
+    if (!ix->perm || !ix->values)
         return an_no_memory();
-    }
     for (size_t i = 0; i < n; i++)
-        pairs[i] = (an_nb){ix->x[i], i};
-    sort_pairs(pairs, n);
-    for (size_t i = 0; i < n; i++) {
-        ix->values[i] = pairs[i].d2;
-        ix->perm[i] = pairs[i].index;
-    }
-    an_free(pairs);
-    return ANOMA_OK;
+        ix->perm[i] = i;
+    return an_sort_rows_by_value(ix->perm, n, ix->x, 1, ix->values);
 }
 
 void an_sorted_search(const an_knn_index *ix, const double *row, size_t exclude, an_nb_heap *h)
