@@ -1,7 +1,7 @@
 """FastMCD's search against scikit-learn 1.2's MinCovDet on the labelled
 shared datasets, seeds 0-4 on each side: the MCD objective (the
 log-determinant of the raw support's covariance; -inf when it is singular
-to rounding, as tests/python/test_mcd_datasets.py defines it), and the ROC
+to rounding, as tests/python/mcd_objective.py defines it), and the ROC
 AUC of the squared distances of the training rows. Not a test: the test
 asserts the comparison; this prints the numbers of
 docs/detectors/mahalanobis.md.
@@ -22,15 +22,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEEDS = range(5)
 
 
-def objective(raw_covariance, X):
-    s = X.std(axis=0)
-    s[s == 0] = 1
-    eigenvalues = np.linalg.eigvalsh(raw_covariance / np.outer(s, s))
-    if eigenvalues[0] <= 1e-10 * eigenvalues[-1]:
-        return -np.inf
-    return np.linalg.slogdet(raw_covariance)[1]
-
-
 def main(argv):
     fraction = None
     if "--support-fraction" in argv:
@@ -45,6 +36,7 @@ def main(argv):
     sys.path.insert(0, os.path.join(ROOT, "tests", "python"))
     import anoma
     from conftest import dataset_names, load_csv
+    from mcd_objective import objective
     from sklearn.covariance import MinCovDet
     from sklearn.metrics import roc_auc_score
 

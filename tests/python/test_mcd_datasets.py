@@ -38,6 +38,7 @@ import numpy as np
 import pytest
 
 from conftest import dataset_names, dataset_params, import_anoma, load_csv
+from mcd_objective import objective
 
 anoma = import_anoma()
 metrics = pytest.importorskip("sklearn.metrics")
@@ -48,19 +49,6 @@ GAP = 0.005
 OBJECTIVE_GAP = 0.01
 EXACT_FIT = {"breastw.csv", "cardio.csv", "mammography.csv", "shuttle.csv", "skab_valve1_0.csv",
              "wbc.csv"}
-
-
-def objective(raw_covariance, X):
-    """log det of a raw covariance, -inf when it is singular to rounding: its
-    smallest eigenvalue, in units of the data's standard deviations, below
-    1e-10 of the largest (a constant column's rounding leaves it ~1e-34,
-    which numpy's slogdet may still count as a determinant)."""
-    s = X.std(axis=0)
-    s[s == 0] = 1
-    eigenvalues = np.linalg.eigvalsh(raw_covariance / np.outer(s, s))
-    if eigenvalues[0] <= 1e-10 * eigenvalues[-1]:
-        return -np.inf
-    return np.linalg.slogdet(raw_covariance)[1]
 
 
 def distances_ridge(X, location, cov):
