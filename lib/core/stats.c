@@ -137,6 +137,21 @@ static void intro(double *v, size_t n, size_t want, size_t depth)
     insertion_sort(v, n);
 }
 
+int an_any_nonfinite(const double *v, size_t n)
+{
+    /* x * 0 is 0 for a finite x and NaN otherwise, and a NaN stays in a
+     * sum: four sums, as a compiler keeps no comparison-and-or reduction
+     * of doubles in vector registers */
+    double m[4] = {0, 0, 0, 0};
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (size_t k = 0; k < 4; k++)
+            m[k] += v[i + k] * 0.0;
+    for (; i < n; i++)
+        m[0] += v[i] * 0.0;
+    return isnan(m[0] + m[1] + m[2] + m[3]);
+}
+
 void an_sort_doubles(double *v, size_t n) { intro(v, n, n, depth_limit(n)); }
 
 void an_select_doubles(double *v, size_t n, size_t k)

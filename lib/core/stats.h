@@ -9,6 +9,10 @@
 double an_sum(const double *v, size_t n);
 /* np.mean: an_sum / n (n >= 1). */
 double an_mean(const double *v, size_t n);
+/* Whether v[0..n) holds a NaN or an infinity: a quick scan that
+ * vectorises, to search exactly only where it finds one (a test of each
+ * value with an exit took a tenth of a Mahalanobis fit over 100000 rows). */
+int an_any_nonfinite(const double *v, size_t n);
 /* Ascending sort in place; allocates nothing. */
 void an_sort_doubles(double *v, size_t n);
 /* Reorder v so that v[k] holds what a full sort would put there, with no

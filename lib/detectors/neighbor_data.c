@@ -4,6 +4,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/matrix.h"
+#include "core/stats.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -21,15 +22,24 @@ int an_nb_row_complete(const double *row, size_t cols)
     return 1;
 }
 
+/* Rows per quick scan for a value that is not finite; only a block that
+ * holds one is searched again for the first NaN. */
+enum { COMPLETE_BLOCK_ROWS = 512 };
+
 anoma_status an_nb_check_complete(const char *what, const double *x, size_t rows, size_t cols)
 {
-    for (size_t i = 0; i < rows; i++)
-        for (size_t j = 0; j < cols; j++)
-            if (isnan(x[i * cols + j]))
-                return an_error(ANOMA_ERR_INVALID_ARGUMENT,
-                                "%s: feature %zu of row %zu is missing (NaN): distances need "
-                                "complete rows; fill missing values first, with the pipeline's "
-                                "\"imputer\" step", what, j, i);
+    for (size_t first = 0; first < rows; first += COMPLETE_BLOCK_ROWS) {
+        size_t end = rows - first < COMPLETE_BLOCK_ROWS ? rows : first + COMPLETE_BLOCK_ROWS;
+        if (!an_any_nonfinite(x + first * cols, (end - first) * cols))
+            continue;
+        for (size_t i = first; i < end; i++)
+            for (size_t j = 0; j < cols; j++)
+                if (isnan(x[i * cols + j]))
+                    return an_error(ANOMA_ERR_INVALID_ARGUMENT,
+                                    "%s: feature %zu of row %zu is missing (NaN): distances "
+                                    "need complete rows; fill missing values first, with the "
+                                    "pipeline's \"imputer\" step", what, j, i);
+    }
     return ANOMA_OK;
 }
 

@@ -233,7 +233,8 @@ anoma_status an_model_auto_threshold(const anoma_model *m, double *threshold);
 
 /* Learn the ensemble (ensemble.c), the probability and the threshold from training scores
  * (raw: n_detectors arrays of rows; rows may be 0, and raw NULL arrays, when
- * an_model_needs_training_scores is 0). */
+ * an_model_needs_training_scores is 0). Reorders raw[0] when the model's
+ * score is that member's own (an_ensemble_is_identity). */
 anoma_status an_model_calibrate(anoma_model *m, double *const *raw, size_t rows);
 
 size_t an_model_n_threads(const anoma_model *m);

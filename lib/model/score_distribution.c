@@ -31,6 +31,37 @@ static anoma_status sort_scores(double *v, size_t n)
     return ANOMA_OK;
 }
 
+/* The knots of kept (>= 1) ascending scores: the scores themselves when few
+ * (taking `sorted` when `owned`, else copying it), else their quantiles. */
+static anoma_status knots_of_sorted(an_distribution *d, double *sorted, size_t kept, int owned)
+{
+    if (kept <= AN_DISTRIBUTION_KNOTS) {
+        if (owned) {
+            d->knots = sorted;
+        } else {
+            d->knots = AN_NEW_ARRAY(double, kept);
+            if (!d->knots)
+                return an_no_memory();
+            memcpy(d->knots, sorted, kept * sizeof(double));
+        }
+        d->n = kept;
+        return ANOMA_OK;
+    }
+    d->knots = AN_NEW_ARRAY(double, AN_DISTRIBUTION_KNOTS);
+    if (!d->knots) {
+        if (owned)
+            an_free(sorted);
+        return an_no_memory();
+    }
+    for (size_t j = 0; j < AN_DISTRIBUTION_KNOTS; j++)
+        d->knots[j] = an_quantile_sorted(sorted, kept,
+                                         (double)j / (double)(AN_DISTRIBUTION_KNOTS - 1));
+    d->n = AN_DISTRIBUTION_KNOTS;
+    if (owned)
+        an_free(sorted);
+    return ANOMA_OK;
+}
+
 anoma_status an_distribution_learn(an_distribution *d, const double *scores, size_t n)
 {
     an_distribution_free(d);
@@ -50,22 +81,16 @@ anoma_status an_distribution_learn(an_distribution *d, const double *scores, siz
         an_free(sorted);
         return st;
     }
-    if (kept <= AN_DISTRIBUTION_KNOTS) {
-        d->knots = sorted;
-        d->n = kept;
+    return knots_of_sorted(d, sorted, kept, 1);
+}
+
+anoma_status an_distribution_learn_sorting(an_distribution *d, double *scores, size_t n)
+{
+    an_distribution_free(d);
+    if (!n)
         return ANOMA_OK;
-    }
-    d->knots = AN_NEW_ARRAY(double, AN_DISTRIBUTION_KNOTS);
-    if (!d->knots) {
-        an_free(sorted);
-        return an_no_memory();
-    }
-    for (size_t j = 0; j < AN_DISTRIBUTION_KNOTS; j++)
-        d->knots[j] = an_quantile_sorted(sorted, kept,
-                                         (double)j / (double)(AN_DISTRIBUTION_KNOTS - 1));
-    d->n = AN_DISTRIBUTION_KNOTS;
-    an_free(sorted);
-    return ANOMA_OK;
+    AN_TRY(sort_scores(scores, n));
+    return knots_of_sorted(d, scores, n, 0);
 }
 
 double an_distribution_rank(const an_distribution *d, double s)

@@ -23,6 +23,10 @@ typedef struct an_distribution {
  * most AN_DISTRIBUTION_KNOTS remain, else their quantiles at j / 1024
  * (NumPy's linear rule). No score left: an empty distribution. */
 anoma_status an_distribution_learn(an_distribution *d, const double *scores, size_t n);
+/* The same from n scores without NaN that the caller no longer needs in
+ * their order: sorts them in place (they are then ascending) instead of
+ * sorting a copy, the same knots. */
+anoma_status an_distribution_learn_sorting(an_distribution *d, double *scores, size_t n);
 
 /* The rank of s in [0, 1]: 0 below the first knot, 1 at or above the last,
  * else (j + (s - k[j]) / (k[j+1] - k[j])) / (n - 1) with j the last knot at

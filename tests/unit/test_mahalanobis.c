@@ -117,6 +117,41 @@ static void test_version_1_payload(void)
     free(x);
 }
 
+/* The first missing value is named by its row and column wherever it lies:
+ * the scan for one goes by blocks of rows, here past the first blocks and
+ * with a second NaN later in the same block. */
+static void test_missing_value_far_down(void)
+{
+    enum { ROWS = 3000, COLS = 3 };
+    double *x = malloc(ROWS * COLS * sizeof *x);
+    CHECK(x != NULL);
+    if (!x)
+        return;
+    for (size_t i = 0; i < ROWS * COLS; i++)
+        x[i] = (double)(i % 7) + 0.1 * (double)(i % 11);
+    x[2049 * COLS + 2] = NAN;
+    x[2050 * COLS + 0] = NAN;
+    anoma_model *m = NULL;
+    CHECK_OK(anoma_model_create("contamination=0.1", &m));
+    CHECK_OK(anoma_model_add_detector(m, "mahalanobis", NULL, NULL));
+    anoma_matrix mx = anoma_matrix_f64(x, ROWS, COLS);
+    CHECK_STATUS(anoma_model_fit(m, &mx, NULL, NULL), ANOMA_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(anoma_last_error(), "feature 2 of row 2049 is missing") != NULL);
+    x[2049 * COLS + 2] = 1;
+    x[2050 * COLS + 0] = 1;
+    CHECK_OK(anoma_model_fit(m, &mx, NULL, NULL));
+    x[ROWS * COLS - 1] = NAN; /* the last value of the last, partial block */
+    double *s = malloc(ROWS * sizeof *s);
+    CHECK(s != NULL);
+    if (s) {
+        CHECK_STATUS(anoma_model_score(m, &mx, s), ANOMA_ERR_INVALID_ARGUMENT);
+        CHECK(strstr(anoma_last_error(), "feature 2 of row 2999 is missing") != NULL);
+    }
+    free(s);
+    free(x);
+    anoma_model_free(m);
+}
+
 int main(void)
 {
     RUN(test_chi2_quantiles);
@@ -124,5 +159,6 @@ int main(void)
     RUN(test_bad_parameters);
     RUN(test_allocation_failures);
     RUN(test_version_1_payload);
+    RUN(test_missing_value_far_down);
     return test_summary();
 }
