@@ -4,6 +4,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/matrix.h"
+#include "core/order.h"
 #include "core/params.h"
 #include "core/radix_sort.h"
 #include "core/rng.h"
@@ -380,6 +381,84 @@ static void test_check_finite(void)
     free(x);
 }
 
+/* (value, row) pairs as a plain comparison sort orders them: values by <
+ * (so -0 and +0 tie), then the row. The reference for an_sort_rows_by_value. */
+typedef struct value_row {
+    double value;
+    size_t row;
+} value_row;
+
+static int compare_value_rows(const void *a, const void *b)
+{
+    const value_row *x = a, *y = b;
+    if (x->value < y->value)
+        return -1;
+    if (y->value < x->value)
+        return 1;
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+/* an_lower_bound against a linear scan, and an_sort_rows_by_value against
+ * qsort, on columns with many ties, -0 and +0, and a stride. */
+static void test_order(void)
+{
+    enum { MAX = 3000, STRIDE = 3 };
+    static double x[MAX * STRIDE], sorted_values[MAX];
+    static size_t rows[MAX];
+    static value_row ref[MAX];
+    an_rng rng;
+    an_rng_init(&rng, 5, 0);
+    size_t sizes[] = {0, 1, 2, 7, 64, MAX};
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+        size_t n = sizes[s];
+        for (size_t i = 0; i < n * STRIDE; i++) {
+            uint64_t pick = an_rng_below(&rng, 6);
+            x[i] = pick == 0 ? -0.0 : pick == 1 ? 0.0 : (double)an_rng_below(&rng, 9) - 4;
+        }
+        for (size_t i = 0; i < n; i++) {
+            rows[i] = n - 1 - i; /* any distinct rows, here backwards */
+            ref[i] = (value_row){x[rows[i] * STRIDE + 1], rows[i]};
+        }
+        qsort(ref, n, sizeof *ref, compare_value_rows);
+        CHECK_OK(an_sort_rows_by_value(rows, n, x + 1, STRIDE, sorted_values));
+        int same = 1;
+        for (size_t i = 0; i < n; i++)
+            same &= rows[i] == ref[i].row && sorted_values[i] == ref[i].value;
+        CHECK(same);
+        for (double v = -5; v <= 5; v += 0.5) {
+            size_t expected = 0;
+            while (expected < n && sorted_values[expected] < v)
+                expected++;
+            CHECK(an_lower_bound(sorted_values, n, v) == expected);
+        }
+    }
+    test_alloc_install(0);
+    CHECK_STATUS(an_sort_rows_by_value(rows, 4, x, 1, NULL), ANOMA_ERR_NO_MEMORY);
+    CHECK(test_alloc_live() == 0);
+    test_alloc_restore();
+}
+
+/* A NaN or an infinity at any place, the tail past the last group of four
+ * included, is found; the largest finite values are not. */
+static void test_any_nonfinite(void)
+{
+    double v[11] = {0};
+    for (size_t n = 0; n <= 11; n++) {
+        for (size_t i = 0; i < n; i++)
+            v[i] = i % 2 ? DBL_MAX : -DBL_MAX;
+        CHECK(!an_any_nonfinite(v, n));
+        for (size_t at = 0; at < n; at++) {
+            const double bad[] = {NAN, INFINITY, -INFINITY};
+            for (size_t b = 0; b < 3; b++) {
+                double keep = v[at];
+                v[at] = bad[b];
+                CHECK(an_any_nonfinite(v, n));
+                v[at] = keep;
+            }
+        }
+    }
+}
+
 static void test_bytes(void)
 {
     an_writer w = {0};
@@ -431,6 +510,8 @@ int main(void)
     RUN(test_sort_select);
     RUN(test_radix_sort);
     RUN(test_radix_sort_bits);
+    RUN(test_order);
+    RUN(test_any_nonfinite);
     RUN(test_threads);
     RUN(test_bytes);
     RUN(test_check_finite);
