@@ -135,19 +135,25 @@ void an_knn_query_row(const an_knn_index *ix, const double *row, size_t k, void 
     an_nb_heap_drain(&h, dist, index);
 }
 
-/* KD-tree batches: row by row, each worker with its own heap. */
+/* KD-tree and sorted batches, each worker with its own heaps. A KD-tree
+ * takes its queries in groups that share a leaf (kdtree.c searches a
+ * group in one walk); the sorted column goes row by row. */
 typedef struct tree_job {
     const an_knn_index *ix;
     const double *q; /* NULL: self-query of rows [first, first + m) */
     size_t first, m, k;
-    an_nb *heaps; /* k per worker */
+    const size_t *order; /* KD-tree: queries in leaf order (NULL: row by row) */
+    const size_t *leaf;  /* the leaf of each query (NULL: order is the tree's own
+                            order of its rows, leaves found from the positions) */
+    an_nb *heaps;  /* per worker: k (row by row) or AN_KD_GROUP k (groups) */
+    double *work;  /* per worker (3 + AN_KD_GROUP) d: a group's box, centre and
+                      coordinates column by column */
     double *dist;
     size_t *index;
 } tree_job;
 
-static void tree_range(void *ctx, size_t begin, size_t end, size_t worker)
+static void row_by_row(const tree_job *job, size_t begin, size_t end, size_t worker)
 {
-    const tree_job *job = ctx;
     const an_knn_index *ix = job->ix;
     an_nb_heap h;
     /* A self-query of every row goes in the index's row order: each query
@@ -164,6 +170,75 @@ static void tree_range(void *ctx, size_t begin, size_t end, size_t worker)
     }
 }
 
+/* The end of the group that starts at position `pos` of the order. */
+static size_t group_end(const tree_job *job, size_t pos, size_t end)
+{
+    size_t stop = end - pos < AN_KD_GROUP ? end : pos + AN_KD_GROUP;
+    if (!job->leaf) {
+        size_t leaf_end = an_kd_group_end(job->ix, pos);
+        return leaf_end < stop ? leaf_end : stop;
+    }
+    size_t e = pos + 1;
+    while (e < stop && job->leaf[job->order[e]] == job->leaf[job->order[pos]])
+        e++;
+    return e;
+}
+
+static void tree_range(void *ctx, size_t begin, size_t end, size_t worker)
+{
+    const tree_job *job = ctx;
+    if (!job->order) {
+        row_by_row(job, begin, end, worker);
+        return;
+    }
+    const an_knn_index *ix = job->ix;
+    size_t d = ix->d, k = job->k;
+    an_kd_group g;
+    g.lo = job->work + worker * (3 + AN_KD_GROUP) * d;
+    g.hi = g.lo + d;
+    g.centre = g.hi + d;
+    g.cols = g.centre + d;
+    an_nb *heaps = job->heaps + worker * AN_KD_GROUP * k;
+    for (size_t pos = begin; pos < end;) {
+        size_t stop = group_end(job, pos, end);
+        g.count = stop - pos;
+        for (size_t t = 0; t < g.count; t++) {
+            size_t i = job->order[pos + t];
+            size_t self = job->q ? SIZE_MAX : job->first + i;
+            g.rows[t] = job->q ? job->q + i * d : ix->x + self * d;
+            g.exclude[t] = self;
+            an_nb_heap_init(&g.heaps[t], heaps + t * k, k);
+        }
+        an_kd_search_group(ix, &g);
+        for (size_t t = 0; t < g.count; t++) {
+            size_t i = job->order[pos + t];
+            an_nb_heap_drain(&g.heaps[t], job->dist + i * k, job->index + i * k);
+        }
+        pos = stop;
+    }
+}
+
+/* Sort the m queries by the leaf each falls in (a counting sort by leaf
+ * node, stable): order[] the queries, leaf[] the leaf of each query. */
+static anoma_status leaf_order(const an_knn_index *ix, const double *q, size_t first, size_t m,
+                               size_t *order, size_t *leaf)
+{
+    size_t *count = AN_NEW_ZEROED(size_t, ix->n_nodes + 1);
+    if (!count)
+        return an_no_memory();
+    for (size_t i = 0; i < m; i++) {
+        const double *row = q ? q + i * ix->d : ix->x + (first + i) * ix->d;
+        leaf[i] = an_kd_group_of(ix, row);
+        count[leaf[i] + 1]++;
+    }
+    for (size_t v = 0; v < ix->n_nodes; v++)
+        count[v + 1] += count[v];
+    for (size_t i = 0; i < m; i++)
+        order[count[leaf[i]]++] = i;
+    an_free(count);
+    return ANOMA_OK;
+}
+
 /* Queries per chunk below which a thread costs more than it saves. */
 enum { MIN_TREE_QUERIES = 64 };
 
@@ -175,12 +250,37 @@ static anoma_status query(const an_knn_index *ix, const double *q, size_t first,
     if (ix->algorithm == AN_KNN_BRUTE)
         return an_knn_brute_query(ix, q, first, m, k, n_threads, dist, index);
     size_t workers = an_parallel_workers(m, n_threads, MIN_TREE_QUERIES);
-    tree_job job = {ix, q, first, m, k, an_malloc_array(workers, k * sizeof(an_nb)), dist, index};
-    if (!job.heaps)
-        return an_no_memory();
-    an_parallel_for(m, workers, MIN_TREE_QUERIES, tree_range, &job);
+    int groups = ix->algorithm == AN_KNN_KD_TREE;
+    tree_job job = {ix, q, first, m, k, NULL, NULL, NULL, NULL, dist, index};
+    size_t *order = NULL, *leaf = NULL;
+    anoma_status st = ANOMA_OK;
+    if (groups) {
+        job.heaps = an_malloc_array(workers, AN_KD_GROUP * k * sizeof(an_nb));
+        job.work = an_malloc_array(workers, (3 + AN_KD_GROUP) * ix->d * sizeof(double));
+        if (!q && first == 0 && m == ix->n) {
+            /* every indexed row: the tree's own order holds them by leaf */
+            job.order = ix->perm;
+        } else {
+            order = AN_NEW_ARRAY(size_t, m);
+            leaf = AN_NEW_ARRAY(size_t, m);
+            st = order && leaf ? leaf_order(ix, q, first, m, order, leaf) : an_no_memory();
+            job.order = order;
+            job.leaf = leaf;
+        }
+        if (!job.heaps || !job.work || !job.order)
+            st = an_no_memory();
+    } else {
+        job.heaps = an_malloc_array(workers, k * sizeof(an_nb));
+        if (!job.heaps)
+            st = an_no_memory();
+    }
+    if (st == ANOMA_OK)
+        an_parallel_for(m, workers, MIN_TREE_QUERIES, tree_range, &job);
     an_free(job.heaps);
-    return ANOMA_OK;
+    an_free(job.work);
+    an_free(order);
+    an_free(leaf);
+    return st;
 }
 
 anoma_status an_knn_query(const an_knn_index *ix, const double *q, size_t m, size_t k,

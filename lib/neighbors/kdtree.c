@@ -157,9 +157,11 @@ anoma_status an_kd_build(an_knn_index *ix)
 }
 
 /* Squared distances from q to the m rows of a leaf block (column by
- * column): out[r] = sum_j (q_j - x_rj)^2 in column order, as an_sq_dist. */
-AN_VECTOR_CLONES static void leaf_distances(const double *block, size_t m, size_t d,
-                                            const double *q, double *out)
+ * column): out[r] = sum_j (q_j - x_rj)^2 in column order, as an_sq_dist.
+ * Returns how many are at most `bound`: most leaves a search scans hold
+ * none, and the caller then skips the row-by-row offers. */
+AN_VECTOR_CLONES static size_t leaf_distances(const double *block, size_t m, size_t d,
+                                              const double *q, double bound, double *out)
 {
     for (size_t r = 0; r < m; r++)
         out[r] = 0;
@@ -171,6 +173,10 @@ AN_VECTOR_CLONES static void leaf_distances(const double *block, size_t m, size_
             out[r] += t * t;
         }
     }
+    size_t within = 0;
+    for (size_t r = 0; r < m; r++)
+        within += out[r] <= bound;
+    return within;
 }
 
 /* Squared distance from q to the box; never above that of a row inside. */
@@ -184,6 +190,32 @@ static double box_d2(const double *lo, const double *hi, const double *q, size_t
     return s;
 }
 
+/* Offer the rows of leaf nd (but `exclude`) to h. */
+static void scan_leaf(const an_knn_index *ix, const an_kd_node *nd, const double *row,
+                      size_t exclude, an_nb_heap *h)
+{
+    const size_t *p = ix->perm;
+    size_t s = nd->begin, d = ix->d;
+    if (nd->same_point) {
+        double d2 = an_sq_dist(row, ix->x + p[s] * d, d);
+        for (; s < nd->end; s++) {
+            if (p[s] == exclude)
+                continue;
+            if (h->size == h->cap && !an_nb_less((an_nb){d2, p[s]}, h->v[0]))
+                return; /* and so every later copy: a higher index */
+            an_nb_heap_push(h, d2, p[s]);
+        }
+        return;
+    }
+    double d2[LEAF_ROWS]; /* a leaf of more rows is one point, above */
+    size_t m = nd->end - s;
+    if (!leaf_distances(ix->values + s * d, m, d, row, an_nb_heap_bound(h), d2))
+        return;
+    for (size_t r = 0; r < m; r++)
+        if (d2[r] <= an_nb_heap_bound(h) && p[s + r] != exclude)
+            an_nb_heap_push(h, d2[r], p[s + r]);
+}
+
 static void visit(const an_knn_index *ix, size_t node, double node_d2, const double *row,
                   size_t exclude, an_nb_heap *h)
 {
@@ -192,25 +224,7 @@ static void visit(const an_knn_index *ix, size_t node, double node_d2, const dou
     const an_kd_node *nd = &ix->nodes[node];
     size_t d = ix->d;
     if (!nd->left) {
-        const size_t *p = ix->perm;
-        size_t s = nd->begin;
-        if (nd->same_point) {
-            double d2 = an_sq_dist(row, ix->x + p[s] * d, d);
-            for (; s < nd->end; s++) {
-                if (p[s] == exclude)
-                    continue;
-                if (h->size == h->cap && !an_nb_less((an_nb){d2, p[s]}, h->v[0]))
-                    return; /* and so every later copy: a higher index */
-                an_nb_heap_push(h, d2, p[s]);
-            }
-            return;
-        }
-        double d2[LEAF_ROWS]; /* a leaf of more rows is one point, above */
-        size_t m = nd->end - s;
-        leaf_distances(ix->values + s * d, m, d, row, d2);
-        for (size_t r = 0; r < m; r++)
-            if (d2[r] <= an_nb_heap_bound(h) && p[s + r] != exclude)
-                an_nb_heap_push(h, d2[r], p[s + r]);
+        scan_leaf(ix, nd, row, exclude, h);
         return;
     }
     size_t a = nd->left, b = nd->left + 1;
@@ -228,4 +242,142 @@ static void visit(const an_knn_index *ix, size_t node, double node_d2, const dou
 void an_kd_search(const an_knn_index *ix, const double *row, size_t exclude, an_nb_heap *h)
 {
     visit(ix, 0, box_d2(ix->bounds, ix->bounds + ix->d, row, ix->d), row, exclude, h);
+}
+
+/* ---- groups of nearby queries searched together ----
+ *
+ * Queries that fall in one leaf have nearly the same candidate leaves, so
+ * a group of them walks the tree once: a node is skipped for the whole
+ * group when the squared distance from the group's bounding box to the
+ * node's box is strictly above the worst kept pair of every query in the
+ * group. Exact for each query: the box-to-box distance, computed with
+ * the same monotone operations, is never above the distance from any
+ * query inside the group's box to the node's box (and so to any row in
+ * it). At a leaf each query still checks its own distance to the leaf's
+ * box before scanning it, so a query scans no more rows than alone; what
+ * the group saves is the walk through the inner nodes, done once for up
+ * to AN_KD_GROUP queries instead of once each. */
+
+/* Squared distance between the boxes [alo, ahi] and [blo, bhi]: never
+ * above box_d2 of a point of the first box to the second. */
+static double box_box_d2(const double *alo, const double *ahi, const double *blo,
+                         const double *bhi, size_t d)
+{
+    double s = 0;
+    for (size_t j = 0; j < d; j++) {
+        double t = blo[j] > ahi[j] ? blo[j] - ahi[j] : alo[j] > bhi[j] ? alo[j] - bhi[j] : 0;
+        s += t * t;
+    }
+    return s;
+}
+
+/* The worst kept pair over the group: what a node must not exceed. */
+static double group_bound(const an_kd_group *g)
+{
+    double b = 0;
+    for (size_t i = 0; i < g->count; i++) {
+        double t = an_nb_heap_bound(&g->heaps[i]);
+        b = t > b ? t : b;
+    }
+    return b;
+}
+
+/* Squared distances from the group's queries (coordinates column by
+ * column in g->cols, AN_KD_GROUP apart) to the box [lo, hi]: box_d2 of
+ * each, the same operations (the larger of lo - q and q - hi, or 0, is
+ * the term box_d2 picks), so the same bits, AN_KD_GROUP at a time. */
+AN_VECTOR_CLONES static void group_box_d2(const double *cols, size_t count, size_t d,
+                                          const double *lo, const double *hi, double *out)
+{
+    for (size_t i = 0; i < count; i++)
+        out[i] = 0;
+    for (size_t j = 0; j < d; j++) {
+        const double *c = cols + j * AN_KD_GROUP;
+        double l = lo[j], h = hi[j];
+        for (size_t i = 0; i < count; i++) {
+            double below = l - c[i], above = c[i] - h;
+            double t = below > 0 ? below : above > 0 ? above : 0;
+            out[i] += t * t;
+        }
+    }
+}
+
+static void visit_group(const an_knn_index *ix, an_kd_group *g, size_t node, double node_d2)
+{
+    if (node_d2 > g->bound)
+        return;
+    const an_kd_node *nd = &ix->nodes[node];
+    size_t d = ix->d;
+    const double *lo = ix->bounds + node * 2 * d, *hi = lo + d;
+    if (!nd->left) {
+        double dq[AN_KD_GROUP];
+        group_box_d2(g->cols, g->count, d, lo, hi, dq);
+        for (size_t i = 0; i < g->count; i++)
+            if (dq[i] <= an_nb_heap_bound(&g->heaps[i]))
+                scan_leaf(ix, nd, g->rows[i], g->exclude[i], &g->heaps[i]);
+        g->bound = group_bound(g);
+        return;
+    }
+    size_t a = nd->left, b = nd->left + 1;
+    const double *alo = ix->bounds + a * 2 * d, *blo = ix->bounds + b * 2 * d;
+    double da = box_box_d2(g->lo, g->hi, alo, alo + d, d);
+    double db = box_box_d2(g->lo, g->hi, blo, blo + d, d);
+    /* nearer box first; on a tie (the group overlaps both), the one
+     * nearer the group's centre */
+    if (db < da || (db == da && box_d2(blo, blo + d, g->centre, d) <
+                                    box_d2(alo, alo + d, g->centre, d))) {
+        visit_group(ix, g, b, db);
+        visit_group(ix, g, a, da);
+    } else {
+        visit_group(ix, g, a, da);
+        visit_group(ix, g, b, db);
+    }
+}
+
+void an_kd_search_group(const an_knn_index *ix, an_kd_group *g)
+{
+    size_t d = ix->d;
+    for (size_t j = 0; j < d; j++) {
+        double lo = g->rows[0][j], hi = lo;
+        for (size_t i = 1; i < g->count; i++) {
+            double v = g->rows[i][j];
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+        g->lo[j] = lo;
+        g->hi[j] = hi;
+        g->centre[j] = lo + (hi - lo) / 2;
+        for (size_t i = 0; i < g->count; i++)
+            g->cols[j * AN_KD_GROUP + i] = g->rows[i][j];
+    }
+    g->bound = group_bound(g);
+    visit_group(ix, g, 0, box_box_d2(g->lo, g->hi, ix->bounds, ix->bounds + d, d));
+}
+
+/* A group's node: the first on the way down of at most AN_KD_GROUP rows
+ * (or a leaf), so that a group spans a few small leaves. */
+static int group_node(const an_kd_node *nd)
+{
+    return !nd->left || nd->end - nd->begin <= AN_KD_GROUP;
+}
+
+size_t an_kd_group_end(const an_knn_index *ix, size_t slot)
+{
+    const an_kd_node *nd = &ix->nodes[0];
+    while (!group_node(nd)) {
+        const an_kd_node *a = &ix->nodes[nd->left];
+        nd = slot < a->end ? a : a + 1;
+    }
+    return nd->end;
+}
+
+size_t an_kd_group_of(const an_knn_index *ix, const double *row)
+{
+    size_t node = 0, d = ix->d;
+    while (!group_node(&ix->nodes[node])) {
+        size_t a = ix->nodes[node].left;
+        const double *alo = ix->bounds + a * 2 * d, *blo = alo + 2 * d;
+        node = box_d2(blo, blo + d, row, d) < box_d2(alo, alo + d, row, d) ? a + 1 : a;
+    }
+    return node;
 }

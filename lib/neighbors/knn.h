@@ -120,6 +120,25 @@ anoma_status an_knn_brute_query(const an_knn_index *ix, const double *q, size_t 
 void an_knn_scan_row(const an_knn_index *ix, const double *row, size_t exclude, an_nb_heap *h);
 void an_kd_search(const an_knn_index *ix, const double *row, size_t exclude, an_nb_heap *h);
 anoma_status an_kd_build(an_knn_index *ix);
+
+/* Up to AN_KD_GROUP queries searched together (kdtree.c): the caller sets
+ * count, rows, exclude and the heaps (initialised) and gives lo, hi and
+ * centre d doubles each of work space, cols AN_KD_GROUP d. */
+enum { AN_KD_GROUP = 64 };
+typedef struct an_kd_group {
+    size_t count;
+    const double *rows[AN_KD_GROUP];
+    size_t exclude[AN_KD_GROUP];
+    an_nb_heap heaps[AN_KD_GROUP];
+    double *lo, *hi, *centre, *cols;
+    double bound;
+} an_kd_group;
+void an_kd_search_group(const an_knn_index *ix, an_kd_group *g);
+/* Groups follow the tree: the rows of a node of at most AN_KD_GROUP rows.
+ * The end of the group that holds position `slot` of the tree's order: */
+size_t an_kd_group_end(const an_knn_index *ix, size_t slot);
+/* The group node a row falls in (the nearer box at each level). */
+size_t an_kd_group_of(const an_knn_index *ix, const double *row);
 void an_sorted_search(const an_knn_index *ix, const double *row, size_t exclude, an_nb_heap *h);
 anoma_status an_sorted_build(an_knn_index *ix);
 

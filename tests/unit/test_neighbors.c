@@ -77,15 +77,31 @@ static void check_data(const double *x, size_t n, size_t d, const double *q, siz
     free(ei);
 }
 
-static void check_case(size_t n, size_t d, int levels, double offset, size_t k, uint64_t seed)
+static void check_queries(size_t n, size_t d, int levels, double offset, size_t k, size_t m,
+                          uint64_t seed)
 {
     double *x = test_tied_rows(n, d, levels, offset, seed);
-    size_t m = 37;
     double *q = test_tied_rows(m, d, levels, offset, seed + 1);
     memcpy(q, x + 5 * d, d * sizeof *q); /* a query equal to an indexed row */
     check_data(x, n, d, q, m, k);
     free(x);
     free(q);
+}
+
+static void check_case(size_t n, size_t d, int levels, double offset, size_t k, uint64_t seed)
+{
+    check_queries(n, d, levels, offset, k, 37, seed);
+}
+
+/* Many more queries than a leaf holds: a KD-tree searches the queries
+ * that fall in one part of the tree as a group, so several groups per
+ * leaf, groups cut by the threads' chunks, and queries on a grid coarse
+ * enough that whole groups are duplicates. */
+static void test_many_queries(void)
+{
+    check_queries(2500, 5, 5, 0, 10, 900, 21);
+    check_queries(600, 3, 3, 0, 30, 1000, 22);
+    check_queries(800, 9, 2, 0, 4, 500, 23);
 }
 
 static void test_ties_and_duplicates(void)
@@ -195,6 +211,7 @@ static void test_allocation_failures(void)
 int main(void)
 {
     RUN(test_ties_and_duplicates);
+    RUN(test_many_queries);
     RUN(test_far_from_origin);
     RUN(test_wide_ranges);
     RUN(test_far_outliers);
