@@ -227,6 +227,119 @@ static double complete_margin(const an_gbt_forest *f, const uint32_t *v)
     return sum;
 }
 
+/* ---- shallow trees: every test at once ---- */
+
+/* A tree at most SHALLOW deep is not walked: each of its 2^d - 1 tests is
+ * compared for LANES rows at once (a test reads the same value index for
+ * every row, LANES keys side by side), and the leaf is chosen from the
+ * comparisons by bit masks. Its tests' keys and leaves are read from the
+ * complete layout: the tree's nodes down to its own depth d sit where a
+ * tree of depth d has them, node p at depth d's leaf (p + 2) 2^(D - d) - 2
+ * in a group of depth D. */
+#define SHALLOW 2
+
+typedef struct shallow_tree {
+    size_t depth;        /* 1 or 2 */
+    an_gbt_test test[3]; /* nodes 0 (and 1, 2) */
+    double leaf[4];      /* the leaves, left to right: 2 for a stump */
+} shallow_tree;
+
+static shallow_tree shallow_of(const an_gbt_forest *f, size_t t)
+{
+    const an_gbt_group *g = &f->groups[t / LANES];
+    size_t inner = inner_of(g->depth), l = t % LANES;
+    const an_gbt_test *tests = f->tests + g->tests + l * inner;
+    const double *leaf = f->leaves + g->leaves + l * (inner + 1);
+    shallow_tree s = {f->depths[t] > 1 ? 2 : 1, {tests[0]}, {0}};
+    size_t shift = g->depth - s.depth, first = inner_of(s.depth);
+    for (size_t k = 0; k < first; k++)
+        s.test[k] = tests[k];
+    for (size_t p = first; p <= 2 * first; p++)
+        s.leaf[p - first] = leaf[((p + 2) << shift) - 2 - inner];
+    return s;
+}
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/* 1 bits where the 4 keys at x are below the test's (a left turn): signed
+ * comparison of the keys with their top bit flipped. */
+static inline __m128i below(const uint32_t *x, __m128i key)
+{
+    __m128i flip = _mm_set1_epi32(INT32_MIN);
+    return _mm_cmplt_epi32(_mm_xor_si128(_mm_loadu_si128((const __m128i *)x), flip), key);
+}
+
+static inline __m128i key_vector(an_gbt_test t)
+{
+    return _mm_set1_epi32((int32_t)(t.key ^ 0x80000000u));
+}
+
+/* mask ? a : b, bit for bit (a select, not arithmetic: the leaf values
+ * keep their bits). */
+static inline __m128d pick(__m128i mask, __m128d a, __m128d b)
+{
+    return _mm_xor_pd(b, _mm_and_pd(_mm_castsi128_pd(mask), _mm_xor_pd(a, b)));
+}
+
+/* The LANES rows' 32-bit masks m (4 rows each) as 64-bit masks of rows
+ * 2h, 2h + 1. */
+static inline __m128i half(__m128i m, int h)
+{
+    return h ? _mm_unpackhi_epi32(m, m) : _mm_unpacklo_epi32(m, m);
+}
+
+/* Add tree s's leaf to the sums of the LANES rows whose keys are rows. */
+static inline void shallow_lanes(const shallow_tree *s, const uint32_t *rows, double *sum)
+{
+    __m128i m0[2], m1[2], m2[2];
+    for (int q = 0; q < 2; q++)
+        m0[q] = below(rows + s->test[0].value + 4 * q, key_vector(s->test[0]));
+    if (s->depth == 1) {
+        __m128d left = _mm_set1_pd(s->leaf[0]), right = _mm_set1_pd(s->leaf[1]);
+        for (int q = 0; q < 4; q++) {
+            __m128d leaf = pick(half(m0[q / 2], q % 2), left, right);
+            _mm_storeu_pd(sum + 2 * q, _mm_add_pd(_mm_loadu_pd(sum + 2 * q), leaf));
+        }
+        return;
+    }
+    for (int q = 0; q < 2; q++) {
+        m1[q] = below(rows + s->test[1].value + 4 * q, key_vector(s->test[1]));
+        m2[q] = below(rows + s->test[2].value + 4 * q, key_vector(s->test[2]));
+    }
+    __m128d l0 = _mm_set1_pd(s->leaf[0]), l1 = _mm_set1_pd(s->leaf[1]);
+    __m128d l2 = _mm_set1_pd(s->leaf[2]), l3 = _mm_set1_pd(s->leaf[3]);
+    for (int q = 0; q < 4; q++) {
+        __m128d a = pick(half(m1[q / 2], q % 2), l0, l1);
+        __m128d b = pick(half(m2[q / 2], q % 2), l2, l3);
+        __m128d leaf = pick(half(m0[q / 2], q % 2), a, b);
+        _mm_storeu_pd(sum + 2 * q, _mm_add_pd(_mm_loadu_pd(sum + 2 * q), leaf));
+    }
+}
+#else
+static inline void shallow_lanes(const shallow_tree *s, const uint32_t *rows, double *sum)
+{
+    for (size_t k = 0; k < LANES; k++) {
+        size_t at = step(0, s->test[0], rows[s->test[0].value + k]);
+        if (s->depth == 2)
+            at = step(at, s->test[at], rows[s->test[at].value + k]);
+        sum[k] += s->leaf[at - inner_of(s->depth)];
+    }
+}
+#endif
+
+/* Trees [t, end), each at most SHALLOW deep, over the block's rows in
+ * groups of LANES (v as complete_block keeps it; sum has whole groups). */
+static void shallow_block(const an_gbt_forest *f, size_t t, size_t end, const uint32_t *v,
+                          size_t width, size_t n, double *sum)
+{
+    for (; t < end; t++) {
+        shallow_tree s = shallow_of(f, t);
+        for (size_t i = 0; i < n; i += LANES)
+            shallow_lanes(&s, v + i / LANES * width, sum + i);
+    }
+}
+
 /* Rows [begin, begin + n) (n at most BLOCK) through every tree: their
  * keys first, in groups of LANES rows (v holds BLOCK rows), then two
  * neighbouring trees at a time, LANES rows walking each. */
@@ -238,10 +351,24 @@ static void complete_block(const an_gbt_forest *f, const double *x, size_t begin
         two_copies(x + (begin + i) * cols, cols, v + i / LANES * width + i % LANES);
         sum[i] = f->base_margin;
     }
-    for (size_t i = n; i % LANES; i++) /* a short block's last lanes: any keys */
+    for (size_t i = n; i % LANES; i++) { /* a short block's last lanes: any keys */
         for (size_t j = 0; j < 2 * cols; j++)
             v[i / LANES * width + j * LANES + i % LANES] = 0;
-    for (size_t t = 0; t < f->n_trees; t += 2) {
+        sum[i] = 0;
+    }
+    for (size_t t = 0, next; t < f->n_trees; t = next) {
+        next = t + 2;
+        /* a run of pairs of shallow trees (the pairs stay those of the
+         * walk below, in one group) */
+        size_t end = t;
+        while (end < f->n_trees && f->depths[end] <= SHALLOW &&
+               (end + 1 == f->n_trees || f->depths[end + 1] <= SHALLOW))
+            end += 2;
+        if (end > t) {
+            next = end < f->n_trees ? end : f->n_trees;
+            shallow_block(f, t, next, v, width, n, sum);
+            continue;
+        }
         const an_gbt_group *g = &f->groups[t / LANES];
         size_t inner = inner_of(g->depth), l = t % LANES;
         /* the pair's tests: the second tree's node i at inner + i (a last
