@@ -377,14 +377,15 @@ flat_block_avx512(const an_gbt_forest *f, size_t t, size_t end, const uint32_t *
     }
 }
 
-static int has_avx512(void)
+int an_gbt_has_avx512(void)
 {
+    __builtin_cpu_init(); /* a caller may be a constructor that runs before libgcc's */
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
 }
 #else
 #define FLAT_AVX512 0
 #define FLAT_DEPTH SHALLOW
-static int has_avx512(void) { return 0; }
+int an_gbt_has_avx512(void) { return 0; }
 #endif
 
 /* Trees [t, end), each at most SHALLOW deep, over the block's rows in
@@ -577,17 +578,38 @@ static void score_lanes(void *ctx, size_t begin, size_t end, size_t worker)
     }
 }
 
-/* The batch is shared out in whole groups of LANES rows, evenly (a small
- * batch of 550 rows: 35 and 34 groups, not 5 and 4 blocks), with at least
- * MIN_ROWS_PER_THREAD rows a thread: fewer do not pay for waking one. */
-enum { MIN_ROWS_PER_THREAD = 256 };
+/* The batch is shared out in whole groups of LANES rows, evenly (a batch
+ * of 3355 rows on 2 threads: 210 and 209 groups, not 27 and 26 blocks),
+ * each thread at least MIN_STEPS_PER_THREAD tree levels of work (the rows
+ * times the sum of the trees' depths) and MIN_ROWS_PER_THREAD rows: a
+ * smaller share finishes before a sleeping thread is awake to take it
+ * (cardio's 550 test rows, 280 levels a row, some 100 us on one thread,
+ * took as long on two: the caller had run both halves before the second
+ * thread woke). */
+enum { MIN_ROWS_PER_THREAD = 256, MIN_STEPS_PER_THREAD = 200000 };
+
+/* Rows a thread takes at least. */
+static size_t least_rows(const an_gbt_forest *f)
+{
+    size_t levels = 0;
+    for (size_t t = 0; t < f->n_trees; t++)
+        levels += f->depths[t] ? f->depths[t] : 1;
+    size_t rows = levels ? MIN_STEPS_PER_THREAD / levels : MIN_ROWS_PER_THREAD;
+    return rows > MIN_ROWS_PER_THREAD ? rows : MIN_ROWS_PER_THREAD;
+}
 
 anoma_status an_gbt_score_rows(const an_gbt_forest *f, const double *x, size_t rows,
                                size_t n_threads, double *scores)
 {
-    size_t groups = (rows + LANES - 1) / LANES, least = MIN_ROWS_PER_THREAD / LANES;
+    return an_gbt_score_rows_on(f, x, rows, n_threads, an_gbt_has_avx512(), scores);
+}
+
+anoma_status an_gbt_score_rows_on(const an_gbt_forest *f, const double *x, size_t rows,
+                                  size_t n_threads, int avx512, double *scores)
+{
+    size_t groups = (rows + LANES - 1) / LANES, least = (least_rows(f) + LANES - 1) / LANES;
     size_t workers = an_parallel_workers(groups, n_threads, least);
-    batch_job job = {f, x, rows, NULL, scores, has_avx512()};
+    batch_job job = {f, x, rows, NULL, scores, avx512 && an_gbt_has_avx512()};
     if (f->tests && rows) {
         job.copies = an_malloc_array(workers * BLOCK, 2 * f->n_features * sizeof(uint32_t));
         if (!job.copies)
