@@ -29,6 +29,10 @@
  * at a constant offset from the first row's, whatever the row's width (a
  * single row is lane 0 of such a block).
  *
+ * Shallow trees are not walked in a batch: every test of a tree at most
+ * SHALLOW deep (FLAT_DEPTH with AVX-512) is compared for LANES rows at once
+ * and the leaf chosen by masks (see shallow_block below).
+ *
  * Deeper forests are walked over their nodes (an_gbt_step) from the rows
  * as they are, a leaf a fixed point of the step.
  *
