@@ -313,7 +313,7 @@ static anoma_model *model_fit(const char *model_params, const char *params, cons
 
 static void threads_change_nothing(const char *params)
 {
-    double *x = malloc(ROWS * COLS * sizeof *x), *s[2];
+    double *x = malloc(ROWS * COLS * sizeof *x), *s[2], *fs[2];
     int *y = malloc(ROWS * sizeof *y);
     make_data(x, y);
     const char *threads[] = {"normalize=none n_threads=1", "normalize=none n_threads=4"};
@@ -325,16 +325,22 @@ static void threads_change_nothing(const char *params)
         anoma_matrix mx = anoma_matrix_f64(x, ROWS, COLS);
         CHECK_OK(anoma_model_score(m, &mx, s[k]));
         payload[k] = test_detector_payload(m, 0, &size[k]);
+        /* TreeSHAP over the rows (split across the threads) */
+        fs[k] = malloc(ROWS * COLS * sizeof(double));
+        CHECK_OK(anoma_model_feature_scores(m, 0, &mx, fs[k]));
         /* the row path gives the batch path's bits */
         for (size_t i = 0; i < ROWS; i += 97) {
-            double one;
+            double one, one_fs[COLS];
             anoma_matrix row = anoma_matrix_f64(x + i * COLS, 1, COLS);
             CHECK_OK(anoma_model_score(m, &row, &one));
             CHECK(one == s[k][i]);
+            CHECK_OK(anoma_model_feature_scores(m, 0, &row, one_fs));
+            CHECK(!memcmp(one_fs, fs[k] + i * COLS, sizeof one_fs));
         }
         anoma_model_free(m);
     }
     CHECK(!memcmp(s[0], s[1], ROWS * sizeof(double)));
+    CHECK(!memcmp(fs[0], fs[1], ROWS * COLS * sizeof(double)));
     CHECK(size[0] == size[1] && !memcmp(payload[0], payload[1], size[0]));
     /* and the model learned: the probability ranks the positives first */
     double pos = 0, neg = 0;
@@ -344,6 +350,7 @@ static void threads_change_nothing(const char *params)
     CHECK(np > 50 && nn > 50 && pos / (double)np > 0.8 && neg / (double)nn < 0.2);
     for (int k = 0; k < 2; k++) {
         free(s[k]);
+        free(fs[k]);
         free(payload[k]);
     }
     free(x);
