@@ -31,21 +31,32 @@ anoma_status an_model_check_input(const anoma_model *m, const anoma_matrix *x, c
     return an_matrix_check_finite(x, what);
 }
 
-typedef struct raw_job {
+/* A detector's rows across threads: scores (raw_range) or feature scores
+ * (explain_range). */
+typedef struct rows_job {
     const an_model_detector *d;
     const double *x;
     size_t cols;
     unsigned char *scratch; /* per worker: one aligned block of `stride` bytes each */
     size_t stride;
-    double *scores;
-} raw_job;
+    double *out; /* a score a row, or cols feature scores a row */
+} rows_job;
 
 static void raw_range(void *ctx, size_t begin, size_t end, size_t worker)
 {
-    const raw_job *job = ctx;
+    const rows_job *job = ctx;
     void *scratch = job->scratch ? job->scratch + worker * job->stride : NULL;
     for (size_t i = begin; i < end; i++)
-        job->d->vt->score_row(job->d->state, job->x + i * job->cols, scratch, &job->scores[i]);
+        job->d->vt->score_row(job->d->state, job->x + i * job->cols, scratch, &job->out[i]);
+}
+
+static void explain_range(void *ctx, size_t begin, size_t end, size_t worker)
+{
+    const rows_job *job = ctx;
+    void *scratch = job->scratch ? job->scratch + worker * job->stride : NULL;
+    for (size_t i = begin; i < end; i++)
+        job->d->vt->feature_scores_row(job->d->state, job->x + i * job->cols, scratch,
+                                       job->out + i * job->cols);
 }
 
 anoma_status an_model_raw_scores(const anoma_model *m, size_t k, const double *x, size_t rows,
@@ -58,7 +69,7 @@ anoma_status an_model_raw_scores(const anoma_model *m, size_t k, const double *x
     size_t workers = an_parallel_workers(rows, threads, MIN_ROWS_PER_THREAD);
     size_t align = an_detector_scratch_align(d->vt);
     size_t stride = an_align_up(an_detector_scratch_bytes(d->vt, d->state), align);
-    raw_job job = {d, x, m->width, NULL, stride, scores};
+    rows_job job = {d, x, m->width, NULL, stride, scores};
     if (stride && (workers > SIZE_MAX / stride ||
                    !(job.scratch = an_malloc_aligned(workers * stride, align))))
         return an_no_memory();
@@ -248,15 +259,26 @@ anoma_status an_model_detector_at(const anoma_model *m, size_t index, an_detecto
     return ANOMA_OK;
 }
 
+/* Rows per worker for feature scores: a row's explanation costs from a
+ * few microseconds (isolation forest) to hundreds (TreeSHAP of 100 deep
+ * trees), so far fewer rows than a score pay for a thread. */
+enum { MIN_EXPLAINED_ROWS_PER_THREAD = 64 };
+
+/* Each row's feature scores, rows split across the model's threads (a
+ * row's are computed alone, so the split changes no bit). */
 anoma_status an_model_feature_scores_rows(const anoma_model *m, const an_model_detector *d,
                                           const double *x, size_t rows, double *out)
 {
-    void *scratch = m->scratch_bytes ? an_malloc_aligned(m->scratch_bytes, m->scratch_align) : NULL;
-    if (m->scratch_bytes && !scratch)
+    size_t workers = an_parallel_workers(rows, an_model_n_threads(m),
+                                         MIN_EXPLAINED_ROWS_PER_THREAD);
+    size_t align = m->scratch_align ? m->scratch_align : 1;
+    size_t stride = an_align_up(m->scratch_bytes, align);
+    rows_job job = {d, x, m->width, NULL, stride, out};
+    if (stride && (workers > SIZE_MAX / stride ||
+                   !(job.scratch = an_malloc_aligned(workers * stride, align))))
         return an_no_memory();
-    for (size_t i = 0; i < rows; i++)
-        d->vt->feature_scores_row(d->state, x + i * m->width, scratch, out + i * m->width);
-    an_free_aligned(scratch);
+    an_parallel_for(rows, workers, MIN_EXPLAINED_ROWS_PER_THREAD, explain_range, &job);
+    an_free_aligned(job.scratch);
     return ANOMA_OK;
 }
 

@@ -313,7 +313,7 @@ static anoma_model *model_fit(const char *model_params, const char *params, cons
 
 static void threads_change_nothing(const char *params)
 {
-    double *x = malloc(ROWS * COLS * sizeof *x), *s[2];
+    double *x = malloc(ROWS * COLS * sizeof *x), *s[2], *fs[2];
     int *y = malloc(ROWS * sizeof *y);
     make_data(x, y);
     const char *threads[] = {"normalize=none n_threads=1", "normalize=none n_threads=4"};
@@ -325,16 +325,22 @@ static void threads_change_nothing(const char *params)
         anoma_matrix mx = anoma_matrix_f64(x, ROWS, COLS);
         CHECK_OK(anoma_model_score(m, &mx, s[k]));
         payload[k] = test_detector_payload(m, 0, &size[k]);
+        /* TreeSHAP over the rows (split across the threads) */
+        fs[k] = malloc(ROWS * COLS * sizeof(double));
+        CHECK_OK(anoma_model_feature_scores(m, 0, &mx, fs[k]));
         /* the row path gives the batch path's bits */
         for (size_t i = 0; i < ROWS; i += 97) {
-            double one;
+            double one, one_fs[COLS];
             anoma_matrix row = anoma_matrix_f64(x + i * COLS, 1, COLS);
             CHECK_OK(anoma_model_score(m, &row, &one));
             CHECK(one == s[k][i]);
+            CHECK_OK(anoma_model_feature_scores(m, 0, &row, one_fs));
+            CHECK(!memcmp(one_fs, fs[k] + i * COLS, sizeof one_fs));
         }
         anoma_model_free(m);
     }
     CHECK(!memcmp(s[0], s[1], ROWS * sizeof(double)));
+    CHECK(!memcmp(fs[0], fs[1], ROWS * COLS * sizeof(double)));
     CHECK(size[0] == size[1] && !memcmp(payload[0], payload[1], size[0]));
     /* and the model learned: the probability ranks the positives first */
     double pos = 0, neg = 0;
@@ -344,6 +350,7 @@ static void threads_change_nothing(const char *params)
     CHECK(np > 50 && nn > 50 && pos / (double)np > 0.8 && neg / (double)nn < 0.2);
     for (int k = 0; k < 2; k++) {
         free(s[k]);
+        free(fs[k]);
         free(payload[k]);
     }
     free(x);
@@ -629,8 +636,9 @@ static void layout_grow(layout_tree *t, uint32_t i, size_t depth, size_t limit, 
     static const float cuts[] = {-INFINITY, -0.0f, 0.0f, 1.5f, 1e-40f, -2.25f};
     if (depth == limit || (depth > 0 && layout_rand(s) % 4 == 0)) {
         t->left[i] = t->right[i] = AN_GBT_RAW_NONE;
-        /* small multiples of 1/64: every sum exact, whatever its order */
-        t->value[i] = (double)((int)(layout_rand(s) % 201) - 100) / 64;
+        /* sevenths: a sum in another order than the trees' would differ
+         * in its last bits */
+        t->value[i] = (double)((int)(layout_rand(s) % 201) - 100) / 7;
         return;
     }
     t->feature[i] = layout_rand(s) % cols;
@@ -657,10 +665,13 @@ static double layout_walk(const layout_tree *t, const double *row)
 
 /* n_trees trees at most `deepest` deep on cols features: every row's score
  * (reg:squarederror, base_score 0: the margin) from the batch path on 1
- * and 3 threads and from the single-row path equals the plain walk's. */
+ * and 3 threads, with and without the AVX-512 walk of shallow trees, and
+ * from the single-row path equals the plain walk's, bit for bit. */
 static void check_layout(size_t n_trees, size_t deepest, size_t cols, int complete)
 {
-    enum { ROWS = 1001 }; /* on 3 threads: 3 chunks of 42 groups of lanes */
+    /* a forest of 150 levels or more splits these rows across 3 threads
+     * (score.c: at least 200000 levels a thread) */
+    enum { ROWS = 4001 };
     layout_tree *trees = calloc(n_trees, sizeof *trees);
     an_gbt_raw_tree *raw = calloc(n_trees, sizeof *raw);
     uint64_t seed = 7 + n_trees + deepest * 31 + cols;
@@ -684,8 +695,9 @@ static void check_layout(size_t n_trees, size_t deepest, size_t cols, int comple
     for (size_t k = 0; k < ROWS * cols; k++)
         x[k] = layout_rand(&seed) % 7 == 0 ? NAN : values[layout_rand(&seed) % 12];
     void *scratch = malloc(an_gbt_score_scratch_bytes(&f) + 1);
-    for (size_t threads = 1; threads <= 3; threads += 2) {
-        CHECK_OK(an_gbt_score_rows(&f, x, ROWS, threads, batch));
+    for (size_t way = 0; way < 4; way++) {
+        size_t threads = way % 2 ? 3 : 1;
+        CHECK_OK(an_gbt_score_rows_on(&f, x, ROWS, threads, way / 2, batch));
         for (size_t i = 0; i < ROWS; i++) {
             double margin = 0;
             for (size_t t = 0; t < n_trees; t++)
@@ -709,6 +721,14 @@ static void check_layout(size_t n_trees, size_t deepest, size_t cols, int comple
  * of both signs. */
 static void test_layouts_agree_with_a_plain_walk(void)
 {
+    /* forests of stumps (and single leaves), of trees at most 2 deep,
+     * mixes of trees compared all at once and walked (scores.c: at most 2,
+     * or 5 with AVX-512), in runs of odd length */
+    check_layout(1, 1, 3, 1);
+    check_layout(60, 1, 9, 1);
+    check_layout(41, 2, 7, 1);
+    check_layout(77, 5, 33, 1);
+    check_layout(300, 3, 6, 1);
     check_layout(1, 0, 3, 1);
     check_layout(17, 6, 5, 1);
     check_layout(33, 8, 20, 1);

@@ -330,6 +330,12 @@ double an_gbt_score_row(const an_gbt_forest *f, const double *row, void *scratch
  * n_threads; ANOMA_ERR_NO_MEMORY when the threads' blocks cannot be had. */
 anoma_status an_gbt_score_rows(const an_gbt_forest *f, const double *x, size_t rows,
                                size_t n_threads, double *scores);
+/* As an_gbt_score_rows, with the AVX-512 walk of shallow trees only when
+ * avx512 is 1 and the processor has it (the tests take both ways). */
+anoma_status an_gbt_score_rows_on(const an_gbt_forest *f, const double *x, size_t rows,
+                                  size_t n_threads, int avx512, double *scores);
+/* 1 when the processor has AVX-512 (F and VL) and this build can use it. */
+int an_gbt_has_avx512(void);
 
 /* ---- explain.c ---- */
 

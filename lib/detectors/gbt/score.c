@@ -29,6 +29,10 @@
  * at a constant offset from the first row's, whatever the row's width (a
  * single row is lane 0 of such a block).
  *
+ * Shallow trees are not walked in a batch: every test of a tree at most
+ * SHALLOW deep (FLAT_DEPTH with AVX-512) is compared for LANES rows at once
+ * and the leaf chosen by masks (see shallow_block below).
+ *
  * Deeper forests are walked over their nodes (an_gbt_step) from the rows
  * as they are, a leaf a fixed point of the step.
  *
@@ -227,21 +231,214 @@ static double complete_margin(const an_gbt_forest *f, const uint32_t *v)
     return sum;
 }
 
+/* ---- shallow trees: every test at once ---- */
+
+/* A tree at most SHALLOW deep is not walked: each of its 2^d - 1 tests is
+ * compared for LANES rows at once (a test reads the same value index for
+ * every row, LANES keys side by side), and the leaf is chosen from the
+ * comparisons by bit masks. Its tests' keys and leaves are read from the
+ * complete layout: the tree's nodes down to its own depth d sit where a
+ * tree of depth d has them, node p at depth d's leaf (p + 2) 2^(D - d) - 2
+ * in a group of depth D. */
+#define SHALLOW 2
+
+typedef struct shallow_tree {
+    size_t depth;        /* 1 or 2 */
+    an_gbt_test test[3]; /* nodes 0 (and 1, 2) */
+    double leaf[4];      /* the leaves, left to right: 2 for a stump */
+} shallow_tree;
+
+static shallow_tree shallow_of(const an_gbt_forest *f, size_t t)
+{
+    const an_gbt_group *g = &f->groups[t / LANES];
+    size_t inner = inner_of(g->depth), l = t % LANES;
+    const an_gbt_test *tests = f->tests + g->tests + l * inner;
+    const double *leaf = f->leaves + g->leaves + l * (inner + 1);
+    shallow_tree s = {f->depths[t] > 1 ? 2 : 1, {tests[0]}, {0}};
+    size_t shift = g->depth - s.depth, first = inner_of(s.depth);
+    for (size_t k = 0; k < first; k++)
+        s.test[k] = tests[k];
+    for (size_t p = first; p <= 2 * first; p++)
+        s.leaf[p - first] = leaf[((p + 2) << shift) - 2 - inner];
+    return s;
+}
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/* 1 bits where the 4 keys at x are below the test's (a left turn): signed
+ * comparison of the keys with their top bit flipped. */
+static inline __m128i below(const uint32_t *x, __m128i key)
+{
+    __m128i flip = _mm_set1_epi32(INT32_MIN);
+    return _mm_cmplt_epi32(_mm_xor_si128(_mm_loadu_si128((const __m128i *)x), flip), key);
+}
+
+static inline __m128i key_vector(an_gbt_test t)
+{
+    return _mm_set1_epi32((int32_t)(t.key ^ 0x80000000u));
+}
+
+/* mask ? a : b, bit for bit (a select, not arithmetic: the leaf values
+ * keep their bits). */
+static inline __m128d pick(__m128i mask, __m128d a, __m128d b)
+{
+    return _mm_xor_pd(b, _mm_and_pd(_mm_castsi128_pd(mask), _mm_xor_pd(a, b)));
+}
+
+/* The LANES rows' 32-bit masks m (4 rows each) as 64-bit masks of rows
+ * 2h, 2h + 1. */
+static inline __m128i half(__m128i m, int h)
+{
+    return h ? _mm_unpackhi_epi32(m, m) : _mm_unpacklo_epi32(m, m);
+}
+
+/* Add tree s's leaf to the sums of the LANES rows whose keys are rows. */
+static inline void shallow_lanes(const shallow_tree *s, const uint32_t *rows, double *sum)
+{
+    __m128i m0[2], m1[2], m2[2];
+    for (int q = 0; q < 2; q++)
+        m0[q] = below(rows + s->test[0].value + 4 * q, key_vector(s->test[0]));
+    if (s->depth == 1) {
+        __m128d left = _mm_set1_pd(s->leaf[0]), right = _mm_set1_pd(s->leaf[1]);
+        for (int q = 0; q < 4; q++) {
+            __m128d leaf = pick(half(m0[q / 2], q % 2), left, right);
+            _mm_storeu_pd(sum + 2 * q, _mm_add_pd(_mm_loadu_pd(sum + 2 * q), leaf));
+        }
+        return;
+    }
+    for (int q = 0; q < 2; q++) {
+        m1[q] = below(rows + s->test[1].value + 4 * q, key_vector(s->test[1]));
+        m2[q] = below(rows + s->test[2].value + 4 * q, key_vector(s->test[2]));
+    }
+    __m128d l0 = _mm_set1_pd(s->leaf[0]), l1 = _mm_set1_pd(s->leaf[1]);
+    __m128d l2 = _mm_set1_pd(s->leaf[2]), l3 = _mm_set1_pd(s->leaf[3]);
+    for (int q = 0; q < 4; q++) {
+        __m128d a = pick(half(m1[q / 2], q % 2), l0, l1);
+        __m128d b = pick(half(m2[q / 2], q % 2), l2, l3);
+        __m128d leaf = pick(half(m0[q / 2], q % 2), a, b);
+        _mm_storeu_pd(sum + 2 * q, _mm_add_pd(_mm_loadu_pd(sum + 2 * q), leaf));
+    }
+}
+#else
+static inline void shallow_lanes(const shallow_tree *s, const uint32_t *rows, double *sum)
+{
+    for (size_t k = 0; k < LANES; k++) {
+        size_t at = step(0, s->test[0], rows[s->test[0].value + k]);
+        if (s->depth == 2)
+            at = step(at, s->test[at], rows[s->test[at].value + k]);
+        sum[k] += s->leaf[at - inner_of(s->depth)];
+    }
+}
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define FLAT_AVX512 1
+/* With AVX-512 a comparison of LANES keys gives a mask register and a
+ * select of LANES doubles is one instruction, so trees up to FLAT_DEPTH
+ * deep take fewer instructions compared all at once than walked. */
+#define FLAT_DEPTH 5
+
+/* Trees [t, end), each at most FLAT_DEPTH deep: the row groups' masks of
+ * every test, then the leaves chosen level by level from the bottom up
+ * (node p's value: its left child's where the mask is set, else its right
+ * child's). */
+__attribute__((target("avx512f,avx512vl"))) static void
+flat_block_avx512(const an_gbt_forest *f, size_t t, size_t end, const uint32_t *v, size_t width,
+                  size_t n, double *sum)
+{
+    for (; t < end; t++) {
+        const an_gbt_group *g = &f->groups[t / LANES];
+        size_t inner = inner_of(g->depth), l = t % LANES;
+        const an_gbt_test *tests = f->tests + g->tests + l * inner;
+        const double *leaf = f->leaves + g->leaves + l * (inner + 1);
+        size_t depth = f->depths[t] ? f->depths[t] : 1, shift = g->depth - depth;
+        size_t bottom = inner_of(depth - 1); /* the first node of the last level of tests */
+        for (size_t i = 0; i < n; i += LANES) {
+            const uint32_t *rows = v + i / LANES * width;
+            __m512d value[1 << (FLAT_DEPTH - 1)];
+            for (size_t p = bottom; p < 2 * bottom + 1; p++) {
+                __mmask8 left = _mm256_cmplt_epu32_mask(
+                    _mm256_loadu_si256((const __m256i *)(rows + tests[p].value)),
+                    _mm256_set1_epi32((int32_t)tests[p].key));
+                value[p - bottom] =
+                    _mm512_mask_blend_pd(left, _mm512_set1_pd(leaf[((2 * p + 4) << shift) - 2 - inner]),
+                                         _mm512_set1_pd(leaf[((2 * p + 3) << shift) - 2 - inner]));
+            }
+            for (size_t first = bottom; first; ) {
+                first = (first - 1) / 2; /* the level above */
+                for (size_t p = first; p < 2 * first + 1; p++) {
+                    __mmask8 left = _mm256_cmplt_epu32_mask(
+                        _mm256_loadu_si256((const __m256i *)(rows + tests[p].value)),
+                        _mm256_set1_epi32((int32_t)tests[p].key));
+                    size_t j = p - first;
+                    value[j] = _mm512_mask_blend_pd(left, value[2 * j + 1], value[2 * j]);
+                }
+            }
+            _mm512_storeu_pd(sum + i, _mm512_add_pd(_mm512_loadu_pd(sum + i), value[0]));
+        }
+    }
+}
+
+int an_gbt_has_avx512(void)
+{
+    __builtin_cpu_init(); /* a caller may be a constructor that runs before libgcc's */
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+}
+#else
+#define FLAT_AVX512 0
+#define FLAT_DEPTH SHALLOW
+int an_gbt_has_avx512(void) { return 0; }
+#endif
+
+/* Trees [t, end), each at most SHALLOW deep, over the block's rows in
+ * groups of LANES (v as complete_block keeps it; sum has whole groups). */
+static void shallow_block(const an_gbt_forest *f, size_t t, size_t end, const uint32_t *v,
+                          size_t width, size_t n, double *sum)
+{
+    for (; t < end; t++) {
+        shallow_tree s = shallow_of(f, t);
+        for (size_t i = 0; i < n; i += LANES)
+            shallow_lanes(&s, v + i / LANES * width, sum + i);
+    }
+}
+
 /* Rows [begin, begin + n) (n at most BLOCK) through every tree: their
  * keys first, in groups of LANES rows (v holds BLOCK rows), then two
  * neighbouring trees at a time, LANES rows walking each. */
 static void complete_block(const an_gbt_forest *f, const double *x, size_t begin, size_t n,
-                           uint32_t *v, double *sum)
+                           uint32_t *v, double *sum, int avx512)
 {
     size_t cols = f->n_features, width = 2 * cols * LANES; /* keys of LANES rows */
     for (size_t i = 0; i < n; i++) {
         two_copies(x + (begin + i) * cols, cols, v + i / LANES * width + i % LANES);
         sum[i] = f->base_margin;
     }
-    for (size_t i = n; i % LANES; i++) /* a short block's last lanes: any keys */
+    for (size_t i = n; i % LANES; i++) { /* a short block's last lanes: any keys */
         for (size_t j = 0; j < 2 * cols; j++)
             v[i / LANES * width + j * LANES + i % LANES] = 0;
-    for (size_t t = 0; t < f->n_trees; t += 2) {
+        sum[i] = 0;
+    }
+    for (size_t t = 0, next; t < f->n_trees; t = next) {
+        next = t + 2;
+        /* a run of pairs of shallow trees (the pairs stay those of the
+         * walk below, in one group) */
+        size_t end = t, flat = avx512 ? FLAT_DEPTH : SHALLOW;
+        while (end < f->n_trees && f->depths[end] <= flat &&
+               (end + 1 == f->n_trees || f->depths[end + 1] <= flat))
+            end += 2;
+        if (end > t) {
+            next = end < f->n_trees ? end : f->n_trees;
+#if FLAT_AVX512
+            if (avx512) {
+                flat_block_avx512(f, t, next, v, width, n, sum);
+                continue;
+            }
+#endif
+            shallow_block(f, t, next, v, width, n, sum);
+            continue;
+        }
         const an_gbt_group *g = &f->groups[t / LANES];
         size_t inner = inner_of(g->depth), l = t % LANES;
         /* the pair's tests: the second tree's node i at inner + i (a last
@@ -363,6 +560,7 @@ typedef struct batch_job {
     size_t rows;
     uint32_t *copies; /* per worker: BLOCK rows' two copies */
     double *scores;
+    int avx512; /* the flat walk of AVX-512 */
 } batch_job;
 
 /* Rows [begin LANES, end LANES) (within the batch), BLOCK at a time. */
@@ -376,7 +574,7 @@ static void score_lanes(void *ctx, size_t begin, size_t end, size_t worker)
     for (size_t lo = begin * LANES; lo < hi; lo += BLOCK) {
         size_t n = hi - lo < BLOCK ? hi - lo : BLOCK;
         if (f->tests)
-            complete_block(f, job->x, lo, n, v, sum);
+            complete_block(f, job->x, lo, n, v, sum, job->avx512);
         else
             node_block(f, job->x, lo, n, sum);
         for (size_t i = 0; i < n; i++)
@@ -384,17 +582,38 @@ static void score_lanes(void *ctx, size_t begin, size_t end, size_t worker)
     }
 }
 
-/* The batch is shared out in whole groups of LANES rows, evenly (a small
- * batch of 550 rows: 35 and 34 groups, not 5 and 4 blocks), with at least
- * MIN_ROWS_PER_THREAD rows a thread: fewer do not pay for waking one. */
-enum { MIN_ROWS_PER_THREAD = 256 };
+/* The batch is shared out in whole groups of LANES rows, evenly (a batch
+ * of 3355 rows on 2 threads: 210 and 209 groups, not 27 and 26 blocks),
+ * each thread at least MIN_STEPS_PER_THREAD tree levels of work (the rows
+ * times the sum of the trees' depths) and MIN_ROWS_PER_THREAD rows: a
+ * smaller share finishes before a sleeping thread is awake to take it
+ * (cardio's 550 test rows, 280 levels a row, some 100 us on one thread,
+ * took as long on two: the caller had run both halves before the second
+ * thread woke). */
+enum { MIN_ROWS_PER_THREAD = 256, MIN_STEPS_PER_THREAD = 200000 };
+
+/* Rows a thread takes at least. */
+static size_t least_rows(const an_gbt_forest *f)
+{
+    size_t levels = 0;
+    for (size_t t = 0; t < f->n_trees; t++)
+        levels += f->depths[t] ? f->depths[t] : 1;
+    size_t rows = levels ? MIN_STEPS_PER_THREAD / levels : MIN_ROWS_PER_THREAD;
+    return rows > MIN_ROWS_PER_THREAD ? rows : MIN_ROWS_PER_THREAD;
+}
 
 anoma_status an_gbt_score_rows(const an_gbt_forest *f, const double *x, size_t rows,
                                size_t n_threads, double *scores)
 {
-    size_t groups = (rows + LANES - 1) / LANES, least = MIN_ROWS_PER_THREAD / LANES;
+    return an_gbt_score_rows_on(f, x, rows, n_threads, an_gbt_has_avx512(), scores);
+}
+
+anoma_status an_gbt_score_rows_on(const an_gbt_forest *f, const double *x, size_t rows,
+                                  size_t n_threads, int avx512, double *scores)
+{
+    size_t groups = (rows + LANES - 1) / LANES, least = (least_rows(f) + LANES - 1) / LANES;
     size_t workers = an_parallel_workers(groups, n_threads, least);
-    batch_job job = {f, x, rows, NULL, scores};
+    batch_job job = {f, x, rows, NULL, scores, avx512 && an_gbt_has_avx512()};
     if (f->tests && rows) {
         job.copies = an_malloc_array(workers * BLOCK, 2 * f->n_features * sizeof(uint32_t));
         if (!job.copies)
