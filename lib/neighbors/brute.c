@@ -42,7 +42,6 @@
 #include "core/error.h"
 #include "core/threads.h"
 
-#include <cblas.h>
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -67,7 +66,8 @@ typedef struct worker {
     float *qc;     /* QUERY_BLOCK x (d + 1): centred, scaled queries, then 1 */
     double *qn;    /* their squared norms (scaled units, double) */
     float *xc;     /* INDEX_BLOCK x (d + 1): centred, scaled rows, then -(1 - c) ||x||^2 / 2 */
-    float *gram;   /* QUERY_BLOCK x INDEX_BLOCK */
+    float *gram;   /* QUERY_BLOCK x INDEX_BLOCK, and the kernel's padding rows */
+    float *pack;   /* (d + 1) x AN_GRAM_COL_PAD: the product's work space */
     cand_list lists[QUERY_BLOCK];
     an_nb *upper;  /* QUERY_BLOCK x k: each query's heap of the k smallest upper bounds */
     an_nb *heap;   /* k: the exact search of the survivors */
@@ -204,13 +204,12 @@ static void query_block(const brute_job *job, worker *w, size_t first)
     for (size_t b = 0; b < n; b += INDEX_BLOCK) {
         size_t cols = n - b < INDEX_BLOCK ? n - b : INDEX_BLOCK;
         index_block(job, b, cols, w->xc);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)ld, 1.0f,
-                    w->qc, (int)ld, w->xc, (int)ld, 0.0f, w->gram, (int)cols);
+        an_knn_gram(w->qc, rows, w->xc, cols, ld, w->pack, w->gram, INDEX_BLOCK);
         for (size_t r = 0; r < rows; r++) {
             if (far[r])
                 continue;
             cand_list *c = &w->lists[r];
-            const float *a = w->gram + r * cols;
+            const float *a = w->gram + r * INDEX_BLOCK;
             size_t self = job->q ? SIZE_MAX : job->first + first + r;
             double base = w->qn[r] - slack[r]; /* L = base - 2 a */
             double limit = an_nb_heap_bound(&upper[r]);
@@ -267,6 +266,7 @@ static void worker_free(worker *w)
     an_free(w->qn);
     an_free(w->xc);
     an_free(w->gram);
+    an_free(w->pack);
     an_free(w->upper);
     an_free(w->heap);
     for (size_t r = 0; r < QUERY_BLOCK; r++) {
@@ -278,13 +278,16 @@ static void worker_free(worker *w)
 static int worker_init(worker *w, size_t d, size_t k)
 {
     memset(w, 0, sizeof *w);
-    w->qc = an_malloc_array(QUERY_BLOCK, (d + 1) * sizeof(float));
+    /* zeroed: the product reads up to AN_GRAM_ROW_PAD rows past the last
+     * query, which must hold finite values */
+    w->qc = an_calloc(QUERY_BLOCK + AN_GRAM_ROW_PAD, (d + 1) * sizeof(float));
     w->qn = AN_NEW_ARRAY(double, QUERY_BLOCK);
     w->xc = an_malloc_array(INDEX_BLOCK, (d + 1) * sizeof(float));
-    w->gram = AN_NEW_ARRAY(float, (size_t)QUERY_BLOCK * INDEX_BLOCK);
+    w->gram = AN_NEW_ARRAY(float, (size_t)(QUERY_BLOCK + AN_GRAM_ROW_PAD) * INDEX_BLOCK);
+    w->pack = an_malloc_array(AN_GRAM_COL_PAD, (d + 1) * sizeof(float));
     w->upper = an_malloc_array(QUERY_BLOCK, k * sizeof(an_nb));
     w->heap = AN_NEW_ARRAY(an_nb, k);
-    if (!w->qc || !w->qn || !w->xc || !w->gram || !w->upper || !w->heap)
+    if (!w->qc || !w->qn || !w->xc || !w->gram || !w->pack || !w->upper || !w->heap)
         return 0;
     for (size_t r = 0; r < QUERY_BLOCK; r++)
         if (!grow(&w->lists[r], 4 * k + 64))
