@@ -159,7 +159,7 @@ __attribute__((target("avx512f"))) static void gram_avx512(const float *q, size_
 int an_knn_gram_best(void)
 {
 #ifdef HAVE_AVX2_KERNEL
-    __builtin_cpu_init(); /* once per process; later calls return at once */
+    /* libgcc fills in the processor model in a constructor, before any call */
     if (__builtin_cpu_supports("avx512f"))
         return AN_GRAM_AVX512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
