@@ -81,6 +81,7 @@ typedef struct brute_job {
     const an_knn_index *ix;
     const double *q; /* NULL: self-query of rows [first, first + m) */
     size_t first, m, k;
+    size_t group;    /* queries per group: QUERY_GROUP, or fewer (group_size) */
     double c;        /* the relative error bound, 8 (d + 8) FLT_EPSILON */
     worker *workers;
     double *dist;
@@ -190,7 +191,7 @@ static void query_block(const brute_job *job, worker *w, size_t first)
 {
     const an_knn_index *ix = job->ix;
     size_t d = ix->d, n = ix->n, k = job->k, ld = d + 1;
-    size_t rows = job->m - first < QUERY_GROUP ? job->m - first : QUERY_GROUP;
+    size_t rows = job->m - first < job->group ? job->m - first : job->group;
     const double *q = job->q ? job->q + first * d : ix->x + (job->first + first) * d;
     convert(ix, q, rows, w->qc, w->qn);
     double slack[QUERY_GROUP]; /* c ||q||^2 + a: L = v - slack */
@@ -264,7 +265,7 @@ static void brute_range(void *ctx, size_t begin, size_t end, size_t worker_id)
     const brute_job *job = ctx;
     worker *w = &job->workers[worker_id];
     for (size_t blk = begin; blk < end && !w->failed; blk++)
-        query_block(job, w, blk * QUERY_GROUP);
+        query_block(job, w, blk * job->group);
 }
 
 static void worker_free(worker *w)
@@ -303,18 +304,31 @@ static int worker_init(worker *w, size_t d, size_t k, size_t group)
     return 1;
 }
 
+/* Queries per group: QUERY_GROUP, or fewer (whole product blocks) when m
+ * queries in groups that large would leave a thread idle. */
+static size_t group_size(size_t m, size_t n_threads)
+{
+    size_t threads = an_parallel_workers(m, n_threads, QUERY_BLOCK);
+    if (!m || !threads)
+        return QUERY_GROUP;
+    size_t per = (m + threads - 1) / threads;
+    per = (per + QUERY_BLOCK - 1) / QUERY_BLOCK * QUERY_BLOCK;
+    return per < QUERY_GROUP ? per : QUERY_GROUP;
+}
+
 anoma_status an_knn_brute_query(const an_knn_index *ix, const double *q, size_t first, size_t m,
                                 size_t k, size_t n_threads, double *dist, size_t *index)
 {
-    size_t blocks = (m + QUERY_GROUP - 1) / QUERY_GROUP;
+    size_t group = group_size(m, n_threads);
+    size_t blocks = (m + group - 1) / group;
     size_t workers = an_parallel_workers(blocks, n_threads, 1);
-    brute_job job = {ix, q, first, m, k, 8.0 * (double)(ix->d + 8) * FLT_EPSILON,
+    brute_job job = {ix, q, first, m, k, group, 8.0 * (double)(ix->d + 8) * FLT_EPSILON,
                      AN_NEW_ZEROED(worker, workers), dist, index};
     if (!job.workers)
         return an_no_memory();
     int ok = 1;
     for (size_t t = 0; t < workers; t++)
-        ok = worker_init(&job.workers[t], ix->d, k, m < QUERY_GROUP ? m : QUERY_GROUP) && ok;
+        ok = worker_init(&job.workers[t], ix->d, k, m < group ? m : group) && ok;
     if (ok)
         an_parallel_for(blocks, workers, 1, brute_range, &job);
     for (size_t t = 0; t < workers; t++) {
