@@ -34,23 +34,25 @@
  * the gap between a row's k-th and (k+1)-th neighbour.
  *
  * Memory is bounded by the blocks: per worker a QUERY_BLOCK x INDEX_BLOCK
- * float block, the two converted blocks, the bound heaps and the
- * candidate lists, never n x n. Threads take whole query blocks, so each
- * query's answer is computed the same way whatever the thread count. */
+ * float block, the converted group of queries and indexed block, the bound
+ * heaps and the candidate lists of one group, never n x n. Threads take
+ * whole groups of queries, so each query's answer is computed the same
+ * way whatever the thread count. */
 #include "neighbors/knn.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/threads.h"
 
-#include <cblas.h>
 #include <float.h>
 #include <math.h>
 #include <string.h>
 
-/* Queries and indexed rows per GEMM block: a 256 x 1024 float block
- * (1 MiB) stays near the core while it is filtered, and 256 queries share
- * each conversion of an indexed block. */
-enum { QUERY_BLOCK = 256, INDEX_BLOCK = 1024 };
+/* Queries and indexed rows per product block: a 256 x 1024 float block
+ * (1 MiB) stays near the core while it is filtered. A worker takes 1024
+ * queries at a time (a group), which share each conversion of an indexed
+ * block: with the product's own kernel (gram.c) the conversions, once per
+ * 256 queries, were a tenth of a 20000 x 100 fit. */
+enum { QUERY_BLOCK = 256, QUERY_GROUP = 1024, INDEX_BLOCK = 1024 };
 
 /* A query whose scaled squared norm is above this is answered exactly:
  * its float products could overflow. */
@@ -64,12 +66,13 @@ typedef struct cand_list {
 } cand_list;
 
 typedef struct worker {
-    float *qc;     /* QUERY_BLOCK x (d + 1): centred, scaled queries, then 1 */
+    float *qc;     /* QUERY_GROUP x (d + 1): centred, scaled queries, then 1 */
     double *qn;    /* their squared norms (scaled units, double) */
     float *xc;     /* INDEX_BLOCK x (d + 1): centred, scaled rows, then -(1 - c) ||x||^2 / 2 */
-    float *gram;   /* QUERY_BLOCK x INDEX_BLOCK */
-    cand_list lists[QUERY_BLOCK];
-    an_nb *upper;  /* QUERY_BLOCK x k: each query's heap of the k smallest upper bounds */
+    float *gram;   /* QUERY_BLOCK x INDEX_BLOCK, and the kernel's padding rows */
+    float *pack;   /* (d + 1) x AN_GRAM_COL_PAD: the product's work space */
+    cand_list lists[QUERY_GROUP];
+    an_nb *upper;  /* QUERY_GROUP x k: each query's heap of the k smallest upper bounds */
     an_nb *heap;   /* k: the exact search of the survivors */
     int failed;
 } worker;
@@ -78,6 +81,7 @@ typedef struct brute_job {
     const an_knn_index *ix;
     const double *q; /* NULL: self-query of rows [first, first + m) */
     size_t first, m, k;
+    size_t group;    /* queries per group: QUERY_GROUP, or fewer (group_size) */
     double c;        /* the relative error bound, 8 (d + 8) FLT_EPSILON */
     worker *workers;
     double *dist;
@@ -187,12 +191,12 @@ static void query_block(const brute_job *job, worker *w, size_t first)
 {
     const an_knn_index *ix = job->ix;
     size_t d = ix->d, n = ix->n, k = job->k, ld = d + 1;
-    size_t rows = job->m - first < QUERY_BLOCK ? job->m - first : QUERY_BLOCK;
+    size_t rows = job->m - first < job->group ? job->m - first : job->group;
     const double *q = job->q ? job->q + first * d : ix->x + (job->first + first) * d;
     convert(ix, q, rows, w->qc, w->qn);
-    double slack[QUERY_BLOCK]; /* c ||q||^2 + a: L = v - slack */
-    unsigned char far[QUERY_BLOCK];
-    an_nb_heap upper[QUERY_BLOCK];
+    double slack[QUERY_GROUP]; /* c ||q||^2 + a: L = v - slack */
+    unsigned char far[QUERY_GROUP];
+    an_nb_heap upper[QUERY_GROUP];
     for (size_t r = 0; r < rows; r++) {
         far[r] = !(w->qn[r] <= FAR_QUERY);
         if (far[r]) /* zeros: its GEMM row is harmless, and unused */
@@ -204,34 +208,37 @@ static void query_block(const brute_job *job, worker *w, size_t first)
     for (size_t b = 0; b < n; b += INDEX_BLOCK) {
         size_t cols = n - b < INDEX_BLOCK ? n - b : INDEX_BLOCK;
         index_block(job, b, cols, w->xc);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)ld, 1.0f,
-                    w->qc, (int)ld, w->xc, (int)ld, 0.0f, w->gram, (int)cols);
-        for (size_t r = 0; r < rows; r++) {
-            if (far[r])
-                continue;
-            cand_list *c = &w->lists[r];
-            const float *a = w->gram + r * cols;
-            size_t self = job->q ? SIZE_MAX : job->first + first + r;
-            double base = w->qn[r] - slack[r]; /* L = base - 2 a */
-            double limit = an_nb_heap_bound(&upper[r]);
-            float t = floor_threshold(base, limit);
-            for (size_t j0 = 0; j0 < cols; j0 += 8) {
-                size_t j1 = cols - j0 < 8 ? cols : j0 + 8;
-                /* most groups of 8 hold no candidate: one test for them */
-                if (j1 - j0 == 8 && !any_at_least(a + j0, t))
+        /* the group's queries, QUERY_BLOCK at a time, against this block */
+        for (size_t s0 = 0; s0 < rows; s0 += QUERY_BLOCK) {
+            size_t s1 = rows - s0 < QUERY_BLOCK ? rows : s0 + QUERY_BLOCK;
+            an_knn_gram(w->qc + s0 * ld, s1 - s0, w->xc, cols, ld, w->pack, w->gram, INDEX_BLOCK);
+            for (size_t r = s0; r < s1; r++) {
+                if (far[r])
                     continue;
-                for (size_t j = j0; j < j1; j++) {
-                    if (!(a[j] >= t) || b + j == self)
+                cand_list *c = &w->lists[r];
+                const float *a = w->gram + (r - s0) * INDEX_BLOCK;
+                size_t self = job->q ? SIZE_MAX : job->first + first + r;
+                double base = w->qn[r] - slack[r]; /* L = base - 2 a */
+                double limit = an_nb_heap_bound(&upper[r]);
+                float t = floor_threshold(base, limit);
+                for (size_t j0 = 0; j0 < cols; j0 += 8) {
+                    size_t j1 = cols - j0 < 8 ? cols : j0 + 8;
+                    /* most groups of 8 hold no candidate: one test for them */
+                    if (j1 - j0 == 8 && !any_at_least(a + j0, t))
                         continue;
-                    double lower = base - 2.0 * (double)a[j];
-                    if (!(lower <= limit))
-                        continue;
-                    if (!offer(job, c, &upper[r], lower, slack[r], b + j)) {
-                        w->failed = 1;
-                        return;
+                    for (size_t j = j0; j < j1; j++) {
+                        if (!(a[j] >= t) || b + j == self)
+                            continue;
+                        double lower = base - 2.0 * (double)a[j];
+                        if (!(lower <= limit))
+                            continue;
+                        if (!offer(job, c, &upper[r], lower, slack[r], b + j)) {
+                            w->failed = 1;
+                            return;
+                        }
+                        limit = an_nb_heap_bound(&upper[r]);
+                        t = floor_threshold(base, limit);
                     }
-                    limit = an_nb_heap_bound(&upper[r]);
-                    t = floor_threshold(base, limit);
                 }
             }
         }
@@ -258,7 +265,7 @@ static void brute_range(void *ctx, size_t begin, size_t end, size_t worker_id)
     const brute_job *job = ctx;
     worker *w = &job->workers[worker_id];
     for (size_t blk = begin; blk < end && !w->failed; blk++)
-        query_block(job, w, blk * QUERY_BLOCK);
+        query_block(job, w, blk * job->group);
 }
 
 static void worker_free(worker *w)
@@ -267,43 +274,61 @@ static void worker_free(worker *w)
     an_free(w->qn);
     an_free(w->xc);
     an_free(w->gram);
+    an_free(w->pack);
     an_free(w->upper);
     an_free(w->heap);
-    for (size_t r = 0; r < QUERY_BLOCK; r++) {
+    for (size_t r = 0; r < QUERY_GROUP; r++) {
         an_free(w->lists[r].lower);
         an_free(w->lists[r].index);
     }
 }
 
-static int worker_init(worker *w, size_t d, size_t k)
+/* group: the most queries the worker will hold at once */
+static int worker_init(worker *w, size_t d, size_t k, size_t group)
 {
     memset(w, 0, sizeof *w);
-    w->qc = an_malloc_array(QUERY_BLOCK, (d + 1) * sizeof(float));
-    w->qn = AN_NEW_ARRAY(double, QUERY_BLOCK);
+    /* zeroed: the product reads up to AN_GRAM_ROW_PAD rows past the last
+     * query, which must hold finite values */
+    w->qc = an_calloc(QUERY_GROUP + AN_GRAM_ROW_PAD, (d + 1) * sizeof(float));
+    w->qn = AN_NEW_ARRAY(double, QUERY_GROUP);
     w->xc = an_malloc_array(INDEX_BLOCK, (d + 1) * sizeof(float));
-    w->gram = AN_NEW_ARRAY(float, (size_t)QUERY_BLOCK * INDEX_BLOCK);
-    w->upper = an_malloc_array(QUERY_BLOCK, k * sizeof(an_nb));
+    w->gram = AN_NEW_ARRAY(float, (size_t)(QUERY_BLOCK + AN_GRAM_ROW_PAD) * INDEX_BLOCK);
+    w->pack = an_malloc_array(AN_GRAM_COL_PAD, (d + 1) * sizeof(float));
+    w->upper = an_malloc_array(QUERY_GROUP, k * sizeof(an_nb));
     w->heap = AN_NEW_ARRAY(an_nb, k);
-    if (!w->qc || !w->qn || !w->xc || !w->gram || !w->upper || !w->heap)
+    if (!w->qc || !w->qn || !w->xc || !w->gram || !w->pack || !w->upper || !w->heap)
         return 0;
-    for (size_t r = 0; r < QUERY_BLOCK; r++)
-        if (!grow(&w->lists[r], 4 * k + 64))
+    for (size_t r = 0; r < group; r++)
+        if (!grow(&w->lists[r], 2 * k + 32))
             return 0;
     return 1;
+}
+
+/* Queries per group: QUERY_GROUP, or fewer (whole product blocks) when m
+ * queries in groups that large would leave a thread idle. */
+static size_t group_size(size_t m, size_t n_threads)
+{
+    size_t threads = an_parallel_workers(m, n_threads, QUERY_BLOCK);
+    if (!m || !threads)
+        return QUERY_GROUP;
+    size_t per = (m + threads - 1) / threads;
+    per = (per + QUERY_BLOCK - 1) / QUERY_BLOCK * QUERY_BLOCK;
+    return per < QUERY_GROUP ? per : QUERY_GROUP;
 }
 
 anoma_status an_knn_brute_query(const an_knn_index *ix, const double *q, size_t first, size_t m,
                                 size_t k, size_t n_threads, double *dist, size_t *index)
 {
-    size_t blocks = (m + QUERY_BLOCK - 1) / QUERY_BLOCK;
+    size_t group = group_size(m, n_threads);
+    size_t blocks = (m + group - 1) / group;
     size_t workers = an_parallel_workers(blocks, n_threads, 1);
-    brute_job job = {ix, q, first, m, k, 8.0 * (double)(ix->d + 8) * FLT_EPSILON,
+    brute_job job = {ix, q, first, m, k, group, 8.0 * (double)(ix->d + 8) * FLT_EPSILON,
                      AN_NEW_ZEROED(worker, workers), dist, index};
     if (!job.workers)
         return an_no_memory();
     int ok = 1;
     for (size_t t = 0; t < workers; t++)
-        ok = worker_init(&job.workers[t], ix->d, k) && ok;
+        ok = worker_init(&job.workers[t], ix->d, k, m < group ? m : group) && ok;
     if (ok)
         an_parallel_for(blocks, workers, 1, brute_range, &job);
     for (size_t t = 0; t < workers; t++) {

@@ -115,6 +115,20 @@ void an_knn_query_row(const an_knn_index *ix, const double *row, size_t k, void 
 /* q NULL: the self-query of rows [first, first + m). */
 anoma_status an_knn_brute_query(const an_knn_index *ix, const double *q, size_t first, size_t m,
                                 size_t k, size_t n_threads, double *dist, size_t *index);
+/* gram = q x^T (gram.c): q rows x ld, x cols x ld, out rows x ldo floats.
+ * q and out must have room for rows rounded up to a multiple of
+ * AN_GRAM_ROW_PAD (those extra rows of q finite, their products unused),
+ * ldo a multiple of AN_GRAM_COL_PAD and at least cols rounded up to it,
+ * pack ld x AN_GRAM_COL_PAD floats of work space. */
+enum { AN_GRAM_ROW_PAD = 6, AN_GRAM_COL_PAD = 32 };
+void an_knn_gram(const float *q, size_t rows, const float *x, size_t cols, size_t ld,
+                 float *pack, float *out, size_t ldo);
+/* The kernels, best last; an_knn_gram takes the best the processor has
+ * (an_knn_gram_best), an_knn_gram_with any up to it (the tests try each). */
+enum { AN_GRAM_SGEMM = 0, AN_GRAM_AVX2 = 1, AN_GRAM_AVX512 = 2 };
+int an_knn_gram_best(void);
+void an_knn_gram_with(int kernel, const float *q, size_t rows, const float *x, size_t cols,
+                      size_t ld, float *pack, float *out, size_t ldo);
 /* Offer every indexed row but `exclude` (SIZE_MAX: none) to h, by exact
  * distance (index.c), or those a KD-tree cannot rule out (kdtree.c). */
 void an_knn_scan_row(const an_knn_index *ix, const double *row, size_t exclude, an_nb_heap *h);
