@@ -126,44 +126,36 @@ anoma_status an_model_calibration_rows(const anoma_model *m, size_t rows, size_t
     return ANOMA_OK;
 }
 
-anoma_status an_model_calibration_sample(const anoma_model *m, const double *x, size_t rows,
-                                         size_t cols, const double **sample, double **copy,
-                                         size_t *n)
+/* The sampled rows, copied once for every detector that scores them. */
+static anoma_status copy_sample(const an_model_sample *cal, double **copy)
 {
-    size_t *picked;
-    *sample = x;
-    *copy = NULL;
-    AN_TRY(an_model_calibration_rows(m, rows, &picked, n));
-    if (!picked)
-        return ANOMA_OK;
-    double *rows_copy = an_malloc_array(*n, cols * sizeof(double));
-    if (!rows_copy) {
-        an_free(picked);
+    *copy = an_malloc_array(cal->n, cal->cols * sizeof(double));
+    if (!*copy)
         return an_no_memory();
-    }
-    for (size_t i = 0; i < *n; i++)
-        memcpy(rows_copy + i * cols, x + picked[i] * cols, cols * sizeof(double));
-    an_free(picked);
-    *sample = *copy = rows_copy;
+    for (size_t i = 0; i < cal->n; i++)
+        memcpy(*copy + i * cal->cols, cal->x + cal->picked[i] * cal->cols,
+               cal->cols * sizeof(double));
     return ANOMA_OK;
 }
 
-anoma_status an_model_training_raw(const anoma_model *m, size_t k, const double *cal, size_t rows,
-                                   size_t n_cal, double *out)
+anoma_status an_model_training_raw(const anoma_model *m, size_t k, an_model_sample *cal,
+                                   double *out)
 {
     const an_model_detector *d = &m->detectors[k];
     size_t own_rows = 0;
     const double *own = d->vt->training_scores && !d->imported_width
                             ? d->vt->training_scores(d->state, &own_rows)
                             : NULL;
-    if (!own || own_rows != rows)
-        return an_model_raw_scores(m, k, cal, n_cal, out);
-    size_t *picked, n;
-    AN_TRY(an_model_calibration_rows(m, rows, &picked, &n)); /* the rows of cal */
-    for (size_t i = 0; i < n_cal; i++)
-        out[i] = own[picked ? picked[i] : i];
-    an_free(picked);
-    return ANOMA_OK;
+    if (own && own_rows == cal->rows) {
+        for (size_t i = 0; i < cal->n; i++)
+            out[i] = own[cal->picked ? cal->picked[i] : i];
+        return ANOMA_OK;
+    }
+    if (!cal->picked)
+        return an_model_raw_scores(m, k, cal->x, cal->n, out);
+    if (!cal->copy)
+        AN_TRY(copy_sample(cal, &cal->copy));
+    return an_model_raw_scores(m, k, cal->copy, cal->n, out);
 }
 
 /* The model's scores of the calibration rows, from the members' raw ones. */

@@ -376,11 +376,10 @@ static anoma_status fit_detectors(anoma_model *m, const double *x, size_t rows, 
      * or the normalisation learns from them, else on probability_rows for
      * the default probability alone (calibration.c). */
     st = an_ensemble_resolve(m);
-    const double *cal = x;
-    double *cal_copy = NULL;
-    size_t n_cal = 0;
+    an_model_sample cal = {.x = x, .rows = rows, .cols = cols};
     if (st == ANOMA_OK && an_model_calibration_limit(m))
-        st = an_model_calibration_sample(m, x, rows, cols, &cal, &cal_copy, &n_cal);
+        st = an_model_calibration_rows(m, rows, &cal.picked, &cal.n);
+    size_t n_cal = cal.n;
     for (size_t k = 0; k < m->n_detectors && st == ANOMA_OK; k++) {
         an_model_detector *d = &m->detectors[k];
         if (d->imported_width && d->imported_width != cols)
@@ -392,7 +391,7 @@ static anoma_status fit_detectors(anoma_model *m, const double *x, size_t rows, 
             an_model_note_scratch(m, d);
             if (n_cal) {
                 raw[k] = AN_NEW_ARRAY(double, n_cal);
-                st = raw[k] ? an_model_training_raw(m, k, cal, rows, n_cal, raw[k]) : an_no_memory();
+                st = raw[k] ? an_model_training_raw(m, k, &cal, raw[k]) : an_no_memory();
             }
         }
     }
@@ -401,7 +400,8 @@ static anoma_status fit_detectors(anoma_model *m, const double *x, size_t rows, 
     for (size_t k = 0; k < m->n_detectors; k++)
         an_free(raw[k]);
     an_free(raw);
-    an_free(cal_copy);
+    an_free(cal.picked);
+    an_free(cal.copy);
     an_free(eval);
     return st;
 }

@@ -210,23 +210,29 @@ int an_model_needs_training_scores(const anoma_model *m);
  * probability alone (0: none). Modes resolved. */
 size_t an_model_calibration_limit(const anoma_model *m);
 
-/* The rows calibration scores: all of x (*sample = x, *copy = NULL) when it
- * has at most an_model_calibration_limit rows, else a seeded uniform sample of that
- * many, copied into *copy (an_free it). *n receives the count. */
-anoma_status an_model_calibration_sample(const anoma_model *m, const double *x, size_t rows,
-                                         size_t cols, const double **sample, double **copy,
-                                         size_t *n);
-
 /* The training rows calibration uses: all (*picked = NULL, *n = rows) or
- * the indices of the sample an_model_calibration_sample copies (an_free). */
+ * the indices of a seeded uniform sample of an_model_calibration_limit
+ * rows (an_free). */
 anoma_status an_model_calibration_rows(const anoma_model *m, size_t rows, size_t **picked,
                                        size_t *n);
 
-/* Detector k's scores of the n_cal calibration rows `cal` of its `rows`
- * training rows: its own training scores (detector.h, training_scores)
- * when it has them for these rows, else the rows scored afresh. */
-anoma_status an_model_training_raw(const anoma_model *m, size_t k, const double *cal, size_t rows,
-                                   size_t n_cal, double *out);
+/* The calibration rows of the training rows x (rows x cols): all of them
+ * (picked NULL, n = rows) or the n rows picked. The sampled rows are
+ * copied (copy, an_free) only when a detector has to score them: one with
+ * training scores of its own reads them at the picked positions. */
+typedef struct an_model_sample {
+    const double *x;
+    size_t rows, cols;
+    size_t *picked;
+    size_t n;
+    double *copy;
+} an_model_sample;
+
+/* Detector k's scores of the calibration rows: its own training scores
+ * (detector.h, training_scores) when it has them for these rows, else the
+ * rows scored afresh. */
+anoma_status an_model_training_raw(const anoma_model *m, size_t k, an_model_sample *cal,
+                                   double *out);
 
 /* The threshold contamination=auto gives (anoma_model_auto_threshold). */
 anoma_status an_model_auto_threshold(const anoma_model *m, double *threshold);
