@@ -28,19 +28,16 @@
 enum { MR = AN_GRAM_ROW_PAD, NR = 16, NR512 = 32 };
 
 #ifdef HAVE_AVX2_KERNEL
-/* pack: the NR rows [j0, j0 + NR) of x (ld floats each; rows past cols are
- * zeros) as ld groups of NR floats, column p of each row in group p. */
-__attribute__((target("avx2,fma"))) static void pack_panel(const float *x, size_t cols,
-                                                          size_t ld, size_t j0, float *pack)
+/* pack: the `width` rows [j0, j0 + width) of x (ld floats each; rows past
+ * cols are zeros) as ld groups of width floats, column p of each row in
+ * group p. Plain C: both kernels share it. */
+static void pack_panel(const float *x, size_t cols, size_t ld, size_t j0, size_t width,
+                       float *pack)
 {
-    for (size_t jj = 0; jj < NR; jj++) {
+    for (size_t jj = 0; jj < width; jj++) {
         size_t j = j0 + jj;
-        if (j < cols)
-            for (size_t p = 0; p < ld; p++)
-                pack[p * NR + jj] = x[j * ld + p];
-        else
-            for (size_t p = 0; p < ld; p++)
-                pack[p * NR + jj] = 0.0f;
+        for (size_t p = 0; p < ld; p++)
+            pack[p * width + jj] = j < cols ? x[j * ld + p] : 0.0f;
     }
 }
 
@@ -49,7 +46,7 @@ __attribute__((target("avx2,fma"))) static void gram_avx2(const float *q, size_t
                                                          float *pack, float *out, size_t ldo)
 {
     for (size_t j0 = 0; j0 < cols; j0 += NR) {
-        pack_panel(x, cols, ld, j0, pack);
+        pack_panel(x, cols, ld, j0, NR, pack);
         for (size_t r0 = 0; r0 < rows; r0 += MR) {
             const float *a = q + r0 * ld;
             __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00,
@@ -93,26 +90,12 @@ __attribute__((target("avx2,fma"))) static void gram_avx2(const float *q, size_t
 }
 
 /* The same with 512-bit vectors: 6 x 32 accumulators. */
-__attribute__((target("avx512f"))) static void pack_panel512(const float *x, size_t cols,
-                                                          size_t ld, size_t j0, float *pack)
-{
-    for (size_t jj = 0; jj < NR512; jj++) {
-        size_t j = j0 + jj;
-        if (j < cols)
-            for (size_t p = 0; p < ld; p++)
-                pack[p * NR512 + jj] = x[j * ld + p];
-        else
-            for (size_t p = 0; p < ld; p++)
-                pack[p * NR512 + jj] = 0.0f;
-    }
-}
-
 __attribute__((target("avx512f"))) static void gram_avx512(const float *q, size_t rows,
                                                          const float *x, size_t cols, size_t ld,
                                                          float *pack, float *out, size_t ldo)
 {
     for (size_t j0 = 0; j0 < cols; j0 += NR512) {
-        pack_panel512(x, cols, ld, j0, pack);
+        pack_panel(x, cols, ld, j0, NR512, pack);
         for (size_t r0 = 0; r0 < rows; r0 += MR) {
             const float *a = q + r0 * ld;
             __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00,
