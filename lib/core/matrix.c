@@ -1,4 +1,5 @@
 #include "core/matrix.h"
+#include "core/stats.h"
 #include "core/alloc.h"
 #include "core/error.h"
 
@@ -98,10 +99,19 @@ anoma_status an_matrix_to_f64(const anoma_matrix *x, double **out)
     return ANOMA_OK;
 }
 
+/* Values per quick scan (an_any_nonfinite, vectorised); only a block that
+ * holds a value that is not finite is searched value by value. */
+enum { FINITE_BLOCK = 4096 };
+
 size_t an_first_not_finite(const double *v, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(v[i]))
-            return i;
+    for (size_t first = 0; first < n; first += FINITE_BLOCK) {
+        size_t end = n - first < FINITE_BLOCK ? n : first + FINITE_BLOCK;
+        if (!an_any_nonfinite(v + first, end - first))
+            continue;
+        for (size_t i = first; i < end; i++)
+            if (!isfinite(v[i]))
+                return i;
+    }
     return n;
 }

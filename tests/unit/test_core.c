@@ -459,6 +459,27 @@ static void test_any_nonfinite(void)
     }
 }
 
+/* The first value that is not finite, on both sides of the block
+ * boundaries of the quick scan, with a second one after it. */
+static void test_first_not_finite(void)
+{
+    enum { N = 9000 };
+    static double v[N];
+    for (size_t i = 0; i < N; i++)
+        v[i] = (double)i - 4500.0;
+    CHECK(an_first_not_finite(v, N) == N);
+    const size_t at[] = {0, 1, 4095, 4096, 4097, 8191, 8192, N - 1};
+    for (size_t a = 0; a < sizeof at / sizeof *at; a++) {
+        double keep = v[at[a]], later = v[N - 1];
+        v[at[a]] = a % 2 ? NAN : -INFINITY;
+        if (at[a] < N - 1)
+            v[N - 1] = INFINITY;
+        CHECK(an_first_not_finite(v, N) == at[a]);
+        v[N - 1] = later;
+        v[at[a]] = keep;
+    }
+}
+
 static void test_bytes(void)
 {
     an_writer w = {0};
@@ -512,6 +533,7 @@ int main(void)
     RUN(test_radix_sort_bits);
     RUN(test_order);
     RUN(test_any_nonfinite);
+    RUN(test_first_not_finite);
     RUN(test_threads);
     RUN(test_bytes);
     RUN(test_check_finite);
