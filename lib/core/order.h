@@ -12,6 +12,10 @@
  * (n when every value is below it), by binary search. */
 size_t an_lower_bound(const double *sorted, size_t n, double v);
 
+/* The first slot of the ascending sorted[0..n) whose value is above v (n
+ * when none is), by binary search. */
+size_t an_upper_bound(const double *sorted, size_t n, double v);
+
 /* Reorder the row numbers rows[0..n) (distinct) ascending by
  * (x[row * stride], row): values compared with <, so -0 and +0 tie and the
  * lower row comes first, the neighbour heap's (distance, index) order.

@@ -8,6 +8,7 @@
 #include "model/score_distribution.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/order.h"
 #include "core/radix_sort.h"
 #include "core/stats.h"
 
@@ -104,14 +105,7 @@ double an_distribution_rank(const an_distribution *d, double s)
     if (s >= k[n - 1])
         return 1;
     /* the last knot at or below s: k[lo] <= s < k[hi] */
-    size_t lo = 0, hi = n - 1;
-    while (hi - lo > 1) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (k[mid] <= s)
-            lo = mid;
-        else
-            hi = mid;
-    }
+    size_t hi = an_upper_bound(k, n, s), lo = hi - 1;
     return ((double)lo + (s - k[lo]) / (k[hi] - k[lo])) / (double)(n - 1);
 }
 

@@ -398,7 +398,7 @@ static int compare_value_rows(const void *a, const void *b)
     return (x->row > y->row) - (x->row < y->row);
 }
 
-/* an_lower_bound against a linear scan, and an_sort_rows_by_value against
+/* an_lower_bound and an_upper_bound against a linear scan, and an_sort_rows_by_value against
  * qsort, on columns with many ties, -0 and +0, and a stride. */
 static void test_order(void)
 {
@@ -430,6 +430,10 @@ static void test_order(void)
             while (expected < n && sorted_values[expected] < v)
                 expected++;
             CHECK(an_lower_bound(sorted_values, n, v) == expected);
+            size_t above = 0;
+            while (above < n && sorted_values[above] <= v)
+                above++;
+            CHECK(an_upper_bound(sorted_values, n, v) == above);
         }
     }
     test_alloc_install(0);
