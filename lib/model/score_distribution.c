@@ -32,34 +32,20 @@ static anoma_status sort_scores(double *v, size_t n)
     return ANOMA_OK;
 }
 
-/* The knots of kept (>= 1) ascending scores: the scores themselves when few
- * (taking `sorted` when `owned`, else copying it), else their quantiles. */
-static anoma_status knots_of_sorted(an_distribution *d, double *sorted, size_t kept, int owned)
+/* The knots of kept (>= 1) ascending scores: a copy of the scores
+ * themselves when few, else their quantiles. */
+static anoma_status knots_of_sorted(an_distribution *d, const double *sorted, size_t kept)
 {
-    if (kept <= AN_DISTRIBUTION_KNOTS) {
-        if (owned) {
-            d->knots = sorted;
-        } else {
-            d->knots = AN_NEW_ARRAY(double, kept);
-            if (!d->knots)
-                return an_no_memory();
-            memcpy(d->knots, sorted, kept * sizeof(double));
-        }
-        d->n = kept;
-        return ANOMA_OK;
-    }
-    d->knots = AN_NEW_ARRAY(double, AN_DISTRIBUTION_KNOTS);
-    if (!d->knots) {
-        if (owned)
-            an_free(sorted);
+    size_t n = kept <= AN_DISTRIBUTION_KNOTS ? kept : AN_DISTRIBUTION_KNOTS;
+    d->knots = AN_NEW_ARRAY(double, n);
+    if (!d->knots)
         return an_no_memory();
-    }
-    for (size_t j = 0; j < AN_DISTRIBUTION_KNOTS; j++)
-        d->knots[j] = an_quantile_sorted(sorted, kept,
-                                         (double)j / (double)(AN_DISTRIBUTION_KNOTS - 1));
-    d->n = AN_DISTRIBUTION_KNOTS;
-    if (owned)
-        an_free(sorted);
+    if (n == kept)
+        memcpy(d->knots, sorted, kept * sizeof(double));
+    else
+        for (size_t j = 0; j < n; j++)
+            d->knots[j] = an_quantile_sorted(sorted, kept, (double)j / (double)(n - 1));
+    d->n = n;
     return ANOMA_OK;
 }
 
@@ -73,16 +59,11 @@ anoma_status an_distribution_learn(an_distribution *d, const double *scores, siz
     for (size_t i = 0; i < n; i++)
         if (!isnan(scores[i]))
             sorted[kept++] = scores[i];
-    if (!kept) {
-        an_free(sorted);
-        return ANOMA_OK;
-    }
-    anoma_status st = sort_scores(sorted, kept);
-    if (st != ANOMA_OK) {
-        an_free(sorted);
-        return st;
-    }
-    return knots_of_sorted(d, sorted, kept, 1);
+    anoma_status st = kept ? sort_scores(sorted, kept) : ANOMA_OK;
+    if (st == ANOMA_OK && kept)
+        st = knots_of_sorted(d, sorted, kept);
+    an_free(sorted);
+    return st;
 }
 
 anoma_status an_distribution_learn_sorting(an_distribution *d, double *scores, size_t n)
@@ -91,7 +72,7 @@ anoma_status an_distribution_learn_sorting(an_distribution *d, double *scores, s
     if (!n)
         return ANOMA_OK;
     AN_TRY(sort_scores(scores, n));
-    return knots_of_sorted(d, scores, n, 0);
+    return knots_of_sorted(d, scores, n);
 }
 
 double an_distribution_rank(const an_distribution *d, double s)
