@@ -392,6 +392,110 @@ int an_gbt_has_avx512(void)
 int an_gbt_has_avx512(void) { return 0; }
 #endif
 
+/* ---- deeper trees: the top levels at once, then a walk ---- */
+
+/* With AVX-512, a tree deeper than FLAT_DEPTH has its top TOP levels
+ * (2^TOP - 1 tests) compared for LANES rows at once, as a shallow tree's
+ * tests are: test p's comparison sets bit p of each row's code, and the
+ * row's path through the top levels is read from its code, a level at a
+ * time for all LANES rows (node p's left turn is bit p), which gives each
+ * row its node at depth TOP; its walk goes on from there. These few vector
+ * operations, shared by the rows, replace TOP steps of each row's walk. */
+#define TOP 3
+
+#if FLAT_AVX512
+/* The nodes at depth TOP of the block's rows (v as complete_block keeps
+ * it), in groups of LANES, in a pair of trees whose tests start at tests
+ * (the second's inner after the first's): at[2 g LANES + k] for row k of
+ * group g in the first tree, at[(2 g + 1) LANES + k] in the second, as
+ * indices into tests. */
+__attribute__((target("avx512f,avx512vl"))) static void
+top_levels_avx512(const an_gbt_test *tests, size_t inner, const uint32_t *v, size_t width,
+                  size_t n, uint32_t *at)
+{
+    __m256i one = _mm256_set1_epi32(1), two = _mm256_set1_epi32(2);
+    for (size_t i = 0; i < n; i += LANES) {
+        const uint32_t *rows = v + i / LANES * width;
+        for (size_t tree = 0; tree < 2; tree++) {
+            const an_gbt_test *test = tests + tree * inner;
+            __m256i code = _mm256_setzero_si256(), node = _mm256_setzero_si256();
+            for (size_t p = 0; p < inner_of(TOP); p++) {
+                __mmask8 left = _mm256_cmplt_epu32_mask(
+                    _mm256_loadu_si256((const __m256i *)(rows + test[p].value)),
+                    _mm256_set1_epi32((int32_t)test[p].key));
+                code = _mm256_mask_or_epi32(code, left, code, _mm256_slli_epi32(one, (int)p));
+            }
+            for (size_t d = 0; d < TOP; d++) { /* node p to 2 p + 2 - (bit p of the code) */
+                __m256i left = _mm256_and_si256(_mm256_srlv_epi32(code, node), one);
+                node = _mm256_sub_epi32(_mm256_add_epi32(_mm256_add_epi32(node, node), two), left);
+            }
+            node = _mm256_add_epi32(node, _mm256_set1_epi32((int32_t)(tree * inner)));
+            _mm256_storeu_si256((__m256i *)(at + (i / LANES * 2 + tree) * LANES), node);
+        }
+    }
+}
+#endif
+
+/* Trees t and t + 1 (a pair of the same group) over the block's rows in
+ * groups of LANES, 2 LANES walks in lock step (v as complete_block keeps
+ * it; sum has whole groups). */
+static void walk_pair(const an_gbt_forest *f, size_t t, const uint32_t *v, size_t width,
+                      size_t n, double *sum, int avx512)
+{
+    const an_gbt_group *g = &f->groups[t / LANES];
+    size_t inner = inner_of(g->depth), l = t % LANES;
+    /* the pair's tests: the second tree's node i at inner + i (a last
+     * odd tree walks its padding lane) */
+    const an_gbt_test *tests = f->tests + g->tests + l * inner;
+    const double *leaf = f->leaves + g->leaves + l * (inner + 1);
+    /* the pair walks as deep as its deeper tree goes, to node p at
+     * that depth; below p every test goes right, to the group's
+     * depth, where the leaf is: node (p + 2) 2^shift - 2 */
+    size_t depth = t + 1 < f->n_trees && f->depths[t + 1] > f->depths[t] ? f->depths[t + 1]
+                                                                          : f->depths[t];
+    depth = depth ? depth : 1;
+    size_t shift = g->depth - depth, top = 0;
+    uint32_t start[2 * BLOCK]; /* each row's node in the first and the second tree */
+#if FLAT_AVX512
+    if (avx512 && depth >= TOP) {
+        top_levels_avx512(tests, inner, v, width, n, start);
+        top = TOP;
+    }
+#else
+    (void)avx512;
+#endif
+    for (size_t i = 0; i < n; i += LANES) {
+        const uint32_t *rows = v + i / LANES * width;
+        const uint32_t *from = start + i / LANES * 2 * LANES;
+        size_t at[LANES], at2[LANES];
+        for (size_t k = 0; k < LANES; k++) {
+            at[k] = top ? from[k] : 0;
+            at2[k] = top ? from[LANES + k] : inner;
+        }
+        for (size_t d = top; d < depth; d++)
+            for (size_t k = 0; k < LANES; k++) {
+                an_gbt_test a = tests[at[k]], b = tests[at2[k]];
+                at[k] = step(at[k], a, rows[a.value + k]);
+                at2[k] = step(at2[k], b, rows[b.value + k]) - inner;
+            }
+        /* the leaves: inner + leaf index for the first tree, 2 inner +
+         * leaf index for the second (a whole group of lanes in a loop
+         * of constant length, whose walks stay in registers) */
+        size_t lanes = n - i < LANES ? n - i : LANES;
+        if (lanes == LANES && t + 1 < f->n_trees)
+            for (size_t k = 0; k < LANES; k++) {
+                sum[i + k] += leaf[((at[k] + 2) << shift) - 2 - inner];
+                sum[i + k] += leaf[((at2[k] - inner + 2) << shift) - 1];
+            }
+        else
+            for (size_t k = 0; k < lanes; k++) {
+                sum[i + k] += leaf[((at[k] + 2) << shift) - 2 - inner];
+                if (t + 1 < f->n_trees)
+                    sum[i + k] += leaf[((at2[k] - inner + 2) << shift) - 1];
+            }
+    }
+}
+
 /* Trees [t, end), each at most SHALLOW deep, over the block's rows in
  * groups of LANES (v as complete_block keeps it; sum has whole groups). */
 static void shallow_block(const an_gbt_forest *f, size_t t, size_t end, const uint32_t *v,
@@ -439,49 +543,7 @@ static void complete_block(const an_gbt_forest *f, const double *x, size_t begin
             shallow_block(f, t, next, v, width, n, sum);
             continue;
         }
-        const an_gbt_group *g = &f->groups[t / LANES];
-        size_t inner = inner_of(g->depth), l = t % LANES;
-        /* the pair's tests: the second tree's node i at inner + i (a last
-         * odd tree walks its padding lane) */
-        const an_gbt_test *tests = f->tests + g->tests + l * inner;
-        const double *leaf = f->leaves + g->leaves + l * (inner + 1);
-        /* the pair walks as deep as its deeper tree goes, to node p at
-         * that depth; below p every test goes right, to the group's
-         * depth, where the leaf is: node (p + 2) 2^shift - 2 */
-        size_t depth = t + 1 < f->n_trees && f->depths[t + 1] > f->depths[t] ? f->depths[t + 1]
-                                                                              : f->depths[t];
-        depth = depth ? depth : 1;
-        size_t shift = g->depth - depth;
-        an_gbt_test root = tests[0], root2 = tests[inner]; /* every walk's first step */
-        for (size_t i = 0; i < n; i += LANES) {
-            const uint32_t *rows = v + i / LANES * width;
-            size_t at[LANES], at2[LANES];
-            for (size_t k = 0; k < LANES; k++) {
-                at[k] = step(0, root, rows[root.value + k]);
-                at2[k] = step(inner, root2, rows[root2.value + k]) - inner;
-            }
-            for (size_t d = 1; d < depth; d++)
-                for (size_t k = 0; k < LANES; k++) {
-                    an_gbt_test a = tests[at[k]], b = tests[at2[k]];
-                    at[k] = step(at[k], a, rows[a.value + k]);
-                    at2[k] = step(at2[k], b, rows[b.value + k]) - inner;
-                }
-            /* the leaves: inner + leaf index for the first tree, 2 inner +
-             * leaf index for the second (a whole group of lanes in a loop
-             * of constant length, whose walks stay in registers) */
-            size_t lanes = n - i < LANES ? n - i : LANES;
-            if (lanes == LANES && t + 1 < f->n_trees)
-                for (size_t k = 0; k < LANES; k++) {
-                    sum[i + k] += leaf[((at[k] + 2) << shift) - 2 - inner];
-                    sum[i + k] += leaf[((at2[k] - inner + 2) << shift) - 1];
-                }
-            else
-                for (size_t k = 0; k < lanes; k++) {
-                    sum[i + k] += leaf[((at[k] + 2) << shift) - 2 - inner];
-                    if (t + 1 < f->n_trees)
-                        sum[i + k] += leaf[((at2[k] - inner + 2) << shift) - 1];
-                }
-        }
+        walk_pair(f, t, v, width, n, sum, avx512);
     }
 }
 
