@@ -392,6 +392,32 @@ int an_gbt_has_avx512(void)
 int an_gbt_has_avx512(void) { return 0; }
 #endif
 
+#if FLAT_AVX512
+/* The keys of LANES rows from x (cols values each) as two_copies makes
+ * them, LANES rows' value j at once: the rows' doubles gathered, rounded
+ * to float32 (as the scalar conversion rounds), then each key computed as
+ * key_of does, and the missing values set in each copy. */
+__attribute__((target("avx512f,avx512vl"))) static void
+two_copies_avx512(const double *x, size_t cols, uint32_t *k)
+{
+    long long c = (long long)cols; /* row k's values at x + k cols */
+    __m512i row = _mm512_set_epi64(7 * c, 6 * c, 5 * c, 4 * c, 3 * c, 2 * c, c, 0);
+    __m256i top = _mm256_set1_epi32(INT32_MIN);
+    for (size_t j = 0; j < cols; j++) {
+        __m256 value = _mm256_add_ps(_mm512_cvtpd_ps(_mm512_i64gather_pd(row, x + j, 8)),
+                                     _mm256_setzero_ps()); /* -0 as +0 */
+        __mmask8 missing = _mm256_cmp_ps_mask(value, value, _CMP_UNORD_Q);
+        __m256i bits = _mm256_castps_si256(value);
+        /* negative: all bits flipped; else the sign bit set */
+        __m256i key = _mm256_xor_si256(bits, _mm256_or_si256(_mm256_srai_epi32(bits, 31), top));
+        _mm256_storeu_si256((__m256i *)(k + j * LANES),
+                            _mm256_mask_mov_epi32(key, missing, _mm256_set1_epi32(-1)));
+        _mm256_storeu_si256((__m256i *)(k + (cols + j) * LANES),
+                            _mm256_maskz_mov_epi32((__mmask8)~missing, key));
+    }
+}
+#endif
+
 /* ---- deeper trees: the top levels at once, then a walk ---- */
 
 /* With AVX-512, a tree deeper than FLAT_DEPTH has its top TOP levels
@@ -515,10 +541,16 @@ static void complete_block(const an_gbt_forest *f, const double *x, size_t begin
                            uint32_t *v, double *sum, int avx512)
 {
     size_t cols = f->n_features, width = 2 * cols * LANES; /* keys of LANES rows */
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+#if FLAT_AVX512
+    if (avx512)
+        for (; i + LANES <= n; i += LANES)
+            two_copies_avx512(x + (begin + i) * cols, cols, v + i / LANES * width);
+#endif
+    for (; i < n; i++)
         two_copies(x + (begin + i) * cols, cols, v + i / LANES * width + i % LANES);
+    for (i = 0; i < n; i++)
         sum[i] = f->base_margin;
-    }
     for (size_t i = n; i % LANES; i++) { /* a short block's last lanes: any keys */
         for (size_t j = 0; j < 2 * cols; j++)
             v[i / LANES * width + j * LANES + i % LANES] = 0;
