@@ -31,7 +31,10 @@
  *
  * Shallow trees are not walked in a batch: every test of a tree at most
  * SHALLOW deep (FLAT_DEPTH with AVX-512) is compared for LANES rows at once
- * and the leaf chosen by masks (see shallow_block below).
+ * and the leaf chosen by masks (see shallow_block below). With AVX-512 a
+ * deeper tree's top TOP levels are compared the same way, which gives each
+ * row its node at depth TOP, and the row's walk starts there
+ * (top_levels_avx512); a batch's keys are then made LANES rows at a time.
  *
  * Deeper forests are walked over their nodes (an_gbt_step) from the rows
  * as they are, a leaf a fixed point of the step.
