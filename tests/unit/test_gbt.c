@@ -667,9 +667,9 @@ static double layout_walk(const layout_tree *t, const double *row)
 /* n_trees trees at most `deepest` deep on cols features (every node
  * above depth `dense` a split): every row's score (reg:squarederror,
  * base_score 0: the margin) from the batch path on 1 and 3 threads, with
- * and without the AVX-512 paths (shallow trees compared all at once,
- * deeper ones' top levels), and from the single-row path equals the plain
- * walk's, bit for bit. */
+ * SSE2 only, AVX2 (deep trees' top levels) and AVX-512 (shallow trees
+ * compared all at once too), as far as the processor has them, and from
+ * the single-row path equals the plain walk's, bit for bit. */
 static void check_layout_dense(size_t n_trees, size_t deepest, size_t dense, size_t cols,
                                int complete)
 {
@@ -699,9 +699,9 @@ static void check_layout_dense(size_t n_trees, size_t deepest, size_t dense, siz
     for (size_t k = 0; k < ROWS * cols; k++)
         x[k] = layout_rand(&seed) % 7 == 0 ? NAN : values[layout_rand(&seed) % 12];
     void *scratch = malloc(an_gbt_score_scratch_bytes(&f) + 1);
-    for (size_t way = 0; way < 4; way++) {
+    for (size_t way = 0; way < 6; way++) { /* AN_GBT_SSE2, _AVX2, _AVX512 */
         size_t threads = way % 2 ? 3 : 1;
-        CHECK_OK(an_gbt_score_rows_on(&f, x, ROWS, threads, way / 2, batch));
+        CHECK_OK(an_gbt_score_rows_on(&f, x, ROWS, threads, (int)(way / 2), batch));
         for (size_t i = 0; i < ROWS; i++) {
             double margin = 0;
             for (size_t t = 0; t < n_trees; t++)
