@@ -629,12 +629,13 @@ static uint32_t layout_rand(uint64_t *s)
     return (uint32_t)(*s >> 33);
 }
 
-/* Grow node i (preorder numbering: children after their parent). */
-static void layout_grow(layout_tree *t, uint32_t i, size_t depth, size_t limit, size_t cols,
-                        uint64_t *s)
+/* Grow node i (preorder numbering: children after their parent), a
+ * split at every depth below `dense`. */
+static void layout_grow(layout_tree *t, uint32_t i, size_t depth, size_t limit, size_t dense,
+                        size_t cols, uint64_t *s)
 {
     static const float cuts[] = {-INFINITY, -0.0f, 0.0f, 1.5f, 1e-40f, -2.25f};
-    if (depth == limit || (depth > 0 && layout_rand(s) % 4 == 0)) {
+    if (depth == limit || (depth >= dense && layout_rand(s) % 4 == 0)) {
         t->left[i] = t->right[i] = AN_GBT_RAW_NONE;
         /* sevenths: a sum in another order than the trees' would differ
          * in its last bits */
@@ -645,9 +646,9 @@ static void layout_grow(layout_tree *t, uint32_t i, size_t depth, size_t limit, 
     t->threshold[i] = cuts[layout_rand(s) % 6];
     t->default_left[i] = layout_rand(s) % 2;
     t->left[i] = (uint32_t)t->n++;
-    layout_grow(t, t->left[i], depth + 1, limit, cols, s);
+    layout_grow(t, t->left[i], depth + 1, limit, dense, cols, s);
     t->right[i] = (uint32_t)t->n++;
-    layout_grow(t, t->right[i], depth + 1, limit, cols, s);
+    layout_grow(t, t->right[i], depth + 1, limit, dense, cols, s);
 }
 
 /* The margin of row by walking the raw tree: (float)x < threshold goes
@@ -663,11 +664,14 @@ static double layout_walk(const layout_tree *t, const double *row)
     return t->value[i];
 }
 
-/* n_trees trees at most `deepest` deep on cols features: every row's score
- * (reg:squarederror, base_score 0: the margin) from the batch path on 1
- * and 3 threads, with and without the AVX-512 walk of shallow trees, and
- * from the single-row path equals the plain walk's, bit for bit. */
-static void check_layout(size_t n_trees, size_t deepest, size_t cols, int complete)
+/* n_trees trees at most `deepest` deep on cols features (every node
+ * above depth `dense` a split): every row's score (reg:squarederror,
+ * base_score 0: the margin) from the batch path on 1 and 3 threads, with
+ * SSE2 only, AVX2 (deep trees' top levels) and AVX-512 (shallow trees
+ * compared all at once too), as far as the processor has them, and from
+ * the single-row path equals the plain walk's, bit for bit. */
+static void check_layout_dense(size_t n_trees, size_t deepest, size_t dense, size_t cols,
+                               int complete)
 {
     /* a forest of 150 levels or more splits these rows across 3 threads
      * (score.c: at least 200000 levels a thread) */
@@ -680,7 +684,7 @@ static void check_layout(size_t n_trees, size_t deepest, size_t cols, int comple
         size_t limit = t % 9 == 4 ? 0 : layout_rand(&seed) % (deepest + 1);
         if (t == n_trees / 2)
             limit = deepest;
-        layout_grow(&trees[t], 0, 0, limit, cols, &seed);
+        layout_grow(&trees[t], 0, 0, limit, dense, cols, &seed);
         raw[t] = (an_gbt_raw_tree){trees[t].n, trees[t].left, trees[t].right,
                                    trees[t].feature, trees[t].threshold, trees[t].default_left,
                                    trees[t].value, NULL, NULL};
@@ -695,9 +699,9 @@ static void check_layout(size_t n_trees, size_t deepest, size_t cols, int comple
     for (size_t k = 0; k < ROWS * cols; k++)
         x[k] = layout_rand(&seed) % 7 == 0 ? NAN : values[layout_rand(&seed) % 12];
     void *scratch = malloc(an_gbt_score_scratch_bytes(&f) + 1);
-    for (size_t way = 0; way < 4; way++) {
+    for (size_t way = 0; way < 6; way++) { /* AN_GBT_SSE2, _AVX2, _AVX512 */
         size_t threads = way % 2 ? 3 : 1;
-        CHECK_OK(an_gbt_score_rows_on(&f, x, ROWS, threads, way / 2, batch));
+        CHECK_OK(an_gbt_score_rows_on(&f, x, ROWS, threads, (int)(way / 2), batch));
         for (size_t i = 0; i < ROWS; i++) {
             double margin = 0;
             for (size_t t = 0; t < n_trees; t++)
@@ -712,6 +716,11 @@ static void check_layout(size_t n_trees, size_t deepest, size_t cols, int comple
     free(batch);
     free(raw);
     free(trees);
+}
+
+static void check_layout(size_t n_trees, size_t deepest, size_t cols, int complete)
+{
+    check_layout_dense(n_trees, deepest, 1, cols, complete);
 }
 
 /* The complete layout pads each group of AN_GBT_LANES trees to its own
@@ -735,6 +744,22 @@ static void test_layouts_agree_with_a_plain_walk(void)
     check_layout(23, 3, 40, 1);
     check_layout(100, 6, 9, 1);
     check_layout(9, 9, 4, 0);
+}
+
+/* Trees deeper than the all-at-once limit have their top levels compared
+ * for a group of rows at once (score.c), the walk going on from each
+ * row's node there: trees 3 to 8 deep whose top 4 levels are all splits
+ * (every node at depth 3 is some row's start), mixed with stumps and
+ * single leaves in the same pairs and groups, and random ones whose top
+ * levels end in leaves, over rows with missing values in several blocks
+ * and a short last group. */
+static void test_top_levels_then_a_walk(void)
+{
+    check_layout_dense(64, 6, 4, 7, 1);
+    check_layout_dense(45, 8, 4, 12, 1);
+    check_layout_dense(40, 7, 3, 5, 1);
+    check_layout_dense(60, 6, 6, 3, 1);
+    check_layout_dense(50, 8, 1, 9, 1);
 }
 
 /* ---- early stopping ---- */
@@ -1215,6 +1240,7 @@ int main(void)
     RUN(test_lossguide_order);
     RUN(test_depth_limit);
     RUN(test_layouts_agree_with_a_plain_walk);
+    RUN(test_top_levels_then_a_walk);
     RUN(test_metrics_by_hand);
     RUN(test_early_stopping_keeps_the_best_round);
     RUN(test_several_eval_sets);

@@ -330,12 +330,16 @@ double an_gbt_score_row(const an_gbt_forest *f, const double *row, void *scratch
  * n_threads; ANOMA_ERR_NO_MEMORY when the threads' blocks cannot be had. */
 anoma_status an_gbt_score_rows(const an_gbt_forest *f, const double *x, size_t rows,
                                size_t n_threads, double *scores);
-/* As an_gbt_score_rows, with the AVX-512 walk of shallow trees only when
- * avx512 is 1 and the processor has it (the tests take both ways). */
+/* Instruction sets batch scoring can use beyond SSE2, each including the
+ * ones before: AVX2 (deep trees' top levels), AVX-512 F and VL (shallow
+ * trees to depth 5 all at once, keys 8 rows at a time). */
+enum { AN_GBT_SSE2, AN_GBT_AVX2, AN_GBT_AVX512 };
+/* As an_gbt_score_rows, with at most the instruction sets of vector (an
+ * AN_GBT_* value) and the processor's (the tests take every way). */
 anoma_status an_gbt_score_rows_on(const an_gbt_forest *f, const double *x, size_t rows,
-                                  size_t n_threads, int avx512, double *scores);
-/* 1 when the processor has AVX-512 (F and VL) and this build can use it. */
-int an_gbt_has_avx512(void);
+                                  size_t n_threads, int vector, double *scores);
+/* The widest of AN_GBT_* the processor has and this build can use. */
+int an_gbt_vector(void);
 
 /* ---- explain.c ---- */
 

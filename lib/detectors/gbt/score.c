@@ -31,7 +31,10 @@
  *
  * Shallow trees are not walked in a batch: every test of a tree at most
  * SHALLOW deep (FLAT_DEPTH with AVX-512) is compared for LANES rows at once
- * and the leaf chosen by masks (see shallow_block below).
+ * and the leaf chosen by masks (see shallow_block below). With AVX2 or
+ * AVX-512 a deeper tree's top TOP levels are compared the same way, which
+ * gives each row its node at depth TOP, and the row's walk starts there
+ * (top_levels); with AVX-512 a batch's keys are made LANES rows at a time.
  *
  * Deeper forests are walked over their nodes (an_gbt_step) from the rows
  * as they are, a leaf a fixed point of the step.
@@ -381,16 +384,183 @@ flat_block_avx512(const an_gbt_forest *f, size_t t, size_t end, const uint32_t *
     }
 }
 
-int an_gbt_has_avx512(void)
+int an_gbt_vector(void)
 {
     __builtin_cpu_init(); /* a caller may be a constructor that runs before libgcc's */
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl"))
+        return AN_GBT_AVX512;
+    return __builtin_cpu_supports("avx2") ? AN_GBT_AVX2 : AN_GBT_SSE2;
 }
 #else
 #define FLAT_AVX512 0
 #define FLAT_DEPTH SHALLOW
-int an_gbt_has_avx512(void) { return 0; }
+int an_gbt_vector(void) { return AN_GBT_SSE2; }
 #endif
+
+#if FLAT_AVX512
+/* The keys of LANES rows from x (cols values each) as two_copies makes
+ * them, LANES rows' value j at once: the rows' doubles gathered, rounded
+ * to float32 (as the scalar conversion rounds), then each key computed as
+ * key_of does, and the missing values set in each copy. */
+__attribute__((target("avx512f,avx512vl"))) static void
+two_copies_avx512(const double *x, size_t cols, uint32_t *k)
+{
+    long long c = (long long)cols; /* row k's values at x + k cols */
+    __m512i row = _mm512_set_epi64(7 * c, 6 * c, 5 * c, 4 * c, 3 * c, 2 * c, c, 0);
+    __m256i top = _mm256_set1_epi32(INT32_MIN);
+    for (size_t j = 0; j < cols; j++) {
+        __m256 value = _mm256_add_ps(_mm512_cvtpd_ps(_mm512_i64gather_pd(row, x + j, 8)),
+                                     _mm256_setzero_ps()); /* -0 as +0 */
+        __mmask8 missing = _mm256_cmp_ps_mask(value, value, _CMP_UNORD_Q);
+        __m256i bits = _mm256_castps_si256(value);
+        /* negative: all bits flipped; else the sign bit set */
+        __m256i key = _mm256_xor_si256(bits, _mm256_or_si256(_mm256_srai_epi32(bits, 31), top));
+        _mm256_storeu_si256((__m256i *)(k + j * LANES),
+                            _mm256_mask_mov_epi32(key, missing, _mm256_set1_epi32(-1)));
+        _mm256_storeu_si256((__m256i *)(k + (cols + j) * LANES),
+                            _mm256_maskz_mov_epi32((__mmask8)~missing, key));
+    }
+}
+#endif
+
+/* ---- deeper trees: the top levels at once, then a walk ---- */
+
+/* With AVX2 or AVX-512, a tree deeper than the all-at-once limit has its
+ * top TOP levels (2^TOP - 1 tests) compared for LANES rows at once, as a
+ * shallow tree's tests are: test p's comparison sets bit p of each row's
+ * code, and the row's path through the top levels is read from its code,
+ * a level at a time for all LANES rows (node p's left turn is bit p),
+ * which gives each row its node at depth TOP; its walk goes on from
+ * there. These few vector operations, shared by the rows, replace TOP
+ * steps of each row's walk. */
+#define TOP 3
+
+#if FLAT_AVX512 /* x86-64 with GCC's target attributes: AVX2 as well */
+/* code with bit set where the LANES keys at x are below key. */
+__attribute__((target("avx512f,avx512vl"))) static inline __m256i
+left_bit_avx512(__m256i code, const uint32_t *x, uint32_t key, __m256i bit)
+{
+    __mmask8 left = _mm256_cmplt_epu32_mask(_mm256_loadu_si256((const __m256i *)x),
+                                            _mm256_set1_epi32((int32_t)key));
+    return _mm256_mask_or_epi32(code, left, code, bit);
+}
+
+/* The same with AVX2, whose comparisons are signed: both sides' top bits
+ * flipped. */
+__attribute__((target("avx2"))) static inline __m256i
+left_bit_avx2(__m256i code, const uint32_t *x, uint32_t key, __m256i bit)
+{
+    __m256i value = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)x),
+                                     _mm256_set1_epi32(INT32_MIN));
+    __m256i left = _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)(key ^ 0x80000000u)), value);
+    return _mm256_or_si256(code, _mm256_and_si256(left, bit));
+}
+
+/* The nodes at depth TOP of the block's rows (v as complete_block keeps
+ * it), in groups of LANES, in a pair of trees whose tests start at tests
+ * (the second's inner after the first's): at[2 g LANES + k] for row k of
+ * group g in the first tree, at[(2 g + 1) LANES + k] in the second, as
+ * indices into tests. Inlined into each instruction set's caller. */
+__attribute__((target("avx2"), always_inline)) static inline void
+top_levels(const an_gbt_test *tests, size_t inner, const uint32_t *v, size_t width, size_t n,
+           uint32_t *at, __m256i (*left_bit)(__m256i, const uint32_t *, uint32_t, __m256i))
+{
+    __m256i one = _mm256_set1_epi32(1), two = _mm256_set1_epi32(2);
+    for (size_t i = 0; i < n; i += LANES) {
+        const uint32_t *rows = v + i / LANES * width;
+        for (size_t tree = 0; tree < 2; tree++) {
+            const an_gbt_test *test = tests + tree * inner;
+            __m256i code = _mm256_setzero_si256(), node = _mm256_setzero_si256();
+            for (size_t p = 0; p < inner_of(TOP); p++)
+                code = left_bit(code, rows + test[p].value, test[p].key,
+                                _mm256_slli_epi32(one, (int)p));
+            for (size_t d = 0; d < TOP; d++) { /* node p to 2 p + 2 - (bit p of the code) */
+                __m256i left = _mm256_and_si256(_mm256_srlv_epi32(code, node), one);
+                node = _mm256_sub_epi32(_mm256_add_epi32(_mm256_add_epi32(node, node), two), left);
+            }
+            node = _mm256_add_epi32(node, _mm256_set1_epi32((int32_t)(tree * inner)));
+            _mm256_storeu_si256((__m256i *)(at + (i / LANES * 2 + tree) * LANES), node);
+        }
+    }
+}
+
+__attribute__((target("avx512f,avx512vl"))) static void
+top_levels_avx512(const an_gbt_test *tests, size_t inner, const uint32_t *v, size_t width,
+                  size_t n, uint32_t *at)
+{
+    top_levels(tests, inner, v, width, n, at, left_bit_avx512);
+}
+
+__attribute__((target("avx2"))) static void
+top_levels_avx2(const an_gbt_test *tests, size_t inner, const uint32_t *v, size_t width,
+                size_t n, uint32_t *at)
+{
+    top_levels(tests, inner, v, width, n, at, left_bit_avx2);
+}
+#endif
+
+/* Trees t and t + 1 (a pair of the same group) over the block's rows in
+ * groups of LANES, 2 LANES walks in lock step (v as complete_block keeps
+ * it; sum has whole groups). */
+static void walk_pair(const an_gbt_forest *f, size_t t, const uint32_t *v, size_t width,
+                      size_t n, double *sum, int vector)
+{
+    const an_gbt_group *g = &f->groups[t / LANES];
+    size_t inner = inner_of(g->depth), l = t % LANES;
+    /* the pair's tests: the second tree's node i at inner + i (a last
+     * odd tree walks its padding lane) */
+    const an_gbt_test *tests = f->tests + g->tests + l * inner;
+    const double *leaf = f->leaves + g->leaves + l * (inner + 1);
+    /* the pair walks as deep as its deeper tree goes, to node p at
+     * that depth; below p every test goes right, to the group's
+     * depth, where the leaf is: node (p + 2) 2^shift - 2 */
+    size_t depth = t + 1 < f->n_trees && f->depths[t + 1] > f->depths[t] ? f->depths[t + 1]
+                                                                          : f->depths[t];
+    depth = depth ? depth : 1;
+    size_t shift = g->depth - depth, top = 0;
+    uint32_t start[2 * BLOCK]; /* each row's node in the first and the second tree */
+#if FLAT_AVX512
+    if (vector >= AN_GBT_AVX2 && depth >= TOP) {
+        if (vector == AN_GBT_AVX512)
+            top_levels_avx512(tests, inner, v, width, n, start);
+        else
+            top_levels_avx2(tests, inner, v, width, n, start);
+        top = TOP;
+    }
+#else
+    (void)vector;
+#endif
+    for (size_t i = 0; i < n; i += LANES) {
+        const uint32_t *rows = v + i / LANES * width;
+        const uint32_t *from = start + i / LANES * 2 * LANES;
+        size_t at[LANES], at2[LANES];
+        for (size_t k = 0; k < LANES; k++) {
+            at[k] = top ? from[k] : 0;
+            at2[k] = top ? from[LANES + k] : inner;
+        }
+        for (size_t d = top; d < depth; d++)
+            for (size_t k = 0; k < LANES; k++) {
+                an_gbt_test a = tests[at[k]], b = tests[at2[k]];
+                at[k] = step(at[k], a, rows[a.value + k]);
+                at2[k] = step(at2[k], b, rows[b.value + k]) - inner;
+            }
+        /* the leaves: inner + leaf index for the first tree, 2 inner +
+         * leaf index for the second (a whole group of lanes in a loop
+         * of constant length, whose walks stay in registers) */
+        size_t lanes = n - i < LANES ? n - i : LANES;
+        if (lanes == LANES && t + 1 < f->n_trees)
+            for (size_t k = 0; k < LANES; k++) {
+                sum[i + k] += leaf[((at[k] + 2) << shift) - 2 - inner];
+                sum[i + k] += leaf[((at2[k] - inner + 2) << shift) - 1];
+            }
+        else
+            for (size_t k = 0; k < lanes; k++) {
+                sum[i + k] += leaf[((at[k] + 2) << shift) - 2 - inner];
+                if (t + 1 < f->n_trees)
+                    sum[i + k] += leaf[((at2[k] - inner + 2) << shift) - 1];
+            }
+    }
+}
 
 /* Trees [t, end), each at most SHALLOW deep, over the block's rows in
  * groups of LANES (v as complete_block keeps it; sum has whole groups). */
@@ -408,13 +578,19 @@ static void shallow_block(const an_gbt_forest *f, size_t t, size_t end, const ui
  * keys first, in groups of LANES rows (v holds BLOCK rows), then two
  * neighbouring trees at a time, LANES rows walking each. */
 static void complete_block(const an_gbt_forest *f, const double *x, size_t begin, size_t n,
-                           uint32_t *v, double *sum, int avx512)
+                           uint32_t *v, double *sum, int vector)
 {
     size_t cols = f->n_features, width = 2 * cols * LANES; /* keys of LANES rows */
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+#if FLAT_AVX512
+    if (vector == AN_GBT_AVX512)
+        for (; i + LANES <= n; i += LANES)
+            two_copies_avx512(x + (begin + i) * cols, cols, v + i / LANES * width);
+#endif
+    for (; i < n; i++)
         two_copies(x + (begin + i) * cols, cols, v + i / LANES * width + i % LANES);
+    for (i = 0; i < n; i++)
         sum[i] = f->base_margin;
-    }
     for (size_t i = n; i % LANES; i++) { /* a short block's last lanes: any keys */
         for (size_t j = 0; j < 2 * cols; j++)
             v[i / LANES * width + j * LANES + i % LANES] = 0;
@@ -424,14 +600,14 @@ static void complete_block(const an_gbt_forest *f, const double *x, size_t begin
         next = t + 2;
         /* a run of pairs of shallow trees (the pairs stay those of the
          * walk below, in one group) */
-        size_t end = t, flat = avx512 ? FLAT_DEPTH : SHALLOW;
+        size_t end = t, flat = vector == AN_GBT_AVX512 ? FLAT_DEPTH : SHALLOW;
         while (end < f->n_trees && f->depths[end] <= flat &&
                (end + 1 == f->n_trees || f->depths[end + 1] <= flat))
             end += 2;
         if (end > t) {
             next = end < f->n_trees ? end : f->n_trees;
 #if FLAT_AVX512
-            if (avx512) {
+            if (vector == AN_GBT_AVX512) {
                 flat_block_avx512(f, t, next, v, width, n, sum);
                 continue;
             }
@@ -439,49 +615,7 @@ static void complete_block(const an_gbt_forest *f, const double *x, size_t begin
             shallow_block(f, t, next, v, width, n, sum);
             continue;
         }
-        const an_gbt_group *g = &f->groups[t / LANES];
-        size_t inner = inner_of(g->depth), l = t % LANES;
-        /* the pair's tests: the second tree's node i at inner + i (a last
-         * odd tree walks its padding lane) */
-        const an_gbt_test *tests = f->tests + g->tests + l * inner;
-        const double *leaf = f->leaves + g->leaves + l * (inner + 1);
-        /* the pair walks as deep as its deeper tree goes, to node p at
-         * that depth; below p every test goes right, to the group's
-         * depth, where the leaf is: node (p + 2) 2^shift - 2 */
-        size_t depth = t + 1 < f->n_trees && f->depths[t + 1] > f->depths[t] ? f->depths[t + 1]
-                                                                              : f->depths[t];
-        depth = depth ? depth : 1;
-        size_t shift = g->depth - depth;
-        an_gbt_test root = tests[0], root2 = tests[inner]; /* every walk's first step */
-        for (size_t i = 0; i < n; i += LANES) {
-            const uint32_t *rows = v + i / LANES * width;
-            size_t at[LANES], at2[LANES];
-            for (size_t k = 0; k < LANES; k++) {
-                at[k] = step(0, root, rows[root.value + k]);
-                at2[k] = step(inner, root2, rows[root2.value + k]) - inner;
-            }
-            for (size_t d = 1; d < depth; d++)
-                for (size_t k = 0; k < LANES; k++) {
-                    an_gbt_test a = tests[at[k]], b = tests[at2[k]];
-                    at[k] = step(at[k], a, rows[a.value + k]);
-                    at2[k] = step(at2[k], b, rows[b.value + k]) - inner;
-                }
-            /* the leaves: inner + leaf index for the first tree, 2 inner +
-             * leaf index for the second (a whole group of lanes in a loop
-             * of constant length, whose walks stay in registers) */
-            size_t lanes = n - i < LANES ? n - i : LANES;
-            if (lanes == LANES && t + 1 < f->n_trees)
-                for (size_t k = 0; k < LANES; k++) {
-                    sum[i + k] += leaf[((at[k] + 2) << shift) - 2 - inner];
-                    sum[i + k] += leaf[((at2[k] - inner + 2) << shift) - 1];
-                }
-            else
-                for (size_t k = 0; k < lanes; k++) {
-                    sum[i + k] += leaf[((at[k] + 2) << shift) - 2 - inner];
-                    if (t + 1 < f->n_trees)
-                        sum[i + k] += leaf[((at2[k] - inner + 2) << shift) - 1];
-                }
-        }
+        walk_pair(f, t, v, width, n, sum, vector);
     }
 }
 
@@ -560,7 +694,7 @@ typedef struct batch_job {
     size_t rows;
     uint32_t *copies; /* per worker: BLOCK rows' two copies */
     double *scores;
-    int avx512; /* the flat walk of AVX-512 */
+    int vector; /* the instruction sets to use: AN_GBT_SSE2, _AVX2 or _AVX512 */
 } batch_job;
 
 /* Rows [begin LANES, end LANES) (within the batch), BLOCK at a time. */
@@ -574,7 +708,7 @@ static void score_lanes(void *ctx, size_t begin, size_t end, size_t worker)
     for (size_t lo = begin * LANES; lo < hi; lo += BLOCK) {
         size_t n = hi - lo < BLOCK ? hi - lo : BLOCK;
         if (f->tests)
-            complete_block(f, job->x, lo, n, v, sum, job->avx512);
+            complete_block(f, job->x, lo, n, v, sum, job->vector);
         else
             node_block(f, job->x, lo, n, sum);
         for (size_t i = 0; i < n; i++)
@@ -605,15 +739,16 @@ static size_t least_rows(const an_gbt_forest *f)
 anoma_status an_gbt_score_rows(const an_gbt_forest *f, const double *x, size_t rows,
                                size_t n_threads, double *scores)
 {
-    return an_gbt_score_rows_on(f, x, rows, n_threads, an_gbt_has_avx512(), scores);
+    return an_gbt_score_rows_on(f, x, rows, n_threads, an_gbt_vector(), scores);
 }
 
 anoma_status an_gbt_score_rows_on(const an_gbt_forest *f, const double *x, size_t rows,
-                                  size_t n_threads, int avx512, double *scores)
+                                  size_t n_threads, int vector, double *scores)
 {
     size_t groups = (rows + LANES - 1) / LANES, least = (least_rows(f) + LANES - 1) / LANES;
     size_t workers = an_parallel_workers(groups, n_threads, least);
-    batch_job job = {f, x, rows, NULL, scores, avx512 && an_gbt_has_avx512()};
+    int best = an_gbt_vector();
+    batch_job job = {f, x, rows, NULL, scores, vector < best ? vector : best};
     if (f->tests && rows) {
         job.copies = an_malloc_array(workers * BLOCK, 2 * f->n_features * sizeof(uint32_t));
         if (!job.copies)
