@@ -15,6 +15,8 @@ an_knn_algorithm an_knn_resolve(an_knn_algorithm choice, size_t n, size_t d)
     (void)n;
     if (choice == AN_KNN_SORTED)
         return d == 1 ? AN_KNN_SORTED : AN_KNN_KD_TREE;
+    if (choice == AN_KNN_SCAN)
+        return AN_KNN_SCAN;
     if (choice != AN_KNN_AUTO)
         return choice;
     if (d == 1)
@@ -42,6 +44,8 @@ size_t an_knn_memory(const an_knn_index *ix)
         bytes += (ix->d + ix->n) * sizeof(double);
     if (ix->perm) /* the row order, and the rows (or values) copied in it */
         bytes += ix->n * (sizeof(size_t) + ix->d * sizeof(double));
+    else if (ix->values) /* scan: the rows copied in blocks */
+        bytes += ix->n * ix->d * sizeof(double);
     if (ix->nodes)
         bytes += ix->n_nodes * (sizeof(an_kd_node) + 2 * ix->d * sizeof(double));
     return bytes;
@@ -90,6 +94,7 @@ anoma_status an_knn_build(an_knn_index *ix, const double *x, size_t n, size_t d,
     ix->algorithm = an_knn_resolve(choice, n, d);
     anoma_status st = ix->algorithm == AN_KNN_BRUTE     ? build_brute(ix)
                       : ix->algorithm == AN_KNN_SORTED ? an_sorted_build(ix)
+                      : ix->algorithm == AN_KNN_SCAN   ? an_scan_build(ix)
                                                        : an_kd_build(ix);
     if (st != ANOMA_OK)
         an_knn_free(ix);
@@ -120,6 +125,8 @@ static void search_row(const an_knn_index *ix, const double *row, size_t exclude
         an_kd_search(ix, row, exclude, h);
     else if (ix->algorithm == AN_KNN_SORTED)
         an_sorted_search(ix, row, exclude, h);
+    else if (ix->algorithm == AN_KNN_SCAN)
+        an_scan_search(ix, row, exclude, h);
     else
         an_knn_scan_row(ix, row, exclude, h);
 }
@@ -129,6 +136,8 @@ size_t an_knn_row_scratch_bytes(size_t k) { return k * sizeof(an_nb); }
 void an_knn_query_row(const an_knn_index *ix, const double *row, size_t k, void *scratch,
                       double *dist, size_t *index)
 {
+    if (ix->algorithm == AN_KNN_SORTED && an_sorted_search_direct(ix, row, SIZE_MAX, k, dist, index))
+        return;
     an_nb_heap h;
     an_nb_heap_init(&h, scratch, k);
     search_row(ix, row, SIZE_MAX, &h);
@@ -159,12 +168,16 @@ static void row_by_row(const tree_job *job, size_t begin, size_t end, size_t wor
     /* A self-query of every row goes in the index's row order: each query
      * then starts where the previous one ended, in memory the cache still
      * holds. The answers are the same in any order. */
-    int in_order = !job->q && job->m == ix->n;
+    int in_order = !job->q && job->m == ix->n && ix->perm;
     for (size_t slot = begin; slot < end; slot++) {
         size_t i = in_order ? ix->perm[slot] : slot;
-        an_nb_heap_init(&h, job->heaps + worker * job->k, job->k);
         size_t self = job->q ? SIZE_MAX : job->first + i;
         const double *row = job->q ? job->q + i * ix->d : ix->x + self * ix->d;
+        if (ix->algorithm == AN_KNN_SORTED &&
+            an_sorted_search_direct(ix, row, self, job->k, job->dist + i * job->k,
+                                    job->index + i * job->k))
+            continue;
+        an_nb_heap_init(&h, job->heaps + worker * job->k, job->k);
         search_row(ix, row, self, &h);
         an_nb_heap_drain(&h, job->dist + i * job->k, job->index + i * job->k);
     }

@@ -2,7 +2,7 @@
  * test_knn_reference): every distance computed, then a full insertion sort
  * by (distance, index). Data with
  * small integer coordinates make exact ties everywhere, and duplicated
- * rows; both algorithms, batch and self-queries, the row query, several
+ * rows; every algorithm (brute, kd_tree, sorted, scan), batch and self-queries, the row query, several
  * thread counts, data far from the origin (where the GEMM formula cancels)
  * and allocation failures. */
 #include "testing.h"
@@ -23,7 +23,7 @@ static int same_answer(const double *da, const size_t *ia, const double *db, con
     return 1;
 }
 
-/* Both algorithms against the reference on n x d rows x and m queries q
+/* Every algorithm against the reference on n x d rows x and m queries q
  * (the first of them equal to row 5). */
 static void check_data(const double *x, size_t n, size_t d, const double *q, size_t m, size_t k)
 {
@@ -31,7 +31,7 @@ static void check_data(const double *x, size_t n, size_t d, const double *q, siz
     size_t *ri = malloc(n * k * sizeof *ri), *ei = malloc(n * k * sizeof *ei);
     for (size_t i = 0; i < n; i++)
         test_knn_reference(x, n, d, x + i * d, i, k, rd + i * k, ri + i * k);
-    for (int alg = AN_KNN_BRUTE; alg <= AN_KNN_SORTED; alg++) {
+    for (int alg = AN_KNN_BRUTE; alg <= AN_KNN_SCAN; alg++) {
         if (alg == AN_KNN_SORTED && d != 1)
             continue;
         an_knn_index ix;
@@ -116,6 +116,26 @@ static void test_ties_and_duplicates(void)
     check_case(300, 1, 40, 0, 299, 11); /* one column, k = n - 1 */
 }
 
+/* One column of distinct values: the sorted search then answers most
+ * queries by its direct merge, and falls back on the heap only where a
+ * row left out ties the k-th distance (a query halfway between two
+ * values; values on a grid, so such ties are exact). */
+static void test_distinct_column(void)
+{
+    size_t n = 1009, m = 60;
+    double *x = malloc(n * sizeof *x), *q = malloc(m * sizeof *q);
+    for (size_t i = 0; i < n; i++)
+        x[i] = 0.25 * (double)((i * 7919) % n); /* a permutation of the grid */
+    for (size_t i = 0; i < m; i++)
+        q[i] = i % 2 ? 0.125 + 0.25 * (double)((i * 31) % n) : 0.25 * (double)(i * 17) + 0.01;
+    q[0] = x[5];
+    check_data(x, n, 1, q, m, 1);
+    check_data(x, n, 1, q, m, 8);
+    check_data(x, n, 1, q, m, 30);
+    free(x);
+    free(q);
+}
+
 /* Far from the origin the GEMM formula would cancel without centring and
  * the guard: ties must still come out exactly. */
 static void test_far_from_origin(void)
@@ -176,6 +196,7 @@ static void test_auto_rule(void)
     CHECK(an_knn_resolve(AN_KNN_AUTO, 1000, 1) == AN_KNN_SORTED);
     CHECK(an_knn_resolve(AN_KNN_KD_TREE, 1000, 1) == AN_KNN_KD_TREE);
     CHECK(an_knn_resolve(AN_KNN_SORTED, 1000, 2) == AN_KNN_KD_TREE);
+    CHECK(an_knn_resolve(AN_KNN_SCAN, 1000, 2) == AN_KNN_SCAN);
 }
 
 typedef struct oom_case {
@@ -201,7 +222,7 @@ static anoma_status build_and_query(void *ctx)
 static void test_allocation_failures(void)
 {
     double *x = test_tied_rows(200, 4, 4, 0, 9);
-    for (int alg = AN_KNN_BRUTE; alg <= AN_KNN_SORTED; alg++) {
+    for (int alg = AN_KNN_BRUTE; alg <= AN_KNN_SCAN; alg++) {
         oom_case c = {x, 200, alg == AN_KNN_SORTED ? 1 : 4, 3, (an_knn_algorithm)alg};
         CHECK_ALLOC_FAILURES(build_and_query, &c);
     }
@@ -212,6 +233,7 @@ int main(void)
 {
     RUN(test_ties_and_duplicates);
     RUN(test_many_queries);
+    RUN(test_distinct_column);
     RUN(test_far_from_origin);
     RUN(test_wide_ranges);
     RUN(test_far_outliers);
