@@ -155,8 +155,7 @@ typedef struct tree_job {
     const size_t *leaf;  /* the leaf of each query (NULL: order is the tree's own
                             order of its rows, leaves found from the positions) */
     an_nb *heaps;  /* per worker: k (row by row) or AN_KD_GROUP k (groups) */
-    double *work;  /* per worker (3 + AN_KD_GROUP) d: a group's box, centre and
-                      coordinates column by column */
+    double *work;  /* per worker 3 d: a group's box and centre */
     double *dist;
     size_t *index;
 } tree_job;
@@ -207,10 +206,9 @@ static void tree_range(void *ctx, size_t begin, size_t end, size_t worker)
     const an_knn_index *ix = job->ix;
     size_t d = ix->d, k = job->k;
     an_kd_group g;
-    g.lo = job->work + worker * (3 + AN_KD_GROUP) * d;
+    g.lo = job->work + worker * 3 * d;
     g.hi = g.lo + d;
     g.centre = g.hi + d;
-    g.cols = g.centre + d;
     an_nb *heaps = job->heaps + worker * AN_KD_GROUP * k;
     for (size_t pos = begin; pos < end;) {
         size_t stop = group_end(job, pos, end);
@@ -269,7 +267,7 @@ static anoma_status query(const an_knn_index *ix, const double *q, size_t first,
     anoma_status st = ANOMA_OK;
     if (groups) {
         job.heaps = an_malloc_array(workers, AN_KD_GROUP * k * sizeof(an_nb));
-        job.work = an_malloc_array(workers, (3 + AN_KD_GROUP) * ix->d * sizeof(double));
+        job.work = an_malloc_array(workers, 3 * ix->d * sizeof(double));
         if (!q && first == 0 && m == ix->n) {
             /* every indexed row: the tree's own order holds them by leaf */
             job.order = ix->perm;

@@ -142,14 +142,14 @@ anoma_status an_kd_build(an_knn_index *ix);
 
 /* Up to AN_KD_GROUP queries searched together (kdtree.c): the caller sets
  * count, rows, exclude and the heaps (initialised) and gives lo, hi and
- * centre d doubles each of work space, cols AN_KD_GROUP d. */
+ * centre d doubles each of work space. */
 enum { AN_KD_GROUP = 64 };
 typedef struct an_kd_group {
     size_t count;
     const double *rows[AN_KD_GROUP];
     size_t exclude[AN_KD_GROUP];
     an_nb_heap heaps[AN_KD_GROUP];
-    double *lo, *hi, *centre, *cols;
+    double *lo, *hi, *centre;
     double bound;
 } an_kd_group;
 void an_kd_search_group(const an_knn_index *ix, an_kd_group *g);
