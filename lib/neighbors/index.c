@@ -15,8 +15,6 @@ an_knn_algorithm an_knn_resolve(an_knn_algorithm choice, size_t n, size_t d)
     (void)n;
     if (choice == AN_KNN_SORTED)
         return d == 1 ? AN_KNN_SORTED : AN_KNN_KD_TREE;
-    if (choice == AN_KNN_SCAN)
-        return AN_KNN_SCAN;
     if (choice != AN_KNN_AUTO)
         return choice;
     if (d == 1)
@@ -44,8 +42,6 @@ size_t an_knn_memory(const an_knn_index *ix)
         bytes += (ix->d + ix->n) * sizeof(double);
     if (ix->perm) /* the row order, and the rows (or values) copied in it */
         bytes += ix->n * (sizeof(size_t) + ix->d * sizeof(double));
-    else if (ix->values) /* scan: the rows copied in blocks */
-        bytes += ix->n * ix->d * sizeof(double);
     if (ix->nodes)
         bytes += ix->n_nodes * (sizeof(an_kd_node) + 2 * ix->d * sizeof(double));
     return bytes;
@@ -94,7 +90,6 @@ anoma_status an_knn_build(an_knn_index *ix, const double *x, size_t n, size_t d,
     ix->algorithm = an_knn_resolve(choice, n, d);
     anoma_status st = ix->algorithm == AN_KNN_BRUTE     ? build_brute(ix)
                       : ix->algorithm == AN_KNN_SORTED ? an_sorted_build(ix)
-                      : ix->algorithm == AN_KNN_SCAN   ? an_scan_build(ix)
                                                        : an_kd_build(ix);
     if (st != ANOMA_OK)
         an_knn_free(ix);
@@ -125,8 +120,6 @@ static void search_row(const an_knn_index *ix, const double *row, size_t exclude
         an_kd_search(ix, row, exclude, h);
     else if (ix->algorithm == AN_KNN_SORTED)
         an_sorted_search(ix, row, exclude, h);
-    else if (ix->algorithm == AN_KNN_SCAN)
-        an_scan_search(ix, row, exclude, h);
     else
         an_knn_scan_row(ix, row, exclude, h);
 }
@@ -167,7 +160,7 @@ static void row_by_row(const tree_job *job, size_t begin, size_t end, size_t wor
     /* A self-query of every row goes in the index's row order: each query
      * then starts where the previous one ended, in memory the cache still
      * holds. The answers are the same in any order. */
-    int in_order = !job->q && job->m == ix->n && ix->perm;
+    int in_order = !job->q && job->m == ix->n;
     for (size_t slot = begin; slot < end; slot++) {
         size_t i = in_order ? ix->perm[slot] : slot;
         size_t self = job->q ? SIZE_MAX : job->first + i;

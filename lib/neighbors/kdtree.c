@@ -12,7 +12,7 @@
  * The rows are also kept copied in the tree's order (ix->values), each
  * leaf's rows as one block stored column by column, so that a leaf's scan
  * reads contiguous memory and computes its distances four or eight rows at
- * a time (an_knn_block_distances, scan.c; AVX2 where the processor has it) with, for each row, the same
+ * a time (AVX2 where the processor has it) with, for each row, the same
  * operations in the same order as an_sq_dist: the same bits. A leaf of rows that are all one point (duplicates the median
  * cannot split) keeps its rows in index order: they are all at one
  * distance, so the scan offers them lowest index first and stops at the
@@ -156,6 +156,29 @@ anoma_status an_kd_build(an_knn_index *ix)
     return ANOMA_OK;
 }
 
+/* Squared distances from q to the m rows of a leaf block (column by
+ * column): out[r] = sum_j (q_j - x_rj)^2 in column order, as an_sq_dist.
+ * Returns how many are at most `bound`: most leaves a search scans hold
+ * none, and the caller then skips the row-by-row offers. */
+AN_VECTOR_CLONES static size_t leaf_distances(const double *block, size_t m, size_t d,
+                                              const double *q, double bound, double *out)
+{
+    for (size_t r = 0; r < m; r++)
+        out[r] = 0;
+    for (size_t j = 0; j < d; j++) {
+        const double *col = block + j * m;
+        double qj = q[j];
+        for (size_t r = 0; r < m; r++) {
+            double t = qj - col[r];
+            out[r] += t * t;
+        }
+    }
+    size_t within = 0;
+    for (size_t r = 0; r < m; r++)
+        within += out[r] <= bound;
+    return within;
+}
+
 /* Squared distance from q to the box; never above that of a row inside. */
 static double box_d2(const double *lo, const double *hi, const double *q, size_t d)
 {
@@ -188,7 +211,7 @@ static void scan_leaf(const an_knn_index *ix, const an_kd_node *nd, const double
     unsigned char candidates[LEAF_ROWS];
     size_t m = nd->end - s, count = 0;
     double bound = an_nb_heap_bound(h);
-    if (!an_knn_block_distances(ix->values + s * d, m, d, row, bound, d2))
+    if (!leaf_distances(ix->values + s * d, m, d, row, bound, d2))
         return;
     for (size_t r = 0; r < m; r++) { /* no branch on the values: few are candidates */
         candidates[count] = (unsigned char)r;

@@ -21,8 +21,7 @@
  *   brute.c    blocked batch search: GEMM distances, a guarded candidate
  *              filter, exact recomputation of the candidates
  *   kdtree.c   the KD-tree: build and search
- *   sorted.c   one column: a sorted order searched outwards from the query
- *   scan.c     few rows: every row's exact distance, vectorised over rows */
+ *   sorted.c   one column: a sorted order searched outwards from the query */
 #ifndef AN_NEIGHBORS_KNN_H
 #define AN_NEIGHBORS_KNN_H
 
@@ -33,17 +32,14 @@
 
 /* The order of the "algorithm" choices of detectors that search. */
 /* AN_KNN_SORTED is what auto takes for one column, not a parameter
- * choice: on one column a KD-tree has nothing to split but the order.
- * AN_KNN_SCAN (every row's exact distance, no filter, no tree) is what
- * auto takes for few rows, not a parameter choice either. */
+ * choice: on one column a KD-tree has nothing to split but the order. */
 typedef enum an_knn_algorithm {
     AN_KNN_AUTO = 0,
     AN_KNN_BRUTE = 1,
     AN_KNN_KD_TREE = 2,
-    AN_KNN_SORTED = 3,
-    AN_KNN_SCAN = 4
+    AN_KNN_SORTED = 3
 } an_knn_algorithm;
-enum { AN_KNN_ALGORITHMS = 5 };
+enum { AN_KNN_ALGORITHMS = 4 };
 
 /* The schema entry of every detector that searches ("algorithm"). */
 #define AN_KNN_ALGORITHM_PARAM                                                   \
@@ -72,8 +68,7 @@ typedef struct an_knn_index {
     /* kd_tree and sorted */
     size_t *perm;        /* n row indices, each node's rows contiguous (sorted: by value) */
     double *values;      /* sorted: the n values in perm's order; kd_tree: the n x d
-                            rows in perm's order, so that a leaf's rows are contiguous;
-                            scan: the n x d rows in blocks stored column by column */
+                            rows in perm's order, so that a leaf's rows are contiguous */
     an_kd_node *nodes;
     double *bounds;      /* per node 2 * d: lower corner then upper corner */
     size_t n_nodes, depth;
@@ -158,13 +153,6 @@ void an_kd_search_group(const an_knn_index *ix, an_kd_group *g);
 size_t an_kd_group_end(const an_knn_index *ix, size_t slot);
 /* The group node a row falls in (the nearer box at each level). */
 size_t an_kd_group_of(const an_knn_index *ix, const double *row);
-/* The m x d block's squared distances to q (the block stored column by
- * column), each as an_sq_dist computes it, into out; returns how many are
- * at most bound (scan.c). */
-size_t an_knn_block_distances(const double *block, size_t m, size_t d, const double *q,
-                              double bound, double *out);
-void an_scan_search(const an_knn_index *ix, const double *row, size_t exclude, an_nb_heap *h);
-anoma_status an_scan_build(an_knn_index *ix);
 void an_sorted_search(const an_knn_index *ix, const double *row, size_t exclude, an_nb_heap *h);
 anoma_status an_sorted_build(an_knn_index *ix);
 /* The k nearest (k <= n, one fewer with exclude) straight into dist and

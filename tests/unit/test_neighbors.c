@@ -2,7 +2,8 @@
  * test_knn_reference): every distance computed, then a full insertion sort
  * by (distance, index). Data with
  * small integer coordinates make exact ties everywhere, and duplicated
- * rows; every algorithm (brute, kd_tree, sorted, scan), batch and self-queries, the row query, several
+ * rows; every algorithm (brute, kd_tree, sorted), batch and self-queries,
+ * the row query, several
  * thread counts, data far from the origin (where the GEMM formula cancels)
  * and allocation failures. */
 #include "testing.h"
@@ -31,7 +32,7 @@ static void check_data(const double *x, size_t n, size_t d, const double *q, siz
     size_t *ri = malloc(n * k * sizeof *ri), *ei = malloc(n * k * sizeof *ei);
     for (size_t i = 0; i < n; i++)
         test_knn_reference(x, n, d, x + i * d, i, k, rd + i * k, ri + i * k);
-    for (int alg = AN_KNN_BRUTE; alg <= AN_KNN_SCAN; alg++) {
+    for (int alg = AN_KNN_BRUTE; alg <= AN_KNN_SORTED; alg++) {
         if (alg == AN_KNN_SORTED && d != 1)
             continue;
         an_knn_index ix;
@@ -196,7 +197,6 @@ static void test_auto_rule(void)
     CHECK(an_knn_resolve(AN_KNN_AUTO, 1000, 1) == AN_KNN_SORTED);
     CHECK(an_knn_resolve(AN_KNN_KD_TREE, 1000, 1) == AN_KNN_KD_TREE);
     CHECK(an_knn_resolve(AN_KNN_SORTED, 1000, 2) == AN_KNN_KD_TREE);
-    CHECK(an_knn_resolve(AN_KNN_SCAN, 1000, 2) == AN_KNN_SCAN);
 }
 
 typedef struct oom_case {
@@ -222,7 +222,7 @@ static anoma_status build_and_query(void *ctx)
 static void test_allocation_failures(void)
 {
     double *x = test_tied_rows(200, 4, 4, 0, 9);
-    for (int alg = AN_KNN_BRUTE; alg <= AN_KNN_SCAN; alg++) {
+    for (int alg = AN_KNN_BRUTE; alg <= AN_KNN_SORTED; alg++) {
         oom_case c = {x, 200, alg == AN_KNN_SORTED ? 1 : 4, 3, (an_knn_algorithm)alg};
         CHECK_ALLOC_FAILURES(build_and_query, &c);
     }
