@@ -129,7 +129,8 @@ size_t an_knn_row_scratch_bytes(size_t k) { return k * sizeof(an_nb); }
 void an_knn_query_row(const an_knn_index *ix, const double *row, size_t k, void *scratch,
                       double *dist, size_t *index)
 {
-    if (ix->algorithm == AN_KNN_SORTED && an_sorted_search_direct(ix, row, SIZE_MAX, k, dist, index))
+    if (ix->algorithm == AN_KNN_SORTED &&
+        an_sorted_search_direct(ix, row, SIZE_MAX, k, dist, index))
         return;
     an_nb_heap h;
     an_nb_heap_init(&h, scratch, k);

@@ -65,6 +65,8 @@ int an_sorted_search_direct(const an_knn_index *ix, const double *row, size_t ex
     double q = row[0];
     size_t n = ix->n, right = an_lower_bound(values, n, q), left = right; /* left: one past */
     size_t count = 0;
+    if (!k)
+        return 1;
     double dl = INFINITY, dr = INFINITY;
     if (left > 0)
         dl = (q - values[left - 1]) * (q - values[left - 1]);
@@ -93,7 +95,7 @@ int an_sorted_search_direct(const an_knn_index *ix, const double *row, size_t ex
     double last = dist[k - 1];
     if ((left > 0 && dl <= last) || (right < n && dr <= last))
         return 0; /* a row left behind ties the k-th distance */
-    /* equal distances (one from each front) in index order, then roots */
+    /* equal distances, next to each other, in index order; then roots */
     for (size_t t = 1; t < k; t++) {
         double d2 = dist[t];
         size_t at = index[t], s = t;
