@@ -129,6 +129,9 @@ size_t an_knn_row_scratch_bytes(size_t k) { return k * sizeof(an_nb); }
 void an_knn_query_row(const an_knn_index *ix, const double *row, size_t k, void *scratch,
                       double *dist, size_t *index)
 {
+    if (ix->algorithm == AN_KNN_SORTED &&
+        an_sorted_search_direct(ix, row, SIZE_MAX, k, dist, index))
+        return;
     an_nb_heap h;
     an_nb_heap_init(&h, scratch, k);
     search_row(ix, row, SIZE_MAX, &h);
@@ -146,8 +149,7 @@ typedef struct tree_job {
     const size_t *leaf;  /* the leaf of each query (NULL: order is the tree's own
                             order of its rows, leaves found from the positions) */
     an_nb *heaps;  /* per worker: k (row by row) or AN_KD_GROUP k (groups) */
-    double *work;  /* per worker (3 + AN_KD_GROUP) d: a group's box, centre and
-                      coordinates column by column */
+    double *work;  /* per worker 3 d: a group's box and centre */
     double *dist;
     size_t *index;
 } tree_job;
@@ -162,9 +164,13 @@ static void row_by_row(const tree_job *job, size_t begin, size_t end, size_t wor
     int in_order = !job->q && job->m == ix->n;
     for (size_t slot = begin; slot < end; slot++) {
         size_t i = in_order ? ix->perm[slot] : slot;
-        an_nb_heap_init(&h, job->heaps + worker * job->k, job->k);
         size_t self = job->q ? SIZE_MAX : job->first + i;
         const double *row = job->q ? job->q + i * ix->d : ix->x + self * ix->d;
+        if (ix->algorithm == AN_KNN_SORTED &&
+            an_sorted_search_direct(ix, row, self, job->k, job->dist + i * job->k,
+                                    job->index + i * job->k))
+            continue;
+        an_nb_heap_init(&h, job->heaps + worker * job->k, job->k);
         search_row(ix, row, self, &h);
         an_nb_heap_drain(&h, job->dist + i * job->k, job->index + i * job->k);
     }
@@ -194,10 +200,9 @@ static void tree_range(void *ctx, size_t begin, size_t end, size_t worker)
     const an_knn_index *ix = job->ix;
     size_t d = ix->d, k = job->k;
     an_kd_group g;
-    g.lo = job->work + worker * (3 + AN_KD_GROUP) * d;
+    g.lo = job->work + worker * 3 * d;
     g.hi = g.lo + d;
     g.centre = g.hi + d;
-    g.cols = g.centre + d;
     an_nb *heaps = job->heaps + worker * AN_KD_GROUP * k;
     for (size_t pos = begin; pos < end;) {
         size_t stop = group_end(job, pos, end);
@@ -256,7 +261,7 @@ static anoma_status query(const an_knn_index *ix, const double *q, size_t first,
     anoma_status st = ANOMA_OK;
     if (groups) {
         job.heaps = an_malloc_array(workers, AN_KD_GROUP * k * sizeof(an_nb));
-        job.work = an_malloc_array(workers, (3 + AN_KD_GROUP) * ix->d * sizeof(double));
+        job.work = an_malloc_array(workers, 3 * ix->d * sizeof(double));
         if (!q && first == 0 && m == ix->n) {
             /* every indexed row: the tree's own order holds them by leaf */
             job.order = ix->perm;

@@ -208,12 +208,20 @@ static void scan_leaf(const an_knn_index *ix, const an_kd_node *nd, const double
         return;
     }
     double d2[LEAF_ROWS]; /* a leaf of more rows is one point, above */
-    size_t m = nd->end - s;
-    if (!leaf_distances(ix->values + s * d, m, d, row, an_nb_heap_bound(h), d2))
+    unsigned char candidates[LEAF_ROWS];
+    size_t m = nd->end - s, count = 0;
+    double bound = an_nb_heap_bound(h);
+    if (!leaf_distances(ix->values + s * d, m, d, row, bound, d2))
         return;
-    for (size_t r = 0; r < m; r++)
-        if (d2[r] <= an_nb_heap_bound(h) && p[s + r] != exclude)
+    for (size_t r = 0; r < m; r++) { /* no branch on the values: few are candidates */
+        candidates[count] = (unsigned char)r;
+        count += d2[r] <= bound;
+    }
+    for (size_t t = 0; t < count; t++) { /* the heap refuses what its pushes made too far */
+        size_t r = candidates[t];
+        if (p[s + r] != exclude)
             an_nb_heap_push(h, d2[r], p[s + r]);
+    }
 }
 
 static void visit(const an_knn_index *ix, size_t node, double node_d2, const double *row,
@@ -253,10 +261,13 @@ void an_kd_search(const an_knn_index *ix, const double *row, size_t exclude, an_
  * group. Exact for each query: the box-to-box distance, computed with
  * the same monotone operations, is never above the distance from any
  * query inside the group's box to the node's box (and so to any row in
- * it). At a leaf each query still checks its own distance to the leaf's
- * box before scanning it, so a query scans no more rows than alone; what
- * the group saves is the walk through the inner nodes, done once for up
- * to AN_KD_GROUP queries instead of once each. */
+ * it). Each query also checks its own distance to every node's box the
+ * group reaches, and only the queries within their bound go down to the
+ * children, so a query scans no more rows than alone and a leaf's check
+ * costs the queries still near it, not the whole group (the group's
+ * vectorised check of every query at every leaf it reached was a quarter
+ * of shuttle's CPU); what the group saves is the walk through the inner
+ * nodes, done once for up to AN_KD_GROUP queries instead of once each. */
 
 /* Squared distance between the boxes [alo, ahi] and [blo, bhi]: never
  * above box_d2 of a point of the first box to the second. */
@@ -282,39 +293,45 @@ static double group_bound(const an_kd_group *g)
     return b;
 }
 
-/* Squared distances from the group's queries (coordinates column by
- * column in g->cols, AN_KD_GROUP apart) to the box [lo, hi]: box_d2 of
- * each, the same operations (the larger of lo - q and q - hi, or 0, is
- * the term box_d2 picks), so the same bits, AN_KD_GROUP at a time. */
-AN_VECTOR_CLONES static void group_box_d2(const double *cols, size_t count, size_t d,
-                                          const double *lo, const double *hi, double *out)
+/* box_d2 of the query to [lo, hi] when it is at most bound, else some
+ * value above bound: the partial sums only grow, so stopping once one is
+ * above bound gives the same decision as the whole sum. */
+static double box_d2_within(const double *lo, const double *hi, const double *q, size_t d,
+                            double bound)
 {
-    for (size_t i = 0; i < count; i++)
-        out[i] = 0;
-    for (size_t j = 0; j < d; j++) {
-        const double *c = cols + j * AN_KD_GROUP;
-        double l = lo[j], h = hi[j];
-        for (size_t i = 0; i < count; i++) {
-            double below = l - c[i], above = c[i] - h;
-            double t = below > 0 ? below : above > 0 ? above : 0;
-            out[i] += t * t;
-        }
+    double s = 0;
+    for (size_t j = 0; j < d && s <= bound; j++) {
+        double t = q[j] < lo[j] ? lo[j] - q[j] : q[j] > hi[j] ? q[j] - hi[j] : 0;
+        s += t * t;
     }
+    return s;
 }
 
-static void visit_group(const an_knn_index *ix, an_kd_group *g, size_t node, double node_d2)
+/* active: the group's queries (positions in g) still within their bound
+ * of the parent's box; a node's box lies inside its parent's, so its
+ * distance is never smaller, and a query out at a node stays out below
+ * it (its bound only shrinks). */
+static void visit_group(const an_knn_index *ix, an_kd_group *g, size_t node, double node_d2,
+                        const unsigned char *active, size_t n_active)
 {
     if (node_d2 > g->bound)
         return;
     const an_kd_node *nd = &ix->nodes[node];
     size_t d = ix->d;
     const double *lo = ix->bounds + node * 2 * d, *hi = lo + d;
+    unsigned char still[AN_KD_GROUP];
+    size_t n_still = 0;
+    for (size_t t = 0; t < n_active; t++) {
+        size_t i = active[t];
+        double bound = an_nb_heap_bound(&g->heaps[i]);
+        if (box_d2_within(lo, hi, g->rows[i], d, bound) <= bound)
+            still[n_still++] = (unsigned char)i;
+    }
+    if (!n_still)
+        return;
     if (!nd->left) {
-        double dq[AN_KD_GROUP];
-        group_box_d2(g->cols, g->count, d, lo, hi, dq);
-        for (size_t i = 0; i < g->count; i++)
-            if (dq[i] <= an_nb_heap_bound(&g->heaps[i]))
-                scan_leaf(ix, nd, g->rows[i], g->exclude[i], &g->heaps[i]);
+        for (size_t t = 0; t < n_still; t++)
+            scan_leaf(ix, nd, g->rows[still[t]], g->exclude[still[t]], &g->heaps[still[t]]);
         g->bound = group_bound(g);
         return;
     }
@@ -326,11 +343,11 @@ static void visit_group(const an_knn_index *ix, an_kd_group *g, size_t node, dou
      * nearer the group's centre */
     if (db < da || (db == da && box_d2(blo, blo + d, g->centre, d) <
                                     box_d2(alo, alo + d, g->centre, d))) {
-        visit_group(ix, g, b, db);
-        visit_group(ix, g, a, da);
+        visit_group(ix, g, b, db, still, n_still);
+        visit_group(ix, g, a, da, still, n_still);
     } else {
-        visit_group(ix, g, a, da);
-        visit_group(ix, g, b, db);
+        visit_group(ix, g, a, da, still, n_still);
+        visit_group(ix, g, b, db, still, n_still);
     }
 }
 
@@ -347,11 +364,13 @@ void an_kd_search_group(const an_knn_index *ix, an_kd_group *g)
         g->lo[j] = lo;
         g->hi[j] = hi;
         g->centre[j] = lo + (hi - lo) / 2;
-        for (size_t i = 0; i < g->count; i++)
-            g->cols[j * AN_KD_GROUP + i] = g->rows[i][j];
     }
     g->bound = group_bound(g);
-    visit_group(ix, g, 0, box_box_d2(g->lo, g->hi, ix->bounds, ix->bounds + d, d));
+    unsigned char all[AN_KD_GROUP];
+    for (size_t i = 0; i < g->count; i++)
+        all[i] = (unsigned char)i;
+    visit_group(ix, g, 0, box_box_d2(g->lo, g->hi, ix->bounds, ix->bounds + d, d), all,
+                g->count);
 }
 
 /* A group's node: the first on the way down of at most AN_KD_GROUP rows

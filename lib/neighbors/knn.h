@@ -137,14 +137,14 @@ anoma_status an_kd_build(an_knn_index *ix);
 
 /* Up to AN_KD_GROUP queries searched together (kdtree.c): the caller sets
  * count, rows, exclude and the heaps (initialised) and gives lo, hi and
- * centre d doubles each of work space, cols AN_KD_GROUP d. */
+ * centre d doubles each of work space. */
 enum { AN_KD_GROUP = 64 };
 typedef struct an_kd_group {
     size_t count;
     const double *rows[AN_KD_GROUP];
     size_t exclude[AN_KD_GROUP];
     an_nb_heap heaps[AN_KD_GROUP];
-    double *lo, *hi, *centre, *cols;
+    double *lo, *hi, *centre;
     double bound;
 } an_kd_group;
 void an_kd_search_group(const an_knn_index *ix, an_kd_group *g);
@@ -155,5 +155,10 @@ size_t an_kd_group_end(const an_knn_index *ix, size_t slot);
 size_t an_kd_group_of(const an_knn_index *ix, const double *row);
 void an_sorted_search(const an_knn_index *ix, const double *row, size_t exclude, an_nb_heap *h);
 anoma_status an_sorted_build(an_knn_index *ix);
+/* The k nearest (k <= n, one fewer with exclude) straight into dist and
+ * index, as an_knn_query gives them; 0 (and nothing usable written) when
+ * a tie at the k-th distance needs the heap search instead. */
+int an_sorted_search_direct(const an_knn_index *ix, const double *row, size_t exclude, size_t k,
+                            double *dist, size_t *index);
 
 #endif

@@ -51,3 +51,62 @@ void an_sorted_search(const an_knn_index *ix, const double *row, size_t exclude,
             an_nb_heap_push(h, d2, at);
     }
 }
+
+/* The fronts' merge gives the rows in nondecreasing distance, so its
+ * first k are the k nearest unless a row left behind ties the k-th
+ * distance (it could win on its index): then the caller falls back to the
+ * heap search. With distinct values (nab_machine_temperature: 22695 of
+ * 22695) that is rare, and the merge writes the answer in place, without
+ * the heap's k pushes and k pops per query. */
+int an_sorted_search_direct(const an_knn_index *ix, const double *row, size_t exclude, size_t k,
+                            double *dist, size_t *index)
+{
+    const double *values = ix->values;
+    double q = row[0];
+    size_t n = ix->n, right = an_lower_bound(values, n, q), left = right; /* left: one past */
+    size_t count = 0;
+    if (!k)
+        return 1;
+    double dl = INFINITY, dr = INFINITY;
+    if (left > 0)
+        dl = (q - values[left - 1]) * (q - values[left - 1]);
+    if (right < n)
+        dr = (q - values[right]) * (q - values[right]);
+    while (count < k) {
+        if (left == 0 && right == n)
+            return 0; /* fewer rows than k: not for this path */
+        int take_left = right == n || (left > 0 && dl <= dr);
+        double d2 = take_left ? dl : dr;
+        size_t at = take_left ? ix->perm[--left] : ix->perm[right++];
+        if (take_left) {
+            dl = INFINITY;
+            if (left > 0)
+                dl = (q - values[left - 1]) * (q - values[left - 1]);
+        } else {
+            dr = INFINITY;
+            if (right < n)
+                dr = (q - values[right]) * (q - values[right]);
+        }
+        if (at == exclude)
+            continue;
+        dist[count] = d2;
+        index[count++] = at;
+    }
+    double last = dist[k - 1];
+    if ((left > 0 && dl <= last) || (right < n && dr <= last))
+        return 0; /* a row left behind ties the k-th distance */
+    /* equal distances, next to each other, in index order; then roots */
+    for (size_t t = 1; t < k; t++) {
+        double d2 = dist[t];
+        size_t at = index[t], s = t;
+        for (; s > 0 && dist[s - 1] == d2 && index[s - 1] > at; s--) {
+            dist[s] = dist[s - 1];
+            index[s] = index[s - 1];
+        }
+        dist[s] = d2;
+        index[s] = at;
+    }
+    for (size_t t = 0; t < k; t++)
+        dist[t] = sqrt(dist[t]);
+    return 1;
+}

@@ -2,7 +2,8 @@
  * test_knn_reference): every distance computed, then a full insertion sort
  * by (distance, index). Data with
  * small integer coordinates make exact ties everywhere, and duplicated
- * rows; both algorithms, batch and self-queries, the row query, several
+ * rows; every algorithm (brute, kd_tree, sorted), batch and self-queries,
+ * the row query, several
  * thread counts, data far from the origin (where the GEMM formula cancels)
  * and allocation failures. */
 #include "testing.h"
@@ -23,7 +24,7 @@ static int same_answer(const double *da, const size_t *ia, const double *db, con
     return 1;
 }
 
-/* Both algorithms against the reference on n x d rows x and m queries q
+/* Every algorithm against the reference on n x d rows x and m queries q
  * (the first of them equal to row 5). */
 static void check_data(const double *x, size_t n, size_t d, const double *q, size_t m, size_t k)
 {
@@ -114,6 +115,26 @@ static void test_ties_and_duplicates(void)
     check_case(150, 1, 6, 0, 1, 6);     /* one column, k = 1 */
     check_case(700, 1, 9, 0, 25, 10);   /* one column, runs of equal values longer than k */
     check_case(300, 1, 40, 0, 299, 11); /* one column, k = n - 1 */
+}
+
+/* One column of distinct values: the sorted search then answers most
+ * queries by its direct merge, and falls back on the heap only where a
+ * row left out ties the k-th distance (a query halfway between two
+ * values; values on a grid, so such ties are exact). */
+static void test_distinct_column(void)
+{
+    size_t n = 1009, m = 60;
+    double *x = malloc(n * sizeof *x), *q = malloc(m * sizeof *q);
+    for (size_t i = 0; i < n; i++)
+        x[i] = 0.25 * (double)((i * 7919) % n); /* a permutation of the grid */
+    for (size_t i = 0; i < m; i++)
+        q[i] = i % 2 ? 0.125 + 0.25 * (double)((i * 31) % n) : 0.25 * (double)(i * 17) + 0.01;
+    q[0] = x[5];
+    check_data(x, n, 1, q, m, 1);
+    check_data(x, n, 1, q, m, 8);
+    check_data(x, n, 1, q, m, 30);
+    free(x);
+    free(q);
 }
 
 /* Far from the origin the GEMM formula would cancel without centring and
@@ -212,6 +233,7 @@ int main(void)
 {
     RUN(test_ties_and_duplicates);
     RUN(test_many_queries);
+    RUN(test_distinct_column);
     RUN(test_far_from_origin);
     RUN(test_wide_ranges);
     RUN(test_far_outliers);
