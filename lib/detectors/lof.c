@@ -145,21 +145,50 @@ LOF_FORMULAS(, size_t)
 LOF_FORMULAS(_fit, uint32_t)
 
 /* Every training row's k neighbours, leaving the row out: distances into
- * dist (n x k), indices into index (n x k, 32-bit), FIT_BLOCK rows at a
- * time through a block of the engine's size_t indices. */
+ * dist (n x k), indices into *index (n x k, 32-bit, new, the caller's to
+ * an_free), FIT_BLOCK rows at a time through a block of the engine's size_t
+ * indices. The KD-tree is the exception: it groups the queries of a
+ * self-query by leaf only when it has every row at once (its own order),
+ * and blocks of row numbers made shuttle's fit 1.36 -> 1.85 CPU s; it
+ * takes all n rows in one size_t list, narrowed in place afterwards. */
 static anoma_status self_neighbours(const lof_state *s, size_t n_threads, double *dist,
-                                    uint32_t *index)
+                                    uint32_t **index)
 {
-    size_t n = an_nb_rows_count(&s->nb), k = s->nb.k, block = n < FIT_BLOCK ? n : FIT_BLOCK;
+    size_t n = an_nb_rows_count(&s->nb), k = s->nb.k;
+    *index = NULL;
+    if (s->nb.index->algorithm == AN_KNN_KD_TREE) {
+        size_t *wide = an_malloc_array(n, k * sizeof(size_t));
+        if (!wide)
+            return an_no_memory();
+        anoma_status st = an_knn_self_query(s->nb.index, 0, n, k, n_threads, dist, wide);
+        if (st != ANOMA_OK) {
+            an_free(wide);
+            return st;
+        }
+        /* element i moves to bytes [4i, 4i + 4), never past the unread 8i */
+        for (size_t i = 0; i < n * k; i++) {
+            uint32_t v = (uint32_t)wide[i];
+            memcpy((unsigned char *)wide + i * sizeof v, &v, sizeof v);
+        }
+        uint32_t *narrow = an_realloc_array(wide, n, k * sizeof(uint32_t));
+        *index = narrow ? narrow : (uint32_t *)(void *)wide; /* a failed shrink keeps it all */
+        return ANOMA_OK;
+    }
+    uint32_t *out = an_malloc_array(n, k * sizeof(uint32_t));
+    size_t block = n < FIT_BLOCK ? n : FIT_BLOCK;
     size_t *wide = an_malloc_array(block, k * sizeof(size_t));
-    anoma_status st = wide ? ANOMA_OK : an_no_memory();
+    anoma_status st = out && wide ? ANOMA_OK : an_no_memory();
     for (size_t b = 0; b < n && st == ANOMA_OK; b += block) {
         size_t m = n - b < block ? n - b : block;
         st = an_knn_self_query(s->nb.index, b, m, k, n_threads, dist + b * k, wide);
         for (size_t i = 0; i < m * k && st == ANOMA_OK; i++)
-            index[b * k + i] = (uint32_t)wide[i];
+            out[b * k + i] = (uint32_t)wide[i];
     }
     an_free(wide);
+    if (st != ANOMA_OK)
+        an_free(out);
+    else
+        *index = out;
     return st;
 }
 
@@ -173,11 +202,11 @@ static anoma_status lof_fit(void *state, const an_fit_data *data)
     AN_TRY(an_nb_fit(&s->nb, data));
     size_t n = an_nb_rows_count(&s->nb), k = s->nb.k;
     double *dist = an_malloc_array(n, k * sizeof(double));
-    uint32_t *index = an_malloc_array(n, k * sizeof(uint32_t));
+    uint32_t *index = NULL;
     double *work = AN_NEW_ARRAY(double, k);
-    anoma_status st = dist && index && work ? alloc_arrays(s, n) : an_no_memory();
+    anoma_status st = dist && work ? alloc_arrays(s, n) : an_no_memory();
     if (st == ANOMA_OK)
-        st = self_neighbours(s, data->n_threads, dist, index);
+        st = self_neighbours(s, data->n_threads, dist, &index);
     if (st == ANOMA_OK) {
         for (size_t i = 0; i < n; i++)
             s->kdist[i] = dist[i * k + k - 1];

@@ -279,10 +279,10 @@ anoma_status an_nb_fit(an_nb_detector *s, const an_fit_data *data)
 {
     an_nb_release(s);
     AN_TRY(check_fit_rows(s, data));
-    an_nb_rows *equal = s->keep_rows ? find_equal(s->table, data->x, data->rows, data->cols) : NULL;
+    an_nb_rows *equal = NULL;
     if (!s->keep_rows) {
         AN_TRY(use_in_place(s, data));
-    } else if (equal) {
+    } else if ((equal = find_equal(s->table, data->x, data->rows, data->cols))) {
         AN_TRY(use_rows(s, equal));
     } else {
         an_nb_rows *fresh = AN_NEW_ZEROED(an_nb_rows, 1);
