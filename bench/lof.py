@@ -1,8 +1,14 @@
-"""LocalOutlierFactor fit (which scores every training row, outlier mode)
-plus novelty scoring of 2000 new rows, libanoma against scikit-learn 1.2, on
-the same data in the same run. Not a test: nothing here asserts a time.
+"""LocalOutlierFactor against scikit-learn 1.2, on the same data in the same
+run, in the two modes a user meets, the default first:
 
-    /usr/bin/python3 bench/lof.py [--quick] [--only SETS] [--one-thread] [LIBRARY]
+- outlier mode (scikit-learn's default, novelty=False): ``fit_predict(X)`` of
+  the training rows, then their ``negative_outlier_factor_``;
+- novelty mode (novelty=True): fit, then ``score_samples`` of 2000 new rows,
+  and the single-row latency.
+
+Not a test: nothing here asserts a time.
+
+    /usr/bin/python3 bench/lof.py [--quick] [--only SETS] [--one-thread] [--mode M] [LIBRARY]
 
 LIBRARY defaults to build-bench/lib/libanoma.so (bench/run builds it). Each
 measurement runs in its own subprocess, so that its peak memory (ru_maxrss
@@ -13,9 +19,10 @@ the process (process_time: on a shared machine under load, wall time
 measures the other work more than this one) and the all-cores runs in wall
 seconds, and with each search algorithm where it
 matters for the auto rule. Prints the OpenBLAS line (bench/blas_info.py),
-then Markdown rows: seconds, peak MiB, single-row latency (median of one
-call per row: libanoma's RowScorer, scikit-learn's score_samples on a
-1-row array) and the ratio scikit-learn / libanoma (> 1: libanoma faster).
+then one Markdown table a mode: seconds, peak MiB, single-row latency
+(novelty mode; median of one call per row: libanoma's RowScorer,
+scikit-learn's score_samples on a 1-row array) and the ratio
+scikit-learn / libanoma (> 1: libanoma faster or smaller).
 """
 import json
 import os
@@ -37,28 +44,39 @@ def data(name):
     return np.array(load_csv(name)[0])
 
 
-def child(library, impl, name, algorithm, threads):
+def child(library, impl, name, algorithm, threads, mode):
     os.environ["ANOMA_LIBRARY"] = library
     sys.path.insert(0, os.path.join(ROOT, "bindings", "python"))
     import numpy as np
     X = data(name)
     new = X[np.random.default_rng(1).integers(0, len(X), 2000)] + 1e-3
+    novelty = mode == "novelty"
     if impl == "sklearn":
         from sklearn.neighbors import LocalOutlierFactor
-        make = lambda: LocalOutlierFactor(n_jobs=1, novelty=True)  # noqa: E731
+        make = lambda: LocalOutlierFactor(n_jobs=1, novelty=novelty)  # noqa: E731
     else:
         import anoma
         make = lambda: anoma.LocalOutlierFactor(n_jobs=threads, algorithm=algorithm,  # noqa: E731
-                                                novelty=True)
+                                                novelty=novelty)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     clock = time.process_time if threads == 1 else time.perf_counter
+    result = {"score": 0.0, "row_us": float("nan")}
+    if not novelty:  # what a user meets first: the default estimator's fit_predict
+        t = clock()
+        est = make()
+        est.fit_predict(X)
+        est.negative_outlier_factor_
+        result["fit"] = clock() - t
+        result["peak"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+        print(json.dumps(result))
+        return
     t = clock()
     est = make().fit(X)
-    fit = clock() - t
+    result["fit"] = clock() - t
     t = clock()
     est.score_samples(new)
-    score = clock() - t
-    peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    result["score"] = clock() - t
+    result["peak"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     # single-row latency: the median over rows scored one call each
     rows = new[:200 if impl != "sklearn" else 50]
     if impl == "sklearn":
@@ -70,19 +88,61 @@ def child(library, impl, name, algorithm, threads):
         t = time.perf_counter()
         call(r)
         times.append(time.perf_counter() - t)
-    row_us = 1e6 * float(np.median(times))
-    print(json.dumps({"fit": fit, "score": score, "peak": peak, "row_us": row_us}))
+    result["row_us"] = 1e6 * float(np.median(times))
+    print(json.dumps(result))
 
 
-def run(library, impl, name, algorithm="auto", threads=1):
+def run(library, impl, name, mode, algorithm="auto", threads=1):
     out = subprocess.run([sys.executable, __file__, "--child", library, impl, name, algorithm,
-                          str(threads)], check=True, capture_output=True, text=True).stdout
+                          str(threads), mode], check=True, capture_output=True, text=True).stdout
     return json.loads(out)
+
+
+def table(library, sets, mode, one_thread):
+    if mode == "outlier":
+        print("Outlier mode (default): `LocalOutlierFactor().fit_predict(X)`\n")
+        print("| data | libanoma | fit_predict s | peak MiB | scikit-learn fit_predict s "
+              "| peak MiB | time ratio | peak ratio |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|")
+    else:
+        print("Novelty mode: `LocalOutlierFactor(novelty=True).fit(X).score_samples(2000 rows)`"
+              "\n")
+        print("| data | libanoma | fit s | score 2000 s | peak MiB | row µs | scikit-learn fit s "
+              "| score s | peak MiB | row µs | time ratio (fit+score) | peak ratio |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name in sets:
+        try:
+            theirs = run(library, "sklearn", name, mode)
+        except subprocess.CalledProcessError as e:
+            print("| %s | scikit-learn failed: %s |" % (name, e.stderr.strip()[-80:]))
+            continue
+        d = int(name.split("x")[1]) if name.startswith("random") else None
+        variants = [("auto", 1), ("auto", -1)]
+        if one_thread:
+            variants = [("auto", 1)]
+        elif d is not None and d <= 15:  # the algorithm auto does not take, for the auto rule
+            variants.append(("kd_tree" if d >= 10 else "brute", 1))
+        for algorithm, threads in variants:
+            ours = run(library, "anoma", name, mode, algorithm, threads)
+            time_ratio = (theirs["fit"] + theirs["score"]) / (ours["fit"] + ours["score"])
+            peak_ratio = theirs["peak"] / ours["peak"] if ours["peak"] > 0 else float("inf")
+            who = "%s, %s" % (algorithm, "1 thread" if threads == 1 else "all cores")
+            if mode == "outlier":
+                print("| %s | %s | %.2f | %.1f | %.2f | %.1f | %.1fx | %.2fx |" % (
+                    name, who, ours["fit"], ours["peak"], theirs["fit"], theirs["peak"],
+                    time_ratio, peak_ratio), flush=True)
+            else:
+                print("| %s | %s | %.2f | %.3f | %.1f | %.1f | %.2f | %.3f | %.1f | %.0f "
+                      "| %.1fx | %.2fx |" % (
+                          name, who, ours["fit"], ours["score"], ours["peak"], ours["row_us"],
+                          theirs["fit"], theirs["score"], theirs["peak"], theirs["row_us"],
+                          time_ratio, peak_ratio), flush=True)
+    print()
 
 
 def main():
     import argparse
-    ap = argparse.ArgumentParser(description="LOF fit + scoring against scikit-learn")
+    ap = argparse.ArgumentParser(description="LOF against scikit-learn, outlier then novelty mode")
     ap.add_argument("library", nargs="?",
                     default=os.path.join(ROOT, "build-bench", "lib", "libanoma.so"))
     ap.add_argument("--quick", action="store_true", help="the two 20000-row sets only")
@@ -90,6 +150,9 @@ def main():
                     "part of one: cardio,20000x100)")
     ap.add_argument("--one-thread", action="store_true",
                     help="only libanoma's auto, one thread row (no all-cores, no other algorithm)")
+    ap.add_argument("--mode", choices=("both", "outlier", "novelty"), default="both",
+                    help="outlier mode (the default estimator's fit_predict), novelty mode, "
+                    "or both, in that order (default)")
     opts = ap.parse_args()
     library = os.path.abspath(opts.library)
     sets = ["random:20000x10", "random:20000x100"]
@@ -102,33 +165,13 @@ def main():
     sys.path.insert(0, os.path.join(ROOT, "bench"))
     from blas_info import openblas_line
     print(openblas_line() + "\n")
-    print("| data | libanoma | fit s | score 2000 s | peak MiB | row µs | scikit-learn fit s "
-          "| score s | peak MiB | row µs | ratio (fit+score) |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for name in sets:
-        try:
-            theirs = run(library, "sklearn", name)
-        except subprocess.CalledProcessError as e:
-            print("| %s | scikit-learn failed: %s |" % (name, e.stderr.strip()[-80:]))
-            continue
-        d = int(name.split("x")[1]) if name.startswith("random") else None
-        variants = [("auto", 1), ("auto", -1)]
-        if opts.one_thread:
-            variants = [("auto", 1)]
-        elif d is not None and d <= 15:  # the algorithm auto does not take, for the auto rule
-            variants.append(("kd_tree" if d >= 10 else "brute", 1))
-        for algorithm, threads in variants:
-            ours = run(library, "anoma", name, algorithm, threads)
-            total_ours = ours["fit"] + ours["score"]
-            total_theirs = theirs["fit"] + theirs["score"]
-            print("| %s | %s, %s | %.2f | %.3f | %.0f | %.1f | %.2f | %.3f | %.0f | %.0f | %.1fx |" % (
-                name, algorithm, "1 thread" if threads == 1 else "all cores", ours["fit"],
-                ours["score"], ours["peak"], ours["row_us"], theirs["fit"], theirs["score"],
-                theirs["peak"], theirs["row_us"], total_theirs / total_ours), flush=True)
+    for mode in ("outlier", "novelty"):
+        if opts.mode in (mode, "both"):
+            table(library, sets, mode, opts.one_thread)
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]))
+        child(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]), sys.argv[7])
     else:
         main()

@@ -10,7 +10,7 @@
  * The table has three parts:
  *   - always: create, destroy, fit, score_row, save, load;
  *   - optional: score_batch, feature_scores_row, scratch, training_scores,
- *     share_rows, memory, describe;
+ *     cannot_score, share_rows, memory, describe;
  *   - stateful (ANOMA_FLAG_STATEFUL): per-entity state for streams, read
  *     and updated by each observation of one entity (a window, a recurrent
  *     network's hidden state, an online estimate). The model refuses
@@ -113,6 +113,13 @@ typedef struct an_detector_vtable {
      * in training order; NULL (or *rows 0) = none. The model takes its
      * threshold and normalisation from them instead of scoring the rows. */
     const double *(*training_scores)(const void *state, size_t *rows);
+
+    /* Optional: NULL when the fitted state scores rows, else why it cannot
+     * (lof fitted with keep_rows=false holds no training rows to search).
+     * score_row cannot fail, so the row scorer and streams refuse such a
+     * model when they are created; score_batch refuses with the same
+     * reason. NULL entry = the detector always scores. */
+    const char *(*cannot_score)(const void *state);
 
     /* Fitted state to and from a payload. save writes the layout
      * `payload_version`; load gets the version the payload was written

@@ -51,13 +51,14 @@ static void rows_free(an_nb_rows *rows)
         return;
     for (size_t a = 0; a < sizeof rows->index / sizeof *rows->index; a++)
         an_knn_free(&rows->index[a]);
-    an_free(rows->x);
+    if (!rows->borrowed)
+        an_free(rows->x);
     an_free(rows);
 }
 
 static size_t rows_memory(const an_nb_rows *rows)
 {
-    size_t bytes = sizeof *rows + rows->n * rows->d * sizeof(double);
+    size_t bytes = sizeof *rows + (rows->borrowed ? 0 : rows->n * rows->d * sizeof(double));
     for (size_t a = 0; a < sizeof rows->index / sizeof *rows->index; a++)
         bytes += an_knn_memory(&rows->index[a]);
     return bytes;
@@ -183,6 +184,7 @@ void an_nb_init(an_nb_detector *s, const char *name, const an_params *params)
     memset(s, 0, sizeof *s);
     s->name = name;
     s->n_neighbors = (size_t)an_params_int(params, "n_neighbors");
+    s->keep_rows = 1;
     s->algorithm = (an_knn_algorithm)an_params_choice(params, "algorithm");
 }
 
@@ -192,6 +194,7 @@ void an_nb_release(an_nb_detector *s)
     s->rows = NULL;
     s->index = NULL;
     s->k = 0;
+    s->n = 0;
     if (!rows || --rows->users)
         return;
     size_t at = s->table ? table_position(s->table, rows) : SIZE_MAX;
@@ -242,17 +245,44 @@ static anoma_status adopt(an_nb_detector *s, an_nb_rows *fresh)
     return use_rows(s, fresh);
 }
 
-anoma_status an_nb_fit(an_nb_detector *s, const an_fit_data *data)
+/* What every fit refuses: fewer than 2 rows, a missing value. */
+static anoma_status check_fit_rows(const an_nb_detector *s, const an_fit_data *data)
 {
-    an_nb_release(s);
     if (data->rows < MIN_ROWS)
         return an_error(ANOMA_ERR_EMPTY, "%s: fit needs at least %d rows, got n_samples = %zu",
                         s->name, MIN_ROWS, data->rows);
     char what[64];
     snprintf(what, sizeof what, "%s: fit", s->name);
-    AN_TRY(an_nb_check_complete(what, data->x, data->rows, data->cols));
-    an_nb_rows *equal = find_equal(s->table, data->x, data->rows, data->cols);
-    if (equal) {
+    return an_nb_check_complete(what, data->x, data->rows, data->cols);
+}
+
+static void set_k(an_nb_detector *s)
+{
+    s->n = s->rows->n;
+    s->k = s->n_neighbors < s->n - 1 ? s->n_neighbors : s->n - 1;
+}
+
+/* The caller's rows, searched in place: out of the table, never freed. */
+static anoma_status use_in_place(an_nb_detector *s, const an_fit_data *data)
+{
+    an_nb_rows *rows = AN_NEW_ZEROED(an_nb_rows, 1);
+    if (!rows)
+        return an_no_memory();
+    rows->x = (double *)data->x; /* only read: borrowed rows are never freed nor written */
+    rows->borrowed = 1;
+    rows->n = data->rows;
+    rows->d = data->cols;
+    return use_rows(s, rows); /* on failure use_rows frees it: it is in no table */
+}
+
+anoma_status an_nb_fit(an_nb_detector *s, const an_fit_data *data)
+{
+    an_nb_release(s);
+    AN_TRY(check_fit_rows(s, data));
+    an_nb_rows *equal = NULL;
+    if (!s->keep_rows) {
+        AN_TRY(use_in_place(s, data));
+    } else if ((equal = find_equal(s->table, data->x, data->rows, data->cols))) {
         AN_TRY(use_rows(s, equal));
     } else {
         an_nb_rows *fresh = AN_NEW_ZEROED(an_nb_rows, 1);
@@ -265,17 +295,30 @@ anoma_status an_nb_fit(an_nb_detector *s, const an_fit_data *data)
         fresh->d = data->cols;
         AN_TRY(adopt(s, fresh));
     }
-    s->k = s->n_neighbors < s->rows->n - 1 ? s->n_neighbors : s->rows->n - 1;
+    set_k(s);
     return ANOMA_OK;
 }
 
-size_t an_nb_rows_count(const an_nb_detector *s) { return s->rows ? s->rows->n : 0; }
+void an_nb_fit_done(an_nb_detector *s)
+{
+    if (s->keep_rows || !s->rows)
+        return;
+    size_t k = s->k, n = s->n;
+    an_nb_release(s);
+    s->k = k;
+    s->n = n;
+}
+
+size_t an_nb_rows_count(const an_nb_detector *s) { return s->n; }
 
 void an_nb_save(const an_nb_detector *s, an_writer *w)
 {
     an_put_u64(w, s->k);
-    size_t at = s->table ? table_position(s->table, s->rows) : SIZE_MAX;
-    if (at != SIZE_MAX) {
+    size_t at = s->table && s->rows ? table_position(s->table, s->rows) : SIZE_MAX;
+    if (!s->rows) {
+        an_put_u32(w, AN_NB_NO_ROWS);
+        an_put_u64(w, s->n);
+    } else if (at != SIZE_MAX) {
         an_put_u32(w, (uint32_t)(at + 1));
     } else {
         an_put_u32(w, 0);
@@ -289,6 +332,20 @@ anoma_status an_nb_load(an_nb_detector *s, an_reader *r, size_t n_features, uint
     uint64_t k = an_get_u64(r);
     uint32_t ref = version >= 2 ? an_get_u32(r) : 0;
     AN_TRY(an_reader_status(r));
+    if ((ref == AN_NB_NO_ROWS) == s->keep_rows) { /* rows where none are kept, or none */
+        an_reader_fail(r);
+        return an_reader_status(r);
+    }
+    if (ref == AN_NB_NO_ROWS) {
+        uint64_t n = an_get_u64(r);
+        if (r->failed || n < MIN_ROWS || n > SIZE_MAX / sizeof(double) || k < 1 || k > n - 1) {
+            an_reader_fail(r);
+            return an_reader_status(r);
+        }
+        s->n = (size_t)n;
+        s->k = (size_t)k;
+        return ANOMA_OK;
+    }
     if (ref) {
         if (!s->table || ref > s->table->n || s->table->items[ref - 1]->d != n_features) {
             an_reader_fail(r);
@@ -305,6 +362,7 @@ anoma_status an_nb_load(an_nb_detector *s, an_reader *r, size_t n_features, uint
         an_reader_fail(r);
         return an_reader_status(r);
     }
+    s->n = s->rows->n;
     s->k = (size_t)k;
     return ANOMA_OK;
 }
@@ -340,6 +398,12 @@ size_t an_nb_memory(const an_nb_detector *s)
 
 void an_nb_describe(const an_nb_detector *s, const char *extra, an_strbuf *out)
 {
+    if (!s->rows) {
+        an_strbuf_printf(out, "  training rows: none kept (keep_rows=false: %zu rows searched in "
+                         "place at fit; scores no new rows), k = %zu neighbours%s\n", s->n, s->k,
+                         extra);
+        return;
+    }
     size_t at = s->table ? table_position(s->table, s->rows) : SIZE_MAX;
     an_strbuf_printf(out, "  training rows: %zu x %zu", s->rows->n, s->rows->d);
     if (at != SIZE_MAX)

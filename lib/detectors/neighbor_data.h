@@ -26,7 +26,8 @@
 #include "neighbors/knn.h"
 
 typedef struct an_nb_rows {
-    double *x; /* n x d, owned */
+    double *x; /* n x d, owned, or the caller's for a fit in place (borrowed) */
+    int borrowed;
     size_t n, d;
     size_t users; /* detectors holding a reference */
     /* by resolved algorithm (AN_KNN_BRUTE, AN_KNN_KD_TREE, AN_KNN_SORTED); x NULL = not built */
@@ -58,6 +59,13 @@ typedef struct an_nb_detector {
     size_t n_neighbors;
     an_knn_algorithm algorithm;
     size_t k;           /* effective: min(n_neighbors, n - 1) */
+    size_t n;           /* training rows, kept or not */
+    /* 1 (knn, lof's default): fit copies the rows and keeps them. 0 (lof
+     * keep_rows=false): fit searches the caller's rows in place and
+     * an_nb_fit_done forgets them; the detector then keeps k and n only,
+     * and cannot search. A copy of n x d doubles was most of such a fit's
+     * peak memory, for rows it never searches again. */
+    int keep_rows;
     an_nb_table *table; /* the model's; NULL: the rows are this detector's alone */
     an_nb_rows *rows;   /* NULL until fitted or loaded */
     const an_knn_index *index; /* over rows, for `algorithm` */
@@ -70,19 +78,29 @@ int an_nb_row_complete(const double *row, size_t cols);
  * row, with the advice to impute; `what` names the detector and the call. */
 anoma_status an_nb_check_complete(const char *what, const double *x, size_t rows, size_t cols);
 
-/* Unfitted, from the parameters n_neighbors and algorithm. */
+/* Unfitted, from the parameters n_neighbors and algorithm; keep_rows 1. */
 void an_nb_init(an_nb_detector *s, const char *name, const an_params *params);
 /* Drop the reference to the rows: unfitted again. */
 void an_nb_release(an_nb_detector *s);
 /* The training rows (at least 2 complete ones, else an error naming the
- * detector) from the table or copied into it, their index, and k. */
+ * detector) from the table or copied into it, their index, and k. Without
+ * keep_rows the index searches data->x itself (valid during the fit only),
+ * out of the table. */
 anoma_status an_nb_fit(an_nb_detector *s, const an_fit_data *data);
+/* The detector's fit has read what it needs: without keep_rows, drop the
+ * caller's rows and their index, keeping k and n. */
+void an_nb_fit_done(an_nb_detector *s);
+/* Training rows, kept or not (0 unfitted). */
 size_t an_nb_rows_count(const an_nb_detector *s);
 
 /* Payload, version 2: u64 k, then u32 rows: r >= 1 is the table's matrix
  * r - 1 (the model's r-th SHARED_ROWS section), 0 the matrix inline as
- * SHARED_ROWS holds it. Saved with a table the reference, else inline.
- * Version 1 (libanoma before 0.2.0 shared rows): u64 k, the matrix inline. */
+ * SHARED_ROWS holds it, AN_NB_NO_ROWS none kept (keep_rows 0), u64 n
+ * following. Saved with a table the reference, else inline. Version 1
+ * (libanoma before 0.2.0 shared rows): u64 k, the matrix inline. A
+ * detector that keeps rows refuses AN_NB_NO_ROWS, and one that does not
+ * refuses rows: the payload matches the parameter. */
+#define AN_NB_NO_ROWS UINT32_MAX
 void an_nb_save(const an_nb_detector *s, an_writer *w);
 /* Either version back, every count checked: the reference in range, or
  * the inline matrix as an_nb_table_load checks it, taken into the table

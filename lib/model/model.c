@@ -280,6 +280,18 @@ anoma_status an_model_check_stateless(const anoma_model *m, const char *what)
     return ANOMA_OK;
 }
 
+anoma_status an_model_check_scores_rows(const anoma_model *m, const char *what)
+{
+    for (size_t k = 0; k < m->n_detectors; k++) {
+        const an_model_detector *d = &m->detectors[k];
+        const char *why = d->vt->cannot_score ? d->vt->cannot_score(d->state) : NULL;
+        if (why)
+            return an_error(ANOMA_ERR_UNSUPPORTED, "%s: detector %zu ('%s') %s", what, k,
+                            d->vt->name, why);
+    }
+    return ANOMA_OK;
+}
+
 /* Labels or weights that no detector fits with (an imported detector is
  * fitted already) are refused: ignoring them would look like success. */
 static anoma_status check_used(const anoma_model *m, unsigned flag, const char *what,

@@ -192,6 +192,10 @@ anoma_status an_model_add_fitted(anoma_model *m, const char *what, const char *d
 /* ANOMA_ERR_UNSUPPORTED naming the first stateful detector, if any: their
  * scores depend on an entity's history, which only a stream has. */
 anoma_status an_model_check_stateless(const anoma_model *m, const char *what);
+/* ANOMA_ERR_UNSUPPORTED naming the first detector that cannot score rows
+ * (its vtable's cannot_score), with its reason: for the row scorer and
+ * streams, whose row paths cannot fail. */
+anoma_status an_model_check_scores_rows(const anoma_model *m, const char *what);
 
 /* Check an input matrix against the fitted model. */
 anoma_status an_model_check_input(const anoma_model *m, const anoma_matrix *x, const char *what);

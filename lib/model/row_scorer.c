@@ -25,6 +25,7 @@ anoma_status anoma_row_scorer_create(const anoma_model *m, anoma_row_scorer **ou
     if (!m->fitted)
         return an_error(ANOMA_ERR_NOT_FITTED, "row scorer: the model is not fitted");
     AN_TRY(an_model_check_stateless(m, "row scorer"));
+    AN_TRY(an_model_check_scores_rows(m, "row scorer"));
     anoma_row_scorer *s = AN_NEW_ZEROED(anoma_row_scorer, 1);
     if (!s)
         return an_no_memory();

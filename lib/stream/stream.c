@@ -186,6 +186,7 @@ anoma_status anoma_stream_create(const anoma_model *m, const char *options, anom
     *out = NULL;
     if (!m->fitted)
         return an_error(ANOMA_ERR_NOT_FITTED, "stream: the model is not fitted");
+    AN_TRY(an_model_check_scores_rows(m, "stream"));
     anoma_stream *s = AN_NEW_ZEROED(anoma_stream, 1);
     if (!s)
         return an_no_memory();

@@ -200,6 +200,83 @@ def test_row_scorer_and_saved_model_give_the_same_bits(tmp_path):
     assert loaded.threshold == est.threshold_
 
 
+# ---- outlier mode keeps no copy of the training rows (keep_rows=false) ----------------
+
+@pytest.mark.parametrize("algorithm", ["brute", "kd_tree"])
+def test_outlier_mode_keeps_no_rows_and_gives_the_same_bits(algorithm):
+    """novelty=False fits keep_rows=false: the training rows' LOF equal the
+    copying model's bit for bit (ties and duplicates beyond k included), and
+    scikit-learn's; the model holds about n x d doubles less."""
+    X = _tied_data(6, 500, 3)
+    X[:40] = X[40]  # 41 copies of one row, more than k
+    outlier = anoma.LocalOutlierFactor(algorithm=algorithm, n_jobs=2).fit(X)
+    novelty = anoma.LocalOutlierFactor(algorithm=algorithm, novelty=True).fit(X)
+    np.testing.assert_array_equal(outlier.negative_outlier_factor_,
+                                  novelty.negative_outlier_factor_)
+    assert_close(outlier.negative_outlier_factor_, sklearn_lof(X, 20).negative_outlier_factor_,
+                 "keep_rows=false")
+    assert outlier.offset_ == novelty.offset_
+    assert novelty.model_.memory_bytes - outlier.model_.memory_bytes >= X.nbytes
+    assert "none kept" in outlier.model_.describe()
+
+
+def test_outlier_mode_model_refuses_to_score_with_the_reason():
+    X = _tied_data(7, 200)
+    est = anoma.LocalOutlierFactor().fit(X)
+    for method in ("anomaly_score", "predict_proba", "predict_confidence"):
+        assert not hasattr(est, method)
+    with pytest.raises(anoma.AnomaError, match="keep_rows=false") as info:
+        est.model_.score(X[:3])
+    assert info.value.name == "ANOMA_ERR_UNSUPPORTED"
+    with pytest.raises(anoma.AnomaError, match="keep_rows=false"):
+        est.model_.row_scorer()
+    with pytest.raises(anoma.AnomaError, match="keep_rows=false"):
+        est.model_.predict(X[:3])
+
+
+def test_outlier_mode_model_round_trips(tmp_path):
+    X = _tied_data(8, 300)
+    est = anoma.LocalOutlierFactor(contamination=0.1).fit(X)
+    labels = est.fit_predict(X)
+    restored = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(restored.negative_outlier_factor_, est.negative_outlier_factor_)
+    assert restored.offset_ == est.offset_
+    path = tmp_path / "lof-outlier.anoma"
+    est.model_.save(str(path))
+    loaded = anoma.Model.load(str(path))
+    np.testing.assert_array_equal(loaded.training_scores(), est.model_.training_scores())
+    np.testing.assert_array_equal(np.where(-loaded.training_scores() < -loaded.threshold, -1, 1),
+                                  labels)
+    with pytest.raises(anoma.AnomaError, match="keep_rows=false"):
+        loaded.score(X[:2])
+
+
+def test_payload_must_match_keep_rows():
+    """The rows field says "none kept" (0xFFFFFFFF, then n) exactly when
+    keep_rows=false; either mismatch, and a bad count, is refused."""
+    x = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 3.0]])
+    values = (np.asarray([1.0, 1.0, 3.0], "<f8").tobytes() + np.asarray([1.0, 1.0, 0.3], "<f8")
+              .tobytes() + np.asarray([1.0, 1.0, 3.3], "<f8").tobytes())
+    rowless = struct.pack("<QIQ", 1, 0xFFFFFFFF, 3) + values
+    model = anoma.Model({"threshold": 1.5}, detectors=()).import_detector(
+        "lof", rowless, 2, {"n_neighbors": 1, "keep_rows": False})
+    np.testing.assert_array_equal(model.training_scores(), [1.0, 1.0, 3.3])
+    with_rows = _payload(k=1, x=x, kdist=[1.0, 1.0, 3.0], lrd=[1.0, 1.0, 0.3],
+                         scores=[1.0, 1.0, 3.3])
+    bad = [(rowless, {}), (with_rows, {"keep_rows": False}),
+           (struct.pack("<QIQ", 3, 0xFFFFFFFF, 3) + values, {"keep_rows": False}),
+           (struct.pack("<QIQ", 1, 0xFFFFFFFF, 1) + values[:8], {"keep_rows": False}),
+           (struct.pack("<QIQ", 1, 0xFFFFFFFF, 2 ** 40) + values, {"keep_rows": False})]
+    for payload, params in bad:
+        with pytest.raises(anoma.AnomaError):
+            anoma.Model({"threshold": 1.5}, detectors=()).import_detector(
+                "lof", payload, 2, dict(params, n_neighbors=1))
+    for cut in range(len(rowless)):
+        with pytest.raises(anoma.AnomaError):
+            anoma.Model({"threshold": 1.5}, detectors=()).import_detector(
+                "lof", rowless[:cut], 2, {"n_neighbors": 1, "keep_rows": False})
+
+
 # ---- thresholds and scikit-learn's conventions ------------------------------------------
 
 @pytest.mark.parametrize("contamination", ["auto", 0.05, 0.2])

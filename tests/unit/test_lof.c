@@ -4,6 +4,7 @@
  * batch = row scorer = saved and reloaded model, every truncation of the
  * saved bytes refused, missing values refused by name, allocation failures. */
 #include "testing.h"
+#include "anoma/stream.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,58 @@ static void test_rate_uses_outlier_mode(void)
     double t;
     CHECK_OK(anoma_model_threshold(m, &t));
     CHECK(test_close(t, 1 + (2.0 - 2.0 * 0.3333333333333333 - 1) * ((2 + G) / (1 + G) - 1), 1e-12));
+    anoma_model_free(m);
+}
+
+/* keep_rows=false on the line of test_line_by_hand: the same training
+ * scores and threshold from a fit that copies nothing (the caller's buffer
+ * is overwritten right after fit and nothing changes), scoring refused by
+ * every path with the reason, and the same after a save and load. */
+static void test_without_rows(void)
+{
+    double x[3] = {0, 1, 3};
+    anoma_model *m = NULL;
+    CHECK_OK(anoma_model_create("contamination=auto", &m));
+    CHECK_OK(anoma_model_add_detector(m, "lof", "n_neighbors=1 keep_rows=false", NULL));
+    anoma_matrix mx = {x, 3, 1, 1, ANOMA_F64};
+    CHECK_OK(anoma_model_fit(m, &mx, NULL, NULL));
+    x[0] = x[1] = x[2] = 1e300; /* the caller's again: the model must not read it */
+    const double q[1] = {6};
+    anoma_matrix mq = {q, 1, 1, 1, ANOMA_F64};
+    for (int round = 0; round < 2; round++) {
+        double train[3], s[1], t;
+        CHECK_OK(anoma_model_training_scores(m, 0, train, 3, NULL));
+        CHECK(test_close(train[0], 1, 1e-15) && test_close(train[1], 1, 1e-15));
+        CHECK(test_close(train[2], (2 + G) / (1 + G), 1e-15));
+        CHECK_OK(anoma_model_threshold(m, &t));
+        CHECK(t == 1.5);
+        CHECK_STATUS(anoma_model_score(m, &mq, s), ANOMA_ERR_UNSUPPORTED);
+        CHECK(strstr(anoma_last_error(), "keep_rows=false") != NULL);
+        anoma_row_scorer *rs = NULL;
+        CHECK_STATUS(anoma_row_scorer_create(m, &rs), ANOMA_ERR_UNSUPPORTED);
+        CHECK(rs == NULL && strstr(anoma_last_error(), "keep_rows=false") != NULL);
+        anoma_stream *st = NULL;
+        CHECK_STATUS(anoma_stream_create(m, NULL, &st), ANOMA_ERR_UNSUPPORTED);
+        CHECK(st == NULL);
+        char text[2048];
+        size_t needed = 0;
+        CHECK_OK(anoma_model_describe(m, text, sizeof text, &needed));
+        CHECK(strstr(text, "none kept") != NULL);
+        size_t size = 0;
+        unsigned char *bytes = TEST_SAVED_BYTES(m, &size);
+        for (size_t cut = 0; cut < size; cut++) { /* every truncation refused */
+            anoma_model *bad = NULL;
+            if (anoma_model_load_memory(bytes, cut, &bad) == ANOMA_OK) {
+                test_fail(__FILE__, __LINE__, "a model cut at %zu of %zu bytes loaded", cut, size);
+                anoma_model_free(bad);
+            }
+        }
+        anoma_model *back = NULL;
+        CHECK_OK(anoma_model_load_memory(bytes, size, &back));
+        free(bytes);
+        anoma_model_free(m);
+        m = back; /* the second round checks the loaded model */
+    }
     anoma_model_free(m);
 }
 
@@ -140,6 +193,7 @@ int main(void)
 {
     RUN(test_line_by_hand);
     RUN(test_rate_uses_outlier_mode);
+    RUN(test_without_rows);
     RUN(test_row_batch_and_reload_agree);
     RUN(test_bad_input);
     RUN(test_allocation_failures);

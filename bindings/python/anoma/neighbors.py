@@ -87,7 +87,13 @@ class LocalOutlierFactor(_OutlierDetector):
     ``novelty=False`` (outlier detection, the default): ``fit_predict(X)``
     labels the training rows, and ``negative_outlier_factor_`` holds their
     scores (each row's neighbours leave the row itself out);
-    ``score_samples``, ``decision_function`` and ``predict`` do not exist.
+    ``score_samples``, ``decision_function``, ``predict`` (and libanoma's
+    ``anomaly_score``, ``predict_proba``, ``predict_confidence``) do not exist.
+    The fitted model (``model_``) then keeps no copy of the training rows
+    (the library's ``keep_rows=false``): its own scoring of rows
+    (``model_.score``, ``model_.row_scorer()``) raises
+    ``anoma.errors.AnomaError`` (status ``ANOMA_ERR_UNSUPPORTED``, naming
+    ``keep_rows=false``), while saving, loading and pickling work.
     ``novelty=True``: those three score new rows against the training rows,
     and ``fit_predict`` does not exist. Either way ``offset_`` is -1.5 for
     ``contamination="auto"``, else the ``contamination`` percentile of
@@ -121,7 +127,9 @@ class LocalOutlierFactor(_OutlierDetector):
                           "n_neighbors will be set to (n_samples - 1) for estimation." % (k, n))
         model_params = self._contamination_params()
         model_params["n_threads"] = _n_threads(self.n_jobs, who)
-        model = Model(model_params, [("lof", {"n_neighbors": k, "algorithm": algorithm})])
+        # outlier mode never scores new rows: the model keeps no copy of X
+        model = Model(model_params, [("lof", {"n_neighbors": k, "algorithm": algorithm,
+                                              "keep_rows": bool(self.novelty)})])
         self._fit_model(model, x, names)
         self.n_neighbors_ = max(1, min(k, n - 1))
         self.n_samples_fit_ = n
@@ -140,6 +148,12 @@ class LocalOutlierFactor(_OutlierDetector):
         self.fit(X)
         return np.where(self.negative_outlier_factor_ < self.offset_, -1, 1)
 
+    @_only_if(_needs_novelty("anomaly_score"))
+    def anomaly_score(self, X):
+        """LOF of new rows against the training rows, higher = more
+        anomalous (novelty=True only)."""
+        return _OutlierDetector.anomaly_score(self, X)
+
     @_only_if(_needs_novelty("score_samples"))
     def score_samples(self, X):
         """-LOF of new rows against the training rows (novelty=True only)."""
@@ -154,6 +168,16 @@ class LocalOutlierFactor(_OutlierDetector):
     def predict(self, X):
         """-1 (outlier) or +1 for new rows (novelty=True only)."""
         return _OutlierDetector.predict(self, X)
+
+    @_only_if(_needs_novelty("predict_proba"))
+    def predict_proba(self, X):
+        """P(normal), P(anomaly) of new rows (novelty=True only)."""
+        return _OutlierDetector.predict_proba(self, X)
+
+    @_only_if(_needs_novelty("predict_confidence"))
+    def predict_confidence(self, X):
+        """How sure each decision on new rows is (novelty=True only)."""
+        return _OutlierDetector.predict_confidence(self, X)
 
 
 class KNNDetector(_OutlierDetector):
