@@ -137,6 +137,55 @@ static void test_every_detector(void)
     CHECK(detectors >= 10);
 }
 
+/* lof with keep_rows=false fits on the caller's rows and scores none,
+ * so test_fit_reload's scoring does not apply: fit, save and load, and
+ * the reloaded training scores match `scores` (or fill it, when `fill`). */
+typedef struct rowless {
+    double scores[ROWS];
+    int fill;
+} rowless;
+
+static anoma_status fit_reload_without_rows(void *ctx)
+{
+    rowless *r = ctx;
+    double scores[ROWS];
+    anoma_model *m = NULL, *back = NULL;
+    void *saved = NULL;
+    size_t size = 0;
+    anoma_matrix x = anoma_matrix_f64(data, ROWS, COLS);
+    anoma_status st = anoma_model_create("n_threads=1", &m);
+    if (st == ANOMA_OK)
+        st = anoma_model_add_detector(m, "lof", "n_neighbors=5 keep_rows=false", NULL);
+    if (st == ANOMA_OK)
+        st = anoma_model_fit(m, &x, NULL, NULL);
+    if (st == ANOMA_OK)
+        st = anoma_model_save_memory(m, NULL, 0, &size); /* the size */
+    if (st == ANOMA_OK)
+        st = (saved = malloc(size)) ? anoma_model_save_memory(m, saved, size, &size)
+                                    : ANOMA_ERR_INTERNAL;
+    if (st == ANOMA_OK)
+        st = anoma_model_load_memory(saved, size, &back);
+    if (st == ANOMA_OK)
+        st = anoma_model_training_scores(back, 0, scores, ROWS, NULL);
+    if (st == ANOMA_OK && r->fill)
+        memcpy(r->scores, scores, sizeof scores);
+    else if (st == ANOMA_OK && bits_differ(scores, r->scores, ROWS))
+        st = ANOMA_ERR_INTERNAL;
+    free(saved);
+    anoma_model_free(back);
+    anoma_model_free(m);
+    return st;
+}
+
+static void test_lof_without_rows(void)
+{
+    rowless r = {.fill = 1};
+    CHECK_OK(fit_reload_without_rows(&r));
+    r.fill = 0;
+    long tried = CHECK_ALLOC_FAILURES(fit_reload_without_rows, &r);
+    printf("  lof keep_rows=false fit, save, load, training scores: %ld\n", tried);
+}
+
 /* ---- every step, in one pipeline, through batch and stream ---- */
 
 enum { N = 96 };
@@ -510,6 +559,7 @@ int main(void)
     }
     make_frame_data();
     RUN(test_every_detector);
+    RUN(test_lof_without_rows);
     RUN(test_every_step);
     RUN(test_refused_pushes);
     return test_summary();

@@ -32,10 +32,12 @@ size_t test_alloc_largest(void);
 /* Back to the C library's allocator. */
 void test_alloc_restore(void);
 /* Run attempt(ctx) with the first allocation failing, then the second, ...
- * until it succeeds: each run must return ANOMA_OK or ANOMA_ERR_NO_MEMORY
- * and leave no block alive (attempt frees what it made, whatever its
- * status). Failures are reported at file:line. Returns the number of
- * failing allocations tried (the runs that returned ANOMA_ERR_NO_MEMORY). */
+ * until a run makes fewer allocations than the one refused: each run must
+ * return ANOMA_OK (an operation may get by without a refused block, as a
+ * shrink that keeps the larger one) or ANOMA_ERR_NO_MEMORY and leave no
+ * block alive (attempt frees what it made, whatever its status). Failures
+ * are reported at file:line. Returns the number of failing allocations
+ * tried. */
 long test_alloc_failures(const char *file, int line, anoma_status (*attempt)(void *ctx),
                          void *ctx);
 #define CHECK_ALLOC_FAILURES(attempt, ctx) test_alloc_failures(__FILE__, __LINE__, attempt, ctx)
