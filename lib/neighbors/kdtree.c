@@ -3,11 +3,13 @@
  * bounding box for pruning.
  *
  * Exactness: a node is skipped only when the squared distance from the
- * query to its box is strictly above the worst kept pair. Rounding is
- * monotone, so no row inside the box can compute to a smaller distance than
- * the box does; a row at an equal distance may still win on its lower index,
- * which is why equality does not prune. With the heap's (distance, index)
- * order this gives exactly the brute-force answer.
+ * query to its box is strictly above the worst kept pair's, or equal to it
+ * with every row of the node at a higher index (each node keeps its lowest
+ * row index). Rounding is monotone, so no row inside the box can compute to
+ * a smaller distance than the box does; a row at an equal distance may
+ * still win on its lower index, which is why equality alone does not
+ * prune. With the heap's (distance, index) order this gives exactly the
+ * brute-force answer.
  *
  * The rows are also kept copied in the tree's order (ix->values), each
  * leaf's rows as one block stored column by column, so that a leaf's scan
@@ -102,15 +104,18 @@ static anoma_status build_node(builder *b, size_t node, size_t begin, size_t end
     an_knn_index *ix = b->ix;
     size_t d = ix->d;
     double *lo = ix->bounds + node * 2 * d, *hi = lo + d;
+    size_t min_index = ix->perm[begin];
     for (size_t j = 0; j < d; j++)
         lo[j] = hi[j] = key(ix, begin, j);
-    for (size_t i = begin + 1; i < end; i++)
+    for (size_t i = begin + 1; i < end; i++) {
+        min_index = ix->perm[i] < min_index ? ix->perm[i] : min_index;
         for (size_t j = 0; j < d; j++) {
             double v = key(ix, i, j);
             lo[j] = v < lo[j] ? v : lo[j];
             hi[j] = v > hi[j] ? v : hi[j];
         }
-    ix->nodes[node] = (an_kd_node){begin, end, 0, 0};
+    }
+    ix->nodes[node] = (an_kd_node){begin, end, 0, min_index, 0};
     ix->depth = depth > ix->depth ? depth : ix->depth;
     size_t widest = 0;
     for (size_t j = 1; j < d; j++)
@@ -190,6 +195,24 @@ static double box_d2(const double *lo, const double *hi, const double *q, size_t
     return s;
 }
 
+/* The index a row at exactly the heap's bound must be below to enter. */
+static size_t worst_index(const an_nb_heap *h)
+{
+    return h->size < h->cap ? SIZE_MAX : h->v[0].index;
+}
+
+/* Whether a node at squared distance node_d2 (never above any of its
+ * rows' distances) may hold a row the heap takes: one nearer than its
+ * worst pair, or at the same distance with a lower index. On a point
+ * repeated many times (mammography: 3329 copies) a query at it fills its
+ * heap with copies at distance 0, and every other node holding a copy is
+ * at distance 0 too: the index tells which can still hold a lower one. */
+static int may_enter(const an_nb_heap *h, double node_d2, size_t min_index)
+{
+    double bound = an_nb_heap_bound(h);
+    return node_d2 < bound || (node_d2 == bound && min_index < worst_index(h));
+}
+
 /* Offer the rows of leaf nd (but `exclude`) to h. */
 static void scan_leaf(const an_knn_index *ix, const an_kd_node *nd, const double *row,
                       size_t exclude, an_nb_heap *h)
@@ -227,9 +250,9 @@ static void scan_leaf(const an_knn_index *ix, const an_kd_node *nd, const double
 static void visit(const an_knn_index *ix, size_t node, double node_d2, const double *row,
                   size_t exclude, an_nb_heap *h)
 {
-    if (node_d2 > an_nb_heap_bound(h))
-        return;
     const an_kd_node *nd = &ix->nodes[node];
+    if (!may_enter(h, node_d2, nd->min_index))
+        return;
     size_t d = ix->d;
     if (!nd->left) {
         scan_leaf(ix, nd, row, exclude, h);
@@ -324,7 +347,7 @@ static void visit_group(const an_knn_index *ix, an_kd_group *g, size_t node, dou
     for (size_t t = 0; t < n_active; t++) {
         size_t i = active[t];
         double bound = an_nb_heap_bound(&g->heaps[i]);
-        if (box_d2_within(lo, hi, g->rows[i], d, bound) <= bound)
+        if (may_enter(&g->heaps[i], box_d2_within(lo, hi, g->rows[i], d, bound), nd->min_index))
             still[n_still++] = (unsigned char)i;
     }
     if (!n_still)

@@ -54,6 +54,8 @@ enum { AN_KNN_KD_MAX_FEATURES = 9 };
 typedef struct an_kd_node {
     size_t begin, end; /* rows perm[begin, end) */
     size_t left;       /* index of the left child (right = left + 1); 0 = leaf */
+    size_t min_index;  /* the lowest row index in it: a row at the bound enters only
+                          on a lower index than the worst kept pair's */
     int same_point;    /* a leaf whose rows are all one point, in index order */
 } an_kd_node;
 

@@ -117,6 +117,24 @@ static void test_ties_and_duplicates(void)
     check_case(300, 1, 40, 0, 299, 11); /* one column, k = n - 1 */
 }
 
+/* One point repeated over many leaves, mixed leaves and leaves of
+ * copies alone (as mammography's 3329 copies): a query at it fills its
+ * heap with copies at distance 0, and every node holding a copy is at
+ * distance 0 too; only the copies of lower index than the worst kept may
+ * still enter, and the search skips nodes by their lowest index. */
+static void test_many_copies(void)
+{
+    size_t n = 2000, d = 4;
+    double *x = test_tied_rows(n, d, 6, 0, 15), *q = test_tied_rows(40, d, 6, 0, 16);
+    for (size_t i = 7; i < n; i += 3)
+        memcpy(x + i * d, x + 5 * d, d * sizeof *x);
+    memcpy(q, x + 5 * d, d * sizeof *q);
+    check_data(x, n, d, q, 40, 20);
+    check_data(x, n, d, q, 40, 3);
+    free(x);
+    free(q);
+}
+
 /* One column of distinct values: the sorted search then answers most
  * queries by its direct merge, and falls back on the heap only where a
  * row left out ties the k-th distance (a query halfway between two
@@ -233,6 +251,7 @@ int main(void)
 {
     RUN(test_ties_and_duplicates);
     RUN(test_many_queries);
+    RUN(test_many_copies);
     RUN(test_distinct_column);
     RUN(test_far_from_origin);
     RUN(test_wide_ranges);
