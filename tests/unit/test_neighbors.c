@@ -135,6 +135,37 @@ static void test_many_copies(void)
     free(q);
 }
 
+/* Brute self-queries of row ranges that start inside later index blocks
+ * (each group of queries visits its own block first, then wraps round to
+ * block 0): ranges cut at odd rows, the last index block a partial one,
+ * tied and duplicated rows, one and two threads. */
+static void test_self_query_ranges(void)
+{
+    size_t n = 2300, d = 4, k = 12;
+    size_t cuts[] = {0, 1, 1030, 2057, 2299, 2300};
+    double *x = test_tied_rows(n, d, 3, 0, 31);
+    double *rd = malloc(n * k * sizeof *rd), *ed = malloc(n * k * sizeof *ed);
+    size_t *ri = malloc(n * k * sizeof *ri), *ei = malloc(n * k * sizeof *ei);
+    for (size_t i = 0; i < n; i++)
+        test_knn_reference(x, n, d, x + i * d, i, k, rd + i * k, ri + i * k);
+    an_knn_index ix;
+    CHECK_OK(an_knn_build(&ix, x, n, d, AN_KNN_BRUTE));
+    for (size_t threads = 1; threads <= 2; threads++) {
+        memset(ei, 0xff, n * k * sizeof *ei);
+        for (size_t c = 0; c + 1 < sizeof cuts / sizeof cuts[0]; c++)
+            CHECK_OK(an_knn_self_query(&ix, cuts[c], cuts[c + 1] - cuts[c], k, threads,
+                                       ed + cuts[c] * k, ei + cuts[c] * k));
+        if (!same_answer(ed, ei, rd, ri, n * k))
+            test_fail(__FILE__, __LINE__, "self-query in ranges, threads=%zu", threads);
+    }
+    an_knn_free(&ix);
+    free(x);
+    free(rd);
+    free(ed);
+    free(ri);
+    free(ei);
+}
+
 /* One column of distinct values: the sorted search then answers most
  * queries by its direct merge, and falls back on the heap only where a
  * row left out ties the k-th distance (a query halfway between two
@@ -252,6 +283,7 @@ int main(void)
     RUN(test_ties_and_duplicates);
     RUN(test_many_queries);
     RUN(test_many_copies);
+    RUN(test_self_query_ranges);
     RUN(test_distinct_column);
     RUN(test_far_from_origin);
     RUN(test_wide_ranges);

@@ -1,0 +1,74 @@
+/* knn_self_query: the brute self-query alone (what LOF's and kNN's fit ask
+ * of the engine: every training row's k nearest, in blocks of 4096 rows as
+ * lof.c takes them), one thread, timed in CPU seconds of the process (best
+ * of REPS), on ROWS x COLS doubles read from a raw file (native float64,
+ * row-major). Prints a hash of the neighbours and distances, so that two
+ * builds can be checked for the same answer bit for bit. It links the
+ * internal static library, so build it once per tree and alternate runs:
+ *
+ *     cc -O3 -D_GNU_SOURCE -Ilib -Iinclude -Ibuild-bench/lib \
+ *        -I/usr/include/x86_64-linux-gnu/openblas-pthread bench/knn_self_query.c \
+ *        build-bench/lib/libanoma_internal.a -lopenblas -lz -lm -lpthread -o /tmp/ksq
+ *     OPENBLAS_NUM_THREADS=1 /tmp/ksq FILE COLS [K=20] [REPS=3]
+ *
+ * A data set to a raw file: numpy's X.astype("float64").tofile(FILE). */
+#include "neighbors/knn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double cpu_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s FILE COLS [K] [REPS]\n", argv[0]);
+        return 2;
+    }
+    size_t d = strtoul(argv[2], NULL, 10), k = argc > 3 ? strtoul(argv[3], NULL, 10) : 20;
+    int reps = argc > 4 ? atoi(argv[4]) : 3;
+    FILE *f = fopen(argv[1], "rb");
+    if (!f || fseek(f, 0, SEEK_END) != 0)
+        return 1;
+    long bytes = ftell(f);
+    rewind(f);
+    size_t n = (size_t)bytes / sizeof(double) / d;
+    double *x = malloc(n * d * sizeof *x), *dist = malloc(n * k * sizeof *dist);
+    size_t *index = malloc(n * k * sizeof *index);
+    if (!x || !dist || !index || fread(x, sizeof *x, n * d, f) != n * d)
+        return 1;
+    fclose(f);
+    an_knn_index ix;
+    if (an_knn_build(&ix, x, n, d, AN_KNN_BRUTE) != ANOMA_OK)
+        return 1;
+    double best = 1e300;
+    for (int r = 0; r < reps; r++) {
+        double t0 = cpu_seconds();
+        for (size_t b = 0; b < n; b += 4096) {
+            size_t m = n - b < 4096 ? n - b : 4096;
+            if (an_knn_self_query(&ix, b, m, k, 1, dist + b * k, index + b * k) != ANOMA_OK)
+                return 1;
+        }
+        double t = cpu_seconds() - t0;
+        best = t < best ? t : best;
+    }
+    unsigned long long hash = 0;
+    for (size_t i = 0; i < n * k; i++) {
+        unsigned long long bits;
+        memcpy(&bits, &dist[i], sizeof bits);
+        hash = (hash * 1000003u + index[i]) ^ bits;
+    }
+    printf("%s %zu x %zu k=%zu best CPU %.4f s answer %016llx\n", argv[1], n, d, k, best, hash);
+    an_knn_free(&ix);
+    free(x);
+    free(dist);
+    free(index);
+    return 0;
+}
