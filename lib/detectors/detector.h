@@ -37,6 +37,11 @@ struct an_nb_table; /* neighbor_data.h */
 typedef struct an_fit_data {
     const double *x;       /* rows * cols, row-major, contiguous */
     size_t rows, cols;
+    /* 1: x is the caller's own matrix (a model without steps fitted on a
+     * contiguous float64 matrix), which a detector may keep referencing
+     * when the caller asks it to (lof's rows=borrow); 0: a copy the model
+     * frees after fit (pipeline output, a converted matrix). */
+    int x_outlives_fit;
     const int *labels;     /* NULL or rows values 0/1 */
     const double *weights; /* NULL or rows values >= 0 */
     size_t n_threads;      /* 0 = all cores */

@@ -40,6 +40,7 @@ static const anoma_param_info knn_params[] = {
     {"method", ANOMA_PARAM_CHOICE, 0, 0, "largest", "largest|mean|median",
      "score from the k distances: the largest (the k-th), their mean, or their median"},
     AN_KNN_ALGORITHM_PARAM,
+    AN_NB_ROWS_PARAM,
 };
 
 static anoma_status knn_create(const an_params *params, void **out)
@@ -114,6 +115,8 @@ static anoma_status knn_fit(void *state, const an_fit_data *data)
     anoma_status st = s->train_scores ? ANOMA_OK : an_no_memory();
     if (st == ANOMA_OK)
         st = score_rows(s, NULL, n, data->n_threads, s->train_scores);
+    if (st == ANOMA_OK) /* the copy of the rows searched in place, after the lists are freed */
+        st = an_nb_fit_done(&s->nb, data);
     if (st != ANOMA_OK)
         clear(s);
     else

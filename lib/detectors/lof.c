@@ -75,6 +75,7 @@ static const anoma_param_info lof_params[] = {
     {"keep_rows", ANOMA_PARAM_BOOL, 0, 0, "true", "",
      "false: keep no copy of the training rows, only their LOF (outlier mode, scikit-learn's "
      "novelty=False); the model then cannot score rows"},
+    AN_NB_ROWS_PARAM,
 };
 
 static anoma_status lof_create(const an_params *params, void **out)
@@ -219,10 +220,12 @@ static anoma_status lof_fit(void *state, const an_fit_data *data)
     an_free(dist);
     an_free(index);
     an_free(work);
+    /* only now, with the lists freed, the model's copy of the rows (or,
+     * keep_rows=false, the caller's rows let go of) */
+    if (st == ANOMA_OK)
+        st = an_nb_fit_done(&s->nb, data);
     if (st != ANOMA_OK)
         clear(s);
-    else
-        an_nb_fit_done(&s->nb); /* keep_rows=false: the rows are the caller's again */
     return st;
 }
 

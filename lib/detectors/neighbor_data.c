@@ -113,9 +113,10 @@ size_t an_nb_table_memory(const an_nb_table *t)
 void an_nb_table_describe(const an_nb_table *t, an_strbuf *out)
 {
     for (size_t i = 0; i < t->n; i++)
-        an_strbuf_printf(out, "shared training rows %zu: %zu x %zu, used by %zu detector%s\n", i,
-                         t->items[i]->n, t->items[i]->d, t->items[i]->users,
-                         t->items[i]->users == 1 ? "" : "s");
+        an_strbuf_printf(out, "shared training rows %zu: %zu x %zu%s, used by %zu detector%s\n", i,
+                         t->items[i]->n, t->items[i]->d,
+                         t->items[i]->borrowed ? " (borrowed: the caller's matrix)" : "",
+                         t->items[i]->users, t->items[i]->users == 1 ? "" : "s");
 }
 
 static void put_matrix(const an_nb_rows *rows, an_writer *w)
@@ -186,6 +187,9 @@ void an_nb_init(an_nb_detector *s, const char *name, const an_params *params)
     s->n_neighbors = (size_t)an_params_int(params, "n_neighbors");
     s->keep_rows = 1;
     s->algorithm = (an_knn_algorithm)an_params_choice(params, "algorithm");
+    for (size_t i = 0; i < params->n; i++) /* knn and lof have it; read it where it is */
+        if (!strcmp(params->schema[i].key, "rows"))
+            s->borrow_rows = an_params_is(params, "rows", "borrow");
 }
 
 void an_nb_release(an_nb_detector *s)
@@ -195,6 +199,7 @@ void an_nb_release(an_nb_detector *s)
     s->index = NULL;
     s->k = 0;
     s->n = 0;
+    s->copy_pending = 0;
     if (!rows || --rows->users)
         return;
     size_t at = s->table ? table_position(s->table, rows) : SIZE_MAX;
@@ -206,12 +211,16 @@ void an_nb_release(an_nb_detector *s)
     rows_free(rows);
 }
 
-/* The table's matrix equal to x bit for bit, or NULL. */
-static an_nb_rows *find_equal(const an_nb_table *t, const double *x, size_t n, size_t d)
+/* The table's matrix equal to x bit for bit, or NULL. A borrowed one only
+ * for a detector that borrows too: one that copies did not take the
+ * caller's promise. */
+static an_nb_rows *find_equal(const an_nb_table *t, const double *x, size_t n, size_t d,
+                              int borrowing)
 {
     for (size_t i = 0; t && i < t->n; i++) {
         const an_nb_rows *rows = t->items[i];
-        if (rows->n == n && rows->d == d && !memcmp(rows->x, x, n * d * sizeof *x))
+        if ((borrowing || !rows->borrowed) && rows->n == n && rows->d == d &&
+            !memcmp(rows->x, x, n * d * sizeof *x))
             return t->items[i];
     }
     return NULL;
@@ -232,7 +241,7 @@ static anoma_status use_rows(an_nb_detector *s, an_nb_rows *rows)
  * when it has one, else fresh itself, put in the table. */
 static anoma_status adopt(an_nb_detector *s, an_nb_rows *fresh)
 {
-    an_nb_rows *equal = find_equal(s->table, fresh->x, fresh->n, fresh->d);
+    an_nb_rows *equal = find_equal(s->table, fresh->x, fresh->n, fresh->d, s->borrow_rows);
     if (equal) {
         rows_free(fresh);
         return use_rows(s, equal);
@@ -262,17 +271,44 @@ static void set_k(an_nb_detector *s)
     s->k = s->n_neighbors < s->n - 1 ? s->n_neighbors : s->n - 1;
 }
 
-/* The caller's rows, searched in place: out of the table, never freed. */
-static anoma_status use_in_place(an_nb_detector *s, const an_fit_data *data)
+/* The caller's rows as an an_nb_rows that never frees nor writes them. */
+static an_nb_rows *borrow(const an_fit_data *data)
 {
     an_nb_rows *rows = AN_NEW_ZEROED(an_nb_rows, 1);
     if (!rows)
-        return an_no_memory();
+        return NULL;
     rows->x = (double *)data->x; /* only read: borrowed rows are never freed nor written */
     rows->borrowed = 1;
     rows->n = data->rows;
     rows->d = data->cols;
+    return rows;
+}
+
+/* The caller's rows, searched in place: out of the table, valid during
+ * the fit only. */
+static anoma_status use_in_place(an_nb_detector *s, const an_fit_data *data)
+{
+    an_nb_rows *rows = borrow(data);
+    if (!rows)
+        return an_no_memory();
     return use_rows(s, rows); /* on failure use_rows frees it: it is in no table */
+}
+
+/* rows=borrow: the caller's matrix, kept, in the table; only when the
+ * detector reads the caller's own memory, not a copy the model frees. */
+static anoma_status use_borrowed(an_nb_detector *s, const an_fit_data *data)
+{
+    if (!data->x_outlives_fit)
+        return an_error(ANOMA_ERR_UNSUPPORTED,
+                        "%s: rows=borrow needs the caller's own matrix, but this fit gives the "
+                        "detector a copy the model frees afterwards (the model has pipeline "
+                        "steps, the input is a frame or float32, or its row stride is not its "
+                        "column count); use rows=copy, or fit a model without steps on a "
+                        "contiguous float64 matrix", s->name);
+    an_nb_rows *rows = borrow(data);
+    if (!rows)
+        return an_no_memory();
+    return adopt(s, rows); /* frees it on failure; never frees the caller's x */
 }
 
 anoma_status an_nb_fit(an_nb_detector *s, const an_fit_data *data)
@@ -282,31 +318,50 @@ anoma_status an_nb_fit(an_nb_detector *s, const an_fit_data *data)
     an_nb_rows *equal = NULL;
     if (!s->keep_rows) {
         AN_TRY(use_in_place(s, data));
-    } else if ((equal = find_equal(s->table, data->x, data->rows, data->cols))) {
+    } else if ((equal = find_equal(s->table, data->x, data->rows, data->cols, s->borrow_rows))) {
         AN_TRY(use_rows(s, equal));
+    } else if (s->borrow_rows) {
+        AN_TRY(use_borrowed(s, data));
     } else {
-        an_nb_rows *fresh = AN_NEW_ZEROED(an_nb_rows, 1);
-        if (!fresh || !(fresh->x = an_malloc_array(data->rows, data->cols * sizeof(double)))) {
-            an_free(fresh);
-            return an_no_memory();
-        }
-        memcpy(fresh->x, data->x, data->rows * data->cols * sizeof(double));
-        fresh->n = data->rows;
-        fresh->d = data->cols;
-        AN_TRY(adopt(s, fresh));
+        /* searched in place, copied by an_nb_fit_done once the detector
+         * has freed its neighbour lists: the copy and the lists are never
+         * held together */
+        AN_TRY(use_in_place(s, data));
+        s->copy_pending = 1;
     }
     set_k(s);
     return ANOMA_OK;
 }
 
-void an_nb_fit_done(an_nb_detector *s)
+/* The copy of in-place rows, into the table (or its equal matrix there). */
+static anoma_status copy_rows(an_nb_detector *s, const an_fit_data *data)
 {
-    if (s->keep_rows || !s->rows)
-        return;
+    an_nb_rows *fresh = AN_NEW_ZEROED(an_nb_rows, 1);
+    if (!fresh || !(fresh->x = an_malloc_array(data->rows, data->cols * sizeof(double)))) {
+        an_free(fresh);
+        return an_no_memory();
+    }
+    memcpy(fresh->x, data->x, data->rows * data->cols * sizeof(double));
+    fresh->n = data->rows;
+    fresh->d = data->cols;
+    return adopt(s, fresh);
+}
+
+anoma_status an_nb_fit_done(an_nb_detector *s, const an_fit_data *data)
+{
+    if (!s->rows || (s->keep_rows && !s->copy_pending))
+        return ANOMA_OK;
     size_t k = s->k, n = s->n;
-    an_nb_release(s);
+    int copy = s->keep_rows;
+    an_nb_release(s); /* the in-place rows and their index first: not held with the copy */
+    if (copy) {
+        anoma_status st = copy_rows(s, data);
+        if (st != ANOMA_OK)
+            return st;
+    }
     s->k = k;
     s->n = n;
+    return ANOMA_OK;
 }
 
 size_t an_nb_rows_count(const an_nb_detector *s) { return s->n; }
@@ -408,6 +463,8 @@ void an_nb_describe(const an_nb_detector *s, const char *extra, an_strbuf *out)
     an_strbuf_printf(out, "  training rows: %zu x %zu", s->rows->n, s->rows->d);
     if (at != SIZE_MAX)
         an_strbuf_printf(out, " (shared rows %zu)", at);
+    if (s->rows->borrowed)
+        an_strbuf_printf(out, " (borrowed: the caller's matrix)");
     an_strbuf_printf(out, ", k = %zu neighbours%s, search: %s\n", s->k, extra,
                      s->index->algorithm == AN_KNN_KD_TREE  ? "kd_tree"
                      : s->index->algorithm == AN_KNN_SORTED ? "sorted column"

@@ -26,7 +26,7 @@
 #include "neighbors/knn.h"
 
 typedef struct an_nb_rows {
-    double *x; /* n x d, owned, or the caller's for a fit in place (borrowed) */
+    double *x; /* n x d, owned, or the caller's (borrowed): a fit in place, or rows=borrow */
     int borrowed;
     size_t n, d;
     size_t users; /* detectors holding a reference */
@@ -66,6 +66,16 @@ typedef struct an_nb_detector {
      * and cannot search. A copy of n x d doubles was most of such a fit's
      * peak memory, for rows it never searches again. */
     int keep_rows;
+    /* rows=borrow (with keep_rows): the kept rows are the caller's matrix
+     * itself, which the caller promises outlives the model unchanged; in
+     * the table like a copy, so saved the same way, and owned once loaded.
+     * Only where the fit reads the caller's own memory
+     * (an_fit_data.x_outlives_fit), else fit refuses it. */
+    int borrow_rows;
+    /* Set by an_nb_fit when the rows are to be copied but are searched in
+     * place first: an_nb_fit_done makes the copy, after the detector has
+     * freed its neighbour lists, so the two are never held at once. */
+    int copy_pending;
     an_nb_table *table; /* the model's; NULL: the rows are this detector's alone */
     an_nb_rows *rows;   /* NULL until fitted or loaded */
     const an_knn_index *index; /* over rows, for `algorithm` */
@@ -78,18 +88,31 @@ int an_nb_row_complete(const double *row, size_t cols);
  * row, with the advice to impute; `what` names the detector and the call. */
 anoma_status an_nb_check_complete(const char *what, const double *x, size_t rows, size_t cols);
 
-/* Unfitted, from the parameters n_neighbors and algorithm; keep_rows 1. */
+/* The schema entry of the detectors that keep rows ("rows"). */
+#define AN_NB_ROWS_PARAM                                                                   \
+    {"rows", ANOMA_PARAM_CHOICE, 0, 0, "copy", "copy|borrow",                                \
+     "copy: the model keeps its own copy of the training rows; borrow: it references the "   \
+     "caller's matrix, which must outlive the model unchanged (a contiguous float64 matrix " \
+     "given to a model without pipeline steps; refused otherwise); saving writes the rows"}
+
+/* Unfitted, from the parameters n_neighbors, algorithm and rows (when the
+ * schema has it); keep_rows 1. */
 void an_nb_init(an_nb_detector *s, const char *name, const an_params *params);
 /* Drop the reference to the rows: unfitted again. */
 void an_nb_release(an_nb_detector *s);
 /* The training rows (at least 2 complete ones, else an error naming the
- * detector) from the table or copied into it, their index, and k. Without
- * keep_rows the index searches data->x itself (valid during the fit only),
- * out of the table. */
+ * detector), their index, and k. The table's equal matrix when it has one;
+ * else with borrow_rows the caller's matrix, put in the table (refused with
+ * ANOMA_ERR_UNSUPPORTED unless data->x_outlives_fit); else data->x itself,
+ * out of the table, valid during the fit only: an_nb_fit_done then copies
+ * it into the table (keep_rows) or forgets it. */
 anoma_status an_nb_fit(an_nb_detector *s, const an_fit_data *data);
-/* The detector's fit has read what it needs: without keep_rows, drop the
- * caller's rows and their index, keeping k and n. */
-void an_nb_fit_done(an_nb_detector *s);
+/* The detector's fit has searched what it needs and freed its lists:
+ * with keep_rows, rows still searched in place are copied into the table
+ * (the index rebuilt on the copy: the same answers); without, the caller's
+ * rows and their index are dropped, keeping k and n. On failure (no
+ * memory) the rows are released: the detector clears itself. */
+anoma_status an_nb_fit_done(an_nb_detector *s, const an_fit_data *data);
 /* Training rows, kept or not (0 unfitted). */
 size_t an_nb_rows_count(const an_nb_detector *s);
 

@@ -367,12 +367,13 @@ static anoma_status check_fit_input(const anoma_model *m, size_t rows, size_t co
 
 /* Fit every detector, then learn normalisation and threshold on the
  * training scores. On failure the detectors are reset to unfitted. */
-static anoma_status fit_detectors(anoma_model *m, const double *x, size_t rows, size_t cols,
-                                  const int *labels, const double *weights)
+static anoma_status fit_detectors(anoma_model *m, const double *x, int x_is_callers, size_t rows,
+                                  size_t cols, const int *labels, const double *weights)
 {
     an_eval_rows *eval = NULL;
     AN_TRY(an_model_eval_rows(m, &eval));
-    an_fit_data data = {.x = x, .rows = rows, .cols = cols, .labels = labels, .weights = weights,
+    an_fit_data data = {.x = x, .rows = rows, .cols = cols, .x_outlives_fit = x_is_callers,
+                        .labels = labels, .weights = weights,
                         .n_threads = an_model_n_threads(m), .progress = &m->progress,
                         .eval_sets = eval, .n_eval_sets = m->eval.n};
     double **raw = AN_NEW_ZEROED(double *, m->n_detectors);
@@ -476,7 +477,8 @@ anoma_status an_model_fit_input(anoma_model *m, const an_input *in, const int *l
         if (st == ANOMA_OK)
             st = an_model_eval_prepare(m, 0, x->cols);
         if (st == ANOMA_OK)
-            st = fit_detectors(m, dense ? dense : view, x->rows, x->cols, labels, weights);
+            st = fit_detectors(m, dense ? dense : view, !dense, x->rows, x->cols, labels,
+                               weights);
         if (st == ANOMA_OK)
             m->pipeline.fitted = 1;
     } else {
@@ -484,7 +486,7 @@ anoma_status an_model_fit_input(anoma_model *m, const an_input *in, const int *l
         if (st == ANOMA_OK)
             st = an_model_eval_prepare(m, 1, m->pipeline.n_outputs);
         if (st == ANOMA_OK)
-            st = fit_detectors(m, dense, in->rows, m->pipeline.n_outputs, labels, weights);
+            st = fit_detectors(m, dense, 0, in->rows, m->pipeline.n_outputs, labels, weights);
     }
     an_free(dense);
     if (st != ANOMA_OK) {

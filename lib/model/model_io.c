@@ -28,12 +28,15 @@ static const anoma_param_info load_options[] = {
      "largest model accepted: the file's size and its sections' inflated size"},
 };
 
-/* n_threads is how this process runs the model, not what the model is: it is
- * left out of the file so that the same model saves to the same bytes. */
-static void put_params(an_writer *w, const an_params *p)
+/* n_threads (the model's) is how this process runs the model, and rows
+ * (lof's, knn's: copy or borrow) how it holds the training rows, not what
+ * the model is: they are left out of the file so that the same model saves
+ * to the same bytes. A saved model holds its rows, so a loaded one owns
+ * them (rows=copy, the default). */
+static void put_params(an_writer *w, const an_params *p, const char *skip)
 {
     an_strbuf sb = {0};
-    an_params_format_without(p, "n_threads", &sb);
+    an_params_format_without(p, skip, &sb);
     if (sb.failed)
         w->failed = 1;
     an_put_str(w, sb.data ? sb.data : "");
@@ -43,7 +46,7 @@ static void put_params(an_writer *w, const an_params *p)
 static void write_meta(const anoma_model *m, an_writer *w)
 {
     an_put_str(w, anoma_version());
-    put_params(w, &m->params);
+    put_params(w, &m->params, "n_threads");
     an_put_u64(w, m->train_rows);
     an_put_u64(w, m->n_features);
     an_put_u8(w, m->feature_names != NULL);
@@ -54,7 +57,7 @@ static void write_meta(const anoma_model *m, an_writer *w)
 static anoma_status write_detector(const an_model_detector *d, an_writer *w)
 {
     an_put_str(w, d->vt->name);
-    put_params(w, &d->params);
+    put_params(w, &d->params, "rows");
     an_put_f64(w, d->shift);
     an_put_f64(w, d->scale);
     an_put_u32(w, d->vt->payload_version); /* since format 1.1 */

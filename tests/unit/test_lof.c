@@ -154,6 +154,163 @@ static void test_row_batch_and_reload_agree(void)
     free(x);
 }
 
+/* A model of one detector ("lof" or "knn") with `params`, fitted on x,
+ * or NULL with the fit's status in *st. */
+static anoma_model *fit_with(const char *detector, const char *params, const anoma_matrix *x,
+                             anoma_status *st)
+{
+    anoma_model *m = NULL;
+    CHECK_OK(anoma_model_create("contamination=0.1 n_threads=2", &m));
+    CHECK_OK(anoma_model_add_detector(m, detector, params, NULL));
+    *st = anoma_model_fit(m, x, NULL, NULL);
+    if (*st != ANOMA_OK) {
+        anoma_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* rows=borrow: the model references the caller's matrix instead of a
+ * copy. Against a copying model fitted on the same rows: the same scores,
+ * training scores and threshold bit for bit, in both search algorithms;
+ * the same saved bytes (the rows written, "rows" not saved), so the
+ * loaded model owns its rows: it scores the same after the caller's
+ * matrix is overwritten; and the rows not counted in its memory. */
+static void test_borrowed_rows_agree_with_a_copy(void)
+{
+    size_t rows = 400, cols = 3, q = 60;
+    double *x = test_tied_rows(rows, cols, 5, 0, 41), *y = test_tied_rows(q, cols, 7, 0.25, 42);
+    anoma_matrix mx = {x, rows, cols, cols, ANOMA_F64}, my = {y, q, cols, cols, ANOMA_F64};
+    const char *algorithms[2] = {"algorithm=brute", "algorithm=kd_tree"};
+    for (int a = 0; a < 2; a++) {
+        char copy_params[128], borrow_params[128];
+        snprintf(copy_params, sizeof copy_params, "n_neighbors=9 %s", algorithms[a]);
+        snprintf(borrow_params, sizeof borrow_params, "n_neighbors=9 %s rows=borrow", algorithms[a]);
+        anoma_status st;
+        anoma_model *copy = fit_with("lof", copy_params, &mx, &st);
+        anoma_model *borrowed = fit_with("lof", borrow_params, &mx, &st);
+        CHECK(copy && borrowed);
+        if (!copy || !borrowed)
+            break;
+        double s1[60], s2[60], t1[400], t2[400], th1, th2;
+        CHECK_OK(anoma_model_score(copy, &my, s1));
+        CHECK_OK(anoma_model_score(borrowed, &my, s2));
+        CHECK(!memcmp(s1, s2, sizeof s1));
+        CHECK_OK(anoma_model_training_scores(copy, 0, t1, rows, NULL));
+        CHECK_OK(anoma_model_training_scores(borrowed, 0, t2, rows, NULL));
+        CHECK(!memcmp(t1, t2, sizeof t1));
+        CHECK_OK(anoma_model_threshold(copy, &th1));
+        CHECK_OK(anoma_model_threshold(borrowed, &th2));
+        CHECK(th1 == th2);
+        CHECK(anoma_model_memory_bytes(borrowed) + rows * cols * sizeof(double) <=
+              anoma_model_memory_bytes(copy));
+        char text[4096];
+        CHECK_OK(anoma_model_describe(borrowed, text, sizeof text, NULL));
+        CHECK(strstr(text, "borrowed") != NULL);
+        size_t n1 = 0, n2 = 0;
+        unsigned char *b1 = TEST_SAVED_BYTES(copy, &n1), *b2 = TEST_SAVED_BYTES(borrowed, &n2);
+        CHECK(n1 == n2 && !memcmp(b1, b2, n1));
+        anoma_model_free(borrowed); /* the rows are the caller's again */
+        double *keep = malloc(rows * cols * sizeof *keep);
+        memcpy(keep, x, rows * cols * sizeof *x);
+        for (size_t i = 0; i < rows * cols; i++)
+            x[i] = 1e300;
+        anoma_model *back = NULL;
+        CHECK_OK(anoma_model_load_memory(b2, n2, &back));
+        CHECK_OK(anoma_model_score(back, &my, s2));
+        CHECK(!memcmp(s1, s2, sizeof s1));
+        CHECK_OK(anoma_model_describe(back, text, sizeof text, NULL));
+        CHECK(strstr(text, "borrowed") == NULL && strstr(text, "rows=copy") != NULL);
+        memcpy(x, keep, rows * cols * sizeof *x);
+        free(keep);
+        anoma_model_free(back);
+        anoma_model_free(copy);
+        free(b1);
+        free(b2);
+    }
+    free(x);
+    free(y);
+}
+
+/* Borrowing is refused where the detector sees a copy the model frees
+ * after fit: a pipeline's output, a float32 matrix, a row stride other
+ * than the column count; the message names rows=borrow and the way out. */
+static void test_borrowing_refused_where_unsafe(void)
+{
+    size_t rows = 50, cols = 2;
+    double *x = test_tied_rows(rows, 2 * cols, 5, 0, 43);
+    float *xf = malloc(rows * cols * sizeof *xf);
+    for (size_t i = 0; i < rows * cols; i++)
+        xf[i] = (float)x[i];
+    anoma_matrix strided = {x, rows, cols, 2 * cols, ANOMA_F64};
+    anoma_matrix single = {xf, rows, cols, cols, ANOMA_F32};
+    anoma_status st;
+    const anoma_matrix *bad[2] = {&strided, &single};
+    for (int i = 0; i < 2; i++) {
+        for (int d = 0; d < 2; d++) {
+            anoma_model *m = fit_with(d ? "knn" : "lof", "rows=borrow", bad[i], &st);
+            CHECK(m == NULL && st == ANOMA_ERR_UNSUPPORTED);
+            CHECK(strstr(anoma_last_error(), "rows=borrow") &&
+                  strstr(anoma_last_error(), "rows=copy"));
+            anoma_model_free(m);
+            m = fit_with(d ? "knn" : "lof", "rows=copy", bad[i], &st); /* the default copies */
+            CHECK(m != NULL);
+            anoma_model_free(m);
+        }
+    }
+    anoma_model *m = NULL;
+    CHECK_OK(anoma_model_create("contamination=0.1", &m));
+    CHECK_OK(anoma_model_add_step(m, "minmax_scaler", "", NULL));
+    CHECK_OK(anoma_model_add_detector(m, "lof", "rows=borrow", NULL));
+    anoma_matrix mx = {x, rows, 2 * cols, 2 * cols, ANOMA_F64};
+    CHECK_STATUS(anoma_model_fit(m, &mx, NULL, NULL), ANOMA_ERR_UNSUPPORTED);
+    CHECK(strstr(anoma_last_error(), "pipeline"));
+    CHECK(!anoma_model_is_fitted(m));
+    anoma_model_free(m);
+    CHECK_STATUS(anoma_model_create("", &m), ANOMA_OK);
+    CHECK_STATUS(anoma_model_add_detector(m, "lof", "rows=lend", NULL), ANOMA_ERR_PARAM_VALUE);
+    anoma_model_free(m);
+    free(xf);
+    free(x);
+}
+
+/* lof and knn on the same rows in one model: two that borrow share the
+ * caller's matrix; one that copies does not take a borrowed matrix (it did
+ * not make the caller's promise), and keeps its own copy, shared with
+ * nobody that borrows; every detector scores as alone. */
+static void test_borrowed_rows_in_the_shared_table(void)
+{
+    size_t rows = 200, cols = 3;
+    double *x = test_tied_rows(rows, cols, 5, 0, 44);
+    anoma_matrix mx = {x, rows, cols, cols, ANOMA_F64};
+    anoma_status st;
+    anoma_model *lof = fit_with("lof", "", &mx, &st), *knn = fit_with("knn", "", &mx, &st);
+    double both[400], lof_alone[200], knn_alone[200];
+    CHECK_OK(anoma_model_score(lof, &mx, lof_alone));
+    CHECK_OK(anoma_model_score(knn, &mx, knn_alone));
+    const char *knn_params[2] = {"rows=borrow", "rows=copy"};
+    for (int i = 0; i < 2; i++) {
+        anoma_model *m = NULL;
+        CHECK_OK(anoma_model_create("contamination=0.1", &m));
+        CHECK_OK(anoma_model_add_detector(m, "lof", "rows=borrow", NULL));
+        CHECK_OK(anoma_model_add_detector(m, "knn", knn_params[i], NULL));
+        CHECK_OK(anoma_model_fit(m, &mx, NULL, NULL));
+        char text[4096];
+        CHECK_OK(anoma_model_describe(m, text, sizeof text, NULL));
+        CHECK((strstr(text, "shared training rows 1") != NULL) == (i == 1));
+        CHECK(strstr(text, "shared training rows 0: 200 x 3 (borrowed") != NULL);
+        CHECK_OK(anoma_model_member_scores(m, &mx, both, NULL));
+        for (size_t r = 0; r < rows; r++)
+            if (both[2 * r] != lof_alone[r] || both[2 * r + 1] != knn_alone[r])
+                test_fail(__FILE__, __LINE__, "row %zu: a shared borrowed matrix changed a score",
+                          r);
+        anoma_model_free(m);
+    }
+    anoma_model_free(lof);
+    anoma_model_free(knn);
+    free(x);
+}
+
 static void test_bad_input(void)
 {
     double x[8] = {0, 1, 2, NAN, 4, 5, 6, 7};
@@ -186,6 +343,9 @@ static void test_allocation_failures(void)
     test_reload_case c = {"contamination=0.1 n_threads=2", {"lof"}, {"n_neighbors=5"}, x,
                               120, 3, NULL};
     CHECK_ALLOC_FAILURES(test_fit_reload, &c);
+    test_reload_case borrowing = {"contamination=0.1 n_threads=2", {"lof", "knn"},
+                                  {"n_neighbors=5 rows=borrow", "rows=borrow"}, x, 120, 3, NULL};
+    CHECK_ALLOC_FAILURES(test_fit_reload, &borrowing);
     free(x);
 }
 
@@ -195,6 +355,9 @@ int main(void)
     RUN(test_rate_uses_outlier_mode);
     RUN(test_without_rows);
     RUN(test_row_batch_and_reload_agree);
+    RUN(test_borrowed_rows_agree_with_a_copy);
+    RUN(test_borrowing_refused_where_unsafe);
+    RUN(test_borrowed_rows_in_the_shared_table);
     RUN(test_bad_input);
     RUN(test_allocation_failures);
     return test_summary();
