@@ -471,8 +471,25 @@ ANOMA_API anoma_status anoma_model_detector_params(const anoma_model *model, siz
  *         no detector uses, a label not 0/1, a negative weight);
  *         ::ANOMA_ERR_PARAM_VALUE (contamination=auto for detectors without
  *         one rule, see anoma_model_auto_threshold()); ::ANOMA_ERR_NO_MEMORY.
+ *         ::ANOMA_ERR_UNSUPPORTED also when a detector has rows=borrow but
+ *         the model cannot lend it x (below).
  *         On error the model stays unfitted and may be fitted again.
- * @since 0.1.0 (labels and weights no detector uses refused since 0.2.0)
+ * @par Ownership
+ * The model copies what it keeps of @p x, except for a neighbour detector
+ * (lof, knn) given `rows=borrow`: its fitted state then references
+ * @p x->data itself, as scikit-learn's LocalOutlierFactor keeps `_fit_X`.
+ * The caller promises that the matrix outlives the model (and every row
+ * scorer and stream made from it) and is not written to meanwhile. The
+ * risks of breaking the promise: freed memory read by every later score
+ * (undefined behaviour, a crash or garbage), and changed values giving
+ * scores that match neither the old rows nor the new (the densities were
+ * computed at fit). Borrowing needs the caller's own rows: a model without
+ * pipeline steps and @p x of ::ANOMA_F64 with row_stride == cols; any
+ * other fit hands the detectors a copy that is freed when the call
+ * returns, so it is refused with ::ANOMA_ERR_UNSUPPORTED. A saved model
+ * holds the rows, so a loaded one owns them (docs/detectors/lof.md).
+ * @since 0.1.0 (labels and weights no detector uses refused since 0.2.0;
+ *        rows=borrow since 0.2.0)
  */
 ANOMA_API anoma_status anoma_model_fit(anoma_model *model, const anoma_matrix *x,
                                        const int *labels, const double *weights);

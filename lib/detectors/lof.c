@@ -31,6 +31,14 @@
  * ANOMA_ERR_UNSUPPORTED. Why a parameter and not a second detector: the
  * arithmetic and the payload are the same; only what is kept differs.
  *
+ * rows=borrow (with keep_rows): the model references the caller's matrix
+ * instead of copying it, as scikit-learn's _fit_X does; the caller
+ * promises it outlives the model unchanged, and fit refuses it where the
+ * detector sees a copy the model frees (neighbor_data.h). The default
+ * rows=copy searches the caller's rows too and copies them only once the
+ * neighbour lists are freed (an_nb_fit_done): the peak holds one or the
+ * other. The saved payload is the same either way.
+ *
  * Payload (version 3): the rows (or, keep_rows=false, their count) and
  * k as neighbor_data.h writes them, then n f64 each of kdist, lrd and
  * the training scores. Version 3 added the rows field's "none kept";

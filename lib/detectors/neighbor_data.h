@@ -2,7 +2,8 @@
  * the part of their state they share, and the model's table that holds
  * each training matrix once.
  *
- * an_nb_rows is one training matrix (n x d, owned) with its k-NN indexes,
+ * an_nb_rows is one training matrix (n x d, owned, or the caller's with
+ * rows=borrow: docs/detectors/lof.md) with its k-NN indexes,
  * one per search algorithm, each built the first time a detector asks for
  * it; an index borrows the matrix (lib/neighbors/knn.h). A model keeps
  * every matrix in one an_nb_table: a detector fitted (or loaded) on rows

@@ -12,6 +12,7 @@ distances recomputed in NumPy and ordered by (distance, index), with a
 NumPy brute force for any row whose tie group may run past the candidates.
 Where scikit-learn's kd_tree and ball_tree agree (the data leave no tie to
 resolve), its stock LocalOutlierFactor is compared too."""
+import gc
 import pickle
 import struct
 import warnings
@@ -216,8 +217,71 @@ def test_outlier_mode_keeps_no_rows_and_gives_the_same_bits(algorithm):
     assert_close(outlier.negative_outlier_factor_, sklearn_lof(X, 20).negative_outlier_factor_,
                  "keep_rows=false")
     assert outlier.offset_ == novelty.offset_
-    assert novelty.model_.memory_bytes - outlier.model_.memory_bytes >= X.nbytes
+    copying = anoma.Model({"contamination": "auto"}, [("lof", {"algorithm": algorithm})]).fit(X)
+    np.testing.assert_array_equal(copying.training_scores(), -outlier.negative_outlier_factor_)
+    assert copying.memory_bytes - outlier.model_.memory_bytes >= X.nbytes
     assert "none kept" in outlier.model_.describe()
+
+
+# ---- novelty mode references the caller's X (rows=borrow), as scikit-learn's _fit_X -------
+
+def _borrowing_fit(X_source):
+    """A novelty-mode estimator fitted on a fresh array, which the caller then
+    deletes (and writes over the memory its allocator hands out next)."""
+    X = np.array(X_source)  # the only reference is here
+    est = anoma.LocalOutlierFactor(novelty=True).fit(X)
+    assert est._fit_X is X  # referenced, not copied
+    del X
+    gc.collect()
+    np.full(X_source.shape, 1e300)  # a likely reuse of freed memory, had it been freed
+    return est
+
+
+def test_novelty_mode_survives_the_callers_del_and_equals_sklearn():
+    rng = np.random.default_rng(11)
+    X = _tied_data(11, 800, 5) + rng.normal(scale=0.1, size=(800, 5))
+    new = X[:300] + rng.normal(scale=0.05, size=(300, 5))
+    est = _borrowing_fit(X)
+    ref = sklearn_lof(X, 20, novelty=True)
+    assert_close(est.score_samples(new), ref.score_samples(new), "borrowed rows after del X")
+    assert_close(est.negative_outlier_factor_, ref.negative_outlier_factor_, "borrowed rows")
+    # the model counts no copy of X, and a copying model gives the same bits
+    copying = anoma.Model({"contamination": "auto"}, [("lof", {})]).fit(X)
+    np.testing.assert_array_equal(copying.score(new), est.anomaly_score(new))
+    assert copying.memory_bytes - est.model_.memory_bytes >= X.nbytes
+    assert "borrowed" in est.model_.describe()
+    # pickled through its bytes, which hold the rows: the copy owns them
+    restored = pickle.loads(pickle.dumps(est))
+    assert restored._fit_X is None
+    np.testing.assert_array_equal(restored.score_samples(new), est.score_samples(new))
+    assert restored.model_.to_bytes() == copying.to_bytes()  # the same bytes as a copy's
+    scorer = est.model_.row_scorer()
+    del est
+    gc.collect()
+    assert scorer.score(new[0])[0] == copying.score(new[:1])[0]  # the scorer keeps X alive
+
+
+def test_novelty_mode_copies_only_what_is_not_contiguous_float64():
+    X = np.asfortranarray(_tied_data(12, 300, 3))
+    est = anoma.LocalOutlierFactor(novelty=True).fit(X)
+    assert est._fit_X is not X and est._fit_X.flags.c_contiguous
+    assert est._fit_X.dtype == np.float64
+    X32 = X.astype(np.float32)
+    est32 = anoma.LocalOutlierFactor(novelty=True).fit(X32)
+    assert est32._fit_X.dtype == np.float64
+    np.testing.assert_array_equal(est.score_samples(X[:20] + 0.5),
+                                  anoma.LocalOutlierFactor(novelty=True).fit(
+                                      np.ascontiguousarray(X)).score_samples(X[:20] + 0.5))
+    assert anoma.LocalOutlierFactor().fit(X)._fit_X is None  # outlier mode keeps nothing
+
+
+def test_borrowing_through_a_pipeline_is_refused():
+    X = _tied_data(13, 200, 3)
+    model = anoma.Model({"contamination": "auto"}, [("lof", {"rows": "borrow"})],
+                        steps=[("minmax_scaler", {})])
+    with pytest.raises(anoma.errors.AnomaError) as err:
+        model.fit(X)
+    assert "rows=borrow" in str(err.value) and "rows=copy" in str(err.value)
 
 
 def test_outlier_mode_model_refuses_to_score_with_the_reason():

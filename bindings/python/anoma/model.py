@@ -25,6 +25,9 @@ lib.anoma_model_n_steps.argtypes = [ctypes.c_void_p]
 lib.anoma_model_params.restype = ctypes.c_int
 lib.anoma_model_params.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t,
                                    ctypes.POINTER(ctypes.c_size_t)]
+lib.anoma_model_detector_params.restype = ctypes.c_int
+lib.anoma_model_detector_params.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p,
+                                            ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]
 _MATRIX_P = ctypes.POINTER(Matrix)
 for _name, _args in {
         "anoma_model_member_scores": [ctypes.c_void_p, _MATRIX_P, ctypes.c_void_p,
@@ -330,7 +333,29 @@ class Model:
             check(lib.anoma_model_fit_frame(self._handle, frame.handle, labels_p, weights_p))
         else:
             check(lib.anoma_model_fit(self._handle, ctypes.byref(x), labels_p, weights_p))
+            if self._borrows_rows():
+                # a detector with rows=borrow references this array's memory
+                # for as long as the C model lives: the model keeps it alive
+                # (released with the model, not pickled: the bytes hold the rows)
+                self._borrowed_rows = x.array
         return self
+
+    # the array a detector with rows=borrow references (None: none)
+    _borrowed_rows = None
+
+    def _borrows_rows(self):
+        """Whether a detector was given rows=borrow (lof, knn): its fitted
+        state then points into the training array."""
+        for index in range(lib.anoma_model_n_detectors(self._handle)):
+            needed = ctypes.c_size_t()
+            check(lib.anoma_model_detector_params(self._handle, index, None, 0,
+                                                  ctypes.byref(needed)))
+            buf = ctypes.create_string_buffer(needed.value + 1)
+            check(lib.anoma_model_detector_params(self._handle, index, buf, len(buf),
+                                                  ctypes.byref(needed)))
+            if "rows=borrow" in text(buf.value).split():
+                return True
+        return False
 
     def set_eval_set(self, X, y, sample_weight=None):
         """Labelled rows the next fit watches but does not train on (gbt's

@@ -127,13 +127,27 @@ class LocalOutlierFactor(_OutlierDetector):
                           "n_neighbors will be set to (n_samples - 1) for estimation." % (k, n))
         model_params = self._contamination_params()
         model_params["n_threads"] = _n_threads(self.n_jobs, who)
-        # outlier mode never scores new rows: the model keeps no copy of X
-        model = Model(model_params, [("lof", {"n_neighbors": k, "algorithm": algorithm,
-                                              "keep_rows": bool(self.novelty)})])
+        # outlier mode never scores new rows: the model keeps no copy of X.
+        # Novelty mode references X, as scikit-learn's _fit_X does, instead
+        # of copying it (the library's rows=borrow): X as one contiguous
+        # float64 array (no copy when it is one already), which the model
+        # keeps alive (Model._borrowed_rows), so a caller's del X is safe.
+        detector = {"n_neighbors": k, "algorithm": algorithm, "keep_rows": bool(self.novelty)}
+        if self.novelty:
+            x = np.ascontiguousarray(x, dtype=np.float64)
+            detector["rows"] = "borrow"
+        model = Model(model_params, [("lof", detector)])
         self._fit_model(model, x, names)
         self.n_neighbors_ = max(1, min(k, n - 1))
         self.n_samples_fit_ = n
         return self
+
+    @property
+    def _fit_X(self):
+        """The training rows the fitted model references (novelty=True), as
+        scikit-learn's ``_fit_X``; None in outlier mode or after unpickling,
+        where the model holds its own rows."""
+        return self._model()._borrowed_rows
 
     @property
     def negative_outlier_factor_(self):
