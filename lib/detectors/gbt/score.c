@@ -46,7 +46,9 @@
  * two neighbouring trees at a time (whose tests are contiguous, so one
  * pointer reaches both), LANES rows walking each; over nodes, LANES trees
  * or rows. Blocks are split across threads. (16 walks is what fits in the registers; AVX2
- * gathers measured 2.5 times slower than these scalar steps.) A row's leaf
+ * gathers measured 2.5 times slower than these scalar steps.) With AVX-512
+ * a single row instead steps two groups as the 16 lanes of a vector, its
+ * keys in registers (row_margin_of). A row's leaf
  * values are added in tree order on every route, so batch and single-row
  * scores are the same bits. Scoring allocates only a batch's per-thread
  * blocks of converted rows. */
