@@ -670,20 +670,32 @@ static double layout_walk(const layout_tree *t, const double *row)
  * SSE2 only, AVX2 (deep trees' top levels) and AVX-512 (shallow trees
  * compared all at once too), as far as the processor has them, and from
  * the single-row path equals the plain walk's, bit for bit. */
+static void check_forest(size_t n_trees, size_t deepest, const size_t *limits, size_t dense,
+                         size_t cols, int complete, uint64_t seed);
+
 static void check_layout_dense(size_t n_trees, size_t deepest, size_t dense, size_t cols,
                                int complete)
+{
+    check_forest(n_trees, deepest, NULL, dense, cols, complete, 7 + n_trees + deepest * 31 + cols);
+}
+
+/* As check_layout_dense; tree t at most limits[t] deep when limits is
+ * given, else at most a random depth (and one tree `deepest` deep). */
+static void check_forest(size_t n_trees, size_t deepest, const size_t *limits, size_t dense,
+                         size_t cols, int complete, uint64_t seed)
 {
     /* a forest of 150 levels or more splits these rows across 3 threads
      * (score.c: at least 200000 levels a thread) */
     enum { ROWS = 4001 };
     layout_tree *trees = calloc(n_trees, sizeof *trees);
     an_gbt_raw_tree *raw = calloc(n_trees, sizeof *raw);
-    uint64_t seed = 7 + n_trees + deepest * 31 + cols;
     for (size_t t = 0; t < n_trees; t++) {
         trees[t].n = 1;
         size_t limit = t % 9 == 4 ? 0 : layout_rand(&seed) % (deepest + 1);
         if (t == n_trees / 2)
             limit = deepest;
+        if (limits)
+            limit = limits[t];
         layout_grow(&trees[t], 0, 0, limit, dense, cols, &seed);
         raw[t] = (an_gbt_raw_tree){trees[t].n, trees[t].left, trees[t].right,
                                    trees[t].feature, trees[t].threshold, trees[t].default_left,
@@ -707,7 +719,9 @@ static void check_layout_dense(size_t n_trees, size_t deepest, size_t dense, siz
             for (size_t t = 0; t < n_trees; t++)
                 margin += layout_walk(&trees[t], x + i * cols);
             CHECK(batch[i] == margin);
-            CHECK(an_gbt_score_row(&f, x + i * cols, scratch) == margin);
+            CHECK(an_gbt_score_row_on(&f, x + i * cols, scratch, (int)(way / 2)) == margin);
+            if (way == 0)
+                CHECK(an_gbt_score_row(&f, x + i * cols, scratch) == margin);
         }
     }
     an_gbt_forest_free(&f);
@@ -760,6 +774,29 @@ static void test_top_levels_then_a_walk(void)
     check_layout_dense(40, 7, 3, 5, 1);
     check_layout_dense(60, 6, 6, 3, 1);
     check_layout_dense(50, 8, 1, 9, 1);
+}
+
+/* A single row steps two groups of AN_GBT_LANES trees at once with
+ * AVX-512 (score.c), each lane to its own group's depth, from the top
+ * levels compared at once when both groups are at least 3 deep: groups of
+ * different depths side by side (6 beside 2, 1 beside 6, 8 beside 3, a
+ * single leaf beside 4), a last group alone and a short one, trees full to
+ * their depth or ending in leaves above it, over rows with missing values
+ * whose two copies fit two, four or eight vector registers (9, 20, 40
+ * features) or are gathered (70). */
+static void test_single_row_two_groups_at_once(void)
+{
+    static const size_t group_depth[] = {6, 2, 1, 6, 8, 3, 6, 6, 0, 4, 5};
+    static const size_t widths[] = {9, 20, 40, 70};
+    enum { TREES = 11 * 8 - 3 };
+    size_t limit[TREES];
+    for (size_t t = 0; t < TREES; t++)
+        limit[t] = t % 8 == 5 ? group_depth[t / 8] / 2 : group_depth[t / 8];
+    for (size_t dense = 0; dense < 7; dense += 6)
+        for (size_t w = 0; w < 4; w++) {
+            check_forest(TREES, 0, limit, dense, widths[w], 1, 11 + dense + w);
+            check_forest(2 * 8 + 1, 0, limit + 8, dense, widths[w], 1, 5 + dense + w);
+        }
 }
 
 /* ---- early stopping ---- */
@@ -1241,6 +1278,7 @@ int main(void)
     RUN(test_depth_limit);
     RUN(test_layouts_agree_with_a_plain_walk);
     RUN(test_top_levels_then_a_walk);
+    RUN(test_single_row_two_groups_at_once);
     RUN(test_metrics_by_hand);
     RUN(test_early_stopping_keeps_the_best_round);
     RUN(test_several_eval_sets);

@@ -28,6 +28,7 @@ void an_gbt_forest_free(an_gbt_forest *f)
     an_free(f->groups);
     an_free(f->tests);
     an_free(f->leaves);
+    an_free(f->top);
     an_free(f->history);
     *f = (an_gbt_forest){0};
 }
@@ -37,7 +38,8 @@ size_t an_gbt_forest_memory(const an_gbt_forest *f)
     size_t n_groups = (f->n_trees + AN_GBT_LANES - 1) / AN_GBT_LANES;
     size_t layout = f->groups ? (n_groups + 1) * sizeof *f->groups +
                                 f->groups[n_groups].tests * sizeof *f->tests +
-                                f->groups[n_groups].leaves * sizeof *f->leaves
+                                f->groups[n_groups].leaves * sizeof *f->leaves +
+                                (n_groups + 1) / 2 * AN_GBT_ROW_TOP_BLOCK * sizeof *f->top
                               : 0;
     return f->n_nodes * (sizeof *f->nodes + 3 * sizeof(double)) +
            f->n_trees * 2 * sizeof(uint32_t) +

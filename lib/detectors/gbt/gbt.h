@@ -146,7 +146,17 @@ typedef struct an_gbt_forest {
     an_gbt_group *groups;
     an_gbt_test *tests;
     double *leaves;
+    /* the single row's top levels (score.c): for groups 2q and 2q + 1,
+     * the keys then the value indices of their 2 AN_GBT_LANES trees'
+     * first AN_GBT_ROW_TOP_TESTS tests, node by node, at
+     * top[q AN_GBT_ROW_TOP_BLOCK] */
+    uint32_t *top;
 } an_gbt_forest;
+
+/* Tests in the single row's top levels (3 levels), and the dwords a pair of
+ * groups' keys and value indices of them take. */
+#define AN_GBT_ROW_TOP_TESTS 7u
+#define AN_GBT_ROW_TOP_BLOCK (2u * AN_GBT_ROW_TOP_TESTS * 2u * AN_GBT_LANES)
 
 void an_gbt_forest_free(an_gbt_forest *f);
 size_t an_gbt_forest_memory(const an_gbt_forest *f);
@@ -340,6 +350,9 @@ anoma_status an_gbt_score_rows_on(const an_gbt_forest *f, const double *x, size_
                                   size_t n_threads, int vector, double *scores);
 /* The widest of AN_GBT_* the processor has and this build can use. */
 int an_gbt_vector(void);
+/* As an_gbt_score_row, with at most the instruction sets of vector (an
+ * AN_GBT_* value) and the processor's: AVX-512 steps 16 trees at once. */
+double an_gbt_score_row_on(const an_gbt_forest *f, const double *row, void *scratch, int vector);
 
 /* ---- explain.c ---- */
 

@@ -46,7 +46,9 @@
  * two neighbouring trees at a time (whose tests are contiguous, so one
  * pointer reaches both), LANES rows walking each; over nodes, LANES trees
  * or rows. Blocks are split across threads. (16 walks is what fits in the registers; AVX2
- * gathers measured 2.5 times slower than these scalar steps.) A row's leaf
+ * gathers measured 2.5 times slower than these scalar steps.) With AVX-512
+ * a single row instead steps two groups as the 16 lanes of a vector, its
+ * keys in registers (row_margin_of). A row's leaf
  * values are added in tree order on every route, so batch and single-row
  * scores are the same bits. Scoring allocates only a batch's per-thread
  * blocks of converted rows. */
@@ -119,13 +121,16 @@ anoma_status an_gbt_layout(an_gbt_forest *f)
     leaves = f->groups[n_groups].leaves;
     f->tests = AN_NEW_ZEROED(an_gbt_test, tests + 1);
     f->leaves = AN_NEW_ZEROED(double, leaves + 1);
-    if (!f->tests || !f->leaves) {
+    f->top = AN_NEW_ZEROED(uint32_t, (n_groups + 1) / 2 * AN_GBT_ROW_TOP_BLOCK + 1);
+    if (!f->tests || !f->leaves || !f->top) {
         an_free(f->groups);
         an_free(f->tests);
         an_free(f->leaves);
+        an_free(f->top);
         f->groups = NULL;
         f->tests = NULL;
         f->leaves = NULL;
+        f->top = NULL;
         return an_no_memory();
     }
     for (size_t t = 0; t < f->n_trees; t++) {
@@ -133,6 +138,14 @@ anoma_status an_gbt_layout(an_gbt_forest *f)
         size_t inner = inner_of(g->depth), l = t % LANES;
         place(f, g->depth, f->tests + g->tests + l * inner,
               f->leaves + g->leaves + l * (inner + 1), f->roots[t], 0, 0);
+        /* the top tests (a group of fewer levels has no top: its pair
+         * is walked) */
+        uint32_t *top = f->top + t / (2 * LANES) * AN_GBT_ROW_TOP_BLOCK + t % (2 * LANES);
+        for (size_t p = 0; p < AN_GBT_ROW_TOP_TESTS && p < inner; p++) {
+            an_gbt_test n = f->tests[g->tests + l * inner + p];
+            top[p * 2 * LANES] = n.key;
+            top[(AN_GBT_ROW_TOP_TESTS + p) * 2 * LANES] = n.value / LANES; /* dense */
+        }
     }
     return ANOMA_OK;
 }
@@ -423,6 +436,218 @@ two_copies_avx512(const double *x, size_t cols, uint32_t *k)
 }
 #endif
 
+/* ---- a single row with AVX-512: 16 trees at once ---- */
+
+#if FLAT_AVX512
+#define ROW_TOP 3 /* levels of the top tests, AN_GBT_ROW_TOP_TESTS */
+
+/* The row's values at the 16 indices of index (into the dense copies k,
+ * whose first 16 r values are in the r registers at keys): with r 2, 4
+ * or 8, from the registers (a permute picks from 32 values; bits 5 and 6
+ * of the index choose among pairs of registers), else gathered. */
+__attribute__((target("avx512f,avx512vl"), always_inline)) static inline __m512i
+row_values(const __m512i *keys, size_t r, const uint32_t *k, __m512i index)
+{
+    if (r == 0)
+        return _mm512_i32gather_epi32(index, k, 4);
+    __m512i x = _mm512_permutex2var_epi32(keys[0], index, keys[1]);
+    if (r == 2)
+        return x;
+    __mmask16 high = _mm512_test_epi32_mask(index, _mm512_set1_epi32(32));
+    x = _mm512_mask_blend_epi32(high, x, _mm512_permutex2var_epi32(keys[2], index, keys[3]));
+    if (r == 4)
+        return x;
+    __m512i y = _mm512_permutex2var_epi32(keys[4], index, keys[5]);
+    y = _mm512_mask_blend_epi32(high, y, _mm512_permutex2var_epi32(keys[6], index, keys[7]));
+    return _mm512_mask_blend_epi32(_mm512_test_epi32_mask(index, _mm512_set1_epi32(64)), x, y);
+}
+
+/* The 16 trees' nodes at depth ROW_TOP (lane l: tree l of a pair's first
+ * group, LANES + l of its second), from the pair's top tests at top: each
+ * of the AN_GBT_ROW_TOP_TESTS tests compared for the 16 trees at once
+ * (their keys and value indices side by side), then the path read from
+ * the comparisons: a lane's node at depth 3 is 7 + 4 r0 + 2 r1 + r2,
+ * where r_d is 1 when its test at depth d goes right. No load waits for
+ * another's: the chain of a walk's first ROW_TOP steps is gone. */
+__attribute__((target("avx512f,avx512vl"), always_inline)) static inline __m512i
+row_top_levels(const uint32_t *top, const __m512i *keys, size_t r, const uint32_t *k)
+{
+    __mmask16 left[AN_GBT_ROW_TOP_TESTS];
+    for (size_t p = 0; p < AN_GBT_ROW_TOP_TESTS; p++) {
+        __m512i key = _mm512_loadu_si512(top + p * 2 * LANES);
+        __m512i index = _mm512_loadu_si512(top + (AN_GBT_ROW_TOP_TESTS + p) * 2 * LANES);
+        left[p] = _mm512_cmplt_epu32_mask(row_values(keys, r, k, index), key);
+    }
+    __mmask16 turn0 = left[0];                                /* at node 0 */
+    __mmask16 turn1 = (turn0 & left[1]) | (~turn0 & left[2]); /* at node 1 or 2 */
+    __mmask16 turn2 = (turn0 & turn1 & left[3]) | (turn0 & ~turn1 & left[4]) |
+                      (~turn0 & turn1 & left[5]) | (~turn0 & ~turn1 & left[6]);
+    __m512i at = _mm512_set1_epi32(7);
+    at = _mm512_mask_add_epi32(at, (__mmask16)~turn0, at, _mm512_set1_epi32(4));
+    at = _mm512_mask_add_epi32(at, (__mmask16)~turn1, at, _mm512_set1_epi32(2));
+    return _mm512_mask_add_epi32(at, (__mmask16)~turn2, at, _mm512_set1_epi32(1));
+}
+
+/* sum + the 8 values of x, one at a time in order (a double's sum
+ * depends on the order: tree order keeps the bits). */
+__attribute__((target("avx512f,avx512vl"), always_inline)) static inline __m128d
+add_in_order(__m128d sum, __m512d x)
+{
+    __m128d q[4] = {_mm512_castpd512_pd128(x),
+                    _mm_castps_pd(_mm512_extractf32x4_ps(_mm512_castpd_ps(x), 1)),
+                    _mm_castps_pd(_mm512_extractf32x4_ps(_mm512_castpd_ps(x), 2)),
+                    _mm_castps_pd(_mm512_extractf32x4_ps(_mm512_castpd_ps(x), 3))};
+    for (int i = 0; i < 4; i++) {
+        sum = _mm_add_sd(sum, q[i]);
+        sum = _mm_add_sd(sum, _mm_unpackhi_pd(q[i], q[i]));
+    }
+    return sum;
+}
+
+/* Pairs of groups stepped level by level together (row_margin_of): a
+ * step's gathers wait some 20 cycles, which another pair's step fills. */
+#define ROW_PAIRS 4
+
+/* One row through every tree, two groups of LANES trees as the 16 lanes
+ * of a vector (lane l: tree l of the first group, LANES + l of the
+ * second; a last single group beside itself): the top levels of a pair at
+ * least ROW_TOP deep compared at once (row_top_levels), then a step for
+ * every lane at a time, each lane's test at its node gathered, the row's
+ * values it reads taken from the registers (row_values), one compare, the
+ * lanes moved to their children; a lane of the shallower group stops at
+ * its depth, where its leaf is. ROW_PAIRS pairs step side by side. The
+ * leaves are gathered and added in tree order. k: the row's two copies,
+ * dense (value j at k[j]), padded to r registers; inlined once per r. */
+__attribute__((target("avx512f,avx512vl"), always_inline)) static inline double
+row_margin_of(const an_gbt_forest *f, const uint32_t *k, size_t r)
+{
+    __m512i keys[8];
+    for (size_t i = 0; i < r; i++)
+        keys[i] = _mm512_loadu_si512(k + 16 * i);
+    const __m512i lane = _mm512_set_epi32(7, 6, 5, 4, 3, 2, 1, 0, 7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    const __m512i one = _mm512_set1_epi32(1), two = _mm512_set1_epi32(2);
+    size_t n_groups = (f->n_trees + LANES - 1) / LANES;
+    __m128d sum = _mm_set_sd(f->base_margin);
+    for (size_t first = 0; first < n_groups; first += 2 * ROW_PAIRS) {
+        size_t pairs = (n_groups - first + 1) / 2, deepest = 0;
+        pairs = pairs < ROW_PAIRS ? pairs : ROW_PAIRS;
+        __m512i at[ROW_PAIRS], tree[ROW_PAIRS], leaf[ROW_PAIRS];
+        const an_gbt_test *tests[ROW_PAIRS];
+        const double *leaves[ROW_PAIRS];
+        size_t from[ROW_PAIRS], depth[ROW_PAIRS], depth2[ROW_PAIRS];
+        for (size_t c = 0; c < pairs; c++) {
+            size_t g = first + 2 * c;
+            const an_gbt_group *a = &f->groups[g], *b = g + 1 < n_groups ? a + 1 : a;
+            int inner = (int)inner_of(a->depth), inner2 = (int)inner_of(b->depth);
+            tests[c] = f->tests + a->tests;
+            leaves[c] = f->leaves + a->leaves;
+            /* lane l's tree: its tests from tests + tree[l], its leaf i
+             * at leaves + leaf[l] + inner + i */
+            tree[c] = _mm512_mask_blend_epi32(
+                0xFF00, _mm512_mullo_epi32(lane, _mm512_set1_epi32(inner)),
+                _mm512_add_epi32(_mm512_mullo_epi32(lane, _mm512_set1_epi32(inner2)),
+                                 _mm512_set1_epi32((int)(b->tests - a->tests))));
+            leaf[c] = _mm512_mask_blend_epi32(
+                0xFF00, _mm512_sub_epi32(_mm512_mullo_epi32(lane, _mm512_set1_epi32(inner + 1)),
+                                         _mm512_set1_epi32(inner)),
+                _mm512_add_epi32(
+                    _mm512_sub_epi32(_mm512_mullo_epi32(lane, _mm512_set1_epi32(inner2 + 1)),
+                                     _mm512_set1_epi32(inner2)),
+                    _mm512_set1_epi32((int)(b->leaves - a->leaves))));
+            depth[c] = a->depth;
+            depth2[c] = b->depth;
+            deepest = a->depth > deepest ? a->depth : deepest;
+            deepest = b->depth > deepest ? b->depth : deepest;
+            from[c] = 0;
+            at[c] = _mm512_setzero_si512();
+            if (a->depth >= ROW_TOP && b->depth >= ROW_TOP) {
+                at[c] = row_top_levels(f->top + g / 2 * AN_GBT_ROW_TOP_BLOCK, keys, r, k);
+                from[c] = ROW_TOP;
+            }
+        }
+        for (size_t d = 0; d < deepest; d++)
+            for (size_t c = 0; c < pairs; c++) {
+                /* a stopped lane is at its leaf, past its tree's tests:
+                 * no test is read for it */
+                __mmask16 active = (__mmask16)((d < depth[c] ? 0x00FF : 0) |
+                                               (d < depth2[c] ? 0xFF00 : 0));
+                if (d < from[c] || !active)
+                    continue;
+                __m512i node = _mm512_add_epi32(tree[c], at[c]), none = _mm512_setzero_si512();
+                __m512i lo = _mm512_mask_i32gather_epi64(none, (__mmask8)active,
+                                                         _mm512_castsi512_si256(node), tests[c], 8);
+                __m512i hi = _mm512_mask_i32gather_epi64(
+                    none, (__mmask8)(active >> 8), _mm512_extracti64x4_epi64(node, 1), tests[c], 8);
+                __m512i key = _mm512_permutex2var_epi32(lo, even, hi);
+                __m512i index = _mm512_srli_epi32(_mm512_permutex2var_epi32(lo, odd, hi), 3);
+                __mmask16 left = _mm512_cmplt_epu32_mask(row_values(keys, r, k, index), key);
+                __m512i next = _mm512_add_epi32(_mm512_add_epi32(at[c], at[c]), two);
+                at[c] = _mm512_mask_mov_epi32(at[c], active,
+                                              _mm512_mask_sub_epi32(next, left, next, one));
+            }
+        for (size_t c = 0; c < pairs; c++) {
+            __m512i where = _mm512_add_epi32(leaf[c], at[c]);
+            __m512d x = _mm512_i32gather_pd(_mm512_castsi512_si256(where), leaves[c], 8);
+            __m512d y = _mm512_i32gather_pd(_mm512_extracti64x4_epi64(where, 1), leaves[c], 8);
+            size_t lanes = f->n_trees - (first + 2 * c) * LANES;
+            if (lanes >= 2 * LANES) {
+                sum = add_in_order(add_in_order(sum, x), y);
+            } else {
+                double value[2 * LANES];
+                _mm512_storeu_pd(value, x);
+                _mm512_storeu_pd(value + LANES, y);
+                for (size_t l = 0; l < lanes; l++)
+                    sum = _mm_add_sd(sum, _mm_set_sd(value[l]));
+            }
+        }
+    }
+    return _mm_cvtsd_f64(sum);
+}
+
+/* The row's n values as keys, twice over as two_copies makes them, but
+ * dense (value j at k[j], value n + j at k[n + j]), 8 values at a time,
+ * then zeros to `length`. */
+__attribute__((target("avx512f,avx512vl"))) static void
+dense_copies_avx512(const double *row, size_t n, uint32_t *k, size_t length)
+{
+    for (size_t j = 0; j < length; j += 16)
+        _mm512_storeu_si512(k + j, _mm512_setzero_si512());
+    __m256i top = _mm256_set1_epi32(INT32_MIN);
+    for (size_t j = 0; j < n; j += 8) {
+        __mmask8 in = (__mmask8)(n - j >= 8 ? 0xFF : (1u << (n - j)) - 1);
+        __m256 value = _mm256_add_ps(_mm512_cvtpd_ps(_mm512_maskz_loadu_pd(in, row + j)),
+                                     _mm256_setzero_ps()); /* -0 as +0 */
+        __mmask8 missing = _mm256_cmp_ps_mask(value, value, _CMP_UNORD_Q);
+        __m256i bits = _mm256_castps_si256(value);
+        /* negative: all bits flipped; else the sign bit set */
+        __m256i key = _mm256_xor_si256(bits, _mm256_or_si256(_mm256_srai_epi32(bits, 31), top));
+        _mm256_mask_storeu_epi32(k + j, in, _mm256_mask_mov_epi32(key, missing, _mm256_set1_epi32(-1)));
+        _mm256_mask_storeu_epi32(k + n + j, in, _mm256_maskz_mov_epi32((__mmask8)~missing, key));
+    }
+}
+
+/* The dense copies' values in registers (16 a register, padded): 2, 4, 8,
+ * or 0 (gathered). */
+static size_t row_registers(size_t n_values)
+{
+    return n_values <= 32 ? 2 : n_values <= 64 ? 4 : n_values <= 128 ? 8 : 0;
+}
+
+/* One row's margin with AVX-512 (row_margin_of); k as there. */
+__attribute__((target("avx512f,avx512vl"))) static double
+row_margin_avx512(const an_gbt_forest *f, const uint32_t *k)
+{
+    switch (row_registers(2 * f->n_features)) {
+    case 2: return row_margin_of(f, k, 2);
+    case 4: return row_margin_of(f, k, 4);
+    case 8: return row_margin_of(f, k, 8);
+    default: return row_margin_of(f, k, 0);
+    }
+}
+#endif
+
 /* ---- deeper trees: the top levels at once, then a walk ---- */
 
 /* With AVX2 or AVX-512, a tree deeper than the all-at-once limit has its
@@ -675,15 +900,38 @@ double an_gbt_score_of_margin(const an_gbt_forest *f, double margin)
     return f->objective == AN_GBT_LOGISTIC ? 1.0 / (1.0 + exp(-margin)) : margin;
 }
 
+/* The dense copies' length in the row's scratch (after the block's): the
+ * values rounded up to whole registers (row_registers' 2, 4 or 8). */
+static size_t dense_length(size_t n_values)
+{
+    return n_values <= 128 ? 128 : (n_values + 15) / 16 * 16;
+}
+
 size_t an_gbt_score_scratch_bytes(const an_gbt_forest *f)
 {
-    return f->tests ? 2 * f->n_features * LANES * sizeof(uint32_t) : 0;
+    size_t values = 2 * f->n_features;
+    return f->tests ? (values * LANES + dense_length(values)) * sizeof(uint32_t) : 0;
 }
 
 double an_gbt_score_row(const an_gbt_forest *f, const double *row, void *scratch)
 {
+    return an_gbt_score_row_on(f, row, scratch, an_gbt_vector());
+}
+
+double an_gbt_score_row_on(const an_gbt_forest *f, const double *row, void *scratch, int vector)
+{
     if (!f->tests)
         return an_gbt_score_of_margin(f, node_margin(f, row));
+#if FLAT_AVX512
+    if (vector == AN_GBT_AVX512 && an_gbt_vector() == AN_GBT_AVX512) {
+        size_t values = 2 * f->n_features;
+        uint32_t *dense = (uint32_t *)scratch + values * LANES;
+        dense_copies_avx512(row, f->n_features, dense, dense_length(values));
+        return an_gbt_score_of_margin(f, row_margin_avx512(f, dense));
+    }
+#else
+    (void)vector;
+#endif
     two_copies(row, f->n_features, scratch);
     return an_gbt_score_of_margin(f, complete_margin(f, scratch));
 }
