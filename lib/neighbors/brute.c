@@ -117,11 +117,11 @@ static int grow(cand_list *c, size_t cap)
 static int compact(cand_list *c, double limit)
 {
     size_t kept = 0;
-    for (size_t i = 0; i < c->count; i++)
-        if (c->lower[i] <= limit) {
-            c->lower[kept] = c->lower[i];
-            c->index[kept++] = c->index[i];
-        }
+    for (size_t i = 0; i < c->count; i++) { /* no branch on the values */
+        c->lower[kept] = c->lower[i];
+        c->index[kept] = c->index[i];
+        kept += c->lower[i] <= limit;
+    }
     c->count = kept;
     return kept <= c->cap / 2 || grow(c, 2 * c->cap);
 }
