@@ -1,4 +1,4 @@
-/* knn_self_query: the brute self-query alone (what LOF's and kNN's fit ask
+/* knn_self_query: the self-query alone (brute unless told) (what LOF's and kNN's fit ask
  * of the engine: every training row's k nearest, in blocks of 4096 rows as
  * lof.c takes them), one thread, timed in CPU seconds of the process (best
  * of REPS), on ROWS x COLS doubles read from a raw file (native float64,
@@ -9,7 +9,9 @@
  *     cc -O3 -D_GNU_SOURCE -Ilib -Iinclude -Ibuild-bench/lib \
  *        -I/usr/include/x86_64-linux-gnu/openblas-pthread bench/knn_self_query.c \
  *        build-bench/lib/libanoma_internal.a -lopenblas -lz -lm -lpthread -o /tmp/ksq
- *     OPENBLAS_NUM_THREADS=1 /tmp/ksq FILE COLS [K=20] [REPS=3]
+ *     OPENBLAS_NUM_THREADS=1 /tmp/ksq FILE COLS [K=20] [REPS=3] [ALGORITHM=brute]
+ *
+ * ALGORITHM: brute, kd_tree or auto (auto: a sorted column for one feature).
  *
  * A data set to a raw file: numpy's X.astype("float64").tofile(FILE). */
 #include "neighbors/knn.h"
@@ -34,6 +36,10 @@ int main(int argc, char **argv)
     }
     size_t d = strtoul(argv[2], NULL, 10), k = argc > 3 ? strtoul(argv[3], NULL, 10) : 20;
     int reps = argc > 4 ? atoi(argv[4]) : 3;
+    const char *algo = argc > 5 ? argv[5] : "brute";
+    an_knn_algorithm choice = !strcmp(algo, "auto")      ? AN_KNN_AUTO
+                              : !strcmp(algo, "kd_tree") ? AN_KNN_KD_TREE
+                                                         : AN_KNN_BRUTE;
     FILE *f = fopen(argv[1], "rb");
     if (!f || fseek(f, 0, SEEK_END) != 0)
         return 1;
@@ -46,7 +52,7 @@ int main(int argc, char **argv)
         return 1;
     fclose(f);
     an_knn_index ix;
-    if (an_knn_build(&ix, x, n, d, AN_KNN_BRUTE) != ANOMA_OK)
+    if (an_knn_build(&ix, x, n, d, choice) != ANOMA_OK)
         return 1;
     double best = 1e300;
     for (int r = 0; r < reps; r++) {
@@ -65,7 +71,7 @@ int main(int argc, char **argv)
         memcpy(&bits, &dist[i], sizeof bits);
         hash = (hash * 1000003u + index[i]) ^ bits;
     }
-    printf("%s %zu x %zu k=%zu best CPU %.4f s answer %016llx\n", argv[1], n, d, k, best, hash);
+    printf("%s %s %zu x %zu k=%zu best CPU %.4f s answer %016llx\n", argv[1], algo, n, d, k, best, hash);
     an_knn_free(&ix);
     free(x);
     free(dist);

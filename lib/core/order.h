@@ -19,10 +19,11 @@ size_t an_upper_bound(const double *sorted, size_t n, double v);
 /* Reorder the row numbers rows[0..n) (distinct) ascending by
  * (x[row * stride], row): values compared with <, so -0 and +0 tie and the
  * lower row comes first, the neighbour heap's (distance, index) order.
- * `sorted_values`, when not NULL, receives the n values in that order. A
- * heapsort of (value, row) pairs, contiguous so that it reads no value
- * through a row number (1.7 times as fast at 10^6 rows); the pairs are the
- * one allocation (glibc's qsort may allocate behind the host allocator). */
+ * `sorted_values`, when not NULL, receives the n values in that order.
+ * From 256 rows a radix sort on the values' top bits, each run of close
+ * values then ordered exactly; below, a heapsort of (value, row) pairs,
+ * contiguous so that it reads no value through a row number. One
+ * allocation (glibc's qsort may allocate behind the host allocator). */
 anoma_status an_sort_rows_by_value(size_t *rows, size_t n, const double *x, size_t stride,
                                    double *sorted_values);
 

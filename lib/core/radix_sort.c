@@ -46,15 +46,7 @@ uint64_t *an_radix_sort_u64(uint64_t *items, uint64_t *tmp, size_t n, unsigned l
     return items;
 }
 
-/* A key whose unsigned order is the doubles' order: positives get the sign
- * bit set, negatives have every bit flipped (their magnitudes run backwards). */
-static uint64_t key_of(double x)
-{
-    uint64_t bits;
-    memcpy(&bits, &x, sizeof bits);
-    return bits >> 63 ? ~bits : bits | UINT64_C(1) << 63;
-}
-
+/* The inverse of an_radix_key. */
 static double value_of(uint64_t key)
 {
     uint64_t bits = key >> 63 ? key & ~(UINT64_C(1) << 63) : ~key;
@@ -66,7 +58,7 @@ static double value_of(uint64_t key)
 void an_radix_sort_doubles(double *v, size_t n, uint64_t *scratch)
 {
     for (size_t i = 0; i < n; i++)
-        scratch[i] = key_of(v[i]);
+        scratch[i] = an_radix_key(v[i]);
     const uint64_t *sorted = an_radix_sort_u64(scratch, scratch + n, n, 0, 64);
     for (size_t i = 0; i < n; i++)
         v[i] = value_of(sorted[i]);

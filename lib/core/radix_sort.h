@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Stable ascending sort of items[0..n) by the unsigned key in their bits
  * [low, low + bits) (0 < bits, low + bits <= 64), the other bits carried
@@ -14,6 +15,16 @@
  * items; returns where the result is, items or tmp. Allocates nothing. */
 uint64_t *an_radix_sort_u64(uint64_t *items, uint64_t *tmp, size_t n, unsigned low,
                             unsigned bits);
+
+/* A key whose unsigned order is the doubles' order (no NaN; -0 below +0):
+ * positives get the sign bit set, negatives have every bit flipped (their
+ * magnitudes run backwards). */
+static inline uint64_t an_radix_key(double x)
+{
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    return bits >> 63 ? ~bits : bits | UINT64_C(1) << 63;
+}
 
 /* Ascending sort of v[0..n) (no NaN) with `scratch` of 2n items: the
  * doubles as keys whose unsigned order is theirs, sorted by

@@ -12,8 +12,9 @@
  * absolute term a for values that underflow. So D >= v - c ||q||^2 - a,
  * a lower bound L that needs nothing of the row but its GEMM value (the
  * c ||x||^2 folded into the GEMM column is what makes it so), and D <= U =
- * L + 2 (c ||q||^2 + a) + 2 c ||x||^2. Each query keeps the k smallest
- * upper bounds of the rows offered so far (a heap): the k-th is never
+ * L + 2 (c ||q||^2 + a) + 2 c ||x||^2. Each query keeps as its limit the
+ * k-th smallest upper bound of the rows offered so far (taken by a
+ * selection over its candidate list whenever the list fills): it is never
  * below the true k-th distance, so a row whose lower bound is above it
  * cannot be a neighbour, and every other row is kept as a candidate. The
  * survivors' distances are then recomputed exactly in double (heap.h,
@@ -34,17 +35,23 @@
  * the gap between a row's k-th and (k+1)-th neighbour.
  *
  * Memory is bounded by the blocks: per worker a QUERY_BLOCK x INDEX_BLOCK
- * float block, the converted group of queries and indexed block, the bound
- * heaps and the candidate lists of one group, never n x n. Threads take
+ * float block, the converted group of queries and indexed block, the
+ * candidate lists of one group, never n x n. Threads take
  * whole groups of queries, so each query's answer is computed the same
  * way whatever the thread count. */
 #include "neighbors/knn.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/stats.h"
 #include "core/threads.h"
 
 #include <float.h>
 #include <math.h>
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define AN_BRUTE_HAVE_AVX512 1
+#endif
+#include <stdint.h>
 #include <string.h>
 
 /* Queries and indexed rows per product block: a 256 x 1024 float block
@@ -72,7 +79,9 @@ typedef struct worker {
     float *gram;   /* QUERY_BLOCK x INDEX_BLOCK, and the kernel's padding rows */
     float *pack;   /* (d + 1) x AN_GRAM_COL_PAD: the product's work space */
     cand_list lists[QUERY_GROUP];
-    double *upper; /* QUERY_GROUP x k: each query's heap of the k smallest upper bounds */
+    double *sel;   /* 3 sel_cap: the upper bounds of a candidate list, and the
+                      selection's work space */
+    size_t sel_cap;
     an_nb *heap;   /* k: the exact search of the survivors */
     int failed;
 } worker;
@@ -83,6 +92,7 @@ typedef struct brute_job {
     size_t first, m, k;
     size_t group;    /* queries per group: QUERY_GROUP, or fewer (group_size) */
     double c;        /* the relative error bound, 8 (d + 8) FLT_EPSILON */
+    int filter;      /* AN_BRUTE_FILTER_*: how a row's block is scanned */
     worker *workers;
     double *dist;
     size_t *index;
@@ -103,15 +113,15 @@ static int grow(cand_list *c, size_t cap)
 }
 
 /* Drop the candidates whose lower bound is above limit; grow the list
- * when most of it survives (many near ties). */
+ * when most of it survives (many near ties, or rows the limit left in). */
 static int compact(cand_list *c, double limit)
 {
     size_t kept = 0;
-    for (size_t i = 0; i < c->count; i++)
-        if (c->lower[i] <= limit) {
-            c->lower[kept] = c->lower[i];
-            c->index[kept++] = c->index[i];
-        }
+    for (size_t i = 0; i < c->count; i++) { /* no branch on the values */
+        c->lower[kept] = c->lower[i];
+        c->index[kept] = c->index[i];
+        kept += c->lower[i] <= limit;
+    }
     c->count = kept;
     return kept <= c->cap / 2 || grow(c, 2 * c->cap);
 }
@@ -125,7 +135,15 @@ static float floor_threshold(double qn, double limit)
     if (!(t > -FLT_MAX))
         return -INFINITY;
     float f = (float)t;
-    return (double)f > t ? nextafterf(f, -INFINITY) : f;
+    if (!((double)f > t))
+        return f;
+    /* the next float down, from its bits (nextafterf is a libm call,
+     * and this runs after every offer): f is finite, as |t| < FLT_MAX */
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    bits = f > 0 ? bits - 1 : f < 0 ? bits + 1 : 0x80000001u; /* 0: -FLT_TRUE_MIN */
+    memcpy(&f, &bits, sizeof f);
+    return f;
 }
 
 /* Whether one of the 8 values at a is >= t, four at a time with the
@@ -174,56 +192,156 @@ static void index_block(const brute_job *job, size_t first, size_t rows, float *
         out[i * (d + 1) + d] = (float)(-0.5 * (1 - job->c) * ix->norms[first + i]);
 }
 
-/* A max-heap of the k smallest upper bounds offered to one query. Values
- * only: the limit is the k-th smallest value, whichever rows hold it, so
- * a step is one comparison of doubles, not of (distance, index) pairs;
- * at 36 features the pair heap cost more than the product. */
-typedef struct bound_heap {
-    double *v;
-    size_t size, cap;
-} bound_heap;
+/* One query's state while it scans the blocks of products. Its candidate
+ * list holds every row offered whose upper bound may still be among the k
+ * smallest, so the k-th smallest upper bound in the list is the k-th of
+ * all rows offered: the limit. It is taken (a selection) only when the
+ * list is full, not after every offer: a heap of the k smallest, updated
+ * at each offer, tightened the limit sooner, but its dependent compares
+ * and the threshold after each were most of the filter's time (satellite:
+ * 135 offers a query at ~100 cycles each). A stale limit only lets more
+ * rows in, each a few stores. */
+typedef struct row_scan {
+    cand_list *c;
+    worker *w;
+    double base, slack, limit; /* L = base - 2 a; limit: +inf until k rows are in */
+    float t;                   /* the smallest product a candidate can have */
+    size_t self;               /* the query's own row (self-query), else SIZE_MAX */
+} row_scan;
 
-/* +inf until k bounds are in */
-static inline double bound_limit(const bound_heap *h)
+/* The k-th smallest (k from 0) of v[0, n), n > k, with lo and hi n
+ * doubles of work space (v is overwritten): a quickselect whose
+ * partition writes each value to both sides and advances one count, no
+ * branch on the values, values equal to the pivot counted apart (so
+ * duplicates end it). A list holds some 20 to 200 values: the library's
+ * introselect, branching on each comparison, was a quarter of satellite's
+ * self-query. After 32 rounds (a pivot run unlucky) it finishes the job. */
+static double kth_smallest(double *v, size_t n, size_t k, double *lo, double *hi)
 {
-    return h->size < h->cap ? INFINITY : h->v[0];
-}
-
-static inline void bound_push(bound_heap *h, double x)
-{
-    double *v = h->v;
-    size_t i;
-    if (h->size < h->cap) {
-        for (i = h->size++; i > 0 && v[(i - 1) / 2] < x; i = (i - 1) / 2)
-            v[i] = v[(i - 1) / 2];
-    } else if (x < v[0]) {
-        for (i = 0;;) {
-            size_t c = 2 * i + 1;
-            if (c >= h->size)
-                break;
-            c += c + 1 < h->size && v[c] < v[c + 1];
-            if (!(x < v[c]))
-                break;
-            v[i] = v[c];
-            i = c;
+    for (int round = 0; round < 32; round++) {
+        double a = v[0], b = v[n / 2], c = v[n - 1];
+        double p = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
+        size_t nl = 0, nh = 0;
+        for (size_t i = 0; i < n; i++) {
+            double x = v[i];
+            lo[nl] = x;
+            hi[nh] = x;
+            nl += x < p;
+            nh += x > p;
         }
-    } else {
-        return;
+        if (k < nl) {
+            double *t = v;
+            v = lo;
+            lo = t;
+            n = nl;
+        } else if (k < n - nh) {
+            return p;
+        } else {
+            k -= n - nh;
+            double *t = v;
+            v = hi;
+            hi = t;
+            n = nh;
+        }
     }
-    v[i] = x;
+    an_select_doubles(v, n, k);
+    return v[k];
 }
 
-/* Offer row `at` to one query: its lower bound (already no more than the
- * query's limit) to the candidates, its upper bound to the heap. */
-static int offer(const brute_job *job, cand_list *c, bound_heap *upper, double lower,
-                 double slack, size_t at)
+/* The limit from the list's upper bounds U = L + 2 slack + 2 c ||x||^2
+ * (their k-th smallest), then the rows whose lower bound is above it
+ * dropped; the list grows when most of it survives (many near ties). */
+static int tighten(const brute_job *job, row_scan *s)
 {
-    bound_push(upper, lower + 2 * slack + 2 * job->c * job->ix->norms[at]);
-    if (c->count == c->cap && !compact(c, bound_limit(upper)))
+    cand_list *c = s->c;
+    worker *w = s->w;
+    size_t k = job->k;
+    if (c->count >= k) {
+        if (w->sel_cap < c->count) {
+            double *v = an_realloc_array(w->sel, c->cap, 3 * sizeof(double));
+            if (!v)
+                return 0;
+            w->sel = v;
+            w->sel_cap = c->cap;
+        }
+        const double *norms = job->ix->norms;
+        double add = 2 * s->slack, c2 = 2 * job->c;
+        for (size_t i = 0; i < c->count; i++)
+            w->sel[i] = c->lower[i] + add + c2 * norms[c->index[i]];
+        double kth = kth_smallest(w->sel, c->count, k - 1, w->sel + w->sel_cap,
+                                  w->sel + 2 * w->sel_cap);
+        if (kth < s->limit)
+            s->limit = kth;
+        s->t = floor_threshold(s->base, s->limit);
+    }
+    return compact(c, s->limit);
+}
+
+/* Keep row `at` (lower bound base - 2 v) as a candidate. 0: out of memory. */
+static inline int take(const brute_job *job, row_scan *s, float v, size_t at)
+{
+    cand_list *c = s->c;
+    if (c->count == c->cap && !tighten(job, s))
         return 0;
-    c->lower[c->count] = lower;
+    c->lower[c->count] = s->base - 2.0 * (double)v;
     c->index[c->count++] = at;
     return 1;
+}
+
+/* The products a[0, cols) of rows b, b + 1, ... against one query, 8 at
+ * a time: most groups of 8 hold no candidate, one test for them. */
+static int scan_generic(const brute_job *job, row_scan *s, const float *a, size_t cols, size_t b)
+{
+    for (size_t j0 = 0; j0 < cols; j0 += 8) {
+        size_t j1 = cols - j0 < 8 ? cols : j0 + 8;
+        if (j1 - j0 == 8 && !any_at_least(a + j0, s->t))
+            continue;
+        for (size_t j = j0; j < j1; j++)
+            if (a[j] >= s->t && b + j != s->self && !take(job, s, a[j], b + j))
+                return 0;
+    }
+    return 1;
+}
+
+#ifdef AN_BRUTE_HAVE_AVX512
+/* The same, 32 products a step as two masks of 16 comparisons, visiting
+ * only the set bits: the generic scan's test of each value of a group of
+ * 8 that holds a candidate is a mispredicted branch for most of them. A
+ * bit set before the limit tightened is tested again. */
+__attribute__((target("avx512f"))) static int scan_avx512(const brute_job *job, row_scan *s,
+                                                          const float *a, size_t cols, size_t b)
+{
+    for (size_t j0 = 0; j0 < cols; j0 += 32) {
+        size_t left = cols - j0;
+        __mmask16 in0 = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+        __mmask16 in1 = left >= 32   ? 0xffff
+                        : left <= 16 ? 0
+                                     : (__mmask16)((1u << (left - 16)) - 1);
+        __m512 t = _mm512_set1_ps(s->t);
+        uint32_t m = _mm512_mask_cmp_ps_mask(in0, _mm512_maskz_loadu_ps(in0, a + j0), t,
+                                             _CMP_GE_OQ);
+        m |= (uint32_t)_mm512_mask_cmp_ps_mask(in1, _mm512_maskz_loadu_ps(in1, a + j0 + 16), t,
+                                               _CMP_GE_OQ)
+             << 16;
+        while (m) {
+            size_t j = j0 + (size_t)__builtin_ctz(m);
+            m &= m - 1;
+            if (a[j] >= s->t && b + j != s->self && !take(job, s, a[j], b + j))
+                return 0;
+        }
+    }
+    return 1;
+}
+#endif
+
+static int scan_block_row(const brute_job *job, row_scan *s, const float *a, size_t cols,
+                          size_t b)
+{
+#ifdef AN_BRUTE_HAVE_AVX512
+    if (job->filter == AN_BRUTE_FILTER_AVX512)
+        return scan_avx512(job, s, a, cols, b);
+#endif
+    return scan_generic(job, s, a, cols, b);
 }
 
 static void query_block(const brute_job *job, worker *w, size_t first)
@@ -235,14 +353,14 @@ static void query_block(const brute_job *job, worker *w, size_t first)
     convert(ix, q, rows, w->qc, w->qn);
     double slack[QUERY_GROUP]; /* c ||q||^2 + a: L = v - slack */
     unsigned char far[QUERY_GROUP];
-    bound_heap upper[QUERY_GROUP];
+    double limit[QUERY_GROUP]; /* each query's limit (row_scan) between blocks */
     for (size_t r = 0; r < rows; r++) {
         far[r] = !(w->qn[r] <= FAR_QUERY);
         if (far[r]) /* zeros: its GEMM row is harmless, and unused */
             memset(w->qc + r * ld, 0, ld * sizeof(float));
         slack[r] = job->c * w->qn[r] + (double)(d + 8) * 0x1p-120;
         w->lists[r].count = 0;
-        upper[r] = (bound_heap){w->upper + r * k, 0, k};
+        limit[r] = INFINITY;
     }
     /* A self-query visits the block that holds its own rows first, then
      * the others in order, wrapping round: data are often stored with
@@ -263,45 +381,32 @@ static void query_block(const brute_job *job, worker *w, size_t first)
             for (size_t r = s0; r < s1; r++) {
                 if (far[r])
                     continue;
-                cand_list *c = &w->lists[r];
-                const float *a = w->gram + (r - s0) * INDEX_BLOCK;
-                size_t self = job->q ? SIZE_MAX : job->first + first + r;
-                double base = w->qn[r] - slack[r]; /* L = base - 2 a */
-                double limit = bound_limit(&upper[r]);
-                float t = floor_threshold(base, limit);
-                for (size_t j0 = 0; j0 < cols; j0 += 8) {
-                    size_t j1 = cols - j0 < 8 ? cols : j0 + 8;
-                    /* most groups of 8 hold no candidate: one test for them */
-                    if (j1 - j0 == 8 && !any_at_least(a + j0, t))
-                        continue;
-                    for (size_t j = j0; j < j1; j++) {
-                        if (!(a[j] >= t) || b + j == self)
-                            continue;
-                        double lower = base - 2.0 * (double)a[j];
-                        if (!(lower <= limit))
-                            continue;
-                        if (!offer(job, c, &upper[r], lower, slack[r], b + j)) {
-                            w->failed = 1;
-                            return;
-                        }
-                        limit = bound_limit(&upper[r]);
-                        t = floor_threshold(base, limit);
-                    }
+                row_scan rs = {&w->lists[r], w, w->qn[r] - slack[r], slack[r], limit[r], 0,
+                               job->q ? SIZE_MAX : job->first + first + r};
+                rs.t = floor_threshold(rs.base, rs.limit);
+                if (!scan_block_row(job, &rs, w->gram + (r - s0) * INDEX_BLOCK, cols, b)) {
+                    w->failed = 1;
+                    return;
                 }
+                limit[r] = rs.limit;
             }
         }
     }
     /* the survivors by exact distance */
     for (size_t r = 0; r < rows; r++) {
         cand_list *c = &w->lists[r];
-        double limit = bound_limit(&upper[r]);
+        row_scan rs = {c, w, w->qn[r] - slack[r], slack[r], limit[r], 0, SIZE_MAX};
+        if (!far[r] && !tighten(job, &rs)) {
+            w->failed = 1;
+            return;
+        }
         an_nb_heap h;
         an_nb_heap_init(&h, w->heap, k);
         if (far[r])
             an_knn_scan_row(ix, q + r * d, job->q ? SIZE_MAX : job->first + first + r, &h);
         for (size_t i = 0; i < c->count; i++) {
             size_t at = c->index[i];
-            if (c->lower[i] <= limit)
+            if (c->lower[i] <= rs.limit)
                 an_nb_heap_push(&h, an_sq_dist(q + r * d, ix->x + at * d, d), at);
         }
         an_nb_heap_drain(&h, job->dist + (first + r) * k, job->index + (first + r) * k);
@@ -323,7 +428,7 @@ static void worker_free(worker *w)
     an_free(w->xc);
     an_free(w->gram);
     an_free(w->pack);
-    an_free(w->upper);
+    an_free(w->sel);
     an_free(w->heap);
     for (size_t r = 0; r < QUERY_GROUP; r++) {
         an_free(w->lists[r].lower);
@@ -342,9 +447,8 @@ static int worker_init(worker *w, size_t d, size_t k, size_t group)
     w->xc = an_malloc_array(INDEX_BLOCK, (d + 1) * sizeof(float));
     w->gram = AN_NEW_ARRAY(float, (size_t)(QUERY_BLOCK + AN_GRAM_ROW_PAD) * INDEX_BLOCK);
     w->pack = an_malloc_array(AN_GRAM_COL_PAD, (d + 1) * sizeof(float));
-    w->upper = an_malloc_array(QUERY_GROUP, k * sizeof(double));
     w->heap = AN_NEW_ARRAY(an_nb, k);
-    if (!w->qc || !w->qn || !w->xc || !w->gram || !w->pack || !w->upper || !w->heap)
+    if (!w->qc || !w->qn || !w->xc || !w->gram || !w->pack || !w->heap)
         return 0;
     for (size_t r = 0; r < group; r++)
         if (!grow(&w->lists[r], 2 * k + 32))
@@ -364,14 +468,32 @@ static size_t group_size(size_t m, size_t n_threads)
     return per < QUERY_GROUP ? per : QUERY_GROUP;
 }
 
+int an_brute_filter_best(void)
+{
+#ifdef AN_BRUTE_HAVE_AVX512
+    /* libgcc fills in the processor model in a constructor, before any call */
+    if (__builtin_cpu_supports("avx512f"))
+        return AN_BRUTE_FILTER_AVX512;
+#endif
+    return AN_BRUTE_FILTER_GENERIC;
+}
+
 anoma_status an_knn_brute_query(const an_knn_index *ix, const double *q, size_t first, size_t m,
                                 size_t k, size_t n_threads, double *dist, size_t *index)
+{
+    return an_knn_brute_query_with(an_brute_filter_best(), ix, q, first, m, k, n_threads, dist,
+                                   index);
+}
+
+anoma_status an_knn_brute_query_with(int filter, const an_knn_index *ix, const double *q,
+                                     size_t first, size_t m, size_t k, size_t n_threads,
+                                     double *dist, size_t *index)
 {
     size_t group = group_size(m, n_threads);
     size_t blocks = (m + group - 1) / group;
     size_t workers = an_parallel_workers(blocks, n_threads, 1);
     brute_job job = {ix, q, first, m, k, group, 8.0 * (double)(ix->d + 8) * FLT_EPSILON,
-                     AN_NEW_ZEROED(worker, workers), dist, index};
+                     filter, AN_NEW_ZEROED(worker, workers), dist, index};
     if (!job.workers)
         return an_no_memory();
     int ok = 1;

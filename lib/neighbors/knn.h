@@ -117,6 +117,13 @@ void an_knn_query_row(const an_knn_index *ix, const double *row, size_t k, void 
 /* q NULL: the self-query of rows [first, first + m). */
 anoma_status an_knn_brute_query(const an_knn_index *ix, const double *q, size_t first, size_t m,
                                 size_t k, size_t n_threads, double *dist, size_t *index);
+/* The same with a chosen scan of the product blocks (the tests try each
+ * the processor can run; an_knn_brute_query takes the best). */
+enum { AN_BRUTE_FILTER_GENERIC = 0, AN_BRUTE_FILTER_AVX512 = 1 };
+int an_brute_filter_best(void);
+anoma_status an_knn_brute_query_with(int filter, const an_knn_index *ix, const double *q,
+                                     size_t first, size_t m, size_t k, size_t n_threads,
+                                     double *dist, size_t *index);
 /* gram = q x^T (gram.c): q rows x ld, x cols x ld, out rows x ldo floats.
  * q and out must have room for rows rounded up to a multiple of
  * AN_GRAM_ROW_PAD (those extra rows of q finite, their products unused),

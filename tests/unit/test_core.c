@@ -408,12 +408,20 @@ static void test_order(void)
     static value_row ref[MAX];
     an_rng rng;
     an_rng_init(&rng, 5, 0);
-    size_t sizes[] = {0, 1, 2, 7, 64, MAX};
+    /* the last two sizes again with close values (the radix sort's runs of
+     * equal top bits, short ones ordered by insertion) and few ties */
+    size_t sizes[] = {0, 1, 2, 7, 64, 255, MAX, 256, 700, MAX};
     for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
         size_t n = sizes[s];
+        int close = s >= 7;
         for (size_t i = 0; i < n * STRIDE; i++) {
             uint64_t pick = an_rng_below(&rng, 6);
-            x[i] = pick == 0 ? -0.0 : pick == 1 ? 0.0 : (double)an_rng_below(&rng, 9) - 4;
+            double sign = an_rng_below(&rng, 2) ? 1 : -1;
+            x[i] = pick == 0 ? -0.0
+                   : pick == 1 ? 0.0
+                   : close ? sign * ((double)an_rng_below(&rng, 200) * 0x1p-18 +
+                                     (double)an_rng_below(&rng, 8) * 0x1p-45)
+                           : (double)an_rng_below(&rng, 9) - 4;
         }
         for (size_t i = 0; i < n; i++) {
             rows[i] = n - 1 - i; /* any distinct rows, here backwards */
@@ -425,7 +433,7 @@ static void test_order(void)
         for (size_t i = 0; i < n; i++)
             same &= rows[i] == ref[i].row && sorted_values[i] == ref[i].value;
         CHECK(same);
-        for (double v = -5; v <= 5; v += 0.5) {
+        for (double v = -5; v <= 5; v += close ? 0.001953125 : 0.5) {
             size_t expected = 0;
             while (expected < n && sorted_values[expected] < v)
                 expected++;

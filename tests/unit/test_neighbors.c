@@ -51,6 +51,13 @@ static void check_data(const double *x, size_t n, size_t d, const double *q, siz
                 test_fail(__FILE__, __LINE__, "self-query n=%zu d=%zu k=%zu alg=%d threads=%zu",
                           n, d, k, alg, threads);
         }
+        /* the brute filter's generic scan too, where the processor has a faster one */
+        if (alg == AN_KNN_BRUTE && an_brute_filter_best() != AN_BRUTE_FILTER_GENERIC) {
+            CHECK_OK(an_knn_brute_query_with(AN_BRUTE_FILTER_GENERIC, &ix, NULL, 0, n, k, 2, ed,
+                                             ei));
+            if (!same_answer(ed, ei, rd, ri, n * k))
+                test_fail(__FILE__, __LINE__, "generic filter n=%zu d=%zu k=%zu", n, d, k);
+        }
         double *qd = malloc(m * k * sizeof *qd), *qrd = malloc(m * k * sizeof *qrd);
         size_t *qi = malloc(m * k * sizeof *qi), *qri = malloc(m * k * sizeof *qri);
         void *scratch = malloc(an_knn_row_scratch_bytes(k));
