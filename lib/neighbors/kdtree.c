@@ -118,6 +118,7 @@ static size_t split_column(const an_knn_index *ix, size_t begin, size_t end, con
             squares += v * v;
         }
         double spread = squares - sum * sum / count;
+        spread = spread < INFINITY ? spread : INFINITY; /* overflow (or inf - inf) */
         if (spread > best_spread) {
             best_spread = spread;
             best = j;
