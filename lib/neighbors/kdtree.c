@@ -1,5 +1,5 @@
 /* The KD-tree: a binary tree over a permutation of the indexed rows, each
- * node split at the median of its widest column, with each node's exact
+ * node split at the median of its most varying column, with each node's exact
  * bounding box for pruning.
  *
  * Exactness: a node is skipped only when the squared distance from the
@@ -99,6 +99,34 @@ static anoma_status new_nodes(builder *b, size_t count, size_t *first)
     return ANOMA_OK;
 }
 
+/* The column a node splits on: the one whose values vary most (sum of
+ * squared deviations from the mean, each value taken from the box's
+ * lower corner so that large offsets cancel nothing). The widest range,
+ * which one far row sets, gave boxes that a query reached more often:
+ * shuttle's self-query scanned 60 leaves a query, 50 with the variance
+ * (docs/neighbors.md). Only the tree's shape depends on it, never an
+ * answer. */
+static size_t split_column(const an_knn_index *ix, size_t begin, size_t end, const double *lo)
+{
+    size_t best = 0;
+    double best_spread = -1, count = (double)(end - begin);
+    for (size_t j = 0; j < ix->d; j++) {
+        double sum = 0, squares = 0;
+        for (size_t i = begin; i < end; i++) {
+            double v = key(ix, i, j) - lo[j];
+            sum += v;
+            squares += v * v;
+        }
+        double spread = squares - sum * sum / count;
+        spread = spread < INFINITY ? spread : INFINITY; /* overflow (or inf - inf) */
+        if (spread > best_spread) {
+            best_spread = spread;
+            best = j;
+        }
+    }
+    return best;
+}
+
 static anoma_status build_node(builder *b, size_t node, size_t begin, size_t end, size_t depth)
 {
     an_knn_index *ix = b->ix;
@@ -117,11 +145,10 @@ static anoma_status build_node(builder *b, size_t node, size_t begin, size_t end
     }
     ix->nodes[node] = (an_kd_node){begin, end, 0, min_index, 0};
     ix->depth = depth > ix->depth ? depth : ix->depth;
-    size_t widest = 0;
-    for (size_t j = 1; j < d; j++)
-        if (hi[j] - lo[j] > hi[widest] - lo[widest])
-            widest = j;
-    if (hi[widest] == lo[widest]) { /* every row the same point */
+    int one_point = 1;
+    for (size_t j = 0; j < d; j++)
+        one_point &= hi[j] == lo[j];
+    if (one_point) { /* every row the same point */
         ix->nodes[node].same_point = 1;
         /* one value for all, so in index order */
         return an_sort_rows_by_value(ix->perm + begin, end - begin, ix->x, d, NULL);
@@ -129,7 +156,7 @@ static anoma_status build_node(builder *b, size_t node, size_t begin, size_t end
     if (end - begin <= LEAF_ROWS)
         return ANOMA_OK;
     size_t mid = begin + (end - begin) / 2, left;
-    select_nth(ix, begin, end, mid, widest);
+    select_nth(ix, begin, end, mid, split_column(ix, begin, end, lo));
     AN_TRY(new_nodes(b, 2, &left)); /* may move ix->nodes and ix->bounds */
     ix->nodes[node].left = left;
     AN_TRY(build_node(b, left, begin, mid, depth + 1));
@@ -213,6 +240,29 @@ static int may_enter(const an_nb_heap *h, double node_d2, size_t min_index)
     return node_d2 < bound || (node_d2 == bound && min_index < worst_index(h));
 }
 
+/* The KD-tree's heaps are kept sorted, worst pair first: a sorted array
+ * is also a valid max-heap, so the heap's bound and drain read it as
+ * they read any heap. A pair that enters moves the pairs it beats one
+ * place towards the front, a loop that mispredicts once at its end, where
+ * the heap's sift-down mispredicts at most of its levels (breastw's
+ * queries let 65 pairs in each, shuttle's 108). */
+static void offer(an_nb_heap *h, double d2, size_t index)
+{
+    an_nb x = {d2, index};
+    an_nb *v = h->v;
+    if (h->size < h->cap) {
+        size_t i = h->size++;
+        for (; i > 0 && an_nb_less(v[i - 1], x); i--)
+            v[i] = v[i - 1];
+        v[i] = x;
+    } else if (h->cap && an_nb_less(x, v[0])) {
+        size_t i = 0;
+        for (; i + 1 < h->size && an_nb_less(x, v[i + 1]); i++)
+            v[i] = v[i + 1];
+        v[i] = x;
+    }
+}
+
 /* Offer the rows of leaf nd (but `exclude`) to h. */
 static void scan_leaf(const an_knn_index *ix, const an_kd_node *nd, const double *row,
                       size_t exclude, an_nb_heap *h)
@@ -226,7 +276,7 @@ static void scan_leaf(const an_knn_index *ix, const an_kd_node *nd, const double
                 continue;
             if (h->size == h->cap && !an_nb_less((an_nb){d2, p[s]}, h->v[0]))
                 return; /* and so every later copy: a higher index */
-            an_nb_heap_push(h, d2, p[s]);
+            offer(h, d2, p[s]);
         }
         return;
     }
@@ -243,7 +293,7 @@ static void scan_leaf(const an_knn_index *ix, const an_kd_node *nd, const double
     for (size_t t = 0; t < count; t++) { /* the heap refuses what its pushes made too far */
         size_t r = candidates[t];
         if (p[s + r] != exclude)
-            an_nb_heap_push(h, d2[r], p[s + r]);
+            offer(h, d2[r], p[s + r]);
     }
 }
 

@@ -219,6 +219,27 @@ static void test_far_outliers(void)
     free(q);
 }
 
+/* The KD-tree splits a node on its most varying column: a column whose
+ * range one far row sets but whose values barely vary must not fool it,
+ * and columns whose variance overflows (values near 1e200) must still
+ * give a tree that answers exactly. */
+static void test_split_columns(void)
+{
+    size_t n = 1200, d = 3, m = 37;
+    double *x = test_tied_rows(n, d, 5, 0, 17), *q = test_tied_rows(m, d, 5, 0, 18);
+    for (size_t i = 0; i < n; i++)
+        x[i * d] = (double)(i % 2);
+    x[600 * d] = 1e6; /* the widest range, almost no variance */
+    memcpy(q, x + 5 * d, d * sizeof *q);
+    check_data(x, n, d, q, m, 12);
+    for (size_t i = 0; i < n; i += 3)
+        x[i * d + 1] = i % 2 ? 1e200 : -1e200; /* (x - lo)^2 overflows */
+    memcpy(q, x + 5 * d, d * sizeof *q);
+    check_data(x, n, d, q, m, 12);
+    free(x);
+    free(q);
+}
+
 /* The brute filter works in single precision on rows scaled into [-1, 1]:
  * columns twelve orders of magnitude apart (the small one vanishes in
  * float, leaving ties the exact recomputation must break), values that
@@ -295,6 +316,7 @@ int main(void)
     RUN(test_far_from_origin);
     RUN(test_wide_ranges);
     RUN(test_far_outliers);
+    RUN(test_split_columns);
     RUN(test_auto_rule);
     RUN(test_allocation_failures);
     return test_summary();
