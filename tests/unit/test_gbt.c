@@ -1130,6 +1130,9 @@ static void test_xgboost_json(void)
         {"\"gbtree\"", "\"dart\"", ANOMA_ERR_UNSUPPORTED, "dart"},
         {"binary:logistic", "multi:softprob", ANOMA_ERR_UNSUPPORTED, "multi:softprob"},
         {"\"num_class\": \"0\"", "\"num_class\": \"3\"", ANOMA_ERR_UNSUPPORTED, "3 classes"},
+        /* 2^64 as a count: converting it to size_t was undefined (found by fuzz_xgboost) */
+        {"\"num_class\": \"0\"", "\"num_class\": \"18446744073709551616\"", ANOMA_ERR_FORMAT,
+         "num_class"},
         {"\"split_type\": [0, 0, 0]", "\"split_type\": [1, 0, 0]", ANOMA_ERR_UNSUPPORTED,
          "categorical"},
         {"\"num_deleted\": \"0\"", "\"num_deleted\": \"2\"", ANOMA_ERR_UNSUPPORTED, "deleted"},

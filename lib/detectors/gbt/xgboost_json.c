@@ -60,7 +60,9 @@ static anoma_status count_string(json_object *o, const char *key, const char *pa
 {
     double v;
     AN_TRY(number_string(o, key, path, &v));
-    if (!(v >= 0 && v <= (double)max && v == (double)(size_t)v))
+    /* (double)SIZE_MAX rounds up to 2^64, which no size_t holds: below it
+     * the conversion is defined, and only then is it made */
+    if (!(v >= 0 && v < (double)SIZE_MAX && v == (double)(size_t)v && (size_t)v <= max))
         return an_error(ANOMA_ERR_FORMAT, "xgboost: %s.%s = %g: expected a count up to %zu",
                         path, key, v, max);
     *out = (size_t)v;
