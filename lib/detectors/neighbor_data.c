@@ -187,9 +187,7 @@ void an_nb_init(an_nb_detector *s, const char *name, const an_params *params)
     s->n_neighbors = (size_t)an_params_int(params, "n_neighbors");
     s->keep_rows = 1;
     s->algorithm = (an_knn_algorithm)an_params_choice(params, "algorithm");
-    for (size_t i = 0; i < params->n; i++) /* knn and lof have it; read it where it is */
-        if (!strcmp(params->schema[i].key, "rows"))
-            s->borrow_rows = an_params_is(params, "rows", "borrow");
+    s->borrow_rows = an_params_is(params, "rows", "borrow"); /* both callers' schemas have it */
 }
 
 void an_nb_release(an_nb_detector *s)

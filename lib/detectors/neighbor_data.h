@@ -96,7 +96,7 @@ anoma_status an_nb_check_complete(const char *what, const double *x, size_t rows
      "caller's matrix, which must outlive the model unchanged (a contiguous float64 matrix " \
      "given to a model without pipeline steps; refused otherwise); saving writes the rows"}
 
-/* Unfitted, from the parameters n_neighbors, algorithm and rows (when the
+/* Unfitted, from the parameters n_neighbors, algorithm and rows (every
  * schema has it); keep_rows 1. */
 void an_nb_init(an_nb_detector *s, const char *name, const an_params *params);
 /* Drop the reference to the rows: unfitted again. */
