@@ -123,6 +123,26 @@ def test_X_not_contiguous_float64_is_converted_once_and_that_is_kept():
             np.testing.assert_array_equal(est.anomaly_score(new), want)
 
 
+def test_model_keeps_X_for_exactly_the_detectors_that_borrow():
+    """Model knows which detectors borrow from the parameters as given (text
+    or dict, set later, the last word winning); the library's own account
+    (describe) must agree with what it keeps."""
+    X = np.random.default_rng(6).standard_normal((120, 3))
+    cases = [([("knn", "n_neighbors=3 rows=borrow")], [], True),
+             ([("knn", 'rows=borrow method=mean')], [(0, "rows", "copy")], False),
+             ([("knn", {})], [(0, "rows", "borrow")], True),
+             ([("lof", {"rows": "borrow"}), ("knn", "rows=copy")], [], True),
+             ([("knn", "rows=borrow rows=copy")], [], False),
+             ([("knn", {}), ("lof", {})], [], False)]
+    for detectors, sets, borrows in cases:
+        model = anoma.Model({"contamination": 0.1}, detectors)
+        for index, key, value in sets:
+            model.set_detector_param(index, key, value)
+        model.fit(X)
+        assert ("borrowed" in model.describe()) == borrows, detectors
+        assert (model._borrowed_rows is X) == borrows, detectors
+
+
 # the process's peak resident size, VmHWM (kB): ru_maxrss would carry over
 # the parent's peak into a child, across fork and exec
 _PEAK_SCRIPT = """
