@@ -249,14 +249,15 @@ static long fit_allocations(const char *detector, const char *params, const anom
 /* rows=copy searches the caller's rows, then copies them: the index the
  * fit searched moves to the copy instead of being built again on it, so
  * the fit allocates what a borrowing one does plus the copy's two blocks
- * (its record and its values), for lof and knn and each index kind. That
- * the moved index answers as a new one is test_borrowed_rows_agree_with_a_copy's
- * check of a copying model against a loaded one, which builds its own. */
+ * (its record and its values), for lof and knn and each index kind. The
+ * moved index answers as one built afresh: the copying model scores new
+ * rows as its saved and loaded self does (loading builds the index), and
+ * saves the bytes a borrowing model saves. */
 static void test_copy_keeps_the_searched_index(void)
 {
-    size_t rows = 300, cols = 3;
-    double *x = test_tied_rows(rows, cols, 5, 0, 45);
-    anoma_matrix mx = {x, rows, cols, cols, ANOMA_F64};
+    size_t rows = 300, cols = 3, q = 40;
+    double *x = test_tied_rows(rows, cols, 5, 0, 45), *y = test_tied_rows(q, cols, 7, 0.25, 46);
+    anoma_matrix mx = {x, rows, cols, cols, ANOMA_F64}, my = {y, q, cols, cols, ANOMA_F64};
     const char *detectors[2] = {"lof", "knn"};
     const char *algorithms[2] = {"algorithm=brute", "algorithm=kd_tree"};
     for (int det = 0; det < 2; det++)
@@ -270,8 +271,29 @@ static void test_copy_keeps_the_searched_index(void)
                 test_fail(__FILE__, __LINE__, "%s %s: rows=copy fit made %ld allocations, "
                           "rows=borrow %ld: expected 2 more", detectors[det], algorithms[a],
                           copying, borrowing);
+            anoma_status st;
+            anoma_model *copy = fit_with(detectors[det], copy_params, &mx, &st);
+            anoma_model *borrowed = fit_with(detectors[det], borrow_params, &mx, &st);
+            unsigned char *saved = NULL, *lent = NULL;
+            size_t n_saved = 0, n_lent = 0;
+            anoma_model *back = copy ? TEST_RELOADED(copy, &saved, &n_saved) : NULL;
+            CHECK(copy && borrowed && back);
+            if (copy && borrowed && back) {
+                double s1[40], s2[40];
+                CHECK_OK(anoma_model_score(copy, &my, s1));
+                CHECK_OK(anoma_model_score(back, &my, s2));
+                CHECK(!memcmp(s1, s2, sizeof s1));
+                lent = TEST_SAVED_BYTES(borrowed, &n_lent);
+                CHECK(n_saved == n_lent && lent && !memcmp(saved, lent, n_saved));
+            }
+            free(saved);
+            free(lent);
+            anoma_model_free(back);
+            anoma_model_free(borrowed);
+            anoma_model_free(copy);
         }
     free(x);
+    free(y);
 }
 
 /* Borrowing is refused where the detector sees a copy the model frees
