@@ -11,8 +11,9 @@
  *     LD_LIBRARY_PATH=build-bench/lib OPENBLAS_NUM_THREADS=1 \
  *         /tmp/lofmem 20000 100 "n_neighbors=20 rows=copy"
  *
- * Prints one line: params, fit peak MiB, model MiB, score peak MiB, and
- * the fit's CPU seconds (one run: alternate builds for an A/B). */
+ * Prints one line: params, fit peak MiB, model MiB, score peak MiB, the
+ * fit's CPU seconds (one run: alternate builds for an A/B) and its
+ * allocations (calls to the allocator, reallocations included). */
 #include "anoma/anoma.h"
 
 #include <math.h>
@@ -31,6 +32,7 @@ static double cpu_seconds(void)
 /* Each block carries its size in a header, so live bytes are exact. */
 typedef struct counter {
     size_t live, peak;
+    size_t calls; /* allocations and reallocations */
 } counter;
 
 enum { HEADER = 16 };
@@ -41,6 +43,7 @@ static void *count_malloc(void *user, size_t size)
     unsigned char *p = malloc(size + HEADER);
     if (!p)
         return NULL;
+    c->calls++;
     memcpy(p, &size, sizeof size);
     c->live += size;
     if (c->live > c->peak)
@@ -71,6 +74,7 @@ static void *count_realloc(void *user, void *ptr, size_t size)
     unsigned char *q = realloc(p, size + HEADER);
     if (!q)
         return NULL;
+    c->calls++;
     memcpy(q, &size, sizeof size);
     c->live = c->live - old + size;
     if (c->live > c->peak)
@@ -97,7 +101,7 @@ int main(int argc, char **argv)
         return 2;
     }
     size_t n = strtoul(argv[1], NULL, 10), d = strtoul(argv[2], NULL, 10), q = 2000;
-    counter c = {0, 0};
+    counter c = {0, 0, 0};
     anoma_allocator a = {count_malloc, count_realloc, count_free, &c};
     if (anoma_set_allocator(&a) != ANOMA_OK)
         return 1;
@@ -115,7 +119,7 @@ int main(int argc, char **argv)
     if (anoma_model_create("contamination=auto n_threads=1", &m) != ANOMA_OK ||
         anoma_model_add_detector(m, "lof", argv[3], NULL) != ANOMA_OK)
         return 1;
-    size_t before = c.live;
+    size_t before = c.live, calls_before = c.calls;
     c.peak = c.live;
     double t0 = cpu_seconds();
     if (anoma_model_fit(m, &mx, NULL, NULL) != ANOMA_OK) {
@@ -123,7 +127,7 @@ int main(int argc, char **argv)
         return 1;
     }
     double fit_cpu = cpu_seconds() - t0;
-    size_t fit_peak = c.peak - before, held = c.live - before;
+    size_t fit_peak = c.peak - before, held = c.live - before, fit_calls = c.calls - calls_before;
     c.peak = c.live;
     anoma_status st = anoma_model_score(m, &my, scores);
     if (st != ANOMA_OK && st != ANOMA_ERR_UNSUPPORTED) { /* keep_rows=false refuses: no rows */
@@ -132,8 +136,10 @@ int main(int argc, char **argv)
     }
     size_t score_peak = st == ANOMA_OK ? c.peak - before : 0;
     printf("%zux%zu \"%s\": fit peak %.2f MiB, model holds %.2f MiB, score peak %.2f MiB, "
-           "fit %.3f CPU s (library allocations; the caller's matrix, %.2f MiB, not counted)\n",
-           n, d, argv[3], fit_peak / MIB, held / MIB, score_peak / MIB, fit_cpu, n * d * 8 / MIB);
+           "fit %.3f CPU s, %zu allocations (library allocations; the caller's matrix, %.2f MiB, "
+           "not counted)\n",
+           n, d, argv[3], fit_peak / MIB, held / MIB, score_peak / MIB, fit_cpu, fit_calls,
+           n * d * 8 / MIB);
     anoma_model_free(m);
     free(x);
     free(y);

@@ -235,20 +235,44 @@ static anoma_status use_rows(an_nb_detector *s, an_nb_rows *rows)
     return st;
 }
 
-/* Take `fresh` (new, owned from here on): the table's equal matrix instead
- * when it has one, else fresh itself, put in the table. */
-static anoma_status adopt(an_nb_detector *s, an_nb_rows *fresh)
+/* Give `built` (an index over a matrix equal bit for bit to rows->x, or
+ * none: x NULL) to rows when rows has none of its kind, else free it;
+ * *built is empty afterwards. An index refers to its matrix through x
+ * alone: its means, norms, order, reordered values and boxes derive from
+ * the values (lib/neighbors/knn.h), so it serves an equal matrix once x
+ * points there, with the same answers. */
+static void give_index(an_nb_rows *rows, an_knn_index *built)
 {
+    if (built->x && !rows->index[built->algorithm].x) {
+        rows->index[built->algorithm] = *built;
+        rows->index[built->algorithm].x = rows->x;
+    } else {
+        an_knn_free(built);
+    }
+    memset(built, 0, sizeof *built);
+}
+
+/* Take `fresh` (new, owned from here on): the table's equal matrix instead
+ * when it has one, else fresh itself, put in the table; `built` (or NULL)
+ * an index over rows equal to fresh's, given to whichever is taken. */
+static anoma_status adopt(an_nb_detector *s, an_nb_rows *fresh, an_knn_index *built)
+{
+    an_knn_index none = {0};
+    if (!built)
+        built = &none;
     an_nb_rows *equal = find_equal(s->table, fresh->x, fresh->n, fresh->d, s->borrow_rows);
     if (equal) {
         rows_free(fresh);
+        give_index(equal, built);
         return use_rows(s, equal);
     }
     anoma_status st = s->table ? table_append(s->table, fresh) : ANOMA_OK;
     if (st != ANOMA_OK) {
         rows_free(fresh);
+        an_knn_free(built);
         return st;
     }
+    give_index(fresh, built);
     return use_rows(s, fresh);
 }
 
@@ -306,7 +330,7 @@ static anoma_status use_borrowed(an_nb_detector *s, const an_fit_data *data)
     an_nb_rows *rows = borrow(data);
     if (!rows)
         return an_no_memory();
-    return adopt(s, rows); /* frees it on failure; never frees the caller's x */
+    return adopt(s, rows, NULL); /* frees it on failure; never frees the caller's x */
 }
 
 anoma_status an_nb_fit(an_nb_detector *s, const an_fit_data *data)
@@ -331,18 +355,20 @@ anoma_status an_nb_fit(an_nb_detector *s, const an_fit_data *data)
     return ANOMA_OK;
 }
 
-/* The copy of in-place rows, into the table (or its equal matrix there). */
-static anoma_status copy_rows(an_nb_detector *s, const an_fit_data *data)
+/* The copy of in-place rows, into the table (or its equal matrix there),
+ * with `built`, the index the fit searched them with (freed on failure). */
+static anoma_status copy_rows(an_nb_detector *s, const an_fit_data *data, an_knn_index *built)
 {
     an_nb_rows *fresh = AN_NEW_ZEROED(an_nb_rows, 1);
     if (!fresh || !(fresh->x = an_malloc_array(data->rows, data->cols * sizeof(double)))) {
         an_free(fresh);
+        an_knn_free(built);
         return an_no_memory();
     }
     memcpy(fresh->x, data->x, data->rows * data->cols * sizeof(double));
     fresh->n = data->rows;
     fresh->d = data->cols;
-    return adopt(s, fresh);
+    return adopt(s, fresh, built);
 }
 
 anoma_status an_nb_fit_done(an_nb_detector *s, const an_fit_data *data)
@@ -351,9 +377,16 @@ anoma_status an_nb_fit_done(an_nb_detector *s, const an_fit_data *data)
         return ANOMA_OK;
     size_t k = s->k, n = s->n;
     int copy = s->keep_rows;
-    an_nb_release(s); /* the in-place rows and their index first: not held with the copy */
+    /* the index moves to the copy rather than being built again on it */
+    an_knn_index built = {0};
     if (copy) {
-        anoma_status st = copy_rows(s, data);
+        an_knn_index *searched = &s->rows->index[s->index->algorithm];
+        built = *searched;
+        memset(searched, 0, sizeof *searched);
+    }
+    an_nb_release(s); /* the in-place rows first: not held with the copy */
+    if (copy) {
+        anoma_status st = copy_rows(s, data, &built);
         if (st != ANOMA_OK)
             return st;
     }
@@ -408,7 +441,7 @@ anoma_status an_nb_load(an_nb_detector *s, an_reader *r, size_t n_features, uint
     } else {
         an_nb_rows *fresh = NULL;
         AN_TRY(get_matrix(r, n_features, &fresh));
-        AN_TRY(adopt(s, fresh));
+        AN_TRY(adopt(s, fresh, NULL));
     }
     if (k < 1 || k > s->rows->n - 1) {
         an_nb_release(s);

@@ -110,7 +110,8 @@ void an_nb_release(an_nb_detector *s);
 anoma_status an_nb_fit(an_nb_detector *s, const an_fit_data *data);
 /* The detector's fit has searched what it needs and freed its lists:
  * with keep_rows, rows still searched in place are copied into the table
- * (the index rebuilt on the copy: the same answers); without, the caller's
+ * with the index the fit searched, not built again (an index depends on
+ * its matrix's values alone: the same answers); without, the caller's
  * rows and their index are dropped, keeping k and n. On failure (no
  * memory) the rows are released: the detector clears itself. */
 anoma_status an_nb_fit_done(an_nb_detector *s, const an_fit_data *data);

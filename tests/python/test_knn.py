@@ -5,8 +5,12 @@ training scores, nothing left out for new rows), combined by their largest,
 mean or median; the threshold the (1 - contamination) percentile of the
 training scores. Neighbours: exact distances, ties to the lower index
 (docs/neighbors.md), found as in test_lof.py."""
+import gc
+import os
 import pickle
 import struct
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -74,6 +78,102 @@ def test_threads_algorithms_row_and_reload_agree():
     back = pickle.loads(pickle.dumps(ref))
     np.testing.assert_array_equal(back.anomaly_score(new), batch)
     np.testing.assert_array_equal(back.decision_scores_, ref.decision_scores_)
+
+
+# ---- the model references the caller's X (rows=borrow), as LocalOutlierFactor(novelty=True) --
+
+def test_model_references_X_and_survives_the_callers_del():
+    rng = np.random.default_rng(3)
+    source = rng.integers(0, 4, size=(600, 4)) + rng.normal(scale=0.1, size=(600, 4))
+    new = source[:80] + 0.3
+    X = np.array(source)  # the only reference is here
+    est = anoma.KNNDetector(n_neighbors=7, method="mean").fit(X)
+    assert est._fit_X is X  # referenced, not copied
+    del X
+    gc.collect()
+    np.full(source.shape, 1e300)  # a likely reuse of freed memory, had it been freed
+    # the definition, and a model that copies its rows, bit for bit
+    np.testing.assert_allclose(est.anomaly_score(new),
+                               brute_distances(source, new, 7, False).mean(axis=1), rtol=TOL)
+    copying = anoma.Model({"contamination": 0.1},
+                          [("knn", {"n_neighbors": 7, "method": "mean"})]).fit(source)
+    assert "rows=copy" in copying.describe() and "borrowed" in est.model_.describe()
+    np.testing.assert_array_equal(est.anomaly_score(new), copying.score(new))
+    np.testing.assert_array_equal(est.decision_scores_, copying.training_scores())
+    assert copying.memory_bytes - est.model_.memory_bytes >= source.nbytes
+    # pickled through its bytes, which hold the rows: the copy owns them
+    restored = pickle.loads(pickle.dumps(est))
+    assert restored._fit_X is None
+    assert restored.model_.to_bytes() == copying.to_bytes()
+    scorer = est.model_.row_scorer()
+    del est
+    gc.collect()
+    assert scorer.score(new[0])[0] == copying.score(new[:1])[0]  # the scorer keeps X alive
+
+
+def test_X_not_contiguous_float64_is_converted_once_and_that_is_kept():
+    X = np.asfortranarray(np.random.default_rng(4).standard_normal((300, 3)))
+    new = X[:20] + 0.5
+    want = anoma.KNNDetector().fit(np.ascontiguousarray(X)).anomaly_score(new)
+    for given in (X, X.astype(np.float32), X[:, ::-1][:, ::-1]):
+        est = anoma.KNNDetector().fit(given)
+        assert est._fit_X is not given
+        assert est._fit_X.flags.c_contiguous and est._fit_X.dtype == np.float64
+        if given.dtype == np.float64:
+            np.testing.assert_array_equal(est.anomaly_score(new), want)
+
+
+def test_model_keeps_X_for_exactly_the_detectors_that_borrow():
+    """Model knows which detectors borrow from the parameters as given (text
+    or dict, set later, the last word winning); the library's own account
+    (describe) must agree with what it keeps."""
+    X = np.random.default_rng(6).standard_normal((120, 3))
+    cases = [([("knn", "n_neighbors=3 rows=borrow")], [], True),
+             ([("knn", 'rows=borrow method=mean')], [(0, "rows", "copy")], False),
+             ([("knn", {})], [(0, "rows", "borrow")], True),
+             ([("lof", {"rows": "borrow"}), ("knn", "rows=copy")], [], True),
+             ([("knn", "rows=borrow rows=copy")], [], False),
+             ([("knn", {}), ("lof", {})], [], False)]
+    for detectors, sets, borrows in cases:
+        model = anoma.Model({"contamination": 0.1}, detectors)
+        for index, key, value in sets:
+            model.set_detector_param(index, key, value)
+        model.fit(X)
+        assert ("borrowed" in model.describe()) == borrows, detectors
+        assert (model._borrowed_rows is X) == borrows, detectors
+
+
+# the process's peak resident size, VmHWM (kB): ru_maxrss would carry over
+# the parent's peak into a child, across fork and exec
+_PEAK_SCRIPT = """
+import sys
+import numpy as np
+import anoma
+def peak():
+    with open("/proc/self/status") as f:
+        return int(next(line for line in f if line.startswith("VmHWM:")).split()[1])
+X = np.random.default_rng(5).standard_normal((100000, 4))
+before = peak()
+if sys.argv[1] == "copy":
+    anoma.Model({"contamination": 0.1}, [("knn", {"rows": "copy"})]).fit(X)
+else:
+    anoma.KNNDetector().fit(X)
+print(peak() - before)
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux's VmHWM")
+def test_borrowing_lowers_the_fits_peak_resident_size():
+    """The fit's peak resident size (a fresh process each, kilobytes), above
+    the same process with X made: borrowing saves most of X's 3.2 MB,
+    which a copying fit allocates and keeps."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    peak = {}
+    for how in ("copy", "borrow"):
+        out = subprocess.run([sys.executable, "-c", _PEAK_SCRIPT, how], env=env, check=True,
+                             capture_output=True, text=True).stdout
+        peak[how] = int(out.split()[-1])
+    assert peak["copy"] - peak["borrow"] >= 0.75 * 100000 * 4 * 8 / 1024, peak
 
 
 def test_conventions_and_refusals():

@@ -232,6 +232,70 @@ static void test_borrowed_rows_agree_with_a_copy(void)
     free(y);
 }
 
+/* Allocations of one single-threaded fit of `detector` with `params`. */
+static long fit_allocations(const char *detector, const char *params, const anoma_matrix *x)
+{
+    anoma_model *m = NULL;
+    CHECK_OK(anoma_model_create("contamination=0.1 n_threads=1", &m));
+    CHECK_OK(anoma_model_add_detector(m, detector, params, NULL));
+    test_alloc_install(-1);
+    CHECK_OK(anoma_model_fit(m, x, NULL, NULL));
+    long made = test_alloc_made();
+    test_alloc_restore();
+    anoma_model_free(m);
+    return made;
+}
+
+/* rows=copy searches the caller's rows, then copies them: the index the
+ * fit searched moves to the copy instead of being built again on it, so
+ * the fit allocates what a borrowing one does plus the copy's two blocks
+ * (its record and its values), for lof and knn and each index kind. The
+ * moved index answers as one built afresh: the copying model scores new
+ * rows as its saved and loaded self does (loading builds the index), and
+ * saves the bytes a borrowing model saves. */
+static void test_copy_keeps_the_searched_index(void)
+{
+    size_t rows = 300, cols = 3, q = 40;
+    double *x = test_tied_rows(rows, cols, 5, 0, 45), *y = test_tied_rows(q, cols, 7, 0.25, 46);
+    anoma_matrix mx = {x, rows, cols, cols, ANOMA_F64}, my = {y, q, cols, cols, ANOMA_F64};
+    const char *detectors[2] = {"lof", "knn"};
+    const char *algorithms[2] = {"algorithm=brute", "algorithm=kd_tree"};
+    for (int det = 0; det < 2; det++)
+        for (int a = 0; a < 2; a++) {
+            char copy_params[64], borrow_params[64];
+            snprintf(copy_params, sizeof copy_params, "%s rows=copy", algorithms[a]);
+            snprintf(borrow_params, sizeof borrow_params, "%s rows=borrow", algorithms[a]);
+            long copying = fit_allocations(detectors[det], copy_params, &mx);
+            long borrowing = fit_allocations(detectors[det], borrow_params, &mx);
+            if (copying != borrowing + 2)
+                test_fail(__FILE__, __LINE__, "%s %s: rows=copy fit made %ld allocations, "
+                          "rows=borrow %ld: expected 2 more", detectors[det], algorithms[a],
+                          copying, borrowing);
+            anoma_status st;
+            anoma_model *copy = fit_with(detectors[det], copy_params, &mx, &st);
+            anoma_model *borrowed = fit_with(detectors[det], borrow_params, &mx, &st);
+            unsigned char *saved = NULL, *lent = NULL;
+            size_t n_saved = 0, n_lent = 0;
+            anoma_model *back = copy ? TEST_RELOADED(copy, &saved, &n_saved) : NULL;
+            CHECK(copy && borrowed && back);
+            if (copy && borrowed && back) {
+                double s1[40], s2[40];
+                CHECK_OK(anoma_model_score(copy, &my, s1));
+                CHECK_OK(anoma_model_score(back, &my, s2));
+                CHECK(!memcmp(s1, s2, sizeof s1));
+                lent = TEST_SAVED_BYTES(borrowed, &n_lent);
+                CHECK(n_saved == n_lent && lent && !memcmp(saved, lent, n_saved));
+            }
+            free(saved);
+            free(lent);
+            anoma_model_free(back);
+            anoma_model_free(borrowed);
+            anoma_model_free(copy);
+        }
+    free(x);
+    free(y);
+}
+
 /* Borrowing is refused where the detector sees a copy the model frees
  * after fit: a pipeline's output, a float32 matrix, a row stride other
  * than the column count; the message names rows=borrow and the way out. */
@@ -356,6 +420,7 @@ int main(void)
     RUN(test_without_rows);
     RUN(test_row_batch_and_reload_agree);
     RUN(test_borrowed_rows_agree_with_a_copy);
+    RUN(test_copy_keeps_the_searched_index);
     RUN(test_borrowing_refused_where_unsafe);
     RUN(test_borrowed_rows_in_the_shared_table);
     RUN(test_bad_input);

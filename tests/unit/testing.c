@@ -68,7 +68,7 @@ const char *test_data_path(const char *file, char *buf, size_t cap)
 }
 
 /* Atomic: detectors allocate from worker threads too. */
-static _Atomic long alloc_budget, alloc_live;
+static _Atomic long alloc_budget, alloc_live, alloc_made;
 static _Atomic size_t alloc_largest, alloc_cap = SIZE_MAX;
 
 static int alloc_allowed(size_t size)
@@ -84,6 +84,7 @@ static void *budget_malloc(void *user, size_t size)
     (void)user;
     void *p = alloc_allowed(size) ? malloc(size) : NULL;
     alloc_live += p != NULL;
+    alloc_made += p != NULL;
     return p;
 }
 
@@ -92,6 +93,7 @@ static void *budget_realloc(void *user, void *ptr, size_t size)
     (void)user;
     void *p = alloc_allowed(size) ? realloc(ptr, size) : NULL;
     alloc_live += p != NULL && ptr == NULL;
+    alloc_made += p != NULL;
     return p;
 }
 
@@ -107,12 +109,15 @@ void test_alloc_install(long budget)
     static const anoma_allocator counting = {budget_malloc, budget_realloc, counting_free, NULL};
     alloc_budget = budget;
     alloc_live = 0;
+    alloc_made = 0;
     alloc_largest = 0;
     alloc_cap = SIZE_MAX;
     anoma_set_allocator(&counting);
 }
 
 long test_alloc_live(void) { return alloc_live; }
+
+long test_alloc_made(void) { return alloc_made; }
 
 void test_alloc_cap(size_t largest) { alloc_cap = largest; }
 

@@ -24,6 +24,8 @@ const char *test_data_path(const char *file, char *buf, size_t cap);
 void test_alloc_install(long budget);
 /* Blocks allocated and not yet freed since test_alloc_install. */
 long test_alloc_live(void);
+/* Allocations and reallocations granted since test_alloc_install. */
+long test_alloc_made(void);
 /* Fail every request above `largest` bytes (installed allocator only), so
  * that a test of a bound never allocates what the bound should prevent. */
 void test_alloc_cap(size_t largest);

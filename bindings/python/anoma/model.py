@@ -3,6 +3,7 @@ import ctypes
 import functools
 import operator
 import os
+import re
 
 import numpy as np
 
@@ -75,6 +76,11 @@ for _name, _args in {
 __all__ = ["Model", "RowScorer", "format_params", "quote"]
 
 
+# what a parameter name may not hold, and whitespace (\s is str.isspace's)
+_BAD_KEY_CHAR = re.compile(r"[\s=\0]")
+_WHITESPACE = re.compile(r"\s")
+
+
 def format_params(params):
     """``key=value`` text from a dict of str keys (None values are left out) or
     from text; anything else raises TypeError, a NUL character ValueError."""
@@ -93,7 +99,7 @@ def format_params(params):
         if isinstance(value, (bytes, bytearray)):
             raise TypeError("parameter %s: values must be str, numbers or bools; got %r"
                             % (key, value))
-        if not key or any(c.isspace() or c == "=" or c == "\0" for c in key):
+        if not key or _BAD_KEY_CHAR.search(key):
             raise ValueError("bad parameter name %r" % (key,))
         if value is None:
             continue
@@ -105,7 +111,7 @@ def format_params(params):
         if not value or "\0" in value:
             raise ValueError("parameter %s=%r: values may not be empty or contain NUL "
                              "characters" % (key, value))
-        if _whitespace_outside_quotes(value):
+        if _WHITESPACE.search(value) and _whitespace_outside_quotes(value):
             raise ValueError("parameter %s=%r: whitespace must be inside double quotes, as "
                              "%s=%s (anoma.quote gives a name in that form)"
                              % (key, value, key, quote(value)))
@@ -138,6 +144,26 @@ def _whitespace_outside_quotes(value):
         elif c.isspace() and not quoted:
             return True
     return False
+
+
+def _param_value(text, key):
+    """The value ``key`` takes in parameter text, or None: the last
+    ``key=value`` item naming it, the items split at whitespace outside
+    double quotes, as the library reads the text."""
+    if key not in text:
+        return None
+    value = None
+    for item in _PARAM_ITEM.findall(text):
+        name, eq, rest = item.partition("=")
+        if eq and name == key:
+            value = rest
+    return value
+
+
+# one item of parameter text: characters other than whitespace and double
+# quotes, and double-quoted runs (where \" and \\ are escapes), which may
+# hold whitespace; an unclosed quote runs to the end, as in the library
+_PARAM_ITEM = re.compile(r'(?:"(?:\\["\\]|[^"])*"?|[^\s"])+')
 
 
 def _no_nul(s, what):
@@ -221,6 +247,7 @@ class Model:
                                            _encode(text_params), ctypes.byref(index)))
         if self._spec is not None:
             self._spec["detectors"].append((name, text_params))
+        self._note_rows(index.value, _param_value(text_params, "rows"))
         return index.value
 
     def add_step(self, name, params=""):
@@ -272,6 +299,21 @@ class Model:
                                                  _encode(value)))
         if self._spec is not None:
             self._spec["set"].append((index, key, value))
+        if key == "rows":
+            self._note_rows(index, value)
+
+    # detectors given rows=borrow (lof, knn): their fitted state points into
+    # the training array, which fit then keeps alive. Known from the
+    # parameters as they are given (the library has accepted them by then),
+    # so fit reads nothing back; a loaded model has none ("rows" is not saved).
+    _borrowing = frozenset()
+
+    def _note_rows(self, index, value):
+        """Record detector ``index``'s rows parameter (None: not given)."""
+        if value == "borrow":
+            self._borrowing = self._borrowing | {index}
+        elif value is not None:
+            self._borrowing = self._borrowing - {index}
 
     def _detector_index(self, index):
         """index as a valid detector position, else IndexError (TypeError for
@@ -333,7 +375,7 @@ class Model:
             check(lib.anoma_model_fit_frame(self._handle, frame.handle, labels_p, weights_p))
         else:
             check(lib.anoma_model_fit(self._handle, ctypes.byref(x), labels_p, weights_p))
-            if self._borrows_rows():
+            if self._borrowing:
                 # a detector with rows=borrow references this array's memory
                 # for as long as the C model lives: the model keeps it alive
                 # (released with the model, not pickled: the bytes hold the rows)
@@ -342,20 +384,6 @@ class Model:
 
     # the array a detector with rows=borrow references (None: none)
     _borrowed_rows = None
-
-    def _borrows_rows(self):
-        """Whether a detector was given rows=borrow (lof, knn): its fitted
-        state then points into the training array."""
-        for index in range(lib.anoma_model_n_detectors(self._handle)):
-            needed = ctypes.c_size_t()
-            check(lib.anoma_model_detector_params(self._handle, index, None, 0,
-                                                  ctypes.byref(needed)))
-            buf = ctypes.create_string_buffer(needed.value + 1)
-            check(lib.anoma_model_detector_params(self._handle, index, buf, len(buf),
-                                                  ctypes.byref(needed)))
-            if "rows=borrow" in text(buf.value).split():
-                return True
-        return False
 
     def set_eval_set(self, X, y, sample_weight=None):
         """Labelled rows the next fit watches but does not train on (gbt's

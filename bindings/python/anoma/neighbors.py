@@ -73,6 +73,30 @@ def _needs_novelty(method):
     return check
 
 
+def _novelty_only(name, doc):
+    """_OutlierDetector's method ``name`` (scoring new rows), there only
+    with novelty=True, as scikit-learn's LocalOutlierFactor hides it."""
+    inherited = getattr(_OutlierDetector, name)
+
+    def method(self, X):
+        return inherited(self, X)
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = doc
+    return _available_if(_needs_novelty(name), method)
+
+
+def _borrowing(x, detector):
+    """x as the model will reference it instead of copying it, as
+    scikit-learn's ``_fit_X`` (the library's rows=borrow, set in the
+    detector's params): one contiguous float64 array, x itself when it is
+    one, else converted once. The model keeps that array alive
+    (Model._borrowed_rows), so a caller's ``del X`` is safe. The library
+    refuses to borrow only a float32, strided or pipeline-transformed
+    matrix, none of which this array is."""
+    detector["rows"] = "borrow"
+    return np.ascontiguousarray(x, dtype=np.float64)
+
+
 def _needs_outlier_mode(est):
     if est.novelty:
         raise AttributeError("fit_predict is not available when novelty=True. Use "
@@ -127,15 +151,11 @@ class LocalOutlierFactor(_OutlierDetector):
                           "n_neighbors will be set to (n_samples - 1) for estimation." % (k, n))
         model_params = self._contamination_params()
         model_params["n_threads"] = _n_threads(self.n_jobs, who)
-        # outlier mode never scores new rows: the model keeps no copy of X.
-        # Novelty mode references X, as scikit-learn's _fit_X does, instead
-        # of copying it (the library's rows=borrow): X as one contiguous
-        # float64 array (no copy when it is one already), which the model
-        # keeps alive (Model._borrowed_rows), so a caller's del X is safe.
+        # outlier mode never scores new rows: the model keeps no copy of X;
+        # novelty mode references it
         detector = {"n_neighbors": k, "algorithm": algorithm, "keep_rows": bool(self.novelty)}
         if self.novelty:
-            x = np.ascontiguousarray(x, dtype=np.float64)
-            detector["rows"] = "borrow"
+            x = _borrowing(x, detector)
         model = Model(model_params, [("lof", detector)])
         self._fit_model(model, x, names)
         self.n_neighbors_ = max(1, min(k, n - 1))
@@ -162,36 +182,18 @@ class LocalOutlierFactor(_OutlierDetector):
         self.fit(X)
         return np.where(self.negative_outlier_factor_ < self.offset_, -1, 1)
 
-    @_only_if(_needs_novelty("anomaly_score"))
-    def anomaly_score(self, X):
-        """LOF of new rows against the training rows, higher = more
-        anomalous (novelty=True only)."""
-        return _OutlierDetector.anomaly_score(self, X)
-
-    @_only_if(_needs_novelty("score_samples"))
-    def score_samples(self, X):
-        """-LOF of new rows against the training rows (novelty=True only)."""
-        return _OutlierDetector.score_samples(self, X)
-
-    @_only_if(_needs_novelty("decision_function"))
-    def decision_function(self, X):
-        """``score_samples(X) - offset_`` (novelty=True only)."""
-        return _OutlierDetector.decision_function(self, X)
-
-    @_only_if(_needs_novelty("predict"))
-    def predict(self, X):
-        """-1 (outlier) or +1 for new rows (novelty=True only)."""
-        return _OutlierDetector.predict(self, X)
-
-    @_only_if(_needs_novelty("predict_proba"))
-    def predict_proba(self, X):
-        """P(normal), P(anomaly) of new rows (novelty=True only)."""
-        return _OutlierDetector.predict_proba(self, X)
-
-    @_only_if(_needs_novelty("predict_confidence"))
-    def predict_confidence(self, X):
-        """How sure each decision on new rows is (novelty=True only)."""
-        return _OutlierDetector.predict_confidence(self, X)
+    anomaly_score = _novelty_only("anomaly_score", """LOF of new rows against the training
+        rows, higher = more anomalous (novelty=True only).""")
+    score_samples = _novelty_only("score_samples", """-LOF of new rows against the training
+        rows (novelty=True only).""")
+    decision_function = _novelty_only("decision_function", """``score_samples(X) - offset_``
+        (novelty=True only).""")
+    predict = _novelty_only("predict", """-1 (outlier) or +1 for new rows (novelty=True
+        only).""")
+    predict_proba = _novelty_only("predict_proba", """P(normal), P(anomaly) of new rows
+        (novelty=True only).""")
+    predict_confidence = _novelty_only("predict_confidence", """How sure each decision on new
+        rows is (novelty=True only).""")
 
 
 class KNNDetector(_OutlierDetector):
@@ -240,11 +242,20 @@ class KNNDetector(_OutlierDetector):
         x, names = self._check_X(X, reset=True)
         model_params = self._contamination_params()
         model_params["n_threads"] = _n_threads(self.n_jobs, who)
-        model = Model(model_params, [("knn", {"n_neighbors": k, "method": self.method,
-                                              "algorithm": algorithm})])
+        # every model scores new rows, so references X rather than copying it
+        detector = {"n_neighbors": k, "method": self.method, "algorithm": algorithm}
+        x = _borrowing(x, detector)
+        model = Model(model_params, [("knn", detector)])
         self._fit_model(model, x, names)
         self.n_neighbors_ = max(1, min(k, x.shape[0] - 1))
         return self
+
+    @property
+    def _fit_X(self):
+        """The training rows the fitted model references, as
+        LocalOutlierFactor's; None after unpickling, where the model holds
+        its own rows."""
+        return self._model()._borrowed_rows
 
     @property
     def decision_scores_(self):
