@@ -1,33 +1,38 @@
 /* The self-query of a small indexed set without a heap: for each query,
- * every row's exact squared distance, a bound T known in advance to be
- * at least the k-th smallest of them, the rows within T kept as
- * candidates, and the candidates put in (distance, index) order by
- * counting, each written straight to its place in the answer.
+ * every row's exact squared distance, a bound T known to be at least the
+ * k-th smallest of them, the rows within T kept as candidates, and the
+ * candidates put in (distance, index) order by counting, each written
+ * straight to its place in the answer.
  *
  * Exactness. The distances are an_sq_dist's: sum_j (q_j - x_j)^2 in
- * column order, the same operations in the same order in every lane, so
- * the same bits as every other search. T is the k-th smallest distance
- * of some k rows other than the query (below), so at least k rows other
- * than the query lie at or within T: the k-th smallest distance over all
- * rows is at most T, and every row of the answer is a candidate, as is
- * every row ordered before one of them. A candidate's rank among the
- * candidates (how many come strictly before it in (distance, index)
- * order) is then its rank among all rows, and the ranks below k are the
- * answer in order, ties by the lower index, as the heap gives it.
+ * column order, the same operations in the same order in every lane (no
+ * fused multiply-add), so the same bits as every other search. T is the
+ * k-th smallest distance of k distinct rows other than the query, so at
+ * least k rows other than the query lie at or within T: the k-th
+ * smallest distance over all rows is at most T, and every row of the
+ * answer is a candidate, as is every row ordered before one of them. A
+ * candidate's rank among the candidates (how many come strictly before
+ * it in (distance, index) order) is then its rank among all rows, and
+ * the ranks below k are the answer in order, ties by the lower index, as
+ * the heap gives it.
  *
- * Where T comes from. The queries go in the KD-tree's order of its rows,
- * so consecutive queries are near: the previous query's k neighbours and
- * the previous query itself, less this query, are at least k rows; their
- * distances to this query (an_sq_dist again) give T, usually within a few
- * rows of the answer's own k-th distance. The first query of a chunk
- * takes the k + 1 rows next to it in that order. A poor T only costs
- * time: with more than RANK_LIMIT candidates they go through a heap.
+ * Where T comes from. The rows are split into 32 or more groups (a row's
+ * position modulo 32 within a stripe of rows); the first pass keeps each
+ * group's least distance (the query itself left out), and T is the k-th
+ * smallest of those minima: k groups, so k distinct rows, at or within
+ * it. The k nearest rows mostly fall in different groups, so T is close
+ * to the answer's own k-th distance (breastw: 46 candidates a query, 32
+ * rows within the true k-th). With fewer groups than k, T is the k-th
+ * smallest distance to the previous query's k neighbours and that query
+ * itself (the queries go in the KD-tree's order, so consecutive queries
+ * are near). A poor T only costs time: beyond RANK_LIMIT candidates they
+ * go through a heap.
  *
  * Why: on a small set (breastw, 683 x 9 integer values) a KD-tree prunes
  * little and most of its time went to heap offers of near-equal pairs
- * (docs/neighbors.md, "small"). The rows here are stored column by
- * column in index order, padded with NaN rows (never a candidate) to a
- * multiple of BLOCK_ROWS, so that candidates come out in index order. */
+ * (docs/neighbors.md, "small"). The rows are stored column by column in
+ * index order, padded with NaN rows (never a candidate) to a multiple of
+ * BLOCK_ROWS, so that candidates come out in index order. */
 #include "neighbors/knn.h"
 #include "core/alloc.h"
 #include "core/clones.h"
@@ -356,7 +361,9 @@ anoma_status an_small_self_query_with(int kernel, const an_knn_index *ix, size_t
         return ANOMA_OK;
     size_t n_pad = (n + BLOCK_ROWS - 1) / BLOCK_ROWS * BLOCK_ROWS;
     size_t workers = an_parallel_workers(n, n_threads, MIN_SMALL_QUERIES);
-    /* about 3 k groups, whole stripes of whole blocks */
+    /* about 1.5 k groups (32 at least), in whole stripes of whole blocks:
+     * on breastw (k = 20) 64 groups cut the candidates from 46 to 39 a
+     * query but cost more in the selection of T than that saved */
     size_t blocks = n_pad / BLOCK_ROWS, stripes = (3 * k / 2 + 31) / 32;
     stripes = stripes < blocks ? stripes : blocks;
     size_t stripe_rows = (blocks + stripes - 1) / stripes * BLOCK_ROWS;
