@@ -84,7 +84,9 @@ typedef struct an_knn_index {
 } an_knn_index;
 
 /* The algorithm a choice resolves to for n x d data: auto gives
- * AN_KNN_SORTED for d == 1; AN_KNN_SORTED for d > 1 gives a KD-tree. */
+ * AN_KNN_SORTED for d == 1, AN_KNN_SMALL for 2 to 9 columns and at most
+ * AN_KNN_SMALL_MAX_ROWS rows; AN_KNN_SORTED for d > 1 gives a KD-tree;
+ * AN_KNN_SMALL stays itself whatever the shape (the tests ask for it). */
 an_knn_algorithm an_knn_resolve(an_knn_algorithm choice, size_t n, size_t d);
 
 /* Build an index over x (n >= 1 rows of d >= 1 finite values, kept
