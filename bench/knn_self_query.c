@@ -11,7 +11,9 @@
  *        build-bench/lib/libanoma_internal.a -lopenblas -lz -lm -lpthread -o /tmp/ksq
  *     OPENBLAS_NUM_THREADS=1 /tmp/ksq FILE COLS [K=20] [REPS=3] [ALGORITHM=brute]
  *
- * ALGORITHM: brute, kd_tree or auto (auto: a sorted column for one feature).
+ * ALGORITHM: brute, kd_tree, small (the KD-tree index with small.c's
+ * scan) or auto (auto: a sorted column for one feature, small up to
+ * 2000 rows of 2 to 9 features).
  *
  * A data set to a raw file: numpy's X.astype("float64").tofile(FILE). */
 #include "neighbors/knn.h"
@@ -39,6 +41,7 @@ int main(int argc, char **argv)
     const char *algo = argc > 5 ? argv[5] : "brute";
     an_knn_algorithm choice = !strcmp(algo, "auto")      ? AN_KNN_AUTO
                               : !strcmp(algo, "kd_tree") ? AN_KNN_KD_TREE
+                              : !strcmp(algo, "small")   ? AN_KNN_SMALL
                                                          : AN_KNN_BRUTE;
     FILE *f = fopen(argv[1], "rb");
     if (!f || fseek(f, 0, SEEK_END) != 0)

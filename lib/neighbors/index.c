@@ -12,13 +12,14 @@
 
 an_knn_algorithm an_knn_resolve(an_knn_algorithm choice, size_t n, size_t d)
 {
-    (void)n;
     if (choice == AN_KNN_SORTED)
         return d == 1 ? AN_KNN_SORTED : AN_KNN_KD_TREE;
     if (choice != AN_KNN_AUTO)
         return choice;
     if (d == 1)
         return AN_KNN_SORTED;
+    if (d <= AN_KNN_KD_MAX_FEATURES && n <= AN_KNN_SMALL_MAX_ROWS)
+        return AN_KNN_SMALL;
     return d <= AN_KNN_KD_MAX_FEATURES ? AN_KNN_KD_TREE : AN_KNN_BRUTE;
 }
 
@@ -90,7 +91,7 @@ anoma_status an_knn_build(an_knn_index *ix, const double *x, size_t n, size_t d,
     ix->algorithm = an_knn_resolve(choice, n, d);
     anoma_status st = ix->algorithm == AN_KNN_BRUTE     ? build_brute(ix)
                       : ix->algorithm == AN_KNN_SORTED ? an_sorted_build(ix)
-                                                       : an_kd_build(ix);
+                                                       : an_kd_build(ix); /* kd_tree, small */
     if (st != ANOMA_OK)
         an_knn_free(ix);
     return st;
@@ -116,7 +117,7 @@ void an_knn_scan_row(const an_knn_index *ix, const double *row, size_t exclude, 
 
 static void search_row(const an_knn_index *ix, const double *row, size_t exclude, an_nb_heap *h)
 {
-    if (ix->algorithm == AN_KNN_KD_TREE)
+    if (ix->algorithm == AN_KNN_KD_TREE || ix->algorithm == AN_KNN_SMALL)
         an_kd_search(ix, row, exclude, h);
     else if (ix->algorithm == AN_KNN_SORTED)
         an_sorted_search(ix, row, exclude, h);
@@ -254,8 +255,10 @@ static anoma_status query(const an_knn_index *ix, const double *q, size_t first,
         return ANOMA_OK;
     if (ix->algorithm == AN_KNN_BRUTE)
         return an_knn_brute_query(ix, q, first, m, k, n_threads, dist, index);
+    if (ix->algorithm == AN_KNN_SMALL && !q)
+        return an_small_self_query(ix, first, m, k, n_threads, dist, index);
     size_t workers = an_parallel_workers(m, n_threads, MIN_TREE_QUERIES);
-    int groups = ix->algorithm == AN_KNN_KD_TREE;
+    int groups = ix->algorithm == AN_KNN_KD_TREE || ix->algorithm == AN_KNN_SMALL;
     tree_job job = {ix, q, first, m, k, NULL, NULL, NULL, NULL, dist, index};
     size_t *order = NULL, *leaf = NULL;
     anoma_status st = ANOMA_OK;

@@ -21,7 +21,8 @@
  *   brute.c    blocked batch search: GEMM distances, a guarded candidate
  *              filter, exact recomputation of the candidates
  *   kdtree.c   the KD-tree: build and search
- *   sorted.c   one column: a sorted order searched outwards from the query */
+ *   sorted.c   one column: a sorted order searched outwards from the query
+ *   small.c    a small set's self-query: every distance, a bound, no heap */
 #ifndef AN_NEIGHBORS_KNN_H
 #define AN_NEIGHBORS_KNN_H
 
@@ -32,24 +33,30 @@
 
 /* The order of the "algorithm" choices of detectors that search. */
 /* AN_KNN_SORTED is what auto takes for one column, not a parameter
- * choice: on one column a KD-tree has nothing to split but the order. */
+ * choice: on one column a KD-tree has nothing to split but the order.
+ * AN_KNN_SMALL, what auto takes for a small set of a few columns, is a
+ * KD-tree whose self-queries go through small.c's exact scan instead. */
 typedef enum an_knn_algorithm {
     AN_KNN_AUTO = 0,
     AN_KNN_BRUTE = 1,
     AN_KNN_KD_TREE = 2,
-    AN_KNN_SORTED = 3
+    AN_KNN_SORTED = 3,
+    AN_KNN_SMALL = 4
 } an_knn_algorithm;
-enum { AN_KNN_ALGORITHMS = 4 };
+enum { AN_KNN_ALGORITHMS = 5 };
 
 /* The schema entry of every detector that searches ("algorithm"). */
 #define AN_KNN_ALGORITHM_PARAM                                                   \
     {"algorithm", ANOMA_PARAM_CHOICE, 0, 0, "auto", "auto|brute|kd_tree",         \
-     "neighbour search: auto = a sorted column for 1 feature, kd_tree up to 9, "    \
+     "neighbour search: auto = a sorted column for 1 feature, kd_tree up to 9 "    \
+     "(self-queries of at most 2000 rows by an exact scan), "                      \
      "else brute (GEMM); "    \
      "every choice gives the same neighbours"}
 
 /* Widest data auto gives a KD-tree: beyond it a tree prunes too little. */
 enum { AN_KNN_KD_MAX_FEATURES = 9 };
+/* Most rows for which auto takes AN_KNN_SMALL (docs/neighbors.md, auto). */
+enum { AN_KNN_SMALL_MAX_ROWS = 2000 };
 
 typedef struct an_kd_node {
     size_t begin, end; /* rows perm[begin, end) */
@@ -77,7 +84,9 @@ typedef struct an_knn_index {
 } an_knn_index;
 
 /* The algorithm a choice resolves to for n x d data: auto gives
- * AN_KNN_SORTED for d == 1; AN_KNN_SORTED for d > 1 gives a KD-tree. */
+ * AN_KNN_SORTED for d == 1, AN_KNN_SMALL for 2 to 9 columns and at most
+ * AN_KNN_SMALL_MAX_ROWS rows; AN_KNN_SORTED for d > 1 gives a KD-tree;
+ * AN_KNN_SMALL stays itself whatever the shape (the tests ask for it). */
 an_knn_algorithm an_knn_resolve(an_knn_algorithm choice, size_t n, size_t d);
 
 /* Build an index over x (n >= 1 rows of d >= 1 finite values, kept
@@ -164,6 +173,15 @@ size_t an_kd_group_end(const an_knn_index *ix, size_t slot);
 size_t an_kd_group_of(const an_knn_index *ix, const double *row);
 void an_sorted_search(const an_knn_index *ix, const double *row, size_t exclude, an_nb_heap *h);
 anoma_status an_sorted_build(an_knn_index *ix);
+/* The self-query of rows [first, first + m) of a KD-tree index by small.c's
+ * scan (the same answer as an_knn_self_query); _with a chosen kernel (the
+ * tests try each the processor can run). */
+enum { AN_SMALL_GENERIC = 0, AN_SMALL_AVX512 = 1 };
+int an_small_kernel_best(void);
+anoma_status an_small_self_query(const an_knn_index *ix, size_t first, size_t m, size_t k,
+                                 size_t n_threads, double *dist, size_t *index);
+anoma_status an_small_self_query_with(int kernel, const an_knn_index *ix, size_t first, size_t m,
+                                      size_t k, size_t n_threads, double *dist, size_t *index);
 /* The k nearest (k <= n, one fewer with exclude) straight into dist and
  * index, as an_knn_query gives them; 0 (and nothing usable written) when
  * a tie at the k-th distance needs the heap search instead. */

@@ -32,7 +32,7 @@ static void check_data(const double *x, size_t n, size_t d, const double *q, siz
     size_t *ri = malloc(n * k * sizeof *ri), *ei = malloc(n * k * sizeof *ei);
     for (size_t i = 0; i < n; i++)
         test_knn_reference(x, n, d, x + i * d, i, k, rd + i * k, ri + i * k);
-    for (int alg = AN_KNN_BRUTE; alg <= AN_KNN_SORTED; alg++) {
+    for (int alg = AN_KNN_BRUTE; alg <= AN_KNN_SMALL; alg++) {
         if (alg == AN_KNN_SORTED && d != 1)
             continue;
         an_knn_index ix;
@@ -57,6 +57,12 @@ static void check_data(const double *x, size_t n, size_t d, const double *q, siz
                                              ei));
             if (!same_answer(ed, ei, rd, ri, n * k))
                 test_fail(__FILE__, __LINE__, "generic filter n=%zu d=%zu k=%zu", n, d, k);
+        }
+        /* the small-set scan's generic kernels too, where it has faster ones */
+        if (alg == AN_KNN_SMALL && an_small_kernel_best() != AN_SMALL_GENERIC) {
+            CHECK_OK(an_small_self_query_with(AN_SMALL_GENERIC, &ix, 0, n, k, 2, ed, ei));
+            if (!same_answer(ed, ei, rd, ri, n * k))
+                test_fail(__FILE__, __LINE__, "generic small scan n=%zu d=%zu k=%zu", n, d, k);
         }
         double *qd = malloc(m * k * sizeof *qd), *qrd = malloc(m * k * sizeof *qrd);
         size_t *qi = malloc(m * k * sizeof *qi), *qri = malloc(m * k * sizeof *qri);
@@ -140,6 +146,29 @@ static void test_many_copies(void)
     check_data(x, n, d, q, 40, 3);
     free(x);
     free(q);
+}
+
+/* Cases for the small-set scan's bound and ranking (every case above
+ * runs it too): n = k + 1, k = n - 1 on more rows than its counting
+ * ranks (a heap then), breastw's shape (683 x 9, values 1..10), one
+ * column, and every row the same point (all candidates tied at 0). */
+static void test_small_scan_edges(void)
+{
+    check_case(21, 3, 3, 0, 20, 41);   /* n = k + 1 */
+    check_case(300, 3, 3, 0, 299, 42); /* k = n - 1, more candidates than ranked */
+    check_case(683, 9, 10, 0, 20, 43); /* breastw's shape */
+    check_case(120, 1, 5, 0, 7, 44);   /* one column */
+    for (size_t n = 40; n <= 400; n += 360) {
+        size_t d = 2;
+        double *x = test_tied_rows(n, d, 3, 0, 45), *q = test_tied_rows(37, d, 3, 0, 46);
+        for (size_t i = 1; i < n; i++) /* one row repeated */
+            memcpy(x + i * d, x, d * sizeof *x);
+        memcpy(q, x + 5 * d, d * sizeof *q);
+        check_data(x, n, d, q, 37, 9);
+        check_data(x, n, d, q, 37, n - 1);
+        free(x);
+        free(q);
+    }
 }
 
 /* Brute self-queries of row ranges that start inside later index blocks
@@ -267,7 +296,12 @@ static void test_wide_ranges(void)
 
 static void test_auto_rule(void)
 {
-    CHECK(an_knn_resolve(AN_KNN_AUTO, 1000, AN_KNN_KD_MAX_FEATURES) == AN_KNN_KD_TREE);
+    CHECK(an_knn_resolve(AN_KNN_AUTO, 1000, AN_KNN_KD_MAX_FEATURES) == AN_KNN_SMALL);
+    CHECK(an_knn_resolve(AN_KNN_AUTO, AN_KNN_SMALL_MAX_ROWS, 2) == AN_KNN_SMALL);
+    CHECK(an_knn_resolve(AN_KNN_AUTO, AN_KNN_SMALL_MAX_ROWS + 1, AN_KNN_KD_MAX_FEATURES) ==
+          AN_KNN_KD_TREE);
+    CHECK(an_knn_resolve(AN_KNN_AUTO, 500, AN_KNN_KD_MAX_FEATURES + 1) == AN_KNN_BRUTE);
+    CHECK(an_knn_resolve(AN_KNN_AUTO, 500, 1) == AN_KNN_SORTED);
     CHECK(an_knn_resolve(AN_KNN_AUTO, 1000, AN_KNN_KD_MAX_FEATURES + 1) == AN_KNN_BRUTE);
     CHECK(an_knn_resolve(AN_KNN_BRUTE, 1000, 2) == AN_KNN_BRUTE);
     CHECK(an_knn_resolve(AN_KNN_KD_TREE, 1000, 50) == AN_KNN_KD_TREE);
@@ -299,7 +333,7 @@ static anoma_status build_and_query(void *ctx)
 static void test_allocation_failures(void)
 {
     double *x = test_tied_rows(200, 4, 4, 0, 9);
-    for (int alg = AN_KNN_BRUTE; alg <= AN_KNN_SORTED; alg++) {
+    for (int alg = AN_KNN_BRUTE; alg <= AN_KNN_SMALL; alg++) {
         oom_case c = {x, 200, alg == AN_KNN_SORTED ? 1 : 4, 3, (an_knn_algorithm)alg};
         CHECK_ALLOC_FAILURES(build_and_query, &c);
     }
@@ -311,6 +345,7 @@ int main(void)
     RUN(test_ties_and_duplicates);
     RUN(test_many_queries);
     RUN(test_many_copies);
+    RUN(test_small_scan_edges);
     RUN(test_self_query_ranges);
     RUN(test_distinct_column);
     RUN(test_far_from_origin);

@@ -1,0 +1,398 @@
+/* The self-query of a small indexed set without a heap: for each query,
+ * every row's exact squared distance, a bound T known to be at least the
+ * k-th smallest of them, the rows within T kept as candidates, and the
+ * candidates put in (distance, index) order by counting, each written
+ * straight to its place in the answer.
+ *
+ * Exactness. The distances are an_sq_dist's: sum_j (q_j - x_j)^2 in
+ * column order, the same operations in the same order in every lane (no
+ * fused multiply-add), so the same bits as every other search. T is the
+ * k-th smallest distance of k distinct rows other than the query, so at
+ * least k rows other than the query lie at or within T: the k-th
+ * smallest distance over all rows is at most T, and every row of the
+ * answer is a candidate, as is every row ordered before one of them. A
+ * candidate's rank among the candidates (how many come strictly before
+ * it in (distance, index) order) is then its rank among all rows, and
+ * the ranks below k are the answer in order, ties by the lower index, as
+ * the heap gives it.
+ *
+ * Where T comes from. The rows are split into 32 or more groups (a row's
+ * position modulo 32 within a stripe of rows); the first pass keeps each
+ * group's least distance (the query itself left out), and T is the k-th
+ * smallest of those minima: k groups, so k distinct rows, at or within
+ * it. The k nearest rows mostly fall in different groups, so T is close
+ * to the answer's own k-th distance (breastw: 46 candidates a query, 32
+ * rows within the true k-th). With fewer groups than k, T is the k-th
+ * smallest distance to the previous query's k neighbours and that query
+ * itself (the queries go in the KD-tree's order, so consecutive queries
+ * are near). A poor T only costs time: beyond RANK_LIMIT candidates they
+ * go through a heap.
+ *
+ * Why: on a small set (breastw, 683 x 9 integer values) a KD-tree prunes
+ * little and most of its time went to heap offers of near-equal pairs
+ * (docs/neighbors.md, "small"). The rows are stored column by column in
+ * index order, padded with NaN rows (never a candidate) to a multiple of
+ * BLOCK_ROWS, so that candidates come out in index order. */
+#include "neighbors/knn.h"
+#include "core/alloc.h"
+#include "core/clones.h"
+#include "core/error.h"
+#include "core/threads.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define AN_SMALL_HAVE_AVX512 1
+#endif
+
+/* Rows a distance pass takes at a time (four 8-lane sums in flight). */
+enum { BLOCK_ROWS = 32 };
+/* Candidates ordered by counting (quadratic) at most; more go through a heap. */
+enum { RANK_LIMIT = 192 };
+/* Queries per chunk below which a thread costs more than it saves. */
+enum { MIN_SMALL_QUERIES = 64 };
+
+typedef struct small_job {
+    const an_knn_index *ix;
+    const double *cols; /* d columns of n_pad values, NaN past n */
+    size_t n_pad, first, m, k;
+    size_t stripe_rows, n_groups; /* the groups whose least distances bound T */
+    int kernel;
+    unsigned char *work; /* per worker: worker_bytes */
+    size_t worker_bytes;
+    double *dist;
+    size_t *index;
+} small_job;
+
+/* Pass one: every row's squared distance from q into d2 (NaN for `self`
+ * and the padding), and the least of each group into gmin. Group g of
+ * the n_groups = 32 * stripes: the rows r with r % 32 == g % 32 in the
+ * stripe g / 32 of stripe_rows rows (a multiple of 32). */
+static void distances_generic(const double *cols, size_t n_pad, size_t d, const double *q,
+                              size_t self, size_t stripe_rows, double *d2, double *gmin,
+                              size_t n_groups)
+{
+    for (size_t g = 0; g < n_groups; g++)
+        gmin[g] = INFINITY;
+    for (size_t b = 0; b < n_pad; b += 8) {
+        double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        for (size_t j = 0; j < d; j++) {
+            const double *col = cols + j * n_pad + b;
+            for (size_t l = 0; l < 8; l++) {
+                double u = q[j] - col[l];
+                s[l] += u * u;
+            }
+        }
+        for (size_t l = 0; l < 8; l++) {
+            size_t r = b + l, g = r / stripe_rows * 32 + r % 32;
+            double v = r == self ? NAN : s[l];
+            d2[r] = v;
+            gmin[g] = v < gmin[g] ? v : gmin[g]; /* NaN never less */
+        }
+    }
+}
+
+/* Pass two: the rows at most t (never NaN), in index order, their
+ * distances into cd2 and indices into cidx; returns how many. */
+static size_t compress_generic(const double *d2, size_t n_pad, double t, double *cd2,
+                               size_t *cidx)
+{
+    size_t c = 0;
+    for (size_t r = 0; r < n_pad; r++) { /* no branch on the values */
+        cd2[c] = d2[r];
+        cidx[c] = r;
+        c += d2[r] <= t;
+    }
+    return c;
+}
+
+#ifdef AN_SMALL_HAVE_AVX512
+__attribute__((target("avx512f"))) static void
+distances_avx512(const double *cols, size_t n_pad, size_t d, const double *q, size_t self,
+                 size_t stripe_rows, double *d2, double *gmin, size_t n_groups)
+{
+    const __m512d inf = _mm512_set1_pd(INFINITY), nan = _mm512_set1_pd(NAN);
+    for (size_t g = 0; g < n_groups; g += 8)
+        _mm512_storeu_pd(gmin + g, inf);
+    for (size_t b = 0; b < n_pad; b += BLOCK_ROWS) {
+        __m512d s0 = _mm512_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+        for (size_t j = 0; j < d; j++) {
+            const double *col = cols + j * n_pad + b;
+            __m512d qj = _mm512_set1_pd(q[j]);
+            __m512d u0 = _mm512_sub_pd(qj, _mm512_loadu_pd(col));
+            __m512d u1 = _mm512_sub_pd(qj, _mm512_loadu_pd(col + 8));
+            __m512d u2 = _mm512_sub_pd(qj, _mm512_loadu_pd(col + 16));
+            __m512d u3 = _mm512_sub_pd(qj, _mm512_loadu_pd(col + 24));
+            s0 = _mm512_add_pd(s0, _mm512_mul_pd(u0, u0));
+            s1 = _mm512_add_pd(s1, _mm512_mul_pd(u1, u1));
+            s2 = _mm512_add_pd(s2, _mm512_mul_pd(u2, u2));
+            s3 = _mm512_add_pd(s3, _mm512_mul_pd(u3, u3));
+        }
+        __m512d s[4] = {s0, s1, s2, s3};
+        if (self - b < BLOCK_ROWS) {
+            size_t v = (self - b) / 8;
+            s[v] = _mm512_mask_mov_pd(s[v], (__mmask8)(1u << ((self - b) % 8)), nan);
+        }
+        double *m = gmin + b / stripe_rows * 32;
+        for (size_t v = 0; v < 4; v++) {
+            _mm512_storeu_pd(d2 + b + 8 * v, s[v]);
+            /* min_pd gives its second operand where either is NaN */
+            _mm512_storeu_pd(m + 8 * v, _mm512_min_pd(s[v], _mm512_loadu_pd(m + 8 * v)));
+        }
+    }
+}
+
+__attribute__((target("avx512f"))) static size_t compress_avx512(const double *d2, size_t n_pad,
+                                                                 double t, double *cd2,
+                                                                 size_t *cidx)
+{
+    size_t c = 0;
+    const __m512d bound = _mm512_set1_pd(t);
+    __m512i at = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i eight = _mm512_set1_epi64(8);
+    for (size_t r = 0; r < n_pad; r += 8) {
+        __m512d v = _mm512_loadu_pd(d2 + r);
+        __mmask8 keep = _mm512_cmp_pd_mask(v, bound, _CMP_LE_OQ);
+        _mm512_mask_compressstoreu_pd(cd2 + c, keep, v);
+        _mm512_mask_compressstoreu_epi64(cidx + c, keep, at);
+        c += (size_t)__builtin_popcount(keep);
+        at = _mm512_add_epi64(at, eight);
+    }
+    return c;
+}
+#endif
+
+/* For each of the c candidates (in index order) the number before it in
+ * (distance, index) order; those below k go straight to the answer. */
+AN_VECTOR_CLONES static void rank_generic(const double *cd2, const size_t *cidx, size_t c,
+                                          size_t k, double *dist, size_t *index)
+{
+    for (size_t a = 0; a < c; a++) {
+        double x = cd2[a];
+        size_t r = 0;
+        for (size_t b = 0; b < c; b++)
+            r += (cd2[b] < x) | ((cd2[b] == x) & (b < a));
+        if (r < k) {
+            dist[r] = sqrt(x);
+            index[r] = cidx[a];
+        }
+    }
+}
+
+#ifdef AN_SMALL_HAVE_AVX512
+/* The same, eight candidates at a time with their counts in the lanes;
+ * cd2 holds NaN from c up to the next multiple of 8 (never counted, and
+ * never written: a NaN lane's count is c or more, at least k). */
+__attribute__((target("avx512f"))) static void rank_avx512(const double *cd2, const size_t *cidx,
+                                                           size_t c, size_t k, double *dist,
+                                                           size_t *index)
+{
+    const __m512i one = _mm512_set1_epi64(1), need = _mm512_set1_epi64((long long)k);
+    const __m512i lanes = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+    for (size_t a = 0; a < c; a += 8) {
+        __m512d x = _mm512_loadu_pd(cd2 + a);
+        __m512i r = _mm512_setzero_si512();
+        size_t b = 0;
+        for (; b < a; b++) { /* lower indices: before on equal distances too */
+            __mmask8 m = _mm512_cmp_pd_mask(_mm512_set1_pd(cd2[b]), x, _CMP_LE_OQ);
+            r = _mm512_mask_add_epi64(r, m, r, one);
+        }
+        for (; b < a + 8 && b < c; b++) { /* the block's own: lanes after b tie-break */
+            __m512d y = _mm512_set1_pd(cd2[b]);
+            __mmask8 after = _mm512_cmp_epi64_mask(lanes, _mm512_set1_epi64((long long)(b - a)),
+                                                   _MM_CMPINT_NLE);
+            __mmask8 m = _mm512_cmp_pd_mask(y, x, _CMP_LT_OQ) |
+                         _mm512_mask_cmp_pd_mask(after, y, x, _CMP_EQ_OQ);
+            r = _mm512_mask_add_epi64(r, m, r, one);
+        }
+        for (; b < c; b++) { /* higher indices: before only when nearer */
+            __mmask8 m = _mm512_cmp_pd_mask(_mm512_set1_pd(cd2[b]), x, _CMP_LT_OQ);
+            r = _mm512_mask_add_epi64(r, m, r, one);
+        }
+        __mmask8 in = (__mmask8)(c - a >= 8 ? 0xff : (1u << (c - a)) - 1);
+        __mmask8 keep = _mm512_mask_cmp_epi64_mask(in, r, need, _MM_CMPINT_LT);
+        _mm512_mask_i64scatter_pd(dist, keep, r, _mm512_sqrt_pd(x), 8);
+        _mm512_mask_i64scatter_epi64(index, keep, r, _mm512_loadu_si512(cidx + a), 8);
+    }
+}
+#endif
+
+/* The k-th smallest of v[0..n) (n >= k >= 1, no NaN, n a multiple of
+ * 8), by counting: the value with fewer than k below it and at least k
+ * at or below it. Branch-free, where a selection mispredicts its way
+ * through a few dozen values. */
+static double kth_generic(const double *v, size_t n, size_t k)
+{
+    double t = INFINITY;
+    for (size_t a = 0; a < n; a++) {
+        size_t le = 0;
+        for (size_t b = 0; b < n; b++)
+            le += v[b] <= v[a];
+        t = le >= k && v[a] < t ? v[a] : t;
+    }
+    return t;
+}
+
+#ifdef AN_SMALL_HAVE_AVX512
+/* The same eight candidates at a time, their counts in the lanes. */
+__attribute__((target("avx512f"))) static double kth_avx512(const double *v, size_t n, size_t k)
+{
+    __m512d t = _mm512_set1_pd(INFINITY);
+    const __m512i one = _mm512_set1_epi64(1), need = _mm512_set1_epi64((long long)k);
+    for (size_t a = 0; a < n; a += 8) {
+        __m512d x = _mm512_loadu_pd(v + a);
+        __m512i le = _mm512_setzero_si512();
+        for (size_t b = 0; b < n; b++) {
+            __mmask8 m = _mm512_cmp_pd_mask(_mm512_set1_pd(v[b]), x, _CMP_LE_OQ);
+            le = _mm512_mask_add_epi64(le, m, le, one);
+        }
+        t = _mm512_mask_min_pd(t, _mm512_cmp_epi64_mask(le, need, _MM_CMPINT_NLT), t, x);
+    }
+    return _mm512_reduce_min_pd(t);
+}
+#endif
+
+/* T: the k-th smallest distance from q to the `count` rows `near` (all
+ * distinct), leaving out `self`; count is k + 1, so at least k remain. */
+static double bound_from(const an_knn_index *ix, const double *q, const size_t *near,
+                         size_t count, size_t self, size_t k)
+{
+    /* the k-th smallest of k values is the largest, of k + 1 the second largest */
+    double first = -INFINITY, second = -INFINITY;
+    size_t used = 0;
+    for (size_t t = 0; t < count; t++) {
+        if (near[t] == self)
+            continue;
+        double v = an_sq_dist(q, ix->x + near[t] * ix->d, ix->d);
+        second = v > first ? first : v > second ? v : second;
+        first = v > first ? v : first;
+        used++;
+    }
+    return used > k ? second : first;
+}
+
+static void small_range(void *ctx, size_t begin, size_t end, size_t worker)
+{
+    const small_job *job = ctx;
+    const an_knn_index *ix = job->ix;
+    size_t n = ix->n, d = ix->d, k = job->k, n_pad = job->n_pad;
+    unsigned char *w = job->work + worker * job->worker_bytes;
+    double *d2 = (double *)(void *)w;                   /* n_pad */
+    double *gmin = d2 + n_pad;                          /* n_groups */
+    double *cd2 = gmin + job->n_groups;                 /* n_pad + 8 */
+    size_t *cidx = (size_t *)(void *)(cd2 + n_pad + 8); /* n_pad + 8 */
+    size_t *near = cidx + n_pad + 8;                    /* k + 1 */
+    an_nb *heap = (an_nb *)(void *)(near + k + 1);      /* k */
+    int have_near = 0;
+    for (size_t slot = begin; slot < end; slot++) {
+        size_t i = ix->perm[slot];
+        if (i - job->first >= job->m)
+            continue;
+        const double *q = ix->x + i * d;
+        if (!have_near) { /* the k + 1 rows next to it in the tree's order */
+            size_t s0 = slot < n - (k + 1) ? slot : n - (k + 1);
+            for (size_t t = 0; t <= k; t++)
+                near[t] = ix->perm[s0 + t];
+        }
+        double *dist = job->dist + (i - job->first) * k;
+        size_t *index = job->index + (i - job->first) * k;
+        size_t c;
+#ifdef AN_SMALL_HAVE_AVX512
+        if (job->kernel == AN_SMALL_AVX512)
+            distances_avx512(job->cols, n_pad, d, q, i, job->stripe_rows, d2, gmin, job->n_groups);
+        else
+#endif
+            distances_generic(job->cols, n_pad, d, q, i, job->stripe_rows, d2, gmin, job->n_groups);
+        double t; /* k groups' least rows: k rows within their k-th */
+#ifdef AN_SMALL_HAVE_AVX512
+        if (job->kernel == AN_SMALL_AVX512 && job->n_groups >= k)
+            t = kth_avx512(gmin, job->n_groups, k);
+        else
+#endif
+            t = job->n_groups >= k ? kth_generic(gmin, job->n_groups, k)
+                                   : bound_from(ix, q, near, k + 1, i, k);
+#ifdef AN_SMALL_HAVE_AVX512
+        if (job->kernel == AN_SMALL_AVX512)
+            c = compress_avx512(d2, n_pad, t, cd2, cidx);
+        else
+#endif
+            c = compress_generic(d2, n_pad, t, cd2, cidx);
+        if (c <= RANK_LIMIT) {
+            for (size_t p = 0; p < 8; p++)
+                cd2[c + p] = NAN;
+#ifdef AN_SMALL_HAVE_AVX512
+            if (job->kernel == AN_SMALL_AVX512)
+                rank_avx512(cd2, cidx, c, k, dist, index);
+            else
+#endif
+                rank_generic(cd2, cidx, c, k, dist, index);
+        } else {
+            an_nb_heap h;
+            an_nb_heap_init(&h, heap, k);
+            for (size_t p = 0; p < c; p++)
+                if (cd2[p] <= an_nb_heap_bound(&h))
+                    an_nb_heap_push(&h, cd2[p], cidx[p]);
+            an_nb_heap_drain(&h, dist, index);
+        }
+        memcpy(near, index, k * sizeof *near);
+        near[k] = i;
+        have_near = 1;
+    }
+}
+
+int an_small_kernel_best(void)
+{
+#ifdef AN_SMALL_HAVE_AVX512
+    if (__builtin_cpu_supports("avx512f"))
+        return AN_SMALL_AVX512;
+#endif
+    return AN_SMALL_GENERIC;
+}
+
+anoma_status an_small_self_query_with(int kernel, const an_knn_index *ix, size_t first, size_t m,
+                                      size_t k, size_t n_threads, double *dist, size_t *index)
+{
+    size_t n = ix->n, d = ix->d;
+    if (!m)
+        return ANOMA_OK;
+    if (!k) /* nothing to write; the bound needs k + 1 <= n rows */
+        return ANOMA_OK;
+    size_t n_pad = (n + BLOCK_ROWS - 1) / BLOCK_ROWS * BLOCK_ROWS;
+    size_t workers = an_parallel_workers(n, n_threads, MIN_SMALL_QUERIES);
+    /* about 1.5 k groups (32 at least), in whole stripes of whole blocks:
+     * on breastw (k = 20) 64 groups cut the candidates from 46 to 39 a
+     * query but cost more in the selection of T than that saved */
+    size_t blocks = n_pad / BLOCK_ROWS, stripes = (3 * k / 2 + 31) / 32;
+    stripes = stripes < blocks ? stripes : blocks;
+    size_t stripe_rows = (blocks + stripes - 1) / stripes * BLOCK_ROWS;
+    stripes = (n_pad + stripe_rows - 1) / stripe_rows;
+    size_t n_groups = 32 * stripes;
+    size_t worker_bytes = (2 * n_pad + n_groups + 8) * sizeof(double) + (n_pad + 8) * sizeof(size_t) +
+                          (k + 1) * sizeof(size_t) + k * sizeof(an_nb);
+    double *cols = an_malloc_array(n_pad, d * sizeof(double));
+    unsigned char *work = an_malloc_array(workers, worker_bytes);
+    anoma_status st = cols && work ? ANOMA_OK : an_no_memory();
+    if (st == ANOMA_OK) {
+        for (size_t j = 0; j < d; j++) {
+            for (size_t i = 0; i < n; i++)
+                cols[j * n_pad + i] = ix->x[i * d + j];
+            for (size_t i = n; i < n_pad; i++)
+                cols[j * n_pad + i] = NAN;
+        }
+        small_job job = {ix,     cols,         n_pad, first, m,    k, stripe_rows,
+                         n_groups, kernel, work, worker_bytes, dist, index};
+        an_parallel_for(n, workers, MIN_SMALL_QUERIES, small_range, &job);
+    }
+    an_free(cols);
+    an_free(work);
+    return st;
+}
+
+anoma_status an_small_self_query(const an_knn_index *ix, size_t first, size_t m, size_t k,
+                                 size_t n_threads, double *dist, size_t *index)
+{
+    return an_small_self_query_with(an_small_kernel_best(), ix, first, m, k, n_threads, dist,
+                                    index);
+}
