@@ -259,9 +259,10 @@ static void test_copy_keeps_the_searched_index(void)
     double *x = test_tied_rows(rows, cols, 5, 0, 45), *y = test_tied_rows(q, cols, 7, 0.25, 46);
     anoma_matrix mx = {x, rows, cols, cols, ANOMA_F64}, my = {y, q, cols, cols, ANOMA_F64};
     const char *detectors[2] = {"lof", "knn"};
-    const char *algorithms[2] = {"algorithm=brute", "algorithm=kd_tree"};
+    /* auto: 300 x 3 is a small set, whose index is a KD-tree of its own kind */
+    const char *algorithms[3] = {"algorithm=brute", "algorithm=kd_tree", "algorithm=auto"};
     for (int det = 0; det < 2; det++)
-        for (int a = 0; a < 2; a++) {
+        for (int a = 0; a < 3; a++) {
             char copy_params[64], borrow_params[64];
             snprintf(copy_params, sizeof copy_params, "%s rows=copy", algorithms[a]);
             snprintf(borrow_params, sizeof borrow_params, "%s rows=borrow", algorithms[a]);
