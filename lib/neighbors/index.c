@@ -149,7 +149,7 @@ typedef struct tree_job {
     const size_t *leaf;  /* the leaf of each query (NULL: order is the tree's own
                             order of its rows, leaves found from the positions) */
     an_nb *heaps;  /* per worker: k (row by row) or AN_KD_GROUP k (groups) */
-    double *work;  /* per worker 3 d: a group's box and centre */
+    double *work;  /* per worker AN_KD_GROUP_WORK(d): a group's box, centre, columns */
     double *dist;
     size_t *index;
 } tree_job;
@@ -200,9 +200,10 @@ static void tree_range(void *ctx, size_t begin, size_t end, size_t worker)
     const an_knn_index *ix = job->ix;
     size_t d = ix->d, k = job->k;
     an_kd_group g;
-    g.lo = job->work + worker * 3 * d;
+    g.lo = job->work + worker * AN_KD_GROUP_WORK(d);
     g.hi = g.lo + d;
     g.centre = g.hi + d;
+    g.columns = g.centre + d;
     an_nb *heaps = job->heaps + worker * AN_KD_GROUP * k;
     for (size_t pos = begin; pos < end;) {
         size_t stop = group_end(job, pos, end);
@@ -261,7 +262,7 @@ static anoma_status query(const an_knn_index *ix, const double *q, size_t first,
     anoma_status st = ANOMA_OK;
     if (groups) {
         job.heaps = an_malloc_array(workers, AN_KD_GROUP * k * sizeof(an_nb));
-        job.work = an_malloc_array(workers, 3 * ix->d * sizeof(double));
+        job.work = an_malloc_array(workers, AN_KD_GROUP_WORK(ix->d) * sizeof(double));
         if (!q && first == 0 && m == ix->n) {
             /* every indexed row: the tree's own order holds them by leaf */
             job.order = ix->perm;
