@@ -32,6 +32,7 @@ void an_knn_free(an_knn_index *ix)
     an_free(ix->values);
     an_free(ix->nodes);
     an_free(ix->bounds);
+    an_free(ix->block_bounds);
     memset(ix, 0, sizeof *ix);
 }
 
@@ -44,6 +45,7 @@ size_t an_knn_memory(const an_knn_index *ix)
         bytes += ix->n * (sizeof(size_t) + ix->d * sizeof(double));
     if (ix->nodes)
         bytes += ix->n_nodes * (sizeof(an_kd_node) + 2 * ix->d * sizeof(double));
+    bytes += ix->n_block_leaves * 2 * ix->d * 8 * sizeof(double);
     return bytes;
 }
 

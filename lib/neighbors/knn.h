@@ -57,6 +57,7 @@ typedef struct an_kd_node {
     size_t min_index;  /* the lowest row index in it: a row at the bound enters only
                           on a lower index than the worst kept pair's */
     int same_point;    /* a leaf whose rows are all one point, in index order */
+    size_t blocks;     /* a leaf of at most 64 rows: its place in block_bounds */
 } an_kd_node;
 
 typedef struct an_knn_index {
@@ -73,7 +74,10 @@ typedef struct an_knn_index {
                             rows in perm's order, so that a leaf's rows are contiguous */
     an_kd_node *nodes;
     double *bounds;      /* per node 2 * d: lower corner then upper corner */
-    size_t n_nodes, depth;
+    double *block_bounds; /* per leaf of at most 64 rows 2 d x 8: the boxes of its
+                             blocks of 8 rows, lower corners then upper, column by
+                             column, 8 blocks a column (kdtree.c) */
+    size_t n_nodes, depth, n_block_leaves;
 } an_knn_index;
 
 /* The algorithm a choice resolves to for n x d data: auto gives
