@@ -355,7 +355,9 @@ static void scan_leaf(const an_knn_index *ix, const an_kd_node *nd, const double
 /* scan_leaf, a block of 8 rows at a time, only the blocks whose box is
  * within the heap's bound (at it too: a row there may win on its index).
  * The distances have leaf_distances' operations in its order: the same
- * bits. Shuttle's queries reach 298 blocks each, 129 within the bound. */
+ * bits. Shuttle's queries reach 298 blocks each, 129 within the bound.
+ * Each block is checked again against the bound its predecessors' offers
+ * left (mammography's search 0.96 to 0.98x). */
 __attribute__((target("avx512f"))) static void
 scan_leaf_avx512(const an_knn_index *ix, const an_kd_node *nd, const double *row,
                  size_t exclude, an_nb_heap *h)
@@ -381,8 +383,13 @@ scan_leaf_avx512(const an_knn_index *ix, const an_kd_node *nd, const double *row
                                               _mm512_set1_pd(bound), _CMP_LE_OQ);
     const double *block = ix->values + s * d;
     const size_t *p = ix->perm + s;
+    double box_d2s[LEAF_BLOCKS];
+    _mm512_storeu_pd(box_d2s, box);
     for (; blocks; blocks &= blocks - 1) {
-        size_t r0 = (size_t)__builtin_ctz(blocks) * BLOCK_ROWS;
+        size_t b = (size_t)__builtin_ctz(blocks), r0 = b * BLOCK_ROWS;
+        bound = an_nb_heap_bound(h); /* the offers so far may have lowered it */
+        if (box_d2s[b] > bound)
+            continue;
         __mmask8 rows = m - r0 >= BLOCK_ROWS ? 0xff : (__mmask8)((1u << (m - r0)) - 1);
         __m512d sum = zero;
         for (size_t j = 0; j < d; j++) {
