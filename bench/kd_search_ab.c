@@ -75,6 +75,7 @@ static void self_query(const an_knn_index *ix, size_t k, int before, an_nb *heap
     g.lo = work;
     g.hi = work + ix->d;
     g.centre = g.hi + ix->d;
+    g.columns = g.centre + ix->d;
     for (size_t pos = 0; pos < ix->n;) {
         size_t stop = ix->n - pos < AN_KD_GROUP ? ix->n : pos + AN_KD_GROUP;
         size_t group_end = an_kd_group_end(ix, pos);
@@ -112,7 +113,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: cannot load or index (k must be below the rows)\n", argv[1]);
         return 1;
     }
-    double *dist[2], *work = malloc(3 * d * sizeof *work);
+    double *dist[2], *work = malloc(AN_KD_GROUP_WORK(d) * sizeof *work);
     size_t *index[2];
     an_nb *heaps = malloc(AN_KD_GROUP * k * sizeof *heaps);
     for (int v = 0; v < 2; v++) {

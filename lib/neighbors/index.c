@@ -33,6 +33,7 @@ void an_knn_free(an_knn_index *ix)
     an_free(ix->values);
     an_free(ix->nodes);
     an_free(ix->bounds);
+    an_free(ix->block_bounds);
     memset(ix, 0, sizeof *ix);
 }
 
@@ -45,6 +46,7 @@ size_t an_knn_memory(const an_knn_index *ix)
         bytes += ix->n * (sizeof(size_t) + ix->d * sizeof(double));
     if (ix->nodes)
         bytes += ix->n_nodes * (sizeof(an_kd_node) + 2 * ix->d * sizeof(double));
+    bytes += ix->n_block_leaves * 2 * ix->d * 8 * sizeof(double);
     return bytes;
 }
 
@@ -150,7 +152,7 @@ typedef struct tree_job {
     const size_t *leaf;  /* the leaf of each query (NULL: order is the tree's own
                             order of its rows, leaves found from the positions) */
     an_nb *heaps;  /* per worker: k (row by row) or AN_KD_GROUP k (groups) */
-    double *work;  /* per worker 3 d: a group's box and centre */
+    double *work;  /* per worker AN_KD_GROUP_WORK(d): a group's box, centre, columns */
     double *dist;
     size_t *index;
 } tree_job;
@@ -201,9 +203,10 @@ static void tree_range(void *ctx, size_t begin, size_t end, size_t worker)
     const an_knn_index *ix = job->ix;
     size_t d = ix->d, k = job->k;
     an_kd_group g;
-    g.lo = job->work + worker * 3 * d;
+    g.lo = job->work + worker * AN_KD_GROUP_WORK(d);
     g.hi = g.lo + d;
     g.centre = g.hi + d;
+    g.columns = g.centre + d;
     an_nb *heaps = job->heaps + worker * AN_KD_GROUP * k;
     for (size_t pos = begin; pos < end;) {
         size_t stop = group_end(job, pos, end);
@@ -264,7 +267,7 @@ static anoma_status query(const an_knn_index *ix, const double *q, size_t first,
     anoma_status st = ANOMA_OK;
     if (groups) {
         job.heaps = an_malloc_array(workers, AN_KD_GROUP * k * sizeof(an_nb));
-        job.work = an_malloc_array(workers, 3 * ix->d * sizeof(double));
+        job.work = an_malloc_array(workers, AN_KD_GROUP_WORK(ix->d) * sizeof(double));
         if (!q && first == 0 && m == ix->n) {
             /* every indexed row: the tree's own order holds them by leaf */
             job.order = ix->perm;

@@ -64,6 +64,7 @@ typedef struct an_kd_node {
     size_t min_index;  /* the lowest row index in it: a row at the bound enters only
                           on a lower index than the worst kept pair's */
     int same_point;    /* a leaf whose rows are all one point, in index order */
+    size_t blocks;     /* a leaf of at most 64 rows: its place in block_bounds */
 } an_kd_node;
 
 typedef struct an_knn_index {
@@ -80,7 +81,10 @@ typedef struct an_knn_index {
                             rows in perm's order, so that a leaf's rows are contiguous */
     an_kd_node *nodes;
     double *bounds;      /* per node 2 * d: lower corner then upper corner */
-    size_t n_nodes, depth;
+    double *block_bounds; /* per leaf of at most 64 rows 2 d x 8: the boxes of its
+                             blocks of 8 rows, lower corners then upper, column by
+                             column, 8 blocks a column (kdtree.c) */
+    size_t n_nodes, depth, n_block_leaves;
 } an_knn_index;
 
 /* The algorithm a choice resolves to for n x d data: auto gives
@@ -155,15 +159,20 @@ anoma_status an_kd_build(an_knn_index *ix);
 
 /* Up to AN_KD_GROUP queries searched together (kdtree.c): the caller sets
  * count, rows, exclude and the heaps (initialised) and gives lo, hi and
- * centre d doubles each of work space. */
+ * centre d doubles each and columns AN_KD_GROUP d doubles of work space
+ * (AN_KD_GROUP_WORK(d) in all, lo first, the rest following it). */
 enum { AN_KD_GROUP = 64 };
+#define AN_KD_GROUP_WORK(d) ((3 + (size_t)AN_KD_GROUP) * (d))
 typedef struct an_kd_group {
     size_t count;
     const double *rows[AN_KD_GROUP];
     size_t exclude[AN_KD_GROUP];
     an_nb_heap heaps[AN_KD_GROUP];
     double *lo, *hi, *centre;
-    double bound;
+    double *columns;           /* the rows column by column, AN_KD_GROUP a column */
+    double bounds[AN_KD_GROUP]; /* each heap's bound */
+    double bound;              /* the largest of them */
+    int avx512;                /* whether the processor has AVX-512 */
 } an_kd_group;
 void an_kd_search_group(const an_knn_index *ix, an_kd_group *g);
 /* Groups follow the tree: the rows of a node of at most AN_KD_GROUP rows.
