@@ -553,7 +553,7 @@ static void visit_group(const an_knn_index *ix, an_kd_group *g, size_t node, dou
     size_t d = ix->d;
     const double *lo = ix->bounds + node * 2 * d, *hi = lo + d;
 #ifdef AN_KD_HAVE_AVX512
-    query_set still = g->avx512 ? enter_avx512(g, lo, hi, d, nd->min_index, active)
+    query_set still = g->kernel == AN_KD_AVX512 ? enter_avx512(g, lo, hi, d, nd->min_index, active)
                                 : enter_generic(g, lo, hi, d, nd->min_index, active);
 #else
     query_set still = enter_generic(g, lo, hi, d, nd->min_index, active);
@@ -564,7 +564,7 @@ static void visit_group(const an_knn_index *ix, an_kd_group *g, size_t node, dou
         for (query_set a = still; a; a &= a - 1) {
             size_t i = (size_t)__builtin_ctzll(a);
 #ifdef AN_KD_HAVE_AVX512
-            if (g->avx512)
+            if (g->kernel == AN_KD_AVX512)
                 scan_leaf_avx512(ix, nd, g->rows[i], g->exclude[i], &g->heaps[i]);
             else
 #endif
@@ -590,7 +590,22 @@ static void visit_group(const an_knn_index *ix, an_kd_group *g, size_t node, dou
     }
 }
 
+int an_kd_kernel_best(void)
+{
+#ifdef AN_KD_HAVE_AVX512
+    /* libgcc fills in the processor model in a constructor, before any call */
+    if (__builtin_cpu_supports("avx512f"))
+        return AN_KD_AVX512;
+#endif
+    return AN_KD_GENERIC;
+}
+
 void an_kd_search_group(const an_knn_index *ix, an_kd_group *g)
+{
+    an_kd_search_group_with(an_kd_kernel_best(), ix, g);
+}
+
+void an_kd_search_group_with(int kernel, const an_knn_index *ix, an_kd_group *g)
 {
     size_t d = ix->d;
     /* the block of eight holding the last query filled with copies of it */
@@ -609,10 +624,7 @@ void an_kd_search_group(const an_knn_index *ix, an_kd_group *g)
     }
     for (size_t i = 0; i < AN_KD_GROUP; i++)
         g->bounds[i] = i < g->count ? an_nb_heap_bound(&g->heaps[i]) : 0;
-#ifdef AN_KD_HAVE_AVX512
-    /* libgcc fills in the processor model in a constructor, before any call */
-    g->avx512 = __builtin_cpu_supports("avx512f");
-#endif
+    g->kernel = kernel;
     g->bound = group_bound(g);
     query_set all = g->count < AN_KD_GROUP ? ((query_set)1 << g->count) - 1 : ~(query_set)0;
     visit_group(ix, g, 0, box_box_d2(g->lo, g->hi, ix->bounds, ix->bounds + d, d), all);

@@ -172,9 +172,14 @@ typedef struct an_kd_group {
     double *columns;           /* the rows column by column, AN_KD_GROUP a column */
     double bounds[AN_KD_GROUP]; /* each heap's bound */
     double bound;              /* the largest of them */
-    int avx512;                /* whether the processor has AVX-512 */
+    int kernel;                /* AN_KD_*: set by the search */
 } an_kd_group;
 void an_kd_search_group(const an_knn_index *ix, an_kd_group *g);
+/* The same with a chosen kernel for the node checks and leaf scans (the
+ * tests try each the processor can run; an_kd_search_group takes the best). */
+enum { AN_KD_GENERIC = 0, AN_KD_AVX512 = 1 };
+int an_kd_kernel_best(void);
+void an_kd_search_group_with(int kernel, const an_knn_index *ix, an_kd_group *g);
 /* Groups follow the tree: the rows of a node of at most AN_KD_GROUP rows.
  * The end of the group that holds position `slot` of the tree's order: */
 size_t an_kd_group_end(const an_knn_index *ix, size_t slot);

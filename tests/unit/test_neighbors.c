@@ -24,6 +24,72 @@ static int same_answer(const double *da, const size_t *ia, const double *db, con
     return 1;
 }
 
+/* The KD-tree's group search with a chosen kernel, every kernel the
+ * processor can run (an_knn_self_query and an_knn_query take the best):
+ * the self-query in groups along the tree's order, as the batch search
+ * forms them, and the queries in groups of any rows, of 1 to AN_KD_GROUP
+ * queries (exact whatever the group's box). */
+static void check_group_kernels(const an_knn_index *ix, const double *q, size_t m, size_t k,
+                                const double *rd, const size_t *ri, const double *qrd,
+                                const size_t *qri)
+{
+    size_t n = ix->n, d = ix->d;
+    double *dist = malloc(n * k * sizeof *dist), *qdist = malloc(m * k * sizeof *qdist);
+    size_t *index = malloc(n * k * sizeof *index), *qindex = malloc(m * k * sizeof *qindex);
+    an_nb *heaps = malloc(AN_KD_GROUP * k * sizeof *heaps);
+    double *work = malloc(AN_KD_GROUP_WORK(d) * sizeof *work);
+    an_kd_group g;
+    g.lo = work;
+    g.hi = g.lo + d;
+    g.centre = g.hi + d;
+    g.columns = g.centre + d;
+    for (int kernel = AN_KD_GENERIC; kernel <= an_kd_kernel_best(); kernel++) {
+        for (size_t pos = 0; pos < n;) { /* self-query, the tree's groups */
+            size_t stop = an_kd_group_end(ix, pos);
+            stop = stop - pos > AN_KD_GROUP ? pos + AN_KD_GROUP : stop;
+            g.count = stop - pos;
+            for (size_t t = 0; t < g.count; t++) {
+                size_t i = ix->perm[pos + t];
+                g.rows[t] = ix->x + i * d;
+                g.exclude[t] = i;
+                an_nb_heap_init(&g.heaps[t], heaps + t * k, k);
+            }
+            an_kd_search_group_with(kernel, ix, &g);
+            for (size_t t = 0; t < g.count; t++) {
+                size_t i = ix->perm[pos + t];
+                an_nb_heap_drain(&g.heaps[t], dist + i * k, index + i * k);
+            }
+            pos = stop;
+        }
+        if (!same_answer(dist, index, rd, ri, n * k))
+            test_fail(__FILE__, __LINE__, "group self-query kernel=%d n=%zu d=%zu k=%zu", kernel,
+                      n, d, k);
+        size_t sizes[] = {1, AN_KD_GROUP, 7, 13, AN_KD_GROUP - 1, 2};
+        for (size_t pos = 0, s = 0; pos < m; s++) { /* queries, groups of any rows */
+            size_t size = sizes[s % (sizeof sizes / sizeof sizes[0])];
+            g.count = m - pos < size ? m - pos : size;
+            for (size_t t = 0; t < g.count; t++) {
+                g.rows[t] = q + (pos + t) * d;
+                g.exclude[t] = SIZE_MAX;
+                an_nb_heap_init(&g.heaps[t], heaps + t * k, k);
+            }
+            an_kd_search_group_with(kernel, ix, &g);
+            for (size_t t = 0; t < g.count; t++)
+                an_nb_heap_drain(&g.heaps[t], qdist + (pos + t) * k, qindex + (pos + t) * k);
+            pos += g.count;
+        }
+        if (!same_answer(qdist, qindex, qrd, qri, m * k))
+            test_fail(__FILE__, __LINE__, "group query kernel=%d n=%zu d=%zu k=%zu", kernel, n, d,
+                      k);
+    }
+    free(dist);
+    free(qdist);
+    free(index);
+    free(qindex);
+    free(heaps);
+    free(work);
+}
+
 /* Every algorithm against the reference on n x d rows x and m queries q
  * (the first of them equal to row 5). */
 static void check_data(const double *x, size_t n, size_t d, const double *q, size_t m, size_t k)
@@ -72,6 +138,8 @@ static void check_data(const double *x, size_t n, size_t d, const double *q, siz
         CHECK_OK(an_knn_query(&ix, q, m, k, 2, qd, qi));
         if (!same_answer(qd, qi, qrd, qri, m * k))
             test_fail(__FILE__, __LINE__, "query n=%zu d=%zu k=%zu alg=%d", n, d, k, alg);
+        if (alg == AN_KNN_KD_TREE || alg == AN_KNN_SMALL)
+            check_group_kernels(&ix, q, m, k, rd, ri, qrd, qri);
         for (size_t i = 0; i < m; i++) {
             an_knn_query_row(&ix, q + i * d, k, scratch, qd, qi);
             if (!same_answer(qd, qi, qrd + i * k, qri + i * k, k))
