@@ -317,6 +317,16 @@ static void offer(an_nb_heap *h, double d2, size_t index)
     }
 }
 
+void an_kd_drain(an_nb_heap *h, double *dist, size_t *index)
+{
+    size_t n = h->size;
+    for (size_t i = 0; i < n; i++) {
+        dist[n - 1 - i] = sqrt(h->v[i].d2);
+        index[n - 1 - i] = h->v[i].index;
+    }
+    h->size = 0;
+}
+
 /* Offer the rows of leaf nd (but `exclude`) to h. */
 static void scan_leaf(const an_knn_index *ix, const an_kd_node *nd, const double *row,
                       size_t exclude, an_nb_heap *h)
