@@ -191,6 +191,12 @@ anoma_status an_small_self_query(const an_knn_index *ix, size_t first, size_t m,
                                  size_t n_threads, double *dist, size_t *index);
 anoma_status an_small_self_query_with(int kernel, const an_knn_index *ix, size_t first, size_t m,
                                       size_t k, size_t n_threads, double *dist, size_t *index);
+/* The same scan for m new rows q (no row left out, k <= n): the same
+ * answer as an_knn_query. */
+anoma_status an_small_query(const an_knn_index *ix, const double *q, size_t m, size_t k,
+                            size_t n_threads, double *dist, size_t *index);
+anoma_status an_small_query_with(int kernel, const an_knn_index *ix, const double *q, size_t m,
+                                 size_t k, size_t n_threads, double *dist, size_t *index);
 /* The k nearest (k <= n, one fewer with exclude) straight into dist and
  * index, as an_knn_query gives them; 0 (and nothing usable written) when
  * a tie at the k-th distance needs the heap search instead. */
