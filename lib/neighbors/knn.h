@@ -22,7 +22,8 @@
  *              filter, exact recomputation of the candidates
  *   kdtree.c   the KD-tree: build and search
  *   sorted.c   one column: a sorted order searched outwards from the query
- *   small.c    a small set's self-query: every distance, a bound, no heap */
+ *   small.c    a small set's batch queries (self and new rows): every
+ *              distance, a bound, no heap */
 #ifndef AN_NEIGHBORS_KNN_H
 #define AN_NEIGHBORS_KNN_H
 
@@ -35,7 +36,8 @@
 /* AN_KNN_SORTED is what auto takes for one column, not a parameter
  * choice: on one column a KD-tree has nothing to split but the order.
  * AN_KNN_SMALL, what auto takes for a small set of a few columns, is a
- * KD-tree whose self-queries go through small.c's exact scan instead. */
+ * KD-tree whose batch queries (self-queries and new rows) go through
+ * small.c's exact scan instead; the row query walks the tree. */
 typedef enum an_knn_algorithm {
     AN_KNN_AUTO = 0,
     AN_KNN_BRUTE = 1,
