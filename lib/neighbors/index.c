@@ -258,8 +258,9 @@ static anoma_status query(const an_knn_index *ix, const double *q, size_t first,
         return ANOMA_OK;
     if (ix->algorithm == AN_KNN_BRUTE)
         return an_knn_brute_query(ix, q, first, m, k, n_threads, dist, index);
-    if (ix->algorithm == AN_KNN_SMALL && !q)
-        return an_small_self_query(ix, first, m, k, n_threads, dist, index);
+    if (ix->algorithm == AN_KNN_SMALL)
+        return q ? an_small_query(ix, q, m, k, n_threads, dist, index)
+                 : an_small_self_query(ix, first, m, k, n_threads, dist, index);
     size_t workers = an_parallel_workers(m, n_threads, MIN_TREE_QUERIES);
     int groups = ix->algorithm == AN_KNN_KD_TREE || ix->algorithm == AN_KNN_SMALL;
     tree_job job = {ix, q, first, m, k, NULL, NULL, NULL, NULL, dist, index};

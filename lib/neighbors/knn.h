@@ -22,7 +22,8 @@
  *              filter, exact recomputation of the candidates
  *   kdtree.c   the KD-tree: build and search
  *   sorted.c   one column: a sorted order searched outwards from the query
- *   small.c    a small set's self-query: every distance, a bound, no heap */
+ *   small.c    a small set's batch queries (self and new rows): every
+ *              distance, a bound, no heap */
 #ifndef AN_NEIGHBORS_KNN_H
 #define AN_NEIGHBORS_KNN_H
 
@@ -35,7 +36,8 @@
 /* AN_KNN_SORTED is what auto takes for one column, not a parameter
  * choice: on one column a KD-tree has nothing to split but the order.
  * AN_KNN_SMALL, what auto takes for a small set of a few columns, is a
- * KD-tree whose self-queries go through small.c's exact scan instead. */
+ * KD-tree whose batch queries (self-queries and new rows) go through
+ * small.c's exact scan instead; the row query walks the tree. */
 typedef enum an_knn_algorithm {
     AN_KNN_AUTO = 0,
     AN_KNN_BRUTE = 1,
@@ -201,6 +203,12 @@ anoma_status an_small_self_query(const an_knn_index *ix, size_t first, size_t m,
                                  size_t n_threads, double *dist, size_t *index);
 anoma_status an_small_self_query_with(int kernel, const an_knn_index *ix, size_t first, size_t m,
                                       size_t k, size_t n_threads, double *dist, size_t *index);
+/* The same scan for m new rows q (no row left out, k <= n): the same
+ * answer as an_knn_query. */
+anoma_status an_small_query(const an_knn_index *ix, const double *q, size_t m, size_t k,
+                            size_t n_threads, double *dist, size_t *index);
+anoma_status an_small_query_with(int kernel, const an_knn_index *ix, const double *q, size_t m,
+                                 size_t k, size_t n_threads, double *dist, size_t *index);
 /* The k nearest (k <= n, one fewer with exclude) straight into dist and
  * index, as an_knn_query gives them; 0 (and nothing usable written) when
  * a tie at the k-th distance needs the heap search instead. */

@@ -239,6 +239,70 @@ static void test_small_scan_edges(void)
     }
 }
 
+/* New rows through the small-set scan (an_knn_query on a small index,
+ * each kernel) against the reference: k up to n itself (no row left out,
+ * so k = n is allowed where a self-query stops at n - 1), k near n (more
+ * candidates than the counting ranks), tied and duplicated rows, queries
+ * equal to indexed rows and queries beyond the data, more queries than
+ * a thread's chunk, one to three threads. */
+static void check_small_new_rows(const double *x, size_t n, size_t d, const double *q, size_t m,
+                                 size_t k)
+{
+    double *rd = malloc(m * k * sizeof *rd), *ed = malloc(m * k * sizeof *ed);
+    size_t *ri = malloc(m * k * sizeof *ri), *ei = malloc(m * k * sizeof *ei);
+    for (size_t i = 0; i < m; i++)
+        test_knn_reference(x, n, d, q + i * d, SIZE_MAX, k, rd + i * k, ri + i * k);
+    an_knn_index ix;
+    CHECK_OK(an_knn_build(&ix, x, n, d, AN_KNN_SMALL));
+    for (size_t threads = 1; threads <= 3; threads++) {
+        memset(ei, 0xff, m * k * sizeof *ei);
+        CHECK_OK(an_knn_query(&ix, q, m, k, threads, ed, ei));
+        if (!same_answer(ed, ei, rd, ri, m * k))
+            test_fail(__FILE__, __LINE__, "small new rows n=%zu d=%zu k=%zu threads=%zu", n, d,
+                      k, threads);
+    }
+    for (int kernel = AN_SMALL_GENERIC; kernel <= an_small_kernel_best(); kernel++) {
+        memset(ei, 0xff, m * k * sizeof *ei);
+        CHECK_OK(an_small_query_with(kernel, &ix, q, m, k, 2, ed, ei));
+        if (!same_answer(ed, ei, rd, ri, m * k))
+            test_fail(__FILE__, __LINE__, "small new rows n=%zu d=%zu k=%zu kernel=%d", n, d, k,
+                      kernel);
+    }
+    an_knn_free(&ix);
+    free(rd);
+    free(ed);
+    free(ri);
+    free(ei);
+}
+
+static void test_small_new_rows(void)
+{
+    size_t sizes[][2] = {{21, 3}, {200, 4}, {683, 9}, {1000, 2}};
+    for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++) {
+        size_t n = sizes[c][0], d = sizes[c][1], m = 150;
+        double *x = test_tied_rows(n, d, 4, 0, 60 + c);
+        double *q = test_tied_rows(m, d, 5, -0.5, 70 + c); /* some beyond the data */
+        for (size_t i = 0; i < 20; i++) /* queries equal to indexed rows */
+            memcpy(q + i * d, x + (i * 7 % n) * d, d * sizeof *q);
+        size_t ks[] = {1, 5, 20, n - 2, n - 1, n};
+        for (size_t t = 0; t < sizeof ks / sizeof ks[0]; t++)
+            if (ks[t] >= 1 && ks[t] <= n)
+                check_small_new_rows(x, n, d, q, m, ks[t]);
+        free(x);
+        free(q);
+    }
+    /* every indexed row the same point: every distance tied */
+    size_t n = 300, d = 2;
+    double *x = test_tied_rows(n, d, 3, 0, 80), *q = test_tied_rows(40, d, 3, 0, 81);
+    for (size_t i = 1; i < n; i++)
+        memcpy(x + i * d, x, d * sizeof *x);
+    memcpy(q, x, d * sizeof *q);
+    check_small_new_rows(x, n, d, q, 40, 9);
+    check_small_new_rows(x, n, d, q, 40, n);
+    free(x);
+    free(q);
+}
+
 /* Brute self-queries of row ranges that start inside later index blocks
  * (each group of queries visits its own block first, then wraps round to
  * block 0): ranges cut at odd rows, the last index block a partial one,
@@ -394,6 +458,8 @@ static anoma_status build_and_query(void *ctx)
     double dist[3 * 200];
     size_t index[3 * 200];
     st = an_knn_self_query(&ix, 0, c->n, c->k, 2, dist, index);
+    if (st == ANOMA_OK) /* new rows too (some indexed rows as queries) */
+        st = an_knn_query(&ix, c->x + 10 * c->d, 150, c->k, 2, dist, index);
     an_knn_free(&ix);
     return st;
 }
@@ -414,6 +480,7 @@ int main(void)
     RUN(test_many_queries);
     RUN(test_many_copies);
     RUN(test_small_scan_edges);
+    RUN(test_small_new_rows);
     RUN(test_self_query_ranges);
     RUN(test_distinct_column);
     RUN(test_far_from_origin);
