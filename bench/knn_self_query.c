@@ -12,7 +12,7 @@
  *     OPENBLAS_NUM_THREADS=1 /tmp/ksq FILE COLS [K=20] [REPS=3] [ALGORITHM=brute]
  *
  * ALGORITHM: brute, kd_tree, small (the KD-tree index with small.c's
- * scan) or auto (auto: a sorted column for one feature, small up to
+ * scan), small_wide (the scan without a tree) or auto (auto: a sorted column for one feature, small up to
  * 2000 rows of 2 to 9 features).
  *
  * A data set to a raw file: numpy's X.astype("float64").tofile(FILE). */
@@ -42,6 +42,7 @@ int main(int argc, char **argv)
     an_knn_algorithm choice = !strcmp(algo, "auto")      ? AN_KNN_AUTO
                               : !strcmp(algo, "kd_tree") ? AN_KNN_KD_TREE
                               : !strcmp(algo, "small")   ? AN_KNN_SMALL
+                              : !strcmp(algo, "small_wide") ? AN_KNN_SMALL_WIDE
                                                          : AN_KNN_BRUTE;
     FILE *f = fopen(argv[1], "rb");
     if (!f || fseek(f, 0, SEEK_END) != 0)

@@ -31,7 +31,7 @@ typedef struct an_nb_rows {
     int borrowed;
     size_t n, d;
     size_t users; /* detectors holding a reference */
-    /* by resolved algorithm (AN_KNN_BRUTE, AN_KNN_KD_TREE, AN_KNN_SORTED); x NULL = not built */
+    /* by resolved algorithm (AN_KNN_BRUTE, AN_KNN_KD_TREE, AN_KNN_SORTED, AN_KNN_SMALL, AN_KNN_SMALL_WIDE); x NULL = not built */
     an_knn_index index[AN_KNN_ALGORITHMS];
 } an_nb_rows;
 

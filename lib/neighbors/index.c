@@ -20,6 +20,9 @@ an_knn_algorithm an_knn_resolve(an_knn_algorithm choice, size_t n, size_t d)
         return AN_KNN_SORTED;
     if (d <= AN_KNN_KD_MAX_FEATURES && n <= AN_KNN_SMALL_MAX_ROWS)
         return AN_KNN_SMALL;
+    if (d > AN_KNN_KD_MAX_FEATURES && n <= AN_KNN_SMALL_MAX_ROWS &&
+        n * d <= AN_KNN_SMALL_WIDE_MAX_VALUES)
+        return AN_KNN_SMALL_WIDE;
     return d <= AN_KNN_KD_MAX_FEATURES ? AN_KNN_KD_TREE : AN_KNN_BRUTE;
 }
 
@@ -91,6 +94,8 @@ anoma_status an_knn_build(an_knn_index *ix, const double *x, size_t n, size_t d,
     ix->n = n;
     ix->d = d;
     ix->algorithm = an_knn_resolve(choice, n, d);
+    if (ix->algorithm == AN_KNN_SMALL_WIDE)
+        return ANOMA_OK; /* the scan needs only the rows */
     anoma_status st = ix->algorithm == AN_KNN_BRUTE     ? build_brute(ix)
                       : ix->algorithm == AN_KNN_SORTED ? an_sorted_build(ix)
                                                        : an_kd_build(ix); /* kd_tree, small */
@@ -123,7 +128,7 @@ static void search_row(const an_knn_index *ix, const double *row, size_t exclude
         an_kd_search(ix, row, exclude, h);
     else if (ix->algorithm == AN_KNN_SORTED)
         an_sorted_search(ix, row, exclude, h);
-    else
+    else /* brute, small_wide */
         an_knn_scan_row(ix, row, exclude, h);
 }
 
@@ -258,7 +263,7 @@ static anoma_status query(const an_knn_index *ix, const double *q, size_t first,
         return ANOMA_OK;
     if (ix->algorithm == AN_KNN_BRUTE)
         return an_knn_brute_query(ix, q, first, m, k, n_threads, dist, index);
-    if (ix->algorithm == AN_KNN_SMALL)
+    if (ix->algorithm == AN_KNN_SMALL || ix->algorithm == AN_KNN_SMALL_WIDE)
         return q ? an_small_query(ix, q, m, k, n_threads, dist, index)
                  : an_small_self_query(ix, first, m, k, n_threads, dist, index);
     size_t workers = an_parallel_workers(m, n_threads, MIN_TREE_QUERIES);

@@ -37,28 +37,38 @@
  * choice: on one column a KD-tree has nothing to split but the order.
  * AN_KNN_SMALL, what auto takes for a small set of a few columns, is a
  * KD-tree whose batch queries (self-queries and new rows) go through
- * small.c's exact scan instead; the row query walks the tree. */
+ * small.c's exact scan instead; the row query walks the tree.
+ * AN_KNN_SMALL_WIDE, what auto takes for a small set of 10 or more
+ * columns, builds nothing: its batch queries go through the same scan in
+ * index order, its row query scans every row as brute's does (a tree
+ * prunes little that wide, and on a small set the GEMM's blocks cost
+ * more than the scan's exact distances). */
 typedef enum an_knn_algorithm {
     AN_KNN_AUTO = 0,
     AN_KNN_BRUTE = 1,
     AN_KNN_KD_TREE = 2,
     AN_KNN_SORTED = 3,
-    AN_KNN_SMALL = 4
+    AN_KNN_SMALL = 4,
+    AN_KNN_SMALL_WIDE = 5
 } an_knn_algorithm;
-enum { AN_KNN_ALGORITHMS = 5 };
+enum { AN_KNN_ALGORITHMS = 6 };
 
 /* The schema entry of every detector that searches ("algorithm"). */
 #define AN_KNN_ALGORITHM_PARAM                                                   \
     {"algorithm", ANOMA_PARAM_CHOICE, 0, 0, "auto", "auto|brute|kd_tree",         \
      "neighbour search: auto = a sorted column for 1 feature, kd_tree up to 9 "    \
      "(self-queries of at most 2000 rows by an exact scan), "                      \
-     "else brute (GEMM); "    \
+     "else brute (GEMM; up to 20000 values an exact scan); "                      \
      "every choice gives the same neighbours"}
 
 /* Widest data auto gives a KD-tree: beyond it a tree prunes too little. */
 enum { AN_KNN_KD_MAX_FEATURES = 9 };
 /* Most rows for which auto takes AN_KNN_SMALL (docs/neighbors.md, auto). */
 enum { AN_KNN_SMALL_MAX_ROWS = 2000 };
+/* Most values (n x d) for which auto takes AN_KNN_SMALL_WIDE on 10 or more
+ * columns (and at most AN_KNN_SMALL_MAX_ROWS rows): the scan's n^2 d
+ * distances against the GEMM's, measured (docs/neighbors.md, auto). */
+enum { AN_KNN_SMALL_WIDE_MAX_VALUES = 20000 };
 
 typedef struct an_kd_node {
     size_t begin, end; /* rows perm[begin, end) */
@@ -91,7 +101,9 @@ typedef struct an_knn_index {
 
 /* The algorithm a choice resolves to for n x d data: auto gives
  * AN_KNN_SORTED for d == 1, AN_KNN_SMALL for 2 to 9 columns and at most
- * AN_KNN_SMALL_MAX_ROWS rows; AN_KNN_SORTED for d > 1 gives a KD-tree;
+ * AN_KNN_SMALL_MAX_ROWS rows, AN_KNN_SMALL_WIDE for 10 or more columns,
+ * at most AN_KNN_SMALL_MAX_ROWS rows and AN_KNN_SMALL_WIDE_MAX_VALUES
+ * values; AN_KNN_SORTED for d > 1 gives a KD-tree;
  * AN_KNN_SMALL stays itself whatever the shape (the tests ask for it). */
 an_knn_algorithm an_knn_resolve(an_knn_algorithm choice, size_t n, size_t d);
 
@@ -194,8 +206,8 @@ size_t an_kd_group_end(const an_knn_index *ix, size_t slot);
 size_t an_kd_group_of(const an_knn_index *ix, const double *row);
 void an_sorted_search(const an_knn_index *ix, const double *row, size_t exclude, an_nb_heap *h);
 anoma_status an_sorted_build(an_knn_index *ix);
-/* The self-query of rows [first, first + m) of a KD-tree index by small.c's
- * scan (the same answer as an_knn_self_query); _with a chosen kernel (the
+/* The self-query of rows [first, first + m) of a KD-tree (or small_wide)
+ * index by small.c's scan (the same answer as an_knn_self_query); _with a chosen kernel (the
  * tests try each the processor can run). */
 enum { AN_SMALL_GENERIC = 0, AN_SMALL_AVX512 = 1 };
 int an_small_kernel_best(void);

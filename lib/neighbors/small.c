@@ -295,17 +295,20 @@ static void small_range(void *ctx, size_t begin, size_t end, size_t worker)
     /* new rows leave out no row, so k rows bound T where a self-query needs k + 1 */
     size_t n_near = job->q ? k : k + 1;
     for (size_t slot = begin; slot < end; slot++) {
-        size_t i = job->q ? SIZE_MAX : ix->perm[slot], out = job->q ? slot : i - job->first;
+        /* no tree (small_wide): a self-query's slots are its own rows */
+        size_t i = job->q ? SIZE_MAX : ix->perm ? ix->perm[slot] : job->first + slot;
+        size_t out = job->q ? slot : i - job->first;
         if (out >= job->m)
             continue;
         const double *q = job->q ? job->q + slot * d : ix->x + i * d;
         if (!have_near && job->q) { /* any k rows */
             for (size_t t = 0; t < k; t++)
                 near[t] = t;
-        } else if (!have_near) { /* the k + 1 rows next to it in the tree's order */
-            size_t s0 = slot < n - (k + 1) ? slot : n - (k + 1);
+        } else if (!have_near) { /* the k + 1 rows next to it in the tree's (or index) order */
+            size_t at = ix->perm ? slot : i;
+            size_t s0 = at < n - (k + 1) ? at : n - (k + 1);
             for (size_t t = 0; t <= k; t++)
-                near[t] = ix->perm[s0 + t];
+                near[t] = ix->perm ? ix->perm[s0 + t] : s0 + t;
         }
         double *dist = job->dist + out * k;
         size_t *index = job->index + out * k;
@@ -364,7 +367,8 @@ int an_small_kernel_best(void)
 
 /* The self-query (q NULL) of rows [first, first + m), or the query of m
  * new rows q: a self-query goes through every slot of the tree's order
- * (skipping rows outside the range), new rows in their own order. */
+ * (skipping rows outside the range), or without a tree (small_wide) its
+ * rows in index order; new rows in their own order. */
 static anoma_status scan(int kernel, const an_knn_index *ix, const double *q, size_t first,
                          size_t m, size_t k, size_t n_threads, double *dist, size_t *index)
 {
@@ -374,7 +378,7 @@ static anoma_status scan(int kernel, const an_knn_index *ix, const double *q, si
     if (!k) /* nothing to write; the bound needs k + 1 <= n rows (k for new rows) */
         return ANOMA_OK;
     size_t n_pad = (n + BLOCK_ROWS - 1) / BLOCK_ROWS * BLOCK_ROWS;
-    size_t slots = q ? m : n;
+    size_t slots = q || !ix->perm ? m : n;
     size_t workers = an_parallel_workers(slots, n_threads, MIN_SMALL_QUERIES);
     /* about 1.5 k groups (32 at least), in whole stripes of whole blocks:
      * on breastw (k = 20) 64 groups cut the candidates from 46 to 39 a

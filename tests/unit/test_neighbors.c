@@ -98,7 +98,7 @@ static void check_data(const double *x, size_t n, size_t d, const double *q, siz
     size_t *ri = malloc(n * k * sizeof *ri), *ei = malloc(n * k * sizeof *ei);
     for (size_t i = 0; i < n; i++)
         test_knn_reference(x, n, d, x + i * d, i, k, rd + i * k, ri + i * k);
-    for (int alg = AN_KNN_BRUTE; alg <= AN_KNN_SMALL; alg++) {
+    for (int alg = AN_KNN_BRUTE; alg <= AN_KNN_SMALL_WIDE; alg++) {
         if (alg == AN_KNN_SORTED && d != 1)
             continue;
         an_knn_index ix;
@@ -108,8 +108,10 @@ static void check_data(const double *x, size_t n, size_t d, const double *q, siz
             if (!same_answer(ed, ei, rd, ri, n * k))
                 test_fail(__FILE__, __LINE__, "self-query n=%zu d=%zu k=%zu alg=%d threads=%zu",
                           n, d, k, alg, threads);
-            /* in two parts: rows [0, 70) then the rest */
+            /* in two parts: rows [0, 70) then the rest (over a cleared answer) */
             size_t part = n < 70 ? n : 70;
+            memset(ed, 0xff, n * k * sizeof *ed);
+            memset(ei, 0xff, n * k * sizeof *ei);
             CHECK_OK(an_knn_self_query(&ix, 0, part, k, threads, ed, ei));
             CHECK_OK(an_knn_self_query(&ix, part, n - part, k, threads, ed + part * k,
                                        ei + part * k));
@@ -125,7 +127,8 @@ static void check_data(const double *x, size_t n, size_t d, const double *q, siz
                 test_fail(__FILE__, __LINE__, "generic filter n=%zu d=%zu k=%zu", n, d, k);
         }
         /* the small-set scan's generic kernels too, where it has faster ones */
-        if (alg == AN_KNN_SMALL && an_small_kernel_best() != AN_SMALL_GENERIC) {
+        if ((alg == AN_KNN_SMALL || alg == AN_KNN_SMALL_WIDE) &&
+            an_small_kernel_best() != AN_SMALL_GENERIC) {
             CHECK_OK(an_small_self_query_with(AN_SMALL_GENERIC, &ix, 0, n, k, 2, ed, ei));
             if (!same_answer(ed, ei, rd, ri, n * k))
                 test_fail(__FILE__, __LINE__, "generic small scan n=%zu d=%zu k=%zu", n, d, k);
@@ -226,6 +229,11 @@ static void test_small_scan_edges(void)
     check_case(300, 3, 3, 0, 299, 42); /* k = n - 1, more candidates than ranked */
     check_case(683, 9, 10, 0, 20, 43); /* breastw's shape */
     check_case(120, 1, 5, 0, 7, 44);   /* one column */
+    /* small_wide (no tree: index order): ionosphere's shape, fewer groups
+     * than k (T from the previous query's neighbours), k = n - 1 */
+    check_case(351, 32, 4, 0, 20, 47);
+    check_case(100, 12, 3, 0, 60, 48);
+    check_case(200, 12, 3, 0, 199, 49);
     for (size_t n = 40; n <= 400; n += 360) {
         size_t d = 2;
         double *x = test_tied_rows(n, d, 3, 0, 45), *q = test_tied_rows(37, d, 3, 0, 46);
@@ -236,6 +244,27 @@ static void test_small_scan_edges(void)
         check_data(x, n, d, q, 37, n - 1);
         free(x);
         free(q);
+    }
+}
+
+/* m new rows q through a small or small_wide index, every thread count
+ * and kernel, against the reference answer rd, ri (ed, ei: work). */
+static void check_small_index(const an_knn_index *ix, const double *q, size_t m, size_t k,
+                              const double *rd, const size_t *ri, double *ed, size_t *ei)
+{
+    for (size_t threads = 1; threads <= 3; threads++) {
+        memset(ei, 0xff, m * k * sizeof *ei);
+        CHECK_OK(an_knn_query(ix, q, m, k, threads, ed, ei));
+        if (!same_answer(ed, ei, rd, ri, m * k))
+            test_fail(__FILE__, __LINE__, "small new rows n=%zu d=%zu k=%zu alg=%d threads=%zu",
+                      ix->n, ix->d, k, (int)ix->algorithm, threads);
+    }
+    for (int kernel = AN_SMALL_GENERIC; kernel <= an_small_kernel_best(); kernel++) {
+        memset(ei, 0xff, m * k * sizeof *ei);
+        CHECK_OK(an_small_query_with(kernel, ix, q, m, k, 2, ed, ei));
+        if (!same_answer(ed, ei, rd, ri, m * k))
+            test_fail(__FILE__, __LINE__, "small new rows n=%zu d=%zu k=%zu alg=%d kernel=%d",
+                      ix->n, ix->d, k, (int)ix->algorithm, kernel);
     }
 }
 
@@ -252,23 +281,12 @@ static void check_small_new_rows(const double *x, size_t n, size_t d, const doub
     size_t *ri = malloc(m * k * sizeof *ri), *ei = malloc(m * k * sizeof *ei);
     for (size_t i = 0; i < m; i++)
         test_knn_reference(x, n, d, q + i * d, SIZE_MAX, k, rd + i * k, ri + i * k);
-    an_knn_index ix;
-    CHECK_OK(an_knn_build(&ix, x, n, d, AN_KNN_SMALL));
-    for (size_t threads = 1; threads <= 3; threads++) {
-        memset(ei, 0xff, m * k * sizeof *ei);
-        CHECK_OK(an_knn_query(&ix, q, m, k, threads, ed, ei));
-        if (!same_answer(ed, ei, rd, ri, m * k))
-            test_fail(__FILE__, __LINE__, "small new rows n=%zu d=%zu k=%zu threads=%zu", n, d,
-                      k, threads);
+    for (int alg = AN_KNN_SMALL; alg <= AN_KNN_SMALL_WIDE; alg++) {
+        an_knn_index ix;
+        CHECK_OK(an_knn_build(&ix, x, n, d, (an_knn_algorithm)alg));
+        check_small_index(&ix, q, m, k, rd, ri, ed, ei);
+        an_knn_free(&ix);
     }
-    for (int kernel = AN_SMALL_GENERIC; kernel <= an_small_kernel_best(); kernel++) {
-        memset(ei, 0xff, m * k * sizeof *ei);
-        CHECK_OK(an_small_query_with(kernel, &ix, q, m, k, 2, ed, ei));
-        if (!same_answer(ed, ei, rd, ri, m * k))
-            test_fail(__FILE__, __LINE__, "small new rows n=%zu d=%zu k=%zu kernel=%d", n, d, k,
-                      kernel);
-    }
-    an_knn_free(&ix);
     free(rd);
     free(ed);
     free(ri);
@@ -277,7 +295,7 @@ static void check_small_new_rows(const double *x, size_t n, size_t d, const doub
 
 static void test_small_new_rows(void)
 {
-    size_t sizes[][2] = {{21, 3}, {200, 4}, {683, 9}, {1000, 2}};
+    size_t sizes[][2] = {{21, 3}, {200, 4}, {683, 9}, {1000, 2}, {351, 32}};
     for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++) {
         size_t n = sizes[c][0], d = sizes[c][1], m = 150;
         double *x = test_tied_rows(n, d, 4, 0, 60 + c);
@@ -432,9 +450,17 @@ static void test_auto_rule(void)
     CHECK(an_knn_resolve(AN_KNN_AUTO, AN_KNN_SMALL_MAX_ROWS, 2) == AN_KNN_SMALL);
     CHECK(an_knn_resolve(AN_KNN_AUTO, AN_KNN_SMALL_MAX_ROWS + 1, AN_KNN_KD_MAX_FEATURES) ==
           AN_KNN_KD_TREE);
-    CHECK(an_knn_resolve(AN_KNN_AUTO, 500, AN_KNN_KD_MAX_FEATURES + 1) == AN_KNN_BRUTE);
+    CHECK(an_knn_resolve(AN_KNN_AUTO, 500, AN_KNN_KD_MAX_FEATURES + 1) == AN_KNN_SMALL_WIDE);
+    CHECK(an_knn_resolve(AN_KNN_AUTO, 351, 32) == AN_KNN_SMALL_WIDE);  /* ionosphere */
+    CHECK(an_knn_resolve(AN_KNN_AUTO, 1831, 21) == AN_KNN_BRUTE); /* cardio: not measured faster */
+    CHECK(an_knn_resolve(AN_KNN_AUTO, 500, 40) == AN_KNN_SMALL_WIDE);
+    CHECK(an_knn_resolve(AN_KNN_AUTO, 1000, 20) == AN_KNN_SMALL_WIDE);
+    CHECK(an_knn_resolve(AN_KNN_AUTO, 1000, 21) == AN_KNN_BRUTE); /* past the values */
+    CHECK(an_knn_resolve(AN_KNN_AUTO, AN_KNN_SMALL_MAX_ROWS + 1, 10) == AN_KNN_BRUTE);
+    CHECK(an_knn_resolve(AN_KNN_AUTO, 500, 200) == AN_KNN_BRUTE);
+    CHECK(an_knn_resolve(AN_KNN_SMALL_WIDE, 100000, 2) == AN_KNN_SMALL_WIDE);
     CHECK(an_knn_resolve(AN_KNN_AUTO, 500, 1) == AN_KNN_SORTED);
-    CHECK(an_knn_resolve(AN_KNN_AUTO, 1000, AN_KNN_KD_MAX_FEATURES + 1) == AN_KNN_BRUTE);
+    CHECK(an_knn_resolve(AN_KNN_AUTO, 1000, AN_KNN_KD_MAX_FEATURES + 1) == AN_KNN_SMALL_WIDE);
     CHECK(an_knn_resolve(AN_KNN_BRUTE, 1000, 2) == AN_KNN_BRUTE);
     CHECK(an_knn_resolve(AN_KNN_KD_TREE, 1000, 50) == AN_KNN_KD_TREE);
     CHECK(an_knn_resolve(AN_KNN_AUTO, 1000, 1) == AN_KNN_SORTED);
@@ -467,7 +493,7 @@ static anoma_status build_and_query(void *ctx)
 static void test_allocation_failures(void)
 {
     double *x = test_tied_rows(200, 4, 4, 0, 9);
-    for (int alg = AN_KNN_BRUTE; alg <= AN_KNN_SMALL; alg++) {
+    for (int alg = AN_KNN_BRUTE; alg <= AN_KNN_SMALL_WIDE; alg++) {
         oom_case c = {x, 200, alg == AN_KNN_SORTED ? 1 : 4, 3, (an_knn_algorithm)alg};
         CHECK_ALLOC_FAILURES(build_and_query, &c);
     }
