@@ -61,6 +61,10 @@
  * 256 queries, were a tenth of a 20000 x 100 fit. */
 enum { QUERY_BLOCK = 256, QUERY_GROUP = 1024, INDEX_BLOCK = 1024 };
 
+/* The most neighbours a query's survivors are put in order for by
+ * insertion (heap.h, an_nb_sorted_push); more go through the heap. */
+enum { SORTED_MAX_K = 64 };
+
 /* A query whose scaled squared norm is above this is answered exactly:
  * its float products could overflow. */
 #define FAR_QUERY 0x1p100
@@ -448,14 +452,28 @@ static void query_block(const brute_job *job, worker *w, size_t first)
         }
         an_nb_heap h;
         an_nb_heap_init(&h, w->heap, k);
-        if (far[r])
+        if (far[r]) {
             an_knn_scan_row(ix, q + r * d, job->q ? SIZE_MAX : job->first + first + r, &h);
+            an_nb_heap_drain(&h, job->dist + (first + r) * k, job->index + (first + r) * k);
+            continue;
+        }
+        /* about k survivors once the limit is tight: kept sorted, unless
+         * k is large enough for a shift to cost more than a sift-down */
+        int sorted = k <= SORTED_MAX_K;
         for (size_t i = 0; i < c->count; i++) {
             size_t at = c->index[i];
-            if (c->lower[i] <= rs.limit)
-                an_nb_heap_push(&h, an_sq_dist(q + r * d, ix->x + at * d, d), at);
+            if (c->lower[i] > rs.limit)
+                continue;
+            double d2 = an_sq_dist(q + r * d, ix->x + at * d, d);
+            if (sorted)
+                an_nb_sorted_push(&h, d2, at);
+            else
+                an_nb_heap_push(&h, d2, at);
         }
-        an_nb_heap_drain(&h, job->dist + (first + r) * k, job->index + (first + r) * k);
+        if (sorted)
+            an_nb_sorted_drain(&h, job->dist + (first + r) * k, job->index + (first + r) * k);
+        else
+            an_nb_heap_drain(&h, job->dist + (first + r) * k, job->index + (first + r) * k);
     }
 }
 

@@ -84,6 +84,40 @@ static inline void an_nb_heap_drain(an_nb_heap *h, double *dist, size_t *index)
     h->size = 0;
 }
 
+/* A heap kept sorted, worst pair first: a sorted array is also a valid
+ * max-heap, so an_nb_heap_bound reads it as any heap. A pair that enters
+ * moves the pairs it beats one place towards the front, a loop that
+ * mispredicts once at its end, where the heap's sift-down mispredicts at
+ * most of its levels: the better choice where pairs are few or most
+ * enter. Read it out with an_nb_sorted_drain, not an_nb_heap_drain. */
+static inline void an_nb_sorted_push(an_nb_heap *h, double d2, size_t index)
+{
+    an_nb x = {d2, index};
+    an_nb *v = h->v;
+    if (h->size < h->cap) {
+        size_t i = h->size++;
+        for (; i > 0 && an_nb_less(v[i - 1], x); i--)
+            v[i] = v[i - 1];
+        v[i] = x;
+    } else if (h->cap && an_nb_less(x, v[0])) {
+        size_t i = 0;
+        for (; i + 1 < h->size && an_nb_less(x, v[i + 1]); i++)
+            v[i] = v[i + 1];
+        v[i] = x;
+    }
+}
+
+/* A sorted heap into ascending order: Euclidean distances and indices. */
+static inline void an_nb_sorted_drain(an_nb_heap *h, double *dist, size_t *index)
+{
+    size_t n = h->size;
+    for (size_t i = 0; i < n; i++) {
+        dist[n - 1 - i] = sqrt(h->v[i].d2);
+        index[n - 1 - i] = h->v[i].index;
+    }
+    h->size = 0;
+}
+
 /* sum_j (a_j - b_j)^2 in column order: the one distance every search ends
  * with, so that equal rows give equal distances bit for bit. */
 static inline double an_sq_dist(const double *a, const double *b, size_t d)
