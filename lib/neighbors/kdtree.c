@@ -136,6 +136,27 @@ static size_t split_column(const an_knn_index *ix, size_t begin, size_t end, con
     return best;
 }
 
+/* Order a leaf's rows [begin, end) so that each block of BLOCK_ROWS rows
+ * (counted from begin) holds nearby rows: split as the tree splits, at a
+ * multiple of BLOCK_ROWS near the middle, down to single blocks. A
+ * block's box (build_block_bounds) is then small, and a query skips the
+ * blocks outside its bound; in the order the parent's split left them, a
+ * block's box was nearly the leaf's. Only the order within the leaf
+ * changes, never an answer (ties go by index, not by position). */
+static void order_blocks(an_knn_index *ix, size_t begin, size_t end)
+{
+    size_t blocks = (end - begin + BLOCK_ROWS - 1) / BLOCK_ROWS;
+    if (blocks < 2)
+        return;
+    /* the first row as the offset of the deviations: a point of the box,
+     * as its lower corner is */
+    const double *offset = ix->x + ix->perm[begin] * ix->d;
+    size_t mid = begin + (blocks + 1) / 2 * BLOCK_ROWS;
+    select_nth(ix, begin, end, mid, split_column(ix, begin, end, offset));
+    order_blocks(ix, begin, mid);
+    order_blocks(ix, mid, end);
+}
+
 static anoma_status build_node(builder *b, size_t node, size_t begin, size_t end, size_t depth)
 {
     an_knn_index *ix = b->ix;
@@ -162,8 +183,10 @@ static anoma_status build_node(builder *b, size_t node, size_t begin, size_t end
         /* one value for all, so in index order */
         return an_sort_rows_by_value(ix->perm + begin, end - begin, ix->x, d, NULL);
     }
-    if (end - begin <= LEAF_ROWS)
+    if (end - begin <= LEAF_ROWS) {
+        order_blocks(ix, begin, end);
         return ANOMA_OK;
+    }
     size_t mid = begin + (end - begin) / 2, left;
     select_nth(ix, begin, end, mid, split_column(ix, begin, end, lo));
     AN_TRY(new_nodes(b, 2, &left)); /* may move ix->nodes and ix->bounds */
