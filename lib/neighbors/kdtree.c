@@ -51,40 +51,45 @@ static double key(const an_knn_index *ix, size_t slot, size_t col)
     return ix->x[ix->perm[slot] * ix->d + col];
 }
 
-static void swap_slots(size_t *perm, size_t a, size_t b)
-{
-    size_t t = perm[a];
-    perm[a] = perm[b];
-    perm[b] = t;
-}
-
 /* Reorder perm[begin, end) so that the slot nth holds the row a sort by
  * column col would put there, no larger key before it, no smaller after.
- * Three-way partitions, so that many equal keys (duplicate rows) cost no
- * more than distinct ones. */
+ * Each round splits the range three ways (below the pivot, equal, above),
+ * so that many equal keys (duplicate rows, lab values) cost no more than
+ * distinct ones, in two passes with no branch on the keys: each row is
+ * swapped to the front of the rest and the front advances by the
+ * comparison. The branch per key mispredicted for half of them (a random
+ * order): this selection was 57 % of thyroid's build. */
 static void select_nth(an_knn_index *ix, size_t begin, size_t end, size_t nth, size_t col)
 {
+    size_t *perm = ix->perm, d = ix->d;
+    const double *x = ix->x + col;
     while (end - begin > 1) {
         double a = key(ix, begin, col), b = key(ix, begin + (end - begin) / 2, col),
                c = key(ix, end - 1, col);
         double pivot = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
-        /* [begin, lt) < pivot, [lt, i) == pivot, [gt, end) > pivot */
-        size_t lt = begin, i = begin, gt = end;
-        while (i < gt) {
-            double v = key(ix, i, col);
-            if (v < pivot)
-                swap_slots(ix->perm, lt++, i++);
-            else if (v > pivot)
-                swap_slots(ix->perm, i, --gt);
-            else
-                i++;
+        size_t lt = begin; /* [begin, lt) < pivot */
+        for (size_t i = begin; i < end; i++) {
+            size_t row = perm[i];
+            size_t below = x[row * d] < pivot;
+            perm[i] = perm[lt];
+            perm[lt] = row;
+            lt += below;
         }
-        if (nth < lt)
+        if (nth < lt) {
             end = lt;
-        else if (nth >= gt)
-            begin = gt;
-        else
+            continue;
+        }
+        size_t gt = lt; /* [lt, gt) == pivot: at least the pivot's row */
+        for (size_t i = lt; i < end; i++) {
+            size_t row = perm[i];
+            size_t equal = x[row * d] == pivot;
+            perm[i] = perm[gt];
+            perm[gt] = row;
+            gt += equal;
+        }
+        if (nth < gt)
             return;
+        begin = gt;
     }
 }
 
