@@ -328,7 +328,14 @@ static int may_enter(const an_nb_heap *h, double node_d2, size_t min_index)
  * place towards the front, a loop that mispredicts once at its end, where
  * the heap's sift-down mispredicts at most of its levels (breastw's
  * queries let 65 pairs in each, shuttle's 108). */
-static void offer(an_nb_heap *h, double d2, size_t index)
+#if defined(__GNUC__)
+/* inlined into the AVX-512 scan as well, compiled there with its encoding:
+ * called there as a plain SSE function (as GCC did once the scan grew),
+ * it took 4x the whole search, each of its instructions waiting on the
+ * upper halves of the registers the AVX-512 code had left dirty */
+__attribute__((always_inline))
+#endif
+static inline void offer(an_nb_heap *h, double d2, size_t index)
 {
     an_nb x = {d2, index};
     an_nb *v = h->v;
