@@ -2,13 +2,15 @@
  * mode makes: every training row, its own row left out, in groups that
  * follow the tree) through two versions of lib/neighbors/kdtree.c linked
  * into one program, alternating round by round so that both see the same
- * machine load. Both search the same index (built by the current code);
+ * machine load. Each searches the tree its own version builds (the same
+ * rows, so a change to the tree's shape is measured with the search);
  * the before version's functions carry the prefix before_. Prints the
  * best and mean CPU seconds of each, their ratios after / before (< 1:
  * after faster) and whether the answers are the same bit for bit.
  *
  *     git show BASE:lib/neighbors/kdtree.c > /tmp/kdtree_before.c
- *     P=; for f in build search search_group group_end group_of; do
+ *     P=; for f in build search search_group search_group_with kernel_best drain \
+ *                  group_end group_of; do
  *         P="$P -Dan_kd_$f=before_an_kd_$f"; done
  *     F="-std=c11 -O3 -D_GNU_SOURCE -pthread -Ilib -Iinclude -Ibuild/include"
  *     cc $F $P -c /tmp/kdtree_before.c -o /tmp/kdtree_before.o
@@ -27,6 +29,8 @@
 #include <time.h>
 
 void before_an_kd_search_group(const an_knn_index *ix, an_kd_group *g);
+anoma_status before_an_kd_build(an_knn_index *ix);
+size_t before_an_kd_group_end(const an_knn_index *ix, size_t slot);
 
 static double cpu_seconds(void)
 {
@@ -78,7 +82,7 @@ static void self_query(const an_knn_index *ix, size_t k, int before, an_nb *heap
     g.columns = g.centre + ix->d;
     for (size_t pos = 0; pos < ix->n;) {
         size_t stop = ix->n - pos < AN_KD_GROUP ? ix->n : pos + AN_KD_GROUP;
-        size_t group_end = an_kd_group_end(ix, pos);
+        size_t group_end = before ? before_an_kd_group_end(ix, pos) : an_kd_group_end(ix, pos);
         stop = group_end < stop ? group_end : stop;
         g.count = stop - pos;
         for (size_t t = 0; t < g.count; t++) {
@@ -108,11 +112,20 @@ int main(int argc, char **argv)
     size_t n, d, k = argc > 2 ? (size_t)atoi(argv[2]) : 20;
     int rounds = argc > 3 ? atoi(argv[3]) : 5;
     double *x = load_csv(argv[1], &n, &d);
-    an_knn_index ix;
-    if (!x || n <= k || an_knn_build(&ix, x, n, d, AN_KNN_KD_TREE) != ANOMA_OK) {
+    an_knn_index ix[2]; /* after, before */
+    if (!x || n <= k || an_knn_build(&ix[0], x, n, d, AN_KNN_KD_TREE) != ANOMA_OK ||
+        an_knn_build(&ix[1], x, n, d, AN_KNN_KD_TREE) != ANOMA_OK) {
         fprintf(stderr, "%s: cannot load or index (k must be below the rows)\n", argv[1]);
         return 1;
     }
+    an_knn_free(&ix[1]); /* and the before version's own tree of the same rows */
+    memset(&ix[1], 0, sizeof ix[1]);
+    ix[1].x = x;
+    ix[1].n = n;
+    ix[1].d = d;
+    ix[1].algorithm = AN_KNN_KD_TREE;
+    if (before_an_kd_build(&ix[1]) != ANOMA_OK)
+        return 1;
     double *dist[2], *work = malloc(AN_KD_GROUP_WORK(d) * sizeof *work);
     size_t *index[2];
     an_nb *heaps = malloc(AN_KD_GROUP * k * sizeof *heaps);
@@ -125,7 +138,7 @@ int main(int argc, char **argv)
         for (int v = 0; v < 2; v++) {
             int before = r % 2 ? v : !v; /* before first on odd rounds */
             double t0 = cpu_seconds();
-            self_query(&ix, k, before, heaps, work, dist[before], index[before]);
+            self_query(&ix[before], k, before, heaps, work, dist[before], index[before]);
             double t = cpu_seconds() - t0;
             sum[before] += t;
             best[before] = t < best[before] ? t : best[before];

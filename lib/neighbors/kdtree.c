@@ -51,40 +51,45 @@ static double key(const an_knn_index *ix, size_t slot, size_t col)
     return ix->x[ix->perm[slot] * ix->d + col];
 }
 
-static void swap_slots(size_t *perm, size_t a, size_t b)
-{
-    size_t t = perm[a];
-    perm[a] = perm[b];
-    perm[b] = t;
-}
-
 /* Reorder perm[begin, end) so that the slot nth holds the row a sort by
  * column col would put there, no larger key before it, no smaller after.
- * Three-way partitions, so that many equal keys (duplicate rows) cost no
- * more than distinct ones. */
+ * Each round splits the range three ways (below the pivot, equal, above),
+ * so that many equal keys (duplicate rows, lab values) cost no more than
+ * distinct ones, in two passes with no branch on the keys: each row is
+ * swapped to the front of the rest and the front advances by the
+ * comparison. The branch per key mispredicted for half of them (a random
+ * order): this selection was 57 % of thyroid's build. */
 static void select_nth(an_knn_index *ix, size_t begin, size_t end, size_t nth, size_t col)
 {
+    size_t *perm = ix->perm, d = ix->d;
+    const double *x = ix->x + col;
     while (end - begin > 1) {
         double a = key(ix, begin, col), b = key(ix, begin + (end - begin) / 2, col),
                c = key(ix, end - 1, col);
         double pivot = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
-        /* [begin, lt) < pivot, [lt, i) == pivot, [gt, end) > pivot */
-        size_t lt = begin, i = begin, gt = end;
-        while (i < gt) {
-            double v = key(ix, i, col);
-            if (v < pivot)
-                swap_slots(ix->perm, lt++, i++);
-            else if (v > pivot)
-                swap_slots(ix->perm, i, --gt);
-            else
-                i++;
+        size_t lt = begin; /* [begin, lt) < pivot */
+        for (size_t i = begin; i < end; i++) {
+            size_t row = perm[i];
+            size_t below = x[row * d] < pivot;
+            perm[i] = perm[lt];
+            perm[lt] = row;
+            lt += below;
         }
-        if (nth < lt)
+        if (nth < lt) {
             end = lt;
-        else if (nth >= gt)
-            begin = gt;
-        else
+            continue;
+        }
+        size_t gt = lt; /* [lt, gt) == pivot: at least the pivot's row */
+        for (size_t i = lt; i < end; i++) {
+            size_t row = perm[i];
+            size_t equal = x[row * d] == pivot;
+            perm[i] = perm[gt];
+            perm[gt] = row;
+            gt += equal;
+        }
+        if (nth < gt)
             return;
+        begin = gt;
     }
 }
 
@@ -136,6 +141,27 @@ static size_t split_column(const an_knn_index *ix, size_t begin, size_t end, con
     return best;
 }
 
+/* Order a leaf's rows [begin, end) so that each block of BLOCK_ROWS rows
+ * (counted from begin) holds nearby rows: split as the tree splits, at a
+ * multiple of BLOCK_ROWS near the middle, down to single blocks. A
+ * block's box (build_block_bounds) is then small, and a query skips the
+ * blocks outside its bound; in the order the parent's split left them, a
+ * block's box was nearly the leaf's. Only the order within the leaf
+ * changes, never an answer (ties go by index, not by position). */
+static void order_blocks(an_knn_index *ix, size_t begin, size_t end)
+{
+    size_t blocks = (end - begin + BLOCK_ROWS - 1) / BLOCK_ROWS;
+    if (blocks < 2)
+        return;
+    /* the first row as the offset of the deviations: a point of the box,
+     * as its lower corner is */
+    const double *offset = ix->x + ix->perm[begin] * ix->d;
+    size_t mid = begin + (blocks + 1) / 2 * BLOCK_ROWS;
+    select_nth(ix, begin, end, mid, split_column(ix, begin, end, offset));
+    order_blocks(ix, begin, mid);
+    order_blocks(ix, mid, end);
+}
+
 static anoma_status build_node(builder *b, size_t node, size_t begin, size_t end, size_t depth)
 {
     an_knn_index *ix = b->ix;
@@ -162,8 +188,10 @@ static anoma_status build_node(builder *b, size_t node, size_t begin, size_t end
         /* one value for all, so in index order */
         return an_sort_rows_by_value(ix->perm + begin, end - begin, ix->x, d, NULL);
     }
-    if (end - begin <= LEAF_ROWS)
+    if (end - begin <= LEAF_ROWS) {
+        order_blocks(ix, begin, end);
         return ANOMA_OK;
+    }
     size_t mid = begin + (end - begin) / 2, left;
     select_nth(ix, begin, end, mid, split_column(ix, begin, end, lo));
     AN_TRY(new_nodes(b, 2, &left)); /* may move ix->nodes and ix->bounds */
@@ -300,7 +328,14 @@ static int may_enter(const an_nb_heap *h, double node_d2, size_t min_index)
  * place towards the front, a loop that mispredicts once at its end, where
  * the heap's sift-down mispredicts at most of its levels (breastw's
  * queries let 65 pairs in each, shuttle's 108). */
-static void offer(an_nb_heap *h, double d2, size_t index)
+#if defined(__GNUC__)
+/* inlined into the AVX-512 scan as well, compiled there with its encoding:
+ * called there as a plain SSE function (as GCC did once the scan grew),
+ * it took 4x the whole search, each of its instructions waiting on the
+ * upper halves of the registers the AVX-512 code had left dirty */
+__attribute__((always_inline))
+#endif
+static inline void offer(an_nb_heap *h, double d2, size_t index)
 {
     an_nb x = {d2, index};
     an_nb *v = h->v;
