@@ -90,6 +90,14 @@ static inline void an_nb_heap_drain(an_nb_heap *h, double *dist, size_t *index)
  * mispredicts once at its end, where the heap's sift-down mispredicts at
  * most of its levels: the better choice where pairs are few or most
  * enter. Read it out with an_nb_sorted_drain, not an_nb_heap_drain. */
+#if defined(__GNUC__)
+/* inlined into AVX-512 code as well, compiled there with its encoding:
+ * called from the KD-tree's AVX-512 scan as a plain SSE function (as GCC
+ * did once the scan grew), it took 4x the whole search, each of its
+ * instructions waiting on the upper halves of the registers the AVX-512
+ * code had left dirty */
+__attribute__((always_inline))
+#endif
 static inline void an_nb_sorted_push(an_nb_heap *h, double d2, size_t index)
 {
     an_nb x = {d2, index};
@@ -107,7 +115,9 @@ static inline void an_nb_sorted_push(an_nb_heap *h, double d2, size_t index)
     }
 }
 
-/* A sorted heap into ascending order: Euclidean distances and indices. */
+/* A sorted heap into ascending order: Euclidean distances and indices,
+ * its reverse, not k pops (a pop's sift-down mispredicts at most of its
+ * levels: 8 % of thyroid's fit). */
 static inline void an_nb_sorted_drain(an_nb_heap *h, double *dist, size_t *index)
 {
     size_t n = h->size;

@@ -226,7 +226,7 @@ static void tree_range(void *ctx, size_t begin, size_t end, size_t worker)
         an_kd_search_group(ix, &g);
         for (size_t t = 0; t < g.count; t++) {
             size_t i = job->order[pos + t];
-            an_kd_drain(&g.heaps[t], job->dist + i * k, job->index + i * k);
+            an_nb_sorted_drain(&g.heaps[t], job->dist + i * k, job->index + i * k);
         }
         pos = stop;
     }

@@ -322,45 +322,9 @@ static int may_enter(const an_nb_heap *h, double node_d2, size_t min_index)
     return node_d2 < bound || (node_d2 == bound && min_index < worst_index(h));
 }
 
-/* The KD-tree's heaps are kept sorted, worst pair first: a sorted array
- * is also a valid max-heap, so the heap's bound and drain read it as
- * they read any heap. A pair that enters moves the pairs it beats one
- * place towards the front, a loop that mispredicts once at its end, where
- * the heap's sift-down mispredicts at most of its levels (breastw's
- * queries let 65 pairs in each, shuttle's 108). */
-#if defined(__GNUC__)
-/* inlined into the AVX-512 scan as well, compiled there with its encoding:
- * called there as a plain SSE function (as GCC did once the scan grew),
- * it took 4x the whole search, each of its instructions waiting on the
- * upper halves of the registers the AVX-512 code had left dirty */
-__attribute__((always_inline))
-#endif
-static inline void offer(an_nb_heap *h, double d2, size_t index)
-{
-    an_nb x = {d2, index};
-    an_nb *v = h->v;
-    if (h->size < h->cap) {
-        size_t i = h->size++;
-        for (; i > 0 && an_nb_less(v[i - 1], x); i--)
-            v[i] = v[i - 1];
-        v[i] = x;
-    } else if (h->cap && an_nb_less(x, v[0])) {
-        size_t i = 0;
-        for (; i + 1 < h->size && an_nb_less(x, v[i + 1]); i++)
-            v[i] = v[i + 1];
-        v[i] = x;
-    }
-}
-
-void an_kd_drain(an_nb_heap *h, double *dist, size_t *index)
-{
-    size_t n = h->size;
-    for (size_t i = 0; i < n; i++) {
-        dist[n - 1 - i] = sqrt(h->v[i].d2);
-        index[n - 1 - i] = h->v[i].index;
-    }
-    h->size = 0;
-}
+/* The KD-tree's heaps are kept sorted, worst pair first (heap.h,
+ * an_nb_sorted_push): breastw's queries let 65 pairs in each, shuttle's
+ * 108, and the sift-down of a heap mispredicts at most of its levels. */
 
 /* Offer the rows of leaf nd (but `exclude`) to h. */
 static void scan_leaf(const an_knn_index *ix, const an_kd_node *nd, const double *row,
@@ -375,7 +339,7 @@ static void scan_leaf(const an_knn_index *ix, const an_kd_node *nd, const double
                 continue;
             if (h->size == h->cap && !an_nb_less((an_nb){d2, p[s]}, h->v[0]))
                 return; /* and so every later copy: a higher index */
-            offer(h, d2, p[s]);
+            an_nb_sorted_push(h, d2, p[s]);
         }
         return;
     }
@@ -392,7 +356,7 @@ static void scan_leaf(const an_knn_index *ix, const an_kd_node *nd, const double
     for (size_t t = 0; t < count; t++) { /* the heap refuses what its pushes made too far */
         size_t r = candidates[t];
         if (p[s + r] != exclude)
-            offer(h, d2[r], p[s + r]);
+            an_nb_sorted_push(h, d2[r], p[s + r]);
     }
 }
 
@@ -449,7 +413,7 @@ scan_leaf_avx512(const an_knn_index *ix, const an_kd_node *nd, const double *row
              in; in &= in - 1) {
             size_t r = (size_t)__builtin_ctz(in);
             if (p[r0 + r] != exclude)
-                offer(h, d2[r], p[r0 + r]);
+                an_nb_sorted_push(h, d2[r], p[r0 + r]);
         }
     }
 }

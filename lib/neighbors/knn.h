@@ -194,11 +194,6 @@ void an_kd_search_group(const an_knn_index *ix, an_kd_group *g);
 enum { AN_KD_GENERIC = 0, AN_KD_AVX512 = 1 };
 int an_kd_kernel_best(void);
 void an_kd_search_group_with(int kernel, const an_knn_index *ix, an_kd_group *g);
-/* A group's heap after the search into ascending order, as an_nb_heap_drain
- * gives it: the KD-tree keeps its heaps sorted worst first (kdtree.c,
- * offer), so this is their reverse, not k pops (a pop's sift-down
- * mispredicts at most of its levels: 8 % of thyroid's fit). */
-void an_kd_drain(an_nb_heap *h, double *dist, size_t *index);
 /* Groups follow the tree: the rows of a node of at most AN_KD_GROUP rows.
  * The end of the group that holds position `slot` of the tree's order: */
 size_t an_kd_group_end(const an_knn_index *ix, size_t slot);
