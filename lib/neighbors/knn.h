@@ -97,6 +97,10 @@ typedef struct an_knn_index {
                              blocks of 8 rows, lower corners then upper, column by
                              column, 8 blocks a column (kdtree.c) */
     size_t n_nodes, depth, n_block_leaves;
+    /* small and small_wide */
+    double *cols; /* the rows column by column in index order, each column n_pad
+                     values, NaN past n (small.c) */
+    size_t n_pad; /* n rounded up to small.c's block of rows */
 } an_knn_index;
 
 /* The algorithm a choice resolves to for n x d data: auto gives
@@ -128,8 +132,9 @@ anoma_status an_knn_query(const an_knn_index *ix, const double *q, size_t m, siz
 anoma_status an_knn_self_query(const an_knn_index *ix, size_t first, size_t m, size_t k,
                                size_t n_threads, double *dist, size_t *index);
 
-/* Scratch bytes (aligned as a double) an_knn_query_row needs for k. */
-size_t an_knn_row_scratch_bytes(size_t k);
+/* Scratch bytes (aligned as a double) an_knn_query_row needs for k on ix
+ * (the small scan's grow with n; NULL ix: the least any index needs). */
+size_t an_knn_row_scratch_bytes(const an_knn_index *ix, size_t k);
 
 /* The k nearest indexed rows of one row, allocating nothing: dist and
  * index receive k values as an_knn_query gives them. */
@@ -221,6 +226,13 @@ anoma_status an_small_query(const an_knn_index *ix, const double *q, size_t m, s
                             size_t n_threads, double *dist, size_t *index);
 anoma_status an_small_query_with(int kernel, const an_knn_index *ix, const double *q, size_t m,
                                  size_t k, size_t n_threads, double *dist, size_t *index);
+/* The column copy the scan reads (an_knn_build for small and small_wide). */
+anoma_status an_small_build(an_knn_index *ix);
+/* One new row through the same scan, allocating nothing: the row query of
+ * small and small_wide, with an_small_row_scratch_bytes of scratch. */
+size_t an_small_row_scratch_bytes(const an_knn_index *ix, size_t k);
+void an_small_query_row(const an_knn_index *ix, const double *row, size_t k, void *scratch,
+                        double *dist, size_t *index);
 /* The k nearest (k <= n, one fewer with exclude) straight into dist and
  * index, as an_knn_query gives them; 0 (and nothing usable written) when
  * a tie at the k-th distance needs the heap search instead. */

@@ -61,8 +61,7 @@ enum { MIN_SMALL_QUERIES = 64 };
 typedef struct small_job {
     const an_knn_index *ix;
     const double *q; /* m new rows; NULL: self-query of rows [first, first + m) */
-    const double *cols; /* d columns of n_pad values, NaN past n */
-    size_t n_pad, first, m, k;
+    size_t first, m, k;
     size_t stripe_rows, n_groups; /* the groups whose least distances bound T */
     int kernel;
     unsigned char *work; /* per worker: worker_bytes */
@@ -279,77 +278,119 @@ static double bound_from(const an_knn_index *ix, const double *q, const size_t *
     return used > k ? second : first;
 }
 
+/* A query's work space, carved from one block of query_bytes(). */
+typedef struct query_space {
+    double *d2;   /* n_pad: every row's distance */
+    double *gmin; /* n_groups: each group's least */
+    double *cd2;  /* n_pad + 8: the candidates' distances (8 NaN past them) */
+    size_t *cidx; /* n_pad + 8: their rows */
+    an_nb *heap;  /* k: beyond RANK_LIMIT candidates */
+} query_space;
+
+/* The groups whose least distances bound T: about 1.5 k (32 at least),
+ * in whole stripes of whole blocks. On breastw (k = 20) 64 groups cut
+ * the candidates from 46 to 39 a query but cost more in the selection of
+ * T than that saved. */
+static void plan_groups(size_t n_pad, size_t k, size_t *stripe_rows, size_t *n_groups)
+{
+    size_t blocks = n_pad / BLOCK_ROWS, stripes = (3 * k / 2 + 31) / 32;
+    stripes = stripes < blocks ? stripes : blocks;
+    *stripe_rows = (blocks + stripes - 1) / stripes * BLOCK_ROWS;
+    stripes = (n_pad + *stripe_rows - 1) / *stripe_rows;
+    *n_groups = 32 * stripes;
+}
+
+static size_t query_bytes(size_t n_pad, size_t n_groups, size_t k)
+{
+    return (2 * n_pad + n_groups + 8) * sizeof(double) + (n_pad + 8) * sizeof(size_t) +
+           k * sizeof(an_nb);
+}
+
+static query_space carve(void *block, size_t n_pad, size_t n_groups)
+{
+    query_space w;
+    w.d2 = block;
+    w.gmin = w.d2 + n_pad;
+    w.cd2 = w.gmin + n_groups;
+    w.cidx = (size_t *)(void *)(w.cd2 + n_pad + 8);
+    w.heap = (an_nb *)(void *)(w.cidx + n_pad + 8);
+    return w;
+}
+
+/* One query q (leaving out row `self`, SIZE_MAX for none) into dist and
+ * index. `near` holds n_near distinct rows, k + 1 with a row left out and
+ * k without, for T when there are fewer groups than k. */
+static void query_one(int kernel, const an_knn_index *ix, const double *q, size_t self,
+                      size_t k, size_t stripe_rows, size_t n_groups, const size_t *near,
+                      size_t n_near, query_space w, double *dist, size_t *index)
+{
+    size_t n_pad = ix->n_pad, d = ix->d, c;
+#ifdef AN_SMALL_HAVE_AVX512
+    if (kernel == AN_SMALL_AVX512)
+        distances_avx512(ix->cols, n_pad, d, q, self, stripe_rows, w.d2, w.gmin, n_groups);
+    else
+#endif
+        distances_generic(ix->cols, n_pad, d, q, self, stripe_rows, w.d2, w.gmin, n_groups);
+    double t; /* k groups' least rows: k rows within their k-th */
+#ifdef AN_SMALL_HAVE_AVX512
+    if (kernel == AN_SMALL_AVX512 && n_groups >= k)
+        t = kth_avx512(w.gmin, n_groups, k);
+    else
+#endif
+        t = n_groups >= k ? kth_generic(w.gmin, n_groups, k)
+                          : bound_from(ix, q, near, n_near, self, k);
+#ifdef AN_SMALL_HAVE_AVX512
+    if (kernel == AN_SMALL_AVX512)
+        c = compress_avx512(w.d2, n_pad, t, w.cd2, w.cidx);
+    else
+#endif
+        c = compress_generic(w.d2, n_pad, t, w.cd2, w.cidx);
+    if (c <= RANK_LIMIT) {
+        for (size_t p = 0; p < 8; p++)
+            w.cd2[c + p] = NAN;
+#ifdef AN_SMALL_HAVE_AVX512
+        if (kernel == AN_SMALL_AVX512)
+            rank_avx512(w.cd2, w.cidx, c, k, dist, index);
+        else
+#endif
+            rank_generic(w.cd2, w.cidx, c, k, dist, index);
+    } else {
+        an_nb_heap h;
+        an_nb_heap_init(&h, w.heap, k);
+        for (size_t p = 0; p < c; p++)
+            if (w.cd2[p] <= an_nb_heap_bound(&h))
+                an_nb_heap_push(&h, w.cd2[p], w.cidx[p]);
+        an_nb_heap_drain(&h, dist, index);
+    }
+}
+
 static void small_range(void *ctx, size_t begin, size_t end, size_t worker)
 {
     const small_job *job = ctx;
     const an_knn_index *ix = job->ix;
-    size_t n = ix->n, d = ix->d, k = job->k, n_pad = job->n_pad;
-    unsigned char *w = job->work + worker * job->worker_bytes;
-    double *d2 = (double *)(void *)w;                   /* n_pad */
-    double *gmin = d2 + n_pad;                          /* n_groups */
-    double *cd2 = gmin + job->n_groups;                 /* n_pad + 8 */
-    size_t *cidx = (size_t *)(void *)(cd2 + n_pad + 8); /* n_pad + 8 */
-    size_t *near = cidx + n_pad + 8;                    /* k + 1 */
-    an_nb *heap = (an_nb *)(void *)(near + k + 1);      /* k */
+    size_t n = ix->n, d = ix->d, k = job->k;
+    unsigned char *block = job->work + worker * job->worker_bytes;
+    query_space w = carve(block, ix->n_pad, job->n_groups);
+    size_t *near = (size_t *)(void *)(block + query_bytes(ix->n_pad, job->n_groups, k)); /* k + 1 */
     int have_near = 0;
     /* new rows leave out no row, so k rows bound T where a self-query needs k + 1 */
     size_t n_near = job->q ? k : k + 1;
     for (size_t slot = begin; slot < end; slot++) {
-        /* no tree (small_wide): a self-query's slots are its own rows */
-        size_t i = job->q ? SIZE_MAX : ix->perm ? ix->perm[slot] : job->first + slot;
-        size_t out = job->q ? slot : i - job->first;
-        if (out >= job->m)
-            continue;
+        size_t i = job->q ? SIZE_MAX : job->first + slot;
+        size_t out = slot;
         const double *q = job->q ? job->q + slot * d : ix->x + i * d;
         if (!have_near && job->q) { /* any k rows */
             for (size_t t = 0; t < k; t++)
                 near[t] = t;
-        } else if (!have_near) { /* the k + 1 rows next to it in the tree's (or index) order */
-            size_t at = ix->perm ? slot : i;
-            size_t s0 = at < n - (k + 1) ? at : n - (k + 1);
+        } else if (!have_near) { /* the k + 1 rows next to it in index order */
+            size_t s0 = i < n - (k + 1) ? i : n - (k + 1);
             for (size_t t = 0; t <= k; t++)
-                near[t] = ix->perm ? ix->perm[s0 + t] : s0 + t;
+                near[t] = s0 + t;
         }
         double *dist = job->dist + out * k;
         size_t *index = job->index + out * k;
-        size_t c;
-#ifdef AN_SMALL_HAVE_AVX512
-        if (job->kernel == AN_SMALL_AVX512)
-            distances_avx512(job->cols, n_pad, d, q, i, job->stripe_rows, d2, gmin, job->n_groups);
-        else
-#endif
-            distances_generic(job->cols, n_pad, d, q, i, job->stripe_rows, d2, gmin, job->n_groups);
-        double t; /* k groups' least rows: k rows within their k-th */
-#ifdef AN_SMALL_HAVE_AVX512
-        if (job->kernel == AN_SMALL_AVX512 && job->n_groups >= k)
-            t = kth_avx512(gmin, job->n_groups, k);
-        else
-#endif
-            t = job->n_groups >= k ? kth_generic(gmin, job->n_groups, k)
-                                   : bound_from(ix, q, near, n_near, i, k);
-#ifdef AN_SMALL_HAVE_AVX512
-        if (job->kernel == AN_SMALL_AVX512)
-            c = compress_avx512(d2, n_pad, t, cd2, cidx);
-        else
-#endif
-            c = compress_generic(d2, n_pad, t, cd2, cidx);
-        if (c <= RANK_LIMIT) {
-            for (size_t p = 0; p < 8; p++)
-                cd2[c + p] = NAN;
-#ifdef AN_SMALL_HAVE_AVX512
-            if (job->kernel == AN_SMALL_AVX512)
-                rank_avx512(cd2, cidx, c, k, dist, index);
-            else
-#endif
-                rank_generic(cd2, cidx, c, k, dist, index);
-        } else {
-            an_nb_heap h;
-            an_nb_heap_init(&h, heap, k);
-            for (size_t p = 0; p < c; p++)
-                if (cd2[p] <= an_nb_heap_bound(&h))
-                    an_nb_heap_push(&h, cd2[p], cidx[p]);
-            an_nb_heap_drain(&h, dist, index);
-        }
+        query_one(job->kernel, ix, q, i, k, job->stripe_rows, job->n_groups, near, n_near, w,
+                  dist, index);
         memcpy(near, index, k * sizeof *near);
         near[k] = i;
         have_near = 1;
@@ -365,48 +406,68 @@ int an_small_kernel_best(void)
     return AN_SMALL_GENERIC;
 }
 
-/* The self-query (q NULL) of rows [first, first + m), or the query of m
- * new rows q: a self-query goes through every slot of the tree's order
- * (skipping rows outside the range), or without a tree (small_wide) its
- * rows in index order; new rows in their own order. */
+/* The self-query (q NULL) of rows [first, first + m) in index order, or
+ * the query of m new rows q in their own order. */
 static anoma_status scan(int kernel, const an_knn_index *ix, const double *q, size_t first,
                          size_t m, size_t k, size_t n_threads, double *dist, size_t *index)
 {
-    size_t n = ix->n, d = ix->d;
     if (!m)
         return ANOMA_OK;
     if (!k) /* nothing to write; the bound needs k + 1 <= n rows (k for new rows) */
         return ANOMA_OK;
-    size_t n_pad = (n + BLOCK_ROWS - 1) / BLOCK_ROWS * BLOCK_ROWS;
-    size_t slots = q || !ix->perm ? m : n;
-    size_t workers = an_parallel_workers(slots, n_threads, MIN_SMALL_QUERIES);
-    /* about 1.5 k groups (32 at least), in whole stripes of whole blocks:
-     * on breastw (k = 20) 64 groups cut the candidates from 46 to 39 a
-     * query but cost more in the selection of T than that saved */
-    size_t blocks = n_pad / BLOCK_ROWS, stripes = (3 * k / 2 + 31) / 32;
-    stripes = stripes < blocks ? stripes : blocks;
-    size_t stripe_rows = (blocks + stripes - 1) / stripes * BLOCK_ROWS;
-    stripes = (n_pad + stripe_rows - 1) / stripe_rows;
-    size_t n_groups = 32 * stripes;
-    size_t worker_bytes = (2 * n_pad + n_groups + 8) * sizeof(double) + (n_pad + 8) * sizeof(size_t) +
-                          (k + 1) * sizeof(size_t) + k * sizeof(an_nb);
-    double *cols = an_malloc_array(n_pad, d * sizeof(double));
+    size_t workers = an_parallel_workers(m, n_threads, MIN_SMALL_QUERIES);
+    size_t stripe_rows, n_groups;
+    plan_groups(ix->n_pad, k, &stripe_rows, &n_groups);
+    size_t worker_bytes = query_bytes(ix->n_pad, n_groups, k) + (k + 1) * sizeof(size_t);
     unsigned char *work = an_malloc_array(workers, worker_bytes);
-    anoma_status st = cols && work ? ANOMA_OK : an_no_memory();
-    if (st == ANOMA_OK) {
-        for (size_t j = 0; j < d; j++) {
-            for (size_t i = 0; i < n; i++)
-                cols[j * n_pad + i] = ix->x[i * d + j];
-            for (size_t i = n; i < n_pad; i++)
-                cols[j * n_pad + i] = NAN;
-        }
-        small_job job = {ix,       q,      cols, n_pad,        first, m,    k, stripe_rows,
-                         n_groups, kernel, work, worker_bytes, dist,  index};
-        an_parallel_for(slots, workers, MIN_SMALL_QUERIES, small_range, &job);
-    }
-    an_free(cols);
+    if (!work)
+        return an_no_memory();
+    small_job job = {ix,     q,    first,        m,    k,    stripe_rows, n_groups,
+                     kernel, work, worker_bytes, dist, index};
+    an_parallel_for(m, workers, MIN_SMALL_QUERIES, small_range, &job);
     an_free(work);
-    return st;
+    return ANOMA_OK;
+}
+
+anoma_status an_small_build(an_knn_index *ix)
+{
+    size_t n = ix->n, d = ix->d, n_pad = (n + BLOCK_ROWS - 1) / BLOCK_ROWS * BLOCK_ROWS;
+    ix->cols = an_malloc_array(n_pad, d * sizeof(double));
+    if (!ix->cols)
+        return an_no_memory();
+    ix->n_pad = n_pad;
+    for (size_t j = 0; j < d; j++) {
+        for (size_t i = 0; i < n; i++)
+            ix->cols[j * n_pad + i] = ix->x[i * d + j];
+        for (size_t i = n; i < n_pad; i++)
+            ix->cols[j * n_pad + i] = NAN;
+    }
+    return ANOMA_OK;
+}
+
+size_t an_small_row_scratch_bytes(const an_knn_index *ix, size_t k)
+{
+    size_t stripe_rows, n_groups;
+    plan_groups(ix->n_pad, k, &stripe_rows, &n_groups);
+    return query_bytes(ix->n_pad, n_groups, k) + k * sizeof(size_t);
+}
+
+void an_small_query_row(const an_knn_index *ix, const double *row, size_t k, void *scratch,
+                        double *dist, size_t *index)
+{
+    if (!k)
+        return;
+    size_t stripe_rows, n_groups;
+    plan_groups(ix->n_pad, k, &stripe_rows, &n_groups);
+    query_space w = carve(scratch, ix->n_pad, n_groups);
+    /* any k rows bound T where there are fewer groups than k */
+    size_t *near = (size_t *)(void *)((unsigned char *)scratch +
+                                      query_bytes(ix->n_pad, n_groups, k));
+    if (n_groups < k)
+        for (size_t t = 0; t < k; t++)
+            near[t] = t;
+    query_one(an_small_kernel_best(), ix, row, SIZE_MAX, k, stripe_rows, n_groups, near, k, w,
+              dist, index);
 }
 
 anoma_status an_small_self_query_with(int kernel, const an_knn_index *ix, size_t first, size_t m,
