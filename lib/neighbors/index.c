@@ -37,6 +37,7 @@ void an_knn_free(an_knn_index *ix)
     an_free(ix->nodes);
     an_free(ix->bounds);
     an_free(ix->block_bounds);
+    an_free(ix->cols);
     memset(ix, 0, sizeof *ix);
 }
 
@@ -50,6 +51,8 @@ size_t an_knn_memory(const an_knn_index *ix)
     if (ix->nodes)
         bytes += ix->n_nodes * (sizeof(an_kd_node) + 2 * ix->d * sizeof(double));
     bytes += ix->n_block_leaves * 2 * ix->d * 8 * sizeof(double);
+    if (ix->cols)
+        bytes += ix->n_pad * ix->d * sizeof(double);
     return bytes;
 }
 
@@ -94,11 +97,11 @@ anoma_status an_knn_build(an_knn_index *ix, const double *x, size_t n, size_t d,
     ix->n = n;
     ix->d = d;
     ix->algorithm = an_knn_resolve(choice, n, d);
-    if (ix->algorithm == AN_KNN_SMALL_WIDE)
-        return ANOMA_OK; /* the scan needs only the rows */
+    int small = ix->algorithm == AN_KNN_SMALL || ix->algorithm == AN_KNN_SMALL_WIDE;
     anoma_status st = ix->algorithm == AN_KNN_BRUTE     ? build_brute(ix)
                       : ix->algorithm == AN_KNN_SORTED ? an_sorted_build(ix)
-                                                       : an_kd_build(ix); /* kd_tree, small */
+                      : small                          ? an_small_build(ix)
+                                                       : an_kd_build(ix);
     if (st != ANOMA_OK)
         an_knn_free(ix);
     return st;
@@ -124,15 +127,20 @@ void an_knn_scan_row(const an_knn_index *ix, const double *row, size_t exclude, 
 
 static void search_row(const an_knn_index *ix, const double *row, size_t exclude, an_nb_heap *h)
 {
-    if (ix->algorithm == AN_KNN_KD_TREE || ix->algorithm == AN_KNN_SMALL)
+    if (ix->algorithm == AN_KNN_KD_TREE)
         an_kd_search(ix, row, exclude, h);
     else if (ix->algorithm == AN_KNN_SORTED)
         an_sorted_search(ix, row, exclude, h);
-    else /* brute, small_wide */
+    else /* brute */
         an_knn_scan_row(ix, row, exclude, h);
 }
 
-size_t an_knn_row_scratch_bytes(size_t k) { return k * sizeof(an_nb); }
+size_t an_knn_row_scratch_bytes(const an_knn_index *ix, size_t k)
+{
+    if (ix && (ix->algorithm == AN_KNN_SMALL || ix->algorithm == AN_KNN_SMALL_WIDE))
+        return an_small_row_scratch_bytes(ix, k);
+    return k * sizeof(an_nb); /* the heap (no index: no row query) */
+}
 
 void an_knn_query_row(const an_knn_index *ix, const double *row, size_t k, void *scratch,
                       double *dist, size_t *index)
@@ -140,6 +148,10 @@ void an_knn_query_row(const an_knn_index *ix, const double *row, size_t k, void 
     if (ix->algorithm == AN_KNN_SORTED &&
         an_sorted_search_direct(ix, row, SIZE_MAX, k, dist, index))
         return;
+    if (ix->algorithm == AN_KNN_SMALL || ix->algorithm == AN_KNN_SMALL_WIDE) {
+        an_small_query_row(ix, row, k, scratch, dist, index);
+        return;
+    }
     an_nb_heap h;
     an_nb_heap_init(&h, scratch, k);
     search_row(ix, row, SIZE_MAX, &h);
@@ -267,7 +279,7 @@ static anoma_status query(const an_knn_index *ix, const double *q, size_t first,
         return q ? an_small_query(ix, q, m, k, n_threads, dist, index)
                  : an_small_self_query(ix, first, m, k, n_threads, dist, index);
     size_t workers = an_parallel_workers(m, n_threads, MIN_TREE_QUERIES);
-    int groups = ix->algorithm == AN_KNN_KD_TREE || ix->algorithm == AN_KNN_SMALL;
+    int groups = ix->algorithm == AN_KNN_KD_TREE;
     tree_job job = {ix, q, first, m, k, NULL, NULL, NULL, NULL, dist, index};
     size_t *order = NULL, *leaf = NULL;
     anoma_status st = ANOMA_OK;

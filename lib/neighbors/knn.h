@@ -6,7 +6,8 @@
  * fitted state today, a model's shared resource later), so one matrix can
  * serve several indexes and detectors. The index adds what searching
  * needs: for "brute", the column means, a scale and the squared norms
- * of the centred, scaled rows; for "kd_tree", a tree over a permutation of the rows.
+ * of the centred, scaled rows; for "kd_tree", a tree over a permutation of the rows;
+ * for the small sets' scan, the rows column by column.
  *
  * Every answer is exact and the same for every algorithm and thread count:
  * the k rows with the smallest squared Euclidean distance, computed as
@@ -22,7 +23,7 @@
  *              filter, exact recomputation of the candidates
  *   kdtree.c   the KD-tree: build and search
  *   sorted.c   one column: a sorted order searched outwards from the query
- *   small.c    a small set's batch queries (self and new rows): every
+ *   small.c    a small set's queries (self, new rows, one row): every
  *              distance, a bound, no heap */
 #ifndef AN_NEIGHBORS_KNN_H
 #define AN_NEIGHBORS_KNN_H
@@ -35,14 +36,12 @@
 /* The order of the "algorithm" choices of detectors that search. */
 /* AN_KNN_SORTED is what auto takes for one column, not a parameter
  * choice: on one column a KD-tree has nothing to split but the order.
- * AN_KNN_SMALL, what auto takes for a small set of a few columns, is a
- * KD-tree whose batch queries (self-queries and new rows) go through
- * small.c's exact scan instead; the row query walks the tree.
- * AN_KNN_SMALL_WIDE, what auto takes for a small set of 10 or more
- * columns, builds nothing: its batch queries go through the same scan in
- * index order, its row query scans every row as brute's does (a tree
- * prunes little that wide, and on a small set the GEMM's blocks cost
- * more than the scan's exact distances). */
+ * AN_KNN_SMALL, what auto takes for a small set of a few columns, and
+ * AN_KNN_SMALL_WIDE, what it takes for a small set of 10 or more
+ * columns, are the same index: a column copy of the rows, every query
+ * (self-queries, new rows, the row query) through small.c's exact scan.
+ * Two names because auto's limits differ (rows for small, values for
+ * small_wide) and the tests ask for each. */
 typedef enum an_knn_algorithm {
     AN_KNN_AUTO = 0,
     AN_KNN_BRUTE = 1,
@@ -57,7 +56,7 @@ enum { AN_KNN_ALGORITHMS = 6 };
 #define AN_KNN_ALGORITHM_PARAM                                                   \
     {"algorithm", ANOMA_PARAM_CHOICE, 0, 0, "auto", "auto|brute|kd_tree",         \
      "neighbour search: auto = a sorted column for 1 feature, kd_tree up to 9 "    \
-     "(self-queries of at most 2000 rows by an exact scan), "                      \
+     "(at most 2000 rows: an exact scan), "                                        \
      "else brute (GEMM; up to 20000 values an exact scan); "                      \
      "every choice gives the same neighbours"}
 
@@ -97,6 +96,10 @@ typedef struct an_knn_index {
                              blocks of 8 rows, lower corners then upper, column by
                              column, 8 blocks a column (kdtree.c) */
     size_t n_nodes, depth, n_block_leaves;
+    /* small and small_wide */
+    double *cols; /* the rows column by column in index order, each column n_pad
+                     values, NaN past n (small.c) */
+    size_t n_pad; /* n rounded up to small.c's block of rows */
 } an_knn_index;
 
 /* The algorithm a choice resolves to for n x d data: auto gives
@@ -128,8 +131,9 @@ anoma_status an_knn_query(const an_knn_index *ix, const double *q, size_t m, siz
 anoma_status an_knn_self_query(const an_knn_index *ix, size_t first, size_t m, size_t k,
                                size_t n_threads, double *dist, size_t *index);
 
-/* Scratch bytes (aligned as a double) an_knn_query_row needs for k. */
-size_t an_knn_row_scratch_bytes(size_t k);
+/* Scratch bytes (aligned as a double) an_knn_query_row needs for k on ix
+ * (the small scan's grow with n; NULL ix: the least any index needs). */
+size_t an_knn_row_scratch_bytes(const an_knn_index *ix, size_t k);
 
 /* The k nearest indexed rows of one row, allocating nothing: dist and
  * index receive k values as an_knn_query gives them. */
@@ -201,7 +205,7 @@ size_t an_kd_group_end(const an_knn_index *ix, size_t slot);
 size_t an_kd_group_of(const an_knn_index *ix, const double *row);
 void an_sorted_search(const an_knn_index *ix, const double *row, size_t exclude, an_nb_heap *h);
 anoma_status an_sorted_build(an_knn_index *ix);
-/* The self-query of rows [first, first + m) of a KD-tree (or small_wide)
+/* The self-query of rows [first, first + m) of a small (or small_wide)
  * index by small.c's scan (the same answer as an_knn_self_query); _with a chosen kernel (the
  * tests try each the processor can run). */
 enum { AN_SMALL_GENERIC = 0, AN_SMALL_AVX512 = 1 };
@@ -216,6 +220,13 @@ anoma_status an_small_query(const an_knn_index *ix, const double *q, size_t m, s
                             size_t n_threads, double *dist, size_t *index);
 anoma_status an_small_query_with(int kernel, const an_knn_index *ix, const double *q, size_t m,
                                  size_t k, size_t n_threads, double *dist, size_t *index);
+/* The column copy the scan reads (an_knn_build for small and small_wide). */
+anoma_status an_small_build(an_knn_index *ix);
+/* One new row through the same scan, allocating nothing: the row query of
+ * small and small_wide, with an_small_row_scratch_bytes of scratch. */
+size_t an_small_row_scratch_bytes(const an_knn_index *ix, size_t k);
+void an_small_query_row(const an_knn_index *ix, const double *row, size_t k, void *scratch,
+                        double *dist, size_t *index);
 /* The k nearest (k <= n, one fewer with exclude) straight into dist and
  * index, as an_knn_query gives them; 0 (and nothing usable written) when
  * a tie at the k-th distance needs the heap search instead. */

@@ -1,5 +1,6 @@
-/* The queries of a small indexed set without a heap, its self-query and
- * new rows (a new row leaves no row out): for each query,
+/* The queries of a small indexed set without a heap, its self-query,
+ * batches of new rows and the single new row of the row scorer (a new
+ * row leaves no row out): for each query,
  * every row's exact squared distance, a bound T known to be at least the
  * k-th smallest of them, the rows within T kept as candidates, and the
  * candidates put in (distance, index) order by counting, each written
@@ -25,10 +26,11 @@
  * to the answer's own k-th distance (breastw: 46 candidates a query, 32
  * rows within the true k-th). With fewer groups than k, T is the k-th
  * smallest distance to the previous query's k neighbours and that query
- * itself (the queries go in the KD-tree's order, so consecutive queries
- * are near; new rows go in their own order, the first of a chunk bounded
- * by rows 0 to k - 1). A poor T only costs time: beyond RANK_LIMIT
- * candidates they go through a heap.
+ * itself (a self-query's rows go in index order, new rows in their own
+ * order; the first of a chunk, and a single row, are bounded by rows 0
+ * to k). A poor T only costs time: beyond RANK_LIMIT candidates they go
+ * through a heap. (More groups than k is the rule: the groups are about
+ * 1.5 k, at most one a padded row.)
  *
  * Why: on a small set (breastw, 683 x 9 integer values) a KD-tree prunes
  * little and most of its time went to heap offers of near-equal pairs
@@ -36,7 +38,14 @@
  * (breastw's 2000 novelty rows: 5.5 us a query in the tree, 1.9 us
  * here). The rows are stored column by column in index order, padded
  * with NaN rows (never a candidate) to a multiple of BLOCK_ROWS, so that
- * candidates come out in index order. */
+ * candidates come out in index order; that copy is the whole index
+ * (an_small_build), built once at fit.
+ *
+ * The row scorer's single row goes through the same scan in the caller's
+ * scratch (an_small_row_scratch_bytes: about 3 n doubles): on these sets
+ * it is faster than a KD-tree's walk (pima 2.3 -> 0.85 us a row, breastw
+ * 4.2 -> 1.2, wbc 2.8 -> 0.45; docs/neighbors.md), so no tree is built
+ * for it. */
 #include "neighbors/knn.h"
 #include "core/alloc.h"
 #include "core/clones.h"
@@ -61,8 +70,7 @@ enum { MIN_SMALL_QUERIES = 64 };
 typedef struct small_job {
     const an_knn_index *ix;
     const double *q; /* m new rows; NULL: self-query of rows [first, first + m) */
-    const double *cols; /* d columns of n_pad values, NaN past n */
-    size_t n_pad, first, m, k;
+    size_t first, m, k;
     size_t stripe_rows, n_groups; /* the groups whose least distances bound T */
     int kernel;
     unsigned char *work; /* per worker: worker_bytes */
@@ -149,21 +157,34 @@ distances_avx512(const double *cols, size_t n_pad, size_t d, const double *q, si
     }
 }
 
+/* The same, sixteen rows at a time: the kept rows' numbers compressed as
+ * 32-bit lanes into rows (n_pad + 16 slots), then their distances
+ * gathered and the numbers widened, eight at a time. Compressing the
+ * distances and the 64-bit numbers eight rows at a time took two
+ * compresses a step on the one port that also compares (17 % of pima's
+ * fit); most steps keep nothing, so the candidates' own pass is short. */
 __attribute__((target("avx512f"))) static size_t compress_avx512(const double *d2, size_t n_pad,
-                                                                 double t, double *cd2,
-                                                                 size_t *cidx)
+                                                                 double t, uint32_t *rows,
+                                                                 double *cd2, size_t *cidx)
 {
     size_t c = 0;
     const __m512d bound = _mm512_set1_pd(t);
-    __m512i at = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
-    const __m512i eight = _mm512_set1_epi64(8);
-    for (size_t r = 0; r < n_pad; r += 8) {
-        __m512d v = _mm512_loadu_pd(d2 + r);
-        __mmask8 keep = _mm512_cmp_pd_mask(v, bound, _CMP_LE_OQ);
-        _mm512_mask_compressstoreu_pd(cd2 + c, keep, v);
-        _mm512_mask_compressstoreu_epi64(cidx + c, keep, at);
+    __m512i at = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i sixteen = _mm512_set1_epi32(16);
+    for (size_t r = 0; r < n_pad; r += 16) { /* n_pad: a multiple of BLOCK_ROWS */
+        __mmask16 keep =
+            _mm512_kunpackb(_mm512_cmp_pd_mask(_mm512_loadu_pd(d2 + r + 8), bound, _CMP_LE_OQ),
+                            _mm512_cmp_pd_mask(_mm512_loadu_pd(d2 + r), bound, _CMP_LE_OQ));
+        _mm512_storeu_si512(rows + c, _mm512_maskz_compress_epi32(keep, at));
         c += (size_t)__builtin_popcount(keep);
-        at = _mm512_add_epi64(at, eight);
+        at = _mm512_add_epi32(at, sixteen);
+    }
+    for (size_t p = 0; p < c; p += 8) { /* lanes past c: no memory touched through them */
+        __mmask8 in = (__mmask8)(c - p >= 8 ? 0xff : (1u << (c - p)) - 1);
+        __m512i r64 = _mm512_maskz_mov_epi64(
+            in, _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(const void *)(rows + p))));
+        _mm512_storeu_si512(cidx + p, r64);
+        _mm512_storeu_pd(cd2 + p, _mm512_mask_i64gather_pd(_mm512_setzero_pd(), in, r64, d2, 8));
     }
     return c;
 }
@@ -279,77 +300,121 @@ static double bound_from(const an_knn_index *ix, const double *q, const size_t *
     return used > k ? second : first;
 }
 
+/* A query's work space, carved from one block of query_bytes(). */
+typedef struct query_space {
+    double *d2;   /* n_pad: every row's distance */
+    double *gmin; /* n_groups: each group's least */
+    double *cd2;  /* n_pad + 8: the candidates' distances (8 NaN past them) */
+    size_t *cidx; /* n_pad + 8: their rows */
+    an_nb *heap;  /* k: beyond RANK_LIMIT candidates */
+    uint32_t *rows; /* n_pad + 16: the AVX-512 compression's row numbers */
+} query_space;
+
+/* The groups whose least distances bound T: about 1.5 k (32 at least),
+ * in whole stripes of whole blocks. On breastw (k = 20) 64 groups cut
+ * the candidates from 46 to 39 a query but cost more in the selection of
+ * T than that saved. */
+static void plan_groups(size_t n_pad, size_t k, size_t *stripe_rows, size_t *n_groups)
+{
+    size_t blocks = n_pad / BLOCK_ROWS, stripes = (3 * k / 2 + 31) / 32;
+    stripes = stripes < blocks ? stripes : blocks;
+    *stripe_rows = (blocks + stripes - 1) / stripes * BLOCK_ROWS;
+    stripes = (n_pad + *stripe_rows - 1) / *stripe_rows;
+    *n_groups = 32 * stripes;
+}
+
+static size_t query_bytes(size_t n_pad, size_t n_groups, size_t k)
+{
+    return (2 * n_pad + n_groups + 8) * sizeof(double) + (n_pad + 8) * sizeof(size_t) +
+           k * sizeof(an_nb) + (n_pad + 16) * sizeof(uint32_t);
+}
+
+static query_space carve(void *block, size_t n_pad, size_t n_groups, size_t k)
+{
+    query_space w;
+    w.d2 = block;
+    w.gmin = w.d2 + n_pad;
+    w.cd2 = w.gmin + n_groups;
+    w.cidx = (size_t *)(void *)(w.cd2 + n_pad + 8);
+    w.heap = (an_nb *)(void *)(w.cidx + n_pad + 8);
+    w.rows = (uint32_t *)(void *)(w.heap + k);
+    return w;
+}
+
+/* One query q (leaving out row `self`, SIZE_MAX for none) into dist and
+ * index. `near` holds n_near distinct rows, k + 1 with a row left out and
+ * k without, for T when there are fewer groups than k. */
+static void query_one(int kernel, const an_knn_index *ix, const double *q, size_t self,
+                      size_t k, size_t stripe_rows, size_t n_groups, const size_t *near,
+                      size_t n_near, query_space w, double *dist, size_t *index)
+{
+    size_t n_pad = ix->n_pad, d = ix->d, c;
+#ifdef AN_SMALL_HAVE_AVX512
+    if (kernel == AN_SMALL_AVX512)
+        distances_avx512(ix->cols, n_pad, d, q, self, stripe_rows, w.d2, w.gmin, n_groups);
+    else
+#endif
+        distances_generic(ix->cols, n_pad, d, q, self, stripe_rows, w.d2, w.gmin, n_groups);
+    double t; /* k groups' least rows: k rows within their k-th */
+#ifdef AN_SMALL_HAVE_AVX512
+    if (kernel == AN_SMALL_AVX512 && n_groups >= k)
+        t = kth_avx512(w.gmin, n_groups, k);
+    else
+#endif
+        t = n_groups >= k ? kth_generic(w.gmin, n_groups, k)
+                          : bound_from(ix, q, near, n_near, self, k);
+#ifdef AN_SMALL_HAVE_AVX512
+    if (kernel == AN_SMALL_AVX512)
+        c = compress_avx512(w.d2, n_pad, t, w.rows, w.cd2, w.cidx);
+    else
+#endif
+        c = compress_generic(w.d2, n_pad, t, w.cd2, w.cidx);
+    if (c <= RANK_LIMIT) {
+        for (size_t p = 0; p < 8; p++)
+            w.cd2[c + p] = NAN;
+#ifdef AN_SMALL_HAVE_AVX512
+        if (kernel == AN_SMALL_AVX512)
+            rank_avx512(w.cd2, w.cidx, c, k, dist, index);
+        else
+#endif
+            rank_generic(w.cd2, w.cidx, c, k, dist, index);
+    } else {
+        an_nb_heap h;
+        an_nb_heap_init(&h, w.heap, k);
+        for (size_t p = 0; p < c; p++)
+            if (w.cd2[p] <= an_nb_heap_bound(&h))
+                an_nb_heap_push(&h, w.cd2[p], w.cidx[p]);
+        an_nb_heap_drain(&h, dist, index);
+    }
+}
+
 static void small_range(void *ctx, size_t begin, size_t end, size_t worker)
 {
     const small_job *job = ctx;
     const an_knn_index *ix = job->ix;
-    size_t n = ix->n, d = ix->d, k = job->k, n_pad = job->n_pad;
-    unsigned char *w = job->work + worker * job->worker_bytes;
-    double *d2 = (double *)(void *)w;                   /* n_pad */
-    double *gmin = d2 + n_pad;                          /* n_groups */
-    double *cd2 = gmin + job->n_groups;                 /* n_pad + 8 */
-    size_t *cidx = (size_t *)(void *)(cd2 + n_pad + 8); /* n_pad + 8 */
-    size_t *near = cidx + n_pad + 8;                    /* k + 1 */
-    an_nb *heap = (an_nb *)(void *)(near + k + 1);      /* k */
+    size_t n = ix->n, d = ix->d, k = job->k;
+    unsigned char *block = job->work + worker * job->worker_bytes;
+    query_space w = carve(block, ix->n_pad, job->n_groups, k);
+    size_t *near = (size_t *)(void *)(block + query_bytes(ix->n_pad, job->n_groups, k)); /* k + 1 */
     int have_near = 0;
     /* new rows leave out no row, so k rows bound T where a self-query needs k + 1 */
     size_t n_near = job->q ? k : k + 1;
     for (size_t slot = begin; slot < end; slot++) {
-        /* no tree (small_wide): a self-query's slots are its own rows */
-        size_t i = job->q ? SIZE_MAX : ix->perm ? ix->perm[slot] : job->first + slot;
-        size_t out = job->q ? slot : i - job->first;
-        if (out >= job->m)
-            continue;
+        size_t i = job->q ? SIZE_MAX : job->first + slot;
+        size_t out = slot;
         const double *q = job->q ? job->q + slot * d : ix->x + i * d;
         if (!have_near && job->q) { /* any k rows */
             for (size_t t = 0; t < k; t++)
                 near[t] = t;
-        } else if (!have_near) { /* the k + 1 rows next to it in the tree's (or index) order */
-            size_t at = ix->perm ? slot : i;
-            size_t s0 = at < n - (k + 1) ? at : n - (k + 1);
+        } else if (!have_near) { /* the k + 1 rows next to it in index order */
+            size_t s0 = i < n - (k + 1) ? i : n - (k + 1);
             for (size_t t = 0; t <= k; t++)
-                near[t] = ix->perm ? ix->perm[s0 + t] : s0 + t;
+                near[t] = s0 + t;
         }
         double *dist = job->dist + out * k;
         size_t *index = job->index + out * k;
-        size_t c;
-#ifdef AN_SMALL_HAVE_AVX512
-        if (job->kernel == AN_SMALL_AVX512)
-            distances_avx512(job->cols, n_pad, d, q, i, job->stripe_rows, d2, gmin, job->n_groups);
-        else
-#endif
-            distances_generic(job->cols, n_pad, d, q, i, job->stripe_rows, d2, gmin, job->n_groups);
-        double t; /* k groups' least rows: k rows within their k-th */
-#ifdef AN_SMALL_HAVE_AVX512
-        if (job->kernel == AN_SMALL_AVX512 && job->n_groups >= k)
-            t = kth_avx512(gmin, job->n_groups, k);
-        else
-#endif
-            t = job->n_groups >= k ? kth_generic(gmin, job->n_groups, k)
-                                   : bound_from(ix, q, near, n_near, i, k);
-#ifdef AN_SMALL_HAVE_AVX512
-        if (job->kernel == AN_SMALL_AVX512)
-            c = compress_avx512(d2, n_pad, t, cd2, cidx);
-        else
-#endif
-            c = compress_generic(d2, n_pad, t, cd2, cidx);
-        if (c <= RANK_LIMIT) {
-            for (size_t p = 0; p < 8; p++)
-                cd2[c + p] = NAN;
-#ifdef AN_SMALL_HAVE_AVX512
-            if (job->kernel == AN_SMALL_AVX512)
-                rank_avx512(cd2, cidx, c, k, dist, index);
-            else
-#endif
-                rank_generic(cd2, cidx, c, k, dist, index);
-        } else {
-            an_nb_heap h;
-            an_nb_heap_init(&h, heap, k);
-            for (size_t p = 0; p < c; p++)
-                if (cd2[p] <= an_nb_heap_bound(&h))
-                    an_nb_heap_push(&h, cd2[p], cidx[p]);
-            an_nb_heap_drain(&h, dist, index);
-        }
+        query_one(job->kernel, ix, q, i, k, job->stripe_rows, job->n_groups, near, n_near, w,
+                  dist, index);
         memcpy(near, index, k * sizeof *near);
         near[k] = i;
         have_near = 1;
@@ -365,48 +430,74 @@ int an_small_kernel_best(void)
     return AN_SMALL_GENERIC;
 }
 
-/* The self-query (q NULL) of rows [first, first + m), or the query of m
- * new rows q: a self-query goes through every slot of the tree's order
- * (skipping rows outside the range), or without a tree (small_wide) its
- * rows in index order; new rows in their own order. */
+/* The self-query (q NULL) of rows [first, first + m) in index order, or
+ * the query of m new rows q in their own order. */
 static anoma_status scan(int kernel, const an_knn_index *ix, const double *q, size_t first,
                          size_t m, size_t k, size_t n_threads, double *dist, size_t *index)
 {
-    size_t n = ix->n, d = ix->d;
     if (!m)
         return ANOMA_OK;
     if (!k) /* nothing to write; the bound needs k + 1 <= n rows (k for new rows) */
         return ANOMA_OK;
-    size_t n_pad = (n + BLOCK_ROWS - 1) / BLOCK_ROWS * BLOCK_ROWS;
-    size_t slots = q || !ix->perm ? m : n;
-    size_t workers = an_parallel_workers(slots, n_threads, MIN_SMALL_QUERIES);
-    /* about 1.5 k groups (32 at least), in whole stripes of whole blocks:
-     * on breastw (k = 20) 64 groups cut the candidates from 46 to 39 a
-     * query but cost more in the selection of T than that saved */
-    size_t blocks = n_pad / BLOCK_ROWS, stripes = (3 * k / 2 + 31) / 32;
-    stripes = stripes < blocks ? stripes : blocks;
-    size_t stripe_rows = (blocks + stripes - 1) / stripes * BLOCK_ROWS;
-    stripes = (n_pad + stripe_rows - 1) / stripe_rows;
-    size_t n_groups = 32 * stripes;
-    size_t worker_bytes = (2 * n_pad + n_groups + 8) * sizeof(double) + (n_pad + 8) * sizeof(size_t) +
-                          (k + 1) * sizeof(size_t) + k * sizeof(an_nb);
-    double *cols = an_malloc_array(n_pad, d * sizeof(double));
+    size_t workers = an_parallel_workers(m, n_threads, MIN_SMALL_QUERIES);
+    size_t stripe_rows, n_groups;
+    plan_groups(ix->n_pad, k, &stripe_rows, &n_groups);
+    size_t worker_bytes = query_bytes(ix->n_pad, n_groups, k) + (k + 1) * sizeof(size_t);
     unsigned char *work = an_malloc_array(workers, worker_bytes);
-    anoma_status st = cols && work ? ANOMA_OK : an_no_memory();
-    if (st == ANOMA_OK) {
-        for (size_t j = 0; j < d; j++) {
-            for (size_t i = 0; i < n; i++)
-                cols[j * n_pad + i] = ix->x[i * d + j];
-            for (size_t i = n; i < n_pad; i++)
-                cols[j * n_pad + i] = NAN;
-        }
-        small_job job = {ix,       q,      cols, n_pad,        first, m,    k, stripe_rows,
-                         n_groups, kernel, work, worker_bytes, dist,  index};
-        an_parallel_for(slots, workers, MIN_SMALL_QUERIES, small_range, &job);
-    }
-    an_free(cols);
+    if (!work)
+        return an_no_memory();
+    small_job job = {ix,     q,    first,        m,    k,    stripe_rows, n_groups,
+                     kernel, work, worker_bytes, dist, index};
+    an_parallel_for(m, workers, MIN_SMALL_QUERIES, small_range, &job);
     an_free(work);
-    return st;
+    return ANOMA_OK;
+}
+
+anoma_status an_small_build(an_knn_index *ix)
+{
+    size_t n = ix->n, d = ix->d, n_pad = (n + BLOCK_ROWS - 1) / BLOCK_ROWS * BLOCK_ROWS;
+    if (n_pad > UINT32_MAX) /* the compression numbers rows in 32 bits */
+        return an_error(ANOMA_ERR_INVALID_ARGUMENT,
+                        "neighbour search: %zu rows is beyond the small-set scan; take "
+                        "algorithm=kd_tree or brute", n);
+    ix->cols = an_malloc_array(n_pad, d * sizeof(double));
+    if (!ix->cols)
+        return an_no_memory();
+    ix->n_pad = n_pad;
+    /* row by row: the reads in order, d write streams (column by column
+     * read every row's line d times over: ionosphere's 351 x 32 took 16 us) */
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++)
+            ix->cols[j * n_pad + i] = ix->x[i * d + j];
+    for (size_t j = 0; j < d; j++)
+        for (size_t i = n; i < n_pad; i++)
+            ix->cols[j * n_pad + i] = NAN;
+    return ANOMA_OK;
+}
+
+size_t an_small_row_scratch_bytes(const an_knn_index *ix, size_t k)
+{
+    size_t stripe_rows, n_groups;
+    plan_groups(ix->n_pad, k, &stripe_rows, &n_groups);
+    return query_bytes(ix->n_pad, n_groups, k) + k * sizeof(size_t);
+}
+
+void an_small_query_row(const an_knn_index *ix, const double *row, size_t k, void *scratch,
+                        double *dist, size_t *index)
+{
+    if (!k)
+        return;
+    size_t stripe_rows, n_groups;
+    plan_groups(ix->n_pad, k, &stripe_rows, &n_groups);
+    query_space w = carve(scratch, ix->n_pad, n_groups, k);
+    /* any k rows bound T where there are fewer groups than k */
+    size_t *near = (size_t *)(void *)((unsigned char *)scratch +
+                                      query_bytes(ix->n_pad, n_groups, k));
+    if (n_groups < k)
+        for (size_t t = 0; t < k; t++)
+            near[t] = t;
+    query_one(an_small_kernel_best(), ix, row, SIZE_MAX, k, stripe_rows, n_groups, near, k, w,
+              dist, index);
 }
 
 anoma_status an_small_self_query_with(int kernel, const an_knn_index *ix, size_t first, size_t m,

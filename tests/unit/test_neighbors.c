@@ -135,13 +135,13 @@ static void check_data(const double *x, size_t n, size_t d, const double *q, siz
         }
         double *qd = malloc(m * k * sizeof *qd), *qrd = malloc(m * k * sizeof *qrd);
         size_t *qi = malloc(m * k * sizeof *qi), *qri = malloc(m * k * sizeof *qri);
-        void *scratch = malloc(an_knn_row_scratch_bytes(k));
+        void *scratch = malloc(an_knn_row_scratch_bytes(&ix, k));
         for (size_t i = 0; i < m; i++)
             test_knn_reference(x, n, d, q + i * d, SIZE_MAX, k, qrd + i * k, qri + i * k);
         CHECK_OK(an_knn_query(&ix, q, m, k, 2, qd, qi));
         if (!same_answer(qd, qi, qrd, qri, m * k))
             test_fail(__FILE__, __LINE__, "query n=%zu d=%zu k=%zu alg=%d", n, d, k, alg);
-        if (alg == AN_KNN_KD_TREE || alg == AN_KNN_SMALL)
+        if (alg == AN_KNN_KD_TREE)
             check_group_kernels(&ix, q, m, k, rd, ri, qrd, qri);
         for (size_t i = 0; i < m; i++) {
             an_knn_query_row(&ix, q + i * d, k, scratch, qd, qi);
@@ -285,6 +285,15 @@ static void check_small_new_rows(const double *x, size_t n, size_t d, const doub
         an_knn_index ix;
         CHECK_OK(an_knn_build(&ix, x, n, d, (an_knn_algorithm)alg));
         check_small_index(&ix, q, m, k, rd, ri, ed, ei);
+        /* the row query: the same scan for one row in the caller's scratch */
+        void *scratch = malloc(an_knn_row_scratch_bytes(&ix, k));
+        for (size_t i = 0; i < m; i++) {
+            an_knn_query_row(&ix, q + i * d, k, scratch, ed, ei);
+            if (!same_answer(ed, ei, rd + i * k, ri + i * k, k))
+                test_fail(__FILE__, __LINE__, "small row query %zu n=%zu d=%zu k=%zu alg=%d", i,
+                          n, d, k, alg);
+        }
+        free(scratch);
         an_knn_free(&ix);
     }
     free(rd);
