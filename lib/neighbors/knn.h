@@ -97,8 +97,8 @@ typedef struct an_knn_index {
                              column, 8 blocks a column (kdtree.c) */
     size_t n_nodes, depth, n_block_leaves;
     /* small and small_wide */
-    double *cols; /* the rows column by column in index order, each column n_pad
-                     values, NaN past n (small.c) */
+    double *cols; /* the rows in index order, n_pad of them (NaN past n), in
+                     tiles of 32 rows stored column by column (small.c) */
     size_t n_pad; /* n rounded up to small.c's block of rows */
 } an_knn_index;
 
