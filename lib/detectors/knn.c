@@ -135,7 +135,8 @@ static const double *knn_training_scores(const void *state, size_t *rows)
 static size_t knn_scratch_bytes(const void *state)
 {
     const knn_state *s = state;
-    return an_knn_row_scratch_bytes(s->nb.index, s->nb.k) + s->nb.k * (sizeof(double) + sizeof(size_t));
+    return an_knn_row_scratch_bytes(s->nb.index, s->nb.k) +
+           s->nb.k * (sizeof(double) + sizeof(size_t));
 }
 
 static void knn_score_row(const void *state, const double *row, void *scratch, double *score)
@@ -145,7 +146,8 @@ static void knn_score_row(const void *state, const double *row, void *scratch, d
         *score = NAN;
         return;
     }
-    double *dist = (double *)((unsigned char *)scratch + an_knn_row_scratch_bytes(s->nb.index, s->nb.k));
+    double *dist =
+        (double *)((unsigned char *)scratch + an_knn_row_scratch_bytes(s->nb.index, s->nb.k));
     size_t *index = (size_t *)(dist + s->nb.k);
     an_knn_query_row(s->nb.index, row, s->nb.k, scratch, dist, index);
     *score = combine(s, dist);

@@ -258,7 +258,8 @@ static const char *lof_cannot_score(const void *state)
 static size_t lof_scratch_bytes(const void *state)
 {
     const lof_state *s = state;
-    return an_knn_row_scratch_bytes(s->nb.index, s->nb.k) + s->nb.k * (2 * sizeof(double) + sizeof(size_t));
+    return an_knn_row_scratch_bytes(s->nb.index, s->nb.k) +
+           s->nb.k * (2 * sizeof(double) + sizeof(size_t));
 }
 
 static void lof_score_row(const void *state, const double *row, void *scratch, double *score)

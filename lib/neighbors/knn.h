@@ -7,7 +7,7 @@
  * serve several indexes and detectors. The index adds what searching
  * needs: for "brute", the column means, a scale and the squared norms
  * of the centred, scaled rows; for "kd_tree", a tree over a permutation of the rows;
- * for the small sets' scan, the rows column by column.
+ * for the small sets' scan, a copy of the rows in tiles of 32.
  *
  * Every answer is exact and the same for every algorithm and thread count:
  * the k rows with the smallest squared Euclidean distance, computed as
