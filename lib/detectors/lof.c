@@ -165,7 +165,7 @@ static anoma_status self_neighbours(const lof_state *s, size_t n_threads, double
 {
     size_t n = an_nb_rows_count(&s->nb), k = s->nb.k;
     *index = NULL;
-    if (s->nb.index->algorithm == AN_KNN_KD_TREE || s->nb.index->algorithm == AN_KNN_SMALL) {
+    if (s->nb.index->algorithm == AN_KNN_KD_TREE) {
         size_t *wide = an_malloc_array(n, k * sizeof(size_t));
         if (!wide)
             return an_no_memory();

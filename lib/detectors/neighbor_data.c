@@ -498,8 +498,7 @@ void an_nb_describe(const an_nb_detector *s, const char *extra, an_strbuf *out)
         an_strbuf_printf(out, " (borrowed: the caller's matrix)");
     an_strbuf_printf(out, ", k = %zu neighbours%s, search: %s\n", s->k, extra,
                      s->index->algorithm == AN_KNN_KD_TREE  ? "kd_tree"
-                     : s->index->algorithm == AN_KNN_SMALL  ? "kd_tree, small-set self-query scan"
-                     : s->index->algorithm == AN_KNN_SMALL_WIDE ? "small-set scan"
+                     : an_knn_is_small(s->index)            ? "small-set scan"
                      : s->index->algorithm == AN_KNN_SORTED ? "sorted column"
                                                             : "brute");
 }

@@ -96,7 +96,6 @@ typedef struct brute_job {
     size_t first, m, k;
     size_t group;    /* queries per group: QUERY_GROUP, or fewer (group_size) */
     double c;        /* the relative error bound, 8 (d + 8) FLT_EPSILON */
-    double max_norm; /* the largest squared norm of an indexed row (scaled units) */
     int filter;      /* AN_BRUTE_FILTER_*: how a row's block is scanned */
     worker *workers;
     double *dist;
@@ -316,7 +315,7 @@ static double starting_limit(const brute_job *job, float *a, size_t cols, size_t
     if (skip < cols)
         a[skip] = own;
     double bound[STARTER_GROUPS], lo[STARTER_GROUPS], hi[STARTER_GROUPS];
-    double add = 2 * slack + 2 * job->c * job->max_norm;
+    double add = 2 * slack + 2 * job->c * job->ix->max_norm;
     for (size_t g = 0; g < STARTER_GROUPS; g++)
         bound[g] = best[g] == -INFINITY ? INFINITY : base - 2.0 * (double)best[g] + add;
     return kth_smallest(bound, STARTER_GROUPS, job->k - 1, lo, hi);
@@ -556,14 +555,8 @@ anoma_status an_knn_brute_query_with(int filter, const an_knn_index *ix, const d
     size_t group = group_size(m, n_threads);
     size_t blocks = (m + group - 1) / group;
     size_t workers = an_parallel_workers(blocks, n_threads, 1);
-    double max_norm = 0;
-    for (size_t i = 0; i < ix->n; i++)
-        max_norm = ix->norms[i] > max_norm ? ix->norms[i] : max_norm;
-    brute_job job = {ix,       q,      first,
-                     m,        k,      group,
-                     8.0 * (double)(ix->d + 8) * FLT_EPSILON,
-                     max_norm, filter, AN_NEW_ZEROED(worker, workers),
-                     dist,     index};
+    brute_job job = {ix, q, first, m, k, group, 8.0 * (double)(ix->d + 8) * FLT_EPSILON,
+                     filter, AN_NEW_ZEROED(worker, workers), dist, index};
     if (!job.workers)
         return an_no_memory();
     int ok = 1;

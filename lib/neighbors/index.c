@@ -85,6 +85,7 @@ static anoma_status build_brute(an_knn_index *ix)
             s += t * t;
         }
         ix->norms[i] = s;
+        ix->max_norm = s > ix->max_norm ? s : ix->max_norm;
     }
     return ANOMA_OK;
 }
@@ -97,10 +98,9 @@ anoma_status an_knn_build(an_knn_index *ix, const double *x, size_t n, size_t d,
     ix->n = n;
     ix->d = d;
     ix->algorithm = an_knn_resolve(choice, n, d);
-    int small = ix->algorithm == AN_KNN_SMALL || ix->algorithm == AN_KNN_SMALL_WIDE;
     anoma_status st = ix->algorithm == AN_KNN_BRUTE     ? build_brute(ix)
                       : ix->algorithm == AN_KNN_SORTED ? an_sorted_build(ix)
-                      : small                          ? an_small_build(ix)
+                      : an_knn_is_small(ix)            ? an_small_build(ix)
                                                        : an_kd_build(ix);
     if (st != ANOMA_OK)
         an_knn_free(ix);
@@ -137,7 +137,7 @@ static void search_row(const an_knn_index *ix, const double *row, size_t exclude
 
 size_t an_knn_row_scratch_bytes(const an_knn_index *ix, size_t k)
 {
-    if (ix && (ix->algorithm == AN_KNN_SMALL || ix->algorithm == AN_KNN_SMALL_WIDE))
+    if (ix && an_knn_is_small(ix))
         return an_small_row_scratch_bytes(ix, k);
     return k * sizeof(an_nb); /* the heap (no index: no row query) */
 }
@@ -148,7 +148,7 @@ void an_knn_query_row(const an_knn_index *ix, const double *row, size_t k, void 
     if (ix->algorithm == AN_KNN_SORTED &&
         an_sorted_search_direct(ix, row, SIZE_MAX, k, dist, index))
         return;
-    if (ix->algorithm == AN_KNN_SMALL || ix->algorithm == AN_KNN_SMALL_WIDE) {
+    if (an_knn_is_small(ix)) {
         an_small_query_row(ix, row, k, scratch, dist, index);
         return;
     }
@@ -275,7 +275,7 @@ static anoma_status query(const an_knn_index *ix, const double *q, size_t first,
         return ANOMA_OK;
     if (ix->algorithm == AN_KNN_BRUTE)
         return an_knn_brute_query(ix, q, first, m, k, n_threads, dist, index);
-    if (ix->algorithm == AN_KNN_SMALL || ix->algorithm == AN_KNN_SMALL_WIDE)
+    if (an_knn_is_small(ix))
         return q ? an_small_query(ix, q, m, k, n_threads, dist, index)
                  : an_small_self_query(ix, first, m, k, n_threads, dist, index);
     size_t workers = an_parallel_workers(m, n_threads, MIN_TREE_QUERIES);

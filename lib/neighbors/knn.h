@@ -85,6 +85,7 @@ typedef struct an_knn_index {
     /* brute */
     double *mean;  /* d column means: rows are centred before the GEMM */
     double scale;  /* a power of two: centred values times it lie in [-1, 1] */
+    double max_norm; /* the largest of norms (brute.c's starting limit) */
     double *norms; /* n squared norms of the centred, scaled rows */
     /* kd_tree and sorted */
     size_t *perm;        /* n row indices, each node's rows contiguous (sorted: by value) */
@@ -101,6 +102,12 @@ typedef struct an_knn_index {
                      tiles of 32 rows stored column by column (small.c) */
     size_t n_pad; /* n rounded up to small.c's block of rows */
 } an_knn_index;
+
+/* Whether ix is the small sets' scan (small or small_wide: one index). */
+static inline int an_knn_is_small(const an_knn_index *ix)
+{
+    return ix->algorithm == AN_KNN_SMALL || ix->algorithm == AN_KNN_SMALL_WIDE;
+}
 
 /* The algorithm a choice resolves to for n x d data: auto gives
  * AN_KNN_SORTED for d == 1, AN_KNN_SMALL for 2 to 9 columns and at most

@@ -144,7 +144,7 @@ static void test_row_batch_and_reload_agree(void)
     }
     char text[2048];
     CHECK_OK(anoma_model_describe(m, text, sizeof text, NULL));
-    CHECK(strstr(text, "k = 7 neighbours") && strstr(text, "kd_tree"));
+    CHECK(strstr(text, "k = 7 neighbours") && strstr(text, "search: small-set scan"));
     CHECK(anoma_model_memory_bytes(m) > rows * cols * sizeof(double));
     anoma_model_free(back);
     anoma_model_free(m);
