@@ -75,7 +75,7 @@ int main(int argc, char **argv)
         memcpy(&bits, &dist[i], sizeof bits);
         hash = (hash * 1000003u + index[i]) ^ bits;
     }
-    printf("%s %s %zu x %zu k=%zu best CPU %.4f s answer %016llx\n", argv[1], algo, n, d, k, best, hash);
+    printf("%s %s %zu x %zu k=%zu best CPU %.6f s answer %016llx\n", argv[1], algo, n, d, k, best, hash);
     an_knn_free(&ix);
     free(x);
     free(dist);

@@ -5,7 +5,10 @@ asserts a time. For short calls (a few ms) where bench/lof.py's single
 cold call rounds to 0.00 s.
 
     OPENBLAS_NUM_THREADS=1 ANOMA_LIBRARY=build-bench/lib/libanoma.so \\
-        /usr/bin/python3 bench/lof_ratio.py SET [N=30]
+        /usr/bin/python3 bench/lof_ratio.py SET [N=30] [novelty]
+
+With `novelty`, novelty mode as bench/lof.py times it: fit, then
+score_samples of 2000 new rows (rows of the set moved by 1e-3).
 
 SET: a name in /work/shared/data (ANOMA_SHARED_DATA) or a CSV path; the
 columns label, is_anomaly and timestamp are dropped.
@@ -42,8 +45,14 @@ def main():
     X = np.ascontiguousarray(
         df.drop(columns=[c for c in df.columns if c in ("label", "is_anomaly", "timestamp")])
         .to_numpy(float))
-    theirs = best_cpu(lambda: SkLOF(n_jobs=1).fit_predict(X), n)
-    ours = best_cpu(lambda: anoma.LocalOutlierFactor(n_jobs=1).fit_predict(X), n)
+    if len(sys.argv) > 3 and sys.argv[3] == "novelty":
+        new = X[np.random.default_rng(1).integers(0, len(X), 2000)] + 1e-3
+        theirs = best_cpu(lambda: SkLOF(n_jobs=1, novelty=True).fit(X).score_samples(new), n)
+        ours = best_cpu(
+            lambda: anoma.LocalOutlierFactor(n_jobs=1, novelty=True).fit(X).score_samples(new), n)
+    else:
+        theirs = best_cpu(lambda: SkLOF(n_jobs=1).fit_predict(X), n)
+        ours = best_cpu(lambda: anoma.LocalOutlierFactor(n_jobs=1).fit_predict(X), n)
     print(f"{os.path.basename(path)} {X.shape} sk {theirs * 1e3:.3f} ms  ours {ours * 1e3:.3f} ms"
           f"  ratio {theirs / ours:.2f}x")
 

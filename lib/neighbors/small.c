@@ -64,6 +64,8 @@
 enum { BLOCK_ROWS = 32 };
 /* Candidates ordered by counting (quadratic) at most; more go through a heap. */
 enum { RANK_LIMIT = 192 };
+/* Queries whose first pass shares one read of the copy (AVX-512). */
+enum { PASS_QUERIES = 4 };
 /* Queries per chunk below which a thread costs more than it saves. */
 enum { MIN_SMALL_QUERIES = 64 };
 
@@ -131,13 +133,37 @@ static size_t compress_generic(const double *d2, size_t n_pad, double t, double 
 }
 
 #ifdef AN_SMALL_HAVE_AVX512
+/* A tile's four sums of one query into d2 and its groups' least
+ * (NaN at `self`). */
+__attribute__((target("avx512f"), always_inline)) static inline void
+tile_done(__m512d s0, __m512d s1, __m512d s2, __m512d s3, size_t b, size_t self,
+          size_t stripe_rows, double *d2, double *gmin)
+{
+    __m512d s[4] = {s0, s1, s2, s3};
+    if (self - b < BLOCK_ROWS) {
+        size_t v = (self - b) / 8;
+        s[v] = _mm512_mask_mov_pd(s[v], (__mmask8)(1u << ((self - b) % 8)),
+                                  _mm512_set1_pd(NAN));
+    }
+    double *m = gmin + b / stripe_rows * 32;
+    for (size_t v = 0; v < 4; v++) {
+        _mm512_storeu_pd(d2 + b + 8 * v, s[v]);
+        /* min_pd gives its second operand where either is NaN */
+        _mm512_storeu_pd(m + 8 * v, _mm512_min_pd(s[v], _mm512_loadu_pd(m + 8 * v)));
+    }
+}
+
+__attribute__((target("avx512f"))) static void fill_groups(double *gmin, size_t n_groups)
+{
+    for (size_t g = 0; g < n_groups; g += 8)
+        _mm512_storeu_pd(gmin + g, _mm512_set1_pd(INFINITY));
+}
+
 __attribute__((target("avx512f"))) static void
 distances_avx512(const double *cols, size_t n_pad, size_t d, const double *q, size_t self,
                  size_t stripe_rows, double *d2, double *gmin, size_t n_groups)
 {
-    const __m512d inf = _mm512_set1_pd(INFINITY), nan = _mm512_set1_pd(NAN);
-    for (size_t g = 0; g < n_groups; g += 8)
-        _mm512_storeu_pd(gmin + g, inf);
+    fill_groups(gmin, n_groups);
     for (size_t b = 0; b < n_pad; b += BLOCK_ROWS) {
         __m512d s0 = _mm512_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
         for (size_t j = 0; j < d; j++) {
@@ -152,17 +178,42 @@ distances_avx512(const double *cols, size_t n_pad, size_t d, const double *q, si
             s2 = _mm512_add_pd(s2, _mm512_mul_pd(u2, u2));
             s3 = _mm512_add_pd(s3, _mm512_mul_pd(u3, u3));
         }
-        __m512d s[4] = {s0, s1, s2, s3};
-        if (self - b < BLOCK_ROWS) {
-            size_t v = (self - b) / 8;
-            s[v] = _mm512_mask_mov_pd(s[v], (__mmask8)(1u << ((self - b) % 8)), nan);
+        tile_done(s0, s1, s2, s3, b, self, stripe_rows, d2, gmin);
+    }
+}
+
+/* Pass one of PASS_QUERIES queries at once: each tile's values, loaded
+ * once, serve them all. One query a pass reads the whole copy for each
+ * query and waits on the loads once the copy is past the first-level
+ * cache (pima's 768 x 8 is 48 KiB, ionosphere's 351 x 32 90 KiB). The
+ * same operations in the same order for each query, so the same bits. */
+__attribute__((target("avx512f"))) static void
+distances_pass_avx512(const double *cols, size_t n_pad, size_t d, const double *const *q,
+                      const size_t *self, size_t stripe_rows, double *const *d2,
+                      double *const *gmin, size_t n_groups)
+{
+    for (size_t a = 0; a < PASS_QUERIES; a++)
+        fill_groups(gmin[a], n_groups);
+    for (size_t b = 0; b < n_pad; b += BLOCK_ROWS) {
+        __m512d s[PASS_QUERIES][4];
+        for (size_t a = 0; a < PASS_QUERIES; a++)
+            for (size_t v = 0; v < 4; v++)
+                s[a][v] = _mm512_setzero_pd();
+        for (size_t j = 0; j < d; j++) {
+            const double *col = cols + tile_at(b, j, d);
+            __m512d x[4] = {_mm512_loadu_pd(col), _mm512_loadu_pd(col + 8),
+                            _mm512_loadu_pd(col + 16), _mm512_loadu_pd(col + 24)};
+            for (size_t a = 0; a < PASS_QUERIES; a++) {
+                __m512d qj = _mm512_set1_pd(q[a][j]);
+                for (size_t v = 0; v < 4; v++) {
+                    __m512d u = _mm512_sub_pd(qj, x[v]);
+                    s[a][v] = _mm512_add_pd(s[a][v], _mm512_mul_pd(u, u));
+                }
+            }
         }
-        double *m = gmin + b / stripe_rows * 32;
-        for (size_t v = 0; v < 4; v++) {
-            _mm512_storeu_pd(d2 + b + 8 * v, s[v]);
-            /* min_pd gives its second operand where either is NaN */
-            _mm512_storeu_pd(m + 8 * v, _mm512_min_pd(s[v], _mm512_loadu_pd(m + 8 * v)));
-        }
+        for (size_t a = 0; a < PASS_QUERIES; a++)
+            tile_done(s[a][0], s[a][1], s[a][2], s[a][3], b, self[a], stripe_rows, d2[a],
+                      gmin[a]);
     }
 }
 
@@ -350,20 +401,30 @@ static query_space carve(void *block, size_t n_pad, size_t n_groups, size_t k)
     return w;
 }
 
-/* One query q (leaving out row `self`, SIZE_MAX for none) into dist and
- * index. `near` holds n_near distinct rows, k + 1 with a row left out and
- * k without, for T when there are fewer groups than k. */
-static void query_one(int kernel, const an_knn_index *ix, const double *q, size_t self,
-                      size_t k, size_t stripe_rows, size_t n_groups, const size_t *near,
-                      size_t n_near, query_space w, double *dist, size_t *index)
+/* Pass one of one query: every row's distance into w.d2, each group's
+ * least into w.gmin. */
+static void distances_one(int kernel, const an_knn_index *ix, const double *q, size_t self,
+                          size_t stripe_rows, size_t n_groups, query_space w)
 {
-    size_t n_pad = ix->n_pad, d = ix->d, c;
 #ifdef AN_SMALL_HAVE_AVX512
-    if (kernel == AN_SMALL_AVX512)
-        distances_avx512(ix->cols, n_pad, d, q, self, stripe_rows, w.d2, w.gmin, n_groups);
-    else
+    if (kernel == AN_SMALL_AVX512) {
+        distances_avx512(ix->cols, ix->n_pad, ix->d, q, self, stripe_rows, w.d2, w.gmin,
+                         n_groups);
+        return;
+    }
 #endif
-        distances_generic(ix->cols, n_pad, d, q, self, stripe_rows, w.d2, w.gmin, n_groups);
+    distances_generic(ix->cols, ix->n_pad, ix->d, q, self, stripe_rows, w.d2, w.gmin, n_groups);
+}
+
+/* The rest of query q (leaving out row `self`, SIZE_MAX for none) after
+ * its pass one, into dist and index. `near` holds n_near distinct rows,
+ * k + 1 with a row left out and k without, for T when there are fewer
+ * groups than k. */
+static void finish_query(int kernel, const an_knn_index *ix, const double *q, size_t self,
+                         size_t k, size_t n_groups, const size_t *near, size_t n_near,
+                         query_space w, double *dist, size_t *index)
+{
+    size_t n_pad = ix->n_pad, c;
     double t; /* k groups' least rows: k rows within their k-th */
 #ifdef AN_SMALL_HAVE_AVX512
     if (kernel == AN_SMALL_AVX512 && n_groups >= k)
@@ -397,36 +458,74 @@ static void query_one(int kernel, const an_knn_index *ix, const double *q, size_
     }
 }
 
+/* A worker's space: one query_space, the d2 and gmin of PASS_QUERIES - 1
+ * more queries (a shared pass one), then k + 1 rows `near`. */
+static size_t worker_bytes_for(size_t n_pad, size_t n_groups, size_t k)
+{
+    return query_bytes(n_pad, n_groups, k) +
+           (PASS_QUERIES - 1) * (n_pad + n_groups) * sizeof(double) + (k + 1) * sizeof(size_t);
+}
+
 static void small_range(void *ctx, size_t begin, size_t end, size_t worker)
 {
     const small_job *job = ctx;
     const an_knn_index *ix = job->ix;
-    size_t n = ix->n, d = ix->d, k = job->k;
+    size_t n = ix->n, n_pad = ix->n_pad, n_groups = job->n_groups, d = ix->d, k = job->k;
     unsigned char *block = job->work + worker * job->worker_bytes;
-    query_space w = carve(block, ix->n_pad, job->n_groups, k);
-    size_t *near = (size_t *)(void *)(block + query_bytes(ix->n_pad, job->n_groups, k)); /* k + 1 */
+    query_space w[PASS_QUERIES];
+    w[0] = carve(block, n_pad, n_groups, k);
+    double *more = (double *)(void *)(block + query_bytes(n_pad, n_groups, k));
+    for (size_t a = 1; a < PASS_QUERIES; a++) { /* the rest shared: used one query at a time */
+        w[a] = w[0];
+        w[a].d2 = more + (a - 1) * (n_pad + n_groups);
+        w[a].gmin = w[a].d2 + n_pad;
+    }
+    size_t *near = (size_t *)(void *)(more + (PASS_QUERIES - 1) * (n_pad + n_groups)); /* k + 1 */
     int have_near = 0;
     /* new rows leave out no row, so k rows bound T where a self-query needs k + 1 */
     size_t n_near = job->q ? k : k + 1;
-    for (size_t slot = begin; slot < end; slot++) {
-        size_t i = job->q ? SIZE_MAX : job->first + slot;
-        size_t out = slot;
-        const double *q = job->q ? job->q + slot * d : ix->x + i * d;
-        if (!have_near && job->q) { /* any k rows */
-            for (size_t t = 0; t < k; t++)
-                near[t] = t;
-        } else if (!have_near) { /* the k + 1 rows next to it in index order */
-            size_t s0 = i < n - (k + 1) ? i : n - (k + 1);
-            for (size_t t = 0; t <= k; t++)
-                near[t] = s0 + t;
+    for (size_t slot = begin; slot < end;) {
+        const double *q[PASS_QUERIES];
+        size_t self[PASS_QUERIES];
+        size_t take = 1;
+#ifdef AN_SMALL_HAVE_AVX512
+        if (job->kernel == AN_SMALL_AVX512 && end - slot >= PASS_QUERIES)
+            take = PASS_QUERIES;
+#endif
+        for (size_t a = 0; a < take; a++) {
+            self[a] = job->q ? SIZE_MAX : job->first + slot + a;
+            q[a] = job->q ? job->q + (slot + a) * d : ix->x + self[a] * d;
         }
-        double *dist = job->dist + out * k;
-        size_t *index = job->index + out * k;
-        query_one(job->kernel, ix, q, i, k, job->stripe_rows, job->n_groups, near, n_near, w,
-                  dist, index);
-        memcpy(near, index, k * sizeof *near);
-        near[k] = i;
-        have_near = 1;
+#ifdef AN_SMALL_HAVE_AVX512
+        if (take == PASS_QUERIES) {
+            double *d2[PASS_QUERIES], *gmin[PASS_QUERIES];
+            for (size_t a = 0; a < PASS_QUERIES; a++) {
+                d2[a] = w[a].d2;
+                gmin[a] = w[a].gmin;
+            }
+            distances_pass_avx512(ix->cols, n_pad, d, q, self, job->stripe_rows, d2, gmin,
+                                  n_groups);
+        } else
+#endif
+            distances_one(job->kernel, ix, q[0], self[0], job->stripe_rows, n_groups, w[0]);
+        for (size_t a = 0; a < take; a++, slot++) {
+            size_t i = self[a];
+            if (!have_near && job->q) { /* any k rows */
+                for (size_t t = 0; t < k; t++)
+                    near[t] = t;
+            } else if (!have_near) { /* the k + 1 rows next to it in index order */
+                size_t s0 = i < n - (k + 1) ? i : n - (k + 1);
+                for (size_t t = 0; t <= k; t++)
+                    near[t] = s0 + t;
+            }
+            double *dist = job->dist + slot * k;
+            size_t *index = job->index + slot * k;
+            finish_query(job->kernel, ix, q[a], i, k, n_groups, near, n_near, w[a], dist,
+                         index);
+            memcpy(near, index, k * sizeof *near);
+            near[k] = i;
+            have_near = 1;
+        }
     }
 }
 
@@ -451,7 +550,7 @@ static anoma_status scan(int kernel, const an_knn_index *ix, const double *q, si
     size_t workers = an_parallel_workers(m, n_threads, MIN_SMALL_QUERIES);
     size_t stripe_rows, n_groups;
     plan_groups(ix->n_pad, k, &stripe_rows, &n_groups);
-    size_t worker_bytes = query_bytes(ix->n_pad, n_groups, k) + (k + 1) * sizeof(size_t);
+    size_t worker_bytes = worker_bytes_for(ix->n_pad, n_groups, k);
     unsigned char *work = an_malloc_array(workers, worker_bytes);
     if (!work)
         return an_no_memory();
@@ -505,8 +604,9 @@ void an_small_query_row(const an_knn_index *ix, const double *row, size_t k, voi
     if (n_groups < k)
         for (size_t t = 0; t < k; t++)
             near[t] = t;
-    query_one(an_small_kernel_best(), ix, row, SIZE_MAX, k, stripe_rows, n_groups, near, k, w,
-              dist, index);
+    int kernel = an_small_kernel_best();
+    distances_one(kernel, ix, row, SIZE_MAX, stripe_rows, n_groups, w);
+    finish_query(kernel, ix, row, SIZE_MAX, k, n_groups, near, k, w, dist, index);
 }
 
 anoma_status an_small_self_query_with(int kernel, const an_knn_index *ix, size_t first, size_t m,
