@@ -38,6 +38,7 @@ void an_knn_free(an_knn_index *ix)
     an_free(ix->bounds);
     an_free(ix->block_bounds);
     an_free(ix->cols);
+    an_free(ix->fcols);
     memset(ix, 0, sizeof *ix);
 }
 
@@ -53,13 +54,12 @@ size_t an_knn_memory(const an_knn_index *ix)
     bytes += ix->n_block_leaves * 2 * ix->d * 8 * sizeof(double);
     if (ix->cols)
         bytes += ix->n_pad * ix->d * sizeof(double);
+    if (ix->fcols)
+        bytes += ix->n_pad * ix->d * sizeof(float);
     return bytes;
 }
 
-/* Column means, the power-of-two scale that brings every centred value
- * into [-1, 1], and the scaled squared norms of the centred rows (brute.c
- * says why it centres and scales). */
-static anoma_status build_brute(an_knn_index *ix)
+anoma_status an_knn_centre(an_knn_index *ix)
 {
     size_t n = ix->n, d = ix->d;
     ix->mean = AN_NEW_ZEROED(double, d);
@@ -77,7 +77,10 @@ static anoma_status build_brute(an_knn_index *ix)
     int e = 0;
     if (widest > 0)
         frexp(widest, &e); /* widest < 2^e */
-    ix->scale = ldexp(1.0, -e);
+    /* at most 2^900: values near the bottom of double's range would take
+     * the scale to infinity (their float values underflow instead, an
+     * error the filters' absolute term covers) */
+    ix->scale = ldexp(1.0, e < -900 ? 900 : -e);
     for (size_t i = 0; i < n; i++) {
         double s = 0;
         for (size_t j = 0; j < d; j++) {
@@ -98,7 +101,7 @@ anoma_status an_knn_build(an_knn_index *ix, const double *x, size_t n, size_t d,
     ix->n = n;
     ix->d = d;
     ix->algorithm = an_knn_resolve(choice, n, d);
-    anoma_status st = ix->algorithm == AN_KNN_BRUTE     ? build_brute(ix)
+    anoma_status st = ix->algorithm == AN_KNN_BRUTE     ? an_knn_centre(ix)
                       : ix->algorithm == AN_KNN_SORTED ? an_sorted_build(ix)
                       : an_knn_is_small(ix)            ? an_small_build(ix)
                                                        : an_kd_build(ix);

@@ -101,6 +101,8 @@ typedef struct an_knn_index {
     double *cols; /* the rows in index order, n_pad of them (NaN past n), in
                      tiles of 32 rows stored column by column (small.c) */
     size_t n_pad; /* n rounded up to small.c's block of rows */
+    float *fcols; /* with AVX-512: cols centred and scaled (mean, scale), in single
+                     precision, the same tiles (small.c's filter) */
 } an_knn_index;
 
 /* Whether ix is the small sets' scan (small or small_wide: one index). */
@@ -229,6 +231,11 @@ anoma_status an_small_query_with(int kernel, const an_knn_index *ix, const doubl
                                  size_t k, size_t n_threads, double *dist, size_t *index);
 /* The column copy the scan reads (an_knn_build for small and small_wide). */
 anoma_status an_small_build(an_knn_index *ix);
+/* Column means, the power-of-two scale that brings every centred value
+ * into [-1, 1], and the scaled squared norms of the centred rows and the
+ * largest of them (the brute filter's and the small scan's single
+ * precision, brute.c and small.c say why they centre and scale). */
+anoma_status an_knn_centre(an_knn_index *ix);
 /* One new row through the same scan, allocating nothing: the row query of
  * small and small_wide, with an_small_row_scratch_bytes of scratch. */
 size_t an_small_row_scratch_bytes(const an_knn_index *ix, size_t k);

@@ -247,6 +247,39 @@ static void test_small_scan_edges(void)
     }
 }
 
+/* The small scan's single-precision filter (small.c) where single
+ * precision cannot tell rows apart, every algorithm against the
+ * reference: columns sixteen orders of magnitude apart with steps of
+ * 1e-9 in the small one, values near the bottom of double's range (a
+ * scale of 2^-e would be infinite: the filters' values underflow), queries far out (|q'|^2 past
+ * 2^100: the double pass) and out but within the filter (its error bound
+ * wider than the rows' spacing: every row a candidate). */
+static void test_small_float_filter(void)
+{
+    size_t n = 600, d = 3, m = 12;
+    double *x = test_tied_rows(n, d, 4, 0, 90), *q = test_tied_rows(m, d, 4, 0, 91);
+    for (size_t i = 0; i < n + m; i++) {
+        double *r = i < n ? x + i * d : q + (i - n) * d;
+        r[0] *= 1e8;
+        r[1] += (double)(i % 7) * 1e-9;
+    }
+    memcpy(q, x + 5 * d, d * sizeof *q);
+    q[1 * d] = 1e150; /* far out: the double pass */
+    q[2 * d + 1] = -3e149;
+    q[3 * d] = 1e12; /* out, within the filter */
+    q[4 * d + 2] = -5e11;
+    check_data(x, n, d, q, m, 20);
+    check_data(x, n, d, q, m, 1);
+    for (size_t i = 0; i < n * d; i++) /* the bottom of double's range */
+        x[i] *= 1e-316;
+    for (size_t i = 0; i < m * d; i++)
+        q[i] *= 1e-316;
+    memcpy(q, x + 5 * d, d * sizeof *q);
+    check_data(x, n, d, q, m, 20);
+    free(x);
+    free(q);
+}
+
 /* m new rows q through a small or small_wide index, every thread count
  * and kernel, against the reference answer rd, ri (ed, ei: work). */
 static void check_small_index(const an_knn_index *ix, const double *q, size_t m, size_t k,
@@ -516,6 +549,7 @@ int main(void)
     RUN(test_many_copies);
     RUN(test_small_scan_edges);
     RUN(test_small_new_rows);
+    RUN(test_small_float_filter);
     RUN(test_self_query_ranges);
     RUN(test_distinct_column);
     RUN(test_far_from_origin);
