@@ -489,7 +489,11 @@ static void test_wide_ranges(void)
 static void test_auto_rule(void)
 {
     CHECK(an_knn_resolve(AN_KNN_AUTO, 1000, AN_KNN_KD_MAX_FEATURES) == AN_KNN_SMALL);
-    CHECK(an_knn_resolve(AN_KNN_AUTO, AN_KNN_SMALL_MAX_ROWS, 2) == AN_KNN_SMALL);
+    CHECK(an_knn_resolve(AN_KNN_AUTO, AN_KNN_SMALL_MAX_ROWS, 3) == AN_KNN_SMALL);
+    CHECK(an_knn_resolve(AN_KNN_AUTO, AN_KNN_SMALL_MAX_ROWS_2D, 2) == AN_KNN_SMALL);
+    CHECK(an_knn_resolve(AN_KNN_AUTO, AN_KNN_SMALL_MAX_ROWS_2D + 1, 2) == AN_KNN_KD_TREE);
+    CHECK(an_knn_resolve(AN_KNN_AUTO, 3772, 6) == AN_KNN_SMALL);   /* thyroid */
+    CHECK(an_knn_resolve(AN_KNN_AUTO, 7200, 6) == AN_KNN_KD_TREE); /* annthyroid */
     CHECK(an_knn_resolve(AN_KNN_AUTO, AN_KNN_SMALL_MAX_ROWS + 1, AN_KNN_KD_MAX_FEATURES) ==
           AN_KNN_KD_TREE);
     CHECK(an_knn_resolve(AN_KNN_AUTO, 500, AN_KNN_KD_MAX_FEATURES + 1) == AN_KNN_SMALL_WIDE);
