@@ -15,30 +15,9 @@
  *
  * A data set to a raw file: numpy's X.astype("float64").tofile(FILE). */
 #include "neighbors/knn.h"
+#include "raw_rows.h"
 
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-static double cpu_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static unsigned long long answer_hash(const double *dist, const size_t *index, size_t count)
-{
-    unsigned long long hash = 0;
-    for (size_t i = 0; i < count; i++) {
-        unsigned long long bits;
-        memcpy(&bits, &dist[i], sizeof bits);
-        hash = (hash * 1000003u + index[i]) ^ bits;
-    }
-    return hash;
-}
 
 int main(int argc, char **argv)
 {
@@ -49,18 +28,12 @@ int main(int argc, char **argv)
     size_t d = strtoul(argv[2], NULL, 10), k = argc > 3 ? strtoul(argv[3], NULL, 10) : 20;
     int reps = argc > 4 ? atoi(argv[4]) : 5;
     size_t m = argc > 5 ? strtoul(argv[5], NULL, 10) : 2000;
-    FILE *f = fopen(argv[1], "rb");
-    if (!f || fseek(f, 0, SEEK_END) != 0)
-        return 1;
-    long bytes = ftell(f);
-    rewind(f);
-    size_t n = (size_t)bytes / sizeof(double) / d;
-    double *x = malloc(n * d * sizeof *x), *q = malloc(m * d * sizeof *q);
+    size_t n = 0;
+    double *x = read_raw_rows(argv[1], d, &n), *q = malloc(m * d * sizeof *q);
     double *dist = malloc(m * k * sizeof *dist);
     size_t *index = malloc(m * k * sizeof *index);
-    if (!x || !q || !dist || !index || fread(x, sizeof *x, n * d, f) != n * d)
+    if (!x || !q || !dist || !index)
         return 1;
-    fclose(f);
     uint64_t s = 1;
     for (size_t i = 0; i < m; i++) {
         s = s * 6364136223846793005u + 1442695040888963407u;

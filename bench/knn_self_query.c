@@ -11,24 +11,12 @@
  *        build-bench/lib/libanoma_internal.a -lopenblas -lz -lm -lpthread -o /tmp/ksq
  *     OPENBLAS_NUM_THREADS=1 /tmp/ksq FILE COLS [K=20] [REPS=3] [ALGORITHM=brute]
  *
- * ALGORITHM: brute, kd_tree, small (the KD-tree index with small.c's
- * scan), small_wide (the scan without a tree) or auto (auto: a sorted column for one feature, small up to
- * 2000 rows of 2 to 9 features).
+ * ALGORITHM: brute, kd_tree, small or small_wide (small.c's scan) or
+ * auto (the rule in knn.h).
  *
  * A data set to a raw file: numpy's X.astype("float64").tofile(FILE). */
 #include "neighbors/knn.h"
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-static double cpu_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#include "raw_rows.h"
 
 int main(int argc, char **argv)
 {
@@ -44,17 +32,14 @@ int main(int argc, char **argv)
                               : !strcmp(algo, "small")   ? AN_KNN_SMALL
                               : !strcmp(algo, "small_wide") ? AN_KNN_SMALL_WIDE
                                                          : AN_KNN_BRUTE;
-    FILE *f = fopen(argv[1], "rb");
-    if (!f || fseek(f, 0, SEEK_END) != 0)
+    size_t n = 0;
+    double *x = read_raw_rows(argv[1], d, &n);
+    if (!x)
         return 1;
-    long bytes = ftell(f);
-    rewind(f);
-    size_t n = (size_t)bytes / sizeof(double) / d;
-    double *x = malloc(n * d * sizeof *x), *dist = malloc(n * k * sizeof *dist);
+    double *dist = malloc(n * k * sizeof *dist);
     size_t *index = malloc(n * k * sizeof *index);
-    if (!x || !dist || !index || fread(x, sizeof *x, n * d, f) != n * d)
+    if (!dist || !index)
         return 1;
-    fclose(f);
     an_knn_index ix;
     if (an_knn_build(&ix, x, n, d, choice) != ANOMA_OK)
         return 1;
@@ -69,12 +54,7 @@ int main(int argc, char **argv)
         double t = cpu_seconds() - t0;
         best = t < best ? t : best;
     }
-    unsigned long long hash = 0;
-    for (size_t i = 0; i < n * k; i++) {
-        unsigned long long bits;
-        memcpy(&bits, &dist[i], sizeof bits);
-        hash = (hash * 1000003u + index[i]) ^ bits;
-    }
+    unsigned long long hash = answer_hash(dist, index, n * k);
     printf("%s %s %zu x %zu k=%zu best CPU %.6f s answer %016llx\n", argv[1], algo, n, d, k, best, hash);
     an_knn_free(&ix);
     free(x);
