@@ -384,6 +384,55 @@ block_distances(const double *block, size_t m, size_t d, const double *q, size_t
     return sum;
 }
 
+/* ranks[a]: for each row of block a, how many of the leaf's m rows in d2
+ * are strictly nearer (NaN: none, and counted by none). Each row's
+ * distance is broadcast once and compared with all `blocks` blocks held
+ * in registers; blocks is a constant where this is inlined. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+rank_nearer_avx512(const double *d2, size_t m, size_t blocks, __m512i *ranks)
+{
+    const __m512i one = _mm512_set1_epi64(1);
+    __m512d x[LEAF_BLOCKS];
+    __m512i r[LEAF_BLOCKS];
+    for (size_t a = 0; a < blocks; a++) {
+        x[a] = _mm512_loadu_pd(d2 + a * BLOCK_ROWS);
+        r[a] = _mm512_setzero_si512();
+    }
+    for (size_t b = 0; b < m; b++) {
+        __m512d y = _mm512_set1_pd(d2[b]);
+        for (size_t a = 0; a < blocks; a++)
+            r[a] = _mm512_mask_add_epi64(r[a], _mm512_cmp_pd_mask(y, x[a], _CMP_LT_OQ), r[a], one);
+    }
+    for (size_t a = 0; a < blocks; a++)
+        ranks[a] = r[a];
+}
+
+/* Adds to ranks[a], for each row of block a, how many of the leaf's m
+ * rows are at the same distance with a lower index p, as
+ * rank_nearer_avx512 counts (n_blocks of the leaf's rows in p). */
+__attribute__((target("avx512f"), always_inline)) static inline void
+rank_tied_lower_avx512(const double *d2, const long long *p, size_t m, size_t blocks,
+                       size_t n_blocks, __m512i *ranks)
+{
+    const __m512i one = _mm512_set1_epi64(1);
+    __m512d x[LEAF_BLOCKS];
+    __m512i xi[LEAF_BLOCKS];
+    for (size_t a = 0; a < blocks; a++) {
+        size_t r0 = a * BLOCK_ROWS;
+        x[a] = _mm512_loadu_pd(d2 + r0);
+        xi[a] = _mm512_maskz_loadu_epi64(a < n_blocks ? block_rows(m, r0) : 0, p + r0);
+    }
+    for (size_t b = 0; b < m; b++) {
+        __m512d y = _mm512_set1_pd(d2[b]);
+        __m512i yi = _mm512_set1_epi64(p[b]);
+        for (size_t a = 0; a < blocks; a++) {
+            __mmask8 lower = _mm512_cmp_epu64_mask(yi, xi[a], _MM_CMPINT_LT);
+            ranks[a] = _mm512_mask_add_epi64(
+                ranks[a], _mm512_mask_cmp_pd_mask(lower, y, x[a], _CMP_EQ_OQ), ranks[a], one);
+        }
+    }
+}
+
 /* The first leaf a query scans, its heap still empty: every row of the
  * leaf would be offered (the bound is +inf until k rows are in), some
  * forty pushes of about nine shifts and a mispredicted end each, the
@@ -392,11 +441,11 @@ block_distances(const double *block, size_t m, size_t d, const double *q, size_t
  * by counting the rows before it in (distance, index) order, and the
  * min(k, rows) first written straight to their places in the sorted heap
  * (worst first). The excluded row and the lanes past the leaf are NaN,
- * which no compare counts, as a NaN distance is never offered. Ties are
- * rare, so the rows nearer only are counted first (one compare a row);
- * tied rows then share a rank, which the ranks' sum shows (below the
- * 0 + 1 + ... + (rows - 1) of distinct ranks), and only then are the
- * rows counted again with the index deciding the ties. */
+ * which no compare counts, as a NaN distance is never offered. The rows
+ * strictly nearer are counted first (one compare a row); tied rows then
+ * share a rank, which the ranks' sum shows (below the 0 + 1 + ... +
+ * (rows - 1) of distinct ranks), and only then are the tied rows of lower
+ * index added (two compares a row). */
 _Static_assert(sizeof(an_nb) == 16 && offsetof(an_nb, index) == 8,
                "the first leaf's scatter places pairs 16 bytes apart, the index at 8");
 __attribute__((target("avx512f"))) static void
@@ -408,6 +457,8 @@ fill_from_leaf_avx512(const an_knn_index *ix, const an_kd_node *nd, const double
     const double *block = ix->values + s * d;
     const long long *p = (const long long *)(const void *)(ix->perm + s);
     double d2[LEAF_ROWS];
+    for (size_t r = n_blocks * BLOCK_ROWS; r < LEAF_ROWS; r++) /* blocks past the leaf */
+        d2[r] = NAN;
     __m512i excluded = _mm512_set1_epi64((long long)exclude);
     size_t valid = 0;
     for (size_t b = 0; b < n_blocks; b++) {
@@ -420,32 +471,19 @@ fill_from_leaf_avx512(const an_knn_index *ix, const an_kd_node *nd, const double
         valid += (size_t)__builtin_popcount(_mm512_cmp_pd_mask(sum, sum, _CMP_ORD_Q));
         _mm512_storeu_pd(d2 + r0, sum);
     }
-    const __m512i one = _mm512_set1_epi64(1);
-    __m512i ranks[LEAF_BLOCKS], total = _mm512_setzero_si512();
-    for (size_t a = 0; a < n_blocks; a++) {
-        __m512d x = _mm512_loadu_pd(d2 + a * BLOCK_ROWS);
-        __m512i r = _mm512_setzero_si512();
-        for (size_t b = 0; b < m; b++)
-            r = _mm512_mask_add_epi64(r, _mm512_cmp_pd_mask(_mm512_set1_pd(d2[b]), x, _CMP_LT_OQ),
-                                      r, one);
-        ranks[a] = r;
-        total = _mm512_add_epi64(total, r);
-    }
+    __m512i ranks[LEAF_BLOCKS];
+    if (n_blocks <= LEAF_BLOCKS / 2)
+        rank_nearer_avx512(d2, m, LEAF_BLOCKS / 2, ranks);
+    else
+        rank_nearer_avx512(d2, m, LEAF_BLOCKS, ranks);
+    __m512i total = _mm512_setzero_si512();
+    for (size_t a = 0; a < n_blocks; a++)
+        total = _mm512_add_epi64(total, ranks[a]);
     if ((size_t)_mm512_reduce_add_epi64(total) != valid * (valid - (valid > 0)) / 2) {
-        for (size_t a = 0; a < n_blocks; a++) { /* tied rows: the lower index first */
-            __m512d x = _mm512_loadu_pd(d2 + a * BLOCK_ROWS);
-            size_t r0 = a * BLOCK_ROWS;
-            __m512i xi = _mm512_maskz_loadu_epi64(block_rows(m, r0), p + r0);
-            __m512i r = _mm512_setzero_si512();
-            for (size_t b = 0; b < m; b++) {
-                __m512d y = _mm512_set1_pd(d2[b]);
-                __mmask8 lower = _mm512_cmp_epu64_mask(_mm512_set1_epi64(p[b]), xi, _MM_CMPINT_LT);
-                __mmask8 before = _mm512_cmp_pd_mask(y, x, _CMP_LT_OQ) |
-                                  _mm512_mask_cmp_pd_mask(lower, y, x, _CMP_EQ_OQ);
-                r = _mm512_mask_add_epi64(r, before, r, one);
-            }
-            ranks[a] = r;
-        }
+        if (n_blocks <= LEAF_BLOCKS / 2) /* tied rows: the lower index first */
+            rank_tied_lower_avx512(d2, p, m, LEAF_BLOCKS / 2, n_blocks, ranks);
+        else
+            rank_tied_lower_avx512(d2, p, m, LEAF_BLOCKS, n_blocks, ranks);
     }
     size_t size = valid < h->cap ? valid : h->cap;
     __m512i last = _mm512_set1_epi64((long long)size - 1);
