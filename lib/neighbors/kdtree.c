@@ -26,6 +26,7 @@
 #include "core/error.h"
 #include "core/order.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
@@ -361,6 +362,144 @@ static void scan_leaf(const an_knn_index *ix, const an_kd_node *nd, const double
 }
 
 #ifdef AN_KD_HAVE_AVX512
+/* The rows of a leaf of m rows in its block from row r0 (8 or fewer). */
+static __mmask8 block_rows(size_t m, size_t r0)
+{
+    return m - r0 >= BLOCK_ROWS ? 0xff : (__mmask8)((1u << (m - r0)) - 1);
+}
+
+/* The squared distances from q to the rows `rows` of the block from r0 of
+ * a leaf of m rows (column by column): leaf_distances' operations in its
+ * order, so the same bits; 0 in the other lanes. */
+__attribute__((target("avx512f"))) static inline __m512d
+block_distances(const double *block, size_t m, size_t d, const double *q, size_t r0,
+                __mmask8 rows)
+{
+    __m512d sum = _mm512_setzero_pd();
+    for (size_t j = 0; j < d; j++) {
+        __m512d t = _mm512_sub_pd(_mm512_set1_pd(q[j]),
+                                  _mm512_maskz_loadu_pd(rows, block + j * m + r0));
+        sum = _mm512_add_pd(sum, _mm512_mul_pd(t, t));
+    }
+    return sum;
+}
+
+/* ranks[a]: for each row of block a, how many of the leaf's m rows in d2
+ * are strictly nearer (NaN: none, and counted by none). Each row's
+ * distance is broadcast once and compared with all `blocks` blocks held
+ * in registers; blocks is a constant where this is inlined. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+rank_nearer_avx512(const double *d2, size_t m, size_t blocks, __m512i *ranks)
+{
+    const __m512i one = _mm512_set1_epi64(1);
+    __m512d x[LEAF_BLOCKS];
+    __m512i r[LEAF_BLOCKS];
+    for (size_t a = 0; a < blocks; a++) {
+        x[a] = _mm512_loadu_pd(d2 + a * BLOCK_ROWS);
+        r[a] = _mm512_setzero_si512();
+    }
+    for (size_t b = 0; b < m; b++) {
+        __m512d y = _mm512_set1_pd(d2[b]);
+        for (size_t a = 0; a < blocks; a++)
+            r[a] = _mm512_mask_add_epi64(r[a], _mm512_cmp_pd_mask(y, x[a], _CMP_LT_OQ), r[a], one);
+    }
+    for (size_t a = 0; a < blocks; a++)
+        ranks[a] = r[a];
+}
+
+/* Adds to ranks[a], for each row of block a, how many of the leaf's m
+ * rows are at the same distance with a lower index p, as
+ * rank_nearer_avx512 counts (n_blocks of the leaf's rows in p). */
+__attribute__((target("avx512f"), always_inline)) static inline void
+rank_tied_lower_avx512(const double *d2, const long long *p, size_t m, size_t blocks,
+                       size_t n_blocks, __m512i *ranks)
+{
+    const __m512i one = _mm512_set1_epi64(1);
+    __m512d x[LEAF_BLOCKS];
+    __m512i xi[LEAF_BLOCKS];
+    for (size_t a = 0; a < blocks; a++) {
+        size_t r0 = a * BLOCK_ROWS;
+        x[a] = _mm512_loadu_pd(d2 + r0);
+        xi[a] = _mm512_maskz_loadu_epi64(a < n_blocks ? block_rows(m, r0) : 0, p + r0);
+    }
+    for (size_t b = 0; b < m; b++) {
+        __m512d y = _mm512_set1_pd(d2[b]);
+        __m512i yi = _mm512_set1_epi64(p[b]);
+        for (size_t a = 0; a < blocks; a++) {
+            __mmask8 lower = _mm512_cmp_epu64_mask(yi, xi[a], _MM_CMPINT_LT);
+            ranks[a] = _mm512_mask_add_epi64(
+                ranks[a], _mm512_mask_cmp_pd_mask(lower, y, x[a], _CMP_EQ_OQ), ranks[a], one);
+        }
+    }
+}
+
+/* The first leaf a query scans, its heap still empty: every row of the
+ * leaf would be offered (the bound is +inf until k rows are in), some
+ * forty pushes of about nine shifts and a mispredicted end each, the
+ * larger part of a thyroid query's offers. Instead every row's distance
+ * (scan_leaf_avx512's operations, so the same bits), then each row's rank
+ * by counting the rows before it in (distance, index) order, and the
+ * min(k, rows) first written straight to their places in the sorted heap
+ * (worst first). The excluded row and the lanes past the leaf are NaN,
+ * which no compare counts, as a NaN distance is never offered. The rows
+ * strictly nearer are counted first (one compare a row); tied rows then
+ * share a rank, which the ranks' sum shows (below the 0 + 1 + ... +
+ * (rows - 1) of distinct ranks), and only then are the tied rows of lower
+ * index added (two compares a row). */
+_Static_assert(sizeof(an_nb) == 16 && offsetof(an_nb, index) == 8,
+               "the first leaf's scatter places pairs 16 bytes apart, the index at 8");
+__attribute__((target("avx512f"))) static void
+fill_from_leaf_avx512(const an_knn_index *ix, const an_kd_node *nd, const double *row,
+                      size_t exclude, an_nb_heap *h)
+{
+    size_t d = ix->d, s = nd->begin, m = nd->end - s;
+    size_t n_blocks = (m + BLOCK_ROWS - 1) / BLOCK_ROWS;
+    const double *block = ix->values + s * d;
+    const long long *p = (const long long *)(const void *)(ix->perm + s);
+    double d2[LEAF_ROWS];
+    for (size_t r = n_blocks * BLOCK_ROWS; r < LEAF_ROWS; r++) /* blocks past the leaf */
+        d2[r] = NAN;
+    __m512i excluded = _mm512_set1_epi64((long long)exclude);
+    size_t valid = 0;
+    for (size_t b = 0; b < n_blocks; b++) {
+        size_t r0 = b * BLOCK_ROWS;
+        __mmask8 rows = block_rows(m, r0);
+        __m512d sum = block_distances(block, m, d, row, r0, rows);
+        __m512i index = _mm512_maskz_loadu_epi64(rows, p + r0);
+        __mmask8 out = (__mmask8)~rows | _mm512_mask_cmpeq_epi64_mask(rows, index, excluded);
+        sum = _mm512_mask_blend_pd(out, sum, _mm512_set1_pd(NAN));
+        valid += (size_t)__builtin_popcount(_mm512_cmp_pd_mask(sum, sum, _CMP_ORD_Q));
+        _mm512_storeu_pd(d2 + r0, sum);
+    }
+    __m512i ranks[LEAF_BLOCKS];
+    if (n_blocks <= LEAF_BLOCKS / 2)
+        rank_nearer_avx512(d2, m, LEAF_BLOCKS / 2, ranks);
+    else
+        rank_nearer_avx512(d2, m, LEAF_BLOCKS, ranks);
+    __m512i total = _mm512_setzero_si512();
+    for (size_t a = 0; a < n_blocks; a++)
+        total = _mm512_add_epi64(total, ranks[a]);
+    if ((size_t)_mm512_reduce_add_epi64(total) != valid * (valid - (valid > 0)) / 2) {
+        if (n_blocks <= LEAF_BLOCKS / 2) /* tied rows: the lower index first */
+            rank_tied_lower_avx512(d2, p, m, LEAF_BLOCKS / 2, n_blocks, ranks);
+        else
+            rank_tied_lower_avx512(d2, p, m, LEAF_BLOCKS, n_blocks, ranks);
+    }
+    size_t size = valid < h->cap ? valid : h->cap;
+    __m512i last = _mm512_set1_epi64((long long)size - 1);
+    for (size_t a = 0; a < n_blocks; a++) {
+        __m512d x = _mm512_loadu_pd(d2 + a * BLOCK_ROWS);
+        __mmask8 keep = _mm512_mask_cmp_epi64_mask(_mm512_cmp_pd_mask(x, x, _CMP_ORD_Q), ranks[a],
+                                                   last, _MM_CMPINT_LE);
+        /* worst first: rank r at place size - 1 - r, an_nb's bytes apart */
+        __m512i at = _mm512_slli_epi64(_mm512_sub_epi64(last, ranks[a]), 4);
+        _mm512_mask_i64scatter_pd(&h->v[0].d2, keep, at, x, 1);
+        _mm512_mask_i64scatter_epi64(&h->v[0].index, keep, at,
+                                     _mm512_maskz_loadu_epi64(keep, p + a * BLOCK_ROWS), 1);
+    }
+    h->size = size;
+}
+
 /* scan_leaf, a block of 8 rows at a time, only the blocks whose box is
  * within the heap's bound (at it too: a row there may win on its index).
  * The distances have leaf_distances' operations in its order: the same
@@ -373,6 +512,10 @@ scan_leaf_avx512(const an_knn_index *ix, const an_kd_node *nd, const double *row
 {
     if (nd->same_point) {
         scan_leaf(ix, nd, row, exclude, h);
+        return;
+    }
+    if (h->size == 0) {
+        fill_from_leaf_avx512(ix, nd, row, exclude, h);
         return;
     }
     size_t d = ix->d, s = nd->begin, m = nd->end - s;
@@ -399,13 +542,8 @@ scan_leaf_avx512(const an_knn_index *ix, const an_kd_node *nd, const double *row
         bound = an_nb_heap_bound(h); /* the offers so far may have lowered it */
         if (box_d2s[b] > bound)
             continue;
-        __mmask8 rows = m - r0 >= BLOCK_ROWS ? 0xff : (__mmask8)((1u << (m - r0)) - 1);
-        __m512d sum = zero;
-        for (size_t j = 0; j < d; j++) {
-            __m512d t = _mm512_sub_pd(_mm512_set1_pd(row[j]),
-                                      _mm512_maskz_loadu_pd(rows, block + j * m + r0));
-            sum = _mm512_add_pd(sum, _mm512_mul_pd(t, t));
-        }
+        __mmask8 rows = block_rows(m, r0);
+        __m512d sum = block_distances(block, m, d, row, r0, rows);
         double d2[BLOCK_ROWS];
         _mm512_storeu_pd(d2, sum);
         /* the heap refuses what its own pushes made too far */

@@ -191,11 +191,13 @@ static void test_many_queries(void)
 
 static void test_ties_and_duplicates(void)
 {
-    check_case(300, 3, 4, 0, 5, 1);     /* coarse grid: ties everywhere */
+    /* coarse grid: ties everywhere, within the KD-tree's first leaf too
+     * (its rows ranked by counting: the tie goes by index, not place) */
+    check_case(300, 3, 4, 0, 5, 1);
     check_case(500, 2, 3, 0, 20, 2);    /* more duplicates of a point than k */
     check_case(2500, 5, 5, 0, 10, 3);   /* several index blocks */
     check_case(400, 20, 3, 0, 7, 4);    /* wide data */
-    check_case(200, 4, 4, 0, 199, 5);   /* k = n - 1 */
+    check_case(200, 4, 4, 0, 199, 5);   /* k = n - 1: a first leaf of fewer than k rows */
     check_case(150, 1, 6, 0, 1, 6);     /* one column, k = 1 */
     check_case(700, 1, 9, 0, 25, 10);   /* one column, runs of equal values longer than k */
     check_case(300, 1, 40, 0, 299, 11); /* one column, k = n - 1 */
