@@ -13,7 +13,10 @@ Not a test: nothing here asserts a time.
 LIBRARY defaults to build-bench/lib/libanoma.so (bench/run builds it). Each
 measurement runs in its own subprocess, so that its peak memory (ru_maxrss
 after the work minus before it, the data already loaded) is its own.
-scikit-learn runs with n_jobs=1 and algorithm="auto"; libanoma with one
+scikit-learn runs with n_jobs=1 and algorithm="auto", and with
+OMP_NUM_THREADS=1 and OPENBLAS_NUM_THREADS=1 (its brute-force neighbour
+search runs OpenMP threads whatever n_jobs says, and their CPU seconds,
+spin-waits included, would count against it); libanoma with one
 thread and with every core, each one-thread run timed in CPU seconds of
 the process (process_time: on a shared machine under load, wall time
 measures the other work more than this one) and the all-cores runs in wall
@@ -121,8 +124,12 @@ def child(library, impl, name, algorithm, threads, mode):
 
 
 def run(library, impl, name, mode, algorithm="auto", threads=1):
+    env = dict(os.environ)
+    if threads == 1:  # scikit-learn's n_jobs=1 still runs OpenMP threads in its neighbour search
+        env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     out = subprocess.run([sys.executable, __file__, "--child", library, impl, name, algorithm,
-                          str(threads), mode], check=True, capture_output=True, text=True).stdout
+                          str(threads), mode], check=True, capture_output=True, text=True,
+                         env=env).stdout
     return json.loads(out)
 
 

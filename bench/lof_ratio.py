@@ -17,6 +17,11 @@ import os
 import sys
 import time
 
+# one thread on both sides: scikit-learn's brute-force neighbour search runs
+# OpenMP threads whatever n_jobs says (set before numpy and scikit-learn load)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import numpy as np
 import pandas as pd
 from sklearn.neighbors import LocalOutlierFactor as SkLOF
