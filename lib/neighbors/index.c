@@ -21,7 +21,8 @@ an_knn_algorithm an_knn_resolve(an_knn_algorithm choice, size_t n, size_t d)
     if (d <= AN_KNN_KD_MAX_FEATURES &&
         n <= (d == 2 ? AN_KNN_SMALL_MAX_ROWS_2D : AN_KNN_SMALL_MAX_ROWS))
         return AN_KNN_SMALL;
-    if (d > AN_KNN_KD_MAX_FEATURES && n * d <= AN_KNN_SMALL_WIDE_MAX_VALUES)
+    if (d > AN_KNN_KD_MAX_FEATURES && n <= AN_KNN_SMALL_MAX_ROWS &&
+        n * d <= AN_KNN_SMALL_WIDE_MAX_VALUES)
         return AN_KNN_SMALL_WIDE;
     return d <= AN_KNN_KD_MAX_FEATURES ? AN_KNN_KD_TREE : AN_KNN_BRUTE;
 }

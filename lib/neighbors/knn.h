@@ -56,8 +56,8 @@ enum { AN_KNN_ALGORITHMS = 6 };
 #define AN_KNN_ALGORITHM_PARAM                                                   \
     {"algorithm", ANOMA_PARAM_CHOICE, 0, 0, "auto", "auto|brute|kd_tree",         \
      "neighbour search: auto = a sorted column for 1 feature, kd_tree up to 9 "    \
-     "(at most 4000 rows, 2000 on 2 features: an exact scan), "                                        \
-     "else brute (GEMM; up to 20000 values an exact scan); "                      \
+     "(at most 4000 rows, 2000 on 2 features: an exact scan), "                  \
+     "else brute (GEMM; up to 4000 rows and 100000 values an exact scan); "       \
      "every choice gives the same neighbours"}
 
 /* Widest data auto gives a KD-tree: beyond it a tree prunes too little. */
@@ -66,9 +66,9 @@ enum { AN_KNN_KD_MAX_FEATURES = 9 };
  * 2 (where a tree prunes best) (docs/neighbors.md, auto). */
 enum { AN_KNN_SMALL_MAX_ROWS = 4000, AN_KNN_SMALL_MAX_ROWS_2D = 2000 };
 /* Most values (n x d) for which auto takes AN_KNN_SMALL_WIDE on 10 or more
- * columns (so at most 2000 rows): the scan's n^2 d
+ * columns (and at most AN_KNN_SMALL_MAX_ROWS rows): the scan's n^2 d
  * distances against the GEMM's, measured (docs/neighbors.md, auto). */
-enum { AN_KNN_SMALL_WIDE_MAX_VALUES = 20000 };
+enum { AN_KNN_SMALL_WIDE_MAX_VALUES = 100000 };
 
 typedef struct an_kd_node {
     size_t begin, end; /* rows perm[begin, end) */
@@ -115,8 +115,8 @@ static inline int an_knn_is_small(const an_knn_index *ix)
 /* The algorithm a choice resolves to for n x d data: auto gives
  * AN_KNN_SORTED for d == 1, AN_KNN_SMALL for 3 to 9 columns and at most
  * AN_KNN_SMALL_MAX_ROWS rows (2 columns: AN_KNN_SMALL_MAX_ROWS_2D),
- * AN_KNN_SMALL_WIDE for 10 or more columns and at most
- * AN_KNN_SMALL_WIDE_MAX_VALUES values; AN_KNN_SORTED for d > 1 gives a KD-tree;
+ * AN_KNN_SMALL_WIDE for 10 or more columns, at most AN_KNN_SMALL_MAX_ROWS
+ * rows and AN_KNN_SMALL_WIDE_MAX_VALUES values; AN_KNN_SORTED for d > 1 gives a KD-tree;
  * AN_KNN_SMALL stays itself whatever the shape (the tests ask for it). */
 an_knn_algorithm an_knn_resolve(an_knn_algorithm choice, size_t n, size_t d);
 

@@ -500,12 +500,14 @@ static void test_auto_rule(void)
           AN_KNN_KD_TREE);
     CHECK(an_knn_resolve(AN_KNN_AUTO, 500, AN_KNN_KD_MAX_FEATURES + 1) == AN_KNN_SMALL_WIDE);
     CHECK(an_knn_resolve(AN_KNN_AUTO, 351, 32) == AN_KNN_SMALL_WIDE);  /* ionosphere */
-    CHECK(an_knn_resolve(AN_KNN_AUTO, 1831, 21) == AN_KNN_BRUTE); /* cardio: not measured faster */
+    CHECK(an_knn_resolve(AN_KNN_AUTO, 1831, 21) == AN_KNN_SMALL_WIDE); /* cardio */
+    CHECK(an_knn_resolve(AN_KNN_AUTO, 6435, 36) == AN_KNN_BRUTE);      /* satellite */
     CHECK(an_knn_resolve(AN_KNN_AUTO, 500, 40) == AN_KNN_SMALL_WIDE);
     CHECK(an_knn_resolve(AN_KNN_AUTO, 1000, 20) == AN_KNN_SMALL_WIDE);
-    CHECK(an_knn_resolve(AN_KNN_AUTO, 1000, 21) == AN_KNN_BRUTE); /* past the values */
+    CHECK(an_knn_resolve(AN_KNN_AUTO, 1000, 101) == AN_KNN_BRUTE); /* past the values */
     CHECK(an_knn_resolve(AN_KNN_AUTO, AN_KNN_SMALL_MAX_ROWS + 1, 10) == AN_KNN_BRUTE);
-    CHECK(an_knn_resolve(AN_KNN_AUTO, 500, 200) == AN_KNN_BRUTE);
+    CHECK(an_knn_resolve(AN_KNN_AUTO, AN_KNN_SMALL_MAX_ROWS, 20) == AN_KNN_SMALL_WIDE);
+    CHECK(an_knn_resolve(AN_KNN_AUTO, 600, 200) == AN_KNN_BRUTE);
     CHECK(an_knn_resolve(AN_KNN_SMALL_WIDE, 100000, 2) == AN_KNN_SMALL_WIDE);
     CHECK(an_knn_resolve(AN_KNN_AUTO, 500, 1) == AN_KNN_SORTED);
     CHECK(an_knn_resolve(AN_KNN_AUTO, 1000, AN_KNN_KD_MAX_FEATURES + 1) == AN_KNN_SMALL_WIDE);
