@@ -73,8 +73,10 @@ anoma_status an_knn_centre(an_knn_index *ix)
     for (size_t j = 0; j < d; j++)
         ix->mean[j] /= (double)n;
     double widest = 0;
-    for (size_t i = 0; i < n * d; i++)
-        widest = fmax(widest, fabs(ix->x[i] - ix->mean[i % d]));
+    for (size_t i = 0; i < n * d; i++) { /* a compare: libm's fmax is a call a value */
+        double t = fabs(ix->x[i] - ix->mean[i % d]);
+        widest = t > widest ? t : widest;
+    }
     int e = 0;
     if (widest > 0)
         frexp(widest, &e); /* widest < 2^e */

@@ -143,26 +143,6 @@ static size_t compress_generic(const double *d2, size_t n_pad, double t, double 
 }
 
 #ifdef AN_SMALL_HAVE_AVX512
-/* A tile's four sums of one query into d2 and its groups' least
- * (NaN at `self`). */
-__attribute__((target("avx512f"), always_inline)) static inline void
-tile_done(__m512d s0, __m512d s1, __m512d s2, __m512d s3, size_t b, size_t self,
-          size_t stripe_rows, double *d2, double *gmin)
-{
-    __m512d s[4] = {s0, s1, s2, s3};
-    if (self - b < BLOCK_ROWS) {
-        size_t v = (self - b) / 8;
-        s[v] = _mm512_mask_mov_pd(s[v], (__mmask8)(1u << ((self - b) % 8)),
-                                  _mm512_set1_pd(NAN));
-    }
-    double *m = gmin + b / stripe_rows * 32;
-    for (size_t v = 0; v < 4; v++) {
-        _mm512_storeu_pd(d2 + b + 8 * v, s[v]);
-        /* min_pd gives its second operand where either is NaN */
-        _mm512_storeu_pd(m + 8 * v, _mm512_min_pd(s[v], _mm512_loadu_pd(m + 8 * v)));
-    }
-}
-
 __attribute__((target("avx512f"))) static void fill_groups(double *gmin, size_t n_groups)
 {
     for (size_t g = 0; g < n_groups; g += 8)
@@ -188,7 +168,18 @@ distances_avx512(const double *cols, size_t n_pad, size_t d, const double *q, si
             s2 = _mm512_add_pd(s2, _mm512_mul_pd(u2, u2));
             s3 = _mm512_add_pd(s3, _mm512_mul_pd(u3, u3));
         }
-        tile_done(s0, s1, s2, s3, b, self, stripe_rows, d2, gmin);
+        __m512d s[4] = {s0, s1, s2, s3};
+        if (self - b < BLOCK_ROWS) {
+            size_t v = (self - b) / 8;
+            s[v] = _mm512_mask_mov_pd(s[v], (__mmask8)(1u << ((self - b) % 8)),
+                                      _mm512_set1_pd(NAN));
+        }
+        double *m = gmin + b / stripe_rows * 32;
+        for (size_t v = 0; v < 4; v++) {
+            _mm512_storeu_pd(d2 + b + 8 * v, s[v]);
+            /* min_pd gives its second operand where either is NaN */
+            _mm512_storeu_pd(m + 8 * v, _mm512_min_pd(s[v], _mm512_loadu_pd(m + 8 * v)));
+        }
     }
 }
 
